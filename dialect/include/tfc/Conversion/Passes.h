@@ -1,0 +1,47 @@
+//===- Passes.h - Conversions out of the attn dialect ------------*- C++ -*-===//
+//
+// Pass declarations and pattern entry points of the attn lowerings.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_CONVERSION_PASSES_H
+#define TFC_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+
+namespace mlir {
+class RewritePatternSet;
+} // namespace mlir
+
+namespace tfc {
+
+#define GEN_PASS_DECL
+#include "tfc/Conversion/Passes.h.inc"
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// Head-level and elementwise attn ops (everything but attn.weight,
+/// attn.attention and attn.latent_attention) into linalg/tensor/arith/math.
+void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+//===----------------------------------------------------------------------===//
+// Registration
+//===----------------------------------------------------------------------===//
+
+#define GEN_PASS_REGISTRATION
+#include "tfc/Conversion/Passes.h.inc"
+
+} // namespace tfc
+
+#endif // TFC_CONVERSION_PASSES_H

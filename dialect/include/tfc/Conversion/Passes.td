@@ -1,0 +1,78 @@
+//===- Passes.td - Conversions out of the attn dialect -----------*- tablegen -*-===//
+//
+// Lowerings from attn to upstream dialects, alphabetical.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_CONVERSION_PASSES_TD
+#define TFC_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertAttnToLinalg : Pass<"tfc-convert-attn-to-linalg"> {
+  let summary = "Lower head-level attn ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Every attn op except `attn.weight` (bound to function arguments later by
+    `tfc-lower-entry-points`) becomes destination-style linalg on tensors; the
+    token count stays dynamic (`tensor.dim` + `tensor.empty`). Model-level
+    attention must have been decomposed first (`tfc-attn-decompose`).
+
+    Before:
+    ```mlir
+    %y = attn.linear %x, %w : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
+    ```
+    After:
+    ```mlir
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %x, %c0 : tensor<?x64xf32>
+    %e = tensor.empty(%n) : tensor<?x172xf32>
+    %zero = arith.constant 0.0 : f32
+    %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?x172xf32>) -> tensor<?x172xf32>
+    %y = linalg.matmul_transpose_b ins(%x, %w : tensor<?x64xf32>, tensor<172x64xf32>)
+           outs(%init : tensor<?x172xf32>) -> tensor<?x172xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
+  let summary = "Turn the model functions into the runtime's calling convention";
+  let description = [{
+    Rewrites each public model function (`decoder`, `encoder`) into the form the
+    runtime calls (runtime/include/tfc/gen_abi.h): every `attn.weight` becomes a
+    memref argument (one per distinct name, in first-use order), the token ids
+    and the cross-attention memory become memref arguments, and the result is
+    written into a trailing output memref argument. The argument kinds and the
+    weight names are recorded in the `tfc.args` / `tfc.weights` attributes of
+    the function, from which the emitter writes the model descriptor.
+
+    Before:
+    ```mlir
+    func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x512xf32> {
+      %w = attn.weight "model.embed_tokens.weight" : tensor<512x64xf32>
+      ...
+      return %logits : tensor<?x512xf32>
+    }
+    ```
+    After:
+    ```mlir
+    func.func @decoder(%tokens: memref<?xi32>, %w: memref<512x64xf32>, %out: memref<?x512xf32>)
+        attributes {llvm.emit_c_interface, tfc.args = [...], tfc.weights = [...]} {
+      %t = bufferization.to_tensor %tokens restrict : memref<?xi32>
+      %wt = bufferization.to_tensor %w restrict : memref<512x64xf32>
+      ...
+      bufferization.materialize_in_destination %logits in restrict writable %out : (tensor<?x512xf32>, memref<?x512xf32>) -> ()
+      return
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect"
+  ];
+}
+
+#endif // TFC_CONVERSION_PASSES_TD

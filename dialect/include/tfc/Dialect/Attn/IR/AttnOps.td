@@ -1,0 +1,389 @@
+//===- AttnOps.td - Operations of the attn dialect ---------------*- tablegen -*-===//
+//
+// Two levels live here. The model level is what the front end emits: one op per
+// tdsl builtin (attn.attention and attn.latent_attention carry the whole attention
+// block with its projections). The head level is what attention decomposes into
+// (split_heads, rope, repeat_kv, sdpa, merge_heads, ...) before the conversion to
+// linalg; the attn passes rewrite between the two.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_DIALECT_ATTN_IR_ATTNOPS_TD
+#define TFC_DIALECT_ATTN_IR_ATTNOPS_TD
+
+include "tfc/Dialect/Attn/IR/AttnDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+
+def Attn_F32Tensor : RankedTensorOf<[F32]>;
+def Attn_Activation : 2DTensorOf<[F32]>;
+def Attn_HeadTensor : 3DTensorOf<[F32]>;
+def Attn_TokenIds : 1DTensorOf<[I32]>;
+
+//===----------------------------------------------------------------------===//
+// Weights and embeddings
+//===----------------------------------------------------------------------===//
+
+def Attn_WeightOp : Attn_Op<"weight", [Pure]> {
+  let summary = "a named model weight, loaded at run time";
+  let description = [{
+    Introduces the weight tensor stored under `name` in the safetensors file.
+    Inside a layer loop the front end emits one stacked weight per per-layer
+    tensor: its name contains `{i}` (the layer index) and its leading dimension
+    is the layer count; the loop body takes its layer with `tensor.extract_slice`.
+
+    ```mlir
+    %wq = attn.weight "model.layers.{i}.self_attn.q_proj.weight" : tensor<5x64x64xf32>
+    %emb = attn.weight "model.embed_tokens.weight" : tensor<512x64xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name);
+  let results = (outs Attn_F32Tensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// True when the weight stacks one tensor per layer (its name holds `{i}`).
+    bool isStacked() { return getName().contains("{i}"); }
+  }];
+}
+
+def Attn_EmbeddingOp : Attn_Op<"embedding", [Pure]> {
+  let summary = "looks up one table row per token";
+  let description = [{
+    `result[t, :] = table[tokens[t], :]`.
+
+    ```mlir
+    %x = attn.embedding %table, %tokens : tensor<512x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$table, Attn_TokenIds:$tokens);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = "$table `,` $tokens attr-dict `:` type($table) `,` type($tokens) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_PositionEmbeddingOp : Attn_Op<"position_embedding", [Pure]> {
+  let summary = "learned absolute position embeddings (GPT-2, BERT)";
+  let description = [{
+    `result[t, :] = table[offset + t, :]` for each token `t`; `offset` (the
+    session position, default 0) is how a cached step sees absolute positions.
+
+    ```mlir
+    %p = attn.position_embedding %table, %tokens : tensor<1024x768xf32>, tensor<?xi32> -> tensor<?x768xf32>
+    %p2 = attn.position_embedding %table, %tokens offset %pos : tensor<1024x768xf32>, tensor<?xi32> -> tensor<?x768xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$table, Attn_TokenIds:$tokens, Optional<Index>:$offset);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = [{
+    $table `,` $tokens (`offset` $offset^)? attr-dict `:` type($table) `,` type($tokens) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_SinusoidalOp : Attn_Op<"sinusoidal", [Pure]> {
+  let summary = "the original Transformer's fixed position encodings";
+  let description = [{
+    `result[t, 2i] = sin(p / 10000^(2i/dim))`, `result[t, 2i+1] = cos(...)` with
+    `p = offset + t`; `dim` is the result width.
+
+    ```mlir
+    %pe = attn.sinusoidal %tokens : tensor<?xi32> -> tensor<?x512xf32>
+    ```
+  }];
+  let arguments = (ins Attn_TokenIds:$tokens, Optional<Index>:$offset);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = "$tokens (`offset` $offset^)? attr-dict `:` type($tokens) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Dense layers and elementwise operations
+//===----------------------------------------------------------------------===//
+
+def Attn_LinearOp : Attn_Op<"linear", [Pure]> {
+  let summary = "x W^T (+ b), W of shape [out, in] as in torch.nn.Linear";
+  let description = [{
+    ```mlir
+    %y = attn.linear %x, %w : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
+    %z = attn.linear %x, %w bias %b : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$weight, Optional<Attn_F32Tensor>:$bias);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_RMSNormOp : Attn_Op<"rms_norm", [Pure]> {
+  let summary = "x / sqrt(mean(x^2) + eps) * w, per row";
+  let description = [{
+    ```mlir
+    %h = attn.rms_norm %x, %w {eps = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$weight, F64Attr:$eps);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_LayerNormOp : Attn_Op<"layer_norm", [Pure]> {
+  let summary = "(x - mean) / sqrt(var + eps) * w + b, per row";
+  let description = [{
+    ```mlir
+    %h = attn.layer_norm %x, %w, %b {eps = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$weight, Attn_F32Tensor:$bias, F64Attr:$eps);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight) `,` type($bias) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+class Attn_UnaryOp<string mnemonic, string formula>
+    : Attn_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise " # formula;
+  let description = [{
+    ```mlir
+    %y = attn.}] # mnemonic # [{ %x : tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$input);
+  let results = (outs Attn_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Attn_ReluOp : Attn_UnaryOp<"relu", "max(x, 0)">;
+def Attn_GeluOp : Attn_UnaryOp<"gelu", "x * (1 + erf(x / sqrt(2))) / 2">;
+def Attn_GeluTanhOp : Attn_UnaryOp<"gelu_tanh",
+    "x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2">;
+def Attn_SiluOp : Attn_UnaryOp<"silu", "x * sigmoid(x)">;
+
+class Attn_BinaryOp<string mnemonic, string formula>
+    : Attn_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise " # formula # " of two tensors of one shape";
+  let description = [{
+    ```mlir
+    %z = attn.}] # mnemonic # [{ %x, %y : tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$lhs, Attn_F32Tensor:$rhs);
+  let results = (outs Attn_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def Attn_AddOp : Attn_BinaryOp<"add", "lhs + rhs">;
+def Attn_SubOp : Attn_BinaryOp<"sub", "lhs - rhs">;
+def Attn_MulOp : Attn_BinaryOp<"mul", "lhs * rhs">;
+def Attn_DivOp : Attn_BinaryOp<"div", "lhs / rhs">;
+
+def Attn_AffineOp : Attn_Op<"affine", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise x * scale + shift with compile-time scalars";
+  let description = [{
+    How tdsl's tensor-scalar arithmetic (`x * 0.5`, `x + 1`, `-x`) is held.
+
+    ```mlir
+    %y = attn.affine %x {scale = 2.2627416997969522e+01 : f64, shift = 0.0 : f64} : tensor<?x512xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$input, F64Attr:$scale, F64Attr:$shift);
+  let results = (outs Attn_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Attention at the model level
+//===----------------------------------------------------------------------===//
+
+def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
+  let summary = "multi-head attention with its projections (MHA, GQA, MQA, cross)";
+  let description = [{
+    `q = x Wq^T`, `k = m Wk^T`, `v = m Wv^T` with `m = memory` when present
+    (cross-attention) else `x`; query head `h` attends with key/value head
+    `h / (heads / kv_heads)`; RoPE (when `rope_theta` is set) rotates q and k by
+    absolute position, pairing element `j` with `j + head_dim/2` (`rope_style =
+    "half"`) or `2j` with `2j+1` (`"interleaved"`); scores are scaled by
+    `1/sqrt(head_dim)`, masked when `causal`, softmaxed over keys; the result is
+    `concat_h(a_h v_h) Wo^T` (plus the biases when present).
+
+    ```mlir
+    %y = attn.attention %h weights(%wq, %wk, %wv, %wo : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
+           {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = "half"}
+           : tensor<?x64xf32> -> tensor<?x64xf32>
+    %c = attn.attention %h memory(%enc : tensor<?x512xf32>) weights(%wq, %wk, %wv, %wo : ...)
+           biases(%bq, %bk, %bv, %bo : ...) {heads = 8 : i64, kv_heads = 8 : i64, head_dim = 64 : i64}
+           : tensor<?x512xf32> -> tensor<?x512xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input, Optional<Attn_Activation>:$memory,
+                   Attn_F32Tensor:$wq, Attn_F32Tensor:$wk, Attn_F32Tensor:$wv, Attn_F32Tensor:$wo,
+                   Optional<Attn_F32Tensor>:$bq, Optional<Attn_F32Tensor>:$bk,
+                   Optional<Attn_F32Tensor>:$bv, Optional<Attn_F32Tensor>:$bo,
+                   I64Attr:$heads, I64Attr:$kv_heads, I64Attr:$head_dim, UnitAttr:$causal,
+                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<StrAttr>:$rope_style);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = [{
+    $input (`memory` `(` $memory^ `:` type($memory) `)`)?
+    `weights` `(` $wq `,` $wk `,` $wv `,` $wo `:` type($wq) `,` type($wk) `,` type($wv) `,` type($wo) `)`
+    (`biases` `(` $bq^ `,` $bk `,` $bv `,` $bo `:` type($bq) `,` type($bk) `,` type($bv) `,` type($bo) `)`)?
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_LatentAttentionOp : Attn_Op<"latent_attention", [Pure]> {
+  let summary = "DeepSeek-V2 multi-head latent attention (MLA) with its projections";
+  let description = [{
+    Keys and values pass through a `kv_rank` latent: `[c, k_pe] = x Wkv_a^T`,
+    `c = rms_norm(c) * kv_norm`, per head `[k_nope, v] = c Wkv_b[h]^T`; queries are
+    `x Wq^T` (`q_rank = 0`, one q weight) or `rms_norm(x Wq_a^T) * q_norm Wq_b^T`
+    (three q weights), split per head into `[q_nope, q_pe]`. RoPE rotates `q_pe`
+    and the single shared `k_pe`; scores `(q_nope k_nope + q_pe k_pe) /
+    sqrt(nope_dim + rope_dim)`; output `concat_h(a_h v_h) Wo^T`. Weight shapes
+    follow DeepSeek-V2's Hugging Face layout (SPEC §2).
+
+    ```mlir
+    %y = attn.latent_attention %h q(%wq : tensor<384x64xf32>)
+           kv(%wkva, %kvn, %wkvb : tensor<40x64xf32>, tensor<32xf32>, tensor<512x32xf32>)
+           o(%wo : tensor<64x256xf32>)
+           {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64,
+            v_dim = 16 : i64, q_rank = 0 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = "half"}
+           : tensor<?x64xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input, Variadic<Attn_F32Tensor>:$q_weights,
+                   Attn_F32Tensor:$wkv_a, Attn_F32Tensor:$kv_norm, Attn_F32Tensor:$wkv_b,
+                   Attn_F32Tensor:$wo,
+                   I64Attr:$heads, I64Attr:$kv_rank, I64Attr:$rope_dim, I64Attr:$nope_dim,
+                   I64Attr:$v_dim, I64Attr:$q_rank, UnitAttr:$causal,
+                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<StrAttr>:$rope_style);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = [{
+    $input `q` `(` $q_weights `:` type($q_weights) `)`
+    `kv` `(` $wkv_a `,` $kv_norm `,` $wkv_b `:` type($wkv_a) `,` type($kv_norm) `,` type($wkv_b) `)`
+    `o` `(` $wo `:` type($wo) `)`
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Attention at the head level
+//===----------------------------------------------------------------------===//
+
+def Attn_SplitHeadsOp : Attn_Op<"split_heads", [Pure]> {
+  let summary = "[n, heads * d] -> [heads, n, d]";
+  let description = [{
+    ```mlir
+    %q = attn.split_heads %x : tensor<?x64xf32> -> tensor<8x?x8xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_MergeHeadsOp : Attn_Op<"merge_heads", [Pure]> {
+  let summary = "[heads, n, d] -> [n, heads * d]";
+  let description = [{
+    ```mlir
+    %x = attn.merge_heads %o : tensor<8x?x8xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_HeadTensor:$input);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_SliceLastOp : Attn_Op<"slice_last", [Pure]> {
+  let summary = "columns [offset, offset + size) of the last dimension";
+  let description = [{
+    ```mlir
+    %pe = attn.slice_last %q {offset = 16 : i64} : tensor<4x?x24xf32> -> tensor<4x?x8xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$input, I64Attr:$offset);
+  let results = (outs Attn_F32Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_ConcatLastOp : Attn_Op<"concat_last", [Pure]> {
+  let summary = "concatenation of two tensors along the last dimension";
+  let description = [{
+    ```mlir
+    %k = attn.concat_last %k_nope, %k_pe : tensor<4x?x16xf32>, tensor<4x?x8xf32> -> tensor<4x?x24xf32>
+    ```
+  }];
+  let arguments = (ins Attn_F32Tensor:$lhs, Attn_F32Tensor:$rhs);
+  let results = (outs Attn_F32Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_RopeOp : Attn_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding of [heads, n, d] at positions offset + t";
+  let description = [{
+    Rotates each pair `(a, b)` by the angle `p * theta^(-2j/d)`, `p = offset + t`:
+    pairs are `(j, j + d/2)` for `style = "half"` and `(2j, 2j + 1)` for
+    `"interleaved"`.
+
+    ```mlir
+    %qr = attn.rope %q {theta = 1.0e+04 : f64, style = "half"} : tensor<8x?x8xf32>
+    %kr = attn.rope %k offset %pos {theta = 1.0e+04 : f64, style = "half"} : tensor<4x?x8xf32>
+    ```
+  }];
+  let arguments = (ins Attn_HeadTensor:$input, Optional<Index>:$offset, F64Attr:$theta, StrAttr:$style);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = "$input (`offset` $offset^)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_RepeatKVOp : Attn_Op<"repeat_kv", [Pure]> {
+  let summary = "replicates each key/value head for its group of query heads";
+  let description = [{
+    `result[h] = input[h / (result_heads / input_heads)]`: the naive GQA/MQA
+    lowering, which the GQA pass avoids.
+
+    ```mlir
+    %k8 = attn.repeat_kv %k : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+    ```
+  }];
+  let arguments = (ins Attn_HeadTensor:$input);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_SDPAOp : Attn_Op<"sdpa", [Pure]> {
+  let summary = "scaled dot-product attention over heads";
+  let description = [{
+    `q: [heads, n, d]`, `k: [kv_heads, m, d]`, `v: [kv_heads, m, dv]` ->
+    `[heads, n, dv]`. Query head `h` uses key/value head `h / (heads / kv_heads)`;
+    `softmax(scale * q k^T) v`; with `causal`, query `i` sees keys
+    `j <= i + (m - n)` (the queries are the last `n` of the `m` positions).
+
+    ```mlir
+    %o = attn.sdpa %q, %k, %v {heads = 8 : i64, kv_heads = 8 : i64, causal, scale = 0.35355339059327373 : f64}
+           : tensor<8x?x8xf32>, tensor<8x?x8xf32>, tensor<8x?x8xf32> -> tensor<8x?x8xf32>
+    ```
+  }];
+  let arguments = (ins Attn_HeadTensor:$query, Attn_HeadTensor:$key, Attn_HeadTensor:$value,
+                   I64Attr:$heads, I64Attr:$kv_heads, UnitAttr:$causal, F64Attr:$scale);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // TFC_DIALECT_ATTN_IR_ATTNOPS_TD

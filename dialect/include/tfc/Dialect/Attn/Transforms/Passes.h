@@ -1,0 +1,40 @@
+//===- Passes.h - Passes of the attn dialect ---------------------*- C++ -*-===//
+//
+// Pass declarations and pattern entry points of the attn rewrites.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_DIALECT_ATTN_TRANSFORMS_PASSES_H
+#define TFC_DIALECT_ATTN_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+
+namespace mlir {
+class RewritePatternSet;
+} // namespace mlir
+
+namespace tfc::attn {
+
+#define GEN_PASS_DECL
+#include "tfc/Dialect/Attn/Transforms/Passes.h.inc"
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// attn.attention and attn.latent_attention into head-level ops (the naive,
+/// reference form: K/V replicated per query head, latent K/V decompressed).
+void populateAttnDecomposePatterns(mlir::RewritePatternSet &patterns);
+
+//===----------------------------------------------------------------------===//
+// Registration
+//===----------------------------------------------------------------------===//
+
+#define GEN_PASS_REGISTRATION
+#include "tfc/Dialect/Attn/Transforms/Passes.h.inc"
+
+} // namespace tfc::attn
+
+#endif // TFC_DIALECT_ATTN_TRANSFORMS_PASSES_H

@@ -1,0 +1,308 @@
+//===- AttnOps.cpp - Verifiers of the attn operations ---------------------===//
+//
+// The invariants each op relies on: shapes that agree with the attributes
+// (heads, kv_heads, head_dim, ranks), so that passes and the lowering can read
+// sizes off the types without checking them again.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace tfc::attn;
+
+namespace {
+
+RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+int64_t dimOf(Value v, int64_t d) { return tensorType(v).getDimSize(d); }
+
+/// Two sizes agree when either is dynamic or they are equal.
+bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+std::string shapeString(Value v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "[";
+  llvm::interleave(
+      tensorType(v).getShape(), os,
+      [&](int64_t d) {
+        if (ShapedType::isDynamic(d))
+          os << "?";
+        else
+          os << d;
+      },
+      ", ");
+  os << "]";
+  return s;
+}
+
+/// Checks that `v` has rank `rank` and, for each non-negative entry of `expected`,
+/// that size; `what` names the operand in the message.
+LogicalResult expectShape(Operation *op, Value v, StringRef what, ArrayRef<int64_t> expected) {
+  auto type = tensorType(v);
+  bool ok = type.getRank() == static_cast<int64_t>(expected.size());
+  for (auto [i, e] : llvm::enumerate(expected))
+    if (ok && e >= 0 && !compatible(type.getDimSize(i), e))
+      ok = false;
+  if (ok)
+    return success();
+  std::string want;
+  llvm::raw_string_ostream os(want);
+  os << "[";
+  llvm::interleave(
+      expected, os,
+      [&](int64_t d) {
+        if (d < 0)
+          os << "?";
+        else
+          os << d;
+      },
+      ", ");
+  os << "]";
+  return op->emitOpError() << what << " has shape " << shapeString(v) << ", expected " << want;
+}
+
+LogicalResult verifyRope(Operation *op, std::optional<double> theta, std::optional<StringRef> style,
+                         int64_t rotatedDim) {
+  if (style && !theta)
+    return op->emitOpError("rope_style requires rope_theta");
+  if (!theta)
+    return success();
+  if (*theta <= 0)
+    return op->emitOpError() << "rope_theta (" << *theta << ") must be positive";
+  if (style && *style != "half" && *style != "interleaved")
+    return op->emitOpError() << "rope_style must be \"half\" or \"interleaved\", got \"" << *style
+                             << "\"";
+  if (rotatedDim % 2 != 0)
+    return op->emitOpError() << "rope needs an even rotated dimension, got " << rotatedDim;
+  return success();
+}
+
+} // namespace
+
+#define GET_OP_CLASSES
+#include "tfc/Dialect/Attn/IR/AttnOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Weights and embeddings
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("weight name must not be empty");
+  if (!getType().hasStaticShape())
+    return emitOpError("weight must have a static shape");
+  if (isStacked() && getType().getRank() < 2)
+    return emitOpError("a stacked weight (name with {i}) needs a leading layer dimension");
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  if (tensorType(getTable()).getRank() != 2)
+    return emitOpError("table must be of rank 2");
+  return expectShape(*this, getResult(), "result", {dimOf(getTokens(), 0), dimOf(getTable(), 1)});
+}
+
+LogicalResult PositionEmbeddingOp::verify() {
+  if (tensorType(getTable()).getRank() != 2)
+    return emitOpError("table must be of rank 2");
+  return expectShape(*this, getResult(), "result", {dimOf(getTokens(), 0), dimOf(getTable(), 1)});
+}
+
+LogicalResult SinusoidalOp::verify() {
+  int64_t dim = dimOf(getResult(), 1);
+  if (ShapedType::isDynamic(dim) || dim % 2 != 0)
+    return emitOpError() << "width must be static and even, got " << shapeString(getResult());
+  return expectShape(*this, getResult(), "result", {dimOf(getTokens(), 0), dim});
+}
+
+//===----------------------------------------------------------------------===//
+// Dense layers
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  if (failed(expectShape(*this, getWeight(), "weight", {-1, -1})))
+    return failure();
+  int64_t out = dimOf(getWeight(), 0), in = dimOf(getWeight(), 1);
+  if (!compatible(dimOf(getInput(), 1), in))
+    return emitOpError() << "input width (" << dimOf(getInput(), 1)
+                         << ") does not match the weight's input width (" << in << ")";
+  if (getBias() && failed(expectShape(*this, getBias(), "bias", {out})))
+    return failure();
+  return expectShape(*this, getResult(), "result", {dimOf(getInput(), 0), out});
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (getEps().convertToDouble() < 0)
+    return emitOpError("eps must not be negative");
+  if (failed(expectShape(*this, getWeight(), "weight", {dimOf(getInput(), 1)})))
+    return failure();
+  return expectShape(*this, getResult(), "result", tensorType(getInput()).getShape());
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (getEps().convertToDouble() < 0)
+    return emitOpError("eps must not be negative");
+  int64_t d = dimOf(getInput(), 1);
+  if (failed(expectShape(*this, getWeight(), "weight", {d})) ||
+      failed(expectShape(*this, getBias(), "bias", {d})))
+    return failure();
+  return expectShape(*this, getResult(), "result", tensorType(getInput()).getShape());
+}
+
+//===----------------------------------------------------------------------===//
+// Attention at the model level
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getHeads(), kvHeads = getKvHeads(), hd = getHeadDim();
+  if (heads <= 0 || kvHeads <= 0 || hd <= 0)
+    return emitOpError() << "heads (" << heads << "), kv_heads (" << kvHeads << ") and head_dim ("
+                         << hd << ") must be positive";
+  if (heads % kvHeads != 0)
+    return emitOpError() << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads
+                         << ")";
+  if (getMemory() && getCausal())
+    return emitOpError("cross-attention over a memory cannot be causal");
+  int64_t dim = dimOf(getInput(), 1);
+  int64_t memDim = getMemory() ? dimOf(getMemory(), 1) : dim;
+  if (failed(expectShape(*this, getWq(), "wq", {heads * hd, dim})) ||
+      failed(expectShape(*this, getWk(), "wk", {kvHeads * hd, memDim})) ||
+      failed(expectShape(*this, getWv(), "wv", {kvHeads * hd, memDim})) ||
+      failed(expectShape(*this, getWo(), "wo", {-1, heads * hd})))
+    return failure();
+  if (getBq() && (failed(expectShape(*this, getBq(), "bq", {heads * hd})) ||
+                  failed(expectShape(*this, getBk(), "bk", {kvHeads * hd})) ||
+                  failed(expectShape(*this, getBv(), "bv", {kvHeads * hd})) ||
+                  failed(expectShape(*this, getBo(), "bo", {dimOf(getWo(), 0)}))))
+    return failure();
+  if (failed(verifyRope(*this, getRopeTheta().has_value()
+                                   ? std::optional<double>(getRopeTheta()->convertToDouble())
+                                   : std::nullopt,
+                        getRopeStyle(), hd)))
+    return failure();
+  return expectShape(*this, getResult(), "result", {dimOf(getInput(), 0), dimOf(getWo(), 0)});
+}
+
+LogicalResult LatentAttentionOp::verify() {
+  int64_t heads = getHeads(), rank = getKvRank(), rope = getRopeDim(), nope = getNopeDim(),
+          vdim = getVDim(), qRank = getQRank();
+  if (heads <= 0 || rank <= 0 || rope <= 0 || nope <= 0 || vdim <= 0 || qRank < 0)
+    return emitOpError("heads, kv_rank, rope_dim, nope_dim and v_dim must be positive, q_rank "
+                       "non-negative");
+  int64_t dim = dimOf(getInput(), 1);
+  int64_t qk = nope + rope;
+  auto qw = getQWeights();
+  if (qRank == 0) {
+    if (qw.size() != 1)
+      return emitOpError() << "q_rank = 0 takes one q weight, got " << qw.size();
+    if (failed(expectShape(*this, qw[0], "wq", {heads * qk, dim})))
+      return failure();
+  } else {
+    if (qw.size() != 3)
+      return emitOpError() << "q_rank > 0 takes three q weights (q_a, q_norm, q_b), got "
+                           << qw.size();
+    if (failed(expectShape(*this, qw[0], "wq_a", {qRank, dim})) ||
+        failed(expectShape(*this, qw[1], "q_norm", {qRank})) ||
+        failed(expectShape(*this, qw[2], "wq_b", {heads * qk, qRank})))
+      return failure();
+  }
+  if (failed(expectShape(*this, getWkvA(), "wkv_a", {rank + rope, dim})) ||
+      failed(expectShape(*this, getKvNorm(), "kv_norm", {rank})) ||
+      failed(expectShape(*this, getWkvB(), "wkv_b", {heads * (nope + vdim), rank})) ||
+      failed(expectShape(*this, getWo(), "wo", {-1, heads * vdim})))
+    return failure();
+  if (failed(verifyRope(*this, getRopeTheta().has_value()
+                                   ? std::optional<double>(getRopeTheta()->convertToDouble())
+                                   : std::nullopt,
+                        getRopeStyle(), rope)))
+    return failure();
+  return expectShape(*this, getResult(), "result", {dimOf(getInput(), 0), dimOf(getWo(), 0)});
+}
+
+//===----------------------------------------------------------------------===//
+// Attention at the head level
+//===----------------------------------------------------------------------===//
+
+LogicalResult SplitHeadsOp::verify() {
+  int64_t heads = dimOf(getResult(), 0), d = dimOf(getResult(), 2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(d))
+    return emitOpError("heads and head width of the result must be static");
+  if (!compatible(heads * d, dimOf(getInput(), 1)))
+    return emitOpError() << "input width (" << dimOf(getInput(), 1) << ") is not heads (" << heads
+                         << ") x head width (" << d << ")";
+  return expectShape(*this, getResult(), "result", {heads, dimOf(getInput(), 0), d});
+}
+
+LogicalResult MergeHeadsOp::verify() {
+  int64_t heads = dimOf(getInput(), 0), d = dimOf(getInput(), 2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(d))
+    return emitOpError("heads and head width of the input must be static");
+  return expectShape(*this, getResult(), "result", {dimOf(getInput(), 1), heads * d});
+}
+
+LogicalResult SliceLastOp::verify() {
+  auto in = tensorType(getInput()), out = tensorType(getResult());
+  if (in.getRank() != out.getRank())
+    return emitOpError("input and result must have the same rank");
+  int64_t last = in.getRank() - 1;
+  for (int64_t i = 0; i < last; ++i)
+    if (!compatible(in.getDimSize(i), out.getDimSize(i)))
+      return emitOpError() << "dimension " << i << " differs between input and result";
+  int64_t offset = getOffset(), size = out.getDimSize(last), width = in.getDimSize(last);
+  if (ShapedType::isDynamic(size) || ShapedType::isDynamic(width))
+    return emitOpError("the sliced dimension must be static");
+  if (offset < 0 || offset + size > width)
+    return emitOpError() << "columns [" << offset << ", " << offset + size
+                         << ") are outside the input's " << width;
+  return success();
+}
+
+LogicalResult ConcatLastOp::verify() {
+  auto a = tensorType(getLhs()), b = tensorType(getRhs()), r = tensorType(getResult());
+  if (a.getRank() != b.getRank() || a.getRank() != r.getRank())
+    return emitOpError("operands and result must have the same rank");
+  int64_t last = a.getRank() - 1;
+  for (int64_t i = 0; i < last; ++i)
+    if (!compatible(a.getDimSize(i), b.getDimSize(i)) ||
+        !compatible(a.getDimSize(i), r.getDimSize(i)))
+      return emitOpError() << "dimension " << i << " differs between the operands";
+  if (!compatible(a.getDimSize(last) + b.getDimSize(last), r.getDimSize(last)))
+    return emitOpError() << "result width (" << r.getDimSize(last) << ") is not "
+                         << a.getDimSize(last) << " + " << b.getDimSize(last);
+  return success();
+}
+
+LogicalResult RopeOp::verify() {
+  return verifyRope(*this, getTheta().convertToDouble(), getStyle(), dimOf(getInput(), 2));
+}
+
+LogicalResult RepeatKVOp::verify() {
+  int64_t in = dimOf(getInput(), 0), out = dimOf(getResult(), 0);
+  if (ShapedType::isDynamic(in) || ShapedType::isDynamic(out) || in <= 0 || out % in != 0)
+    return emitOpError() << "result heads (" << out << ") must be a multiple of input heads (" << in
+                         << ")";
+  return expectShape(*this, getResult(), "result", {out, dimOf(getInput(), 1), dimOf(getInput(), 2)});
+}
+
+LogicalResult SDPAOp::verify() {
+  int64_t heads = getHeads(), kvHeads = getKvHeads();
+  if (heads <= 0 || kvHeads <= 0)
+    return emitOpError() << "heads (" << heads << ") and kv_heads (" << kvHeads
+                         << ") must be positive";
+  if (heads % kvHeads != 0)
+    return emitOpError() << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads
+                         << ")";
+  int64_t d = dimOf(getQuery(), 2), dv = dimOf(getValue(), 2);
+  if (failed(expectShape(*this, getQuery(), "query", {heads, -1, -1})) ||
+      failed(expectShape(*this, getKey(), "key", {kvHeads, -1, d})) ||
+      failed(expectShape(*this, getValue(), "value", {kvHeads, dimOf(getKey(), 1), -1})))
+    return failure();
+  return expectShape(*this, getResult(), "result", {heads, dimOf(getQuery(), 1), dv});
+}

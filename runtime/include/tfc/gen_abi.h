@@ -1,0 +1,110 @@
+/*===- gen_abi.h - The internal contract between generated code and libtfcrt -===*
+ *
+ * A model.so is a tfc-generated object linked with the static runtime
+ * (libtfcrt.a). The object defines one hidden symbol, `__tfc_model`, of type
+ * tfc_gen_model: the static description of the model (the info block, the weight
+ * manifest, how manifest entries map onto the generated functions' weight
+ * buffers) and entry points for the generated `decoder` / `encoder` functions.
+ * The runtime implements the public ABI (tfc.h) on top of it. This header is not
+ * installed for users; the compiler's emitter (compiler/lib/Target) produces data
+ * of exactly these layouts.
+ *
+ * Calling convention of a generated function: `entry(args)` where args[k] points
+ * to the k-th argument as listed in tfc_gen_function.args. Memref arguments point
+ * to a tfc_memref (MLIR's strided memref descriptor); scalar arguments
+ * (TFC_ARG_POS) point to an int64_t.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef TFC_GEN_ABI_H
+#define TFC_GEN_ABI_H
+
+#include <stdint.h>
+
+#include "tfc/tfc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TFC_GEN_ABI_VERSION 1
+#define TFC_MAX_RANK 8
+
+/* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
+   for any rank r <= 8: sizes live in sizes_strides[0..r), strides in [r..2r). */
+typedef struct {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes_strides[2 * TFC_MAX_RANK];
+} tfc_memref;
+
+/* What an argument of a generated function is. */
+enum {
+  TFC_ARG_TOKENS = 0, /* memref<?xi32>: the token ids to run */
+  TFC_ARG_MEMORY = 1, /* memref<?x{dim}xf32>: encoder output (cross-attention memory) */
+  TFC_ARG_WEIGHT = 2, /* memref<{slot shape}xf32>: weight buffer `index` */
+  TFC_ARG_OUTPUT = 3, /* memref<?x{out_width}xf32>: logits or hidden states, one row per token */
+  TFC_ARG_POS = 4,    /* int64_t: session position of the first token (KV cache) */
+  TFC_ARG_CACHE = 5   /* memref<{cache shape}xf32>: KV cache buffer `index` */
+};
+
+typedef struct {
+  int32_t kind;  /* TFC_ARG_* */
+  int32_t index; /* weight slot or cache index; 0 otherwise */
+} tfc_gen_arg;
+
+/* A weight buffer as the generated code sees it: F32, row-major, contiguous. A stacked
+   slot (layers > 0) holds one per-layer manifest tensor per index of its leading dim. */
+typedef struct {
+  int32_t rank;
+  int64_t dims[TFC_MAX_RANK];
+  int32_t layers; /* 0: not stacked; else dims[0] == layers */
+} tfc_gen_slot;
+
+/* One manifest entry: a tensor of the safetensors file. */
+typedef struct {
+  const char *name; /* e.g. "model.layers.3.self_attn.q_proj.weight" */
+  int32_t rank;
+  int64_t dims[TFC_MAX_RANK];
+  int32_t slot;  /* weight buffer holding it */
+  int32_t layer; /* index along the slot's leading dim; -1 when the slot is not stacked */
+  int32_t init;  /* for tfc_model_random: 0 random, 1 ones (norm scales), 2 zeros (biases) */
+} tfc_gen_weight;
+
+/* A KV cache buffer (TFC_ARG_CACHE) each session allocates: F32, zero-initialized,
+   exactly of shape dims (static in the generated code; dims[seq_dim] == max_seq). */
+typedef struct {
+  int32_t rank;
+  int64_t dims[TFC_MAX_RANK];
+  int32_t seq_dim;
+} tfc_gen_cache;
+
+typedef struct {
+  void (*entry)(void **args); /* NULL when the model has no such function */
+  int32_t n_args;
+  const tfc_gen_arg *args;
+  int32_t out_width;  /* columns of the TFC_ARG_OUTPUT memref: vocab or dim */
+  int32_t stateful;   /* 1: takes TFC_ARG_POS and caches, runs only new tokens;
+                         0: recomputes the whole token history each call */
+} tfc_gen_function;
+
+typedef struct {
+  int32_t gen_abi_version; /* TFC_GEN_ABI_VERSION */
+  tfc_model_info info;     /* info.n_weights == number of entries of `weights` */
+  const tfc_gen_weight *weights;
+  int32_t n_slots;
+  const tfc_gen_slot *slots;
+  int32_t n_caches;
+  const tfc_gen_cache *caches;
+  tfc_gen_function decoder;
+  tfc_gen_function encoder;
+} tfc_gen_model;
+
+/* Defined by the generated object with hidden visibility. */
+extern const tfc_gen_model __tfc_model;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFC_GEN_ABI_H */

@@ -1,0 +1,80 @@
+/*===- tfc.h - The C ABI of a tfc-compiled model ---------------------------===*
+ *
+ * Every model.so produced by `tfc` exports exactly the functions declared here
+ * and nothing else. C99; no dependency beyond <stdint.h>.
+ *
+ * Ownership: pointers returned by tfc_model_load/tfc_model_random and
+ * tfc_session_new are owned by the caller and released with the matching
+ * *_free function. Strings returned by tfc_info, tfc_weight_name and
+ * tfc_last_error are owned by the library (tfc_last_error's string stays valid
+ * until the next failing call on the same thread).
+ *
+ * Errors: functions returning int32_t return 0 (or a rank) on success and -1
+ * on error; functions returning pointers return NULL on error. In both cases
+ * tfc_last_error() describes the failure. Nothing aborts and nothing prints.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef TFC_TFC_H
+#define TFC_TFC_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TFC_ABI_VERSION 1
+
+typedef struct tfc_model tfc_model;     /* weights, read-only after load, thread-safe */
+typedef struct tfc_session tfc_session; /* one sequence: its KV cache and position */
+
+typedef struct {
+  int32_t abi_version; /* TFC_ABI_VERSION */
+  const char *name;    /* the name after `model` */
+  int32_t vocab_size, dim, n_layers, n_heads, n_kv_heads, head_dim;
+  int32_t kv_latent_rank; /* MLA kv_rank, else 0 */
+  int32_t max_seq;
+  int32_t has_encoder, has_decoder;
+  int64_t n_params;
+  int64_t kv_cache_bytes_per_token; /* decoder self-attention cache, all layers, as compiled */
+  int32_t n_weights;                /* entries of the weight manifest */
+} tfc_model_info;
+
+/* Static description of the compiled model; never NULL. */
+const tfc_model_info *tfc_info(void);
+/* Manifest entry i (0 <= i < n_weights): full weight name, NULL if out of range. */
+const char *tfc_weight_name(int32_t i);
+/* Writes the shape of manifest entry i to dims and returns its rank, or -1. */
+int32_t tfc_weight_shape(int32_t i, int64_t dims[8]);
+
+/* Loads weights from a safetensors file (memory-mapped). Caller owns the result. */
+tfc_model *tfc_model_load(const char *safetensors_path);
+/* Deterministic small random weights (norm weights 1, biases 0). Caller owns the result. */
+tfc_model *tfc_model_random(uint64_t seed);
+void tfc_model_free(tfc_model *);
+
+/* A new session of capacity max_tokens (1 <= max_tokens <= max_seq). The model must
+   outlive it. Caller owns the result. */
+tfc_session *tfc_session_new(const tfc_model *, int32_t max_tokens);
+void tfc_session_reset(tfc_session *);
+int32_t tfc_session_pos(const tfc_session *); /* tokens consumed so far, -1 on NULL */
+void tfc_session_free(tfc_session *);
+
+/* Appends n >= 1 tokens at the session's position and writes logits: n*vocab floats when
+   all_logits != 0, else vocab floats for the last token. Returns 0, or -1 with
+   tfc_last_error() set (bad token id, n too large for the remaining cache, no decoder...). */
+int32_t tfc_decode(tfc_session *, const int32_t *tokens, int32_t n, float *logits,
+                   int32_t all_logits);
+
+/* Encoder models: encodes n tokens; writes n*dim hidden states when out != NULL; for an
+   encoder-decoder model the result becomes the session's cross-attention memory. */
+int32_t tfc_encode(tfc_session *, const int32_t *tokens, int32_t n, float *out);
+
+/* Thread-local description of the last failure on this thread, "" when none. */
+const char *tfc_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFC_TFC_H */

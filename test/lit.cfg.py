@@ -1,0 +1,39 @@
+# -*- Python -*-
+# lit configuration of the tfc test suite: FileCheck tests of the dialect, passes, front
+# end and driver, runtime tests, and numeric checks against an independent numpy reference.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "TFC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".tdsl", ".test", ".c", ".py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "lib"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.tfc_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+llvm_config.with_environment("PATH", config.tfc_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The project's real data, read in place (never copied into the repository).
+models_dir = os.path.normpath(os.path.join(config.tfc_src_root, "..", "shared", "models"))
+if os.path.isdir(models_dir):
+    config.available_features.add("shared-models")
+
+# /usr/bin/python3 is Debian's, which has numpy; the python3 on PATH may not.
+numpy_python = "/usr/bin/python3"
+config.substitutions.append(("%numpy_python", numpy_python))
+config.substitutions.append(("%python", numpy_python))
+config.substitutions.append(("%models", models_dir))
+config.substitutions.append(("%src_root", config.tfc_src_root))
+config.substitutions.append(("%tfc_include", os.path.join(config.tfc_src_root, "runtime", "include")))
+config.substitutions.append(("%tfc_lib", config.tfc_lib_dir))
+config.substitutions.append(("%clang", config.clang))
+if config.sanitizers in ("ON", "1", "TRUE", "True", "YES"):
+    config.available_features.add("sanitizers")
+
+tools = ["tfc", "tfc-opt", "tfc-run", "FileCheck", "not", "count", "split-file"]
+llvm_config.add_tool_substitutions(tools, [config.tfc_tools_dir, config.llvm_tools_dir])
