@@ -1,0 +1,134 @@
+//===- Internal.h - Shared declarations of libtfcrt ------------------------===//
+//
+// The runtime implements the public C ABI (tfc.h) on top of the descriptor the
+// generated object defines (`__tfc_model`, gen_abi.h). This header holds what the
+// runtime's files share: the error channel, 64-byte-aligned buffers, the model
+// and session objects, and the descriptor check every model goes through.
+//
+// Errors: every failure stores a message in a thread-local, fixed-size buffer
+// (setError) that tfc_last_error() returns. The buffer is not cleared by a
+// successful call: it always describes the last failure on the thread, "" until
+// the first one. A fixed buffer keeps reporting allocation-free (it works while
+// out of memory) and leaves no thread-local destructor behind in a dlopen'ed .so.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_RUNTIME_INTERNAL_H
+#define TFC_RUNTIME_INTERNAL_H
+
+// Only the tfc.h entry points have default visibility; everything else in the
+// library is hidden (-fvisibility=hidden), and `__tfc_model` is a hidden symbol of
+// the same model.so, reached without the GOT.
+#pragma GCC visibility push(default)
+#include "tfc/tfc.h"
+#pragma GCC visibility pop
+#pragma GCC visibility push(hidden)
+#include "tfc/gen_abi.h"
+#pragma GCC visibility pop
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace tfc::rt {
+
+//===----------------------------------------------------------------------===//
+// Errors
+//===----------------------------------------------------------------------===//
+
+/// Formats the message of the current failure into the thread's error buffer.
+void setError(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/// Runs `body` (returning T) and turns any escaping C++ exception into an error
+/// message and `failValue`: nothing unwinds through the C ABI.
+template <typename T, typename F> T guarded(T failValue, F &&body) noexcept;
+
+/// "[2, 3, 4]": a shape as error messages print it.
+std::string formatShape(const int64_t *dims, size_t rank);
+
+//===----------------------------------------------------------------------===//
+// Buffers
+//===----------------------------------------------------------------------===//
+
+/// A zero-initialized, 64-byte-aligned heap buffer (large ones come straight
+/// from mmap, so untouched pages cost nothing). Move-only.
+class AlignedBuffer {
+public:
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer &) = delete;
+  AlignedBuffer &operator=(const AlignedBuffer &) = delete;
+  AlignedBuffer(AlignedBuffer &&other) noexcept { *this = std::move(other); }
+  AlignedBuffer &operator=(AlignedBuffer &&other) noexcept;
+  ~AlignedBuffer() { release(); }
+
+  /// Replaces the contents by `bytes` zero bytes. Returns false when out of
+  /// memory, leaving the buffer as it was.
+  bool allocate(size_t bytes);
+  void release();
+
+  void *data() const { return ptr; }
+  float *floats() const { return static_cast<float *>(ptr); }
+  size_t size() const { return bytes; }
+
+private:
+  void *ptr = nullptr;
+  size_t bytes = 0;
+  size_t mappedBytes = 0; // non-zero when ptr came from mmap
+};
+
+/// Product of `dims[0..rank)`, or -1 when negative or overflowing int64.
+int64_t elementCount(const int64_t *dims, size_t rank);
+
+/// The descriptor of the model this library was linked with.
+inline const tfc_gen_model &descriptor() { return __tfc_model; }
+
+/// Checks that the generated descriptor is self-consistent (slots, manifest,
+/// caches, argument lists). Sets the error and returns false if not; every
+/// model creation goes through it, so later code may trust the descriptor.
+bool checkDescriptor();
+
+/// Elements of one manifest entry's share of its slot (one layer when stacked).
+int64_t slotShareElements(const tfc_gen_slot &slot);
+
+} // namespace tfc::rt
+
+/// Weights: one F32 buffer per descriptor slot. Read-only once constructed, so
+/// any number of sessions on any threads may share it.
+struct tfc_model {
+  std::vector<tfc::rt::AlignedBuffer> slots;
+  int64_t ignoredTensors = 0; // tensors of the file the manifest does not use
+
+  /// Allocates every slot (zeroed). Sets the error and returns false when out
+  /// of memory.
+  bool allocateSlots();
+  /// Where manifest entry `i` lives in its slot.
+  float *weightData(int32_t i) const;
+};
+
+namespace tfc::rt {
+
+/// Builds a model from a safetensors file (Safetensors.cpp).
+tfc_model *loadSafetensors(const char *path);
+
+//===----------------------------------------------------------------------===//
+// Error helper implementation
+//===----------------------------------------------------------------------===//
+
+template <typename T, typename F> T guarded(T failValue, F &&body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    setError("out of memory");
+  } catch (const std::exception &e) {
+    setError("internal error: %s", e.what());
+  } catch (...) {
+    setError("internal error: unknown exception");
+  }
+  return failValue;
+}
+
+} // namespace tfc::rt
+
+#endif // TFC_RUNTIME_INTERNAL_H

@@ -1,0 +1,368 @@
+//===- Model.cpp - Model info, descriptor checks and random weights --------===//
+//
+// The static half of the ABI (tfc_info, the weight manifest), the error channel,
+// aligned buffers, the consistency check of the generated descriptor, and
+// tfc_model_random / tfc_model_free.
+//
+//===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include <sys/mman.h>
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+using namespace tfc::rt;
+
+//===----------------------------------------------------------------------===//
+// Errors
+//===----------------------------------------------------------------------===//
+
+namespace {
+// Trivially destructible on purpose: see Internal.h.
+thread_local char lastError[1024];
+} // namespace
+
+void tfc::rt::setError(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(lastError, sizeof(lastError), fmt, ap);
+  va_end(ap);
+}
+
+std::string tfc::rt::formatShape(const int64_t *dims, size_t rank) {
+  std::string s = "[";
+  for (size_t i = 0; i < rank; ++i) {
+    if (i)
+      s += ", ";
+    s += std::to_string(dims[i]);
+  }
+  return s + "]";
+}
+
+int64_t tfc::rt::elementCount(const int64_t *dims, size_t rank) {
+  int64_t n = 1;
+  for (size_t i = 0; i < rank; ++i)
+    if (dims[i] < 0 || __builtin_mul_overflow(n, dims[i], &n))
+      return -1;
+  return n;
+}
+
+int64_t tfc::rt::slotShareElements(const tfc_gen_slot &slot) {
+  if (slot.layers > 0)
+    return elementCount(slot.dims + 1, slot.rank - 1);
+  return elementCount(slot.dims, slot.rank);
+}
+
+//===----------------------------------------------------------------------===//
+// AlignedBuffer
+//===----------------------------------------------------------------------===//
+
+namespace {
+constexpr size_t kAlign = 64;
+// Above this, zeroed memory comes from mmap: page-aligned and lazily zeroed,
+// which matters for KV caches sized for max_seq but mostly unused.
+constexpr size_t kMmapThreshold = size_t(1) << 20;
+} // namespace
+
+AlignedBuffer &AlignedBuffer::operator=(AlignedBuffer &&other) noexcept {
+  if (this != &other) {
+    release();
+    ptr = other.ptr;
+    bytes = other.bytes;
+    mappedBytes = other.mappedBytes;
+    other.ptr = nullptr;
+    other.bytes = other.mappedBytes = 0;
+  }
+  return *this;
+}
+
+bool AlignedBuffer::allocate(size_t n) {
+  // Never hand out a null pointer, even for zero elements: generated code may
+  // form addresses from it.
+  size_t rounded = n == 0 ? kAlign : (n + kAlign - 1) / kAlign * kAlign;
+  if (rounded < n)
+    return false;
+  void *p = nullptr;
+  size_t mapped = 0;
+  if (rounded >= kMmapThreshold) {
+    p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      return false;
+    mapped = rounded;
+  } else {
+    p = std::aligned_alloc(kAlign, rounded);
+    if (!p)
+      return false;
+    std::memset(p, 0, rounded);
+  }
+  release();
+  ptr = p;
+  bytes = n;
+  mappedBytes = mapped;
+  return true;
+}
+
+void AlignedBuffer::release() {
+  if (mappedBytes)
+    munmap(ptr, mappedBytes);
+  else
+    std::free(ptr);
+  ptr = nullptr;
+  bytes = mappedBytes = 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Descriptor check
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const char *what,
+                   bool isEncoder) {
+  if (!fn.entry)
+    return true;
+  if (fn.n_args < 0 || (fn.n_args > 0 && !fn.args)) {
+    setError("model descriptor: %s has a bad argument list", what);
+    return false;
+  }
+  if (fn.out_width <= 0) {
+    setError("model descriptor: %s has out_width %d", what, fn.out_width);
+    return false;
+  }
+  int counts[6] = {};
+  for (int32_t k = 0; k < fn.n_args; ++k) {
+    const tfc_gen_arg &a = fn.args[k];
+    if (a.kind < TFC_ARG_TOKENS || a.kind > TFC_ARG_CACHE) {
+      setError("model descriptor: %s argument %d has unknown kind %d", what, k, a.kind);
+      return false;
+    }
+    ++counts[a.kind];
+    if (a.kind == TFC_ARG_WEIGHT && (a.index < 0 || a.index >= m.n_slots)) {
+      setError("model descriptor: %s argument %d uses weight slot %d of %d", what, k, a.index,
+               m.n_slots);
+      return false;
+    }
+    if (a.kind == TFC_ARG_CACHE && (a.index < 0 || a.index >= m.n_caches)) {
+      setError("model descriptor: %s argument %d uses cache %d of %d", what, k, a.index,
+               m.n_caches);
+      return false;
+    }
+  }
+  bool stateful = fn.stateful != 0;
+  if (counts[TFC_ARG_TOKENS] != 1 || counts[TFC_ARG_OUTPUT] != 1 ||
+      counts[TFC_ARG_POS] != (stateful ? 1 : 0) || (!stateful && counts[TFC_ARG_CACHE]) ||
+      counts[TFC_ARG_MEMORY] > 1 || (isEncoder && (stateful || counts[TFC_ARG_MEMORY]))) {
+    setError("model descriptor: %s has an inconsistent argument list", what);
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool tfc::rt::checkDescriptor() {
+  const tfc_gen_model &m = descriptor();
+  if (m.gen_abi_version != TFC_GEN_ABI_VERSION || m.info.abi_version != TFC_ABI_VERSION) {
+    setError("model descriptor: ABI version %d/%d, this runtime implements %d/%d",
+             m.gen_abi_version, m.info.abi_version, TFC_GEN_ABI_VERSION, TFC_ABI_VERSION);
+    return false;
+  }
+  if (m.n_slots < 0 || m.n_caches < 0 || m.info.n_weights < 0 ||
+      (m.n_slots && !m.slots) || (m.n_caches && !m.caches) || (m.info.n_weights && !m.weights)) {
+    setError("model descriptor: bad table sizes");
+    return false;
+  }
+  for (int32_t s = 0; s < m.n_slots; ++s) {
+    const tfc_gen_slot &slot = m.slots[s];
+    if (slot.rank < 0 || slot.rank > TFC_MAX_RANK || elementCount(slot.dims, slot.rank) < 0 ||
+        slot.layers < 0 || (slot.layers > 0 && (slot.rank < 1 || slot.dims[0] != slot.layers))) {
+      setError("model descriptor: weight slot %d is malformed", s);
+      return false;
+    }
+  }
+  for (int32_t c = 0; c < m.n_caches; ++c) {
+    const tfc_gen_cache &cache = m.caches[c];
+    if (cache.rank < 1 || cache.rank > TFC_MAX_RANK || elementCount(cache.dims, cache.rank) < 0) {
+      setError("model descriptor: cache %d is malformed", c);
+      return false;
+    }
+  }
+  // Every slot (every layer of a stacked slot) is filled by exactly one entry.
+  std::vector<std::vector<int32_t>> uses(m.n_slots);
+  for (int32_t s = 0; s < m.n_slots; ++s)
+    uses[s].assign(m.slots[s].layers > 0 ? m.slots[s].layers : 1, 0);
+  for (int32_t i = 0; i < m.info.n_weights; ++i) {
+    const tfc_gen_weight &w = m.weights[i];
+    const char *name = w.name ? w.name : "(null)";
+    if (!w.name || w.rank < 0 || w.rank > TFC_MAX_RANK || w.slot < 0 || w.slot >= m.n_slots) {
+      setError("model descriptor: manifest entry %d ('%s') is malformed", i, name);
+      return false;
+    }
+    const tfc_gen_slot &slot = m.slots[w.slot];
+    bool layerOk = slot.layers > 0 ? (w.layer >= 0 && w.layer < slot.layers) : w.layer == -1;
+    if (!layerOk || elementCount(w.dims, w.rank) != slotShareElements(slot)) {
+      setError("model descriptor: manifest entry '%s' does not fit weight slot %d", name, w.slot);
+      return false;
+    }
+    if (++uses[w.slot][slot.layers > 0 ? w.layer : 0] > 1) {
+      setError("model descriptor: manifest entry '%s' fills an already filled part of slot %d",
+               name, w.slot);
+      return false;
+    }
+  }
+  for (int32_t s = 0; s < m.n_slots; ++s)
+    for (size_t l = 0; l < uses[s].size(); ++l)
+      if (uses[s][l] != 1) {
+        setError("model descriptor: weight slot %d (layer %zu) has no manifest entry", s, l);
+        return false;
+      }
+  if (!checkFunction(m, m.decoder, "decoder", false) ||
+      !checkFunction(m, m.encoder, "encoder", true))
+    return false;
+  if (m.decoder.entry && m.decoder.out_width != m.info.vocab_size) {
+    setError("model descriptor: decoder out_width %d != vocab_size %d", m.decoder.out_width,
+             m.info.vocab_size);
+    return false;
+  }
+  bool decoderWantsMemory = false;
+  for (int32_t k = 0; m.decoder.entry && k < m.decoder.n_args; ++k)
+    decoderWantsMemory |= m.decoder.args[k].kind == TFC_ARG_MEMORY;
+  if (decoderWantsMemory && !m.encoder.entry) {
+    setError("model descriptor: the decoder takes encoder memory but there is no encoder");
+    return false;
+  }
+  if (m.info.vocab_size <= 0) {
+    setError("model descriptor: vocab_size %d", m.info.vocab_size);
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// tfc_model
+//===----------------------------------------------------------------------===//
+
+bool tfc_model::allocateSlots() {
+  const tfc_gen_model &m = descriptor();
+  slots.resize(m.n_slots);
+  for (int32_t s = 0; s < m.n_slots; ++s) {
+    size_t n = size_t(elementCount(m.slots[s].dims, m.slots[s].rank));
+    if (n > SIZE_MAX / sizeof(float) || !slots[s].allocate(n * sizeof(float))) {
+      setError("out of memory allocating weight slot %d (%s floats)", s,
+               formatShape(m.slots[s].dims, m.slots[s].rank).c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+float *tfc_model::weightData(int32_t i) const {
+  const tfc_gen_model &m = descriptor();
+  const tfc_gen_weight &w = m.weights[i];
+  const tfc_gen_slot &slot = m.slots[w.slot];
+  int64_t offset = slot.layers > 0 ? int64_t(w.layer) * slotShareElements(slot) : 0;
+  return slots[w.slot].floats() + offset;
+}
+
+namespace {
+
+/// splitmix64: tiny, fast, and good enough for test weights.
+struct SplitMix64 {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [-1, 1) with 24 bits of resolution.
+  float symmetric() { return float(int64_t(next() >> 40) - (int64_t(1) << 23)) * 0x1p-23f; }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// C ABI
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+const tfc_model_info *tfc_info(void) { return &descriptor().info; }
+
+const char *tfc_weight_name(int32_t i) {
+  const tfc_gen_model &m = descriptor();
+  if (i < 0 || i >= m.info.n_weights || !m.weights) {
+    setError("weight index %d is outside [0, %d)", i, m.info.n_weights);
+    return nullptr;
+  }
+  return m.weights[i].name;
+}
+
+int32_t tfc_weight_shape(int32_t i, int64_t dims[8]) {
+  const tfc_gen_model &m = descriptor();
+  if (i < 0 || i >= m.info.n_weights || !m.weights) {
+    setError("weight index %d is outside [0, %d)", i, m.info.n_weights);
+    return -1;
+  }
+  if (!dims) {
+    setError("tfc_weight_shape: dims is NULL");
+    return -1;
+  }
+  const tfc_gen_weight &w = m.weights[i];
+  int32_t rank = w.rank < 0 ? 0 : (w.rank > TFC_MAX_RANK ? TFC_MAX_RANK : w.rank);
+  for (int32_t d = 0; d < rank; ++d)
+    dims[d] = w.dims[d];
+  return rank;
+}
+
+tfc_model *tfc_model_load(const char *path) {
+  return guarded<tfc_model *>(nullptr, [&]() -> tfc_model * {
+    if (!path) {
+      setError("tfc_model_load: path is NULL");
+      return nullptr;
+    }
+    if (!checkDescriptor())
+      return nullptr;
+    return loadSafetensors(path);
+  });
+}
+
+tfc_model *tfc_model_random(uint64_t seed) {
+  return guarded<tfc_model *>(nullptr, [&]() -> tfc_model * {
+    if (!checkDescriptor())
+      return nullptr;
+    auto model = std::make_unique<tfc_model>();
+    if (!model->allocateSlots())
+      return nullptr;
+    const tfc_gen_model &m = descriptor();
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      const tfc_gen_weight &w = m.weights[i];
+      float *dst = model->weightData(i);
+      int64_t n = elementCount(w.dims, w.rank);
+      if (w.init == 1) {
+        for (int64_t j = 0; j < n; ++j)
+          dst[j] = 1.0f;
+      } else if (w.init == 0) {
+        // One stream per manifest entry, so a tensor's values depend only on the
+        // seed and its index. a = 1/sqrt(fan_in) keeps activations O(1).
+        SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * uint64_t(i + 1))};
+        int64_t fanIn = w.rank > 0 && w.dims[w.rank - 1] > 0 ? w.dims[w.rank - 1] : 1;
+        float a = float(1.0 / std::sqrt(double(fanIn)));
+        for (int64_t j = 0; j < n; ++j)
+          dst[j] = a * rng.symmetric();
+      } // init 2 (zeros) and anything else: the slot is already zeroed.
+    }
+    return model.release();
+  });
+}
+
+void tfc_model_free(tfc_model *model) { delete model; }
+
+const char *tfc_last_error(void) { return lastError; }
+
+} // extern "C"

@@ -1,0 +1,426 @@
+//===- Safetensors.cpp - Loading weights from a safetensors file -----------===//
+//
+// A safetensors file is an 8-byte little-endian header length N, N bytes of JSON
+// mapping tensor names to {dtype, shape, data_offsets} (offsets relative to the
+// data section that follows the header), then the data. The file is mapped
+// read-only, every header entry is validated (structure, offsets inside the data
+// section, no two tensors overlapping, byte counts matching dtype and shape), and
+// each manifest tensor is converted to F32 into its slot; the mapping is dropped
+// before returning. Every error names the file's tensor or byte offset at fault.
+// Tensors the manifest does not use are checked like the others but otherwise
+// ignored (counted in tfc_model::ignoredTensors; the runtime never prints).
+//
+//===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the safetensors reader assumes a little-endian host");
+
+using namespace tfc::rt;
+using json = nlohmann::json;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Dtypes
+//===----------------------------------------------------------------------===//
+
+enum class DType { F32, F16, BF16, Other, Unknown };
+
+struct DTypeInfo {
+  DType type;
+  int64_t bytes; // 0 when unknown
+};
+
+DTypeInfo parseDType(const std::string &s) {
+  if (s == "F32")
+    return {DType::F32, 4};
+  if (s == "F16")
+    return {DType::F16, 2};
+  if (s == "BF16")
+    return {DType::BF16, 2};
+  // The other dtypes of the format: validated for size, never loaded.
+  static const std::pair<const char *, int64_t> others[] = {
+      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},
+      {"U16", 2},  {"I32", 4}, {"U32", 4}, {"F64", 8},     {"I64", 8},     {"U64", 8}};
+  for (const auto &[name, bytes] : others)
+    if (s == name)
+      return {DType::Other, bytes};
+  return {DType::Unknown, 0};
+}
+
+float bitsToFloat(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+/// IEEE binary16 to binary32, exact for every input (subnormals, infinities,
+/// NaN payloads).
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  if (exp == 0) {
+    // Zero or subnormal: mant * 2^-24, exactly representable in binary32.
+    float mag = float(mant) * 0x1p-24f;
+    uint32_t bits;
+    std::memcpy(&bits, &mag, sizeof(bits));
+    return bitsToFloat(sign | bits);
+  }
+  if (exp == 31)
+    return bitsToFloat(sign | 0x7f800000u | (mant << 13));
+  return bitsToFloat(sign | ((exp + (127 - 15)) << 23) | (mant << 13));
+}
+
+void convertToF32(DType type, const unsigned char *src, float *dst, int64_t n) {
+  switch (type) {
+  case DType::F32:
+    std::memcpy(dst, src, size_t(n) * 4);
+    break;
+  case DType::F16:
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);
+      dst[i] = halfToFloat(h);
+    }
+    break;
+  case DType::BF16:
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);
+      dst[i] = bitsToFloat(uint32_t(h) << 16);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The mapped file
+//===----------------------------------------------------------------------===//
+
+class MappedFile {
+public:
+  ~MappedFile() {
+    if (base)
+      munmap(base, size);
+    if (fd >= 0)
+      close(fd);
+  }
+
+  bool open(const char *path) {
+    fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return fail("cannot open '%s': %s", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+      return fail("cannot stat '%s': %s", path);
+    if (S_ISDIR(st.st_mode)) {
+      setError("'%s' is a directory, not a safetensors file", path);
+      return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      setError("'%s' is not a regular file", path);
+      return false;
+    }
+    if (st.st_size == 0) {
+      setError("'%s' is empty", path);
+      return false;
+    }
+    if (st.st_size < 8) {
+      setError("'%s' is too small for a safetensors file: %lld bytes, the header length "
+               "alone takes 8",
+               path, (long long)st.st_size);
+      return false;
+    }
+    size = size_t(st.st_size);
+    void *p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED)
+      return fail("cannot map '%s': %s", path);
+    base = p;
+    madvise(base, size, MADV_SEQUENTIAL);
+    return true;
+  }
+
+  const unsigned char *bytes() const { return static_cast<const unsigned char *>(base); }
+  size_t size = 0;
+
+private:
+  bool fail(const char *fmt, const char *path) {
+    char buf[256];
+    const char *msg = strerror_r(errno, buf, sizeof(buf));
+    setError(fmt, path, msg);
+    return false;
+  }
+
+  int fd = -1;
+  void *base = nullptr;
+};
+
+//===----------------------------------------------------------------------===//
+// Header
+//===----------------------------------------------------------------------===//
+
+/// A SAX consumer that only records where and why parsing failed: the
+/// non-throwing DOM parse says *that* the header is invalid, this says where.
+struct ErrorLocator : nlohmann::json_sax<json> {
+  size_t position = 0;
+  std::string message;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t &) override { return true; }
+  bool string(string_t &) override { return true; }
+  bool binary(binary_t &) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t &) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t pos, const std::string &, const nlohmann::detail::exception &ex)
+      override {
+    position = pos;
+    message = ex.what();
+    // "[json.exception.parse_error.101] parse error at ...": keep the part after the tag.
+    size_t tag = message.find("] ");
+    if (tag != std::string::npos)
+      message.erase(0, tag + 2);
+    return false;
+  }
+};
+
+/// One validated header entry.
+struct Tensor {
+  std::string name;
+  std::string dtypeName;
+  DTypeInfo dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin, end; // relative to the data section
+};
+
+bool asUnsigned(const json &v, uint64_t &out) {
+  if (!v.is_number_unsigned())
+    return false;
+  out = v.get<uint64_t>();
+  return true;
+}
+
+class Loader {
+public:
+  Loader(const char *path, const MappedFile &file) : path(path), file(file) {}
+
+  tfc_model *run() {
+    if (!parseHeader() || !checkOverlaps() || !matchManifest())
+      return nullptr;
+    auto model = std::make_unique<tfc_model>();
+    if (!model->allocateSlots())
+      return nullptr;
+    const tfc_gen_model &m = descriptor();
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      const Tensor &t = tensors[manifestTensor[i]];
+      convertToF32(t.dtype.type, file.bytes() + dataStart + t.begin, model->weightData(i),
+                   elementCount(t.shape.data(), t.shape.size()));
+    }
+    model->ignoredTensors = int64_t(tensors.size()) - m.info.n_weights;
+    return model.release();
+  }
+
+private:
+  bool parseHeader() {
+    uint64_t headerLen = 0;
+    std::memcpy(&headerLen, file.bytes(), 8);
+    if (headerLen > file.size - 8) {
+      setError("'%s': the header length at byte 0 (%llu) goes beyond the end of the file "
+               "(%zu bytes)",
+               path, (unsigned long long)headerLen, file.size);
+      return false;
+    }
+    dataStart = 8 + size_t(headerLen);
+    dataSize = file.size - dataStart;
+    const char *begin = reinterpret_cast<const char *>(file.bytes()) + 8;
+    const char *end = begin + headerLen;
+    json header = json::parse(begin, end, nullptr, /*allow_exceptions=*/false);
+    if (header.is_discarded()) {
+      ErrorLocator where;
+      json::sax_parse(begin, end, &where);
+      setError("'%s': the header is not valid JSON (near byte %zu of the file): %s", path,
+               8 + where.position, where.message.c_str());
+      return false;
+    }
+    if (!header.is_object()) {
+      setError("'%s': the header (bytes [8, %zu)) is not a JSON object", path, dataStart);
+      return false;
+    }
+    for (auto it = header.begin(); it != header.end(); ++it) {
+      if (it.key() == "__metadata__")
+        continue;
+      if (!parseEntry(it.key(), it.value()))
+        return false;
+    }
+    return true;
+  }
+
+  bool parseEntry(const std::string &name, const json &v) {
+    const char *n = name.c_str();
+    if (!v.is_object()) {
+      setError("tensor '%s': its header entry is not a JSON object", n);
+      return false;
+    }
+    Tensor t;
+    t.name = name;
+    auto dtype = v.find("dtype");
+    if (dtype == v.end() || !dtype->is_string()) {
+      setError("tensor '%s': missing or non-string 'dtype'", n);
+      return false;
+    }
+    t.dtypeName = dtype->get<std::string>();
+    t.dtype = parseDType(t.dtypeName);
+    auto shape = v.find("shape");
+    if (shape == v.end() || !shape->is_array()) {
+      setError("tensor '%s': missing or non-array 'shape'", n);
+      return false;
+    }
+    for (const json &d : *shape) {
+      uint64_t x;
+      if (!asUnsigned(d, x) || x > uint64_t(INT64_MAX)) {
+        setError("tensor '%s': 'shape' must hold non-negative integers, got %s", n,
+                 shape->dump().c_str());
+        return false;
+      }
+      t.shape.push_back(int64_t(x));
+    }
+    auto offsets = v.find("data_offsets");
+    if (offsets == v.end() || !offsets->is_array() || offsets->size() != 2 ||
+        !asUnsigned((*offsets)[0], t.begin) || !asUnsigned((*offsets)[1], t.end)) {
+      setError("tensor '%s': 'data_offsets' must be [begin, end] with non-negative integers",
+               n);
+      return false;
+    }
+    if (t.begin > t.end) {
+      setError("tensor '%s': data_offsets [%llu, %llu] are reversed", n,
+               (unsigned long long)t.begin, (unsigned long long)t.end);
+      return false;
+    }
+    if (t.end > dataSize) {
+      setError("tensor '%s': data_offsets [%llu, %llu] end at byte %llu of the file, beyond "
+               "its end (%zu bytes)",
+               n, (unsigned long long)t.begin, (unsigned long long)t.end,
+               (unsigned long long)(t.end + dataStart), file.size);
+      return false;
+    }
+    if (t.dtype.bytes > 0) {
+      int64_t count = elementCount(t.shape.data(), t.shape.size());
+      int64_t need;
+      if (count < 0 || __builtin_mul_overflow(count, t.dtype.bytes, &need) ||
+          uint64_t(need) != t.end - t.begin) {
+        setError("tensor '%s': %llu bytes at file offset %llu, but dtype %s and shape %s "
+                 "need %s",
+                 n, (unsigned long long)(t.end - t.begin),
+                 (unsigned long long)(t.begin + dataStart), t.dtypeName.c_str(),
+                 formatShape(t.shape.data(), t.shape.size()).c_str(),
+                 count < 0 || need < 0 ? "more than 2^63"
+                                       : (std::to_string(need) + " bytes").c_str());
+        return false;
+      }
+    }
+    tensors.push_back(std::move(t));
+    return true;
+  }
+
+  bool checkOverlaps() {
+    std::vector<const Tensor *> order;
+    for (const Tensor &t : tensors)
+      if (t.end > t.begin)
+        order.push_back(&t);
+    std::sort(order.begin(), order.end(), [](const Tensor *a, const Tensor *b) {
+      return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+    });
+    for (size_t i = 1; i < order.size(); ++i) {
+      const Tensor *prev = order[i - 1], *cur = order[i];
+      if (cur->begin < prev->end) {
+        setError("tensor '%s' (file bytes [%llu, %llu)) overlaps tensor '%s' (file bytes "
+                 "[%llu, %llu))",
+                 cur->name.c_str(), (unsigned long long)(cur->begin + dataStart),
+                 (unsigned long long)(cur->end + dataStart), prev->name.c_str(),
+                 (unsigned long long)(prev->begin + dataStart),
+                 (unsigned long long)(prev->end + dataStart));
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool matchManifest() {
+    std::unordered_map<std::string, size_t> byName;
+    for (size_t i = 0; i < tensors.size(); ++i)
+      byName.emplace(tensors[i].name, i);
+    const tfc_gen_model &m = descriptor();
+    manifestTensor.assign(m.info.n_weights, 0);
+    // Report the first missing tensor and how many others are missing too.
+    int32_t missing = 0, firstMissing = -1;
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      auto it = byName.find(m.weights[i].name);
+      if (it == byName.end()) {
+        if (missing++ == 0)
+          firstMissing = i;
+        continue;
+      }
+      manifestTensor[i] = it->second;
+    }
+    if (missing) {
+      setError("tensor '%s' is missing from '%s'%s", m.weights[firstMissing].name, path,
+               missing > 1 ? (" (and " + std::to_string(missing - 1) + " more)").c_str() : "");
+      return false;
+    }
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      const tfc_gen_weight &w = m.weights[i];
+      const Tensor &t = tensors[manifestTensor[i]];
+      if (t.dtype.type != DType::F32 && t.dtype.type != DType::F16 &&
+          t.dtype.type != DType::BF16) {
+        setError("tensor '%s': unsupported dtype %s (F32, F16 and BF16 load)", w.name,
+                 t.dtypeName.c_str());
+        return false;
+      }
+      if (t.shape.size() != size_t(w.rank) ||
+          !std::equal(t.shape.begin(), t.shape.end(), w.dims)) {
+        setError("tensor '%s': shape %s does not match the model's %s", w.name,
+                 formatShape(t.shape.data(), t.shape.size()).c_str(),
+                 formatShape(w.dims, w.rank).c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  const char *path;
+  const MappedFile &file;
+  size_t dataStart = 0, dataSize = 0;
+  std::vector<Tensor> tensors;
+  std::vector<size_t> manifestTensor; // manifest index -> tensors index
+};
+
+} // namespace
+
+tfc_model *tfc::rt::loadSafetensors(const char *path) {
+  MappedFile file;
+  if (!file.open(path))
+    return nullptr;
+  return Loader(path, file).run();
+}

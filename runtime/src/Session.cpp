@@ -1,0 +1,307 @@
+//===- Session.cpp - Sessions, tfc_decode and tfc_encode -------------------===//
+//
+// A session owns what one sequence needs: its position, its KV caches (stateful
+// decoders) or its token history (stateless decoders, which recompute the whole
+// history every call), its encoder memory (encoder-decoder models), and an
+// output scratch buffer. The argument arrays of the generated functions are
+// built once at session creation; a call only patches the token, output, memory
+// and position arguments, so a decode step allocates nothing in the steady state.
+//
+// Every call validates everything before touching the session, and nothing that
+// follows the generated call can fail, so a failed call leaves the session as it
+// was.
+//
+//===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+using namespace tfc::rt;
+
+namespace {
+
+/// Fills a contiguous row-major memref descriptor over `data`.
+void setMemref(tfc_memref &m, const void *data, int32_t rank, const int64_t *sizes) {
+  std::memset(&m, 0, sizeof(m));
+  m.allocated = m.aligned = const_cast<void *>(data);
+  m.offset = 0;
+  int64_t stride = 1;
+  for (int32_t d = rank - 1; d >= 0; --d) {
+    m.sizes_strides[d] = sizes[d];
+    m.sizes_strides[rank + d] = stride;
+    stride *= sizes[d];
+  }
+}
+
+/// The prepared argument array of one generated function.
+struct Call {
+  const tfc_gen_function *fn = nullptr;
+  std::vector<tfc_memref> memrefs; // one per argument (unused for POS)
+  std::vector<void *> args;
+  int32_t tokens = -1, output = -1, memory = -1;
+  int64_t pos = 0;
+
+  bool available() const { return fn && fn->entry; }
+
+  void prepare(const tfc_gen_function &f, const tfc_model &model,
+               std::vector<AlignedBuffer> &caches) {
+    fn = &f;
+    if (!f.entry)
+      return;
+    const tfc_gen_model &m = descriptor();
+    memrefs.resize(f.n_args);
+    args.resize(f.n_args);
+    for (int32_t k = 0; k < f.n_args; ++k) {
+      const tfc_gen_arg &a = f.args[k];
+      args[k] = &memrefs[k];
+      switch (a.kind) {
+      case TFC_ARG_TOKENS:
+        tokens = k;
+        break;
+      case TFC_ARG_OUTPUT:
+        output = k;
+        break;
+      case TFC_ARG_MEMORY:
+        memory = k;
+        break;
+      case TFC_ARG_POS:
+        args[k] = &pos;
+        break;
+      case TFC_ARG_WEIGHT: {
+        const tfc_gen_slot &slot = m.slots[a.index];
+        setMemref(memrefs[k], model.slots[a.index].data(), slot.rank, slot.dims);
+        break;
+      }
+      case TFC_ARG_CACHE: {
+        const tfc_gen_cache &cache = m.caches[a.index];
+        setMemref(memrefs[k], caches[a.index].data(), cache.rank, cache.dims);
+        break;
+      }
+      }
+    }
+  }
+
+  void setTokens(const int32_t *data, int64_t n) { setMemref(memrefs[tokens], data, 1, &n); }
+  void setOutput(float *data, int64_t rows) {
+    int64_t sizes[2] = {rows, fn->out_width};
+    setMemref(memrefs[output], data, 2, sizes);
+  }
+  void setMemory(const float *data, int64_t rows, int64_t width) {
+    if (memory < 0)
+      return;
+    int64_t sizes[2] = {rows, width};
+    setMemref(memrefs[memory], data, 2, sizes);
+  }
+  void run() { fn->entry(args.data()); }
+};
+
+bool checkTokens(const int32_t *tokens, int32_t n) {
+  int32_t vocab = descriptor().info.vocab_size;
+  for (int32_t i = 0; i < n; ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab) {
+      setError("token %d at index %d is outside the vocabulary [0, %d)", tokens[i], i, vocab);
+      return false;
+    }
+  return true;
+}
+
+} // namespace
+
+struct tfc_session {
+  const tfc_model *model = nullptr;
+  int32_t maxTokens = 0;
+  int32_t pos = 0;
+  std::vector<int32_t> history; // stateless decoder: every token consumed, sized maxTokens
+  std::vector<AlignedBuffer> caches;
+  AlignedBuffer memory; // encoder output of an encoder-decoder model
+  int32_t memoryRows = 0;   // 0: tfc_encode has not run yet
+  AlignedBuffer scratch;    // output rows of the generated functions
+  Call decoder, encoder;
+
+  /// Makes the scratch buffer hold at least `floats` floats. Growth is geometric
+  /// (a stateless decoder's output grows by one row per step), bounded by what
+  /// the session can ever need.
+  bool reserveScratch(size_t floats, size_t bound) {
+    if (scratch.size() >= floats * sizeof(float))
+      return true;
+    size_t want = std::max(floats, std::min(bound, 2 * scratch.size() / sizeof(float)));
+    if (!scratch.allocate(want * sizeof(float))) {
+      setError("out of memory allocating %zu output floats", want);
+      return false;
+    }
+    return true;
+  }
+};
+
+extern "C" {
+
+tfc_session *tfc_session_new(const tfc_model *model, int32_t max_tokens) {
+  return guarded<tfc_session *>(nullptr, [&]() -> tfc_session * {
+    if (!model) {
+      setError("tfc_session_new: model is NULL");
+      return nullptr;
+    }
+    const tfc_gen_model &m = descriptor();
+    if (max_tokens < 1 || max_tokens > m.info.max_seq) {
+      setError("max_tokens %d is outside [1, %d] (the model's max_seq)", max_tokens,
+               m.info.max_seq);
+      return nullptr;
+    }
+    auto s = std::make_unique<tfc_session>();
+    s->model = model;
+    s->maxTokens = max_tokens;
+    if (m.decoder.entry && !m.decoder.stateful)
+      s->history.assign(max_tokens, 0);
+    s->caches.resize(m.n_caches);
+    for (int32_t c = 0; c < m.n_caches; ++c) {
+      size_t n = size_t(elementCount(m.caches[c].dims, m.caches[c].rank));
+      if (n > SIZE_MAX / sizeof(float) || !s->caches[c].allocate(n * sizeof(float))) {
+        setError("out of memory allocating KV cache %d (%s floats)", c,
+                 formatShape(m.caches[c].dims, m.caches[c].rank).c_str());
+        return nullptr;
+      }
+    }
+    s->decoder.prepare(m.decoder, *model, s->caches);
+    s->encoder.prepare(m.encoder, *model, s->caches);
+    return s.release();
+  });
+}
+
+void tfc_session_reset(tfc_session *s) {
+  // Stale cache rows beyond the position are never read, so they stay.
+  if (s)
+    s->pos = 0;
+}
+
+int32_t tfc_session_pos(const tfc_session *s) {
+  if (!s) {
+    setError("tfc_session_pos: session is NULL");
+    return -1;
+  }
+  return s->pos;
+}
+
+void tfc_session_free(tfc_session *s) { delete s; }
+
+int32_t tfc_decode(tfc_session *s, const int32_t *tokens, int32_t n, float *logits,
+                   int32_t all_logits) {
+  return guarded<int32_t>(-1, [&]() -> int32_t {
+    if (!s) {
+      setError("tfc_decode: session is NULL");
+      return -1;
+    }
+    Call &call = s->decoder;
+    if (!call.available()) {
+      setError("tfc_decode: this model has no decoder");
+      return -1;
+    }
+    if (!tokens || !logits) {
+      setError("tfc_decode: %s is NULL", tokens ? "logits" : "tokens");
+      return -1;
+    }
+    if (n <= 0) {
+      setError("tfc_decode: n must be >= 1, got %d", n);
+      return -1;
+    }
+    if (n > s->maxTokens - s->pos) {
+      setError("tfc_decode: %d tokens at position %d exceed the session's capacity of %d "
+               "tokens",
+               n, s->pos, s->maxTokens);
+      return -1;
+    }
+    if (!checkTokens(tokens, n))
+      return -1;
+    if (call.memory >= 0 && s->memoryRows == 0) {
+      setError("tfc_decode: no encoder memory yet; call tfc_encode first");
+      return -1;
+    }
+    const size_t width = size_t(call.fn->out_width);
+    // Stateless: run the whole history; stateful: only the new tokens.
+    const int32_t rows = call.fn->stateful ? n : s->pos + n;
+    if (!s->reserveScratch(size_t(rows) * width, size_t(s->maxTokens) * width))
+      return -1;
+    if (call.fn->stateful) {
+      call.setTokens(tokens, n);
+      call.pos = s->pos;
+    } else {
+      // Beyond the position: not yet part of the session's state.
+      std::memcpy(s->history.data() + s->pos, tokens, size_t(n) * sizeof(int32_t));
+      call.setTokens(s->history.data(), rows);
+    }
+    call.setOutput(s->scratch.floats(), rows);
+    call.setMemory(s->memory.floats(), s->memoryRows, descriptor().encoder.out_width);
+    call.run();
+    const float *out = s->scratch.floats() + size_t(rows - n) * width;
+    if (all_logits)
+      std::memcpy(logits, out, size_t(n) * width * sizeof(float));
+    else
+      std::memcpy(logits, out + size_t(n - 1) * width, width * sizeof(float));
+    s->pos += n;
+    return 0;
+  });
+}
+
+int32_t tfc_encode(tfc_session *s, const int32_t *tokens, int32_t n, float *out) {
+  return guarded<int32_t>(-1, [&]() -> int32_t {
+    if (!s) {
+      setError("tfc_encode: session is NULL");
+      return -1;
+    }
+    Call &call = s->encoder;
+    if (!call.available()) {
+      setError("tfc_encode: this model has no encoder");
+      return -1;
+    }
+    if (!tokens) {
+      setError("tfc_encode: tokens is NULL");
+      return -1;
+    }
+    if (n <= 0) {
+      setError("tfc_encode: n must be >= 1, got %d", n);
+      return -1;
+    }
+    if (n > s->maxTokens) {
+      setError("tfc_encode: %d tokens exceed the session's capacity of %d tokens", n,
+               s->maxTokens);
+      return -1;
+    }
+    if (!checkTokens(tokens, n))
+      return -1;
+    const size_t width = size_t(call.fn->out_width);
+    const size_t floats = size_t(n) * width;
+    const bool keepAsMemory = s->decoder.available();
+    float *dst;
+    if (keepAsMemory) {
+      // The old memory is not needed any more once the call starts, and the call
+      // cannot fail: write in place when it is large enough.
+      if (s->memory.size() < floats * sizeof(float)) {
+        AlignedBuffer fresh;
+        if (!fresh.allocate(size_t(s->maxTokens) * width * sizeof(float))) {
+          setError("out of memory allocating the encoder memory");
+          return -1;
+        }
+        s->memory = std::move(fresh);
+        s->memoryRows = 0;
+      }
+      dst = s->memory.floats();
+    } else {
+      if (!s->reserveScratch(floats, size_t(s->maxTokens) * width))
+        return -1;
+      dst = s->scratch.floats();
+    }
+    call.setTokens(tokens, n);
+    call.setOutput(dst, n);
+    call.run();
+    if (out)
+      std::memcpy(out, dst, floats * sizeof(float));
+    if (keepAsMemory) {
+      s->memoryRows = n;
+      s->pos = 0;
+    }
+    return 0;
+  });
+}
+
+} // extern "C"
