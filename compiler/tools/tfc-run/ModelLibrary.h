@@ -1,0 +1,47 @@
+//===- ModelLibrary.h - A model.so opened through its C ABI ----*- C++ -*-===//
+//
+// tfc-run reaches a compiled model only through the symbols of tfc.h, looked
+// up with dlsym, so it runs any model.so of the right ABI version and never
+// links the runtime. This is the table of those entry points.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TFC_TOOLS_TFC_RUN_MODELLIBRARY_H
+#define TFC_TOOLS_TFC_RUN_MODELLIBRARY_H
+
+#include "tfc/tfc.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+namespace tfc {
+
+/// The C ABI of one loaded model.so. Every pointer is non-null once open()
+/// succeeded. The library stays loaded for the life of the process: tfc_*
+/// objects and thread-local error strings may outlive any scope we could
+/// give a dlclose.
+struct ModelLibrary {
+  decltype(&::tfc_info) info = nullptr;
+  decltype(&::tfc_weight_name) weightName = nullptr;
+  decltype(&::tfc_weight_shape) weightShape = nullptr;
+  decltype(&::tfc_model_load) modelLoad = nullptr;
+  decltype(&::tfc_model_random) modelRandom = nullptr;
+  decltype(&::tfc_model_free) modelFree = nullptr;
+  decltype(&::tfc_session_new) sessionNew = nullptr;
+  decltype(&::tfc_session_reset) sessionReset = nullptr;
+  decltype(&::tfc_session_pos) sessionPos = nullptr;
+  decltype(&::tfc_session_free) sessionFree = nullptr;
+  decltype(&::tfc_decode) decode = nullptr;
+  decltype(&::tfc_encode) encode = nullptr;
+  decltype(&::tfc_last_error) lastError = nullptr;
+
+  /// dlopens `path`, resolves every symbol and checks that the model's
+  /// abi_version is TFC_ABI_VERSION.
+  static llvm::Expected<ModelLibrary> open(llvm::StringRef path);
+
+  /// tfc_last_error(), or a placeholder when the model left it empty.
+  const char *errorText() const;
+};
+
+} // namespace tfc
+
+#endif // TFC_TOOLS_TFC_RUN_MODELLIBRARY_H
