@@ -1,6 +1,19 @@
 //===- LowerEntryPoints.cpp - Model functions to the runtime's convention ---===//
+//
+// The runtime calls a generated model function with an array of memref
+// descriptors whose meaning gen_abi.h defines. This pass gives the model
+// functions that form: weights become arguments (one buffer, or "slot", per
+// distinct weight name, shared by all functions of the module), tensors at the
+// boundary become memrefs, and the result is written into an output argument
+// rather than returned, so no buffer crosses the boundary in either direction.
+//
+//===----------------------------------------------------------------------===//
 
 #include "tfc/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
 
 namespace tfc {
 #define GEN_PASS_DEF_LOWERENTRYPOINTS
@@ -8,9 +21,126 @@ namespace tfc {
 } // namespace tfc
 
 using namespace mlir;
+namespace attn = tfc::attn;
 
 namespace {
-struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPass> {
-  void runOnOperation() override {}
+
+// Must match TFC_ARG_* in runtime/include/tfc/gen_abi.h.
+enum ArgKind : int32_t { kTokens = 0, kMemory = 1, kWeight = 2, kOutput = 3 };
+
+/// A weight buffer shared by every function of the module.
+struct Slot {
+  std::string name;
+  RankedTensorType type;
+  int32_t init;
 };
+
+MemRefType memrefFor(Type tensor) {
+  auto t = cast<RankedTensorType>(tensor);
+  return MemRefType::get(t.getShape(), t.getElementType());
+}
+
+/// Rewrites `func` into the entry form; `slotOf` maps weight names to slots.
+LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &slotOf,
+                            ArrayRef<Slot> slots) {
+  Block &entry = func.getBody().front();
+  OpBuilder b(func.getContext());
+  Location loc = func.getLoc();
+  SmallVector<int32_t> argTable;
+
+  // Boundary tensors become memrefs, seen as tensors again inside the body.
+  b.setInsertionPointToStart(&entry);
+  for (BlockArgument arg : entry.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type)
+      return func.emitError("model function arguments must be ranked tensors");
+    bool tokens = type.getRank() == 1 && type.getElementType().isInteger(32);
+    argTable.append({tokens ? kTokens : kMemory, 0});
+    arg.setType(memrefFor(type));
+    auto asTensor = b.create<bufferization::ToTensorOp>(loc, type, arg, /*restrict=*/true);
+    arg.replaceAllUsesExcept(asTensor, asTensor);
+  }
+
+  // Weights, one argument per slot this function uses, in first-use order.
+  llvm::DenseMap<int32_t, Value> argOfSlot;
+  SmallVector<attn::WeightOp> weights;
+  func.walk([&](attn::WeightOp w) { weights.push_back(w); });
+  for (attn::WeightOp w : weights) {
+    int32_t slot = slotOf.lookup(w.getName());
+    Value &tensor = argOfSlot[slot];
+    if (!tensor) {
+      BlockArgument arg = entry.addArgument(memrefFor(slots[slot].type), w.getLoc());
+      argTable.append({kWeight, slot});
+      b.setInsertionPointToStart(&entry);
+      tensor = b.create<bufferization::ToTensorOp>(w.getLoc(), slots[slot].type, arg,
+                                                   /*restrict=*/true);
+    }
+    w.replaceAllUsesWith(tensor);
+    w.erase();
+  }
+
+  // The result goes into a trailing output argument.
+  auto ret = cast<func::ReturnOp>(entry.getTerminator());
+  if (ret.getNumOperands() != 1)
+    return func.emitError("model functions must return exactly one tensor");
+  Value result = ret.getOperand(0);
+  BlockArgument out = entry.addArgument(memrefFor(result.getType()), loc);
+  argTable.append({kOutput, 0});
+  b.setInsertionPoint(ret);
+  auto store = b.create<bufferization::MaterializeInDestinationOp>(loc, TypeRange{}, result, out);
+  store.setRestrict(true);
+  store.setWritable(true);
+  b.create<func::ReturnOp>(loc);
+  ret.erase();
+
+  func.setType(b.getFunctionType(entry.getArgumentTypes(), {}));
+  func.removeArgAttrsAttr();
+  func.removeResAttrsAttr();
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  func->setAttr("tfc.args", b.getDenseI32ArrayAttr(argTable));
+  return success();
+}
+
+struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+
+    // Slots are module-wide: an encoder-decoder model shares one set of buffers.
+    SmallVector<Slot> slots;
+    llvm::StringMap<int32_t> slotOf;
+    WalkResult walk = module.walk([&](attn::WeightOp w) {
+      auto [it, inserted] = slotOf.try_emplace(w.getName(), static_cast<int32_t>(slots.size()));
+      if (inserted) {
+        auto init = w->getAttrOfType<IntegerAttr>("tfc.init");
+        slots.push_back({w.getName().str(), w.getType(), init ? int32_t(init.getInt()) : 0});
+      } else if (slots[it->second].type != w.getType()) {
+        w.emitError() << "weight '" << w.getName() << "' is used with two types: "
+                      << slots[it->second].type << " and " << w.getType();
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isPrivate() || func.isExternal())
+        continue;
+      if (failed(lowerFunction(func, slotOf, slots)))
+        return signalPassFailure();
+    }
+
+    Builder b(ctx);
+    SmallVector<Attribute> slotAttrs;
+    for (const Slot &s : slots)
+      slotAttrs.push_back(b.getDictionaryAttr({
+          b.getNamedAttr("name", b.getStringAttr(s.name)),
+          b.getNamedAttr("shape", b.getDenseI64ArrayAttr(s.type.getShape())),
+          b.getNamedAttr("init", b.getI32IntegerAttr(s.init)),
+      }));
+    module->setAttr("tfc.slots", b.getArrayAttr(slotAttrs));
+  }
+};
+
 } // namespace

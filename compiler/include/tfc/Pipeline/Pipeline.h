@@ -1,0 +1,60 @@
+//===- Pipeline.h - The tfc compilation pipeline -----------------*- C++ -*-===//
+//
+// The pass pipelines between the printable stages of SPEC §1
+// (attn → attn-opt → linalg → llvm), and the driver that runs a .tdsl file
+// through them to the requested stage.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_PIPELINE_PIPELINE_H
+#define TFC_PIPELINE_PIPELINE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <string>
+
+namespace tfc {
+
+/// What shapes the generated code; set from the tfc command line.
+struct PipelineOptions {
+  bool kvCache = true; // tfc-attn-kv-cache (when false: recompute the whole sequence)
+  bool gqa = true;     // tfc-attn-gqa (when false: replicate K/V heads)
+  bool latent = true;  // tfc-attn-latent (when false: decompress MLA)
+  unsigned optLevel = 3;
+  std::string targetCpu = "native";
+  unsigned threads = 0; // 0: the runtime decides
+};
+
+/// The stages `tfc --emit=` can stop at, in pipeline order.
+enum class Stage { AST, Attn, AttnOpt, Linalg, LLVM, LLVMIR, Object, SharedLib };
+
+/// attn (as parsed) → attn-opt: the attn rewrites selected by `options`.
+void buildAttnOptPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+/// attn-opt → linalg on tensors in the runtime's calling convention.
+void buildAttnToLinalgPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+/// linalg on tensors → the LLVM dialect.
+void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+
+/// Marks each attn.weight with how tfc_model_random initializes it
+/// (`tfc.init`: 0 random, 1 ones for norm scales, 2 zeros for biases).
+void markWeightInitializers(mlir::ModuleOp module);
+
+/// Everything the `tfc` command line says.
+struct DriverOptions {
+  std::string input;
+  std::string output; // "" = derived from the input (.so) or stdout (text stages)
+  Stage emit = Stage::SharedLib;
+  PipelineOptions pipeline;
+  bool printWeights = false;
+  bool verifyDiagnostics = false;
+  bool timings = false;
+};
+
+/// Runs the compiler; returns the process exit status (0 or 1). Errors are
+/// printed as diagnostics, never as crashes.
+int runDriver(const DriverOptions &options);
+
+} // namespace tfc
+
+#endif // TFC_PIPELINE_PIPELINE_H

@@ -1,0 +1,266 @@
+//===- Driver.cpp - tfc: from a .tdsl file to any stage of the pipeline -----===//
+//
+// Runs the stages of SPEC §1 in order and stops at the one `--emit` asks for:
+// parse (AST) → MLIRGen (attn) → attn passes (attn-opt) → lowering (linalg) →
+// LLVM dialect → LLVM IR → object → model.so. Errors reach the user as MLIR
+// diagnostics (file:line:col, the line, a caret) or one `tfc: error:` line, and
+// the exit status is 1; nothing aborts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Pipeline/Pipeline.h"
+
+#include "tfc/Conversion/Passes.h"
+#include "tfc/Dialect/Attn/IR/AttnDialect.h"
+#include "tfc/Dialect/Attn/Transforms/Passes.h"
+#include "tfc/Frontend/MLIRGen.h"
+#include "tfc/Frontend/Manifest.h"
+#include "tfc/Target/EmitSharedLib.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+using namespace mlir;
+
+namespace tfc {
+
+namespace {
+
+/// Wall time of each stage, for `--timings`.
+class StageTimer {
+public:
+  explicit StageTimer(bool enabled) : enabled(enabled) {}
+  template <typename F> auto run(llvm::StringRef stage, F &&body) {
+    auto start = std::chrono::steady_clock::now();
+    auto result = body();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+    stages.emplace_back(stage.str(), ms);
+    return result;
+  }
+  ~StageTimer() {
+    if (!enabled || stages.empty())
+      return;
+    double total = 0;
+    llvm::errs() << fmt::format("{:<12} {:>10}\n", "stage", "ms");
+    for (auto &[name, ms] : stages) {
+      llvm::errs() << fmt::format("{:<12} {:>10.1f}\n", name, ms);
+      total += ms;
+    }
+    llvm::errs() << fmt::format("{:<12} {:>10.1f}\n", "total", total);
+  }
+
+private:
+  bool enabled;
+  std::vector<std::pair<std::string, double>> stages;
+};
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "tfc: error: " << message << "\n";
+  return 1;
+}
+
+/// Opens the output for a text stage ("-" = stdout).
+std::unique_ptr<llvm::ToolOutputFile> openOutput(llvm::StringRef path, std::string &error) {
+  std::error_code ec;
+  auto file = std::make_unique<llvm::ToolOutputFile>(path, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    error = "cannot write '" + path.str() + "': " + ec.message();
+    return nullptr;
+  }
+  return file;
+}
+
+void registerEverything(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<attn::AttnDialect>();
+}
+
+} // namespace
+
+int runDriver(const DriverOptions &options) {
+  static const bool passesRegistered = [] {
+    registerAllPasses();
+    attn::registerAttnPasses();
+    registerTfcConversionPasses();
+    return true;
+  }();
+  (void)passesRegistered;
+
+  // Where the result goes: text stages default to stdout, binaries to a file.
+  bool binary = options.emit == Stage::Object || options.emit == Stage::SharedLib;
+  std::string output = options.output;
+  if (output.empty()) {
+    if (binary) {
+      llvm::SmallString<128> path(llvm::sys::path::stem(options.input));
+      path += options.emit == Stage::Object ? ".o" : ".so";
+      output = std::string(path);
+    } else {
+      output = "-";
+    }
+  }
+
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(options.input, /*IsText=*/true);
+  if (std::error_code ec = buffer.getError())
+    return fail("cannot read '" + options.input + "': " + ec.message());
+
+  DialectRegistry registry;
+  registerEverything(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
+  SourceMgrDiagnosticVerifierHandler *verifier = nullptr;
+  if (options.verifyDiagnostics) {
+    auto v = std::make_unique<SourceMgrDiagnosticVerifierHandler>(sourceMgr, &context);
+    verifier = v.get();
+    handler = std::move(v);
+  } else {
+    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &context);
+  }
+
+  StageTimer timer(options.timings);
+  std::string error;
+
+  // Front end.
+  auto ast = timer.run("parse", [&] { return parseTdsl(sourceMgr, context); });
+  if (options.emit == Stage::AST && ast && !options.verifyDiagnostics) {
+    auto out = openOutput(output, error);
+    if (!out)
+      return fail(error);
+    dumpAST(*ast, out->os());
+    out->keep();
+    return 0;
+  }
+  OwningOpRef<ModuleOp> module;
+  if (ast)
+    module = timer.run("mlirgen", [&] { return mlirGen(context, *ast); });
+  if (module && failed(verify(*module)))
+    module = nullptr;
+  if (options.verifyDiagnostics)
+    return failed(verifier->verify()) ? 1 : 0;
+  if (!module)
+    return 1;
+
+  auto printModule = [&]() -> int {
+    auto out = openOutput(output, error);
+    if (!out)
+      return fail(error);
+    module->print(out->os());
+    out->keep();
+    return 0;
+  };
+  auto runPasses = [&](llvm::StringRef stage, auto build) -> LogicalResult {
+    return timer.run(stage, [&] {
+      PassManager pm(&context);
+      build(pm, options.pipeline);
+      return pm.run(*module);
+    });
+  };
+
+  if (options.printWeights) {
+    auto out = openOutput(output, error);
+    if (!out)
+      return fail(error);
+    for (const WeightEntry &w : collectWeightManifest(*module)) {
+      out->os() << w.name << " [";
+      llvm::interleaveComma(w.shape, out->os());
+      out->os() << "]\n";
+    }
+    out->keep();
+    return 0;
+  }
+  if (options.emit == Stage::Attn)
+    return printModule();
+
+  if (failed(runPasses("attn-opt", buildAttnOptPipeline)))
+    return 1;
+  if (options.emit == Stage::AttnOpt)
+    return printModule();
+
+  ModelSummary summary = summarizeModel(*module);
+  markWeightInitializers(*module);
+  if (failed(runPasses("linalg", buildAttnToLinalgPipeline)))
+    return 1;
+  if (options.emit == Stage::Linalg)
+    return printModule();
+
+  FailureOr<ModelLayout> layout = takeModelLayout(*module, summary);
+  if (failed(layout))
+    return 1;
+  if (failed(runPasses("llvm", buildLinalgToLLVMPipeline)))
+    return 1;
+  if (options.emit == Stage::LLVM)
+    return printModule();
+
+  // LLVM IR, the descriptor, optimization.
+  auto tm = createTargetMachine(options.pipeline.targetCpu, options.pipeline.optLevel, error);
+  if (!tm)
+    return fail(error);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = timer.run("translate", [&] {
+    auto m = translateModuleToLLVMIR(*module, llvmContext, "tfc_model");
+    if (m)
+      addModelDescriptor(*m, *layout);
+    return m;
+  });
+  if (!llvmModule)
+    return fail("translation to LLVM IR failed");
+  timer.run("optimize", [&] {
+    optimizeModule(*llvmModule, *tm, options.pipeline.optLevel);
+    return 0;
+  });
+  if (options.emit == Stage::LLVMIR) {
+    auto out = openOutput(output, error);
+    if (!out)
+      return fail(error);
+    llvmModule->print(out->os(), nullptr);
+    out->keep();
+    return 0;
+  }
+
+  // Object code, then the shared library.
+  std::string objectPath = output;
+  llvm::SmallString<128> tempObject;
+  if (options.emit == Stage::SharedLib) {
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("tfc", "o", fd, tempObject))
+      return fail("cannot create a temporary object file: " + ec.message());
+    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+    objectPath = std::string(tempObject);
+  }
+  llvm::FileRemover removeTemp(tempObject);
+  if (failed(timer.run("codegen", [&] { return emitObject(*llvmModule, *tm, objectPath, error); })))
+    return fail(error);
+  if (options.emit == Stage::Object)
+    return 0;
+  if (failed(timer.run("link", [&] { return linkSharedLibrary(objectPath, output, error); })))
+    return fail(error);
+  return 0;
+}
+
+} // namespace tfc

@@ -1,0 +1,97 @@
+//===- Pipeline.cpp - The tfc pass pipelines --------------------------------===//
+//
+// The order of passes from attn to the LLVM dialect. The LLVM half follows the
+// order measured in shared/design/CODEGEN-NOTES.md; it is kept as one textual
+// pipeline so it reads like the notes and can be replayed with tfc-opt.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Pipeline/Pipeline.h"
+
+#include "tfc/Conversion/Passes.h"
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+#include "tfc/Dialect/Attn/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace tfc {
+
+void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  pm.addPass(createCanonicalizerPass());
+}
+
+void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  pm.addPass(attn::createAttnDecompose());
+  pm.addPass(createConvertAttnToLinalg());
+  pm.addPass(createLowerEntryPoints());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  // Destination-passing tensors become buffers; every temporary is freed by
+  // the ownership-based deallocation pipeline, so a decode step leaks nothing.
+  static constexpr const char *kPipeline =
+      "one-shot-bufferize{bufferize-function-boundaries=1 "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-deallocation-pipeline,"
+      "convert-linalg-to-loops,"
+      "lower-affine,"
+      "expand-strided-metadata,"
+      "finalize-memref-to-llvm,"
+      "convert-scf-to-cf,"
+      "convert-math-to-llvm,"
+      "convert-math-to-libm,"
+      "convert-arith-to-llvm,"
+      "convert-index-to-llvm,"
+      "convert-func-to-llvm,"
+      "convert-cf-to-llvm,"
+      "reconcile-unrealized-casts,"
+      "canonicalize";
+  if (failed(parsePassPipeline(kPipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("tfc: the built-in LLVM lowering pipeline does not parse");
+}
+
+/// Follows a weight operand back through the layer slice to its attn.weight.
+static attn::WeightOp weightOf(Value v) {
+  while (v) {
+    if (auto w = v.getDefiningOp<attn::WeightOp>())
+      return w;
+    auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice)
+      return {};
+    v = slice.getSource();
+  }
+  return {};
+}
+
+void markWeightInitializers(ModuleOp module) {
+  enum Init : int32_t { kOnes = 1, kZeros = 2 };
+  auto mark = [](Value v, int32_t init) {
+    if (attn::WeightOp w = weightOf(v))
+      w->setAttr("tfc.init", IntegerAttr::get(IntegerType::get(w.getContext(), 32), init));
+  };
+  module.walk([&](Operation *op) {
+    if (auto norm = dyn_cast<attn::RMSNormOp>(op)) {
+      mark(norm.getWeight(), kOnes);
+    } else if (auto norm = dyn_cast<attn::LayerNormOp>(op)) {
+      mark(norm.getWeight(), kOnes);
+      mark(norm.getBias(), kZeros);
+    } else if (auto linear = dyn_cast<attn::LinearOp>(op)) {
+      mark(linear.getBias(), kZeros);
+    } else if (auto attention = dyn_cast<attn::AttentionOp>(op)) {
+      for (Value b : {attention.getBq(), attention.getBk(), attention.getBv(), attention.getBo()})
+        mark(b, kZeros);
+    } else if (auto mla = dyn_cast<attn::LatentAttentionOp>(op)) {
+      mark(mla.getKvNorm(), kOnes);
+      if (mla.getQWeights().size() == 3)
+        mark(mla.getQWeights()[1], kOnes);
+    }
+  });
+}
+
+} // namespace tfc

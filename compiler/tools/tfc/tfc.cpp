@@ -1,0 +1,86 @@
+//===- tfc.cpp - The tfc compiler driver -------------------------------------===//
+//
+// `tfc model.tdsl -o model.so`: options into a DriverOptions, then one call.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Pipeline/Pipeline.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("tfc options");
+
+static cl::opt<std::string> input(cl::Positional, cl::desc("<model.tdsl>"), cl::Required,
+                                  cl::cat(category));
+static cl::opt<std::string> output("o", cl::desc("Output file (default: <stem>.so, or stdout "
+                                                 "for text stages)"),
+                                   cl::value_desc("file"), cl::cat(category));
+static cl::opt<tfc::Stage> emit(
+    "emit", cl::desc("Stage to stop at"), cl::init(tfc::Stage::SharedLib),
+    cl::values(clEnumValN(tfc::Stage::AST, "ast", "the parsed and checked AST"),
+               clEnumValN(tfc::Stage::Attn, "attn", "attn dialect as generated"),
+               clEnumValN(tfc::Stage::AttnOpt, "attn-opt", "attn dialect after the attn passes"),
+               clEnumValN(tfc::Stage::Linalg, "linalg", "linalg/tensor IR in the runtime's "
+                                                         "calling convention"),
+               clEnumValN(tfc::Stage::LLVM, "llvm", "the LLVM dialect"),
+               clEnumValN(tfc::Stage::LLVMIR, "llvmir", "optimized LLVM IR"),
+               clEnumValN(tfc::Stage::Object, "obj", "an object file"),
+               clEnumValN(tfc::Stage::SharedLib, "so", "the model shared library (default)")),
+    cl::cat(category));
+static cl::opt<bool> noKVCache("no-kv-cache",
+                               cl::desc("Recompute the whole sequence at every call"),
+                               cl::cat(category));
+static cl::opt<bool> noGQA("no-gqa", cl::desc("Replicate K/V heads per query head"),
+                           cl::cat(category));
+static cl::opt<bool> noLatent("no-latent", cl::desc("Decompress latent attention (MLA)"),
+                              cl::cat(category));
+static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"), cl::Prefix,
+                                  cl::init(3), cl::cat(category));
+static cl::opt<std::string> targetCpu("target-cpu",
+                                      cl::desc("CPU to generate code for (native, x86-64-v3, "
+                                               "skylake-avx512, ...)"),
+                                      cl::init("native"), cl::cat(category));
+static cl::opt<unsigned> threads("threads",
+                                 cl::desc("Threads of the generated code (0: the runtime's "
+                                          "default)"),
+                                 cl::init(0), cl::cat(category));
+static cl::opt<bool> printWeights("print-weights",
+                                  cl::desc("Print the weight manifest (name and shape) and exit"),
+                                  cl::cat(category));
+static cl::opt<bool> verifyDiagnostics("verify-diagnostics",
+                                       cl::desc("Check diagnostics against expected-* comments"),
+                                       cl::cat(category));
+static cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
+                             cl::cat(category));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "tfc " << TFC_VERSION << " (LLVM/MLIR " << LLVM_VERSION_STRING << ")\n";
+  });
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "tfc: the transformer compiler\n");
+
+  if (optLevel > 3) {
+    llvm::errs() << "tfc: error: -O" << optLevel << " is not an optimization level (0-3)\n";
+    return 1;
+  }
+  tfc::DriverOptions options;
+  options.input = input;
+  options.output = output;
+  options.emit = emit;
+  options.pipeline.kvCache = !noKVCache;
+  options.pipeline.gqa = !noGQA;
+  options.pipeline.latent = !noLatent;
+  options.pipeline.optLevel = optLevel;
+  options.pipeline.targetCpu = targetCpu;
+  options.pipeline.threads = threads;
+  options.printWeights = printWeights;
+  options.verifyDiagnostics = verifyDiagnostics;
+  options.timings = timings;
+  return tfc::runDriver(options);
+}
