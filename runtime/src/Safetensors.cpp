@@ -260,8 +260,10 @@ private:
     if (header.is_discarded()) {
       ErrorLocator where;
       json::sax_parse(begin, end, &where);
-      setError("'%s': the header is not valid JSON (near byte %zu of the file): %s", path,
-               8 + where.position, where.message.c_str());
+      // nlohmann counts the offending character itself as read.
+      size_t byte = 8 + (where.position > 0 ? where.position - 1 : 0);
+      setError("'%s': the header is not valid JSON (at byte %zu of the file): %s", path, byte,
+               where.message.c_str());
       return false;
     }
     if (!header.is_object()) {
@@ -319,10 +321,9 @@ private:
       return false;
     }
     if (t.end > dataSize) {
-      setError("tensor '%s': data_offsets [%llu, %llu] end at byte %llu of the file, beyond "
-               "its end (%zu bytes)",
-               n, (unsigned long long)t.begin, (unsigned long long)t.end,
-               (unsigned long long)(t.end + dataStart), file.size);
+      setError("tensor '%s': data_offsets [%llu, %llu] go beyond the data section (file bytes "
+               "[%zu, %zu))",
+               n, (unsigned long long)t.begin, (unsigned long long)t.end, dataStart, file.size);
       return false;
     }
     if (t.dtype.bytes > 0) {

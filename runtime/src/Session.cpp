@@ -97,11 +97,12 @@ struct Call {
   void run() { fn->entry(args.data()); }
 };
 
-bool checkTokens(const int32_t *tokens, int32_t n) {
+bool checkTokens(const char *fn, const int32_t *tokens, int32_t n) {
   int32_t vocab = descriptor().info.vocab_size;
   for (int32_t i = 0; i < n; ++i)
     if (tokens[i] < 0 || tokens[i] >= vocab) {
-      setError("token %d at index %d is outside the vocabulary [0, %d)", tokens[i], i, vocab);
+      setError("%s: token %d at index %d is outside the vocabulary [0, %d)", fn, tokens[i], i,
+               vocab);
       return false;
     }
   return true;
@@ -211,7 +212,7 @@ int32_t tfc_decode(tfc_session *s, const int32_t *tokens, int32_t n, float *logi
                n, s->pos, s->maxTokens);
       return -1;
     }
-    if (!checkTokens(tokens, n))
+    if (!checkTokens("tfc_decode", tokens, n))
       return -1;
     if (call.memory >= 0 && s->memoryRows == 0) {
       setError("tfc_decode: no encoder memory yet; call tfc_encode first");
@@ -267,7 +268,7 @@ int32_t tfc_encode(tfc_session *s, const int32_t *tokens, int32_t n, float *out)
                s->maxTokens);
       return -1;
     }
-    if (!checkTokens(tokens, n))
+    if (!checkTokens("tfc_encode", tokens, n))
       return -1;
     const size_t width = size_t(call.fn->out_width);
     const size_t floats = size_t(n) * width;
