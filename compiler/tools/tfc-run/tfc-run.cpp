@@ -459,8 +459,39 @@ llvm::Error runModel() {
 
 /// Parses the command line, turning LLVM's own parse errors (unknown option,
 /// missing value) into the tool's one-line error format.
+/// Rejects arguments that name no registered option. cl would otherwise try
+/// to read `--nope` as the group `-n ope`, and its complaint about -n bypasses
+/// the error stream parseCommandLine captures.
+bool checkOptionNames(int argc, char **argv) {
+  llvm::StringMap<cl::Option *> &options = cl::getRegisteredOptions();
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef arg = argv[i];
+    if (arg == "--")
+      return true; // the rest is positional
+    if (!arg.starts_with("-") || arg == "-")
+      continue;
+    llvm::StringRef name = arg.drop_while([](char c) { return c == '-'; });
+    auto [key, value] = name.split('=');
+    auto it = options.find(key);
+    if (it == options.end()) {
+      fmt::print(stderr, "tfc-run: error: unknown option '{}' (see tfc-run --help)\n", arg.str());
+      return false;
+    }
+    if (name.contains('=') || it->second->getValueExpectedFlag() != cl::ValueRequired)
+      continue;
+    if (i + 1 == argc) {
+      fmt::print(stderr, "tfc-run: error: option '{}' needs a value\n", arg.str());
+      return false;
+    }
+    ++i; // the next argument is this option's value, whatever it looks like
+  }
+  return true;
+}
+
 bool parseCommandLine(int argc, char **argv) {
   cl::HideUnrelatedOptions(runCategory);
+  if (!checkOptionNames(argc, argv))
+    return false;
   std::string errors;
   llvm::raw_string_ostream os(errors);
   const char *overview =
@@ -473,6 +504,8 @@ bool parseCommandLine(int argc, char **argv) {
     return true;
   llvm::StringRef first = llvm::StringRef(os.str()).split('\n').first.trim();
   first.consume_front("tfc-run: ");
+  if (first.empty()) // cl reported straight to stderr (after a prefix check we missed)
+    first = "invalid command line";
   fmt::print(stderr, "tfc-run: error: {}\n", first);
   return false;
 }
