@@ -463,6 +463,8 @@ static int cmd_encdec(uint64_t seed) {
   if (!info->has_decoder) {
     CHECK(api.session_pos(s) == 0);
     printf("encoder: %s\n", failures ? "FAILED" : "ok");
+    api.session_free(s);
+    api.model_free(m);
     return failures != 0;
   }
   float a[4 * VMAX], b[4 * VMAX], c[4 * VMAX];
