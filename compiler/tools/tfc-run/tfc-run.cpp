@@ -91,6 +91,10 @@ cl::opt<std::string> decodeOpt(
     "decode", cl::desc("Print the text of ids ('-' reads them from stdin) and exit"),
     cl::value_desc("1,2,3"), cl::cat(runCategory));
 
+/// Whether stdout holds an unfinished line of ids or text, which an error
+/// must end first so that the output stays line-oriented.
+bool stdoutLineOpen = false;
+
 bool given(const cl::Option &opt) { return opt.getNumOccurrences() > 0; }
 
 llvm::Error makeError(const llvm::Twine &msg) {
@@ -400,6 +404,7 @@ llvm::Error runModel() {
 
   // The prompt, echoed as ids or text.
   const Tokenizer *tok = run.tokenizer ? &*run.tokenizer : nullptr;
+  stdoutLineOpen = true;
   if (tok) {
     int32_t prev = -1;
     for (int32_t id : run.prompt) {
@@ -452,6 +457,7 @@ llvm::Error runModel() {
   }
   fmt::print("\n");
   std::fflush(stdout);
+  stdoutLineOpen = false;
   fmt::print(stderr, "{}prefill: {:.1f} tok/s, decode: {:.1f} tok/s\n", encodeTiming,
              perSecond(promptLen, prefillTime), perSecond(decodeSteps, decodeTime));
   return llvm::Error::success();
@@ -518,6 +524,8 @@ int main(int argc, char **argv) {
     return 1;
   llvm::Error err = given(encodeOpt) || given(decodeOpt) ? runTokenizerMode() : runModel();
   if (err) {
+    if (stdoutLineOpen)
+      std::fputc('\n', stdout);
     std::fflush(stdout);
     fmt::print(stderr, "tfc-run: error: {}\n", llvm::toString(std::move(err)));
     return 1;
