@@ -197,13 +197,13 @@ int runDriver(const DriverOptions &options) {
   if (options.emit == Stage::Attn)
     return printModule();
 
+  ModelSummary summary = summarizeModel(*module);
+  markWeightInitializers(*module);
   if (failed(runPasses("attn-opt", buildAttnOptPipeline)))
     return 1;
   if (options.emit == Stage::AttnOpt)
     return printModule();
-
-  ModelSummary summary = summarizeModel(*module);
-  markWeightInitializers(*module);
+  summary.kvCacheBytesPerToken = kvCacheBytesPerToken(*module);
   if (failed(runPasses("linalg", buildAttnToLinalgPipeline)))
     return 1;
   if (options.emit == Stage::Linalg)

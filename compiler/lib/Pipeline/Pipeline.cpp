@@ -21,11 +21,21 @@ using namespace mlir;
 namespace tfc {
 
 void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  // Latent attention must be absorbed before the generic decomposition would
+  // decompress it; GQA works on the decomposed heads; the KV cache stores
+  // whatever the passes before it left in front of attn.sdpa.
+  if (options.latent)
+    pm.addPass(attn::createAttnLatent());
+  pm.addPass(attn::createAttnDecompose());
+  if (options.gqa)
+    pm.addPass(attn::createAttnGQA());
+  if (options.kvCache)
+    pm.addPass(attn::createAttnKVCache());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
 }
 
 void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options) {
-  pm.addPass(attn::createAttnDecompose());
   pm.addPass(createConvertAttnToLinalg());
   pm.addPass(createLowerEntryPoints());
   pm.addPass(createCanonicalizerPass());
@@ -36,7 +46,7 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
   // Destination-passing tensors become buffers; every temporary is freed by
   // the ownership-based deallocation pipeline, so a decode step leaks nothing.
   static constexpr const char *kPipeline =
-      "one-shot-bufferize{bufferize-function-boundaries=1 "
+      "one-shot-bufferize{bufferize-function-boundaries=1 allow-return-allocs-from-loops=1 "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,"
       "convert-linalg-to-loops,"

@@ -110,6 +110,22 @@ ModelSummary summarizeModel(ModuleOp module) {
   return s;
 }
 
+int64_t kvCacheBytesPerToken(ModuleOp module) {
+  auto decoder = module.lookupSymbol<func::FuncOp>("decoder");
+  if (!decoder || !decoder->hasAttr("tfc.stateful"))
+    return 0;
+  int64_t bytes = 0;
+  for (Type t : decoder.getArgumentTypes()) {
+    auto cache = dyn_cast<RankedTensorType>(t);
+    if (!cache || cache.getRank() != 4)
+      continue;
+    // [layers, heads, max_seq, d]: one [heads, d] slice per layer and token.
+    bytes += cache.getDimSize(0) * cache.getDimSize(1) * cache.getDimSize(3) *
+             static_cast<int64_t>(cache.getElementTypeBitWidth() / 8);
+  }
+  return bytes;
+}
+
 FailureOr<ModelLayout> takeModelLayout(ModuleOp module, ModelSummary summary) {
   ModelLayout layout;
   layout.summary = std::move(summary);
@@ -125,6 +141,10 @@ FailureOr<ModelLayout> takeModelLayout(ModuleOp module, ModelSummary summary) {
     layout.slots.push_back(std::move(slot));
   }
   module->removeAttr("tfc.slots");
+  if (auto caches = module->getAttrOfType<ArrayAttr>("tfc.caches"))
+    for (auto shape : caches.getAsRange<DenseI64ArrayAttr>())
+      layout.caches.emplace_back(shape.asArrayRef().begin(), shape.asArrayRef().end());
+  module->removeAttr("tfc.caches");
 
   for (auto func : module.getOps<func::FuncOp>()) {
     auto args = func->getAttrOfType<DenseI32ArrayAttr>("tfc.args");
@@ -157,6 +177,7 @@ constexpr int kMaxRank = 8;     // TFC_MAX_RANK
 constexpr int kGenAbiVersion = 1; // TFC_GEN_ABI_VERSION
 constexpr int kAbiVersion = 1;  // TFC_ABI_VERSION
 constexpr int32_t kArgPos = 4;  // TFC_ARG_POS
+constexpr int32_t kCacheSeqDim = 2; // caches are [layers, heads, max_seq, d]
 
 /// Builds constants of the gen_abi.h structs.
 class DescriptorBuilder {
@@ -295,10 +316,15 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
        b.int32(layout.encoder ? 1 : 0), b.int32(layout.decoder ? 1 : 0), b.int64(params),
        b.int64(s.kvCacheBytesPerToken), b.int32(weights.size())});
 
+  llvm::SmallVector<llvm::Constant *> caches;
+  for (const auto &shape : layout.caches)
+    caches.push_back(llvm::ConstantStruct::get(
+        b.cacheTy, {b.int32(shape.size()), b.dimsOf(shape), b.int32(kCacheSeqDim)}));
+
   llvm::Constant *model = llvm::ConstantStruct::get(
       b.modelTy, {b.int32(kGenAbiVersion), info, b.array(b.weightTy, weights, "__tfc_weights"),
-                  b.int32(slots.size()), b.array(b.slotTy, slots, "__tfc_slots"), b.int32(0),
-                  llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(b.ctx)),
+                  b.int32(slots.size()), b.array(b.slotTy, slots, "__tfc_slots"),
+                  b.int32(caches.size()), b.array(b.cacheTy, caches, "__tfc_caches"),
                   b.function(layout.decoder), b.function(layout.encoder)});
   auto *g = new llvm::GlobalVariable(module, b.modelTy, /*isConstant=*/true,
                                      llvm::GlobalValue::ExternalLinkage, model, "__tfc_model");
@@ -383,9 +409,21 @@ LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPa
   if (const char *env = std::getenv("TFC_CLANG"))
     clang = env;
   std::string versionScript = std::string("-Wl,--version-script=") + kTfcExportsMap;
-  llvm::SmallVector<llvm::StringRef> args = {
-      clang,  "-shared", "-o", soPath, objectPath, kTfcRuntimeLib, versionScript,
-      "-Wl,--no-undefined", "-Wl,-z,noexecstack", "-lstdc++", "-lm"};
+  // --whole-archive: the generated object references no tfc_* symbol (the runtime
+  // calls into it, not the other way round), so nothing would be pulled otherwise.
+  llvm::SmallVector<llvm::StringRef> args = {clang,
+                                             "-shared",
+                                             "-o",
+                                             soPath,
+                                             objectPath,
+                                             "-Wl,--whole-archive",
+                                             kTfcRuntimeLib,
+                                             "-Wl,--no-whole-archive",
+                                             versionScript,
+                                             "-Wl,--no-undefined",
+                                             "-Wl,-z,noexecstack",
+                                             "-lstdc++",
+                                             "-lm"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0)

@@ -51,13 +51,18 @@ struct EntryFunction {
 struct ModelLayout {
   ModelSummary summary;
   std::vector<WeightSlot> slots;
+  std::vector<llvm::SmallVector<int64_t>> caches; // KV cache buffers [layers, heads, max_seq, d]
   std::optional<EntryFunction> decoder, encoder;
 };
 
-/// Reads the model numbers off the attn IR (before lowering).
+/// Reads the model numbers off the attn IR as generated (before the attn passes).
 ModelSummary summarizeModel(mlir::ModuleOp attnModule);
 
-/// Reads and removes the `tfc.slots` / `tfc.args` attributes that
+/// Bytes the decoder's KV caches hold per token, all layers, read off the
+/// cache arguments that tfc-attn-kv-cache added (0 without a cache).
+int64_t kvCacheBytesPerToken(mlir::ModuleOp attnOptModule);
+
+/// Reads and removes the `tfc.slots` / `tfc.caches` / `tfc.args` attributes that
 /// tfc-lower-entry-points left on the module.
 mlir::FailureOr<ModelLayout> takeModelLayout(mlir::ModuleOp module, ModelSummary summary);
 

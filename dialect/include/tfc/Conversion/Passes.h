@@ -35,6 +35,10 @@ namespace tfc {
 /// attn.attention and attn.latent_attention) into linalg/tensor/arith/math.
 void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
+/// The ops of the attn passes: attn.cache_update / attn.cache_view into tensor
+/// slices, attn.batch_matmul into linalg batch matmuls.
+void populateAttnCacheAndLatentToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
 //===----------------------------------------------------------------------===//
 // Registration
 //===----------------------------------------------------------------------===//

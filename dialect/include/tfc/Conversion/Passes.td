@@ -46,9 +46,12 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
     runtime calls (runtime/include/tfc/gen_abi.h): every `attn.weight` becomes a
     memref argument (one per distinct name, in first-use order), the token ids
     and the cross-attention memory become memref arguments, and the result is
-    written into a trailing output memref argument. The argument kinds and the
-    weight names are recorded in the `tfc.args` / `tfc.weights` attributes of
-    the function, from which the emitter writes the model descriptor.
+    written into a trailing output memref argument. After `tfc-attn-kv-cache`,
+    the `%pos: index` argument stays a scalar and each KV cache (a rank-4
+    argument, returned updated) becomes a writable memref that the function
+    updates in place. The argument kinds are recorded in the function's
+    `tfc.args`, the weight buffers and cache shapes in the module's `tfc.slots`
+    and `tfc.caches`, from which the emitter writes the model descriptor.
 
     Before:
     ```mlir

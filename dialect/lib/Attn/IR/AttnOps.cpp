@@ -306,3 +306,33 @@ LogicalResult SDPAOp::verify() {
     return failure();
   return expectShape(*this, getResult(), "result", {heads, dimOf(getQuery(), 1), dv});
 }
+
+//===----------------------------------------------------------------------===//
+// The KV cache and latent-space products
+//===----------------------------------------------------------------------===//
+
+LogicalResult CacheUpdateOp::verify() {
+  auto cache = tensorType(getCache());
+  if (!cache.hasStaticShape())
+    return emitOpError("cache must have a static shape");
+  return expectShape(*this, getUpdate(), "update",
+                     {cache.getDimSize(1), -1, cache.getDimSize(3)});
+}
+
+LogicalResult CacheViewOp::verify() {
+  auto cache = tensorType(getCache());
+  if (!cache.hasStaticShape())
+    return emitOpError("cache must have a static shape");
+  return expectShape(*this, getResult(), "result", {cache.getDimSize(1), -1, cache.getDimSize(3)});
+}
+
+LogicalResult BatchMatmulOp::verify() {
+  int64_t b = dimOf(getLhs(), 0), k = dimOf(getLhs(), 2);
+  int64_t m = getTransposeRhs() ? dimOf(getRhs(), 1) : dimOf(getRhs(), 2);
+  int64_t rk = getTransposeRhs() ? dimOf(getRhs(), 2) : dimOf(getRhs(), 1);
+  if (!compatible(dimOf(getRhs(), 0), b))
+    return emitOpError() << "batch sizes differ: " << b << " and " << dimOf(getRhs(), 0);
+  if (!compatible(k, rk))
+    return emitOpError() << "contraction sizes differ: " << k << " and " << rk;
+  return expectShape(*this, getResult(), "result", {b, dimOf(getLhs(), 1), m});
+}

@@ -727,6 +727,7 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
     target.addLegalOp<WeightOp>();
     RewritePatternSet patterns(ctx);
     tfc::populateAttnToLinalgPatterns(patterns);
+    tfc::populateAttnCacheAndLatentToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

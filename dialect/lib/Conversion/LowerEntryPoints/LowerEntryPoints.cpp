@@ -26,7 +26,14 @@ namespace attn = tfc::attn;
 namespace {
 
 // Must match TFC_ARG_* in runtime/include/tfc/gen_abi.h.
-enum ArgKind : int32_t { kTokens = 0, kMemory = 1, kWeight = 2, kOutput = 3 };
+enum ArgKind : int32_t {
+  kTokens = 0,
+  kMemory = 1,
+  kWeight = 2,
+  kOutput = 3,
+  kPos = 4,
+  kCache = 5
+};
 
 /// A weight buffer shared by every function of the module.
 struct Slot {
@@ -41,23 +48,38 @@ MemRefType memrefFor(Type tensor) {
 }
 
 /// Rewrites `func` into the entry form; `slotOf` maps weight names to slots.
+/// KV caches (rank-4 arguments, see tfc-attn-kv-cache) are appended to `caches`.
 LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &slotOf,
-                            ArrayRef<Slot> slots) {
+                            ArrayRef<Slot> slots, SmallVector<RankedTensorType> &caches) {
   Block &entry = func.getBody().front();
   OpBuilder b(func.getContext());
   Location loc = func.getLoc();
   SmallVector<int32_t> argTable;
 
-  // Boundary tensors become memrefs, seen as tensors again inside the body.
+  // Boundary tensors become memrefs, seen as tensors again inside the body. The
+  // caches are written in place, so their tensors are writable.
   b.setInsertionPointToStart(&entry);
+  SmallVector<BlockArgument> cacheArgs;
   for (BlockArgument arg : entry.getArguments()) {
+    if (arg.getType().isIndex()) {
+      argTable.append({kPos, 0});
+      continue;
+    }
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!type)
-      return func.emitError("model function arguments must be ranked tensors");
+      return func.emitError("model function arguments must be ranked tensors or an index");
     bool tokens = type.getRank() == 1 && type.getElementType().isInteger(32);
-    argTable.append({tokens ? kTokens : kMemory, 0});
+    bool cache = type.getRank() == 4;
+    if (cache) {
+      argTable.append({kCache, static_cast<int32_t>(caches.size())});
+      caches.push_back(type);
+      cacheArgs.push_back(arg);
+    } else {
+      argTable.append({tokens ? kTokens : kMemory, 0});
+    }
     arg.setType(memrefFor(type));
-    auto asTensor = b.create<bufferization::ToTensorOp>(loc, type, arg, /*restrict=*/true);
+    auto asTensor = b.create<bufferization::ToTensorOp>(loc, type, arg, /*restrict=*/true,
+                                                        /*writable=*/cache);
     arg.replaceAllUsesExcept(asTensor, asTensor);
   }
 
@@ -79,17 +101,23 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
     w.erase();
   }
 
-  // The result goes into a trailing output argument.
+  // The result goes into a trailing output argument; updated caches (the
+  // further results, in cache order) back into their own buffers.
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
-  if (ret.getNumOperands() != 1)
-    return func.emitError("model functions must return exactly one tensor");
+  if (ret.getNumOperands() != 1 + cacheArgs.size())
+    return func.emitError("model functions must return one tensor and their updated caches");
   Value result = ret.getOperand(0);
   BlockArgument out = entry.addArgument(memrefFor(result.getType()), loc);
   argTable.append({kOutput, 0});
   b.setInsertionPoint(ret);
-  auto store = b.create<bufferization::MaterializeInDestinationOp>(loc, TypeRange{}, result, out);
-  store.setRestrict(true);
-  store.setWritable(true);
+  auto store = [&](Value tensor, Value buffer) {
+    auto op = b.create<bufferization::MaterializeInDestinationOp>(loc, TypeRange{}, tensor, buffer);
+    op.setRestrict(true);
+    op.setWritable(true);
+  };
+  store(result, out);
+  for (auto [updated, buffer] : llvm::zip(ret.getOperands().drop_front(), cacheArgs))
+    store(updated, buffer);
   b.create<func::ReturnOp>(loc);
   ret.erase();
 
@@ -124,10 +152,11 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     if (walk.wasInterrupted())
       return signalPassFailure();
 
+    SmallVector<RankedTensorType> caches;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isPrivate() || func.isExternal())
         continue;
-      if (failed(lowerFunction(func, slotOf, slots)))
+      if (failed(lowerFunction(func, slotOf, slots, caches)))
         return signalPassFailure();
     }
 
@@ -140,6 +169,10 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
           b.getNamedAttr("init", b.getI32IntegerAttr(s.init)),
       }));
     module->setAttr("tfc.slots", b.getArrayAttr(slotAttrs));
+    SmallVector<Attribute> cacheAttrs;
+    for (RankedTensorType c : caches)
+      cacheAttrs.push_back(b.getDenseI64ArrayAttr(c.getShape()));
+    module->setAttr("tfc.caches", b.getArrayAttr(cacheAttrs));
   }
 };
 

@@ -386,4 +386,64 @@ def Attn_SDPAOp : Attn_Op<"sdpa", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// The KV cache and latent-space products
+//===----------------------------------------------------------------------===//
+
+def Attn_CacheUpdateOp : Attn_Op<"cache_update", [Pure, AllTypesMatch<["cache", "result"]>]> {
+  let summary = "writes the new tokens' keys (or values) into a layer of the cache";
+  let description = [{
+    The cache holds one `[heads, max_seq, d]` block per layer: `cache[layer, :,
+    pos : pos + n, :] = update` where `update` is `[heads, n, d]`. Produced by
+    `tfc-attn-kv-cache`; the result is the whole updated cache (updated in place
+    once bufferized).
+
+    ```mlir
+    %kc2 = attn.cache_update %kc[%layer], %k at %pos : tensor<5x4x512x8xf32>, tensor<4x?x8xf32>
+    ```
+  }];
+  let arguments = (ins 4DTensorOf<[F32]>:$cache, Attn_HeadTensor:$update, Index:$layer, Index:$pos);
+  let results = (outs 4DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $cache `[` $layer `]` `,` $update `at` $pos attr-dict `:` type($cache) `,` type($update)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_CacheViewOp : Attn_Op<"cache_view", [Pure]> {
+  let summary = "the first `length` positions of a layer of the cache";
+  let description = [{
+    `result = cache[layer, :, 0 : length, :]`: the keys (or values) of every
+    token so far, which the attention of the new tokens reads.
+
+    ```mlir
+    %keys = attn.cache_view %kc2[%layer] upto %len : tensor<5x4x512x8xf32> -> tensor<4x?x8xf32>
+    ```
+  }];
+  let arguments = (ins 4DTensorOf<[F32]>:$cache, Index:$layer, Index:$length);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = [{
+    $cache `[` $layer `]` `upto` $length attr-dict `:` type($cache) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_BatchMatmulOp : Attn_Op<"batch_matmul", [Pure]> {
+  let summary = "per-head matrix product [b, n, k] x [b, k, m] (or [b, m, k] transposed)";
+  let description = [{
+    `result[h] = lhs[h] · rhs[h]`, or `lhs[h] · rhs[h]^T` with `transpose_rhs`.
+    The latent-attention pass uses it to absorb the key up-projection into the
+    queries and to apply the value up-projection after attention.
+
+    ```mlir
+    %ql = attn.batch_matmul %q_nope, %w_uk : tensor<4x?x16xf32>, tensor<4x16x32xf32> -> tensor<4x?x32xf32>
+    %o = attn.batch_matmul %o_lat, %w_uv {transpose_rhs} : tensor<4x?x32xf32>, tensor<4x16x32xf32> -> tensor<4x?x16xf32>
+    ```
+  }];
+  let arguments = (ins Attn_HeadTensor:$lhs, Attn_HeadTensor:$rhs, UnitAttr:$transpose_rhs);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // TFC_DIALECT_ATTN_IR_ATTNOPS_TD

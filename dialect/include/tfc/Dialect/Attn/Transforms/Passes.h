@@ -7,6 +7,8 @@
 #ifndef TFC_DIALECT_ATTN_TRANSFORMS_PASSES_H
 #define TFC_DIALECT_ATTN_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
@@ -27,6 +29,13 @@ namespace tfc::attn {
 /// attn.attention and attn.latent_attention into head-level ops (the naive,
 /// reference form: K/V replicated per query head, latent K/V decompressed).
 void populateAttnDecomposePatterns(mlir::RewritePatternSet &patterns);
+
+/// attn.sdpa over attn.repeat_kv'd keys and values into grouped attn.sdpa.
+void populateAttnGQAPatterns(mlir::RewritePatternSet &patterns);
+
+/// attn.latent_attention into latent-space multi-query attention with the
+/// key/value up-projections absorbed.
+void populateAttnLatentPatterns(mlir::RewritePatternSet &patterns);
 
 //===----------------------------------------------------------------------===//
 // Registration

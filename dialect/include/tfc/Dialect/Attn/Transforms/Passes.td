@@ -41,4 +41,114 @@ def AttnDecompose : Pass<"tfc-attn-decompose"> {
   let dependentDialects = ["::tfc::attn::AttnDialect"];
 }
 
+def AttnGQA : Pass<"tfc-attn-gqa"> {
+  let summary = "Share each key/value head among its group of query heads";
+  let description = [{
+    Grouped-query attention (and MQA, `kv_heads = 1`) lets `heads / kv_heads`
+    query heads share one key/value head. The reference lowering replicates K/V
+    with `attn.repeat_kv` (and caches the copies); this pass drops the copies and
+    lets `attn.sdpa` map query head `h` to key/value head `h / group` itself, so
+    the cache holds `kv_heads` heads and every cached element is read once per
+    group, not once per query head. MHA (no `attn.repeat_kv`) is left alone.
+
+    Before:
+    ```mlir
+    %kr = attn.repeat_kv %k : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+    %vr = attn.repeat_kv %v : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+    %o = attn.sdpa %q, %kr, %vr {causal, heads = 8 : i64, kv_heads = 8 : i64, scale = 0.35355339059327379 : f64}
+           : tensor<8x?x8xf32>, tensor<8x?x8xf32>, tensor<8x?x8xf32> -> tensor<8x?x8xf32>
+    ```
+    After:
+    ```mlir
+    %o = attn.sdpa %q, %k, %v {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 0.35355339059327379 : f64}
+           : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::tfc::attn::AttnDialect"];
+}
+
+def AttnKVCache : Pass<"tfc-attn-kv-cache", "::mlir::ModuleOp"> {
+  let summary = "Turn the stateless decoder into a step function over a KV cache";
+  let description = [{
+    Under causal self-attention the keys and values of past tokens never change,
+    so the decoder only needs to compute those of the new tokens and remember
+    them. For every causal `attn.sdpa` of `@decoder` the pass adds a cache
+    argument per cached tensor (`[layers, heads, max_seq, d]`, threaded through
+    the layer loop and returned updated), writes the new keys/values at the
+    session position (`attn.cache_update`), and attends over all positions so far
+    (`attn.cache_view`). The function gains a `%pos: index` argument (the
+    session position) which offsets RoPE and learned/sinusoidal positions. When
+    the values are a slice of the keys (latent attention caches `[c, k_pe]` and
+    reads `c` as values), only the keys are cached. Cross-attention and encoders
+    are left alone.
+
+    Before:
+    ```mlir
+    func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
+      ...
+      %r = scf.for %i = %c0 to %c5 step %c1 iter_args(%x = %x0) -> (tensor<?x64xf32>) {
+        %kr = attn.rope %k {style = "half", theta = 1.0e+04 : f64} : tensor<4x?x8xf32>
+        %o = attn.sdpa %q, %kr, %v {causal, heads = 8 : i64, kv_heads = 4 : i64, scale = 0.35 : f64} : ...
+        ...
+      }
+    }
+    ```
+    After:
+    ```mlir
+    func.func @decoder(%tokens: tensor<?xi32>, %pos: index, %kc: tensor<5x4x512x8xf32>, %vc: tensor<5x4x512x8xf32>)
+        -> (tensor<?x64xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>) attributes {tfc.stateful} {
+      ...
+      %r:3 = scf.for %i = %c0 to %c5 step %c1 iter_args(%x = %x0, %kci = %kc, %vci = %vc) -> (...) {
+        %kr = attn.rope %k offset %pos {style = "half", theta = 1.0e+04 : f64} : tensor<4x?x8xf32>
+        %kc2 = attn.cache_update %kci[%i], %kr at %pos : tensor<5x4x512x8xf32>, tensor<4x?x8xf32>
+        %keys = attn.cache_view %kc2[%i] upto %len : tensor<5x4x512x8xf32> -> tensor<4x?x8xf32>
+        ...
+        %o = attn.sdpa %q, %keys, %values {causal, ...} : ...
+        scf.yield %y, %kc2, %vc2 : ...
+      }
+      return %r#0, %r#1, %r#2 : ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def AttnLatent : Pass<"tfc-attn-latent"> {
+  let summary = "Multi-head latent attention in the latent space (weight absorption)";
+  let description = [{
+    DeepSeek-V2's MLA compresses K and V into a `kv_rank` latent `c` plus one
+    shared `rope_dim` key per token. Rather than decompressing `c` into per-head
+    K and V, absorb the up-projections: with `W_UK[h]` / `W_UV[h]` the key /
+    value rows of head `h` in `kv_b_proj`,
+
+        q_nope[h] · k_nope[h]ᵀ = (q_nope[h] · W_UK[h]) · cᵀ = q_lat[h] · cᵀ
+        Σ_j a[h,j] v[h,j]      = (Σ_j a[h,j] c_j) · W_UV[h]ᵀ = o_lat[h] · W_UV[h]ᵀ
+
+    so attention runs as multi-query attention in the latent space: one shared
+    key `[c, k_pe]` (`kv_rank + rope_dim` wide), the values are its first
+    `kv_rank` columns, queries `[q_lat, q_pe]`, scale `1/sqrt(nope_dim +
+    rope_dim)`. With the KV-cache pass only `[c, k_pe]` is cached. `W_UK` and
+    `W_UV` are views of the `kv_b_proj` weight (no product of weights is formed).
+
+    Before:
+    ```mlir
+    %y = attn.latent_attention %h q(%wq : tensor<96x64xf32>) kv(%wa, %n, %wb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>)
+           o(%wo : tensor<64x64xf32>) {causal, heads = 4 : i64, kv_rank = 32 : i64, nope_dim = 16 : i64,
+           q_rank = 0 : i64, rope_dim = 8 : i64, v_dim = 16 : i64} : tensor<?x64xf32> -> tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %key = attn.concat_last %c1, %kpe : tensor<1x?x32xf32>, tensor<1x?x8xf32> -> tensor<1x?x40xf32>
+    %value = attn.slice_last %key {offset = 0 : i64} : tensor<1x?x40xf32> -> tensor<1x?x32xf32>
+    %wuk = tensor.extract_slice %wb3[0, 0, 0] [4, 16, 32] [1, 1, 1] : tensor<4x32x32xf32> to tensor<4x16x32xf32>
+    %qlat = attn.batch_matmul %qnope, %wuk : tensor<4x?x16xf32>, tensor<4x16x32xf32> -> tensor<4x?x32xf32>
+    %q = attn.concat_last %qlat, %qpe : tensor<4x?x32xf32>, tensor<4x?x8xf32> -> tensor<4x?x40xf32>
+    %olat = attn.sdpa %q, %key, %value {causal, heads = 4 : i64, kv_heads = 1 : i64, scale = 0.2041 : f64} : ...
+    %o = attn.batch_matmul %olat, %wuv {transpose_rhs} : tensor<4x?x32xf32>, tensor<4x16x32xf32> -> tensor<4x?x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // TFC_DIALECT_ATTN_TRANSFORMS_PASSES_TD

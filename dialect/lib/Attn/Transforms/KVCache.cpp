@@ -1,0 +1,222 @@
+//===- KVCache.cpp - The decoder as a step function over a KV cache -------===//
+//
+// Keys and values of past tokens never change under causal self-attention, so a
+// decoder that remembers them only has to compute the new tokens. This pass
+// makes the cache explicit in the IR: one cache tensor per cached quantity and
+// attention site ([layers, heads, max_seq, d]), threaded through the layer loop
+// and returned updated, written with attn.cache_update and read with
+// attn.cache_view. Because the cache is plain IR, the passes before it decide
+// what is stored: GQA leaves kv_heads heads, latent attention leaves [c, k_pe].
+//
+// Contract with tfc-lower-entry-points: the rewritten @decoder takes the added
+// arguments (%pos: index, then the caches in order) after its own, returns the
+// updated caches after its result in the same order, and carries `tfc.stateful`.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Dialect/Attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace tfc::attn {
+#define GEN_PASS_DEF_ATTNKVCACHE
+#include "tfc/Dialect/Attn/Transforms/Passes.h.inc"
+} // namespace tfc::attn
+
+using namespace mlir;
+using namespace tfc::attn;
+
+namespace {
+
+RankedTensorType headsType(RankedTensorType t) {
+  return RankedTensorType::get({t.getDimSize(0), ShapedType::kDynamic, t.getDimSize(2)},
+                               t.getElementType());
+}
+
+/// The layer loop around an attention site: the function body itself, or one
+/// scf.for from 0 with step 1 and a constant trip count directly in it.
+struct LayerLoop {
+  scf::ForOp loop; // null at function level
+  int64_t layers = 1;
+};
+
+FailureOr<LayerLoop> layerLoopOf(SDPAOp op, func::FuncOp func) {
+  LayerLoop l;
+  Operation *parent = op->getParentOp();
+  if (parent == func)
+    return l;
+  auto loop = dyn_cast<scf::ForOp>(parent);
+  if (!loop || loop->getParentOp() != func)
+    return op.emitError("kv cache: attention must be at function level or directly in one layer "
+                        "loop");
+  auto lb = getConstantIntValue(loop.getLowerBound());
+  auto ub = getConstantIntValue(loop.getUpperBound());
+  auto step = getConstantIntValue(loop.getStep());
+  if (!lb || !ub || !step || *lb != 0 || *step != 1 || *ub <= 0)
+    return op.emitError("kv cache: the layer loop must run from 0 to a constant with step 1");
+  l.loop = loop;
+  l.layers = *ub;
+  return l;
+}
+
+struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>("decoder");
+    if (!func || func.isExternal())
+      return;
+    SmallVector<SDPAOp> sites;
+    func.walk([&](SDPAOp op) {
+      if (op.getCausal())
+        sites.push_back(op);
+    });
+    if (sites.empty())
+      return;
+    auto maxSeqAttr = module->getAttrOfType<IntegerAttr>("attn.max_seq");
+    if (!maxSeqAttr || maxSeqAttr.getInt() <= 0) {
+      module.emitError("kv cache: the module has no positive attn.max_seq");
+      return signalPassFailure();
+    }
+    int64_t maxSeq = maxSeqAttr.getInt();
+
+    IRRewriter rewriter(&getContext());
+    Block &entry = func.getBody().front();
+    Location loc = func.getLoc();
+    Value pos = entry.addArgument(rewriter.getIndexType(), loc);
+    offsetPositions(rewriter, func, pos);
+
+    rewriter.setInsertionPointToStart(&entry);
+    Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+
+    // One group per layer loop (or the function body), so that each loop is
+    // rebuilt with its extra iter_args once.
+    llvm::MapVector<Operation *, SmallVector<SDPAOp>> groups;
+    for (SDPAOp site : sites) {
+      FailureOr<LayerLoop> layer = layerLoopOf(site, func);
+      if (failed(layer))
+        return signalPassFailure();
+      groups[layer->loop ? layer->loop.getOperation() : func.getOperation()].push_back(site);
+    }
+    SmallVector<Value> finalCaches;
+    for (auto &[parent, group] : groups)
+      if (failed(cacheGroup(rewriter, func, parent, group, pos, zero, maxSeq, finalCaches)))
+        return signalPassFailure();
+
+    auto ret = cast<func::ReturnOp>(entry.getTerminator());
+    rewriter.modifyOpInPlace(ret, [&] { ret.getOperandsMutable().append(finalCaches); });
+    func.setType(rewriter.getFunctionType(entry.getArgumentTypes(), ret.getOperandTypes()));
+    func.removeArgAttrsAttr();
+    func.removeResAttrsAttr();
+    func->setAttr("tfc.stateful", rewriter.getUnitAttr());
+  }
+
+  /// Tokens start at the session position: RoPE, learned and sinusoidal
+  /// positions all see `pos + t`.
+  static void offsetPositions(IRRewriter &rewriter, func::FuncOp func, Value pos) {
+    func.walk([&](Operation *op) {
+      if (auto rope = dyn_cast<RopeOp>(op); rope && !rope.getOffset())
+        rewriter.modifyOpInPlace(rope, [&] { rope.getOffsetMutable().assign(pos); });
+      else if (auto pe = dyn_cast<PositionEmbeddingOp>(op); pe && !pe.getOffset())
+        rewriter.modifyOpInPlace(pe, [&] { pe.getOffsetMutable().assign(pos); });
+      else if (auto sin = dyn_cast<SinusoidalOp>(op); sin && !sin.getOffset())
+        rewriter.modifyOpInPlace(sin, [&] { sin.getOffsetMutable().assign(pos); });
+    });
+  }
+
+  /// What one attention site caches: its keys and, unless the values are a
+  /// slice of the keys (latent attention), its values.
+  struct Site {
+    SDPAOp op;
+    SliceLastOp valueSlice; // set when the values are read off the cached keys
+    SmallVector<Value> cached;
+    SmallVector<Value> views;
+  };
+
+  /// Caches every site of one layer loop (or of the function body when
+  /// `parent` is the function); appends the final caches for the return.
+  LogicalResult cacheGroup(IRRewriter &rewriter, func::FuncOp func, Operation *parent,
+                           ArrayRef<SDPAOp> group, Value pos, Value zero, int64_t maxSeq,
+                           SmallVector<Value> &finalCaches) {
+    Block &entry = func.getBody().front();
+    auto loop = dyn_cast<scf::ForOp>(parent);
+    int64_t layers = 1;
+    if (loop)
+      layers = *getConstantIntValue(loop.getUpperBound());
+
+    SmallVector<Site> sites;
+    SmallVector<Value> cacheArgs;
+    for (SDPAOp op : group) {
+      Site site{op, {}, {op.getKey()}, {}};
+      auto slice = op.getValue().getDefiningOp<SliceLastOp>();
+      if (slice && slice.getInput() == op.getKey())
+        site.valueSlice = slice;
+      else
+        site.cached.push_back(op.getValue());
+      for (Value t : site.cached) {
+        auto type = cast<RankedTensorType>(t.getType());
+        auto cacheType = RankedTensorType::get(
+            {layers, type.getDimSize(0), maxSeq, type.getDimSize(2)}, type.getElementType());
+        cacheArgs.push_back(entry.addArgument(cacheType, op.getLoc()));
+      }
+      sites.push_back(std::move(site));
+    }
+
+    // Writes each cached tensor at [layer, :, pos : pos + n, :] of its cache
+    // (given in `caches`), records the view over positions [0, pos + n), and
+    // returns the updated caches.
+    auto update = [&](OpBuilder &b, ValueRange caches, Value layer) {
+      SmallVector<Value> updated;
+      for (Site &site : sites) {
+        b.setInsertionPoint(site.op);
+        Location loc = site.op.getLoc();
+        for (Value t : site.cached) {
+          Value cache = caches[updated.size()];
+          Value u = b.create<CacheUpdateOp>(loc, cache.getType(), cache, t, layer, pos);
+          Value n = b.create<tensor::DimOp>(loc, t, 1);
+          Value length = b.create<arith::AddIOp>(loc, pos, n);
+          site.views.push_back(b.create<CacheViewOp>(
+              loc, headsType(cast<RankedTensorType>(t.getType())), u, layer, length));
+          updated.push_back(u);
+        }
+      }
+      return updated;
+    };
+
+    if (!loop) {
+      llvm::append_range(finalCaches, update(rewriter, cacheArgs, zero));
+    } else {
+      auto newLoop = loop.replaceWithAdditionalYields(
+          rewriter, cacheArgs, /*replaceInitOperandUsesInLoop=*/false,
+          [&](OpBuilder &b, Location, ArrayRef<BlockArgument> newArgs) -> SmallVector<Value> {
+            SmallVector<Value> caches(newArgs.begin(), newArgs.end());
+            return update(b, caches, loop.getInductionVar());
+          });
+      if (failed(newLoop))
+        return func.emitError("kv cache: cannot thread the caches through the layer loop");
+      auto results = newLoop->getOperation()->getResults();
+      llvm::append_range(finalCaches, results.take_back(cacheArgs.size()));
+    }
+
+    // Attention reads every position so far.
+    for (Site &site : sites) {
+      rewriter.setInsertionPoint(site.op);
+      Value key = site.views[0];
+      Value value = site.valueSlice ? Value() : site.views[1];
+      if (site.valueSlice) {
+        auto vType = headsType(site.valueSlice.getType());
+        value = rewriter.create<SliceLastOp>(site.op.getLoc(), vType, key,
+                                             site.valueSlice.getOffsetAttr());
+      }
+      rewriter.modifyOpInPlace(site.op, [&] {
+        site.op.getKeyMutable().assign(key);
+        site.op.getValueMutable().assign(value);
+      });
+    }
+    return success();
+  }
+};
+
+} // namespace
