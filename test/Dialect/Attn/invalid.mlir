@@ -1,0 +1,516 @@
+// RUN: tfc-opt %s -split-input-file -verify-diagnostics
+
+// One case per verifier message of dialect/lib/Attn/IR/AttnOps.cpp.
+
+//===----------------------------------------------------------------------===//
+// attn.weight
+//===----------------------------------------------------------------------===//
+
+func.func @weight_empty_name() {
+  // expected-error @+1 {{'attn.weight' op weight name must not be empty}}
+  %w = attn.weight "" : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @weight_dynamic() {
+  // expected-error @+1 {{'attn.weight' op weight must have a static shape}}
+  %w = attn.weight "w" : tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @weight_stacked_rank1() {
+  // expected-error @+1 {{'attn.weight' op a stacked weight (name with {i}) needs a leading layer dimension}}
+  %w = attn.weight "layers.{i}.norm.weight" : tensor<4xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Embeddings
+//===----------------------------------------------------------------------===//
+
+func.func @embedding_table_rank(%t: tensor<4x8x2xf32>, %tok: tensor<?xi32>) {
+  // expected-error @+1 {{'attn.embedding' op table must be of rank 2}}
+  %x = attn.embedding %t, %tok : tensor<4x8x2xf32>, tensor<?xi32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_result(%t: tensor<4x8xf32>, %tok: tensor<?xi32>) {
+  // expected-error @+1 {{'attn.embedding' op result has shape [?, 16], expected [?, 8]}}
+  %x = attn.embedding %t, %tok : tensor<4x8xf32>, tensor<?xi32> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @position_embedding_table_rank(%t: tensor<8xf32>, %tok: tensor<?xi32>) {
+  // expected-error @+1 {{'attn.position_embedding' op table must be of rank 2}}
+  %x = attn.position_embedding %t, %tok : tensor<8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @position_embedding_result(%t: tensor<16x8xf32>, %tok: tensor<3xi32>) {
+  // expected-error @+1 {{'attn.position_embedding' op result has shape [4, 8], expected [3, 8]}}
+  %x = attn.position_embedding %t, %tok : tensor<16x8xf32>, tensor<3xi32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @sinusoidal_odd(%tok: tensor<?xi32>) {
+  // expected-error @+1 {{'attn.sinusoidal' op width must be static and even, got [?, 7]}}
+  %x = attn.sinusoidal %tok : tensor<?xi32> -> tensor<?x7xf32>
+  return
+}
+
+// -----
+
+func.func @sinusoidal_tokens(%tok: tensor<3xi32>) {
+  // expected-error @+1 {{'attn.sinusoidal' op result has shape [2, 8], expected [3, 8]}}
+  %x = attn.sinusoidal %tok : tensor<3xi32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Dense layers
+//===----------------------------------------------------------------------===//
+
+func.func @linear_weight_rank(%x: tensor<?x8xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'attn.linear' op weight has shape [8], expected [?, ?]}}
+  %y = attn.linear %x, %w : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_width(%x: tensor<?x8xf32>, %w: tensor<4x16xf32>) {
+  // expected-error @+1 {{'attn.linear' op input width (8) does not match the weight's input width (16)}}
+  %y = attn.linear %x, %w : tensor<?x8xf32>, tensor<4x16xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{'attn.linear' op bias has shape [8], expected [4]}}
+  %y = attn.linear %x, %w bias %b : tensor<?x8xf32>, tensor<4x8xf32>, tensor<8xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_result(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>) {
+  // expected-error @+1 {{'attn.linear' op result has shape [?, 8], expected [?, 4]}}
+  %y = attn.linear %x, %w : tensor<?x8xf32>, tensor<4x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_eps(%x: tensor<?x8xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'attn.rms_norm' op eps must not be negative}}
+  %y = attn.rms_norm %x, %w {eps = -1.0e-05 : f64} : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight(%x: tensor<?x8xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'attn.rms_norm' op weight has shape [4], expected [8]}}
+  %y = attn.rms_norm %x, %w {eps = 1.0e-05 : f64} : tensor<?x8xf32>, tensor<4xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_result(%x: tensor<3x8xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'attn.rms_norm' op result has shape [4, 8], expected [3, 8]}}
+  %y = attn.rms_norm %x, %w {eps = 1.0e-05 : f64} : tensor<3x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_eps(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{'attn.layer_norm' op eps must not be negative}}
+  %y = attn.layer_norm %x, %w, %b {eps = -1.0 : f64} : tensor<?x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_bias(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %b: tensor<6xf32>) {
+  // expected-error @+1 {{'attn.layer_norm' op bias has shape [6], expected [8]}}
+  %y = attn.layer_norm %x, %w, %b {eps = 1.0e-05 : f64} : tensor<?x8xf32>, tensor<8xf32>, tensor<6xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// attn.attention
+//===----------------------------------------------------------------------===//
+
+func.func @attention_nonpositive(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op heads (0), kv_heads (1) and head_dim (8) must be positive}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 0 : i64, kv_heads = 1 : i64, head_dim = 8 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_divisible(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op heads (4) must be divisible by kv_heads (3)}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 4 : i64, kv_heads = 3 : i64, head_dim = 2 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_causal_memory(%h: tensor<?x8xf32>, %m: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op cross-attention over a memory cannot be causal}}
+  %y = attn.attention %h memory(%m : tensor<?x8xf32>) weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, causal} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_wk(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>, %wk: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op wk has shape [8, 8], expected [4, 8]}}
+  %y = attn.attention %h weights(%w, %wk, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 2 : i64, kv_heads = 1 : i64, head_dim = 4 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_bias(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf32>, %bk: tensor<6xf32>) {
+  // expected-error @+1 {{'attn.attention' op bk has shape [6], expected [8]}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         biases(%b, %bk, %b, %b : tensor<8xf32>, tensor<6xf32>, tensor<8xf32>, tensor<8xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_style_without_theta(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op rope_style requires rope_theta}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_style = "half"} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_theta(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op rope_theta (-1.000000e+00) must be positive}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_theta = -1.0 : f64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_style(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op rope_style must be "half" or "interleaved", got "neox"}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_theta = 1.0e+04 : f64, rope_style = "neox"} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_odd_rope(%h: tensor<?x6xf32>, %w: tensor<6x6xf32>) {
+  // expected-error @+1 {{'attn.attention' op rope needs an even rotated dimension, got 3}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<6x6xf32>, tensor<6x6xf32>, tensor<6x6xf32>, tensor<6x6xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 3 : i64, rope_theta = 1.0e+04 : f64} : tensor<?x6xf32> -> tensor<?x6xf32>
+  return
+}
+
+// -----
+
+func.func @attention_result(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>, %wo: tensor<4x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op result has shape [?, 8], expected [?, 4]}}
+  %y = attn.attention %h weights(%w, %w, %w, %wo : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// attn.latent_attention
+//===----------------------------------------------------------------------===//
+
+func.func @mla_nonpositive(%h: tensor<?x8xf32>, %wq: tensor<12x8xf32>, %wkva: tensor<6x8xf32>, %kvn: tensor<4xf32>, %wkvb: tensor<8x4xf32>, %wo: tensor<8x4xf32>) {
+  // expected-error @+1 {{'attn.latent_attention' op heads, kv_rank, rope_dim, nope_dim and v_dim must be positive, q_rank non-negative}}
+  %y = attn.latent_attention %h q(%wq : tensor<12x8xf32>) kv(%wkva, %kvn, %wkvb : tensor<6x8xf32>, tensor<4xf32>, tensor<8x4xf32>) o(%wo : tensor<8x4xf32>)
+         {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 2 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = -1 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @mla_one_q_weight(%h: tensor<?x8xf32>, %wq: tensor<8x8xf32>, %wkva: tensor<6x8xf32>, %kvn: tensor<4xf32>, %wkvb: tensor<8x4xf32>, %wo: tensor<8x4xf32>) {
+  // expected-error @+1 {{'attn.latent_attention' op q_rank = 0 takes one q weight, got 2}}
+  %y = attn.latent_attention %h q(%wq, %wq : tensor<8x8xf32>, tensor<8x8xf32>) kv(%wkva, %kvn, %wkvb : tensor<6x8xf32>, tensor<4xf32>, tensor<8x4xf32>) o(%wo : tensor<8x4xf32>)
+         {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 2 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = 0 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @mla_wq(%h: tensor<?x8xf32>, %wq: tensor<12x8xf32>, %wkva: tensor<6x8xf32>, %kvn: tensor<4xf32>, %wkvb: tensor<8x4xf32>, %wo: tensor<8x4xf32>) {
+  // expected-error @+1 {{'attn.latent_attention' op wq has shape [12, 8], expected [8, 8]}}
+  %y = attn.latent_attention %h q(%wq : tensor<12x8xf32>) kv(%wkva, %kvn, %wkvb : tensor<6x8xf32>, tensor<4xf32>, tensor<8x4xf32>) o(%wo : tensor<8x4xf32>)
+         {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 2 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = 0 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @mla_three_q_weights(%h: tensor<?x8xf32>, %wq: tensor<8x8xf32>, %wkva: tensor<6x8xf32>, %kvn: tensor<4xf32>, %wkvb: tensor<8x4xf32>, %wo: tensor<8x4xf32>) {
+  // expected-error @+1 {{'attn.latent_attention' op q_rank > 0 takes three q weights (q_a, q_norm, q_b), got 1}}
+  %y = attn.latent_attention %h q(%wq : tensor<8x8xf32>) kv(%wkva, %kvn, %wkvb : tensor<6x8xf32>, tensor<4xf32>, tensor<8x4xf32>) o(%wo : tensor<8x4xf32>)
+         {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 2 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = 3 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @mla_q_norm(%h: tensor<?x8xf32>, %wqa: tensor<3x8xf32>, %qn: tensor<4xf32>, %wqb: tensor<8x3xf32>, %wkva: tensor<6x8xf32>, %kvn: tensor<4xf32>, %wkvb: tensor<8x4xf32>, %wo: tensor<8x4xf32>) {
+  // expected-error @+1 {{'attn.latent_attention' op q_norm has shape [4], expected [3]}}
+  %y = attn.latent_attention %h q(%wqa, %qn, %wqb : tensor<3x8xf32>, tensor<4xf32>, tensor<8x3xf32>) kv(%wkva, %kvn, %wkvb : tensor<6x8xf32>, tensor<4xf32>, tensor<8x4xf32>) o(%wo : tensor<8x4xf32>)
+         {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 2 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = 3 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @mla_wkv_b(%h: tensor<?x8xf32>, %wq: tensor<8x8xf32>, %wkva: tensor<6x8xf32>, %kvn: tensor<4xf32>, %wkvb: tensor<6x4xf32>, %wo: tensor<8x4xf32>) {
+  // expected-error @+1 {{'attn.latent_attention' op wkv_b has shape [6, 4], expected [8, 4]}}
+  %y = attn.latent_attention %h q(%wq : tensor<8x8xf32>) kv(%wkva, %kvn, %wkvb : tensor<6x8xf32>, tensor<4xf32>, tensor<6x4xf32>) o(%wo : tensor<8x4xf32>)
+         {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 2 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = 0 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @mla_odd_rope(%h: tensor<?x8xf32>, %wq: tensor<10x8xf32>, %wkva: tensor<7x8xf32>, %kvn: tensor<4xf32>, %wkvb: tensor<8x4xf32>, %wo: tensor<8x4xf32>) {
+  // expected-error @+1 {{'attn.latent_attention' op rope needs an even rotated dimension, got 3}}
+  %y = attn.latent_attention %h q(%wq : tensor<10x8xf32>) kv(%wkva, %kvn, %wkvb : tensor<7x8xf32>, tensor<4xf32>, tensor<8x4xf32>) o(%wo : tensor<8x4xf32>)
+         {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 3 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = 0 : i64, rope_theta = 1.0e+04 : f64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @mla_result(%h: tensor<?x8xf32>, %wq: tensor<8x8xf32>, %wkva: tensor<6x8xf32>, %kvn: tensor<4xf32>, %wkvb: tensor<8x4xf32>, %wo: tensor<6x4xf32>) {
+  // expected-error @+1 {{'attn.latent_attention' op result has shape [?, 8], expected [?, 6]}}
+  %y = attn.latent_attention %h q(%wq : tensor<8x8xf32>) kv(%wkva, %kvn, %wkvb : tensor<6x8xf32>, tensor<4xf32>, tensor<8x4xf32>) o(%wo : tensor<6x4xf32>)
+         {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 2 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = 0 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Head-level ops
+//===----------------------------------------------------------------------===//
+
+func.func @split_heads_dynamic(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{'attn.split_heads' op heads and head width of the result must be static}}
+  %y = attn.split_heads %x : tensor<?x8xf32> -> tensor<?x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @split_heads_width(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{'attn.split_heads' op input width (8) is not heads (2) x head width (3)}}
+  %y = attn.split_heads %x : tensor<?x8xf32> -> tensor<2x?x3xf32>
+  return
+}
+
+// -----
+
+func.func @split_heads_tokens(%x: tensor<3x8xf32>) {
+  // expected-error @+1 {{'attn.split_heads' op result has shape [2, 4, 4], expected [2, 3, 4]}}
+  %y = attn.split_heads %x : tensor<3x8xf32> -> tensor<2x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @merge_heads_dynamic(%x: tensor<2x?x?xf32>) {
+  // expected-error @+1 {{'attn.merge_heads' op heads and head width of the input must be static}}
+  %y = attn.merge_heads %x : tensor<2x?x?xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @merge_heads_result(%x: tensor<2x?x4xf32>) {
+  // expected-error @+1 {{'attn.merge_heads' op result has shape [?, 6], expected [?, 8]}}
+  %y = attn.merge_heads %x : tensor<2x?x4xf32> -> tensor<?x6xf32>
+  return
+}
+
+// -----
+
+func.func @slice_last_rank(%x: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.slice_last' op input and result must have the same rank}}
+  %y = attn.slice_last %x {offset = 0 : i64} : tensor<2x?x8xf32> -> tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @slice_last_dim(%x: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.slice_last' op dimension 0 differs between input and result}}
+  %y = attn.slice_last %x {offset = 0 : i64} : tensor<2x?x8xf32> -> tensor<3x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @slice_last_dynamic(%x: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.slice_last' op the sliced dimension must be static}}
+  %y = attn.slice_last %x {offset = 0 : i64} : tensor<2x?x8xf32> -> tensor<2x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @slice_last_bounds(%x: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.slice_last' op columns [6, 10) are outside the input's 8}}
+  %y = attn.slice_last %x {offset = 6 : i64} : tensor<2x?x8xf32> -> tensor<2x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @concat_last_rank(%a: tensor<2x?x8xf32>, %b: tensor<?x8xf32>) {
+  // expected-error @+1 {{'attn.concat_last' op operands and result must have the same rank}}
+  %y = attn.concat_last %a, %b : tensor<2x?x8xf32>, tensor<?x8xf32> -> tensor<2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @concat_last_dim(%a: tensor<2x?x8xf32>, %b: tensor<3x?x8xf32>) {
+  // expected-error @+1 {{'attn.concat_last' op dimension 0 differs between the operands}}
+  %y = attn.concat_last %a, %b : tensor<2x?x8xf32>, tensor<3x?x8xf32> -> tensor<2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @concat_last_width(%a: tensor<2x?x8xf32>, %b: tensor<2x?x4xf32>) {
+  // expected-error @+1 {{'attn.concat_last' op result width (16) is not 8 + 4}}
+  %y = attn.concat_last %a, %b : tensor<2x?x8xf32>, tensor<2x?x4xf32> -> tensor<2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @rope_style(%x: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.rope' op rope_style must be "half" or "interleaved", got "neox"}}
+  %y = attn.rope %x {theta = 1.0e+04 : f64, style = "neox"} : tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_odd(%x: tensor<2x?x7xf32>) {
+  // expected-error @+1 {{'attn.rope' op rope needs an even rotated dimension, got 7}}
+  %y = attn.rope %x {theta = 1.0e+04 : f64, style = "half"} : tensor<2x?x7xf32>
+  return
+}
+
+// -----
+
+func.func @rope_theta(%x: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.rope' op rope_theta (0.000000e+00) must be positive}}
+  %y = attn.rope %x {theta = 0.0 : f64, style = "half"} : tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @repeat_kv_multiple(%x: tensor<4x?x8xf32>) {
+  // expected-error @+1 {{'attn.repeat_kv' op result heads (6) must be a multiple of input heads (4)}}
+  %y = attn.repeat_kv %x : tensor<4x?x8xf32> -> tensor<6x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @repeat_kv_result(%x: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.repeat_kv' op result has shape [4, ?, 4], expected [4, ?, 8]}}
+  %y = attn.repeat_kv %x : tensor<2x?x8xf32> -> tensor<4x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @sdpa_nonpositive(%q: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.sdpa' op heads (2) and kv_heads (0) must be positive}}
+  %o = attn.sdpa %q, %q, %q {heads = 2 : i64, kv_heads = 0 : i64, scale = 1.0 : f64} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @sdpa_divisible(%q: tensor<4x?x8xf32>, %k: tensor<3x?x8xf32>) {
+  // expected-error @+1 {{'attn.sdpa' op heads (4) must be divisible by kv_heads (3)}}
+  %o = attn.sdpa %q, %k, %k {heads = 4 : i64, kv_heads = 3 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<3x?x8xf32>, tensor<3x?x8xf32> -> tensor<4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @sdpa_query(%q: tensor<4x?x8xf32>, %k: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.sdpa' op query has shape [4, ?, 8], expected [2, ?, ?]}}
+  %o = attn.sdpa %q, %k, %k {heads = 2 : i64, kv_heads = 2 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @sdpa_key(%q: tensor<4x?x8xf32>, %k: tensor<2x?x4xf32>, %v: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.sdpa' op key has shape [2, ?, 4], expected [2, ?, 8]}}
+  %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<2x?x4xf32>, tensor<2x?x8xf32> -> tensor<4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @sdpa_value(%q: tensor<4x?x8xf32>, %k: tensor<2x5x8xf32>, %v: tensor<2x6x8xf32>) {
+  // expected-error @+1 {{'attn.sdpa' op value has shape [2, 6, 8], expected [2, 5, ?]}}
+  %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<2x5x8xf32>, tensor<2x6x8xf32> -> tensor<4x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @sdpa_result(%q: tensor<4x?x8xf32>, %k: tensor<2x?x8xf32>, %v: tensor<2x?x6xf32>) {
+  // expected-error @+1 {{'attn.sdpa' op result has shape [4, ?, 8], expected [4, ?, 6]}}
+  %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x6xf32> -> tensor<4x?x8xf32>
+  return
+}

@@ -1,0 +1,116 @@
+// RUN: tfc-opt %s | tfc-opt | FileCheck %s --enable-var-scope
+// RUN: tfc-opt %s --mlir-print-op-generic | tfc-opt | FileCheck %s --enable-var-scope
+
+// Round trip of every attn op, with each optional operand present and absent.
+
+// CHECK-LABEL: func @weights_and_embeddings
+func.func @weights_and_embeddings(%tokens: tensor<?xi32>, %pos: index) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<3x64x64xf32>) {
+  // CHECK: %[[T:.*]] = attn.weight "model.embed_tokens.weight" : tensor<512x64xf32>
+  %table = attn.weight "model.embed_tokens.weight" : tensor<512x64xf32>
+  // CHECK: attn.weight "model.layers.{i}.q_proj.weight" : tensor<3x64x64xf32>
+  %stacked = attn.weight "model.layers.{i}.q_proj.weight" : tensor<3x64x64xf32>
+  // CHECK: attn.embedding %[[T]], %{{.*}} : tensor<512x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %x = attn.embedding %table, %tokens : tensor<512x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %ptable = attn.weight "wpe.weight" : tensor<1024x64xf32>
+  // CHECK: attn.position_embedding %{{.*}}, %{{.*}} : tensor<1024x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %p0 = attn.position_embedding %ptable, %tokens : tensor<1024x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  // CHECK: attn.position_embedding %{{.*}}, %{{.*}} offset %{{.*}} : tensor<1024x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  %p1 = attn.position_embedding %ptable, %tokens offset %pos : tensor<1024x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+  // CHECK: attn.sinusoidal %{{.*}} : tensor<?xi32> -> tensor<?x64xf32>
+  %s0 = attn.sinusoidal %tokens : tensor<?xi32> -> tensor<?x64xf32>
+  // CHECK: attn.sinusoidal %{{.*}} offset %{{.*}} : tensor<?xi32> -> tensor<?x64xf32>
+  %s1 = attn.sinusoidal %tokens offset %pos : tensor<?xi32> -> tensor<?x64xf32>
+  return %x, %p0, %p1, %s0, %s1, %stacked : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<3x64x64xf32>
+}
+
+// CHECK-LABEL: func @dense
+func.func @dense(%x: tensor<?x64xf32>, %w: tensor<172x64xf32>, %b: tensor<172xf32>, %g: tensor<64xf32>, %beta: tensor<64xf32>) -> tensor<?x64xf32> {
+  // CHECK: attn.linear %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
+  %y0 = attn.linear %x, %w : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
+  // CHECK: attn.linear %{{.*}}, %{{.*}} bias %{{.*}} : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
+  %y1 = attn.linear %x, %w bias %b : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
+  // CHECK: attn.rms_norm %{{.*}}, %{{.*}} {eps = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  %n0 = attn.rms_norm %x, %g {eps = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  // CHECK: attn.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {eps = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  %n1 = attn.layer_norm %n0, %g, %beta {eps = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  // CHECK: attn.relu %{{.*}} : tensor<?x172xf32>
+  %a0 = attn.relu %y0 : tensor<?x172xf32>
+  // CHECK: attn.gelu %{{.*}} : tensor<?x172xf32>
+  %a1 = attn.gelu %a0 : tensor<?x172xf32>
+  // CHECK: attn.gelu_tanh %{{.*}} : tensor<?x172xf32>
+  %a2 = attn.gelu_tanh %a1 : tensor<?x172xf32>
+  // CHECK: attn.silu %{{.*}} : tensor<?x172xf32>
+  %a3 = attn.silu %a2 : tensor<?x172xf32>
+  // CHECK: attn.add %{{.*}}, %{{.*}} : tensor<?x172xf32>
+  %e0 = attn.add %a3, %y1 : tensor<?x172xf32>
+  // CHECK: attn.sub %{{.*}}, %{{.*}} : tensor<?x172xf32>
+  %e1 = attn.sub %e0, %y1 : tensor<?x172xf32>
+  // CHECK: attn.mul %{{.*}}, %{{.*}} : tensor<?x172xf32>
+  %e2 = attn.mul %e1, %y1 : tensor<?x172xf32>
+  // CHECK: attn.div %{{.*}}, %{{.*}} : tensor<?x172xf32>
+  %e3 = attn.div %e2, %y1 : tensor<?x172xf32>
+  // CHECK: attn.affine %{{.*}} {scale = 5.000000e-01 : f64, shift = 1.000000e+00 : f64} : tensor<?x64xf32>
+  %e4 = attn.affine %n1 {scale = 0.5 : f64, shift = 1.0 : f64} : tensor<?x64xf32>
+  return %e4 : tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @attention
+func.func @attention(%h: tensor<?x64xf32>, %enc: tensor<?x32xf32>, %wq: tensor<64x64xf32>, %wk: tensor<32x64xf32>, %wv: tensor<32x64xf32>, %wo: tensor<64x64xf32>,
+                     %wkm: tensor<64x32xf32>, %wvm: tensor<64x32xf32>, %bq: tensor<64xf32>, %bk: tensor<64xf32>, %bv: tensor<64xf32>, %bo: tensor<64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: attn.attention %{{.*}} weights(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
+  // CHECK-SAME: {causal, head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, rope_style = "half", rope_theta = 1.000000e+04 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  %y = attn.attention %h weights(%wq, %wk, %wv, %wo : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
+         {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = "half"}
+         : tensor<?x64xf32> -> tensor<?x64xf32>
+  // CHECK: attn.attention %{{.*}} memory(%{{.*}} : tensor<?x32xf32>) weights(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x64xf32>)
+  // CHECK-SAME: biases(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 8 : i64}
+  %c = attn.attention %y memory(%enc : tensor<?x32xf32>) weights(%wq, %wkm, %wvm, %wo : tensor<64x64xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x64xf32>)
+         biases(%bq, %bk, %bv, %bo : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) {heads = 8 : i64, kv_heads = 8 : i64, head_dim = 8 : i64}
+         : tensor<?x64xf32> -> tensor<?x64xf32>
+  return %y, %c : tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @latent_attention
+func.func @latent_attention(%h: tensor<?x64xf32>, %wq: tensor<96x64xf32>, %wqa: tensor<16x64xf32>, %qn: tensor<16xf32>, %wqb: tensor<96x16xf32>,
+                            %wkva: tensor<40x64xf32>, %kvn: tensor<32xf32>, %wkvb: tensor<128x32xf32>, %wo: tensor<64x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: attn.latent_attention %{{.*}} q(%{{.*}} : tensor<96x64xf32>) kv(%{{.*}}, %{{.*}}, %{{.*}} : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%{{.*}} : tensor<64x64xf32>)
+  // CHECK-SAME: q_rank = 0 : i64
+  %y0 = attn.latent_attention %h q(%wq : tensor<96x64xf32>)
+          kv(%wkva, %kvn, %wkvb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%wo : tensor<64x64xf32>)
+          {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64, v_dim = 16 : i64, q_rank = 0 : i64,
+           causal, rope_theta = 1.0e+04 : f64, rope_style = "interleaved"} : tensor<?x64xf32> -> tensor<?x64xf32>
+  // CHECK: attn.latent_attention %{{.*}} q(%{{.*}}, %{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<16xf32>, tensor<96x16xf32>)
+  // CHECK-SAME: q_rank = 16 : i64
+  %y1 = attn.latent_attention %h q(%wqa, %qn, %wqb : tensor<16x64xf32>, tensor<16xf32>, tensor<96x16xf32>)
+          kv(%wkva, %kvn, %wkvb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%wo : tensor<64x64xf32>)
+          {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64, v_dim = 16 : i64, q_rank = 16 : i64}
+          : tensor<?x64xf32> -> tensor<?x64xf32>
+  return %y0, %y1 : tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// CHECK-LABEL: func @heads
+func.func @heads(%x: tensor<?x64xf32>, %kv: tensor<?x16xf32>, %pos: index) -> (tensor<?x64xf32>, tensor<4x?x24xf32>) {
+  // CHECK: %[[Q:.*]] = attn.split_heads %{{.*}} : tensor<?x64xf32> -> tensor<8x?x8xf32>
+  %q = attn.split_heads %x : tensor<?x64xf32> -> tensor<8x?x8xf32>
+  // CHECK: attn.rope %[[Q]] {style = "half", theta = 1.000000e+04 : f64} : tensor<8x?x8xf32>
+  %qr = attn.rope %q {theta = 1.0e+04 : f64, style = "half"} : tensor<8x?x8xf32>
+  %k = attn.split_heads %kv : tensor<?x16xf32> -> tensor<2x?x8xf32>
+  // CHECK: attn.rope %{{.*}} offset %{{.*}} {style = "interleaved", theta = 5.000000e+05 : f64} : tensor<2x?x8xf32>
+  %kr = attn.rope %k offset %pos {theta = 5.0e+05 : f64, style = "interleaved"} : tensor<2x?x8xf32>
+  // CHECK: attn.repeat_kv %{{.*}} : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+  %k8 = attn.repeat_kv %kr : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 0.35355339059327373 : f64} : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+  %o = attn.sdpa %qr, %kr, %k {heads = 8 : i64, kv_heads = 2 : i64, causal, scale = 0.35355339059327373 : f64}
+         : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {heads = 8 : i64, kv_heads = 8 : i64, scale = 1.250000e-01 : f64}
+  %o2 = attn.sdpa %o, %k8, %k8 {heads = 8 : i64, kv_heads = 8 : i64, scale = 0.125 : f64}
+         : tensor<8x?x8xf32>, tensor<8x?x8xf32>, tensor<8x?x8xf32> -> tensor<8x?x8xf32>
+  // CHECK: attn.merge_heads %{{.*}} : tensor<8x?x8xf32> -> tensor<?x64xf32>
+  %m = attn.merge_heads %o2 : tensor<8x?x8xf32> -> tensor<?x64xf32>
+  %wide = attn.split_heads %x : tensor<?x64xf32> -> tensor<4x?x16xf32>
+  // CHECK: attn.slice_last %{{.*}} {offset = 8 : i64} : tensor<4x?x16xf32> -> tensor<4x?x8xf32>
+  %pe = attn.slice_last %wide {offset = 8 : i64} : tensor<4x?x16xf32> -> tensor<4x?x8xf32>
+  // CHECK: attn.concat_last %{{.*}}, %{{.*}} : tensor<4x?x16xf32>, tensor<4x?x8xf32> -> tensor<4x?x24xf32>
+  %cat = attn.concat_last %wide, %pe : tensor<4x?x16xf32>, tensor<4x?x8xf32> -> tensor<4x?x24xf32>
+  return %m, %cat : tensor<?x64xf32>, tensor<4x?x24xf32>
+}
