@@ -10,6 +10,7 @@
 
 #include "tfc/Pipeline/Pipeline.h"
 
+#include "tfc/Codegen/Passes.h"
 #include "tfc/Conversion/Passes.h"
 #include "tfc/Dialect/Attn/IR/AttnDialect.h"
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
@@ -105,12 +106,14 @@ int runDriver(const DriverOptions &options) {
     registerAllPasses();
     attn::registerAttnPasses();
     registerTfcConversionPasses();
+    registerTfcCodegenPasses();
     return true;
   }();
   (void)passesRegistered;
 
   // Where the result goes: text stages default to stdout, binaries to a file.
-  bool binary = options.emit == Stage::Object || options.emit == Stage::SharedLib;
+  bool binary = (options.emit == Stage::Object || options.emit == Stage::SharedLib) &&
+                !options.printWeights && !options.report;
   std::string output = options.output;
   if (output.empty()) {
     if (binary) {
@@ -199,8 +202,19 @@ int runDriver(const DriverOptions &options) {
 
   ModelSummary summary = summarizeModel(*module);
   markWeightInitializers(*module);
+  OwningOpRef<ModuleOp> asGenerated;
+  if (options.report)
+    asGenerated = module->clone();
   if (failed(runPasses("attn-opt", buildAttnOptPipeline)))
     return 1;
+  if (options.report) {
+    auto out = openOutput(output, error);
+    if (!out)
+      return fail(error);
+    printKVCacheReport(*asGenerated, *module, out->os());
+    out->keep();
+    return 0;
+  }
   if (options.emit == Stage::AttnOpt)
     return printModule();
   summary.kvCacheBytesPerToken = kvCacheBytesPerToken(*module);
@@ -212,15 +226,21 @@ int runDriver(const DriverOptions &options) {
   FailureOr<ModelLayout> layout = takeModelLayout(*module, summary);
   if (failed(layout))
     return 1;
-  if (failed(runPasses("llvm", buildLinalgToLLVMPipeline)))
+  auto tm = createTargetMachine(options.pipeline.targetCpu, options.pipeline.optLevel, error);
+  if (!tm)
+    return fail(error);
+  PipelineOptions codegen = options.pipeline;
+  codegen.vectorWidth = vectorWidthFor(*tm);
+  if (failed(timer.run("llvm", [&] {
+        PassManager pm(&context);
+        buildLinalgToLLVMPipeline(pm, codegen);
+        return pm.run(*module);
+      })))
     return 1;
   if (options.emit == Stage::LLVM)
     return printModule();
 
   // LLVM IR, the descriptor, optimization.
-  auto tm = createTargetMachine(options.pipeline.targetCpu, options.pipeline.optLevel, error);
-  if (!tm)
-    return fail(error);
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = timer.run("translate", [&] {
     auto m = translateModuleToLLVMIR(*module, llvmContext, "tfc_model");

@@ -45,24 +45,31 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
 void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // Destination-passing tensors become buffers; every temporary is freed by
   // the ownership-based deallocation pipeline, so a decode step leaks nothing.
-  static constexpr const char *kPipeline =
+  // The linear layers then get register-tiled vector kernels; what is left of
+  // linalg becomes plain loops.
+  std::string pipeline =
       "one-shot-bufferize{bufferize-function-boundaries=1 allow-return-allocs-from-loops=1 "
       "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,"
-      "convert-linalg-to-loops,"
-      "lower-affine,"
-      "expand-strided-metadata,"
-      "finalize-memref-to-llvm,"
-      "convert-scf-to-cf,"
-      "convert-math-to-llvm,"
-      "convert-math-to-libm,"
-      "convert-arith-to-llvm,"
-      "convert-index-to-llvm,"
-      "convert-func-to-llvm,"
-      "convert-cf-to-llvm,"
-      "reconcile-unrealized-casts,"
-      "canonicalize";
-  if (failed(parsePassPipeline(kPipeline, pm, llvm::errs())))
+      "buffer-deallocation-pipeline,";
+  if (options.vectorWidth > 1)
+    pipeline += "func.func(tfc-vectorize-matmul{vector-width=" +
+                std::to_string(options.vectorWidth) + "}),";
+  pipeline += "convert-linalg-to-loops,"
+              "convert-vector-to-scf,"
+              "expand-strided-metadata,"
+              "lower-affine,"
+              "finalize-memref-to-llvm,"
+              "convert-scf-to-cf,"
+              "convert-vector-to-llvm,"
+              "convert-math-to-llvm,"
+              "convert-math-to-libm,"
+              "convert-arith-to-llvm,"
+              "convert-index-to-llvm,"
+              "convert-func-to-llvm,"
+              "convert-cf-to-llvm,"
+              "reconcile-unrealized-casts,"
+              "canonicalize";
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("tfc: the built-in LLVM lowering pipeline does not parse");
 }
 

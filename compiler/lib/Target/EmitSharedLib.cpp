@@ -365,6 +365,15 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(llvm::StringRef cpu, un
   return tm;
 }
 
+int64_t vectorWidthFor(const llvm::TargetMachine &tm) {
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  if (sti->checkFeatures("+avx512f"))
+    return 16;
+  if (sti->checkFeatures("+avx2") || sti->checkFeatures("+avx"))
+    return 8;
+  return 4;
+}
+
 void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, unsigned optLevel) {
   module.setDataLayout(tm.createDataLayout());
   module.setTargetTriple(tm.getTargetTriple().str());

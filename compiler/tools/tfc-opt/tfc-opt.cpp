@@ -10,6 +10,7 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
+#include "tfc/Codegen/Passes.h"
 #include "tfc/Conversion/Passes.h"
 #include "tfc/Dialect/Attn/IR/AttnDialect.h"
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
@@ -18,6 +19,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   tfc::attn::registerAttnPasses();
   tfc::registerTfcConversionPasses();
+  tfc::registerTfcCodegenPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -51,6 +51,9 @@ static cl::opt<unsigned> threads("threads",
 static cl::opt<bool> printWeights("print-weights",
                                   cl::desc("Print the weight manifest (name and shape) and exit"),
                                   cl::cat(category));
+static cl::opt<bool> report("report",
+                            cl::desc("Print the KV cache per layer as compiled and exit"),
+                            cl::cat(category));
 static cl::opt<bool> verifyDiagnostics("verify-diagnostics",
                                        cl::desc("Check diagnostics against expected-* comments"),
                                        cl::cat(category));
@@ -80,6 +83,7 @@ int main(int argc, char **argv) {
   options.pipeline.targetCpu = targetCpu;
   options.pipeline.threads = threads;
   options.printWeights = printWeights;
+  options.report = report;
   options.verifyDiagnostics = verifyDiagnostics;
   options.timings = timings;
   return tfc::runDriver(options);

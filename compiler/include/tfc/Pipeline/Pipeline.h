@@ -24,6 +24,10 @@ struct PipelineOptions {
   unsigned optLevel = 3;
   std::string targetCpu = "native";
   unsigned threads = 0; // 0: the runtime decides
+  /// f32 lanes of the vector kernels: 16 with AVX-512, 8 with AVX2; <= 1
+  /// leaves the linear layers as scalar loops. The driver sets it from the
+  /// target CPU.
+  int64_t vectorWidth = 16;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.
@@ -40,6 +44,11 @@ void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const PipelineOptions &o
 /// (`tfc.init`: 0 random, 1 ones for norm scales, 2 zeros for biases).
 void markWeightInitializers(mlir::ModuleOp module);
 
+/// `tfc --report`: the KV cache per layer as compiled (read off the IR after
+/// the attn passes), and for latent attention the MHA/GQA/MQA comparison.
+void printKVCacheReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
+                        llvm::raw_ostream &os);
+
 /// Everything the `tfc` command line says.
 struct DriverOptions {
   std::string input;
@@ -47,6 +56,7 @@ struct DriverOptions {
   Stage emit = Stage::SharedLib;
   PipelineOptions pipeline;
   bool printWeights = false;
+  bool report = false;
   bool verifyDiagnostics = false;
   bool timings = false;
 };

@@ -70,6 +70,10 @@ mlir::FailureOr<ModelLayout> takeModelLayout(mlir::ModuleOp module, ModelSummary
 std::unique_ptr<llvm::TargetMachine> createTargetMachine(llvm::StringRef cpu, unsigned optLevel,
                                                          std::string &error);
 
+/// f32 lanes of a vector register on `tm`'s CPU: 16 with AVX-512, 8 with AVX2,
+/// 4 otherwise.
+int64_t vectorWidthFor(const llvm::TargetMachine &tm);
+
 /// Adds the `__tfc_model` descriptor and the entry wrappers to `module`.
 void addModelDescriptor(llvm::Module &module, const ModelLayout &layout);
 

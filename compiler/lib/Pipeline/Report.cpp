@@ -1,0 +1,129 @@
+//===- Report.cpp - tfc --report: what the compiled KV cache holds ---------===//
+//
+// The table is read off the IR after the attn passes (the cache_update ops the
+// KV-cache pass created and what attention reads from them), not recomputed
+// from the config, so it shows what the passes really did: GQA shrinks the
+// head count, latent attention replaces keys and values by [c, k_pe].
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Pipeline/Pipeline.h"
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fmt/format.h>
+
+using namespace mlir;
+
+namespace tfc {
+
+namespace {
+
+/// What attention reads from the view of one cache.
+std::string cachedQuantity(attn::CacheUpdateOp update) {
+  for (Operation *user : update->getUsers()) {
+    auto view = dyn_cast<attn::CacheViewOp>(user);
+    if (!view)
+      continue;
+    for (Operation *reader : view->getUsers()) {
+      if (auto sdpa = dyn_cast<attn::SDPAOp>(reader)) {
+        if (sdpa.getKey() != view.getResult())
+          return "values";
+        auto slice = sdpa.getValue().getDefiningOp<attn::SliceLastOp>();
+        if (slice && slice.getInput() == view.getResult())
+          return fmt::format("latent [c, k_pe] (values = first {})",
+                             slice.getType().getDimSize(2));
+        return "keys";
+      }
+    }
+  }
+  return "?";
+}
+
+struct Row {
+  std::string layers, what;
+  int64_t heads, width, elements, bytes, bytesAtMax;
+};
+
+} // namespace
+
+void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_ostream &os) {
+  auto name = attnModule->getAttrOfType<StringAttr>("attn.name");
+  auto maxSeqAttr = attnModule->getAttrOfType<IntegerAttr>("attn.max_seq");
+  int64_t maxSeq = maxSeqAttr ? maxSeqAttr.getInt() : 0;
+  os << fmt::format("KV cache of model '{}' as compiled (max_seq {}, f32)\n",
+                    name ? name.str() : std::string("?"), maxSeq);
+
+  std::vector<Row> rows;
+  if (auto decoder = attnOptModule.lookupSymbol<func::FuncOp>("decoder")) {
+    decoder.walk([&](attn::CacheUpdateOp update) {
+      auto type = update.getCache().getType();
+      int64_t layers = type.getDimSize(0), heads = type.getDimSize(1), width = type.getDimSize(3);
+      int64_t perLayer = heads * width;
+      Row row{layers == 1 ? "0" : fmt::format("0-{}", layers - 1), cachedQuantity(update), heads,
+              width, layers * perLayer, layers * perLayer * 4, layers * perLayer * 4 * maxSeq};
+      rows.push_back(row);
+    });
+  }
+  if (rows.empty()) {
+    os << "no KV cache: the decoder recomputes the whole sequence at every call "
+          "(--no-kv-cache, or no causal self-attention)\n";
+    return;
+  }
+  os << fmt::format("{:<8} {:<40} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "layers", "cached",
+                    "heads", "width", "elements/token", "bytes/token", "bytes at max_seq");
+  int64_t elements = 0, bytes = 0, atMax = 0;
+  for (const Row &r : rows) {
+    os << fmt::format("{:<8} {:<40} {:>6} {:>6} {:>14} {:>12} {:>16}\n", r.layers, r.what, r.heads,
+                      r.width, r.elements, r.bytes, r.bytesAtMax);
+    elements += r.elements;
+    bytes += r.bytes;
+    atMax += r.bytesAtMax;
+  }
+  os << fmt::format("{:<8} {:<40} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "total", "", "", "",
+                    elements, bytes, atMax);
+
+  // The seed paper's comparison for latent attention: the same model with full
+  // per-head keys and values (MHA), grouped (GQA, 8 heads per group), or one
+  // shared head (MQA), against what MLA caches.
+  int64_t layers = 0, heads = 0, keyWidth = 0, valueWidth = 0, latentWidth = 0;
+  if (auto decoder = attnModule.lookupSymbol<func::FuncOp>("decoder")) {
+    decoder.walk([&](attn::LatentAttentionOp mla) {
+      int64_t times = 1;
+      for (auto loop = mla->getParentOfType<scf::ForOp>(); loop;
+           loop = loop->getParentOfType<scf::ForOp>()) {
+        auto lb = getConstantIntValue(loop.getLowerBound());
+        auto ub = getConstantIntValue(loop.getUpperBound());
+        if (lb && ub)
+          times *= *ub - *lb;
+      }
+      layers += times;
+      heads = mla.getHeads();
+      keyWidth = mla.getNopeDim() + mla.getRopeDim();
+      valueWidth = mla.getVDim();
+      latentWidth = mla.getKvRank() + mla.getRopeDim();
+    });
+  }
+  if (!layers)
+    return;
+  auto line = [&](llvm::StringRef what, int64_t perLayer) {
+    os << fmt::format("{:<44} {:>14} {:>12} {:>16}\n", what, layers * perLayer,
+                      layers * perLayer * 4, layers * perLayer * 4 * maxSeq);
+  };
+  os << fmt::format("\ncache per token for this attention width ({} layers, {} heads):\n", layers,
+                    heads);
+  os << fmt::format("{:<44} {:>14} {:>12} {:>16}\n", "attention", "elements/token", "bytes/token",
+                    "bytes at max_seq");
+  int64_t groups = std::max<int64_t>(1, heads / 8);
+  line(fmt::format("MHA ({} K + V heads)", heads), heads * (keyWidth + valueWidth));
+  line(fmt::format("GQA ({} K/V heads)", groups), groups * (keyWidth + valueWidth));
+  line("MQA (1 K/V head)", keyWidth + valueWidth);
+  line(fmt::format("MLA (kv_rank + rope_dim = {})", latentWidth), latentWidth);
+}
+
+} // namespace tfc

@@ -1,0 +1,61 @@
+//===- Passes.td - Code generation passes of tfc -----------------*- tablegen -*-===//
+//
+// Passes on bufferized linalg/memref IR that shape the code for the CPU,
+// alphabetical.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_CODEGEN_PASSES_TD
+#define TFC_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
+  let summary = "Register-tiled vector kernels for the x·Wᵀ products of linear layers";
+  let description = [{
+    Rewrites each `linalg.matmul_transpose_b` on memrefs (`C[m, n] += Σ_k
+    A[m, k] · B[n, k]`, B a weight with a static shape, both rows contiguous)
+    into explicit vector code: an `scf.parallel` over blocks of `block-rows`
+    weight rows (the unit of work of a thread; it stays in cache while the
+    tokens stream past), and inside it micro-kernels of 4 tokens × 4 weight rows
+    whose 16 accumulators of `vector-width` lanes stay in registers for the whole
+    reduction (`vector.fma`), reduced horizontally once at the end. Remainders
+    use 1-token / 1-row kernels and a zero-padded tail read. Decode (one token)
+    streams each weight row exactly once, which is what bounds it by memory
+    bandwidth; prefill reuses each loaded weight vector for 4 tokens.
+
+    Before:
+    ```mlir
+    linalg.matmul_transpose_b ins(%x, %w : memref<?x64xf32>, memref<172x64xf32>) outs(%y : memref<?x172xf32>)
+    ```
+    After (sketch):
+    ```mlir
+    scf.parallel (%blk) = (%c0) to (%c3) step (%c1) {
+      scf.for %m = %c0 to %m4 step %c4 {
+        scf.for %n = %n0 to %nmain step %c4 {
+          %acc:16 = scf.for %k = %c0 to %c64 step %c16 iter_args(...) -> (vector<16xf32>, ...) {
+            %a0 = vector.load %x[%m, %k] : memref<?x64xf32>, vector<16xf32>
+            %b0 = vector.load %w[%n, %k] : memref<172x64xf32>, vector<16xf32>
+            %f00 = vector.fma %a0, %b0, %acc00 : vector<16xf32>
+            ...
+          }
+          %s00 = vector.reduction <add>, %acc#0 : vector<16xf32> into f32
+          ...
+        }
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector (16 for AVX-512, 8 for AVX2)">,
+    Option<"blockRows", "block-rows", "int64_t", /*default=*/"64",
+           "weight rows per parallel block">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
+#endif // TFC_CODEGEN_PASSES_TD
