@@ -15,12 +15,35 @@
 #include "Internal.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
 using namespace tfc::rt;
 
+// The generated code parallelizes with OpenMP when it was compiled for more
+// than one thread; libomp is then linked into model.so. The thread count is an
+// ICV of the calling thread, so it is set on every call: TFC_NUM_THREADS, else
+// the number of cores (libomp's default). Weak, so that a model.so built
+// without OpenMP (or the runtime's own tests) needs no libomp.
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
+
 namespace {
+
+/// TFC_NUM_THREADS when set to a positive number, else 0 (libomp's default).
+int requestedThreads() {
+  static const int threads = [] {
+    const char *env = std::getenv("TFC_NUM_THREADS");
+    long n = env ? std::strtol(env, nullptr, 10) : 0;
+    return n > 0 && n < 4096 ? static_cast<int>(n) : 0;
+  }();
+  return threads;
+}
+
+void setThreadCount() {
+  if (omp_set_num_threads && requestedThreads() > 0)
+    omp_set_num_threads(requestedThreads());
+}
 
 /// Fills a contiguous row-major memref descriptor over `data`.
 void setMemref(tfc_memref &m, const void *data, int32_t rank, const int64_t *sizes) {
@@ -94,7 +117,10 @@ struct Call {
     int64_t sizes[2] = {rows, width};
     setMemref(memrefs[memory], data, 2, sizes);
   }
-  void run() { fn->entry(args.data()); }
+  void run() {
+    setThreadCount();
+    fn->entry(args.data());
+  }
 };
 
 bool checkTokens(const char *fn, const int32_t *tokens, int32_t n) {

@@ -12,6 +12,15 @@
 // RUN: | /usr/lib/llvm-19/bin/mlir-cpu-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so \
 // RUN: | FileCheck %s
+// The same kernels with the row blocks on OpenMP threads, as tfc compiles them:
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" -convert-scf-to-openmp \
+// RUN:   -convert-linalg-to-loops -convert-vector-to-scf -expand-strided-metadata -lower-affine \
+// RUN:   -finalize-memref-to-llvm -convert-scf-to-cf -convert-vector-to-llvm -convert-math-to-llvm \
+// RUN:   -convert-arith-to-llvm -convert-index-to-llvm -convert-openmp-to-llvm -convert-func-to-llvm \
+// RUN:   -convert-cf-to-llvm -reconcile-unrealized-casts \
+// RUN: | env OMP_NUM_THREADS=2 /usr/lib/llvm-19/bin/mlir-cpu-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so,/usr/lib/llvm-19/lib/libomp.so \
+// RUN: | FileCheck %s
 // RUN: tfc-opt %s -tfc-vectorize-matmul | FileCheck %s --check-prefix=IR
 
 // IR-LABEL: func.func @check

@@ -278,7 +278,7 @@ int runDriver(const DriverOptions &options) {
     return fail(error);
   if (options.emit == Stage::Object)
     return 0;
-  if (failed(timer.run("link", [&] { return linkSharedLibrary(objectPath, output, error); })))
+  if (failed(timer.run("link", [&] { return linkSharedLibrary(objectPath, output, usesOpenMP(options.pipeline), error); })))
     return fail(error);
   return 0;
 }

@@ -42,6 +42,8 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
   pm.addPass(createCSEPass());
 }
 
+bool usesOpenMP(const PipelineOptions &options) { return options.threads != 1; }
+
 void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // Destination-passing tensors become buffers; every temporary is freed by
   // the ownership-based deallocation pipeline, so a decode step leaks nothing.
@@ -54,6 +56,12 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
   if (options.vectorWidth > 1)
     pipeline += "func.func(tfc-vectorize-matmul{vector-width=" +
                 std::to_string(options.vectorWidth) + "}),";
+  // The scf.parallel loops of the kernels run on OpenMP threads unless the
+  // code is compiled for one thread (then they become plain loops and model.so
+  // needs no libomp). finalize-memref-to-llvm must precede convert-scf-to-cf
+  // once OpenMP regions hold memref.alloca_scope (CODEGEN-NOTES).
+  if (usesOpenMP(options))
+    pipeline += "convert-scf-to-openmp,";
   pipeline += "convert-linalg-to-loops,"
               "convert-vector-to-scf,"
               "expand-strided-metadata,"
@@ -65,6 +73,7 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
               "convert-math-to-libm,"
               "convert-arith-to-llvm,"
               "convert-index-to-llvm,"
+              "convert-openmp-to-llvm,"
               "convert-func-to-llvm,"
               "convert-cf-to-llvm,"
               "reconcile-unrealized-casts,"

@@ -411,7 +411,7 @@ LogicalResult emitObject(llvm::Module &module, llvm::TargetMachine &tm, llvm::St
   return success();
 }
 
-LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPath,
+LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPath, bool openMP,
                                 std::string &error) {
   // $TFC_CLANG overrides the clang found at configure time (e.g. for installs).
   std::string clang = kTfcClang;
@@ -433,6 +433,8 @@ LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPa
                                              "-Wl,-z,noexecstack",
                                              "-lstdc++",
                                              "-lm"};
+  if (openMP)
+    args.push_back(kTfcLibOmp);
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0)

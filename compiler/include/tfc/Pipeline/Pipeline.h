@@ -23,7 +23,7 @@ struct PipelineOptions {
   bool latent = true;  // tfc-attn-latent (when false: decompress MLA)
   unsigned optLevel = 3;
   std::string targetCpu = "native";
-  unsigned threads = 0; // 0: the runtime decides
+  unsigned threads = 0; // 1: sequential code; else OpenMP with TFC_NUM_THREADS or all cores
   /// f32 lanes of the vector kernels: 16 with AVX-512, 8 with AVX2; <= 1
   /// leaves the linear layers as scalar loops. The driver sets it from the
   /// target CPU.
@@ -37,6 +37,9 @@ enum class Stage { AST, Attn, AttnOpt, Linalg, LLVM, LLVMIR, Object, SharedLib }
 void buildAttnOptPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 /// attn-opt → linalg on tensors in the runtime's calling convention.
 void buildAttnToLinalgPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+/// Whether the generated code runs its parallel loops on OpenMP threads (then
+/// model.so links libomp).
+bool usesOpenMP(const PipelineOptions &options);
 /// linalg on tensors → the LLVM dialect.
 void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 

@@ -84,9 +84,10 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, unsigned optL
 mlir::LogicalResult emitObject(llvm::Module &module, llvm::TargetMachine &tm,
                                llvm::StringRef path, std::string &error);
 
-/// Links `objectPath` with the runtime into the shared library `soPath`.
+/// Links `objectPath` with the runtime (and LLVM's libomp when `openMP`) into
+/// the shared library `soPath`.
 mlir::LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPath,
-                                      std::string &error);
+                                      bool openMP, std::string &error);
 
 } // namespace tfc
 
