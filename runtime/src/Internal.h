@@ -92,9 +92,15 @@ bool checkDescriptor();
 /// Elements of one manifest entry's share of its slot (one layer when stacked).
 int64_t slotShareElements(const tfc_gen_slot &slot);
 
+/// Bytes of one element of a slot of type `dtype` (TFC_DTYPE_*).
+size_t dtypeBytes(int32_t dtype);
+
+/// Stores `n` floats as `dtype` (rounding to nearest even for BF16 and F16).
+void storeFloats(int32_t dtype, const float *src, void *dst, int64_t n);
+
 } // namespace tfc::rt
 
-/// Weights: one F32 buffer per descriptor slot. Read-only once constructed, so
+/// Weights: one buffer per descriptor slot, of the slot's dtype. Read-only once constructed, so
 /// any number of sessions on any threads may share it.
 struct tfc_model {
   std::vector<tfc::rt::AlignedBuffer> slots;
@@ -103,8 +109,8 @@ struct tfc_model {
   /// Allocates every slot (zeroed). Sets the error and returns false when out
   /// of memory.
   bool allocateSlots();
-  /// Where manifest entry `i` lives in its slot.
-  float *weightData(int32_t i) const;
+  /// Where manifest entry `i` lives in its slot (elements of the slot's dtype).
+  void *weightData(int32_t i) const;
 };
 
 namespace tfc::rt {

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 using namespace tfc::rt;
 
@@ -180,7 +181,8 @@ bool tfc::rt::checkDescriptor() {
   for (int32_t s = 0; s < m.n_slots; ++s) {
     const tfc_gen_slot &slot = m.slots[s];
     if (slot.rank < 0 || slot.rank > TFC_MAX_RANK || elementCount(slot.dims, slot.rank) < 0 ||
-        slot.layers < 0 || (slot.layers > 0 && (slot.rank < 1 || slot.dims[0] != slot.layers))) {
+        slot.layers < 0 || (slot.layers > 0 && (slot.rank < 1 || slot.dims[0] != slot.layers)) ||
+        slot.dtype < TFC_DTYPE_F32 || slot.dtype > TFC_DTYPE_F16) {
       setError("model descriptor: weight slot %d is malformed", s);
       return false;
     }
@@ -252,7 +254,8 @@ bool tfc_model::allocateSlots() {
   slots.resize(m.n_slots);
   for (int32_t s = 0; s < m.n_slots; ++s) {
     size_t n = size_t(elementCount(m.slots[s].dims, m.slots[s].rank));
-    if (n > SIZE_MAX / sizeof(float) || !slots[s].allocate(n * sizeof(float))) {
+    size_t bytes = dtypeBytes(m.slots[s].dtype);
+    if (n > SIZE_MAX / bytes || !slots[s].allocate(n * bytes)) {
       setError("out of memory allocating weight slot %d (%s floats)", s,
                formatShape(m.slots[s].dims, m.slots[s].rank).c_str());
       return false;
@@ -261,12 +264,65 @@ bool tfc_model::allocateSlots() {
   return true;
 }
 
-float *tfc_model::weightData(int32_t i) const {
+void *tfc_model::weightData(int32_t i) const {
   const tfc_gen_model &m = descriptor();
   const tfc_gen_weight &w = m.weights[i];
   const tfc_gen_slot &slot = m.slots[w.slot];
   int64_t offset = slot.layers > 0 ? int64_t(w.layer) * slotShareElements(slot) : 0;
-  return slots[w.slot].floats() + offset;
+  return static_cast<char *>(slots[w.slot].data()) + size_t(offset) * dtypeBytes(slot.dtype);
+}
+
+size_t tfc::rt::dtypeBytes(int32_t dtype) { return dtype == TFC_DTYPE_F32 ? 4 : 2; }
+
+namespace {
+
+uint32_t floatBits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return bits;
+}
+
+uint16_t floatToBF16(float f) {
+  uint32_t bits = floatBits(f);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN stays a (quiet) NaN
+    return uint16_t((bits >> 16) | 0x40);
+  bits += 0x7fffu + ((bits >> 16) & 1u); // round to nearest even
+  return uint16_t(bits >> 16);
+}
+
+uint16_t floatToHalf(float f) {
+  uint32_t bits = floatBits(f);
+  uint32_t sign = (bits >> 16) & 0x8000u;
+  uint32_t absBits = bits & 0x7fffffffu;
+  if (absBits > 0x7f800000u)
+    return uint16_t(sign | 0x7e00u);
+  if (absBits >= 0x477ff000u) // rounds to >= 65520: infinity
+    return uint16_t(sign | 0x7c00u);
+  if (absBits < 0x38800000u) { // below the smallest normal half: subnormal or zero
+    float magnitude;
+    std::memcpy(&magnitude, &absBits, sizeof(magnitude));
+    // magnitude * 2^24 is the subnormal's integer mantissa; rint rounds to even.
+    return uint16_t(sign | uint32_t(std::nearbyint(magnitude * 16777216.0f)));
+  }
+  uint32_t mant = absBits & 0x7fffffu;
+  uint32_t exp = (absBits >> 23) - 127 + 15;
+  uint32_t half = (exp << 10) | (mant >> 13);
+  uint32_t rest = mant & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u)))
+    ++half; // carries into the exponent correctly
+  return uint16_t(sign | half);
+}
+
+} // namespace
+
+void tfc::rt::storeFloats(int32_t dtype, const float *src, void *dst, int64_t n) {
+  if (dtype == TFC_DTYPE_F32) {
+    std::memcpy(dst, src, size_t(n) * sizeof(float));
+    return;
+  }
+  auto *out = static_cast<uint16_t *>(dst);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = dtype == TFC_DTYPE_BF16 ? floatToBF16(src[i]) : floatToHalf(src[i]);
 }
 
 namespace {
@@ -340,10 +396,12 @@ tfc_model *tfc_model_random(uint64_t seed) {
     if (!model->allocateSlots())
       return nullptr;
     const tfc_gen_model &m = descriptor();
+    std::vector<float> values;
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const tfc_gen_weight &w = m.weights[i];
-      float *dst = model->weightData(i);
       int64_t n = elementCount(w.dims, w.rank);
+      values.assign(size_t(n), 0.0f);
+      float *dst = values.data();
       if (w.init == 1) {
         for (int64_t j = 0; j < n; ++j)
           dst[j] = 1.0f;
@@ -355,7 +413,8 @@ tfc_model *tfc_model_random(uint64_t seed) {
         float a = float(1.0 / std::sqrt(double(fanIn)));
         for (int64_t j = 0; j < n; ++j)
           dst[j] = a * rng.symmetric();
-      } // init 2 (zeros) and anything else: the slot is already zeroed.
+      } // init 2 (zeros) and anything else stays zero.
+      storeFloats(m.slots[w.slot].dtype, dst, model->weightData(i), n);
     }
     return model.release();
   });

@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <vector>
 #include <unordered_map>
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -233,10 +234,22 @@ public:
     if (!model->allocateSlots())
       return nullptr;
     const tfc_gen_model &m = descriptor();
+    std::vector<float> staging; // for slots not kept in F32
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const Tensor &t = tensors[manifestTensor[i]];
-      convertToF32(t.dtype.type, file.bytes() + dataStart + t.begin, model->weightData(i),
-                   elementCount(t.shape.data(), t.shape.size()));
+      const unsigned char *src = file.bytes() + dataStart + t.begin;
+      int64_t n = elementCount(t.shape.data(), t.shape.size());
+      int32_t slotType = m.slots[m.weights[i].slot].dtype;
+      if (slotType == TFC_DTYPE_F32) {
+        convertToF32(t.dtype.type, src, static_cast<float *>(model->weightData(i)), n);
+      } else if ((slotType == TFC_DTYPE_BF16 && t.dtype.type == DType::BF16) ||
+                 (slotType == TFC_DTYPE_F16 && t.dtype.type == DType::F16)) {
+        std::memcpy(model->weightData(i), src, size_t(n) * 2);
+      } else {
+        staging.resize(size_t(n));
+        convertToF32(t.dtype.type, src, staging.data(), n);
+        storeFloats(slotType, staging.data(), model->weightData(i), n);
+      }
     }
     model->ignoredTensors = int64_t(tensors.size()) - m.info.n_weights;
     return model.release();

@@ -35,6 +35,8 @@
 // CHECK-NEXT: {{^}}[[ZERO2:0|[0-9](\.[0-9]+)?e-0[6-9]]]
 // CHECK: max |vector - reference| for 7 token(s)
 // CHECK-NEXT: {{^}}[[ZERO3:0|[0-9](\.[0-9]+)?e-0[6-9]]]
+// CHECK: max |vector - reference| for 7 token(s), bf16 weights
+// CHECK-NEXT: {{^}}[[ZERO4:0|[0-9](\.[0-9]+)?e-0[6-9]]]
 
 #id2 = affine_map<(m, n) -> (m, n)>
 #mk = affine_map<(m, n, k) -> (m, k)>
@@ -105,6 +107,57 @@ func.func @check(%tokens: index) -> f32 {
   return %r : f32
 }
 
+// The same with the weights stored as bf16 (--weight-type=bf16): the
+// reference widens the same bf16 values, so only the summation order differs.
+func.func @check_bf16(%tokens: index) -> f32 {
+  %zero = arith.constant 0.0 : f32
+  %a = memref.alloc(%tokens) : memref<?x37xf32>
+  %wf = memref.alloc() : memref<9x37xf32>
+  %wfd = memref.cast %wf : memref<9x37xf32> to memref<?x37xf32>
+  call @fill(%a) : (memref<?x37xf32>) -> ()
+  call @fill(%wfd) : (memref<?x37xf32>) -> ()
+  %w = memref.alloc() : memref<9x37xbf16>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%wf : memref<9x37xf32>) outs(%w : memref<9x37xbf16>) {
+  ^bb0(%x: f32, %o: bf16):
+    %t = arith.truncf %x : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  %vec = memref.alloc(%tokens) : memref<?x9xf32>
+  %ref = memref.alloc(%tokens) : memref<?x9xf32>
+  linalg.fill ins(%zero : f32) outs(%vec : memref<?x9xf32>)
+  linalg.fill ins(%zero : f32) outs(%ref : memref<?x9xf32>)
+  linalg.matmul_transpose_b ins(%a, %w : memref<?x37xf32>, memref<9x37xbf16>) outs(%vec : memref<?x9xf32>)
+  linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x37xf32>, memref<9x37xbf16>) outs(%ref : memref<?x9xf32>) {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %x, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %max = memref.alloca() : memref<f32>
+  memref.store %zero, %max[] : memref<f32>
+  linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%vec, %ref : memref<?x9xf32>, memref<?x9xf32>) outs(%vec : memref<?x9xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %d = arith.subf %x, %y : f32
+    %ad = math.absf %d : f32
+    %cur = memref.load %max[] : memref<f32>
+    %nm = arith.maximumf %cur, %ad : f32
+    memref.store %nm, %max[] : memref<f32>
+    linalg.yield %o : f32
+  }
+  %r = memref.load %max[] : memref<f32>
+  memref.dealloc %a : memref<?x37xf32>
+  memref.dealloc %wf : memref<9x37xf32>
+  memref.dealloc %w : memref<9x37xbf16>
+  memref.dealloc %vec : memref<?x9xf32>
+  memref.dealloc %ref : memref<?x9xf32>
+  return %r : f32
+}
+
+llvm.mlir.global internal constant @msgbf("max |vector - reference| for 7 token(s), bf16 weights\0A\00") {addr_space = 0 : i32}
 llvm.mlir.global internal constant @msg1("max |vector - reference| for 1 token(s)\0A\00") {addr_space = 0 : i32}
 llvm.mlir.global internal constant @msg4("max |vector - reference| for 4 token(s)\0A\00") {addr_space = 0 : i32}
 llvm.mlir.global internal constant @msg7("max |vector - reference| for 7 token(s)\0A\00") {addr_space = 0 : i32}
@@ -127,6 +180,11 @@ func.func @main() {
   call @printString(%p7) : (!llvm.ptr) -> ()
   %e7 = call @check(%c7) : (index) -> f32
   call @printF32(%e7) : (f32) -> ()
+  call @printNewline() : () -> ()
+  %pb = llvm.mlir.addressof @msgbf : !llvm.ptr
+  call @printString(%pb) : (!llvm.ptr) -> ()
+  %eb = call @check_bf16(%c7) : (index) -> f32
+  call @printF32(%eb) : (f32) -> ()
   call @printNewline() : () -> ()
   return
 }

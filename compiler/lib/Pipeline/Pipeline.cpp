@@ -37,7 +37,9 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
 
 void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createConvertAttnToLinalg());
-  pm.addPass(createLowerEntryPoints());
+  LowerEntryPointsOptions entry;
+  entry.weightType = options.weightType;
+  pm.addPass(createLowerEntryPoints(entry));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

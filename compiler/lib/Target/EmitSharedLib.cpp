@@ -138,6 +138,7 @@ FailureOr<ModelLayout> takeModelLayout(ModuleOp module, ModelSummary summary) {
     auto shape = dict.getAs<DenseI64ArrayAttr>("shape").asArrayRef();
     slot.shape.assign(shape.begin(), shape.end());
     slot.init = dict.getAs<IntegerAttr>("init").getInt();
+    slot.dtype = dict.getAs<IntegerAttr>("dtype").getInt();
     layout.slots.push_back(std::move(slot));
   }
   module->removeAttr("tfc.slots");
@@ -189,7 +190,7 @@ public:
     infoTy = llvm::StructType::get(ctx, {i32, ptr, i32, i32, i32, i32, i32, i32, i32, i32, i32,
                                          i32, i64, i64, i32});
     weightTy = llvm::StructType::get(ctx, {ptr, i32, dims, i32, i32, i32});
-    slotTy = llvm::StructType::get(ctx, {i32, dims, i32});
+    slotTy = llvm::StructType::get(ctx, {i32, dims, i32, i32});
     cacheTy = llvm::StructType::get(ctx, {i32, dims, i32});
     argTy = llvm::StructType::get(ctx, {i32, i32});
     functionTy = llvm::StructType::get(ctx, {ptr, i32, ptr, i32, i32});
@@ -305,7 +306,8 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
       params += product(shape);
     }
     slots.push_back(llvm::ConstantStruct::get(
-        b.slotTy, {b.int32(slot.shape.size()), b.dimsOf(slot.shape), b.int32(layers)}));
+        b.slotTy,
+        {b.int32(slot.shape.size()), b.dimsOf(slot.shape), b.int32(layers), b.int32(slot.dtype)}));
   }
 
   llvm::Constant *info = llvm::ConstantStruct::get(

@@ -44,6 +44,11 @@ static cl::opt<std::string> targetCpu("target-cpu",
                                       cl::desc("CPU to generate code for (native, x86-64-v3, "
                                                "skylake-avx512, ...)"),
                                       cl::init("native"), cl::cat(category));
+static cl::opt<std::string> weightType(
+    "weight-type",
+    cl::desc("How linear layers keep their weights: f32 (default), bf16 or f16 (converted at "
+             "load, widened to f32 in the matmuls)"),
+    cl::init("f32"), cl::cat(category));
 static cl::opt<unsigned> threads("threads",
                                  cl::desc("Threads of the generated code (0: the runtime's "
                                           "default)"),
@@ -72,6 +77,11 @@ int main(int argc, char **argv) {
     llvm::errs() << "tfc: error: -O" << optLevel << " is not an optimization level (0-3)\n";
     return 1;
   }
+  if (weightType != "f32" && weightType != "bf16" && weightType != "f16") {
+    llvm::errs() << "tfc: error: --weight-type=" << weightType
+                 << " is not a weight type (f32, bf16, f16)\n";
+    return 1;
+  }
   tfc::DriverOptions options;
   options.input = input;
   options.output = output;
@@ -81,6 +91,7 @@ int main(int argc, char **argv) {
   options.pipeline.latent = !noLatent;
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;
+  options.pipeline.weightType = weightType;
   options.pipeline.threads = threads;
   options.printWeights = printWeights;
   options.report = report;

@@ -60,12 +60,21 @@ public:
     // Accumulates one vector step at column `col` into `accs`; `tail` reads
     // past the end of the rows as zeros.
     auto step = [&](OpBuilder &nb, Value col, ValueRange accs, bool tail) {
+      // Narrow (bf16/f16) weights are widened to f32 right after the load.
       auto read = [&](Value mem, Value row) -> Value {
-        if (!tail)
-          return nb.create<vector::LoadOp>(loc, vecType, mem, ValueRange{row, col});
-        Value pad = nb.create<arith::ConstantOp>(loc, nb.getF32FloatAttr(0.0f));
-        return nb.create<vector::TransferReadOp>(loc, vecType, mem, ValueRange{row, col}, pad,
-                                                 ArrayRef<bool>{false});
+        Type element = cast<MemRefType>(mem.getType()).getElementType();
+        auto loadType = VectorType::get({width}, element);
+        Value v;
+        if (!tail) {
+          v = nb.create<vector::LoadOp>(loc, loadType, mem, ValueRange{row, col});
+        } else {
+          Value pad = nb.create<arith::ConstantOp>(loc, nb.getFloatAttr(element, 0.0));
+          v = nb.create<vector::TransferReadOp>(loc, loadType, mem, ValueRange{row, col}, pad,
+                                                ArrayRef<bool>{false});
+        }
+        if (element != vecType.getElementType())
+          v = nb.create<arith::ExtFOp>(loc, vecType, v);
+        return v;
       };
       SmallVector<Value> av, bv, out;
       for (Value m : ms)
@@ -155,9 +164,10 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     Value a = op.getDpsInputs()[0], bT = op.getDpsInputs()[1], c = op.getDpsInits()[0];
     auto aType = cast<MemRefType>(a.getType()), bType = cast<MemRefType>(bT.getType());
     auto cType = cast<MemRefType>(c.getType());
-    if (!aType.getElementType().isF32() || !bType.getElementType().isF32() ||
-        !cType.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "expects f32");
+    Type bElement = bType.getElementType();
+    if (!aType.getElementType().isF32() || !cType.getElementType().isF32() ||
+        !(bElement.isF32() || bElement.isBF16() || bElement.isF16()))
+      return rewriter.notifyMatchFailure(op, "expects f32 activations and f32/bf16/f16 weights");
     if (!rowsContiguous(aType) || !rowsContiguous(bType))
       return rewriter.notifyMatchFailure(op, "expects contiguous rows");
     if (ShapedType::isDynamic(bType.getDimSize(0)) || ShapedType::isDynamic(bType.getDimSize(1)))

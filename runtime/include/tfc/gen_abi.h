@@ -42,7 +42,7 @@ typedef struct {
 enum {
   TFC_ARG_TOKENS = 0, /* memref<?xi32>: the token ids to run */
   TFC_ARG_MEMORY = 1, /* memref<?x{dim}xf32>: encoder output (cross-attention memory) */
-  TFC_ARG_WEIGHT = 2, /* memref<{slot shape}xf32>: weight buffer `index` */
+  TFC_ARG_WEIGHT = 2, /* memref<{slot shape}x{slot dtype}>: weight buffer `index` */
   TFC_ARG_OUTPUT = 3, /* memref<?x{out_width}xf32>: logits or hidden states, one row per token */
   TFC_ARG_POS = 4,    /* int64_t: session position of the first token (KV cache) */
   TFC_ARG_CACHE = 5   /* memref<{cache shape}xf32>: KV cache buffer `index` */
@@ -53,12 +53,21 @@ typedef struct {
   int32_t index; /* weight slot or cache index; 0 otherwise */
 } tfc_gen_arg;
 
-/* A weight buffer as the generated code sees it: F32, row-major, contiguous. A stacked
-   slot (layers > 0) holds one per-layer manifest tensor per index of its leading dim. */
+/* Element types of weight buffers (`tfc --weight-type`). */
+enum {
+  TFC_DTYPE_F32 = 0,
+  TFC_DTYPE_BF16 = 1, /* bfloat16, converted from the file's dtype at load */
+  TFC_DTYPE_F16 = 2   /* IEEE half */
+};
+
+/* A weight buffer as the generated code sees it: row-major, contiguous, of element
+   type `dtype`. A stacked slot (layers > 0) holds one per-layer manifest tensor per
+   index of its leading dim. */
 typedef struct {
   int32_t rank;
   int64_t dims[TFC_MAX_RANK];
   int32_t layers; /* 0: not stacked; else dims[0] == layers */
+  int32_t dtype;  /* TFC_DTYPE_* */
 } tfc_gen_slot;
 
 /* One manifest entry: a tensor of the safetensors file. */

@@ -23,6 +23,7 @@ struct PipelineOptions {
   bool latent = true;  // tfc-attn-latent (when false: decompress MLA)
   unsigned optLevel = 3;
   std::string targetCpu = "native";
+  std::string weightType = "f32"; // f32 | bf16 | f16: how linear layers' weights are stored
   unsigned threads = 0; // 1: sequential code; else OpenMP with TFC_NUM_THREADS or all cores
   /// f32 lanes of the vector kernels: 16 with AVX-512, 8 with AVX2; <= 1
   /// leaves the linear layers as scalar loops. The driver sets it from the

@@ -37,6 +37,7 @@ struct WeightSlot {
   std::string name; // holds "{i}" when stacked over layers
   llvm::SmallVector<int64_t> shape;
   int32_t init = 0;
+  int32_t dtype = 0; // TFC_DTYPE_*
   bool stacked() const { return llvm::StringRef(name).contains("{i}"); }
 };
 

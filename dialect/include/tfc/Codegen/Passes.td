@@ -15,7 +15,9 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
   let description = [{
     Rewrites each `linalg.matmul_transpose_b` on memrefs (`C[m, n] += Σ_k
     A[m, k] · B[n, k]`, B a weight with a static shape, both rows contiguous)
-    into explicit vector code: an `scf.parallel` over blocks of `block-rows`
+    (B of f32, bf16 or f16; narrow weights are widened to f32 right after each
+    vector load, so they cost half the memory traffic) into explicit vector
+    code: an `scf.parallel` over blocks of `block-rows`
     weight rows (the unit of work of a thread; it stays in cache while the
     tokens stream past), and inside it micro-kernels of 4 tokens × 4 weight rows
     whose 16 accumulators of `vector-width` lanes stay in registers for the whole

@@ -73,8 +73,14 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
     }
     ```
   }];
+  let options = [
+    Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
+           "Element type of the weights of linear layers: f32, bf16 or f16 (the "
+           "matmuls widen them to f32 on the fly; other weights stay f32)">
+  ];
   let dependentDialects = [
-    "::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect"
+    "::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"
   ];
 }
 

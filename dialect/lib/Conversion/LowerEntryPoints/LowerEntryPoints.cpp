@@ -12,6 +12,7 @@
 #include "tfc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
@@ -35,12 +36,58 @@ enum ArgKind : int32_t {
   kCache = 5
 };
 
-/// A weight buffer shared by every function of the module.
+// Must match TFC_DTYPE_* in gen_abi.h.
+enum DType : int32_t { kF32 = 0, kBF16 = 1, kF16 = 2 };
+
+/// A weight buffer shared by every function of the module. `type` is the
+/// weight's type in the model (f32); `stored` what the buffer holds.
 struct Slot {
   std::string name;
   RankedTensorType type;
   int32_t init;
+  RankedTensorType stored;
+  int32_t dtype = kF32;
 };
+
+/// Whether every use of `v` is the weight operand of a linear layer's matmul,
+/// directly or through a layer slice: only those read narrow weights.
+bool feedsOnlyMatmuls(Value v) {
+  for (OpOperand &use : v.getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<linalg::MatmulTransposeBOp>(user) && use.getOperandNumber() == 1)
+      continue;
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+        slice && use.getOperandNumber() == 0 && feedsOnlyMatmuls(slice.getResult()))
+      continue;
+    return false;
+  }
+  return true;
+}
+
+/// Moves the uses of the f32 weight `wide` to `narrow`, the same weight in a
+/// narrower element type: slices are rebuilt in that type and the matmuls
+/// recreated, so that their bodies widen each element to f32.
+void useNarrowWeight(OpBuilder &b, Value wide, Value narrow) {
+  Type element = cast<RankedTensorType>(narrow.getType()).getElementType();
+  for (OpOperand &use : llvm::make_early_inc_range(wide.getUses())) {
+    Operation *user = use.getOwner();
+    b.setInsertionPoint(user);
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user)) {
+      auto type = RankedTensorType::get(slice.getType().getShape(), element);
+      Value narrowSlice = b.create<tensor::ExtractSliceOp>(
+          slice.getLoc(), type, narrow, slice.getMixedOffsets(), slice.getMixedSizes(),
+          slice.getMixedStrides());
+      useNarrowWeight(b, slice.getResult(), narrowSlice);
+      slice.erase();
+    } else if (auto matmul = dyn_cast<linalg::MatmulTransposeBOp>(user)) {
+      auto widened = b.create<linalg::MatmulTransposeBOp>(
+          matmul.getLoc(), matmul.getResultTypes(),
+          ValueRange{matmul.getDpsInputs()[0], narrow}, matmul.getDpsInits());
+      matmul->replaceAllUsesWith(widened);
+      matmul.erase();
+    }
+  }
+}
 
 MemRefType memrefFor(Type tensor) {
   auto t = cast<RankedTensorType>(tensor);
@@ -91,13 +138,16 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
     int32_t slot = slotOf.lookup(w.getName());
     Value &tensor = argOfSlot[slot];
     if (!tensor) {
-      BlockArgument arg = entry.addArgument(memrefFor(slots[slot].type), w.getLoc());
+      BlockArgument arg = entry.addArgument(memrefFor(slots[slot].stored), w.getLoc());
       argTable.append({kWeight, slot});
       b.setInsertionPointToStart(&entry);
-      tensor = b.create<bufferization::ToTensorOp>(w.getLoc(), slots[slot].type, arg,
+      tensor = b.create<bufferization::ToTensorOp>(w.getLoc(), slots[slot].stored, arg,
                                                    /*restrict=*/true);
     }
-    w.replaceAllUsesWith(tensor);
+    if (slots[slot].dtype != kF32)
+      useNarrowWeight(b, w.getResult(), tensor);
+    else
+      w.replaceAllUsesWith(tensor);
     w.erase();
   }
 
@@ -130,18 +180,33 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
 }
 
 struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPass> {
+  using LowerEntryPointsBase::LowerEntryPointsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
 
     // Slots are module-wide: an encoder-decoder model shares one set of buffers.
+    Type narrow;
+    int32_t narrowDType = kF32;
+    if (weightType == "bf16") {
+      narrow = BFloat16Type::get(ctx);
+      narrowDType = kBF16;
+    } else if (weightType == "f16") {
+      narrow = Float16Type::get(ctx);
+      narrowDType = kF16;
+    } else if (weightType != "f32") {
+      module.emitError() << "unknown weight type '" << weightType << "' (expected f32, bf16 or f16)";
+      return signalPassFailure();
+    }
     SmallVector<Slot> slots;
     llvm::StringMap<int32_t> slotOf;
     WalkResult walk = module.walk([&](attn::WeightOp w) {
       auto [it, inserted] = slotOf.try_emplace(w.getName(), static_cast<int32_t>(slots.size()));
       if (inserted) {
         auto init = w->getAttrOfType<IntegerAttr>("tfc.init");
-        slots.push_back({w.getName().str(), w.getType(), init ? int32_t(init.getInt()) : 0});
+        slots.push_back({w.getName().str(), w.getType(), init ? int32_t(init.getInt()) : 0,
+                         w.getType()});
       } else if (slots[it->second].type != w.getType()) {
         w.emitError() << "weight '" << w.getName() << "' is used with two types: "
                       << slots[it->second].type << " and " << w.getType();
@@ -151,6 +216,22 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     });
     if (walk.wasInterrupted())
       return signalPassFailure();
+
+    // A slot is kept narrow when every use of every one of its weight ops is
+    // a linear layer's matmul.
+    if (narrow) {
+      llvm::DenseMap<int32_t, bool> eligible;
+      module.walk([&](attn::WeightOp w) {
+        int32_t slot = slotOf.lookup(w.getName());
+        auto [it, first] = eligible.try_emplace(slot, true);
+        it->second = it->second && feedsOnlyMatmuls(w.getResult());
+      });
+      for (auto [slot, ok] : eligible)
+        if (ok && slots[slot].type.getRank() >= 2) {
+          slots[slot].stored = RankedTensorType::get(slots[slot].type.getShape(), narrow);
+          slots[slot].dtype = narrowDType;
+        }
+    }
 
     SmallVector<RankedTensorType> caches;
     for (auto func : module.getOps<func::FuncOp>()) {
@@ -167,6 +248,7 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
           b.getNamedAttr("name", b.getStringAttr(s.name)),
           b.getNamedAttr("shape", b.getDenseI64ArrayAttr(s.type.getShape())),
           b.getNamedAttr("init", b.getI32IntegerAttr(s.init)),
+          b.getNamedAttr("dtype", b.getI32IntegerAttr(s.dtype)),
       }));
     module->setAttr("tfc.slots", b.getArrayAttr(slotAttrs));
     SmallVector<Attribute> cacheAttrs;
