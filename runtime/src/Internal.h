@@ -118,6 +118,12 @@ namespace tfc::rt {
 /// Builds a model from a safetensors file (Safetensors.cpp).
 tfc_model *loadSafetensors(const char *path);
 
+/// Builds a model from the `size` bytes of a whole safetensors file at `bytes`;
+/// `name` stands for the file in error messages. What loadSafetensors runs once
+/// the file is mapped, and the entry point of fuzz/safetensors_fuzzer.cpp. The
+/// caller has checked the descriptor (checkDescriptor).
+tfc_model *loadSafetensorsBytes(const char *name, const unsigned char *bytes, size_t size);
+
 //===----------------------------------------------------------------------===//
 // Error helper implementation
 //===----------------------------------------------------------------------===//

@@ -225,7 +225,8 @@ bool asUnsigned(const json &v, uint64_t &out) {
 
 class Loader {
 public:
-  Loader(const char *path, const MappedFile &file) : path(path), file(file) {}
+  Loader(const char *path, const unsigned char *bytes, size_t size)
+      : path(path), bytes(bytes), size(size) {}
 
   tfc_model *run() {
     if (!parseHeader() || !checkOverlaps() || !matchManifest())
@@ -237,7 +238,7 @@ public:
     std::vector<float> staging; // for slots not kept in F32
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const Tensor &t = tensors[manifestTensor[i]];
-      const unsigned char *src = file.bytes() + dataStart + t.begin;
+      const unsigned char *src = bytes + dataStart + t.begin;
       int64_t n = elementCount(t.shape.data(), t.shape.size());
       int32_t slotType = m.slots[m.weights[i].slot].dtype;
       if (slotType == TFC_DTYPE_F32) {
@@ -258,16 +259,16 @@ public:
 private:
   bool parseHeader() {
     uint64_t headerLen = 0;
-    std::memcpy(&headerLen, file.bytes(), 8);
-    if (headerLen > file.size - 8) {
+    std::memcpy(&headerLen, bytes, 8);
+    if (headerLen > size - 8) {
       setError("'%s': the header length at byte 0 (%llu) goes beyond the end of the file "
                "(%zu bytes)",
-               path, (unsigned long long)headerLen, file.size);
+               path, (unsigned long long)headerLen, size);
       return false;
     }
     dataStart = 8 + size_t(headerLen);
-    dataSize = file.size - dataStart;
-    const char *begin = reinterpret_cast<const char *>(file.bytes()) + 8;
+    dataSize = size - dataStart;
+    const char *begin = reinterpret_cast<const char *>(bytes) + 8;
     const char *end = begin + headerLen;
     json header = json::parse(begin, end, nullptr, /*allow_exceptions=*/false);
     if (header.is_discarded()) {
@@ -336,7 +337,7 @@ private:
     if (t.end > dataSize) {
       setError("tensor '%s': data_offsets [%llu, %llu] go beyond the data section (file bytes "
                "[%zu, %zu))",
-               n, (unsigned long long)t.begin, (unsigned long long)t.end, dataStart, file.size);
+               n, (unsigned long long)t.begin, (unsigned long long)t.end, dataStart, size);
       return false;
     }
     if (t.dtype.bytes > 0) {
@@ -424,7 +425,8 @@ private:
   }
 
   const char *path;
-  const MappedFile &file;
+  const unsigned char *bytes; // the whole file
+  size_t size;
   size_t dataStart = 0, dataSize = 0;
   std::vector<Tensor> tensors;
   std::vector<size_t> manifestTensor; // manifest index -> tensors index
@@ -436,5 +438,16 @@ tfc_model *tfc::rt::loadSafetensors(const char *path) {
   MappedFile file;
   if (!file.open(path))
     return nullptr;
-  return Loader(path, file).run();
+  return loadSafetensorsBytes(path, file.bytes(), file.size);
+}
+
+tfc_model *tfc::rt::loadSafetensorsBytes(const char *name, const unsigned char *bytes,
+                                         size_t size) {
+  if (size < 8) {
+    setError("'%s' is too small for a safetensors file: %zu bytes, the header length alone "
+             "takes 8",
+             name, size);
+    return nullptr;
+  }
+  return Loader(name, bytes, size).run();
 }
