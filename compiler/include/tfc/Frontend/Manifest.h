@@ -1,0 +1,33 @@
+//===- Manifest.h - The weight manifest of an attn module --------*- C++ -*-===//
+//
+// The list of tensors a compiled model loads: one entry per weight name, with
+// stacked layer weights (`{i}` in the name, leading layer dimension) expanded to
+// one entry per layer. `tfc --print-weights` prints it and the emitter bakes it
+// into model.so, so both read it off the same IR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_FRONTEND_MANIFEST_H
+#define TFC_FRONTEND_MANIFEST_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <cstdint>
+#include <string>
+
+namespace tfc {
+
+struct WeightEntry {
+  std::string name;
+  llvm::SmallVector<int64_t> shape;
+};
+
+/// The manifest of `module`: every `attn.weight` in walk order (first
+/// appearance), each name once; a stacked weight `a.{i}.b : tensor<LxD...>`
+/// becomes `a.0.b`, ..., `a.{L-1}.b`, each of shape `D...`.
+llvm::SmallVector<WeightEntry> collectWeightManifest(mlir::ModuleOp module);
+
+} // namespace tfc
+
+#endif // TFC_FRONTEND_MANIFEST_H
