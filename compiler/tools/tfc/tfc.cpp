@@ -49,10 +49,6 @@ static cl::opt<std::string> weightType(
     cl::desc("How linear layers keep their weights: f32 (default), bf16 or f16 (converted at "
              "load, widened to f32 in the matmuls)"),
     cl::init("f32"), cl::cat(category));
-static cl::opt<unsigned> threads("threads",
-                                 cl::desc("Threads of the generated code (0: the runtime's "
-                                          "default)"),
-                                 cl::init(0), cl::cat(category));
 static cl::opt<bool> printWeights("print-weights",
                                   cl::desc("Print the weight manifest (name and shape) and exit"),
                                   cl::cat(category));
@@ -70,6 +66,16 @@ int main(int argc, char **argv) {
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "tfc " << TFC_VERSION << " (LLVM/MLIR " << LLVM_VERSION_STRING << ")\n";
   });
+  // libLLVM already registers a `--threads=<int>` (ThinLTO's, a cl::opt<int>);
+  // registering ours again would abort, so tfc adopts it: `--threads=N` sets
+  // the threads of the generated code (1: sequential code without OpenMP; not
+  // given or 0: TFC_NUM_THREADS or all cores at run time).
+  auto *threads = static_cast<cl::opt<int> *>(cl::getRegisteredOptions().lookup("threads"));
+  if (threads) {
+    threads->setDescription("Threads of the generated code (1: sequential, no OpenMP; default: "
+                            "TFC_NUM_THREADS or all cores at run time)");
+    threads->addCategory(category);
+  }
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "tfc: the transformer compiler\n");
 
@@ -92,7 +98,11 @@ int main(int argc, char **argv) {
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;
   options.pipeline.weightType = weightType;
-  options.pipeline.threads = threads;
+  options.pipeline.threads = threads && threads->getNumOccurrences() ? threads->getValue() : 0;
+  if (threads && threads->getNumOccurrences() && threads->getValue() < 0) {
+    llvm::errs() << "tfc: error: --threads=" << threads->getValue() << " is negative\n";
+    return 1;
+  }
   options.printWeights = printWeights;
   options.report = report;
   options.verifyDiagnostics = verifyDiagnostics;
