@@ -10,29 +10,69 @@
 
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace tfc {
 
+namespace {
+
+std::string layerName(llvm::StringRef stackedName, int64_t layer) {
+  std::string name = stackedName.str();
+  for (size_t p = name.find("{i}"); p != std::string::npos; p = name.find("{i}"))
+    name.replace(p, 3, std::to_string(layer));
+  return name;
+}
+
+/// The layer loop a stacked weight is sliced in (the op itself when unused), so
+/// that the weights of one loop are listed layer by layer.
+mlir::Operation *groupOf(attn::WeightOp w) {
+  for (mlir::Operation *user : w->getUsers())
+    if (auto loop = user->getParentOfType<mlir::scf::ForOp>())
+      return loop;
+  return w;
+}
+
+} // namespace
+
 llvm::SmallVector<WeightEntry> collectWeightManifest(mlir::ModuleOp module) {
+  llvm::SmallVector<attn::WeightOp> all;
+  llvm::MapVector<mlir::Operation *, llvm::SmallVector<attn::WeightOp>> groups;
+  module.walk([&](attn::WeightOp w) {
+    all.push_back(w);
+    if (w.isStacked() && w.getType().getRank() >= 1)
+      groups[groupOf(w)].push_back(w);
+  });
+
   llvm::SmallVector<WeightEntry> entries;
   llvm::StringSet<> seen; // a tied weight appears once per function that uses it
-  module.walk([&](attn::WeightOp w) {
-    llvm::StringRef name = w.getName();
+  llvm::DenseSet<mlir::Operation *> listedGroups;
+  auto add = [&](std::string name, llvm::ArrayRef<int64_t> shape) {
+    if (seen.insert(name).second)
+      entries.push_back({std::move(name), llvm::SmallVector<int64_t>(shape)});
+  };
+  for (attn::WeightOp w : all) {
     llvm::ArrayRef<int64_t> shape = w.getType().getShape();
-    if (!seen.insert(name).second)
-      return;
     if (!w.isStacked() || shape.empty()) {
-      entries.push_back({name.str(), llvm::SmallVector<int64_t>(shape)});
-      return;
+      add(w.getName().str(), shape);
+      continue;
     }
-    for (int64_t layer = 0; layer < shape.front(); ++layer) {
-      std::string expanded = name.str();
-      for (size_t p = expanded.find("{i}"); p != std::string::npos; p = expanded.find("{i}"))
-        expanded.replace(p, 3, std::to_string(layer));
-      entries.push_back({expanded, llvm::SmallVector<int64_t>(shape.drop_front())});
-    }
-  });
+    mlir::Operation *group = groupOf(w);
+    if (!listedGroups.insert(group).second)
+      continue;
+    // Layer-major: layer 0's tensors, then layer 1's, ... (each weight's own
+    // leading dimension bounds its layers).
+    llvm::SmallVector<attn::WeightOp> &members = groups[group];
+    int64_t layers = 0;
+    for (attn::WeightOp m : members)
+      layers = std::max(layers, m.getType().getShape().front());
+    for (int64_t layer = 0; layer < layers; ++layer)
+      for (attn::WeightOp m : members)
+        if (layer < m.getType().getShape().front())
+          add(layerName(m.getName(), layer), m.getType().getShape().drop_front());
+  }
   return entries;
 }
 

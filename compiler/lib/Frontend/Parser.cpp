@@ -12,6 +12,9 @@
 #include "tfc/Frontend/MLIRGen.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/ScopeExit.h"
+
+#include <utility>
 
 namespace tfc {
 
@@ -179,7 +182,11 @@ StmtPtr Parser::parseStatement(unsigned depth) {
       return nullptr;
     if (!expect(TokenKind::DotDot, " between the loop bounds"))
       return nullptr;
-    if (!(loop->end = parseExpr(0)))
+    // `@` after the bound is the loop's scope, not a call's.
+    inLoopHeader = true;
+    loop->end = parseExpr(0);
+    inLoopHeader = false;
+    if (!loop->end)
       return nullptr;
     if (tok().kind == TokenKind::At && !(loop->scope = parseScope()))
       return nullptr;
@@ -314,7 +321,9 @@ ExprPtr Parser::parsePrimary(unsigned depth) {
     break;
   case TokenKind::LParen: {
     lexer.next();
+    bool header = std::exchange(inLoopHeader, false);
     result = parseExpr(depth + 1);
+    inLoopHeader = header;
     if (!result)
       return nullptr;
     if (!expect(TokenKind::RParen, " to close '('"))
@@ -324,7 +333,7 @@ ExprPtr Parser::parsePrimary(unsigned depth) {
   default:
     return unexpected("an expression");
   }
-  if (tok().kind == TokenKind::At)
+  if (tok().kind == TokenKind::At && !inLoopHeader)
     return error(tok().loc, "'@' must follow a call: a scope names the weights of a builtin call "
                             "or a loop");
   return result;
@@ -335,6 +344,8 @@ ExprPtr Parser::parseCall(unsigned depth) {
   lexer.next(); // name
   lexer.next(); // (
   unsigned height = 1;
+  bool header = std::exchange(inLoopHeader, false);
+  auto restore = llvm::make_scope_exit([&] { inLoopHeader = header; });
   if (tok().kind != TokenKind::RParen) {
     while (true) {
       if (tok().kind == TokenKind::Identifier && lexer.peek().kind == TokenKind::Equal) {
@@ -368,6 +379,8 @@ ExprPtr Parser::parseCall(unsigned depth) {
   if (!expect(TokenKind::RParen, " to close the arguments of '" + call->callee + "'"))
     return nullptr;
   call->depth = height;
+  if (header)
+    return call; // a `@` here is the loop's scope
   if (tok().kind == TokenKind::At && !(call->scope = parseScope()))
     return nullptr;
   return call;

@@ -25,7 +25,9 @@ struct WeightEntry {
 
 /// The manifest of `module`: every `attn.weight` in walk order (first
 /// appearance), each name once; a stacked weight `a.{i}.b : tensor<LxD...>`
-/// becomes `a.0.b`, ..., `a.{L-1}.b`, each of shape `D...`.
+/// becomes `a.0.b`, ..., `a.{L-1}.b`, each of shape `D...`. The stacked weights
+/// of one layer loop are listed layer-major where the first of them appears:
+/// all of layer 0's tensors, then layer 1's, ...
 llvm::SmallVector<WeightEntry> collectWeightManifest(mlir::ModuleOp module);
 
 } // namespace tfc

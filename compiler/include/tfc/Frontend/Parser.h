@@ -50,6 +50,8 @@ private:
 
   Lexer &lexer;
   mlir::MLIRContext &context;
+  /// Parsing a loop's upper bound at its top level, where `@` starts the loop's scope.
+  bool inLoopHeader = false;
 };
 
 /// Parses and semantically checks the main buffer of `sourceMgr`. Every error is
