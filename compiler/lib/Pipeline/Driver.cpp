@@ -21,6 +21,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
@@ -150,19 +151,26 @@ int runDriver(const DriverOptions &options) {
   StageTimer timer(options.timings);
   std::string error;
 
-  // Front end.
-  auto ast = timer.run("parse", [&] { return parseTdsl(sourceMgr, context); });
-  if (options.emit == Stage::AST && ast && !options.verifyDiagnostics) {
-    auto out = openOutput(output, error);
-    if (!out)
-      return fail(error);
-    dumpAST(*ast, out->os());
-    out->keep();
-    return 0;
-  }
+  // Front end: a .tdsl model, or attn-dialect IR (.mlir) as `--emit=attn`
+  // prints it, which lets the later stages be driven from hand-written IR.
   OwningOpRef<ModuleOp> module;
-  if (ast)
-    module = timer.run("mlirgen", [&] { return mlirGen(context, *ast); });
+  if (llvm::StringRef(options.input).ends_with(".mlir")) {
+    if (options.emit == Stage::AST)
+      return fail("--emit=ast needs a .tdsl input");
+    module = timer.run("parse", [&] { return parseSourceFile<ModuleOp>(sourceMgr, &context); });
+  } else {
+    auto ast = timer.run("parse", [&] { return parseTdsl(sourceMgr, context); });
+    if (options.emit == Stage::AST && ast && !options.verifyDiagnostics) {
+      auto out = openOutput(output, error);
+      if (!out)
+        return fail(error);
+      dumpAST(*ast, out->os());
+      out->keep();
+      return 0;
+    }
+    if (ast)
+      module = timer.run("mlirgen", [&] { return mlirGen(context, *ast); });
+  }
   if (module && failed(verify(*module)))
     module = nullptr;
   if (options.verifyDiagnostics)

@@ -12,6 +12,9 @@
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
 
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
@@ -51,10 +54,20 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
   // the ownership-based deallocation pipeline, so a decode step leaks nothing.
   // The linear layers then get register-tiled vector kernels; what is left of
   // linalg becomes plain loops.
-  std::string pipeline =
-      "one-shot-bufferize{bufferize-function-boundaries=1 allow-return-allocs-from-loops=1 "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,";
+  // Copies are linalg.copy, so that they become loops like the rest: a strided
+  // memref.copy would call memrefCopy from MLIR's runner utils, which a
+  // self-contained model.so does not have.
+  bufferization::OneShotBufferizationOptions bufferization;
+  bufferization.bufferizeFunctionBoundaries = true;
+  bufferization.allowReturnAllocsFromLoops = true;
+  bufferization.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  bufferization.memCpyFn = [](OpBuilder &b, Location loc, Value from, Value to) {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  std::string pipeline = "buffer-deallocation-pipeline,";
   if (options.vectorWidth > 1)
     pipeline += "func.func(tfc-vectorize-matmul{vector-width=" +
                 std::to_string(options.vectorWidth) + "}),";
