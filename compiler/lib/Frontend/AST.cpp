@@ -11,6 +11,9 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Format.h"
 
+#include <cmath>
+#include <cstdlib>
+
 namespace tfc {
 
 namespace {
@@ -77,18 +80,20 @@ private:
         os << n.intValue;
       } else {
         std::string s;
-        llvm::raw_string_ostream(s) << llvm::format("%.17g", n.floatValue);
-        // Shortest form that reads back to the same double.
-        for (int precision = 1; precision <= 17; ++precision) {
-          std::string t;
-          llvm::raw_string_ostream(t) << llvm::format("%.*g", precision, n.floatValue);
-          if (std::strtod(t.c_str(), nullptr) == n.floatValue) {
-            s = t;
-            break;
+        if (std::isfinite(n.floatValue) && std::fabs(n.floatValue) < 1e15 &&
+            n.floatValue == std::floor(n.floatValue)) {
+          llvm::raw_string_ostream(s) << llvm::format("%.1f", n.floatValue); // 10000.0
+        } else {
+          // Shortest form that reads back to the same double.
+          for (int precision = 1; precision <= 17; ++precision) {
+            std::string t;
+            llvm::raw_string_ostream(t) << llvm::format("%.*g", precision, n.floatValue);
+            if (std::strtod(t.c_str(), nullptr) == n.floatValue) {
+              s = t;
+              break;
+            }
           }
         }
-        if (s.find_first_of(".eEn") == std::string::npos)
-          s += ".0";
         os << s;
       }
       return;
