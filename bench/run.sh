@@ -112,6 +112,8 @@ run_bench() {
   fi
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the 2 cores skews every number below
+
 # --- The machine -----------------------------------------------------------------------------
 echo "bench: measuring read bandwidth and FMA peak" >&2
 if [ "$QUICK" = 1 ]; then "$OUT/machine" --threads 2 --mb 512 --runs 5 >"$OUT/machine.txt"
@@ -159,7 +161,7 @@ done
 # --- Report ----------------------------------------------------------------------------------
 echo
 echo "tfc benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null), TFC_NUM_THREADS=2$([ "$QUICK" = 1 ] && echo ", --quick")"
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, load average before the run: $LOAD0"
 printf "  read bandwidth %s GB/s (best; median %s; 1 thread %s), FMA peak %s GFLOP/s (%s; 1 thread %s)\n" \
   "$BW" "$BW_MED" "$BW1" "$PEAK" "$ISA" "$PEAK1"
 echo
