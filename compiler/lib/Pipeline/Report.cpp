@@ -60,7 +60,12 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
                     name ? name.str() : std::string("?"), maxSeq);
 
   std::vector<Row> rows;
-  if (auto decoder = attnOptModule.lookupSymbol<func::FuncOp>("decoder")) {
+  auto decoder = attnOptModule.lookupSymbol<func::FuncOp>("decoder");
+  if (!decoder) {
+    os << "no KV cache: the model has no decoder\n";
+    return;
+  }
+  {
     decoder.walk([&](attn::CacheUpdateOp update) {
       auto type = update.getCache().getType();
       int64_t layers = type.getDimSize(0), heads = type.getDimSize(1), width = type.getDimSize(3);
