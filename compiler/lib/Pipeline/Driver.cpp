@@ -130,6 +130,16 @@ int runDriver(const DriverOptions &options) {
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(options.input, /*IsText=*/true);
   if (std::error_code ec = buffer.getError())
     return fail("cannot read '" + options.input + "': " + ec.message());
+  // A binary output is written after the whole pipeline: check its directory first.
+  if (binary && output != "-") {
+    llvm::StringRef dir = llvm::sys::path::parent_path(output);
+    if (std::error_code ec = llvm::sys::fs::access(dir.empty() ? "." : dir,
+                                                   llvm::sys::fs::AccessMode::Write))
+      return fail("cannot write '" + output + "': " + ec.message());
+    if (llvm::sys::fs::is_directory(output))
+      return fail("cannot write '" + output + "': " +
+                  std::make_error_code(std::errc::is_a_directory).message());
+  }
 
   DialectRegistry registry;
   registerEverything(registry);

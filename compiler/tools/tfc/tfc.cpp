@@ -77,7 +77,20 @@ int main(int argc, char **argv) {
     threads->addCategory(category);
   }
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv, "tfc: the transformer compiler\n");
+  // One `tfc: error:` line, exit status 1. cl reports bad option values (--emit=bogus,
+  // -o without a file) itself, on one line; the rest (unknown options, the input count)
+  // comes here with hints on further lines, which are dropped.
+  std::string clErrors;
+  llvm::raw_string_ostream clErrorStream(clErrors);
+  if (!cl::ParseCommandLineOptions(argc, argv, "tfc: the transformer compiler\n",
+                                   &clErrorStream)) {
+    llvm::StringRef first = llvm::StringRef(clErrors).split('\n').first.trim();
+    first.consume_front("tfc: ");
+    if (!first.empty())
+      llvm::errs() << "tfc: error: " << first.take_front(1).lower() << first.drop_front(1)
+                   << "\n";
+    return 1;
+  }
 
   if (optLevel > 3) {
     llvm::errs() << "tfc: error: -O" << optLevel << " is not an optimization level (0-3)\n";
