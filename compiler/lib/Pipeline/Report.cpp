@@ -26,7 +26,13 @@ namespace {
 
 /// What attention reads from the view of one cache.
 std::string cachedQuantity(attn::CacheUpdateOp update) {
-  for (Operation *user : update->getUsers()) {
+  // A cross-attention update sits in an scf.if (first step only): follow it out.
+  Value updated = update.getResult();
+  for (Operation *user : updated.getUsers())
+    if (auto yield = dyn_cast<scf::YieldOp>(user))
+      if (auto ifOp = dyn_cast<scf::IfOp>(yield->getParentOp()))
+        updated = ifOp.getResult(0);
+  for (Operation *user : updated.getUsers()) {
     auto view = dyn_cast<attn::CacheViewOp>(user);
     if (!view)
       continue;
@@ -46,6 +52,7 @@ std::string cachedQuantity(attn::CacheUpdateOp update) {
 }
 
 struct Row {
+  bool cross;
   std::string layers, what;
   int64_t heads, width, elements, bytes, bytesAtMax;
 };
@@ -70,7 +77,11 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
       auto type = update.getCache().getType();
       int64_t layers = type.getDimSize(0), heads = type.getDimSize(1), width = type.getDimSize(3);
       int64_t perLayer = heads * width;
-      Row row{layers == 1 ? "0" : fmt::format("0-{}", layers - 1), cachedQuantity(update), heads,
+      bool cross = update->hasAttr("tfc.cross");
+      std::string what = cachedQuantity(update);
+      if (cross)
+        what = "cross-attention " + what + " (per memory token)";
+      Row row{cross, layers == 1 ? "0" : fmt::format("0-{}", layers - 1), what, heads,
               width, layers * perLayer, layers * perLayer * 4, layers * perLayer * 4 * maxSeq};
       rows.push_back(row);
     });
@@ -80,17 +91,19 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
           "(--no-kv-cache, or no causal self-attention)\n";
     return;
   }
-  os << fmt::format("{:<8} {:<40} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "layers", "cached",
+  os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "layers", "cached",
                     "heads", "width", "elements/token", "bytes/token", "bytes at max_seq");
   int64_t elements = 0, bytes = 0, atMax = 0;
   for (const Row &r : rows) {
-    os << fmt::format("{:<8} {:<40} {:>6} {:>6} {:>14} {:>12} {:>16}\n", r.layers, r.what, r.heads,
+    os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", r.layers, r.what, r.heads,
                       r.width, r.elements, r.bytes, r.bytesAtMax);
+    if (r.cross)
+      continue; // filled once per sequence from the encoder memory
     elements += r.elements;
     bytes += r.bytes;
     atMax += r.bytesAtMax;
   }
-  os << fmt::format("{:<8} {:<40} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "total", "", "", "",
+  os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "total", "(self-attention)", "", "",
                     elements, bytes, atMax);
 
   // The seed paper's comparison for latent attention: the same model with full

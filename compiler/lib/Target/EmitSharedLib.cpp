@@ -112,17 +112,19 @@ ModelSummary summarizeModel(ModuleOp module) {
 
 int64_t kvCacheBytesPerToken(ModuleOp module) {
   auto decoder = module.lookupSymbol<func::FuncOp>("decoder");
-  if (!decoder || !decoder->hasAttr("tfc.stateful"))
+  if (!decoder)
     return 0;
+  // One [heads, d] slice per layer and decoded token of each self-attention
+  // cache [layers, heads, max_seq, d]; cross-attention caches (marked
+  // tfc.cross by the KV-cache pass) grow with the memory, not the decoding.
   int64_t bytes = 0;
-  for (Type t : decoder.getArgumentTypes()) {
-    auto cache = dyn_cast<RankedTensorType>(t);
-    if (!cache || cache.getRank() != 4)
-      continue;
-    // [layers, heads, max_seq, d]: one [heads, d] slice per layer and token.
+  decoder.walk([&](attn::CacheUpdateOp update) {
+    if (update->hasAttr("tfc.cross"))
+      return;
+    auto cache = update.getCache().getType();
     bytes += cache.getDimSize(0) * cache.getDimSize(1) * cache.getDimSize(3) *
              static_cast<int64_t>(cache.getElementTypeBitWidth() / 8);
-  }
+  });
   return bytes;
 }
 

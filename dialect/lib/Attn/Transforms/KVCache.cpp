@@ -19,6 +19,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace tfc::attn {
@@ -30,6 +32,10 @@ using namespace mlir;
 using namespace tfc::attn;
 
 namespace {
+
+/// Marks the cache updates of cross-attention (per memory token, not per
+/// decoded token) for the reports.
+constexpr llvm::StringLiteral kCrossAttr = "tfc.cross";
 
 RankedTensorType headsType(RankedTensorType t) {
   return RankedTensorType::get({t.getDimSize(0), ShapedType::kDynamic, t.getDimSize(2)},
@@ -68,13 +74,21 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     auto func = module.lookupSymbol<func::FuncOp>("decoder");
     if (!func || func.isExternal())
       return;
+    // Causal self-attention, and cross-attention over the encoder memory (the
+    // decoder's second argument), whose keys and values only change when the
+    // memory does: they are computed at position 0 and read back afterwards.
+    Value memory = func.getNumArguments() > 1 ? func.getArgument(1) : Value();
     SmallVector<SDPAOp> sites;
     func.walk([&](SDPAOp op) {
-      if (op.getCausal())
+      if (op.getCausal() || (memory && dependsOn(op.getKey(), memory) &&
+                             dependsOn(op.getValue(), memory) &&
+                             !dependsOn(op.getKey(), func.getArgument(0)) &&
+                             !dependsOn(op.getValue(), func.getArgument(0))))
         sites.push_back(op);
     });
     if (sites.empty())
       return;
+    memory_ = memory;
     auto maxSeqAttr = module->getAttrOfType<IntegerAttr>("attn.max_seq");
     if (!maxSeqAttr || maxSeqAttr.getInt() <= 0) {
       module.emitError("kv cache: the module has no positive attn.max_seq");
@@ -113,6 +127,24 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     func->setAttr("tfc.stateful", rewriter.getUnitAttr());
   }
 
+  /// Whether `v` is computed from `root` (within the function).
+  static bool dependsOn(Value v, Value root) {
+    llvm::SmallPtrSet<Operation *, 32> seen;
+    SmallVector<Value> work = {v};
+    while (!work.empty()) {
+      Value cur = work.pop_back_val();
+      if (cur == root)
+        return true;
+      Operation *def = cur.getDefiningOp();
+      if (!def || !seen.insert(def).second)
+        continue;
+      llvm::append_range(work, def->getOperands());
+    }
+    return false;
+  }
+
+  Value memory_; // the decoder's encoder memory, when it has one
+
   /// Tokens start at the session position: RoPE, learned and sinusoidal
   /// positions all see `pos + t`.
   static void offsetPositions(IRRewriter &rewriter, func::FuncOp func, Value pos) {
@@ -124,6 +156,35 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
       else if (auto sin = dyn_cast<SinusoidalOp>(op); sin && !sin.getOffset())
         rewriter.modifyOpInPlace(sin, [&] { sin.getOffsetMutable().assign(pos); });
     });
+  }
+
+  /// Cross-attention keys or values `t` (computed from the memory) into
+  /// `cache` at the first step of a sequence only:
+  ///   scf.if (pos == 0) { t' = <t's computation, cloned>; cache_update } else { cache }
+  /// The original computation of `t` loses its last use and is erased.
+  static Value cacheFromMemory(OpBuilder &b, Location loc, Value cache, Value t, Value layer,
+                               Value pos) {
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, pos, zero);
+    SetVector<Operation *> slice;
+    BackwardSliceOptions options;
+    Block *block = t.getDefiningOp()->getBlock();
+    options.filter = [&](Operation *op) { return op->getBlock() == block; };
+    options.inclusive = true;
+    getBackwardSlice(t.getDefiningOp(), &slice, options);
+    auto ifOp = b.create<scf::IfOp>(
+        loc, first,
+        [&](OpBuilder &tb, Location l) {
+          IRMapping map;
+          for (Operation *op : slice)
+            tb.clone(*op, map);
+          Value computed = map.lookupOrDefault(t);
+          auto update = tb.create<CacheUpdateOp>(l, cache.getType(), cache, computed, layer, zero);
+          update->setAttr(kCrossAttr, tb.getUnitAttr());
+          tb.create<scf::YieldOp>(l, ValueRange{update.getResult()});
+        },
+        [&](OpBuilder &eb, Location l) { eb.create<scf::YieldOp>(l, ValueRange{cache}); });
+    return ifOp.getResult(0);
   }
 
   /// What one attention site caches: its keys and, unless the values are a
@@ -174,9 +235,15 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
         Location loc = site.op.getLoc();
         for (Value t : site.cached) {
           Value cache = caches[updated.size()];
-          Value u = b.create<CacheUpdateOp>(loc, cache.getType(), cache, t, layer, pos);
-          Value n = b.create<tensor::DimOp>(loc, t, 1);
-          Value length = b.create<arith::AddIOp>(loc, pos, n);
+          Value u, length;
+          if (site.op.getCausal()) {
+            u = b.create<CacheUpdateOp>(loc, cache.getType(), cache, t, layer, pos);
+            Value n = b.create<tensor::DimOp>(loc, t, 1);
+            length = b.create<arith::AddIOp>(loc, pos, n);
+          } else {
+            u = cacheFromMemory(b, loc, cache, t, layer, pos);
+            length = b.create<tensor::DimOp>(loc, memory_, 0);
+          }
           site.views.push_back(b.create<CacheViewOp>(
               loc, headsType(cast<RankedTensorType>(t.getType())), u, layer, length));
           updated.push_back(u);

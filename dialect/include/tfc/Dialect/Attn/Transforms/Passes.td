@@ -79,8 +79,10 @@ def AttnKVCache : Pass<"tfc-attn-kv-cache", "::mlir::ModuleOp"> {
     (`attn.cache_view`). The function gains a `%pos: index` argument (the
     session position) which offsets RoPE and learned/sinusoidal positions. When
     the values are a slice of the keys (latent attention caches `[c, k_pe]` and
-    reads `c` as values), only the keys are cached. Cross-attention and encoders
-    are left alone.
+    reads `c` as values), only the keys are cached. Cross-attention keys and
+    values depend on the encoder memory alone: they get caches too, filled
+    under `scf.if (pos == 0)` (the first step after `tfc_encode` or a reset)
+    and only read afterwards. Encoders are left alone.
 
     Before:
     ```mlir
