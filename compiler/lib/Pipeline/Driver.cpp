@@ -148,15 +148,14 @@ int runDriver(const DriverOptions &options) {
 
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  // Two owners: SourceMgrDiagnosticHandler has no virtual destructor, so the
+  // verifier must not be deleted through it.
   std::unique_ptr<SourceMgrDiagnosticHandler> handler;
-  SourceMgrDiagnosticVerifierHandler *verifier = nullptr;
-  if (options.verifyDiagnostics) {
-    auto v = std::make_unique<SourceMgrDiagnosticVerifierHandler>(sourceMgr, &context);
-    verifier = v.get();
-    handler = std::move(v);
-  } else {
+  std::unique_ptr<SourceMgrDiagnosticVerifierHandler> verifier;
+  if (options.verifyDiagnostics)
+    verifier = std::make_unique<SourceMgrDiagnosticVerifierHandler>(sourceMgr, &context);
+  else
     handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &context);
-  }
 
   StageTimer timer(options.timings);
   std::string error;

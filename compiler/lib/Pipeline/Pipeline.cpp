@@ -81,7 +81,7 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
               "convert-vector-to-scf,"
               "expand-strided-metadata,"
               "lower-affine,"
-              "finalize-memref-to-llvm,"
+              "finalize-memref-to-llvm{use-generic-functions=1},"
               "convert-scf-to-cf,"
               "convert-vector-to-llvm,"
               "convert-math-to-llvm,"
