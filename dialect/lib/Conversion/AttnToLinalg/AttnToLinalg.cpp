@@ -604,9 +604,13 @@ struct RepeatKVLowering : OpConversionPattern<RepeatKVOp> {
   }
 };
 
-// attn.sdpa => scores S[h, i, j] = q[h, i] . k[h floordiv g, j] (linalg.generic),
-//   scale and causal mask j > i + (m - n) in place, row max, exp(S - max) in
-//   place, row sum, O[h, i] = sum_j P[h, i, j] v[h floordiv g, j], O / rowsum
+// attn.sdpa => the query heads viewed per key/value head, q [kv, G, n, d]
+//   (tensor.expand_shape, G = heads / kv_heads), scores S[kv, g, i, j] =
+//   q[kv, g, i] . k[kv, j] with the key loop outside the group loops (each
+//   cached key row is read once per step, not once per query head), scale and
+//   causal mask j > i + (m - n), row max, exp(S - max), row sum, O[kv, g, i] =
+//   sum_j P[kv, g, i, j] v[kv, j] (again one pass over the values), O / rowsum,
+//   collapsed back to [heads, n, dv]
 struct SDPALowering : OpConversionPattern<SDPAOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -614,28 +618,47 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
+    int64_t kvHeads = op.getKvHeads();
     int64_t group = op.getHeads() / op.getKvHeads();
     MLIRContext *ctx = rewriter.getContext();
     auto &b = rewriter;
 
-    // Loops (h, i, j, e): e runs over the head width d for the scores and over
-    // dv for the output; the reduction dimension is always last.
-    AffineExpr h, i, j, e;
-    bindDims(ctx, h, i, j, e);
-    auto map4 = [&](ArrayRef<AffineExpr> exprs) { return AffineMap::get(4, 0, exprs, ctx); };
-    auto map3 = [&](ArrayRef<AffineExpr> exprs) { return AffineMap::get(3, 0, exprs, ctx); };
-    AffineMap id3 = b.getMultiDimIdentityMap(3);
-    AffineMap rows = map3({h, i});
+    // q [H, n, d] -> [kv, G, n, d].
+    auto qType = tensorType(q);
+    Value qg = b.create<tensor::ExpandShapeOp>(
+        loc,
+        RankedTensorType::get({kvHeads, group, qType.getDimSize(1), qType.getDimSize(2)},
+                              qType.getElementType()),
+        q, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
 
-    OpFoldResult heads = b.getIndexAttr(op.getHeads());
+    // Loops (kv, j, g, i, e): the key/value row j is outside the query rows
+    // (g, i) that use it; e runs over d for the scores, over dv for the output.
+    AffineExpr kv, j, g, i, e;
+    bindDims(ctx, kv, j, g, i, e);
+    auto map5 = [&](ArrayRef<AffineExpr> exprs) { return AffineMap::get(5, 0, exprs, ctx); };
+    AffineExpr r0, r1, r2, r3;
+    bindDims(ctx, r0, r1, r2, r3);
+    auto map4 = [&](ArrayRef<AffineExpr> exprs) { return AffineMap::get(4, 0, exprs, ctx); };
+    AffineMap id4 = b.getMultiDimIdentityMap(4);
+    AffineMap rows = map4({r0, r1, r2});
+    SmallVector<utils::IteratorType> scoreIts = {
+        utils::IteratorType::parallel, utils::IteratorType::parallel,
+        utils::IteratorType::parallel, utils::IteratorType::parallel,
+        utils::IteratorType::reduction};
+    SmallVector<utils::IteratorType> outIts = {
+        utils::IteratorType::parallel, utils::IteratorType::reduction,
+        utils::IteratorType::parallel, utils::IteratorType::parallel,
+        utils::IteratorType::parallel};
+
+    OpFoldResult kvs = b.getIndexAttr(kvHeads), groups = b.getIndexAttr(group);
     OpFoldResult n = tensor::getMixedSize(b, loc, q, 1), m = tensor::getMixedSize(b, loc, k, 1);
     OpFoldResult dv = tensor::getMixedSize(b, loc, v, 2);
 
-    // S = q k^T over (h, i, j | e).
-    Value scores = filledTensor(b, loc, {heads, n, m}, 0.0f);
-    scores = generic(b, loc, {q, k}, scores,
-                     {map4({h, i, e}), map4({h.floorDiv(group), j, e}), map4({h, i, j})},
-                     iterators(3, 1), [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    // S = q k^T over (kv, j, g, i | e).
+    Value scores = filledTensor(b, loc, {kvs, groups, n, m}, 0.0f);
+    scores = generic(b, loc, {qg, k}, scores,
+                     {map5({kv, g, i, e}), map5({kv, j, e}), map5({kv, g, i, j})}, scoreIts,
+                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
                        return nb.create<arith::AddFOp>(l, a[2], p);
                      });
@@ -646,13 +669,13 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
       shift = b.create<arith::SubIOp>(loc, getValueOrCreateConstantIndexOp(b, loc, m),
                                       getValueOrCreateConstantIndexOp(b, loc, n));
     float scale = static_cast<float>(op.getScale().convertToDouble());
-    scores = generic(b, loc, {}, scores, {id3}, iterators(3),
+    scores = generic(b, loc, {}, scores, {id4}, iterators(4),
                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        Value s = nb.create<arith::MulFOp>(l, a[0], f32Const(nb, l, scale));
                        if (!shift)
                          return s;
-                       Value qi = nb.create<linalg::IndexOp>(l, 1);
-                       Value kj = nb.create<linalg::IndexOp>(l, 2);
+                       Value qi = nb.create<linalg::IndexOp>(l, 2);
+                       Value kj = nb.create<linalg::IndexOp>(l, 3);
                        Value last = nb.create<arith::AddIOp>(l, qi, shift);
                        Value masked =
                            nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, kj, last);
@@ -663,37 +686,43 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
     // Numerically stable softmax numerators: exp(S - rowmax), in place.
     Value negInf = b.create<arith::ConstantOp>(
         loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-    Value rowMax = b.create<linalg::FillOp>(loc, negInf, emptyTensor(b, loc, {heads, n}))
-                       .getResult(0);
-    rowMax = generic(b, loc, scores, rowMax, {id3, rows}, iterators(2, 1),
+    Value rowMax =
+        b.create<linalg::FillOp>(loc, negInf, emptyTensor(b, loc, {kvs, groups, n})).getResult(0);
+    rowMax = generic(b, loc, scores, rowMax, {id4, rows}, iterators(3, 1),
                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        return nb.create<arith::MaximumFOp>(l, a[1], a[0]);
                      });
-    Value probs = generic(b, loc, rowMax, scores, {rows, id3}, iterators(3),
+    Value probs = generic(b, loc, rowMax, scores, {rows, id4}, iterators(4),
                           [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                             return nb.create<math::ExpOp>(
                                 l, nb.create<arith::SubFOp>(l, a[1], a[0]));
                           });
-    Value rowSum = filledTensor(b, loc, {heads, n}, 0.0f);
-    rowSum = generic(b, loc, probs, rowSum, {id3, rows}, iterators(2, 1),
+    Value rowSum = filledTensor(b, loc, {kvs, groups, n}, 0.0f);
+    rowSum = generic(b, loc, probs, rowSum, {id4, rows}, iterators(3, 1),
                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        return nb.create<arith::AddFOp>(l, a[1], a[0]);
                      });
 
-    // O = P v over (h, i, e | j), then normalized by the row sums.
-    AffineExpr jj = e, ee = j; // the reduction (keys) is the last loop here
-    Value out = filledTensor(b, loc, {heads, n, dv}, 0.0f);
+    // O = P v over (kv, j, g, i, e) with j the reduction, then / row sums.
+    Value out = filledTensor(b, loc, {kvs, groups, n, dv}, 0.0f);
     out = generic(b, loc, {probs, v}, out,
-                  {map4({h, i, jj}), map4({h.floorDiv(group), jj, ee}), map4({h, i, ee})},
-                  iterators(3, 1), [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                  {map5({kv, g, i, j}), map5({kv, j, e}), map5({kv, g, i, e})}, outIts,
+                  [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                     Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
                     return nb.create<arith::AddFOp>(l, a[2], p);
                   });
-    out = generic(b, loc, rowSum, out, {rows, id3}, iterators(3),
+    out = generic(b, loc, rowSum, out, {rows, id4}, iterators(4),
                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                     return nb.create<arith::DivFOp>(l, a[1], a[0]);
                   });
-    rewriter.replaceOp(op, castTo(rewriter, loc, out, op.getType()));
+    auto outType = tensorType(out);
+    Value merged = b.create<tensor::CollapseShapeOp>(
+        loc,
+        RankedTensorType::get({static_cast<int64_t>(op.getHeads()), outType.getDimSize(2),
+                               outType.getDimSize(3)},
+                              outType.getElementType()),
+        out, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+    rewriter.replaceOp(op, castTo(rewriter, loc, merged, op.getType()));
     return success();
   }
 };
