@@ -36,7 +36,7 @@ cmake -G Ninja -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
 status=0
 for t in "${targets[@]}"; do
   bin=$BUILD_DIR/bin/tfc-fuzz-$t
-  if ! ninja -C "$BUILD_DIR" -t targets all | grep -q "^tfc-fuzz-$t:"; then
+  if ! ninja -C "$BUILD_DIR" -t query "tfc-fuzz-$t" >/dev/null 2>&1; then
     echo "fuzz/run.sh: no target tfc-fuzz-$t in $BUILD_DIR (tdsl needs the front end, compiler/lib/Frontend)" >&2
     status=1
     continue
