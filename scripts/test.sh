@@ -13,7 +13,8 @@ trap 'rm -f "$log"' EXIT
 status=0
 /usr/bin/python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv "$BUILD_DIR/test" | tee "$log" || status=$?
 
-count() { sed -n -E "s/^ *$1: *([0-9]+).*/\1/p" "$log" | head -n 1; }
+# lit's summary aligns its counts: "  Passed     : 60".
+count() { sed -n -E "s/^ *$1 *: *([0-9]+).*/\1/p" "$log" | head -n 1; }
 passed=$(( $(count 'Passed' || true) + $(count 'Expectedly Failed' || true) + 0 ))
 failed=$(( $(count 'Failed' || true) + $(count 'Unexpectedly Passed' || true) + $(count 'Unresolved' || true) + $(count 'Timed Out' || true) + 0 ))
 skipped=$(( $(count 'Unsupported' || true) + $(count 'Skipped' || true) + $(count 'Excluded' || true) + 0 ))

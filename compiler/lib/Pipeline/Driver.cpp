@@ -251,7 +251,8 @@ int runDriver(const DriverOptions &options) {
   codegen.vectorWidth = vectorWidthFor(*tm);
   if (failed(timer.run("llvm", [&] {
         PassManager pm(&context);
-        buildLinalgToLLVMPipeline(pm, codegen);
+        if (failed(buildLinalgToLLVMPipeline(pm, codegen)))
+          return failure();
         return pm.run(*module);
       })))
     return 1;

@@ -49,7 +49,7 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
 
 bool usesOpenMP(const PipelineOptions &options) { return options.threads != 1; }
 
-void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
+LogicalResult buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // Destination-passing tensors become buffers; every temporary is freed by
   // the ownership-based deallocation pipeline, so a decode step leaks nothing.
   // The linear layers then get register-tiled vector kernels; what is left of
@@ -93,8 +93,7 @@ void buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options
               "convert-cf-to-llvm,"
               "reconcile-unrealized-casts,"
               "canonicalize";
-  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
-    llvm::report_fatal_error("tfc: the built-in LLVM lowering pipeline does not parse");
+  return parsePassPipeline(pipeline, pm, llvm::errs());
 }
 
 /// Follows a weight operand back through the layer slice to its attn.weight.
