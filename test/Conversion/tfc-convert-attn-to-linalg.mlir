@@ -69,40 +69,40 @@ func.func @layer_norm(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>)
 
 // -----
 
-// GQA: the 4 query heads are viewed as [2 kv heads, 2 per group]; the key and
-// value loops (d1) run outside the group's query rows (d2, d3), so each K/V row
-// is read once for its whole group.
+// GQA: the query rows of each group of 2 query heads are stacked per K/V head
+// ([2, 2*n, 8]); one batch matmul per product reads each K/V row once for its
+// whole group; row r is query r mod n for the causal mask.
 
-// CHECK-DAG: #[[$Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d3, d4)>
-// CHECK-DAG: #[[$K:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>
-// CHECK-DAG: #[[$S:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d3, d1)>
-// CHECK-DAG: #[[$ID4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
-// CHECK-DAG: #[[$ROWS:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-DAG: #[[$ID3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[$ROWS:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func @sdpa_gqa_causal
 // CHECK-SAME: (%[[Q:.*]]: tensor<4x?x8xf32>, %[[K:.*]]: tensor<2x?x8xf32>, %[[V:.*]]: tensor<2x?x8xf32>)
-// CHECK: %[[QG:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0, 1], [2], [3]] output_shape [2, 2, %{{.*}}, 8] : tensor<4x?x8xf32> into tensor<2x2x?x8xf32>
 // CHECK: %[[N:.*]] = tensor.dim %[[Q]], %{{.*}} : tensor<4x?x8xf32>
 // CHECK: %[[M:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<2x?x8xf32>
-// CHECK: %[[S0:.*]] = linalg.generic {indexing_maps = [#[[$Q]], #[[$K]], #[[$S]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[QG]], %[[K]] :
+// CHECK: %[[QG:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0, 1], [2], [3]] output_shape [2, 2, %{{.*}}, 8] : tensor<4x?x8xf32> into tensor<2x2x?x8xf32>
+// CHECK: %[[QR:.*]] = tensor.collapse_shape %[[QG]] {{\[}}[0], [1, 2], [3]] : tensor<2x2x?x8xf32> into tensor<2x?x8xf32>
+// CHECK: %[[S0:.*]] = linalg.batch_matmul_transpose_b ins(%[[QR]], %[[K]] : tensor<2x?x8xf32>, tensor<2x?x8xf32>)
 // CHECK: %[[SHIFT:.*]] = arith.subi %[[M]], %[[N]] : index
-// CHECK: %[[S1:.*]] = linalg.generic {indexing_maps = [#[[$ID4]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%[[S0]] :
+// CHECK: %[[S1:.*]] = linalg.generic {indexing_maps = [#[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]} outs(%[[S0]] :
 // CHECK:   arith.constant 0.353553385 : f32
-// CHECK:   %[[I:.*]] = linalg.index 2 : index
-// CHECK:   %[[J:.*]] = linalg.index 3 : index
+// CHECK:   %[[R:.*]] = linalg.index 1 : index
+// CHECK:   %[[I:.*]] = arith.remui %[[R]], %[[N]] : index
+// CHECK:   %[[J:.*]] = linalg.index 2 : index
 // CHECK:   %[[LAST:.*]] = arith.addi %[[I]], %[[SHIFT]] : index
 // CHECK:   %[[MASKED:.*]] = arith.cmpi sgt, %[[J]], %[[LAST]] : index
 // CHECK:   arith.select %[[MASKED]], %{{.*}}, %{{.*}} : f32
-// CHECK: %[[MAX:.*]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[S1]] :
+// CHECK: %[[MAX:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[S1]] :
 // CHECK:   arith.maximumf
-// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID4]]], {{.*}} ins(%[[MAX]] : tensor<2x2x?xf32>) outs(%[[S1]] :
+// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID3]]], {{.*}} ins(%[[MAX]] : tensor<2x?xf32>) outs(%[[S1]] :
 // CHECK:   arith.subf
 // CHECK:   math.exp
-// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[$ID4]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[P]] :
-// CHECK: %[[PV:.*]] = linalg.generic {indexing_maps = [#[[$S]], #[[$K]], #[[$Q]]], iterator_types = ["parallel", "reduction", "parallel", "parallel", "parallel"]} ins(%[[P]], %[[V]] :
-// CHECK: %[[O:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID4]]], {{.*}} ins(%[[SUM]] : tensor<2x2x?xf32>) outs(%[[PV]] :
+// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]] :
+// CHECK: %[[PV:.*]] = linalg.batch_matmul ins(%[[P]], %[[V]] : tensor<2x?x?xf32>, tensor<2x?x8xf32>)
+// CHECK: %[[O:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID3]]], {{.*}} ins(%[[SUM]] : tensor<2x?xf32>) outs(%[[PV]] :
 // CHECK:   arith.divf
-// CHECK: %[[R:.*]] = tensor.collapse_shape %[[O]] {{\[}}[0, 1], [2], [3]] : tensor<2x2x?x8xf32> into tensor<4x?x8xf32>
-// CHECK: return %[[R]]
+// CHECK: %[[OG:.*]] = tensor.expand_shape %[[O]] {{\[}}[0], [1, 2], [3]] output_shape [2, 2, %[[N]], 8] : tensor<2x?x8xf32> into tensor<2x2x?x8xf32>
+// CHECK: %[[RES:.*]] = tensor.collapse_shape %[[OG]] {{\[}}[0, 1], [2], [3]] : tensor<2x2x?x8xf32> into tensor<4x?x8xf32>
+// CHECK: return %[[RES]]
 func.func @sdpa_gqa_causal(%q: tensor<4x?x8xf32>, %k: tensor<2x?x8xf32>, %v: tensor<2x?x8xf32>) -> tensor<4x?x8xf32> {
   %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, causal, scale = 0.35355339059327373 : f64}
          : tensor<4x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<4x?x8xf32>

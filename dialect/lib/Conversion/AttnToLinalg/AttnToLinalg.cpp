@@ -604,13 +604,12 @@ struct RepeatKVLowering : OpConversionPattern<RepeatKVOp> {
   }
 };
 
-// attn.sdpa => the query heads viewed per key/value head, q [kv, G, n, d]
-//   (tensor.expand_shape, G = heads / kv_heads), scores S[kv, g, i, j] =
-//   q[kv, g, i] . k[kv, j] with the key loop outside the group loops (each
-//   cached key row is read once per step, not once per query head), scale and
-//   causal mask j > i + (m - n), row max, exp(S - max), row sum, O[kv, g, i] =
-//   sum_j P[kv, g, i, j] v[kv, j] (again one pass over the values), O / rowsum,
-//   collapsed back to [heads, n, dv]
+// attn.sdpa => the query rows of each key/value head's group stacked, q
+//   [kv, G*n, d] (G = heads / kv_heads), scores linalg.batch_matmul_transpose_b
+//   (q, k) [kv, G*n, m] (one product per group: each cached key row is read
+//   once per step, not once per query head), scale and causal mask
+//   j > (r mod n) + (m - n), row max, exp(S - max), row sum,
+//   linalg.batch_matmul (P, v) [kv, G*n, dv], / row sums, back to [heads, n, dv]
 struct SDPALowering : OpConversionPattern<SDPAOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -620,62 +619,48 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
     Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
     int64_t kvHeads = op.getKvHeads();
     int64_t group = op.getHeads() / op.getKvHeads();
-    MLIRContext *ctx = rewriter.getContext();
     auto &b = rewriter;
 
-    // q [H, n, d] -> [kv, G, n, d].
+    // q [H, n, d] -> [kv, G, n, d] -> [kv, G*n, d].
     auto qType = tensorType(q);
-    Value qg = b.create<tensor::ExpandShapeOp>(
-        loc,
-        RankedTensorType::get({kvHeads, group, qType.getDimSize(1), qType.getDimSize(2)},
-                              qType.getElementType()),
-        q, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
-
-    // Loops (kv, j, g, i, e): the key/value row j is outside the query rows
-    // (g, i) that use it; e runs over d for the scores, over dv for the output.
-    AffineExpr kv, j, g, i, e;
-    bindDims(ctx, kv, j, g, i, e);
-    auto map5 = [&](ArrayRef<AffineExpr> exprs) { return AffineMap::get(5, 0, exprs, ctx); };
-    AffineExpr r0, r1, r2, r3;
-    bindDims(ctx, r0, r1, r2, r3);
-    auto map4 = [&](ArrayRef<AffineExpr> exprs) { return AffineMap::get(4, 0, exprs, ctx); };
-    AffineMap id4 = b.getMultiDimIdentityMap(4);
-    AffineMap rows = map4({r0, r1, r2});
-    SmallVector<utils::IteratorType> scoreIts = {
-        utils::IteratorType::parallel, utils::IteratorType::parallel,
-        utils::IteratorType::parallel, utils::IteratorType::parallel,
-        utils::IteratorType::reduction};
-    SmallVector<utils::IteratorType> outIts = {
-        utils::IteratorType::parallel, utils::IteratorType::reduction,
-        utils::IteratorType::parallel, utils::IteratorType::parallel,
-        utils::IteratorType::parallel};
-
-    OpFoldResult kvs = b.getIndexAttr(kvHeads), groups = b.getIndexAttr(group);
+    int64_t nStatic = qType.getDimSize(1), d = qType.getDimSize(2);
+    int64_t rowsStatic = ShapedType::isDynamic(nStatic) ? ShapedType::kDynamic : group * nStatic;
     OpFoldResult n = tensor::getMixedSize(b, loc, q, 1), m = tensor::getMixedSize(b, loc, k, 1);
     OpFoldResult dv = tensor::getMixedSize(b, loc, v, 2);
+    Value qg = b.create<tensor::ExpandShapeOp>(
+        loc, RankedTensorType::get({kvHeads, group, nStatic, d}, qType.getElementType()), q,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+    Value qRows = b.create<tensor::CollapseShapeOp>(
+        loc, RankedTensorType::get({kvHeads, rowsStatic, d}, qType.getElementType()), qg,
+        ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
 
-    // S = q k^T over (kv, j, g, i | e).
-    Value scores = filledTensor(b, loc, {kvs, groups, n, m}, 0.0f);
-    scores = generic(b, loc, {qg, k}, scores,
-                     {map5({kv, g, i, e}), map5({kv, j, e}), map5({kv, g, i, j})}, scoreIts,
-                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                       Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
-                       return nb.create<arith::AddFOp>(l, a[2], p);
-                     });
+    OpFoldResult kvs = b.getIndexAttr(kvHeads);
+    OpFoldResult rows = tensor::getMixedSize(b, loc, qRows, 1);
+    AffineMap id3 = b.getMultiDimIdentityMap(3);
+    AffineMap rowMap = AffineMap::get(3, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
+                                      b.getContext());
 
-    // Scale, and mask the keys after each query's position.
-    Value shift; // m - n: the queries are the last n of the m positions
-    if (op.getCausal())
-      shift = b.create<arith::SubIOp>(loc, getValueOrCreateConstantIndexOp(b, loc, m),
-                                      getValueOrCreateConstantIndexOp(b, loc, n));
+    // S = q k^T per key/value head.
+    Value scores = filledTensor(b, loc, {kvs, rows, m}, 0.0f);
+    scores = b.create<linalg::BatchMatmulTransposeBOp>(loc, scores.getType(),
+                                                       ValueRange{qRows, k}, scores)
+                 .getResult(0);
+
+    // Scale, and mask the keys after each query's position (row r is query r mod n).
+    Value shift, nValue; // m - n: the queries are the last n of the m positions
+    if (op.getCausal()) {
+      nValue = getValueOrCreateConstantIndexOp(b, loc, n);
+      shift = b.create<arith::SubIOp>(loc, getValueOrCreateConstantIndexOp(b, loc, m), nValue);
+    }
     float scale = static_cast<float>(op.getScale().convertToDouble());
-    scores = generic(b, loc, {}, scores, {id4}, iterators(4),
+    scores = generic(b, loc, {}, scores, {id3}, iterators(3),
                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        Value s = nb.create<arith::MulFOp>(l, a[0], f32Const(nb, l, scale));
                        if (!shift)
                          return s;
-                       Value qi = nb.create<linalg::IndexOp>(l, 2);
-                       Value kj = nb.create<linalg::IndexOp>(l, 3);
+                       Value row = nb.create<linalg::IndexOp>(l, 1);
+                       Value qi = nb.create<arith::RemUIOp>(l, row, nValue);
+                       Value kj = nb.create<linalg::IndexOp>(l, 2);
                        Value last = nb.create<arith::AddIOp>(l, qi, shift);
                        Value masked =
                            nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, kj, last);
@@ -687,41 +672,43 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
     Value negInf = b.create<arith::ConstantOp>(
         loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
     Value rowMax =
-        b.create<linalg::FillOp>(loc, negInf, emptyTensor(b, loc, {kvs, groups, n})).getResult(0);
-    rowMax = generic(b, loc, scores, rowMax, {id4, rows}, iterators(3, 1),
+        b.create<linalg::FillOp>(loc, negInf, emptyTensor(b, loc, {kvs, rows})).getResult(0);
+    rowMax = generic(b, loc, scores, rowMax, {id3, rowMap}, iterators(2, 1),
                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        return nb.create<arith::MaximumFOp>(l, a[1], a[0]);
                      });
-    Value probs = generic(b, loc, rowMax, scores, {rows, id4}, iterators(4),
+    Value probs = generic(b, loc, rowMax, scores, {rowMap, id3}, iterators(3),
                           [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                             return nb.create<math::ExpOp>(
                                 l, nb.create<arith::SubFOp>(l, a[1], a[0]));
                           });
-    Value rowSum = filledTensor(b, loc, {kvs, groups, n}, 0.0f);
-    rowSum = generic(b, loc, probs, rowSum, {id4, rows}, iterators(3, 1),
+    Value rowSum = filledTensor(b, loc, {kvs, rows}, 0.0f);
+    rowSum = generic(b, loc, probs, rowSum, {id3, rowMap}, iterators(2, 1),
                      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                        return nb.create<arith::AddFOp>(l, a[1], a[0]);
                      });
 
-    // O = P v over (kv, j, g, i, e) with j the reduction, then / row sums.
-    Value out = filledTensor(b, loc, {kvs, groups, n, dv}, 0.0f);
-    out = generic(b, loc, {probs, v}, out,
-                  {map5({kv, g, i, j}), map5({kv, j, e}), map5({kv, g, i, e})}, outIts,
-                  [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                    Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
-                    return nb.create<arith::AddFOp>(l, a[2], p);
-                  });
-    out = generic(b, loc, rowSum, out, {rows, id4}, iterators(4),
+    // O = P v per key/value head, then / row sums.
+    Value out = filledTensor(b, loc, {kvs, rows, dv}, 0.0f);
+    out = b.create<linalg::BatchMatmulOp>(loc, out.getType(), ValueRange{probs, v}, out)
+              .getResult(0);
+    out = generic(b, loc, rowSum, out, {rowMap, id3}, iterators(3),
                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
                     return nb.create<arith::DivFOp>(l, a[1], a[0]);
                   });
+
+    // [kv, G*n, dv] -> [kv, G, n, dv] -> [heads, n, dv].
     auto outType = tensorType(out);
+    int64_t dvStatic = outType.getDimSize(2);
+    Value grouped = b.create<tensor::ExpandShapeOp>(
+        loc, RankedTensorType::get({kvHeads, group, nStatic, dvStatic}, outType.getElementType()),
+        out, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}},
+        ArrayRef<OpFoldResult>{kvs, b.getIndexAttr(group), n, dv});
     Value merged = b.create<tensor::CollapseShapeOp>(
         loc,
-        RankedTensorType::get({static_cast<int64_t>(op.getHeads()), outType.getDimSize(2),
-                               outType.getDimSize(3)},
+        RankedTensorType::get({static_cast<int64_t>(op.getHeads()), nStatic, dvStatic},
                               outType.getElementType()),
-        out, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+        grouped, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
     rewriter.replaceOp(op, castTo(rewriter, loc, merged, op.getType()));
     return success();
   }
