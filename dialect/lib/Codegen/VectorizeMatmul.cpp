@@ -29,7 +29,7 @@ constexpr int64_t kTileTokens = 4, kTileRows = 4;
 
 /// True when the innermost dimension of `type` is contiguous.
 bool rowsContiguous(MemRefType type) {
-  if (type.getRank() != 2)
+  if (type.getRank() != 2 && type.getRank() != 3)
     return false;
   SmallVector<int64_t> strides;
   int64_t offset;
@@ -44,6 +44,16 @@ public:
         vecType(VectorType::get({width}, b.getF32Type())) {}
 
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+
+  /// For batched products: the batch index that leads every access.
+  void setBatch(Value batch) { lead.assign({batch}); }
+
+  /// Indices of element (row, col) of a 2-D matrix, or of the current batch.
+  SmallVector<Value> at(Value row, Value col) {
+    SmallVector<Value> idx(lead);
+    idx.append({row, col});
+    return idx;
+  }
 
   /// One tm × tn micro-kernel at tokens [m0, m0 + tm), rows [n0, n0 + tn).
   void kernel(Value m0, Value n0, int64_t tm, int64_t tn) {
@@ -66,10 +76,10 @@ public:
         auto loadType = VectorType::get({width}, element);
         Value v;
         if (!tail) {
-          v = nb.create<vector::LoadOp>(loc, loadType, mem, ValueRange{row, col});
+          v = nb.create<vector::LoadOp>(loc, loadType, mem, at(row, col));
         } else {
           Value pad = nb.create<arith::ConstantOp>(loc, nb.getFloatAttr(element, 0.0));
-          v = nb.create<vector::TransferReadOp>(loc, loadType, mem, ValueRange{row, col}, pad,
+          v = nb.create<vector::TransferReadOp>(loc, loadType, mem, at(row, col), pad,
                                                 ArrayRef<bool>{false});
         }
         if (element != vecType.getElementType())
@@ -102,9 +112,9 @@ public:
     for (int64_t i = 0; i < tm; ++i)
       for (int64_t j = 0; j < tn; ++j) {
         Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, accs[i * tn + j]);
-        Value old = b.create<memref::LoadOp>(loc, c, ValueRange{ms[i], ns[j]});
+        Value old = b.create<memref::LoadOp>(loc, c, at(ms[i], ns[j]));
         b.create<memref::StoreOp>(loc, b.create<arith::AddFOp>(loc, old, sum), c,
-                                  ValueRange{ms[i], ns[j]});
+                                  at(ms[i], ns[j]));
       }
   }
 
@@ -143,12 +153,67 @@ public:
     tokenLoop(mMain, tokens, 1);
   }
 
+  /// C[m, e] += Σ_j A[m, j] · B[j, e] (B not transposed: rows of B are
+  /// contiguous along e) for rows [lo, hi) of A: an outer-product kernel that
+  /// broadcasts one element of A against vectors of a row of B; `cols` (static,
+  /// a multiple of the vector width) is processed in chunks of 4 vectors.
+  void outerProductRows(Value lo, Value hi, Value inner, int64_t cols) {
+    auto rowLoop = [&](Value from, Value to, int64_t tm) {
+      b.create<scf::ForOp>(
+          loc, from, to, index(tm), ValueRange{},
+          [&](OpBuilder &nb, Location, Value m0, ValueRange) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            for (int64_t c0 = 0; c0 < cols; c0 += 4 * width)
+              outerProductKernel(m0, tm, c0, std::min<int64_t>(4, (cols - c0) / width), inner);
+            b.create<scf::YieldOp>(loc);
+          });
+    };
+    Value four = index(kTileTokens);
+    Value count = b.create<arith::SubIOp>(loc, hi, lo);
+    Value mid = b.create<arith::AddIOp>(
+        loc, lo, b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, count, four), four));
+    rowLoop(lo, mid, kTileTokens);
+    rowLoop(mid, hi, 1);
+  }
+
 private:
+  void outerProductKernel(Value m0, int64_t tm, int64_t col0, int64_t vectors, Value inner) {
+    SmallVector<Value> ms, cols;
+    for (int64_t i = 0; i < tm; ++i)
+      ms.push_back(i ? b.create<arith::AddIOp>(loc, m0, index(i)).getResult() : m0);
+    for (int64_t v = 0; v < vectors; ++v)
+      cols.push_back(index(col0 + v * width));
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vecType));
+    SmallVector<Value> inits(tm * vectors, zero);
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), inner, index(1), inits,
+        [&](OpBuilder &nb, Location, Value j, ValueRange accs) {
+          SmallVector<Value> av, bv, out;
+          for (Value m : ms)
+            av.push_back(nb.create<vector::BroadcastOp>(
+                loc, vecType, nb.create<memref::LoadOp>(loc, a, at(m, j))));
+          for (Value col : cols)
+            bv.push_back(nb.create<vector::LoadOp>(loc, vecType, bT, at(j, col)));
+          for (int64_t i = 0; i < tm; ++i)
+            for (int64_t v = 0; v < vectors; ++v)
+              out.push_back(nb.create<vector::FMAOp>(loc, av[i], bv[v], accs[i * vectors + v]));
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    for (int64_t i = 0; i < tm; ++i)
+      for (int64_t v = 0; v < vectors; ++v) {
+        Value old = b.create<vector::LoadOp>(loc, vecType, c, at(ms[i], cols[v]));
+        Value sum = b.create<arith::AddFOp>(loc, old, loop.getResult(i * vectors + v));
+        b.create<vector::StoreOp>(loc, sum, c, at(ms[i], cols[v]));
+      }
+  }
+
   OpBuilder &b;
   Location loc;
   Value a, bT, c;
   int64_t k, width;
   VectorType vecType;
+  SmallVector<Value> lead;
 };
 
 // linalg.matmul_transpose_b (A: [m, k], B: [n, k] static, C: [m, n]) on memrefs
@@ -196,6 +261,102 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
   int64_t width, blockRows;
 };
 
+/// Row blocks of `rows` (a Value) in units of `blockRows`: the number of blocks.
+Value blockCount(OpBuilder &b, Location loc, Value rows, int64_t blockRows) {
+  Value br = b.create<arith::ConstantIndexOp>(loc, blockRows);
+  Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+  return b.create<arith::DivUIOp>(
+      loc, b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, rows, br), one), br);
+}
+
+bool f32Memrefs(ValueRange values) {
+  return llvm::all_of(values, [](Value v) {
+    auto t = dyn_cast<MemRefType>(v.getType());
+    return t && t.getElementType().isF32() && rowsContiguous(t);
+  });
+}
+
+// linalg.batch_matmul_transpose_b (A: [b, m, k], B: [b, n, k] with k static) on memrefs
+//   => scf.parallel over (batch, row blocks of B) { the micro-kernels of one batch }
+struct VectorizeBatchMatmulTransposeB : OpRewritePattern<linalg::BatchMatmulTransposeBOp> {
+  VectorizeBatchMatmulTransposeB(MLIRContext *ctx, int64_t width, int64_t blockRows)
+      : OpRewritePattern(ctx), width(width), blockRows(blockRows) {}
+
+  LogicalResult matchAndRewrite(linalg::BatchMatmulTransposeBOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "expects memrefs");
+    Value a = op.getDpsInputs()[0], bT = op.getDpsInputs()[1], c = op.getDpsInits()[0];
+    if (!f32Memrefs({a, bT, c}))
+      return rewriter.notifyMatchFailure(op, "expects f32 memrefs with contiguous rows");
+    int64_t k = cast<MemRefType>(bT.getType()).getDimSize(2);
+    if (ShapedType::isDynamic(k))
+      return rewriter.notifyMatchFailure(op, "expects a static reduction size");
+    Location loc = op.getLoc();
+    MatmulEmitter emit(rewriter, loc, a, bT, c, k, width);
+    Value batches = rewriter.create<memref::DimOp>(loc, a, 0);
+    Value tokens = rewriter.create<memref::DimOp>(loc, a, 1);
+    Value rows = rewriter.create<memref::DimOp>(loc, bT, 1);
+    Value blocks = blockCount(rewriter, loc, rows, blockRows);
+    rewriter.create<scf::ParallelOp>(
+        loc, ValueRange{emit.index(0), emit.index(0)}, ValueRange{batches, blocks},
+        ValueRange{emit.index(1), emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
+          OpBuilder::InsertionGuard g(rewriter);
+          rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          emit.setBatch(ivs[0]);
+          Value nStart = rewriter.create<arith::MulIOp>(loc, ivs[1], emit.index(blockRows));
+          Value nEnd = rewriter.create<arith::MinSIOp>(
+              loc, rewriter.create<arith::AddIOp>(loc, nStart, emit.index(blockRows)), rows);
+          emit.block(nStart, nEnd, tokens);
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  int64_t width, blockRows;
+};
+
+// linalg.batch_matmul (A: [b, m, j], B: [b, j, e] with e a static multiple of
+//   the vector width) on memrefs => scf.parallel over (batch, row blocks of A)
+//   { 4-row / 1-row outer-product kernels: broadcast A[m, j] x vectors of B[j, :] }
+struct VectorizeBatchMatmul : OpRewritePattern<linalg::BatchMatmulOp> {
+  VectorizeBatchMatmul(MLIRContext *ctx, int64_t width, int64_t blockRows)
+      : OpRewritePattern(ctx), width(width), blockRows(blockRows) {}
+
+  LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "expects memrefs");
+    Value a = op.getDpsInputs()[0], bm = op.getDpsInputs()[1], c = op.getDpsInits()[0];
+    if (!f32Memrefs({a, bm, c}))
+      return rewriter.notifyMatchFailure(op, "expects f32 memrefs with contiguous rows");
+    int64_t cols = cast<MemRefType>(bm.getType()).getDimSize(2);
+    if (ShapedType::isDynamic(cols) || cols % width != 0)
+      return rewriter.notifyMatchFailure(op, "expects a static multiple of the vector width");
+    Location loc = op.getLoc();
+    MatmulEmitter emit(rewriter, loc, a, bm, c, /*k=*/0, width);
+    Value batches = rewriter.create<memref::DimOp>(loc, a, 0);
+    Value rows = rewriter.create<memref::DimOp>(loc, a, 1);
+    Value inner = rewriter.create<memref::DimOp>(loc, a, 2);
+    Value blocks = blockCount(rewriter, loc, rows, blockRows);
+    rewriter.create<scf::ParallelOp>(
+        loc, ValueRange{emit.index(0), emit.index(0)}, ValueRange{batches, blocks},
+        ValueRange{emit.index(1), emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
+          OpBuilder::InsertionGuard g(rewriter);
+          rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          emit.setBatch(ivs[0]);
+          Value lo = rewriter.create<arith::MulIOp>(loc, ivs[1], emit.index(blockRows));
+          Value hi = rewriter.create<arith::MinSIOp>(
+              loc, rewriter.create<arith::AddIOp>(loc, lo, emit.index(blockRows)), rows);
+          emit.outerProductRows(lo, hi, inner, cols);
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  int64_t width, blockRows;
+};
+
 struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass> {
   using VectorizeMatmulBase::VectorizeMatmulBase;
 
@@ -205,7 +366,8 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<VectorizeMatmulTransposeB>(&getContext(), vectorWidth, blockRows);
+    patterns.add<VectorizeMatmulTransposeB, VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(
+        &getContext(), vectorWidth, blockRows);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
