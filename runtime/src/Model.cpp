@@ -224,8 +224,15 @@ bool tfc::rt::checkDescriptor() {
         return false;
       }
   if (!checkFunction(m, m.decoder, "decoder", false) ||
-      !checkFunction(m, m.encoder, "encoder", true))
+      !checkFunction(m, m.encoder, "encoder", true) ||
+      !checkFunction(m, m.decoder_last, "decoder_last", false))
     return false;
+  if (m.decoder_last.entry &&
+      (!m.decoder.entry || m.decoder_last.stateful != m.decoder.stateful ||
+       m.decoder_last.out_width != m.decoder.out_width)) {
+    setError("model descriptor: decoder_last does not match the decoder");
+    return false;
+  }
   if (m.decoder.entry && m.decoder.out_width != m.info.vocab_size) {
     setError("model descriptor: decoder out_width %d != vocab_size %d", m.decoder.out_width,
              m.info.vocab_size);

@@ -146,6 +146,7 @@ struct tfc_session {
   int32_t memoryRows = 0;   // 0: tfc_encode has not run yet
   AlignedBuffer scratch;    // output rows of the generated functions
   Call decoder, encoder;
+  Call decoderLast; // the decoder computing the last token's logits only, if compiled
 
   /// Makes the scratch buffer hold at least `floats` floats. Growth is geometric
   /// (a stateless decoder's output grows by one row per step), bounded by what
@@ -191,6 +192,7 @@ tfc_session *tfc_session_new(const tfc_model *model, int32_t max_tokens) {
       }
     }
     s->decoder.prepare(m.decoder, *model, s->caches);
+    s->decoderLast.prepare(m.decoder_last, *model, s->caches);
     s->encoder.prepare(m.encoder, *model, s->caches);
     return s.release();
   });
@@ -219,11 +221,13 @@ int32_t tfc_decode(tfc_session *s, const int32_t *tokens, int32_t n, float *logi
       setError("tfc_decode: session is NULL");
       return -1;
     }
-    Call &call = s->decoder;
-    if (!call.available()) {
+    if (!s->decoder.available()) {
       setError("tfc_decode: this model has no decoder");
       return -1;
     }
+    // Only the last token's logits wanted: the variant whose output head reads
+    // the last row only, when the model has one.
+    Call &call = !all_logits && s->decoderLast.available() ? s->decoderLast : s->decoder;
     if (!tokens || !logits) {
       setError("tfc_decode: %s is NULL", tokens ? "logits" : "tokens");
       return -1;
@@ -245,8 +249,11 @@ int32_t tfc_decode(tfc_session *s, const int32_t *tokens, int32_t n, float *logi
       return -1;
     }
     const size_t width = size_t(call.fn->out_width);
-    // Stateless: run the whole history; stateful: only the new tokens.
-    const int32_t rows = call.fn->stateful ? n : s->pos + n;
+    // Stateless: run the whole history; stateful: only the new tokens. The
+    // last-token variant writes one row either way.
+    const int32_t inputs = call.fn->stateful ? n : s->pos + n;
+    const bool lastOnly = &call == &s->decoderLast;
+    const int32_t rows = lastOnly ? 1 : inputs;
     if (!s->reserveScratch(size_t(rows) * width, size_t(s->maxTokens) * width))
       return -1;
     if (call.fn->stateful) {
@@ -255,16 +262,18 @@ int32_t tfc_decode(tfc_session *s, const int32_t *tokens, int32_t n, float *logi
     } else {
       // Beyond the position: not yet part of the session's state.
       std::memcpy(s->history.data() + s->pos, tokens, size_t(n) * sizeof(int32_t));
-      call.setTokens(s->history.data(), rows);
+      call.setTokens(s->history.data(), inputs);
     }
     call.setOutput(s->scratch.floats(), rows);
     call.setMemory(s->memory.floats(), s->memoryRows, descriptor().encoder.out_width);
     call.run();
-    const float *out = s->scratch.floats() + size_t(rows - n) * width;
-    if (all_logits)
-      std::memcpy(logits, out, size_t(n) * width * sizeof(float));
+    if (lastOnly)
+      std::memcpy(logits, s->scratch.floats(), width * sizeof(float));
+    else if (all_logits)
+      std::memcpy(logits, s->scratch.floats() + size_t(rows - n) * width,
+                  size_t(n) * width * sizeof(float));
     else
-      std::memcpy(logits, out + size_t(n - 1) * width, width * sizeof(float));
+      std::memcpy(logits, s->scratch.floats() + size_t(rows - 1) * width, width * sizeof(float));
     s->pos += n;
     return 0;
   });

@@ -34,6 +34,7 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
     pm.addPass(attn::createAttnGQA());
   if (options.kvCache)
     pm.addPass(attn::createAttnKVCache());
+  pm.addPass(attn::createAttnLastTokenLogits());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

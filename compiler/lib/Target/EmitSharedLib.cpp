@@ -164,6 +164,8 @@ FailureOr<ModelLayout> takeModelLayout(ModuleOp module, ModelSummary summary) {
       layout.decoder = std::move(entry);
     else if (entry.symbol == "encoder")
       layout.encoder = std::move(entry);
+    else if (entry.symbol == "decoder_last")
+      layout.decoderLast = std::move(entry);
     else
       return func.emitError("unexpected model function '") << entry.symbol << "'";
   }
@@ -197,7 +199,7 @@ public:
     argTy = llvm::StructType::get(ctx, {i32, i32});
     functionTy = llvm::StructType::get(ctx, {ptr, i32, ptr, i32, i32});
     modelTy = llvm::StructType::get(
-        ctx, {i32, infoTy, ptr, i32, ptr, i32, ptr, functionTy, functionTy});
+        ctx, {i32, infoTy, ptr, i32, ptr, i32, ptr, functionTy, functionTy, functionTy});
   }
 
   llvm::Constant *int32(int64_t v) { return llvm::ConstantInt::get(i32, v); }
@@ -329,7 +331,8 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
       b.modelTy, {b.int32(kGenAbiVersion), info, b.array(b.weightTy, weights, "__tfc_weights"),
                   b.int32(slots.size()), b.array(b.slotTy, slots, "__tfc_slots"),
                   b.int32(caches.size()), b.array(b.cacheTy, caches, "__tfc_caches"),
-                  b.function(layout.decoder), b.function(layout.encoder)});
+                  b.function(layout.decoder), b.function(layout.encoder),
+                  b.function(layout.decoderLast)});
   auto *g = new llvm::GlobalVariable(module, b.modelTy, /*isConstant=*/true,
                                      llvm::GlobalValue::ExternalLinkage, model, "__tfc_model");
   g->setVisibility(llvm::GlobalValue::HiddenVisibility);

@@ -107,6 +107,10 @@ typedef struct {
   const tfc_gen_cache *caches;
   tfc_gen_function decoder;
   tfc_gen_function encoder;
+  /* Optional (entry NULL when absent): the decoder computing only the last
+     token's logits (OUTPUT is [1, vocab]), called when all_logits == 0; same
+     arguments and caches as `decoder`. */
+  tfc_gen_function decoder_last;
 } tfc_gen_model;
 
 /* Defined by the generated object with hidden visibility. */

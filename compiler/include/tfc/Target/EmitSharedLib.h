@@ -53,7 +53,7 @@ struct ModelLayout {
   ModelSummary summary;
   std::vector<WeightSlot> slots;
   std::vector<llvm::SmallVector<int64_t>> caches; // KV cache buffers [layers, heads, max_seq, d]
-  std::optional<EntryFunction> decoder, encoder;
+  std::optional<EntryFunction> decoder, encoder, decoderLast;
 };
 
 /// Reads the model numbers off the attn IR as generated (before the attn passes).

@@ -118,8 +118,15 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
     bool tokens = type.getRank() == 1 && type.getElementType().isInteger(32);
     bool cache = type.getRank() == 4;
     if (cache) {
-      argTable.append({kCache, static_cast<int32_t>(caches.size())});
-      caches.push_back(type);
+      // Cache j of every function is the same buffer (@decoder_last shares
+      // @decoder's caches): the first function defines the list.
+      size_t j = cacheArgs.size();
+      if (j == caches.size())
+        caches.push_back(type);
+      else if (caches[j] != type)
+        return func.emitError() << "cache " << j << " is " << type << " here but "
+                                << caches[j] << " in another function";
+      argTable.append({kCache, static_cast<int32_t>(j)});
       cacheArgs.push_back(arg);
     } else {
       argTable.append({tokens ? kTokens : kMemory, 0});

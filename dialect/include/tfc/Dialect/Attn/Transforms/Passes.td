@@ -116,6 +116,38 @@ def AttnKVCache : Pass<"tfc-attn-kv-cache", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def AttnLastTokenLogits : Pass<"tfc-attn-last-token-logits", "::mlir::ModuleOp"> {
+  let summary = "Add @decoder_last: the decoder computing only the last token's logits";
+  let description = [{
+    A prefill call that wants only the next token's distribution
+    (`tfc_decode(..., all_logits = 0)`) need not project every token onto the
+    vocabulary: the output head is often the largest matrix of the model. This
+    pass clones `@decoder` into `@decoder_last`, whose final linear layer reads
+    only the last row (linear layers act row by row, so that row's logits are
+    unchanged). The runtime calls it when all_logits is 0.
+
+    Before:
+    ```mlir
+    func.func @decoder(%tokens: tensor<?xi32>, ...) -> (tensor<?x512xf32>, ...) {
+      ...
+      %logits = attn.linear %x, %w : tensor<?x64xf32>, tensor<512x64xf32> -> tensor<?x512xf32>
+      return %logits, ... : tensor<?x512xf32>, ...
+    }
+    ```
+    After (in addition to `@decoder`):
+    ```mlir
+    func.func @decoder_last(%tokens: tensor<?xi32>, ...) -> (tensor<1x512xf32>, ...) {
+      ...
+      %last = tensor.extract_slice %x[%nm1, 0] [1, 64] [1, 1] : tensor<?x64xf32> to tensor<1x64xf32>
+      %logits = attn.linear %last, %w : tensor<1x64xf32>, tensor<512x64xf32> -> tensor<1x512xf32>
+      return %logits, ... : tensor<1x512xf32>, ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def AttnLatent : Pass<"tfc-attn-latent"> {
   let summary = "Multi-head latent attention in the latent space (weight absorption)";
   let description = [{
