@@ -22,7 +22,7 @@ namespace {
 /// Alignment of every block: a cache line, and what AVX-512 loads like.
 constexpr size_t kAlign = 64;
 /// Bytes of freed blocks one thread keeps for reuse.
-constexpr size_t kCacheLimit = size_t(1) << 30;
+constexpr size_t kCacheLimit = size_t(64) << 20;
 
 /// Sizes are rounded up to this granularity so near-equal requests share blocks.
 size_t roundedSize(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
