@@ -12,6 +12,8 @@
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
 
+#include "HeadBuilder.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -26,93 +28,6 @@ using namespace mlir;
 using namespace tfc::attn;
 
 namespace {
-
-/// DeepSeek-V2's q_a_layernorm and kv_a_layernorm epsilon (SPEC §2).
-constexpr double kLatentNormEps = 1e-6;
-
-/// Builds the head-level ops of one decomposition; every result type is derived
-/// from the operand types and the op's attributes, keeping the token dimension
-/// (dynamic or not) of the activation it comes from.
-class HeadBuilder {
-public:
-  HeadBuilder(PatternRewriter &rewriter, Location loc) : rewriter(rewriter), loc(loc) {}
-
-  static RankedTensorType type(Value v) { return cast<RankedTensorType>(v.getType()); }
-  static int64_t tokens(Value v) { return type(v).getDimSize(type(v).getRank() == 2 ? 0 : 1); }
-
-  RankedTensorType f32Tensor(ArrayRef<int64_t> shape) {
-    return RankedTensorType::get(shape, rewriter.getF32Type());
-  }
-
-  /// x [n, in] W[out, in]^T (+ b) -> [n, out].
-  Value linear(Value x, Value w, Value bias = nullptr) {
-    auto resultType = f32Tensor({tokens(x), type(w).getDimSize(0)});
-    return rewriter.create<LinearOp>(loc, resultType, x, w, bias);
-  }
-
-  Value rmsNorm(Value x, Value w, double eps) {
-    return rewriter.create<RMSNormOp>(loc, type(x), x, w, rewriter.getF64FloatAttr(eps));
-  }
-
-  /// [n, heads * d] -> [heads, n, d].
-  Value splitHeads(Value x, int64_t heads) {
-    int64_t d = type(x).getDimSize(1) / heads;
-    return rewriter.create<SplitHeadsOp>(loc, f32Tensor({heads, tokens(x), d}), x);
-  }
-
-  /// [heads, n, d] -> [n, heads * d].
-  Value mergeHeads(Value x) {
-    auto t = type(x);
-    return rewriter.create<MergeHeadsOp>(
-        loc, f32Tensor({t.getDimSize(1), t.getDimSize(0) * t.getDimSize(2)}), x);
-  }
-
-  /// Columns [offset, offset + size) of the last dimension.
-  Value sliceLast(Value x, int64_t offset, int64_t size) {
-    SmallVector<int64_t> shape(type(x).getShape());
-    shape.back() = size;
-    return rewriter.create<SliceLastOp>(loc, f32Tensor(shape), x,
-                                        rewriter.getI64IntegerAttr(offset));
-  }
-
-  Value concatLast(Value a, Value b) {
-    SmallVector<int64_t> shape(type(a).getShape());
-    shape.back() += type(b).getShape().back();
-    return rewriter.create<ConcatLastOp>(loc, f32Tensor(shape), a, b);
-  }
-
-  /// RoPE at positions 0..n-1 when `theta` is set, else `x` unchanged.
-  Value rope(Value x, std::optional<APFloat> theta, std::optional<StringRef> style) {
-    if (!theta)
-      return x;
-    return rewriter.create<RopeOp>(loc, type(x), x, /*offset=*/Value(),
-                                   rewriter.getF64FloatAttr(theta->convertToDouble()),
-                                   rewriter.getStringAttr(style.value_or("half")));
-  }
-
-  /// Replicates [kv_heads, m, d] to [heads, m, d]; a no-op when already there.
-  Value repeatKV(Value x, int64_t heads) {
-    auto t = type(x);
-    if (t.getDimSize(0) == heads)
-      return x;
-    return rewriter.create<RepeatKVOp>(loc, f32Tensor({heads, t.getDimSize(1), t.getDimSize(2)}),
-                                       x);
-  }
-
-  /// softmax(scale q k^T) v with as many K/V heads as query heads.
-  Value sdpa(Value q, Value k, Value v, bool causal, double scale) {
-    int64_t heads = type(q).getDimSize(0);
-    auto resultType = f32Tensor({heads, type(q).getDimSize(1), type(v).getDimSize(2)});
-    return rewriter.create<SDPAOp>(loc, resultType, q, k, v, rewriter.getI64IntegerAttr(heads),
-                                   rewriter.getI64IntegerAttr(heads),
-                                   causal ? rewriter.getUnitAttr() : UnitAttr(),
-                                   rewriter.getF64FloatAttr(scale));
-  }
-
-private:
-  PatternRewriter &rewriter;
-  Location loc;
-};
 
 // attn.attention => attn.linear ×3, attn.split_heads ×3, [attn.rope ×2],
 //                   [attn.repeat_kv ×2], attn.sdpa, attn.merge_heads, attn.linear

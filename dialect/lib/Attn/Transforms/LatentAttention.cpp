@@ -10,6 +10,8 @@
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
 
+#include "HeadBuilder.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -25,15 +27,6 @@ using namespace tfc::attn;
 
 namespace {
 
-/// DeepSeek-V2's q_a_layernorm and kv_a_layernorm epsilon (SPEC §2).
-constexpr double kLatentNormEps = 1e-6;
-
-RankedTensorType f32(OpBuilder &b, ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape, b.getF32Type());
-}
-
-int64_t dim(Value v, unsigned i) { return cast<RankedTensorType>(v.getType()).getDimSize(i); }
-
 // attn.latent_attention => q projections, [c, k_pe] as one shared latent key,
 //   attn.batch_matmul (q_nope · W_UK), attn.sdpa {kv_heads = 1} in the latent
 //   space, attn.batch_matmul (o_lat · W_UVᵀ), attn.merge_heads, attn.linear
@@ -45,80 +38,47 @@ struct AbsorbLatentAttention : OpRewritePattern<LatentAttentionOp> {
     if (qWeights.size() != 1 && qWeights.size() != 3)
       return rewriter.notifyMatchFailure(op, "expected one or three q weights");
     Location loc = op.getLoc();
+    HeadBuilder b(rewriter, loc);
     int64_t heads = op.getHeads(), rank = op.getKvRank(), ropeDim = op.getRopeDim(),
             nope = op.getNopeDim(), vDim = op.getVDim();
     Value x = op.getInput();
-    int64_t n = dim(x, 0);
-    auto &b = rewriter;
-
-    auto linear = [&](Value in, Value w) -> Value {
-      return b.create<LinearOp>(loc, f32(b, {n, dim(w, 0)}), in, w, Value());
-    };
-    auto rmsNorm = [&](Value in, Value w) -> Value {
-      return b.create<RMSNormOp>(loc, in.getType(), in, w, b.getF64FloatAttr(kLatentNormEps));
-    };
-    auto slice = [&](Value in, int64_t offset, int64_t size) -> Value {
-      auto t = cast<RankedTensorType>(in.getType());
-      SmallVector<int64_t> shape(t.getShape());
-      shape.back() = size;
-      return b.create<SliceLastOp>(loc, f32(b, shape), in, b.getI64IntegerAttr(offset));
-    };
-    auto concat = [&](Value l, Value r) -> Value {
-      auto t = cast<RankedTensorType>(l.getType());
-      SmallVector<int64_t> shape(t.getShape());
-      shape.back() += cast<RankedTensorType>(r.getType()).getShape().back();
-      return b.create<ConcatLastOp>(loc, f32(b, shape), l, r);
-    };
-    auto split = [&](Value in, int64_t h) -> Value {
-      return b.create<SplitHeadsOp>(loc, f32(b, {h, n, dim(in, 1) / h}), in);
-    };
-    auto rope = [&](Value in) -> Value {
-      auto theta = op.getRopeTheta();
-      if (!theta)
-        return in;
-      return b.create<RopeOp>(loc, in.getType(), in, Value(),
-                              b.getF64FloatAttr(theta->convertToDouble()),
-                              b.getStringAttr(op.getRopeStyle().value_or("half")));
-    };
+    auto theta = op.getRopeTheta();
+    auto style = op.getRopeStyle();
 
     // Queries, split per head into the part that meets the latent and the rotated part.
     Value qFlat = qWeights.size() == 1
-                      ? linear(x, qWeights[0])
-                      : linear(rmsNorm(linear(x, qWeights[0]), qWeights[1]), qWeights[2]);
-    Value q = split(qFlat, heads);
-    Value qNope = slice(q, 0, nope);
-    Value qPe = rope(slice(q, nope, ropeDim));
+                      ? b.linear(x, qWeights[0])
+                      : b.linear(b.rmsNorm(b.linear(x, qWeights[0]), qWeights[1], kLatentNormEps),
+                                 qWeights[2]);
+    Value q = b.splitHeads(qFlat, heads);
+    Value qNope = b.sliceLast(q, 0, nope);
+    Value qPe = b.rope(b.sliceLast(q, nope, ropeDim), theta, style);
 
     // The shared latent key [c, k_pe]; its first kv_rank columns are the values.
-    Value kvA = linear(x, op.getWkvA());
-    Value c = rmsNorm(slice(kvA, 0, rank), op.getKvNorm());
-    Value kPe = rope(split(slice(kvA, rank, ropeDim), 1));
-    Value key = concat(split(c, 1), kPe);
-    Value value = slice(key, 0, rank);
+    Value kvA = b.linear(x, op.getWkvA());
+    Value c = b.rmsNorm(b.sliceLast(kvA, 0, rank), op.getKvNorm(), kLatentNormEps);
+    Value kPe = b.rope(b.splitHeads(b.sliceLast(kvA, rank, ropeDim), 1), theta, style);
+    Value key = b.concatLast(b.splitHeads(c, 1), kPe);
+    Value value = b.sliceLast(key, 0, rank);
 
     // W_UK[h] = kv_b_proj rows [h*(nope+v), h*(nope+v)+nope), W_UV[h] the next v rows.
-    Value wkvB = op.getWkvB();
-    auto perHead = f32(b, {heads, nope + vDim, rank});
-    Value w3 = b.create<tensor::ExpandShapeOp>(loc, perHead, wkvB,
-                                               ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    auto perHead = b.f32Tensor({heads, nope + vDim, rank});
+    Value w3 = rewriter.create<tensor::ExpandShapeOp>(
+        loc, perHead, op.getWkvB(), ArrayRef<ReassociationIndices>{{0, 1}, {2}});
     auto view = [&](int64_t row, int64_t rows) -> Value {
-      return b.create<tensor::ExtractSliceOp>(
-          loc, f32(b, {heads, rows, rank}), w3, ValueRange{}, ValueRange{}, ValueRange{},
-          b.getDenseI64ArrayAttr({0, row, 0}), b.getDenseI64ArrayAttr({heads, rows, rank}),
-          b.getDenseI64ArrayAttr({1, 1, 1}));
+      return rewriter.create<tensor::ExtractSliceOp>(
+          loc, b.f32Tensor({heads, rows, rank}), w3, ValueRange{}, ValueRange{}, ValueRange{},
+          rewriter.getDenseI64ArrayAttr({0, row, 0}),
+          rewriter.getDenseI64ArrayAttr({heads, rows, rank}),
+          rewriter.getDenseI64ArrayAttr({1, 1, 1}));
     };
     Value wUK = view(0, nope), wUV = view(nope, vDim);
 
-    Value qLat = b.create<BatchMatmulOp>(loc, f32(b, {heads, n, rank}), qNope, wUK, UnitAttr());
-    Value qAbs = concat(qLat, qPe);
+    Value qAbs = b.concatLast(b.batchMatmul(qNope, wUK, /*transposeRhs=*/false), qPe);
     double scale = 1.0 / std::sqrt(static_cast<double>(nope + ropeDim));
-    Value oLat = b.create<SDPAOp>(loc, f32(b, {heads, n, rank}), qAbs, key, value,
-                                  b.getI64IntegerAttr(heads), b.getI64IntegerAttr(1),
-                                  op.getCausal() ? b.getUnitAttr() : UnitAttr(),
-                                  b.getF64FloatAttr(scale));
-    Value o = b.create<BatchMatmulOp>(loc, f32(b, {heads, n, vDim}), oLat, wUV, b.getUnitAttr());
-    Value merged = b.create<MergeHeadsOp>(loc, f32(b, {n, heads * vDim}), o);
-    rewriter.replaceOp(op, linear(merged, op.getWo()));
+    Value oLat = b.sdpa(qAbs, key, value, op.getCausal(), scale);
+    Value o = b.batchMatmul(oLat, wUV, /*transposeRhs=*/true);
+    rewriter.replaceOp(op, b.linear(b.mergeHeads(o), op.getWo()));
     return success();
   }
 };
