@@ -269,6 +269,25 @@ Value blockCount(OpBuilder &b, Location loc, Value rows, int64_t blockRows) {
       loc, b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, rows, br), one), br);
 }
 
+/// `scf.parallel` over (batch, blocks of `blockRows` of `rows`), calling
+/// `body(lo, hi)` for rows [lo, hi) with the emitter set to the batch.
+void parallelOverBatchBlocks(PatternRewriter &rewriter, Location loc, MatmulEmitter &emit,
+                             Value batches, Value rows, int64_t blockRows,
+                             function_ref<void(Value, Value)> body) {
+  Value blocks = blockCount(rewriter, loc, rows, blockRows);
+  rewriter.create<scf::ParallelOp>(
+      loc, ValueRange{emit.index(0), emit.index(0)}, ValueRange{batches, blocks},
+      ValueRange{emit.index(1), emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
+        OpBuilder::InsertionGuard g(rewriter);
+        rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        emit.setBatch(ivs[0]);
+        Value lo = rewriter.create<arith::MulIOp>(loc, ivs[1], emit.index(blockRows));
+        Value hi = rewriter.create<arith::MinSIOp>(
+            loc, rewriter.create<arith::AddIOp>(loc, lo, emit.index(blockRows)), rows);
+        body(lo, hi);
+      });
+}
+
 bool f32Memrefs(ValueRange values) {
   return llvm::all_of(values, [](Value v) {
     auto t = dyn_cast<MemRefType>(v.getType());
@@ -297,18 +316,8 @@ struct VectorizeBatchMatmulTransposeB : OpRewritePattern<linalg::BatchMatmulTran
     Value batches = rewriter.create<memref::DimOp>(loc, a, 0);
     Value tokens = rewriter.create<memref::DimOp>(loc, a, 1);
     Value rows = rewriter.create<memref::DimOp>(loc, bT, 1);
-    Value blocks = blockCount(rewriter, loc, rows, blockRows);
-    rewriter.create<scf::ParallelOp>(
-        loc, ValueRange{emit.index(0), emit.index(0)}, ValueRange{batches, blocks},
-        ValueRange{emit.index(1), emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
-          OpBuilder::InsertionGuard g(rewriter);
-          rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          emit.setBatch(ivs[0]);
-          Value nStart = rewriter.create<arith::MulIOp>(loc, ivs[1], emit.index(blockRows));
-          Value nEnd = rewriter.create<arith::MinSIOp>(
-              loc, rewriter.create<arith::AddIOp>(loc, nStart, emit.index(blockRows)), rows);
-          emit.block(nStart, nEnd, tokens);
-        });
+    parallelOverBatchBlocks(rewriter, loc, emit, batches, rows, blockRows,
+                            [&](Value lo, Value hi) { emit.block(lo, hi, tokens); });
     rewriter.eraseOp(op);
     return success();
   }
@@ -338,18 +347,8 @@ struct VectorizeBatchMatmul : OpRewritePattern<linalg::BatchMatmulOp> {
     Value batches = rewriter.create<memref::DimOp>(loc, a, 0);
     Value rows = rewriter.create<memref::DimOp>(loc, a, 1);
     Value inner = rewriter.create<memref::DimOp>(loc, a, 2);
-    Value blocks = blockCount(rewriter, loc, rows, blockRows);
-    rewriter.create<scf::ParallelOp>(
-        loc, ValueRange{emit.index(0), emit.index(0)}, ValueRange{batches, blocks},
-        ValueRange{emit.index(1), emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
-          OpBuilder::InsertionGuard g(rewriter);
-          rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          emit.setBatch(ivs[0]);
-          Value lo = rewriter.create<arith::MulIOp>(loc, ivs[1], emit.index(blockRows));
-          Value hi = rewriter.create<arith::MinSIOp>(
-              loc, rewriter.create<arith::AddIOp>(loc, lo, emit.index(blockRows)), rows);
-          emit.outerProductRows(lo, hi, inner, cols);
-        });
+    parallelOverBatchBlocks(rewriter, loc, emit, batches, rows, blockRows,
+                            [&](Value lo, Value hi) { emit.outerProductRows(lo, hi, inner, cols); });
     rewriter.eraseOp(op);
     return success();
   }
