@@ -21,7 +21,6 @@
 #include "Sampler.h"
 #include "Tokenizer.h"
 
-#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"

@@ -29,7 +29,13 @@ def small():
     return (state / 2**31 - 0.5) * 0.2
 
 
+# Order and padding keep every tensor 64-byte aligned in the file without
+# holes (safetensors forbids them): the header is padded with spaces so the
+# data starts at a multiple of 64, the embedding (256 bytes) comes first and
+# the bias right after it, then the layer tensors the runtime stacks anyway.
+# A runtime using weights in place then hands the model aligned buffers.
 tensors = {"model.embed_tokens.weight": ([VOCAB, DIM], [small() for _ in range(VOCAB * DIM)])}
+tensors["lm_head.bias"] = None  # placeholder keeps its position in the order
 for layer in range(LAYERS):
     tensors[f"model.layers.{layer}.scale.weight"] = ([DIM], [1.0] * DIM)
     tensors[f"model.layers.{layer}.mix.weight"] = ([DIM, DIM], [small() for _ in range(DIM * DIM)])
@@ -48,6 +54,6 @@ for name, (shape, values) in tensors.items():
     header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(data), len(data) + len(blob)]}
     data += blob
 text = json.dumps(header).encode()
-text += b" " * (-len(text) % 8)
+text += b" " * (-(8 + len(text)) % 64)
 with open(args.out, "wb") as f:
     f.write(struct.pack("<Q", len(text)) + text + data)
