@@ -30,6 +30,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <memory>
 #include <vector>
 
 namespace tfc::rt {
@@ -100,16 +101,21 @@ void storeFloats(int32_t dtype, const float *src, void *dst, int64_t n);
 
 } // namespace tfc::rt
 
-/// Weights: one buffer per descriptor slot, of the slot's dtype. Read-only once constructed, so
-/// any number of sessions on any threads may share it.
+/// Weights: one buffer per descriptor slot, of the slot's dtype, either owned or,
+/// for a tensor the file already holds in the slot's layout (a non-stacked F32
+/// slot of an F32 tensor), the file's own bytes, used in place from its mapping.
+/// Read-only once constructed, so any number of sessions on any threads may
+/// share it.
 struct tfc_model {
-  std::vector<tfc::rt::AlignedBuffer> slots;
+  std::vector<tfc::rt::AlignedBuffer> slots; // empty for slots used in place
+  std::vector<const void *> slotData;        // what the generated code reads, per slot
+  std::shared_ptr<const void> mapping;       // keeps in-place weights mapped
   int64_t ignoredTensors = 0; // tensors of the file the manifest does not use
 
-  /// Allocates every slot (zeroed). Sets the error and returns false when out
-  /// of memory.
-  bool allocateSlots();
-  /// Where manifest entry `i` lives in its slot (elements of the slot's dtype).
+  /// Allocates every slot not marked in `external` (zeroed). Sets the error and
+  /// returns false when out of memory.
+  bool allocateSlots(const std::vector<bool> &external = {});
+  /// Where manifest entry `i` lives in its (owned) slot (elements of the slot's dtype).
   void *weightData(int32_t i) const;
 };
 

@@ -256,10 +256,13 @@ bool tfc::rt::checkDescriptor() {
 // tfc_model
 //===----------------------------------------------------------------------===//
 
-bool tfc_model::allocateSlots() {
+bool tfc_model::allocateSlots(const std::vector<bool> &external) {
   const tfc_gen_model &m = descriptor();
   slots.resize(m.n_slots);
+  slotData.assign(m.n_slots, nullptr);
   for (int32_t s = 0; s < m.n_slots; ++s) {
+    if (s < int32_t(external.size()) && external[s])
+      continue;
     size_t n = size_t(elementCount(m.slots[s].dims, m.slots[s].rank));
     size_t bytes = dtypeBytes(m.slots[s].dtype);
     if (n > SIZE_MAX / bytes || !slots[s].allocate(n * bytes)) {
@@ -267,6 +270,7 @@ bool tfc_model::allocateSlots() {
                formatShape(m.slots[s].dims, m.slots[s].rank).c_str());
       return false;
     }
+    slotData[s] = slots[s].data();
   }
   return true;
 }

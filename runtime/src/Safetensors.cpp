@@ -154,7 +154,8 @@ public:
     if (p == MAP_FAILED)
       return fail("cannot map '%s': %s", path);
     base = p;
-    madvise(base, size, MADV_SEQUENTIAL);
+    // Read ahead: the weights are all read now, and in-place ones again each step.
+    madvise(base, size, MADV_WILLNEED);
     return true;
   }
 
@@ -228,17 +229,34 @@ public:
   Loader(const char *path, const unsigned char *bytes, size_t size)
       : path(path), bytes(bytes), size(size) {}
 
-  tfc_model *run() {
+  /// Builds the model. With `mapping` (which owns `bytes`), tensors already in
+  /// their slot's layout are used in place and the model keeps the mapping.
+  tfc_model *run(std::shared_ptr<const void> mapping = nullptr) {
     if (!parseHeader() || !checkOverlaps() || !matchManifest())
       return nullptr;
-    auto model = std::make_unique<tfc_model>();
-    if (!model->allocateSlots())
-      return nullptr;
     const tfc_gen_model &m = descriptor();
+    // In place: a whole (non-stacked) F32 slot whose tensor is F32 in the file,
+    // 4-byte aligned there. Stacked slots need their layers side by side.
+    std::vector<bool> inPlace(m.n_slots, false);
+    if (mapping)
+      for (int32_t i = 0; i < m.info.n_weights; ++i) {
+        const tfc_gen_slot &slot = m.slots[m.weights[i].slot];
+        const Tensor &t = tensors[manifestTensor[i]];
+        uintptr_t address = reinterpret_cast<uintptr_t>(bytes + dataStart + t.begin);
+        inPlace[m.weights[i].slot] = slot.layers == 0 && slot.dtype == TFC_DTYPE_F32 &&
+                                     t.dtype.type == DType::F32 && address % 4 == 0;
+      }
+    auto model = std::make_unique<tfc_model>();
+    if (!model->allocateSlots(inPlace))
+      return nullptr;
     std::vector<float> staging; // for slots not kept in F32
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const Tensor &t = tensors[manifestTensor[i]];
       const unsigned char *src = bytes + dataStart + t.begin;
+      if (inPlace[m.weights[i].slot]) {
+        model->slotData[m.weights[i].slot] = src;
+        continue;
+      }
       int64_t n = elementCount(t.shape.data(), t.shape.size());
       int32_t slotType = m.slots[m.weights[i].slot].dtype;
       if (slotType == TFC_DTYPE_F32) {
@@ -253,6 +271,8 @@ public:
       }
     }
     model->ignoredTensors = int64_t(tensors.size()) - m.info.n_weights;
+    if (std::find(inPlace.begin(), inPlace.end(), true) != inPlace.end())
+      model->mapping = std::move(mapping);
     return model.release();
   }
 
@@ -435,10 +455,18 @@ private:
 } // namespace
 
 tfc_model *tfc::rt::loadSafetensors(const char *path) {
-  MappedFile file;
-  if (!file.open(path))
+  auto file = std::make_shared<MappedFile>();
+  if (!file->open(path))
     return nullptr;
-  return loadSafetensorsBytes(path, file.bytes(), file.size);
+  if (file->size < 8) {
+    setError("'%s' is too small for a safetensors file: %zu bytes, the header length alone "
+             "takes 8",
+             path, file->size);
+    return nullptr;
+  }
+  // The model keeps the mapping only when it uses weights in place; otherwise
+  // the file is unmapped when this returns.
+  return Loader(path, file->bytes(), file->size).run(file);
 }
 
 tfc_model *tfc::rt::loadSafetensorsBytes(const char *name, const unsigned char *bytes,

@@ -94,7 +94,7 @@ struct Call {
         break;
       case TFC_ARG_WEIGHT: {
         const tfc_gen_slot &slot = m.slots[a.index];
-        setMemref(memrefs[k], model.slots[a.index].data(), slot.rank, slot.dims);
+        setMemref(memrefs[k], model.slotData[a.index], slot.rank, slot.dims);
         break;
       }
       case TFC_ARG_CACHE: {

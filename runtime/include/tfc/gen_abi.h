@@ -61,7 +61,8 @@ enum {
 };
 
 /* A weight buffer as the generated code sees it: row-major, contiguous, of element
-   type `dtype`. A stacked slot (layers > 0) holds one per-layer manifest tensor per
+   type `dtype`, aligned to its element size (64 bytes when the runtime owns it; a
+   non-stacked F32 tensor of an F32 file is used in place from the mapping). A stacked slot (layers > 0) holds one per-layer manifest tensor per
    index of its leading dim. */
 typedef struct {
   int32_t rank;
