@@ -66,29 +66,13 @@ struct DecomposeLatentAttention : OpRewritePattern<LatentAttentionOp> {
 
   LogicalResult matchAndRewrite(LatentAttentionOp op, PatternRewriter &rewriter) const override {
     HeadBuilder b(rewriter, op.getLoc());
-    int64_t heads = op.getHeads(), rank = op.getKvRank(), ropeDim = op.getRopeDim(),
-            nope = op.getNopeDim(), vDim = op.getVDim();
-    auto qWeights = op.getQWeights();
-    if (qWeights.size() != 1 && qWeights.size() != 3)
+    int64_t heads = op.getHeads(), ropeDim = op.getRopeDim(), nope = op.getNopeDim(),
+            vDim = op.getVDim();
+    if (op.getQWeights().size() != 1 && op.getQWeights().size() != 3)
       return rewriter.notifyMatchFailure(op, "expected one or three q weights");
-    Value x = op.getInput();
-    auto theta = op.getRopeTheta();
-    auto style = op.getRopeStyle();
 
-    // Queries: [H, n, nope + rope] split into the unrotated and rotated parts.
-    Value qFlat = qWeights.size() == 1
-                      ? b.linear(x, qWeights[0])
-                      : b.linear(b.rmsNorm(b.linear(x, qWeights[0]), qWeights[1], kLatentNormEps),
-                                 qWeights[2]);
-    Value q = b.splitHeads(qFlat, heads);
-    Value qNope = b.sliceLast(q, 0, nope);
-    Value qPe = b.rope(b.sliceLast(q, nope, ropeDim), theta, style);
-
-    // The compressed latent c and the one rope key shared by all heads.
-    Value kvA = b.linear(x, op.getWkvA());
-    Value c = b.rmsNorm(b.sliceLast(kvA, 0, rank), op.getKvNorm(), kLatentNormEps);
-    Value kPe = b.splitHeads(b.sliceLast(kvA, rank, ropeDim), 1);
-    kPe = b.repeatKV(b.rope(kPe, theta, style), heads);
+    auto [qNope, qPe, c, kPe] = b.latentInputs(op);
+    kPe = b.repeatKV(kPe, heads);
 
     // Decompression: per head, nope rows of K then v rows of V.
     Value kv = b.splitHeads(b.linear(c, op.getWkvB()), heads);
@@ -96,7 +80,7 @@ struct DecomposeLatentAttention : OpRewritePattern<LatentAttentionOp> {
     Value v = b.sliceLast(kv, nope, vDim);
 
     Value k = b.concatLast(kNope, kPe);
-    q = b.concatLast(qNope, qPe);
+    Value q = b.concatLast(qNope, qPe);
     double scale = 1.0 / std::sqrt(static_cast<double>(nope + ropeDim));
     Value o = b.mergeHeads(b.sdpa(q, k, v, op.getCausal(), scale));
     rewriter.replaceOp(op, b.linear(o, op.getWo()));

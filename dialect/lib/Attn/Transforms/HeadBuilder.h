@@ -120,6 +120,39 @@ public:
                                           transposeRhs ? rewriter.getUnitAttr() : UnitAttr());
   }
 
+  /// The token-side projections of multi-head latent attention, shared by the
+  /// decompressing and the absorbing rewrites.
+  struct LatentInputs {
+    Value qNope; // [heads, n, nope_dim]
+    Value qPe;   // [heads, n, rope_dim], rotated
+    Value c;     // [n, kv_rank], the normalized latent
+    Value kPe;   // [1, n, rope_dim], the shared rope key, rotated
+  };
+
+  /// q = x Wq^T or rms_norm(x Wq_a^T) Wq_b^T split per head into the part that
+  /// meets the keys and the rotated part; [c, k_pe] = x Wkv_a^T with c
+  /// normalized (DeepSeek-V2's eps) and k_pe rotated. Expects one or three q
+  /// weights (the verifier's invariant).
+  LatentInputs latentInputs(LatentAttentionOp op) {
+    auto qWeights = op.getQWeights();
+    int64_t rank = op.getKvRank(), ropeDim = op.getRopeDim(), nope = op.getNopeDim();
+    Value x = op.getInput();
+    auto theta = op.getRopeTheta();
+    auto style = op.getRopeStyle();
+    Value qFlat = qWeights.size() == 1
+                      ? linear(x, qWeights[0])
+                      : linear(rmsNorm(linear(x, qWeights[0]), qWeights[1], kLatentNormEps),
+                               qWeights[2]);
+    Value q = splitHeads(qFlat, op.getHeads());
+    LatentInputs in;
+    in.qNope = sliceLast(q, 0, nope);
+    in.qPe = rope(sliceLast(q, nope, ropeDim), theta, style);
+    Value kvA = linear(x, op.getWkvA());
+    in.c = rmsNorm(sliceLast(kvA, 0, rank), op.getKvNorm(), kLatentNormEps);
+    in.kPe = rope(splitHeads(sliceLast(kvA, rank, ropeDim), 1), theta, style);
+    return in;
+  }
+
 private:
   PatternRewriter &rewriter;
   Location loc;

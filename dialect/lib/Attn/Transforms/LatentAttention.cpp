@@ -34,30 +34,15 @@ struct AbsorbLatentAttention : OpRewritePattern<LatentAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(LatentAttentionOp op, PatternRewriter &rewriter) const override {
-    auto qWeights = op.getQWeights();
-    if (qWeights.size() != 1 && qWeights.size() != 3)
+    if (op.getQWeights().size() != 1 && op.getQWeights().size() != 3)
       return rewriter.notifyMatchFailure(op, "expected one or three q weights");
     Location loc = op.getLoc();
     HeadBuilder b(rewriter, loc);
     int64_t heads = op.getHeads(), rank = op.getKvRank(), ropeDim = op.getRopeDim(),
             nope = op.getNopeDim(), vDim = op.getVDim();
-    Value x = op.getInput();
-    auto theta = op.getRopeTheta();
-    auto style = op.getRopeStyle();
-
-    // Queries, split per head into the part that meets the latent and the rotated part.
-    Value qFlat = qWeights.size() == 1
-                      ? b.linear(x, qWeights[0])
-                      : b.linear(b.rmsNorm(b.linear(x, qWeights[0]), qWeights[1], kLatentNormEps),
-                                 qWeights[2]);
-    Value q = b.splitHeads(qFlat, heads);
-    Value qNope = b.sliceLast(q, 0, nope);
-    Value qPe = b.rope(b.sliceLast(q, nope, ropeDim), theta, style);
+    auto [qNope, qPe, c, kPe] = b.latentInputs(op);
 
     // The shared latent key [c, k_pe]; its first kv_rank columns are the values.
-    Value kvA = b.linear(x, op.getWkvA());
-    Value c = b.rmsNorm(b.sliceLast(kvA, 0, rank), op.getKvNorm(), kLatentNormEps);
-    Value kPe = b.rope(b.splitHeads(b.sliceLast(kvA, rank, ropeDim), 1), theta, style);
     Value key = b.concatLast(b.splitHeads(c, 1), kPe);
     Value value = b.sliceLast(key, 0, rank);
 
