@@ -1,8 +1,10 @@
 // Executes the vector kernels of tfc-vectorize-matmul against a plain linalg
 // reference on shapes that hit every remainder path: tokens 1, 4, 7 (4-token
-// tiles and the 1-token rest), 9 weight rows in blocks of 8 (4-row tiles, the
+// tiles and the 1-token rest), 29 weight rows in blocks of 8 (4-row tiles, the
 // 1-row rest and a partial block), and a reduction of 37 (two 16-lane steps and
-// a zero-padded tail). Prints the largest |difference| per token count.
+// a zero-padded tail); tokens 45 and 70 take the packed GEMM (a full 32-token
+// panel and a zero-padded one; two 12-row blocks and a 5-row rest). Prints the
+// largest |difference| per token count.
 //
 // RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" \
 // RUN:   -convert-linalg-to-loops -convert-vector-to-scf -lower-affine -convert-scf-to-cf \
@@ -35,8 +37,14 @@
 // CHECK-NEXT: {{^}}[[ZERO2:0|[0-9](\.[0-9]+)?e-0[6-9]]]
 // CHECK: max |vector - reference| for 7 token(s)
 // CHECK-NEXT: {{^}}[[ZERO3:0|[0-9](\.[0-9]+)?e-0[6-9]]]
+// CHECK: max |vector - reference| for 45 token(s)
+// CHECK-NEXT: {{^}}[[ZERO5:0|[0-9](\.[0-9]+)?e-0[6-9]]]
+// CHECK: max |vector - reference| for 70 token(s)
+// CHECK-NEXT: {{^}}[[ZERO6:0|[0-9](\.[0-9]+)?e-0[6-9]]]
 // CHECK: max |vector - reference| for 7 token(s), bf16 weights
 // CHECK-NEXT: {{^}}[[ZERO4:0|[0-9](\.[0-9]+)?e-0[6-9]]]
+// CHECK: max |vector - reference| for 45 token(s), bf16 weights
+// CHECK-NEXT: {{^}}[[ZERO7:0|[0-9](\.[0-9]+)?e-0[6-9]]]
 
 #id2 = affine_map<(m, n) -> (m, n)>
 #mk = affine_map<(m, n, k) -> (m, k)>
@@ -71,17 +79,17 @@ func.func @fill(%m: memref<?x37xf32>) {
 func.func @check(%tokens: index) -> f32 {
   %zero = arith.constant 0.0 : f32
   %a = memref.alloc(%tokens) : memref<?x37xf32>
-  %w = memref.alloc() : memref<9x37xf32>
-  %w0 = memref.cast %w : memref<9x37xf32> to memref<?x37xf32>
+  %w = memref.alloc() : memref<29x37xf32>
+  %w0 = memref.cast %w : memref<29x37xf32> to memref<?x37xf32>
   call @fill(%a) : (memref<?x37xf32>) -> ()
   call @fill(%w0) : (memref<?x37xf32>) -> ()
-  %vec = memref.alloc(%tokens) : memref<?x9xf32>
-  %ref = memref.alloc(%tokens) : memref<?x9xf32>
-  linalg.fill ins(%zero : f32) outs(%vec : memref<?x9xf32>)
-  linalg.fill ins(%zero : f32) outs(%ref : memref<?x9xf32>)
-  linalg.matmul_transpose_b ins(%a, %w : memref<?x37xf32>, memref<9x37xf32>) outs(%vec : memref<?x9xf32>)
+  %vec = memref.alloc(%tokens) : memref<?x29xf32>
+  %ref = memref.alloc(%tokens) : memref<?x29xf32>
+  linalg.fill ins(%zero : f32) outs(%vec : memref<?x29xf32>)
+  linalg.fill ins(%zero : f32) outs(%ref : memref<?x29xf32>)
+  linalg.matmul_transpose_b ins(%a, %w : memref<?x37xf32>, memref<29x37xf32>) outs(%vec : memref<?x29xf32>)
   linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %w : memref<?x37xf32>, memref<9x37xf32>) outs(%ref : memref<?x9xf32>) {
+      ins(%a, %w : memref<?x37xf32>, memref<29x37xf32>) outs(%ref : memref<?x29xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
@@ -90,7 +98,7 @@ func.func @check(%tokens: index) -> f32 {
   %max = memref.alloca() : memref<f32>
   memref.store %zero, %max[] : memref<f32>
   linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
-      ins(%vec, %ref : memref<?x9xf32>, memref<?x9xf32>) outs(%vec : memref<?x9xf32>) {
+      ins(%vec, %ref : memref<?x29xf32>, memref<?x29xf32>) outs(%vec : memref<?x29xf32>) {
   ^bb0(%x: f32, %y: f32, %o: f32):
     %d = arith.subf %x, %y : f32
     %ad = math.absf %d : f32
@@ -101,9 +109,9 @@ func.func @check(%tokens: index) -> f32 {
   }
   %r = memref.load %max[] : memref<f32>
   memref.dealloc %a : memref<?x37xf32>
-  memref.dealloc %w : memref<9x37xf32>
-  memref.dealloc %vec : memref<?x9xf32>
-  memref.dealloc %ref : memref<?x9xf32>
+  memref.dealloc %w : memref<29x37xf32>
+  memref.dealloc %vec : memref<?x29xf32>
+  memref.dealloc %ref : memref<?x29xf32>
   return %r : f32
 }
 
@@ -112,24 +120,24 @@ func.func @check(%tokens: index) -> f32 {
 func.func @check_bf16(%tokens: index) -> f32 {
   %zero = arith.constant 0.0 : f32
   %a = memref.alloc(%tokens) : memref<?x37xf32>
-  %wf = memref.alloc() : memref<9x37xf32>
-  %wfd = memref.cast %wf : memref<9x37xf32> to memref<?x37xf32>
+  %wf = memref.alloc() : memref<29x37xf32>
+  %wfd = memref.cast %wf : memref<29x37xf32> to memref<?x37xf32>
   call @fill(%a) : (memref<?x37xf32>) -> ()
   call @fill(%wfd) : (memref<?x37xf32>) -> ()
-  %w = memref.alloc() : memref<9x37xbf16>
+  %w = memref.alloc() : memref<29x37xbf16>
   linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
-      ins(%wf : memref<9x37xf32>) outs(%w : memref<9x37xbf16>) {
+      ins(%wf : memref<29x37xf32>) outs(%w : memref<29x37xbf16>) {
   ^bb0(%x: f32, %o: bf16):
     %t = arith.truncf %x : f32 to bf16
     linalg.yield %t : bf16
   }
-  %vec = memref.alloc(%tokens) : memref<?x9xf32>
-  %ref = memref.alloc(%tokens) : memref<?x9xf32>
-  linalg.fill ins(%zero : f32) outs(%vec : memref<?x9xf32>)
-  linalg.fill ins(%zero : f32) outs(%ref : memref<?x9xf32>)
-  linalg.matmul_transpose_b ins(%a, %w : memref<?x37xf32>, memref<9x37xbf16>) outs(%vec : memref<?x9xf32>)
+  %vec = memref.alloc(%tokens) : memref<?x29xf32>
+  %ref = memref.alloc(%tokens) : memref<?x29xf32>
+  linalg.fill ins(%zero : f32) outs(%vec : memref<?x29xf32>)
+  linalg.fill ins(%zero : f32) outs(%ref : memref<?x29xf32>)
+  linalg.matmul_transpose_b ins(%a, %w : memref<?x37xf32>, memref<29x37xbf16>) outs(%vec : memref<?x29xf32>)
   linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %w : memref<?x37xf32>, memref<9x37xbf16>) outs(%ref : memref<?x9xf32>) {
+      ins(%a, %w : memref<?x37xf32>, memref<29x37xbf16>) outs(%ref : memref<?x29xf32>) {
   ^bb0(%x: f32, %y: bf16, %acc: f32):
     %yf = arith.extf %y : bf16 to f32
     %p = arith.mulf %x, %yf : f32
@@ -139,7 +147,7 @@ func.func @check_bf16(%tokens: index) -> f32 {
   %max = memref.alloca() : memref<f32>
   memref.store %zero, %max[] : memref<f32>
   linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
-      ins(%vec, %ref : memref<?x9xf32>, memref<?x9xf32>) outs(%vec : memref<?x9xf32>) {
+      ins(%vec, %ref : memref<?x29xf32>, memref<?x29xf32>) outs(%vec : memref<?x29xf32>) {
   ^bb0(%x: f32, %y: f32, %o: f32):
     %d = arith.subf %x, %y : f32
     %ad = math.absf %d : f32
@@ -150,16 +158,19 @@ func.func @check_bf16(%tokens: index) -> f32 {
   }
   %r = memref.load %max[] : memref<f32>
   memref.dealloc %a : memref<?x37xf32>
-  memref.dealloc %wf : memref<9x37xf32>
-  memref.dealloc %w : memref<9x37xbf16>
-  memref.dealloc %vec : memref<?x9xf32>
-  memref.dealloc %ref : memref<?x9xf32>
+  memref.dealloc %wf : memref<29x37xf32>
+  memref.dealloc %w : memref<29x37xbf16>
+  memref.dealloc %vec : memref<?x29xf32>
+  memref.dealloc %ref : memref<?x29xf32>
   return %r : f32
 }
 
 llvm.mlir.global internal constant @msgbf("max |vector - reference| for 7 token(s), bf16 weights\0A\00") {addr_space = 0 : i32}
 llvm.mlir.global internal constant @msg1("max |vector - reference| for 1 token(s)\0A\00") {addr_space = 0 : i32}
 llvm.mlir.global internal constant @msg4("max |vector - reference| for 4 token(s)\0A\00") {addr_space = 0 : i32}
+llvm.mlir.global internal constant @msg45("max |vector - reference| for 45 token(s)\0A\00") {addr_space = 0 : i32}
+llvm.mlir.global internal constant @msg70("max |vector - reference| for 70 token(s)\0A\00") {addr_space = 0 : i32}
+llvm.mlir.global internal constant @msgbf45("max |vector - reference| for 45 token(s), bf16 weights\0A\00") {addr_space = 0 : i32}
 llvm.mlir.global internal constant @msg7("max |vector - reference| for 7 token(s)\0A\00") {addr_space = 0 : i32}
 
 func.func @main() {
@@ -181,10 +192,27 @@ func.func @main() {
   %e7 = call @check(%c7) : (index) -> f32
   call @printF32(%e7) : (f32) -> ()
   call @printNewline() : () -> ()
+  %c45 = arith.constant 45 : index
+  %c70 = arith.constant 70 : index
+  %p45 = llvm.mlir.addressof @msg45 : !llvm.ptr
+  %p70 = llvm.mlir.addressof @msg70 : !llvm.ptr
+  call @printString(%p45) : (!llvm.ptr) -> ()
+  %e45 = call @check(%c45) : (index) -> f32
+  call @printF32(%e45) : (f32) -> ()
+  call @printNewline() : () -> ()
+  call @printString(%p70) : (!llvm.ptr) -> ()
+  %e70 = call @check(%c70) : (index) -> f32
+  call @printF32(%e70) : (f32) -> ()
+  call @printNewline() : () -> ()
   %pb = llvm.mlir.addressof @msgbf : !llvm.ptr
   call @printString(%pb) : (!llvm.ptr) -> ()
   %eb = call @check_bf16(%c7) : (index) -> f32
   call @printF32(%eb) : (f32) -> ()
+  call @printNewline() : () -> ()
+  %pb45 = llvm.mlir.addressof @msgbf45 : !llvm.ptr
+  call @printString(%pb45) : (!llvm.ptr) -> ()
+  %eb45 = call @check_bf16(%c45) : (index) -> f32
+  call @printF32(%eb45) : (f32) -> ()
   call @printNewline() : () -> ()
   return
 }

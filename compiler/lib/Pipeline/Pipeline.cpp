@@ -84,7 +84,7 @@ LogicalResult buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions
               "lower-affine,"
               "finalize-memref-to-llvm{use-generic-functions=1},"
               "convert-scf-to-cf,"
-              "convert-vector-to-llvm,"
+              "convert-vector-to-llvm{reassociate-fp-reductions=1},"
               "convert-math-to-llvm,"
               "convert-math-to-libm,"
               "convert-arith-to-llvm,"

@@ -27,6 +27,11 @@ namespace {
 /// Tokens and weight rows of the main micro-kernel.
 constexpr int64_t kTileTokens = 4, kTileRows = 4;
 
+/// The prefill GEMM: weight rows × tokens of its micro-kernel (12 × 2 vectors of
+/// 16 = 24 of the 32 AVX-512 registers as accumulators), and the token count
+/// from which it replaces the kernels above.
+constexpr int64_t kGemmRows = 12, kPanelTokens = 32, kGemmMinTokens = 32;
+
 /// True when the innermost dimension of `type` is contiguous.
 bool rowsContiguous(MemRefType type) {
   if (type.getRank() != 2 && type.getRank() != 3)
@@ -111,10 +116,14 @@ public:
 
     for (int64_t i = 0; i < tm; ++i)
       for (int64_t j = 0; j < tn; ++j) {
-        Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, accs[i * tn + j]);
+        // Reassociable, so that the 16 lanes are summed as a tree rather than a
+        // chain of dependent adds (with a head dimension of 64 the reductions
+        // cost as much as the products).
         Value old = b.create<memref::LoadOp>(loc, c, at(ms[i], ns[j]));
-        b.create<memref::StoreOp>(loc, b.create<arith::AddFOp>(loc, old, sum), c,
-                                  at(ms[i], ns[j]));
+        Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD,
+                                                  accs[i * tn + j], old,
+                                                  arith::FastMathFlags::reassoc);
+        b.create<memref::StoreOp>(loc, sum, c, at(ms[i], ns[j]));
       }
   }
 
@@ -177,7 +186,144 @@ public:
     rowLoop(mid, hi, 1);
   }
 
+  /// Prefill: C[m, n] += Σ_k A[m, k] B[n, k] for many tokens, as a GEMM with a
+  /// packed, transposed A. The x·Wᵀ form has the reduction contiguous in both
+  /// operands, so a register tile that reuses loads in both directions needs one
+  /// operand transposed; A (the activations) is the smaller and is transposed
+  /// once per call into panels Ap[t][k][0..kPanelTokens) of kPanelTokens
+  /// tokens (zero-padded past the last token). The micro-kernel then
+  /// broadcasts one weight element W[n, k] against two token vectors of a
+  /// panel: kGemmRows weight rows × kPanelTokens tokens = 24 accumulators in
+  /// registers over the whole reduction (no horizontal reductions at all).
+  /// Threads take blocks of kGemmRows weight rows, which stay in L2 while the
+  /// panels stream past.
+  void packedGemm(Value tokens, int64_t rows) {
+    Value panelTokens = index(kPanelTokens);
+    Value panels = b.create<arith::DivUIOp>(
+        loc, b.create<arith::AddIOp>(loc, tokens, index(kPanelTokens - 1)), panelTokens);
+    auto packedType = MemRefType::get({ShapedType::kDynamic, k, kPanelTokens}, b.getF32Type());
+    Value packed = b.create<memref::AllocOp>(loc, packedType, ValueRange{panels},
+                                             b.getI64IntegerAttr(64));
+    packPanels(packed, panels, tokens);
+
+    int64_t fullBlocks = rows / kGemmRows, restRows = rows % kGemmRows;
+    int64_t blocks = fullBlocks + (restRows ? 1 : 0);
+    b.create<scf::ParallelOp>(
+        loc, ValueRange{index(0)}, ValueRange{index(blocks)}, ValueRange{index(1)},
+        [&](OpBuilder &nb, Location, ValueRange ivs) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          Value n0 = b.create<arith::MulIOp>(loc, ivs[0], index(kGemmRows));
+          auto panelLoop = [&](int64_t tn) {
+            // The transposing store of a finished tile goes through this
+            // [rows][tokens] scratch tile on the stack.
+            auto tileType = MemRefType::get({kGemmRows, kPanelTokens}, b.getF32Type());
+            Value tile = b.create<memref::AllocaOp>(loc, tileType, b.getI64IntegerAttr(64));
+            b.create<scf::ForOp>(loc, index(0), panels, index(1), ValueRange{},
+                                 [&](OpBuilder &lb, Location, Value t, ValueRange) {
+                                   OpBuilder::InsertionGuard g2(b);
+                                   b.setInsertionPoint(lb.getInsertionBlock(),
+                                                       lb.getInsertionPoint());
+                                   gemmKernel(packed, tile, t, n0, tn, tokens);
+                                   b.create<scf::YieldOp>(loc);
+                                 });
+          };
+          if (!restRows) {
+            panelLoop(kGemmRows);
+          } else {
+            Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, ivs[0],
+                                                 index(fullBlocks));
+            auto ifOp = b.create<scf::IfOp>(loc, full, /*withElseRegion=*/true);
+            b.setInsertionPointToStart(ifOp.thenBlock());
+            panelLoop(kGemmRows);
+            b.setInsertionPointToStart(ifOp.elseBlock());
+            panelLoop(restRows);
+          }
+        });
+    b.create<memref::DeallocOp>(loc, packed);
+  }
+
 private:
+  /// Ap[t][k][j] = A[t·P + j, k], zero for tokens past the end; panels in parallel.
+  void packPanels(Value packed, Value panels, Value tokens) {
+    b.create<scf::ParallelOp>(
+        loc, ValueRange{index(0)}, ValueRange{panels}, ValueRange{index(1)},
+        [&](OpBuilder &nb, Location, ValueRange ivs) {
+          Value t = ivs[0];
+          nb.create<scf::ForOp>(
+              loc, index(0), index(kPanelTokens), index(1), ValueRange{},
+              [&](OpBuilder &jb, Location, Value j, ValueRange) {
+                Value m = jb.create<arith::AddIOp>(
+                    loc, jb.create<arith::MulIOp>(loc, t, index(kPanelTokens)), j);
+                Value inside =
+                    jb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, m, tokens);
+                auto copyRow = [&](OpBuilder &rb, bool zero) {
+                  rb.create<scf::ForOp>(
+                      loc, index(0), index(k), index(1), ValueRange{},
+                      [&](OpBuilder &kb, Location, Value kk, ValueRange) {
+                        Value v = zero ? kb.create<arith::ConstantOp>(loc, kb.getF32FloatAttr(0))
+                                             .getResult()
+                                       : kb.create<memref::LoadOp>(loc, a, at(m, kk)).getResult();
+                        kb.create<memref::StoreOp>(loc, v, packed, ValueRange{t, kk, j});
+                        kb.create<scf::YieldOp>(loc);
+                      });
+                  rb.create<scf::YieldOp>(loc);
+                };
+                jb.create<scf::IfOp>(
+                    loc, inside, [&](OpBuilder &rb, Location) { copyRow(rb, false); },
+                    [&](OpBuilder &rb, Location) { copyRow(rb, true); });
+                jb.create<scf::YieldOp>(loc);
+              });
+        });
+  }
+
+  /// One tile: weight rows [n0, n0 + tn) × the kPanelTokens tokens of panel t.
+  void gemmKernel(Value packed, Value tile, Value t, Value n0, int64_t tn, Value tokens) {
+    const int64_t vectors = kPanelTokens / width;
+    VectorType laneType = vecType;
+    SmallVector<Value> ns;
+    for (int64_t i = 0; i < tn; ++i)
+      ns.push_back(i ? b.create<arith::AddIOp>(loc, n0, index(i)).getResult() : n0);
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(laneType));
+    SmallVector<Value> inits(tn * vectors, zero);
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(k), index(1), inits,
+        [&](OpBuilder &nb, Location, Value kk, ValueRange accs) {
+          SmallVector<Value> av, out;
+          for (int64_t v = 0; v < vectors; ++v)
+            av.push_back(nb.create<vector::LoadOp>(loc, laneType, packed,
+                                                   ValueRange{t, kk, index(width * v)}));
+          for (int64_t i = 0; i < tn; ++i) {
+            Value w = nb.create<memref::LoadOp>(loc, bT, at(ns[i], kk));
+            if (w.getType() != b.getF32Type())
+              w = nb.create<arith::ExtFOp>(loc, b.getF32Type(), w);
+            Value wv = nb.create<vector::BroadcastOp>(loc, laneType, w);
+            for (int64_t v = 0; v < vectors; ++v)
+              out.push_back(nb.create<vector::FMAOp>(loc, wv, av[v], accs[i * vectors + v]));
+          }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    for (int64_t i = 0; i < tn; ++i)
+      for (int64_t v = 0; v < vectors; ++v)
+        b.create<vector::StoreOp>(loc, loop.getResult(i * vectors + v), tile,
+                                  ValueRange{index(i), index(width * v)});
+    // C[m, n0 + i] += tile[i][m - m0] for the tokens of the panel that exist.
+    Value m0 = b.create<arith::MulIOp>(loc, t, index(kPanelTokens));
+    Value count = b.create<arith::MinUIOp>(
+        loc, b.create<arith::SubIOp>(loc, tokens, m0), index(kPanelTokens));
+    b.create<scf::ForOp>(loc, index(0), count, index(1), ValueRange{},
+                         [&](OpBuilder &nb, Location, Value j, ValueRange) {
+                           Value m = nb.create<arith::AddIOp>(loc, m0, j);
+                           for (int64_t i = 0; i < tn; ++i) {
+                             Value s = nb.create<memref::LoadOp>(loc, tile, ValueRange{index(i), j});
+                             Value old = nb.create<memref::LoadOp>(loc, c, at(m, ns[i]));
+                             nb.create<memref::StoreOp>(
+                                 loc, nb.create<arith::AddFOp>(loc, old, s), c, at(m, ns[i]));
+                           }
+                           nb.create<scf::YieldOp>(loc);
+                         });
+  }
+
   void outerProductKernel(Value m0, int64_t tm, int64_t col0, int64_t vectors, Value inner) {
     SmallVector<Value> ms, cols;
     for (int64_t i = 0; i < tm; ++i)
@@ -243,17 +389,34 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     int64_t blocks = (rows + blockRows - 1) / blockRows;
     MatmulEmitter emit(rewriter, loc, a, bT, c, k, width);
     Value tokens = rewriter.create<memref::DimOp>(loc, a, 0);
-    rewriter.create<scf::ParallelOp>(
-        loc, ValueRange{emit.index(0)}, ValueRange{emit.index(blocks)}, ValueRange{emit.index(1)},
-        [&](OpBuilder &nb, Location, ValueRange ivs) {
-          OpBuilder::InsertionGuard g(rewriter);
-          rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          Value nStart = rewriter.create<arith::MulIOp>(loc, ivs[0], emit.index(blockRows));
-          Value nEnd = rewriter.create<arith::MinSIOp>(
-              loc, rewriter.create<arith::AddIOp>(loc, nStart, emit.index(blockRows)),
-              emit.index(rows));
-          emit.block(nStart, nEnd, tokens);
-        });
+    auto streamingKernels = [&] {
+      rewriter.create<scf::ParallelOp>(
+          loc, ValueRange{emit.index(0)}, ValueRange{emit.index(blocks)},
+          ValueRange{emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
+            OpBuilder::InsertionGuard g(rewriter);
+            rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            Value nStart = rewriter.create<arith::MulIOp>(loc, ivs[0], emit.index(blockRows));
+            Value nEnd = rewriter.create<arith::MinSIOp>(
+                loc, rewriter.create<arith::AddIOp>(loc, nStart, emit.index(blockRows)),
+                emit.index(rows));
+            emit.block(nStart, nEnd, tokens);
+          });
+    };
+    if (width != 16) {
+      // The packed GEMM's register tile is sized for 32 AVX-512 registers.
+      streamingKernels();
+    } else {
+      // Decode and short chunks stream the weights once (bandwidth-bound);
+      // longer prefills run the packed GEMM (compute-bound).
+      Value many = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tokens,
+                                                  emit.index(kGemmMinTokens));
+      auto ifOp = rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
+      rewriter.setInsertionPointToStart(ifOp.thenBlock());
+      emit.packedGemm(tokens, rows);
+      rewriter.setInsertionPointToStart(ifOp.elseBlock());
+      streamingKernels();
+      rewriter.setInsertionPointAfter(ifOp);
+    }
     rewriter.eraseOp(op);
     return success();
   }

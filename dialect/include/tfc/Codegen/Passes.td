@@ -24,7 +24,15 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
     reduction (`vector.fma`), reduced horizontally once at the end. Remainders
     use 1-token / 1-row kernels and a zero-padded tail read. Decode (one token)
     streams each weight row exactly once, which is what bounds it by memory
-    bandwidth; prefill reuses each loaded weight vector for 4 tokens.
+    bandwidth.
+
+    With 32 tokens or more (prefill; only for 16-lane vectors) the product is
+    computed instead as a packed GEMM: A is transposed once into zero-padded
+    panels `[k][32 tokens]`, threads take blocks of 12 weight rows, and a
+    micro-kernel broadcasts each weight element against the two token vectors
+    of a panel, 24 accumulators in registers for the whole reduction and no
+    horizontal sums; a stack tile transposes the result back into C. This is
+    compute-bound where the streaming kernels are bound by cache bandwidth.
 
     Before:
     ```mlir
