@@ -76,8 +76,10 @@ LogicalResult buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions
   // code is compiled for one thread (then they become plain loops and model.so
   // needs no libomp). finalize-memref-to-llvm must precede convert-scf-to-cf
   // once OpenMP regions hold memref.alloca_scope (CODEGEN-NOTES).
+  // What is left of linalg (norms, activations, softmax, copies) runs on the
+  // threads too, row by row; LLVM's loop vectorizer takes the rows.
   if (usesOpenMP(options))
-    pipeline += "convert-scf-to-openmp,";
+    pipeline += "func.func(tfc-parallelize-linalg),convert-scf-to-openmp,";
   pipeline += "convert-linalg-to-loops,"
               "convert-vector-to-scf,"
               "expand-strided-metadata,"

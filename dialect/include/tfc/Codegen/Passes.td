@@ -10,6 +10,39 @@
 
 include "mlir/Pass/PassBase.td"
 
+def ParallelizeLinalg : Pass<"tfc-parallelize-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Distributes the rows of the remaining linalg ops over threads";
+  let description = [{
+    Tiles the outermost dimension of every linalg op on memrefs (at least two
+    loops, the outermost parallel, not already inside an `scf.parallel`) by one
+    into an `scf.parallel` over rows, which `convert-scf-to-openmp` puts on the
+    threads. The rest of each row stays a linalg op on a subview, so it lowers
+    to a plain inner loop that LLVM's loop vectorizer takes; upstream
+    `convert-linalg-to-parallel-loops` would instead put every parallel
+    dimension into one collapsed OpenMP loop whose index is divided back into
+    coordinates on every iteration.
+
+    Before:
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "parallel"]}
+        ins(%x : memref<?x64xf32>) outs(%y : memref<?x64xf32>) { ... }
+    ```
+    After:
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+      %xi = memref.subview %x[%i, 0] [1, 64] [1, 1] : ...
+      %yi = memref.subview %y[%i, 0] [1, 64] [1, 1] : ...
+      linalg.generic {iterator_types = ["parallel", "parallel"]}
+          ins(%xi : memref<1x64xf32, strided<...>>) outs(%yi : ...) { ... }
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
   let summary = "Register-tiled vector kernels for the x·Wᵀ products of linear layers";
   let description = [{
