@@ -32,6 +32,14 @@ config.substitutions.append(("%src_root", config.tfc_src_root))
 config.substitutions.append(("%tfc_include", os.path.join(config.tfc_src_root, "runtime", "include")))
 config.substitutions.append(("%tfc_lib", config.tfc_lib_dir))
 config.substitutions.append(("%clang", config.clang))
+# The host's CPU features that executed tests of CPU-specific code paths need.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((l.split(":", 1)[1].split() for l in cpuinfo if l.startswith("flags")), [])
+except OSError:
+    flags = []
+if "avx512_bf16" in flags:
+    config.available_features.add("avx512bf16")
 if config.sanitizers in ("ON", "1", "TRUE", "True", "YES"):
     config.available_features.add("sanitizers")
 

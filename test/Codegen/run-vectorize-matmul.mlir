@@ -216,3 +216,14 @@ func.func @main() {
   call @printNewline() : () -> ()
   return
 }
+
+// With bf16-dot, bf16 weights go through vdpbf16ps (executed in
+// test/Numeric/bf16-dot.test on CPUs that have it); f32 weights never do.
+// RUN: tfc-opt %s -tfc-vectorize-matmul="bf16-dot=1" | FileCheck %s --check-prefix=DOT
+// DOT-LABEL: func.func @check(
+// DOT-NOT: llvm.call_intrinsic
+// DOT-LABEL: func.func @check_bf16(
+// DOT: arith.truncf {{.*}} : f32 to bf16
+// DOT: vector.load {{.*}} : memref<?x37xbf16>, vector<32xbf16>
+// DOT: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"({{.*}}) : (vector<16xf32>, vector<32xbf16>, vector<32xbf16>) -> vector<16xf32>
+// DOT: vector.transfer_read {{.*}} : memref<29x37xbf16>, vector<32xbf16>

@@ -249,6 +249,7 @@ int runDriver(const DriverOptions &options) {
     return fail(error);
   PipelineOptions codegen = options.pipeline;
   codegen.vectorWidth = vectorWidthFor(*tm);
+  codegen.bf16Dot = hasBF16DotProduct(*tm);
   if (failed(timer.run("llvm", [&] {
         PassManager pm(&context);
         if (failed(buildLinalgToLLVMPipeline(pm, codegen)))

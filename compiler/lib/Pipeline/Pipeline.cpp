@@ -71,7 +71,8 @@ LogicalResult buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions
   std::string pipeline = "buffer-deallocation-pipeline,";
   if (options.vectorWidth > 1)
     pipeline += "func.func(tfc-vectorize-matmul{vector-width=" +
-                std::to_string(options.vectorWidth) + "}),";
+                std::to_string(options.vectorWidth) +
+                (options.bf16Dot ? " bf16-dot=1" : "") + "}),";
   // The scf.parallel loops of the kernels run on OpenMP threads unless the
   // code is compiled for one thread (then they become plain loops and model.so
   // needs no libomp). finalize-memref-to-llvm must precede convert-scf-to-cf

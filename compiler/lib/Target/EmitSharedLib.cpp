@@ -373,6 +373,10 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(llvm::StringRef cpu, un
   return tm;
 }
 
+bool hasBF16DotProduct(const llvm::TargetMachine &tm) {
+  return tm.getMCSubtargetInfo()->checkFeatures("+avx512bf16");
+}
+
 int64_t vectorWidthFor(const llvm::TargetMachine &tm) {
   const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
   if (sti->checkFeatures("+avx512f"))

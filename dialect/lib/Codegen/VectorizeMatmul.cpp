@@ -11,6 +11,7 @@
 
 #include "tfc/Codegen/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -53,6 +54,31 @@ public:
   /// For batched products: the batch index that leads every access.
   void setBatch(Value batch) { lead.assign({batch}); }
 
+  /// BF16 weights with AVX512_BF16: `aBF16` is A rounded to bf16, and the
+  /// streaming kernels multiply pairs of bf16 with vdpbf16ps (32 weights per
+  /// instruction, no widening), accumulating in f32.
+  void setBF16Dot(Value aBF16) { aDot = aBF16; }
+
+  /// Rounds A [tokens, k] to a new bf16 buffer (vcvtneps2bf16 once the loop
+  /// is vectorized); the caller deallocates it.
+  Value roundedToBF16(Value tokens) {
+    auto type = MemRefType::get({ShapedType::kDynamic, k}, b.getBF16Type());
+    Value out = b.create<memref::AllocOp>(loc, type, ValueRange{tokens}, b.getI64IntegerAttr(64));
+    b.create<scf::ForOp>(
+        loc, index(0), tokens, index(1), ValueRange{},
+        [&](OpBuilder &mb, Location, Value m, ValueRange) {
+          mb.create<scf::ForOp>(loc, index(0), index(k), index(1), ValueRange{},
+                                [&](OpBuilder &kb, Location, Value kk, ValueRange) {
+                                  Value x = kb.create<memref::LoadOp>(loc, a, ValueRange{m, kk});
+                                  Value r = kb.create<arith::TruncFOp>(loc, kb.getBF16Type(), x);
+                                  kb.create<memref::StoreOp>(loc, r, out, ValueRange{m, kk});
+                                  kb.create<scf::YieldOp>(loc);
+                                });
+          mb.create<scf::YieldOp>(loc);
+        });
+    return out;
+  }
+
   /// Indices of element (row, col) of a 2-D matrix, or of the current batch.
   SmallVector<Value> at(Value row, Value col) {
     SmallVector<Value> idx(lead);
@@ -70,7 +96,9 @@ public:
 
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vecType));
     SmallVector<Value> inits(tm * tn, zero);
-    int64_t kMain = k - k % width;
+    // A vdpbf16ps step consumes two bf16 per f32 lane.
+    const int64_t stepWidth = aDot ? 2 * width : width;
+    int64_t kMain = k - k % stepWidth;
 
     // Accumulates one vector step at column `col` into `accs`; `tail` reads
     // past the end of the rows as zeros.
@@ -91,21 +119,38 @@ public:
           v = nb.create<arith::ExtFOp>(loc, vecType, v);
         return v;
       };
+      // Both operands bf16, loaded 2 × width at a time (tail zero-padded).
+      auto readPairs = [&](Value mem, Value row) -> Value {
+        auto loadType = VectorType::get({stepWidth}, nb.getBF16Type());
+        if (!tail)
+          return nb.create<vector::LoadOp>(loc, loadType, mem, at(row, col));
+        Value pad = nb.create<arith::ConstantOp>(loc, nb.getFloatAttr(nb.getBF16Type(), 0.0));
+        return nb.create<vector::TransferReadOp>(loc, loadType, mem, at(row, col), pad,
+                                                 ArrayRef<bool>{false});
+      };
       SmallVector<Value> av, bv, out;
       for (Value m : ms)
-        av.push_back(read(a, m));
+        av.push_back(aDot ? readPairs(aDot, m) : read(a, m));
       for (Value n : ns)
-        bv.push_back(read(bT, n));
+        bv.push_back(aDot ? readPairs(bT, n) : read(bT, n));
       for (int64_t i = 0; i < tm; ++i)
-        for (int64_t j = 0; j < tn; ++j)
-          out.push_back(nb.create<vector::FMAOp>(loc, av[i], bv[j], accs[i * tn + j]));
+        for (int64_t j = 0; j < tn; ++j) {
+          Value acc = accs[i * tn + j];
+          if (aDot)
+            out.push_back(nb.create<LLVM::CallIntrinsicOp>(
+                                loc, vecType, "llvm.x86.avx512bf16.dpbf16ps.512",
+                                ValueRange{acc, av[i], bv[j]})
+                              .getResult(0));
+          else
+            out.push_back(nb.create<vector::FMAOp>(loc, av[i], bv[j], acc));
+        }
       return out;
     };
 
     SmallVector<Value> accs = inits;
     if (kMain > 0) {
       auto loop = b.create<scf::ForOp>(
-          loc, index(0), index(kMain), index(width), inits,
+          loc, index(0), index(kMain), index(stepWidth), inits,
           [&](OpBuilder &nb, Location, Value col, ValueRange iter) {
             nb.create<scf::YieldOp>(loc, step(nb, col, iter, /*tail=*/false));
           });
@@ -360,13 +405,14 @@ private:
   int64_t k, width;
   VectorType vecType;
   SmallVector<Value> lead;
+  Value aDot;
 };
 
 // linalg.matmul_transpose_b (A: [m, k], B: [n, k] static, C: [m, n]) on memrefs
 //   => scf.parallel over row blocks of B { 4x4 / 4x1 / 1x4 / 1x1 vector micro-kernels }
 struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> {
-  VectorizeMatmulTransposeB(MLIRContext *ctx, int64_t width, int64_t blockRows)
-      : OpRewritePattern(ctx), width(width), blockRows(blockRows) {}
+  VectorizeMatmulTransposeB(MLIRContext *ctx, int64_t width, int64_t blockRows, bool bf16Dot)
+      : OpRewritePattern(ctx), width(width), blockRows(blockRows), bf16Dot(bf16Dot) {}
 
   LogicalResult matchAndRewrite(linalg::MatmulTransposeBOp op,
                                 PatternRewriter &rewriter) const override {
@@ -389,7 +435,14 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     int64_t blocks = (rows + blockRows - 1) / blockRows;
     MatmulEmitter emit(rewriter, loc, a, bT, c, k, width);
     Value tokens = rewriter.create<memref::DimOp>(loc, a, 0);
+    // vdpbf16ps needs 512-bit vectors of bf16 pairs.
+    bool dot = bf16Dot && bElement.isBF16() && width == 16;
     auto streamingKernels = [&] {
+      Value rounded;
+      if (dot) {
+        rounded = emit.roundedToBF16(tokens);
+        emit.setBF16Dot(rounded);
+      }
       rewriter.create<scf::ParallelOp>(
           loc, ValueRange{emit.index(0)}, ValueRange{emit.index(blocks)},
           ValueRange{emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
@@ -401,6 +454,10 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
                 emit.index(rows));
             emit.block(nStart, nEnd, tokens);
           });
+      if (dot) {
+        rewriter.create<memref::DeallocOp>(loc, rounded);
+        emit.setBF16Dot(Value());
+      }
     };
     if (width != 16) {
       // The packed GEMM's register tile is sized for 32 AVX-512 registers.
@@ -422,6 +479,7 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
   }
 
   int64_t width, blockRows;
+  bool bf16Dot;
 };
 
 /// Row blocks of `rows` (a Value) in units of `blockRows`: the number of blocks.
@@ -528,8 +586,9 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<VectorizeMatmulTransposeB, VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(
-        &getContext(), vectorWidth, blockRows);
+    patterns.add<VectorizeMatmulTransposeB>(&getContext(), vectorWidth, blockRows, bf16Dot);
+    patterns.add<VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(&getContext(), vectorWidth,
+                                                                       blockRows);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -29,6 +29,8 @@ struct PipelineOptions {
   /// leaves the linear layers as scalar loops. The driver sets it from the
   /// target CPU.
   int64_t vectorWidth = 16;
+  /// bf16 weights are multiplied with vdpbf16ps (the target has AVX512_BF16).
+  bool bf16Dot = false;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.

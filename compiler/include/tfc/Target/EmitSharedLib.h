@@ -74,6 +74,8 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(llvm::StringRef cpu, un
 /// f32 lanes of a vector register on `tm`'s CPU: 16 with AVX-512, 8 with AVX2,
 /// 4 otherwise.
 int64_t vectorWidthFor(const llvm::TargetMachine &tm);
+/// Whether `tm`'s CPU has the AVX512_BF16 dot product (vdpbf16ps).
+bool hasBF16DotProduct(const llvm::TargetMachine &tm);
 
 /// Adds the `__tfc_model` descriptor and the entry wrappers to `module`.
 void addModelDescriptor(llvm::Module &module, const ModelLayout &layout);

@@ -67,6 +67,12 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
     horizontal sums; a stack tile transposes the result back into C. This is
     compute-bound where the streaming kernels are bound by cache bandwidth.
 
+    With `bf16-dot` (set by tfc when the target has AVX512_BF16), the
+    streaming kernels of bf16 weights round the activations to bf16 once per
+    product and multiply-accumulate pairs of bf16 with vdpbf16ps
+    (`llvm.x86.avx512bf16.dpbf16ps.512`) into f32 accumulators: 32 weights per
+    instruction and no widening, so decode stays bound by memory bandwidth.
+
     Before:
     ```mlir
     linalg.matmul_transpose_b ins(%x, %w : memref<?x64xf32>, memref<172x64xf32>) outs(%y : memref<?x172xf32>)
@@ -93,10 +99,13 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector (16 for AVX-512, 8 for AVX2)">,
     Option<"blockRows", "block-rows", "int64_t", /*default=*/"64",
-           "weight rows per parallel block">
+           "weight rows per parallel block">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "bf16 weights: round the activations to bf16 and use vdpbf16ps "
+           "(AVX512_BF16) in the streaming kernels">
   ];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
   ];
 }
