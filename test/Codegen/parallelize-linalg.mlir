@@ -45,10 +45,12 @@ func.func @row_sums(%x: memref<?x64xf32>, %s: memref<?xf32>) {
 
 // -----
 
-// Left alone: one loop only, an outermost reduction, tensors, and an op that
-// already sits inside a parallel loop.
+// Left alone: one loop only, an outermost reduction, an output the outermost
+// loop does not index (rows would race on it), tensors, and an op that already
+// sits inside a parallel loop.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: memref.subview
+// CHECK: linalg.generic
 // CHECK: linalg.generic
 // CHECK: linalg.generic
 // CHECK: linalg.generic
@@ -69,6 +71,11 @@ func.func @left_alone(%v: memref<?xf32>, %x: memref<?x64xf32>, %c: memref<64xf32
   ^bb0(%a: f32, %acc: f32):
     %r = arith.addf %acc, %a : f32
     linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#col, #colsum], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<?x64xf32>) outs(%c : memref<64xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
   }
   %r = linalg.generic {indexing_maps = [#col], iterator_types = ["parallel", "parallel"]}
       outs(%t : tensor<4x4xf32>) {

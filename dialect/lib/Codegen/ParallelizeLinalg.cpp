@@ -29,12 +29,16 @@ using namespace mlir;
 namespace {
 
 /// Ops worth distributing: on buffers, at least two loops, the outermost
-/// parallel, and not already inside a parallel loop.
+/// parallel, and not already inside a parallel loop. Every output must be
+/// indexed by the outermost loop, so that rows write disjoint elements.
 bool distributable(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumLoops() < 2)
     return false;
   if (!linalg::isParallelIterator(op.getIteratorTypesArray().front()))
     return false;
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (!op.getMatchingIndexingMap(&init).isFunctionOfDim(0))
+      return false;
   return !op->getParentOfType<scf::ParallelOp>();
 }
 
