@@ -71,7 +71,8 @@ func.func @layer_norm(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>)
 
 // GQA: the query rows of each group of 2 query heads are stacked per K/V head
 // ([2, 2*n, 8]); one batch matmul per product reads each K/V row once for its
-// whole group; row r is query r mod n for the causal mask.
+// whole group; row r is query r mod n for the causal mask. Flash-style: the keys
+// are visited in tiles of 128 with an online softmax (running max, sum, output).
 
 // CHECK-DAG: #[[$ID3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-DAG: #[[$ROWS:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
@@ -81,24 +82,44 @@ func.func @layer_norm(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>)
 // CHECK: %[[M:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<2x?x8xf32>
 // CHECK: %[[QG:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0, 1], [2], [3]] output_shape [2, 2, %{{.*}}, 8] : tensor<4x?x8xf32> into tensor<2x2x?x8xf32>
 // CHECK: %[[QR:.*]] = tensor.collapse_shape %[[QG]] {{\[}}[0], [1, 2], [3]] : tensor<2x2x?x8xf32> into tensor<2x?x8xf32>
-// CHECK: %[[S0:.*]] = linalg.batch_matmul_transpose_b ins(%[[QR]], %[[K]] : tensor<2x?x8xf32>, tensor<2x?x8xf32>)
 // CHECK: %[[SHIFT:.*]] = arith.subi %[[M]], %[[N]] : index
-// CHECK: %[[S1:.*]] = linalg.generic {indexing_maps = [#[[$ID3]]], iterator_types = ["parallel", "parallel", "parallel"]} outs(%[[S0]] :
-// CHECK:   arith.constant 0.353553385 : f32
-// CHECK:   %[[R:.*]] = linalg.index 1 : index
-// CHECK:   %[[I:.*]] = arith.remui %[[R]], %[[N]] : index
-// CHECK:   %[[J:.*]] = linalg.index 2 : index
-// CHECK:   %[[LAST:.*]] = arith.addi %[[I]], %[[SHIFT]] : index
-// CHECK:   %[[MASKED:.*]] = arith.cmpi sgt, %[[J]], %[[LAST]] : index
-// CHECK:   arith.select %[[MASKED]], %{{.*}}, %{{.*}} : f32
-// CHECK: %[[MAX:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[S1]] :
-// CHECK:   arith.maximumf
-// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID3]]], {{.*}} ins(%[[MAX]] : tensor<2x?xf32>) outs(%[[S1]] :
-// CHECK:   arith.subf
-// CHECK:   math.exp
-// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]] :
-// CHECK: %[[PV:.*]] = linalg.batch_matmul ins(%[[P]], %[[V]] : tensor<2x?x?xf32>, tensor<2x?x8xf32>)
-// CHECK: %[[O:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID3]]], {{.*}} ins(%[[SUM]] : tensor<2x?xf32>) outs(%[[PV]] :
+// CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[C128:.*]] = arith.constant 128 : index
+// CHECK: %[[LOOP:.*]]:3 = scf.for %[[J0:.*]] = %{{.*}} to %[[M]] step %[[C128]] iter_args(%[[MX:.*]] = %{{.*}}, %[[SUM:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}) -> (tensor<2x?xf32>, tensor<2x?xf32>, tensor<2x?x8xf32>)
+// CHECK:   %[[REST:.*]] = arith.subi %[[M]], %[[J0]] : index
+// CHECK:   %[[TILE:.*]] = arith.minsi %[[C128]], %[[REST]] : index
+// CHECK:   %[[KT:.*]] = tensor.extract_slice %[[K]][0, %[[J0]], 0] [2, %[[TILE]], 8] [1, 1, 1]
+// CHECK:   %[[VT:.*]] = tensor.extract_slice %[[V]][0, %[[J0]], 0] [2, %[[TILE]], 8] [1, 1, 1]
+// CHECK:   %[[S0:.*]] = linalg.batch_matmul_transpose_b ins(%[[QR]], %[[KT]] : tensor<2x?x8xf32>, tensor<2x?x8xf32>) outs(%{{.*}} : tensor<2x?x?xf32>)
+// The tile's max over the keys each row sees (row r is query r mod n):
+// CHECK:   %[[TMAX:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[S0]] :
+// CHECK:     arith.constant 0.353553385 : f32
+// CHECK:     arith.maximumf
+// CHECK:     %[[R:.*]] = linalg.index 1 : index
+// CHECK:     %[[I:.*]] = arith.remui %[[R]], %[[N]] : index
+// CHECK:     %[[J:.*]] = linalg.index 2 : index
+// CHECK:     %[[KJ:.*]] = arith.addi %[[J0]], %[[J]] : index
+// CHECK:     %[[LAST:.*]] = arith.addi %[[I]], %[[SHIFT]] : index
+// CHECK:     arith.cmpi sgt, %[[KJ]], %[[LAST]] : index
+// Rescaling of what was accumulated so far, exp(M - max(M, tile max)):
+// CHECK:   %[[CORR:.*]] = linalg.generic {{.*}} ins(%[[MX]], %[[TMAX]] :
+// CHECK:     arith.cmpf oeq, %{{.*}}, %[[NEGINF]] : f32
+// CHECK:     math.exp
+// CHECK:   %[[NEWMAX:.*]] = linalg.generic {{.*}} ins(%[[TMAX]] : tensor<2x?xf32>) outs(%[[MX]] : tensor<2x?xf32>)
+// CHECK:     arith.maximumf
+// CHECK:   %[[P:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID3]]], {{.*}} ins(%[[NEWMAX]] : tensor<2x?xf32>) outs(%[[S0]] :
+// CHECK:     arith.subf
+// CHECK:     arith.cmpi sgt
+// CHECK:     arith.select
+// CHECK:     math.exp
+// CHECK:   %[[SCALEDSUM:.*]] = linalg.generic {{.*}} ins(%[[CORR]] : tensor<2x?xf32>) outs(%[[SUM]] : tensor<2x?xf32>)
+// CHECK:   %[[NEWSUM:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]] : tensor<2x?x?xf32>) outs(%[[SCALEDSUM]] :
+// CHECK:   %[[SCALEDACC:.*]] = linalg.generic {{.*}} ins(%[[CORR]] : tensor<2x?xf32>) outs(%[[ACC]] : tensor<2x?x8xf32>)
+// CHECK:   %[[PV:.*]] = linalg.batch_matmul ins(%[[P]], %[[VT]] : tensor<2x?x?xf32>, tensor<2x?x8xf32>) outs(%[[SCALEDACC]] : tensor<2x?x8xf32>)
+// CHECK:   scf.yield %[[NEWMAX]], %[[NEWSUM]], %[[PV]]
+// No score tensor over all m keys:
+// CHECK-NOT: tensor<2x?x?xf32>
+// CHECK: %[[O:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID3]]], {{.*}} ins(%[[LOOP]]#1 : tensor<2x?xf32>) outs(%[[LOOP]]#2 :
 // CHECK:   arith.divf
 // CHECK: %[[OG:.*]] = tensor.expand_shape %[[O]] {{\[}}[0], [1, 2], [3]] output_shape [2, 2, %[[N]], 8] : tensor<2x?x8xf32> into tensor<2x2x?x8xf32>
 // CHECK: %[[RES:.*]] = tensor.collapse_shape %[[OG]] {{\[}}[0, 1], [2], [3]] : tensor<2x2x?x8xf32> into tensor<4x?x8xf32>

@@ -40,7 +40,9 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
 }
 
 void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options) {
-  pm.addPass(createConvertAttnToLinalg());
+  ConvertAttnToLinalgOptions toLinalg;
+  toLinalg.keyTile = options.attentionKeyTile;
+  pm.addPass(createConvertAttnToLinalg(toLinalg));
   LowerEntryPointsOptions entry;
   entry.weightType = options.weightType;
   pm.addPass(createLowerEntryPoints(entry));

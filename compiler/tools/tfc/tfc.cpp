@@ -49,6 +49,10 @@ static cl::opt<std::string> weightType(
     cl::desc("How linear layers keep their weights: f32 (default), bf16 or f16 (converted at "
              "load, widened to f32 in the matmuls)"),
     cl::init("f32"), cl::cat(category));
+static cl::opt<unsigned> attentionKeyTile(
+    "attention-key-tile",
+    cl::desc("Keys per tile of flash-style attention (default 128; small values are for tests)"),
+    cl::init(128), cl::cat(category));
 static cl::opt<bool> printWeights("print-weights",
                                   cl::desc("Print the weight manifest (name and shape) and exit"),
                                   cl::cat(category));
@@ -101,6 +105,10 @@ int main(int argc, char **argv) {
                  << " is not a weight type (f32, bf16, f16)\n";
     return 1;
   }
+  if (attentionKeyTile == 0) {
+    llvm::errs() << "tfc: error: --attention-key-tile must be at least 1\n";
+    return 1;
+  }
   tfc::DriverOptions options;
   options.input = input;
   options.output = output;
@@ -111,6 +119,7 @@ int main(int argc, char **argv) {
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;
   options.pipeline.weightType = weightType;
+  options.pipeline.attentionKeyTile = attentionKeyTile;
   options.pipeline.threads = threads && threads->getNumOccurrences() ? threads->getValue() : 0;
   if (threads && threads->getNumOccurrences() && threads->getValue() < 0) {
     llvm::errs() << "tfc: error: --threads=" << threads->getValue() << " is negative\n";

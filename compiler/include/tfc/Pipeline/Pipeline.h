@@ -31,6 +31,8 @@ struct PipelineOptions {
   int64_t vectorWidth = 16;
   /// bf16 weights are multiplied with vdpbf16ps (the target has AVX512_BF16).
   bool bf16Dot = false;
+  /// Keys per tile of flash-style attention.
+  int64_t attentionKeyTile = 128;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.

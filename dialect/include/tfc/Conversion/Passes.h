@@ -32,8 +32,9 @@ namespace tfc {
 //===----------------------------------------------------------------------===//
 
 /// Head-level and elementwise attn ops (everything but attn.weight,
-/// attn.attention and attn.latent_attention) into linalg/tensor/arith/math.
-void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// attn.attention and attn.latent_attention) into linalg/tensor/arith/math;
+/// attn.sdpa runs over tiles of `keyTile` keys.
+void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns, int64_t keyTile = 128);
 
 /// The ops of the attn passes: attn.cache_update / attn.cache_view into tensor
 /// slices, attn.batch_matmul into linalg batch matmuls.

@@ -31,7 +31,16 @@ def ConvertAttnToLinalg : Pass<"tfc-convert-attn-to-linalg"> {
     %y = linalg.matmul_transpose_b ins(%x, %w : tensor<?x64xf32>, tensor<172x64xf32>)
            outs(%init : tensor<?x172xf32>) -> tensor<?x172xf32>
     ```
+
+    `attn.sdpa` becomes flash-style attention: an `scf.for` over tiles of
+    `key-tile` keys carrying each query row's running max, running sum and
+    unnormalized output (online softmax), so only a `[kv_heads, G·n, tile]`
+    score block exists at a time, whatever the context length.
   }];
+  let options = [
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"128",
+           "keys per tile of flash-style attention">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",

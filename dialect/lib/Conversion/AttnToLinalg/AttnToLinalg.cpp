@@ -32,9 +32,7 @@ namespace {
 
 using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
-/// The value given to masked scores: exp(kMaskedScore - rowmax) is exactly 0,
-/// and a row with every key masked still gives a finite (uniform) softmax.
-constexpr float kMaskedScore = -1.0e30f;
+
 
 //===----------------------------------------------------------------------===//
 // Building blocks
@@ -604,14 +602,24 @@ struct RepeatKVLowering : OpConversionPattern<RepeatKVOp> {
   }
 };
 
-// attn.sdpa => the query rows of each key/value head's group stacked, q
-//   [kv, G*n, d] (G = heads / kv_heads), scores linalg.batch_matmul_transpose_b
-//   (q, k) [kv, G*n, m] (one product per group: each cached key row is read
-//   once per step, not once per query head), scale and causal mask
-//   j > (r mod n) + (m - n), row max, exp(S - max), row sum,
-//   linalg.batch_matmul (P, v) [kv, G*n, dv], / row sums, back to [heads, n, dv]
+// attn.sdpa => flash-style attention over tiles of kKeyTile keys. The query
+//   rows of each key/value head's group are stacked, q [kv, G*n, d]
+//   (G = heads / kv_heads), so each cached key/value row is read once per step,
+//   not once per query head. An scf.for over key tiles carries, per query row,
+//   the running max M, the running sum L and the unnormalized output O:
+//     S = q · k_tileᵀ (linalg.batch_matmul_transpose_b)  [kv, G*n, tile]
+//     M' = max(M, max_j S·scale)       over the keys the row may see
+//     P = exp(S·scale - M')            (0 where masked: causal j > (r mod n) + m - n)
+//     L' = L·exp(M - M') + Σ_j P
+//     O' = O·exp(M - M') + P · v_tile  (linalg.batch_matmul accumulating into O)
+//   and O / L at the end, back to [heads, n, dv]. Only a [kv, G*n, tile]
+//   score block exists at a time, however long the context.
 struct SDPALowering : OpConversionPattern<SDPAOp> {
-  using OpConversionPattern::OpConversionPattern;
+  /// `keyTile` keys per tile (the pass option; 128 by default: the score
+  /// block is [kv_heads, G·n, 128] floats, 8 MiB for a 512-token prefill of
+  /// TinyLlama's 32 query heads, however long the context).
+  SDPALowering(MLIRContext *ctx, int64_t keyTile)
+      : OpConversionPattern(ctx), keyTile(keyTile) {}
 
   LogicalResult matchAndRewrite(SDPAOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -637,65 +645,126 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
     OpFoldResult kvs = b.getIndexAttr(kvHeads);
     OpFoldResult rows = tensor::getMixedSize(b, loc, qRows, 1);
     AffineMap id3 = b.getMultiDimIdentityMap(3);
+    AffineMap id2 = b.getMultiDimIdentityMap(2);
     AffineMap rowMap = AffineMap::get(3, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
                                       b.getContext());
+    int64_t dk = tensorType(k).getDimSize(2);
 
-    // S = q k^T per key/value head.
-    Value scores = filledTensor(b, loc, {kvs, rows, m}, 0.0f);
-    scores = b.create<linalg::BatchMatmulTransposeBOp>(loc, scores.getType(),
-                                                       ValueRange{qRows, k}, scores)
-                 .getResult(0);
-
-    // Scale, and mask the keys after each query's position (row r is query r mod n).
-    Value shift, nValue; // m - n: the queries are the last n of the m positions
+    // Row r is query r mod n, at position (r mod n) + m - n: the queries are
+    // the last n of the m positions.
+    Value mValue = getValueOrCreateConstantIndexOp(b, loc, m);
+    Value shift, nValue;
     if (op.getCausal()) {
       nValue = getValueOrCreateConstantIndexOp(b, loc, n);
-      shift = b.create<arith::SubIOp>(loc, getValueOrCreateConstantIndexOp(b, loc, m), nValue);
+      shift = b.create<arith::SubIOp>(loc, mValue, nValue);
     }
     float scale = static_cast<float>(op.getScale().convertToDouble());
-    scores = generic(b, loc, {}, scores, {id3}, iterators(3),
-                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                       Value s = nb.create<arith::MulFOp>(l, a[0], f32Const(nb, l, scale));
-                       if (!shift)
-                         return s;
-                       Value row = nb.create<linalg::IndexOp>(l, 1);
-                       Value qi = nb.create<arith::RemUIOp>(l, row, nValue);
-                       Value kj = nb.create<linalg::IndexOp>(l, 2);
-                       Value last = nb.create<arith::AddIOp>(l, qi, shift);
-                       Value masked =
-                           nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, kj, last);
-                       return nb.create<arith::SelectOp>(l, masked, f32Const(nb, l, kMaskedScore),
-                                                         s);
-                     });
+    // Whether key j0 + j (j: loop 2 of the tile) is hidden from row (loop 1).
+    auto masked = [&](OpBuilder &nb, Location l, Value j0) -> Value {
+      if (!shift)
+        return {};
+      Value qi = nb.create<arith::RemUIOp>(l, nb.create<linalg::IndexOp>(l, 1), nValue);
+      Value kj = nb.create<arith::AddIOp>(l, j0, nb.create<linalg::IndexOp>(l, 2));
+      Value last = nb.create<arith::AddIOp>(l, qi, shift);
+      return nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, kj, last);
+    };
 
-    // Numerically stable softmax numerators: exp(S - rowmax), in place.
-    Value negInf = b.create<arith::ConstantOp>(
-        loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-    Value rowMax =
-        b.create<linalg::FillOp>(loc, negInf, emptyTensor(b, loc, {kvs, rows})).getResult(0);
-    rowMax = generic(b, loc, scores, rowMax, {id3, rowMap}, iterators(2, 1),
-                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                       return nb.create<arith::MaximumFOp>(l, a[1], a[0]);
-                     });
-    Value probs = generic(b, loc, rowMax, scores, {rowMap, id3}, iterators(3),
-                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                            return nb.create<math::ExpOp>(
-                                l, nb.create<arith::SubFOp>(l, a[1], a[0]));
-                          });
-    Value rowSum = filledTensor(b, loc, {kvs, rows}, 0.0f);
-    rowSum = generic(b, loc, probs, rowSum, {id3, rowMap}, iterators(2, 1),
-                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                       return nb.create<arith::AddFOp>(l, a[1], a[0]);
-                     });
+    Value negInf = f32Const(b, loc, -std::numeric_limits<float>::infinity());
+    Value rowMax0 = filledTensor(b, loc, {kvs, rows}, -std::numeric_limits<float>::infinity());
+    Value rowSum0 = filledTensor(b, loc, {kvs, rows}, 0.0f);
+    Value out0 = filledTensor(b, loc, {kvs, rows, dv}, 0.0f);
+    Value c0 = indexConst(b, loc, 0), tileSize = indexConst(b, loc, keyTile);
+    auto loop = b.create<scf::ForOp>(
+        loc, c0, mValue, tileSize, ValueRange{rowMax0, rowSum0, out0},
+        [&](OpBuilder &lb, Location l, Value j0, ValueRange carried) {
+          Value rowMax = carried[0], rowSum = carried[1], out = carried[2];
+          Value tile = lb.create<arith::MinSIOp>(l, tileSize,
+                                                 lb.create<arith::SubIOp>(l, mValue, j0));
+          OpFoldResult zero = lb.getIndexAttr(0), one = lb.getIndexAttr(1);
+          Value kTile = lb.create<tensor::ExtractSliceOp>(
+              l, k, ArrayRef<OpFoldResult>{zero, j0, zero},
+              ArrayRef<OpFoldResult>{kvs, tile, lb.getIndexAttr(dk)},
+              ArrayRef<OpFoldResult>{one, one, one});
+          Value vTile = lb.create<tensor::ExtractSliceOp>(
+              l, v, ArrayRef<OpFoldResult>{zero, j0, zero},
+              ArrayRef<OpFoldResult>{kvs, tile, dv}, ArrayRef<OpFoldResult>{one, one, one});
 
-    // O = P v per key/value head, then / row sums.
-    Value out = filledTensor(b, loc, {kvs, rows, dv}, 0.0f);
-    out = b.create<linalg::BatchMatmulOp>(loc, out.getType(), ValueRange{probs, v}, out)
-              .getResult(0);
-    out = generic(b, loc, rowSum, out, {rowMap, id3}, iterators(3),
-                  [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                    return nb.create<arith::DivFOp>(l, a[1], a[0]);
-                  });
+          // S = q k_tileᵀ.
+          Value scores = filledTensor(lb, l, {kvs, rows, tile}, 0.0f);
+          scores = lb.create<linalg::BatchMatmulTransposeBOp>(l, scores.getType(),
+                                                              ValueRange{qRows, kTile}, scores)
+                       .getResult(0);
+
+          // The tile's max of S·scale over the keys each row may see.
+          Value tileMax = generic(
+              lb, l, scores,
+              filledTensor(lb, l, {kvs, rows}, -std::numeric_limits<float>::infinity()),
+              {id3, rowMap}, iterators(2, 1),
+              [&](OpBuilder &nb, Location ll, ValueRange a) -> Value {
+                Value s = nb.create<arith::MulFOp>(ll, a[0], f32Const(nb, ll, scale));
+                Value mx = nb.create<arith::MaximumFOp>(ll, a[1], s);
+                if (Value hidden = masked(nb, ll, j0))
+                  return nb.create<arith::SelectOp>(ll, hidden, a[1], mx);
+                return mx;
+              });
+          // exp(M - M') with M' = max(M, tile max): how much of what was
+          // summed so far survives. Rows that have seen no key yet (M = -inf)
+          // have nothing to rescale.
+          Value correction = generic(
+              lb, l, ValueRange{rowMax, tileMax}, emptyTensor(lb, l, {kvs, rows}),
+              {id2, id2, id2}, iterators(2), [&](OpBuilder &nb, Location ll, ValueRange a) {
+                Value fresh = nb.create<arith::CmpFOp>(ll, arith::CmpFPredicate::OEQ, a[0], negInf);
+                Value mx = nb.create<arith::MaximumFOp>(ll, a[0], a[1]);
+                Value c = nb.create<math::ExpOp>(ll, nb.create<arith::SubFOp>(ll, a[0], mx));
+                return nb.create<arith::SelectOp>(ll, fresh, f32Const(nb, ll, 0.0), c).getResult();
+              });
+          // M' (in place of M, which nothing reads after this).
+          Value newMax = generic(lb, l, tileMax, rowMax, {id2, id2}, iterators(2),
+                                 [](OpBuilder &nb, Location ll, ValueRange a) -> Value {
+                                   return nb.create<arith::MaximumFOp>(ll, a[1], a[0]);
+                                 });
+          // P = exp(S·scale - M') in place of S, 0 where masked. A masked
+          // key's exponent is replaced by 0 before the exp: its score may be
+          // anything, and the vector exp leaves its fast path for overflow,
+          // underflow and infinities.
+          Value probs = generic(
+              lb, l, newMax, scores, {rowMap, id3}, iterators(3),
+              [&](OpBuilder &nb, Location ll, ValueRange a) -> Value {
+                Value s = nb.create<arith::MulFOp>(ll, a[1], f32Const(nb, ll, scale));
+                Value x = nb.create<arith::SubFOp>(ll, s, a[0]);
+                Value hidden = masked(nb, ll, j0);
+                if (!hidden)
+                  return nb.create<math::ExpOp>(ll, x);
+                Value zero = f32Const(nb, ll, 0.0);
+                Value p = nb.create<math::ExpOp>(ll, nb.create<arith::SelectOp>(ll, hidden, zero, x));
+                return nb.create<arith::SelectOp>(ll, hidden, zero, p);
+              });
+          // L' = L·exp(M - M') + Σ_j P.
+          Value scaledSum = generic(lb, l, correction, rowSum, {id2, id2}, iterators(2),
+                                    [](OpBuilder &nb, Location ll, ValueRange a) -> Value {
+                                      return nb.create<arith::MulFOp>(ll, a[1], a[0]);
+                                    });
+          Value newSum = generic(lb, l, probs, scaledSum, {id3, rowMap}, iterators(2, 1),
+                                 [](OpBuilder &nb, Location ll, ValueRange a) -> Value {
+                                   return nb.create<arith::AddFOp>(ll, a[1], a[0]);
+                                 });
+          // O' = O·exp(M - M') + P v_tile.
+          Value scaledOut = generic(lb, l, correction, out, {rowMap, id3}, iterators(3),
+                                    [](OpBuilder &nb, Location ll, ValueRange a) -> Value {
+                                      return nb.create<arith::MulFOp>(ll, a[1], a[0]);
+                                    });
+          Value newOut =
+              lb.create<linalg::BatchMatmulOp>(l, scaledOut.getType(), ValueRange{probs, vTile},
+                                               scaledOut)
+                  .getResult(0);
+          lb.create<scf::YieldOp>(l, ValueRange{newMax, newSum, newOut});
+        });
+
+    // O / L (every row sees at least key 0, so L >= 1).
+    Value out = generic(b, loc, loop.getResult(1), loop.getResult(2), {rowMap, id3}, iterators(3),
+                        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          return nb.create<arith::DivFOp>(l, a[1], a[0]);
+                        });
 
     // [kv, G*n, dv] -> [kv, G, n, dv] -> [heads, n, dv].
     auto outType = tensorType(out);
@@ -712,6 +781,8 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
     rewriter.replaceOp(op, castTo(rewriter, loc, merged, op.getType()));
     return success();
   }
+
+  int64_t keyTile;
 };
 
 //===----------------------------------------------------------------------===//
@@ -732,6 +803,8 @@ LogicalResult checkDecomposed(Operation *root) {
 }
 
 struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnToLinalgPass> {
+  using ConvertAttnToLinalgBase::ConvertAttnToLinalgBase;
+
   void runOnOperation() override {
     if (failed(checkDecomposed(getOperation())))
       return signalPassFailure();
@@ -742,7 +815,11 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
     target.addIllegalDialect<AttnDialect>();
     target.addLegalOp<WeightOp>();
     RewritePatternSet patterns(ctx);
-    tfc::populateAttnToLinalgPatterns(patterns);
+    if (keyTile <= 0) {
+      getOperation()->emitError("tfc-convert-attn-to-linalg: key-tile must be positive");
+      return signalPassFailure();
+    }
+    tfc::populateAttnToLinalgPatterns(patterns, keyTile);
     tfc::populateAttnCacheAndLatentToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
@@ -751,11 +828,12 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
 
 } // namespace
 
-void tfc::populateAttnToLinalgPatterns(RewritePatternSet &patterns) {
+void tfc::populateAttnToLinalgPatterns(RewritePatternSet &patterns, int64_t keyTile) {
   patterns.add<EmbeddingLowering, PositionEmbeddingLowering, SinusoidalLowering, LinearLowering,
                RMSNormLowering, LayerNormLowering, SplitHeadsLowering, MergeHeadsLowering,
-               SliceLastLowering, ConcatLastLowering, RopeLowering, RepeatKVLowering,
-               SDPALowering>(patterns.getContext());
+               SliceLastLowering, ConcatLastLowering, RopeLowering, RepeatKVLowering>(
+      patterns.getContext());
+  patterns.add<SDPALowering>(patterns.getContext(), keyTile);
   patterns.add<ElementwiseLowering<ReluOp>, ElementwiseLowering<GeluOp>,
                ElementwiseLowering<GeluTanhOp>, ElementwiseLowering<SiluOp>,
                ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>, ElementwiseLowering<MulOp>,
