@@ -5,8 +5,10 @@
 // data section that follows the header), then the data. The file is mapped
 // read-only, every header entry is validated (structure, offsets inside the data
 // section, no two tensors overlapping, byte counts matching dtype and shape), and
-// each manifest tensor is converted to F32 into its slot; the mapping is dropped
-// before returning. Every error names the file's tensor or byte offset at fault.
+// each manifest tensor is either used in place (a whole F32 slot of an F32
+// tensor) or converted into its slot, after which its file pages are dropped
+// from the resident set; the mapping is kept only while in-place weights use
+// it. Every error names the file's tensor or byte offset at fault.
 // Tensors the manifest does not use are checked like the others but otherwise
 // ignored (counted in tfc_model::ignoredTensors; the runtime never prints).
 //
@@ -109,6 +111,17 @@ void convertToF32(DType type, const unsigned char *src, float *dst, int64_t n) {
   default:
     break;
   }
+}
+
+/// Drops the whole pages inside [p, p + bytes) of a read-only file mapping from
+/// the resident set; a later read faults them in again from the file, so this
+/// never changes what the mapping holds.
+void dropPages(const void *p, size_t bytes) {
+  static const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) / page * page;
+  if (end > begin)
+    madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }
 
 //===----------------------------------------------------------------------===//
@@ -249,7 +262,10 @@ public:
     auto model = std::make_unique<tfc_model>();
     if (!model->allocateSlots(inPlace))
       return nullptr;
-    std::vector<float> staging; // for slots not kept in F32
+    // Conversions to BF16/F16 go through F32 a chunk at a time, so no tensor is
+    // ever staged whole.
+    constexpr int64_t kChunk = 1 << 14;
+    std::vector<float> staging;
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const Tensor &t = tensors[manifestTensor[i]];
       const unsigned char *src = bytes + dataStart + t.begin;
@@ -265,10 +281,20 @@ public:
                  (slotType == TFC_DTYPE_F16 && t.dtype.type == DType::F16)) {
         std::memcpy(model->weightData(i), src, size_t(n) * 2);
       } else {
-        staging.resize(size_t(n));
-        convertToF32(t.dtype.type, src, staging.data(), n);
-        storeFloats(slotType, staging.data(), model->weightData(i), n);
+        staging.resize(size_t(std::min(n, kChunk)));
+        auto *dst = static_cast<char *>(model->weightData(i));
+        for (int64_t begin = 0; begin < n; begin += kChunk) {
+          int64_t count = std::min(kChunk, n - begin);
+          convertToF32(t.dtype.type, src + begin * t.dtype.bytes, staging.data(), count);
+          storeFloats(slotType, staging.data(), dst + size_t(begin) * 2, count);
+        }
       }
+      // The copy is what the model reads from now on: the file's pages of this
+      // tensor leave the process's resident set (they stay in the page cache)
+      // instead of counting twice while the model keeps the mapping for its
+      // in-place weights.
+      if (mapping)
+        dropPages(src, size_t(t.end - t.begin));
     }
     model->ignoredTensors = int64_t(tensors.size()) - m.info.n_weights;
     if (std::find(inPlace.begin(), inPlace.end(), true) != inPlace.end())
