@@ -136,10 +136,10 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
     setError("model descriptor: %s has out_width %d", what, fn.out_width);
     return false;
   }
-  int counts[6] = {};
+  int counts[7] = {};
   for (int32_t k = 0; k < fn.n_args; ++k) {
     const tfc_gen_arg &a = fn.args[k];
-    if (a.kind < TFC_ARG_TOKENS || a.kind > TFC_ARG_CACHE) {
+    if (a.kind < TFC_ARG_TOKENS || a.kind > TFC_ARG_ARENA) {
       setError("model descriptor: %s argument %d has unknown kind %d", what, k, a.kind);
       return false;
     }
@@ -158,7 +158,8 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
   bool stateful = fn.stateful != 0;
   if (counts[TFC_ARG_TOKENS] != 1 || counts[TFC_ARG_OUTPUT] != 1 ||
       counts[TFC_ARG_POS] != (stateful ? 1 : 0) || (!stateful && counts[TFC_ARG_CACHE]) ||
-      counts[TFC_ARG_MEMORY] > 1 || (isEncoder && (stateful || counts[TFC_ARG_MEMORY]))) {
+      counts[TFC_ARG_MEMORY] > 1 || (isEncoder && (stateful || counts[TFC_ARG_MEMORY])) ||
+      counts[TFC_ARG_ARENA] != (fn.arena_bytes ? 1 : 0)) {
     setError("model descriptor: %s has an inconsistent argument list", what);
     return false;
   }

@@ -10,6 +10,60 @@
 
 include "mlir/Pass/PassBase.td"
 
+def PlanActivations : Pass<"tfc-plan-activations", "::mlir::ModuleOp"> {
+  let summary = "A static memory plan: the temporaries of each model function become views of one arena";
+  let description = [{
+    Runs on bufferized IR, before the deallocation pipeline. In each model
+    function (a `func.func` with `tfc.args`), every `memref.alloc` in
+    sequential code whose sizes follow from the function's arguments becomes
+    a `memref.view` of a trailing `memref<?xi8>` arena argument at an offset
+    planned by liveness (ops numbered in pre-order; a use inside a loop that
+    does not hold the alloc lasts to the loop's end; a buffer allocated in an
+    `scf.for` body and yielded gets two ranges used by even and odd
+    iterations). Sizes depend on the token count, so offsets are computed at
+    the top of the function: ranges in order of decreasing estimated size
+    (dynamic dimensions taken as `estimate-tokens`), each above every range
+    placed before it that is live at the same time. No two buffers live at
+    the same time overlap, whatever the sizes. A function
+    `@<name>_arena_bytes` with the same arguments returns the arena's size,
+    which the runtime reserves per session before the call (`tfc.args` gains
+    the arena, TFC_ARG_ARENA; `tfc.arena_bytes` names the function). Allocs
+    inside parallel loops, with layouts or escaping buffers stay heap
+    allocations.
+
+    Before:
+    ```mlir
+    func.func @decoder(%tokens: memref<?xi32>, %out: memref<?x8xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+      %n = memref.dim %tokens, %c0 : memref<?xi32>
+      %h = memref.alloc(%n) {alignment = 64 : i64} : memref<?x8xf32>
+      ...
+    }
+    ```
+    After:
+    ```mlir
+    func.func @decoder(%tokens: memref<?xi32>, %out: memref<?x8xf32>, %arena: memref<?xi8>)
+        attributes {tfc.args = array<i32: 0, 0, 3, 0, 6, 0>, tfc.arena_bytes = @decoder_arena_bytes} {
+      %n = memref.dim %tokens, %c0 : memref<?xi32>
+      %bytes = ... (%n * 32 + 63) & -64, offsets as maxui of the ranges below ...
+      %h = memref.view %arena[%offset][%n] : memref<?xi8> to memref<?x8xf32>
+      ...
+    }
+    func.func @decoder_arena_bytes(%tokens: memref<?xi32>, %out: memref<?x8xf32>, %arena: memref<?xi8>) -> index
+    ```
+  }];
+  let options = [
+    Option<"estimateTokens", "estimate-tokens", "int64_t", /*default=*/"512",
+           "what a dynamic dimension counts as when ordering buffers by size">
+  ];
+  let statistics = [
+    Statistic<"numPlanned", "num-planned", "Allocs replaced by views of the arena">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect"
+  ];
+}
+
 def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
   let summary = "Register-tiled vector kernels for the x·Wᵀ products of linear layers";
   let description = [{
