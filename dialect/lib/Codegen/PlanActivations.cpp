@@ -23,11 +23,15 @@
 //    pure index arithmetic; the size of a loop-carried buffer is shown to be
 //    invariant by induction). An alloc whose size cannot be, or whose buffer
 //    escapes, stays a heap allocation.
-//  * Placement: ranges in order of decreasing estimated size (dynamic sizes
-//    taken as `estimate-tokens`); each is placed at the maximum of the end
-//    offsets of the ranges already placed that it overlaps in time, 0 if none.
-//    Whatever the actual sizes, two ranges live at once never overlap in
-//    memory. Offsets are multiples of 64 bytes.
+//  * Placement: greedy by size with gap filling, decided at compile time on
+//    sizes estimated for a prefill of `estimate-tokens` tokens: ranges in
+//    order of decreasing estimate, each in the lowest gap between the ranges
+//    placed before it that are live at the same time. At run time the offset
+//    is the end of the ranges below the gap, kept if the range then ends
+//    below those above it and otherwise moved above all of them (a select):
+//    whatever the actual sizes, two ranges live at once never overlap in
+//    memory, and when sizes scale like the estimate the gaps are used.
+//    Offsets are multiples of 64 bytes.
 //
 // The arena is a trailing `memref<?xi8>` argument (TFC_ARG_ARENA in the
 // function's `tfc.args`); its size in bytes is what the function
@@ -47,6 +51,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include <limits>
 
 namespace tfc {
 #define GEN_PASS_DEF_PLANACTIVATIONS
@@ -98,6 +104,47 @@ public:
     if (succeeded(result))
       dims[key] = *result;
     return result;
+  }
+
+  /// The value of `v` (an index computed at entry) in a prefill of `tokens`
+  /// tokens at position 0: every dynamic dimension of an argument is taken as
+  /// `tokens`, an index argument (the position) as 0. std::nullopt for what
+  /// it cannot fold. Only guides the placement; never decides soundness.
+  std::optional<int64_t> estimate(Value v, int64_t tokens) {
+    if (std::optional<int64_t> c = getConstantIntValue(v))
+      return c;
+    if (isa<BlockArgument>(v))
+      return 0;
+    Operation *op = v.getDefiningOp();
+    if (auto dimOp = dyn_cast<memref::DimOp>(op)) {
+      std::optional<int64_t> d = dimOp.getConstantIndex();
+      auto type = cast<MemRefType>(dimOp.getSource().getType());
+      if (!d)
+        return std::nullopt;
+      return type.isDynamicDim(*d) ? tokens : type.getDimSize(*d);
+    }
+    // Anything else (arith, affine.apply, ...): folded on the estimated operands.
+    if (op->getNumResults() != 1 || op->getNumRegions())
+      return std::nullopt;
+    SmallVector<Attribute> operands;
+    SmallVector<int64_t> known;
+    for (Value operand : op->getOperands()) {
+      std::optional<int64_t> c = estimate(operand, tokens);
+      if (!c)
+        return std::nullopt;
+      known.push_back(*c);
+      operands.push_back(IntegerAttr::get(operand.getType(), *c));
+    }
+    SmallVector<OpFoldResult> results;
+    if (failed(op->fold(operands, results)) || results.size() != 1)
+      return std::nullopt;
+    if (auto attr = dyn_cast_if_present<IntegerAttr>(dyn_cast<Attribute>(results[0])))
+      return attr.getValue().getSExtValue();
+    if (auto value = dyn_cast<Value>(results[0]))
+      for (auto [operand, c] : llvm::zip(op->getOperands(), known))
+        if (operand == value)
+          return c;
+    return std::nullopt;
   }
 
 private:
@@ -237,6 +284,7 @@ struct Range {
   int64_t estimate;
   Value offset;    // at function entry, once placed
   Value top;       // offset + bytes
+  int64_t estimatedOffset = 0; // where the placement put it for the estimated sizes
   scf::ForOp loop; // loop-carried: the loop, and `parity` the range's iterations
   int parity = 0;
 };
@@ -260,6 +308,9 @@ public:
   }
 
   int64_t numPlanned() const { return planned; }
+  /// For the estimated sizes: the arena, and the most bytes live at once.
+  int64_t arenaEstimate() const { return estimatedTotal; }
+  int64_t peakEstimate() const { return estimatedPeak; }
 
 private:
   /// The last program point `alloc`'s buffer is used at through `user`.
@@ -317,7 +368,7 @@ private:
     OpBuilder &b = entry.builder();
     Location loc = func.getLoc();
     int64_t staticBytes = element.getIntOrFloatBitWidth() / 8;
-    int64_t estimate = staticBytes;
+    int64_t estimate = staticBytes; // fallback: every dynamic dimension as estimateTokens
     SmallVector<Value> dynamicSizes;
     for (int64_t d = 0, e = type.getRank(); d < e; ++d) {
       if (!type.isDynamicDim(d)) {
@@ -338,15 +389,17 @@ private:
     size = b.create<arith::AndIOp>(
         loc, b.create<arith::AddIOp>(loc, size, entry.constant(kAlign - 1)),
         entry.constant(~(kAlign - 1)));
+    if (std::optional<int64_t> folded = entry.estimate(size, estimateTokens))
+      estimate = *folded;
 
     ++planned;
     if (!loop) {
-      ranges.push_back({alloc, size, points.first[alloc], end, estimate, {}, {}, {}, 0});
+      ranges.push_back({alloc, size, points.first[alloc], end, estimate, {}, {}, 0, {}, 0});
       return success();
     }
     int64_t start = points.first[loop];
     for (int parity : {0, 1})
-      ranges.push_back({alloc, size, start, end, estimate, {}, {}, loop, parity});
+      ranges.push_back({alloc, size, start, end, estimate, {}, {}, 0, loop, parity});
     return success();
   }
 
@@ -371,8 +424,12 @@ private:
     return success();
   }
 
-  /// Each range (largest estimate first) goes above every placed range it
-  /// overlaps in time.
+  /// Greedy by size with gap filling, decided on the estimated sizes, made
+  /// sound for any sizes by a guard: each range (largest estimate first) is
+  /// put in the lowest gap between the placed ranges it overlaps in time that
+  /// its estimate fits, i.e. at the top of the set S of those that lie below
+  /// the gap; at run time it stays there if it ends below the others, else it
+  /// goes above all of them.
   void place() {
     OpBuilder &b = entry.builder();
     Location loc = func.getLoc();
@@ -386,14 +443,54 @@ private:
     SmallVector<Range *> placed;
     total = entry.constant(0);
     for (Range *r : order) {
-      Value offset = entry.constant(0);
+      SmallVector<Range *> live;
       for (Range *other : placed)
         if (other->start <= r->end && r->start <= other->end)
-          offset = b.create<arith::MaxUIOp>(loc, offset, other->top);
-      r->offset = offset;
-      r->top = b.create<arith::AddIOp>(loc, offset, r->bytes);
+          live.push_back(other);
+      // The lowest estimated gap: at 0 or at the end of a live range.
+      auto fits = [&](int64_t at) {
+        return llvm::all_of(live, [&](Range *x) {
+          return x->estimatedOffset + x->estimate <= at || at + r->estimate <= x->estimatedOffset;
+        });
+      };
+      int64_t at = fits(0) ? 0 : std::numeric_limits<int64_t>::max();
+      for (Range *x : live)
+        if (x->estimatedOffset + x->estimate < at && fits(x->estimatedOffset + x->estimate))
+          at = x->estimatedOffset + x->estimate;
+      r->estimatedOffset = at;
+
+      Value below = entry.constant(0), above = entry.constant(0);
+      Value fitsBelow;
+      for (Range *x : live) {
+        if (x->estimatedOffset + x->estimate <= at) {
+          below = b.create<arith::MaxUIOp>(loc, below, x->top);
+          continue;
+        }
+        above = b.create<arith::MaxUIOp>(loc, above, x->top);
+      }
+      Value end = b.create<arith::AddIOp>(loc, below, r->bytes);
+      for (Range *x : live) {
+        if (x->estimatedOffset + x->estimate <= at)
+          continue;
+        Value ok = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ule, end, x->offset);
+        fitsBelow = fitsBelow ? b.create<arith::AndIOp>(loc, fitsBelow, ok).getResult() : ok;
+      }
+      r->offset = below;
+      if (fitsBelow)
+        r->offset = b.create<arith::SelectOp>(loc, fitsBelow, below,
+                                              b.create<arith::MaxUIOp>(loc, below, above));
+      r->top = b.create<arith::AddIOp>(loc, r->offset, r->bytes);
       total = b.create<arith::MaxUIOp>(loc, total, r->top);
       placed.push_back(r);
+      estimatedTotal = std::max(estimatedTotal, at + r->estimate);
+    }
+    // The bound no placement beats: the most bytes live at one point.
+    for (Range &r : ranges) {
+      int64_t live = 0;
+      for (Range &other : ranges)
+        if (other.start <= r.start && r.start <= other.end)
+          live += other.estimate;
+      estimatedPeak = std::max(estimatedPeak, live);
     }
   }
 
@@ -468,6 +565,7 @@ private:
   SmallVector<Range> ranges;
   Value total;
   int64_t planned = 0;
+  int64_t estimatedTotal = 0, estimatedPeak = 0;
 };
 
 struct PlanActivationsPass : tfc::impl::PlanActivationsBase<PlanActivationsPass> {
@@ -480,8 +578,15 @@ struct PlanActivationsPass : tfc::impl::PlanActivationsBase<PlanActivationsPass>
         entries.push_back(func);
     for (func::FuncOp func : entries) {
       Planner planner(func, estimateTokens);
-      if (planner.run())
-        numPlanned += planner.numPlanned();
+      if (!planner.run())
+        continue;
+      numPlanned += planner.numPlanned();
+      if (report)
+        mlir::emitRemark(func.getLoc())
+            << "@" << func.getSymName() << ": " << planner.numPlanned()
+            << " buffers in an arena of " << planner.arenaEstimate() << " bytes for "
+            << static_cast<int64_t>(estimateTokens)
+            << " tokens (at most " << planner.peakEstimate() << " bytes live at once)";
     }
   }
 };

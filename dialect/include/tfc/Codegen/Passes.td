@@ -21,10 +21,12 @@ def PlanActivations : Pass<"tfc-plan-activations", "::mlir::ModuleOp"> {
     does not hold the alloc lasts to the loop's end; a buffer allocated in an
     `scf.for` body and yielded gets two ranges used by even and odd
     iterations). Sizes depend on the token count, so offsets are computed at
-    the top of the function: ranges in order of decreasing estimated size
-    (dynamic dimensions taken as `estimate-tokens`), each above every range
-    placed before it that is live at the same time. No two buffers live at
-    the same time overlap, whatever the sizes. A function
+    the top of the function: greedy by size with gap filling, decided on the
+    sizes of a prefill of `estimate-tokens` tokens, each range in the lowest
+    gap between the ranges placed before it that are live at the same time;
+    a run-time guard (a select) moves a range above all of those when its
+    actual size does not fit the gap. No two buffers live at the same time
+    overlap, whatever the sizes. A function
     `@<name>_arena_bytes` with the same arguments returns the arena's size,
     which the runtime reserves per session before the call (`tfc.args` gains
     the arena, TFC_ARG_ARENA; `tfc.arena_bytes` names the function). Allocs
@@ -53,7 +55,9 @@ def PlanActivations : Pass<"tfc-plan-activations", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"estimateTokens", "estimate-tokens", "int64_t", /*default=*/"512",
-           "what a dynamic dimension counts as when ordering buffers by size">
+           "the prefill (tokens at position 0) the placement optimizes for">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "remark per function: buffers planned, the arena and the live peak for estimate-tokens">
   ];
   let statistics = [
     Statistic<"numPlanned", "num-planned", "Allocs replaced by views of the arena">
