@@ -162,7 +162,9 @@ private:
         return failure();
       return dim(dimOp.getSource(), *d);
     }
-    if (op->getNumRegions() || op->getNumResults() != 1 || !isMemoryEffectFree(op))
+    // Pure only: hoisted to the top, the op runs on every call, so a division
+    // must not trap where the original would not have run.
+    if (op->getNumRegions() || op->getNumResults() != 1 || !isPure(op))
       return failure();
     IRMapping map;
     for (Value operand : op->getOperands()) {
@@ -344,7 +346,7 @@ private:
         carriers.insert(owner);
       for (OpOperand &use : a.getUses()) {
         Operation *user = use.getOwner();
-        if (isa<CallOpInterface, func::ReturnOp>(user))
+        if (isa<CallOpInterface, func::ReturnOp, memref::ExtractAlignedPointerAsIndexOp>(user))
           return failure();
         // A new memref derived from the buffer must be one the analysis sees
         // (it follows views and region control flow precisely).
