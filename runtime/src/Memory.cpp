@@ -1,12 +1,14 @@
 //===- Memory.cpp - Buffers of the generated code ----------------------------===//
 //
-// The generated code allocates its activations with memref.alloc, lowered to
-// calls of _mlir_memref_to_llvm_{alloc,aligned_alloc,free} (MLIR's "generic
-// functions" of finalize-memref-to-llvm) rather than malloc, so that the runtime
-// decides where they come from. A decode step allocates the same sizes every
-// time; a per-thread cache of freed blocks (by size) serves them again without
-// touching the system allocator, so after the first step no step maps or faults
-// fresh pages. Blocks carry a small header with their size; the cache holds at
+// The activations of the generated code live in the session's arena
+// (tfc-plan-activations, TFC_ARG_ARENA); what the plan cannot place (a buffer
+// inside a parallel loop, a size read from memory; none in the compiled
+// examples) stays a memref.alloc, lowered to calls of
+// _mlir_memref_to_llvm_{alloc,aligned_alloc,free} (MLIR's "generic functions" of
+// finalize-memref-to-llvm) rather than malloc, so that the runtime decides where
+// they come from. Such a buffer has the same size every step; a per-thread cache
+// of freed blocks (by size) serves it again without touching the system
+// allocator. Blocks carry a small header with their size; the cache holds at
 // most kCacheLimit bytes per thread and is released when the thread exits.
 //
 //===----------------------------------------------------------------------===//

@@ -9,6 +9,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -135,10 +136,10 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
     setError("model descriptor: %s has out_width %d", what, fn.out_width);
     return false;
   }
-  int counts[6] = {};
+  int counts[7] = {};
   for (int32_t k = 0; k < fn.n_args; ++k) {
     const tfc_gen_arg &a = fn.args[k];
-    if (a.kind < TFC_ARG_TOKENS || a.kind > TFC_ARG_CACHE) {
+    if (a.kind < TFC_ARG_TOKENS || a.kind > TFC_ARG_ARENA) {
       setError("model descriptor: %s argument %d has unknown kind %d", what, k, a.kind);
       return false;
     }
@@ -157,7 +158,8 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
   bool stateful = fn.stateful != 0;
   if (counts[TFC_ARG_TOKENS] != 1 || counts[TFC_ARG_OUTPUT] != 1 ||
       counts[TFC_ARG_POS] != (stateful ? 1 : 0) || (!stateful && counts[TFC_ARG_CACHE]) ||
-      counts[TFC_ARG_MEMORY] > 1 || (isEncoder && (stateful || counts[TFC_ARG_MEMORY]))) {
+      counts[TFC_ARG_MEMORY] > 1 || (isEncoder && (stateful || counts[TFC_ARG_MEMORY])) ||
+      counts[TFC_ARG_ARENA] != (fn.arena_bytes ? 1 : 0)) {
     setError("model descriptor: %s has an inconsistent argument list", what);
     return false;
   }
@@ -407,25 +409,30 @@ tfc_model *tfc_model_random(uint64_t seed) {
     if (!model->allocateSlots())
       return nullptr;
     const tfc_gen_model &m = descriptor();
-    std::vector<float> values;
+    // Values are made and stored a chunk at a time: staging a whole tensor in
+    // F32 would add the largest tensor (the embedding) to the peak RSS of every
+    // load. A tensor's values are one sequential stream, so chunking does not
+    // change them.
+    constexpr int64_t kChunk = 1 << 14;
+    std::vector<float> values(kChunk);
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const tfc_gen_weight &w = m.weights[i];
-      int64_t n = elementCount(w.dims, w.rank);
-      values.assign(size_t(n), 0.0f);
-      float *dst = values.data();
-      if (w.init == 1) {
-        for (int64_t j = 0; j < n; ++j)
-          dst[j] = 1.0f;
-      } else if (w.init == 0) {
-        // One stream per manifest entry, so a tensor's values depend only on the
-        // seed and its index. a = 1/sqrt(fan_in) keeps activations O(1).
-        SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * uint64_t(i + 1))};
-        int64_t fanIn = w.rank > 0 && w.dims[w.rank - 1] > 0 ? w.dims[w.rank - 1] : 1;
-        float a = float(1.0 / std::sqrt(double(fanIn)));
-        for (int64_t j = 0; j < n; ++j)
-          dst[j] = a * rng.symmetric();
-      } // init 2 (zeros) and anything else stays zero.
-      storeFloats(m.slots[w.slot].dtype, dst, model->weightData(i), n);
+      const int32_t dtype = m.slots[w.slot].dtype;
+      const int64_t n = elementCount(w.dims, w.rank);
+      // One stream per manifest entry, so a tensor's values depend only on the
+      // seed and its index. a = 1/sqrt(fan_in) keeps activations O(1).
+      SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * uint64_t(i + 1))};
+      int64_t fanIn = w.rank > 0 && w.dims[w.rank - 1] > 0 ? w.dims[w.rank - 1] : 1;
+      float a = float(1.0 / std::sqrt(double(fanIn)));
+      auto *dst = static_cast<char *>(model->weightData(i));
+      for (int64_t begin = 0; begin < n; begin += kChunk) {
+        int64_t count = std::min(kChunk, n - begin);
+        float *chunk = values.data();
+        for (int64_t j = 0; j < count; ++j)
+          chunk[j] = w.init == 1 ? 1.0f : w.init == 0 ? a * rng.symmetric() : 0.0f;
+        // init 2 (zeros) and anything else stays zero.
+        storeFloats(dtype, chunk, dst + size_t(begin) * dtypeBytes(dtype), count);
+      }
     }
     return model.release();
   });

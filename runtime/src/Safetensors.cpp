@@ -5,8 +5,10 @@
 // data section that follows the header), then the data. The file is mapped
 // read-only, every header entry is validated (structure, offsets inside the data
 // section, no two tensors overlapping, byte counts matching dtype and shape), and
-// each manifest tensor is converted to F32 into its slot; the mapping is dropped
-// before returning. Every error names the file's tensor or byte offset at fault.
+// each manifest tensor is either used in place (a whole F32 slot of an F32
+// tensor) or converted into its slot, after which its file pages are dropped
+// from the resident set; the mapping is kept only while in-place weights use
+// it. Every error names the file's tensor or byte offset at fault.
 // Tensors the manifest does not use are checked like the others but otherwise
 // ignored (counted in tfc_model::ignoredTensors; the runtime never prints).
 //
@@ -110,6 +112,47 @@ void convertToF32(DType type, const unsigned char *src, float *dst, int64_t n) {
     break;
   }
 }
+
+/// Drops the pages of a read-only file mapping that a copy has consumed from
+/// the resident set, as the copy advances: whole pages from the first page
+/// boundary at or after `begin` up to the last one at or before what upTo
+/// names. A later read faults them in again from the file, so this never
+/// changes what the mapping holds. Inactive for a null `begin` (bytes that are
+/// not a file mapping).
+class PageDropper {
+public:
+  explicit PageDropper(const unsigned char *begin) {
+    if (begin)
+      next = roundUp(reinterpret_cast<uintptr_t>(begin));
+  }
+
+  void upTo(const unsigned char *end) {
+    if (!next)
+      return;
+    uintptr_t last = reinterpret_cast<uintptr_t>(end) / pageSize() * pageSize();
+    pending = std::max(pending, last);
+    // Dropped in steps of at least 1 MiB: fewer system calls.
+    if (pending < next + (uintptr_t(1) << 20))
+      return;
+    madvise(reinterpret_cast<void *>(next), pending - next, MADV_DONTNEED);
+    next = pending;
+  }
+
+  ~PageDropper() {
+    if (next && pending > next)
+      madvise(reinterpret_cast<void *>(next), pending - next, MADV_DONTNEED);
+  }
+
+private:
+  static uintptr_t pageSize() {
+    static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    return page;
+  }
+  static uintptr_t roundUp(uintptr_t p) { return (p + pageSize() - 1) / pageSize() * pageSize(); }
+
+  uintptr_t next = 0;
+  uintptr_t pending = 0;
+};
 
 //===----------------------------------------------------------------------===//
 // The mapped file
@@ -249,7 +292,14 @@ public:
     auto model = std::make_unique<tfc_model>();
     if (!model->allocateSlots(inPlace))
       return nullptr;
-    std::vector<float> staging; // for slots not kept in F32
+    // Tensors are copied or converted a chunk at a time: conversions to
+    // BF16/F16 go through F32 without staging a whole tensor, and the file's
+    // pages of what has been copied leave the process's resident set as the
+    // copy advances (they stay in the page cache; a later read would fault them
+    // in again from the file), so the file does not count twice while the
+    // model keeps the mapping for its in-place weights, not even transiently.
+    constexpr int64_t kChunk = 1 << 16;
+    std::vector<float> staging;
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const Tensor &t = tensors[manifestTensor[i]];
       const unsigned char *src = bytes + dataStart + t.begin;
@@ -257,17 +307,28 @@ public:
         model->slotData[m.weights[i].slot] = src;
         continue;
       }
-      int64_t n = elementCount(t.shape.data(), t.shape.size());
-      int32_t slotType = m.slots[m.weights[i].slot].dtype;
-      if (slotType == TFC_DTYPE_F32) {
-        convertToF32(t.dtype.type, src, static_cast<float *>(model->weightData(i)), n);
-      } else if ((slotType == TFC_DTYPE_BF16 && t.dtype.type == DType::BF16) ||
-                 (slotType == TFC_DTYPE_F16 && t.dtype.type == DType::F16)) {
-        std::memcpy(model->weightData(i), src, size_t(n) * 2);
-      } else {
-        staging.resize(size_t(n));
-        convertToF32(t.dtype.type, src, staging.data(), n);
-        storeFloats(slotType, staging.data(), model->weightData(i), n);
+      const int64_t n = elementCount(t.shape.data(), t.shape.size());
+      const int32_t slotType = m.slots[m.weights[i].slot].dtype;
+      const size_t slotBytes = dtypeBytes(slotType);
+      const bool sameType = (slotType == TFC_DTYPE_F32 && t.dtype.type == DType::F32) ||
+                            (slotType == TFC_DTYPE_BF16 && t.dtype.type == DType::BF16) ||
+                            (slotType == TFC_DTYPE_F16 && t.dtype.type == DType::F16);
+      auto *dst = static_cast<char *>(model->weightData(i));
+      PageDropper dropper(mapping ? src : nullptr);
+      for (int64_t begin = 0; begin < n; begin += kChunk) {
+        const int64_t count = std::min(kChunk, n - begin);
+        const unsigned char *from = src + begin * t.dtype.bytes;
+        char *to = dst + size_t(begin) * slotBytes;
+        if (sameType) {
+          std::memcpy(to, from, size_t(count) * slotBytes);
+        } else if (slotType == TFC_DTYPE_F32) {
+          convertToF32(t.dtype.type, from, reinterpret_cast<float *>(to), count);
+        } else {
+          staging.resize(size_t(kChunk));
+          convertToF32(t.dtype.type, from, staging.data(), count);
+          storeFloats(slotType, staging.data(), to, count);
+        }
+        dropper.upTo(from + count * t.dtype.bytes);
       }
     }
     model->ignoredTensors = int64_t(tensors.size()) - m.info.n_weights;

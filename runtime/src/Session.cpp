@@ -3,9 +3,12 @@
 // A session owns what one sequence needs: its position, its KV caches (stateful
 // decoders) or its token history (stateless decoders, which recompute the whole
 // history every call), its encoder memory (encoder-decoder models), and an
-// output scratch buffer. The argument arrays of the generated functions are
-// built once at session creation; a call only patches the token, output, memory
-// and position arguments, so a decode step allocates nothing in the steady state.
+// output scratch buffer, and the arena the generated functions keep their
+// activations in (planned at compile time, tfc-plan-activations). The argument
+// arrays of the generated functions are built once at session creation; a call
+// only patches the token, output, memory, position and arena arguments. The
+// arena is reserved at creation for a decode step at the last position, so a
+// decode step allocates nothing; a longer prefill grows it once.
 //
 // Every call validates everything before touching the session, and nothing that
 // follows the generated call can fail, so a failed call leaves the session as it
@@ -63,7 +66,7 @@ struct Call {
   const tfc_gen_function *fn = nullptr;
   std::vector<tfc_memref> memrefs; // one per argument (unused for POS)
   std::vector<void *> args;
-  int32_t tokens = -1, output = -1, memory = -1;
+  int32_t tokens = -1, output = -1, memory = -1, arena = -1;
   int64_t pos = 0;
 
   bool available() const { return fn && fn->entry; }
@@ -92,6 +95,9 @@ struct Call {
       case TFC_ARG_POS:
         args[k] = &pos;
         break;
+      case TFC_ARG_ARENA:
+        arena = k;
+        break;
       case TFC_ARG_WEIGHT: {
         const tfc_gen_slot &slot = m.slots[a.index];
         setMemref(memrefs[k], model.slotData[a.index], slot.rank, slot.dims);
@@ -117,6 +123,36 @@ struct Call {
     int64_t sizes[2] = {rows, width};
     setMemref(memrefs[memory], data, 2, sizes);
   }
+  /// The arena bytes a call with the arguments as set now needs (0 without).
+  size_t arenaBytes() {
+    if (arena < 0)
+      return 0;
+    int64_t bytes = fn->arena_bytes(args.data());
+    return bytes > 0 ? size_t(bytes) : 0;
+  }
+
+  /// Makes `buffer` hold at least the arena the call needs and points the
+  /// arena argument at it. Sets the error and returns false when out of memory
+  /// (before anything ran). Growth is geometric; large arenas are mapped
+  /// lazily, so only the pages a call touches become resident.
+  bool bindArena(AlignedBuffer &buffer) {
+    if (arena < 0)
+      return true;
+    size_t need = arenaBytes();
+    if (buffer.size() < need || !buffer.data()) {
+      size_t want = std::max(need, 2 * buffer.size());
+      AlignedBuffer fresh;
+      if (!fresh.allocate(want) && (want == need || !fresh.allocate(need))) {
+        setError("out of memory allocating %zu bytes of activations", need);
+        return false;
+      }
+      buffer = std::move(fresh);
+    }
+    int64_t size = int64_t(buffer.size());
+    setMemref(memrefs[arena], buffer.data(), 1, &size);
+    return true;
+  }
+
   void run() {
     setThreadCount();
     fn->entry(args.data());
@@ -145,8 +181,33 @@ struct tfc_session {
   AlignedBuffer memory; // encoder output of an encoder-decoder model
   int32_t memoryRows = 0;   // 0: tfc_encode has not run yet
   AlignedBuffer scratch;    // output rows of the generated functions
+  AlignedBuffer arena;      // activations of the generated functions (TFC_ARG_ARENA)
   Call decoder, encoder;
   Call decoderLast; // the decoder computing the last token's logits only, if compiled
+
+  /// Reserves the arena a one-token decode step at position maxTokens - 1
+  /// needs (the largest step of the session). Only the argument sizes matter
+  /// to arena_bytes, so the descriptors carry no data here.
+  bool reserveDecodeArena() {
+    const tfc_gen_model &m = descriptor();
+    size_t need = 0;
+    for (Call *call : {&decoder, &decoderLast}) {
+      if (!call->available() || call->arena < 0)
+        continue;
+      const bool stateful = call->fn->stateful != 0;
+      const int64_t inputs = stateful ? 1 : maxTokens;
+      call->setTokens(nullptr, inputs);
+      call->setOutput(nullptr, call == &decoderLast ? 1 : inputs);
+      call->setMemory(nullptr, maxTokens, m.encoder.out_width);
+      call->pos = stateful ? maxTokens - 1 : 0;
+      need = std::max(need, call->arenaBytes());
+    }
+    if (need && !arena.allocate(need)) {
+      setError("out of memory allocating %zu bytes of activations", need);
+      return false;
+    }
+    return true;
+  }
 
   /// Makes the scratch buffer hold at least `floats` floats. Growth is geometric
   /// (a stateless decoder's output grows by one row per step), bounded by what
@@ -194,6 +255,10 @@ tfc_session *tfc_session_new(const tfc_model *model, int32_t max_tokens) {
     s->decoder.prepare(m.decoder, *model, s->caches);
     s->decoderLast.prepare(m.decoder_last, *model, s->caches);
     s->encoder.prepare(m.encoder, *model, s->caches);
+    // Reserve the arena of a one-token step at the session's last position, so
+    // that decoding (whose arena grows with the position) never allocates.
+    if (!s->reserveDecodeArena())
+      return nullptr;
     return s.release();
   });
 }
@@ -266,6 +331,8 @@ int32_t tfc_decode(tfc_session *s, const int32_t *tokens, int32_t n, float *logi
     }
     call.setOutput(s->scratch.floats(), rows);
     call.setMemory(s->memory.floats(), s->memoryRows, descriptor().encoder.out_width);
+    if (!call.bindArena(s->arena))
+      return -1;
     call.run();
     if (lastOnly)
       std::memcpy(logits, s->scratch.floats(), width * sizeof(float));
@@ -308,6 +375,12 @@ int32_t tfc_encode(tfc_session *s, const int32_t *tokens, int32_t n, float *out)
     const size_t width = size_t(call.fn->out_width);
     const size_t floats = size_t(n) * width;
     const bool keepAsMemory = s->decoder.available();
+    // The arena first: it depends on the sizes only, and failing here leaves
+    // the memory of an encoder-decoder session as it was.
+    call.setTokens(tokens, n);
+    call.setOutput(nullptr, n);
+    if (!call.bindArena(s->arena))
+      return -1;
     float *dst;
     if (keepAsMemory) {
       // The old memory is not needed any more once the call starts, and the call
@@ -327,7 +400,6 @@ int32_t tfc_encode(tfc_session *s, const int32_t *tokens, int32_t n, float *out)
         return -1;
       dst = s->scratch.floats();
     }
-    call.setTokens(tokens, n);
     call.setOutput(dst, n);
     call.run();
     if (out)

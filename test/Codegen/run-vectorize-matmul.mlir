@@ -218,12 +218,18 @@ func.func @main() {
 }
 
 // With bf16-dot, bf16 weights go through vdpbf16ps (executed in
-// test/Numeric/bf16-dot.test on CPUs that have it); f32 weights never do.
+// test/Numeric/bf16-dot.test on CPUs that have it); f32 weights never do. The
+// instruction is a call of a marked declaration until tfc-lower-intrinsic-calls.
 // RUN: tfc-opt %s -tfc-vectorize-matmul="bf16-dot=1" | FileCheck %s --check-prefix=DOT
 // DOT-LABEL: func.func @check(
-// DOT-NOT: llvm.call_intrinsic
+// DOT-NOT: call @__tfc_llvm_x86_avx512bf16_dpbf16ps_512
 // DOT-LABEL: func.func @check_bf16(
 // DOT: arith.truncf {{.*}} : f32 to bf16
 // DOT: vector.load {{.*}} : memref<?x37xbf16>, vector<32xbf16>
-// DOT: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"({{.*}}) : (vector<16xf32>, vector<32xbf16>, vector<32xbf16>) -> vector<16xf32>
+// DOT: call @__tfc_llvm_x86_avx512bf16_dpbf16ps_512({{.*}}) : (vector<16xf32>, vector<32xbf16>, vector<32xbf16>) -> vector<16xf32>
 // DOT: vector.transfer_read {{.*}} : memref<29x37xbf16>, vector<32xbf16>
+// DOT: func.func private @__tfc_llvm_x86_avx512bf16_dpbf16ps_512(vector<16xf32>, vector<32xbf16>, vector<32xbf16>) -> vector<16xf32> attributes {tfc.llvm_intrinsic = "llvm.x86.avx512bf16.dpbf16ps.512"}
+// RUN: tfc-opt %s -tfc-vectorize-matmul="bf16-dot=1" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=INTR
+// INTR-LABEL: func.func @check_bf16(
+// INTR: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"({{.*}}) : (vector<16xf32>, vector<32xbf16>, vector<32xbf16>) -> vector<16xf32>
+// INTR-NOT: __tfc_llvm_x86

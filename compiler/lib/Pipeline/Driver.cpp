@@ -241,18 +241,23 @@ int runDriver(const DriverOptions &options) {
   if (options.emit == Stage::Linalg)
     return printModule();
 
-  FailureOr<ModelLayout> layout = takeModelLayout(*module, summary);
-  if (failed(layout))
-    return 1;
   auto tm = createTargetMachine(options.pipeline.targetCpu, options.pipeline.optLevel, error);
   if (!tm)
     return fail(error);
   PipelineOptions codegen = options.pipeline;
   codegen.vectorWidth = vectorWidthFor(*tm);
   codegen.bf16Dot = hasBF16DotProduct(*tm);
+  FailureOr<ModelLayout> layout = failure();
   if (failed(timer.run("llvm", [&] {
+        PassManager bufferize(&context);
+        buildBufferizePipeline(bufferize, codegen);
+        if (failed(bufferize.run(*module)))
+          return failure();
+        layout = takeModelLayout(*module, summary);
+        if (failed(layout))
+          return failure();
         PassManager pm(&context);
-        if (failed(buildLinalgToLLVMPipeline(pm, codegen)))
+        if (failed(buildBuffersToLLVMPipeline(pm, codegen)))
           return failure();
         return pm.run(*module);
       })))

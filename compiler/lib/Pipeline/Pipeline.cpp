@@ -8,6 +8,7 @@
 
 #include "tfc/Pipeline/Pipeline.h"
 
+#include "tfc/Codegen/Passes.h"
 #include "tfc/Conversion/Passes.h"
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
@@ -52,11 +53,10 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
 
 bool usesOpenMP(const PipelineOptions &options) { return options.threads != 1; }
 
-LogicalResult buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
-  // Destination-passing tensors become buffers; every temporary is freed by
-  // the ownership-based deallocation pipeline, so a decode step leaks nothing.
-  // The linear layers then get register-tiled vector kernels; what is left of
-  // linalg becomes plain loops.
+void buildBufferizePipeline(OpPassManager &pm, const PipelineOptions &options) {
+  // Destination-passing tensors become buffers, and the temporaries of the
+  // model functions views of one arena, planned statically by liveness
+  // (tfc-plan-activations): a call allocates nothing.
   // Copies are linalg.copy, so that they become loops like the rest: a strided
   // memref.copy would call memrefCopy from MLIR's runner utils, which a
   // self-contained model.so does not have.
@@ -70,11 +70,22 @@ LogicalResult buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions
     return success();
   };
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
-  std::string pipeline = "buffer-deallocation-pipeline,";
-  if (options.vectorWidth > 1)
-    pipeline += "func.func(tfc-vectorize-matmul{vector-width=" +
-                std::to_string(options.vectorWidth) +
-                (options.bf16Dot ? " bf16-dot=1" : "") + "}),";
+  // The linear layers get register-tiled vector kernels before the plan, so
+  // that their scratch buffers (the packed activations of the prefill GEMM,
+  // the bf16-rounded activations of vdpbf16ps) are planned in the arena too.
+  if (options.vectorWidth > 1) {
+    VectorizeMatmulOptions kernels;
+    kernels.vectorWidth = options.vectorWidth;
+    kernels.bf16Dot = options.bf16Dot;
+    pm.addPass(createVectorizeMatmul(kernels));
+  }
+  pm.addPass(createPlanActivations());
+}
+
+LogicalResult buildBuffersToLLVMPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  // What the plan left on the heap is freed by the ownership-based deallocation
+  // pipeline, so a call leaks nothing; what is left of linalg becomes loops.
+  std::string pipeline = "buffer-deallocation-pipeline,tfc-lower-intrinsic-calls,";
   // The scf.parallel loops of the kernels run on OpenMP threads unless the
   // code is compiled for one thread (then they become plain loops and model.so
   // needs no libomp). finalize-memref-to-llvm must precede convert-scf-to-cf

@@ -45,6 +45,8 @@ namespace tfc {
 
 namespace {
 
+constexpr int32_t kArgOutput = 3; // TFC_ARG_OUTPUT
+
 int64_t tripCountOf(scf::ForOp loop) {
   auto lb = getConstantIntValue(loop.getLowerBound());
   auto ub = getConstantIntValue(loop.getUpperBound());
@@ -157,10 +159,15 @@ FailureOr<ModelLayout> takeModelLayout(ModuleOp module, ModelSummary summary) {
     EntryFunction entry;
     entry.symbol = func.getSymName().str();
     entry.args.assign(args.asArrayRef().begin(), args.asArrayRef().end());
-    entry.outWidth = cast<MemRefType>(func.getArgumentTypes().back()).getDimSize(1);
+    for (size_t k = 0; k < entry.args.size() / 2; ++k)
+      if (entry.args[2 * k] == kArgOutput && k < func.getNumArguments())
+        entry.outWidth = cast<MemRefType>(func.getArgumentTypes()[k]).getDimSize(1);
     entry.stateful = func->hasAttr("tfc.stateful");
+    if (auto arena = func->getAttrOfType<FlatSymbolRefAttr>("tfc.arena_bytes"))
+      entry.arenaBytes = arena.getValue().str();
     func->removeAttr("tfc.args");
     func->removeAttr("tfc.stateful");
+    func->removeAttr("tfc.arena_bytes");
     if (entry.symbol == "decoder")
       layout.decoder = std::move(entry);
     else if (entry.symbol == "encoder")
@@ -180,7 +187,7 @@ FailureOr<ModelLayout> takeModelLayout(ModuleOp module, ModelSummary summary) {
 namespace {
 
 constexpr int kMaxRank = 8;     // TFC_MAX_RANK
-constexpr int kGenAbiVersion = 1; // TFC_GEN_ABI_VERSION
+constexpr int kGenAbiVersion = 2; // TFC_GEN_ABI_VERSION
 constexpr int kAbiVersion = 1;  // TFC_ABI_VERSION
 constexpr int32_t kArgPos = 4;  // TFC_ARG_POS
 constexpr int32_t kCacheSeqDim = 2; // caches are [layers, heads, max_seq, d]
@@ -198,7 +205,7 @@ public:
     slotTy = llvm::StructType::get(ctx, {i32, dims, i32, i32});
     cacheTy = llvm::StructType::get(ctx, {i32, dims, i32});
     argTy = llvm::StructType::get(ctx, {i32, i32});
-    functionTy = llvm::StructType::get(ctx, {ptr, i32, ptr, i32, i32});
+    functionTy = llvm::StructType::get(ctx, {ptr, i32, ptr, i32, i32, ptr});
     modelTy = llvm::StructType::get(
         ctx, {i32, infoTy, ptr, i32, ptr, i32, ptr, functionTy, functionTy, functionTy});
   }
@@ -233,14 +240,17 @@ public:
     return global(llvm::ConstantArray::get(llvm::ArrayType::get(elt, values.size()), values), name);
   }
 
-  /// `void __tfc_entry_<f>(void **args)`: unpacks args and calls the C interface.
-  llvm::Function *entryWrapper(const EntryFunction &f) {
-    llvm::Function *callee = m.getFunction("_mlir_ciface_" + f.symbol);
-    if (!callee)
+  /// `void __tfc_entry_<f>(void **args)` (or `int64_t __tfc_<callee>(void
+  /// **args)` for the arena size): unpacks args and calls the C interface of
+  /// `callee`, which takes f's arguments.
+  llvm::Function *entryWrapper(const EntryFunction &f, llvm::StringRef callee,
+                               const llvm::Twine &name, bool returnsSize) {
+    llvm::Function *target = m.getFunction(("_mlir_ciface_" + callee).str());
+    if (!target)
       return nullptr;
-    auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false);
-    auto *fn = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage,
-                                      "__tfc_entry_" + f.symbol, m);
+    llvm::Type *result = returnsSize ? i64 : llvm::Type::getVoidTy(ctx);
+    auto *type = llvm::FunctionType::get(result, {ptr}, false);
+    auto *fn = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, name, m);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
     llvm::SmallVector<llvm::Value *> operands;
     for (size_t k = 0; k < f.args.size() / 2; ++k) {
@@ -250,8 +260,11 @@ public:
         arg = b.CreateLoad(i64, arg);
       operands.push_back(arg);
     }
-    b.CreateCall(callee, operands);
-    b.CreateRetVoid();
+    llvm::Value *call = b.CreateCall(target, operands);
+    if (returnsSize)
+      b.CreateRet(call);
+    else
+      b.CreateRetVoid();
     return fn;
   }
 
@@ -259,17 +272,21 @@ public:
     if (!f)
       return llvm::ConstantStruct::get(functionTy, {llvm::ConstantPointerNull::get(ptr), int32(0),
                                                     llvm::ConstantPointerNull::get(ptr), int32(0),
-                                                    int32(0)});
+                                                    int32(0), llvm::ConstantPointerNull::get(ptr)});
     llvm::SmallVector<llvm::Constant *> args;
     for (size_t k = 0; k < f->args.size() / 2; ++k)
       args.push_back(llvm::ConstantStruct::get(argTy, {int32(f->args[2 * k]),
                                                        int32(f->args[2 * k + 1])}));
-    llvm::Function *wrapper = entryWrapper(*f);
-    llvm::Constant *entry = wrapper ? static_cast<llvm::Constant *>(wrapper)
-                                    : llvm::ConstantPointerNull::get(ptr);
+    auto orNull = [&](llvm::Function *fn) {
+      return fn ? static_cast<llvm::Constant *>(fn) : llvm::ConstantPointerNull::get(ptr);
+    };
+    llvm::Constant *entry = orNull(entryWrapper(*f, f->symbol, "__tfc_entry_" + f->symbol, false));
+    llvm::Constant *arena = llvm::ConstantPointerNull::get(ptr);
+    if (!f->arenaBytes.empty())
+      arena = orNull(entryWrapper(*f, f->arenaBytes, "__tfc_" + f->arenaBytes, true));
     return llvm::ConstantStruct::get(
         functionTy, {entry, int32(args.size()), array(argTy, args, "__tfc_args_" + f->symbol),
-                     int32(f->outWidth), int32(f->stateful ? 1 : 0)});
+                     int32(f->outWidth), int32(f->stateful ? 1 : 0), arena});
   }
 
   llvm::Module &m;

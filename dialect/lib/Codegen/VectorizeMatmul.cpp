@@ -11,7 +11,7 @@
 
 #include "tfc/Codegen/Passes.h"
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -42,6 +42,17 @@ bool rowsContiguous(MemRefType type) {
   return succeeded(getStridesAndOffset(type, strides, offset)) && strides.back() == 1;
 }
 
+/// The static distance between rows of a 2-D memref with contiguous rows, or
+/// ShapedType::kDynamic.
+int64_t staticRowStride(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (type.getRank() != 2 || failed(getStridesAndOffset(type, strides, offset)) ||
+      strides[1] != 1)
+    return ShapedType::kDynamic;
+  return strides[0];
+}
+
 /// Emits the loop nest for C[m, n] += Σ_k A[m, k] B[n, k].
 class MatmulEmitter {
 public:
@@ -56,11 +67,15 @@ public:
 
   /// BF16 weights with AVX512_BF16: `aBF16` is A rounded to bf16, and the
   /// streaming kernels multiply pairs of bf16 with vdpbf16ps (32 weights per
-  /// instruction, no widening), accumulating in f32.
-  void setBF16Dot(Value aBF16) { aDot = aBF16; }
+  /// instruction, no widening), accumulating in f32, through calls of
+  /// `dpbf16ps` (see intrinsicDeclaration).
+  void setBF16Dot(Value aBF16, func::FuncOp dpbf16ps) {
+    aDot = aBF16;
+    dot = dpbf16ps;
+  }
 
   /// Rounds A [tokens, k] to a new bf16 buffer (vcvtneps2bf16 once the loop
-  /// is vectorized); the caller deallocates it.
+  /// is vectorized).
   Value roundedToBF16(Value tokens) {
     auto type = MemRefType::get({ShapedType::kDynamic, k}, b.getBF16Type());
     Value out = b.create<memref::AllocOp>(loc, type, ValueRange{tokens}, b.getI64IntegerAttr(64));
@@ -137,10 +152,8 @@ public:
         for (int64_t j = 0; j < tn; ++j) {
           Value acc = accs[i * tn + j];
           if (aDot)
-            out.push_back(nb.create<LLVM::CallIntrinsicOp>(
-                                loc, vecType, "llvm.x86.avx512bf16.dpbf16ps.512",
-                                ValueRange{acc, av[i], bv[j]})
-                              .getResult(0));
+            out.push_back(
+                nb.create<func::CallOp>(loc, dot, ValueRange{acc, av[i], bv[j]}).getResult(0));
           else
             out.push_back(nb.create<vector::FMAOp>(loc, av[i], bv[j], acc));
         }
@@ -260,16 +273,12 @@ public:
           b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
           Value n0 = b.create<arith::MulIOp>(loc, ivs[0], index(kGemmRows));
           auto panelLoop = [&](int64_t tn) {
-            // The transposing store of a finished tile goes through this
-            // [rows][tokens] scratch tile on the stack.
-            auto tileType = MemRefType::get({kGemmRows, kPanelTokens}, b.getF32Type());
-            Value tile = b.create<memref::AllocaOp>(loc, tileType, b.getI64IntegerAttr(64));
             b.create<scf::ForOp>(loc, index(0), panels, index(1), ValueRange{},
                                  [&](OpBuilder &lb, Location, Value t, ValueRange) {
                                    OpBuilder::InsertionGuard g2(b);
                                    b.setInsertionPoint(lb.getInsertionBlock(),
                                                        lb.getInsertionPoint());
-                                   gemmKernel(packed, tile, t, n0, tn, tokens);
+                                   gemmKernel(packed, t, n0, tn, tokens);
                                    b.create<scf::YieldOp>(loc);
                                  });
           };
@@ -285,7 +294,6 @@ public:
             panelLoop(restRows);
           }
         });
-    b.create<memref::DeallocOp>(loc, packed);
   }
 
 private:
@@ -323,7 +331,7 @@ private:
   }
 
   /// One tile: weight rows [n0, n0 + tn) × the kPanelTokens tokens of panel t.
-  void gemmKernel(Value packed, Value tile, Value t, Value n0, int64_t tn, Value tokens) {
+  void gemmKernel(Value packed, Value t, Value n0, int64_t tn, Value tokens) {
     const int64_t vectors = kPanelTokens / width;
     VectorType laneType = vecType;
     SmallVector<Value> ns;
@@ -348,25 +356,39 @@ private:
           }
           nb.create<scf::YieldOp>(loc, out);
         });
-    for (int64_t i = 0; i < tn; ++i)
-      for (int64_t v = 0; v < vectors; ++v)
-        b.create<vector::StoreOp>(loc, loop.getResult(i * vectors + v), tile,
-                                  ValueRange{index(i), index(width * v)});
-    // C[m, n0 + i] += tile[i][m - m0] for the tokens of the panel that exist.
+    // C[m0 + lane, n0 + i] += acc[i][v][lane] for the tokens that exist: a
+    // masked gather / add / scatter down a column of C per accumulator
+    // (amortized over the whole reduction; no scratch memory).
+    int64_t rowStride = staticRowStride(cast<MemRefType>(c.getType()));
+    auto laneIndexType = VectorType::get({width}, b.getI32Type());
+    SmallVector<int32_t> offsets, lanes;
+    for (int64_t lane = 0; lane < width; ++lane) {
+      offsets.push_back(static_cast<int32_t>(lane * rowStride));
+      lanes.push_back(static_cast<int32_t>(lane));
+    }
+    Value columnOffsets =
+        b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(laneIndexType, ArrayRef(offsets)));
+    Value laneIds =
+        b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(laneIndexType, ArrayRef(lanes)));
+    Value tokens32 = b.create<arith::IndexCastOp>(loc, b.getI32Type(), tokens);
+    Value zeroVec = b.create<arith::ConstantOp>(loc, b.getZeroAttr(laneType));
     Value m0 = b.create<arith::MulIOp>(loc, t, index(kPanelTokens));
-    Value count = b.create<arith::MinUIOp>(
-        loc, b.create<arith::SubIOp>(loc, tokens, m0), index(kPanelTokens));
-    b.create<scf::ForOp>(loc, index(0), count, index(1), ValueRange{},
-                         [&](OpBuilder &nb, Location, Value j, ValueRange) {
-                           Value m = nb.create<arith::AddIOp>(loc, m0, j);
-                           for (int64_t i = 0; i < tn; ++i) {
-                             Value s = nb.create<memref::LoadOp>(loc, tile, ValueRange{index(i), j});
-                             Value old = nb.create<memref::LoadOp>(loc, c, at(m, ns[i]));
-                             nb.create<memref::StoreOp>(
-                                 loc, nb.create<arith::AddFOp>(loc, old, s), c, at(m, ns[i]));
-                           }
-                           nb.create<scf::YieldOp>(loc);
-                         });
+    for (int64_t v = 0; v < vectors; ++v) {
+      Value first = b.create<arith::AddIOp>(loc, m0, index(v * width));
+      Value first32 = b.create<arith::IndexCastOp>(loc, b.getI32Type(), first);
+      Value rows = b.create<arith::AddIOp>(
+          loc, laneIds, b.create<vector::BroadcastOp>(loc, laneIndexType, first32));
+      Value mask = b.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::slt, rows,
+          b.create<vector::BroadcastOp>(loc, laneIndexType, tokens32));
+      for (int64_t i = 0; i < tn; ++i) {
+        SmallVector<Value> base = at(first, ns[i]);
+        Value old = b.create<vector::GatherOp>(loc, laneType, c, base, columnOffsets, mask,
+                                               zeroVec);
+        Value sum = b.create<arith::AddFOp>(loc, old, loop.getResult(i * vectors + v));
+        b.create<vector::ScatterOp>(loc, c, base, columnOffsets, mask, sum);
+      }
+    }
   }
 
   void outerProductKernel(Value m0, int64_t tm, int64_t col0, int64_t vectors, Value inner) {
@@ -406,7 +428,25 @@ private:
   VectorType vecType;
   SmallVector<Value> lead;
   Value aDot;
+  func::FuncOp dot;
 };
+
+/// The private declaration `@<name with . as _>` carrying
+/// `tfc.llvm_intrinsic = name`, created once per module: the kernels call it
+/// like a function, so that the passes between here and the LLVM dialect
+/// (buffer deallocation needs every op's memory effects) see an ordinary call
+/// without memrefs; tfc-lower-intrinsic-calls makes it the intrinsic.
+func::FuncOp intrinsicDeclaration(ModuleOp module, StringRef name, FunctionType type) {
+  std::string symbol = "__tfc_" + name.str();
+  std::replace(symbol.begin(), symbol.end(), '.', '_');
+  if (auto existing = module.lookupSymbol<func::FuncOp>(symbol))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto decl = b.create<func::FuncOp>(module.getLoc(), symbol, type);
+  decl.setPrivate();
+  decl->setAttr("tfc.llvm_intrinsic", b.getStringAttr(name));
+  return decl;
+}
 
 // linalg.matmul_transpose_b (A: [m, k], B: [n, k] static, C: [m, n]) on memrefs
 //   => scf.parallel over row blocks of B { 4x4 / 4x1 / 1x4 / 1x1 vector micro-kernels }
@@ -434,14 +474,19 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     int64_t rows = bType.getDimSize(0), k = bType.getDimSize(1);
     int64_t blocks = (rows + blockRows - 1) / blockRows;
     MatmulEmitter emit(rewriter, loc, a, bT, c, k, width);
-    Value tokens = rewriter.create<memref::DimOp>(loc, a, 0);
+    // Read off C, whose size the activation plan can follow back to the
+    // arguments more often than that of A (a reshaped attention output).
+    Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     // vdpbf16ps needs 512-bit vectors of bf16 pairs.
     bool dot = bf16Dot && bElement.isBF16() && width == 16;
     auto streamingKernels = [&] {
-      Value rounded;
       if (dot) {
-        rounded = emit.roundedToBF16(tokens);
-        emit.setBF16Dot(rounded);
+        auto pairs = VectorType::get({32}, rewriter.getBF16Type());
+        auto lanes = VectorType::get({16}, rewriter.getF32Type());
+        func::FuncOp dpbf16ps = intrinsicDeclaration(
+            op->getParentOfType<ModuleOp>(), "llvm.x86.avx512bf16.dpbf16ps.512",
+            rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
+        emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
       }
       rewriter.create<scf::ParallelOp>(
           loc, ValueRange{emit.index(0)}, ValueRange{emit.index(blocks)},
@@ -454,13 +499,13 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
                 emit.index(rows));
             emit.block(nStart, nEnd, tokens);
           });
-      if (dot) {
-        rewriter.create<memref::DeallocOp>(loc, rounded);
-        emit.setBF16Dot(Value());
-      }
+      if (dot)
+        emit.setBF16Dot(Value(), func::FuncOp());
     };
-    if (width != 16) {
-      // The packed GEMM's register tile is sized for 32 AVX-512 registers.
+    int64_t cStride = staticRowStride(cType);
+    if (width != 16 || ShapedType::isDynamic(cStride) || cStride * width >= (int64_t{1} << 31)) {
+      // The packed GEMM's register tile is sized for 32 AVX-512 registers,
+      // and its results are scattered down columns of C at 32-bit offsets.
       streamingKernels();
     } else {
       // Decode and short chunks stream the weights once (bandwidth-bound);
@@ -589,8 +634,10 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
     patterns.add<VectorizeMatmulTransposeB>(&getContext(), vectorWidth, blockRows, bf16Dot);
     patterns.add<VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(&getContext(), vectorWidth,
                                                                        blockRows);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    for (auto func : llvm::to_vector(getOperation().getOps<func::FuncOp>()))
+      if (failed(applyPatternsAndFoldGreedily(func, frozen)))
+        return signalPassFailure();
   }
 };
 

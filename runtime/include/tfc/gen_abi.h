@@ -12,7 +12,8 @@
  * Calling convention of a generated function: `entry(args)` where args[k] points
  * to the k-th argument as listed in tfc_gen_function.args. Memref arguments point
  * to a tfc_memref (MLIR's strided memref descriptor); scalar arguments
- * (TFC_ARG_POS) point to an int64_t.
+ * (TFC_ARG_POS) point to an int64_t. Version 2 added the activation arena
+ * (TFC_ARG_ARENA, tfc_gen_function.arena_bytes).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -26,7 +27,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 1
+#define TFC_GEN_ABI_VERSION 2
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -45,7 +46,9 @@ enum {
   TFC_ARG_WEIGHT = 2, /* memref<{slot shape}x{slot dtype}>: weight buffer `index` */
   TFC_ARG_OUTPUT = 3, /* memref<?x{out_width}xf32>: logits or hidden states, one row per token */
   TFC_ARG_POS = 4,    /* int64_t: session position of the first token (KV cache) */
-  TFC_ARG_CACHE = 5   /* memref<{cache shape}xf32>: KV cache buffer `index` */
+  TFC_ARG_CACHE = 5,  /* memref<{cache shape}xf32>: KV cache buffer `index` */
+  TFC_ARG_ARENA = 6   /* memref<?xi8>: the activations of the call, 64-byte aligned, at
+                         least arena_bytes(args) bytes (see tfc_gen_function) */
 };
 
 typedef struct {
@@ -96,6 +99,13 @@ typedef struct {
   int32_t out_width;  /* columns of the TFC_ARG_OUTPUT memref: vocab or dim */
   int32_t stateful;   /* 1: takes TFC_ARG_POS and caches, runs only new tokens;
                          0: recomputes the whole token history each call */
+  /* With a TFC_ARG_ARENA argument: the bytes the arena must hold for a call with
+     these arguments (only the sizes of the memref arguments and the position are
+     read; the arena argument itself is not). The function's temporaries live in
+     the arena at offsets planned at compile time (tfc-plan-activations), so the
+     call allocates nothing; the caller owns the arena and must not share it
+     between concurrent calls. NULL when the function takes no arena. */
+  int64_t (*arena_bytes)(void **args);
 } tfc_gen_function;
 
 typedef struct {

@@ -6,6 +6,7 @@
  *
  *   (default)          stateless decoder: recomputes the whole history per call
  *   -DFAKE_STATEFUL    stateful decoder with a KV-cache-like buffer [layers, max_seq, dim]
+ *                      and its activations in an arena (TFC_ARG_ARENA)
  *   -DFAKE_ENCODER     encoder only
  *   -DFAKE_ENCDEC      encoder + stateless decoder that reads the encoder memory
  *   -DFAKE_PROBE       decoder whose every output row is the concatenation of its
@@ -152,22 +153,37 @@ static const tfc_gen_arg decoder_args[] = {{TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT,
 
 #elif defined(FAKE_STATEFUL)
 
-/* args: tokens, pos, W0, W1, cache 0, W2, W3, W0 (tied), output */
+/* The activation arena (TFC_ARG_ARENA) of the stateful decoder: the x vectors
+   of the new tokens and, like attention scores, one float per cached row; the
+   entry fills all of it, so an arena smaller than this shows under ASan and a
+   reused one must not leak into the results. args as for decoder_entry. */
+static int64_t decoder_arena_bytes(void **args) {
+  int64_t n = ((tfc_memref *)args[0])->sizes_strides[0];
+  int64_t pos = *(int64_t *)args[1];
+  return (n * DIM + pos + n) * (int64_t)sizeof(float);
+}
+
+/* args: tokens, pos, W0, W1, cache 0, W2, W3, W0 (tied), output, arena */
 static void decoder_entry(void **args) {
-  tfc_memref *tok = args[0], *cache = args[4], *out = args[8];
+  tfc_memref *tok = args[0], *cache = args[4], *out = args[8], *arena = args[9];
   int64_t pos = *(int64_t *)args[1];
   int64_t any[1] = {-1}, outSizes[2] = {-1, VOCAB};
   int64_t cacheDims[3] = {LAYERS, MAX_SEQ, DIM};
   if (!memref_ok(out, 2, outSizes))
     return;
   int64_t n = tok->sizes_strides[0];
+  int64_t need = decoder_arena_bytes(args);
   if (!memref_ok(tok, 1, any) || out->sizes_strides[0] != n || pos < 0 ||
       pos + n > MAX_SEQ || !memref_ok(cache, 3, cacheDims) || !aligned64(cache->aligned) ||
       !weight_ok(args[2], 0) || !weight_ok(args[3], 1) || !weight_ok(args[5], 2) ||
-      !weight_ok(args[6], 3) || !weight_ok(args[7], 0)) {
+      !weight_ok(args[6], 3) || !weight_ok(args[7], 0) || !memref_ok(arena, 1, any) ||
+      !aligned64(arena->aligned) || arena->sizes_strides[0] < need) {
     poison(out);
     return;
   }
+  /* Garbage first: the results may depend on nothing the arena held before. */
+  memset(arena->aligned, 0x7f, (size_t)need);
+  float *xs = arena->aligned, *scores = xs + n * DIM;
   const int32_t *tokens = tok->aligned;
   const float *E = ((tfc_memref *)args[2])->aligned, *S = ((tfc_memref *)args[3])->aligned;
   const float *M = ((tfc_memref *)args[5])->aligned, *B = ((tfc_memref *)args[6])->aligned;
@@ -175,14 +191,15 @@ static void decoder_entry(void **args) {
   float *K = cache->aligned, *o = out->aligned;
   for (int64_t t = 0; t < n; ++t) {
     int64_t p = pos + t;
-    float x[DIM], c[DIM], y[DIM];
+    float *x = xs + t * DIM, c[DIM], y[DIM];
     embed(E, tokens[t], p, NULL, x);
     for (int l = 0; l < LAYERS; ++l) {
       float *rows = K + (int64_t)l * MAX_SEQ * DIM;
-      memcpy(rows + p * DIM, x, sizeof(x));
+      memcpy(rows + p * DIM, x, DIM * sizeof(float));
+      scores[p] = 0.0f;
       mean_rows(rows, p + 1, c);
       layer(S, M, l, x, c, y);
-      memcpy(x, y, sizeof(x));
+      memcpy(x, y, DIM * sizeof(float));
     }
     head(E2, B, x, o + t * VOCAB);
   }
@@ -190,9 +207,10 @@ static void decoder_entry(void **args) {
 static const tfc_gen_arg decoder_args[] = {
     {TFC_ARG_TOKENS, 0}, {TFC_ARG_POS, 0},    {TFC_ARG_WEIGHT, 0},
     {TFC_ARG_WEIGHT, 1}, {TFC_ARG_CACHE, 0},  {TFC_ARG_WEIGHT, 2},
-    {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_OUTPUT, 0}};
+    {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_OUTPUT, 0}, {TFC_ARG_ARENA, 0}};
 static const tfc_gen_cache caches[] = {{3, {LAYERS, MAX_SEQ, DIM}, 1}};
 #define DECODER_STATEFUL 1
+#define DECODER_ARENA decoder_arena_bytes
 
 #elif !defined(FAKE_ENCODER)
 
@@ -304,6 +322,9 @@ static const tfc_gen_slot slots[] = {
     {1, {VOCAB}, 0},
 };
 
+#ifndef DECODER_ARENA
+#define DECODER_ARENA NULL
+#endif
 #if defined(FAKE_ENCODER)
 #define HAS_DECODER 0
 #else
@@ -343,7 +364,7 @@ __attribute__((visibility("hidden"))) const tfc_gen_model __tfc_model = {
 #endif
 #if HAS_DECODER
     .decoder = {decoder_entry, sizeof(decoder_args) / sizeof(decoder_args[0]), decoder_args,
-                OUT_VOCAB, DECODER_STATEFUL},
+                OUT_VOCAB, DECODER_STATEFUL, DECODER_ARENA},
 #endif
 #if HAS_ENCODER
     .encoder = {encoder_entry, sizeof(encoder_args) / sizeof(encoder_args[0]), encoder_args,

@@ -45,10 +45,14 @@ void buildAttnToLinalgPipeline(mlir::OpPassManager &pm, const PipelineOptions &o
 /// Whether the generated code runs its parallel loops on OpenMP threads (then
 /// model.so links libomp).
 bool usesOpenMP(const PipelineOptions &options);
-/// linalg on tensors → the LLVM dialect. Fails (with a message on stderr) only
-/// if the textual part of the pipeline does not parse, i.e. an internal error.
-mlir::LogicalResult buildLinalgToLLVMPipeline(mlir::OpPassManager &pm,
-                                              const PipelineOptions &options);
+/// linalg on tensors → buffers, the model functions' temporaries planned in
+/// an arena argument (tfc-plan-activations). The runtime's view of the
+/// functions (takeModelLayout) is final after it.
+void buildBufferizePipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+/// Buffers → the LLVM dialect. Fails (with a message on stderr) only if the
+/// textual part of the pipeline does not parse, i.e. an internal error.
+mlir::LogicalResult buildBuffersToLLVMPipeline(mlir::OpPassManager &pm,
+                                               const PipelineOptions &options);
 
 /// Marks each attn.weight with how tfc_model_random initializes it
 /// (`tfc.init`: 0 random, 1 ones for norm scales, 2 zeros for biases).

@@ -47,6 +47,7 @@ struct EntryFunction {
   llvm::SmallVector<int32_t> args;  // (kind, index) pairs
   int64_t outWidth = 0;
   bool stateful = false;
+  std::string arenaBytes; // "" or the function returning its arena's size (tfc.arena_bytes)
 };
 
 struct ModelLayout {

@@ -10,6 +10,30 @@
 
 include "mlir/Pass/PassBase.td"
 
+def LowerIntrinsicCalls : Pass<"tfc-lower-intrinsic-calls", "::mlir::ModuleOp"> {
+  let summary = "Calls of declarations marked tfc.llvm_intrinsic become LLVM intrinsic calls";
+  let description = [{
+    The kernels of `tfc-vectorize-matmul` call CPU instructions that have no
+    MLIR op (vdpbf16ps) through private `func.func` declarations carrying
+    `tfc.llvm_intrinsic = "<name>"`, so that buffer deallocation and the
+    activation plan see ordinary calls without memrefs. This pass, after
+    them, replaces each such `func.call` by `llvm.call_intrinsic "<name>"` and
+    erases the declarations.
+
+    Before:
+    ```mlir
+    func.func private @__tfc_llvm_x86_avx512bf16_dpbf16ps_512(vector<16xf32>, vector<32xbf16>, vector<32xbf16>) -> vector<16xf32>
+        attributes {tfc.llvm_intrinsic = "llvm.x86.avx512bf16.dpbf16ps.512"}
+    %r = func.call @__tfc_llvm_x86_avx512bf16_dpbf16ps_512(%acc, %a, %b) : ...
+    ```
+    After:
+    ```mlir
+    %r = llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"(%acc, %a, %b) : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def ParallelizeLinalg : Pass<"tfc-parallelize-linalg", "::mlir::func::FuncOp"> {
   let summary = "Distributes the rows of the remaining linalg ops over threads";
   let description = [{
@@ -43,7 +67,65 @@ def ParallelizeLinalg : Pass<"tfc-parallelize-linalg", "::mlir::func::FuncOp"> {
   ];
 }
 
-def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
+def PlanActivations : Pass<"tfc-plan-activations", "::mlir::ModuleOp"> {
+  let summary = "A static memory plan: the temporaries of each model function become views of one arena";
+  let description = [{
+    Runs on bufferized IR, before the deallocation pipeline. In each model
+    function (a `func.func` with `tfc.args`), every `memref.alloc` in
+    sequential code whose sizes follow from the function's arguments becomes
+    a `memref.view` of a trailing `memref<?xi8>` arena argument at an offset
+    planned by liveness (ops numbered in pre-order; a use inside a loop that
+    does not hold the alloc lasts to the loop's end; a buffer allocated in an
+    `scf.for` body and yielded gets two ranges used by even and odd
+    iterations). Sizes depend on the token count, so offsets are computed at
+    the top of the function: greedy by size with gap filling, decided on the
+    sizes of a prefill of `estimate-tokens` tokens, each range in the lowest
+    gap between the ranges placed before it that are live at the same time;
+    a run-time guard (a select) moves a range above all of those when its
+    actual size does not fit the gap. No two buffers live at the same time
+    overlap, whatever the sizes. A function
+    `@<name>_arena_bytes` with the same arguments returns the arena's size,
+    which the runtime reserves per session before the call (`tfc.args` gains
+    the arena, TFC_ARG_ARENA; `tfc.arena_bytes` names the function). Allocs
+    inside parallel loops, with layouts or escaping buffers stay heap
+    allocations.
+
+    Before:
+    ```mlir
+    func.func @decoder(%tokens: memref<?xi32>, %out: memref<?x8xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+      %n = memref.dim %tokens, %c0 : memref<?xi32>
+      %h = memref.alloc(%n) {alignment = 64 : i64} : memref<?x8xf32>
+      ...
+    }
+    ```
+    After:
+    ```mlir
+    func.func @decoder(%tokens: memref<?xi32>, %out: memref<?x8xf32>, %arena: memref<?xi8>)
+        attributes {tfc.args = array<i32: 0, 0, 3, 0, 6, 0>, tfc.arena_bytes = @decoder_arena_bytes} {
+      %n = memref.dim %tokens, %c0 : memref<?xi32>
+      %bytes = ... (%n * 32 + 63) & -64, offsets as maxui of the ranges below ...
+      %h = memref.view %arena[%offset][%n] : memref<?xi8> to memref<?x8xf32>
+      ...
+    }
+    func.func @decoder_arena_bytes(%tokens: memref<?xi32>, %out: memref<?x8xf32>, %arena: memref<?xi8>) -> index
+    ```
+  }];
+  let options = [
+    Option<"estimateTokens", "estimate-tokens", "int64_t", /*default=*/"512",
+           "the prefill (tokens at position 0) the placement optimizes for">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "remark per function: buffers planned, the arena and the live peak for estimate-tokens">
+  ];
+  let statistics = [
+    Statistic<"numPlanned", "num-planned", "Allocs replaced by views of the arena">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect"
+  ];
+}
+
+def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
   let summary = "Register-tiled vector kernels for the x·Wᵀ products of linear layers";
   let description = [{
     Rewrites each `linalg.matmul_transpose_b` on memrefs (`C[m, n] += Σ_k
@@ -66,12 +148,18 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
     of a panel, 24 accumulators in registers for the whole reduction and no
     horizontal sums; a stack tile transposes the result back into C. This is
     compute-bound where the streaming kernels are bound by cache bandwidth.
+    Its packed panels (and the bf16-rounded activations below) are plain
+    `memref.alloc`s without deallocation: the pass runs before
+    `tfc-plan-activations`, which places them in the arena, and the
+    deallocation pipeline frees whatever stays on the heap.
 
     With `bf16-dot` (set by tfc when the target has AVX512_BF16), the
     streaming kernels of bf16 weights round the activations to bf16 once per
     product and multiply-accumulate pairs of bf16 with vdpbf16ps
     (`llvm.x86.avx512bf16.dpbf16ps.512`) into f32 accumulators: 32 weights per
     instruction and no widening, so decode stays bound by memory bandwidth.
+    The instruction is a call of a private declaration marked
+    `tfc.llvm_intrinsic` until `tfc-lower-intrinsic-calls`.
 
     Before:
     ```mlir
@@ -105,7 +193,7 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::func::FuncOp"> {
            "(AVX512_BF16) in the streaming kernels">
   ];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
   ];
 }

@@ -690,7 +690,14 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
               ArrayRef<OpFoldResult>{kvs, tile, dv}, ArrayRef<OpFoldResult>{one, one, one});
 
           // S = q k_tileᵀ.
-          Value scores = filledTensor(lb, l, {kvs, rows, tile}, 0.0f);
+          // The score block is a slice of a full-tile buffer, so that its
+          // size does not depend on the iteration (the last tile may be
+          // partial) and the activation plan can place it.
+          Value block = emptyTensor(lb, l, {kvs, rows, lb.getIndexAttr(keyTile)});
+          Value scores = lb.create<tensor::ExtractSliceOp>(
+              l, block, ArrayRef<OpFoldResult>{zero, zero, zero},
+              ArrayRef<OpFoldResult>{kvs, rows, tile}, ArrayRef<OpFoldResult>{one, one, one});
+          scores = lb.create<linalg::FillOp>(l, f32Const(lb, l, 0.0), scores).getResult(0);
           scores = lb.create<linalg::BatchMatmulTransposeBOp>(l, scores.getType(),
                                                               ValueRange{qRows, kTile}, scores)
                        .getResult(0);

@@ -1,0 +1,64 @@
+//===- LowerIntrinsicCalls.cpp - Marked declarations to LLVM intrinsics ---===//
+//
+// `llvm.call_intrinsic` declares no memory effects, which the ownership-based
+// buffer deallocation refuses; the kernels therefore call CPU instructions
+// through private declarations marked `tfc.llvm_intrinsic`, and this pass,
+// once buffers are settled, turns those calls into the intrinsic calls.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Codegen/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace tfc {
+#define GEN_PASS_DEF_LOWERINTRINSICCALLS
+#include "tfc/Codegen/Passes.h.inc"
+} // namespace tfc
+
+using namespace mlir;
+
+namespace {
+
+constexpr llvm::StringLiteral kIntrinsicAttr = "tfc.llvm_intrinsic";
+
+struct LowerIntrinsicCallsPass : tfc::impl::LowerIntrinsicCallsBase<LowerIntrinsicCallsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> declarations;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func->hasAttr(kIntrinsicAttr)) {
+        if (!func.isDeclaration()) {
+          func.emitError("tfc-lower-intrinsic-calls: a function marked ")
+              << kIntrinsicAttr << " must be a declaration";
+          return signalPassFailure();
+        }
+        declarations.push_back(func);
+      }
+    if (declarations.empty())
+      return;
+
+    SmallVector<func::CallOp> calls;
+    module.walk([&](func::CallOp call) {
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
+      if (callee && callee->hasAttr(kIntrinsicAttr))
+        calls.push_back(call);
+    });
+    OpBuilder b(&getContext());
+    for (func::CallOp call : calls) {
+      auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
+      StringRef name = cast<StringAttr>(callee->getAttr(kIntrinsicAttr)).getValue();
+      b.setInsertionPoint(call);
+      auto intrinsic = b.create<LLVM::CallIntrinsicOp>(call.getLoc(), call.getResultTypes(),
+                                                       name, call.getOperands());
+      call.replaceAllUsesWith(intrinsic->getResults());
+      call.erase();
+    }
+    for (func::FuncOp declaration : declarations)
+      if (declaration.symbolKnownUseEmpty(module))
+        declaration.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,108 @@
+// RUN: tfc-opt %s -split-input-file -tfc-plan-activations | FileCheck %s --enable-var-scope
+// RUN: tfc-opt %s -split-input-file -tfc-plan-activations=report -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REPORT
+
+// Three buffers of 512 x 8 floats (16 KiB each for the 512-token estimate),
+// each live with its neighbour only: %c takes the place %a left, so the arena
+// is the live peak, two buffers. The model function gains the arena argument
+// and its kind (6) in tfc.args; @reuse_arena_bytes returns the size.
+
+// REPORT: remark: @reuse: 3 buffers in an arena of 32768 bytes for 512 tokens (at most 32768 bytes live at once)
+
+// CHECK-LABEL: func.func @reuse_arena_bytes(
+// CHECK-SAME: %[[T:.*]]: memref<?xi32>, %{{.*}}: memref<?x8xf32>, %{{.*}}: memref<?xi8>) -> index
+// CHECK: memref.dim %[[T]]
+// CHECK: return
+// CHECK-LABEL: func.func @reuse(
+// CHECK-SAME: %[[TOKENS:[a-zA-Z0-9_]+]]: memref<?xi32>, %[[OUT:[a-zA-Z0-9_]+]]: memref<?x8xf32>, %[[ARENA:[a-zA-Z0-9_]+]]: memref<?xi8>)
+// CHECK-SAME: tfc.arena_bytes = @reuse_arena_bytes
+// CHECK-SAME: tfc.args = array<i32: 0, 0, 3, 0, 6, 0>
+// CHECK-NOT: memref.alloc
+// CHECK: %[[A:.*]] = memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x8xf32>
+// CHECK: %[[B:.*]] = memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x8xf32>
+// CHECK: linalg.copy ins(%[[A]] : memref<?x8xf32>) outs(%[[B]] : memref<?x8xf32>)
+// CHECK: %[[C:.*]] = memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x8xf32>
+// CHECK: linalg.copy ins(%[[B]] : memref<?x8xf32>) outs(%[[C]] : memref<?x8xf32>)
+// CHECK: linalg.copy ins(%[[C]] : memref<?x8xf32>) outs(%[[OUT]] : memref<?x8xf32>)
+func.func @reuse(%tokens: memref<?xi32>, %out: memref<?x8xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %n = memref.dim %tokens, %c0 : memref<?xi32>
+  %a = memref.alloc(%n) {alignment = 64 : i64} : memref<?x8xf32>
+  linalg.fill ins(%one : f32) outs(%a : memref<?x8xf32>)
+  %b = memref.alloc(%n) {alignment = 64 : i64} : memref<?x8xf32>
+  linalg.copy ins(%a : memref<?x8xf32>) outs(%b : memref<?x8xf32>)
+  %c = memref.alloc(%n) {alignment = 64 : i64} : memref<?x8xf32>
+  linalg.copy ins(%b : memref<?x8xf32>) outs(%c : memref<?x8xf32>)
+  linalg.copy ins(%c : memref<?x8xf32>) outs(%out : memref<?x8xf32>)
+  return
+}
+
+// -----
+
+// Sizes seen through the position argument (a KV length pos + n) and a
+// buffer used inside a later loop: it lives until that loop ends, so the
+// buffer allocated in the loop body never shares its place.
+
+// REPORT: remark: @loop_use: 2 buffers in an arena of 2112 bytes for 512 tokens (at most 2112 bytes live at once)
+
+// CHECK-LABEL: func.func @loop_use(
+// CHECK-SAME: %[[TOKENS:[a-zA-Z0-9_]+]]: memref<?xi32>, %[[POS:[a-zA-Z0-9_]+]]: index
+// CHECK-NOT: memref.alloc
+// CHECK: %[[KV:.*]] = memref.view
+// CHECK-SAME: to memref<?xf32>
+// CHECK: scf.for
+// CHECK: %[[TMP:.*]] = memref.view
+// CHECK-SAME: to memref<4xf32>
+func.func @loop_use(%tokens: memref<?xi32>, %pos: index, %out: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 4, 0, 3, 0>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %one = arith.constant 1.0 : f32
+  %n = memref.dim %tokens, %c0 : memref<?xi32>
+  %m = arith.addi %pos, %n : index
+  %kv = memref.alloc(%m) {alignment = 64 : i64} : memref<?xf32>
+  linalg.fill ins(%one : f32) outs(%kv : memref<?xf32>)
+  scf.for %i = %c0 to %c4 step %c1 {
+    %tmp = memref.alloc() {alignment = 64 : i64} : memref<4xf32>
+    %x = memref.load %kv[%i] : memref<?xf32>
+    memref.store %x, %tmp[%i] : memref<4xf32>
+  }
+  return
+}
+
+// -----
+
+// Left alone: functions that are not model functions (no tfc.args), allocs in
+// parallel loops, sizes read from memory, buffers passed to calls.
+
+// CHECK-LABEL: func.func @helper(
+// CHECK: memref.alloc
+func.func @helper(%n: index) {
+  %a = memref.alloc(%n) : memref<?xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @unplanned(
+// CHECK-SAME: %{{.*}}: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+// CHECK: scf.parallel
+// CHECK: memref.alloc() : memref<16xf32>
+// CHECK: memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: memref.alloc() : memref<8xf32>
+// CHECK: call @sink
+func.func private @sink(memref<8xf32>)
+func.func @unplanned(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %p = memref.alloc() : memref<16xf32>
+    scf.reduce
+  }
+  %t = memref.load %tokens[%c0] : memref<?xi32>
+  %k = arith.index_cast %t : i32 to index
+  %d = memref.alloc(%k) : memref<?xf32>
+  %s = memref.alloc() : memref<8xf32>
+  call @sink(%s) : (memref<8xf32>) -> ()
+  return
+}
