@@ -146,7 +146,7 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     panels `[k][32 tokens]`, threads take blocks of 12 weight rows, and a
     micro-kernel broadcasts each weight element against the two token vectors
     of a panel, 24 accumulators in registers for the whole reduction and no
-    horizontal sums; a stack tile transposes the result back into C. This is
+    horizontal sums; masked gathers and scatters add the result into C. This is
     compute-bound where the streaming kernels are bound by cache bandwidth.
     Its packed panels (and the bf16-rounded activations below) are plain
     `memref.alloc`s without deallocation: the pass runs before
