@@ -8,6 +8,7 @@
 
 #include "tfc/Pipeline/Pipeline.h"
 
+#include "tfc/Codegen/Passes.h"
 #include "tfc/Conversion/Passes.h"
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
@@ -48,6 +49,13 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
   pm.addPass(createLowerEntryPoints(entry));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Elementwise work into its neighbours while the IR is still tensors, so
+  // that bufferization sees the residual as the matmul's destination.
+  if (options.fuse) {
+    pm.addNestedPass<func::FuncOp>(createFuseElementwise());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
 }
 
 bool usesOpenMP(const PipelineOptions &options) { return options.threads != 1; }
@@ -70,7 +78,9 @@ LogicalResult buildLinalgToLLVMPipeline(OpPassManager &pm, const PipelineOptions
     return success();
   };
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
-  std::string pipeline = "buffer-deallocation-pipeline,";
+  // The loops over rows of tfc-fuse-elementwise (scf.forall) become
+  // scf.parallel like the kernels' loops.
+  std::string pipeline = "func.func(scf-forall-to-parallel),buffer-deallocation-pipeline,";
   if (options.vectorWidth > 1)
     pipeline += "func.func(tfc-vectorize-matmul{vector-width=" +
                 std::to_string(options.vectorWidth) +

@@ -10,6 +10,61 @@
 
 include "mlir/Pass/PassBase.td"
 
+def FuseElementwise : Pass<"tfc-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuses elementwise work (residual adds, activations, norms) into its neighbours";
+  let description = [{
+    On linalg tensors, before bufferization, in three steps (each can be
+    turned off by its option; `tfc --no-fuse` skips the pass):
+
+    1. `residual`: a residual add of a linear layer's output,
+       `add(x, matmul_transpose_b(A, W, fill(0)))` (possibly with the bias
+       added in place in between), becomes the matmul starting from `x`:
+       the products accumulate into their destination, so the add and its
+       pass over memory disappear. Only when every other use of `x` comes
+       before the matmul, so that bufferization writes into `x`'s buffer in
+       place rather than copying it.
+    2. `elementwise`: chains of elementwise `linalg.generic`s (SiLU(gate)·up,
+       bias then activation, token plus position embeddings) become one
+       generic (upstream elementwise fusion), only for producers with a
+       single use, so nothing is computed twice.
+    3. `norm-rows`: a 2-d elementwise generic and the row reductions used
+       only by it (RMSNorm's sum of squares, LayerNorm's sum and squared
+       deviations) become one `scf.forall` over rows: each row is reduced and
+       normalized (scale and shift included) while it is in cache, in one
+       parallel region instead of one per op.
+
+    Before:
+    ```mlir
+    %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x64xf32>) -> tensor<?x64xf32>
+    %p = linalg.matmul_transpose_b ins(%a, %w : tensor<?x32xf32>, tensor<64x32xf32>)
+                                   outs(%z : tensor<?x64xf32>) -> tensor<?x64xf32>
+    %y = linalg.generic {indexing_maps = [#id, #id, #id], ...}
+        ins(%x, %p : tensor<?x64xf32>, tensor<?x64xf32>) outs(%e : tensor<?x64xf32>) {
+      ^bb0(%l: f32, %r: f32, %o: f32):
+        %s = arith.addf %l, %r : f32
+        linalg.yield %s : f32
+    } -> tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %y = linalg.matmul_transpose_b ins(%a, %w : tensor<?x32xf32>, tensor<64x32xf32>)
+                                   outs(%x : tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"residual", "residual", "bool", /*default=*/"true",
+           "start linear layers' matmuls from the residual they are added to">,
+    Option<"elementwise", "elementwise", "bool", /*default=*/"true",
+           "fuse chains of elementwise generics">,
+    Option<"normRows", "norm-rows", "bool", /*default=*/"true",
+           "one loop over rows for a norm's reductions and normalization">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def ParallelizeLinalg : Pass<"tfc-parallelize-linalg", "::mlir::func::FuncOp"> {
   let summary = "Distributes the rows of the remaining linalg ops over threads";
   let description = [{

@@ -1,0 +1,397 @@
+//===- FuseElementwise.cpp - Elementwise work fused into its neighbours ---===//
+//
+// The lowering to linalg gives every mathematical step its own op, and each op
+// on tensors becomes its own loop nest (and, with threads, its own parallel
+// region) over memory. This pass, on linalg tensors before bufferization,
+// merges the elementwise steps into their neighbours so that activations make
+// fewer trips through memory and the threads meet at fewer barriers:
+//
+//  * residual adds disappear into the product that precedes them: the matmul
+//    of a linear layer accumulates into its destination, so starting it from
+//    the residual instead of zeros computes `x + A·Wᵀ` (and `x + A·Wᵀ + b`
+//    with the bias added in place afterwards);
+//  * chains of elementwise generics (SiLU(gate)·up, bias then activation,
+//    token plus position embeddings) become one generic, through upstream
+//    elementwise fusion restricted to producers with a single use, so nothing
+//    is computed twice;
+//  * a norm's row reductions and its normalization (scale and shift included)
+//    run in one loop over rows: each row is reduced and normalized while it
+//    is in cache, in one parallel region.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Codegen/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace tfc {
+#define GEN_PASS_DEF_FUSEELEMENTWISE
+#include "tfc/Codegen/Passes.h.inc"
+} // namespace tfc
+
+using namespace mlir;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Matchers
+//===----------------------------------------------------------------------===//
+
+bool allParallel(linalg::GenericOp op) {
+  return llvm::all_of(op.getIteratorTypesArray(), linalg::isParallelIterator);
+}
+
+/// Whether the payload of `op` is `yield addf(lhs, rhs)` with {lhs, rhs} the
+/// block arguments `a` and `b` in either order.
+bool yieldsSumOf(linalg::GenericOp op, BlockArgument a, BlockArgument b) {
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return false;
+  auto add = dyn_cast<arith::AddFOp>(body.front());
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (!add || yield.getNumOperands() != 1 || yield.getOperand(0) != add.getResult())
+    return false;
+  return (add.getLhs() == a && add.getRhs() == b) || (add.getLhs() == b && add.getRhs() == a);
+}
+
+/// `x + y` elementwise: two inputs, identity maps, all parallel, the output
+/// not read.
+bool isElementwiseAdd(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 || !allParallel(op) ||
+      !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
+    return false;
+  Block &body = op.getRegion().front();
+  return yieldsSumOf(op, body.getArgument(0), body.getArgument(1));
+}
+
+/// A bias added in place to `y`: `outs(y)`, one (broadcast) input, yielding
+/// `out + in`.
+bool isInPlaceBiasAdd(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || !allParallel(op) ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return false;
+  Block &body = op.getRegion().front();
+  return yieldsSumOf(op, body.getArgument(0), body.getArgument(1));
+}
+
+bool isZeroFill(Value v) {
+  auto fill = v.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
+}
+
+//===----------------------------------------------------------------------===//
+// Residual adds into the matmul
+//===----------------------------------------------------------------------===//
+
+// add(x, matmul_transpose_b(A, W, fill(0)) [+ bias in place])
+//   => matmul_transpose_b(A, W, x) [+ bias in place]
+struct FuseResidualIntoMatmul : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp add,
+                                PatternRewriter &rewriter) const override {
+    if (!add.hasPureTensorSemantics() || !isElementwiseAdd(add))
+      return rewriter.notifyMatchFailure(add, "not an elementwise add on tensors");
+    for (int64_t i = 0; i < 2; ++i) {
+      Value product = add.getDpsInputs()[i], residual = add.getDpsInputs()[1 - i];
+      if (succeeded(fuse(rewriter, add, product, residual)))
+        return success();
+    }
+    return rewriter.notifyMatchFailure(add, "no operand is a fusable product");
+  }
+
+  /// Makes the matmul behind `product` start from `residual`.
+  static LogicalResult fuse(PatternRewriter &rewriter, linalg::GenericOp add, Value product,
+                            Value residual) {
+    if (!product.hasOneUse() || product.getType() != residual.getType() ||
+        product.getType() != add.getResult(0).getType())
+      return failure();
+    linalg::GenericOp bias = product.getDefiningOp<linalg::GenericOp>();
+    Value mmResult = product;
+    if (bias) {
+      if (!bias.hasPureTensorSemantics() || !isInPlaceBiasAdd(bias))
+        return failure();
+      mmResult = bias.getDpsInits()[0];
+      if (!mmResult.hasOneUse())
+        return failure();
+    }
+    auto mm = mmResult.getDefiningOp<linalg::MatmulTransposeBOp>();
+    if (!mm || !isZeroFill(mm.getDpsInits()[0]))
+      return failure();
+    // The residual must exist before the product, and its buffer must be free
+    // to be overwritten: every other use of it comes before the matmul
+    // (otherwise bufferization would copy it, or the matmul would read what it
+    // writes).
+    if (!DominanceInfo(mm->getParentOp()).properlyDominates(residual, mm))
+      return failure();
+    for (OpOperand &use : residual.getUses()) {
+      if (use.getOwner() == add)
+        continue;
+      Operation *ancestor = mm->getBlock()->findAncestorOpInBlock(*use.getOwner());
+      if (!ancestor || !ancestor->isBeforeInBlock(mm))
+        return failure();
+    }
+    rewriter.modifyOpInPlace(mm, [&] { mm.getDpsInitsMutable()[0].set(residual); });
+    rewriter.replaceOp(add, product);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Elementwise chains
+//===----------------------------------------------------------------------===//
+
+// generic ins(b) outs(y) { reads y } => generic ins(b, y) outs(tensor.empty)
+//   when its one use is an input of another generic
+//
+// The lowering adds biases in place (`outs` is the product, read by the
+// payload). Fused as it is, such a producer stays an output of the fused op,
+// so the fused loop would still store the biased product next to the
+// activation; read as an input, it is just a value in the fused payload.
+struct ReadInitAsInput : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || !allParallel(op) || op.getNumDpsInits() != 1 ||
+        op.getNumResults() != 1 || !op->hasOneUse())
+      return rewriter.notifyMatchFailure(op, "not a single-use elementwise op on tensors");
+    OpOperand *init = op.getDpsInitOperand(0);
+    AffineMap initMap = op.getMatchingIndexingMap(init);
+    if (!initMap.isIdentity() || !op.payloadUsesValueFromOperand(init))
+      return rewriter.notifyMatchFailure(op, "does not read its output");
+    OpOperand &use = *op->use_begin();
+    auto consumer = dyn_cast<linalg::GenericOp>(use.getOwner());
+    if (!consumer || !consumer.isDpsInput(&use))
+      return rewriter.notifyMatchFailure(op, "not an input of a generic");
+
+    Location loc = op.getLoc();
+    SmallVector<Value> inputs = op.getDpsInputs();
+    inputs.push_back(init->get());
+    SmallVector<AffineMap> maps;
+    for (OpOperand *input : op.getDpsInputOperands())
+      maps.push_back(op.getMatchingIndexingMap(input));
+    maps.append({initMap, initMap});
+    auto type = cast<RankedTensorType>(init->get().getType());
+    Value empty = rewriter.create<tensor::EmptyOp>(
+        loc, tensor::getMixedSizes(rewriter, loc, init->get()), type.getElementType());
+    auto moved = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{type}, inputs, ValueRange{empty}, maps, op.getIteratorTypesArray(),
+        [&](OpBuilder &b, Location, ValueRange args) {
+          // Old block arguments: the inputs, then the output (now the last input).
+          IRMapping mapping;
+          mapping.map(op.getRegion().front().getArguments(), args.drop_back());
+          for (Operation &payload : op.getRegion().front())
+            b.clone(payload, mapping);
+        });
+    rewriter.replaceOp(op, moved.getResults());
+    return success();
+  }
+};
+
+/// Upstream elementwise fusion, only where nothing is recomputed: the producer
+/// is a generic whose one result has its one use in the consumer.
+/// A producer that reads its output waits for ReadInitAsInput.
+bool fuseIntoConsumer(OpOperand *operand) {
+  auto producer = operand->get().getDefiningOp<linalg::GenericOp>();
+  return producer && producer->hasOneUse() &&
+         llvm::none_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
+           return producer.payloadUsesValueFromOperand(&init);
+         });
+}
+
+//===----------------------------------------------------------------------===//
+// Norm rows
+//===----------------------------------------------------------------------===//
+
+/// A reduction over the last of two dimensions whose result is one value per
+/// row: `(d0, d1) -> (d0)`.
+bool isRowReduction(linalg::GenericOp op) {
+  if (op.getNumLoops() != 2 || op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
+    return false;
+  auto its = op.getIteratorTypesArray();
+  if (!linalg::isParallelIterator(its[0]) || !linalg::isReductionIterator(its[1]))
+    return false;
+  AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  return out.getNumResults() == 1 && out.getResult(0) == getAffineDimExpr(0, op.getContext());
+}
+
+/// The row reductions feeding `op` through row-indexed operands, transitively
+/// (LayerNorm's squared deviations read the row sums); empty unless each of
+/// them is used only by `op` and the others.
+llvm::SetVector<Operation *> rowReductionsOf(linalg::GenericOp op) {
+  llvm::SetVector<Operation *> reductions;
+  SmallVector<linalg::GenericOp> worklist{op};
+  while (!worklist.empty()) {
+    linalg::GenericOp user = worklist.pop_back_val();
+    for (OpOperand *operand : user.getDpsInputOperands()) {
+      auto producer = operand->get().getDefiningOp<linalg::GenericOp>();
+      if (!producer || !isRowReduction(producer))
+        continue;
+      AffineMap map = user.getMatchingIndexingMap(operand);
+      if (map.getNumResults() != 1 || map.getResult(0) != getAffineDimExpr(0, op.getContext()))
+        return {};
+      if (reductions.insert(producer))
+        worklist.push_back(producer);
+    }
+  }
+  for (Operation *reduction : reductions)
+    for (Operation *user : reduction->getUsers())
+      if (user != op && !reductions.contains(user))
+        return {};
+  return reductions;
+}
+
+// row reductions r_i (x) ; generic (x, r_1, ..., w) over [n, d]
+//   => scf.forall (%i) in (n) shared_outs(%y = init, %r_i = init_i) {
+//        r_i (x[i]) ; generic (x[i], r_1[i], ..., w) }
+//
+// Built by hand rather than by upstream tile-and-fuse, which tiles a producer
+// once per use (LayerNorm's row sum twice) and privatizes each row's
+// reduction in a heap buffer; here every reduction writes its row of its own
+// shared output, and a later op of the row reads the tiled value.
+struct FuseNormRows : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op.getNumLoops() != 2 || !allParallel(op) ||
+        op.getNumDpsInits() != 1 || op.getNumResults() != 1 ||
+        !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+      return rewriter.notifyMatchFailure(op, "not a 2-d elementwise op on tensors");
+    if (op->getParentOfType<scf::ForallOp>())
+      return rewriter.notifyMatchFailure(op, "already inside a loop over rows");
+    llvm::SetVector<Operation *> reductionSet = rowReductionsOf(op);
+    if (reductionSet.empty())
+      return rewriter.notifyMatchFailure(op, "no row reduction used only here");
+    // Program order, all in the consumer's block, so that each op's operands
+    // are available at the consumer.
+    SmallVector<Operation *> ops(reductionSet.begin(), reductionSet.end());
+    if (llvm::any_of(ops, [&](Operation *r) { return r->getBlock() != op->getBlock(); }))
+      return rewriter.notifyMatchFailure(op, "reductions in another block");
+    llvm::sort(ops, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+    ops.push_back(op);
+
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    SmallVector<Value> inits = llvm::map_to_vector(
+        ops, [](Operation *o) { return cast<linalg::GenericOp>(o).getDpsInits()[0]; });
+    // A reduction that starts from a fill shares the fill's destination and
+    // fills its row in the loop: a filled tensor shared with other ops (CSE
+    // merges the fills of all norms) would make bufferization copy it per row.
+    SmallVector<linalg::FillOp> fills = llvm::map_to_vector(
+        inits, [](Value init) { return init.getDefiningOp<linalg::FillOp>(); });
+    fills.back() = {};
+    SmallVector<Value> sharedInits = inits;
+    for (auto [init, fill] : llvm::zip(sharedInits, fills))
+      if (fill)
+        init = fill.getDpsInits()[0];
+    OpFoldResult rows = tensor::getMixedSize(rewriter, loc, inits.back(), 0);
+    auto forall = rewriter.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{rows}, sharedInits,
+                                                 /*mapping=*/std::nullopt);
+    Value row = forall.getInductionVar(0);
+    Block::BlockArgListType shared = forall.getRegionIterArgs();
+    rewriter.setInsertionPoint(forall.getTerminator());
+
+    // Tile each op to its row; a slice of an earlier op's result becomes that
+    // op's tiled value, the slice of its own init one of its shared output.
+    DenseMap<Value, Value> tiledOf;
+    SmallVector<Value> tiledResults;
+    for (auto [i, o] : llvm::enumerate(ops)) {
+      auto tilable = cast<TilingInterface>(o);
+      SmallVector<Range> domain = tilable.getIterationDomain(rewriter);
+      SmallVector<OpFoldResult> offsets{row, domain[1].offset};
+      SmallVector<OpFoldResult> sizes{rewriter.getIndexAttr(1), domain[1].size};
+      FailureOr<TilingResult> tiled = tilable.getTiledImplementation(rewriter, offsets, sizes);
+      if (failed(tiled) || tiled->tiledOps.size() != 1 || tiled->tiledValues.size() != 1)
+        return rewriter.notifyMatchFailure(o, "cannot tile to a row");
+      auto tiledOp = cast<linalg::GenericOp>(tiled->tiledOps.front());
+      for (OpOperand &operand : tiledOp->getOpOperands()) {
+        auto slice = operand.get().getDefiningOp<tensor::ExtractSliceOp>();
+        if (!slice)
+          continue;
+        if (Value t = tiledOf.lookup(slice.getSource()))
+          rewriter.modifyOpInPlace(tiledOp, [&] { operand.set(t); });
+        else if (tiledOp.isDpsInit(&operand) && slice.getSource() == inits[i])
+          rewriter.modifyOpInPlace(slice, [&] { slice.getSourceMutable().set(shared[i]); });
+      }
+      if (linalg::FillOp fill = fills[i]) {
+        OpOperand *init = tiledOp.getDpsInitOperand(0);
+        rewriter.setInsertionPoint(tiledOp);
+        Value filled = rewriter.create<linalg::FillOp>(loc, fill.getInputs(), init->get())
+                           .getResult(0);
+        rewriter.modifyOpInPlace(tiledOp, [&] { init->set(filled); });
+        rewriter.setInsertionPoint(forall.getTerminator());
+      }
+      tiledOf[o->getResult(0)] = tiled->tiledValues.front();
+      tiledResults.push_back(tiled->tiledValues.front());
+    }
+
+    rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+    for (auto [i, o] : llvm::enumerate(ops)) {
+      auto type = cast<RankedTensorType>(inits[i].getType());
+      SmallVector<OpFoldResult> offsets(type.getRank(), rewriter.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, tiledResults[i]);
+      SmallVector<OpFoldResult> strides(type.getRank(), rewriter.getIndexAttr(1));
+      offsets[0] = row;
+      rewriter.create<tensor::ParallelInsertSliceOp>(loc, tiledResults[i], shared[i], offsets,
+                                                     sizes, strides);
+    }
+    rewriter.replaceOp(op, forall.getResult(ops.size() - 1));
+    for (Operation *r : llvm::reverse(ArrayRef(ops).drop_back()))
+      rewriter.eraseOp(r);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct FuseElementwisePass : tfc::impl::FuseElementwiseBase<FuseElementwisePass> {
+  using FuseElementwiseBase::FuseElementwiseBase;
+
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    // In this order: elementwise fusion would otherwise fold a bias add into
+    // the residual add, and the norm rows want the fused generics.
+    if (residual) {
+      RewritePatternSet patterns(ctx);
+      tfc::populateFuseResidualIntoMatmulPatterns(patterns);
+      if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+        return signalPassFailure();
+    }
+    if (elementwise) {
+      RewritePatternSet patterns(ctx);
+      tfc::populateFuseElementwiseChainPatterns(patterns);
+      if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+        return signalPassFailure();
+    }
+    if (normRows) {
+      RewritePatternSet patterns(ctx);
+      tfc::populateFuseNormRowsPatterns(patterns);
+      if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace
+
+void tfc::populateFuseResidualIntoMatmulPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseResidualIntoMatmul>(patterns.getContext());
+}
+
+void tfc::populateFuseElementwiseChainPatterns(RewritePatternSet &patterns) {
+  patterns.add<ReadInitAsInput>(patterns.getContext());
+  linalg::populateElementwiseOpsFusionPatterns(patterns, fuseIntoConsumer);
+}
+
+void tfc::populateFuseNormRowsPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseNormRows>(patterns.getContext());
+}
