@@ -310,7 +310,7 @@ func.func @shared_producer(%g: tensor<8x96xf32>, %u: tensor<8x96xf32>) -> (tenso
 // loop over rows; each iteration reduces its row, then normalizes it.
 // CHECK-LABEL: func.func @rms_norm
 // CHECK-SAME: (%[[X:.*]]: tensor<?x64xf32>, %[[W:.*]]: tensor<64xf32>)
-// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<?xf32>
+// CHECK: %[[E:.*]] = bufferization.alloc_tensor(%{{.*}}) : tensor<?xf32>
 // CHECK: %[[R:.*]]:2 = scf.forall (%[[I:.*]]) in (%{{.*}}) shared_outs(%[[SO:.*]] = %[[E]], %[[O:.*]] = %{{.*}}) -> (tensor<?xf32>, tensor<?x64xf32>)
 // CHECK: %[[XI:.*]] = tensor.extract_slice %[[X]][%[[I]], 0] [1, 64] [1, 1]
 // CHECK: %[[SI:.*]] = tensor.extract_slice %[[SO]][%[[I]]] [1] [1]
@@ -366,7 +366,9 @@ func.func @rms_norm(%x: tensor<?x64xf32>, %w: tensor<64xf32>) -> tensor<?x64xf32
 // LayerNorm: both reductions (the sums, then the squared deviations from the
 // mean) and the normalization in one loop over rows.
 // CHECK-LABEL: func.func @layer_norm
-// CHECK: scf.forall
+// CHECK: %[[S0:.*]] = bufferization.alloc_tensor() : tensor<8xf32>
+// CHECK: %[[V0:.*]] = bufferization.alloc_tensor() : tensor<8xf32>
+// CHECK: scf.forall (%{{.*}}) in (8) shared_outs(%{{.*}} = %[[S0]], %{{.*}} = %[[V0]], %{{.*}} = %{{.*}})
 // CHECK: %[[S:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK: %[[V:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
 // CHECK-SAME: ins(%{{.*}}, %[[S]] :

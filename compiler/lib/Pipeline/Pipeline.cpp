@@ -50,10 +50,12 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Elementwise work into its neighbours while the IR is still tensors, so
-  // that bufferization sees the residual as the matmul's destination.
+  // that bufferization sees the residual as the matmul's destination. No
+  // canonicalization after it: that would drop the unused shared outputs
+  // through which each norm's loop over rows writes its row reductions, and
+  // bufferization would then give every row a heap buffer of its own.
   if (options.fuse) {
     pm.addNestedPass<func::FuncOp>(createFuseElementwise());
-    pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
 }

@@ -22,6 +22,8 @@
 
 #include "tfc/Codegen/Passes.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Interfaces/TilingInterface.h"
@@ -248,14 +250,19 @@ llvm::SetVector<Operation *> rowReductionsOf(linalg::GenericOp op) {
   return reductions;
 }
 
-// row reductions r_i (x) ; generic (x, r_1, ..., w) over [n, d]
-//   => scf.forall (%i) in (n) shared_outs(%y = init, %r_i = init_i) {
-//        r_i (x[i]) ; generic (x[i], r_1[i], ..., w) }
+// row reductions r_j (x) from fills ; generic (x, r_1, ..., w) over [n, d]
+//   => scf.forall (%i) in (n) shared_outs(%r_j = alloc_tensor [n], %y = init) {
+//        r_j (x[i]) into fill(%r_j[i]) ; generic (x[i], r_1[i], ..., w) into %y[i] }
 //
 // Built by hand rather than by upstream tile-and-fuse, which tiles a producer
-// once per use (LayerNorm's row sum twice) and privatizes each row's
-// reduction in a heap buffer; here every reduction writes its row of its own
-// shared output, and a later op of the row reads the tiled value.
+// once per use (LayerNorm's row sum twice) and leaves each row's reduction to
+// be privatized by bufferization in a heap buffer of its own. Here each
+// reduction writes its row of a shared buffer and the later ops of the row
+// read the tiled values. The buffers are bufferization.alloc_tensor, not
+// tensor.empty: CSE would merge two empties into one value, and one-shot
+// bufferization (MLIR 19) then puts both shared outputs in one buffer.
+// Canonicalization must not run between this and bufferization: it drops the
+// unused shared outputs, which brings the privatized buffers back.
 struct FuseNormRows : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -269,81 +276,102 @@ struct FuseNormRows : OpRewritePattern<linalg::GenericOp> {
     llvm::SetVector<Operation *> reductionSet = rowReductionsOf(op);
     if (reductionSet.empty())
       return rewriter.notifyMatchFailure(op, "no row reduction used only here");
-    // Program order, all in the consumer's block, so that each op's operands
-    // are available at the consumer.
-    SmallVector<Operation *> ops(reductionSet.begin(), reductionSet.end());
-    if (llvm::any_of(ops, [&](Operation *r) { return r->getBlock() != op->getBlock(); }))
-      return rewriter.notifyMatchFailure(op, "reductions in another block");
-    llvm::sort(ops, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
-    ops.push_back(op);
+    // Program order, all in the consumer's block (so that their operands are
+    // available at the consumer), each starting from a fill.
+    SmallVector<linalg::GenericOp> reductions;
+    SmallVector<linalg::FillOp> fills;
+    for (Operation *r : reductionSet) {
+      auto reduction = cast<linalg::GenericOp>(r);
+      auto fill = reduction.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+      if (r->getBlock() != op->getBlock() || !fill)
+        return rewriter.notifyMatchFailure(r, "not a reduction from a fill in this block");
+      reductions.push_back(reduction);
+    }
+    llvm::sort(reductions, [](linalg::GenericOp a, linalg::GenericOp b) {
+      return a->isBeforeInBlock(b);
+    });
+    for (linalg::GenericOp r : reductions)
+      fills.push_back(r.getDpsInits()[0].getDefiningOp<linalg::FillOp>());
+    Type element = cast<ShapedType>(fills.front().getOutputs()[0].getType()).getElementType();
+    if (llvm::any_of(fills, [&](linalg::FillOp f) {
+          return cast<ShapedType>(f.getOutputs()[0].getType()).getElementType() != element;
+        }))
+      return rewriter.notifyMatchFailure(op, "reductions of different element types");
 
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(op);
-    SmallVector<Value> inits = llvm::map_to_vector(
-        ops, [](Operation *o) { return cast<linalg::GenericOp>(o).getDpsInits()[0]; });
-    // A reduction that starts from a fill shares the fill's destination and
-    // fills its row in the loop: a filled tensor shared with other ops (CSE
-    // merges the fills of all norms) would make bufferization copy it per row.
-    SmallVector<linalg::FillOp> fills = llvm::map_to_vector(
-        inits, [](Value init) { return init.getDefiningOp<linalg::FillOp>(); });
-    fills.back() = {};
-    SmallVector<Value> sharedInits = inits;
-    for (auto [init, fill] : llvm::zip(sharedInits, fills))
-      if (fill)
-        init = fill.getDpsInits()[0];
-    OpFoldResult rows = tensor::getMixedSize(rewriter, loc, inits.back(), 0);
-    auto forall = rewriter.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{rows}, sharedInits,
+    Value init = op.getDpsInits()[0];
+    OpFoldResult rows = tensor::getMixedSize(rewriter, loc, init, 0);
+    int64_t k = reductions.size();
+    auto sumType = RankedTensorType::get({cast<RankedTensorType>(init.getType()).getDimSize(0)},
+                                         element);
+    SmallVector<Value> dynamicRows;
+    if (sumType.isDynamicDim(0))
+      dynamicRows.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, rows));
+    SmallVector<Value> shared;
+    for (int64_t j = 0; j < k; ++j)
+      shared.push_back(rewriter.create<bufferization::AllocTensorOp>(loc, sumType, dynamicRows));
+    shared.push_back(init);
+    auto forall = rewriter.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{rows}, shared,
                                                  /*mapping=*/std::nullopt);
     Value row = forall.getInductionVar(0);
-    Block::BlockArgListType shared = forall.getRegionIterArgs();
+    Block::BlockArgListType sharedArgs = forall.getRegionIterArgs();
+    Value sharedOut = sharedArgs.back();
     rewriter.setInsertionPoint(forall.getTerminator());
+    OpFoldResult one = rewriter.getIndexAttr(1);
+    SmallVector<OpFoldResult> sumOffsets{row}, sumSizes{one}, sumStrides{one};
 
-    // Tile each op to its row; a slice of an earlier op's result becomes that
-    // op's tiled value, the slice of its own init one of its shared output.
+    // Tile each op to its row: a slice of an earlier reduction's result
+    // becomes its tiled value; a reduction's init its filled column of the
+    // shared sums; the consumer's init stays the slice of its shared output.
     DenseMap<Value, Value> tiledOf;
-    SmallVector<Value> tiledResults;
-    for (auto [i, o] : llvm::enumerate(ops)) {
-      auto tilable = cast<TilingInterface>(o);
+    SmallVector<Value> tiledSums;
+    SmallVector<linalg::GenericOp> ops(reductions);
+    ops.push_back(op);
+    Value tiledOut;
+    for (auto [j, o] : llvm::enumerate(ops)) {
+      auto tilable = cast<TilingInterface>(o.getOperation());
       SmallVector<Range> domain = tilable.getIterationDomain(rewriter);
       SmallVector<OpFoldResult> offsets{row, domain[1].offset};
-      SmallVector<OpFoldResult> sizes{rewriter.getIndexAttr(1), domain[1].size};
+      SmallVector<OpFoldResult> sizes{one, domain[1].size};
       FailureOr<TilingResult> tiled = tilable.getTiledImplementation(rewriter, offsets, sizes);
       if (failed(tiled) || tiled->tiledOps.size() != 1 || tiled->tiledValues.size() != 1)
         return rewriter.notifyMatchFailure(o, "cannot tile to a row");
       auto tiledOp = cast<linalg::GenericOp>(tiled->tiledOps.front());
-      for (OpOperand &operand : tiledOp->getOpOperands()) {
-        auto slice = operand.get().getDefiningOp<tensor::ExtractSliceOp>();
-        if (!slice)
-          continue;
-        if (Value t = tiledOf.lookup(slice.getSource()))
-          rewriter.modifyOpInPlace(tiledOp, [&] { operand.set(t); });
-        else if (tiledOp.isDpsInit(&operand) && slice.getSource() == inits[i])
-          rewriter.modifyOpInPlace(slice, [&] { slice.getSourceMutable().set(shared[i]); });
+      for (OpOperand *input : tiledOp.getDpsInputOperands())
+        if (auto slice = input->get().getDefiningOp<tensor::ExtractSliceOp>())
+          if (Value t = tiledOf.lookup(slice.getSource()))
+            rewriter.modifyOpInPlace(tiledOp, [&] { input->set(t); });
+      OpOperand *out = tiledOp.getDpsInitOperand(0);
+      auto outSlice = out->get().getDefiningOp<tensor::ExtractSliceOp>();
+      if (!outSlice)
+        return rewriter.notifyMatchFailure(o, "unexpected tiled destination");
+      if (o == op) {
+        rewriter.modifyOpInPlace(outSlice, [&] { outSlice.getSourceMutable().set(sharedOut); });
+        tiledOut = tiled->tiledValues.front();
+        continue;
       }
-      if (linalg::FillOp fill = fills[i]) {
-        OpOperand *init = tiledOp.getDpsInitOperand(0);
-        rewriter.setInsertionPoint(tiledOp);
-        Value filled = rewriter.create<linalg::FillOp>(loc, fill.getInputs(), init->get())
-                           .getResult(0);
-        rewriter.modifyOpInPlace(tiledOp, [&] { init->set(filled); });
-        rewriter.setInsertionPoint(forall.getTerminator());
-      }
+      rewriter.setInsertionPoint(tiledOp);
+      Value rowSum = rewriter.create<tensor::ExtractSliceOp>(loc, sharedArgs[j], sumOffsets,
+                                                             sumSizes, sumStrides);
+      Value filled =
+          rewriter.create<linalg::FillOp>(loc, fills[j].getInputs(), rowSum).getResult(0);
+      rewriter.modifyOpInPlace(tiledOp, [&] { out->set(filled); });
+      rewriter.setInsertionPoint(forall.getTerminator());
       tiledOf[o->getResult(0)] = tiled->tiledValues.front();
-      tiledResults.push_back(tiled->tiledValues.front());
+      tiledSums.push_back(tiled->tiledValues.front());
     }
 
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
-    for (auto [i, o] : llvm::enumerate(ops)) {
-      auto type = cast<RankedTensorType>(inits[i].getType());
-      SmallVector<OpFoldResult> offsets(type.getRank(), rewriter.getIndexAttr(0));
-      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, tiledResults[i]);
-      SmallVector<OpFoldResult> strides(type.getRank(), rewriter.getIndexAttr(1));
-      offsets[0] = row;
-      rewriter.create<tensor::ParallelInsertSliceOp>(loc, tiledResults[i], shared[i], offsets,
-                                                     sizes, strides);
-    }
-    rewriter.replaceOp(op, forall.getResult(ops.size() - 1));
-    for (Operation *r : llvm::reverse(ArrayRef(ops).drop_back()))
+    for (auto [j, sum] : llvm::enumerate(tiledSums))
+      rewriter.create<tensor::ParallelInsertSliceOp>(loc, sum, sharedArgs[j], sumOffsets,
+                                                     sumSizes, sumStrides);
+    SmallVector<OpFoldResult> outOffsets{row, rewriter.getIndexAttr(0)};
+    rewriter.create<tensor::ParallelInsertSliceOp>(
+        loc, tiledOut, sharedOut, outOffsets, tensor::getMixedSizes(rewriter, loc, tiledOut),
+        SmallVector<OpFoldResult>{one, one});
+    rewriter.replaceOp(op, forall.getResults().back());
+    for (linalg::GenericOp r : llvm::reverse(reductions))
       rewriter.eraseOp(r);
     return success();
   }
