@@ -1,8 +1,8 @@
-// RUN: tfc-opt %s -split-input-file -tfc-fuse-elementwise -cse -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -canonicalize -cse -canonicalize | FileCheck %s --enable-var-scope
+// RUN: tfc-opt %s -split-input-file -tfc-fuse-elementwise -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -canonicalize -cse -canonicalize | FileCheck %s --enable-var-scope
 
-// What the fused IR becomes in buffers (the order of tfc's pipeline: CSE, no
-// canonicalization, then one-shot bufferization; the self-copies of the
-// parallel inserts fold away after CSE, as in buffer-deallocation-pipeline).
+// What the fused IR becomes in buffers (the order of tfc's pipeline: one-shot
+// bufferization right after the pass; the self-copies of the parallel inserts
+// fold away after CSE, as in buffer-deallocation-pipeline).
 
 #id = affine_map<(i, j) -> (i, j)>
 

@@ -443,3 +443,33 @@ func.func @reduction_used_elsewhere(%x: tensor<8x64xf32>) -> (tensor<8x64xf32>, 
   } -> tensor<8x64xf32>
   return %y, %sum : tensor<8x64xf32>, tensor<8xf32>
 }
+
+// -----
+
+// One zero fill per product (q, k, v of a layer share one after CSE); a fill
+// read as an input stays shared.
+// CHECK-LABEL: func.func @unshare_fill
+// CHECK: %[[Z1:.*]] = linalg.fill
+// CHECK: linalg.matmul_transpose_b {{.*}} outs(%[[Z1]] :
+// CHECK: %[[Z2:.*]] = linalg.fill
+// CHECK: linalg.matmul_transpose_b {{.*}} outs(%[[Z2]] :
+// CHECK: %[[O:.*]] = linalg.fill
+// CHECK-NOT: linalg.fill
+// CHECK: linalg.matmul_transpose_b ins(%[[O]], %{{.*}} : {{.*}}) outs(%[[O]] :
+// RES-LABEL: func.func @unshare_fill
+// RES-COUNT-3: linalg.fill
+// OFF-LABEL: func.func @unshare_fill
+// OFF-COUNT-2: linalg.fill
+// OFF-NOT: linalg.fill
+func.func @unshare_fill(%a: tensor<4x32xf32>, %w: tensor<64x32xf32>, %v: tensor<64x32xf32>, %s: tensor<32x32xf32>) -> (tensor<4x64xf32>, tensor<4x64xf32>, tensor<32x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<4x64xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %p = linalg.matmul_transpose_b ins(%a, %w : tensor<4x32xf32>, tensor<64x32xf32>) outs(%z : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %q = linalg.matmul_transpose_b ins(%a, %v : tensor<4x32xf32>, tensor<64x32xf32>) outs(%z : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %e2 = tensor.empty() : tensor<32x32xf32>
+  %o = linalg.fill ins(%one : f32) outs(%e2 : tensor<32x32xf32>) -> tensor<32x32xf32>
+  %r = linalg.matmul_transpose_b ins(%o, %s : tensor<32x32xf32>, tensor<32x32xf32>) outs(%o : tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %p, %q, %r : tensor<4x64xf32>, tensor<4x64xf32>, tensor<32x32xf32>
+}

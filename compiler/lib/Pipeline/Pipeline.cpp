@@ -50,14 +50,13 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Elementwise work into its neighbours while the IR is still tensors, so
-  // that bufferization sees the residual as the matmul's destination. No
-  // canonicalization after it: that would drop the unused shared outputs
-  // through which each norm's loop over rows writes its row reductions, and
-  // bufferization would then give every row a heap buffer of its own.
-  if (options.fuse) {
+  // that bufferization sees the residual as the matmul's destination. Last
+  // before bufferization: CSE would merge the zero fills it gave each product
+  // again (bufferization would copy them), and canonicalization would drop
+  // the unused shared outputs through which each norm's loop over rows writes
+  // its row reductions (bufferization would give every row a heap buffer).
+  if (options.fuse)
     pm.addNestedPass<func::FuncOp>(createFuseElementwise());
-    pm.addPass(createCSEPass());
-  }
 }
 
 bool usesOpenMP(const PipelineOptions &options) { return options.threads != 1; }

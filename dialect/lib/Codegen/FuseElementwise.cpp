@@ -26,11 +26,11 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/Interfaces/TilingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/TilingInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace tfc {
@@ -142,6 +142,40 @@ struct FuseResidualIntoMatmul : OpRewritePattern<linalg::GenericOp> {
     }
     rewriter.modifyOpInPlace(mm, [&] { mm.getDpsInitsMutable()[0].set(residual); });
     rewriter.replaceOp(add, product);
+    return success();
+  }
+};
+
+// %z = fill(0) used as the destination of several products
+//   => one fill per product
+//
+// CSE gives all products of a shape one zero fill; bufferization then fills
+// one buffer and copies it for every other product (a read and a write of the
+// whole output instead of a write).
+struct UnshareFillDestination : OpRewritePattern<linalg::FillOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::FillOp fill, PatternRewriter &rewriter) const override {
+    if (!fill.hasPureTensorSemantics() || fill->hasOneUse() || fill->use_empty())
+      return rewriter.notifyMatchFailure(fill, "not a shared fill on tensors");
+    SmallVector<OpOperand *> destinations;
+    for (OpOperand &use : fill->getUses()) {
+      auto dps = dyn_cast<DestinationStyleOpInterface>(use.getOwner());
+      if (!dps || !dps.isDpsInit(&use))
+        return rewriter.notifyMatchFailure(fill, "read as an input");
+      destinations.push_back(&use);
+    }
+    // The first product in program order keeps the fill; the others get
+    // theirs right before them (its operands come before the first).
+    llvm::sort(destinations, [](OpOperand *a, OpOperand *b) {
+      Operation *x = a->getOwner(), *y = b->getOwner();
+      return x->getBlock() == y->getBlock() ? x->isBeforeInBlock(y) : x < y;
+    });
+    for (OpOperand *use : ArrayRef(destinations).drop_front()) {
+      rewriter.setInsertionPoint(use->getOwner());
+      Operation *copy = rewriter.clone(*fill);
+      rewriter.modifyOpInPlace(use->getOwner(), [&] { use->set(copy->getResult(0)); });
+    }
     return success();
   }
 };
@@ -412,7 +446,7 @@ struct FuseElementwisePass : tfc::impl::FuseElementwiseBase<FuseElementwisePass>
 } // namespace
 
 void tfc::populateFuseResidualIntoMatmulPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseResidualIntoMatmul>(patterns.getContext());
+  patterns.add<FuseResidualIntoMatmul, UnshareFillDestination>(patterns.getContext());
 }
 
 void tfc::populateFuseElementwiseChainPatterns(RewritePatternSet &patterns) {

@@ -30,7 +30,9 @@ namespace tfc {
 //===----------------------------------------------------------------------===//
 
 /// `add(x, matmul_transpose_b(A, W, fill 0) [+ bias])` becomes the matmul
-/// accumulating into `x` when no later use of `x` needs its old value.
+/// accumulating into `x` when no later use of `x` needs its old value; a zero
+/// fill shared by several products becomes one fill each (else bufferization
+/// copies it).
 void populateFuseResidualIntoMatmulPatterns(mlir::RewritePatternSet &patterns);
 
 /// Upstream elementwise fusion of linalg.generic chains, restricted to

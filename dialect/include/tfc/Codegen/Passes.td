@@ -13,8 +13,10 @@ include "mlir/Pass/PassBase.td"
 def FuseElementwise : Pass<"tfc-fuse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Fuses elementwise work (residual adds, activations, norms) into its neighbours";
   let description = [{
-    On linalg tensors, before bufferization, in three steps (each can be
-    turned off by its option; `tfc --no-fuse` skips the pass):
+    On linalg tensors, right before bufferization (no CSE or
+    canonicalization in between: they would merge the fills again and drop
+    the norm loops' shared outputs), in three steps (each can be turned off
+    by its option; `tfc --no-fuse` skips the pass):
 
     1. `residual`: a residual add of a linear layer's output,
        `add(x, matmul_transpose_b(A, W, fill(0)))` (possibly with the bias
@@ -22,7 +24,9 @@ def FuseElementwise : Pass<"tfc-fuse-elementwise", "::mlir::func::FuncOp"> {
        the products accumulate into their destination, so the add and its
        pass over memory disappear. Only when every other use of `x` comes
        before the matmul, so that bufferization writes into `x`'s buffer in
-       place rather than copying it.
+       place rather than copying it. A zero fill that CSE shared between
+       several products becomes one fill per product, since bufferization
+       would otherwise fill one buffer and copy it for the others.
     2. `elementwise`: chains of elementwise `linalg.generic`s (SiLU(gate)·up,
        bias then activation, token plus position embeddings) become one
        generic (upstream elementwise fusion), only for producers with a
