@@ -473,3 +473,62 @@ func.func @unshare_fill(%a: tensor<4x32xf32>, %w: tensor<64x32xf32>, %v: tensor<
   %r = linalg.matmul_transpose_b ins(%o, %s : tensor<32x32xf32>, tensor<32x32xf32>) outs(%o : tensor<32x32xf32>) -> tensor<32x32xf32>
   return %p, %q, %r : tensor<4x64xf32>, tensor<4x64xf32>, tensor<32x32xf32>
 }
+
+// -----
+
+#id3 = affine_map<(h, t, j) -> (h, t, j)>
+
+// RoPE-like: the heads split off by a transpose are read elementwise and by
+// tensor.extract (the rotation partner); both read the projection itself
+// through permuted indices, and the transposed copy is gone.
+// CHECK: #[[$PERM:.*]] = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+// CHECK-LABEL: func.func @transpose_into_rope
+// CHECK-SAME: (%[[E:.*]]: tensor<?x4x8xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: linalg.generic {indexing_maps = [#[[$PERM]], #{{.*}}]
+// CHECK-SAME: ins(%[[E]] : tensor<?x4x8xf32>)
+// CHECK: %[[H:.*]] = linalg.index 0
+// CHECK: %[[T:.*]] = linalg.index 1
+// CHECK: tensor.extract %[[E]][%[[T]], %[[H]], %{{.*}}] : tensor<?x4x8xf32>
+// OFF-LABEL: func.func @transpose_into_rope
+// OFF: linalg.transpose
+func.func @transpose_into_rope(%e: tensor<?x4x8xf32>) -> tensor<4x?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %n = tensor.dim %e, %c0 : tensor<?x4x8xf32>
+  %empty = tensor.empty(%n) : tensor<4x?x8xf32>
+  %t = linalg.transpose ins(%e : tensor<?x4x8xf32>) outs(%empty : tensor<4x?x8xf32>) permutation = [1, 0, 2]
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%t : tensor<4x?x8xf32>) outs(%empty : tensor<4x?x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %h = linalg.index 0 : index
+    %i = linalg.index 1 : index
+    %j = linalg.index 2 : index
+    %p = arith.subi %c7, %j : index
+    %other = tensor.extract %t[%h, %i, %p] : tensor<4x?x8xf32>
+    %s = arith.subf %x, %other : f32
+    linalg.yield %s : f32
+  } -> tensor<4x?x8xf32>
+  return %r : tensor<4x?x8xf32>
+}
+
+// -----
+
+#id3 = affine_map<(h, t, j) -> (h, t, j)>
+
+// Not folded: the transposed heads are also returned.
+// CHECK-LABEL: func.func @transpose_used_elsewhere
+// CHECK: %[[T:.*]] = linalg.transpose
+// CHECK: linalg.generic {{.*}} ins(%[[T]] :
+func.func @transpose_used_elsewhere(%e: tensor<2x4x8xf32>) -> (tensor<4x2x8xf32>, tensor<4x2x8xf32>) {
+  %empty = tensor.empty() : tensor<4x2x8xf32>
+  %t = linalg.transpose ins(%e : tensor<2x4x8xf32>) outs(%empty : tensor<4x2x8xf32>) permutation = [1, 0, 2]
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%t : tensor<4x2x8xf32>) outs(%empty : tensor<4x2x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %s = math.exp %x : f32
+    linalg.yield %s : f32
+  } -> tensor<4x2x8xf32>
+  return %r, %t : tensor<4x2x8xf32>, tensor<4x2x8xf32>
+}

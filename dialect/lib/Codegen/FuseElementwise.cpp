@@ -13,7 +13,8 @@
 //  * chains of elementwise generics (SiLU(gate)·up, bias then activation,
 //    token plus position embeddings) become one generic, through upstream
 //    elementwise fusion restricted to producers with a single use, so nothing
-//    is computed twice;
+//    is computed twice; RoPE reads the projection through permuted indices
+//    instead of a transposed copy;
 //  * a norm's row reductions and its normalization (scale and shift included)
 //    run in one loop over rows: each row is reduced and normalized while it
 //    is in cache, in one parallel region.
@@ -228,6 +229,65 @@ struct ReadInitAsInput : OpRewritePattern<linalg::GenericOp> {
         });
     rewriter.replaceOp(op, moved.getResults());
     return success();
+  }
+};
+
+// %t = linalg.transpose ins(%e) ; generic ins(%t) { tensor.extract %t[i] }
+//   => generic ins(%e, permuted map) { tensor.extract %e[permuted i] }
+//
+// RoPE reads the heads of q and k ([H, n, d], split off [n, H, d] by a
+// transpose) elementwise and its partner element by tensor.extract. Read
+// through permuted indices, the projection needs no transposed copy.
+struct FoldTransposeIntoGeneric : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto transpose = input->get().getDefiningOp<linalg::TransposeOp>();
+      if (!transpose || !transpose.hasPureTensorSemantics())
+        continue;
+      Value transposed = input->get();
+      // Only this operand and element reads inside `op` see the transpose.
+      SmallVector<tensor::ExtractOp> extracts;
+      bool onlyHere = llvm::all_of(transposed.getUses(), [&](OpOperand &use) {
+        if (&use == input)
+          return true;
+        auto extract = dyn_cast<tensor::ExtractOp>(use.getOwner());
+        if (!extract || extract.getTensor() != transposed || !op->isProperAncestor(extract))
+          return false;
+        extracts.push_back(extract);
+        return true;
+      });
+      if (!onlyHere)
+        continue;
+      // transposed[t] = source[s] with s[perm[i]] = t[i].
+      ArrayRef<int64_t> perm = transpose.getPermutation();
+      Value source = transpose.getInput();
+      AffineMap map = op.getMatchingIndexingMap(input);
+      SmallVector<AffineExpr> sourceExprs(perm.size());
+      for (auto [i, p] : llvm::enumerate(perm))
+        sourceExprs[p] = map.getResult(i);
+      SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+      maps[input->getOperandNumber()] =
+          AffineMap::get(map.getNumDims(), map.getNumSymbols(), sourceExprs, op.getContext());
+      rewriter.modifyOpInPlace(op, [&] {
+        input->set(source);
+        op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+      });
+      for (tensor::ExtractOp extract : extracts) {
+        SmallVector<Value> indices(perm.size());
+        for (auto [i, p] : llvm::enumerate(perm))
+          indices[p] = extract.getIndices()[i];
+        rewriter.modifyOpInPlace(extract, [&] {
+          extract.getTensorMutable().set(source);
+          extract.getIndicesMutable().assign(indices);
+        });
+      }
+      return success();
+    }
+    return rewriter.notifyMatchFailure(op, "no transposed input read only here");
   }
 };
 
@@ -450,7 +510,7 @@ void tfc::populateFuseResidualIntoMatmulPatterns(RewritePatternSet &patterns) {
 }
 
 void tfc::populateFuseElementwiseChainPatterns(RewritePatternSet &patterns) {
-  patterns.add<ReadInitAsInput>(patterns.getContext());
+  patterns.add<FoldTransposeIntoGeneric, ReadInitAsInput>(patterns.getContext());
   linalg::populateElementwiseOpsFusionPatterns(patterns, fuseIntoConsumer);
 }
 

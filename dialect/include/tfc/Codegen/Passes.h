@@ -1,6 +1,7 @@
 //===- Passes.h - Code generation passes of tfc ------------------*- C++ -*-===//
 //
-// Passes on bufferized IR that shape the generated code for the CPU.
+// Passes on linalg IR (tensors before bufferization, memrefs after) that shape
+// the generated code for the CPU.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,7 +1,7 @@
 //===- Passes.td - Code generation passes of tfc -----------------*- tablegen -*-===//
 //
-// Passes on bufferized linalg/memref IR that shape the code for the CPU,
-// alphabetical.
+// Passes on linalg IR (on tensors before bufferization, on memrefs after) that
+// shape the code for the CPU, alphabetical.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,7 +30,10 @@ def FuseElementwise : Pass<"tfc-fuse-elementwise", "::mlir::func::FuncOp"> {
     2. `elementwise`: chains of elementwise `linalg.generic`s (SiLU(gate)·up,
        bias then activation, token plus position embeddings) become one
        generic (upstream elementwise fusion), only for producers with a
-       single use, so nothing is computed twice.
+       single use, so nothing is computed twice. A bias added in place is
+       first read as an input, so the fused op does not store it too; RoPE
+       reads the q/k projection through permuted indices instead of the
+       transposed copy that split the heads off.
     3. `norm-rows`: a 2-d elementwise generic and the row reductions used
        only by it (RMSNorm's sum of squares, LayerNorm's sum and squared
        deviations) become one `scf.forall` over rows: each row is reduced and
