@@ -166,17 +166,14 @@ struct UnshareFillDestination : OpRewritePattern<linalg::FillOp> {
         return rewriter.notifyMatchFailure(fill, "read as an input");
       destinations.push_back(&use);
     }
-    // The first product in program order keeps the fill; the others get
-    // theirs right before them (its operands come before the first).
-    llvm::sort(destinations, [](OpOperand *a, OpOperand *b) {
-      Operation *x = a->getOwner(), *y = b->getOwner();
-      return x->getBlock() == y->getBlock() ? x->isBeforeInBlock(y) : x < y;
-    });
-    for (OpOperand *use : ArrayRef(destinations).drop_front()) {
+    // Each product gets its fill right before it (the fill's operands come
+    // before all of them).
+    for (OpOperand *use : destinations) {
       rewriter.setInsertionPoint(use->getOwner());
       Operation *copy = rewriter.clone(*fill);
       rewriter.modifyOpInPlace(use->getOwner(), [&] { use->set(copy->getResult(0)); });
     }
+    rewriter.eraseOp(fill);
     return success();
   }
 };
