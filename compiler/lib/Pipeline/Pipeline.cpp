@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
@@ -49,6 +50,14 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
   pm.addPass(createLowerEntryPoints(entry));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Elementwise work into its neighbours while the IR is still tensors, so
+  // that bufferization sees the residual as the matmul's destination. Last
+  // before bufferization: CSE would merge the zero fills it gave each product
+  // again (bufferization would copy them), and canonicalization would drop
+  // the unused shared outputs through which each norm's loop over rows writes
+  // its row reductions (bufferization would give every row a heap buffer).
+  if (options.fuse)
+    pm.addNestedPass<func::FuncOp>(createFuseElementwise());
 }
 
 bool usesOpenMP(const PipelineOptions &options) { return options.threads != 1; }
@@ -70,6 +79,9 @@ void buildBufferizePipeline(OpPassManager &pm, const PipelineOptions &options) {
     return success();
   };
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  // The loops over rows of tfc-fuse-elementwise (scf.forall) become
+  // scf.parallel like the kernels' loops, before the plan places their buffers.
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   // The linear layers get register-tiled vector kernels before the plan, so
   // that their scratch buffers (the packed activations of the prefill GEMM,
   // the bf16-rounded activations of vdpbf16ps) are planned in the arena too.

@@ -38,6 +38,10 @@ static cl::opt<bool> noGQA("no-gqa", cl::desc("Replicate K/V heads per query hea
                            cl::cat(category));
 static cl::opt<bool> noLatent("no-latent", cl::desc("Decompress latent attention (MLA)"),
                               cl::cat(category));
+static cl::opt<bool> noFuse("no-fuse",
+                            cl::desc("Keep every elementwise step its own loop nest (no "
+                                     "tfc-fuse-elementwise)"),
+                            cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"), cl::Prefix,
                                   cl::init(3), cl::cat(category));
 static cl::opt<std::string> targetCpu("target-cpu",
@@ -116,6 +120,7 @@ int main(int argc, char **argv) {
   options.pipeline.kvCache = !noKVCache;
   options.pipeline.gqa = !noGQA;
   options.pipeline.latent = !noLatent;
+  options.pipeline.fuse = !noFuse;
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;
   options.pipeline.weightType = weightType;

@@ -21,6 +21,7 @@ struct PipelineOptions {
   bool kvCache = true; // tfc-attn-kv-cache (when false: recompute the whole sequence)
   bool gqa = true;     // tfc-attn-gqa (when false: replicate K/V heads)
   bool latent = true;  // tfc-attn-latent (when false: decompress MLA)
+  bool fuse = true;    // tfc-fuse-elementwise (when false: one loop nest per linalg op)
   unsigned optLevel = 3;
   std::string targetCpu = "native";
   std::string weightType = "f32"; // f32 | bf16 | f16: how linear layers' weights are stored

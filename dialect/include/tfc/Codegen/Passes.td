@@ -1,7 +1,7 @@
 //===- Passes.td - Code generation passes of tfc -----------------*- tablegen -*-===//
 //
-// Passes on bufferized linalg/memref IR that shape the code for the CPU,
-// alphabetical.
+// Passes on linalg IR (on tensors before bufferization, on memrefs after) that
+// shape the code for the CPU, alphabetical.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +9,68 @@
 #define TFC_CODEGEN_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
+
+def FuseElementwise : Pass<"tfc-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuses elementwise work (residual adds, activations, norms) into its neighbours";
+  let description = [{
+    On linalg tensors, right before bufferization (no CSE or
+    canonicalization in between: they would merge the fills again and drop
+    the norm loops' shared outputs), in three steps (each can be turned off
+    by its option; `tfc --no-fuse` skips the pass):
+
+    1. `residual`: a residual add of a linear layer's output,
+       `add(x, matmul_transpose_b(A, W, fill(0)))` (possibly with the bias
+       added in place in between), becomes the matmul starting from `x`:
+       the products accumulate into their destination, so the add and its
+       pass over memory disappear. Only when every other use of `x` comes
+       before the matmul, so that bufferization writes into `x`'s buffer in
+       place rather than copying it. A zero fill that CSE shared between
+       several products becomes one fill per product, since bufferization
+       would otherwise fill one buffer and copy it for the others.
+    2. `elementwise`: chains of elementwise `linalg.generic`s (SiLU(gate)·up,
+       bias then activation, token plus position embeddings) become one
+       generic (upstream elementwise fusion), only for producers with a
+       single use, so nothing is computed twice. A bias added in place is
+       first read as an input, so the fused op does not store it too; RoPE
+       reads the q/k projection through permuted indices instead of the
+       transposed copy that split the heads off.
+    3. `norm-rows`: a 2-d elementwise generic and the row reductions used
+       only by it (RMSNorm's sum of squares, LayerNorm's sum and squared
+       deviations) become one `scf.forall` over rows: each row is reduced and
+       normalized (scale and shift included) while it is in cache, in one
+       parallel region instead of one per op.
+
+    Before:
+    ```mlir
+    %z = linalg.fill ins(%c0 : f32) outs(%e : tensor<?x64xf32>) -> tensor<?x64xf32>
+    %p = linalg.matmul_transpose_b ins(%a, %w : tensor<?x32xf32>, tensor<64x32xf32>)
+                                   outs(%z : tensor<?x64xf32>) -> tensor<?x64xf32>
+    %y = linalg.generic {indexing_maps = [#id, #id, #id], ...}
+        ins(%x, %p : tensor<?x64xf32>, tensor<?x64xf32>) outs(%e : tensor<?x64xf32>) {
+      ^bb0(%l: f32, %r: f32, %o: f32):
+        %s = arith.addf %l, %r : f32
+        linalg.yield %s : f32
+    } -> tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %y = linalg.matmul_transpose_b ins(%a, %w : tensor<?x32xf32>, tensor<64x32xf32>)
+                                   outs(%x : tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"residual", "residual", "bool", /*default=*/"true",
+           "start linear layers' matmuls from the residual they are added to">,
+    Option<"elementwise", "elementwise", "bool", /*default=*/"true",
+           "fuse chains of elementwise generics">,
+    Option<"normRows", "norm-rows", "bool", /*default=*/"true",
+           "one loop over rows for a norm's reductions and normalization">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
 
 def LowerIntrinsicCalls : Pass<"tfc-lower-intrinsic-calls", "::mlir::ModuleOp"> {
   let summary = "Calls of declarations marked tfc.llvm_intrinsic become LLVM intrinsic calls";
