@@ -73,6 +73,40 @@ func.func @loop_use(%tokens: memref<?xi32>, %pos: index, %out: memref<?x4xf32>) 
 
 // -----
 
+// A tile whose size changes in the loop, min(8, n - i) (the partial last
+// tile), is reserved at the bound known at entry, min(8, n) rows of 4 floats.
+
+// REPORT: remark: @partial_tile: 1 buffers in an arena of 128 bytes for 512 tokens (at most 128 bytes live at once)
+
+// CHECK-LABEL: func.func @partial_tile_arena_bytes(
+// CHECK-SAME: %[[TOKENS:[a-zA-Z0-9_]+]]: memref<?xi32>
+// CHECK-DAG: %[[N:.*]] = memref.dim %[[TOKENS]]
+// CHECK-DAG: %[[EIGHT:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[ROW_BYTES:.*]] = arith.constant 16 : index
+// CHECK: %[[BOUND:.*]] = arith.minsi %[[N]], %[[EIGHT]] : index
+// CHECK: arith.muli %[[ROW_BYTES]], %[[BOUND]] : index
+// CHECK: return
+// CHECK-LABEL: func.func @partial_tile(
+// CHECK-NOT: memref.alloc
+// CHECK: scf.for %[[I:.*]] =
+// CHECK: %[[ROWS:.*]] = arith.minsi
+// CHECK: memref.view %{{.*}}[%{{.*}}][%[[ROWS]]] : memref<?xi8> to memref<?x4xf32>
+func.func @partial_tile(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %one = arith.constant 1.0 : f32
+  %n = memref.dim %tokens, %c0 : memref<?xi32>
+  scf.for %i = %c0 to %n step %c8 {
+    %rest = arith.subi %n, %i : index
+    %rows = arith.minsi %rest, %c8 : index
+    %tile = memref.alloc(%rows) {alignment = 64 : i64} : memref<?x4xf32>
+    linalg.fill ins(%one : f32) outs(%tile : memref<?x4xf32>)
+  }
+  return
+}
+
+// -----
+
 // Left alone: functions that are not model functions (no tfc.args), allocs in
 // parallel loops, sizes read from memory, buffers passed to calls.
 

@@ -1,4 +1,7 @@
 // RUN: tfc-opt %s -split-input-file -tfc-convert-attn-to-linalg -verify-diagnostics | FileCheck %s --enable-var-scope
+// RUN: tfc-opt %s -split-input-file -tfc-convert-attn-to-linalg="key-tile=64 query-rows=32" -verify-diagnostics | FileCheck %s --check-prefix=TILES
+// RUN: not tfc-opt %s -split-input-file -tfc-convert-attn-to-linalg="key-tile=0" 2>&1 | FileCheck %s --check-prefix=BADTILE
+// BADTILE: tfc-convert-attn-to-linalg: key-tile (0) and query-rows (256) must be positive
 
 // CHECK-DAG: #[[$ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[$COL:.*]] = affine_map<(d0, d1) -> (d1)>
@@ -69,78 +72,138 @@ func.func @layer_norm(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>)
 
 // -----
 
-// GQA: the query rows of each group of 2 query heads are stacked per K/V head
-// ([2, 2*n, 8]); one batch matmul per product reads each K/V row once for its
-// whole group; row r is query r mod n for the causal mask. Flash-style: the keys
-// are visited in tiles of 128 with an online softmax (running max, sum, output).
+// GQA, causal: flash attention. Each block of queries stacks the rows of the 2
+// query heads of a K/V head query-major ([2, qb*2, 8], scaled); every block has
+// qb = min(128, n) queries (the last one starts at n - qb, overlapping), so its
+// buffers have sizes fixed for the call. The keys are visited in tiles of 256
+// (a decode step, qb = 1: 256 x 256 / 2) up to the block's last visible key,
+// carrying the running max, sum and output; scores exist only per tile
+// ([2, rows, tile]).
+// Flat score row rho is query i0 + (rho mod rows) / 2 for the causal mask.
 
-// CHECK-DAG: #[[$ID3:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
-// CHECK-DAG: #[[$ROWS:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[$QMAJOR:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>
+// CHECK-DAG: #[[$ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$ROW:.*]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-LABEL: func @sdpa_gqa_causal
-// CHECK-SAME: (%[[Q:.*]]: tensor<4x?x8xf32>, %[[K:.*]]: tensor<2x?x8xf32>, %[[V:.*]]: tensor<2x?x8xf32>)
-// CHECK: %[[N:.*]] = tensor.dim %[[Q]], %{{.*}} : tensor<4x?x8xf32>
-// CHECK: %[[M:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<2x?x8xf32>
-// CHECK: %[[QG:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0, 1], [2], [3]] output_shape [2, 2, %{{.*}}, 8] : tensor<4x?x8xf32> into tensor<2x2x?x8xf32>
-// CHECK: %[[QR:.*]] = tensor.collapse_shape %[[QG]] {{\[}}[0], [1, 2], [3]] : tensor<2x2x?x8xf32> into tensor<2x?x8xf32>
+// CHECK-SAME: (%[[Q:.*]]: tensor<4x?x8xf32>, %[[K:.*]]: tensor<2x?x8xf32>, %[[V:.*]]: tensor<2x?x16xf32>)
+// CHECK-DAG: %[[N:.*]] = tensor.dim %[[Q]], %{{.*}} : tensor<4x?x8xf32>
+// CHECK-DAG: %[[M:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<2x?x8xf32>
 // CHECK: %[[SHIFT:.*]] = arith.subi %[[M]], %[[N]] : index
-// CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
-// CHECK: %[[C128:.*]] = arith.constant 128 : index
-// CHECK: %[[LOOP:.*]]:3 = scf.for %[[J0:.*]] = %{{.*}} to %[[M]] step %[[C128]] iter_args(%[[MX:.*]] = %{{.*}}, %[[SUM:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}) -> (tensor<2x?xf32>, tensor<2x?xf32>, tensor<2x?x8xf32>)
-// CHECK:   %[[REST:.*]] = arith.subi %[[M]], %[[J0]] : index
-// CHECK:   %[[TILE:.*]] = arith.minsi %[[C128]], %[[REST]] : index
-// CHECK:   %[[KT:.*]] = tensor.extract_slice %[[K]][0, %[[J0]], 0] [2, %[[TILE]], 8] [1, 1, 1]
-// CHECK:   %[[VT:.*]] = tensor.extract_slice %[[V]][0, %[[J0]], 0] [2, %[[TILE]], 8] [1, 1, 1]
-// CHECK:   %[[S0:.*]] = linalg.batch_matmul_transpose_b ins(%[[QR]], %[[KT]] : tensor<2x?x8xf32>, tensor<2x?x8xf32>) outs(%{{.*}} : tensor<2x?x?xf32>)
-// The tile's max over the keys each row sees (row r is query r mod n):
-// CHECK:   %[[TMAX:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[S0]] :
+// CHECK: %[[Q4:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0, 1], [2], [3]] output_shape [2, 2, %[[N]], 8] : tensor<4x?x8xf32> into tensor<2x2x?x8xf32>
+// CHECK-NOT: linalg.batch_matmul
+// CHECK: %[[QBLOCK:.*]] = arith.constant 128 : index
+// CHECK: %[[QB:.*]] = arith.minsi %[[QBLOCK]], %[[N]] : index
+// CHECK: %[[ROWS:.*]] = arith.muli %[[QB]], %{{.*}}
+// CHECK: %[[STATEROWS:.*]] = arith.muli %[[ROWS]], %{{.*}}
+// CHECK: %[[ONEQ:.*]] = arith.cmpi eq, %[[QB]], %{{.*}}
+// CHECK-DAG: %[[DECODETILE:.*]] = arith.constant 32768 : index
+// CHECK-DAG: %[[KEYTILE:.*]] = arith.constant 256 : index
+// CHECK: %[[KSTEP:.*]] = arith.select %[[ONEQ]], %[[DECODETILE]], %[[KEYTILE]] : index
+// CHECK: %[[BLOCKS:.*]] = scf.for %[[START:.*]] = %{{.*}} to %[[N]] step %{{.*}} iter_args(%[[OUT:.*]] = %{{.*}}) -> (tensor<2x2x?x16xf32>)
+// CHECK:   %[[LASTSTART:.*]] = arith.subi %[[N]], %[[QB]]
+// CHECK:   %[[I0:.*]] = arith.minsi %[[START]], %[[LASTSTART]]
+// CHECK:   %[[QS:.*]] = tensor.extract_slice %[[Q4]][0, 0, %[[I0]], 0] [2, 2, %[[QB]], 8]
+// CHECK:   linalg.generic {indexing_maps = [#[[$QMAJOR]], {{.*}}]{{.*}} ins(%[[QS]] : tensor<2x2x?x8xf32>)
 // CHECK:     arith.constant 0.353553385 : f32
-// CHECK:     arith.maximumf
-// CHECK:     %[[R:.*]] = linalg.index 1 : index
-// CHECK:     %[[I:.*]] = arith.remui %[[R]], %[[N]] : index
-// CHECK:     %[[J:.*]] = linalg.index 2 : index
-// CHECK:     %[[KJ:.*]] = arith.addi %[[J0]], %[[J]] : index
-// CHECK:     %[[LAST:.*]] = arith.addi %[[I]], %[[SHIFT]] : index
-// CHECK:     arith.cmpi sgt, %[[KJ]], %[[LAST]] : index
-// Rescaling of what was accumulated so far, exp(M - max(M, tile max)):
-// CHECK:   %[[CORR:.*]] = linalg.generic {{.*}} ins(%[[MX]], %[[TMAX]] :
-// CHECK:     arith.cmpf oeq, %{{.*}}, %[[NEGINF]] : f32
-// CHECK:     math.exp
-// CHECK:   %[[NEWMAX:.*]] = linalg.generic {{.*}} ins(%[[TMAX]] : tensor<2x?xf32>) outs(%[[MX]] : tensor<2x?xf32>)
-// CHECK:     arith.maximumf
-// CHECK:   %[[P:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID3]]], {{.*}} ins(%[[NEWMAX]] : tensor<2x?xf32>) outs(%[[S0]] :
-// CHECK:     arith.subf
-// CHECK:     arith.cmpi sgt
-// CHECK:     arith.select
-// CHECK:     math.exp
-// CHECK:   %[[SCALEDSUM:.*]] = linalg.generic {{.*}} ins(%[[CORR]] : tensor<2x?xf32>) outs(%[[SUM]] : tensor<2x?xf32>)
-// CHECK:   %[[NEWSUM:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROWS]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]] : tensor<2x?x?xf32>) outs(%[[SCALEDSUM]] :
-// CHECK:   %[[SCALEDACC:.*]] = linalg.generic {{.*}} ins(%[[CORR]] : tensor<2x?xf32>) outs(%[[ACC]] : tensor<2x?x8xf32>)
-// CHECK:   %[[PV:.*]] = linalg.batch_matmul ins(%[[P]], %[[VT]] : tensor<2x?x?xf32>, tensor<2x?x8xf32>) outs(%[[SCALEDACC]] : tensor<2x?x8xf32>)
-// CHECK:   scf.yield %[[NEWMAX]], %[[NEWSUM]], %[[PV]]
-// No score tensor over all m keys:
-// CHECK-NOT: tensor<2x?x?xf32>
-// CHECK: %[[O:.*]] = linalg.generic {indexing_maps = [#[[$ROWS]], #[[$ID3]]], {{.*}} ins(%[[LOOP]]#1 : tensor<2x?xf32>) outs(%[[LOOP]]#2 :
-// CHECK:   arith.divf
-// CHECK: %[[OG:.*]] = tensor.expand_shape %[[O]] {{\[}}[0], [1, 2], [3]] output_shape [2, 2, %[[N]], 8] : tensor<2x?x8xf32> into tensor<2x2x?x8xf32>
-// CHECK: %[[RES:.*]] = tensor.collapse_shape %[[OG]] {{\[}}[0, 1], [2], [3]] : tensor<2x2x?x8xf32> into tensor<4x?x8xf32>
+// CHECK:   %[[QBLK:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2], [3]] : tensor<2x?x2x8xf32> into tensor<2x?x8xf32>
+// CHECK:   %[[LAST:.*]] = arith.addi %[[I0]], %[[QB]]
+// CHECK:   %[[LASTPOS:.*]] = arith.addi %[[LAST]], %[[SHIFT]]
+// CHECK:   %[[KEND:.*]] = arith.minsi %[[M]], %[[LASTPOS]]
+// CHECK:   tensor.empty(%[[STATEROWS]]) : tensor<?xf32>
+// CHECK:   %[[KEYLOOP:.*]]:3 = scf.for %[[J0:.*]] = %{{.*}} to %[[KEND]] step %[[KSTEP]] iter_args(%[[MAXIN:.*]] = %{{.*}}, %[[SUMIN:.*]] = %{{.*}}, %[[ACCIN:.*]] = %{{.*}}) -> (tensor<?xf32>, tensor<?xf32>, tensor<2x?x16xf32>)
+// CHECK:     %[[T:.*]] = arith.minsi
+// CHECK:     %[[KT:.*]] = tensor.extract_slice %[[K]][0, %[[J0]], 0] [2, %[[T]], 8] [1, 1, 1] : tensor<2x?x8xf32> to tensor<2x?x8xf32>
+// CHECK:     %[[VT:.*]] = tensor.extract_slice %[[V]][0, %[[J0]], 0] [2, %[[T]], 16] [1, 1, 1] : tensor<2x?x16xf32> to tensor<2x?x16xf32>
+// CHECK:     tensor.empty(%[[ROWS]], %[[T]]) : tensor<2x?x?xf32>
+// CHECK:     %[[S:.*]] = linalg.batch_matmul_transpose_b ins(%[[QBLK]], %[[KT]] : tensor<2x?x8xf32>, tensor<2x?x8xf32>) outs(%{{.*}} : tensor<2x?x?xf32>)
+// CHECK:     %[[S2:.*]] = tensor.collapse_shape %[[S]] {{\[}}[0, 1], [2]] : tensor<2x?x?xf32> into tensor<?x?xf32>
+// CHECK:     %[[LIM0:.*]] = arith.addi %[[I0]], %[[SHIFT]]
+// CHECK:     %[[LIM:.*]] = arith.subi %[[LIM0]], %[[J0]]
+// CHECK:     %[[TMAX:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[S2]] :
+// CHECK:       %[[RHO:.*]] = linalg.index 0
+// CHECK:       %[[J:.*]] = linalg.index 1
+// CHECK:       %[[R:.*]] = arith.remui %[[RHO]], %[[ROWS]]
+// CHECK:       %[[QI:.*]] = arith.divui %[[R]], %{{.*}}
+// CHECK:       %[[QLAST:.*]] = arith.addi %[[QI]], %[[LIM]]
+// CHECK:       %[[MASKED:.*]] = arith.cmpi sgt, %[[J]], %[[QLAST]]
+// CHECK:       arith.select %[[MASKED]]
+// CHECK:       arith.maximumf
+// CHECK:     %[[UPD:.*]]:3 = linalg.generic {{.*}} ins(%[[TMAX]] : tensor<?xf32>) outs(%[[MAXIN]], %[[SUMIN]], %{{.*}} : tensor<?xf32>, tensor<?xf32>, tensor<?xf32>)
+// CHECK:       %[[NEWMAX:.*]] = arith.maximumf
+// CHECK:       %[[DIFF:.*]] = arith.subf %{{.*}}, %[[NEWMAX]]
+// CHECK:       %[[ALPHA:.*]] = math.exp %[[DIFF]]
+// CHECK:       %[[LSCALED:.*]] = arith.mulf %{{.*}}, %[[ALPHA]]
+// CHECK:       linalg.yield %[[NEWMAX]], %[[LSCALED]], %[[ALPHA]]
+// CHECK:     %[[P:.*]] = linalg.generic {indexing_maps = [#[[$ROW]], #[[$ID2]]], {{.*}} ins(%[[UPD]]#0 : tensor<?xf32>) outs(%[[S2]] : tensor<?x?xf32>)
+// CHECK:       math.exp
+// CHECK:       arith.cmpi sgt
+// CHECK:       arith.select
+// CHECK:     %[[L:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[P]] : tensor<?x?xf32>) outs(%[[UPD]]#1 : tensor<?xf32>)
+// CHECK:       arith.addf
+// CHECK:     %[[O2:.*]] = tensor.collapse_shape %[[ACCIN]]
+// CHECK:     %[[OS:.*]] = linalg.generic {indexing_maps = [#[[$ROW]], #[[$ID2]]], {{.*}} ins(%[[UPD]]#2 : tensor<?xf32>) outs(%[[O2]] : tensor<?x16xf32>)
+// CHECK:       arith.mulf
+// CHECK:     %[[O3:.*]] = tensor.expand_shape %[[OS]]
+// CHECK:     %[[P3:.*]] = tensor.expand_shape %[[P]]
+// CHECK:     %[[ONEW:.*]] = linalg.batch_matmul ins(%[[P3]], %[[VT]] : tensor<2x?x?xf32>, tensor<2x?x16xf32>) outs(%[[O3]] : tensor<2x?x16xf32>)
+// CHECK:     scf.yield %[[UPD]]#0, %[[L]], %[[ONEW]]
+// CHECK:   %[[OE:.*]] = tensor.expand_shape %[[KEYLOOP]]#2 {{\[}}[0], [1, 2], [3]] output_shape [2, %[[QB]], 2, 16]
+// CHECK:   %[[LE:.*]] = tensor.expand_shape %[[KEYLOOP]]#1 {{\[}}[0, 1, 2]] output_shape [2, %[[QB]], 2]
+// CHECK:   %[[DEST:.*]] = tensor.extract_slice %[[OUT]][0, 0, %[[I0]], 0] [2, 2, %[[QB]], 16]
+// CHECK:   %[[NORMED:.*]] = linalg.generic {{.*}} ins(%[[OE]], %[[LE]] : tensor<2x?x2x16xf32>, tensor<2x?x2xf32>) outs(%[[DEST]] : tensor<2x2x?x16xf32>)
+// CHECK:     arith.divf
+// CHECK:   %[[INS:.*]] = tensor.insert_slice %[[NORMED]] into %[[OUT]][0, 0, %[[I0]], 0] [2, 2, %[[QB]], 16]
+// CHECK:   scf.yield %[[INS]]
+// CHECK: %[[RES:.*]] = tensor.collapse_shape %[[BLOCKS]] {{\[}}[0, 1], [2], [3]] : tensor<2x2x?x16xf32> into tensor<4x?x16xf32>
 // CHECK: return %[[RES]]
-func.func @sdpa_gqa_causal(%q: tensor<4x?x8xf32>, %k: tensor<2x?x8xf32>, %v: tensor<2x?x8xf32>) -> tensor<4x?x8xf32> {
+
+// TILES-LABEL: func @sdpa_gqa_causal
+// TILES: arith.constant 16 : index
+// TILES-DAG: %[[DECODETILE:.*]] = arith.constant 1024 : index
+// TILES-DAG: %[[KEYTILE:.*]] = arith.constant 64 : index
+// TILES: %[[KSTEP:.*]] = arith.select %{{.*}}, %[[DECODETILE]], %[[KEYTILE]]
+// TILES: %[[QSTEP:.*]] = arith.constant 16 : index
+// TILES: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[QSTEP]]
+// TILES: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[KSTEP]]
+func.func @sdpa_gqa_causal(%q: tensor<4x?x8xf32>, %k: tensor<2x?x8xf32>, %v: tensor<2x?x16xf32>) -> tensor<4x?x16xf32> {
   %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, causal, scale = 0.35355339059327373 : f64}
-         : tensor<4x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<4x?x8xf32>
-  return %o : tensor<4x?x8xf32>
+         : tensor<4x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x16xf32> -> tensor<4x?x16xf32>
+  return %o : tensor<4x?x16xf32>
 }
 
 // -----
 
-// Without causal there is no mask.
+// Without causal there is no mask, and every block visits all m keys; one
+// query head per K/V head needs no division of the row index.
 
 // CHECK-LABEL: func @sdpa_plain
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x?x8xf32>, %[[K:.*]]: tensor<2x?x8xf32>)
+// CHECK: %[[M:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<2x?x8xf32>
+// CHECK: scf.for
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[M]] step
 // CHECK-NOT: arith.cmpi
+// CHECK-NOT: arith.divui
 // CHECK: return
 func.func @sdpa_plain(%q: tensor<2x?x8xf32>, %k: tensor<2x?x8xf32>) -> tensor<2x?x8xf32> {
   %o = attn.sdpa %q, %k, %k {heads = 2 : i64, kv_heads = 2 : i64, scale = 0.125 : f64}
          : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x8xf32>
   return %o : tensor<2x?x8xf32>
+}
+
+// -----
+
+// Static shapes, MQA over 600 keys: nothing of the [*, 300, 600] scores (nor of
+// [*, 600, 600]) exists; the score tiles are dynamic in rows and keys.
+
+// CHECK-LABEL: func @sdpa_static_long
+// CHECK-NOT: x600xf32>
+// CHECK: linalg.batch_matmul_transpose_b {{.*}} -> tensor<1x?x?xf32>
+// CHECK-NOT: x600xf32>
+// CHECK: return {{.*}} : tensor<2x300x16xf32>
+func.func @sdpa_static_long(%q: tensor<2x300x16xf32>, %k: tensor<1x600x16xf32>, %v: tensor<1x600x16xf32>) -> tensor<2x300x16xf32> {
+  %o = attn.sdpa %q, %k, %v {heads = 2 : i64, kv_heads = 1 : i64, causal, scale = 0.25 : f64}
+         : tensor<2x300x16xf32>, tensor<1x600x16xf32>, tensor<1x600x16xf32> -> tensor<2x300x16xf32>
+  return %o : tensor<2x300x16xf32>
 }
 
 // -----

@@ -44,6 +44,7 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
 void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options) {
   ConvertAttnToLinalgOptions toLinalg;
   toLinalg.keyTile = options.attentionKeyTile;
+  toLinalg.queryRows = options.attentionQueryRows;
   pm.addPass(createConvertAttnToLinalg(toLinalg));
   LowerEntryPointsOptions entry;
   entry.weightType = options.weightType;

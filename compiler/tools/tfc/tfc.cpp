@@ -55,8 +55,13 @@ static cl::opt<std::string> weightType(
     cl::init("f32"), cl::cat(category));
 static cl::opt<unsigned> attentionKeyTile(
     "attention-key-tile",
-    cl::desc("Keys per tile of flash-style attention (default 128; small values are for tests)"),
-    cl::init(128), cl::cat(category));
+    cl::desc("Keys per tile of flash-style attention (default 256; small values are for tests)"),
+    cl::init(256), cl::cat(category));
+static cl::opt<unsigned> attentionQueryRows(
+    "attention-query-rows",
+    cl::desc("Query rows (queries x query heads per K/V head) per block of flash-style attention "
+             "(default 256; small values are for tests)"),
+    cl::init(256), cl::cat(category));
 static cl::opt<bool> printWeights("print-weights",
                                   cl::desc("Print the weight manifest (name and shape) and exit"),
                                   cl::cat(category));
@@ -113,6 +118,10 @@ int main(int argc, char **argv) {
     llvm::errs() << "tfc: error: --attention-key-tile must be at least 1\n";
     return 1;
   }
+  if (attentionQueryRows == 0) {
+    llvm::errs() << "tfc: error: --attention-query-rows must be at least 1\n";
+    return 1;
+  }
   tfc::DriverOptions options;
   options.input = input;
   options.output = output;
@@ -125,6 +134,7 @@ int main(int argc, char **argv) {
   options.pipeline.targetCpu = targetCpu;
   options.pipeline.weightType = weightType;
   options.pipeline.attentionKeyTile = attentionKeyTile;
+  options.pipeline.attentionQueryRows = attentionQueryRows;
   options.pipeline.threads = threads && threads->getNumOccurrences() ? threads->getValue() : 0;
   if (threads && threads->getNumOccurrences() && threads->getValue() < 0) {
     llvm::errs() << "tfc: error: --threads=" << threads->getValue() << " is negative\n";

@@ -21,8 +21,10 @@
 //  * Sizes: every dynamic size of an alloc is re-derived at function entry
 //    from the function's arguments (memref.dim of an argument, the position,
 //    pure index arithmetic; the size of a loop-carried buffer is shown to be
-//    invariant by induction). An alloc whose size cannot be, or whose buffer
-//    escapes, stays a heap allocation.
+//    invariant by induction). A size that changes within the body, the
+//    minimum of a tile size and what is left (a loop's partial last tile), is
+//    reserved at the bound known at entry. An alloc whose size cannot be
+//    bounded, or whose buffer escapes, stays a heap allocation.
 //  * Placement: greedy by size with gap filling, decided at compile time on
 //    sizes estimated for a prefill of `estimate-tokens` tokens: ranges in
 //    order of decreasing estimate, each in the lowest gap between the ranges
@@ -47,6 +49,7 @@
 
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/BufferViewFlowAnalysis.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -90,6 +93,34 @@ public:
     if (succeeded(result))
       values[v] = *result;
     return result;
+  }
+
+  /// An upper bound at entry of `size`, a buffer size inside the body: the
+  /// size itself when it can be computed at entry; for a minimum (the last,
+  /// partial tile of a loop: min(tile, end - iv)), the smaller of the bounds
+  /// of its operands that can be; for `a - iv`, iv the induction variable of
+  /// a loop from a non-negative constant, the bound of `a`. Sound because
+  /// sizes are not negative.
+  FailureOr<Value> upperBound(Value size) {
+    FailureOr<Value> exact = get(size);
+    if (succeeded(exact))
+      return exact;
+    Operation *op = size.getDefiningOp();
+    if (auto sub = dyn_cast_if_present<arith::SubIOp>(op)) {
+      auto loop = scf::getForInductionVarOwner(sub.getRhs());
+      std::optional<int64_t> lower =
+          loop ? getConstantIntValue(loop.getLowerBound()) : std::nullopt;
+      if (lower && *lower >= 0)
+        return upperBound(sub.getLhs());
+      return failure();
+    }
+    if (!isa_and_present<arith::MinSIOp, arith::MinUIOp>(op))
+      return failure();
+    FailureOr<Value> lhs = upperBound(op->getOperand(0));
+    FailureOr<Value> rhs = upperBound(op->getOperand(1));
+    if (succeeded(lhs) && succeeded(rhs))
+      return b.create<arith::MinSIOp>(func.getLoc(), *lhs, *rhs).getResult();
+    return succeeded(lhs) ? lhs : rhs;
   }
 
   /// Size of dimension `d` of the memref `m`.
@@ -378,7 +409,11 @@ private:
         estimate *= type.getDimSize(d);
         continue;
       }
+      // The view keeps the alloc's own sizes; the range only needs room for
+      // them, so a size that changes within the body may be bounded.
       FailureOr<Value> n = entry.dim(alloc.getResult(), d);
+      if (failed(n))
+        n = entry.upperBound(alloc.getDynamicSizes()[type.getDynamicDimIndex(d)]);
       if (failed(n))
         return failure();
       dynamicSizes.push_back(*n);

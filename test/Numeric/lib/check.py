@@ -7,6 +7,8 @@
 #     prompt whole, in chunks, and in chunks with last-token logits only, and compares
 #     each output with the float64 reference: relative error max|a-b| / max|b| <= 1e-4.
 #     Also checks that --random-weights runs, is finite and deterministic.
+#     --tokens 1,2,.. or --prompt-len N (seeded random ids) replace the 11-token prompt;
+#     --chunks 5,1,.. splits it into calls.
 #
 # check.py stories260k MODEL.so HARNESS --weights model.safetensors
 #          [--tokens 1,403,...] [--chunks 2,1,2] [--expect-generate 432,383,...]
@@ -62,6 +64,11 @@ MODELS = {
                                               enc_layers=2, dec_layers=2, max_seq=64,
                                               eps=1e-5)),
     "mla_small": ("deepseek_mla", dict(_MLA)),
+    # Contexts of several key tiles of the flash attention lowering (long-context.test).
+    "llama_long": ("llama", dict(_LLAMA, max_seq=800)),
+    "mla_long": ("deepseek_mla", dict(_MLA, max_seq=800)),
+    "bert_long": ("bert", dict(vocab=97, dim=64, layers=2, heads=4, ffn=128, max_seq=600,
+                               eps=1e-12)),
     "mla_qrank_small": ("deepseek_mla", dict(_MLA, q_rank=16, v_dim=24, rope_style="half")),
 }
 
@@ -225,6 +232,9 @@ def check_model(args):
     else:
         sys.exit("check.py: unknown model %r (known: %s, stories260k)" %
                  (args.model, ", ".join(sorted(MODELS))))
+    if args.prompt_len:
+        tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(
+            0, cfg["vocab"], args.prompt_len)]
     if args.tokens:
         tokens = [int(t) for t in args.tokens.split(",")]
     if args.chunks:
@@ -584,6 +594,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--weights", help="real weights (stories260k)")
     ap.add_argument("--tokens")
+    ap.add_argument("--prompt-len", type=int,
+                    help="a seeded random prompt of this many tokens (instead of --tokens)")
     ap.add_argument("--chunks")
     ap.add_argument("--expect-generate")
     args = ap.parse_args()

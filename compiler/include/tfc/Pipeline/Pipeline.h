@@ -32,8 +32,10 @@ struct PipelineOptions {
   int64_t vectorWidth = 16;
   /// bf16 weights are multiplied with vdpbf16ps (the target has AVX512_BF16).
   bool bf16Dot = false;
-  /// Keys per tile of flash-style attention.
-  int64_t attentionKeyTile = 128;
+  /// Flash-style attention: keys per tile, for a block of `attentionQueryRows`
+  /// query rows (queries x query heads per K/V head); see SDPATiling.
+  int64_t attentionKeyTile = 256;
+  int64_t attentionQueryRows = 256;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.

@@ -31,10 +31,20 @@ namespace tfc {
 // Patterns
 //===----------------------------------------------------------------------===//
 
+/// How attn.sdpa's online softmax is tiled: keys per tile, and query rows per
+/// block counted after stacking the query heads that share a key/value head
+/// (a block holds max(1, queryRows / group) queries). A block of fewer rows
+/// (decode, the last block) takes keyTile x max(1, queryRows / rows) keys per
+/// tile: the score block stays within queryRows x keyTile per key/value head.
+struct SDPATiling {
+  int64_t keyTile = 256;
+  int64_t queryRows = 256;
+};
+
 /// Head-level and elementwise attn ops (everything but attn.weight,
-/// attn.attention and attn.latent_attention) into linalg/tensor/arith/math;
-/// attn.sdpa runs over tiles of `keyTile` keys.
-void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns, int64_t keyTile = 128);
+/// attn.attention and attn.latent_attention) into linalg/tensor/arith/math/scf.
+void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                  SDPATiling sdpaTiling = {});
 
 /// The ops of the attn passes: attn.cache_update / attn.cache_view into tensor
 /// slices, attn.batch_matmul into linalg batch matmuls.

@@ -32,14 +32,23 @@ def ConvertAttnToLinalg : Pass<"tfc-convert-attn-to-linalg"> {
            outs(%init : tensor<?x172xf32>) -> tensor<?x172xf32>
     ```
 
-    `attn.sdpa` becomes flash-style attention: an `scf.for` over tiles of
-    `key-tile` keys carrying each query row's running max, running sum and
-    unnormalized output (online softmax), so only a `[kv_heads, G·n, tile]`
-    score block exists at a time, whatever the context length.
+    `attn.sdpa` is computed flash-style: an `scf.for` over blocks of queries
+    (`query-rows` rows after stacking the query heads of each key/value head)
+    holds an `scf.for` over tiles of keys that carries the running row max,
+    row sum and output accumulator (online softmax), so the largest score
+    tensor is `[kv_heads, rows, keys]` with rows x keys <= `query-rows` x
+    `key-tile` whatever the context: a full block takes `key-tile` keys per
+    tile, a block of fewer rows (decode: one query per head) proportionally
+    more.
+    Causal blocks stop at their last visible key. The per-tile products are
+    `linalg.batch_matmul_transpose_b` (scores) and `linalg.batch_matmul`
+    (accumulating into the output), the shapes `tfc-vectorize-matmul` takes.
   }];
   let options = [
-    Option<"keyTile", "key-tile", "int64_t", /*default=*/"128",
-           "keys per tile of flash-style attention">
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"256",
+           "Keys per tile of attn.sdpa's online softmax (for a block of query-rows rows)">,
+    Option<"queryRows", "query-rows", "int64_t", /*default=*/"256",
+           "Query rows (queries x query heads per key/value head) per block of attn.sdpa">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

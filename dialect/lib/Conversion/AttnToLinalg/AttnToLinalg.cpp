@@ -1,13 +1,15 @@
 //===- AttnToLinalg.cpp - attn to linalg on tensors -----------------------===//
 //
-// The reference lowering of every head-level and elementwise attn op into
-// destination-style linalg on tensors (plus tensor, arith and math). It favours
-// obvious correctness over speed: one linalg op per mathematical step, f64 for
-// the position angles, a two-pass layer norm and a max-subtracted softmax. The
-// token count stays dynamic: sizes are read with tensor.dim (through
-// tensor::getMixedSize) and results start as tensor.empty. attn.weight stays
-// for tfc-lower-entry-points; attn.attention and attn.latent_attention must
-// have been decomposed by tfc-attn-decompose.
+// The lowering of every head-level and elementwise attn op into
+// destination-style linalg on tensors (plus tensor, arith, math and scf). It
+// favours obvious correctness: one linalg op per mathematical step, f64 for
+// the position angles, a two-pass layer norm. The exception is attn.sdpa,
+// which is computed flash-style (online softmax over key tiles inside blocks
+// of queries) so that attention over a long context never materializes the
+// [heads, n, m] scores. The token count stays dynamic: sizes are read with
+// tensor.dim (through tensor::getMixedSize) and results start as tensor.empty.
+// attn.weight stays for tfc-lower-entry-points; attn.attention and
+// attn.latent_attention must have been decomposed by tfc-attn-decompose.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,8 +19,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace tfc {
 #define GEN_PASS_DEF_CONVERTATTNTOLINALG
@@ -32,7 +34,9 @@ namespace {
 
 using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
-
+/// The initial running max and the value given to masked scores in row
+/// maxima: finite, so that no exp(-inf - -inf) can appear.
+constexpr float kMaskedScore = -1.0e30f;
 
 //===----------------------------------------------------------------------===//
 // Building blocks
@@ -602,194 +606,233 @@ struct RepeatKVLowering : OpConversionPattern<RepeatKVOp> {
   }
 };
 
-// attn.sdpa => flash-style attention over tiles of kKeyTile keys. The query
-//   rows of each key/value head's group are stacked, q [kv, G*n, d]
-//   (G = heads / kv_heads), so each cached key/value row is read once per step,
-//   not once per query head. An scf.for over key tiles carries, per query row,
-//   the running max M, the running sum L and the unnormalized output O:
-//     S = q · k_tileᵀ (linalg.batch_matmul_transpose_b)  [kv, G*n, tile]
-//     M' = max(M, max_j S·scale)       over the keys the row may see
-//     P = exp(S·scale - M')            (0 where masked: causal j > (r mod n) + m - n)
-//     L' = L·exp(M - M') + Σ_j P
-//     O' = O·exp(M - M') + P · v_tile  (linalg.batch_matmul accumulating into O)
-//   and O / L at the end, back to [heads, n, dv]. Only a [kv, G*n, tile]
-//   score block exists at a time, however long the context.
+// attn.sdpa => flash-style attention, no [heads, n, m] score tensor:
+//   scf.for over blocks of queries (the rows of a key/value head's group
+//   stacked query-major: row i*G + g is query i0 + i of head a*G + g, scaled)
+//   { scf.for over key tiles (keyTile keys, more when the block has fewer than
+//     queryRows rows) up to the block's last visible key, iter_args
+//     running max m, running sum l, accumulator O
+//     { S = linalg.batch_matmul_transpose_b (q_block, k_tile) [kv, rows, tile],
+//       causal mask j > i + (m - n), m' = max(m, rowmax S), a = exp(m - m'),
+//       P = exp(S - m'), l = a l + rowsum P, O = a O + linalg.batch_matmul (P, v_tile) }
+//     O / l into the block's queries of the [heads, n, dv] result }
 struct SDPALowering : OpConversionPattern<SDPAOp> {
-  /// `keyTile` keys per tile (the pass option; 128 by default: the score
-  /// block is [kv_heads, G·n, 128] floats, 8 MiB for a 512-token prefill of
-  /// TinyLlama's 32 query heads, however long the context).
-  SDPALowering(MLIRContext *ctx, int64_t keyTile)
-      : OpConversionPattern(ctx), keyTile(keyTile) {}
+  SDPALowering(MLIRContext *ctx, tfc::SDPATiling tiling)
+      : OpConversionPattern(ctx), tiling(tiling) {}
 
   LogicalResult matchAndRewrite(SDPAOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
-    int64_t kvHeads = op.getKvHeads();
-    int64_t group = op.getHeads() / op.getKvHeads();
-    auto &b = rewriter;
-
-    // q [H, n, d] -> [kv, G, n, d] -> [kv, G*n, d].
     auto qType = tensorType(q);
     int64_t nStatic = qType.getDimSize(1), d = qType.getDimSize(2);
-    int64_t rowsStatic = ShapedType::isDynamic(nStatic) ? ShapedType::kDynamic : group * nStatic;
-    OpFoldResult n = tensor::getMixedSize(b, loc, q, 1), m = tensor::getMixedSize(b, loc, k, 1);
-    OpFoldResult dv = tensor::getMixedSize(b, loc, v, 2);
-    Value qg = b.create<tensor::ExpandShapeOp>(
-        loc, RankedTensorType::get({kvHeads, group, nStatic, d}, qType.getElementType()), q,
-        ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
-    Value qRows = b.create<tensor::CollapseShapeOp>(
-        loc, RankedTensorType::get({kvHeads, rowsStatic, d}, qType.getElementType()), qg,
-        ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+    int64_t dv = tensorType(v).getDimSize(2);
+    if (ShapedType::isDynamic(d) || ShapedType::isDynamic(dv))
+      return rewriter.notifyMatchFailure(op, "needs static head widths");
+    if (tiling.keyTile <= 0 || tiling.queryRows <= 0)
+      return rewriter.notifyMatchFailure(op, "needs positive tile sizes");
+    auto &b = rewriter;
+    MLIRContext *ctx = b.getContext();
+    const int64_t kvHeads = op.getKvHeads(), group = op.getHeads() / op.getKvHeads();
+    const int64_t blockQueries = std::max<int64_t>(1, tiling.queryRows / group);
+    const bool causal = op.getCausal();
+    const float scale = static_cast<float>(op.getScale().convertToDouble());
 
-    OpFoldResult kvs = b.getIndexAttr(kvHeads);
-    OpFoldResult rows = tensor::getMixedSize(b, loc, qRows, 1);
-    AffineMap id3 = b.getMultiDimIdentityMap(3);
-    AffineMap id2 = b.getMultiDimIdentityMap(2);
-    AffineMap rowMap = AffineMap::get(3, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
-                                      b.getContext());
-    int64_t dk = tensorType(k).getDimSize(2);
+    Value n = getValueOrCreateConstantIndexOp(b, loc, tensor::getMixedSize(b, loc, q, 1));
+    Value m = getValueOrCreateConstantIndexOp(b, loc, tensor::getMixedSize(b, loc, k, 1));
+    // Query i sees keys j <= i + shift (the queries are the last n of the m positions).
+    Value shift = causal ? b.create<arith::SubIOp>(loc, m, n).getResult() : Value();
+    OpFoldResult kvs = b.getIndexAttr(kvHeads), groups = b.getIndexAttr(group);
+    OpFoldResult headWidth = b.getIndexAttr(d), valueWidth = b.getIndexAttr(dv);
 
-    // Row r is query r mod n, at position (r mod n) + m - n: the queries are
-    // the last n of the m positions.
-    Value mValue = getValueOrCreateConstantIndexOp(b, loc, m);
-    Value shift, nValue;
-    if (op.getCausal()) {
-      nValue = getValueOrCreateConstantIndexOp(b, loc, n);
-      shift = b.create<arith::SubIOp>(loc, mValue, nValue);
-    }
-    float scale = static_cast<float>(op.getScale().convertToDouble());
-    // Whether key j0 + j (j: loop 2 of the tile) is hidden from row (loop 1).
-    auto masked = [&](OpBuilder &nb, Location l, Value j0) -> Value {
-      if (!shift)
-        return {};
-      Value qi = nb.create<arith::RemUIOp>(l, nb.create<linalg::IndexOp>(l, 1), nValue);
-      Value kj = nb.create<arith::AddIOp>(l, j0, nb.create<linalg::IndexOp>(l, 2));
-      Value last = nb.create<arith::AddIOp>(l, qi, shift);
-      return nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, kj, last);
-    };
+    // q [H, n, d] and the result [H, n, dv] seen as [kv, G, n, *].
+    Value q4 = b.create<tensor::ExpandShapeOp>(
+        loc, RankedTensorType::get({kvHeads, group, nStatic, d}, b.getF32Type()), q,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}},
+        ArrayRef<OpFoldResult>{kvs, groups, n, headWidth});
+    Value out4 = emptyTensor(b, loc, {kvs, groups, n, valueWidth});
 
-    Value negInf = f32Const(b, loc, -std::numeric_limits<float>::infinity());
-    Value rowMax0 = filledTensor(b, loc, {kvs, rows}, -std::numeric_limits<float>::infinity());
-    Value rowSum0 = filledTensor(b, loc, {kvs, rows}, 0.0f);
-    Value out0 = filledTensor(b, loc, {kvs, rows, dv}, 0.0f);
-    Value c0 = indexConst(b, loc, 0), tileSize = indexConst(b, loc, keyTile);
-    auto loop = b.create<scf::ForOp>(
-        loc, c0, mValue, tileSize, ValueRange{rowMax0, rowSum0, out0},
-        [&](OpBuilder &lb, Location l, Value j0, ValueRange carried) {
-          Value rowMax = carried[0], rowSum = carried[1], out = carried[2];
-          Value tile = lb.create<arith::MinSIOp>(l, tileSize,
-                                                 lb.create<arith::SubIOp>(l, mValue, j0));
-          OpFoldResult zero = lb.getIndexAttr(0), one = lb.getIndexAttr(1);
-          Value kTile = lb.create<tensor::ExtractSliceOp>(
-              l, k, ArrayRef<OpFoldResult>{zero, j0, zero},
-              ArrayRef<OpFoldResult>{kvs, tile, lb.getIndexAttr(dk)},
-              ArrayRef<OpFoldResult>{one, one, one});
-          Value vTile = lb.create<tensor::ExtractSliceOp>(
-              l, v, ArrayRef<OpFoldResult>{zero, j0, zero},
-              ArrayRef<OpFoldResult>{kvs, tile, dv}, ArrayRef<OpFoldResult>{one, one, one});
+    AffineExpr da, di, dg, de;
+    bindDims(ctx, da, di, dg, de);
+    AffineMap id1 = b.getMultiDimIdentityMap(1), id2 = b.getMultiDimIdentityMap(2);
+    AffineMap id4 = b.getMultiDimIdentityMap(4);
+    AffineMap rowOf = selectDims(ctx, 2, {0}); // (row, key) -> row
+    auto sub = [&](Value x, Value y) { return b.create<arith::SubIOp>(loc, x, y).getResult(); };
+    auto add = [&](Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y).getResult(); };
+    auto mul = [&](Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y).getResult(); };
+    auto min = [&](Value x, Value y) { return b.create<arith::MinSIOp>(loc, x, y).getResult(); };
+    Value zero = indexConst(b, loc, 0), groupValue = indexConst(b, loc, group);
+    Value kvValue = indexConst(b, loc, kvHeads);
 
-          // S = q k_tileᵀ.
-          // The score block is a slice of a full-tile buffer, so that its
-          // size does not depend on the iteration (the last tile may be
-          // partial) and the activation plan can place it.
-          Value block = emptyTensor(lb, l, {kvs, rows, lb.getIndexAttr(keyTile)});
-          Value scores = lb.create<tensor::ExtractSliceOp>(
-              l, block, ArrayRef<OpFoldResult>{zero, zero, zero},
-              ArrayRef<OpFoldResult>{kvs, rows, tile}, ArrayRef<OpFoldResult>{one, one, one});
-          scores = lb.create<linalg::FillOp>(l, f32Const(lb, l, 0.0), scores).getResult(0);
-          scores = lb.create<linalg::BatchMatmulTransposeBOp>(l, scores.getType(),
-                                                              ValueRange{qRows, kTile}, scores)
-                       .getResult(0);
+    // Every block has the same number of queries, qb = min(blockQueries, n):
+    // the last block starts at n - qb, overlapping the one before rather than
+    // being shorter (its queries are computed twice, with the same result).
+    // All of the block's buffers then have sizes fixed for the call, which the
+    // activation plan places once. A block of fewer rows than queryRows (a
+    // decode step: qb = 1) takes proportionally longer tiles of keys, so that
+    // it covers contexts of up to keyTile * queryRows / G positions in one tile
+    // instead of paying the per-tile steps; the score block stays
+    // keyTile x queryRows per key/value head.
+    Value qb = min(indexConst(b, loc, blockQueries), n);
+    Value rows = mul(qb, groupValue);     // stacked rows per key/value head
+    Value stateRows = mul(rows, kvValue); // all rows of a block, flattened
+    const int64_t decodeTile = tiling.keyTile * std::max<int64_t>(1, tiling.queryRows / group);
+    Value oneQuery = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, qb,
+                                             indexConst(b, loc, 1));
+    Value keyStep = b.create<arith::SelectOp>(loc, oneQuery, indexConst(b, loc, decodeTile),
+                                              indexConst(b, loc, tiling.keyTile));
+    OpFoldResult zeroAttr = b.getIndexAttr(0), oneAttr = b.getIndexAttr(1);
+    SmallVector<OpFoldResult> ones4(4, oneAttr), ones3(3, oneAttr);
 
-          // The tile's max of S·scale over the keys each row may see.
-          Value tileMax = generic(
-              lb, l, scores,
-              filledTensor(lb, l, {kvs, rows}, -std::numeric_limits<float>::infinity()),
-              {id3, rowMap}, iterators(2, 1),
-              [&](OpBuilder &nb, Location ll, ValueRange a) -> Value {
-                Value s = nb.create<arith::MulFOp>(ll, a[0], f32Const(nb, ll, scale));
-                Value mx = nb.create<arith::MaximumFOp>(ll, a[1], s);
-                if (Value hidden = masked(nb, ll, j0))
-                  return nb.create<arith::SelectOp>(ll, hidden, a[1], mx);
-                return mx;
+    auto queryLoop = b.create<scf::ForOp>(
+        loc, zero, n, indexConst(b, loc, blockQueries), ValueRange{out4},
+        [&](OpBuilder &, Location, Value blockStart, ValueRange outIter) {
+          Value i0 = min(blockStart, sub(n, qb));
+
+          // The block's queries, scaled, query-major: [kv, qb, G, d] -> [kv, rows, d].
+          Value qSlice = b.create<tensor::ExtractSliceOp>(
+              loc, q4, ArrayRef<OpFoldResult>{zeroAttr, zeroAttr, i0, zeroAttr},
+              ArrayRef<OpFoldResult>{kvs, groups, qb, headWidth}, ones4);
+          Value qMajor = generic(
+              b, loc, qSlice, emptyTensor(b, loc, {kvs, qb, groups, headWidth}),
+              {AffineMap::get(4, 0, {da, dg, di, de}, ctx), id4}, iterators(4),
+              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                return nb.create<arith::MulFOp>(l, a[0], f32Const(nb, l, scale));
               });
-          // exp(M - M') with M' = max(M, tile max): how much of what was
-          // summed so far survives. Rows that have seen no key yet (M = -inf)
-          // have nothing to rescale.
-          Value correction = generic(
-              lb, l, ValueRange{rowMax, tileMax}, emptyTensor(lb, l, {kvs, rows}),
-              {id2, id2, id2}, iterators(2), [&](OpBuilder &nb, Location ll, ValueRange a) {
-                Value fresh = nb.create<arith::CmpFOp>(ll, arith::CmpFPredicate::OEQ, a[0], negInf);
-                Value mx = nb.create<arith::MaximumFOp>(ll, a[0], a[1]);
-                Value c = nb.create<math::ExpOp>(ll, nb.create<arith::SubFOp>(ll, a[0], mx));
-                return nb.create<arith::SelectOp>(ll, fresh, f32Const(nb, ll, 0.0), c).getResult();
-              });
-          // M' (in place of M, which nothing reads after this).
-          Value newMax = generic(lb, l, tileMax, rowMax, {id2, id2}, iterators(2),
-                                 [](OpBuilder &nb, Location ll, ValueRange a) -> Value {
-                                   return nb.create<arith::MaximumFOp>(ll, a[1], a[0]);
-                                 });
-          // P = exp(S·scale - M') in place of S, 0 where masked. A masked
-          // key's exponent is replaced by 0 before the exp: its score may be
-          // anything, and the vector exp leaves its fast path for overflow,
-          // underflow and infinities.
-          Value probs = generic(
-              lb, l, newMax, scores, {rowMap, id3}, iterators(3),
-              [&](OpBuilder &nb, Location ll, ValueRange a) -> Value {
-                Value s = nb.create<arith::MulFOp>(ll, a[1], f32Const(nb, ll, scale));
-                Value x = nb.create<arith::SubFOp>(ll, s, a[0]);
-                Value hidden = masked(nb, ll, j0);
-                if (!hidden)
-                  return nb.create<math::ExpOp>(ll, x);
-                Value zero = f32Const(nb, ll, 0.0);
-                Value p = nb.create<math::ExpOp>(ll, nb.create<arith::SelectOp>(ll, hidden, zero, x));
-                return nb.create<arith::SelectOp>(ll, hidden, zero, p);
-              });
-          // L' = L·exp(M - M') + Σ_j P.
-          Value scaledSum = generic(lb, l, correction, rowSum, {id2, id2}, iterators(2),
-                                    [](OpBuilder &nb, Location ll, ValueRange a) -> Value {
-                                      return nb.create<arith::MulFOp>(ll, a[1], a[0]);
+          Value qBlock = b.create<tensor::CollapseShapeOp>(
+              loc, qMajor, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+
+          // Keys past the block's last query are masked for all its rows: stop there.
+          Value keyEnd = causal ? min(m, add(add(i0, qb), shift)) : m;
+          Value mInit = filledTensor(b, loc, {stateRows}, kMaskedScore);
+          Value lInit = filledTensor(b, loc, {stateRows}, 0.0f);
+          Value oInit = filledTensor(b, loc, {kvs, rows, valueWidth}, 0.0f);
+          auto keyLoop = b.create<scf::ForOp>(
+              loc, zero, keyEnd, keyStep,
+              ValueRange{mInit, lInit, oInit},
+              [&](OpBuilder &, Location, Value j0, ValueRange state) {
+                Value tile = min(keyStep, sub(keyEnd, j0));
+                Value kTile = b.create<tensor::ExtractSliceOp>(
+                    loc, k, ArrayRef<OpFoldResult>{zeroAttr, j0, zeroAttr},
+                    ArrayRef<OpFoldResult>{kvs, tile, headWidth}, ones3);
+                Value vTile = b.create<tensor::ExtractSliceOp>(
+                    loc, v, ArrayRef<OpFoldResult>{zeroAttr, j0, zeroAttr},
+                    ArrayRef<OpFoldResult>{kvs, tile, valueWidth}, ones3);
+                Value s = filledTensor(b, loc, {kvs, rows, tile}, 0.0f);
+                s = b.create<linalg::BatchMatmulTransposeBOp>(loc, s.getType(),
+                                                              ValueRange{qBlock, kTile}, s)
+                        .getResult(0);
+                // The score rows flattened over the key/value heads: elementwise
+                // work and row reductions distribute over all of them.
+                Value s2 = b.create<tensor::CollapseShapeOp>(
+                    loc, s, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+
+                // Flat row rho is query i0 + (rho mod rows) / G; key j of the tile
+                // is masked when j0 + j > i0 + (rho mod rows) / G + shift.
+                Value limit = causal ? sub(add(i0, shift), j0) : Value();
+                auto masked = [&](OpBuilder &nb, Location l) -> Value {
+                  Value rho = nb.create<linalg::IndexOp>(l, 0);
+                  Value j = nb.create<linalg::IndexOp>(l, 1);
+                  Value query = nb.create<arith::RemUIOp>(l, rho, rows);
+                  if (group > 1)
+                    query = nb.create<arith::DivUIOp>(l, query, groupValue);
+                  Value last = nb.create<arith::AddIOp>(l, query, limit);
+                  return nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, j, last);
+                };
+
+                // Row maxima of the tile's visible scores.
+                Value tileMax = filledTensor(b, loc, {stateRows}, kMaskedScore);
+                tileMax = generic(b, loc, s2, tileMax, {id2, rowOf}, iterators(1, 1),
+                                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                    Value x = a[0];
+                                    if (causal)
+                                      x = nb.create<arith::SelectOp>(
+                                          l, masked(nb, l), f32Const(nb, l, kMaskedScore), x);
+                                    return nb.create<arith::MaximumFOp>(l, a[1], x);
+                                  });
+                // m' = max(m, tile max), a = exp(m - m') <= 1, l *= a. The running
+                // max starts at kMaskedScore, not -inf, so that a row with no
+                // visible key yet gives exp(0) rather than exp(-inf + inf) = NaN.
+                Value alphaInit = emptyTensor(b, loc, {stateRows});
+                auto update = b.create<linalg::GenericOp>(
+                    loc, TypeRange{state[0].getType(), state[1].getType(), alphaInit.getType()},
+                    ValueRange{tileMax}, ValueRange{state[0], state[1], alphaInit},
+                    ArrayRef<AffineMap>{id1, id1, id1, id1}, iterators(1),
+                    [&](OpBuilder &nb, Location l, ValueRange a) {
+                      Value newMax = nb.create<arith::MaximumFOp>(l, a[1], a[0]);
+                      Value alpha = nb.create<math::ExpOp>(
+                          l, nb.create<arith::SubFOp>(l, a[1], newMax));
+                      Value sum = nb.create<arith::MulFOp>(l, a[2], alpha);
+                      nb.create<linalg::YieldOp>(l, ValueRange{newMax, sum, alpha});
+                    });
+                Value newMax = update.getResult(0), alpha = update.getResult(2);
+                // P = exp(S - m'), 0 where masked, in place of S; l += row sums of P.
+                Value p2 = generic(b, loc, newMax, s2, {rowOf, id2}, iterators(2),
+                                   [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                     Value e = nb.create<math::ExpOp>(
+                                         l, nb.create<arith::SubFOp>(l, a[1], a[0]));
+                                     if (!causal)
+                                       return e;
+                                     return nb.create<arith::SelectOp>(l, masked(nb, l),
+                                                                       f32Const(nb, l, 0.0), e);
+                                   });
+                Value sum = generic(b, loc, p2, update.getResult(1), {id2, rowOf},
+                                    iterators(1, 1),
+                                    [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                      return nb.create<arith::AddFOp>(l, a[1], a[0]);
                                     });
-          Value newSum = generic(lb, l, probs, scaledSum, {id3, rowMap}, iterators(2, 1),
-                                 [](OpBuilder &nb, Location ll, ValueRange a) -> Value {
-                                   return nb.create<arith::AddFOp>(ll, a[1], a[0]);
+                // O = a O + P v_tile.
+                Value o2 = b.create<tensor::CollapseShapeOp>(
+                    loc, state[2], ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+                o2 = generic(b, loc, alpha, o2, {rowOf, id2}, iterators(2),
+                             [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                               return nb.create<arith::MulFOp>(l, a[1], a[0]);
+                             });
+                Value o = b.create<tensor::ExpandShapeOp>(
+                    loc, state[2].getType(), o2, ArrayRef<ReassociationIndices>{{0, 1}, {2}},
+                    ArrayRef<OpFoldResult>{kvs, rows, valueWidth});
+                Value p = b.create<tensor::ExpandShapeOp>(
+                    loc, s.getType(), p2, ArrayRef<ReassociationIndices>{{0, 1}, {2}},
+                    ArrayRef<OpFoldResult>{kvs, rows, tile});
+                o = b.create<linalg::BatchMatmulOp>(loc, o.getType(), ValueRange{p, vTile}, o)
+                        .getResult(0);
+                b.create<scf::YieldOp>(loc, ValueRange{newMax, sum, o});
+              });
+
+          // result[a*G + g, i0 + i, :] = O[a, i*G + g, :] / l[a, i*G + g], written
+          // straight into the block's queries of the result.
+          Value sums = keyLoop.getResult(1), acc = keyLoop.getResult(2);
+          Value o4 = b.create<tensor::ExpandShapeOp>(
+              loc, RankedTensorType::get({kvHeads, ShapedType::kDynamic, group, dv}, b.getF32Type()),
+              acc, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}},
+              ArrayRef<OpFoldResult>{kvs, qb, groups, valueWidth});
+          Value l3 = b.create<tensor::ExpandShapeOp>(
+              loc, RankedTensorType::get({kvHeads, ShapedType::kDynamic, group}, b.getF32Type()),
+              sums, ArrayRef<ReassociationIndices>{{0, 1, 2}},
+              ArrayRef<OpFoldResult>{kvs, qb, groups});
+          SmallVector<OpFoldResult> blockOffsets{zeroAttr, zeroAttr, i0, zeroAttr};
+          SmallVector<OpFoldResult> blockSizes{kvs, groups, qb, valueWidth};
+          Value dest = b.create<tensor::ExtractSliceOp>(loc, outIter[0], blockOffsets,
+                                                        blockSizes, ones4);
+          Value normed = generic(b, loc, ValueRange{o4, l3}, dest,
+                                 {AffineMap::get(4, 0, {da, dg, di, de}, ctx),
+                                  AffineMap::get(4, 0, {da, dg, di}, ctx), id4},
+                                 iterators(4),
+                                 [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                   return nb.create<arith::DivFOp>(l, a[0], a[1]);
                                  });
-          // O' = O·exp(M - M') + P v_tile.
-          Value scaledOut = generic(lb, l, correction, out, {rowMap, id3}, iterators(3),
-                                    [](OpBuilder &nb, Location ll, ValueRange a) -> Value {
-                                      return nb.create<arith::MulFOp>(ll, a[1], a[0]);
-                                    });
-          Value newOut =
-              lb.create<linalg::BatchMatmulOp>(l, scaledOut.getType(), ValueRange{probs, vTile},
-                                               scaledOut)
-                  .getResult(0);
-          lb.create<scf::YieldOp>(l, ValueRange{newMax, newSum, newOut});
+          Value out = b.create<tensor::InsertSliceOp>(loc, normed, outIter[0], blockOffsets,
+                                                      blockSizes, ones4);
+          b.create<scf::YieldOp>(loc, out);
         });
 
-    // O / L (every row sees at least key 0, so L >= 1).
-    Value out = generic(b, loc, loop.getResult(1), loop.getResult(2), {rowMap, id3}, iterators(3),
-                        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                          return nb.create<arith::DivFOp>(l, a[1], a[0]);
-                        });
-
-    // [kv, G*n, dv] -> [kv, G, n, dv] -> [heads, n, dv].
-    auto outType = tensorType(out);
-    int64_t dvStatic = outType.getDimSize(2);
-    Value grouped = b.create<tensor::ExpandShapeOp>(
-        loc, RankedTensorType::get({kvHeads, group, nStatic, dvStatic}, outType.getElementType()),
-        out, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}},
-        ArrayRef<OpFoldResult>{kvs, b.getIndexAttr(group), n, dv});
     Value merged = b.create<tensor::CollapseShapeOp>(
-        loc,
-        RankedTensorType::get({static_cast<int64_t>(op.getHeads()), nStatic, dvStatic},
-                              outType.getElementType()),
-        grouped, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+        loc, queryLoop.getResult(0), ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
     rewriter.replaceOp(op, castTo(rewriter, loc, merged, op.getType()));
     return success();
   }
 
-  int64_t keyTile;
+  tfc::SDPATiling tiling;
 };
 
 //===----------------------------------------------------------------------===//
@@ -813,6 +856,12 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
   using ConvertAttnToLinalgBase::ConvertAttnToLinalgBase;
 
   void runOnOperation() override {
+    if (keyTile <= 0 || queryRows <= 0) {
+      getOperation()->emitError("tfc-convert-attn-to-linalg: key-tile (")
+          << keyTile.getValue() << ") and query-rows (" << queryRows.getValue()
+          << ") must be positive";
+      return signalPassFailure();
+    }
     if (failed(checkDecomposed(getOperation())))
       return signalPassFailure();
     MLIRContext *ctx = &getContext();
@@ -822,11 +871,7 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
     target.addIllegalDialect<AttnDialect>();
     target.addLegalOp<WeightOp>();
     RewritePatternSet patterns(ctx);
-    if (keyTile <= 0) {
-      getOperation()->emitError("tfc-convert-attn-to-linalg: key-tile must be positive");
-      return signalPassFailure();
-    }
-    tfc::populateAttnToLinalgPatterns(patterns, keyTile);
+    tfc::populateAttnToLinalgPatterns(patterns, tfc::SDPATiling{keyTile, queryRows});
     tfc::populateAttnCacheAndLatentToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
@@ -835,12 +880,12 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
 
 } // namespace
 
-void tfc::populateAttnToLinalgPatterns(RewritePatternSet &patterns, int64_t keyTile) {
+void tfc::populateAttnToLinalgPatterns(RewritePatternSet &patterns, SDPATiling sdpaTiling) {
   patterns.add<EmbeddingLowering, PositionEmbeddingLowering, SinusoidalLowering, LinearLowering,
                RMSNormLowering, LayerNormLowering, SplitHeadsLowering, MergeHeadsLowering,
                SliceLastLowering, ConcatLastLowering, RopeLowering, RepeatKVLowering>(
       patterns.getContext());
-  patterns.add<SDPALowering>(patterns.getContext(), keyTile);
+  patterns.add<SDPALowering>(patterns.getContext(), sdpaTiling);
   patterns.add<ElementwiseLowering<ReluOp>, ElementwiseLowering<GeluOp>,
                ElementwiseLowering<GeluTanhOp>, ElementwiseLowering<SiluOp>,
                ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>, ElementwiseLowering<MulOp>,
