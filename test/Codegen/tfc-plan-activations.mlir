@@ -107,6 +107,31 @@ func.func @partial_tile(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attribute
 
 // -----
 
+// Sizes followed through reshapes: rows of a collapse_shape are the product of
+// the source's, an expand_shape's sizes are its output_shape.
+
+// CHECK-LABEL: func.func @reshaped(
+// CHECK-NOT: memref.alloc
+// CHECK: return
+func.func @reshaped(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %n = memref.dim %tokens, %c0 : memref<?xi32>
+  %heads = memref.alloc(%n) {alignment = 64 : i64} : memref<?x4x8xf32>
+  linalg.fill ins(%one : f32) outs(%heads : memref<?x4x8xf32>)
+  %flat = memref.collapse_shape %heads [[0, 1], [2]] : memref<?x4x8xf32> into memref<?x8xf32>
+  %rows = memref.dim %flat, %c0 : memref<?x8xf32>
+  %copy = memref.alloc(%rows) {alignment = 64 : i64} : memref<?x8xf32>
+  linalg.copy ins(%flat : memref<?x8xf32>) outs(%copy : memref<?x8xf32>)
+  %split = memref.expand_shape %copy [[0, 1], [2]] output_shape [%n, 4, 8] : memref<?x8xf32> into memref<?x4x8xf32>
+  %tokens2 = memref.dim %split, %c0 : memref<?x4x8xf32>
+  %last = memref.alloc(%tokens2) {alignment = 64 : i64} : memref<?xf32>
+  linalg.fill ins(%one : f32) outs(%last : memref<?xf32>)
+  return
+}
+
+// -----
+
 // Left alone: functions that are not model functions (no tfc.args), allocs in
 // parallel loops, sizes read from memory, buffers passed to calls.
 

@@ -20,7 +20,8 @@
 //    yielded again), so two suffice.
 //  * Sizes: every dynamic size of an alloc is re-derived at function entry
 //    from the function's arguments (memref.dim of an argument, the position,
-//    pure index arithmetic; the size of a loop-carried buffer is shown to be
+//    pure index arithmetic, views and reshapes of buffers whose sizes are
+//    known; the size of a loop-carried buffer is shown to be
 //    invariant by induction). A size that changes within the body, the
 //    minimum of a tile size and what is left (a loop's partial last tile), is
 //    reserved at the bound known at entry. An alloc whose size cannot be
@@ -228,6 +229,19 @@ private:
       return get(view.getSizes()[type.getDynamicDimIndex(d)]);
     if (auto cast = dyn_cast<memref::CastOp>(op))
       return dim(cast.getSource(), d);
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(op)) {
+      // The product of the source dimensions folded into d.
+      Value product = constant(1);
+      for (int64_t j : collapse.getReassociationIndices()[d]) {
+        FailureOr<Value> size = dim(collapse.getSrc(), j);
+        if (failed(size))
+          return failure();
+        product = b.create<arith::MulIOp>(func.getLoc(), product, *size);
+      }
+      return product;
+    }
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(op))
+      return get(expand.getOutputShape()[type.getDynamicDimIndex(d)]);
     if (auto subview = dyn_cast<memref::SubViewOp>(op)) {
       // Result dimension d is the d-th source dimension that is not dropped.
       llvm::SmallBitVector dropped = subview.getDroppedDims();

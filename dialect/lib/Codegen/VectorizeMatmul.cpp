@@ -474,8 +474,7 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     int64_t rows = bType.getDimSize(0), k = bType.getDimSize(1);
     int64_t blocks = (rows + blockRows - 1) / blockRows;
     MatmulEmitter emit(rewriter, loc, a, bT, c, k, width);
-    // Read off C, whose size the activation plan can follow back to the
-    // arguments more often than that of A (a reshaped attention output).
+    // The token count (the rows of C, equal to those of A).
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     // vdpbf16ps needs 512-bit vectors of bf16 pairs.
     bool dot = bf16Dot && bElement.isBF16() && width == 16;
