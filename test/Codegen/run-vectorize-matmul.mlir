@@ -3,8 +3,9 @@
 // tiles and the 1-token rest), 29 weight rows in blocks of 8 (4-row tiles, the
 // 1-row rest and a partial block), and a reduction of 37 (two 16-lane steps and
 // a zero-padded tail); tokens 45 and 70 take the packed GEMM (a full 32-token
-// panel and a zero-padded one; two 12-row blocks and a 5-row rest). Prints the
-// largest |difference| per token count.
+// panel and a zero-padded one; two 12-row blocks and a 5-row rest; with 8
+// lanes, 16-token panels and 6-row blocks). Prints the largest |difference| per
+// token count.
 //
 // RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" \
 // RUN:   -convert-linalg-to-loops -convert-vector-to-scf -lower-affine -convert-scf-to-cf \
@@ -24,6 +25,20 @@
 // RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so,/usr/lib/llvm-19/lib/libomp.so \
 // RUN: | FileCheck %s
 // RUN: tfc-opt %s -tfc-vectorize-matmul | FileCheck %s --check-prefix=IR
+// AVX2's width: 8 lanes, a 6-row x 16-token GEMM tile, 16-token panels.
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=8 block-rows=8" \
+// RUN:   -convert-linalg-to-loops -convert-vector-to-scf -lower-affine -convert-scf-to-cf \
+// RUN:   -expand-strided-metadata -lower-affine -finalize-memref-to-llvm -convert-vector-to-llvm \
+// RUN:   -convert-math-to-llvm -convert-arith-to-llvm -convert-index-to-llvm -convert-func-to-llvm \
+// RUN:   -convert-cf-to-llvm -reconcile-unrealized-casts \
+// RUN: | /usr/lib/llvm-19/bin/mlir-cpu-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so \
+// RUN: | FileCheck %s
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=8" | FileCheck %s --check-prefix=IR8
+// IR8-LABEL: func.func @check
+// IR8: memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x37x16xf32>
+// IR8-COUNT-12: vector.fma {{.*}} : vector<8xf32>
+// IR8: vector.scatter
 
 // IR-LABEL: func.func @check
 // IR-NOT: linalg.matmul_transpose_b

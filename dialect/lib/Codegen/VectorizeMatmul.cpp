@@ -28,10 +28,14 @@ namespace {
 /// Tokens and weight rows of the main micro-kernel.
 constexpr int64_t kTileTokens = 4, kTileRows = 4;
 
-/// The prefill GEMM: weight rows × tokens of its micro-kernel (12 × 2 vectors of
-/// 16 = 24 of the 32 AVX-512 registers as accumulators), and the token count
-/// from which it replaces the kernels above.
-constexpr int64_t kGemmRows = 12, kPanelTokens = 32, kGemmMinTokens = 32;
+/// The token count from which the prefill GEMM replaces the kernels above.
+constexpr int64_t kGemmMinTokens = 32;
+
+/// Weight rows of the prefill GEMM's micro-kernel, whose tile is that many
+/// rows × two vectors of tokens: 12 × 2 = 24 of the 32 AVX-512 registers as
+/// accumulators, 6 × 2 = 12 of the 16 AVX2 ones (the rest hold the two token
+/// vectors and the broadcast weight).
+int64_t gemmRowsFor(int64_t width) { return width >= 16 ? 12 : 6; }
 
 /// True when the innermost dimension of `type` is contiguous.
 bool rowsContiguous(MemRefType type) {
@@ -58,6 +62,7 @@ class MatmulEmitter {
 public:
   MatmulEmitter(OpBuilder &b, Location loc, Value a, Value bT, Value c, int64_t k, int64_t width)
       : b(b), loc(loc), a(a), bT(bT), c(c), k(k), width(width),
+        gemmRows(gemmRowsFor(width)), panelTokens(2 * width),
         vecType(VectorType::get({width}, b.getF32Type())) {}
 
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
@@ -248,30 +253,30 @@ public:
   /// packed, transposed A. The x·Wᵀ form has the reduction contiguous in both
   /// operands, so a register tile that reuses loads in both directions needs one
   /// operand transposed; A (the activations) is the smaller and is transposed
-  /// once per call into panels Ap[t][k][0..kPanelTokens) of kPanelTokens
+  /// once per call into panels Ap[t][k][0..panelTokens) of panelTokens
   /// tokens (zero-padded past the last token). The micro-kernel then
   /// broadcasts one weight element W[n, k] against two token vectors of a
-  /// panel: kGemmRows weight rows × kPanelTokens tokens = 24 accumulators in
-  /// registers over the whole reduction (no horizontal reductions at all).
-  /// Threads take blocks of kGemmRows weight rows, which stay in L2 while the
+  /// panel: gemmRows weight rows × panelTokens tokens (two vectors) of
+  /// accumulators in registers over the whole reduction (no horizontal
+  /// reductions at all).
+  /// Threads take blocks of gemmRows weight rows, which stay in L2 while the
   /// panels stream past.
   void packedGemm(Value tokens, int64_t rows) {
-    Value panelTokens = index(kPanelTokens);
     Value panels = b.create<arith::DivUIOp>(
-        loc, b.create<arith::AddIOp>(loc, tokens, index(kPanelTokens - 1)), panelTokens);
-    auto packedType = MemRefType::get({ShapedType::kDynamic, k, kPanelTokens}, b.getF32Type());
+        loc, b.create<arith::AddIOp>(loc, tokens, index(panelTokens - 1)), index(panelTokens));
+    auto packedType = MemRefType::get({ShapedType::kDynamic, k, panelTokens}, b.getF32Type());
     Value packed = b.create<memref::AllocOp>(loc, packedType, ValueRange{panels},
                                              b.getI64IntegerAttr(64));
     packPanels(packed, panels, tokens);
 
-    int64_t fullBlocks = rows / kGemmRows, restRows = rows % kGemmRows;
+    int64_t fullBlocks = rows / gemmRows, restRows = rows % gemmRows;
     int64_t blocks = fullBlocks + (restRows ? 1 : 0);
     b.create<scf::ParallelOp>(
         loc, ValueRange{index(0)}, ValueRange{index(blocks)}, ValueRange{index(1)},
         [&](OpBuilder &nb, Location, ValueRange ivs) {
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          Value n0 = b.create<arith::MulIOp>(loc, ivs[0], index(kGemmRows));
+          Value n0 = b.create<arith::MulIOp>(loc, ivs[0], index(gemmRows));
           auto panelLoop = [&](int64_t tn) {
             b.create<scf::ForOp>(loc, index(0), panels, index(1), ValueRange{},
                                  [&](OpBuilder &lb, Location, Value t, ValueRange) {
@@ -283,13 +288,13 @@ public:
                                  });
           };
           if (!restRows) {
-            panelLoop(kGemmRows);
+            panelLoop(gemmRows);
           } else {
             Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, ivs[0],
                                                  index(fullBlocks));
             auto ifOp = b.create<scf::IfOp>(loc, full, /*withElseRegion=*/true);
             b.setInsertionPointToStart(ifOp.thenBlock());
-            panelLoop(kGemmRows);
+            panelLoop(gemmRows);
             b.setInsertionPointToStart(ifOp.elseBlock());
             panelLoop(restRows);
           }
@@ -304,10 +309,10 @@ private:
         [&](OpBuilder &nb, Location, ValueRange ivs) {
           Value t = ivs[0];
           nb.create<scf::ForOp>(
-              loc, index(0), index(kPanelTokens), index(1), ValueRange{},
+              loc, index(0), index(panelTokens), index(1), ValueRange{},
               [&](OpBuilder &jb, Location, Value j, ValueRange) {
                 Value m = jb.create<arith::AddIOp>(
-                    loc, jb.create<arith::MulIOp>(loc, t, index(kPanelTokens)), j);
+                    loc, jb.create<arith::MulIOp>(loc, t, index(panelTokens)), j);
                 Value inside =
                     jb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, m, tokens);
                 auto copyRow = [&](OpBuilder &rb, bool zero) {
@@ -330,9 +335,9 @@ private:
         });
   }
 
-  /// One tile: weight rows [n0, n0 + tn) × the kPanelTokens tokens of panel t.
+  /// One tile: weight rows [n0, n0 + tn) × the panelTokens tokens of panel t.
   void gemmKernel(Value packed, Value t, Value n0, int64_t tn, Value tokens) {
-    const int64_t vectors = kPanelTokens / width;
+    const int64_t vectors = panelTokens / width;
     VectorType laneType = vecType;
     SmallVector<Value> ns;
     for (int64_t i = 0; i < tn; ++i)
@@ -372,7 +377,7 @@ private:
         b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(laneIndexType, ArrayRef(lanes)));
     Value tokens32 = b.create<arith::IndexCastOp>(loc, b.getI32Type(), tokens);
     Value zeroVec = b.create<arith::ConstantOp>(loc, b.getZeroAttr(laneType));
-    Value m0 = b.create<arith::MulIOp>(loc, t, index(kPanelTokens));
+    Value m0 = b.create<arith::MulIOp>(loc, t, index(panelTokens));
     for (int64_t v = 0; v < vectors; ++v) {
       Value first = b.create<arith::AddIOp>(loc, m0, index(v * width));
       Value first32 = b.create<arith::IndexCastOp>(loc, b.getI32Type(), first);
@@ -425,6 +430,7 @@ private:
   Location loc;
   Value a, bT, c;
   int64_t k, width;
+  int64_t gemmRows, panelTokens; // the prefill GEMM's register tile (gemmRowsFor)
   VectorType vecType;
   SmallVector<Value> lead;
   Value aDot;
@@ -502,9 +508,11 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
         emit.setBF16Dot(Value(), func::FuncOp());
     };
     int64_t cStride = staticRowStride(cType);
-    if (width != 16 || ShapedType::isDynamic(cStride) || cStride * width >= (int64_t{1} << 31)) {
-      // The packed GEMM's register tile is sized for 32 AVX-512 registers,
-      // and its results are scattered down columns of C at 32-bit offsets.
+    if ((width != 16 && width != 8) || ShapedType::isDynamic(cStride) ||
+        cStride * width >= (int64_t{1} << 31)) {
+      // The packed GEMM's register tile is sized for AVX-512 or AVX2
+      // registers, and its results are scattered down columns of C at 32-bit
+      // offsets.
       streamingKernels();
     } else {
       // Decode and short chunks stream the weights once (bandwidth-bound);
