@@ -5,11 +5,11 @@
 // data section that follows the header), then the data. The file is mapped
 // read-only, every header entry is validated (structure, offsets inside the data
 // section, no two tensors overlapping, byte counts matching dtype and shape), and
-// each manifest tensor is either used in place (an F32 slot whose tensors are all
-// F32 and aligned in the file; the layers of a stacked slot are found through its
-// table of layer offsets) or converted into its slot, after which its file pages are dropped
-// from the resident set; the mapping is kept only while in-place weights use
-// it. Every error names the file's tensor or byte offset at fault.
+// each manifest tensor is either used in place (an F32 slot whose tensors are
+// all F32 and 4-byte aligned in the file; a stacked slot's layers are found
+// through its table of layer offsets, gen_abi.h) or converted into its slot,
+// after which its file pages are dropped from the resident set; the mapping is
+// kept only while in-place weights use it. Every error names the file's tensor or byte offset at fault.
 // Tensors the manifest does not use are checked like the others but otherwise
 // ignored (counted in tfc_model::ignoredTensors; the runtime never prints).
 //

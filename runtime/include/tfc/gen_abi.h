@@ -55,7 +55,7 @@ enum {
                          least arena_bytes(args) bytes (see tfc_gen_function) */
   TFC_ARG_LAYER_OFFSETS = 7 /* memref<{layers}xi64> of stacked slot `index`: layer l is
                                the contiguous row-major tensor at element offsets[l] of
-                               the slot's TFC_ARG_WEIGHT base; follows that argument */
+                               the slot's TFC_ARG_WEIGHT base (the argument before it) */
 };
 
 typedef struct {
