@@ -101,21 +101,31 @@ void storeFloats(int32_t dtype, const float *src, void *dst, int64_t n);
 
 } // namespace tfc::rt
 
-/// Weights: one buffer per descriptor slot, of the slot's dtype, either owned or,
-/// for a tensor the file already holds in the slot's layout (a non-stacked F32
-/// slot of an F32 tensor), the file's own bytes, used in place from its mapping.
-/// Read-only once constructed, so any number of sessions on any threads may
-/// share it.
+/// Weights: per descriptor slot, of the slot's dtype, either an owned buffer or,
+/// for tensors the file already holds as the slot's dtype (F32 slots of F32
+/// tensors, stacked ones included), the file's own bytes, used in place from its
+/// mapping. Read-only once constructed, so any number of sessions on any threads
+/// may share it.
 struct tfc_model {
-  std::vector<tfc::rt::AlignedBuffer> slots; // empty for slots used in place
-  std::vector<const void *> slotData;        // what the generated code reads, per slot
+  /// What the generated code reads of one slot: `elements` elements from
+  /// `base`; for a stacked slot, layer l starts `layerOffsets[l]` elements after
+  /// `base` (TFC_ARG_LAYER_OFFSETS).
+  struct SlotView {
+    const void *base = nullptr;
+    int64_t elements = 0;
+    std::vector<int64_t> layerOffsets;
+  };
+
+  std::vector<tfc::rt::AlignedBuffer> slots; // owned buffers; empty for slots used in place
+  std::vector<SlotView> views;               // per slot
   std::shared_ptr<const void> mapping;       // keeps in-place weights mapped
   int64_t ignoredTensors = 0; // tensors of the file the manifest does not use
 
-  /// Allocates every slot not marked in `external` (zeroed). Sets the error and
+  /// Allocates every slot not marked in `external` (zeroed), its layers side
+  /// by side; the caller sets the views of external slots. Sets the error and
   /// returns false when out of memory.
   bool allocateSlots(const std::vector<bool> &external = {});
-  /// Where manifest entry `i` lives in its (owned) slot (elements of the slot's dtype).
+  /// Where manifest entry `i` lives in its (owned) slot.
   void *weightData(int32_t i) const;
 };
 

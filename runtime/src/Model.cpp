@@ -136,10 +136,10 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
     setError("model descriptor: %s has out_width %d", what, fn.out_width);
     return false;
   }
-  int counts[7] = {};
+  int counts[8] = {};
   for (int32_t k = 0; k < fn.n_args; ++k) {
     const tfc_gen_arg &a = fn.args[k];
-    if (a.kind < TFC_ARG_TOKENS || a.kind > TFC_ARG_ARENA) {
+    if (a.kind < TFC_ARG_TOKENS || a.kind > TFC_ARG_LAYER_OFFSETS) {
       setError("model descriptor: %s argument %d has unknown kind %d", what, k, a.kind);
       return false;
     }
@@ -147,6 +147,13 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
     if (a.kind == TFC_ARG_WEIGHT && (a.index < 0 || a.index >= m.n_slots)) {
       setError("model descriptor: %s argument %d uses weight slot %d of %d", what, k, a.index,
                m.n_slots);
+      return false;
+    }
+    if (a.kind == TFC_ARG_LAYER_OFFSETS &&
+        (a.index < 0 || a.index >= m.n_slots || m.slots[a.index].layers == 0)) {
+      setError("model descriptor: %s argument %d has the layer offsets of slot %d, which is "
+               "not a stacked slot of the %d",
+               what, k, a.index, m.n_slots);
       return false;
     }
     if (a.kind == TFC_ARG_CACHE && (a.index < 0 || a.index >= m.n_caches)) {
@@ -261,21 +268,27 @@ bool tfc::rt::checkDescriptor() {
 bool tfc_model::allocateSlots(const std::vector<bool> &external) {
   const tfc_gen_model &m = descriptor();
   slots.resize(m.n_slots);
-  slotData.assign(m.n_slots, nullptr);
+  views.resize(m.n_slots);
   for (int32_t s = 0; s < m.n_slots; ++s) {
     if (s < int32_t(external.size()) && external[s])
       continue;
-    size_t n = size_t(elementCount(m.slots[s].dims, m.slots[s].rank));
-    size_t bytes = dtypeBytes(m.slots[s].dtype);
+    const tfc_gen_slot &slot = m.slots[s];
+    size_t n = size_t(elementCount(slot.dims, slot.rank));
+    size_t bytes = dtypeBytes(slot.dtype);
     if (n > SIZE_MAX / bytes || !slots[s].allocate(n * bytes)) {
       setError("out of memory allocating weight slot %d (%s floats)", s,
-               formatShape(m.slots[s].dims, m.slots[s].rank).c_str());
+               formatShape(slot.dims, slot.rank).c_str());
       return false;
     }
-    slotData[s] = slots[s].data();
+    SlotView &view = views[s];
+    view.base = slots[s].data();
+    view.elements = int64_t(n);
+    for (int32_t l = 0; l < slot.layers; ++l)
+      view.layerOffsets.push_back(l * slotShareElements(slot));
   }
   return true;
 }
+
 
 void *tfc_model::weightData(int32_t i) const {
   const tfc_gen_model &m = descriptor();

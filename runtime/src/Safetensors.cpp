@@ -5,10 +5,11 @@
 // data section that follows the header), then the data. The file is mapped
 // read-only, every header entry is validated (structure, offsets inside the data
 // section, no two tensors overlapping, byte counts matching dtype and shape), and
-// each manifest tensor is either used in place (a whole F32 slot of an F32
-// tensor) or converted into its slot, after which its file pages are dropped
-// from the resident set; the mapping is kept only while in-place weights use
-// it. Every error names the file's tensor or byte offset at fault.
+// each manifest tensor is either used in place (an F32 slot whose tensors are
+// all F32 and 4-byte aligned in the file; a stacked slot's layers are found
+// through its table of layer offsets, gen_abi.h) or converted into its slot,
+// after which its file pages are dropped from the resident set; the mapping is
+// kept only while in-place weights use it. Every error names the file's tensor or byte offset at fault.
 // Tensors the manifest does not use are checked like the others but otherwise
 // ignored (counted in tfc_model::ignoredTensors; the runtime never prints).
 //
@@ -278,20 +279,24 @@ public:
     if (!parseHeader() || !checkOverlaps() || !matchManifest())
       return nullptr;
     const tfc_gen_model &m = descriptor();
-    // In place: a whole (non-stacked) F32 slot whose tensor is F32 in the file,
-    // 4-byte aligned there. Stacked slots need their layers side by side.
-    std::vector<bool> inPlace(m.n_slots, false);
-    if (mapping)
-      for (int32_t i = 0; i < m.info.n_weights; ++i) {
-        const tfc_gen_slot &slot = m.slots[m.weights[i].slot];
-        const Tensor &t = tensors[manifestTensor[i]];
-        uintptr_t address = reinterpret_cast<uintptr_t>(bytes + dataStart + t.begin);
-        inPlace[m.weights[i].slot] = slot.layers == 0 && slot.dtype == TFC_DTYPE_F32 &&
-                                     t.dtype.type == DType::F32 && address % 4 == 0;
-      }
+    // In place: an F32 slot all of whose tensors (every layer of a stacked one)
+    // are F32 in the file and 4-byte aligned there; a misaligned layer makes
+    // its whole slot a copy.
+    std::vector<bool> inPlace(m.n_slots, mapping != nullptr);
+    for (int32_t s = 0; s < m.n_slots; ++s)
+      inPlace[s] = inPlace[s] && m.slots[s].dtype == TFC_DTYPE_F32;
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      const Tensor &t = tensors[manifestTensor[i]];
+      uintptr_t address = reinterpret_cast<uintptr_t>(tensorData(t));
+      if (t.dtype.type != DType::F32 || address % 4 != 0)
+        inPlace[m.weights[i].slot] = false;
+    }
     auto model = std::make_unique<tfc_model>();
     if (!model->allocateSlots(inPlace))
       return nullptr;
+    for (int32_t s = 0; s < m.n_slots; ++s)
+      if (inPlace[s])
+        model->views[s] = inPlaceView(s);
     // Tensors are copied or converted a chunk at a time: conversions to
     // BF16/F16 go through F32 without staging a whole tensor, and the file's
     // pages of what has been copied leave the process's resident set as the
@@ -301,12 +306,10 @@ public:
     constexpr int64_t kChunk = 1 << 16;
     std::vector<float> staging;
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
-      const Tensor &t = tensors[manifestTensor[i]];
-      const unsigned char *src = bytes + dataStart + t.begin;
-      if (inPlace[m.weights[i].slot]) {
-        model->slotData[m.weights[i].slot] = src;
+      if (inPlace[m.weights[i].slot])
         continue;
-      }
+      const Tensor &t = tensors[manifestTensor[i]];
+      const unsigned char *src = tensorData(t);
       const int64_t n = elementCount(t.shape.data(), t.shape.size());
       const int32_t slotType = m.slots[m.weights[i].slot].dtype;
       const size_t slotBytes = dtypeBytes(slotType);
@@ -338,6 +341,27 @@ public:
   }
 
 private:
+  const unsigned char *tensorData(const Tensor &t) const { return bytes + dataStart + t.begin; }
+
+  /// The view of slot `s` on the file's own bytes: from its lowest tensor to
+  /// the end of its highest, each layer at its distance from the lowest.
+  tfc_model::SlotView inPlaceView(int32_t s) const {
+    const tfc_gen_model &m = descriptor();
+    std::vector<const unsigned char *> layers(std::max(m.slots[s].layers, 1));
+    for (int32_t i = 0; i < m.info.n_weights; ++i)
+      if (m.weights[i].slot == s)
+        layers[std::max(m.weights[i].layer, 0)] = tensorData(tensors[manifestTensor[i]]);
+    const unsigned char *base = *std::min_element(layers.begin(), layers.end());
+    const unsigned char *last = *std::max_element(layers.begin(), layers.end());
+    tfc_model::SlotView view;
+    view.base = base;
+    view.elements = (last - base) / 4 + slotShareElements(m.slots[s]);
+    if (m.slots[s].layers > 0)
+      for (const unsigned char *layer : layers)
+        view.layerOffsets.push_back((layer - base) / 4);
+    return view;
+  }
+
   bool parseHeader() {
     uint64_t headerLen = 0;
     std::memcpy(&headerLen, bytes, 8);

@@ -100,7 +100,16 @@ struct Call {
         break;
       case TFC_ARG_WEIGHT: {
         const tfc_gen_slot &slot = m.slots[a.index];
-        setMemref(memrefs[k], model.slotData[a.index], slot.rank, slot.dims);
+        const tfc_model::SlotView &view = model.views[a.index];
+        if (slot.layers > 0)
+          setMemref(memrefs[k], view.base, 1, &view.elements);
+        else
+          setMemref(memrefs[k], view.base, slot.rank, slot.dims);
+        break;
+      }
+      case TFC_ARG_LAYER_OFFSETS: {
+        const int64_t layers = m.slots[a.index].layers;
+        setMemref(memrefs[k], model.views[a.index].layerOffsets.data(), 1, &layers);
         break;
       }
       case TFC_ARG_CACHE: {

@@ -187,7 +187,7 @@ FailureOr<ModelLayout> takeModelLayout(ModuleOp module, ModelSummary summary) {
 namespace {
 
 constexpr int kMaxRank = 8;     // TFC_MAX_RANK
-constexpr int kGenAbiVersion = 2; // TFC_GEN_ABI_VERSION
+constexpr int kGenAbiVersion = 3; // TFC_GEN_ABI_VERSION
 constexpr int kAbiVersion = 1;  // TFC_ABI_VERSION
 constexpr int32_t kArgPos = 4;  // TFC_ARG_POS
 constexpr int32_t kCacheSeqDim = 2; // caches are [layers, heads, max_seq, d]

@@ -13,8 +13,9 @@
 //           encoder-only models: `hidden states: N x D`, then one line per
 //           token with its first values
 //   stderr  the timing line `prefill: X tok/s, decode: Y tok/s` (prefixed by
-//           `encode: Z tok/s, ` when an encoder ran), and errors, each one
-//           line `tfc-run: error: ...` with exit status 1
+//           `encode: Z tok/s, ` when an encoder ran), with --memory the line
+//           `weights: +A KiB anonymous, F KiB file mapped` before it, and
+//           errors, each one line `tfc-run: error: ...` with exit status 1
 //
 //===----------------------------------------------------------------------===//
 #include "ModelLibrary.h"
@@ -30,8 +31,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +94,12 @@ cl::opt<std::string> decodeOpt(
     "decode", cl::desc("Print the text of ids ('-' reads them from stdin) and exit"),
     cl::value_desc("1,2,3"), cl::cat(runCategory));
 
+cl::opt<bool> memoryOpt("memory",
+                        cl::desc("Report on stderr what the weights take in memory: the "
+                                 "anonymous memory their loading added and the file mapping "
+                                 "it kept (Linux)"),
+                        cl::cat(runCategory));
+
 /// Whether stdout holds an unfinished line of ids or text, which an error
 /// must end first so that the output stays line-oriented.
 bool stdoutLineOpen = false;
@@ -98,6 +108,49 @@ bool given(const cl::Option &opt) { return opt.getNumOccurrences() > 0; }
 
 llvm::Error makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+//===----------------------------------------------------------------------===//
+// Memory (--memory)
+//===----------------------------------------------------------------------===//
+
+/// The process's resident anonymous memory in KiB, 0 when unknown. Exact:
+/// smaps_rollup walks the page tables, unlike the batched counters of
+/// /proc/self/status.
+int64_t anonymousKiB() {
+  std::ifstream rollup("/proc/self/smaps_rollup");
+  std::string key;
+  int64_t kib;
+  while (rollup >> key) {
+    if (key == "Anonymous:" && rollup >> kib)
+      return kib;
+    rollup.ignore(INT_MAX, '\n');
+  }
+  return 0;
+}
+
+/// KiB of the process's address space that map the file `path`.
+int64_t mappedKiB(const std::string &path) {
+  char resolved[PATH_MAX];
+  if (!realpath(path.c_str(), resolved))
+    return 0;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  int64_t bytes = 0;
+  while (std::getline(maps, line)) {
+    // start-end perms offset dev inode path
+    llvm::StringRef rest(line);
+    auto [range, fields] = rest.split(' ');
+    for (int i = 0; i < 4; ++i)
+      fields = fields.ltrim().split(' ').second;
+    if (fields.trim() != resolved)
+      continue;
+    auto [start, end] = range.split('-');
+    uint64_t lo, hi;
+    if (!start.getAsInteger(16, lo) && !end.getAsInteger(16, hi) && hi > lo)
+      bytes += static_cast<int64_t>(hi - lo);
+  }
+  return bytes / 1024;
 }
 
 //===----------------------------------------------------------------------===//
@@ -362,12 +415,17 @@ llvm::Error runModel() {
                      name + "'");
 
   Loaded loaded(lib);
+  int64_t anonymousBefore = memoryOpt ? anonymousKiB() : 0;
   loaded.model = run.randomSeed ? lib.modelRandom(*run.randomSeed)
                                 : lib.modelLoad(weightsPath.c_str());
   if (!loaded.model)
     return run.randomSeed
                ? makeError("cannot create random weights: " + llvm::Twine(lib.errorText()))
                : makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
+  if (memoryOpt)
+    fmt::print(stderr, "weights: +{} KiB anonymous, {} KiB file mapped\n",
+               anonymousKiB() - anonymousBefore,
+               run.randomSeed ? 0 : mappedKiB(weightsPath));
   loaded.session = lib.sessionNew(loaded.model, static_cast<int32_t>(needed));
   if (!loaded.session)
     return makeError("cannot create a session of " + llvm::Twine(needed) +

@@ -13,7 +13,9 @@
  * to the k-th argument as listed in tfc_gen_function.args. Memref arguments point
  * to a tfc_memref (MLIR's strided memref descriptor); scalar arguments
  * (TFC_ARG_POS) point to an int64_t. Version 2 added the activation arena
- * (TFC_ARG_ARENA, tfc_gen_function.arena_bytes).
+ * (TFC_ARG_ARENA, tfc_gen_function.arena_bytes). Version 3 passes a stacked
+ * weight slot as a base buffer and a table of layer offsets
+ * (TFC_ARG_LAYER_OFFSETS), so that its layers need not be side by side.
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -27,7 +29,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 2
+#define TFC_GEN_ABI_VERSION 3
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -43,12 +45,17 @@ typedef struct {
 enum {
   TFC_ARG_TOKENS = 0, /* memref<?xi32>: the token ids to run */
   TFC_ARG_MEMORY = 1, /* memref<?x{dim}xf32>: encoder output (cross-attention memory) */
-  TFC_ARG_WEIGHT = 2, /* memref<{slot shape}x{slot dtype}>: weight buffer `index` */
+  TFC_ARG_WEIGHT = 2, /* weight slot `index`: memref<{slot shape}x{slot dtype}>, or for a
+                         stacked slot memref<?x{slot dtype}>, the base its layers are
+                         found from (see TFC_ARG_LAYER_OFFSETS) */
   TFC_ARG_OUTPUT = 3, /* memref<?x{out_width}xf32>: logits or hidden states, one row per token */
   TFC_ARG_POS = 4,    /* int64_t: session position of the first token (KV cache) */
   TFC_ARG_CACHE = 5,  /* memref<{cache shape}xf32>: KV cache buffer `index` */
-  TFC_ARG_ARENA = 6   /* memref<?xi8>: the activations of the call, 64-byte aligned, at
+  TFC_ARG_ARENA = 6,  /* memref<?xi8>: the activations of the call, 64-byte aligned, at
                          least arena_bytes(args) bytes (see tfc_gen_function) */
+  TFC_ARG_LAYER_OFFSETS = 7 /* memref<{layers}xi64> of stacked slot `index`: layer l is
+                               the contiguous row-major tensor at element offsets[l] of
+                               the slot's TFC_ARG_WEIGHT base (the argument before it) */
 };
 
 typedef struct {
@@ -63,10 +70,13 @@ enum {
   TFC_DTYPE_F16 = 2   /* IEEE half */
 };
 
-/* A weight buffer as the generated code sees it: row-major, contiguous, of element
-   type `dtype`, aligned to its element size (64 bytes when the runtime owns it; a
-   non-stacked F32 tensor of an F32 file is used in place from the mapping). A stacked slot (layers > 0) holds one per-layer manifest tensor per
-   index of its leading dim. */
+/* A weight slot as the generated code sees it: row-major, contiguous, of element
+   type `dtype`, aligned to its element size (64 bytes when the runtime owns it; an
+   F32 slot of F32 tensors is used in place from the file's mapping). A stacked
+   slot (layers > 0) holds one per-layer manifest tensor per index of its leading
+   dim; each layer is contiguous, but the layers are wherever the layer offsets
+   put them (side by side, l * elements of a layer, when the runtime owns the
+   slot; where the file has them when used in place). */
 typedef struct {
   int32_t rank;
   int64_t dims[TFC_MAX_RANK];

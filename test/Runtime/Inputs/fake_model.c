@@ -22,7 +22,9 @@
  *   logits[t][v] = x_2[t] . E[v] + B[v]              (E used twice: tied lm_head)
  *   encoder: y[t] = E[tok_t] * S[0] + mean_s E[tok_s]  (bidirectional)
  *
- * Slots: 0 E [16, 4]; 1 S stacked [2, 4]; 2 M stacked [2, 4, 4]; 3 B [16].
+ * Slots: 0 E [16, 4]; 1 S stacked [2, 4]; 2 M stacked [2, 4, 4]; 3 B [16]. A
+ * stacked slot comes as two arguments, its base and its layer offsets (gen ABI
+ * 3), and is gathered into a contiguous local copy before use.
  * The stateless and stateful variants share the arithmetic helpers, so they give
  * bit-identical logits (build with -ffp-contract=off). Every function checks the
  * memref descriptors it receives against gen_abi.h and writes NaN everywhere when
@@ -67,11 +69,30 @@ static int memref_ok(const tfc_memref *m, int rank, const int64_t *sizes) {
 }
 
 /* Owned weight buffers are 64-byte aligned; weights used in place from the
-   file's mapping only to their element size (gen_abi.h). */
+   file's mapping only to their element size (gen_abi.h). Slots 0 and 3. */
 static int weight_ok(const tfc_memref *m, int slot) {
-  static const int64_t dims[4][3] = {{VOCAB, DIM}, {LAYERS, DIM}, {LAYERS, DIM, DIM}, {VOCAB}};
-  static const int ranks[4] = {2, 2, 3, 1};
+  static const int64_t dims[4][2] = {{VOCAB, DIM}, {0}, {0}, {VOCAB}};
+  static const int ranks[4] = {2, 0, 0, 1};
   return memref_ok(m, ranks[slot], dims[slot]) && ((uintptr_t)m->aligned % sizeof(float)) == 0;
+}
+
+/* Gathers stacked slot `slot` (1: S, 2: M) from its base (memref<?xf32>) and
+   layer offsets (memref<LAYERS x i64>) arguments into `dst`, layer after layer.
+   0 when a descriptor is wrong or a layer lies outside the base. */
+static int gather_layers(void *base_arg, void *offsets_arg, int slot, float *dst) {
+  const tfc_memref *base = base_arg, *offsets = offsets_arg;
+  int64_t any[1] = {-1}, layers[1] = {LAYERS};
+  int64_t share = slot == 1 ? DIM : DIM * DIM;
+  if (!memref_ok(base, 1, any) || !memref_ok(offsets, 1, layers) ||
+      ((uintptr_t)base->aligned % sizeof(float)) != 0)
+    return 0;
+  const int64_t *offset = offsets->aligned;
+  for (int l = 0; l < LAYERS; ++l) {
+    if (offset[l] < 0 || offset[l] + share > base->sizes_strides[0])
+      return 0;
+    memcpy(dst + l * share, (const float *)base->aligned + offset[l], share * sizeof(float));
+  }
+  return 1;
 }
 
 static void poison(tfc_memref *out) {
@@ -120,35 +141,39 @@ static __attribute__((unused)) void head(const float *E, const float *B, const f
 
 #if defined(FAKE_PROBE)
 
-/* args: tokens, W0, W1, W2, W3, W0 again (tied), output */
+/* args: tokens, W0, W1 base, W1 offsets, W2 base, W2 offsets, W3, W0 again (tied),
+   output */
 static void decoder_entry(void **args) {
-  tfc_memref *tok = args[0], *out = args[6];
+  tfc_memref *tok = args[0], *out = args[8];
   int64_t any[2] = {-1, OUT_VOCAB};
   if (!memref_ok(out, 2, any))
     return; /* nothing safe to write */
-  int ok = memref_ok(tok, 1, any) && args[1] != args[5] &&
-           ((tfc_memref *)args[1])->aligned == ((tfc_memref *)args[5])->aligned;
-  for (int s = 0; s < 4; ++s)
-    ok = ok && weight_ok(args[1 + s], s);
-  ok = ok && weight_ok(args[5], 0);
+  float S[LAYERS * DIM], M[LAYERS * DIM * DIM];
+  int ok = memref_ok(tok, 1, any) && args[1] != args[7] &&
+           ((tfc_memref *)args[1])->aligned == ((tfc_memref *)args[7])->aligned &&
+           weight_ok(args[1], 0) && gather_layers(args[2], args[3], 1, S) &&
+           gather_layers(args[4], args[5], 2, M) && weight_ok(args[6], 3) &&
+           weight_ok(args[7], 0);
   if (!ok) {
     poison(out);
     return;
   }
+  const float *buffers[4] = {((tfc_memref *)args[1])->aligned, S, M,
+                             ((tfc_memref *)args[6])->aligned};
   static const int64_t sizes[4] = {VOCAB * DIM, LAYERS * DIM, LAYERS * DIM * DIM, VOCAB};
   float *o = (float *)out->aligned;
   for (int64_t t = 0; t < out->sizes_strides[0]; ++t) {
     float *row = o + t * OUT_VOCAB;
     for (int s = 0; s < 4; ++s) {
-      memcpy(row, ((tfc_memref *)args[1 + s])->aligned, sizes[s] * sizeof(float));
+      memcpy(row, buffers[s], sizes[s] * sizeof(float));
       row += sizes[s];
     }
   }
 }
-static const tfc_gen_arg decoder_args[] = {{TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT, 0},
-                                           {TFC_ARG_WEIGHT, 1}, {TFC_ARG_WEIGHT, 2},
-                                           {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0},
-                                           {TFC_ARG_OUTPUT, 0}};
+static const tfc_gen_arg decoder_args[] = {
+    {TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_WEIGHT, 1}, {TFC_ARG_LAYER_OFFSETS, 1},
+    {TFC_ARG_WEIGHT, 2}, {TFC_ARG_LAYER_OFFSETS, 2}, {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0},
+    {TFC_ARG_OUTPUT, 0}};
 #define DECODER_STATEFUL 0
 
 #elif defined(FAKE_STATEFUL)
@@ -163,9 +188,10 @@ static int64_t decoder_arena_bytes(void **args) {
   return (n * DIM + pos + n) * (int64_t)sizeof(float);
 }
 
-/* args: tokens, pos, W0, W1, cache 0, W2, W3, W0 (tied), output, arena */
+/* args: tokens, pos, W0, W1 base, W1 offsets, cache 0, W2 base, W2 offsets, W3,
+   W0 (tied), output, arena */
 static void decoder_entry(void **args) {
-  tfc_memref *tok = args[0], *cache = args[4], *out = args[8], *arena = args[9];
+  tfc_memref *tok = args[0], *cache = args[5], *out = args[10], *arena = args[11];
   int64_t pos = *(int64_t *)args[1];
   int64_t any[1] = {-1}, outSizes[2] = {-1, VOCAB};
   int64_t cacheDims[3] = {LAYERS, MAX_SEQ, DIM};
@@ -173,11 +199,13 @@ static void decoder_entry(void **args) {
     return;
   int64_t n = tok->sizes_strides[0];
   int64_t need = decoder_arena_bytes(args);
+  float S[LAYERS * DIM], M[LAYERS * DIM * DIM];
   if (!memref_ok(tok, 1, any) || out->sizes_strides[0] != n || pos < 0 ||
       pos + n > MAX_SEQ || !memref_ok(cache, 3, cacheDims) || !aligned64(cache->aligned) ||
-      !weight_ok(args[2], 0) || !weight_ok(args[3], 1) || !weight_ok(args[5], 2) ||
-      !weight_ok(args[6], 3) || !weight_ok(args[7], 0) || !memref_ok(arena, 1, any) ||
-      !aligned64(arena->aligned) || arena->sizes_strides[0] < need) {
+      !weight_ok(args[2], 0) || !gather_layers(args[3], args[4], 1, S) ||
+      !gather_layers(args[6], args[7], 2, M) || !weight_ok(args[8], 3) ||
+      !weight_ok(args[9], 0) || !memref_ok(arena, 1, any) || !aligned64(arena->aligned) ||
+      arena->sizes_strides[0] < need) {
     poison(out);
     return;
   }
@@ -185,9 +213,8 @@ static void decoder_entry(void **args) {
   memset(arena->aligned, 0x7f, (size_t)need);
   float *xs = arena->aligned, *scores = xs + n * DIM;
   const int32_t *tokens = tok->aligned;
-  const float *E = ((tfc_memref *)args[2])->aligned, *S = ((tfc_memref *)args[3])->aligned;
-  const float *M = ((tfc_memref *)args[5])->aligned, *B = ((tfc_memref *)args[6])->aligned;
-  const float *E2 = ((tfc_memref *)args[7])->aligned;
+  const float *E = ((tfc_memref *)args[2])->aligned, *B = ((tfc_memref *)args[8])->aligned;
+  const float *E2 = ((tfc_memref *)args[9])->aligned;
   float *K = cache->aligned, *o = out->aligned;
   for (int64_t t = 0; t < n; ++t) {
     int64_t p = pos + t;
@@ -205,30 +232,34 @@ static void decoder_entry(void **args) {
   }
 }
 static const tfc_gen_arg decoder_args[] = {
-    {TFC_ARG_TOKENS, 0}, {TFC_ARG_POS, 0},    {TFC_ARG_WEIGHT, 0},
-    {TFC_ARG_WEIGHT, 1}, {TFC_ARG_CACHE, 0},  {TFC_ARG_WEIGHT, 2},
-    {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_OUTPUT, 0}, {TFC_ARG_ARENA, 0}};
+    {TFC_ARG_TOKENS, 0}, {TFC_ARG_POS, 0},    {TFC_ARG_WEIGHT, 0}, {TFC_ARG_WEIGHT, 1},
+    {TFC_ARG_LAYER_OFFSETS, 1}, {TFC_ARG_CACHE, 0}, {TFC_ARG_WEIGHT, 2},
+    {TFC_ARG_LAYER_OFFSETS, 2}, {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_OUTPUT, 0},
+    {TFC_ARG_ARENA, 0}};
 static const tfc_gen_cache caches[] = {{3, {LAYERS, MAX_SEQ, DIM}, 1}};
 #define DECODER_STATEFUL 1
 #define DECODER_ARENA decoder_arena_bytes
 
 #elif !defined(FAKE_ENCODER)
 
-/* Stateless. args: tokens, W0, W1, W2, W3, W0 (tied), [memory,] output */
+/* Stateless. args: tokens, W0, W1 base, W1 offsets, W2 base, W2 offsets, W3,
+   W0 (tied), [memory,] output */
 static void decoder_entry(void **args) {
   tfc_memref *tok = args[0];
 #if defined(FAKE_ENCDEC)
-  tfc_memref *mem = args[6], *out = args[7];
+  tfc_memref *mem = args[8], *out = args[9];
 #else
-  tfc_memref *out = args[6];
+  tfc_memref *out = args[8];
 #endif
   int64_t any[1] = {-1}, outSizes[2] = {-1, VOCAB};
   if (!memref_ok(out, 2, outSizes))
     return;
   int64_t T = tok->sizes_strides[0];
+  float S[LAYERS * DIM], M[LAYERS * DIM * DIM];
   int ok = memref_ok(tok, 1, any) && out->sizes_strides[0] == T && T >= 1 && T <= MAX_SEQ &&
-           weight_ok(args[1], 0) && weight_ok(args[2], 1) && weight_ok(args[3], 2) &&
-           weight_ok(args[4], 3) && weight_ok(args[5], 0);
+           weight_ok(args[1], 0) && gather_layers(args[2], args[3], 1, S) &&
+           gather_layers(args[4], args[5], 2, M) && weight_ok(args[6], 3) &&
+           weight_ok(args[7], 0);
   const float *memMean = NULL;
 #if defined(FAKE_ENCDEC)
   float mm[DIM];
@@ -244,9 +275,8 @@ static void decoder_entry(void **args) {
     return;
   }
   const int32_t *tokens = tok->aligned;
-  const float *E = ((tfc_memref *)args[1])->aligned, *S = ((tfc_memref *)args[2])->aligned;
-  const float *M = ((tfc_memref *)args[3])->aligned, *B = ((tfc_memref *)args[4])->aligned;
-  const float *E2 = ((tfc_memref *)args[5])->aligned;
+  const float *E = ((tfc_memref *)args[1])->aligned, *B = ((tfc_memref *)args[6])->aligned;
+  const float *E2 = ((tfc_memref *)args[7])->aligned;
   float xs[MAX_SEQ][DIM], ys[MAX_SEQ][DIM];
   for (int64_t t = 0; t < T; ++t)
     embed(E, tokens[t], t, memMean, xs[t]);
@@ -263,13 +293,14 @@ static void decoder_entry(void **args) {
 }
 #if defined(FAKE_ENCDEC)
 static const tfc_gen_arg decoder_args[] = {
-    {TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_WEIGHT, 1}, {TFC_ARG_WEIGHT, 2},
-    {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_MEMORY, 0}, {TFC_ARG_OUTPUT, 0}};
+    {TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_WEIGHT, 1}, {TFC_ARG_LAYER_OFFSETS, 1},
+    {TFC_ARG_WEIGHT, 2}, {TFC_ARG_LAYER_OFFSETS, 2}, {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0},
+    {TFC_ARG_MEMORY, 0}, {TFC_ARG_OUTPUT, 0}};
 #else
-static const tfc_gen_arg decoder_args[] = {{TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT, 0},
-                                           {TFC_ARG_WEIGHT, 1}, {TFC_ARG_WEIGHT, 2},
-                                           {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0},
-                                           {TFC_ARG_OUTPUT, 0}};
+static const tfc_gen_arg decoder_args[] = {
+    {TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_WEIGHT, 1}, {TFC_ARG_LAYER_OFFSETS, 1},
+    {TFC_ARG_WEIGHT, 2}, {TFC_ARG_LAYER_OFFSETS, 2}, {TFC_ARG_WEIGHT, 3}, {TFC_ARG_WEIGHT, 0},
+    {TFC_ARG_OUTPUT, 0}};
 #endif
 #define DECODER_STATEFUL 0
 #endif
@@ -277,20 +308,21 @@ static const tfc_gen_arg decoder_args[] = {{TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT,
 /*--- encoder ------------------------------------------------------------------*/
 
 #if defined(FAKE_ENCODER) || defined(FAKE_ENCDEC)
-/* args: tokens, W0, output, W1 */
+/* args: tokens, W0, output, W1 base, W1 offsets */
 static void encoder_entry(void **args) {
   tfc_memref *tok = args[0], *out = args[2];
+  float S[LAYERS * DIM];
   int64_t any[1] = {-1}, outSizes[2] = {-1, DIM};
   if (!memref_ok(out, 2, outSizes))
     return;
   int64_t n = tok->sizes_strides[0];
   if (!memref_ok(tok, 1, any) || out->sizes_strides[0] != n || n < 1 || n > MAX_SEQ ||
-      !weight_ok(args[1], 0) || !weight_ok(args[3], 1)) {
+      !weight_ok(args[1], 0) || !gather_layers(args[3], args[4], 1, S)) {
     poison(out);
     return;
   }
   const int32_t *tokens = tok->aligned;
-  const float *E = ((tfc_memref *)args[1])->aligned, *S = ((tfc_memref *)args[3])->aligned;
+  const float *E = ((tfc_memref *)args[1])->aligned;
   float rows[MAX_SEQ][DIM], mean[DIM];
   for (int64_t t = 0; t < n; ++t)
     memcpy(rows[t], E + tokens[t] * DIM, sizeof(rows[t]));
@@ -301,7 +333,8 @@ static void encoder_entry(void **args) {
       o[t * DIM + d] = rows[t][d] * S[d] + mean[d];
 }
 static const tfc_gen_arg encoder_args[] = {
-    {TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_OUTPUT, 0}, {TFC_ARG_WEIGHT, 1}};
+    {TFC_ARG_TOKENS, 0}, {TFC_ARG_WEIGHT, 0}, {TFC_ARG_OUTPUT, 0}, {TFC_ARG_WEIGHT, 1},
+    {TFC_ARG_LAYER_OFFSETS, 1}};
 #endif
 
 /*--- the descriptor -----------------------------------------------------------*/

@@ -71,6 +71,26 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
     `tfc.args`, the weight buffers and cache shapes in the module's `tfc.slots`
     and `tfc.caches`, from which the emitter writes the model descriptor.
 
+    A layer-stacked weight (`{i}` in its name, sliced per layer in the layer
+    loop) is passed as a 1-d base buffer and a table of where each layer starts
+    in it (elements, i64): each layer slice becomes a view at `table[l]` with the
+    layer's static sizes and strides (`memref.reinterpret_cast`), so the layers
+    need not lie side by side and the runtime can pass a safetensors file's
+    tensors in place.
+
+    ```mlir
+    %w = attn.weight "l.{i}.weight" : tensor<2x4x4xf32>
+    %s = tensor.extract_slice %w[%i, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<2x4x4xf32> to tensor<4x4xf32>
+    ```
+    becomes, with arguments `%base: memref<?xf32>` and `%table: memref<2xi64>`:
+    ```mlir
+    %o = memref.load %table[%i] : memref<2xi64>
+    %oi = arith.index_cast %o : i64 to index
+    %v = memref.reinterpret_cast %base to offset: [%oi], sizes: [4, 4], strides: [4, 1]
+        : memref<?xf32> to memref<4x4xf32, strided<[4, 1], offset: ?>>
+    %s = bufferization.to_tensor %v restrict : memref<4x4xf32, strided<[4, 1], offset: ?>>
+    ```
+
     Before:
     ```mlir
     func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x512xf32> {
@@ -97,8 +117,9 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
            "matmuls widen them to f32 on the fly; other weights stay f32)">
   ];
   let dependentDialects = [
-    "::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 

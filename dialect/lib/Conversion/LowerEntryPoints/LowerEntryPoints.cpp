@@ -7,12 +7,19 @@
 // boundary become memrefs, and the result is written into an output argument
 // rather than returned, so no buffer crosses the boundary in either direction.
 //
+// A layer-stacked weight is not one buffer: it is a base buffer and a table of
+// where each layer starts in it, and each layer slice a view at its table
+// entry. The runtime can then hand over the layers of a safetensors file where
+// they lie in the file's mapping, which does not keep them side by side.
+//
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Conversion/Passes.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
@@ -33,7 +40,8 @@ enum ArgKind : int32_t {
   kWeight = 2,
   kOutput = 3,
   kPos = 4,
-  kCache = 5
+  kCache = 5,
+  kLayerOffsets = 7
 };
 
 // Must match TFC_DTYPE_* in gen_abi.h.
@@ -47,6 +55,9 @@ struct Slot {
   int32_t init;
   RankedTensorType stored;
   int32_t dtype = kF32;
+
+  /// Stacked over the layers of a layer loop (sliced per layer).
+  bool stacked() const { return StringRef(name).contains("{i}"); }
 };
 
 /// Whether every use of `v` is the weight operand of a linear layer's matmul,
@@ -94,6 +105,63 @@ MemRefType memrefFor(Type tensor) {
   return MemRefType::get(t.getShape(), t.getElementType());
 }
 
+/// Rewrites each layer slice of `stacked` (a stand-in for a stacked weight of
+/// type [layers, d...]) as a view of `base` (memref<?xT>) at `table[l]`
+/// elements, with the static sizes and strides of one contiguous layer:
+///
+///   tensor.extract_slice %stacked[%l, a...] [1, s...] [1, t...]
+///   => %v = memref.reinterpret_cast %base to offset: [table[%l]], sizes: [d...]
+///      tensor.extract_slice (bufferization.to_tensor %v) [a...] [s...] [t...]
+///
+/// (the second slice only when it is not the whole layer).
+LogicalResult sliceLayersFromTable(OpBuilder &b, Value stacked, Value base, Value table,
+                                   StringRef name) {
+  auto type = cast<RankedTensorType>(stacked.getType());
+  ArrayRef<int64_t> layerShape = type.getShape().drop_front();
+  SmallVector<int64_t> strides(layerShape.size(), 1);
+  for (int64_t d = int64_t(layerShape.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * layerShape[d + 1];
+  auto viewType = MemRefType::get(
+      layerShape, type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
+  auto layerType = RankedTensorType::get(layerShape, type.getElementType());
+  for (Operation *user : llvm::make_early_inc_range(stacked.getUsers())) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice || !isConstantIntValue(slice.getMixedSizes()[0], 1) ||
+        !isConstantIntValue(slice.getMixedStrides()[0], 1) ||
+        slice.getType().getRank() != type.getRank() - 1)
+      return user->emitError() << "stacked weight '" << name
+                               << "' may only be read through slices of one layer";
+    Location loc = slice.getLoc();
+    b.setInsertionPoint(slice);
+    Value layer = getValueOrCreateConstantIndexOp(b, loc, slice.getMixedOffsets()[0]);
+    Value offset = b.create<memref::LoadOp>(loc, table, layer);
+    offset = b.create<arith::IndexCastOp>(loc, b.getIndexType(), offset);
+    SmallVector<OpFoldResult> sizes, viewStrides;
+    for (auto [size, stride] : llvm::zip(layerShape, strides)) {
+      sizes.push_back(b.getIndexAttr(size));
+      viewStrides.push_back(b.getIndexAttr(stride));
+    }
+    Value view = b.create<memref::ReinterpretCastOp>(loc, viewType, base, OpFoldResult(offset),
+                                                     sizes, viewStrides);
+    Value whole = b.create<bufferization::ToTensorOp>(loc, layerType, view, /*restrict=*/true);
+    auto rest = [](ArrayRef<OpFoldResult> v) { return SmallVector<OpFoldResult>(v.drop_front()); };
+    Value result = whole;
+    if (slice.getType() != layerType ||
+        !llvm::all_of(rest(slice.getMixedOffsets()),
+                      [](OpFoldResult o) { return isConstantIntValue(o, 0); }) ||
+        !llvm::all_of(rest(slice.getMixedStrides()),
+                      [](OpFoldResult s) { return isConstantIntValue(s, 1); }))
+      result = b.create<tensor::ExtractSliceOp>(loc, slice.getType(), whole,
+                                                rest(slice.getMixedOffsets()),
+                                                rest(slice.getMixedSizes()),
+                                                rest(slice.getMixedStrides()));
+    slice.replaceAllUsesWith(result);
+    slice.erase();
+  }
+  return success();
+}
+
 /// Rewrites `func` into the entry form; `slotOf` maps weight names to slots.
 /// KV caches (rank-4 arguments, see tfc-attn-kv-cache) are appended to `caches`.
 LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &slotOf,
@@ -137,25 +205,49 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
     arg.replaceAllUsesExcept(asTensor, asTensor);
   }
 
-  // Weights, one argument per slot this function uses, in first-use order.
+  // Weights, one argument per slot this function uses, in first-use order; a
+  // stacked slot takes two, its base buffer and its table of layer offsets,
+  // and stands in as an empty tensor until its layer slices become views.
   llvm::DenseMap<int32_t, Value> argOfSlot;
+  struct Stacked {
+    int32_t slot;
+    Value standIn, base, table;
+  };
+  SmallVector<Stacked> stackedSlots;
   SmallVector<attn::WeightOp> weights;
   func.walk([&](attn::WeightOp w) { weights.push_back(w); });
   for (attn::WeightOp w : weights) {
     int32_t slot = slotOf.lookup(w.getName());
+    const Slot &s = slots[slot];
     Value &tensor = argOfSlot[slot];
     if (!tensor) {
-      BlockArgument arg = entry.addArgument(memrefFor(slots[slot].stored), w.getLoc());
-      argTable.append({kWeight, slot});
       b.setInsertionPointToStart(&entry);
-      tensor = b.create<bufferization::ToTensorOp>(w.getLoc(), slots[slot].stored, arg,
-                                                   /*restrict=*/true);
+      if (s.stacked()) {
+        Type element = s.stored.getElementType();
+        BlockArgument base =
+            entry.addArgument(MemRefType::get({ShapedType::kDynamic}, element), w.getLoc());
+        BlockArgument table = entry.addArgument(
+            MemRefType::get({s.stored.getDimSize(0)}, b.getI64Type()), w.getLoc());
+        argTable.append({kWeight, slot, kLayerOffsets, slot});
+        tensor = b.create<tensor::EmptyOp>(w.getLoc(), s.stored.getShape(), element);
+        stackedSlots.push_back({slot, tensor, base, table});
+      } else {
+        BlockArgument arg = entry.addArgument(memrefFor(s.stored), w.getLoc());
+        argTable.append({kWeight, slot});
+        tensor = b.create<bufferization::ToTensorOp>(w.getLoc(), s.stored, arg,
+                                                     /*restrict=*/true);
+      }
     }
-    if (slots[slot].dtype != kF32)
+    if (s.dtype != kF32)
       useNarrowWeight(b, w.getResult(), tensor);
     else
       w.replaceAllUsesWith(tensor);
     w.erase();
+  }
+  for (const Stacked &s : stackedSlots) {
+    if (failed(sliceLayersFromTable(b, s.standIn, s.base, s.table, slots[s.slot].name)))
+      return failure();
+    s.standIn.getDefiningOp()->erase();
   }
 
   // The result goes into a trailing output argument; updated caches (the
