@@ -5,9 +5,10 @@
 // data section that follows the header), then the data. The file is mapped
 // read-only, every header entry is validated (structure, offsets inside the data
 // section, no two tensors overlapping, byte counts matching dtype and shape), and
-// each manifest tensor is either used in place (an F32 slot whose tensors are
-// all F32 and 4-byte aligned in the file; a stacked slot's layers are found
-// through its table of layer offsets, gen_abi.h) or converted into its slot,
+// each manifest tensor is either used in place (a slot whose tensors all have
+// its type in the file, F32, BF16 or F16, aligned to it; a stacked slot's
+// layers are found through its table of layer offsets, gen_abi.h) or
+// converted into its slot,
 // after which its file pages are dropped from the resident set; the mapping is
 // kept only while in-place weights use it. Every error names the file's tensor or byte offset at fault.
 // Tensors the manifest does not use are checked like the others but otherwise
@@ -279,16 +280,16 @@ public:
     if (!parseHeader() || !checkOverlaps() || !matchManifest())
       return nullptr;
     const tfc_gen_model &m = descriptor();
-    // In place: an F32 slot all of whose tensors (every layer of a stacked one)
-    // are F32 in the file and 4-byte aligned there; a misaligned layer makes
-    // its whole slot a copy.
+    // In place: a slot all of whose tensors (every layer of a stacked one)
+    // have the slot's type in the file (F32, or BF16/F16 for the linear layers
+    // of a --weight-type=bf16|f16 model) and are aligned to it there; a
+    // misaligned layer makes its whole slot a copy.
     std::vector<bool> inPlace(m.n_slots, mapping != nullptr);
-    for (int32_t s = 0; s < m.n_slots; ++s)
-      inPlace[s] = inPlace[s] && m.slots[s].dtype == TFC_DTYPE_F32;
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const Tensor &t = tensors[manifestTensor[i]];
+      const int32_t slotType = m.slots[m.weights[i].slot].dtype;
       uintptr_t address = reinterpret_cast<uintptr_t>(tensorData(t));
-      if (t.dtype.type != DType::F32 || address % 4 != 0)
+      if (!storedAs(slotType, t.dtype.type) || address % dtypeBytes(slotType) != 0)
         inPlace[m.weights[i].slot] = false;
     }
     auto model = std::make_unique<tfc_model>();
@@ -313,9 +314,7 @@ public:
       const int64_t n = elementCount(t.shape.data(), t.shape.size());
       const int32_t slotType = m.slots[m.weights[i].slot].dtype;
       const size_t slotBytes = dtypeBytes(slotType);
-      const bool sameType = (slotType == TFC_DTYPE_F32 && t.dtype.type == DType::F32) ||
-                            (slotType == TFC_DTYPE_BF16 && t.dtype.type == DType::BF16) ||
-                            (slotType == TFC_DTYPE_F16 && t.dtype.type == DType::F16);
+      const bool sameType = storedAs(slotType, t.dtype.type);
       auto *dst = static_cast<char *>(model->weightData(i));
       PageDropper dropper(mapping ? src : nullptr);
       for (int64_t begin = 0; begin < n; begin += kChunk) {
@@ -343,8 +342,16 @@ public:
 private:
   const unsigned char *tensorData(const Tensor &t) const { return bytes + dataStart + t.begin; }
 
+  /// Whether a tensor of file type `type` is stored as a slot of `slotType`.
+  static bool storedAs(int32_t slotType, DType type) {
+    return (slotType == TFC_DTYPE_F32 && type == DType::F32) ||
+           (slotType == TFC_DTYPE_BF16 && type == DType::BF16) ||
+           (slotType == TFC_DTYPE_F16 && type == DType::F16);
+  }
+
   /// The view of slot `s` on the file's own bytes: from its lowest tensor to
-  /// the end of its highest, each layer at its distance from the lowest.
+  /// the end of its highest, each layer at its distance from the lowest (in
+  /// elements of the slot's type, to which every tensor is aligned).
   tfc_model::SlotView inPlaceView(int32_t s) const {
     const tfc_gen_model &m = descriptor();
     std::vector<const unsigned char *> layers(std::max(m.slots[s].layers, 1));
@@ -355,10 +362,11 @@ private:
     const unsigned char *last = *std::max_element(layers.begin(), layers.end());
     tfc_model::SlotView view;
     view.base = base;
-    view.elements = (last - base) / 4 + slotShareElements(m.slots[s]);
+    const ptrdiff_t element = ptrdiff_t(dtypeBytes(m.slots[s].dtype));
+    view.elements = (last - base) / element + slotShareElements(m.slots[s]);
     if (m.slots[s].layers > 0)
       for (const unsigned char *layer : layers)
-        view.layerOffsets.push_back((layer - base) / 4);
+        view.layerOffsets.push_back((layer - base) / element);
     return view;
   }
 
