@@ -115,8 +115,9 @@ run_bench() {
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg) # other work on the 2 cores skews every number below
 
 # --- The machine -----------------------------------------------------------------------------
-# Measured before and after the models (best of both): a transient load on the 2 cores
-# should not lower the ceilings the models are compared against.
+# Measured before, between and after the models (the best is used): the host's memory
+# bandwidth moves with its other tenants (seen from 54 to 87 GB/s within minutes), and a dip
+# during one measurement should not lower the ceilings the models are compared against.
 measure_machine() {
   echo "bench: measuring read bandwidth and FMA peak" >&2
   if [ "$QUICK" = 1 ]; then "$OUT/machine" --threads 2 --mb 512 --runs 5
@@ -138,6 +139,7 @@ for model in tinyllama_slice4 stories15m; do
       *) STATUS[$model.$dtype]="compile failed" ;;
     esac
   done
+  measure_machine >>"$OUT/machine.txt"
 done
 
 # bf16 against f32 decode, interleaved (f32, bf16, f32, bf16, ...): the host's bandwidth moves
@@ -181,7 +183,7 @@ echo "tfc benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEA
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, load average before the run: $LOAD0"
 printf "  read bandwidth %s GB/s (best; median %s; 1 thread %s), FMA peak %s GFLOP/s (%s; 1 thread %s)\n" \
   "$BW" "$BW_MED" "$BW1" "$PEAK" "$ISA" "$PEAK1"
-echo "  (each the best of two measurements, before and after the models; raw: $OUT/machine.txt)"
+echo "  (each the best of $(grep -c '^machine' "$OUT/machine.txt") measurements, before, between and after the models; raw: $OUT/machine.txt)"
 echo
 echo "1. prefill and decode (random weights; decode = $DECODE tokens after a $PROMPT-token prompt; best of $REPEATS)"
 H="%-17s %-5s %10s %10s %10s %8s %6s %8s %6s %9s %8s %9s\n"
