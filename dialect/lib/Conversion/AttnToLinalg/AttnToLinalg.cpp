@@ -668,11 +668,12 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
     // the last block starts at n - qb, overlapping the one before rather than
     // being shorter (its queries are computed twice, with the same result).
     // All of the block's buffers then have sizes fixed for the call, which the
-    // activation plan places once. A block of fewer rows than queryRows (a
-    // decode step: qb = 1) takes proportionally longer tiles of keys, so that
-    // it covers contexts of up to keyTile * queryRows / G positions in one tile
-    // instead of paying the per-tile steps; the score block stays
-    // keyTile x queryRows per key/value head.
+    // activation plan places once. A decode step (qb = 1: G rows) takes tiles
+    // of keys queryRows / G times longer, so that it covers contexts of up to
+    // keyTile * queryRows / G positions in one tile instead of paying the
+    // per-tile steps; the score block stays within keyTile x queryRows per
+    // key/value head either way. (The step is a select, not a division, so the
+    // plan can compute it at entry.)
     Value qb = min(indexConst(b, loc, blockQueries), n);
     Value rows = mul(qb, groupValue);     // stacked rows per key/value head
     Value stateRows = mul(rows, kvValue); // all rows of a block, flattened
