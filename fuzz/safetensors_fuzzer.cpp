@@ -11,7 +11,8 @@
 // files test/Runtime/Inputs/safetensors_gen.py writes are good seeds) but keeps
 // its slots in all three dtypes, so that every conversion path of the loader is
 // reached: F32 into F32, BF16/F16 copied as they are, and anything converted
-// through F32 into BF16 or F16. It has no entry points: only loading is fuzzed.
+// through F32 into BF16 or F16, and each input is loaded twice, copied and in
+// place (as from a mapped file). It has no entry points: only loading is fuzzed.
 //
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
@@ -62,21 +63,46 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   return 0;
 }
 
+/// Reads every byte of every slot's view (owned or in place in `data`), so that
+/// a short copy or a view past the end of the file shows up under ASan, and
+/// checks that each layer of a stacked slot lies inside its view.
+static void touchSlots(const tfc_model &model) {
+  volatile unsigned char sink = 0;
+  for (int32_t s = 0; s < int32_t(model.views.size()); ++s) {
+    const tfc_model::SlotView &view = model.views[s];
+    const size_t bytes = size_t(view.elements) * tfc::rt::dtypeBytes(kSlots[s].dtype);
+    for (size_t i = 0; i < bytes; ++i)
+      sink ^= static_cast<const unsigned char *>(view.base)[i];
+    for (int64_t offset : view.layerOffsets)
+      if (offset < 0 || offset + tfc::rt::slotShareElements(kSlots[s]) > view.elements) {
+        std::fprintf(stderr, "safetensors_fuzzer: slot %d: a layer at %lld leaves its view\n",
+                     int(s), (long long)offset);
+        std::abort();
+      }
+  }
+  (void)sink;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  tfc::rt::setError("%s", ""); // so that a failure without a message is seen
-  tfc_model *model = tfc::rt::guarded<tfc_model *>(
-      nullptr, [&] { return tfc::rt::loadSafetensorsBytes("fuzz.safetensors", data, size); });
-  if (model) {
-    // Touch every slot so that a short or misplaced copy shows up under ASan.
-    volatile unsigned char sink = 0;
-    for (const tfc::rt::AlignedBuffer &slot : model->slots)
-      for (size_t i = 0; i < slot.size(); ++i)
-        sink ^= static_cast<const unsigned char *>(slot.data())[i];
-    (void)sink;
-    tfc_model_free(model);
-  } else if (tfc_last_error()[0] == '\0') {
-    std::fprintf(stderr, "safetensors_fuzzer: load failed without an error message\n");
-    std::abort();
+  // Twice: copying every tensor, then as from a mapped file (an owner keeps
+  // the bytes alive), where tensors already in their slot's type are used in
+  // place. libFuzzer's input is a heap block of exactly `size` bytes, so ASan
+  // sees a view that reaches past the file.
+  for (bool inPlace : {false, true}) {
+    tfc::rt::setError("%s", ""); // so that a failure without a message is seen
+    std::shared_ptr<const void> owner;
+    if (inPlace)
+      owner = std::shared_ptr<const void>(data, [](const void *) {});
+    tfc_model *model = tfc::rt::guarded<tfc_model *>(nullptr, [&] {
+      return tfc::rt::loadSafetensorsBytes("fuzz.safetensors", data, size, owner);
+    });
+    if (model) {
+      touchSlots(*model);
+      tfc_model_free(model);
+    } else if (tfc_last_error()[0] == '\0') {
+      std::fprintf(stderr, "safetensors_fuzzer: load failed without an error message\n");
+      std::abort();
+    }
   }
   return 0;
 }

@@ -135,10 +135,14 @@ namespace tfc::rt {
 tfc_model *loadSafetensors(const char *path);
 
 /// Builds a model from the `size` bytes of a whole safetensors file at `bytes`;
-/// `name` stands for the file in error messages. What loadSafetensors runs once
-/// the file is mapped, and the entry point of fuzz/safetensors_fuzzer.cpp. The
-/// caller has checked the descriptor (checkDescriptor).
-tfc_model *loadSafetensorsBytes(const char *name, const unsigned char *bytes, size_t size);
+/// `name` stands for the file in error messages. With an `owner` keeping the
+/// bytes alive, tensors already in their slot's type are used in place (the
+/// model holds on to `owner`); without one, everything is copied. What
+/// loadSafetensors runs once the file is mapped, and the entry point of
+/// fuzz/safetensors_fuzzer.cpp. The caller has checked the descriptor
+/// (checkDescriptor).
+tfc_model *loadSafetensorsBytes(const char *name, const unsigned char *bytes, size_t size,
+                                std::shared_ptr<const void> owner = nullptr);
 
 //===----------------------------------------------------------------------===//
 // Error helper implementation

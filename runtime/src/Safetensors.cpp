@@ -551,24 +551,20 @@ tfc_model *tfc::rt::loadSafetensors(const char *path) {
   auto file = std::make_shared<MappedFile>();
   if (!file->open(path))
     return nullptr;
-  if (file->size < 8) {
-    setError("'%s' is too small for a safetensors file: %zu bytes, the header length alone "
-             "takes 8",
-             path, file->size);
-    return nullptr;
-  }
   // The model keeps the mapping only when it uses weights in place; otherwise
   // the file is unmapped when this returns.
-  return Loader(path, file->bytes(), file->size).run(file);
+  const unsigned char *bytes = file->bytes();
+  const size_t size = file->size;
+  return loadSafetensorsBytes(path, bytes, size, std::move(file));
 }
 
 tfc_model *tfc::rt::loadSafetensorsBytes(const char *name, const unsigned char *bytes,
-                                         size_t size) {
+                                         size_t size, std::shared_ptr<const void> owner) {
   if (size < 8) {
     setError("'%s' is too small for a safetensors file: %zu bytes, the header length alone "
              "takes 8",
              name, size);
     return nullptr;
   }
-  return Loader(name, bytes, size).run();
+  return Loader(name, bytes, size).run(std::move(owner));
 }

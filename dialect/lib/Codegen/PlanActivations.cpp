@@ -232,7 +232,8 @@ private:
     if (auto collapse = dyn_cast<memref::CollapseShapeOp>(op)) {
       // The product of the source dimensions folded into d.
       Value product = constant(1);
-      for (int64_t j : collapse.getReassociationIndices()[d]) {
+      SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
+      for (int64_t j : groups[d]) {
         FailureOr<Value> size = dim(collapse.getSrc(), j);
         if (failed(size))
           return failure();
