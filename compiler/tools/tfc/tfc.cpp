@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tfc/Conversion/Passes.h"
 #include "tfc/Pipeline/Pipeline.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -114,13 +115,13 @@ int main(int argc, char **argv) {
                  << " is not a weight type (f32, bf16, f16)\n";
     return 1;
   }
-  if (attentionKeyTile == 0) {
-    llvm::errs() << "tfc: error: --attention-key-tile must be at least 1\n";
-    return 1;
-  }
-  if (attentionQueryRows == 0) {
-    llvm::errs() << "tfc: error: --attention-query-rows must be at least 1\n";
-    return 1;
+  for (auto [name, value] : {std::pair{"key-tile", unsigned(attentionKeyTile)},
+                              std::pair{"query-rows", unsigned(attentionQueryRows)}}) {
+    if (value == 0 || value > tfc::kMaxSDPATile) {
+      llvm::errs() << "tfc: error: --attention-" << name << "=" << value
+                   << " is out of range (1 to " << tfc::kMaxSDPATile << ")\n";
+      return 1;
+    }
   }
   tfc::DriverOptions options;
   options.input = input;

@@ -33,13 +33,16 @@ namespace tfc {
 
 /// How attn.sdpa's online softmax is tiled: keys per tile, and query rows per
 /// block counted after stacking the query heads that share a key/value head
-/// (a block holds max(1, queryRows / group) queries). A block of fewer rows
-/// (decode, the last block) takes keyTile x max(1, queryRows / rows) keys per
-/// tile: the score block stays within queryRows x keyTile per key/value head.
+/// (a block holds max(1, queryRows / group) queries). Every block has the same
+/// number of queries (the last overlaps the one before); a decode step's block
+/// (G rows) takes keyTile x max(1, queryRows / G) keys per tile: the score
+/// block stays within queryRows x keyTile per key/value head. Both are at most
+/// kMaxSDPATile, so that index arithmetic on them cannot overflow.
 struct SDPATiling {
   int64_t keyTile = 256;
   int64_t queryRows = 256;
 };
+constexpr int64_t kMaxSDPATile = 1 << 16;
 
 /// Head-level and elementwise attn ops (everything but attn.weight,
 /// attn.attention and attn.latent_attention) into linalg/tensor/arith/math/scf.

@@ -629,8 +629,9 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
     int64_t dv = tensorType(v).getDimSize(2);
     if (ShapedType::isDynamic(d) || ShapedType::isDynamic(dv))
       return rewriter.notifyMatchFailure(op, "needs static head widths");
-    if (tiling.keyTile <= 0 || tiling.queryRows <= 0)
-      return rewriter.notifyMatchFailure(op, "needs positive tile sizes");
+    if (tiling.keyTile <= 0 || tiling.queryRows <= 0 || tiling.keyTile > tfc::kMaxSDPATile ||
+        tiling.queryRows > tfc::kMaxSDPATile)
+      return rewriter.notifyMatchFailure(op, "needs tile sizes in [1, kMaxSDPATile]");
     auto &b = rewriter;
     MLIRContext *ctx = b.getContext();
     const int64_t kvHeads = op.getKvHeads(), group = op.getHeads() / op.getKvHeads();
@@ -857,10 +858,11 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
   using ConvertAttnToLinalgBase::ConvertAttnToLinalgBase;
 
   void runOnOperation() override {
-    if (keyTile <= 0 || queryRows <= 0) {
+    if (keyTile <= 0 || queryRows <= 0 || keyTile > tfc::kMaxSDPATile ||
+        queryRows > tfc::kMaxSDPATile) {
       getOperation()->emitError("tfc-convert-attn-to-linalg: key-tile (")
           << keyTile.getValue() << ") and query-rows (" << queryRows.getValue()
-          << ") must be positive";
+          << ") must be between 1 and " << tfc::kMaxSDPATile;
       return signalPassFailure();
     }
     if (failed(checkDecomposed(getOperation())))
