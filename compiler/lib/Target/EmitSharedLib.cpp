@@ -376,6 +376,11 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(llvm::StringRef cpu, un
       f.AddFeature(feature.first(), feature.second);
     features = f.getString();
   }
+  // Checked on a subtarget of the generic CPU first: LLVM warns on stderr
+  // about an unknown CPU each time it builds a subtarget for it.
+  std::unique_ptr<llvm::MCSubtargetInfo> generic(target->createMCSubtargetInfo(triple, "", ""));
+  if (!generic || !generic->isCPUStringValid(cpuName))
+    return error = "unknown target CPU '" + cpuName + "'", nullptr;
   llvm::TargetOptions opts;
   auto level = optLevel == 0   ? llvm::CodeGenOptLevel::None
                : optLevel == 1 ? llvm::CodeGenOptLevel::Less
@@ -385,8 +390,6 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(llvm::StringRef cpu, un
       triple, cpuName, features, opts, llvm::Reloc::PIC_, std::nullopt, level));
   if (!tm)
     error = "cannot create a target machine for " + triple + " / " + cpuName;
-  else if (!tm->getMCSubtargetInfo()->isCPUStringValid(cpuName))
-    return error = "unknown target CPU '" + cpuName + "'", nullptr;
   return tm;
 }
 
