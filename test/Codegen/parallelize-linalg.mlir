@@ -1,5 +1,4 @@
-// RUN: tfc-opt %s -tfc-parallelize-linalg=min-parallel-work=1 -split-input-file | FileCheck %s
-// RUN: tfc-opt %s -tfc-parallelize-linalg -split-input-file | FileCheck %s --check-prefix=WORK
+// RUN: tfc-opt %s -tfc-parallelize-linalg -split-input-file | FileCheck %s
 
 // Rows of a 2-D elementwise op: one scf.parallel over the outermost dimension,
 // each row a linalg.generic on subviews.
@@ -91,40 +90,4 @@ func.func @left_alone(%v: memref<?xf32>, %x: memref<?x64xf32>, %c: memref<64xf32
     linalg.fill ins(%zero : f32) outs(%x : memref<?x64xf32>)
   }
   return %r : tensor<4x4xf32>
-}
-
-// -----
-
-// With the default threshold (16384 points): an op of dynamic size is
-// distributed only when it has that many points at run time, else it runs as
-// it is on the calling thread; a statically small one is left alone.
-// WORK-LABEL: func.func @by_size
-// WORK-SAME: (%[[X:.*]]: memref<?x64xf32>, %[[Y:.*]]: memref<?x64xf32>, %[[A:.*]]: memref<4x64xf32>, %[[B:.*]]: memref<4x64xf32>)
-// WORK: %[[N:.*]] = memref.dim %[[X]], %{{.*}} : memref<?x64xf32>
-// WORK: %[[POINTS:.*]] = arith.muli %[[N]], %{{.*}} : index
-// WORK: %[[ENOUGH:.*]] = arith.cmpi uge, %[[POINTS]], %{{.*}} : index
-// WORK: scf.if %[[ENOUGH]] {
-// WORK:   scf.parallel
-// WORK:     linalg.generic {{.*}} ins(%{{.*}} : memref<1x64xf32, strided<[64, 1], offset: ?>>)
-// WORK: } else {
-// WORK:   linalg.generic {{.*}} ins(%[[X]] : memref<?x64xf32>) outs(%[[Y]] : memref<?x64xf32>)
-// WORK: }
-// WORK-NOT: scf.parallel
-// WORK: linalg.generic {{.*}} ins(%[[A]] : memref<4x64xf32>) outs(%[[B]] : memref<4x64xf32>)
-// WORK: return
-#id3 = affine_map<(i, j) -> (i, j)>
-func.func @by_size(%x: memref<?x64xf32>, %y: memref<?x64xf32>, %a: memref<4x64xf32>, %b: memref<4x64xf32>) {
-  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel"]}
-      ins(%x : memref<?x64xf32>) outs(%y : memref<?x64xf32>) {
-  ^bb0(%u: f32, %v: f32):
-    %e = math.exp %u : f32
-    linalg.yield %e : f32
-  }
-  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel"]}
-      ins(%a : memref<4x64xf32>) outs(%b : memref<4x64xf32>) {
-  ^bb0(%u: f32, %v: f32):
-    %e = math.exp %u : f32
-    linalg.yield %e : f32
-  }
-  return
 }

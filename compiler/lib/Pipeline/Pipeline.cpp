@@ -106,8 +106,7 @@ LogicalResult buildBuffersToLLVMPipeline(OpPassManager &pm, const PipelineOption
   // What is left of linalg (norms, activations, softmax, copies) runs on the
   // threads too, row by row; LLVM's loop vectorizer takes the rows.
   if (usesOpenMP(options))
-    pipeline += "func.func(tfc-parallelize-linalg{min-parallel-work=" +
-                std::to_string(options.minParallelWork) + "}),convert-scf-to-openmp,";
+    pipeline += "func.func(tfc-parallelize-linalg),convert-scf-to-openmp,";
   pipeline += "convert-linalg-to-loops,"
               "convert-vector-to-scf,"
               "expand-strided-metadata,"

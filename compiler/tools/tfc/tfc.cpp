@@ -58,11 +58,6 @@ static cl::opt<unsigned> attentionKeyTile(
     "attention-key-tile",
     cl::desc("Keys per tile of flash-style attention (default 256; small values are for tests)"),
     cl::init(256), cl::cat(category));
-static cl::opt<unsigned> minParallelWork(
-    "min-parallel-work",
-    cl::desc("Points of an elementwise/norm/softmax op from which its rows go on the threads "
-             "(default 16384; 1 distributes every op, for tests)"),
-    cl::init(16384), cl::Hidden, cl::cat(category));
 static cl::opt<unsigned> attentionQueryRows(
     "attention-query-rows",
     cl::desc("Query rows (queries x query heads per K/V head) per block of flash-style attention "
@@ -141,7 +136,6 @@ int main(int argc, char **argv) {
   options.pipeline.weightType = weightType;
   options.pipeline.attentionKeyTile = attentionKeyTile;
   options.pipeline.attentionQueryRows = attentionQueryRows;
-  options.pipeline.minParallelWork = minParallelWork;
   options.pipeline.threads = threads && threads->getNumOccurrences() ? threads->getValue() : 0;
   if (threads && threads->getNumOccurrences() && threads->getValue() < 0) {
     llvm::errs() << "tfc: error: --threads=" << threads->getValue() << " is negative\n";

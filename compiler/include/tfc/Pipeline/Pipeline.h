@@ -36,9 +36,6 @@ struct PipelineOptions {
   /// query rows (queries x query heads per K/V head); see SDPATiling.
   int64_t attentionKeyTile = 256;
   int64_t attentionQueryRows = 256;
-  /// Points of a remaining linalg op's iteration space from which its rows are
-  /// distributed over the threads (tfc-parallelize-linalg).
-  int64_t minParallelWork = 16384;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.

@@ -108,12 +108,7 @@ def ParallelizeLinalg : Pass<"tfc-parallelize-linalg", "::mlir::func::FuncOp"> {
     dimension into one collapsed OpenMP loop whose index is divided back into
     coordinates on every iteration.
 
-    Only ops with at least `min-parallel-work` points in their iteration space
-    are distributed: below that, one thread is done before the others would
-    have woken up. An op whose size is known only at run time gets an `scf.if`
-    on it, with the op unchanged (on the calling thread) as the else branch.
-
-    Before (with `min-parallel-work=1`):
+    Before:
     ```mlir
     linalg.generic {iterator_types = ["parallel", "parallel"]}
         ins(%x : memref<?x64xf32>) outs(%y : memref<?x64xf32>) { ... }
@@ -128,13 +123,9 @@ def ParallelizeLinalg : Pass<"tfc-parallelize-linalg", "::mlir::func::FuncOp"> {
     }
     ```
   }];
-  let options = [
-    Option<"minParallelWork", "min-parallel-work", "int64_t", /*default=*/"16384",
-           "Points of an op's iteration space from which its rows go on the threads">
-  ];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"
+    "::mlir::linalg::LinalgDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
   ];
 }
 
