@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
   }
   for (auto [name, value] : {std::pair{"key-tile", unsigned(attentionKeyTile)},
                               std::pair{"query-rows", unsigned(attentionQueryRows)}}) {
-    if (value == 0 || value > tfc::kMaxSDPATile) {
+    if (!tfc::SDPATiling::validSize(value)) {
       llvm::errs() << "tfc: error: --attention-" << name << "=" << value
                    << " is out of range (1 to " << tfc::kMaxSDPATile << ")\n";
       return 1;

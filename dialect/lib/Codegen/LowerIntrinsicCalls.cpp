@@ -39,16 +39,14 @@ struct LowerIntrinsicCallsPass : tfc::impl::LowerIntrinsicCallsBase<LowerIntrins
     if (declarations.empty())
       return;
 
-    SmallVector<func::CallOp> calls;
+    SmallVector<std::pair<func::CallOp, StringRef>> calls; // and the intrinsic's name
     module.walk([&](func::CallOp call) {
       auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
-      if (callee && callee->hasAttr(kIntrinsicAttr))
-        calls.push_back(call);
+      if (auto name = callee ? callee->getAttrOfType<StringAttr>(kIntrinsicAttr) : nullptr)
+        calls.emplace_back(call, name.getValue());
     });
     OpBuilder b(&getContext());
-    for (func::CallOp call : calls) {
-      auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
-      StringRef name = cast<StringAttr>(callee->getAttr(kIntrinsicAttr)).getValue();
+    for (auto [call, name] : calls) {
       b.setInsertionPoint(call);
       auto intrinsic = b.create<LLVM::CallIntrinsicOp>(call.getLoc(), call.getResultTypes(),
                                                        name, call.getOperands());

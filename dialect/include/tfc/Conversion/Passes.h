@@ -38,11 +38,14 @@ namespace tfc {
 /// (G rows) takes keyTile x max(1, queryRows / G) keys per tile: the score
 /// block stays within queryRows x keyTile per key/value head. Both are at most
 /// kMaxSDPATile, so that index arithmetic on them cannot overflow.
+constexpr int64_t kMaxSDPATile = 1 << 16;
 struct SDPATiling {
   int64_t keyTile = 256;
   int64_t queryRows = 256;
+
+  static bool validSize(int64_t size) { return size >= 1 && size <= kMaxSDPATile; }
+  bool valid() const { return validSize(keyTile) && validSize(queryRows); }
 };
-constexpr int64_t kMaxSDPATile = 1 << 16;
 
 /// Head-level and elementwise attn ops (everything but attn.weight,
 /// attn.attention and attn.latent_attention) into linalg/tensor/arith/math/scf.

@@ -629,8 +629,7 @@ struct SDPALowering : OpConversionPattern<SDPAOp> {
     int64_t dv = tensorType(v).getDimSize(2);
     if (ShapedType::isDynamic(d) || ShapedType::isDynamic(dv))
       return rewriter.notifyMatchFailure(op, "needs static head widths");
-    if (tiling.keyTile <= 0 || tiling.queryRows <= 0 || tiling.keyTile > tfc::kMaxSDPATile ||
-        tiling.queryRows > tfc::kMaxSDPATile)
+    if (!tiling.valid())
       return rewriter.notifyMatchFailure(op, "needs tile sizes in [1, kMaxSDPATile]");
     auto &b = rewriter;
     MLIRContext *ctx = b.getContext();
@@ -858,8 +857,7 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
   using ConvertAttnToLinalgBase::ConvertAttnToLinalgBase;
 
   void runOnOperation() override {
-    if (keyTile <= 0 || queryRows <= 0 || keyTile > tfc::kMaxSDPATile ||
-        queryRows > tfc::kMaxSDPATile) {
+    if (!tfc::SDPATiling{keyTile, queryRows}.valid()) {
       getOperation()->emitError("tfc-convert-attn-to-linalg: key-tile (")
           << keyTile.getValue() << ") and query-rows (" << queryRows.getValue()
           << ") must be between 1 and " << tfc::kMaxSDPATile;
