@@ -97,7 +97,7 @@ public:
   }
 
   /// An upper bound at entry of `size`, a buffer size inside the body: the
-  /// size itself when it can be computed at entry; for a minimum (the last,
+  /// size itself when it can be computed at entry; for a signed minimum (the last,
   /// partial tile of a loop: min(tile, end - iv)), the smaller of the bounds
   /// of its operands that can be; for `a - iv`, iv the induction variable of
   /// a loop from a non-negative constant, the bound of `a`. Sound because
@@ -115,7 +115,9 @@ public:
         return upperBound(sub.getLhs());
       return failure();
     }
-    if (!isa_and_present<arith::MinSIOp, arith::MinUIOp>(op))
+    // Not arith.minui: with an operand negative as a signed size, the other
+    // one is the minimum, and a bound of the first bounds nothing.
+    if (!isa_and_present<arith::MinSIOp>(op))
       return failure();
     FailureOr<Value> lhs = upperBound(op->getOperand(0));
     FailureOr<Value> rhs = upperBound(op->getOperand(1));
@@ -426,9 +428,8 @@ private:
       }
       // The view keeps the alloc's own sizes; the range only needs room for
       // them, so a size that changes within the body may be bounded.
-      FailureOr<Value> n = entry.dim(alloc.getResult(), d);
-      if (failed(n))
-        n = entry.upperBound(alloc.getDynamicSizes()[type.getDynamicDimIndex(d)]);
+      FailureOr<Value> n =
+          entry.upperBound(alloc.getDynamicSizes()[type.getDynamicDimIndex(d)]);
       if (failed(n))
         return failure();
       dynamicSizes.push_back(*n);
@@ -552,8 +553,8 @@ private:
     Block &body = func.front();
     Location loc = func.getLoc();
     auto arenaType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
-    Value arena = body.addArgument(arenaType, loc);
-    func.setType(FunctionType::get(ctx, body.getArgumentTypes(), {}));
+    func.insertArgument(func.getNumArguments(), arenaType, /*argAttrs=*/{}, loc);
+    Value arena = body.getArguments().back();
     if (auto args = func->getAttrOfType<DenseI32ArrayAttr>("tfc.args")) {
       SmallVector<int32_t> table(args.asArrayRef());
       table.append({kArgArena, 0});
