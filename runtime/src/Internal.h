@@ -102,8 +102,8 @@ void storeFloats(int32_t dtype, const float *src, void *dst, int64_t n);
 } // namespace tfc::rt
 
 /// Weights: per descriptor slot, of the slot's dtype, either an owned buffer or,
-/// for tensors the file already holds as the slot's dtype (F32 slots of F32
-/// tensors, stacked ones included), the file's own bytes, used in place from its
+/// for tensors the file already holds as the slot's dtype (F32, BF16 or F16,
+/// stacked ones included), the file's own bytes, used in place from its
 /// mapping. Read-only once constructed, so any number of sessions on any threads
 /// may share it.
 struct tfc_model {

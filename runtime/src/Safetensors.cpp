@@ -7,10 +7,10 @@
 // section, no two tensors overlapping, byte counts matching dtype and shape), and
 // each manifest tensor is either used in place (a slot whose tensors all have
 // its type in the file, F32, BF16 or F16, aligned to it; a stacked slot's
-// layers are found through its table of layer offsets, gen_abi.h) or
-// converted into its slot,
-// after which its file pages are dropped from the resident set; the mapping is
-// kept only while in-place weights use it. Every error names the file's tensor or byte offset at fault.
+// layers are found through its table of layer offsets, gen_abi.h) or converted
+// into its slot, after which its file pages are dropped from the resident set;
+// the mapping is kept only while in-place weights use it. Every error names the
+// file's tensor or byte offset at fault.
 // Tensors the manifest does not use are checked like the others but otherwise
 // ignored (counted in tfc_model::ignoredTensors; the runtime never prints).
 //
@@ -276,7 +276,10 @@ public:
 
   /// Builds the model. With `mapping` (which owns `bytes`), tensors already in
   /// their slot's layout are used in place and the model keeps the mapping.
-  tfc_model *run(std::shared_ptr<const void> mapping = nullptr) {
+  /// Only when `fileMapped` (bytes mapped read-only from the file) are the
+  /// pages of copied tensors dropped: on other memory, MADV_DONTNEED would
+  /// zero them.
+  tfc_model *run(std::shared_ptr<const void> mapping, bool fileMapped) {
     if (!parseHeader() || !checkOverlaps() || !matchManifest())
       return nullptr;
     const tfc_gen_model &m = descriptor();
@@ -305,7 +308,7 @@ public:
     // in again from the file), so the file does not count twice while the
     // model keeps the mapping for its in-place weights, not even transiently.
     constexpr int64_t kChunk = 1 << 16;
-    std::vector<float> staging;
+    std::vector<float> staging; // sized at the first conversion that needs it
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       if (inPlace[m.weights[i].slot])
         continue;
@@ -316,7 +319,7 @@ public:
       const size_t slotBytes = dtypeBytes(slotType);
       const bool sameType = storedAs(slotType, t.dtype.type);
       auto *dst = static_cast<char *>(model->weightData(i));
-      PageDropper dropper(mapping ? src : nullptr);
+      PageDropper dropper(fileMapped ? src : nullptr);
       for (int64_t begin = 0; begin < n; begin += kChunk) {
         const int64_t count = std::min(kChunk, n - begin);
         const unsigned char *from = src + begin * t.dtype.bytes;
@@ -326,7 +329,8 @@ public:
         } else if (slotType == TFC_DTYPE_F32) {
           convertToF32(t.dtype.type, from, reinterpret_cast<float *>(to), count);
         } else {
-          staging.resize(size_t(kChunk));
+          if (staging.empty())
+            staging.resize(size_t(kChunk));
           convertToF32(t.dtype.type, from, staging.data(), count);
           storeFloats(slotType, staging.data(), to, count);
         }
@@ -552,10 +556,10 @@ tfc_model *tfc::rt::loadSafetensors(const char *path) {
   if (!file->open(path))
     return nullptr;
   // The model keeps the mapping only when it uses weights in place; otherwise
-  // the file is unmapped when this returns.
-  const unsigned char *bytes = file->bytes();
-  const size_t size = file->size;
-  return loadSafetensorsBytes(path, bytes, size, std::move(file));
+  // the file is unmapped when this returns. (MappedFile::open rejects files
+  // shorter than the header length.)
+  Loader loader(path, file->bytes(), file->size);
+  return loader.run(std::move(file), /*fileMapped=*/true);
 }
 
 tfc_model *tfc::rt::loadSafetensorsBytes(const char *name, const unsigned char *bytes,
@@ -566,5 +570,5 @@ tfc_model *tfc::rt::loadSafetensorsBytes(const char *name, const unsigned char *
              name, size);
     return nullptr;
   }
-  return Loader(name, bytes, size).run(std::move(owner));
+  return Loader(name, bytes, size).run(std::move(owner), /*fileMapped=*/false);
 }

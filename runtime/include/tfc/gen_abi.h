@@ -71,8 +71,9 @@ enum {
 };
 
 /* A weight slot as the generated code sees it: row-major, contiguous, of element
-   type `dtype`, aligned to its element size (64 bytes when the runtime owns it; an
-   F32 slot of F32 tensors is used in place from the file's mapping). A stacked
+   type `dtype`, aligned to its element size (64 bytes when the runtime owns it; a
+   slot whose tensors the file holds in its dtype is used in place from the file's
+   mapping). A stacked
    slot (layers > 0) holds one per-layer manifest tensor per index of its leading
    dim; each layer is contiguous, but the layers are wherever the layer offsets
    put them (side by side, l * elements of a layer, when the runtime owns the
