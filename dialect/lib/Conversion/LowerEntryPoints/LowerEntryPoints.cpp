@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -113,14 +114,14 @@ MemRefType memrefFor(Type tensor) {
 ///   => %v = memref.reinterpret_cast %base to offset: [table[%l]], sizes: [d...]
 ///      tensor.extract_slice (bufferization.to_tensor %v) [a...] [s...] [t...]
 ///
-/// (the second slice only when it is not the whole layer).
+/// (the second slice folds away when it is the whole layer).
 LogicalResult sliceLayersFromTable(OpBuilder &b, Value stacked, Value base, Value table,
                                    StringRef name) {
   auto type = cast<RankedTensorType>(stacked.getType());
   ArrayRef<int64_t> layerShape = type.getShape().drop_front();
-  SmallVector<int64_t> strides(layerShape.size(), 1);
-  for (int64_t d = int64_t(layerShape.size()) - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * layerShape[d + 1];
+  SmallVector<int64_t> strides = computeStrides(layerShape);
+  SmallVector<OpFoldResult> sizes = getAsIndexOpFoldResult(b.getContext(), layerShape);
+  SmallVector<OpFoldResult> viewStrides = getAsIndexOpFoldResult(b.getContext(), strides);
   auto viewType = MemRefType::get(
       layerShape, type.getElementType(),
       StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
@@ -137,25 +138,14 @@ LogicalResult sliceLayersFromTable(OpBuilder &b, Value stacked, Value base, Valu
     Value layer = getValueOrCreateConstantIndexOp(b, loc, slice.getMixedOffsets()[0]);
     Value offset = b.create<memref::LoadOp>(loc, table, layer);
     offset = b.create<arith::IndexCastOp>(loc, b.getIndexType(), offset);
-    SmallVector<OpFoldResult> sizes, viewStrides;
-    for (auto [size, stride] : llvm::zip(layerShape, strides)) {
-      sizes.push_back(b.getIndexAttr(size));
-      viewStrides.push_back(b.getIndexAttr(stride));
-    }
     Value view = b.create<memref::ReinterpretCastOp>(loc, viewType, base, OpFoldResult(offset),
                                                      sizes, viewStrides);
     Value whole = b.create<bufferization::ToTensorOp>(loc, layerType, view, /*restrict=*/true);
     auto rest = [](ArrayRef<OpFoldResult> v) { return SmallVector<OpFoldResult>(v.drop_front()); };
-    Value result = whole;
-    if (slice.getType() != layerType ||
-        !llvm::all_of(rest(slice.getMixedOffsets()),
-                      [](OpFoldResult o) { return isConstantIntValue(o, 0); }) ||
-        !llvm::all_of(rest(slice.getMixedStrides()),
-                      [](OpFoldResult s) { return isConstantIntValue(s, 1); }))
-      result = b.create<tensor::ExtractSliceOp>(loc, slice.getType(), whole,
-                                                rest(slice.getMixedOffsets()),
-                                                rest(slice.getMixedSizes()),
-                                                rest(slice.getMixedStrides()));
+    // Folds to `whole` when the slice is the whole layer.
+    Value result = b.createOrFold<tensor::ExtractSliceOp>(
+        loc, slice.getType(), whole, rest(slice.getMixedOffsets()),
+        rest(slice.getMixedSizes()), rest(slice.getMixedStrides()));
     slice.replaceAllUsesWith(result);
     slice.erase();
   }
