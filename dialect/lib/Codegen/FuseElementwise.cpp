@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -259,13 +260,12 @@ struct FoldTransposeIntoGeneric : OpRewritePattern<linalg::GenericOp> {
       });
       if (!onlyHere)
         continue;
-      // transposed[t] = source[s] with s[perm[i]] = t[i].
-      ArrayRef<int64_t> perm = transpose.getPermutation();
+      // transposed[t] = source[s] with s[perm[i]] = t[i], i.e. s = t permuted
+      // by the inverse of perm.
+      SmallVector<int64_t> inverse = invertPermutationVector(transpose.getPermutation());
       Value source = transpose.getInput();
       AffineMap map = op.getMatchingIndexingMap(input);
-      SmallVector<AffineExpr> sourceExprs(perm.size());
-      for (auto [i, p] : llvm::enumerate(perm))
-        sourceExprs[p] = map.getResult(i);
+      SmallVector<AffineExpr> sourceExprs = applyPermutation(map.getResults(), inverse);
       SmallVector<AffineMap> maps = op.getIndexingMapsArray();
       maps[input->getOperandNumber()] =
           AffineMap::get(map.getNumDims(), map.getNumSymbols(), sourceExprs, op.getContext());
@@ -274,9 +274,8 @@ struct FoldTransposeIntoGeneric : OpRewritePattern<linalg::GenericOp> {
         op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
       });
       for (tensor::ExtractOp extract : extracts) {
-        SmallVector<Value> indices(perm.size());
-        for (auto [i, p] : llvm::enumerate(perm))
-          indices[p] = extract.getIndices()[i];
+        SmallVector<Value> indices =
+            applyPermutation(SmallVector<Value>(extract.getIndices()), inverse);
         rewriter.modifyOpInPlace(extract, [&] {
           extract.getTensorMutable().set(source);
           extract.getIndicesMutable().assign(indices);
