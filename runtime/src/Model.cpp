@@ -442,8 +442,10 @@ tfc_model *tfc_model_random(uint64_t seed) {
         int64_t count = std::min(kChunk, n - begin);
         float *chunk = values.data();
         for (int64_t j = 0; j < count; ++j)
-          chunk[j] = w.init == 1 ? 1.0f : w.init == 0 ? a * rng.symmetric() : 0.0f;
-        // init 2 (zeros) and anything else stays zero.
+          chunk[j] = w.init == TFC_INIT_ONES     ? 1.0f
+                     : w.init == TFC_INIT_RANDOM ? a * rng.symmetric()
+                                                 : 0.0f;
+        // TFC_INIT_ZEROS and anything else stays zero.
         storeFloats(dtype, chunk, dst + size_t(begin) * dtypeBytes(dtype), count);
       }
     }

@@ -5,7 +5,7 @@
 // Three buffers of 512 x 8 floats (16 KiB each for the 512-token estimate),
 // each live with its neighbour only: %c takes the place %a left, so the arena
 // is the live peak, two buffers. The model function gains the arena argument
-// and its kind (6) in tfc.args; @reuse_arena_bytes returns the size.
+// and its kind (#attn.arg<arena>) in attn.entry_args; @reuse_arena_bytes returns the size.
 
 // REPORT: remark: @reuse: 3 buffers in an arena of 32768 bytes for 512 tokens (at most 32768 bytes live at once)
 
@@ -15,8 +15,8 @@
 // CHECK: return
 // CHECK-LABEL: func.func @reuse(
 // CHECK-SAME: %[[TOKENS:[a-zA-Z0-9_]+]]: memref<?xi32>, %[[OUT:[a-zA-Z0-9_]+]]: memref<?x8xf32>, %[[ARENA:[a-zA-Z0-9_]+]]: memref<?xi8>)
-// CHECK-SAME: tfc.arena_bytes = @reuse_arena_bytes
-// CHECK-SAME: tfc.args = array<i32: 0, 0, 3, 0, 6, 0>
+// CHECK-SAME: attn.arena_bytes = @reuse_arena_bytes
+// CHECK-SAME: attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>, #attn.arg<arena>]
 // CHECK-NOT: memref.alloc
 // CHECK: %[[A:.*]] = memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x8xf32>
 // CHECK: %[[B:.*]] = memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x8xf32>
@@ -24,7 +24,7 @@
 // CHECK: %[[C:.*]] = memref.view %[[ARENA]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x8xf32>
 // CHECK: linalg.copy ins(%[[B]] : memref<?x8xf32>) outs(%[[C]] : memref<?x8xf32>)
 // CHECK: linalg.copy ins(%[[C]] : memref<?x8xf32>) outs(%[[OUT]] : memref<?x8xf32>)
-func.func @reuse(%tokens: memref<?xi32>, %out: memref<?x8xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+func.func @reuse(%tokens: memref<?xi32>, %out: memref<?x8xf32>) attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>]} {
   %c0 = arith.constant 0 : index
   %one = arith.constant 1.0 : f32
   %n = memref.dim %tokens, %c0 : memref<?xi32>
@@ -54,7 +54,7 @@ func.func @reuse(%tokens: memref<?xi32>, %out: memref<?x8xf32>) attributes {tfc.
 // CHECK: scf.for
 // CHECK: %[[TMP:.*]] = memref.view
 // CHECK-SAME: to memref<4xf32>
-func.func @loop_use(%tokens: memref<?xi32>, %pos: index, %out: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 4, 0, 3, 0>} {
+func.func @loop_use(%tokens: memref<?xi32>, %pos: index, %out: memref<?x4xf32>) attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<pos>, #attn.arg<output>]} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
@@ -91,7 +91,7 @@ func.func @loop_use(%tokens: memref<?xi32>, %pos: index, %out: memref<?x4xf32>) 
 // CHECK: scf.for %[[I:.*]] =
 // CHECK: %[[ROWS:.*]] = arith.minsi
 // CHECK: memref.view %{{.*}}[%{{.*}}][%[[ROWS]]] : memref<?xi8> to memref<?x4xf32>
-func.func @partial_tile(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+func.func @partial_tile(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>]} {
   %c0 = arith.constant 0 : index
   %c8 = arith.constant 8 : index
   %one = arith.constant 1.0 : f32
@@ -117,7 +117,7 @@ func.func @partial_tile(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attribute
 // CHECK-LABEL: func.func @reshaped(
 // CHECK-NOT: memref.alloc
 // CHECK: return
-func.func @reshaped(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+func.func @reshaped(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>]} {
   %c0 = arith.constant 0 : index
   %one = arith.constant 1.0 : f32
   %n = memref.dim %tokens, %c0 : memref<?xi32>
@@ -136,7 +136,7 @@ func.func @reshaped(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {t
 
 // -----
 
-// Left alone: functions that are not model functions (no tfc.args), allocs in
+// Left alone: functions that are not model functions (no attn.entry_args), allocs in
 // parallel loops, sizes read from memory, buffers passed to calls.
 
 // CHECK-LABEL: func.func @helper(
@@ -147,14 +147,14 @@ func.func @helper(%n: index) {
 }
 
 // CHECK-LABEL: func.func @unplanned(
-// CHECK-SAME: %{{.*}}: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+// CHECK-SAME: %{{.*}}: memref<?x4xf32>) attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>]} {
 // CHECK: scf.parallel
 // CHECK: memref.alloc() : memref<16xf32>
 // CHECK: memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK: memref.alloc() : memref<8xf32>
 // CHECK: call @sink
 func.func private @sink(memref<8xf32>)
-func.func @unplanned(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+func.func @unplanned(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>]} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index

@@ -4,8 +4,8 @@
 // one layer at a time.
 
 func.func @decoder(%tokens: tensor<?xi32>) -> tensor<2x4x4xf32> {
-  %w = attn.weight "l.{i}.w" : tensor<2x4x4xf32>
-  // expected-error @+1 {{stacked weight 'l.{i}.w' may only be read through slices of one layer}}
+  %w = attn.weight "l." * ".w" layers 2 : tensor<2x4x4xf32>
+  // expected-error @+1 {{stacked weight 'l.*.w' may only be read through slices of one layer}}
   %s = tensor.extract_slice %w[0, 0, 0] [2, 4, 4] [1, 1, 1] : tensor<2x4x4xf32> to tensor<2x4x4xf32>
   return %s : tensor<2x4x4xf32>
 }

@@ -3,13 +3,14 @@
 
 // Weights become memref arguments (one per distinct name, shared across
 // functions, in first-use order), tokens a memref, the result an output
-// argument; tfc.args lists (kind, index) pairs as gen_abi.h numbers them:
-// tokens (0, 0), weight slot 0 (2, 0), weight slot 1 (2, 1), output (3, 0).
+// argument; attn.entry_args lists their kinds (gen_abi.h's TFC_ARG_*) and the
+// slot of each weight, attn.out_width the output's columns; the module lists
+// the slots (with the init mark of their weight ops) and the caches.
 
-// CHECK: module attributes {tfc.caches = [], tfc.slots = [{dtype = 0 : i32, init = 0 : i32, name = "emb.weight", shape = array<i64: 10, 4>}, {dtype = 0 : i32, init = 1 : i32, name = "norm.weight", shape = array<i64: 4>}]}
+// CHECK: module attributes {attn.kv_caches = [], attn.weight_slots = [#attn.weight_slot<"emb.weight", shape = [10, 4], dtype = f32, init = random>, #attn.weight_slot<"norm.weight", shape = [4], dtype = f32, init = ones>]}
 // CHECK-LABEL: func.func @decoder
 // CHECK-SAME: (%[[TOK:.*]]: memref<?xi32>, %[[EMB:.*]]: memref<10x4xf32>, %[[NORM:.*]]: memref<4xf32>, %[[OUT:.*]]: memref<?x4xf32>)
-// CHECK-SAME: attributes {llvm.emit_c_interface, tfc.args = array<i32: 0, 0, 2, 0, 2, 1, 3, 0>}
+// CHECK-SAME: attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<weight[0]>, #attn.arg<weight[1]>, #attn.arg<output>], attn.out_width = 4 : i64, llvm.emit_c_interface}
 // CHECK-DAG: %[[T:.*]] = bufferization.to_tensor %[[TOK]] restrict : memref<?xi32>
 // CHECK-DAG: %[[E:.*]] = bufferization.to_tensor %[[EMB]] restrict : memref<10x4xf32>
 // CHECK-DAG: %[[N:.*]] = bufferization.to_tensor %[[NORM]] restrict : memref<4xf32>
@@ -20,7 +21,7 @@
 module {
   func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x4xf32> {
     %emb = attn.weight "emb.weight" : tensor<10x4xf32>
-    %norm = attn.weight "norm.weight" {tfc.init = 1 : i32} : tensor<4xf32>
+    %norm = attn.weight "norm.weight" init ones : tensor<4xf32>
     %x = attn.embedding %emb, %tokens : tensor<10x4xf32>, tensor<?xi32> -> tensor<?x4xf32>
     %emb2 = attn.weight "emb.weight" : tensor<10x4xf32>
     %y = attn.rms_norm %x, %norm {eps = 1.0e-5 : f64} : tensor<?x4xf32>, tensor<4xf32> -> tensor<?x4xf32>
@@ -31,18 +32,18 @@ module {
 // -----
 
 // A stateful decoder (after tfc-attn-kv-cache): the position stays an index
-// (4, 0), each cache is a writable memref (5, j) updated in place, and the
-// updated caches are stored back into their own buffers.
+// (pos), each cache is a writable memref (cache[j]) updated in place, and the
+// updated caches are stored back into their own buffers; attn.stateful stays.
 
-// CHECK: module attributes {tfc.caches = [array<i64: 2, 1, 8, 4>], tfc.slots = []}
+// CHECK: module attributes {attn.kv_caches = [#attn.kv_cache<tensor<2x1x8x4xf32>, seq_dim = 2>], attn.weight_slots = []}
 // CHECK-LABEL: func.func @decoder
 // CHECK-SAME: (%{{.*}}: memref<?xi32>, %[[POS:.*]]: index, %[[KC:.*]]: memref<2x1x8x4xf32>, %[[OUT:.*]]: memref<?x4xf32>)
-// CHECK-SAME: tfc.args = array<i32: 0, 0, 4, 0, 5, 0, 3, 0>
+// CHECK-SAME: attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<pos>, #attn.arg<cache[0]>, #attn.arg<output>], attn.out_width = 4 : i64, attn.stateful, llvm.emit_c_interface}
 // CHECK: %[[C:.*]] = bufferization.to_tensor %[[KC]] restrict writable : memref<2x1x8x4xf32>
 // CHECK: bufferization.materialize_in_destination %{{.*}} in restrict writable %[[OUT]]
 // CHECK: bufferization.materialize_in_destination %[[C]] in restrict writable %[[KC]]
 module {
-  func.func @decoder(%tokens: tensor<?xi32>, %pos: index, %kc: tensor<2x1x8x4xf32>) -> (tensor<?x4xf32>, tensor<2x1x8x4xf32>) attributes {tfc.stateful} {
+  func.func @decoder(%tokens: tensor<?xi32>, %pos: index, %kc: tensor<2x1x8x4xf32>) -> (tensor<?x4xf32>, tensor<2x1x8x4xf32>) attributes {attn.stateful} {
     %c0 = arith.constant 0 : index
     %d = tensor.dim %tokens, %c0 : tensor<?xi32>
     %e = tensor.empty(%d) : tensor<?x4xf32>
@@ -57,11 +58,10 @@ module {
 // widens them; the embedding table, also read by the tied output matmul,
 // stays f32.
 
-// BF16: {dtype = 0 : i32, {{.*}}name = "tied.weight"
-// BF16-SAME: {dtype = 1 : i32, {{.*}}name = "l.{i}.weight"
+// BF16: attn.weight_slots = [#attn.weight_slot<"tied.weight", shape = [10, 4], dtype = f32, init = random>, #attn.weight_slot<"l." * ".weight" layers 2, shape = [2, 4, 4], dtype = bf16, init = random>]
 // BF16-LABEL: func.func @narrow
 // BF16-SAME: %[[I:[a-z0-9]+]]: index, %[[EMB:[a-z0-9]+]]: memref<10x4xf32>, %[[W:[a-z0-9]+]]: memref<?xbf16>, %[[TAB:[a-z0-9]+]]: memref<2xi64>
-// BF16-SAME: tfc.args = array<i32: 1, 0, 4, 0, 2, 0, 2, 1, 7, 1, 3, 0>
+// BF16-SAME: attn.entry_args = [#attn.arg<memory>, #attn.arg<pos>, #attn.arg<weight[0]>, #attn.arg<weight[1]>, #attn.arg<layer_offsets[1]>, #attn.arg<output>], attn.out_width = 10 : i64
 // BF16: %[[O:.*]] = memref.load %[[TAB]][%[[I]]] : memref<2xi64>
 // BF16: %[[OI:.*]] = arith.index_cast %[[O]] : i64 to index
 // BF16: %[[V:.*]] = memref.reinterpret_cast %[[W]] to offset: [%[[OI]]], sizes: [4, 4], strides: [4, 1] : memref<?xbf16> to memref<4x4xbf16, strided<[4, 1], offset: ?>>
@@ -72,7 +72,7 @@ module {
   func.func @narrow(%x: tensor<?x4xf32>, %i: index) -> tensor<?x10xf32> {
     %c0 = arith.constant 0 : index
     %emb = attn.weight "tied.weight" : tensor<10x4xf32>
-    %w = attn.weight "l.{i}.weight" : tensor<2x4x4xf32>
+    %w = attn.weight "l." * ".weight" layers 2 : tensor<2x4x4xf32>
     %n = tensor.dim %x, %c0 : tensor<?x4xf32>
     %s = tensor.extract_slice %w[%i, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<2x4x4xf32> to tensor<4x4xf32>
     %e = tensor.empty(%n) : tensor<?x4xf32>
@@ -91,15 +91,15 @@ module {
 // -----
 
 // A layer-stacked weight (f32 here, as in place from a file) is a base buffer
-// and a table of layer offsets (2, slot) (7, slot), in first-use order among
+// and a table of layer offsets (weight[slot], layer_offsets[slot]), in first-use order among
 // the weights: each layer slice loads its layer's offset from the table and
 // views the base there with the layer's static sizes and strides. A slice of
 // part of a layer slices that view.
 
-// CHECK: tfc.slots = [{dtype = 0 : i32, init = 0 : i32, name = "l.{i}.w", shape = array<i64: 3, 8, 4>}, {dtype = 0 : i32, init = 0 : i32, name = "out.weight", shape = array<i64: 4, 4>}]
+// CHECK: attn.weight_slots = [#attn.weight_slot<"l." * ".w" layers 3, shape = [3, 8, 4], dtype = f32, init = random>, #attn.weight_slot<"out.weight", shape = [4, 4], dtype = f32, init = random>]
 // CHECK-LABEL: func.func @decoder
 // CHECK-SAME: (%[[TOK:.*]]: memref<?xi32>, %[[BASE:.*]]: memref<?xf32>, %[[TAB:.*]]: memref<3xi64>, %[[OUTW:.*]]: memref<4x4xf32>, %[[OUT:.*]]: memref<?x4xf32>)
-// CHECK-SAME: tfc.args = array<i32: 0, 0, 2, 0, 7, 0, 2, 1, 3, 0>
+// CHECK-SAME: attn.entry_args = [#attn.arg<tokens>, #attn.arg<weight[0]>, #attn.arg<layer_offsets[0]>, #attn.arg<weight[1]>, #attn.arg<output>]
 // CHECK: scf.for %[[L:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
 // CHECK: %[[O:.*]] = memref.load %[[TAB]][%[[L]]] : memref<3xi64>
 // CHECK: %[[OI:.*]] = arith.index_cast %[[O]] : i64 to index
@@ -114,7 +114,7 @@ module {
     %c0 = arith.constant 0 : index
     %c1 = arith.constant 1 : index
     %c3 = arith.constant 3 : index
-    %w = attn.weight "l.{i}.w" : tensor<3x8x4xf32>
+    %w = attn.weight "l." * ".w" layers 3 : tensor<3x8x4xf32>
     %n = tensor.dim %tokens, %c0 : tensor<?xi32>
     %x0 = tensor.empty(%n) : tensor<?x4xf32>
     %x = scf.for %l = %c0 to %c3 step %c1 iter_args(%x1 = %x0) -> tensor<?x4xf32> {
@@ -127,5 +127,35 @@ module {
     %e2 = tensor.empty(%n) : tensor<?x4xf32>
     %r = linalg.matmul_transpose_b ins(%x, %o : tensor<?x4xf32>, tensor<4x4xf32>) outs(%e2 : tensor<?x4xf32>) -> tensor<?x4xf32>
     return %r : tensor<?x4xf32>
+  }
+}
+
+// -----
+
+// Weights are slots by their whole name, parts and layer count alike: the
+// same parts stacked over another layer count, or joined differently, are
+// other weights.
+
+// CHECK: attn.weight_slots = [#attn.weight_slot<"l." * ".p" * ".weight" layers 2, shape = [2, 4, 4], dtype = f32, init = random>, #attn.weight_slot<"l.p" * ".weight" layers 2, shape = [2, 4, 4], dtype = f32, init = random>, #attn.weight_slot<"l." * ".p" * ".weight" layers 3, shape = [3, 4, 4], dtype = f32, init = random>]
+// CHECK-LABEL: func.func @decoder
+// CHECK-SAME: attn.entry_args = [#attn.arg<memory>, #attn.arg<pos>, #attn.arg<weight[0]>, #attn.arg<layer_offsets[0]>, #attn.arg<weight[1]>, #attn.arg<layer_offsets[1]>, #attn.arg<weight[2]>, #attn.arg<layer_offsets[2]>, #attn.arg<output>]
+module {
+  func.func @decoder(%x: tensor<?x4xf32>, %i: index) -> tensor<?x4xf32> {
+    %c0 = arith.constant 0 : index
+    %a = attn.weight "l." * ".p" * ".weight" layers 2 : tensor<2x4x4xf32>
+    %b = attn.weight "l.p" * ".weight" layers 2 : tensor<2x4x4xf32>
+    %c = attn.weight "l." * ".p" * ".weight" layers 3 : tensor<3x4x4xf32>
+    %a2 = attn.weight "l." * ".p" * ".weight" layers 2 : tensor<2x4x4xf32>
+    %n = tensor.dim %x, %c0 : tensor<?x4xf32>
+    %e = tensor.empty(%n) : tensor<?x4xf32>
+    %sa = tensor.extract_slice %a[%i, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<2x4x4xf32> to tensor<4x4xf32>
+    %sb = tensor.extract_slice %b[%i, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<2x4x4xf32> to tensor<4x4xf32>
+    %sc = tensor.extract_slice %c[%i, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<3x4x4xf32> to tensor<4x4xf32>
+    %sa2 = tensor.extract_slice %a2[%i, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<2x4x4xf32> to tensor<4x4xf32>
+    %y1 = linalg.matmul_transpose_b ins(%x, %sa : tensor<?x4xf32>, tensor<4x4xf32>) outs(%e : tensor<?x4xf32>) -> tensor<?x4xf32>
+    %y2 = linalg.matmul_transpose_b ins(%y1, %sb : tensor<?x4xf32>, tensor<4x4xf32>) outs(%e : tensor<?x4xf32>) -> tensor<?x4xf32>
+    %y3 = linalg.matmul_transpose_b ins(%y2, %sc : tensor<?x4xf32>, tensor<4x4xf32>) outs(%e : tensor<?x4xf32>) -> tensor<?x4xf32>
+    %y4 = linalg.matmul_transpose_b ins(%y3, %sa2 : tensor<?x4xf32>, tensor<4x4xf32>) outs(%e : tensor<?x4xf32>) -> tensor<?x4xf32>
+    return %y4 : tensor<?x4xf32>
   }
 }

@@ -7,7 +7,7 @@
 // CHECK-LABEL: func.func @decoder
 // CHECK-SAME: (%[[TOK:.*]]: tensor<?xi32>, %[[POS:.*]]: index, %[[KC:.*]]: tensor<3x2x16x4xf32>, %[[VC:.*]]: tensor<3x2x16x4xf32>)
 // CHECK-SAME: -> (tensor<?x8xf32>, tensor<3x2x16x4xf32>, tensor<3x2x16x4xf32>)
-// CHECK-SAME: attributes {tfc.stateful}
+// CHECK-SAME: attributes {attn.stateful}
 // CHECK: %[[R:.*]]:3 = scf.for %[[I:.*]] = {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[KI:.*]] = %[[KC]], %[[VI:.*]] = %[[VC]])
 // CHECK:   attn.rope %{{.*}} offset %[[POS]]
 // CHECK:   %[[KR:.*]] = attn.rope %{{.*}} offset %[[POS]]
@@ -102,7 +102,7 @@ module attributes {attn.max_seq = 8 : i64} {
 // CHECK-NOT: attn.cache_update
 // CHECK-LABEL: func.func @decoder
 // CHECK-SAME: (%{{.*}}: tensor<?xi32>, %[[MEM:.*]]: tensor<?x4xf32>, %[[POS:.*]]: index, %[[KC:.*]]: tensor<1x1x8x4xf32>, %[[VC:.*]]: tensor<1x1x8x4xf32>)
-// CHECK-SAME: attributes {tfc.stateful}
+// CHECK-SAME: attributes {attn.stateful}
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[POS]], %[[C0:.*]] : index
 // CHECK: %[[K2:.*]] = scf.if %[[FIRST]] -> (tensor<1x1x8x4xf32>) {
 // CHECK:   %[[K:.*]] = attn.split_heads %[[MEM]]

@@ -14,7 +14,7 @@
 // CHECK: %[[L:.*]] = attn.linear %[[ROW]], %{{.*}} : tensor<1x4xf32>, tensor<10x4xf32> -> tensor<1x10xf32>
 // CHECK: return %[[L]], %[[KC]]
 module {
-  func.func @decoder(%tokens: tensor<?xi32>, %pos: index, %kc: tensor<1x1x8x4xf32>) -> (tensor<?x10xf32>, tensor<1x1x8x4xf32>) attributes {tfc.stateful} {
+  func.func @decoder(%tokens: tensor<?xi32>, %pos: index, %kc: tensor<1x1x8x4xf32>) -> (tensor<?x10xf32>, tensor<1x1x8x4xf32>) attributes {attn.stateful} {
     %emb = attn.weight "emb.weight" : tensor<10x4xf32>
     %x = attn.embedding %emb, %tokens : tensor<10x4xf32>, tensor<?xi32> -> tensor<?x4xf32>
     %y = attn.linear %x, %emb : tensor<?x4xf32>, tensor<10x4xf32> -> tensor<?x10xf32>

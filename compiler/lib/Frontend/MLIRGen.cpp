@@ -843,6 +843,11 @@ std::optional<Val> MLIRGenImpl::argTensor(const BoundArgs &args, unsigned k, Str
 // Weights and scopes
 //===----------------------------------------------------------------------===//
 
+/// How a resolved scope (and the weight names built from it) spells the layer
+/// index, whatever the loop variable: the tdsl spelling, shown in messages and
+/// matched by `tied`. Weights carry the parts between as an #attn.weight_name.
+static constexpr llvm::StringLiteral kLayerIndex = "{i}";
+
 std::optional<std::string> MLIRGenImpl::resolveScope(const ScopeAST &scope) {
   const std::string &text = scope.text;
   if (text.empty()) {
@@ -876,7 +881,7 @@ std::optional<std::string> MLIRGenImpl::resolveScope(const ScopeAST &scope) {
                        << "\" (the loop variable is '" << loop->var << "')";
       return std::nullopt;
     }
-    out += "{i}"; // stacked weight names spell the layer index `{i}` whatever the variable
+    out += kLayerIndex;
     k = close;
   }
   for (StringRef part : llvm::split(StringRef(out), '.'))
@@ -907,7 +912,13 @@ std::optional<std::string> MLIRGenImpl::weightPrefix(const CallExprAST &call) {
 std::optional<Value> MLIRGenImpl::weight(const CallExprAST &call, const std::string &prefix,
                                          StringRef suffix, ArrayRef<int64_t> shape) {
   std::string name = prefix + "." + suffix.str();
-  bool stacked = StringRef(name).contains("{i}");
+  SmallVector<StringRef> parts;
+  StringRef(name).split(parts, kLayerIndex);
+  bool stacked = parts.size() > 1;
+  SmallVector<StringAttr> partAttrs;
+  for (StringRef part : parts)
+    partAttrs.push_back(builder.getStringAttr(part));
+  auto nameAttr = attn::WeightNameAttr::get(&context, partAttrs, stacked ? loop->tripCount : 0);
   if (loop && !stacked) {
     error(call.getLoc()) << "weight '" << name
                          << "' is created in a layer loop, so its name needs the loop index: "
@@ -924,16 +935,8 @@ std::optional<Value> MLIRGenImpl::weight(const CallExprAST &call, const std::str
   }
   // Per-layer names must not collide with a weight outside the loop either.
   SmallVector<std::string> expanded;
-  if (stacked) {
-    for (int64_t l = 0; l < loop->tripCount; ++l) {
-      std::string n = name;
-      for (size_t p = n.find("{i}"); p != std::string::npos; p = n.find("{i}"))
-        n.replace(p, 3, std::to_string(l));
-      expanded.push_back(n);
-    }
-  } else {
-    expanded.push_back(name);
-  }
+  for (int64_t l = 0; l < std::max<int64_t>(nameAttr.getLayers(), 1); ++l)
+    expanded.push_back(nameAttr.nameOfLayer(l));
   for (const std::string &n : expanded) {
     auto [e, fresh] = expandedNames.try_emplace(n, call.getLoc());
     if (!fresh) {
@@ -952,14 +955,14 @@ std::optional<Value> MLIRGenImpl::weight(const CallExprAST &call, const std::str
   mlir::Location l = loc(call.getLoc());
   if (!stacked) {
     info.value = builder.create<attn::WeightOp>(l, RankedTensorType::get(shape, builder.getF32Type()),
-                                                builder.getStringAttr(name));
+                                                nameAttr, attn::WeightInitAttr());
     return info.value;
   }
   SmallVector<int64_t> full{loop->tripCount};
   full.append(shape.begin(), shape.end());
   OpBuilder outside(loop->op);
   Value stackedValue = outside.create<attn::WeightOp>(
-      l, RankedTensorType::get(full, builder.getF32Type()), builder.getStringAttr(name));
+      l, RankedTensorType::get(full, builder.getF32Type()), nameAttr, attn::WeightInitAttr());
   info.value = stackedValue;
   SmallVector<OpFoldResult> offsets{loop->op.getInductionVar()};
   SmallVector<OpFoldResult> sizes{builder.getIndexAttr(1)};
@@ -1182,7 +1185,8 @@ std::optional<Val> MLIRGenImpl::genLinear(const CallExprAST &call) {
       if (loop)
         at.setInsertionPoint(loop->op);
       w = at.create<attn::WeightOp>(loc(call.getLoc()), info.value.getType(),
-                                    builder.getStringAttr(tied->s));
+                                    info.value.getDefiningOp<attn::WeightOp>().getName(),
+                                    attn::WeightInitAttr());
     }
   }
   if (!w || bias) {

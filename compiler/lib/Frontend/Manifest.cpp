@@ -19,13 +19,6 @@ namespace tfc {
 
 namespace {
 
-std::string layerName(llvm::StringRef stackedName, int64_t layer) {
-  std::string name = stackedName.str();
-  for (size_t p = name.find("{i}"); p != std::string::npos; p = name.find("{i}"))
-    name.replace(p, 3, std::to_string(layer));
-  return name;
-}
-
 /// The layer loop a stacked weight is sliced in (the op itself when unused), so
 /// that the weights of one loop are listed layer by layer.
 mlir::Operation *groupOf(attn::WeightOp w) {
@@ -56,7 +49,7 @@ llvm::SmallVector<WeightEntry> collectWeightManifest(mlir::ModuleOp module) {
   for (attn::WeightOp w : all) {
     llvm::ArrayRef<int64_t> shape = w.getType().getShape();
     if (!w.isStacked() || shape.empty()) {
-      add(w.getName().str(), shape);
+      add(w.nameOfLayer(0), shape); // not stacked: its one name
       continue;
     }
     mlir::Operation *group = groupOf(w);
@@ -71,7 +64,7 @@ llvm::SmallVector<WeightEntry> collectWeightManifest(mlir::ModuleOp module) {
     for (int64_t layer = 0; layer < layers; ++layer)
       for (attn::WeightOp m : members)
         if (layer < m.getType().getShape().front())
-          add(layerName(m.getName(), layer), m.getType().getShape().drop_front());
+          add(m.nameOfLayer(layer), m.getType().getShape().drop_front());
   }
   return entries;
 }

@@ -115,7 +115,7 @@ int runDriver(const DriverOptions &options) {
 
   // Where the result goes: text stages default to stdout, binaries to a file.
   bool binary = (options.emit == Stage::Object || options.emit == Stage::SharedLib) &&
-                !options.printWeights && !options.report;
+                !options.printWeights && !options.report && !options.printAbiLayout;
   std::string output = options.output;
   if (output.empty()) {
     if (binary) {
@@ -125,6 +125,20 @@ int runDriver(const DriverOptions &options) {
     } else {
       output = "-";
     }
+  }
+
+  // The descriptor layout depends only on the target, not on the model.
+  if (options.printAbiLayout) {
+    std::string error;
+    auto tm = createTargetMachine(options.pipeline.targetCpu, options.pipeline.optLevel, error);
+    if (!tm)
+      return fail(error);
+    auto out = openOutput(output, error);
+    if (!out)
+      return fail(error);
+    printDescriptorLayout(tm->createDataLayout(), out->os());
+    out->keep();
+    return 0;
   }
 
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(options.input, /*IsText=*/true);
@@ -219,7 +233,6 @@ int runDriver(const DriverOptions &options) {
     return printModule();
 
   ModelSummary summary = summarizeModel(*module);
-  markWeightInitializers(*module);
   OwningOpRef<ModuleOp> asGenerated;
   if (options.report)
     asGenerated = module->clone();
@@ -235,7 +248,7 @@ int runDriver(const DriverOptions &options) {
   }
   if (options.emit == Stage::AttnOpt)
     return printModule();
-  summary.kvCacheBytesPerToken = kvCacheBytesPerToken(*module);
+  summary.kvCacheBytesPerToken = kvCacheBytesPerToken(analyzeKVCaches(*module));
   if (failed(runPasses("linalg", buildAttnToLinalgPipeline)))
     return 1;
   if (options.emit == Stage::Linalg)
@@ -247,14 +260,10 @@ int runDriver(const DriverOptions &options) {
   PipelineOptions codegen = options.pipeline;
   codegen.vectorWidth = vectorWidthFor(*tm);
   codegen.bf16Dot = hasBF16DotProduct(*tm);
-  FailureOr<ModelLayout> layout = failure();
   if (failed(timer.run("llvm", [&] {
         PassManager bufferize(&context);
         buildBufferizePipeline(bufferize, codegen);
         if (failed(bufferize.run(*module)))
-          return failure();
-        layout = takeModelLayout(*module, summary);
-        if (failed(layout))
           return failure();
         PassManager pm(&context);
         if (failed(buildBuffersToLLVMPipeline(pm, codegen)))
@@ -265,7 +274,11 @@ int runDriver(const DriverOptions &options) {
   if (options.emit == Stage::LLVM)
     return printModule();
 
-  // LLVM IR, the descriptor, optimization.
+  // LLVM IR, the descriptor (from the layout the passes left on the LLVM
+  // dialect, which translation ignores), optimization.
+  FailureOr<ModelLayout> layout = readModelLayout(*module, summary);
+  if (failed(layout))
+    return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = timer.run("translate", [&] {
     auto m = translateModuleToLLVMIR(*module, llvmContext, "tfc_model");

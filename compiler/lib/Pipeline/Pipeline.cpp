@@ -28,7 +28,9 @@ namespace tfc {
 void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // Latent attention must be absorbed before the generic decomposition would
   // decompress it; GQA works on the decomposed heads; the KV cache stores
-  // whatever the passes before it left in front of attn.sdpa.
+  // whatever the passes before it left in front of attn.sdpa. The weight
+  // initializers are read off the graph as generated, before any rewrite.
+  pm.addPass(attn::createAttnMarkWeightInit());
   if (options.latent)
     pm.addPass(attn::createAttnLatent());
   pm.addPass(attn::createAttnDecompose());
@@ -124,44 +126,6 @@ LogicalResult buildBuffersToLLVMPipeline(OpPassManager &pm, const PipelineOption
               "reconcile-unrealized-casts,"
               "canonicalize";
   return parsePassPipeline(pipeline, pm, llvm::errs());
-}
-
-/// Follows a weight operand back through the layer slice to its attn.weight.
-static attn::WeightOp weightOf(Value v) {
-  while (v) {
-    if (auto w = v.getDefiningOp<attn::WeightOp>())
-      return w;
-    auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
-    if (!slice)
-      return {};
-    v = slice.getSource();
-  }
-  return {};
-}
-
-void markWeightInitializers(ModuleOp module) {
-  enum Init : int32_t { kOnes = 1, kZeros = 2 };
-  auto mark = [](Value v, int32_t init) {
-    if (attn::WeightOp w = weightOf(v))
-      w->setAttr("tfc.init", IntegerAttr::get(IntegerType::get(w.getContext(), 32), init));
-  };
-  module.walk([&](Operation *op) {
-    if (auto norm = dyn_cast<attn::RMSNormOp>(op)) {
-      mark(norm.getWeight(), kOnes);
-    } else if (auto norm = dyn_cast<attn::LayerNormOp>(op)) {
-      mark(norm.getWeight(), kOnes);
-      mark(norm.getBias(), kZeros);
-    } else if (auto linear = dyn_cast<attn::LinearOp>(op)) {
-      mark(linear.getBias(), kZeros);
-    } else if (auto attention = dyn_cast<attn::AttentionOp>(op)) {
-      for (Value b : {attention.getBq(), attention.getBk(), attention.getBv(), attention.getBo()})
-        mark(b, kZeros);
-    } else if (auto mla = dyn_cast<attn::LatentAttentionOp>(op)) {
-      mark(mla.getKvNorm(), kOnes);
-      if (mla.getQWeights().size() == 3)
-        mark(mla.getQWeights()[1], kOnes);
-    }
-  });
 }
 
 } // namespace tfc

@@ -3,13 +3,16 @@
 // The table is read off the IR after the attn passes (the cache_update ops the
 // KV-cache pass created and what attention reads from them), not recomputed
 // from the config, so it shows what the passes really did: GQA shrinks the
-// head count, latent attention replaces keys and values by [c, k_pe].
+// head count, latent attention replaces keys and values by [c, k_pe]. The
+// caches and their bytes come from the same analysis (analyzeKVCaches) that
+// gives the library its kv_cache_bytes_per_token.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Pipeline/Pipeline.h"
 
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
+#include "tfc/Target/ModelLayout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -63,28 +66,30 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
   auto name = attnModule->getAttrOfType<StringAttr>("attn.name");
   auto maxSeqAttr = attnModule->getAttrOfType<IntegerAttr>("attn.max_seq");
   int64_t maxSeq = maxSeqAttr ? maxSeqAttr.getInt() : 0;
-  os << fmt::format("KV cache of model '{}' as compiled (max_seq {}, f32)\n",
-                    name ? name.str() : std::string("?"), maxSeq);
+  llvm::SmallVector<KVCacheUse> caches = analyzeKVCaches(attnOptModule);
+  std::string elementTypes;
+  for (KVCacheUse c : caches) {
+    std::string t;
+    llvm::raw_string_ostream(t) << c.update.getCache().getType().getElementType();
+    if (!llvm::is_contained(llvm::split(elementTypes, ", "), t))
+      elementTypes += (elementTypes.empty() ? "" : ", ") + t;
+  }
+  os << fmt::format("KV cache of model '{}' as compiled (max_seq {}, {})\n",
+                    name ? name.str() : std::string("?"), maxSeq,
+                    elementTypes.empty() ? "f32" : elementTypes);
 
   std::vector<Row> rows;
-  auto decoder = attnOptModule.lookupSymbol<func::FuncOp>("decoder");
-  if (!decoder) {
+  if (!attnOptModule.lookupSymbol<func::FuncOp>("decoder")) {
     os << "no KV cache: the model has no decoder\n";
     return;
   }
-  {
-    decoder.walk([&](attn::CacheUpdateOp update) {
-      auto type = update.getCache().getType();
-      int64_t layers = type.getDimSize(0), heads = type.getDimSize(1), width = type.getDimSize(3);
-      int64_t perLayer = heads * width;
-      bool cross = update->hasAttr("tfc.cross");
-      std::string what = cachedQuantity(update);
-      if (cross)
-        what = "cross-attention " + what + " (per memory token)";
-      Row row{cross, layers == 1 ? "0" : fmt::format("0-{}", layers - 1), what, heads,
-              width, layers * perLayer, layers * perLayer * 4, layers * perLayer * 4 * maxSeq};
-      rows.push_back(row);
-    });
+  for (const KVCacheUse &c : caches) {
+    std::string what = cachedQuantity(c.update);
+    if (c.cross)
+      what = "cross-attention " + what + " (per memory token)";
+    rows.push_back(Row{c.cross, c.layers == 1 ? "0" : fmt::format("0-{}", c.layers - 1), what,
+                       c.heads, c.width, c.elementsPerToken(), c.bytesPerToken(),
+                       c.bytesPerToken() * maxSeq});
   }
   if (rows.empty()) {
     os << "no KV cache: the decoder recomputes the whole sequence at every call "
@@ -93,16 +98,15 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
   }
   os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "layers", "cached",
                     "heads", "width", "elements/token", "bytes/token", "bytes at max_seq");
-  int64_t elements = 0, bytes = 0, atMax = 0;
+  int64_t elements = 0;
   for (const Row &r : rows) {
     os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", r.layers, r.what, r.heads,
                       r.width, r.elements, r.bytes, r.bytesAtMax);
-    if (r.cross)
-      continue; // filled once per sequence from the encoder memory
-    elements += r.elements;
-    bytes += r.bytes;
-    atMax += r.bytesAtMax;
+    if (!r.cross) // a cross-attention cache is filled once per sequence from the memory
+      elements += r.elements;
   }
+  // The library's kv_cache_bytes_per_token (tfc_model_info), by definition.
+  int64_t bytes = kvCacheBytesPerToken(caches), atMax = bytes * maxSeq;
   os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "total", "(self-attention)", "", "",
                     elements, bytes, atMax);
 
@@ -129,9 +133,11 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
   }
   if (!layers)
     return;
+  // Elements as large as those of the compiled caches.
+  int64_t elementBytes = caches.empty() ? 4 : caches.front().elementBytes;
   auto line = [&](llvm::StringRef what, int64_t perLayer) {
     os << fmt::format("{:<44} {:>14} {:>12} {:>16}\n", what, layers * perLayer,
-                      layers * perLayer * 4, layers * perLayer * 4 * maxSeq);
+                      layers * perLayer * elementBytes, layers * perLayer * elementBytes * maxSeq);
   };
   os << fmt::format("\ncache per token for this attention width ({} layers, {} heads):\n", layers,
                     heads);

@@ -1,8 +1,10 @@
 //===- EmitSharedLib.cpp - From the LLVM dialect to model.so ----------------===//
 //
 // After translation to LLVM IR, the module gets the `__tfc_model` descriptor
-// that libtfcrt reads (its layout is runtime/include/tfc/gen_abi.h, built here
-// with the same field order so that LLVM's data layout reproduces the C one)
+// that libtfcrt reads (its layout is runtime/include/tfc/gen_abi.h, whose
+// constants it uses; the structs are built here field by field in the C order,
+// and test/Driver/abi-layout.test checks the result against clang's layout of
+// the header)
 // and one `void entry(void **args)` wrapper per model function, so the runtime
 // can call functions of any arity through one pointer type. The module is then
 // optimized and emitted for the target CPU, and clang links it with the static
@@ -12,12 +14,10 @@
 
 #include "tfc/Target/EmitSharedLib.h"
 
-#include "tfc/Dialect/Attn/IR/AttnOps.h"
+#include "tfc/gen_abi.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/DataLayout.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -40,175 +40,77 @@ using namespace mlir;
 namespace tfc {
 
 //===----------------------------------------------------------------------===//
-// Reading the model
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-constexpr int32_t kArgOutput = 3; // TFC_ARG_OUTPUT
-
-int64_t tripCountOf(scf::ForOp loop) {
-  auto lb = getConstantIntValue(loop.getLowerBound());
-  auto ub = getConstantIntValue(loop.getUpperBound());
-  auto step = getConstantIntValue(loop.getStep());
-  if (!lb || !ub || !step || *step <= 0)
-    return 1;
-  return (*ub - *lb + *step - 1) / *step;
-}
-
-/// How many times `op` runs per call: the product of enclosing loop trip counts.
-int64_t timesRun(Operation *op) {
-  int64_t times = 1;
-  for (auto loop = op->getParentOfType<scf::ForOp>(); loop;
-       loop = loop->getParentOfType<scf::ForOp>())
-    times *= tripCountOf(loop);
-  return times;
-}
-
-} // namespace
-
-ModelSummary summarizeModel(ModuleOp module) {
-  ModelSummary s;
-  if (auto name = module->getAttrOfType<StringAttr>("attn.name"))
-    s.name = name.str();
-  if (auto maxSeq = module->getAttrOfType<IntegerAttr>("attn.max_seq"))
-    s.maxSeq = maxSeq.getInt();
-  auto decoder = module.lookupSymbol<func::FuncOp>("decoder");
-  auto encoder = module.lookupSymbol<func::FuncOp>("encoder");
-  auto widthOf = [](func::FuncOp f) {
-    return cast<RankedTensorType>(f.getResultTypes().front()).getDimSize(1);
-  };
-  if (decoder && decoder.getNumResults() == 1)
-    s.vocab = widthOf(decoder);
-  if (encoder && encoder.getNumResults() == 1)
-    s.dim = widthOf(encoder);
-
-  func::FuncOp main = decoder ? decoder : encoder;
-  if (!main)
-    return s;
-  main.walk([&](Operation *op) {
-    if (auto emb = dyn_cast<attn::EmbeddingOp>(op)) {
-      if (!s.dim)
-        s.dim = emb.getType().getDimSize(1);
-      if (!s.vocab)
-        s.vocab = emb.getTable().getType().getDimSize(0);
-    } else if (auto a = dyn_cast<attn::AttentionOp>(op)) {
-      if (a.getMemory())
-        return;
-      s.layers += timesRun(op);
-      if (!s.heads) {
-        s.heads = a.getHeads();
-        s.kvHeads = a.getKvHeads();
-        s.headDim = a.getHeadDim();
-      }
-    } else if (auto mla = dyn_cast<attn::LatentAttentionOp>(op)) {
-      s.layers += timesRun(op);
-      if (!s.heads) {
-        s.heads = s.kvHeads = mla.getHeads();
-        s.headDim = mla.getNopeDim() + mla.getRopeDim();
-        s.kvLatentRank = mla.getKvRank();
-      }
-    }
-  });
-  return s;
-}
-
-int64_t kvCacheBytesPerToken(ModuleOp module) {
-  auto decoder = module.lookupSymbol<func::FuncOp>("decoder");
-  if (!decoder)
-    return 0;
-  // One [heads, d] slice per layer and decoded token of each self-attention
-  // cache [layers, heads, max_seq, d]; cross-attention caches (marked
-  // tfc.cross by the KV-cache pass) grow with the memory, not the decoding.
-  int64_t bytes = 0;
-  decoder.walk([&](attn::CacheUpdateOp update) {
-    if (update->hasAttr("tfc.cross"))
-      return;
-    auto cache = update.getCache().getType();
-    bytes += cache.getDimSize(0) * cache.getDimSize(1) * cache.getDimSize(3) *
-             static_cast<int64_t>(cache.getElementTypeBitWidth() / 8);
-  });
-  return bytes;
-}
-
-FailureOr<ModelLayout> takeModelLayout(ModuleOp module, ModelSummary summary) {
-  ModelLayout layout;
-  layout.summary = std::move(summary);
-  auto slots = module->getAttrOfType<ArrayAttr>("tfc.slots");
-  if (!slots)
-    return module.emitError("no tfc.slots: tfc-lower-entry-points has not run");
-  for (auto dict : slots.getAsRange<DictionaryAttr>()) {
-    WeightSlot slot;
-    slot.name = dict.getAs<StringAttr>("name").str();
-    auto shape = dict.getAs<DenseI64ArrayAttr>("shape").asArrayRef();
-    slot.shape.assign(shape.begin(), shape.end());
-    slot.init = dict.getAs<IntegerAttr>("init").getInt();
-    slot.dtype = dict.getAs<IntegerAttr>("dtype").getInt();
-    layout.slots.push_back(std::move(slot));
-  }
-  module->removeAttr("tfc.slots");
-  if (auto caches = module->getAttrOfType<ArrayAttr>("tfc.caches"))
-    for (auto shape : caches.getAsRange<DenseI64ArrayAttr>())
-      layout.caches.emplace_back(shape.asArrayRef().begin(), shape.asArrayRef().end());
-  module->removeAttr("tfc.caches");
-
-  for (auto func : module.getOps<func::FuncOp>()) {
-    auto args = func->getAttrOfType<DenseI32ArrayAttr>("tfc.args");
-    if (!args)
-      continue;
-    EntryFunction entry;
-    entry.symbol = func.getSymName().str();
-    entry.args.assign(args.asArrayRef().begin(), args.asArrayRef().end());
-    for (size_t k = 0; k < entry.args.size() / 2; ++k)
-      if (entry.args[2 * k] == kArgOutput && k < func.getNumArguments())
-        entry.outWidth = cast<MemRefType>(func.getArgumentTypes()[k]).getDimSize(1);
-    entry.stateful = func->hasAttr("tfc.stateful");
-    if (auto arena = func->getAttrOfType<FlatSymbolRefAttr>("tfc.arena_bytes"))
-      entry.arenaBytes = arena.getValue().str();
-    func->removeAttr("tfc.args");
-    func->removeAttr("tfc.stateful");
-    func->removeAttr("tfc.arena_bytes");
-    if (entry.symbol == "decoder")
-      layout.decoder = std::move(entry);
-    else if (entry.symbol == "encoder")
-      layout.encoder = std::move(entry);
-    else if (entry.symbol == "decoder_last")
-      layout.decoderLast = std::move(entry);
-    else
-      return func.emitError("unexpected model function '") << entry.symbol << "'";
-  }
-  return layout;
-}
-
-//===----------------------------------------------------------------------===//
 // The descriptor
 //===----------------------------------------------------------------------===//
 
 namespace {
 
-constexpr int kMaxRank = 8;     // TFC_MAX_RANK
-constexpr int kGenAbiVersion = 3; // TFC_GEN_ABI_VERSION
-constexpr int kAbiVersion = 1;  // TFC_ABI_VERSION
-constexpr int32_t kArgPos = 4;  // TFC_ARG_POS
-constexpr int32_t kCacheSeqDim = 2; // caches are [layers, heads, max_seq, d]
+/// The gen_abi.h structs as LLVM types, field by field in the C order (and
+/// named as in C, for `tfc --print-abi-layout`, which test/Driver/abi-layout.test
+/// compares with clang's layout of the header itself).
+class DescriptorTypes {
+public:
+  struct Field {
+    const char *name;
+    llvm::Type *type;
+  };
+  struct Struct {
+    const char *name;
+    llvm::StructType *type;
+    llvm::SmallVector<Field> fields;
+  };
+
+  explicit DescriptorTypes(llvm::LLVMContext &ctx)
+      : i32(llvm::Type::getInt32Ty(ctx)), i64(llvm::Type::getInt64Ty(ctx)),
+        ptr(llvm::PointerType::getUnqual(ctx)), dims(llvm::ArrayType::get(i64, TFC_MAX_RANK)) {
+    info = define(ctx, "tfc_model_info",
+                  {{"abi_version", i32}, {"name", ptr}, {"vocab_size", i32}, {"dim", i32},
+                   {"n_layers", i32}, {"n_heads", i32}, {"n_kv_heads", i32},
+                   {"head_dim", i32}, {"kv_latent_rank", i32}, {"max_seq", i32},
+                   {"has_encoder", i32}, {"has_decoder", i32}, {"n_params", i64},
+                   {"kv_cache_bytes_per_token", i64}, {"n_weights", i32}});
+    arg = define(ctx, "tfc_gen_arg", {{"kind", i32}, {"index", i32}});
+    slot = define(ctx, "tfc_gen_slot",
+                  {{"rank", i32}, {"dims", dims}, {"layers", i32}, {"dtype", i32}});
+    weight = define(ctx, "tfc_gen_weight",
+                    {{"name", ptr}, {"rank", i32}, {"dims", dims}, {"slot", i32},
+                     {"layer", i32}, {"init", i32}});
+    cache = define(ctx, "tfc_gen_cache", {{"rank", i32}, {"dims", dims}, {"seq_dim", i32}});
+    function = define(ctx, "tfc_gen_function",
+                      {{"entry", ptr}, {"n_args", i32}, {"args", ptr}, {"out_width", i32},
+                       {"stateful", i32}, {"arena_bytes", ptr}});
+    model = define(ctx, "tfc_gen_model",
+                   {{"gen_abi_version", i32}, {"info", info}, {"weights", ptr}, {"n_slots", i32},
+                    {"slots", ptr}, {"n_caches", i32}, {"caches", ptr}, {"decoder", function},
+                    {"encoder", function}, {"decoder_last", function}});
+  }
+
+  llvm::ArrayRef<Struct> all() const { return structs; }
+
+  llvm::Type *i32, *i64;
+  llvm::PointerType *ptr;
+  llvm::ArrayType *dims;
+  llvm::StructType *info, *arg, *slot, *weight, *cache, *function, *model;
+
+private:
+  llvm::StructType *define(llvm::LLVMContext &ctx, const char *name,
+                           std::initializer_list<Field> fields) {
+    llvm::SmallVector<llvm::Type *> types;
+    for (const Field &f : fields)
+      types.push_back(f.type);
+    auto *type = llvm::StructType::get(ctx, types);
+    structs.push_back({name, type, llvm::SmallVector<Field>(fields)});
+    return type;
+  }
+
+  llvm::SmallVector<Struct> structs;
+};
 
 /// Builds constants of the gen_abi.h structs.
-class DescriptorBuilder {
+class DescriptorBuilder : public DescriptorTypes {
 public:
   explicit DescriptorBuilder(llvm::Module &m)
-      : m(m), ctx(m.getContext()), i32(llvm::Type::getInt32Ty(ctx)),
-        i64(llvm::Type::getInt64Ty(ctx)), ptr(llvm::PointerType::getUnqual(ctx)),
-        dims(llvm::ArrayType::get(i64, kMaxRank)) {
-    infoTy = llvm::StructType::get(ctx, {i32, ptr, i32, i32, i32, i32, i32, i32, i32, i32, i32,
-                                         i32, i64, i64, i32});
-    weightTy = llvm::StructType::get(ctx, {ptr, i32, dims, i32, i32, i32});
-    slotTy = llvm::StructType::get(ctx, {i32, dims, i32, i32});
-    cacheTy = llvm::StructType::get(ctx, {i32, dims, i32});
-    argTy = llvm::StructType::get(ctx, {i32, i32});
-    functionTy = llvm::StructType::get(ctx, {ptr, i32, ptr, i32, i32, ptr});
-    modelTy = llvm::StructType::get(
-        ctx, {i32, infoTy, ptr, i32, ptr, i32, ptr, functionTy, functionTy, functionTy});
-  }
+      : DescriptorTypes(m.getContext()), m(m), ctx(m.getContext()) {}
 
   llvm::Constant *int32(int64_t v) { return llvm::ConstantInt::get(i32, v); }
   llvm::Constant *int64(int64_t v) { return llvm::ConstantInt::get(i64, v); }
@@ -220,7 +122,7 @@ public:
 
   llvm::Constant *dimsOf(llvm::ArrayRef<int64_t> shape) {
     llvm::SmallVector<llvm::Constant *> v;
-    for (int i = 0; i < kMaxRank; ++i)
+    for (int i = 0; i < TFC_MAX_RANK; ++i)
       v.push_back(int64(i < static_cast<int>(shape.size()) ? shape[i] : 0));
     return llvm::ConstantArray::get(dims, v);
   }
@@ -253,10 +155,10 @@ public:
     auto *fn = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, name, m);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
     llvm::SmallVector<llvm::Value *> operands;
-    for (size_t k = 0; k < f.args.size() / 2; ++k) {
+    for (auto [k, a] : llvm::enumerate(f.args)) {
       llvm::Value *slot = b.CreateConstInBoundsGEP1_64(ptr, fn->getArg(0), k);
       llvm::Value *arg = b.CreateLoad(ptr, slot);
-      if (f.args[2 * k] == kArgPos)
+      if (a.getKind() == attn::ArgKind::pos)
         arg = b.CreateLoad(i64, arg);
       operands.push_back(arg);
     }
@@ -270,13 +172,14 @@ public:
 
   llvm::Constant *function(const std::optional<EntryFunction> &f) {
     if (!f)
-      return llvm::ConstantStruct::get(functionTy, {llvm::ConstantPointerNull::get(ptr), int32(0),
-                                                    llvm::ConstantPointerNull::get(ptr), int32(0),
-                                                    int32(0), llvm::ConstantPointerNull::get(ptr)});
+      return llvm::ConstantStruct::get(DescriptorTypes::function,
+                                        {llvm::ConstantPointerNull::get(ptr), int32(0),
+                                         llvm::ConstantPointerNull::get(ptr), int32(0), int32(0),
+                                         llvm::ConstantPointerNull::get(ptr)});
     llvm::SmallVector<llvm::Constant *> args;
-    for (size_t k = 0; k < f->args.size() / 2; ++k)
-      args.push_back(llvm::ConstantStruct::get(argTy, {int32(f->args[2 * k]),
-                                                       int32(f->args[2 * k + 1])}));
+    for (attn::EntryArgAttr a : f->args)
+      args.push_back(llvm::ConstantStruct::get(
+          arg, {int32(static_cast<int32_t>(a.getKind())), int32(a.getIndex())}));
     auto orNull = [&](llvm::Function *fn) {
       return fn ? static_cast<llvm::Constant *>(fn) : llvm::ConstantPointerNull::get(ptr);
     };
@@ -285,24 +188,14 @@ public:
     if (!f->arenaBytes.empty())
       arena = orNull(entryWrapper(*f, f->arenaBytes, "__tfc_" + f->arenaBytes, true));
     return llvm::ConstantStruct::get(
-        functionTy, {entry, int32(args.size()), array(argTy, args, "__tfc_args_" + f->symbol),
-                     int32(f->outWidth), int32(f->stateful ? 1 : 0), arena});
+        DescriptorTypes::function,
+        {entry, int32(args.size()), array(arg, args, "__tfc_args_" + f->symbol),
+         int32(f->outWidth), int32(f->stateful ? 1 : 0), arena});
   }
 
   llvm::Module &m;
   llvm::LLVMContext &ctx;
-  llvm::Type *i32, *i64;
-  llvm::PointerType *ptr;
-  llvm::ArrayType *dims;
-  llvm::StructType *infoTy, *weightTy, *slotTy, *cacheTy, *argTy, *functionTy, *modelTy;
 };
-
-int64_t product(llvm::ArrayRef<int64_t> shape) {
-  int64_t p = 1;
-  for (int64_t d : shape)
-    p *= d;
-  return p;
-}
 
 } // namespace
 
@@ -312,48 +205,56 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
 
   // The manifest: stacked slots expand into one entry per layer.
   llvm::SmallVector<llvm::Constant *> weights, slots;
-  int64_t params = 0;
   for (auto [index, slot] : llvm::enumerate(layout.slots)) {
-    int64_t layers = slot.stacked() ? slot.shape.front() : 0;
-    llvm::ArrayRef<int64_t> shape = slot.shape;
-    if (layers)
-      shape = shape.drop_front();
-    for (int64_t l = 0; l < std::max<int64_t>(layers, 1); ++l) {
-      std::string name = slot.name;
-      if (layers)
-        name.replace(name.find("{i}"), 3, std::to_string(l));
+    attn::WeightNameAttr name = slot.getName();
+    int64_t layers = name.getLayers();
+    llvm::ArrayRef<int64_t> shape = slot.getTensorShape();
+    for (int64_t l = 0; l < std::max<int64_t>(layers, 1); ++l)
       weights.push_back(llvm::ConstantStruct::get(
-          b.weightTy, {b.string(name, "__tfc_name"), b.int32(shape.size()), b.dimsOf(shape),
-                       b.int32(index), b.int32(layers ? l : -1), b.int32(slot.init)}));
-      params += product(shape);
-    }
+          b.weight, {b.string(name.nameOfLayer(l), "__tfc_name"), b.int32(shape.size()),
+                     b.dimsOf(shape), b.int32(index), b.int32(layers ? l : -1),
+                     b.int32(static_cast<int32_t>(slot.getInit()))}));
     slots.push_back(llvm::ConstantStruct::get(
-        b.slotTy,
-        {b.int32(slot.shape.size()), b.dimsOf(slot.shape), b.int32(layers), b.int32(slot.dtype)}));
+        b.slot, {b.int32(slot.getShape().size()), b.dimsOf(slot.getShape()), b.int32(layers),
+                 b.int32(static_cast<int32_t>(slot.getDtype()))}));
   }
 
   llvm::Constant *info = llvm::ConstantStruct::get(
-      b.infoTy,
-      {b.int32(kAbiVersion), b.string(s.name, "__tfc_model_name"), b.int32(s.vocab),
+      b.info,
+      {b.int32(TFC_ABI_VERSION), b.string(s.name, "__tfc_model_name"), b.int32(s.vocab),
        b.int32(s.dim), b.int32(s.layers), b.int32(s.heads), b.int32(s.kvHeads),
        b.int32(s.headDim), b.int32(s.kvLatentRank), b.int32(s.maxSeq),
-       b.int32(layout.encoder ? 1 : 0), b.int32(layout.decoder ? 1 : 0), b.int64(params),
-       b.int64(s.kvCacheBytesPerToken), b.int32(weights.size())});
+       b.int32(layout.encoder ? 1 : 0), b.int32(layout.decoder ? 1 : 0),
+       b.int64(layout.parameterCount()), b.int64(s.kvCacheBytesPerToken),
+       b.int32(weights.size())});
 
   llvm::SmallVector<llvm::Constant *> caches;
-  for (const auto &shape : layout.caches)
+  for (attn::KVCacheAttr cache : layout.caches)
     caches.push_back(llvm::ConstantStruct::get(
-        b.cacheTy, {b.int32(shape.size()), b.dimsOf(shape), b.int32(kCacheSeqDim)}));
+        b.cache, {b.int32(cache.getType().getRank()), b.dimsOf(cache.getType().getShape()),
+                  b.int32(cache.getSeqDim())}));
 
   llvm::Constant *model = llvm::ConstantStruct::get(
-      b.modelTy, {b.int32(kGenAbiVersion), info, b.array(b.weightTy, weights, "__tfc_weights"),
-                  b.int32(slots.size()), b.array(b.slotTy, slots, "__tfc_slots"),
-                  b.int32(caches.size()), b.array(b.cacheTy, caches, "__tfc_caches"),
-                  b.function(layout.decoder), b.function(layout.encoder),
-                  b.function(layout.decoderLast)});
-  auto *g = new llvm::GlobalVariable(module, b.modelTy, /*isConstant=*/true,
+      b.model, {b.int32(TFC_GEN_ABI_VERSION), info, b.array(b.weight, weights, "__tfc_weights"),
+                b.int32(slots.size()), b.array(b.slot, slots, "__tfc_slots"),
+                b.int32(caches.size()), b.array(b.cache, caches, "__tfc_caches"),
+                b.function(layout.decoder), b.function(layout.encoder),
+                b.function(layout.decoderLast)});
+  auto *g = new llvm::GlobalVariable(module, b.model, /*isConstant=*/true,
                                      llvm::GlobalValue::ExternalLinkage, model, "__tfc_model");
   g->setVisibility(llvm::GlobalValue::HiddenVisibility);
+}
+
+void printDescriptorLayout(const llvm::DataLayout &dataLayout, llvm::raw_ostream &os) {
+  llvm::LLVMContext ctx;
+  DescriptorTypes types(ctx);
+  for (const DescriptorTypes::Struct &s : types.all()) {
+    const llvm::StructLayout *layout = dataLayout.getStructLayout(s.type);
+    os << s.name << " size=" << layout->getSizeInBytes()
+       << " align=" << layout->getAlignment().value() << "\n";
+    for (auto [k, field] : llvm::enumerate(s.fields))
+      os << s.name << "." << field.name << " " << layout->getElementOffset(k) << "\n";
+  }
 }
 
 //===----------------------------------------------------------------------===//

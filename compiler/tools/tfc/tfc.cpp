@@ -69,6 +69,10 @@ static cl::opt<bool> printWeights("print-weights",
 static cl::opt<bool> report("report",
                             cl::desc("Print the KV cache per layer as compiled and exit"),
                             cl::cat(category));
+static cl::opt<bool> printAbiLayout(
+    "print-abi-layout",
+    cl::desc("Print the layout of the model descriptor (gen_abi.h) for the target and exit"),
+    cl::Hidden, cl::cat(category));
 static cl::opt<bool> verifyDiagnostics("verify-diagnostics",
                                        cl::desc("Check diagnostics against expected-* comments"),
                                        cl::cat(category));
@@ -143,6 +147,7 @@ int main(int argc, char **argv) {
   }
   options.printWeights = printWeights;
   options.report = report;
+  options.printAbiLayout = printAbiLayout;
   options.verifyDiagnostics = verifyDiagnostics;
   options.timings = timings;
   return tfc::runDriver(options);

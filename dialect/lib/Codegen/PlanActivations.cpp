@@ -36,10 +36,10 @@
 //    memory, and when sizes scale like the estimate the gaps are used.
 //    Offsets are multiples of 64 bytes.
 //
-// The arena is a trailing `memref<?xi8>` argument (TFC_ARG_ARENA in the
-// function's `tfc.args`); its size in bytes is what the function
+// The arena is a trailing `memref<?xi8>` argument (#attn.arg<arena> in the
+// function's `attn.entry_args`); its size in bytes is what the function
 // `@<name>_arena_bytes`, taking the same arguments, returns (named by the
-// attribute `tfc.arena_bytes`). The runtime gives each session its own arena,
+// attribute `attn.arena_bytes`). The runtime gives each session its own arena,
 // so concurrent sessions never share one; the OpenMP regions of the kernels
 // are created later and read and write the views like any other buffer.
 // Allocs inside parallel loops are left alone.
@@ -47,6 +47,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Codegen/Passes.h"
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/BufferViewFlowAnalysis.h"
@@ -67,8 +69,7 @@ using namespace mlir;
 
 namespace {
 
-// Must match TFC_ARG_ARENA in runtime/include/tfc/gen_abi.h.
-constexpr int32_t kArgArena = 6;
+using tfc::attn::AttnDialect;
 constexpr int64_t kAlign = 64;
 
 //===----------------------------------------------------------------------===//
@@ -555,10 +556,10 @@ private:
     auto arenaType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
     func.insertArgument(func.getNumArguments(), arenaType, /*argAttrs=*/{}, loc);
     Value arena = body.getArguments().back();
-    if (auto args = func->getAttrOfType<DenseI32ArrayAttr>("tfc.args")) {
-      SmallVector<int32_t> table(args.asArrayRef());
-      table.append({kArgArena, 0});
-      func->setAttr("tfc.args", DenseI32ArrayAttr::get(ctx, table));
+    if (auto args = func->getAttrOfType<ArrayAttr>(AttnDialect::kEntryArgsAttrName)) {
+      SmallVector<Attribute> table(args.getValue());
+      table.push_back(tfc::attn::EntryArgAttr::get(ctx, tfc::attn::ArgKind::arena, 0));
+      func->setAttr(AttnDialect::kEntryArgsAttrName, ArrayAttr::get(ctx, table));
     }
 
     DenseMap<Operation *, SmallVector<Range *, 2>> rangesOf;
@@ -607,7 +608,7 @@ private:
     for (Operation *op : slice)
       sb.clone(*op, map);
     sb.create<func::ReturnOp>(loc, map.lookupOrDefault(total));
-    func->setAttr("tfc.arena_bytes", FlatSymbolRefAttr::get(sizeFn.getSymNameAttr()));
+    func->setAttr(AttnDialect::kArenaBytesAttrName, FlatSymbolRefAttr::get(sizeFn.getSymNameAttr()));
   }
 
   func::FuncOp func;
@@ -627,7 +628,7 @@ struct PlanActivationsPass : tfc::impl::PlanActivationsBase<PlanActivationsPass>
   void runOnOperation() override {
     SmallVector<func::FuncOp> entries;
     for (auto func : getOperation().getOps<func::FuncOp>())
-      if (func->hasAttr("tfc.args") && !func.isExternal())
+      if (func->hasAttr(AttnDialect::kEntryArgsAttrName) && !func.isExternal())
         entries.push_back(func);
     for (func::FuncOp func : entries) {
       Planner planner(func, estimateTokens);

@@ -53,9 +53,10 @@ enum {
   TFC_ARG_CACHE = 5,  /* memref<{cache shape}xf32>: KV cache buffer `index` */
   TFC_ARG_ARENA = 6,  /* memref<?xi8>: the activations of the call, 64-byte aligned, at
                          least arena_bytes(args) bytes (see tfc_gen_function) */
-  TFC_ARG_LAYER_OFFSETS = 7 /* memref<{layers}xi64> of stacked slot `index`: layer l is
-                               the contiguous row-major tensor at element offsets[l] of
-                               the slot's TFC_ARG_WEIGHT base (the argument before it) */
+  TFC_ARG_LAYER_OFFSETS = 7, /* memref<{layers}xi64> of stacked slot `index`: layer l is
+                                the contiguous row-major tensor at element offsets[l] of
+                                the slot's TFC_ARG_WEIGHT base (the argument before it) */
+  TFC_ARG_KIND_COUNT = 8 /* number of kinds (the compiler checks its copy against it) */
 };
 
 typedef struct {
@@ -67,7 +68,16 @@ typedef struct {
 enum {
   TFC_DTYPE_F32 = 0,
   TFC_DTYPE_BF16 = 1, /* bfloat16, converted from the file's dtype at load */
-  TFC_DTYPE_F16 = 2   /* IEEE half */
+  TFC_DTYPE_F16 = 2,  /* IEEE half */
+  TFC_DTYPE_COUNT = 3
+};
+
+/* How tfc_model_random fills a weight (tfc_gen_weight.init). */
+enum {
+  TFC_INIT_RANDOM = 0, /* uniform in [-a, a], a = 1/sqrt(the last dim) */
+  TFC_INIT_ONES = 1,   /* norm scales */
+  TFC_INIT_ZEROS = 2,  /* biases */
+  TFC_INIT_COUNT = 3
 };
 
 /* A weight slot as the generated code sees it: row-major, contiguous, of element
@@ -92,7 +102,7 @@ typedef struct {
   int64_t dims[TFC_MAX_RANK];
   int32_t slot;  /* weight buffer holding it */
   int32_t layer; /* index along the slot's leading dim; -1 when the slot is not stacked */
-  int32_t init;  /* for tfc_model_random: 0 random, 1 ones (norm scales), 2 zeros (biases) */
+  int32_t init;  /* TFC_INIT_*: how tfc_model_random fills it */
 } tfc_gen_weight;
 
 /* A KV cache buffer (TFC_ARG_CACHE) each session allocates: F32, zero-initialized,

@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 func.func @weight_empty_name() {
-  // expected-error @+1 {{'attn.weight' op weight name must not be empty}}
+  // expected-error @+1 {{weight name must not be empty}}
   %w = attn.weight "" : tensor<4xf32>
   return
 }
@@ -23,10 +23,172 @@ func.func @weight_dynamic() {
 // -----
 
 func.func @weight_stacked_rank1() {
-  // expected-error @+1 {{'attn.weight' op a stacked weight (name with {i}) needs a leading layer dimension}}
-  %w = attn.weight "layers.{i}.norm.weight" : tensor<4xf32>
+  // expected-error @+1 {{'attn.weight' op stacked weight 'layers.*.norm.weight' needs a leading layer dimension and a tensor per layer, got [4]}}
+  %w = attn.weight "layers." * ".norm.weight" layers 4 : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @weight_stacked_layers() {
+  // expected-error @+1 {{'attn.weight' op stacked weight 'layers.*.norm.weight' has 3 layers but a leading dimension of 4}}
+  %w = attn.weight "layers." * ".norm.weight" layers 3 : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @weight_stacked_no_layers() {
+  // expected-error @+1 {{weight name with 2 layer index(es) needs a layer count ('layers N')}}
+  %w = attn.weight "l." * ".p" * ".weight" : tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @weight_layers_without_index() {
+  // expected-error @+1 {{weight name "norm.weight" has no layer index ('*'), so it cannot be stacked over 2 layers}}
+  %w = attn.weight "norm.weight" layers 2 : tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @weight_negative_layers() {
+  // expected-error @+1 {{a weight's layer count must not be negative, got -2}}
+  %w = attn.weight "l." * ".w" layers -2 : tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @weight_unknown_init() {
+  // expected-error @+1 {{custom op 'attn.weight' expected string or keyword containing one of the following enum values for attribute 'init' [random, ones, zeros]}}
+  %w = attn.weight "w" init twos : tensor<8xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// ABI attributes (tfc-lower-entry-points, tfc-plan-activations)
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{stacked weight slot 'l.*.w' has 3 layers but a leading dimension of 2}}
+module attributes {attn.weight_slots = [#attn.weight_slot<"l." * ".w" layers 3, shape = [2, 4], dtype = f32, init = random>]} {}
+
+// -----
+
+// expected-error @+1 {{weight slot 'w' has rank 9, more than the ABI's 8}}
+module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [1, 1, 1, 1, 1, 1, 1, 1, 1], dtype = f32, init = random>]} {}
+
+// -----
+
+// expected-error @+1 {{weight slot 'w' must have a static, non-negative shape}}
+module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [-1, 4], dtype = f32, init = random>]} {}
+
+// -----
+
+// expected-error @+1 {{unknown weight dtype 'f64' (expected f32, bf16 or f16)}}
+module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [4], dtype = f64, init = random>]} {}
+
+// -----
+
+// expected-error @+1 {{unknown weight init 'twos' (expected random, ones or zeros)}}
+module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [4], dtype = f32, init = twos>]} {}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'attn.weight_slots' must be an array of #attn.weight_slot}}
+module attributes {attn.weight_slots = [{name = "w"}]} {}
+
+// -----
+
+func.func @slots_on_function() attributes {attn.weight_slots = []} {
+  // expected-error @-1 {{'func.func' op 'attn.weight_slots' belongs on a module}}
+  return
+}
+
+// -----
+
+// expected-error @+1 {{kv cache elements must be f32 (the runtime allocates F32 caches), got 'bf16'}}
+module attributes {attn.kv_caches = [#attn.kv_cache<tensor<2x1x8x4xbf16>, seq_dim = 2>]} {}
+
+// -----
+
+// expected-error @+1 {{kv cache seq_dim 4 is not a dimension of 'tensor<2x1x8x4xf32>'}}
+module attributes {attn.kv_caches = [#attn.kv_cache<tensor<2x1x8x4xf32>, seq_dim = 4>]} {}
+
+// -----
+
+// expected-error @+1 {{kv cache of rank 9 exceeds the ABI's 8}}
+module attributes {attn.kv_caches = [#attn.kv_cache<tensor<1x1x1x1x1x1x1x1x1xf32>, seq_dim = 2>]} {}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'attn.kv_caches' must be an array of #attn.kv_cache}}
+module attributes {attn.kv_caches = [array<i64: 2, 1, 8, 4>]} {}
+
+// -----
+
+// expected-error @+1 {{unknown argument kind 'weights'}}
+func.func @unknown_kind(%t: memref<?xi32>) attributes {attn.entry_args = [#attn.arg<weights[0]>]} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{expected '['}}
+func.func @weight_without_index(%t: memref<?xi32>) attributes {attn.entry_args = [#attn.arg<weight>]} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument index must not be negative, got -1}}
+func.func @negative_index(%t: memref<?xi32>) attributes {attn.entry_args = [#attn.arg<cache[-1]>]} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'attn.entry_args' lists 1 arguments, but the function has 2}}
+func.func @arg_count(%t: memref<?xi32>, %o: memref<?x4xf32>) attributes {attn.entry_args = [#attn.arg<tokens>]} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'attn.entry_args' must be an array of #attn.arg}}
+func.func @arg_table(%t: memref<?xi32>) attributes {attn.entry_args = array<i32: 0, 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'attn.out_width' must be a positive integer}}
+func.func @out_width() attributes {attn.out_width = 0 : i64} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'attn.stateful' must be a unit attribute}}
+func.func @stateful() attributes {attn.stateful = 1 : i32} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'attn.arena_bytes' must name a function (@symbol)}}
+func.func @arena() attributes {attn.arena_bytes = "decoder_arena_bytes"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'attn.stateful' belongs on a function}}
+module attributes {attn.stateful} {}
 
 // -----
 

@@ -7,8 +7,16 @@
 func.func @weights_and_embeddings(%tokens: tensor<?xi32>, %pos: index) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<3x64x64xf32>) {
   // CHECK: %[[T:.*]] = attn.weight "model.embed_tokens.weight" : tensor<512x64xf32>
   %table = attn.weight "model.embed_tokens.weight" : tensor<512x64xf32>
-  // CHECK: attn.weight "model.layers.{i}.q_proj.weight" : tensor<3x64x64xf32>
-  %stacked = attn.weight "model.layers.{i}.q_proj.weight" : tensor<3x64x64xf32>
+  // CHECK: attn.weight "model.layers." * ".q_proj.weight" layers 3 : tensor<3x64x64xf32>
+  %stacked = attn.weight "model.layers." * ".q_proj.weight" layers 3 : tensor<3x64x64xf32>
+  // CHECK: attn.weight "" * ".p" * "" layers 3 : tensor<3x64xf32>
+  %edges = attn.weight "" * ".p" * "" layers 3 : tensor<3x64xf32>
+  // CHECK: attn.weight "model.norm.weight" init ones : tensor<64xf32>
+  %ones = attn.weight "model.norm.weight" init ones : tensor<64xf32>
+  // CHECK: attn.weight "l." * ".bias" layers 3 init zeros : tensor<3x64xf32>
+  %zeros = attn.weight "l." * ".bias" layers 3 init zeros : tensor<3x64xf32>
+  // CHECK: attn.weight "w\22quoted\22" : tensor<4xf32>
+  %quoted = attn.weight "w\22quoted\22" : tensor<4xf32>
   // CHECK: attn.embedding %[[T]], %{{.*}} : tensor<512x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
   %x = attn.embedding %table, %tokens : tensor<512x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
   %ptable = attn.weight "wpe.weight" : tensor<1024x64xf32>

@@ -1,8 +1,8 @@
 //===- Manifest.h - The weight manifest of an attn module --------*- C++ -*-===//
 //
 // The list of tensors a compiled model loads: one entry per weight name, with
-// stacked layer weights (`{i}` in the name, leading layer dimension) expanded to
-// one entry per layer. `tfc --print-weights` prints it and the emitter bakes it
+// stacked layer weights (`layers N`, leading layer dimension) expanded to one
+// entry per layer by WeightNameAttr::nameOfLayer, as the emitter expands them. `tfc --print-weights` prints it and the emitter bakes it
 // into model.so, so both read it off the same IR.
 //
 //===----------------------------------------------------------------------===//
@@ -24,8 +24,8 @@ struct WeightEntry {
 };
 
 /// The manifest of `module`: every `attn.weight` in walk order (first
-/// appearance), each name once; a stacked weight `a.{i}.b : tensor<LxD...>`
-/// becomes `a.0.b`, ..., `a.{L-1}.b`, each of shape `D...`. The stacked weights
+/// appearance), each name once; a stacked weight `"a." * ".b" layers L :
+/// tensor<LxD...>` becomes `a.0.b`, ..., `a.<L-1>.b`, each of shape `D...`. The stacked weights
 /// of one layer loop are listed layer-major where the first of them appears:
 /// all of layer 0's tensors, then layer 1's, ...
 llvm::SmallVector<WeightEntry> collectWeightManifest(mlir::ModuleOp module);

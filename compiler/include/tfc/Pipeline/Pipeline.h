@@ -50,16 +50,12 @@ void buildAttnToLinalgPipeline(mlir::OpPassManager &pm, const PipelineOptions &o
 bool usesOpenMP(const PipelineOptions &options);
 /// linalg on tensors → buffers, the model functions' temporaries planned in
 /// an arena argument (tfc-plan-activations). The runtime's view of the
-/// functions (takeModelLayout) is final after it.
+/// functions (attn.entry_args, read by readModelLayout) is final after it.
 void buildBufferizePipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 /// Buffers → the LLVM dialect. Fails (with a message on stderr) only if the
 /// textual part of the pipeline does not parse, i.e. an internal error.
 mlir::LogicalResult buildBuffersToLLVMPipeline(mlir::OpPassManager &pm,
                                                const PipelineOptions &options);
-
-/// Marks each attn.weight with how tfc_model_random initializes it
-/// (`tfc.init`: 0 random, 1 ones for norm scales, 2 zeros for biases).
-void markWeightInitializers(mlir::ModuleOp module);
 
 /// `tfc --report`: the KV cache per layer as compiled (read off the IR after
 /// the attn passes), and for latent attention the MHA/GQA/MQA comparison.
@@ -74,6 +70,7 @@ struct DriverOptions {
   PipelineOptions pipeline;
   bool printWeights = false;
   bool report = false;
+  bool printAbiLayout = false; // the gen_abi.h structs as the emitter lays them out
   bool verifyDiagnostics = false;
   bool timings = false;
 };

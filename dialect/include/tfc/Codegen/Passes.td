@@ -133,7 +133,7 @@ def PlanActivations : Pass<"tfc-plan-activations", "::mlir::ModuleOp"> {
   let summary = "A static memory plan: the temporaries of each model function become views of one arena";
   let description = [{
     Runs on bufferized IR, before the deallocation pipeline. In each model
-    function (a `func.func` with `tfc.args`), every `memref.alloc` in
+    function (a `func.func` with `attn.entry_args`), every `memref.alloc` in
     sequential code whose sizes follow from the function's arguments becomes
     a `memref.view` of a trailing `memref<?xi8>` arena argument at an offset
     planned by liveness (ops numbered in pre-order; a use inside a loop that
@@ -147,14 +147,14 @@ def PlanActivations : Pass<"tfc-plan-activations", "::mlir::ModuleOp"> {
     actual size does not fit the gap. No two buffers live at the same time
     overlap, whatever the sizes. A function
     `@<name>_arena_bytes` with the same arguments returns the arena's size,
-    which the runtime reserves per session before the call (`tfc.args` gains
-    the arena, TFC_ARG_ARENA; `tfc.arena_bytes` names the function). Allocs
+    which the runtime reserves per session before the call (`attn.entry_args` gains
+    the arena, #attn.arg<arena>; `attn.arena_bytes` names the function). Allocs
     inside parallel loops, with layouts or escaping buffers stay heap
     allocations.
 
     Before:
     ```mlir
-    func.func @decoder(%tokens: memref<?xi32>, %out: memref<?x8xf32>) attributes {tfc.args = array<i32: 0, 0, 3, 0>} {
+    func.func @decoder(%tokens: memref<?xi32>, %out: memref<?x8xf32>) attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>]} {
       %n = memref.dim %tokens, %c0 : memref<?xi32>
       %h = memref.alloc(%n) {alignment = 64 : i64} : memref<?x8xf32>
       ...
@@ -163,7 +163,8 @@ def PlanActivations : Pass<"tfc-plan-activations", "::mlir::ModuleOp"> {
     After:
     ```mlir
     func.func @decoder(%tokens: memref<?xi32>, %out: memref<?x8xf32>, %arena: memref<?xi8>)
-        attributes {tfc.args = array<i32: 0, 0, 3, 0, 6, 0>, tfc.arena_bytes = @decoder_arena_bytes} {
+        attributes {attn.arena_bytes = @decoder_arena_bytes,
+                    attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>, #attn.arg<arena>]} {
       %n = memref.dim %tokens, %c0 : memref<?xi32>
       %bytes = ... (%n * 32 + 63) & -64, offsets as maxui of the ranges below ...
       %h = memref.view %arena[%offset][%n] : memref<?xi8> to memref<?x8xf32>

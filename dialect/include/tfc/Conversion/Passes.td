@@ -68,10 +68,13 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
     the `%pos: index` argument stays a scalar and each KV cache (a rank-4
     argument, returned updated) becomes a writable memref that the function
     updates in place. The argument kinds are recorded in the function's
-    `tfc.args`, the weight buffers and cache shapes in the module's `tfc.slots`
-    and `tfc.caches`, from which the emitter writes the model descriptor.
+    `attn.entry_args` (#attn.arg, and its output width in `attn.out_width`),
+    the weight buffers and caches in the module's `attn.weight_slots`
+    (#attn.weight_slot) and `attn.kv_caches` (#attn.kv_cache). They stay on
+    the IR down to the LLVM dialect, where the emitter reads them to write the
+    model descriptor.
 
-    A layer-stacked weight (`{i}` in its name, sliced per layer in the layer
+    A layer-stacked weight (`layers N`, sliced per layer in the layer
     loop) is passed as a 1-d base buffer and a table of where each layer starts
     in it (elements, i64): each layer slice becomes a view at `table[l]` with the
     layer's static sizes and strides (`memref.reinterpret_cast`), so the layers
@@ -79,7 +82,7 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
     tensors in place.
 
     ```mlir
-    %w = attn.weight "l.{i}.weight" : tensor<2x4x4xf32>
+    %w = attn.weight "l." * ".weight" layers 2 : tensor<2x4x4xf32>
     %s = tensor.extract_slice %w[%i, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<2x4x4xf32> to tensor<4x4xf32>
     ```
     becomes, with arguments `%base: memref<?xf32>` and `%table: memref<2xi64>`:
@@ -102,7 +105,8 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
     After:
     ```mlir
     func.func @decoder(%tokens: memref<?xi32>, %w: memref<512x64xf32>, %out: memref<?x512xf32>)
-        attributes {llvm.emit_c_interface, tfc.args = [...], tfc.weights = [...]} {
+        attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<weight[0]>, #attn.arg<output>],
+                    attn.out_width = 512 : i64, llvm.emit_c_interface} {
       %t = bufferization.to_tensor %tokens restrict : memref<?xi32>
       %wt = bufferization.to_tensor %w restrict : memref<512x64xf32>
       ...

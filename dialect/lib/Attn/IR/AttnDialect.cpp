@@ -1,10 +1,11 @@
 //===- AttnDialect.cpp - The attn dialect ---------------------------------===//
 //
-// Registers the attn operations with the dialect.
+// Registers the attn operations and attributes with the dialect.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Dialect/Attn/IR/AttnDialect.h"
+#include "tfc/Dialect/Attn/IR/AttnAttrs.h"
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 
 using namespace mlir;
@@ -17,4 +18,5 @@ void AttnDialect::initialize() {
 #define GET_OP_LIST
 #include "tfc/Dialect/Attn/IR/AttnOps.cpp.inc"
       >();
+  registerAttributes();
 }

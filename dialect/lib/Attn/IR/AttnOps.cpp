@@ -94,12 +94,16 @@ LogicalResult verifyRope(Operation *op, std::optional<double> theta, std::option
 //===----------------------------------------------------------------------===//
 
 LogicalResult WeightOp::verify() {
-  if (getName().empty())
-    return emitOpError("weight name must not be empty");
   if (!getType().hasStaticShape())
     return emitOpError("weight must have a static shape");
-  if (isStacked() && getType().getRank() < 2)
-    return emitOpError("a stacked weight (name with {i}) needs a leading layer dimension");
+  WeightNameAttr name = getName();
+  if (name.isStacked() && getType().getRank() < 2)
+    return emitOpError() << "stacked weight '" << name.str()
+                         << "' needs a leading layer dimension and a tensor per layer, got "
+                         << shapeString(getResult());
+  if (name.isStacked() && getType().getDimSize(0) != name.getLayers())
+    return emitOpError() << "stacked weight '" << name.str() << "' has " << name.getLayers()
+                         << " layers but a leading dimension of " << getType().getDimSize(0);
   return success();
 }
 

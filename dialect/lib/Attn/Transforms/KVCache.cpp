@@ -10,7 +10,7 @@
 //
 // Contract with tfc-lower-entry-points: the rewritten @decoder takes the added
 // arguments (%pos: index, then the caches in order) after its own, returns the
-// updated caches after its result in the same order, and carries `tfc.stateful`.
+// updated caches after its result in the same order, and carries `attn.stateful`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -124,7 +124,7 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     func.setType(rewriter.getFunctionType(entry.getArgumentTypes(), ret.getOperandTypes()));
     func.removeArgAttrsAttr();
     func.removeResAttrsAttr();
-    func->setAttr("tfc.stateful", rewriter.getUnitAttr());
+    func->setAttr(AttnDialect::kStatefulAttrName, rewriter.getUnitAttr());
   }
 
   /// Whether `v` is computed from `root` (within the function).

@@ -34,32 +34,30 @@ namespace attn = tfc::attn;
 
 namespace {
 
-// Must match TFC_ARG_* in runtime/include/tfc/gen_abi.h.
-enum ArgKind : int32_t {
-  kTokens = 0,
-  kMemory = 1,
-  kWeight = 2,
-  kOutput = 3,
-  kPos = 4,
-  kCache = 5,
-  kLayerOffsets = 7
-};
+using attn::ArgKind;
+using attn::AttnDialect;
+using attn::DType;
 
-// Must match TFC_DTYPE_* in gen_abi.h.
-enum DType : int32_t { kF32 = 0, kBF16 = 1, kF16 = 2 };
+/// Caches are [layers, heads, max_seq, d] (tfc-attn-kv-cache).
+constexpr int64_t kCacheSeqDim = 2;
 
 /// A weight buffer shared by every function of the module. `type` is the
 /// weight's type in the model (f32); `stored` what the buffer holds.
 struct Slot {
-  std::string name;
+  attn::WeightNameAttr name;
   RankedTensorType type;
-  int32_t init;
+  attn::WeightInit init;
   RankedTensorType stored;
-  int32_t dtype = kF32;
+  DType dtype = DType::f32;
 
   /// Stacked over the layers of a layer loop (sliced per layer).
-  bool stacked() const { return StringRef(name).contains("{i}"); }
+  bool stacked() const { return name.isStacked(); }
 };
+
+/// An argument table entry; `index` is the slot or cache of indexed kinds.
+Attribute entryArg(MLIRContext *ctx, ArgKind kind, int32_t index = 0) {
+  return attn::EntryArgAttr::get(ctx, kind, index);
+}
 
 /// Whether every use of `v` is the weight operand of a linear layer's matmul,
 /// directly or through a layer slice: only those read narrow weights.
@@ -154,12 +152,14 @@ LogicalResult sliceLayersFromTable(OpBuilder &b, Value stacked, Value base, Valu
 
 /// Rewrites `func` into the entry form; `slotOf` maps weight names to slots.
 /// KV caches (rank-4 arguments, see tfc-attn-kv-cache) are appended to `caches`.
-LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &slotOf,
+LogicalResult lowerFunction(func::FuncOp func,
+                            const llvm::DenseMap<attn::WeightNameAttr, int32_t> &slotOf,
                             ArrayRef<Slot> slots, SmallVector<RankedTensorType> &caches) {
   Block &entry = func.getBody().front();
-  OpBuilder b(func.getContext());
+  MLIRContext *ctx = func.getContext();
+  OpBuilder b(ctx);
   Location loc = func.getLoc();
-  SmallVector<int32_t> argTable;
+  SmallVector<Attribute> argTable;
 
   // Boundary tensors become memrefs, seen as tensors again inside the body. The
   // caches are written in place, so their tensors are writable.
@@ -167,7 +167,7 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
   SmallVector<BlockArgument> cacheArgs;
   for (BlockArgument arg : entry.getArguments()) {
     if (arg.getType().isIndex()) {
-      argTable.append({kPos, 0});
+      argTable.push_back(entryArg(ctx, ArgKind::pos));
       continue;
     }
     auto type = dyn_cast<RankedTensorType>(arg.getType());
@@ -184,10 +184,10 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
       else if (caches[j] != type)
         return func.emitError() << "cache " << j << " is " << type << " here but "
                                 << caches[j] << " in another function";
-      argTable.append({kCache, static_cast<int32_t>(j)});
+      argTable.push_back(entryArg(ctx, ArgKind::cache, static_cast<int32_t>(j)));
       cacheArgs.push_back(arg);
     } else {
-      argTable.append({tokens ? kTokens : kMemory, 0});
+      argTable.push_back(entryArg(ctx, tokens ? ArgKind::tokens : ArgKind::memory));
     }
     arg.setType(memrefFor(type));
     auto asTensor = b.create<bufferization::ToTensorOp>(loc, type, arg, /*restrict=*/true,
@@ -218,24 +218,25 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
             entry.addArgument(MemRefType::get({ShapedType::kDynamic}, element), w.getLoc());
         BlockArgument table = entry.addArgument(
             MemRefType::get({s.stored.getDimSize(0)}, b.getI64Type()), w.getLoc());
-        argTable.append({kWeight, slot, kLayerOffsets, slot});
+        argTable.append({entryArg(ctx, ArgKind::weight, slot),
+                         entryArg(ctx, ArgKind::layer_offsets, slot)});
         tensor = b.create<tensor::EmptyOp>(w.getLoc(), s.stored.getShape(), element);
         stackedSlots.push_back({slot, tensor, base, table});
       } else {
         BlockArgument arg = entry.addArgument(memrefFor(s.stored), w.getLoc());
-        argTable.append({kWeight, slot});
+        argTable.push_back(entryArg(ctx, ArgKind::weight, slot));
         tensor = b.create<bufferization::ToTensorOp>(w.getLoc(), s.stored, arg,
                                                      /*restrict=*/true);
       }
     }
-    if (s.dtype != kF32)
+    if (s.dtype != DType::f32)
       useNarrowWeight(b, w.getResult(), tensor);
     else
       w.replaceAllUsesWith(tensor);
     w.erase();
   }
   for (const Stacked &s : stackedSlots) {
-    if (failed(sliceLayersFromTable(b, s.standIn, s.base, s.table, slots[s.slot].name)))
+    if (failed(sliceLayersFromTable(b, s.standIn, s.base, s.table, slots[s.slot].name.str())))
       return failure();
     s.standIn.getDefiningOp()->erase();
   }
@@ -247,7 +248,7 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
     return func.emitError("model functions must return one tensor and their updated caches");
   Value result = ret.getOperand(0);
   BlockArgument out = entry.addArgument(memrefFor(result.getType()), loc);
-  argTable.append({kOutput, 0});
+  argTable.push_back(entryArg(ctx, ArgKind::output));
   b.setInsertionPoint(ret);
   auto store = [&](Value tensor, Value buffer) {
     auto op = b.create<bufferization::MaterializeInDestinationOp>(loc, TypeRange{}, tensor, buffer);
@@ -264,7 +265,9 @@ LogicalResult lowerFunction(func::FuncOp func, const llvm::StringMap<int32_t> &s
   func.removeArgAttrsAttr();
   func.removeResAttrsAttr();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  func->setAttr("tfc.args", b.getDenseI32ArrayAttr(argTable));
+  func->setAttr(AttnDialect::kEntryArgsAttrName, b.getArrayAttr(argTable));
+  func->setAttr(AttnDialect::kOutWidthAttrName,
+                b.getI64IntegerAttr(cast<RankedTensorType>(result.getType()).getDimSize(1)));
   return success();
 }
 
@@ -277,27 +280,26 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
 
     // Slots are module-wide: an encoder-decoder model shares one set of buffers.
     Type narrow;
-    int32_t narrowDType = kF32;
+    DType narrowDType = DType::f32;
     if (weightType == "bf16") {
       narrow = BFloat16Type::get(ctx);
-      narrowDType = kBF16;
+      narrowDType = DType::bf16;
     } else if (weightType == "f16") {
       narrow = Float16Type::get(ctx);
-      narrowDType = kF16;
+      narrowDType = DType::f16;
     } else if (weightType != "f32") {
       module.emitError() << "unknown weight type '" << weightType << "' (expected f32, bf16 or f16)";
       return signalPassFailure();
     }
     SmallVector<Slot> slots;
-    llvm::StringMap<int32_t> slotOf;
+    llvm::DenseMap<attn::WeightNameAttr, int32_t> slotOf;
     WalkResult walk = module.walk([&](attn::WeightOp w) {
       auto [it, inserted] = slotOf.try_emplace(w.getName(), static_cast<int32_t>(slots.size()));
       if (inserted) {
-        auto init = w->getAttrOfType<IntegerAttr>("tfc.init");
-        slots.push_back({w.getName().str(), w.getType(), init ? int32_t(init.getInt()) : 0,
+        slots.push_back({w.getName(), w.getType(), w.getInit().value_or(attn::WeightInit::random),
                          w.getType()});
       } else if (slots[it->second].type != w.getType()) {
-        w.emitError() << "weight '" << w.getName() << "' is used with two types: "
+        w.emitError() << "weight '" << w.getName().str() << "' is used with two types: "
                       << slots[it->second].type << " and " << w.getType();
         return WalkResult::interrupt();
       }
@@ -333,17 +335,13 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     Builder b(ctx);
     SmallVector<Attribute> slotAttrs;
     for (const Slot &s : slots)
-      slotAttrs.push_back(b.getDictionaryAttr({
-          b.getNamedAttr("name", b.getStringAttr(s.name)),
-          b.getNamedAttr("shape", b.getDenseI64ArrayAttr(s.type.getShape())),
-          b.getNamedAttr("init", b.getI32IntegerAttr(s.init)),
-          b.getNamedAttr("dtype", b.getI32IntegerAttr(s.dtype)),
-      }));
-    module->setAttr("tfc.slots", b.getArrayAttr(slotAttrs));
+      slotAttrs.push_back(
+          attn::WeightSlotAttr::get(ctx, s.name, s.type.getShape(), s.dtype, s.init));
+    module->setAttr(AttnDialect::kWeightSlotsAttrName, b.getArrayAttr(slotAttrs));
     SmallVector<Attribute> cacheAttrs;
     for (RankedTensorType c : caches)
-      cacheAttrs.push_back(b.getDenseI64ArrayAttr(c.getShape()));
-    module->setAttr("tfc.caches", b.getArrayAttr(cacheAttrs));
+      cacheAttrs.push_back(attn::KVCacheAttr::get(ctx, c, kCacheSeqDim));
+    module->setAttr(AttnDialect::kKVCachesAttrName, b.getArrayAttr(cacheAttrs));
   }
 };
 

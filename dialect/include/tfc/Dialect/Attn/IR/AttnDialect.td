@@ -24,6 +24,28 @@ def Attn_Dialect : Dialect {
     manifest of a model is a walk over its `attn.weight` ops.
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Adds the attributes of AttnAttrs.td (defined where their storage is).
+    void registerAttributes();
+
+    // The ABI metadata that tfc-lower-entry-points (and tfc-plan-activations,
+    // tfc-attn-kv-cache) leave on the IR for the emitter, kept down to the
+    // LLVM dialect (AttnAttrs.td); verified by verifyOperationAttribute.
+    /// On the module: the weight slots, an array of #attn.weight_slot.
+    static constexpr ::llvm::StringLiteral kWeightSlotsAttrName = "attn.weight_slots";
+    /// On the module: the KV cache buffers, an array of #attn.kv_cache.
+    static constexpr ::llvm::StringLiteral kKVCachesAttrName = "attn.kv_caches";
+    /// On a model function: its arguments, an array of #attn.arg.
+    static constexpr ::llvm::StringLiteral kEntryArgsAttrName = "attn.entry_args";
+    /// On a model function: columns of its output (vocab or dim).
+    static constexpr ::llvm::StringLiteral kOutWidthAttrName = "attn.out_width";
+    /// On a model function: it runs only new tokens against its KV caches.
+    static constexpr ::llvm::StringLiteral kStatefulAttrName = "attn.stateful";
+    /// On a model function: the function returning its arena's size.
+    static constexpr ::llvm::StringLiteral kArenaBytesAttrName = "attn.arena_bytes";
+  }];
 }
 
 class Attn_Op<string mnemonic, list<Trait> traits = []>

@@ -10,8 +10,10 @@
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "tfc/Dialect/Attn/IR/AttnAttrs.h"
 #include "tfc/Dialect/Attn/IR/AttnDialect.h"
 
 #define GET_OP_CLASSES

@@ -12,6 +12,7 @@
 #define TFC_DIALECT_ATTN_IR_ATTNOPS_TD
 
 include "tfc/Dialect/Attn/IR/AttnDialect.td"
+include "tfc/Dialect/Attn/IR/AttnAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -31,21 +32,28 @@ def Attn_WeightOp : Attn_Op<"weight", [Pure]> {
   let description = [{
     Introduces the weight tensor stored under `name` in the safetensors file.
     Inside a layer loop the front end emits one stacked weight per per-layer
-    tensor: its name contains `{i}` (the layer index) and its leading dimension
-    is the layer count; the loop body takes its layer with `tensor.extract_slice`.
+    tensor: its leading dimension is the layer count (`layers N`), and its
+    name (#attn.weight_name) is the list of parts that the layer index joins,
+    written with `*` where the index goes (any number of times); the loop body
+    takes its layer with `tensor.extract_slice`. `init` tells tfc_model_random
+    how to fill the weight (set by tfc-attn-mark-weight-init; random when
+    absent).
 
     ```mlir
-    %wq = attn.weight "model.layers.{i}.self_attn.q_proj.weight" : tensor<5x64x64xf32>
+    %wq = attn.weight "model.layers." * ".self_attn.q_proj.weight" layers 5 : tensor<5x64x64xf32>
     %emb = attn.weight "model.embed_tokens.weight" : tensor<512x64xf32>
+    %g = attn.weight "model.norm.weight" init ones : tensor<64xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins Attn_WeightNameAttr:$name, OptionalAttr<Attn_WeightInit>:$init);
   let results = (outs Attn_F32Tensor:$result);
-  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let assemblyFormat = "custom<WeightName>($name) (`init` $init^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
-    /// True when the weight stacks one tensor per layer (its name holds `{i}`).
-    bool isStacked() { return getName().contains("{i}"); }
+    /// True when the weight stacks one tensor per layer.
+    bool isStacked() { return getName().isStacked(); }
+    /// The name of layer `layer` (see WeightNameAttr::nameOfLayer).
+    std::string nameOfLayer(int64_t layer) { return getName().nameOfLayer(layer); }
   }];
 }
 

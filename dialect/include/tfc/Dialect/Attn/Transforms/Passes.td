@@ -185,4 +185,31 @@ def AttnLatent : Pass<"tfc-attn-latent"> {
   let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def AttnMarkWeightInit : Pass<"tfc-attn-mark-weight-init"> {
+  let summary = "Record how tfc_model_random fills each weight (ones, zeros or random)";
+  let description = [{
+    Random weights must still give a sensible model: norm scales start at one
+    and biases at zero, as a freshly initialized PyTorch module does. This
+    pass sets `init` on the `attn.weight` ops that norms, linear layers and
+    attention read as scales or biases (through a layer slice too);
+    tfc-lower-entry-points carries it into the weight slots (TFC_INIT_*).
+    Weights it does not mark stay random. Runs on the model graph as
+    generated, before any attn rewrite.
+
+    Before:
+    ```mlir
+    %g = attn.weight "norm.weight" : tensor<64xf32>
+    %b = attn.weight "up.bias" : tensor<32xf32>
+    %h = attn.rms_norm %x, %g {eps = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+    %y = attn.linear %h, %w, %b : ...
+    ```
+    After:
+    ```mlir
+    %g = attn.weight "norm.weight" init ones : tensor<64xf32>
+    %b = attn.weight "up.bias" init zeros : tensor<32xf32>
+    ```
+  }];
+  let dependentDialects = ["::tfc::attn::AttnDialect"];
+}
+
 #endif // TFC_DIALECT_ATTN_TRANSFORMS_PASSES_TD

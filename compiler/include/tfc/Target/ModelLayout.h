@@ -1,0 +1,81 @@
+//===- ModelLayout.h - What a compiled model holds, read off the IR -*- C++ -*-===//
+//
+// The one analysis of a model's layout that the library emitter and
+// `tfc --report` share: the KV caches the decoder updates (with their element
+// sizes and bytes per token), and the weight slots, caches and entry functions
+// that tfc-lower-entry-points and tfc-plan-activations record on the IR as
+// attn attributes (AttnAttrs.td), read from the final LLVM-dialect module.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_TARGET_MODELLAYOUT_H
+#define TFC_TARGET_MODELLAYOUT_H
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <optional>
+#include <string>
+
+namespace tfc {
+
+/// The tfc_model_info numbers, read off the attn-level IR.
+struct ModelSummary {
+  std::string name;
+  int64_t vocab = 0, dim = 0, layers = 0, heads = 0, kvHeads = 0, headDim = 0;
+  int64_t kvLatentRank = 0, maxSeq = 0, kvCacheBytesPerToken = 0;
+};
+
+/// Reads the model numbers off the attn IR as generated (before the attn passes).
+ModelSummary summarizeModel(mlir::ModuleOp attnModule);
+
+/// One KV cache the decoder updates (an attn.cache_update of tfc-attn-kv-cache):
+/// [layers, heads, max_seq, width] of `elementBytes`-byte elements.
+struct KVCacheUse {
+  attn::CacheUpdateOp update;
+  bool cross = false; // cross-attention: filled per memory token, not per decoded token
+  int64_t layers = 0, heads = 0, width = 0, elementBytes = 0;
+  int64_t elementsPerToken() const { return layers * heads * width; }
+  int64_t bytesPerToken() const { return elementsPerToken() * elementBytes; }
+};
+
+/// The KV caches of @decoder after the attn passes, in IR order (none without
+/// a decoder or a cache).
+llvm::SmallVector<KVCacheUse> analyzeKVCaches(mlir::ModuleOp attnOptModule);
+
+/// Bytes the decoder's self-attention caches hold per token, all layers
+/// (tfc_model_info.kv_cache_bytes_per_token).
+int64_t kvCacheBytesPerToken(llvm::ArrayRef<KVCacheUse> caches);
+
+/// A generated function as the runtime calls it (gen_abi.h tfc_gen_function).
+struct EntryFunction {
+  std::string symbol; // e.g. "decoder"
+  llvm::SmallVector<attn::EntryArgAttr> args;
+  int64_t outWidth = 0;
+  bool stateful = false;
+  std::string arenaBytes; // "" or the function returning its arena's size
+};
+
+/// Everything the descriptor (gen_abi.h tfc_gen_model) is made of.
+struct ModelLayout {
+  ModelSummary summary;
+  llvm::SmallVector<attn::WeightSlotAttr> slots;
+  llvm::SmallVector<attn::KVCacheAttr> caches;
+  std::optional<EntryFunction> decoder, encoder, decoderLast;
+
+  /// Parameters of the model: the elements of every manifest tensor.
+  int64_t parameterCount() const;
+};
+
+/// Reads the layout that the passes left on `module` (attn.weight_slots,
+/// attn.kv_caches on the module; attn.entry_args, attn.out_width,
+/// attn.stateful, attn.arena_bytes on the model functions), at any stage after
+/// tfc-lower-entry-points, the LLVM dialect included. Leaves the IR as it is.
+mlir::FailureOr<ModelLayout> readModelLayout(mlir::ModuleOp module, ModelSummary summary);
+
+} // namespace tfc
+
+#endif // TFC_TARGET_MODELLAYOUT_H

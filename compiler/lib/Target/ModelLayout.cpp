@@ -1,0 +1,173 @@
+//===- ModelLayout.cpp - What a compiled model holds, read off the IR -------===//
+//
+// The model numbers of tfc_model_info (from the attn IR as generated), the KV
+// caches after the attn passes (for the info block and `tfc --report` alike),
+// and the weight slots, caches and entry functions recorded as attn
+// attributes, read without changing the IR so that the module the emitter
+// translates is the one `tfc --emit=llvm` prints.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Target/ModelLayout.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+
+namespace tfc {
+
+using attn::AttnDialect;
+
+namespace {
+
+int64_t tripCountOf(scf::ForOp loop) {
+  auto lb = getConstantIntValue(loop.getLowerBound());
+  auto ub = getConstantIntValue(loop.getUpperBound());
+  auto step = getConstantIntValue(loop.getStep());
+  if (!lb || !ub || !step || *step <= 0)
+    return 1;
+  return (*ub - *lb + *step - 1) / *step;
+}
+
+/// How many times `op` runs per call: the product of enclosing loop trip counts.
+int64_t timesRun(Operation *op) {
+  int64_t times = 1;
+  for (auto loop = op->getParentOfType<scf::ForOp>(); loop;
+       loop = loop->getParentOfType<scf::ForOp>())
+    times *= tripCountOf(loop);
+  return times;
+}
+
+} // namespace
+
+ModelSummary summarizeModel(ModuleOp module) {
+  ModelSummary s;
+  if (auto name = module->getAttrOfType<StringAttr>("attn.name"))
+    s.name = name.str();
+  if (auto maxSeq = module->getAttrOfType<IntegerAttr>("attn.max_seq"))
+    s.maxSeq = maxSeq.getInt();
+  auto decoder = module.lookupSymbol<func::FuncOp>("decoder");
+  auto encoder = module.lookupSymbol<func::FuncOp>("encoder");
+  auto widthOf = [](func::FuncOp f) {
+    return cast<RankedTensorType>(f.getResultTypes().front()).getDimSize(1);
+  };
+  if (decoder && decoder.getNumResults() == 1)
+    s.vocab = widthOf(decoder);
+  if (encoder && encoder.getNumResults() == 1)
+    s.dim = widthOf(encoder);
+
+  func::FuncOp main = decoder ? decoder : encoder;
+  if (!main)
+    return s;
+  main.walk([&](Operation *op) {
+    if (auto emb = dyn_cast<attn::EmbeddingOp>(op)) {
+      if (!s.dim)
+        s.dim = emb.getType().getDimSize(1);
+      if (!s.vocab)
+        s.vocab = emb.getTable().getType().getDimSize(0);
+    } else if (auto a = dyn_cast<attn::AttentionOp>(op)) {
+      if (a.getMemory())
+        return;
+      s.layers += timesRun(op);
+      if (!s.heads) {
+        s.heads = a.getHeads();
+        s.kvHeads = a.getKvHeads();
+        s.headDim = a.getHeadDim();
+      }
+    } else if (auto mla = dyn_cast<attn::LatentAttentionOp>(op)) {
+      s.layers += timesRun(op);
+      if (!s.heads) {
+        s.heads = s.kvHeads = mla.getHeads();
+        s.headDim = mla.getNopeDim() + mla.getRopeDim();
+        s.kvLatentRank = mla.getKvRank();
+      }
+    }
+  });
+  return s;
+}
+
+llvm::SmallVector<KVCacheUse> analyzeKVCaches(ModuleOp module) {
+  llvm::SmallVector<KVCacheUse> caches;
+  auto decoder = module.lookupSymbol<func::FuncOp>("decoder");
+  if (!decoder)
+    return caches;
+  // Each update writes one [heads, d] slice per layer and token into a cache
+  // [layers, heads, max_seq, d]; cross-attention caches (marked tfc.cross by
+  // the KV-cache pass) grow with the memory, not the decoding.
+  decoder.walk([&](attn::CacheUpdateOp update) {
+    auto type = update.getCache().getType();
+    KVCacheUse use;
+    use.update = update;
+    use.cross = update->hasAttr("tfc.cross");
+    use.layers = type.getDimSize(0);
+    use.heads = type.getDimSize(1);
+    use.width = type.getDimSize(3);
+    use.elementBytes = static_cast<int64_t>(type.getElementTypeBitWidth() / 8);
+    caches.push_back(use);
+  });
+  return caches;
+}
+
+int64_t kvCacheBytesPerToken(llvm::ArrayRef<KVCacheUse> caches) {
+  int64_t bytes = 0;
+  for (const KVCacheUse &c : caches)
+    if (!c.cross)
+      bytes += c.bytesPerToken();
+  return bytes;
+}
+
+int64_t ModelLayout::parameterCount() const {
+  int64_t params = 0;
+  for (attn::WeightSlotAttr slot : slots) {
+    int64_t n = 1;
+    for (int64_t d : slot.getShape())
+      n *= d;
+    params += n;
+  }
+  return params;
+}
+
+FailureOr<ModelLayout> readModelLayout(ModuleOp module, ModelSummary summary) {
+  ModelLayout layout;
+  layout.summary = std::move(summary);
+  auto slots = module->getAttrOfType<ArrayAttr>(AttnDialect::kWeightSlotsAttrName);
+  if (!slots)
+    return module.emitError() << "no " << AttnDialect::kWeightSlotsAttrName
+                              << ": tfc-lower-entry-points has not run";
+  for (auto slot : slots.getAsRange<attn::WeightSlotAttr>())
+    layout.slots.push_back(slot);
+  if (auto caches = module->getAttrOfType<ArrayAttr>(AttnDialect::kKVCachesAttrName))
+    for (auto cache : caches.getAsRange<attn::KVCacheAttr>())
+      layout.caches.push_back(cache);
+
+  for (auto func : module.getOps<FunctionOpInterface>()) {
+    auto args = func->getAttrOfType<ArrayAttr>(AttnDialect::kEntryArgsAttrName);
+    // convert-func-to-llvm gives the C-interface wrappers the attributes too.
+    if (!args || func.getName().starts_with("_mlir_ciface_"))
+      continue;
+    EntryFunction entry;
+    entry.symbol = func.getName().str();
+    for (auto arg : args.getAsRange<attn::EntryArgAttr>())
+      entry.args.push_back(arg);
+    if (auto width = func->getAttrOfType<IntegerAttr>(AttnDialect::kOutWidthAttrName))
+      entry.outWidth = width.getInt();
+    entry.stateful = func->hasAttr(AttnDialect::kStatefulAttrName);
+    if (auto arena = func->getAttrOfType<FlatSymbolRefAttr>(AttnDialect::kArenaBytesAttrName))
+      entry.arenaBytes = arena.getValue().str();
+    if (entry.symbol == "decoder")
+      layout.decoder = std::move(entry);
+    else if (entry.symbol == "encoder")
+      layout.encoder = std::move(entry);
+    else if (entry.symbol == "decoder_last")
+      layout.decoderLast = std::move(entry);
+    else
+      return func.emitError("unexpected model function '") << entry.symbol << "'";
+  }
+  return layout;
+}
+
+} // namespace tfc

@@ -1,0 +1,360 @@
+//===- AttnAttrs.cpp - Attributes of the attn dialect ---------------------===//
+//
+// Weight names (their one expansion into per-layer names), the ABI metadata
+// attributes and their verifiers, and the checks that the enums of
+// AttnAttrs.td have exactly the values of runtime/include/tfc/gen_abi.h, the
+// single definition of the contract between generated code and runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Dialect/Attn/IR/AttnAttrs.h"
+#include "tfc/Dialect/Attn/IR/AttnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include "tfc/gen_abi.h"
+
+using namespace mlir;
+using namespace tfc::attn;
+
+#include "tfc/Dialect/Attn/IR/AttnEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "tfc/Dialect/Attn/IR/AttnAttrs.cpp.inc"
+
+void AttnDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "tfc/Dialect/Attn/IR/AttnAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// The enums are gen_abi.h's
+//===----------------------------------------------------------------------===//
+
+#define TFC_SAME_VALUE(Enum, Case, Macro)                                                    \
+  static_assert(static_cast<int32_t>(Enum::Case) == Macro, #Enum "::" #Case " is not " #Macro)
+TFC_SAME_VALUE(ArgKind, tokens, TFC_ARG_TOKENS);
+TFC_SAME_VALUE(ArgKind, memory, TFC_ARG_MEMORY);
+TFC_SAME_VALUE(ArgKind, weight, TFC_ARG_WEIGHT);
+TFC_SAME_VALUE(ArgKind, output, TFC_ARG_OUTPUT);
+TFC_SAME_VALUE(ArgKind, pos, TFC_ARG_POS);
+TFC_SAME_VALUE(ArgKind, cache, TFC_ARG_CACHE);
+TFC_SAME_VALUE(ArgKind, arena, TFC_ARG_ARENA);
+TFC_SAME_VALUE(ArgKind, layer_offsets, TFC_ARG_LAYER_OFFSETS);
+static_assert(getMaxEnumValForArgKind() + 1 == TFC_ARG_KIND_COUNT,
+              "ArgKind (AttnAttrs.td) and TFC_ARG_* (gen_abi.h) differ in number");
+TFC_SAME_VALUE(DType, f32, TFC_DTYPE_F32);
+TFC_SAME_VALUE(DType, bf16, TFC_DTYPE_BF16);
+TFC_SAME_VALUE(DType, f16, TFC_DTYPE_F16);
+static_assert(getMaxEnumValForDType() + 1 == TFC_DTYPE_COUNT,
+              "DType (AttnAttrs.td) and TFC_DTYPE_* (gen_abi.h) differ in number");
+TFC_SAME_VALUE(WeightInit, random, TFC_INIT_RANDOM);
+TFC_SAME_VALUE(WeightInit, ones, TFC_INIT_ONES);
+TFC_SAME_VALUE(WeightInit, zeros, TFC_INIT_ZEROS);
+static_assert(getMaxEnumValForWeightInit() + 1 == TFC_INIT_COUNT,
+              "WeightInit (AttnAttrs.td) and TFC_INIT_* (gen_abi.h) differ in number");
+#undef TFC_SAME_VALUE
+
+//===----------------------------------------------------------------------===//
+// WeightNameAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightNameAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                     ArrayRef<StringAttr> parts, int64_t layers) {
+  if (parts.empty())
+    return emitError() << "a weight name needs at least one part";
+  if (layers < 0)
+    return emitError() << "a weight's layer count must not be negative, got " << layers;
+  if (parts.size() == 1 && layers != 0)
+    return emitError() << "weight name \"" << parts.front().getValue()
+                       << "\" has no layer index ('*'), so it cannot be stacked over " << layers
+                       << " layers";
+  if (parts.size() > 1 && layers == 0)
+    return emitError() << "weight name with " << parts.size() - 1
+                       << " layer index(es) needs a layer count ('layers N')";
+  if (parts.size() == 1 && parts.front().getValue().empty())
+    return emitError() << "weight name must not be empty";
+  return success();
+}
+
+std::string WeightNameAttr::nameOfLayer(int64_t layer) const {
+  std::string index = std::to_string(layer), name;
+  for (auto [k, part] : llvm::enumerate(getParts())) {
+    if (k)
+      name += index;
+    name += part.getValue();
+  }
+  return name;
+}
+
+std::string WeightNameAttr::str() const {
+  std::string name;
+  for (auto [k, part] : llvm::enumerate(getParts())) {
+    if (k)
+      name += "*";
+    name += part.getValue();
+  }
+  return name;
+}
+
+FailureOr<WeightNameAttr> WeightNameAttr::parseBody(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  MLIRContext *ctx = parser.getContext();
+  SmallVector<StringAttr> parts;
+  do {
+    std::string part;
+    if (parser.parseString(&part))
+      return failure();
+    parts.push_back(StringAttr::get(ctx, part));
+  } while (succeeded(parser.parseOptionalStar()));
+  int64_t layers = 0;
+  if (succeeded(parser.parseOptionalKeyword("layers")) && parser.parseInteger(layers))
+    return failure();
+  WeightNameAttr attr = parser.getChecked<WeightNameAttr>(loc, ctx, parts, layers);
+  if (!attr)
+    return failure();
+  return attr;
+}
+
+void WeightNameAttr::printBody(AsmPrinter &printer) const {
+  llvm::interleave(
+      getParts(), [&](StringAttr part) { printer.printString(part.getValue()); },
+      [&] { printer << " * "; });
+  if (isStacked())
+    printer << " layers " << getLayers();
+}
+
+Attribute WeightNameAttr::parse(AsmParser &parser, Type) {
+  if (parser.parseLess())
+    return {};
+  FailureOr<WeightNameAttr> attr = parseBody(parser);
+  if (failed(attr) || parser.parseGreater())
+    return {};
+  return *attr;
+}
+
+void WeightNameAttr::print(AsmPrinter &printer) const {
+  printer << "<";
+  printBody(printer);
+  printer << ">";
+}
+
+namespace tfc::attn {
+
+ParseResult parseWeightName(OpAsmParser &parser, WeightNameAttr &name) {
+  FailureOr<WeightNameAttr> attr = WeightNameAttr::parseBody(parser);
+  if (failed(attr))
+    return failure();
+  name = *attr;
+  return success();
+}
+
+void printWeightName(OpAsmPrinter &printer, Operation *, WeightNameAttr name) {
+  name.printBody(printer);
+}
+
+} // namespace tfc::attn
+
+//===----------------------------------------------------------------------===//
+// WeightSlotAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                     WeightNameAttr name, ArrayRef<int64_t> shape, DType dtype,
+                                     WeightInit init) {
+  if (!name)
+    return emitError() << "a weight slot needs a name";
+  if (shape.size() > TFC_MAX_RANK)
+    return emitError() << "weight slot '" << name.str() << "' has rank " << shape.size()
+                       << ", more than the ABI's " << TFC_MAX_RANK;
+  for (int64_t d : shape)
+    if (d < 0)
+      return emitError() << "weight slot '" << name.str()
+                         << "' must have a static, non-negative shape";
+  if (name.isStacked() && (shape.empty() || shape.front() != name.getLayers()))
+    return emitError() << "stacked weight slot '" << name.str() << "' has " << name.getLayers()
+                       << " layers but a leading dimension of "
+                       << (shape.empty() ? 0 : shape.front());
+  if (stringifyDType(dtype).empty())
+    return emitError() << "weight slot '" << name.str() << "' has an unknown dtype "
+                       << static_cast<int32_t>(dtype);
+  if (stringifyWeightInit(init).empty())
+    return emitError() << "weight slot '" << name.str() << "' has an unknown init "
+                       << static_cast<int32_t>(init);
+  return success();
+}
+
+Attribute WeightSlotAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  SmallVector<int64_t> shape;
+  std::string dtype, init;
+  if (parser.parseLess())
+    return {};
+  FailureOr<WeightNameAttr> name = WeightNameAttr::parseBody(parser);
+  if (failed(name) || parser.parseComma() || parser.parseKeyword("shape") ||
+      parser.parseEqual() ||
+      parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
+                                     [&] { return parser.parseInteger(shape.emplace_back()); }) ||
+      parser.parseComma() || parser.parseKeyword("dtype") || parser.parseEqual() ||
+      parser.parseKeywordOrString(&dtype) || parser.parseComma() ||
+      parser.parseKeyword("init") || parser.parseEqual() || parser.parseKeywordOrString(&init) ||
+      parser.parseGreater())
+    return {};
+  std::optional<DType> d = symbolizeDType(dtype);
+  if (!d)
+    return parser.emitError(loc) << "unknown weight dtype '" << dtype
+                                 << "' (expected f32, bf16 or f16)",
+           Attribute();
+  std::optional<WeightInit> i = symbolizeWeightInit(init);
+  if (!i)
+    return parser.emitError(loc) << "unknown weight init '" << init
+                                 << "' (expected random, ones or zeros)",
+           Attribute();
+  return parser.getChecked<WeightSlotAttr>(loc, parser.getContext(), *name, shape, *d, *i);
+}
+
+void WeightSlotAttr::print(AsmPrinter &printer) const {
+  printer << "<";
+  getName().printBody(printer);
+  printer << ", shape = [";
+  llvm::interleaveComma(getShape(), printer);
+  printer << "], dtype = " << stringifyDType(getDtype())
+          << ", init = " << stringifyWeightInit(getInit()) << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// KVCacheAttr, EntryArgAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult KVCacheAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  RankedTensorType type, int64_t seqDim) {
+  if (!type || !type.hasStaticShape())
+    return emitError() << "a kv cache needs a static shape";
+  if (type.getRank() > TFC_MAX_RANK)
+    return emitError() << "kv cache of rank " << type.getRank() << " exceeds the ABI's "
+                       << TFC_MAX_RANK;
+  if (seqDim < 0 || seqDim >= type.getRank())
+    return emitError() << "kv cache seq_dim " << seqDim << " is not a dimension of " << type;
+  if (!type.getElementType().isF32())
+    return emitError() << "kv cache elements must be f32 (the runtime allocates F32 caches), got "
+                       << type.getElementType();
+  return success();
+}
+
+int64_t KVCacheAttr::getElementBytes() const {
+  return static_cast<int64_t>(getType().getElementTypeBitWidth() / 8);
+}
+
+LogicalResult EntryArgAttr::verify(function_ref<InFlightDiagnostic()> emitError, ArgKind kind,
+                                   int32_t index) {
+  if (stringifyArgKind(kind).empty())
+    return emitError() << "unknown argument kind " << static_cast<int32_t>(kind);
+  if (index < 0)
+    return emitError() << "argument index must not be negative, got " << index;
+  if (!isIndexed(kind) && index != 0)
+    return emitError() << "argument kind '" << stringifyArgKind(kind)
+                       << "' takes no index, got " << index;
+  return success();
+}
+
+Attribute EntryArgAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  std::string kind;
+  int32_t index = 0;
+  if (parser.parseLess() || parser.parseKeywordOrString(&kind))
+    return {};
+  std::optional<ArgKind> k = symbolizeArgKind(kind);
+  if (!k)
+    return parser.emitError(loc) << "unknown argument kind '" << kind << "'", Attribute();
+  if (isIndexed(*k) &&
+      (parser.parseLSquare() || parser.parseInteger(index) || parser.parseRSquare()))
+    return {};
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<EntryArgAttr>(loc, parser.getContext(), *k, index);
+}
+
+void EntryArgAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyArgKind(getKind());
+  if (isIndexed(getKind()))
+    printer << "[" << getIndex() << "]";
+  printer << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// The ABI attributes on modules and functions
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+template <typename AttrT>
+LogicalResult expectArrayOf(Operation *op, NamedAttribute attr, StringRef what) {
+  auto array = dyn_cast<ArrayAttr>(attr.getValue());
+  if (!array || !llvm::all_of(array, [](Attribute a) { return isa<AttrT>(a); }))
+    return op->emitOpError() << "'" << attr.getName().getValue() << "' must be an array of "
+                             << what;
+  return success();
+}
+
+} // namespace
+
+LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  auto onModule = [&]() -> LogicalResult {
+    if (!isa<ModuleOp>(op))
+      return op->emitOpError() << "'" << name << "' belongs on a module";
+    return success();
+  };
+  auto onFunction = [&]() -> LogicalResult {
+    if (!isa<FunctionOpInterface>(op))
+      return op->emitOpError() << "'" << name << "' belongs on a function";
+    return success();
+  };
+  if (name == kWeightSlotsAttrName)
+    return failure(failed(onModule()) ||
+                   failed(expectArrayOf<WeightSlotAttr>(op, attr, "#attn.weight_slot")));
+  if (name == kKVCachesAttrName)
+    return failure(failed(onModule()) ||
+                   failed(expectArrayOf<KVCacheAttr>(op, attr, "#attn.kv_cache")));
+  if (name == kEntryArgsAttrName) {
+    if (failed(onFunction()) || failed(expectArrayOf<EntryArgAttr>(op, attr, "#attn.arg")))
+      return failure();
+    // Before the LLVM dialect a memref is one argument (after it, several).
+    auto func = dyn_cast<func::FuncOp>(op);
+    size_t n = cast<ArrayAttr>(attr.getValue()).size();
+    if (func && !func.isExternal() && n != func.getNumArguments())
+      return op->emitOpError() << "'" << name << "' lists " << n << " arguments, but the function has "
+                               << func.getNumArguments();
+    return success();
+  }
+  if (name == kOutWidthAttrName) {
+    auto width = dyn_cast<IntegerAttr>(attr.getValue());
+    if (failed(onFunction()))
+      return failure();
+    if (!width || width.getInt() <= 0)
+      return op->emitOpError() << "'" << name << "' must be a positive integer";
+    return success();
+  }
+  if (name == kStatefulAttrName) {
+    if (failed(onFunction()))
+      return failure();
+    if (!isa<UnitAttr>(attr.getValue()))
+      return op->emitOpError() << "'" << name << "' must be a unit attribute";
+    return success();
+  }
+  if (name == kArenaBytesAttrName) {
+    if (failed(onFunction()))
+      return failure();
+    if (!isa<FlatSymbolRefAttr>(attr.getValue()))
+      return op->emitOpError() << "'" << name << "' must name a function (@symbol)";
+    return success();
+  }
+  return success(); // attn.name, attn.max_seq, attn.config: the front end's
+}
