@@ -10,10 +10,7 @@
 
 #include "tfc/Pipeline/Pipeline.h"
 
-#include "tfc/Codegen/Passes.h"
-#include "tfc/Conversion/Passes.h"
 #include "tfc/Dialect/Attn/IR/AttnDialect.h"
-#include "tfc/Dialect/Attn/Transforms/Passes.h"
 #include "tfc/Frontend/MLIRGen.h"
 #include "tfc/Frontend/Manifest.h"
 #include "tfc/Target/EmitSharedLib.h"
@@ -22,11 +19,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -94,21 +87,11 @@ std::unique_ptr<llvm::ToolOutputFile> openOutput(llvm::StringRef path, std::stri
   return file;
 }
 
-void registerEverything(DialectRegistry &registry) {
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registerAllToLLVMIRTranslations(registry);
-  registry.insert<attn::AttnDialect>();
-}
-
 } // namespace
 
 int runDriver(const DriverOptions &options) {
   static const bool passesRegistered = [] {
-    registerAllPasses();
-    attn::registerAttnPasses();
-    registerTfcConversionPasses();
-    registerTfcCodegenPasses();
+    registerTfcPasses();
     return true;
   }();
   (void)passesRegistered;
@@ -156,7 +139,7 @@ int runDriver(const DriverOptions &options) {
   }
 
   DialectRegistry registry;
-  registerEverything(registry);
+  registerTfcDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
@@ -205,14 +188,20 @@ int runDriver(const DriverOptions &options) {
     auto out = openOutput(output, error);
     if (!out)
       return fail(error);
+    // As mlir-opt prints, so that `tfc --emit=X` and tfc-opt's replay of
+    // stage X are byte-identical.
     module->print(out->os());
+    out->os() << "\n";
     out->keep();
     return 0;
   };
-  auto runPasses = [&](llvm::StringRef stage, auto build) -> LogicalResult {
-    return timer.run(stage, [&] {
+  // Each stage runs the passes tfc-opt's named pipelines run (buildTfcPipeline).
+  auto runStage = [&](llvm::StringRef name, Stage from, Stage last,
+                      const PipelineOptions &pipeline) -> LogicalResult {
+    return timer.run(name, [&] {
       PassManager pm(&context);
-      build(pm, options.pipeline);
+      if (failed(buildTfcPipeline(pm, pipeline, from, last)))
+        return failure();
       return pm.run(*module);
     });
   };
@@ -236,7 +225,7 @@ int runDriver(const DriverOptions &options) {
   OwningOpRef<ModuleOp> asGenerated;
   if (options.report)
     asGenerated = module->clone();
-  if (failed(runPasses("attn-opt", buildAttnOptPipeline)))
+  if (failed(runStage("attn-opt", Stage::Attn, Stage::AttnOpt, options.pipeline)))
     return 1;
   if (options.report) {
     auto out = openOutput(output, error);
@@ -249,27 +238,18 @@ int runDriver(const DriverOptions &options) {
   if (options.emit == Stage::AttnOpt)
     return printModule();
   summary.kvCacheBytesPerToken = kvCacheBytesPerToken(analyzeKVCaches(*module));
-  if (failed(runPasses("linalg", buildAttnToLinalgPipeline)))
+  if (failed(runStage("linalg", Stage::AttnOpt, Stage::Linalg, options.pipeline)))
     return 1;
   if (options.emit == Stage::Linalg)
     return printModule();
 
-  auto tm = createTargetMachine(options.pipeline.targetCpu, options.pipeline.optLevel, error);
+  PipelineOptions codegen = options.pipeline;
+  if (failed(resolveTargetFeatures(codegen, error)))
+    return fail(error);
+  auto tm = createTargetMachine(codegen.targetCpu, codegen.optLevel, error);
   if (!tm)
     return fail(error);
-  PipelineOptions codegen = options.pipeline;
-  codegen.vectorWidth = vectorWidthFor(*tm);
-  codegen.bf16Dot = hasBF16DotProduct(*tm);
-  if (failed(timer.run("llvm", [&] {
-        PassManager bufferize(&context);
-        buildBufferizePipeline(bufferize, codegen);
-        if (failed(bufferize.run(*module)))
-          return failure();
-        PassManager pm(&context);
-        if (failed(buildBuffersToLLVMPipeline(pm, codegen)))
-          return failure();
-        return pm.run(*module);
-      })))
+  if (failed(runStage("llvm", Stage::Linalg, Stage::LLVM, codegen)))
     return 1;
   if (options.emit == Stage::LLVM)
     return printModule();

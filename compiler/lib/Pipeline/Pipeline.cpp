@@ -1,8 +1,11 @@
 //===- Pipeline.cpp - The tfc pass pipelines --------------------------------===//
 //
-// The order of passes from attn to the LLVM dialect. The LLVM half follows the
-// order measured in shared/design/CODEGEN-NOTES.md; it is kept as one textual
-// pipeline so it reads like the notes and can be replayed with tfc-opt.
+// The order of passes from attn to the LLVM dialect, one builder per printable
+// stage, and their registration as named pipelines of tfc-opt: the driver runs
+// the same builders, so `tfc-opt --tfc-pipeline` replays exactly what `tfc`
+// does. The LLVM half follows the order measured in
+// shared/design/CODEGEN-NOTES.md; it is kept as one textual pipeline so it
+// reads like the notes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +15,7 @@
 #include "tfc/Conversion/Passes.h"
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
+#include "tfc/Target/EmitSharedLib.h"
 
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -20,6 +24,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
 
 using namespace mlir;
 
@@ -126,6 +131,124 @@ LogicalResult buildBuffersToLLVMPipeline(OpPassManager &pm, const PipelineOption
               "reconcile-unrealized-casts,"
               "canonicalize";
   return parsePassPipeline(pipeline, pm, llvm::errs());
+}
+
+LogicalResult resolveTargetFeatures(PipelineOptions &options, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> tm =
+      createTargetMachine(options.targetCpu, options.optLevel, error);
+  if (!tm)
+    return failure();
+  options.vectorWidth = vectorWidthFor(*tm);
+  options.bf16Dot = hasBF16DotProduct(*tm);
+  return success();
+}
+
+LogicalResult buildTfcPipeline(OpPassManager &pm, const PipelineOptions &options, Stage from,
+                               Stage last) {
+  auto runs = [&](Stage stage) { return from < stage && stage <= last; };
+  if (runs(Stage::AttnOpt))
+    buildAttnOptPipeline(pm, options);
+  if (runs(Stage::Linalg))
+    buildAttnToLinalgPipeline(pm, options);
+  if (runs(Stage::LLVM)) {
+    buildBufferizePipeline(pm, options);
+    return buildBuffersToLLVMPipeline(pm, options);
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Named pipelines
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// tfc's command-line options as pipeline options, spelled as tfc spells them
+/// (`--tfc-pipeline="no-kv-cache target-cpu=x86-64-v3"`).
+struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
+  Option<bool> noKVCache{*this, "no-kv-cache", llvm::cl::desc("as tfc --no-kv-cache")};
+  Option<bool> noGQA{*this, "no-gqa", llvm::cl::desc("as tfc --no-gqa")};
+  Option<bool> noLatent{*this, "no-latent", llvm::cl::desc("as tfc --no-latent")};
+  Option<bool> noFuse{*this, "no-fuse", llvm::cl::desc("as tfc --no-fuse")};
+  Option<std::string> targetCpu{*this, "target-cpu", llvm::cl::desc("as tfc --target-cpu"),
+                                llvm::cl::init("native")};
+  Option<std::string> weightType{*this, "weight-type", llvm::cl::desc("as tfc --weight-type"),
+                                 llvm::cl::init("f32")};
+  Option<unsigned> threads{*this, "threads", llvm::cl::desc("as tfc --threads"),
+                           llvm::cl::init(0)};
+  Option<unsigned> attentionKeyTile{*this, "attention-key-tile",
+                                    llvm::cl::desc("as tfc --attention-key-tile"),
+                                    llvm::cl::init(256)};
+  Option<unsigned> attentionQueryRows{*this, "attention-query-rows",
+                                      llvm::cl::desc("as tfc --attention-query-rows"),
+                                      llvm::cl::init(256)};
+
+  PipelineOptions toPipelineOptions() const {
+    PipelineOptions o;
+    o.kvCache = !noKVCache;
+    o.gqa = !noGQA;
+    o.latent = !noLatent;
+    o.fuse = !noFuse;
+    o.targetCpu = targetCpu;
+    o.weightType = weightType;
+    o.threads = threads;
+    o.attentionKeyTile = attentionKeyTile;
+    o.attentionQueryRows = attentionQueryRows;
+    return o;
+  }
+};
+
+/// Registers `arg` as the passes of the stages after `from` up to `last`.
+void registerStagePipeline(StringRef arg, StringRef description, Stage from, Stage last) {
+  registerPassPipeline(
+      arg, description,
+      [=](OpPassManager &pm, StringRef optionString,
+          function_ref<LogicalResult(const Twine &)> errorHandler) -> LogicalResult {
+        TfcPipelineCLOptions cl;
+        if (failed(cl.parseFromString(optionString)))
+          return failure();
+        PipelineOptions options = cl.toPipelineOptions();
+        std::string error = checkPipelineOptions(options);
+        if (error.empty() && last == Stage::LLVM)
+          (void)resolveTargetFeatures(options, error);
+        if (!error.empty())
+          return errorHandler(arg + ": " + error);
+        return buildTfcPipeline(pm, options, from, last);
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(TfcPipelineCLOptions());
+      });
+}
+
+} // namespace
+
+std::string checkPipelineOptions(const PipelineOptions &options) {
+  if (options.weightType != "f32" && options.weightType != "bf16" && options.weightType != "f16")
+    return "--weight-type=" + options.weightType + " is not a weight type (f32, bf16, f16)";
+  for (auto [name, value] : {std::pair{"key-tile", options.attentionKeyTile},
+                              std::pair{"query-rows", options.attentionQueryRows}})
+    if (!SDPATiling::validSize(value))
+      return "--attention-" + std::string(name) + "=" + std::to_string(value) +
+             " is out of range (1 to " + std::to_string(kMaxSDPATile) + ")";
+  return "";
+}
+
+void registerTfcPipelines() {
+  registerStagePipeline("tfc-pipeline",
+                        "tfc's whole pipeline from attn as generated (tfc --emit=attn) to the "
+                        "LLVM dialect (tfc --emit=llvm), with tfc's options",
+                        Stage::Attn, Stage::LLVM);
+  registerStagePipeline("tfc-attn-opt-pipeline",
+                        "attn as generated to attn-opt (tfc --emit=attn-opt): the attn passes",
+                        Stage::Attn, Stage::AttnOpt);
+  registerStagePipeline("tfc-linalg-pipeline",
+                        "attn-opt to linalg on tensors in the runtime's calling convention "
+                        "(tfc --emit=linalg)",
+                        Stage::AttnOpt, Stage::Linalg);
+  registerStagePipeline("tfc-llvm-pipeline",
+                        "linalg on tensors to the LLVM dialect (tfc --emit=llvm): bufferization, "
+                        "kernels, the activation plan, threads, LLVM lowering",
+                        Stage::Linalg, Stage::LLVM);
 }
 
 } // namespace tfc

@@ -1,30 +1,20 @@
 //===- tfc-opt.cpp - The mlir-opt of tfc ------------------------------------===//
 //
-// Every upstream dialect and pass plus the attn dialect and the tfc passes, for
-// lit tests and for running pipelines by hand.
+// The dialects tfc compiles through, every tfc pass, and tfc's pipeline as
+// named pass pipelines (`--tfc-pipeline`, one per stage), for lit tests and
+// for replaying or bisecting what `tfc` does by hand.
 //
 //===----------------------------------------------------------------------===//
 
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
+#include "tfc/Pipeline/Pipeline.h"
+
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
-#include "tfc/Codegen/Passes.h"
-#include "tfc/Conversion/Passes.h"
-#include "tfc/Dialect/Attn/IR/AttnDialect.h"
-#include "tfc/Dialect/Attn/Transforms/Passes.h"
-
 int main(int argc, char **argv) {
-  mlir::registerAllPasses();
-  tfc::attn::registerAttnPasses();
-  tfc::registerTfcConversionPasses();
-  tfc::registerTfcCodegenPasses();
-
+  tfc::registerTfcPasses();
   mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  registry.insert<tfc::attn::AttnDialect>();
+  tfc::registerTfcDialects(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "tfc optimizer driver\n", registry));
 }

@@ -4,7 +4,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tfc/Conversion/Passes.h"
 #include "tfc/Pipeline/Pipeline.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -114,19 +113,6 @@ int main(int argc, char **argv) {
     llvm::errs() << "tfc: error: -O" << optLevel << " is not an optimization level (0-3)\n";
     return 1;
   }
-  if (weightType != "f32" && weightType != "bf16" && weightType != "f16") {
-    llvm::errs() << "tfc: error: --weight-type=" << weightType
-                 << " is not a weight type (f32, bf16, f16)\n";
-    return 1;
-  }
-  for (auto [name, value] : {std::pair{"key-tile", unsigned(attentionKeyTile)},
-                              std::pair{"query-rows", unsigned(attentionQueryRows)}}) {
-    if (!tfc::SDPATiling::validSize(value)) {
-      llvm::errs() << "tfc: error: --attention-" << name << "=" << value
-                   << " is out of range (1 to " << tfc::kMaxSDPATile << ")\n";
-      return 1;
-    }
-  }
   tfc::DriverOptions options;
   options.input = input;
   options.output = output;
@@ -143,6 +129,10 @@ int main(int argc, char **argv) {
   options.pipeline.threads = threads && threads->getNumOccurrences() ? threads->getValue() : 0;
   if (threads && threads->getNumOccurrences() && threads->getValue() < 0) {
     llvm::errs() << "tfc: error: --threads=" << threads->getValue() << " is negative\n";
+    return 1;
+  }
+  if (std::string error = tfc::checkPipelineOptions(options.pipeline); !error.empty()) {
+    llvm::errs() << "tfc: error: " << error << "\n";
     return 1;
   }
   options.printWeights = printWeights;

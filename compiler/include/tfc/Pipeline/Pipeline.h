@@ -41,6 +41,23 @@ struct PipelineOptions {
 /// The stages `tfc --emit=` can stop at, in pipeline order.
 enum class Stage { AST, Attn, AttnOpt, Linalg, LLVM, LLVMIR, Object, SharedLib };
 
+/// Why `options` cannot be compiled ("" when they can): an unknown weight
+/// type or an attention tile out of range, in the words of tfc's flags.
+std::string checkPipelineOptions(const PipelineOptions &options);
+
+/// Sets `vectorWidth` and `bf16Dot` from `targetCpu`, as `tfc` does before
+/// code generation. Fails with `error` set when the CPU is unknown.
+mlir::LogicalResult resolveTargetFeatures(PipelineOptions &options, std::string &error);
+
+/// The passes that take the IR printed at stage `from` (Attn, AttnOpt or
+/// Linalg) to stage `last` (AttnOpt, Linalg or LLVM): the stage builders below
+/// in order. The driver and the named pipelines of tfc-opt both build from
+/// here, so `tfc-opt --tfc-pipeline` replays exactly what `tfc` runs.
+/// `options` must have passed checkPipelineOptions and, for the LLVM stage,
+/// resolveTargetFeatures.
+mlir::LogicalResult buildTfcPipeline(mlir::OpPassManager &pm, const PipelineOptions &options,
+                                     Stage from, Stage last);
+
 /// attn (as parsed) → attn-opt: the attn rewrites selected by `options`.
 void buildAttnOptPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 /// attn-opt → linalg on tensors in the runtime's calling convention.
@@ -56,6 +73,18 @@ void buildBufferizePipeline(mlir::OpPassManager &pm, const PipelineOptions &opti
 /// textual part of the pipeline does not parse, i.e. an internal error.
 mlir::LogicalResult buildBuffersToLLVMPipeline(mlir::OpPassManager &pm,
                                                const PipelineOptions &options);
+
+/// The dialects, interface models and LLVM IR translations the pipeline
+/// needs, and nothing else (tfc and tfc-opt use the same registry).
+void registerTfcDialects(mlir::DialectRegistry &registry);
+/// Every pass and named pipeline of tfc, and the upstream passes.
+void registerTfcPasses();
+
+/// Registers the named pipelines of tfc-opt: `tfc-pipeline` (attn to the LLVM
+/// dialect, with tfc's options) and one per stage (`tfc-attn-opt-pipeline`,
+/// `tfc-linalg-pipeline`, `tfc-llvm-pipeline`), so that the output of
+/// `tfc --emit=<stage>` piped through the next one equals `tfc --emit=<next>`.
+void registerTfcPipelines();
 
 /// `tfc --report`: the KV cache per layer as compiled (read off the IR after
 /// the attn passes), and for latent attention the MHA/GQA/MQA comparison.
