@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Conversion/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -28,96 +29,18 @@ namespace tfc {
 } // namespace tfc
 
 using namespace mlir;
+using namespace tfc;
 using namespace tfc::attn;
 
 namespace {
-
-using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
 /// The initial running max and the value given to masked scores in row
 /// maxima: finite, so that no exp(-inf - -inf) can appear.
 constexpr float kMaskedScore = -1.0e30f;
 
 //===----------------------------------------------------------------------===//
-// Building blocks
+// Building blocks (the shared ones are in tfc/Utils/LoweringUtils.h)
 //===----------------------------------------------------------------------===//
-
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-/// An empty f32 tensor of the given sizes (static or read off a tensor).
-Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes) {
-  return b.create<tensor::EmptyOp>(loc, sizes, b.getF32Type());
-}
-
-/// `value` splatted into an empty f32 tensor of the given sizes.
-Value filledTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, float value) {
-  Value cst = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(value));
-  return b.create<linalg::FillOp>(loc, cst, emptyTensor(b, loc, sizes)).getResult(0);
-}
-
-/// Sizes of `v` along `dims`, in that order.
-SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> dims) {
-  return llvm::map_to_vector(dims, [&](int64_t d) { return tensor::getMixedSize(b, loc, v, d); });
-}
-
-/// The lowering builds its types from the operand types; the op's result type
-/// may be more static than that (the verifiers accept a static size against a
-/// dynamic one), in which case a tensor.cast restores it.
-Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
-  if (v.getType() == type)
-    return v;
-  return b.create<tensor::CastOp>(loc, type, v);
-}
-
-SmallVector<utils::IteratorType> iterators(int64_t parallel, int64_t reductions = 0) {
-  SmallVector<utils::IteratorType> its(parallel, utils::IteratorType::parallel);
-  its.append(reductions, utils::IteratorType::reduction);
-  return its;
-}
-
-/// An affine map over `numDims` loops selecting `dims`.
-AffineMap selectDims(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> dims) {
-  return AffineMap::getMultiDimMapWithTargets(numDims, dims, ctx);
-}
-
-/// One linalg.generic: `body` maps the block arguments (inputs then the output)
-/// to the value yielded; the output is also the init, and its map is the last.
-Value generic(OpBuilder &b, Location loc, ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
-              ArrayRef<utils::IteratorType> its, BodyFn body) {
-  auto op = b.create<linalg::GenericOp>(
-      loc, init.getType(), inputs, init, maps, its,
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args));
-      });
-  return op.getResult(0);
-}
-
-/// Elementwise generic with identity maps writing a fresh tensor shaped like
-/// inputs[0].
-Value mapElementwise(OpBuilder &b, Location loc, ValueRange inputs, BodyFn body) {
-  int64_t rank = tensorType(inputs[0]).getRank();
-  Value init = emptyTensor(b, loc, tensor::getMixedSizes(b, loc, inputs[0]));
-  SmallVector<AffineMap> maps(inputs.size() + 1, b.getMultiDimIdentityMap(rank));
-  return generic(b, loc, inputs, init, maps, iterators(rank), body);
-}
-
-Value f32Const(OpBuilder &b, Location loc, double v) {
-  return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(static_cast<float>(v)));
-}
-
-Value f64Const(OpBuilder &b, Location loc, double v) {
-  return b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v));
-}
-
-Value indexConst(OpBuilder &b, Location loc, int64_t v) {
-  return b.create<arith::ConstantIndexOp>(loc, v);
-}
-
-/// An index as an f64 (positions and frequency indices, exact below 2^53).
-Value indexToF64(OpBuilder &b, Location loc, Value index) {
-  Value i64 = b.create<arith::IndexCastOp>(loc, b.getI64Type(), index);
-  return b.create<arith::SIToFPOp>(loc, b.getF64Type(), i64);
-}
 
 /// Row sums over the last dimension of a [n, d] tensor of `term(x)`.
 Value rowSum(OpBuilder &b, Location loc, Value x, Value extra, AffineMap extraMap,
