@@ -21,6 +21,17 @@ SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value v, ArrayRef<
   return llvm::map_to_vector(dims, [&](int64_t d) { return tensor::getMixedSize(b, loc, v, d); });
 }
 
+OpFoldResult knownSize(OpBuilder &b, Location loc, Value v, int64_t dim) {
+  if (!tensorType(v).isDynamicDim(dim))
+    return b.getIndexAttr(tensorType(v).getDimSize(dim));
+  if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
+      slice && slice.getSourceType().getRank() == slice.getType().getRank())
+    return slice.getMixedSizes()[dim];
+  if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
+    return empty.getMixedSizes()[dim];
+  return tensor::getMixedSize(b, loc, v, dim);
+}
+
 Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
   if (v.getType() == type)
     return v;

@@ -44,6 +44,11 @@ inline mlir::RankedTensorType tensorType(mlir::Value v) {
 llvm::SmallVector<mlir::OpFoldResult> sizesOf(mlir::OpBuilder &b, mlir::Location loc,
                                               mlir::Value v, llvm::ArrayRef<int64_t> dims);
 
+/// The size of dimension `dim` of `v` without reading it back when it is
+/// known: static, or the size operand of the tensor.extract_slice (not
+/// rank-reducing) or tensor.empty that made `v`; else tensor.dim.
+mlir::OpFoldResult knownSize(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, int64_t dim);
+
 /// `v` as `type` through tensor.cast, or `v` itself when it already has it. The
 /// lowerings build their types from the operand types; the op's result type may
 /// be more static (verifiers accept a static size against a dynamic one).

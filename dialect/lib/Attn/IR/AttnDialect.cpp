@@ -1,6 +1,7 @@
 //===- AttnDialect.cpp - The attn dialect ---------------------------------===//
 //
-// Registers the attn operations with the dialect.
+// Registers the attn operations and attributes with the dialect; verifies
+// the attributes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,11 +11,35 @@
 using namespace mlir;
 using namespace tfc::attn;
 
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
 #include "tfc/Dialect/Attn/IR/AttnOpsDialect.cpp.inc"
+
+#include "tfc/Dialect/Attn/IR/AttnLoweringEnums.cpp.inc"
+#define GET_ATTRDEF_CLASSES
+#include "tfc/Dialect/Attn/IR/AttnLoweringAttrs.cpp.inc"
 
 void AttnDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "tfc/Dialect/Attn/IR/AttnOps.cpp.inc"
       >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "tfc/Dialect/Attn/IR/AttnLoweringAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult SDPATilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                     int64_t queryRows, int64_t keyTile) {
+  if (!tfc::SDPATiling{keyTile, queryRows}.valid())
+    return emitError() << "sdpa_tiling: query_rows (" << queryRows << ") and key_tile (" << keyTile
+                       << ") must be between 1 and " << tfc::kMaxSDPATile;
+  return success();
 }

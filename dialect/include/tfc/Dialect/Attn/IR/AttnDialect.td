@@ -24,6 +24,7 @@ def Attn_Dialect : Dialect {
     manifest of a model is a walk over its `attn.weight` ops.
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Attn_Op<string mnemonic, list<Trait> traits = []>

@@ -13,6 +13,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "tfc/Dialect/Attn/IR/AttnDialect.h"
+#include "tfc/Dialect/Attn/IR/AttnLoweringAttrs.h"
 
 #define GET_OP_CLASSES
 #include "tfc/Dialect/Attn/IR/AttnOps.h.inc"
