@@ -1,9 +1,9 @@
 // RUN: tfc-opt %s -split-input-file -tfc-convert-attn-to-linalg -verify-diagnostics | FileCheck %s --enable-var-scope
-// RUN: tfc-opt %s -split-input-file -tfc-convert-attn-to-linalg="key-tile=64 query-rows=32" -verify-diagnostics | FileCheck %s --check-prefix=TILES
-// RUN: not tfc-opt %s -split-input-file -tfc-convert-attn-to-linalg="key-tile=0" 2>&1 | FileCheck %s --check-prefix=BADTILE
-// RUN: not tfc-opt %s -split-input-file -tfc-convert-attn-to-linalg="query-rows=65537" 2>&1 | FileCheck %s --check-prefix=BADROWS
-// BADTILE: tfc-convert-attn-to-linalg: key-tile (0) and query-rows (256) must be between 1 and 65536
-// BADROWS: tfc-convert-attn-to-linalg: key-tile (256) and query-rows (65537) must be between 1 and 65536
+// RUN: tfc-opt %s -split-input-file -tfc-attn-sdpa-strategy="key-tile=64 query-rows=32" -tfc-convert-attn-to-linalg -verify-diagnostics | FileCheck %s --check-prefix=TILES
+
+// attn.sdpa is lowered here end to end (tiling, then decomposition of each
+// tile); tfc-attn-sdpa-strategy.mlir, tfc-attn-tile-sdpa.mlir and
+// decompose-online-attention.mlir test the three stages alone.
 
 // CHECK-DAG: #[[$ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[$COL:.*]] = affine_map<(d0, d1) -> (d1)>

@@ -49,10 +49,11 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
 }
 
 void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options) {
-  ConvertAttnToLinalgOptions toLinalg;
-  toLinalg.keyTile = options.attentionKeyTile;
-  toLinalg.queryRows = options.attentionQueryRows;
-  pm.addPass(createConvertAttnToLinalg(toLinalg));
+  AttnSDPAStrategyOptions sdpaStrategy;
+  sdpaStrategy.keyTile = options.attentionKeyTile;
+  sdpaStrategy.queryRows = options.attentionQueryRows;
+  pm.addPass(createAttnSDPAStrategy(sdpaStrategy));
+  pm.addPass(createConvertAttnToLinalg());
   LowerEntryPointsOptions entry;
   entry.weightType = options.weightType;
   pm.addPass(createLowerEntryPoints(entry));

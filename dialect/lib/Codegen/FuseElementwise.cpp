@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Codegen/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -476,27 +477,16 @@ struct FuseElementwisePass : tfc::impl::FuseElementwiseBase<FuseElementwisePass>
   using FuseElementwiseBase::FuseElementwiseBase;
 
   void runOnOperation() override {
-    MLIRContext *ctx = &getContext();
     // In this order: elementwise fusion would otherwise fold a bias add into
     // the residual add, and the norm rows want the fused generics.
-    if (residual) {
-      RewritePatternSet patterns(ctx);
-      tfc::populateFuseResidualIntoMatmulPatterns(patterns);
-      if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    using Populate = void (*)(RewritePatternSet &);
+    const std::pair<bool, Populate> stages[] = {
+        {residual, tfc::populateFuseResidualIntoMatmulPatterns},
+        {elementwise, tfc::populateFuseElementwiseChainPatterns},
+        {normRows, tfc::populateFuseNormRowsPatterns}};
+    for (auto [enabled, populate] : stages)
+      if (enabled && failed(tfc::applyPopulatedPatterns(getOperation(), populate)))
         return signalPassFailure();
-    }
-    if (elementwise) {
-      RewritePatternSet patterns(ctx);
-      tfc::populateFuseElementwiseChainPatterns(patterns);
-      if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
-        return signalPassFailure();
-    }
-    if (normRows) {
-      RewritePatternSet patterns(ctx);
-      tfc::populateFuseNormRowsPatterns(patterns);
-      if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
-        return signalPassFailure();
-    }
   }
 };
 

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Codegen/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -65,7 +66,7 @@ public:
         gemmRows(gemmRowsFor(width)), panelTokens(2 * width),
         vecType(VectorType::get({width}, b.getF32Type())) {}
 
-  Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+  Value index(int64_t v) { return tfc::indexConst(b, loc, v); }
 
   /// For batched products: the batch index that leads every access.
   void setBatch(Value batch) { lead.assign({batch}); }
@@ -534,20 +535,12 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
   bool bf16Dot;
 };
 
-/// Row blocks of `rows` (a Value) in units of `blockRows`: the number of blocks.
-Value blockCount(OpBuilder &b, Location loc, Value rows, int64_t blockRows) {
-  Value br = b.create<arith::ConstantIndexOp>(loc, blockRows);
-  Value one = b.create<arith::ConstantIndexOp>(loc, 1);
-  return b.create<arith::DivUIOp>(
-      loc, b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, rows, br), one), br);
-}
-
 /// `scf.parallel` over (batch, blocks of `blockRows` of `rows`), calling
 /// `body(lo, hi)` for rows [lo, hi) with the emitter set to the batch.
 void parallelOverBatchBlocks(PatternRewriter &rewriter, Location loc, MatmulEmitter &emit,
                              Value batches, Value rows, int64_t blockRows,
                              function_ref<void(Value, Value)> body) {
-  Value blocks = blockCount(rewriter, loc, rows, blockRows);
+  Value blocks = tfc::ceilDivIndex(rewriter, loc, rows, blockRows);
   rewriter.create<scf::ParallelOp>(
       loc, ValueRange{emit.index(0), emit.index(0)}, ValueRange{batches, blocks},
       ValueRange{emit.index(1), emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {

@@ -676,3 +676,59 @@ func.func @sdpa_result(%q: tensor<4x?x8xf32>, %k: tensor<2x?x8xf32>, %v: tensor<
   %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x6xf32> -> tensor<4x?x8xf32>
   return
 }
+
+// -----
+
+func.func @sdpa_tiling_range(%q: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{sdpa_tiling: query_rows (0) and key_tile (256) must be between 1 and 65536}}
+  %o = attn.sdpa %q, %q, %q {heads = 2 : i64, kv_heads = 2 : i64, scale = 1.0 : f64, tiling = #attn.sdpa_tiling<query_rows = 0, key_tile = 256>} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @sdpa_tiling_huge(%q: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{sdpa_tiling: query_rows (256) and key_tile (65537) must be between 1 and 65536}}
+  %o = attn.sdpa %q, %q, %q {heads = 2 : i64, kv_heads = 2 : i64, scale = 1.0 : f64, tiling = #attn.sdpa_tiling<query_rows = 256, key_tile = 65537>} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @online_attention_group(%q: tensor<2x?x8xf32>, %m: tensor<?xf32>, %acc: tensor<2x?x8xf32>, %rows: index) {
+  // expected-error @+1 {{'attn.online_attention' op group (0) must be positive}}
+  %a:3 = attn.online_attention %q, %q, %q, %m, %m, %acc rows %rows {group = 0 : i64} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @online_attention_causal(%q: tensor<2x?x8xf32>, %m: tensor<?xf32>, %acc: tensor<2x?x8xf32>, %rows: index) {
+  // expected-error @+1 {{'attn.online_attention' op causal needs query_start, key_start and shift}}
+  %a:3 = "attn.online_attention"(%q, %q, %q, %m, %m, %acc, %rows, %rows) <{group = 1 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 0, 0>}> : (tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x8xf32>, index, index) -> (tensor<?xf32>, tensor<?xf32>, tensor<2x?x8xf32>)
+  return
+}
+
+// -----
+
+func.func @online_attention_key(%q: tensor<2x?x8xf32>, %k: tensor<2x?x4xf32>, %m: tensor<?xf32>, %acc: tensor<2x?x8xf32>, %rows: index) {
+  // expected-error @+1 {{'attn.online_attention' op key has shape [2, ?, 4], expected [2, ?, 8]}}
+  %a:3 = attn.online_attention %q, %k, %q, %m, %m, %acc rows %rows {group = 1 : i64} : tensor<2x?x8xf32>, tensor<2x?x4xf32>, tensor<2x?x8xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @online_attention_value(%q: tensor<2x?x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x5x8xf32>, %m: tensor<?xf32>, %acc: tensor<2x?x8xf32>, %rows: index) {
+  // expected-error @+1 {{'attn.online_attention' op value has shape [2, 5, 8], expected [2, 4, ?]}}
+  %a:3 = attn.online_attention %q, %k, %v, %m, %m, %acc rows %rows {group = 1 : i64} : tensor<2x?x8xf32>, tensor<2x4x8xf32>, tensor<2x5x8xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @online_attention_acc(%q: tensor<2x?x8xf32>, %m: tensor<?xf32>, %acc: tensor<2x?x6xf32>, %rows: index) {
+  // expected-error @+1 {{'attn.online_attention' op acc has shape [2, ?, 6], expected [2, ?, 8]}}
+  %a:3 = attn.online_attention %q, %q, %q, %m, %m, %acc rows %rows {group = 1 : i64} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x6xf32>
+  return
+}

@@ -110,8 +110,9 @@ func.func @heads(%x: tensor<?x64xf32>, %kv: tensor<?x16xf32>, %pos: index) -> (t
   // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 0.35355339059327373 : f64} : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>
   %o = attn.sdpa %qr, %kr, %k {heads = 8 : i64, kv_heads = 2 : i64, causal, scale = 0.35355339059327373 : f64}
          : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>
-  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {heads = 8 : i64, kv_heads = 8 : i64, scale = 1.250000e-01 : f64}
-  %o2 = attn.sdpa %o, %k8, %k8 {heads = 8 : i64, kv_heads = 8 : i64, scale = 0.125 : f64}
+  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {heads = 8 : i64, kv_heads = 8 : i64, scale = 1.250000e-01 : f64, tiling = #attn.sdpa_tiling<query_rows = 64, key_tile = 128>}
+  %o2 = attn.sdpa %o, %k8, %k8 {heads = 8 : i64, kv_heads = 8 : i64, scale = 0.125 : f64,
+                               tiling = #attn.sdpa_tiling<query_rows = 64, key_tile = 128>}
          : tensor<8x?x8xf32>, tensor<8x?x8xf32>, tensor<8x?x8xf32> -> tensor<8x?x8xf32>
   // CHECK: attn.merge_heads %{{.*}} : tensor<8x?x8xf32> -> tensor<?x64xf32>
   %m = attn.merge_heads %o2 : tensor<8x?x8xf32> -> tensor<?x64xf32>
@@ -121,4 +122,18 @@ func.func @heads(%x: tensor<?x64xf32>, %kv: tensor<?x16xf32>, %pos: index) -> (t
   // CHECK: attn.concat_last %{{.*}}, %{{.*}} : tensor<4x?x16xf32>, tensor<4x?x8xf32> -> tensor<4x?x24xf32>
   %cat = attn.concat_last %wide, %pe : tensor<4x?x16xf32>, tensor<4x?x8xf32> -> tensor<4x?x24xf32>
   return %m, %cat : tensor<?x64xf32>, tensor<4x?x24xf32>
+}
+
+// CHECK-LABEL: func @online_attention
+// CHECK-SAME: (%[[Q:[^:]*]]: tensor<2x?x8xf32>, %[[K:[^:]*]]: tensor<2x?x8xf32>, %[[V:[^:]*]]: tensor<2x?x16xf32>, %[[M:[^:]*]]: tensor<?xf32>, %[[L:[^:]*]]: tensor<?xf32>, %[[A:[^:]*]]: tensor<2x?x16xf32>, %[[R:[^:]*]]: index, %[[I:[^:]*]]: index, %[[J:[^:]*]]: index, %[[S:[^:]*]]: index)
+func.func @online_attention(%q: tensor<2x?x8xf32>, %k: tensor<2x?x8xf32>, %v: tensor<2x?x16xf32>,
+                            %m: tensor<?xf32>, %l: tensor<?xf32>, %acc: tensor<2x?x16xf32>,
+                            %rows: index, %i0: index, %j0: index, %shift: index) {
+  // CHECK: attn.online_attention %[[Q]], %[[K]], %[[V]], %[[M]], %[[L]], %[[A]] rows %[[R]] causal(%[[I]], %[[J]], %[[S]]) {group = 2 : i64} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x16xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x16xf32>
+  %a:3 = attn.online_attention %q, %k, %v, %m, %l, %acc rows %rows causal(%i0, %j0, %shift) {group = 2 : i64}
+      : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x16xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x16xf32>
+  // CHECK: attn.online_attention %[[Q]], %[[K]], %[[V]], %[[M]], %[[L]], %[[A]] rows %[[R]] {group = 1 : i64} :
+  %b:3 = attn.online_attention %q, %k, %v, %m, %l, %acc rows %rows {group = 1 : i64}
+      : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x16xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x16xf32>
+  return
 }

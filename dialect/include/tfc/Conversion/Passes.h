@@ -31,26 +31,21 @@ namespace tfc {
 // Patterns
 //===----------------------------------------------------------------------===//
 
-/// How attn.sdpa's online softmax is tiled: keys per tile, and query rows per
-/// block counted after stacking the query heads that share a key/value head
-/// (a block holds max(1, queryRows / group) queries). Every block has the same
-/// number of queries (the last overlaps the one before); a decode step's block
-/// (G rows) takes keyTile x max(1, queryRows / G) keys per tile: the score
-/// block stays within queryRows x keyTile per key/value head. Both are at most
-/// kMaxSDPATile, so that index arithmetic on them cannot overflow.
-constexpr int64_t kMaxSDPATile = 1 << 16;
-struct SDPATiling {
-  int64_t keyTile = 256;
-  int64_t queryRows = 256;
-
-  static bool validSize(int64_t size) { return size >= 1 && size <= kMaxSDPATile; }
-  bool valid() const { return validSize(keyTile) && validSize(queryRows); }
-};
-
 /// Head-level and elementwise attn ops (everything but attn.weight,
-/// attn.attention and attn.latent_attention) into linalg/tensor/arith/math/scf.
-void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns,
-                                  SDPATiling sdpaTiling = {});
+/// attn.attention and attn.latent_attention) into linalg/tensor/arith/math/scf;
+/// attn.sdpa through the tiling and the decomposition below.
+void populateAttnToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+/// attn.sdpa into loops over blocks of queries and tiles of keys around one
+/// attn.online_attention per tile, in the sizes of sdpaTilingOf.
+void populateAttnTileSDPAPatterns(mlir::RewritePatternSet &patterns);
+
+/// attn.online_attention into the online-softmax math on linalg.
+void populateOnlineAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+/// The tile sizes recorded on `op` by tfc-attn-sdpa-strategy, or the defaults
+/// of SDPATiling when it has none.
+SDPATiling sdpaTilingOf(attn::SDPAOp op);
 
 /// The ops of the attn passes: attn.cache_update / attn.cache_view into tensor
 /// slices, attn.batch_matmul into linalg batch matmuls.

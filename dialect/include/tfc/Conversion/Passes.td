@@ -9,6 +9,76 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AttnSDPAStrategy : Pass<"tfc-attn-sdpa-strategy"> {
+  let summary = "Choose the query-block and key-tile sizes of each attn.sdpa";
+  let description = [{
+    The first stage of attention's lowering (then the tiling,
+    `tfc-attn-tile-sdpa`, and the decomposition of each tile into the
+    online-softmax math, both also run by `tfc-convert-attn-to-linalg`):
+    records on every attn.sdpa without one a `tiling` attribute, read by the
+    tiling. `query-rows` counts the rows of a block after stacking the query
+    heads of each key/value head; `key-tile` the keys per tile of such a
+    block (a block of fewer rows, decode's one query per head, takes
+    proportionally more). An attn.sdpa without `tiling` is tiled 256 x 256.
+
+    Before:
+    ```mlir
+    %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, causal, scale = 0.35 : f64} : ...
+    ```
+    After (`key-tile=64 query-rows=32`):
+    ```mlir
+    %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, causal, scale = 0.35 : f64,
+                               tiling = #attn.sdpa_tiling<query_rows = 32, key_tile = 64>} : ...
+    ```
+  }];
+  let options = [
+    Option<"keyTile", "key-tile", "int64_t", /*default=*/"256",
+           "Keys per tile of attn.sdpa's online softmax (for a block of query-rows rows)">,
+    Option<"queryRows", "query-rows", "int64_t", /*default=*/"256",
+           "Query rows (queries x query heads per key/value head) per block of attn.sdpa">
+  ];
+}
+
+def AttnTileSDPA : Pass<"tfc-attn-tile-sdpa"> {
+  let summary = "Tile attn.sdpa into blocks of queries x tiles of keys";
+  let description = [{
+    The second stage of attention's lowering, alone (`tfc-convert-attn-to-linalg`
+    runs it too): each attn.sdpa becomes an `scf.for` over blocks of queries
+    (the query heads of each key/value head stacked query-major, scaled) holding
+    an `scf.for` over tiles of keys that carries the running row max, row sum
+    and output accumulator, with one `attn.online_attention` per tile; each
+    block's result is normalized into its queries of the output. Sizes come
+    from the op's `tiling` (default 256 x 256): every block has the same number
+    of queries (the last overlaps the one before), causal blocks stop at their
+    last visible key.
+
+    Before:
+    ```mlir
+    %o = attn.sdpa %q, %k, %v {heads = 4 : i64, kv_heads = 2 : i64, causal, scale = 0.35 : f64,
+                               tiling = #attn.sdpa_tiling<query_rows = 32, key_tile = 64>}
+           : tensor<4x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x16xf32> -> tensor<4x?x16xf32>
+    ```
+    After:
+    ```mlir
+    %blocks = scf.for %i = %c0 to %n step %c16 iter_args(%out = %init) -> (tensor<2x2x?x16xf32>) {
+      ...
+      %r:3 = scf.for %j0 = %c0 to %kend step %kstep iter_args(%m = %m0, %l = %l0, %acc = %acc0) -> (...) {
+        %kt = tensor.extract_slice %k[0, %j0, 0] [2, %t, 8] [1, 1, 1] : tensor<2x?x8xf32> to tensor<2x?x8xf32>
+        %vt = tensor.extract_slice %v[0, %j0, 0] [2, %t, 16] [1, 1, 1] : tensor<2x?x16xf32> to tensor<2x?x16xf32>
+        %m2, %l2, %acc2 = attn.online_attention %qb, %kt, %vt, %m, %l, %acc rows %rows
+            causal(%i0, %j0, %shift) {group = 2 : i64} : ...
+        scf.yield %m2, %l2, %acc2 : ...
+      }
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
 def ConvertAttnToLinalg : Pass<"tfc-convert-attn-to-linalg"> {
   let summary = "Lower head-level attn ops to linalg, tensor, arith and math on tensors";
   let description = [{
@@ -32,24 +102,15 @@ def ConvertAttnToLinalg : Pass<"tfc-convert-attn-to-linalg"> {
            outs(%init : tensor<?x172xf32>) -> tensor<?x172xf32>
     ```
 
-    `attn.sdpa` is computed flash-style: an `scf.for` over blocks of queries
-    (`query-rows` rows after stacking the query heads of each key/value head)
-    holds an `scf.for` over tiles of keys that carries the running row max,
-    row sum and output accumulator (online softmax), so the largest score
-    tensor is `[kv_heads, rows, keys]` with rows x keys <= `query-rows` x
-    `key-tile` whatever the context: a full block takes `key-tile` keys per
-    tile, a block of fewer rows (decode: one query per head) proportionally
-    more.
-    Causal blocks stop at their last visible key. The per-tile products are
-    `linalg.batch_matmul_transpose_b` (scores) and `linalg.batch_matmul`
-    (accumulating into the output), the shapes `tfc-vectorize-matmul` takes.
+    `attn.sdpa` is computed flash-style, in the sizes its `tiling` records
+    (`tfc-attn-sdpa-strategy`; 256 x 256 without): tiled as
+    `tfc-attn-tile-sdpa` does, then each `attn.online_attention` decomposed
+    into the online-softmax math, so the largest score tensor is `[kv_heads,
+    rows, keys]` with rows x keys <= `query_rows` x `key_tile` whatever the
+    context. The per-tile products are `linalg.batch_matmul_transpose_b`
+    (scores) and `linalg.batch_matmul` (accumulating into the output), the
+    shapes `tfc-vectorize-matmul` takes.
   }];
-  let options = [
-    Option<"keyTile", "key-tile", "int64_t", /*default=*/"256",
-           "Keys per tile of attn.sdpa's online softmax (for a block of query-rows rows)">,
-    Option<"queryRows", "query-rows", "int64_t", /*default=*/"256",
-           "Query rows (queries x query heads per key/value head) per block of attn.sdpa">
-  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",

@@ -311,6 +311,18 @@ LogicalResult SDPAOp::verify() {
   return expectShape(*this, getResult(), "result", {heads, dimOf(getQuery(), 1), dv});
 }
 
+LogicalResult OnlineAttentionOp::verify() {
+  if (getGroup() <= 0)
+    return emitOpError() << "group (" << getGroup() << ") must be positive";
+  if (getQueryStart() && (!getKeyStart() || !getShift()))
+    return emitOpError("causal needs query_start, key_start and shift");
+  int64_t kv = dimOf(getQuery(), 0), d = dimOf(getQuery(), 2), dv = dimOf(getValue(), 2);
+  if (failed(expectShape(*this, getKey(), "key", {kv, -1, d})) ||
+      failed(expectShape(*this, getValue(), "value", {kv, dimOf(getKey(), 1), -1})))
+    return failure();
+  return expectShape(*this, getAcc(), "acc", {kv, dimOf(getQuery(), 1), dv});
+}
+
 //===----------------------------------------------------------------------===//
 // The KV cache and latent-space products
 //===----------------------------------------------------------------------===//

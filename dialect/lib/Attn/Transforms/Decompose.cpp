@@ -11,11 +11,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "HeadBuilder.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
 
@@ -90,9 +90,7 @@ struct DecomposeLatentAttention : OpRewritePattern<LatentAttentionOp> {
 
 struct AttnDecomposePass : tfc::attn::impl::AttnDecomposeBase<AttnDecomposePass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateAttnDecomposePatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(tfc::applyPopulatedPatterns(getOperation(), populateAttnDecomposePatterns)))
       signalPassFailure();
   }
 };

@@ -8,9 +8,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace tfc::attn {
 #define GEN_PASS_DEF_ATTNGQA
@@ -45,9 +45,7 @@ struct ShareRepeatedKV : OpRewritePattern<SDPAOp> {
 
 struct AttnGQAPass : tfc::attn::impl::AttnGQABase<AttnGQAPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateAttnGQAPatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(tfc::applyPopulatedPatterns(getOperation(), populateAttnGQAPatterns)))
       signalPassFailure();
   }
 };

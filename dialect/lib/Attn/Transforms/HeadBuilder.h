@@ -109,7 +109,7 @@ public:
     return rewriter.create<SDPAOp>(loc, resultType, q, k, v, rewriter.getI64IntegerAttr(heads),
                                    rewriter.getI64IntegerAttr(kvHeads),
                                    causal ? rewriter.getUnitAttr() : UnitAttr(),
-                                   rewriter.getF64FloatAttr(scale));
+                                   rewriter.getF64FloatAttr(scale), /*tiling=*/nullptr);
   }
 
   /// Per-head product [b, n, k] x [b, k, m] (or [b, m, k] transposed).

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -103,7 +104,7 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     offsetPositions(rewriter, func, pos);
 
     rewriter.setInsertionPointToStart(&entry);
-    Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+    Value zero = tfc::indexConst(rewriter, loc, 0);
 
     // One group per layer loop (or the function body), so that each loop is
     // rebuilt with its extra iter_args once.
@@ -164,7 +165,7 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
   /// The original computation of `t` loses its last use and is erased.
   static Value cacheFromMemory(OpBuilder &b, Location loc, Value cache, Value t, Value layer,
                                Value pos) {
-    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value zero = tfc::indexConst(b, loc, 0);
     Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, pos, zero);
     SetVector<Operation *> slice;
     BackwardSliceOptions options;

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -47,7 +48,7 @@ struct AttnLastTokenLogitsPass
     Value x = lastHead.getInput();
     int64_t width = cast<RankedTensorType>(x.getType()).getDimSize(1);
     Value n = b.create<tensor::DimOp>(loc, x, 0);
-    Value row = b.create<arith::SubIOp>(loc, n, b.create<arith::ConstantIndexOp>(loc, 1));
+    Value row = b.create<arith::SubIOp>(loc, n, tfc::indexConst(b, loc, 1));
     auto rowType = RankedTensorType::get({1, width}, b.getF32Type());
     Value lastRow = b.create<tensor::ExtractSliceOp>(
         loc, rowType, x, ArrayRef<OpFoldResult>{row, b.getIndexAttr(0)},

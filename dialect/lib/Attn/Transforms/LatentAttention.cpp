@@ -9,11 +9,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "HeadBuilder.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
 
@@ -70,9 +70,7 @@ struct AbsorbLatentAttention : OpRewritePattern<LatentAttentionOp> {
 
 struct AttnLatentPass : tfc::attn::impl::AttnLatentBase<AttnLatentPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateAttnLatentPatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(tfc::applyPopulatedPatterns(getOperation(), populateAttnLatentPatterns)))
       signalPassFailure();
   }
 };

@@ -6,7 +6,8 @@
 // the position angles, a two-pass layer norm. The exception is attn.sdpa,
 // which is computed flash-style (online softmax over key tiles inside blocks
 // of queries) so that attention over a long context never materializes the
-// [heads, n, m] scores. The token count stays dynamic: sizes are read with
+// [heads, n, m] scores, in three stages (strategy, tiling, decomposition:
+// SDPAStrategy.cpp, SDPATiling.cpp, OnlineAttentionToLinalg.cpp). The token count stays dynamic: sizes are read with
 // tensor.dim (through tensor::getMixedSize) and results start as tensor.empty.
 // attn.weight stays for tfc-lower-entry-points; attn.attention and
 // attn.latent_attention must have been decomposed by tfc-attn-decompose.
@@ -14,12 +15,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Conversion/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace tfc {
@@ -28,96 +29,14 @@ namespace tfc {
 } // namespace tfc
 
 using namespace mlir;
+using namespace tfc;
 using namespace tfc::attn;
 
 namespace {
 
-using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
-
-/// The initial running max and the value given to masked scores in row
-/// maxima: finite, so that no exp(-inf - -inf) can appear.
-constexpr float kMaskedScore = -1.0e30f;
-
 //===----------------------------------------------------------------------===//
-// Building blocks
+// Building blocks (the shared ones are in tfc/Utils/LoweringUtils.h)
 //===----------------------------------------------------------------------===//
-
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-/// An empty f32 tensor of the given sizes (static or read off a tensor).
-Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes) {
-  return b.create<tensor::EmptyOp>(loc, sizes, b.getF32Type());
-}
-
-/// `value` splatted into an empty f32 tensor of the given sizes.
-Value filledTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, float value) {
-  Value cst = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(value));
-  return b.create<linalg::FillOp>(loc, cst, emptyTensor(b, loc, sizes)).getResult(0);
-}
-
-/// Sizes of `v` along `dims`, in that order.
-SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> dims) {
-  return llvm::map_to_vector(dims, [&](int64_t d) { return tensor::getMixedSize(b, loc, v, d); });
-}
-
-/// The lowering builds its types from the operand types; the op's result type
-/// may be more static than that (the verifiers accept a static size against a
-/// dynamic one), in which case a tensor.cast restores it.
-Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
-  if (v.getType() == type)
-    return v;
-  return b.create<tensor::CastOp>(loc, type, v);
-}
-
-SmallVector<utils::IteratorType> iterators(int64_t parallel, int64_t reductions = 0) {
-  SmallVector<utils::IteratorType> its(parallel, utils::IteratorType::parallel);
-  its.append(reductions, utils::IteratorType::reduction);
-  return its;
-}
-
-/// An affine map over `numDims` loops selecting `dims`.
-AffineMap selectDims(MLIRContext *ctx, unsigned numDims, ArrayRef<unsigned> dims) {
-  return AffineMap::getMultiDimMapWithTargets(numDims, dims, ctx);
-}
-
-/// One linalg.generic: `body` maps the block arguments (inputs then the output)
-/// to the value yielded; the output is also the init, and its map is the last.
-Value generic(OpBuilder &b, Location loc, ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
-              ArrayRef<utils::IteratorType> its, BodyFn body) {
-  auto op = b.create<linalg::GenericOp>(
-      loc, init.getType(), inputs, init, maps, its,
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args));
-      });
-  return op.getResult(0);
-}
-
-/// Elementwise generic with identity maps writing a fresh tensor shaped like
-/// inputs[0].
-Value mapElementwise(OpBuilder &b, Location loc, ValueRange inputs, BodyFn body) {
-  int64_t rank = tensorType(inputs[0]).getRank();
-  Value init = emptyTensor(b, loc, tensor::getMixedSizes(b, loc, inputs[0]));
-  SmallVector<AffineMap> maps(inputs.size() + 1, b.getMultiDimIdentityMap(rank));
-  return generic(b, loc, inputs, init, maps, iterators(rank), body);
-}
-
-Value f32Const(OpBuilder &b, Location loc, double v) {
-  return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(static_cast<float>(v)));
-}
-
-Value f64Const(OpBuilder &b, Location loc, double v) {
-  return b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v));
-}
-
-Value indexConst(OpBuilder &b, Location loc, int64_t v) {
-  return b.create<arith::ConstantIndexOp>(loc, v);
-}
-
-/// An index as an f64 (positions and frequency indices, exact below 2^53).
-Value indexToF64(OpBuilder &b, Location loc, Value index) {
-  Value i64 = b.create<arith::IndexCastOp>(loc, b.getI64Type(), index);
-  return b.create<arith::SIToFPOp>(loc, b.getF64Type(), i64);
-}
 
 /// Row sums over the last dimension of a [n, d] tensor of `term(x)`.
 Value rowSum(OpBuilder &b, Location loc, Value x, Value extra, AffineMap extraMap,
@@ -606,236 +525,6 @@ struct RepeatKVLowering : OpConversionPattern<RepeatKVOp> {
   }
 };
 
-// attn.sdpa => flash-style attention, no [heads, n, m] score tensor:
-//   scf.for over blocks of queries (the rows of a key/value head's group
-//   stacked query-major: row i*G + g is query i0 + i of head a*G + g, scaled)
-//   { scf.for over key tiles (keyTile keys, more when the block has fewer than
-//     queryRows rows) up to the block's last visible key, iter_args
-//     running max m, running sum l, accumulator O
-//     { S = linalg.batch_matmul_transpose_b (q_block, k_tile) [kv, rows, tile],
-//       causal mask j > i + (m - n), m' = max(m, rowmax S), a = exp(m - m'),
-//       P = exp(S - m'), l = a l + rowsum P, O = a O + linalg.batch_matmul (P, v_tile) }
-//     O / l into the block's queries of the [heads, n, dv] result }
-struct SDPALowering : OpConversionPattern<SDPAOp> {
-  SDPALowering(MLIRContext *ctx, tfc::SDPATiling tiling)
-      : OpConversionPattern(ctx), tiling(tiling) {}
-
-  LogicalResult matchAndRewrite(SDPAOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
-    auto qType = tensorType(q);
-    int64_t nStatic = qType.getDimSize(1), d = qType.getDimSize(2);
-    int64_t dv = tensorType(v).getDimSize(2);
-    if (ShapedType::isDynamic(d) || ShapedType::isDynamic(dv))
-      return rewriter.notifyMatchFailure(op, "needs static head widths");
-    if (!tiling.valid())
-      return rewriter.notifyMatchFailure(op, "needs tile sizes in [1, kMaxSDPATile]");
-    auto &b = rewriter;
-    MLIRContext *ctx = b.getContext();
-    const int64_t kvHeads = op.getKvHeads(), group = op.getHeads() / op.getKvHeads();
-    const int64_t blockQueries = std::max<int64_t>(1, tiling.queryRows / group);
-    const bool causal = op.getCausal();
-    const float scale = static_cast<float>(op.getScale().convertToDouble());
-
-    Value n = getValueOrCreateConstantIndexOp(b, loc, tensor::getMixedSize(b, loc, q, 1));
-    Value m = getValueOrCreateConstantIndexOp(b, loc, tensor::getMixedSize(b, loc, k, 1));
-    // Query i sees keys j <= i + shift (the queries are the last n of the m positions).
-    Value shift = causal ? b.create<arith::SubIOp>(loc, m, n).getResult() : Value();
-    OpFoldResult kvs = b.getIndexAttr(kvHeads), groups = b.getIndexAttr(group);
-    OpFoldResult headWidth = b.getIndexAttr(d), valueWidth = b.getIndexAttr(dv);
-
-    // q [H, n, d] and the result [H, n, dv] seen as [kv, G, n, *].
-    Value q4 = b.create<tensor::ExpandShapeOp>(
-        loc, RankedTensorType::get({kvHeads, group, nStatic, d}, b.getF32Type()), q,
-        ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}},
-        ArrayRef<OpFoldResult>{kvs, groups, n, headWidth});
-    Value out4 = emptyTensor(b, loc, {kvs, groups, n, valueWidth});
-
-    AffineExpr da, di, dg, de;
-    bindDims(ctx, da, di, dg, de);
-    AffineMap id1 = b.getMultiDimIdentityMap(1), id2 = b.getMultiDimIdentityMap(2);
-    AffineMap id4 = b.getMultiDimIdentityMap(4);
-    AffineMap rowOf = selectDims(ctx, 2, {0}); // (row, key) -> row
-    auto sub = [&](Value x, Value y) { return b.create<arith::SubIOp>(loc, x, y).getResult(); };
-    auto add = [&](Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y).getResult(); };
-    auto mul = [&](Value x, Value y) { return b.create<arith::MulIOp>(loc, x, y).getResult(); };
-    auto min = [&](Value x, Value y) { return b.create<arith::MinSIOp>(loc, x, y).getResult(); };
-    Value zero = indexConst(b, loc, 0), groupValue = indexConst(b, loc, group);
-    Value kvValue = indexConst(b, loc, kvHeads);
-
-    // Every block has the same number of queries, qb = min(blockQueries, n):
-    // the last block starts at n - qb, overlapping the one before rather than
-    // being shorter (its queries are computed twice, with the same result).
-    // All of the block's buffers then have sizes fixed for the call, which the
-    // activation plan places once. A decode step (qb = 1: G rows) takes tiles
-    // of keys queryRows / G times longer, so that it covers contexts of up to
-    // keyTile * queryRows / G positions in one tile instead of paying the
-    // per-tile steps; the score block stays within keyTile x queryRows per
-    // key/value head either way. (The step is a select, not a division, so the
-    // plan can compute it at entry.)
-    Value qb = min(indexConst(b, loc, blockQueries), n);
-    Value rows = mul(qb, groupValue);     // stacked rows per key/value head
-    Value stateRows = mul(rows, kvValue); // all rows of a block, flattened
-    const int64_t decodeTile = tiling.keyTile * std::max<int64_t>(1, tiling.queryRows / group);
-    Value oneQuery = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, qb,
-                                             indexConst(b, loc, 1));
-    Value keyStep = b.create<arith::SelectOp>(loc, oneQuery, indexConst(b, loc, decodeTile),
-                                              indexConst(b, loc, tiling.keyTile));
-    OpFoldResult zeroAttr = b.getIndexAttr(0), oneAttr = b.getIndexAttr(1);
-    SmallVector<OpFoldResult> ones4(4, oneAttr), ones3(3, oneAttr);
-
-    auto queryLoop = b.create<scf::ForOp>(
-        loc, zero, n, indexConst(b, loc, blockQueries), ValueRange{out4},
-        [&](OpBuilder &, Location, Value blockStart, ValueRange outIter) {
-          Value i0 = min(blockStart, sub(n, qb));
-
-          // The block's queries, scaled, query-major: [kv, qb, G, d] -> [kv, rows, d].
-          Value qSlice = b.create<tensor::ExtractSliceOp>(
-              loc, q4, ArrayRef<OpFoldResult>{zeroAttr, zeroAttr, i0, zeroAttr},
-              ArrayRef<OpFoldResult>{kvs, groups, qb, headWidth}, ones4);
-          Value qMajor = generic(
-              b, loc, qSlice, emptyTensor(b, loc, {kvs, qb, groups, headWidth}),
-              {AffineMap::get(4, 0, {da, dg, di, de}, ctx), id4}, iterators(4),
-              [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                return nb.create<arith::MulFOp>(l, a[0], f32Const(nb, l, scale));
-              });
-          Value qBlock = b.create<tensor::CollapseShapeOp>(
-              loc, qMajor, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
-
-          // Keys past the block's last query are masked for all its rows: stop there.
-          Value keyEnd = causal ? min(m, add(add(i0, qb), shift)) : m;
-          Value mInit = filledTensor(b, loc, {stateRows}, kMaskedScore);
-          Value lInit = filledTensor(b, loc, {stateRows}, 0.0f);
-          Value oInit = filledTensor(b, loc, {kvs, rows, valueWidth}, 0.0f);
-          auto keyLoop = b.create<scf::ForOp>(
-              loc, zero, keyEnd, keyStep,
-              ValueRange{mInit, lInit, oInit},
-              [&](OpBuilder &, Location, Value j0, ValueRange state) {
-                Value tile = min(keyStep, sub(keyEnd, j0));
-                Value kTile = b.create<tensor::ExtractSliceOp>(
-                    loc, k, ArrayRef<OpFoldResult>{zeroAttr, j0, zeroAttr},
-                    ArrayRef<OpFoldResult>{kvs, tile, headWidth}, ones3);
-                Value vTile = b.create<tensor::ExtractSliceOp>(
-                    loc, v, ArrayRef<OpFoldResult>{zeroAttr, j0, zeroAttr},
-                    ArrayRef<OpFoldResult>{kvs, tile, valueWidth}, ones3);
-                Value s = filledTensor(b, loc, {kvs, rows, tile}, 0.0f);
-                s = b.create<linalg::BatchMatmulTransposeBOp>(loc, s.getType(),
-                                                              ValueRange{qBlock, kTile}, s)
-                        .getResult(0);
-                // The score rows flattened over the key/value heads: elementwise
-                // work and row reductions distribute over all of them.
-                Value s2 = b.create<tensor::CollapseShapeOp>(
-                    loc, s, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-
-                // Flat row rho is query i0 + (rho mod rows) / G; key j of the tile
-                // is masked when j0 + j > i0 + (rho mod rows) / G + shift.
-                Value limit = causal ? sub(add(i0, shift), j0) : Value();
-                auto masked = [&](OpBuilder &nb, Location l) -> Value {
-                  Value rho = nb.create<linalg::IndexOp>(l, 0);
-                  Value j = nb.create<linalg::IndexOp>(l, 1);
-                  Value query = nb.create<arith::RemUIOp>(l, rho, rows);
-                  if (group > 1)
-                    query = nb.create<arith::DivUIOp>(l, query, groupValue);
-                  Value last = nb.create<arith::AddIOp>(l, query, limit);
-                  return nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, j, last);
-                };
-
-                // Row maxima of the tile's visible scores.
-                Value tileMax = filledTensor(b, loc, {stateRows}, kMaskedScore);
-                tileMax = generic(b, loc, s2, tileMax, {id2, rowOf}, iterators(1, 1),
-                                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                    Value x = a[0];
-                                    if (causal)
-                                      x = nb.create<arith::SelectOp>(
-                                          l, masked(nb, l), f32Const(nb, l, kMaskedScore), x);
-                                    return nb.create<arith::MaximumFOp>(l, a[1], x);
-                                  });
-                // m' = max(m, tile max), a = exp(m - m') <= 1, l *= a. The running
-                // max starts at kMaskedScore, not -inf, so that a row with no
-                // visible key yet gives exp(0) rather than exp(-inf + inf) = NaN.
-                Value alphaInit = emptyTensor(b, loc, {stateRows});
-                auto update = b.create<linalg::GenericOp>(
-                    loc, TypeRange{state[0].getType(), state[1].getType(), alphaInit.getType()},
-                    ValueRange{tileMax}, ValueRange{state[0], state[1], alphaInit},
-                    ArrayRef<AffineMap>{id1, id1, id1, id1}, iterators(1),
-                    [&](OpBuilder &nb, Location l, ValueRange a) {
-                      Value newMax = nb.create<arith::MaximumFOp>(l, a[1], a[0]);
-                      Value alpha = nb.create<math::ExpOp>(
-                          l, nb.create<arith::SubFOp>(l, a[1], newMax));
-                      Value sum = nb.create<arith::MulFOp>(l, a[2], alpha);
-                      nb.create<linalg::YieldOp>(l, ValueRange{newMax, sum, alpha});
-                    });
-                Value newMax = update.getResult(0), alpha = update.getResult(2);
-                // P = exp(S - m'), 0 where masked, in place of S; l += row sums of P.
-                Value p2 = generic(b, loc, newMax, s2, {rowOf, id2}, iterators(2),
-                                   [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                     Value e = nb.create<math::ExpOp>(
-                                         l, nb.create<arith::SubFOp>(l, a[1], a[0]));
-                                     if (!causal)
-                                       return e;
-                                     return nb.create<arith::SelectOp>(l, masked(nb, l),
-                                                                       f32Const(nb, l, 0.0), e);
-                                   });
-                Value sum = generic(b, loc, p2, update.getResult(1), {id2, rowOf},
-                                    iterators(1, 1),
-                                    [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                      return nb.create<arith::AddFOp>(l, a[1], a[0]);
-                                    });
-                // O = a O + P v_tile.
-                Value o2 = b.create<tensor::CollapseShapeOp>(
-                    loc, state[2], ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-                o2 = generic(b, loc, alpha, o2, {rowOf, id2}, iterators(2),
-                             [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                               return nb.create<arith::MulFOp>(l, a[1], a[0]);
-                             });
-                Value o = b.create<tensor::ExpandShapeOp>(
-                    loc, state[2].getType(), o2, ArrayRef<ReassociationIndices>{{0, 1}, {2}},
-                    ArrayRef<OpFoldResult>{kvs, rows, valueWidth});
-                Value p = b.create<tensor::ExpandShapeOp>(
-                    loc, s.getType(), p2, ArrayRef<ReassociationIndices>{{0, 1}, {2}},
-                    ArrayRef<OpFoldResult>{kvs, rows, tile});
-                o = b.create<linalg::BatchMatmulOp>(loc, o.getType(), ValueRange{p, vTile}, o)
-                        .getResult(0);
-                b.create<scf::YieldOp>(loc, ValueRange{newMax, sum, o});
-              });
-
-          // result[a*G + g, i0 + i, :] = O[a, i*G + g, :] / l[a, i*G + g], written
-          // straight into the block's queries of the result.
-          Value sums = keyLoop.getResult(1), acc = keyLoop.getResult(2);
-          Value o4 = b.create<tensor::ExpandShapeOp>(
-              loc, RankedTensorType::get({kvHeads, ShapedType::kDynamic, group, dv}, b.getF32Type()),
-              acc, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}},
-              ArrayRef<OpFoldResult>{kvs, qb, groups, valueWidth});
-          Value l3 = b.create<tensor::ExpandShapeOp>(
-              loc, RankedTensorType::get({kvHeads, ShapedType::kDynamic, group}, b.getF32Type()),
-              sums, ArrayRef<ReassociationIndices>{{0, 1, 2}},
-              ArrayRef<OpFoldResult>{kvs, qb, groups});
-          SmallVector<OpFoldResult> blockOffsets{zeroAttr, zeroAttr, i0, zeroAttr};
-          SmallVector<OpFoldResult> blockSizes{kvs, groups, qb, valueWidth};
-          Value dest = b.create<tensor::ExtractSliceOp>(loc, outIter[0], blockOffsets,
-                                                        blockSizes, ones4);
-          Value normed = generic(b, loc, ValueRange{o4, l3}, dest,
-                                 {AffineMap::get(4, 0, {da, dg, di, de}, ctx),
-                                  AffineMap::get(4, 0, {da, dg, di}, ctx), id4},
-                                 iterators(4),
-                                 [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                   return nb.create<arith::DivFOp>(l, a[0], a[1]);
-                                 });
-          Value out = b.create<tensor::InsertSliceOp>(loc, normed, outIter[0], blockOffsets,
-                                                      blockSizes, ones4);
-          b.create<scf::YieldOp>(loc, out);
-        });
-
-    Value merged = b.create<tensor::CollapseShapeOp>(
-        loc, queryLoop.getResult(0), ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
-    rewriter.replaceOp(op, castTo(rewriter, loc, merged, op.getType()));
-    return success();
-  }
-
-  tfc::SDPATiling tiling;
-};
-
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
@@ -854,15 +543,7 @@ LogicalResult checkDecomposed(Operation *root) {
 }
 
 struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnToLinalgPass> {
-  using ConvertAttnToLinalgBase::ConvertAttnToLinalgBase;
-
   void runOnOperation() override {
-    if (!tfc::SDPATiling{keyTile, queryRows}.valid()) {
-      getOperation()->emitError("tfc-convert-attn-to-linalg: key-tile (")
-          << keyTile.getValue() << ") and query-rows (" << queryRows.getValue()
-          << ") must be between 1 and " << tfc::kMaxSDPATile;
-      return signalPassFailure();
-    }
     if (failed(checkDecomposed(getOperation())))
       return signalPassFailure();
     MLIRContext *ctx = &getContext();
@@ -872,7 +553,7 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
     target.addIllegalDialect<AttnDialect>();
     target.addLegalOp<WeightOp>();
     RewritePatternSet patterns(ctx);
-    tfc::populateAttnToLinalgPatterns(patterns, tfc::SDPATiling{keyTile, queryRows});
+    tfc::populateAttnToLinalgPatterns(patterns);
     tfc::populateAttnCacheAndLatentToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
@@ -881,12 +562,13 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
 
 } // namespace
 
-void tfc::populateAttnToLinalgPatterns(RewritePatternSet &patterns, SDPATiling sdpaTiling) {
+void tfc::populateAttnToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<EmbeddingLowering, PositionEmbeddingLowering, SinusoidalLowering, LinearLowering,
                RMSNormLowering, LayerNormLowering, SplitHeadsLowering, MergeHeadsLowering,
                SliceLastLowering, ConcatLastLowering, RopeLowering, RepeatKVLowering>(
       patterns.getContext());
-  patterns.add<SDPALowering>(patterns.getContext(), sdpaTiling);
+  populateAttnTileSDPAPatterns(patterns);
+  populateOnlineAttentionToLinalgPatterns(patterns);
   patterns.add<ElementwiseLowering<ReluOp>, ElementwiseLowering<GeluOp>,
                ElementwiseLowering<GeluTanhOp>, ElementwiseLowering<SiluOp>,
                ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>, ElementwiseLowering<MulOp>,

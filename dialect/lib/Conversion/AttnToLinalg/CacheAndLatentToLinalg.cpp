@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Conversion/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -66,12 +67,9 @@ struct BatchMatmulLowering : OpConversionPattern<BatchMatmulOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
-    SmallVector<OpFoldResult> sizes = {
-        tensor::getMixedSize(rewriter, loc, lhs, 0), tensor::getMixedSize(rewriter, loc, lhs, 1),
-        tensor::getMixedSize(rewriter, loc, rhs, op.getTransposeRhs() ? 1 : 2)};
-    Value zero = rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(0.0f));
-    Value init = rewriter.create<tensor::EmptyOp>(loc, sizes, rewriter.getF32Type());
-    init = rewriter.create<linalg::FillOp>(loc, zero, init).getResult(0);
+    SmallVector<OpFoldResult> sizes = tfc::sizesOf(rewriter, loc, lhs, {0, 1});
+    sizes.push_back(tensor::getMixedSize(rewriter, loc, rhs, op.getTransposeRhs() ? 1 : 2));
+    Value init = tfc::filledTensor(rewriter, loc, sizes, 0.0f);
     Value result;
     if (op.getTransposeRhs())
       result = rewriter.create<linalg::BatchMatmulTransposeBOp>(loc, init.getType(),
@@ -81,9 +79,7 @@ struct BatchMatmulLowering : OpConversionPattern<BatchMatmulOp> {
       result = rewriter.create<linalg::BatchMatmulOp>(loc, init.getType(), ValueRange{lhs, rhs},
                                                       init)
                    .getResult(0);
-    if (result.getType() != op.getType())
-      result = rewriter.create<tensor::CastOp>(loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, tfc::castTo(rewriter, loc, result, op.getType()));
     return success();
   }
 };

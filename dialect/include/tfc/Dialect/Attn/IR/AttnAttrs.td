@@ -15,6 +15,9 @@
 include "tfc/Dialect/Attn/IR/AttnDialect.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
+// The attributes that carry lowering decisions (RoPE pairing, sdpa tiles):
+// generated with these, since a dialect has one attribute parser and printer.
+include "tfc/Dialect/Attn/IR/AttnLoweringAttrs.td"
 
 //===----------------------------------------------------------------------===//
 // Enums (values: gen_abi.h)

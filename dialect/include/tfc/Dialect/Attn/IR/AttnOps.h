@@ -15,6 +15,7 @@
 
 #include "tfc/Dialect/Attn/IR/AttnAttrs.h"
 #include "tfc/Dialect/Attn/IR/AttnDialect.h"
+#include "tfc/Dialect/Attn/IR/AttnLoweringAttrs.h"
 
 #define GET_OP_CLASSES
 #include "tfc/Dialect/Attn/IR/AttnOps.h.inc"

@@ -380,18 +380,75 @@ def Attn_SDPAOp : Attn_Op<"sdpa", [Pure]> {
     `softmax(scale * q k^T) v`; with `causal`, query `i` sees keys
     `j <= i + (m - n)` (the queries are the last `n` of the `m` positions).
 
+    `tiling` (set by `tfc-attn-sdpa-strategy`) fixes the query-block and
+    key-tile sizes of its lowering; without it the lowering uses 256 x 256.
+
     ```mlir
     %o = attn.sdpa %q, %k, %v {heads = 8 : i64, kv_heads = 8 : i64, causal, scale = 0.35355339059327373 : f64}
+           : tensor<8x?x8xf32>, tensor<8x?x8xf32>, tensor<8x?x8xf32> -> tensor<8x?x8xf32>
+    %t = attn.sdpa %q, %k, %v {heads = 8 : i64, kv_heads = 8 : i64, scale = 0.35355339059327373 : f64,
+                               tiling = #attn.sdpa_tiling<query_rows = 64, key_tile = 128>}
            : tensor<8x?x8xf32>, tensor<8x?x8xf32>, tensor<8x?x8xf32> -> tensor<8x?x8xf32>
     ```
   }];
   let arguments = (ins Attn_HeadTensor:$query, Attn_HeadTensor:$key, Attn_HeadTensor:$value,
-                   I64Attr:$heads, I64Attr:$kv_heads, UnitAttr:$causal, F64Attr:$scale);
+                   I64Attr:$heads, I64Attr:$kv_heads, UnitAttr:$causal, F64Attr:$scale,
+                   OptionalAttr<Attn_SDPATilingAttr>:$tiling);
   let results = (outs Attn_HeadTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+def Attn_OnlineAttentionOp : Attn_Op<"online_attention", [Pure, AttrSizedOperandSegments,
+    AllTypesMatch<["max", "new_max"]>, AllTypesMatch<["sum", "new_sum"]>,
+    AllTypesMatch<["acc", "new_acc"]>]> {
+  let summary = "one key tile of attn.sdpa's online softmax";
+  let description = [{
+    What the tiling of attn.sdpa leaves in its key loop, and what the
+    decomposition expands into the online-softmax math. For every key/value
+    head `a` and stacked query row `r` of the block (`query: [kv, rows, d]`,
+    already scaled; flat row `a * rows + r` of the running state), with the
+    tile's keys `key: [kv, tile, d]` and values `value: [kv, tile, dv]`:
+
+    ```
+    s      = query[a, r, :] . key[a, j, :]          (-1e30 where masked)
+    m'     = max(max[a*rows + r], max_j s)
+    alpha  = exp(max - m')
+    p      = exp(s - m')                            (0 where masked)
+    sum'   = alpha * sum + sum_j p
+    acc'   = alpha * acc + p . value[a]
+    ```
+
+    `rows` is the block's row count (dimension 1 of `query`). With `causal`
+    (the block's first query at position `query_start`, the tile's first key
+    at `key_start`, the queries the last n of the m positions: `shift` = m -
+    n), key `j` is masked for row `r` when `key_start + j > query_start + r /
+    group + shift`: rows are stacked query-major, `group` query heads per
+    key/value head.
+
+    ```mlir
+    %m2, %l2, %o2 = attn.online_attention %q, %k, %v, %m, %l, %o rows %rows
+        causal(%i0, %j0, %shift) {group = 2 : i64}
+        : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x16xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x16xf32>
+    ```
+  }];
+  let arguments = (ins Attn_HeadTensor:$query, Attn_HeadTensor:$key, Attn_HeadTensor:$value,
+                   1DTensorOf<[F32]>:$max, 1DTensorOf<[F32]>:$sum, Attn_HeadTensor:$acc,
+                   Index:$rows, Optional<Index>:$query_start, Optional<Index>:$key_start,
+                   Optional<Index>:$shift, I64Attr:$group);
+  let results = (outs 1DTensorOf<[F32]>:$new_max, 1DTensorOf<[F32]>:$new_sum,
+                      Attn_HeadTensor:$new_acc);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $max `,` $sum `,` $acc `rows` $rows
+    (`causal` `(` $query_start^ `,` $key_start `,` $shift `)`)?
+    attr-dict `:` type($query) `,` type($key) `,` type($value) `,` type($max) `,` type($sum) `,` type($acc)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    bool isCausal() { return static_cast<bool>(getQueryStart()); }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

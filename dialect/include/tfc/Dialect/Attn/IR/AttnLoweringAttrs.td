@@ -1,0 +1,63 @@
+//===- AttnLoweringAttrs.td - Attributes read by the lowering ----*- tablegen -*-===//
+//
+// The attributes that carry a decision from one stage of the attention
+// lowering to the next: the RoPE pairing (chosen by the front end, read by the
+// decomposition and the conversion to linalg) and the tile sizes of attn.sdpa
+// (chosen by tfc-attn-sdpa-strategy, read by the tiling). Typed, so that a
+// misspelt style or an out-of-range tile is a verifier error, not a string
+// compared in the passes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_DIALECT_ATTN_IR_ATTNLOWERINGATTRS_TD
+#define TFC_DIALECT_ATTN_IR_ATTNLOWERINGATTRS_TD
+
+include "tfc/Dialect/Attn/IR/AttnDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+//===----------------------------------------------------------------------===//
+// RoPE
+//===----------------------------------------------------------------------===//
+
+def Attn_RopeStyle : I32EnumAttr<"RopeStyle", "how RoPE pairs the elements of a head", [
+    // Element j with j + d/2 (Llama, GPT-NeoX, Hugging Face's rotate_half).
+    I32EnumAttrCase<"half", 0>,
+    // Element 2j with 2j + 1 (GPT-J, the original RoFormer).
+    I32EnumAttrCase<"interleaved", 1>
+  ]> {
+  let cppNamespace = "::tfc::attn";
+  let genSpecializedAttr = 0;
+}
+
+/// `#attn<rope_style half>` in an attribute dictionary.
+def Attn_RopeStyleAttr : EnumAttr<Attn_Dialect, Attn_RopeStyle, "rope_style">;
+
+//===----------------------------------------------------------------------===//
+// Tiling of attn.sdpa
+//===----------------------------------------------------------------------===//
+
+def Attn_SDPATilingAttr : AttrDef<Attn_Dialect, "SDPATiling"> {
+  let mnemonic = "sdpa_tiling";
+  let summary = "the query-block and key-tile sizes of attn.sdpa's online softmax";
+  let description = [{
+    Chosen by `tfc-attn-sdpa-strategy`, read by the tiling of attn.sdpa.
+    `query_rows` counts the rows of a block after stacking the query heads
+    that share a key/value head (group G = heads / kv_heads): a block holds
+    max(1, query_rows / G) queries. `key_tile` is the keys per tile of such a
+    block; a decode step's block (G rows) takes key_tile x max(1, query_rows /
+    G) keys per tile, so the score block stays within query_rows x key_tile per
+    key/value head. Both lie in [1, 65536] (index arithmetic on them cannot
+    overflow).
+
+    ```mlir
+    %o = attn.sdpa %q, %k, %v {heads = 8 : i64, kv_heads = 2 : i64, causal, scale = 0.35 : f64,
+                               tiling = #attn.sdpa_tiling<query_rows = 256, key_tile = 256>} : ...
+    ```
+  }];
+  let parameters = (ins "int64_t":$queryRows, "int64_t":$keyTile);
+  let assemblyFormat = "`<` `query_rows` `=` $queryRows `,` `key_tile` `=` $keyTile `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // TFC_DIALECT_ATTN_IR_ATTNLOWERINGATTRS_TD
