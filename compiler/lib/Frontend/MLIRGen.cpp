@@ -310,18 +310,20 @@ void collectAssigned(const std::vector<StmtPtr> &body,
 LogicalResult MLIRGenImpl::genFor(const ForStmtAST &ast) {
   if (names.loop)
     return error(ast.getLoc()) << "nested layer loops are not supported in tdsl v1";
-  std::optional<Val> start = genExpr(*ast.start);
+  auto bound = [&](const ExprAST &e) -> std::optional<Val> {
+    std::optional<Val> v = genExpr(e);
+    if (v && v->kind != Val::Int) {
+      error(e.getLoc()) << "loop bounds must be compile-time integers, got " << describe(*v);
+      return std::nullopt;
+    }
+    return v;
+  };
+  std::optional<Val> start = bound(*ast.start);
   if (!start)
     return failure();
-  if (start->kind != Val::Int)
-    return error(ast.start->getLoc())
-           << "loop bounds must be compile-time integers, got " << describe(*start);
-  std::optional<Val> end = genExpr(*ast.end);
+  std::optional<Val> end = bound(*ast.end);
   if (!end)
     return failure();
-  if (end->kind != Val::Int)
-    return error(ast.end->getLoc())
-           << "loop bounds must be compile-time integers, got " << describe(*end);
   if (start->i != 0)
     return error(ast.start->getLoc()) << "layer loops start at 0, got " << start->i;
   if (end->i <= 0 || end->i > kMaxSize)
