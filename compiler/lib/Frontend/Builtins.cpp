@@ -21,7 +21,6 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
 
-#include <cctype>
 #include <cmath>
 #include <type_traits>
 
@@ -112,6 +111,15 @@ bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST 
 // Weight rules: "[heads*(nope_dim+rope_dim), d]" and "latent && !q_rank"
 //===----------------------------------------------------------------------===//
 
+/// The value of a name in a rule. The table's rules name only what every call
+/// reaching them defines, so a missing name is a bug of the table.
+int64_t dimNamed(StringRef name, const llvm::StringMap<int64_t> &dims) {
+  auto it = dims.find(name);
+  if (it == dims.end())
+    llvm::report_fatal_error("builtin weight rule names undefined '" + name + "'");
+  return it->second;
+}
+
 /// Evaluates one dimension of a shape rule: names, integers, `+`, `*`, parens.
 class RuleEval {
 public:
@@ -137,35 +145,17 @@ private:
       eat(')');
       return v;
     }
-    skipSpace();
-    size_t n = 0;
-    while (n < text.size() && (std::isalnum(text[n]) || text[n] == '_'))
-      ++n;
-    StringRef word = text.take_front(n);
-    text = text.drop_front(n);
+    text = text.ltrim();
+    StringRef word = text.take_while([](char c) { return llvm::isAlnum(c) || c == '_'; });
+    text = text.drop_front(word.size());
     int64_t v;
-    if (!word.getAsInteger(10, v))
-      return v;
-    return lookupDim(word, dims);
+    return word.getAsInteger(10, v) ? dimNamed(word, dims) : v;
   }
   bool eat(char c) {
-    skipSpace();
-    if (!text.consume_front(StringRef(&c, 1)))
-      return false;
-    return true;
-  }
-  void skipSpace() { text = text.ltrim(); }
-
-public:
-  /// A name of the rules; a name the call does not define is a bug of the table.
-  static int64_t lookupDim(StringRef name, const llvm::StringMap<int64_t> &dims) {
-    auto it = dims.find(name);
-    if (it == dims.end())
-      llvm::report_fatal_error("builtin weight rule names undefined '" + name + "'");
-    return it->second;
+    text = text.ltrim();
+    return text.consume_front(StringRef(&c, 1));
   }
 
-private:
   StringRef text;
   const llvm::StringMap<int64_t> &dims;
 };
@@ -190,7 +180,7 @@ bool holds(const char *when, const llvm::StringMap<int64_t> &dims) {
   for (StringRef term : terms) {
     term = term.trim();
     bool negate = term.consume_front("!");
-    if ((RuleEval::lookupDim(term, dims) != 0) == negate)
+    if ((dimNamed(term, dims) != 0) == negate)
       return false;
   }
   return true;

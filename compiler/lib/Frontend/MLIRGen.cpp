@@ -44,6 +44,10 @@ namespace {
 
 using namespace tfc::frontend;
 
+/// The walk over the AST. It owns the names in force (config, variables,
+/// parameters) and the statement structure; scalars go to ConstEval, calls to
+/// the builtin table, weights to WeightNames. Every gen* stops at the first
+/// error, which it has reported, so only the first error of a file is shown.
 class MLIRGenImpl {
 public:
   explicit MLIRGenImpl(MLIRContext &context)
@@ -84,7 +88,7 @@ private:
   WeightNames names;
   BuiltinContext lowering;
 
-  // The function being emitted.
+  // The function being emitted; null while the config is evaluated.
   func::FuncOp func;
   std::string memoryName;
   bool memoryUsed = false;
@@ -216,8 +220,7 @@ LogicalResult MLIRGenImpl::genFunction(const FunctionAST &f, std::optional<int64
   Value tokens = lowering.tokens = entry->getArgument(0);
   scopes.clear();
   scopes.emplace_back();
-  Val tokVal;
-  tokVal.kind = Val::Tokens;
+  Val tokVal = Val::ofKind(Val::Tokens);
   tokVal.value = tokens;
   scopes.back()[f.params[0].name] = tokVal;
   memoryName.clear();
@@ -368,9 +371,7 @@ LogicalResult MLIRGenImpl::genFor(const ForStmtAST &ast) {
   loop->var = ast.var;
   auto clearLoop = llvm::make_scope_exit([&] { loop.reset(); });
   scopes.emplace_back();
-  Val index;
-  index.kind = Val::LoopIndex;
-  scopes.back()[ast.var] = index;
+  scopes.back()[ast.var] = Val::ofKind(Val::LoopIndex);
   for (auto [k, name] : llvm::enumerate(carried)) {
     scopes.back()[name] = Val::ofTensor(forOp.getRegionIterArg(k), widths[k]);
     loop->carried.insert(name);
@@ -407,18 +408,10 @@ std::optional<Val> MLIRGenImpl::genExpr(const ExprAST &expr) {
     auto &n = llvm::cast<NumberExprAST>(expr);
     return n.isInteger ? Val::ofInt(n.intValue) : Val::ofFloat(n.floatValue);
   }
-  case ExprAST::String: {
-    Val v;
-    v.kind = Val::Str;
-    v.s = llvm::cast<StringExprAST>(expr).value;
-    return v;
-  }
-  case ExprAST::Bool: {
-    Val v;
-    v.kind = Val::Bool;
-    v.b = llvm::cast<BoolExprAST>(expr).value;
-    return v;
-  }
+  case ExprAST::String:
+    return Val::ofStr(llvm::cast<StringExprAST>(expr).value);
+  case ExprAST::Bool:
+    return Val::ofBool(llvm::cast<BoolExprAST>(expr).value);
   case ExprAST::Var:
     return lookup(llvm::cast<VarExprAST>(expr));
   case ExprAST::Unary:
