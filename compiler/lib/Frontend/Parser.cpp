@@ -9,8 +9,6 @@
 
 #include "tfc/Frontend/Parser.h"
 
-#include "tfc/Frontend/MLIRGen.h"
-
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/ScopeExit.h"
 
@@ -391,7 +389,7 @@ std::unique_ptr<ModuleAST> parseTdsl(llvm::SourceMgr &sourceMgr, mlir::MLIRConte
     mlir::emitError(mlir::UnknownLoc::get(&context)) << "no tdsl source";
     return nullptr;
   }
-  // Any error reported while parsing or checking, whoever reports it, fails the parse.
+  // Any error reported while lexing or parsing, whoever reports it, fails the parse.
   bool sawError = false;
   mlir::ScopedDiagnosticHandler watch(&context, [&](mlir::Diagnostic &diag) {
     if (diag.getSeverity() == mlir::DiagnosticSeverity::Error)
@@ -403,8 +401,6 @@ std::unique_ptr<ModuleAST> parseTdsl(llvm::SourceMgr &sourceMgr, mlir::MLIRConte
   Parser parser(lexer, context);
   std::unique_ptr<ModuleAST> module = parser.parseModule();
   if (!module || sawError)
-    return nullptr;
-  if (mlir::failed(checkModule(context, *module)) || sawError)
     return nullptr;
   return module;
 }

@@ -13,6 +13,7 @@
 #include "tfc/Dialect/Attn/IR/AttnDialect.h"
 #include "tfc/Frontend/MLIRGen.h"
 #include "tfc/Frontend/Manifest.h"
+#include "tfc/Frontend/Parser.h"
 #include "tfc/Target/EmitSharedLib.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -166,7 +167,9 @@ int runDriver(const DriverOptions &options) {
     module = timer.run("parse", [&] { return parseSourceFile<ModuleOp>(sourceMgr, &context); });
   } else {
     auto ast = timer.run("parse", [&] { return parseTdsl(sourceMgr, context); });
-    if (options.emit == Stage::AST && ast && !options.verifyDiagnostics) {
+    if (ast) // also for --emit=ast, which prints only a checked AST
+      module = timer.run("mlirgen", [&] { return mlirGen(context, *ast); });
+    if (options.emit == Stage::AST && module && !options.verifyDiagnostics) {
       auto out = openOutput(output, error);
       if (!out)
         return fail(error);
@@ -174,8 +177,6 @@ int runDriver(const DriverOptions &options) {
       out->keep();
       return 0;
     }
-    if (ast)
-      module = timer.run("mlirgen", [&] { return mlirGen(context, *ast); });
   }
   if (module && failed(verify(*module)))
     module = nullptr;

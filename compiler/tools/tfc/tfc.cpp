@@ -4,11 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tfc/Frontend/MLIRGen.h"
 #include "tfc/Pipeline/Pipeline.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
 
 namespace cl = llvm::cl;
 
@@ -77,6 +80,15 @@ static cl::opt<bool> verifyDiagnostics("verify-diagnostics",
                                        cl::cat(category));
 static cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
                              cl::cat(category));
+// Hidden, for docs/tdsl.md (test/Frontend/builtins-doc.test): prints the builtin
+// table and exits while the command line is parsed, so like --version it needs no input.
+static cl::opt<bool> printBuiltins("print-builtins", cl::Hidden, cl::ValueDisallowed,
+                                   cl::desc("Print the builtin reference of docs/tdsl.md"),
+                                   cl::callback([](const bool &) {
+                                     tfc::printBuiltinReference(llvm::outs());
+                                     llvm::outs().flush();
+                                     std::exit(0);
+                                   }));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);

@@ -1,8 +1,9 @@
 //===- MLIRGen.h - From the tdsl AST to the attn dialect ---------*- C++ -*-===//
 //
-// The front end's entry points: parseTdsl (Parser.h) builds and checks the AST,
-// mlirGen emits the attn-dialect module (one func.func per tdsl function, one
-// scf.for per layer loop with stacked weights), dumpAST (AST.h) prints the tree.
+// The front end's entry points: parseTdsl (Parser.h) builds the AST, mlirGen
+// checks it and emits the attn-dialect module in one walk (one func.func per
+// tdsl function, one scf.for per layer loop with stacked weights), dumpAST
+// (AST.h) prints the tree, printBuiltinReference the builtin table.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,21 +11,21 @@
 #define TFC_FRONTEND_MLIRGEN_H
 
 #include "tfc/Frontend/AST.h"
-#include "tfc/Frontend/Parser.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace tfc {
 
-/// Emits the attn-dialect module; null after an error (errors emitted at source
-/// locations).
+/// Checks `module` (names, arguments, shapes, weight names...) and emits the
+/// attn-dialect module; null after an error. Diagnostics are reported at source
+/// locations; only the first error is, since the walk stops there.
 mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context, const ModuleAST &module);
 
-/// The semantic checks of `module` (names, arguments, shapes, weight names...),
-/// reported as errors at source locations. They are the checks mlirGen makes:
-/// both run the same generator, this one into a module it discards.
-mlir::LogicalResult checkModule(mlir::MLIRContext &context, const ModuleAST &module);
+/// Prints the builtin table as the reference section of docs/tdsl.md
+/// (`tfc --print-builtins`).
+void printBuiltinReference(llvm::raw_ostream &os);
 
 } // namespace tfc
 

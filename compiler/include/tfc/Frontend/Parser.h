@@ -54,9 +54,9 @@ private:
   bool inLoopHeader = false;
 };
 
-/// Parses and semantically checks the main buffer of `sourceMgr`. Every error is
-/// emitted through `context`'s diagnostic engine at a FileLineColLoc. Returns null
-/// after any error.
+/// Parses the main buffer of `sourceMgr` (syntax only: mlirGen makes the
+/// semantic checks). Every error is emitted through `context`'s diagnostic engine
+/// at a FileLineColLoc. Returns null after any error.
 std::unique_ptr<ModuleAST> parseTdsl(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context);
 
 } // namespace tfc

@@ -1,0 +1,673 @@
+//===- Builtins.cpp - The table of tdsl builtins ----------------------------===//
+//
+// One entry per builtin: parameters (type, required or default), the weights
+// it creates with their shape rules, where it may be called, its lowering.
+// The generic parts read the table: bindArgs binds and type-checks arguments
+// (so every builtin words `missing argument 'out' of 'linear'` alike),
+// createWeights names and shapes weights from the rules, and
+// printBuiltinReference prints the table as docs/tdsl.md shows it (a test
+// keeps the two equal). What is left per builtin is its lowering: the checks
+// that relate arguments (`heads (8) must be divisible by kv_heads (3)`) and
+// the op it builds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Builtins.h"
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+#include "tfc/Frontend/MLIRGen.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/ErrorHandling.h"
+
+#include <cmath>
+#include <type_traits>
+
+using namespace mlir;
+
+namespace tfc::frontend {
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Parameter types
+//===----------------------------------------------------------------------===//
+
+/// How a type reads in the reference, and in `... must be <expected>, got ...`.
+struct TypeInfo {
+  const char *doc;
+  const char *expected;
+  const char *legend;
+};
+
+TypeInfo typeInfo(ParamType type) {
+  switch (type) {
+  case ParamType::Tensor: return {"tensor", "a tensor", "an activation `[n, d]`"};
+  case ParamType::Tokens: return {"tokens", "the token ids", "the function's token ids"};
+  case ParamType::Size: return {"size", "a positive integer", "a positive integer, at most 2^24"};
+  case ParamType::Count:
+    return {"count", "a non-negative integer", "a non-negative integer, at most 2^24"};
+  case ParamType::Number: return {"number", "a number", "an integer or a decimal"};
+  case ParamType::Bool: return {"bool", "true or false", "`true` or `false`"};
+  case ParamType::WeightName:
+    return {"name", "a weight name string", "a string: the full name of a weight"};
+  case ParamType::RopeStyle:
+    return {"rope_style", "\"half\" or \"interleaved\"", "`\"half\"` or `\"interleaved\"`"};
+  case ParamType::Rope: return {"rope", "rope(...)", "a `rope(...)` descriptor"};
+  case ParamType::Mla: return {"mla", "mla(...)", "an `mla(...)` descriptor"};
+  case ParamType::Operand: return {"number", "numbers", "a number"};
+  }
+  llvm_unreachable("unknown parameter type");
+}
+
+/// Whether `v` is of `type`; reports the error at the argument otherwise.
+bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST &call,
+               const Location &at, MLIRContext &context) {
+  StringRef callee = call.callee;
+  auto mustBe = [&]() {
+    auto diag = errorAt(context, at);
+    diag << "argument '" << param << "' of '" << callee << "' must be ";
+    return diag;
+  };
+  switch (type) {
+  case ParamType::Size:
+  case ParamType::Count: {
+    int64_t minValue = type == ParamType::Size ? 1 : 0;
+    if (v.kind == Val::Int && v.i >= minValue && v.i <= kMaxSize)
+      return true;
+    mustBe() << typeInfo(type).expected
+             << (v.kind == Val::Int && v.i > kMaxSize ? " of at most " + std::to_string(kMaxSize)
+                                                      : std::string())
+             << ", got " << describe(v);
+    return false;
+  }
+  case ParamType::Number:
+    if (v.isNumber())
+      return true;
+    break;
+  case ParamType::Operand:
+    if (v.isNumber())
+      return true;
+    errorAt(context, at) << "'" << callee << "' takes numbers, got " << describe(v);
+    return false;
+  case ParamType::RopeStyle:
+    if (v.kind == Val::Str && (v.s == "half" || v.s == "interleaved"))
+      return true;
+    errorAt(context, at) << "rope style must be \"half\" or \"interleaved\", got " << describe(v);
+    return false;
+  case ParamType::Tensor: if (v.kind == Val::Tensor) return true; break;
+  case ParamType::Tokens: if (v.kind == Val::Tokens) return true; break;
+  case ParamType::Bool: if (v.kind == Val::Bool) return true; break;
+  case ParamType::WeightName: if (v.kind == Val::Str) return true; break;
+  case ParamType::Rope: if (v.kind == Val::Rope) return true; break;
+  case ParamType::Mla: if (v.kind == Val::Mla) return true; break;
+  }
+  mustBe() << typeInfo(type).expected << ", got " << describe(v);
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
+// Weight rules: "[heads*(nope_dim+rope_dim), d]" and "latent && !q_rank"
+//===----------------------------------------------------------------------===//
+
+/// The value of a name in a rule. The table's rules name only what every call
+/// reaching them defines, so a missing name is a bug of the table.
+int64_t dimNamed(StringRef name, const llvm::StringMap<int64_t> &dims) {
+  auto it = dims.find(name);
+  if (it == dims.end())
+    llvm::report_fatal_error("builtin weight rule names undefined '" + name + "'");
+  return it->second;
+}
+
+/// Evaluates one dimension of a shape rule: names, integers, `+`, `*`, parens.
+class RuleEval {
+public:
+  RuleEval(StringRef text, const llvm::StringMap<int64_t> &dims) : text(text), dims(dims) {}
+
+  int64_t expr() {
+    int64_t v = term();
+    while (eat('+'))
+      v += term();
+    return v;
+  }
+
+private:
+  int64_t term() {
+    int64_t v = factor();
+    while (eat('*'))
+      v *= factor();
+    return v;
+  }
+  int64_t factor() {
+    if (eat('(')) {
+      int64_t v = expr();
+      eat(')');
+      return v;
+    }
+    text = text.ltrim();
+    StringRef word = text.take_while([](char c) { return llvm::isAlnum(c) || c == '_'; });
+    text = text.drop_front(word.size());
+    int64_t v;
+    return word.getAsInteger(10, v) ? dimNamed(word, dims) : v;
+  }
+  bool eat(char c) {
+    text = text.ltrim();
+    return text.consume_front(StringRef(&c, 1));
+  }
+
+  StringRef text;
+  const llvm::StringMap<int64_t> &dims;
+};
+
+SmallVector<int64_t> evalShape(StringRef rule, const llvm::StringMap<int64_t> &dims) {
+  SmallVector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  rule.trim().drop_front().drop_back().split(parts, ',');
+  for (StringRef part : parts)
+    shape.push_back(RuleEval(part, dims).expr());
+  return shape;
+}
+
+/// `when` is `&&`-joined names, each optionally negated by `!`; a name holds
+/// when nonzero. Evaluated left to right, so later names may exist only when
+/// earlier ones hold (`latent && q_rank`).
+bool holds(const char *when, const llvm::StringMap<int64_t> &dims) {
+  if (!when)
+    return true;
+  SmallVector<StringRef> terms;
+  StringRef(when).split(terms, "&&");
+  for (StringRef term : terms) {
+    term = term.trim();
+    bool negate = term.consume_front("!");
+    if ((dimNamed(term, dims) != 0) == negate)
+      return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Lowerings
+//===----------------------------------------------------------------------===//
+
+std::optional<Val> lowerSqrt(BuiltinContext &b, CallArgs &a) {
+  return foldSqrt(a.get("x"), a.call.getLoc(), b.context);
+}
+
+template <bool isMin>
+std::optional<Val> lowerMinMax(BuiltinContext &, CallArgs &a) {
+  return foldMinMax(isMin, a.get("a"), a.get("b"));
+}
+
+std::optional<Val> lowerEmbedding(BuiltinContext &b, CallArgs &a) {
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  int64_t dim = a.get("dim").i;
+  Value r = b.builder.create<attn::EmbeddingOp>(b.loc(a.call.getLoc()), b.activation(dim),
+                                                w->lookup("weight"), a.get("tokens").value);
+  return Val::ofTensor(r, dim);
+}
+
+std::optional<Val> lowerPositionEmbedding(BuiltinContext &b, CallArgs &a) {
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  int64_t maxPos = a.get("max_pos").i, dim = a.get("dim").i;
+  b.positionRows = b.positionRows ? std::min(*b.positionRows, maxPos) : maxPos;
+  Value r = b.builder.create<attn::PositionEmbeddingOp>(
+      b.loc(a.call.getLoc()), b.activation(dim), w->lookup("weight"), b.tokens, Value());
+  return Val::ofTensor(r, dim);
+}
+
+std::optional<Val> lowerSinusoidal(BuiltinContext &b, CallArgs &a) {
+  int64_t dim = a.get("dim").i;
+  if (dim % 2 != 0) {
+    b.error(a.valueLoc("dim")) << "sinusoidal needs an even dim, got " << dim;
+    return std::nullopt;
+  }
+  Value r = b.builder.create<attn::SinusoidalOp>(b.loc(a.call.getLoc()), b.activation(dim),
+                                                 b.tokens, Value());
+  return Val::ofTensor(r, dim);
+}
+
+std::optional<Val> lowerLinear(BuiltinContext &b, CallArgs &a) {
+  const Val &x = a.get("x");
+  int64_t out = a.get("out").i;
+  SmallVector<int64_t> shape{out, x.width};
+  Value tiedWeight;
+  if (a.has("tied")) {
+    std::optional<Value> w =
+        b.names.tied(a.call, a.valueLoc("tied"), a.get("tied").s, shape, out, x.width);
+    if (!w)
+      return std::nullopt;
+    tiedWeight = *w;
+  }
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  Value weight = tiedWeight ? tiedWeight : w->lookup("weight");
+  Value r = b.builder.create<attn::LinearOp>(b.loc(a.call.getLoc()), b.activation(out),
+                                             x.value, weight, w->lookup("bias"));
+  return Val::ofTensor(r, out);
+}
+
+template <typename NormOp>
+std::optional<Val> lowerNorm(BuiltinContext &b, CallArgs &a) {
+  const Val &x = a.get("x");
+  double eps = a.get("eps").asDouble();
+  if (eps < 0 || !std::isfinite(eps)) {
+    b.error(a.valueLoc("eps")) << "eps of '" << a.call.callee
+                               << "' must be a non-negative number, got " << formatDouble(eps);
+    return std::nullopt;
+  }
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  mlir::Location l = b.loc(a.call.getLoc());
+  FloatAttr epsAttr = b.builder.getF64FloatAttr(eps);
+  Value r;
+  if constexpr (std::is_same_v<NormOp, attn::LayerNormOp>)
+    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, w->lookup("weight"),
+                                 w->lookup("bias"), epsAttr);
+  else
+    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, w->lookup("weight"), epsAttr);
+  return Val::ofTensor(r, x.width);
+}
+
+template <typename ActivationOp>
+std::optional<Val> lowerActivation(BuiltinContext &b, CallArgs &a) {
+  const Val &x = a.get("x");
+  Value r = b.builder.create<ActivationOp>(b.loc(a.call.getLoc()), x.value);
+  return Val::ofTensor(r, x.width);
+}
+
+std::optional<Val> lowerRope(BuiltinContext &b, CallArgs &a) {
+  Val v = Val::ofKind(Val::Rope);
+  double theta = a.get("theta").asDouble();
+  if (!(theta > 0) || !std::isfinite(theta)) {
+    b.error(a.valueLoc("theta")) << "rope theta must be positive, got " << formatDouble(theta);
+    return std::nullopt;
+  }
+  v.rope.theta = theta;
+  v.rope.style = a.get("style").s;
+  return v;
+}
+
+std::optional<Val> lowerMla(BuiltinContext &, CallArgs &a) {
+  Val v = Val::ofKind(Val::Mla);
+  v.mla = {a.get("kv_rank").i, a.get("rope_dim").i, a.get("nope_dim").i, a.get("v_dim").i,
+           a.get("q_rank").i};
+  return v;
+}
+
+std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
+  const Val &x = a.get("x");
+  int64_t dim = x.width;
+  int64_t heads = a.get("heads").i;
+  bool causal = a.get("causal").b;
+  std::optional<RopeSpec> rope;
+  if (a.has("rope"))
+    rope = a.get("rope").rope;
+  OpBuilder &builder = b.builder;
+  FloatAttr ropeTheta = rope ? builder.getF64FloatAttr(rope->theta) : FloatAttr();
+  StringAttr ropeStyle = rope ? builder.getStringAttr(rope->style) : StringAttr();
+  UnitAttr causalAttr = causal ? builder.getUnitAttr() : UnitAttr();
+  mlir::Location l = b.loc(a.call.getLoc());
+
+  if (a.has("latent")) {
+    for (StringRef p : {"kv_heads", "head_dim", "memory", "bias"})
+      if (a.given(p)) {
+        b.error(a.argLoc(p)) << "'" << p << "' cannot be combined with latent attention";
+        return std::nullopt;
+      }
+    const MlaSpec &s = a.get("latent").mla;
+    if (rope && s.ropeDim % 2 != 0) {
+      b.error(a.valueLoc("rope")) << "rope needs an even rope_dim, got " << s.ropeDim;
+      return std::nullopt;
+    }
+    a.dims["kv_rank"] = s.kvRank;
+    a.dims["rope_dim"] = s.ropeDim;
+    a.dims["nope_dim"] = s.nopeDim;
+    a.dims["v_dim"] = s.vDim;
+    a.dims["q_rank"] = s.qRank;
+    std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+    if (!w)
+      return std::nullopt;
+    SmallVector<Value> q;
+    if (s.qRank == 0)
+      q.push_back(w->lookup("q_proj.weight"));
+    else
+      q.append({w->lookup("q_a_proj.weight"), w->lookup("q_a_layernorm.weight"),
+                w->lookup("q_b_proj.weight")});
+    Value r = builder.create<attn::LatentAttentionOp>(
+        l, b.activation(dim), x.value, q, w->lookup("kv_a_proj_with_mqa.weight"),
+        w->lookup("kv_a_layernorm.weight"), w->lookup("kv_b_proj.weight"),
+        w->lookup("o_proj.weight"), builder.getI64IntegerAttr(heads),
+        builder.getI64IntegerAttr(s.kvRank), builder.getI64IntegerAttr(s.ropeDim),
+        builder.getI64IntegerAttr(s.nopeDim), builder.getI64IntegerAttr(s.vDim),
+        builder.getI64IntegerAttr(s.qRank), causalAttr, ropeTheta, ropeStyle);
+    return Val::ofTensor(r, dim);
+  }
+
+  int64_t kvHeads = a.has("kv_heads") ? a.get("kv_heads").i : heads;
+  if (heads % kvHeads != 0) {
+    b.error(a.valueLoc(a.given("kv_heads") ? "kv_heads" : "heads"))
+        << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads << ")";
+    return std::nullopt;
+  }
+  int64_t headDim;
+  if (a.has("head_dim")) {
+    headDim = a.get("head_dim").i;
+  } else {
+    if (dim % heads != 0) {
+      b.error(a.valueLoc("heads")) << "head_dim defaults to dim / heads, but " << dim << " / "
+                                   << heads << " does not divide evenly; give head_dim";
+      return std::nullopt;
+    }
+    headDim = dim / heads;
+  }
+  if (rope && headDim % 2 != 0) {
+    b.error(a.valueLoc("rope")) << "rope needs an even head_dim, got " << headDim;
+    return std::nullopt;
+  }
+  Value memory;
+  if (a.has("memory")) {
+    if (causal) {
+      b.error(a.valueLoc("causal")) << "cross-attention over a memory cannot be causal";
+      return std::nullopt;
+    }
+    memory = a.get("memory").value;
+  } else {
+    a.dims["d_mem"] = dim;
+  }
+  a.dims["kv_heads"] = kvHeads;
+  a.dims["head_dim"] = headDim;
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  static const char *const projs[] = {"q_proj", "k_proj", "v_proj", "o_proj"};
+  Value ws[4], bs[4];
+  for (auto [k, proj] : llvm::enumerate(projs)) {
+    ws[k] = w->lookup((Twine(proj) + ".weight").str());
+    bs[k] = w->lookup((Twine(proj) + ".bias").str());
+  }
+  Value r = builder.create<attn::AttentionOp>(
+      l, b.activation(dim), x.value, memory, ws[0], ws[1], ws[2], ws[3], bs[0], bs[1], bs[2],
+      bs[3], builder.getI64IntegerAttr(heads), builder.getI64IntegerAttr(kvHeads),
+      builder.getI64IntegerAttr(headDim), causalAttr, ropeTheta, ropeStyle);
+  return Val::ofTensor(r, dim);
+}
+
+//===----------------------------------------------------------------------===//
+// The table
+//===----------------------------------------------------------------------===//
+
+ParamSpec required(const char *name, ParamType type, const char *width = nullptr) {
+  return {name, type, /*required=*/true, std::nullopt, nullptr, width};
+}
+ParamSpec withDefault(const char *name, ParamType type, Val value) {
+  return {name, type, false, std::move(value), nullptr, nullptr};
+}
+/// Absent unless given (`none` in the reference).
+ParamSpec none(const char *name, ParamType type, const char *width = nullptr) {
+  return {name, type, false, std::nullopt, nullptr, width};
+}
+/// Computed by the lowering from the other arguments unless given.
+ParamSpec derived(const char *name, ParamType type, const char *how) {
+  return {name, type, false, std::nullopt, how, nullptr};
+}
+
+using PT = ParamType;
+
+const std::vector<BuiltinSpec> &table() {
+  static const std::vector<BuiltinSpec> builtins = {
+      {"sqrt", InConfig | InFunctions, {required("x", PT::Operand)}, "a decimal", {}, lowerSqrt},
+      {"min", InConfig | InFunctions,
+       {required("a", PT::Operand), required("b", PT::Operand)},
+       "the smaller (an integer if both are)", {}, lowerMinMax<true>},
+      {"max", InConfig | InFunctions,
+       {required("a", PT::Operand), required("b", PT::Operand)},
+       "the larger (an integer if both are)", {}, lowerMinMax<false>},
+      {"embedding", InFunctions,
+       {required("tokens", PT::Tokens), required("vocab", PT::Size), required("dim", PT::Size)},
+       "`[n, dim]`, one table row per token", {{"weight", "[vocab, dim]"}}, lowerEmbedding},
+      {"position_embedding", InFunctions,
+       {required("max_pos", PT::Size), required("dim", PT::Size)},
+       "`[n, dim]`, rows of the positions", {{"weight", "[max_pos, dim]"}},
+       lowerPositionEmbedding},
+      {"sinusoidal", InFunctions, {required("dim", PT::Size)},
+       "`[n, dim]`, `sin(p/10000^(2i/dim))` at `2i`, `cos` at `2i+1`; dim even", {},
+       lowerSinusoidal},
+      {"linear", InFunctions,
+       {required("x", PT::Tensor, "d"), required("out", PT::Size),
+        withDefault("bias", PT::Bool, Val::ofBool(false)), none("tied", PT::WeightName)},
+       "`[n, out]`", {{"weight", "[out, d]", "!tied"}, {"bias", "[out]", "bias"}}, lowerLinear},
+      {"rms_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
+       "`[n, d]`", {{"weight", "[d]"}}, lowerNorm<attn::RMSNormOp>},
+      {"layer_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
+       "`[n, d]`", {{"weight", "[d]"}, {"bias", "[d]"}}, lowerNorm<attn::LayerNormOp>},
+      {"relu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]`", {},
+       lowerActivation<attn::ReluOp>},
+      {"gelu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]` (erf)", {},
+       lowerActivation<attn::GeluOp>},
+      {"gelu_tanh", InFunctions, {required("x", PT::Tensor)}, "`[n, d]`", {},
+       lowerActivation<attn::GeluTanhOp>},
+      {"silu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]`", {},
+       lowerActivation<attn::SiluOp>},
+      {"attention", InFunctions,
+       {required("x", PT::Tensor, "d"), required("heads", PT::Size),
+        derived("kv_heads", PT::Size, "heads"), derived("head_dim", PT::Size, "d / heads"),
+        withDefault("causal", PT::Bool, Val::ofBool(false)), none("rope", PT::Rope),
+        none("memory", PT::Tensor, "d_mem"),
+        withDefault("bias", PT::Bool, Val::ofBool(false)), none("latent", PT::Mla)},
+       "`[n, d]`",
+       {{"q_proj.weight", "[heads*head_dim, d]", "!latent"},
+        {"q_proj.bias", "[heads*head_dim]", "bias"},
+        {"k_proj.weight", "[kv_heads*head_dim, d_mem]", "!latent"},
+        {"k_proj.bias", "[kv_heads*head_dim]", "bias"},
+        {"v_proj.weight", "[kv_heads*head_dim, d_mem]", "!latent"},
+        {"v_proj.bias", "[kv_heads*head_dim]", "bias"},
+        {"o_proj.weight", "[d, heads*head_dim]", "!latent"},
+        {"o_proj.bias", "[d]", "bias"},
+        {"q_proj.weight", "[heads*(nope_dim+rope_dim), d]", "latent && !q_rank"},
+        {"q_a_proj.weight", "[q_rank, d]", "latent && q_rank"},
+        {"q_a_layernorm.weight", "[q_rank]", "latent && q_rank"},
+        {"q_b_proj.weight", "[heads*(nope_dim+rope_dim), q_rank]", "latent && q_rank"},
+        {"kv_a_proj_with_mqa.weight", "[kv_rank+rope_dim, d]", "latent"},
+        {"kv_a_layernorm.weight", "[kv_rank]", "latent"},
+        {"kv_b_proj.weight", "[heads*(nope_dim+v_dim), kv_rank]", "latent"},
+        {"o_proj.weight", "[d, heads*v_dim]", "latent"}},
+       lowerAttention},
+      {"rope", InFunctions,
+       {withDefault("theta", PT::Number, Val::ofFloat(10000.0)),
+        withDefault("style", PT::RopeStyle, Val::ofStr("half"))},
+       "rope descriptor", {}, lowerRope},
+      {"mla", InFunctions,
+       {required("kv_rank", PT::Size), required("rope_dim", PT::Size),
+        required("nope_dim", PT::Size), required("v_dim", PT::Size),
+        withDefault("q_rank", PT::Count, Val::ofInt(0))},
+       "latent descriptor", {}, lowerMla},
+  };
+  return builtins;
+}
+
+//===----------------------------------------------------------------------===//
+// The reference (docs/tdsl.md)
+//===----------------------------------------------------------------------===//
+
+/// A default as tdsl source spells it.
+std::string spellDefault(const ParamSpec &p) {
+  if (p.derivedDefault)
+    return p.derivedDefault;
+  if (!p.defaultValue)
+    return "none";
+  const Val &v = *p.defaultValue;
+  switch (v.kind) {
+  case Val::Int: return std::to_string(v.i);
+  case Val::Bool: return v.b ? "true" : "false";
+  case Val::Str: return "\"" + v.s + "\"";
+  case Val::Float: // as a decimal literal: 10000.0
+    if (v.f == std::trunc(v.f) && std::fabs(v.f) < 1e15)
+      return std::to_string(int64_t(v.f)) + ".0";
+    return formatDouble(v.f);
+  default: llvm_unreachable("defaults are scalars");
+  }
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Table access, binding, weights
+//===----------------------------------------------------------------------===//
+
+ArrayRef<BuiltinSpec> builtinTable() { return table(); }
+
+const BuiltinSpec *lookupBuiltin(StringRef name) {
+  for (const BuiltinSpec &spec : table())
+    if (name == spec.name)
+      return &spec;
+  return nullptr;
+}
+
+std::string configBuiltinList() {
+  SmallVector<StringRef> names;
+  for (const BuiltinSpec &spec : table())
+    if (spec.where & InConfig)
+      names.push_back(spec.name);
+  std::string list;
+  for (auto [k, name] : llvm::enumerate(names))
+    list += (k == 0 ? "" : k + 1 == names.size() ? " and " : ", ") + name.str();
+  return list;
+}
+
+unsigned CallArgs::index(StringRef param) const {
+  for (auto [k, p] : llvm::enumerate(spec.params))
+    if (param == p.name)
+      return k;
+  llvm::report_fatal_error("builtin '" + Twine(spec.name) + "' has no parameter '" + param + "'");
+}
+
+const Location &CallArgs::valueLoc(StringRef param) const {
+  const ExprAST *e = exprs[index(param)];
+  return e ? e->getLoc() : call.getLoc();
+}
+
+std::optional<CallArgs> bindArgs(const CallExprAST &call, const BuiltinSpec &spec,
+                                 ExprEvaluator eval, MLIRContext &context) {
+  ArrayRef<ParamSpec> params = spec.params;
+  auto error = [&](const Location &l) { return errorAt(context, l); };
+  CallArgs args{call, spec, {}, {}, {}, {}};
+  args.exprs.assign(params.size(), nullptr);
+  args.locs.assign(params.size(), call.getLoc());
+  if (call.args.size() > params.size()) {
+    error(call.args[params.size()]->getLoc())
+        << "'" << call.callee << "' takes at most " << params.size() << " argument"
+        << (params.size() == 1 ? "" : "s") << ", got " << call.args.size();
+    return std::nullopt;
+  }
+  for (auto [k, a] : llvm::enumerate(call.args)) {
+    args.exprs[k] = a.get();
+    args.locs[k] = a->getLoc();
+  }
+  for (const KeywordArgAST &kw : call.keywords) {
+    auto it = llvm::find_if(params, [&](const ParamSpec &p) { return kw.name == p.name; });
+    if (it == params.end()) {
+      auto diag = error(kw.loc);
+      diag << "'" << call.callee << "' has no argument named '" << kw.name << "' (arguments: ";
+      llvm::interleaveComma(params, diag, [&](const ParamSpec &p) { diag << p.name; });
+      diag << ")";
+      return std::nullopt;
+    }
+    size_t k = it - params.begin();
+    if (args.exprs[k]) {
+      error(kw.loc) << "argument '" << kw.name << "' of '" << call.callee
+                    << "' is given twice";
+      return std::nullopt;
+    }
+    args.exprs[k] = kw.value.get();
+    args.locs[k] = kw.loc;
+  }
+  for (auto [k, p] : llvm::enumerate(params))
+    if (p.required && !args.exprs[k]) {
+      error(call.getLoc()) << "missing argument '" << p.name << "' of '" << call.callee << "'";
+      return std::nullopt;
+    }
+
+  // Evaluated in parameter order whatever the order in the source.
+  for (auto [k, p] : llvm::enumerate(params)) {
+    if (args.exprs[k]) {
+      std::optional<Val> v = eval(*args.exprs[k]);
+      if (!v || !checkType(*v, p.type, p.name, call, args.exprs[k]->getLoc(), context))
+        return std::nullopt;
+      args.values.push_back(std::move(*v));
+    } else {
+      args.values.push_back(p.defaultValue);
+    }
+    const std::optional<Val> &v = args.values.back();
+    int64_t &dim = args.dims[p.name];
+    if (!v)
+      dim = 0;
+    else if (v->kind == Val::Int)
+      dim = v->i;
+    else if (v->kind == Val::Bool)
+      dim = v->b;
+    else
+      dim = 1;
+    if (p.width && v)
+      args.dims[p.width] = v->width;
+  }
+  return args;
+}
+
+std::optional<llvm::StringMap<Value>> BuiltinContext::createWeights(const CallArgs &args) {
+  llvm::StringMap<Value> created;
+  std::optional<std::string> prefix;
+  for (const WeightSpec &w : args.spec.weights) {
+    if (!holds(w.when, args.dims))
+      continue;
+    // Only a call that creates a weight needs (and checks) its scope.
+    if (!prefix && !(prefix = names.weightPrefix(args.call)))
+      return std::nullopt;
+    std::optional<Value> v = names.weight(args.call, *prefix, w.suffix, evalShape(w.shape, args.dims));
+    if (!v)
+      return std::nullopt;
+    created[w.suffix] = *v;
+  }
+  return created;
+}
+
+} // namespace tfc::frontend
+
+void tfc::printBuiltinReference(llvm::raw_ostream &os) {
+  using namespace tfc::frontend;
+  os << "| builtin | in | result | weights |\n|---|---|---|---|\n";
+  for (const BuiltinSpec &spec : builtinTable()) {
+    os << "| `" << spec.name << "(";
+    llvm::interleaveComma(spec.params, os, [&](const ParamSpec &p) {
+      os << p.name << ": " << typeInfo(p.type).doc;
+      if (!p.required)
+        os << " = " << spellDefault(p);
+    });
+    os << ")` | " << (spec.where & InConfig ? "config, functions" : "functions") << " | "
+       << spec.result << " | ";
+    if (spec.weights.empty())
+      os << "none";
+    llvm::interleave(
+        spec.weights, os,
+        [&](const WeightSpec &w) {
+          os << "`." << w.suffix << " " << w.shape << "`";
+          if (w.when)
+            os << " if `" << w.when << "`";
+        },
+        ", ");
+    os << " |\n";
+  }
+  os << "\nParameter types:\n\n";
+  // Operand reads as `number` too; only its error message differs.
+  for (ParamType type : {PT::Tensor, PT::Tokens, PT::Size, PT::Count, PT::Number, PT::Bool,
+                         PT::WeightName, PT::RopeStyle, PT::Rope, PT::Mla}) {
+    TypeInfo info = typeInfo(type);
+    os << "* `" << info.doc << "`: " << info.legend << "\n";
+  }
+}

@@ -1,0 +1,193 @@
+//===- WeightNames.cpp - Scopes and the names of weights --------------------===//
+//
+// A weight's name is the chain of enclosing `@` scopes (the loop's, then the
+// call's) joined by `.`, plus the builtin's suffix. Scope strings are checked
+// here: not empty, no empty component, `{name}` only inside a layer loop and
+// only naming its variable. Inside a loop the name must contain the layer
+// index, and the weight is stacked: one `attn.weight` before the loop with the
+// trip count as leading dimension, sliced with the induction variable in the
+// body. Every name, and every per-layer name after expansion, is created once
+// per model; reusing a weight is what `tied` is for.
+//
+//===----------------------------------------------------------------------===//
+
+#include "WeightNames.h"
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+
+namespace tfc::frontend {
+
+/// How a resolved scope (and the weight names built from it) spells the layer
+/// index, whatever the loop variable: the tdsl spelling, shown in messages and
+/// matched by `tied`. Weights carry the parts between as an #attn.weight_name.
+static constexpr llvm::StringLiteral kLayerIndex = "{i}";
+
+std::optional<std::string> WeightNames::resolveScope(const ScopeAST &scope) {
+  const std::string &text = scope.text;
+  if (text.empty()) {
+    error(scope.loc) << "empty scope string";
+    return std::nullopt;
+  }
+  std::string out;
+  for (size_t k = 0; k < text.size(); ++k) {
+    char c = text[k];
+    if (c == '}') {
+      error(scope.loc) << "unbalanced '}' in scope \"" << text << "\"";
+      return std::nullopt;
+    }
+    if (c != '{') {
+      out += c;
+      continue;
+    }
+    size_t close = text.find('}', k);
+    if (close == std::string::npos) {
+      error(scope.loc) << "unterminated '{' in scope \"" << text << "\"";
+      return std::nullopt;
+    }
+    std::string name = text.substr(k + 1, close - k - 1);
+    if (!loop) {
+      error(scope.loc) << "'{" << name << "}' in scope \"" << text
+                       << "\" outside a layer loop";
+      return std::nullopt;
+    }
+    if (name != loop->var) {
+      error(scope.loc) << "unknown placeholder '{" << name << "}' in scope \"" << text
+                       << "\" (the loop variable is '" << loop->var << "')";
+      return std::nullopt;
+    }
+    out += kLayerIndex;
+    k = close;
+  }
+  for (StringRef part : llvm::split(StringRef(out), '.'))
+    if (part.empty()) {
+      error(scope.loc) << "scope \"" << text << "\" has an empty name component";
+      return std::nullopt;
+    }
+  return out;
+}
+
+std::optional<std::string> WeightNames::weightPrefix(const CallExprAST &call) {
+  SmallVector<std::string> parts(scopeStack.begin(), scopeStack.end());
+  if (call.scope) {
+    std::optional<std::string> own = resolveScope(*call.scope);
+    if (!own)
+      return std::nullopt;
+    parts.push_back(*own);
+  }
+  if (parts.empty()) {
+    error(call.getLoc()) << "'" << call.callee
+                         << "' creates weights and needs a scope naming them: " << call.callee
+                         << "(...) @ \"name\"";
+    return std::nullopt;
+  }
+  return llvm::join(parts, ".");
+}
+
+std::optional<Value> WeightNames::weight(const CallExprAST &call, const std::string &prefix,
+                                         StringRef suffix, ArrayRef<int64_t> shape) {
+  std::string name = prefix + "." + suffix.str();
+  SmallVector<StringRef> parts;
+  StringRef(name).split(parts, kLayerIndex);
+  bool stacked = parts.size() > 1;
+  SmallVector<StringAttr> partAttrs;
+  for (StringRef part : parts)
+    partAttrs.push_back(builder.getStringAttr(part));
+  auto nameAttr = attn::WeightNameAttr::get(builder.getContext(), partAttrs,
+                                            stacked ? loop->tripCount : 0);
+  if (loop && !stacked) {
+    error(call.getLoc()) << "weight '" << name
+                         << "' is created in a layer loop, so its name needs the loop index: "
+                            "put '{"
+                         << loop->var << "}' in the loop's or the call's scope";
+    return std::nullopt;
+  }
+  auto [it, inserted] = weights.try_emplace(name);
+  if (!inserted) {
+    auto diag = error(call.getLoc());
+    diag << "duplicate weight name '" << name << "'";
+    diag.attachNote(loc(it->second.loc)) << "first used here";
+    return std::nullopt;
+  }
+  // Per-layer names must not collide with a weight outside the loop either.
+  SmallVector<std::string> expanded;
+  for (int64_t l = 0; l < std::max<int64_t>(nameAttr.getLayers(), 1); ++l)
+    expanded.push_back(nameAttr.nameOfLayer(l));
+  for (const std::string &n : expanded) {
+    auto [e, fresh] = expandedNames.try_emplace(n, call.getLoc());
+    if (!fresh) {
+      auto diag = error(call.getLoc());
+      diag << "duplicate weight name '" << n << "'";
+      diag.attachNote(loc(e->second)) << "first used here";
+      return std::nullopt;
+    }
+  }
+
+  WeightInfo &info = it->second;
+  info.loc = call.getLoc();
+  info.shape.assign(shape.begin(), shape.end());
+  info.stacked = stacked;
+  info.func = func;
+  mlir::Location l = loc(call.getLoc());
+  if (!stacked) {
+    info.value = builder.create<attn::WeightOp>(l, RankedTensorType::get(shape, builder.getF32Type()),
+                                                nameAttr, attn::WeightInitAttr());
+    return info.value;
+  }
+  SmallVector<int64_t> full{loop->tripCount};
+  full.append(shape.begin(), shape.end());
+  OpBuilder outside(loop->op);
+  Value stackedValue = outside.create<attn::WeightOp>(
+      l, RankedTensorType::get(full, builder.getF32Type()), nameAttr, attn::WeightInitAttr());
+  info.value = stackedValue;
+  SmallVector<OpFoldResult> offsets{loop->op.getInductionVar()};
+  SmallVector<OpFoldResult> sizes{builder.getIndexAttr(1)};
+  SmallVector<OpFoldResult> strides{builder.getIndexAttr(1)};
+  for (int64_t d : shape) {
+    offsets.push_back(builder.getIndexAttr(0));
+    sizes.push_back(builder.getIndexAttr(d));
+    strides.push_back(builder.getIndexAttr(1));
+  }
+  return builder
+      .create<tensor::ExtractSliceOp>(l, RankedTensorType::get(shape, builder.getF32Type()),
+                                      stackedValue, offsets, sizes, strides)
+      .getResult();
+}
+
+std::optional<Value> WeightNames::tied(const CallExprAST &call, const Location &argLoc,
+                                       const std::string &name, ArrayRef<int64_t> shape,
+                                       int64_t out, int64_t width) {
+  auto it = weights.find(name);
+  if (it == weights.end()) {
+    error(argLoc) << "tied weight '" << name << "' is not defined before this call";
+    return std::nullopt;
+  }
+  WeightInfo &info = it->second;
+  if (info.stacked) {
+    error(argLoc) << "tied weight '" << name
+                  << "' is a per-layer weight; only weights outside layer loops can be tied";
+    return std::nullopt;
+  }
+  if (ArrayRef<int64_t>(info.shape) != shape) {
+    error(argLoc) << "tied weight '" << name << "' has shape " << shapeOf(info.shape)
+                  << ", but linear(x, " << out << ") of " << shapeOf(width) << " needs "
+                  << shapeOf(shape);
+    return std::nullopt;
+  }
+  if (info.func == func)
+    return info.value;
+  // Another function's weight: the same name again (one manifest entry).
+  OpBuilder at = builder;
+  if (loop)
+    at.setInsertionPoint(loop->op);
+  return at.create<attn::WeightOp>(loc(call.getLoc()), info.value.getType(),
+                                   info.value.getDefiningOp<attn::WeightOp>().getName(),
+                                   attn::WeightInitAttr())
+      .getResult();
+}
+
+} // namespace tfc::frontend

@@ -1,0 +1,84 @@
+//===- WeightNames.h - Scopes and the names of weights ----------*- C++ -*-===//
+//
+// The `@` scopes in force, the layer loop being emitted, and every weight
+// created so far, with the checks on them (see WeightNames.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_LIB_FRONTEND_WEIGHTNAMES_H
+#define TFC_LIB_FRONTEND_WEIGHTNAMES_H
+
+#include "Values.h"
+
+#include "tfc/Frontend/AST.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <optional>
+#include <string>
+
+namespace tfc::frontend {
+
+/// The innermost layer loop being emitted.
+struct LoopState {
+  mlir::scf::ForOp op;
+  int64_t tripCount = 0;
+  std::string var;
+  llvm::StringSet<> carried; // iter_arg names
+};
+
+/// A weight created so far: for duplicate checks and `tied`.
+struct WeightInfo {
+  Location loc;
+  llvm::SmallVector<int64_t> shape; // per layer for a stacked weight
+  bool stacked = false;
+  mlir::func::FuncOp func;
+  mlir::Value value;
+};
+
+/// Scope strings and weight names: resolves `@` scopes (with their `{var}`
+/// placeholders), joins them into weight prefixes, and creates each weight
+/// once per model (`attn.weight`, stacked before the loop inside a layer loop).
+class WeightNames {
+public:
+  WeightNames(mlir::MLIRContext &context, mlir::OpBuilder &builder)
+      : context(context), builder(builder) {}
+
+  /// `scope` with every `{var}` checked and spelled `{i}`.
+  std::optional<std::string> resolveScope(const ScopeAST &scope);
+  /// The enclosing scopes and the call's own, joined by `.`.
+  std::optional<std::string> weightPrefix(const CallExprAST &call);
+  /// Creates the weight `prefix.suffix` of `shape` (per layer inside a loop).
+  std::optional<mlir::Value> weight(const CallExprAST &call, const std::string &prefix,
+                                    llvm::StringRef suffix, llvm::ArrayRef<int64_t> shape);
+  /// The weight `name` created earlier, for `linear(x, out, tied = name)` of an
+  /// `[n, width]` x, which needs it to have `shape`.
+  std::optional<mlir::Value> tied(const CallExprAST &call, const Location &argLoc,
+                                  const std::string &name, llvm::ArrayRef<int64_t> shape,
+                                  int64_t out, int64_t width);
+
+  /// The function being emitted (a tied weight of another one is named again).
+  mlir::func::FuncOp func;
+  /// The layer loop being emitted, if any.
+  std::optional<LoopState> loop;
+  /// The resolved `@` scopes of the enclosing loops.
+  llvm::SmallVector<std::string> scopeStack;
+
+private:
+  mlir::Location loc(const Location &l) { return toMLIR(l, context); }
+  mlir::InFlightDiagnostic error(const Location &l) { return errorAt(context, l); }
+
+  mlir::MLIRContext &context;
+  mlir::OpBuilder &builder;
+  // Every weight of the model by literal name, and by expanded per-layer name.
+  llvm::StringMap<WeightInfo> weights;
+  llvm::StringMap<Location> expandedNames;
+};
+
+} // namespace tfc::frontend
+
+#endif // TFC_LIB_FRONTEND_WEIGHTNAMES_H
