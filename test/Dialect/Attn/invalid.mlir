@@ -192,6 +192,33 @@ module attributes {attn.stateful} {}
 
 // -----
 
+module attributes {attn.kv_caches = [], attn.weight_slots = [#attn.weight_slot<"w", shape = [4], dtype = f32, init = random>]} {
+  // expected-error @+1 {{'func.func' op argument #attn.arg<weight[1]> names slot 1 of 1}}
+  func.func @decoder(%w: memref<4xf32>) attributes {attn.entry_args = [#attn.arg<weight[1]>]} {
+    return
+  }
+}
+
+// -----
+
+module attributes {attn.kv_caches = [], attn.weight_slots = [#attn.weight_slot<"w", shape = [4], dtype = f32, init = random>]} {
+  // expected-error @+1 {{'func.func' op argument #attn.arg<layer_offsets[0]> is the layer table of slot 0, which is not stacked}}
+  func.func @decoder(%t: memref<1xi64>) attributes {attn.entry_args = [#attn.arg<layer_offsets[0]>]} {
+    return
+  }
+}
+
+// -----
+
+module attributes {attn.kv_caches = [], attn.weight_slots = []} {
+  // expected-error @+1 {{'func.func' op argument #attn.arg<cache[0]> names cache 0 of 0}}
+  func.func @decoder(%c: memref<1x1x4x4xf32>) attributes {attn.entry_args = [#attn.arg<cache[0]>]} {
+    return
+  }
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // Embeddings
 //===----------------------------------------------------------------------===//

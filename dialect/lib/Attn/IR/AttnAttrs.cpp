@@ -15,7 +15,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
-#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/TypeSwitch.h" // used by the generated attribute parser
 
 #include "tfc/gen_abi.h"
 
@@ -317,9 +317,34 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribut
       return op->emitOpError() << "'" << name << "' belongs on a function";
     return success();
   };
-  if (name == kWeightSlotsAttrName)
-    return failure(failed(onModule()) ||
-                   failed(expectArrayOf<WeightSlotAttr>(op, attr, "#attn.weight_slot")));
+  if (name == kWeightSlotsAttrName) {
+    if (failed(onModule()) ||
+        failed(expectArrayOf<WeightSlotAttr>(op, attr, "#attn.weight_slot")))
+      return failure();
+    // The model functions' weight arguments name slots of this list.
+    auto slots = cast<ArrayAttr>(attr.getValue());
+    auto caches = op->getAttrOfType<ArrayAttr>(kKVCachesAttrName);
+    for (auto func : cast<ModuleOp>(op).getOps<FunctionOpInterface>()) {
+      auto args = func->getAttrOfType<ArrayAttr>(kEntryArgsAttrName);
+      if (!args)
+        continue;
+      for (auto arg : args.getAsRange<EntryArgAttr>()) {
+        bool weight = arg.getKind() == ArgKind::weight;
+        bool offsets = arg.getKind() == ArgKind::layer_offsets;
+        size_t index = arg.getIndex();
+        if ((weight || offsets) && index >= slots.size())
+          return func->emitOpError() << "argument " << arg << " names slot " << index
+                                     << " of " << slots.size();
+        if (offsets && !cast<WeightSlotAttr>(slots[index]).getName().isStacked())
+          return func->emitOpError() << "argument " << arg << " is the layer table of slot "
+                                     << index << ", which is not stacked";
+        if (arg.getKind() == ArgKind::cache && (!caches || index >= caches.size()))
+          return func->emitOpError() << "argument " << arg << " names cache " << index
+                                     << " of " << (caches ? caches.size() : 0);
+      }
+    }
+    return success();
+  }
   if (name == kKVCachesAttrName)
     return failure(failed(onModule()) ||
                    failed(expectArrayOf<KVCacheAttr>(op, attr, "#attn.kv_cache")));
