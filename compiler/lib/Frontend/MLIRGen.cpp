@@ -1350,7 +1350,9 @@ std::optional<Val> MLIRGenImpl::genAttention(const CallExprAST &call) {
     rope = r->rope;
   }
   FloatAttr ropeTheta = rope ? builder.getF64FloatAttr(rope->theta) : FloatAttr();
-  StringAttr ropeStyle = rope ? builder.getStringAttr(rope->style) : StringAttr();
+  attn::RopeStyleAttr ropeStyle =
+      rope ? attn::RopeStyleAttr::get(builder.getContext(), *attn::symbolizeRopeStyle(rope->style))
+           : attn::RopeStyleAttr();
   UnitAttr causalAttr = causal ? builder.getUnitAttr() : UnitAttr();
   mlir::Location l = loc(call.getLoc());
 
