@@ -15,18 +15,18 @@ func.func private @printMemrefF32(tensor<*xf32> {bufferization.access = "read"})
 func.func @main() {
   %x1 = arith.constant dense<[[[-0.9, 0.164, 2.245, -0.832, -0.624, 0.205], [0.493, -0.176, -0.206, 0.702, 0.52, -1.034], [-0.079, 0.035, -1.054, 0.26, -0.858, 0.972]], [[0.193, 0.089, -0.591, -0.119, -1.998, -1.131], [0.363, -2.129, 0.847, -1.746, 0.757, -0.845], [0.779, 0.131, -1.537, 1.249, 1.442, -0.066]]]> : tensor<2x3x6xf32>
   %xd2 = tensor.cast %x1 : tensor<2x3x6xf32> to tensor<2x?x6xf32>
-  %r3 = attn.rope %xd2 {style = "half", theta = 10000.0 : f64} : tensor<2x?x6xf32>
+  %r3 = attn.rope %xd2 {style = #attn<rope_style half>, theta = 10000.0 : f64} : tensor<2x?x6xf32>
   %u4 = tensor.cast %r3 : tensor<2x?x6xf32> to tensor<*xf32>
   call @printMemrefF32(%u4) : (tensor<*xf32>) -> ()
-  %r5 = attn.rope %xd2 {style = "interleaved", theta = 10000.0 : f64} : tensor<2x?x6xf32>
+  %r5 = attn.rope %xd2 {style = #attn<rope_style interleaved>, theta = 10000.0 : f64} : tensor<2x?x6xf32>
   %u6 = tensor.cast %r5 : tensor<2x?x6xf32> to tensor<*xf32>
   call @printMemrefF32(%u6) : (tensor<*xf32>) -> ()
   %i7 = arith.constant 7 : index
-  %r8 = attn.rope %xd2 offset %i7 {style = "half", theta = 500.0 : f64} : tensor<2x?x6xf32>
+  %r8 = attn.rope %xd2 offset %i7 {style = #attn<rope_style half>, theta = 500.0 : f64} : tensor<2x?x6xf32>
   %u9 = tensor.cast %r8 : tensor<2x?x6xf32> to tensor<*xf32>
   call @printMemrefF32(%u9) : (tensor<*xf32>) -> ()
   %i10 = arith.constant 7 : index
-  %r11 = attn.rope %xd2 offset %i10 {style = "interleaved", theta = 500.0 : f64} : tensor<2x?x6xf32>
+  %r11 = attn.rope %xd2 offset %i10 {style = #attn<rope_style interleaved>, theta = 500.0 : f64} : tensor<2x?x6xf32>
   %u12 = tensor.cast %r11 : tensor<2x?x6xf32> to tensor<*xf32>
   call @printMemrefF32(%u12) : (tensor<*xf32>) -> ()
   return

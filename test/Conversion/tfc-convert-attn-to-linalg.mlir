@@ -232,7 +232,7 @@ func.func @sdpa_static_long(%q: tensor<2x300x16xf32>, %k: tensor<1x600x16xf32>, 
 // CHECK:   %[[PLUS:.*]] = arith.addf
 // CHECK:   arith.select %[[FIRST]], %[[MINUS]], %[[PLUS]] : f32
 func.func @rope_half(%x: tensor<2x?x8xf32>, %pos: index) -> tensor<2x?x8xf32> {
-  %y = attn.rope %x offset %pos {theta = 1.0e+04 : f64, style = "half"} : tensor<2x?x8xf32>
+  %y = attn.rope %x offset %pos {theta = 1.0e+04 : f64, style = #attn<rope_style half>} : tensor<2x?x8xf32>
   return %y : tensor<2x?x8xf32>
 }
 
@@ -246,7 +246,7 @@ func.func @rope_half(%x: tensor<2x?x8xf32>, %pos: index) -> tensor<2x?x8xf32> {
 // CHECK:   %[[FIRST:.*]] = arith.cmpi eq, %[[ODD]], %{{.*}} : index
 // CHECK:   arith.divui %[[J]], %{{.*}} : index
 func.func @rope_interleaved(%x: tensor<2x?x8xf32>) -> tensor<2x?x8xf32> {
-  %y = attn.rope %x {theta = 1.0e+04 : f64, style = "interleaved"} : tensor<2x?x8xf32>
+  %y = attn.rope %x {theta = 1.0e+04 : f64, style = #attn<rope_style interleaved>} : tensor<2x?x8xf32>
   return %y : tensor<2x?x8xf32>
 }
 

@@ -12,8 +12,8 @@
 // CHECK-DAG: %[[QH:.*]] = attn.split_heads %[[Q]] : tensor<?x64xf32> -> tensor<8x?x8xf32>
 // CHECK-DAG: %[[KH:.*]] = attn.split_heads %[[K]] : tensor<?x32xf32> -> tensor<4x?x8xf32>
 // CHECK-DAG: %[[VH:.*]] = attn.split_heads %[[V]] : tensor<?x32xf32> -> tensor<4x?x8xf32>
-// CHECK-DAG: %[[QR:.*]] = attn.rope %[[QH]] {style = "half", theta = 1.000000e+04 : f64} : tensor<8x?x8xf32>
-// CHECK-DAG: %[[KR:.*]] = attn.rope %[[KH]] {style = "half", theta = 1.000000e+04 : f64} : tensor<4x?x8xf32>
+// CHECK-DAG: %[[QR:.*]] = attn.rope %[[QH]] {style = #attn<rope_style half>, theta = 1.000000e+04 : f64} : tensor<8x?x8xf32>
+// CHECK-DAG: %[[KR:.*]] = attn.rope %[[KH]] {style = #attn<rope_style half>, theta = 1.000000e+04 : f64} : tensor<4x?x8xf32>
 // CHECK-DAG: %[[K8:.*]] = attn.repeat_kv %[[KR]] : tensor<4x?x8xf32> -> tensor<8x?x8xf32>
 // CHECK-DAG: %[[V8:.*]] = attn.repeat_kv %[[VH]] : tensor<4x?x8xf32> -> tensor<8x?x8xf32>
 // CHECK: %[[O:.*]] = attn.sdpa %[[QR]], %[[K8]], %[[V8]] {causal, heads = 8 : i64, kv_heads = 8 : i64, scale = 0.35355339059327373 : f64}
@@ -44,14 +44,14 @@ func.func @mha(%x: tensor<?x64xf32>, %w: tensor<64x64xf32>) -> tensor<?x64xf32> 
 }
 
 // CHECK-LABEL: func @mqa_interleaved
-// CHECK: attn.rope %{{.*}} {style = "interleaved", theta = 5.000000e+05 : f64} : tensor<4x?x16xf32>
-// CHECK: attn.rope %{{.*}} {style = "interleaved", theta = 5.000000e+05 : f64} : tensor<1x?x16xf32>
+// CHECK: attn.rope %{{.*}} {style = #attn<rope_style interleaved>, theta = 5.000000e+05 : f64} : tensor<4x?x16xf32>
+// CHECK: attn.rope %{{.*}} {style = #attn<rope_style interleaved>, theta = 5.000000e+05 : f64} : tensor<1x?x16xf32>
 // CHECK: attn.repeat_kv %{{.*}} : tensor<1x?x16xf32> -> tensor<4x?x16xf32>
 // CHECK: attn.repeat_kv %{{.*}} : tensor<1x?x16xf32> -> tensor<4x?x16xf32>
 // CHECK: attn.sdpa {{.*}} {causal, heads = 4 : i64, kv_heads = 4 : i64
 func.func @mqa_interleaved(%x: tensor<?x64xf32>, %wq: tensor<64x64xf32>, %wkv: tensor<16x64xf32>) -> tensor<?x64xf32> {
   %y = attn.attention %x weights(%wq, %wkv, %wkv, %wq : tensor<64x64xf32>, tensor<16x64xf32>, tensor<16x64xf32>, tensor<64x64xf32>)
-         {heads = 4 : i64, kv_heads = 1 : i64, head_dim = 16 : i64, causal, rope_theta = 5.0e+05 : f64, rope_style = "interleaved"} : tensor<?x64xf32> -> tensor<?x64xf32>
+         {heads = 4 : i64, kv_heads = 1 : i64, head_dim = 16 : i64, causal, rope_theta = 5.0e+05 : f64, rope_style = #attn<rope_style interleaved>} : tensor<?x64xf32> -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
 
@@ -85,13 +85,13 @@ func.func @cross_bias(%x: tensor<?x64xf32>, %mem: tensor<?x32xf32>, %wq: tensor<
 // CHECK: %[[QH:.*]] = attn.split_heads %[[Q]] : tensor<?x96xf32> -> tensor<4x?x24xf32>
 // CHECK: %[[QNOPE:.*]] = attn.slice_last %[[QH]] {offset = 0 : i64} : tensor<4x?x24xf32> -> tensor<4x?x16xf32>
 // CHECK: %[[QPE:.*]] = attn.slice_last %[[QH]] {offset = 16 : i64} : tensor<4x?x24xf32> -> tensor<4x?x8xf32>
-// CHECK: %[[QPER:.*]] = attn.rope %[[QPE]] {style = "interleaved", theta = 1.000000e+04 : f64} : tensor<4x?x8xf32>
+// CHECK: %[[QPER:.*]] = attn.rope %[[QPE]] {style = #attn<rope_style interleaved>, theta = 1.000000e+04 : f64} : tensor<4x?x8xf32>
 // CHECK: %[[KVA:.*]] = attn.linear %[[X]], %[[WKVA]] : tensor<?x64xf32>, tensor<40x64xf32> -> tensor<?x40xf32>
 // CHECK: %[[C0:.*]] = attn.slice_last %[[KVA]] {offset = 0 : i64} : tensor<?x40xf32> -> tensor<?x32xf32>
 // CHECK: %[[C:.*]] = attn.rms_norm %[[C0]], %[[KVN]] {eps = 9.9999999999999995E-7 : f64}
 // CHECK: %[[KPE0:.*]] = attn.slice_last %[[KVA]] {offset = 32 : i64} : tensor<?x40xf32> -> tensor<?x8xf32>
 // CHECK: %[[KPE1:.*]] = attn.split_heads %[[KPE0]] : tensor<?x8xf32> -> tensor<1x?x8xf32>
-// CHECK: %[[KPE2:.*]] = attn.rope %[[KPE1]] {style = "interleaved", theta = 1.000000e+04 : f64} : tensor<1x?x8xf32>
+// CHECK: %[[KPE2:.*]] = attn.rope %[[KPE1]] {style = #attn<rope_style interleaved>, theta = 1.000000e+04 : f64} : tensor<1x?x8xf32>
 // CHECK: %[[KPE:.*]] = attn.repeat_kv %[[KPE2]] : tensor<1x?x8xf32> -> tensor<4x?x8xf32>
 // CHECK: %[[KV:.*]] = attn.linear %[[C]], %[[WKVB]] : tensor<?x32xf32>, tensor<128x32xf32> -> tensor<?x128xf32>
 // CHECK: %[[KVH:.*]] = attn.split_heads %[[KV]] : tensor<?x128xf32> -> tensor<4x?x32xf32>
@@ -107,7 +107,7 @@ func.func @mla(%x: tensor<?x64xf32>, %wq: tensor<96x64xf32>, %wkva: tensor<40x64
   %y = attn.latent_attention %x q(%wq : tensor<96x64xf32>)
          kv(%wkva, %kvn, %wkvb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%wo : tensor<64x64xf32>)
          {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64, v_dim = 16 : i64, q_rank = 0 : i64,
-          causal, rope_theta = 1.0e+04 : f64, rope_style = "interleaved"} : tensor<?x64xf32> -> tensor<?x64xf32>
+          causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style interleaved>} : tensor<?x64xf32> -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
 

@@ -31,8 +31,8 @@ module attributes {attn.max_seq = 16 : i64} {
       %q = attn.split_heads %x : tensor<?x8xf32> -> tensor<2x?x4xf32>
       %k = attn.split_heads %x : tensor<?x8xf32> -> tensor<2x?x4xf32>
       %v = attn.split_heads %x : tensor<?x8xf32> -> tensor<2x?x4xf32>
-      %qr = attn.rope %q {theta = 1.0e4 : f64, style = "half"} : tensor<2x?x4xf32>
-      %kr = attn.rope %k {theta = 1.0e4 : f64, style = "half"} : tensor<2x?x4xf32>
+      %qr = attn.rope %q {theta = 1.0e4 : f64, style = #attn<rope_style half>} : tensor<2x?x4xf32>
+      %kr = attn.rope %k {theta = 1.0e4 : f64, style = #attn<rope_style half>} : tensor<2x?x4xf32>
       %o = attn.sdpa %qr, %kr, %v {heads = 2 : i64, kv_heads = 2 : i64, causal, scale = 0.5 : f64} : tensor<2x?x4xf32>, tensor<2x?x4xf32>, tensor<2x?x4xf32> -> tensor<2x?x4xf32>
       %m = attn.merge_heads %o : tensor<2x?x4xf32> -> tensor<?x8xf32>
       scf.yield %m : tensor<?x8xf32>

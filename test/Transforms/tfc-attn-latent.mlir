@@ -43,7 +43,7 @@ module attributes {attn.max_seq = 64 : i64} {
     %wb = attn.weight "kv_b.weight" : tensor<128x32xf32>
     %wo = attn.weight "o.weight" : tensor<64x64xf32>
     %x = attn.embedding %emb, %tokens : tensor<10x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
-    %y = attn.latent_attention %x q(%wq : tensor<96x64xf32>) kv(%wa, %n, %wb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%wo : tensor<64x64xf32>) {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64, v_dim = 16 : i64, q_rank = 0 : i64, causal, rope_theta = 1.0e4 : f64, rope_style = "interleaved"} : tensor<?x64xf32> -> tensor<?x64xf32>
+    %y = attn.latent_attention %x q(%wq : tensor<96x64xf32>) kv(%wa, %n, %wb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%wo : tensor<64x64xf32>) {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64, v_dim = 16 : i64, q_rank = 0 : i64, causal, rope_theta = 1.0e4 : f64, rope_style = #attn<rope_style interleaved>} : tensor<?x64xf32> -> tensor<?x64xf32>
     return %y : tensor<?x64xf32>
   }
 }

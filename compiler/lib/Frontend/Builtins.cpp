@@ -92,7 +92,9 @@ bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST 
     errorAt(context, at) << "'" << callee << "' takes numbers, got " << describe(v);
     return false;
   case ParamType::RopeStyle:
-    if (v.kind == Val::Str && (v.s == "half" || v.s == "interleaved"))
+    // The spellings are the enum's (#attn<rope_style ...>); the lowering
+    // symbolizes the checked string.
+    if (v.kind == Val::Str && attn::symbolizeRopeStyle(v.s))
       return true;
     errorAt(context, at) << "rope style must be \"half\" or \"interleaved\", got " << describe(v);
     return false;
@@ -311,7 +313,9 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
     rope = a.get("rope").rope;
   OpBuilder &builder = b.builder;
   FloatAttr ropeTheta = rope ? builder.getF64FloatAttr(rope->theta) : FloatAttr();
-  StringAttr ropeStyle = rope ? builder.getStringAttr(rope->style) : StringAttr();
+  attn::RopeStyleAttr ropeStyle =
+      rope ? attn::RopeStyleAttr::get(builder.getContext(), *attn::symbolizeRopeStyle(rope->style))
+           : attn::RopeStyleAttr();
   UnitAttr causalAttr = causal ? builder.getUnitAttr() : UnitAttr();
   mlir::Location l = b.loc(a.call.getLoc());
 

@@ -400,7 +400,7 @@ func.func @attention_bias(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8
 func.func @attention_style_without_theta(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
   // expected-error @+1 {{'attn.attention' op rope_style requires rope_theta}}
   %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
-         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_style = "half"} : tensor<?x8xf32> -> tensor<?x8xf32>
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_style = #attn<rope_style half>} : tensor<?x8xf32> -> tensor<?x8xf32>
   return
 }
 
@@ -416,9 +416,10 @@ func.func @attention_theta(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
 // -----
 
 func.func @attention_style(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
-  // expected-error @+1 {{'attn.attention' op rope_style must be "half" or "interleaved", got "neox"}}
+  // A string is not a style (the style is an enum attribute).
+  // expected-error @+2 {{'attn.attention' op attribute 'rope_style' failed to satisfy constraint: how RoPE pairs the elements of a head}}
   %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
-         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_theta = 1.0e+04 : f64, rope_style = "neox"} : tensor<?x8xf32> -> tensor<?x8xf32>
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_theta = 1.0e+04 : f64, rope_style = "half"} : tensor<?x8xf32> -> tensor<?x8xf32>
   return
 }
 
@@ -619,8 +620,9 @@ func.func @concat_last_width(%a: tensor<2x?x8xf32>, %b: tensor<2x?x4xf32>) {
 // -----
 
 func.func @rope_style(%x: tensor<2x?x8xf32>) {
-  // expected-error @+1 {{'attn.rope' op rope_style must be "half" or "interleaved", got "neox"}}
-  %y = attn.rope %x {theta = 1.0e+04 : f64, style = "neox"} : tensor<2x?x8xf32>
+  // expected-error @+2 {{expected ::tfc::attn::RopeStyle to be one of: half, interleaved}}
+  // expected-error @+1 {{failed to parse Attn_RopeStyleAttr parameter 'value'}}
+  %y = attn.rope %x {theta = 1.0e+04 : f64, style = #attn<rope_style neox>} : tensor<2x?x8xf32>
   return
 }
 
@@ -628,7 +630,7 @@ func.func @rope_style(%x: tensor<2x?x8xf32>) {
 
 func.func @rope_odd(%x: tensor<2x?x7xf32>) {
   // expected-error @+1 {{'attn.rope' op rope needs an even rotated dimension, got 7}}
-  %y = attn.rope %x {theta = 1.0e+04 : f64, style = "half"} : tensor<2x?x7xf32>
+  %y = attn.rope %x {theta = 1.0e+04 : f64, style = #attn<rope_style half>} : tensor<2x?x7xf32>
   return
 }
 
@@ -636,7 +638,7 @@ func.func @rope_odd(%x: tensor<2x?x7xf32>) {
 
 func.func @rope_theta(%x: tensor<2x?x8xf32>) {
   // expected-error @+1 {{'attn.rope' op rope_theta (0.000000e+00) must be positive}}
-  %y = attn.rope %x {theta = 0.0 : f64, style = "half"} : tensor<2x?x8xf32>
+  %y = attn.rope %x {theta = 0.0 : f64, style = #attn<rope_style half>} : tensor<2x?x8xf32>
   return
 }
 

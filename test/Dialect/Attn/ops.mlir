@@ -66,9 +66,9 @@ func.func @dense(%x: tensor<?x64xf32>, %w: tensor<172x64xf32>, %b: tensor<172xf3
 func.func @attention(%h: tensor<?x64xf32>, %enc: tensor<?x32xf32>, %wq: tensor<64x64xf32>, %wk: tensor<32x64xf32>, %wv: tensor<32x64xf32>, %wo: tensor<64x64xf32>,
                      %wkm: tensor<64x32xf32>, %wvm: tensor<64x32xf32>, %bq: tensor<64xf32>, %bk: tensor<64xf32>, %bv: tensor<64xf32>, %bo: tensor<64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
   // CHECK: attn.attention %{{.*}} weights(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
-  // CHECK-SAME: {causal, head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, rope_style = "half", rope_theta = 1.000000e+04 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  // CHECK-SAME: {causal, head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, rope_style = #attn<rope_style half>, rope_theta = 1.000000e+04 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
   %y = attn.attention %h weights(%wq, %wk, %wv, %wo : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
-         {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = "half"}
+         {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style half>}
          : tensor<?x64xf32> -> tensor<?x64xf32>
   // CHECK: attn.attention %{{.*}} memory(%{{.*}} : tensor<?x32xf32>) weights(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x64xf32>)
   // CHECK-SAME: biases(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 8 : i64}
@@ -86,7 +86,7 @@ func.func @latent_attention(%h: tensor<?x64xf32>, %wq: tensor<96x64xf32>, %wqa: 
   %y0 = attn.latent_attention %h q(%wq : tensor<96x64xf32>)
           kv(%wkva, %kvn, %wkvb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%wo : tensor<64x64xf32>)
           {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64, v_dim = 16 : i64, q_rank = 0 : i64,
-           causal, rope_theta = 1.0e+04 : f64, rope_style = "interleaved"} : tensor<?x64xf32> -> tensor<?x64xf32>
+           causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style interleaved>} : tensor<?x64xf32> -> tensor<?x64xf32>
   // CHECK: attn.latent_attention %{{.*}} q(%{{.*}}, %{{.*}}, %{{.*}} : tensor<16x64xf32>, tensor<16xf32>, tensor<96x16xf32>)
   // CHECK-SAME: q_rank = 16 : i64
   %y1 = attn.latent_attention %h q(%wqa, %qn, %wqb : tensor<16x64xf32>, tensor<16xf32>, tensor<96x16xf32>)
@@ -100,11 +100,11 @@ func.func @latent_attention(%h: tensor<?x64xf32>, %wq: tensor<96x64xf32>, %wqa: 
 func.func @heads(%x: tensor<?x64xf32>, %kv: tensor<?x16xf32>, %pos: index) -> (tensor<?x64xf32>, tensor<4x?x24xf32>) {
   // CHECK: %[[Q:.*]] = attn.split_heads %{{.*}} : tensor<?x64xf32> -> tensor<8x?x8xf32>
   %q = attn.split_heads %x : tensor<?x64xf32> -> tensor<8x?x8xf32>
-  // CHECK: attn.rope %[[Q]] {style = "half", theta = 1.000000e+04 : f64} : tensor<8x?x8xf32>
-  %qr = attn.rope %q {theta = 1.0e+04 : f64, style = "half"} : tensor<8x?x8xf32>
+  // CHECK: attn.rope %[[Q]] {style = #attn<rope_style half>, theta = 1.000000e+04 : f64} : tensor<8x?x8xf32>
+  %qr = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>} : tensor<8x?x8xf32>
   %k = attn.split_heads %kv : tensor<?x16xf32> -> tensor<2x?x8xf32>
-  // CHECK: attn.rope %{{.*}} offset %{{.*}} {style = "interleaved", theta = 5.000000e+05 : f64} : tensor<2x?x8xf32>
-  %kr = attn.rope %k offset %pos {theta = 5.0e+05 : f64, style = "interleaved"} : tensor<2x?x8xf32>
+  // CHECK: attn.rope %{{.*}} offset %{{.*}} {style = #attn<rope_style interleaved>, theta = 5.000000e+05 : f64} : tensor<2x?x8xf32>
+  %kr = attn.rope %k offset %pos {theta = 5.0e+05 : f64, style = #attn<rope_style interleaved>} : tensor<2x?x8xf32>
   // CHECK: attn.repeat_kv %{{.*}} : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
   %k8 = attn.repeat_kv %kr : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
   // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 0.35355339059327373 : f64} : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>

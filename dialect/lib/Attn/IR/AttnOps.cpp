@@ -68,17 +68,14 @@ LogicalResult expectShape(Operation *op, Value v, StringRef what, ArrayRef<int64
   return op->emitOpError() << what << " has shape " << shapeString(v) << ", expected " << want;
 }
 
-LogicalResult verifyRope(Operation *op, std::optional<double> theta, std::optional<StringRef> style,
+LogicalResult verifyRope(Operation *op, std::optional<double> theta, bool hasStyle,
                          int64_t rotatedDim) {
-  if (style && !theta)
+  if (hasStyle && !theta)
     return op->emitOpError("rope_style requires rope_theta");
   if (!theta)
     return success();
   if (*theta <= 0)
     return op->emitOpError() << "rope_theta (" << *theta << ") must be positive";
-  if (style && *style != "half" && *style != "interleaved")
-    return op->emitOpError() << "rope_style must be \"half\" or \"interleaved\", got \"" << *style
-                             << "\"";
   if (rotatedDim % 2 != 0)
     return op->emitOpError() << "rope needs an even rotated dimension, got " << rotatedDim;
   return success();
@@ -189,7 +186,7 @@ LogicalResult AttentionOp::verify() {
   if (failed(verifyRope(*this, getRopeTheta().has_value()
                                    ? std::optional<double>(getRopeTheta()->convertToDouble())
                                    : std::nullopt,
-                        getRopeStyle(), hd)))
+                        getRopeStyle().has_value(), hd)))
     return failure();
   return expectShape(*this, getResult(), "result", {dimOf(getInput(), 0), dimOf(getWo(), 0)});
 }
@@ -225,7 +222,7 @@ LogicalResult LatentAttentionOp::verify() {
   if (failed(verifyRope(*this, getRopeTheta().has_value()
                                    ? std::optional<double>(getRopeTheta()->convertToDouble())
                                    : std::nullopt,
-                        getRopeStyle(), rope)))
+                        getRopeStyle().has_value(), rope)))
     return failure();
   return expectShape(*this, getResult(), "result", {dimOf(getInput(), 0), dimOf(getWo(), 0)});
 }
@@ -284,7 +281,7 @@ LogicalResult ConcatLastOp::verify() {
 }
 
 LogicalResult RopeOp::verify() {
-  return verifyRope(*this, getTheta().convertToDouble(), getStyle(), dimOf(getInput(), 2));
+  return verifyRope(*this, getTheta().convertToDouble(), /*hasStyle=*/true, dimOf(getInput(), 2));
 }
 
 LogicalResult RepeatKVOp::verify() {

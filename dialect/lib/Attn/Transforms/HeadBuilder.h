@@ -25,7 +25,6 @@ using mlir::ArrayRef;
 using mlir::Location;
 using mlir::PatternRewriter;
 using mlir::RankedTensorType;
-using mlir::StringRef;
 using mlir::UnitAttr;
 using mlir::Value;
 
@@ -83,13 +82,14 @@ public:
     return rewriter.create<ConcatLastOp>(loc, f32Tensor(shape), a, b);
   }
 
-  /// RoPE at positions 0..n-1 when `theta` is set, else `x` unchanged.
-  Value rope(Value x, std::optional<APFloat> theta, std::optional<StringRef> style) {
+  /// RoPE at positions 0..n-1 when `theta` is set, else `x` unchanged; pairs
+  /// halves unless `style` says otherwise.
+  Value rope(Value x, std::optional<APFloat> theta, std::optional<RopeStyle> style) {
     if (!theta)
       return x;
-    return rewriter.create<RopeOp>(loc, type(x), x, /*offset=*/Value(),
-                                   rewriter.getF64FloatAttr(theta->convertToDouble()),
-                                   rewriter.getStringAttr(style.value_or("half")));
+    return rewriter.create<RopeOp>(
+        loc, type(x), x, /*offset=*/Value(), rewriter.getF64FloatAttr(theta->convertToDouble()),
+        RopeStyleAttr::get(rewriter.getContext(), style.value_or(RopeStyle::half)));
   }
 
   /// Replicates [kv_heads, m, d] to [heads, m, d]; a no-op when already there.

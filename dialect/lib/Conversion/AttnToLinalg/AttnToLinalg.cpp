@@ -453,9 +453,7 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
     int64_t d = tensorType(x).getDimSize(2);
     if (ShapedType::isDynamic(d) || d % 2 != 0)
       return rewriter.notifyMatchFailure(op, "needs a static even head width");
-    bool interleaved = op.getStyle() == "interleaved";
-    if (!interleaved && op.getStyle() != "half")
-      return rewriter.notifyMatchFailure(op, "unknown rope style");
+    bool interleaved = op.getStyle() == RopeStyle::interleaved;
     // theta^(-2i/d) = exp(i * (-2 ln theta / d))
     double logScale = -2.0 * std::log(op.getTheta().convertToDouble()) / static_cast<double>(d);
 

@@ -217,13 +217,14 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     (cross-attention) else `x`; query head `h` attends with key/value head
     `h / (heads / kv_heads)`; RoPE (when `rope_theta` is set) rotates q and k by
     absolute position, pairing element `j` with `j + head_dim/2` (`rope_style =
-    "half"`) or `2j` with `2j+1` (`"interleaved"`); scores are scaled by
+    #attn<rope_style half>`, the default) or `2j` with `2j+1` (`interleaved`);
+    scores are scaled by
     `1/sqrt(head_dim)`, masked when `causal`, softmaxed over keys; the result is
     `concat_h(a_h v_h) Wo^T` (plus the biases when present).
 
     ```mlir
     %y = attn.attention %h weights(%wq, %wk, %wv, %wo : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
-           {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = "half"}
+           {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style half>}
            : tensor<?x64xf32> -> tensor<?x64xf32>
     %c = attn.attention %h memory(%enc : tensor<?x512xf32>) weights(%wq, %wk, %wv, %wo : ...)
            biases(%bq, %bk, %bv, %bo : ...) {heads = 8 : i64, kv_heads = 8 : i64, head_dim = 64 : i64}
@@ -235,7 +236,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
                    Optional<Attn_F32Tensor>:$bq, Optional<Attn_F32Tensor>:$bk,
                    Optional<Attn_F32Tensor>:$bv, Optional<Attn_F32Tensor>:$bo,
                    I64Attr:$heads, I64Attr:$kv_heads, I64Attr:$head_dim, UnitAttr:$causal,
-                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<StrAttr>:$rope_style);
+                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<Attn_RopeStyleAttr>:$rope_style);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input (`memory` `(` $memory^ `:` type($memory) `)`)?
@@ -262,7 +263,7 @@ def Attn_LatentAttentionOp : Attn_Op<"latent_attention", [Pure]> {
            kv(%wkva, %kvn, %wkvb : tensor<40x64xf32>, tensor<32xf32>, tensor<512x32xf32>)
            o(%wo : tensor<64x256xf32>)
            {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64,
-            v_dim = 16 : i64, q_rank = 0 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = "half"}
+            v_dim = 16 : i64, q_rank = 0 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style half>}
            : tensor<?x64xf32> -> tensor<?x64xf32>
     ```
   }];
@@ -271,7 +272,7 @@ def Attn_LatentAttentionOp : Attn_Op<"latent_attention", [Pure]> {
                    Attn_F32Tensor:$wo,
                    I64Attr:$heads, I64Attr:$kv_rank, I64Attr:$rope_dim, I64Attr:$nope_dim,
                    I64Attr:$v_dim, I64Attr:$q_rank, UnitAttr:$causal,
-                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<StrAttr>:$rope_style);
+                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<Attn_RopeStyleAttr>:$rope_style);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input `q` `(` $q_weights `:` type($q_weights) `)`
@@ -342,15 +343,16 @@ def Attn_RopeOp : Attn_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "rotary position embedding of [heads, n, d] at positions offset + t";
   let description = [{
     Rotates each pair `(a, b)` by the angle `p * theta^(-2j/d)`, `p = offset + t`:
-    pairs are `(j, j + d/2)` for `style = "half"` and `(2j, 2j + 1)` for
-    `"interleaved"`.
+    pairs are `(j, j + d/2)` for `style = #attn<rope_style half>` and `(2j, 2j +
+    1)` for `#attn<rope_style interleaved>`.
 
     ```mlir
-    %qr = attn.rope %q {theta = 1.0e+04 : f64, style = "half"} : tensor<8x?x8xf32>
-    %kr = attn.rope %k offset %pos {theta = 1.0e+04 : f64, style = "half"} : tensor<4x?x8xf32>
+    %qr = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>} : tensor<8x?x8xf32>
+    %kr = attn.rope %k offset %pos {theta = 1.0e+04 : f64, style = #attn<rope_style half>} : tensor<4x?x8xf32>
     ```
   }];
-  let arguments = (ins Attn_HeadTensor:$input, Optional<Index>:$offset, F64Attr:$theta, StrAttr:$style);
+  let arguments = (ins Attn_HeadTensor:$input, Optional<Index>:$offset, F64Attr:$theta,
+                   Attn_RopeStyleAttr:$style);
   let results = (outs Attn_HeadTensor:$result);
   let assemblyFormat = "$input (`offset` $offset^)? attr-dict `:` type($result)";
   let hasVerifier = 1;

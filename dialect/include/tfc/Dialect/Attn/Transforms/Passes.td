@@ -89,7 +89,7 @@ def AttnKVCache : Pass<"tfc-attn-kv-cache", "::mlir::ModuleOp"> {
     func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
       ...
       %r = scf.for %i = %c0 to %c5 step %c1 iter_args(%x = %x0) -> (tensor<?x64xf32>) {
-        %kr = attn.rope %k {style = "half", theta = 1.0e+04 : f64} : tensor<4x?x8xf32>
+        %kr = attn.rope %k {style = #attn<rope_style half>, theta = 1.0e+04 : f64} : tensor<4x?x8xf32>
         %o = attn.sdpa %q, %kr, %v {causal, heads = 8 : i64, kv_heads = 4 : i64, scale = 0.35 : f64} : ...
         ...
       }
@@ -101,7 +101,7 @@ def AttnKVCache : Pass<"tfc-attn-kv-cache", "::mlir::ModuleOp"> {
         -> (tensor<?x64xf32>, tensor<5x4x512x8xf32>, tensor<5x4x512x8xf32>) attributes {tfc.stateful} {
       ...
       %r:3 = scf.for %i = %c0 to %c5 step %c1 iter_args(%x = %x0, %kci = %kc, %vci = %vc) -> (...) {
-        %kr = attn.rope %k offset %pos {style = "half", theta = 1.0e+04 : f64} : tensor<4x?x8xf32>
+        %kr = attn.rope %k offset %pos {style = #attn<rope_style half>, theta = 1.0e+04 : f64} : tensor<4x?x8xf32>
         %kc2 = attn.cache_update %kci[%i], %kr at %pos : tensor<5x4x512x8xf32>, tensor<4x?x8xf32>
         %keys = attn.cache_view %kc2[%i] upto %len : tensor<5x4x512x8xf32> -> tensor<4x?x8xf32>
         ...
