@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tfc/Codegen/MatmulStrategy.h"
 #include "tfc/Codegen/Passes.h"
 #include "tfc/Utils/LoweringUtils.h"
 
@@ -25,18 +26,6 @@ namespace tfc {
 using namespace mlir;
 
 namespace {
-
-/// Tokens and weight rows of the main micro-kernel.
-constexpr int64_t kTileTokens = 4, kTileRows = 4;
-
-/// The token count from which the prefill GEMM replaces the kernels above.
-constexpr int64_t kGemmMinTokens = 32;
-
-/// Weight rows of the prefill GEMM's micro-kernel, whose tile is that many
-/// rows × two vectors of tokens: 12 × 2 = 24 of the 32 AVX-512 registers as
-/// accumulators, 6 × 2 = 12 of the 16 AVX2 ones (the rest hold the two token
-/// vectors and the broadcast weight).
-int64_t gemmRowsFor(int64_t width) { return width >= 16 ? 12 : 6; }
 
 /// True when the innermost dimension of `type` is contiguous.
 bool rowsContiguous(MemRefType type) {
@@ -61,9 +50,10 @@ int64_t staticRowStride(MemRefType type) {
 /// Emits the loop nest for C[m, n] += Σ_k A[m, k] B[n, k].
 class MatmulEmitter {
 public:
-  MatmulEmitter(OpBuilder &b, Location loc, Value a, Value bT, Value c, int64_t k, int64_t width)
-      : b(b), loc(loc), a(a), bT(bT), c(c), k(k), width(width),
-        gemmRows(gemmRowsFor(width)), panelTokens(2 * width),
+  MatmulEmitter(OpBuilder &b, Location loc, Value a, Value bT, Value c, int64_t k,
+                const tfc::MatmulStrategy &strategy)
+      : b(b), loc(loc), a(a), bT(bT), c(c), k(k), width(strategy.vectorWidth),
+        gemmRows(strategy.gemmRows), panelTokens(strategy.panelTokens), tiles(strategy),
         vecType(VectorType::get({width}, b.getF32Type())) {}
 
   Value index(int64_t v) { return tfc::indexConst(b, loc, v); }
@@ -204,7 +194,7 @@ public:
 
   /// All tokens against weight rows [nStart, nEnd).
   void block(Value nStart, Value nEnd, Value tokens) {
-    Value tileRows = index(kTileRows), tileTokens = index(kTileTokens);
+    Value tileRows = index(tiles.tileRows), tileTokens = index(tiles.tileTokens);
     Value count = b.create<arith::SubIOp>(loc, nEnd, nStart);
     Value nMain = b.create<arith::AddIOp>(
         loc, nStart,
@@ -217,12 +207,12 @@ public:
                            [&](OpBuilder &nb, Location, Value m0, ValueRange) {
                              OpBuilder::InsertionGuard g(b);
                              b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-                             rowLoop(m0, nStart, nMain, tm, kTileRows);
+                             rowLoop(m0, nStart, nMain, tm, tiles.tileRows);
                              rowLoop(m0, nMain, nEnd, tm, 1);
                              b.create<scf::YieldOp>(loc);
                            });
     };
-    tokenLoop(index(0), mMain, kTileTokens);
+    tokenLoop(index(0), mMain, tiles.tileTokens);
     tokenLoop(mMain, tokens, 1);
   }
 
@@ -237,16 +227,17 @@ public:
           [&](OpBuilder &nb, Location, Value m0, ValueRange) {
             OpBuilder::InsertionGuard g(b);
             b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-            for (int64_t c0 = 0; c0 < cols; c0 += 4 * width)
-              outerProductKernel(m0, tm, c0, std::min<int64_t>(4, (cols - c0) / width), inner);
+            const int64_t chunk = tiles.outerVectors;
+            for (int64_t c0 = 0; c0 < cols; c0 += chunk * width)
+              outerProductKernel(m0, tm, c0, std::min<int64_t>(chunk, (cols - c0) / width), inner);
             b.create<scf::YieldOp>(loc);
           });
     };
-    Value four = index(kTileTokens);
+    Value four = index(tiles.outerRows);
     Value count = b.create<arith::SubIOp>(loc, hi, lo);
     Value mid = b.create<arith::AddIOp>(
         loc, lo, b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, count, four), four));
-    rowLoop(lo, mid, kTileTokens);
+    rowLoop(lo, mid, tiles.outerRows);
     rowLoop(mid, hi, 1);
   }
 
@@ -431,7 +422,8 @@ private:
   Location loc;
   Value a, bT, c;
   int64_t k, width;
-  int64_t gemmRows, panelTokens; // the prefill GEMM's register tile (gemmRowsFor)
+  int64_t gemmRows, panelTokens; // the prefill GEMM's register tile
+  tfc::MatmulStrategy tiles;
   VectorType vecType;
   SmallVector<Value> lead;
   Value aDot;
@@ -458,8 +450,8 @@ func::FuncOp intrinsicDeclaration(ModuleOp module, StringRef name, FunctionType 
 // linalg.matmul_transpose_b (A: [m, k], B: [n, k] static, C: [m, n]) on memrefs
 //   => scf.parallel over row blocks of B { 4x4 / 4x1 / 1x4 / 1x1 vector micro-kernels }
 struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> {
-  VectorizeMatmulTransposeB(MLIRContext *ctx, int64_t width, int64_t blockRows, bool bf16Dot)
-      : OpRewritePattern(ctx), width(width), blockRows(blockRows), bf16Dot(bf16Dot) {}
+  VectorizeMatmulTransposeB(MLIRContext *ctx, tfc::MatmulStrategy strategy, int64_t blockRows)
+      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows) {}
 
   LogicalResult matchAndRewrite(linalg::MatmulTransposeBOp op,
                                 PatternRewriter &rewriter) const override {
@@ -480,11 +472,12 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     Location loc = op.getLoc();
     int64_t rows = bType.getDimSize(0), k = bType.getDimSize(1);
     int64_t blocks = (rows + blockRows - 1) / blockRows;
-    MatmulEmitter emit(rewriter, loc, a, bT, c, k, width);
+    const int64_t width = strategy.vectorWidth;
+    MatmulEmitter emit(rewriter, loc, a, bT, c, k, strategy);
     // The token count (the rows of C, equal to those of A).
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
-    // vdpbf16ps needs 512-bit vectors of bf16 pairs.
-    bool dot = bf16Dot && bElement.isBF16() && width == 16;
+    // vdpbf16ps needs 512-bit vectors of bf16 pairs (the strategy's bf16Dot).
+    bool dot = strategy.bf16Dot && bElement.isBF16();
     auto streamingKernels = [&] {
       if (dot) {
         auto pairs = VectorType::get({32}, rewriter.getBF16Type());
@@ -509,7 +502,7 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
         emit.setBF16Dot(Value(), func::FuncOp());
     };
     int64_t cStride = staticRowStride(cType);
-    if ((width != 16 && width != 8) || ShapedType::isDynamic(cStride) ||
+    if (!strategy.packedGemm || ShapedType::isDynamic(cStride) ||
         cStride * width >= (int64_t{1} << 31)) {
       // The packed GEMM's register tile is sized for AVX-512 or AVX2
       // registers, and its results are scattered down columns of C at 32-bit
@@ -519,7 +512,7 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
       // Decode and short chunks stream the weights once (bandwidth-bound);
       // longer prefills run the packed GEMM (compute-bound).
       Value many = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tokens,
-                                                  emit.index(kGemmMinTokens));
+                                                  emit.index(strategy.gemmMinTokens));
       auto ifOp = rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
       rewriter.setInsertionPointToStart(ifOp.thenBlock());
       emit.packedGemm(tokens, rows);
@@ -531,8 +524,8 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     return success();
   }
 
-  int64_t width, blockRows;
-  bool bf16Dot;
+  tfc::MatmulStrategy strategy;
+  int64_t blockRows;
 };
 
 /// `scf.parallel` over (batch, blocks of `blockRows` of `rows`), calling
@@ -564,8 +557,8 @@ bool f32Memrefs(ValueRange values) {
 // linalg.batch_matmul_transpose_b (A: [b, m, k], B: [b, n, k] with k static) on memrefs
 //   => scf.parallel over (batch, row blocks of B) { the micro-kernels of one batch }
 struct VectorizeBatchMatmulTransposeB : OpRewritePattern<linalg::BatchMatmulTransposeBOp> {
-  VectorizeBatchMatmulTransposeB(MLIRContext *ctx, int64_t width, int64_t blockRows)
-      : OpRewritePattern(ctx), width(width), blockRows(blockRows) {}
+  VectorizeBatchMatmulTransposeB(MLIRContext *ctx, tfc::MatmulStrategy strategy, int64_t blockRows)
+      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows) {}
 
   LogicalResult matchAndRewrite(linalg::BatchMatmulTransposeBOp op,
                                 PatternRewriter &rewriter) const override {
@@ -578,7 +571,7 @@ struct VectorizeBatchMatmulTransposeB : OpRewritePattern<linalg::BatchMatmulTran
     if (ShapedType::isDynamic(k))
       return rewriter.notifyMatchFailure(op, "expects a static reduction size");
     Location loc = op.getLoc();
-    MatmulEmitter emit(rewriter, loc, a, bT, c, k, width);
+    MatmulEmitter emit(rewriter, loc, a, bT, c, k, strategy);
     Value batches = rewriter.create<memref::DimOp>(loc, a, 0);
     Value tokens = rewriter.create<memref::DimOp>(loc, a, 1);
     Value rows = rewriter.create<memref::DimOp>(loc, bT, 1);
@@ -588,15 +581,16 @@ struct VectorizeBatchMatmulTransposeB : OpRewritePattern<linalg::BatchMatmulTran
     return success();
   }
 
-  int64_t width, blockRows;
+  tfc::MatmulStrategy strategy;
+  int64_t blockRows;
 };
 
 // linalg.batch_matmul (A: [b, m, j], B: [b, j, e] with e a static multiple of
 //   the vector width) on memrefs => scf.parallel over (batch, row blocks of A)
 //   { 4-row / 1-row outer-product kernels: broadcast A[m, j] x vectors of B[j, :] }
 struct VectorizeBatchMatmul : OpRewritePattern<linalg::BatchMatmulOp> {
-  VectorizeBatchMatmul(MLIRContext *ctx, int64_t width, int64_t blockRows)
-      : OpRewritePattern(ctx), width(width), blockRows(blockRows) {}
+  VectorizeBatchMatmul(MLIRContext *ctx, tfc::MatmulStrategy strategy, int64_t blockRows)
+      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows) {}
 
   LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -606,10 +600,11 @@ struct VectorizeBatchMatmul : OpRewritePattern<linalg::BatchMatmulOp> {
     if (!f32Memrefs({a, bm, c}))
       return rewriter.notifyMatchFailure(op, "expects f32 memrefs with contiguous rows");
     int64_t cols = cast<MemRefType>(bm.getType()).getDimSize(2);
+    const int64_t width = strategy.vectorWidth;
     if (ShapedType::isDynamic(cols) || cols % width != 0)
       return rewriter.notifyMatchFailure(op, "expects a static multiple of the vector width");
     Location loc = op.getLoc();
-    MatmulEmitter emit(rewriter, loc, a, bm, c, /*k=*/0, width);
+    MatmulEmitter emit(rewriter, loc, a, bm, c, /*k=*/0, strategy);
     Value batches = rewriter.create<memref::DimOp>(loc, a, 0);
     Value rows = rewriter.create<memref::DimOp>(loc, a, 1);
     Value inner = rewriter.create<memref::DimOp>(loc, a, 2);
@@ -619,7 +614,8 @@ struct VectorizeBatchMatmul : OpRewritePattern<linalg::BatchMatmulOp> {
     return success();
   }
 
-  int64_t width, blockRows;
+  tfc::MatmulStrategy strategy;
+  int64_t blockRows;
 };
 
 struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass> {
@@ -631,9 +627,9 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<VectorizeMatmulTransposeB>(&getContext(), vectorWidth, blockRows, bf16Dot);
-    patterns.add<VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(&getContext(), vectorWidth,
-                                                                       blockRows);
+    const tfc::MatmulStrategy strategy = tfc::selectMatmulStrategy(vectorWidth, bf16Dot);
+    patterns.add<VectorizeMatmulTransposeB, VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(
+        &getContext(), strategy, blockRows);
     FrozenRewritePatternSet frozen(std::move(patterns));
     for (auto func : llvm::to_vector(getOperation().getOps<func::FuncOp>()))
       if (failed(applyPatternsAndFoldGreedily(func, frozen)))

@@ -1,0 +1,64 @@
+//===- MatmulStrategy.h - Tiles of the matmul kernels ------------*- C++ -*-===//
+//
+// The register tiles and thresholds of tfc-vectorize-matmul's kernels, chosen
+// once from the vector width and the bf16 options, so that the emitter reads
+// a decision rather than hard-coding one: a new target (more registers, AMX,
+// another dot-product instruction) is a new choice here, not edits scattered
+// through the loop nests. Numbers measured in shared/design/CODEGEN-NOTES.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TFC_CODEGEN_MATMULSTRATEGY_H
+#define TFC_CODEGEN_MATMULSTRATEGY_H
+
+#include <cstdint>
+
+namespace tfc {
+
+struct MatmulStrategy {
+  /// f32 lanes of a vector register (16 for AVX-512, 8 for AVX2).
+  int64_t vectorWidth = 16;
+
+  /// Tokens x weight rows of the streaming micro-kernel (decode and short
+  /// chunks: each weight row is read once, 16 accumulators).
+  int64_t tileTokens = 4, tileRows = 4;
+
+  /// Rows of A per outer-product kernel of linalg.batch_matmul, and vectors
+  /// of a row of B it takes at a time.
+  int64_t outerRows = 4, outerVectors = 4;
+
+  /// The token count from which the packed GEMM replaces the streaming kernels.
+  int64_t gemmMinTokens = 32;
+
+  /// Whether the packed prefill GEMM is used at all (its register tile is
+  /// sized for AVX-512 or AVX2 registers).
+  bool packedGemm = true;
+
+  /// Weight rows of the GEMM's micro-kernel, whose tile is that many rows x
+  /// two vectors of tokens: 12 x 2 = 24 of the 32 AVX-512 registers as
+  /// accumulators, 6 x 2 = 12 of the 16 AVX2 ones (the rest hold the two token
+  /// vectors and the broadcast weight).
+  int64_t gemmRows = 12;
+
+  /// Tokens of a packed panel of A (two vectors).
+  int64_t panelTokens = 32;
+
+  /// BF16 weights multiplied with vdpbf16ps (needs 512-bit vectors).
+  bool bf16Dot = false;
+};
+
+/// The strategy for `vectorWidth` f32 lanes, with vdpbf16ps when `bf16Dot`
+/// (AVX512_BF16) and the vectors are 512-bit.
+inline MatmulStrategy selectMatmulStrategy(int64_t vectorWidth, bool bf16Dot) {
+  MatmulStrategy s;
+  s.vectorWidth = vectorWidth;
+  s.packedGemm = vectorWidth == 16 || vectorWidth == 8;
+  s.gemmRows = vectorWidth >= 16 ? 12 : 6;
+  s.panelTokens = 2 * vectorWidth;
+  s.bf16Dot = bf16Dot && vectorWidth == 16;
+  return s;
+}
+
+} // namespace tfc
+
+#endif // TFC_CODEGEN_MATMULSTRATEGY_H
