@@ -60,22 +60,32 @@ inline void checkFuzzDescriptor(const char *fuzzer) {
   }
 }
 
-/// Reads every byte of every slot's view (owned or in place in the input), so
-/// that a short copy or a view past the end of the input shows up under ASan,
-/// and checks that each layer of a stacked slot lies inside its view.
+/// Reads every byte the generated code would read of every slot's view (owned
+/// or in place in the input): the whole view, or each layer's share of a
+/// stacked one (whose layers may lie in different shards, with gaps between
+/// them). A short copy or a view past the end of the input shows up under
+/// ASan; a layer outside its view aborts.
 inline void touchSlots(const char *fuzzer, const tfc_model &model) {
   volatile unsigned char sink = 0;
+  auto touch = [&](const tfc_model::SlotView &view, int64_t first, int64_t count, size_t bytes) {
+    const auto *base = static_cast<const unsigned char *>(view.base) + size_t(first) * bytes;
+    for (size_t i = 0; i < size_t(count) * bytes; ++i)
+      sink ^= base[i];
+  };
   for (int32_t s = 0; s < int32_t(model.views.size()); ++s) {
     const tfc_model::SlotView &view = model.views[s];
-    const size_t bytes = size_t(view.elements) * tfc::rt::dtypeBytes(kSlots[s].dtype);
-    for (size_t i = 0; i < bytes; ++i)
-      sink ^= static_cast<const unsigned char *>(view.base)[i];
-    for (int64_t offset : view.layerOffsets)
-      if (offset < 0 || offset + tfc::rt::slotShareElements(kSlots[s]) > view.elements) {
+    const size_t element = tfc::rt::dtypeBytes(kSlots[s].dtype);
+    const int64_t share = tfc::rt::slotShareElements(kSlots[s]);
+    if (view.layerOffsets.empty())
+      touch(view, 0, view.elements, element);
+    for (int64_t offset : view.layerOffsets) {
+      if (offset < 0 || offset + share > view.elements) {
         std::fprintf(stderr, "%s: slot %d: a layer at %lld leaves its view\n", fuzzer, int(s),
                      (long long)offset);
         std::abort();
       }
+      touch(view, offset, share, element);
+    }
   }
   (void)sink;
 }
