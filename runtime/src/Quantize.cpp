@@ -14,6 +14,7 @@
 #include "Quantize.h"
 
 #include "Half.h"
+#include "Quants.h"
 
 #include "tfc/Gguf.h"
 
@@ -150,17 +151,6 @@ float fitScaleMin(int n, int nmax, const float *x, const float *weights, uint8_t
   }
   theMin = -min;
   return scale;
-}
-
-/// The 6-bit scale and min of sub-block j (ggml's get_scale_min_k4).
-void scaleMinK4(int j, const unsigned char *q, int &scale, int &min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
-    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
 }
 
 // block_q4_K: f16 d | f16 dmin | 12 bytes of eight 6-bit scales and mins | 128
@@ -315,32 +305,22 @@ void quantizeQ6_K(const float *x, unsigned char *b) {
 
 using BlockQuantizer = void (*)(const float *, unsigned char *);
 
-struct Quantizer {
-  TensorType type;
-  BlockQuantizer block;
+constexpr BlockFunction<BlockQuantizer> kQuantizers[] = {
+    {uint32_t(TensorType::Q8_0), quantizeQ8_0},
+    {uint32_t(TensorType::Q4_0), quantizeQ4_0},
+    {uint32_t(TensorType::Q4_K), quantizeQ4_K},
+    {uint32_t(TensorType::Q6_K), quantizeQ6_K},
 };
-
-constexpr Quantizer kQuantizers[] = {
-    {TensorType::Q8_0, quantizeQ8_0},
-    {TensorType::Q4_0, quantizeQ4_0},
-    {TensorType::Q4_K, quantizeQ4_K},
-    {TensorType::Q6_K, quantizeQ6_K},
-};
-
-const Quantizer *findQuantizer(uint32_t type) {
-  for (const Quantizer &q : kQuantizers)
-    if (uint32_t(q.type) == type)
-      return &q;
-  return nullptr;
-}
 
 } // namespace
 
-bool tfc::rt::canQuantize(uint32_t type) { return findQuantizer(type) != nullptr; }
+bool tfc::rt::canQuantize(uint32_t type) {
+  return findBlockFunction(kQuantizers, type) != nullptr;
+}
 
 void tfc::rt::quantize(uint32_t type, const float *src, unsigned char *dst, int64_t n) {
   const tfc::gguf::TypeTraits *traits = tfc::gguf::typeTraits(type);
-  const BlockQuantizer block = findQuantizer(type)->block;
+  const BlockQuantizer block = findBlockFunction(kQuantizers, type);
   for (int64_t i = 0; i < n; i += traits->blockElements) {
     block(src + i, dst);
     dst += traits->blockBytes;
