@@ -24,11 +24,13 @@
 # embeddings.position_ids buffer), which transformers still loads.
 #
 #   hf_checkpoint.py ARCH OUT_DIR [--variant V[,V...]] [--set FIELD=JSON] [--seed S]
-#                    [--dtype F32|F16|BF16]
+#                    [--dtype F32|F16|BF16] [--list]
 #
 # ARCH is a class name of ARCHITECTURES or its short name (llama, mistral, qwen2,
 # gpt2, bert, bert-mlm, marian); the variants are listed in VARIANTS. --set overrides
 # (or with a null value, sets to null) one config.json field after the variants.
+# --list prints the files written and, read back from them, each tensor's name,
+# dtype and shape.
 #
 #===----------------------------------------------------------------------===#
 
@@ -485,6 +487,20 @@ def write_checkpoint(arch, out_dir, variants=(), overrides=None, seed=0, dtype="
     return cfg, tensors
 
 
+def list_checkpoint(out_dir):
+    """Prints every file of out_dir, then "tensor NAME DTYPE D0,D1,.." per tensor of its
+    safetensors files, read back from their headers."""
+    for fname in sorted(os.listdir(out_dir)):
+        print("file " + fname)
+    for fname in sorted(os.listdir(out_dir)):
+        if fname.endswith(".safetensors"):
+            with open(os.path.join(out_dir, fname), "rb") as f:
+                header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+            for name in sorted(k for k in header if k != "__metadata__"):
+                info = header[name]
+                print("tensor %s %s %s" % (name, info["dtype"], ",".join(map(str, info["shape"]))))
+
+
 def parse_overrides(items):
     """["field=JSON", ...] -> {field: value}; a value that is not JSON is a string."""
     out = {}
@@ -511,6 +527,8 @@ def main():
                     help="override one config.json field (after the variants)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="F32", choices=sorted(_TORCH_DTYPES))
+    ap.add_argument("--list", action="store_true",
+                    help="print the files and the tensors (name dtype shape) read back")
     args = ap.parse_args()
     variants = [v for item in args.variant for v in item.split(",") if v]
     try:
@@ -521,6 +539,8 @@ def main():
     print("%s: %s, %d tensors (%s) written to %s" % (
         args.arch, cfg["architectures"][0], len(tensors), ", ".join(variants) or "base",
         args.out_dir))
+    if args.list:
+        list_checkpoint(args.out_dir)
     return 0
 
 
