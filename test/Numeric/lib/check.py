@@ -140,6 +140,20 @@ class Checker:
             self.fail("%s: relative error %.3e > %.0e; worst at %s: got %.6g, expected %.6g" %
                       (what, e, self.tol, tuple(int(i) for i in idx), got[idx], want[idx]))
 
+    def compare_prompt(self, wargs, want, chunks):
+        """The harness's output for the prompt of wargs against want: whole, and when
+        chunks is given, fed in those chunks, all logits and last-token logits only."""
+        self.compare("whole prompt", self.output(wargs, "whole", want.shape), want)
+        if chunks is None:
+            return
+        ch = ["--chunks", ",".join(map(str, chunks))]
+        self.compare("chunks " + ",".join(map(str, chunks)),
+                     self.output(wargs + ch, "chunked", want.shape), want)
+        self.compare("chunks, last logits only",
+                     self.output(wargs + ch + ["--last-only"], "chunked_last",
+                                 (len(chunks), want.shape[1])),
+                     want[chunk_rows(chunks)])
+
     def read_manifest(self):
         """harness --manifest -> ({weight name: shape}, {info field: value, "name": ...}),
         or None when the harness failed."""
@@ -263,15 +277,8 @@ def check_model(args):
     if family in R.ENCODER_DECODER:
         tok += ["--encoder-tokens", ",".join(map(str, enc_tokens))]
     wargs = [wpath] + tok
-    C.compare("whole prompt", C.output(wargs, "whole", want.shape), want)
+    C.compare_prompt(wargs, want, None if family in R.ENCODER_ONLY else chunks)
     if family not in R.ENCODER_ONLY:
-        ch = ["--chunks", ",".join(map(str, chunks))]
-        C.compare("chunks " + ",".join(map(str, chunks)),
-                  C.output(wargs + ch, "chunked", want.shape), want)
-        C.compare("chunks, last logits only",
-                  C.output(wargs + ch + ["--last-only"], "chunked_last",
-                           (len(chunks), want.shape[1])),
-                  want[chunk_rows(chunks)])
         if args.expect_generate is not None:
             expect = [int(t) for t in args.expect_generate.split(",")]
             ref = R.greedy(family, cfg, tensors, tokens, len(expect))

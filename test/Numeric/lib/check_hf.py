@@ -106,15 +106,7 @@ def check_hf(args):
     wargs = [os.path.abspath(args.load or args.checkpoint), "--tokens", ",".join(map(str, tokens))]
     if source:
         wargs += ["--encoder-tokens", ",".join(map(str, source))]
-    C.compare("whole prompt", C.output(wargs, "whole", want.shape), want)
-    if chunks is not None:
-        ch = ["--chunks", ",".join(map(str, chunks))]
-        C.compare("chunks " + ",".join(map(str, chunks)),
-                  C.output(wargs + ch, "chunked", want.shape), want)
-        C.compare("chunks, last logits only",
-                  C.output(wargs + ch + ["--last-only"], "chunked_last",
-                           (len(chunks), want.shape[1])),
-                  want[check.chunk_rows(chunks)])
+    C.compare_prompt(wargs, want, chunks)
 
     if C.failures:
         print("%d check(s) failed; files kept in %s" % (C.failures, work))
