@@ -107,10 +107,11 @@ def rel_err(a, b):
 
 
 class Checker:
-    def __init__(self, so, harness, work):
+    def __init__(self, so, harness, work, tol=TOL):
         self.so = os.path.abspath(so)
         self.harness = os.path.abspath(harness)
         self.work = work
+        self.tol = tol
         self.failures = 0
 
     def fail(self, msg):
@@ -142,16 +143,17 @@ class Checker:
             return
         e = rel_err(got, want)
         print("%-28s rel err %.3e  (max |ref| %.3g)" % (what, e, np.max(np.abs(want))))
-        if not e <= TOL:
+        if not e <= self.tol:
             idx = np.unravel_index(np.argmax(np.abs(got - want)), want.shape)
             self.fail("%s: relative error %.3e > %.0e; worst at %s: got %.6g, expected %.6g" %
-                      (what, e, TOL, tuple(int(i) for i in idx), got[idx], want[idx]))
+                      (what, e, self.tol, tuple(int(i) for i in idx), got[idx], want[idx]))
 
-    def manifest(self, name, family, cfg, ref_weights):
-        """Compares the compiled manifest and info with the reference's weight list."""
+    def read_manifest(self):
+        """harness --manifest -> ({weight name: shape}, {info field: value, "name": ...}),
+        or None when the harness failed."""
         text = self.run(["--manifest"], "manifest")
         if text is None:
-            return
+            return None
         got, info = {}, {}
         for line in text.splitlines():
             parts = line.split()
@@ -161,7 +163,10 @@ class Checker:
                 info.update((k, int(v)) for k, v in (p.split("=") for p in parts[1:]))
             elif parts and parts[0] == "name":
                 info["name"] = parts[1] if len(parts) > 1 else ""
-        want = {k: v.shape for k, v in ref_weights.items()}
+        return got, info
+
+    def compare_weights(self, got, want):
+        """Manifest {name: shape} against the expected {name: shape}, every difference named."""
         for k in want:
             if k not in got:
                 self.fail("manifest: compiled model lacks weight %s %s" % (k, list(want[k])))
@@ -171,6 +176,15 @@ class Checker:
         for k in got:
             if k not in want:
                 self.fail("manifest: compiled model has extra weight %s %s" % (k, list(got[k])))
+
+    def manifest(self, name, family, cfg, ref_weights):
+        """Compares the compiled manifest and info with the reference's weight list."""
+        read = self.read_manifest()
+        if read is None:
+            return
+        got, info = read
+        want = {k: v.shape for k, v in ref_weights.items()}
+        self.compare_weights(got, want)
         expect = dict(vocab_size=cfg["vocab"], dim=cfg["dim"], max_seq=cfg["max_seq"],
                       has_encoder=int(family in ("bert", "transformer")),
                       has_decoder=int(family != "bert"), n_weights=len(want),

@@ -502,7 +502,9 @@ def greedy(family, cfg, W, tokens, steps):
 # safetensors (stdlib json + numpy): F32, F16, BF16
 #===----------------------------------------------------------------------===#
 
-_DTYPES = {"F32": (np.float32, 4), "F16": (np.float16, 2), "BF16": (None, 2), "F64": (np.float64, 8)}
+_DTYPES = {"F32": (np.float32, 4), "F16": (np.float16, 2), "BF16": (None, 2), "F64": (np.float64, 8),
+           # Integer and boolean buffers of Hugging Face files (BERT's position_ids, ...).
+           "I64": (np.int64, 8), "I32": (np.int32, 4), "U8": (np.uint8, 1), "BOOL": (np.bool_, 1)}
 
 
 def to_bf16_bits(a):
@@ -529,19 +531,21 @@ def round_to_dtype(a, dtype):
     raise ValueError(dtype)
 
 
-def save_safetensors(path, tensors, dtype="F32", metadata=None):
-    """Writes {name: array} with every tensor stored as dtype, data contiguous
-    (as the format requires), header padded with spaces to a multiple of 8."""
+def save_safetensors(path, tensors, dtype="F32", metadata=None, dtypes=None):
+    """Writes {name: array} with every tensor stored as dtype (or as dtypes[name]), in
+    the order given, data contiguous (as the format requires), header padded with
+    spaces to a multiple of 8."""
     header = {}
     blobs = []
     off = 0
     for name, a in tensors.items():
         a = np.asarray(a)
-        if dtype == "BF16":
+        dt = (dtypes or {}).get(name, dtype)
+        if dt == "BF16":
             raw = to_bf16_bits(a).astype("<u2").tobytes()
         else:
-            raw = np.ascontiguousarray(a, dtype=np.dtype(_DTYPES[dtype][0]).newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
+            raw = np.ascontiguousarray(a, dtype=np.dtype(_DTYPES[dt][0]).newbyteorder("<")).tobytes()
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
         blobs.append(raw)
         off += len(raw)
     if metadata:
@@ -556,7 +560,7 @@ def save_safetensors(path, tensors, dtype="F32", metadata=None):
 
 
 def load_safetensors(path):
-    """Reads a safetensors file into {name: float32/float16 ndarray} (BF16 -> float32)."""
+    """Reads a safetensors file into {name: ndarray} (BF16 -> float32, other dtypes as stored)."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 8:
