@@ -54,6 +54,9 @@ TypeInfo typeInfo(ParamType type) {
     return {"name", "a weight name string", "a string: the full name of a weight"};
   case ParamType::RopeStyle:
     return {"rope_style", "\"half\" or \"interleaved\"", "`\"half\"` or `\"interleaved\"`"};
+  case ParamType::RopeScaling:
+    return {"rope_scaling", "\"none\", \"linear\" or \"llama3\"",
+            "`\"none\"`, `\"linear\"` or `\"llama3\"`"};
   case ParamType::Rope: return {"rope", "rope(...)", "a `rope(...)` descriptor"};
   case ParamType::Mla: return {"mla", "mla(...)", "an `mla(...)` descriptor"};
   case ParamType::Operand: return {"number", "numbers", "a number"};
@@ -97,6 +100,12 @@ bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST 
     if (v.kind == Val::Str && attn::symbolizeRopeStyle(v.s))
       return true;
     errorAt(context, at) << "rope style must be \"half\" or \"interleaved\", got " << describe(v);
+    return false;
+  case ParamType::RopeScaling:
+    if (v.kind == Val::Str && (v.s == "none" || attn::symbolizeRopeScalingKind(v.s)))
+      return true;
+    errorAt(context, at) << "rope scaling must be \"none\", \"linear\" or \"llama3\", got "
+                         << describe(v);
     return false;
   case ParamType::Tensor: if (v.kind == Val::Tensor) return true; break;
   case ParamType::Tokens: if (v.kind == Val::Tokens) return true; break;
@@ -293,6 +302,32 @@ std::optional<Val> lowerRope(BuiltinContext &b, CallArgs &a) {
   }
   v.rope.theta = theta;
   v.rope.style = a.get("style").s;
+  RopeSpec &r = v.rope;
+  r.scaling = a.get("scaling").s;
+  r.factor = a.get("factor").asDouble();
+  r.lowFreqFactor = a.get("low_freq_factor").asDouble();
+  r.highFreqFactor = a.get("high_freq_factor").asDouble();
+  r.originalMaxPos = a.get("original_max_pos").i;
+  // The scaling parameters mean something only with a scaling that reads them.
+  bool llama3 = r.scaling == "llama3";
+  for (StringRef p : {"factor", "low_freq_factor", "high_freq_factor", "original_max_pos"})
+    if (a.given(p) && (r.scaling == "none" || (!llama3 && p != "factor"))) {
+      b.error(a.argLoc(p)) << "'" << p << "' needs scaling = "
+                           << (p == "factor" ? "\"linear\" or \"llama3\"" : "\"llama3\"");
+      return std::nullopt;
+    }
+  if (r.scaling != "none" && (!(r.factor > 0) || !std::isfinite(r.factor))) {
+    b.error(a.valueLoc("factor")) << "rope scaling factor must be positive, got "
+                                  << formatDouble(r.factor);
+    return std::nullopt;
+  }
+  if (llama3 && !(r.lowFreqFactor > 0 && r.highFreqFactor > r.lowFreqFactor &&
+                  std::isfinite(r.highFreqFactor))) {
+    b.error(a.valueLoc("high_freq_factor"))
+        << "llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor, got "
+        << formatDouble(r.lowFreqFactor) << " and " << formatDouble(r.highFreqFactor);
+    return std::nullopt;
+  }
   return v;
 }
 
@@ -316,11 +351,21 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   attn::RopeStyleAttr ropeStyle =
       rope ? attn::RopeStyleAttr::get(builder.getContext(), *attn::symbolizeRopeStyle(rope->style))
            : attn::RopeStyleAttr();
+  attn::RopeScalingAttr ropeScaling;
+  if (rope && rope->scaling != "none")
+    ropeScaling = attn::RopeScalingAttr::get(
+        builder.getContext(), *attn::symbolizeRopeScalingKind(rope->scaling),
+        builder.getF64FloatAttr(rope->factor), builder.getF64FloatAttr(rope->lowFreqFactor),
+        builder.getF64FloatAttr(rope->highFreqFactor), rope->originalMaxPos);
   UnitAttr causalAttr = causal ? builder.getUnitAttr() : UnitAttr();
   mlir::Location l = b.loc(a.call.getLoc());
 
   if (a.has("latent")) {
-    for (StringRef p : {"kv_heads", "head_dim", "memory", "bias"})
+    if (ropeScaling) {
+      b.error(a.valueLoc("rope")) << "rope scaling is not supported with latent attention";
+      return std::nullopt;
+    }
+    for (StringRef p : {"kv_heads", "head_dim", "memory", "bias", "out_bias", "window"})
       if (a.given(p)) {
         b.error(a.argLoc(p)) << "'" << p << "' cannot be combined with latent attention";
         return std::nullopt;
@@ -375,6 +420,10 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
     b.error(a.valueLoc("rope")) << "rope needs an even head_dim, got " << headDim;
     return std::nullopt;
   }
+  if (a.has("window") && !causal) {
+    b.error(a.valueLoc("window")) << "a sliding window needs causal = true";
+    return std::nullopt;
+  }
   Value memory;
   if (a.has("memory")) {
     if (causal) {
@@ -387,6 +436,8 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   }
   a.dims["kv_heads"] = kvHeads;
   a.dims["head_dim"] = headDim;
+  if (!a.given("out_bias"))
+    a.dims["out_bias"] = a.get("bias").b;
   std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
   if (!w)
     return std::nullopt;
@@ -399,7 +450,8 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   Value r = builder.create<attn::AttentionOp>(
       l, b.activation(dim), x.value, memory, ws[0], ws[1], ws[2], ws[3], bs[0], bs[1], bs[2],
       bs[3], builder.getI64IntegerAttr(heads), builder.getI64IntegerAttr(kvHeads),
-      builder.getI64IntegerAttr(headDim), causalAttr, ropeTheta, ropeStyle);
+      builder.getI64IntegerAttr(headDim), causalAttr, ropeTheta, ropeStyle, ropeScaling,
+      a.has("window") ? builder.getI64IntegerAttr(a.get("window").i) : IntegerAttr());
   return Val::ofTensor(r, dim);
 }
 
@@ -464,7 +516,8 @@ const std::vector<BuiltinSpec> &table() {
         derived("kv_heads", PT::Size, "heads"), derived("head_dim", PT::Size, "d / heads"),
         withDefault("causal", PT::Bool, Val::ofBool(false)), none("rope", PT::Rope),
         none("memory", PT::Tensor, "d_mem"),
-        withDefault("bias", PT::Bool, Val::ofBool(false)), none("latent", PT::Mla)},
+        withDefault("bias", PT::Bool, Val::ofBool(false)), none("latent", PT::Mla),
+        derived("out_bias", PT::Bool, "bias"), none("window", PT::Size)},
        "`[n, d]`",
        {{"q_proj.weight", "[heads*head_dim, d]", "!latent"},
         {"q_proj.bias", "[heads*head_dim]", "bias"},
@@ -473,7 +526,7 @@ const std::vector<BuiltinSpec> &table() {
         {"v_proj.weight", "[kv_heads*head_dim, d_mem]", "!latent"},
         {"v_proj.bias", "[kv_heads*head_dim]", "bias"},
         {"o_proj.weight", "[d, heads*head_dim]", "!latent"},
-        {"o_proj.bias", "[d]", "bias"},
+        {"o_proj.bias", "[d]", "out_bias"},
         {"q_proj.weight", "[heads*(nope_dim+rope_dim), d]", "latent && !q_rank"},
         {"q_a_proj.weight", "[q_rank, d]", "latent && q_rank"},
         {"q_a_layernorm.weight", "[q_rank]", "latent && q_rank"},
@@ -485,7 +538,12 @@ const std::vector<BuiltinSpec> &table() {
        lowerAttention},
       {"rope", InFunctions,
        {withDefault("theta", PT::Number, Val::ofFloat(10000.0)),
-        withDefault("style", PT::RopeStyle, Val::ofStr("half"))},
+        withDefault("style", PT::RopeStyle, Val::ofStr("half")),
+        withDefault("scaling", PT::RopeScaling, Val::ofStr("none")),
+        withDefault("factor", PT::Number, Val::ofFloat(1.0)),
+        withDefault("low_freq_factor", PT::Number, Val::ofFloat(1.0)),
+        withDefault("high_freq_factor", PT::Number, Val::ofFloat(4.0)),
+        withDefault("original_max_pos", PT::Size, Val::ofInt(8192))},
        "rope descriptor", {}, lowerRope},
       {"mla", InFunctions,
        {required("kv_rank", PT::Size), required("rope_dim", PT::Size),
@@ -670,7 +728,7 @@ void tfc::printBuiltinReference(llvm::raw_ostream &os) {
   os << "\nParameter types:\n\n";
   // Operand reads as `number` too; only its error message differs.
   for (ParamType type : {PT::Tensor, PT::Tokens, PT::Size, PT::Count, PT::Number, PT::Bool,
-                         PT::WeightName, PT::RopeStyle, PT::Rope, PT::Mla}) {
+                         PT::WeightName, PT::RopeStyle, PT::RopeScaling, PT::Rope, PT::Mla}) {
     TypeInfo info = typeInfo(type);
     os << "* `" << info.doc << "`: " << info.legend << "\n";
   }

@@ -37,6 +37,7 @@ enum class ParamType {
   Bool,       // true or false
   WeightName, // a string: the full name of a weight
   RopeStyle,  // "half" or "interleaved"
+  RopeScaling, // "none", "linear" or "llama3"
   Rope,       // a rope(...) descriptor
   Mla,        // an mla(...) descriptor
   Operand,    // a number, as the config builtins take it

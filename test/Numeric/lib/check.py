@@ -70,6 +70,14 @@ MODELS = {
     "bert_long": ("bert", dict(vocab=97, dim=64, layers=2, heads=4, ffn=128, max_seq=600,
                                eps=1e-12)),
     "mla_qrank_small": ("deepseek_mla", dict(_MLA, q_rank=16, v_dim=24, rope_style="half")),
+    # The options of the Hugging Face families on one Llama: Qwen2's q/k/v biases,
+    # Mistral's sliding window (5 positions, shorter than the prompts), llama3 rope
+    # scaling over an original context of 32, head_dim 12 != dim / heads.
+    "qwen_window_small": ("llama", dict(_LLAMA, head_dim=12, window=5, qkv_bias=True,
+                                        rope_scaling=dict(kind="llama3", factor=8.0,
+                                                          low_freq_factor=1.0,
+                                                          high_freq_factor=4.0,
+                                                          original_max_pos=32))),
 }
 
 
@@ -571,6 +579,15 @@ def _self_test(cleanup):
             elif k == "rope_theta":
                 T.true("%s: rope theta %s" % (name, v),
                        [float(t) for t in re.findall(r"theta = ([0-9.e+-]+)", text)] == [v])
+            elif k == "qkv_bias":
+                T.true("%s: q/k/v biases only %s" % (name, v),
+                       ("bias = true, out_bias = false" in text) == v)
+            elif k == "rope_scaling":
+                T.true("%s: rope scaling %s" % (name, v),
+                       'scaling = "%s", factor = %s, low_freq_factor = %s, high_freq_factor = %s, '
+                       'original_max_pos = %d' % (v["kind"], v["factor"], v["low_freq_factor"],
+                                                  v["high_freq_factor"], v["original_max_pos"])
+                       in " ".join(text.split()))
             elif k == "tie_embeddings":
                 T.true("%s: tied lm head %s" % (name, v), ('tied = "model.embed_tokens.weight"' in text) == v)
             elif not (k == "head_dim" or (k == "q_rank" and v == 0)):

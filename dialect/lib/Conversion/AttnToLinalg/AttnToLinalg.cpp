@@ -454,8 +454,17 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
     if (ShapedType::isDynamic(d) || d % 2 != 0)
       return rewriter.notifyMatchFailure(op, "needs a static even head width");
     bool interleaved = op.getStyle() == RopeStyle::interleaved;
-    // theta^(-2i/d) = exp(i * (-2 ln theta / d))
+    // theta^(-2i/d) = exp(i * (-2 ln theta / d)), or, when rescaled, a table of
+    // the d/2 frequencies computed at compile time.
     double logScale = -2.0 * std::log(op.getTheta().convertToDouble()) / static_cast<double>(d);
+    Value freqTable;
+    if (RopeScalingAttr scaling = op.getScalingAttr()) {
+      std::vector<double> invFreq =
+          ropeInverseFrequencies(op.getTheta().convertToDouble(), d, scaling);
+      auto tableType = RankedTensorType::get({d / 2}, rewriter.getF64Type());
+      freqTable = rewriter.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(tableType, ArrayRef<double>(invFreq)));
+    }
 
     Value result = mapElementwise(
         rewriter, loc, x, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
@@ -481,8 +490,12 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
             partner = b.create<arith::SelectOp>(l, first, up, down);
           }
           Value pos = offset ? b.create<arith::AddIOp>(l, t, offset).getResult() : t;
-          Value invFreq = b.create<math::ExpOp>(
-              l, b.create<arith::MulFOp>(l, indexToF64(b, l, freqIndex), f64Const(b, l, logScale)));
+          Value invFreq =
+              freqTable
+                  ? b.create<tensor::ExtractOp>(l, freqTable, ValueRange{freqIndex}).getResult()
+                  : b.create<math::ExpOp>(l, b.create<arith::MulFOp>(l, indexToF64(b, l, freqIndex),
+                                                                     f64Const(b, l, logScale)))
+                        .getResult();
           Value angle = b.create<arith::MulFOp>(l, indexToF64(b, l, pos), invFreq);
           Value cos = b.create<arith::TruncFOp>(l, b.getF32Type(), b.create<math::CosOp>(l, angle));
           Value sin = b.create<arith::TruncFOp>(l, b.getF32Type(), b.create<math::SinOp>(l, angle));
