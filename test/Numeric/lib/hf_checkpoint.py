@@ -28,7 +28,8 @@
 #
 # ARCH is a class name of ARCHITECTURES or its short name (llama, mistral, qwen2,
 # gpt2, bert, bert-mlm, marian); the variants are listed in VARIANTS. --set overrides
-# (or with a null value, sets to null) one config.json field after the variants.
+# (or with a null value, sets to null) one config.json field after the variants, e.g.
+# --set hidden_act=gelu_pytorch_tanh (activation_function for GPT-2 and Marian).
 # --list prints the files written and, read back from them, each tensor's name,
 # dtype and shape.
 #

@@ -778,6 +778,20 @@ def _test_rope(T):
             band, [1.0, (1 - smooth) * 0.1 / f + smooth * 0.1, 0.01 / f, 0.001 / f], 1e-15)
 
 
+def _test_activations(T):
+    # activations.py ACT2FN at 1: erf GELU, the tanh forms, SiLU, QuickGELU.
+    for name, want in (("gelu", 0.8413447460685429), ("gelu_new", 0.8411919906082768),
+                       ("gelu_pytorch_tanh", 0.8411919906082768),
+                       ("gelu_fast", 0.8411919906082768), ("silu", 0.7310585786300049),
+                       ("swish", 0.7310585786300049), ("relu", 1.0),
+                       ("quick_gelu", 1.0 / (1.0 + math.exp(-1.702)))):
+        T.close("ACT2FN[%s](1)" % name, ACTIVATIONS[name](np.array(1.0)), want, 1e-12)
+    _, m = T.checkpoint("llama")
+    for act in ("gelu", "gelu_pytorch_tanh", "relu"):
+        other = Model(dict(m.raw_config, hidden_act=act), m.tensors)
+        T.differ("llama hidden_act %s vs silu" % act, forward(other, PROMPT), forward(m, PROMPT))
+
+
 def _test_mask(T):
     allowed = attention_mask(np.arange(6), np.arange(6), True, 3)
     T.true("sliding window 3: query 5 sees 3, 4, 5",
@@ -792,6 +806,22 @@ def _test_llama_family(T):
                tie_embeddings=False)
     want = R.llama(cfg, m.tensors, PROMPT)
     T.close("llama == reference.llama (llama_small)", forward(m, PROMPT), want, 1e-11)
+    # The Mistral window, Qwen2's q/k/v biases and llama3 scaling against reference.py's
+    # own (tdsl's attention window / bias / out_bias, rope scaling).
+    llama3 = dict(kind="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                  original_max_pos=64)
+    for arch, variants, extra in (
+            ("mistral", ["sliding-window"], dict(window=5)),
+            ("qwen2", ["sliding-window", "rope-llama3"],
+             dict(window=5, qkv_bias=True, tie_embeddings=True, rope_scaling=llama3))):
+        _, mo = T.checkpoint(arch, variants, {"max_window_layers": 0, "layer_types": None}
+                             if arch == "qwen2" else None)
+        L = llama_family_layout(mo.arch, mo.cfg)
+        rcfg = dict(cfg, heads=L["heads"], kv_heads=L["kv_heads"], head_dim=L["head_dim"],
+                    ffn=L["ffn"], layers=L["layers"], eps=L["eps"],
+                    rope_theta=rope_parameters(mo.cfg)["rope_theta"], **extra)
+        T.close("%s %s == reference.llama with %s" % (arch, variants, sorted(extra)),
+                forward(mo, PROMPT), R.llama(rcfg, mo.tensors, PROMPT), 1e-11)
     T.true("llama uses every tensor", check_all_used(m) == [])
     for variants in (["tied"], ["attention-bias", "mlp-bias"], ["head-dim"], ["rope-llama3"],
                      ["rope-linear"]):
@@ -1009,7 +1039,7 @@ def self_test():
     tmp = tempfile.mkdtemp(prefix="tfc-hfref-")
     try:
         T = SelfTest(tmp)
-        for part in (_test_stories, _test_rope, _test_mask, _test_llama_family, _test_gpt2,
+        for part in (_test_stories, _test_rope, _test_activations, _test_mask, _test_llama_family, _test_gpt2,
                      _test_bert, _test_marian, _test_layouts, _test_incremental, _test_errors):
             part(T)
         print("hf self-test: %d checks, %d failed" % (T.count, T.failures))
