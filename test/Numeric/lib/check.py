@@ -179,17 +179,20 @@ class Checker:
                 info["name"] = parts[1] if len(parts) > 1 else ""
         return got, info
 
-    def compare_weights(self, got, want):
-        """Manifest {name: shape} against the expected {name: shape}, every difference named."""
+    def compare_weights(self, got, want, optional=None):
+        """Manifest {name: shape} against the expected {name: shape}, every difference
+        named; the weights of optional {name: shape} may be absent, not different."""
+        optional = optional or {}
         for k in want:
             if k not in got:
                 self.fail("manifest: compiled model lacks weight %s %s" % (k, list(want[k])))
-            elif got[k] != want[k]:
-                self.fail("manifest: weight %s has shape %s, reference %s" %
-                          (k, list(got[k]), list(want[k])))
         for k in got:
-            if k not in want:
+            ref = want.get(k, optional.get(k))
+            if ref is None:
                 self.fail("manifest: compiled model has extra weight %s %s" % (k, list(got[k])))
+            elif got[k] != ref:
+                self.fail("manifest: weight %s has shape %s, reference %s" %
+                          (k, list(got[k]), list(ref)))
 
     def manifest(self, name, family, cfg, ref_weights):
         """Compares the compiled manifest and info with the reference's weight list."""

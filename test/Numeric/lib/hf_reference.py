@@ -452,14 +452,15 @@ def gpt2_logits(m, ids, cache=None):
 #===----------------------------------------------------------------------===#
 
 
-def bert_forward(m, ids):
+def bert_forward(m, ids, heads=True):
     """BertModel.forward without padding: BertEmbeddings (word + token type 0 +
     absolute position 0..n-1, LayerNorm), BertLayer (BertSelfAttention unmasked with
     scaling head_dim^-0.5, BertSelfOutput / BertOutput post-LN residuals,
     BertIntermediate act), BertPooler (tanh(dense(first token))) for BertModel,
     BertOnlyMLMHead (transform dense, act, LayerNorm, decoder tied to the word
     embeddings + cls.predictions.bias) for BertForMaskedLM.
-    Returns (last_hidden_state [n, hidden], pooler_output [hidden] or MLM logits)."""
+    Returns (last_hidden_state [n, hidden], pooler_output [hidden] or MLM logits, or
+    None without heads)."""
     c, W = m.cfg, m.W
     if c["position_embedding_type"] != "absolute":
         raise ConfigError("position_embedding_type: only \"absolute\" is supported, got %r" %
@@ -490,6 +491,8 @@ def bert_forward(m, ids):
         h = act(R.linear(W, p + "intermediate.dense", x, c["intermediate_size"], bias=True))
         x = R.layer_norm(W, p + "output.LayerNorm",
                          x + R.linear(W, p + "output.dense", h, dim, bias=True), eps)
+    if not heads:
+        return x, None
     if m.arch == "BertModel":
         return x, np.tanh(R.linear(W, "pooler.dense", x[:1], dim, bias=True))[0]
     t = act(R.linear(W, "cls.predictions.transform.dense", x, dim, bias=True))
@@ -624,7 +627,7 @@ def forward(m, tokens, source_tokens=None):
     """Causal LMs: logits for tokens. BERT: last_hidden_state. Marian: the decoder
     logits for decoder_input_ids = tokens, given input_ids = source_tokens."""
     if m.arch in ENCODERS:
-        return bert_forward(m, tokens)[0]
+        return bert_forward(m, tokens, heads=False)[0]
     if m.arch in ENCODER_DECODERS:
         if not source_tokens:
             raise ValueError("MarianMTModel needs source tokens")
