@@ -483,6 +483,73 @@ void importLlamaFamily(ImportContext &ctx) {
 }
 
 //===----------------------------------------------------------------------===//
+// GPT-2: learned positions, pre-LN, fused Conv1D attention, tied head
+//===----------------------------------------------------------------------===//
+
+void importGPT2(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("n_embd");
+  int64_t layers = c.size("n_layer");
+  int64_t heads = c.size("n_head");
+  int64_t maxSeq = c.size("n_positions", 1024);
+  bool ffnGiven = c.has("n_inner");
+  int64_t ffn = ffnGiven ? c.size("n_inner") : 4 * dim;
+  double eps = c.number("layer_norm_epsilon", 1e-5);
+  std::string act = readActivation(c, "activation_function", "gelu_new");
+  bool tied = c.flag("tie_word_embeddings", true);
+  if (!c.flag("scale_attn_weights", true))
+    c.fail("'scale_attn_weights' = false is not supported (unscaled attention scores)");
+  if (c.flag("scale_attn_by_inverse_layer_idx", false))
+    c.fail("'scale_attn_by_inverse_layer_idx' = true is not supported (scores scaled per layer)");
+  if (c.flag("add_cross_attention", false))
+    c.fail("'add_cross_attention' = true is not supported (GPT-2 with cross-attention)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  if (!c.failed() && dim % heads != 0)
+    c.fail("'n_embd' (" + llvm::Twine(dim) + ") is not a multiple of 'n_head' (" +
+           llvm::Twine(heads) + ")");
+  if (c.failed())
+    return;
+  // save_pretrained writes GPT2LMHeadModel's names (transformer.wte, ...); the
+  // original hub files have GPT2Model's, without the prefix.
+  std::string prefix = "transformer.";
+  if (ctx.hasTensor("wte.weight") && !ctx.hasTensor("transformer.wte.weight"))
+    prefix = "";
+  ctx.requireTensor(prefix + "wte.weight", "the token embedding");
+  if (!tied)
+    ctx.requireTensor("lm_head.weight", "'tie_word_embeddings' is false");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "n_embd");
+  out.config("layers", layers, "n_layer");
+  out.config("heads", heads, "n_head");
+  out.config("ffn", ffn, ffnGiven ? "n_inner" : "4 * n_embd (n_inner is null)");
+  out.config("max_seq", maxSeq, "n_positions");
+  out.config("eps", decimal(eps), "layer_norm_epsilon");
+  std::string p = prefix;
+  out.body("  decoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"" + p +
+           "wte\" + position_embedding(max_seq, dim) @ \"" + p + "wpe\"\n"
+           "    for i in 0 .. layers @ \"" + p + "h.{i}\" {\n"
+           "      h = layer_norm(x, eps) @ \"ln_1\"\n"
+           "      # c_attn is a Conv1D [dim, 3 * dim]: queries, keys and values side by side.\n"
+           "      qkv = conv1d(h, 3 * dim) @ \"attn.c_attn\"\n"
+           "      a = attend(slice(qkv, 0, dim), slice(qkv, dim, dim), slice(qkv, 2 * dim, dim),\n"
+           "                 heads = heads, causal = true)\n"
+           "      x = x + conv1d(a, dim) @ \"attn.c_proj\"\n"
+           "      h = layer_norm(x, eps) @ \"ln_2\"\n"
+           "      x = x + conv1d(" + act + "(conv1d(h, ffn) @ \"mlp.c_fc\"), dim) @ \"mlp.c_proj\"\n"
+           "    }\n"
+           "    x = layer_norm(x, eps) @ \"" + p + "ln_f\"\n");
+  out.body(tied ? "    return linear(x, vocab, tied = \"" + p + "wte.weight\")\n"
+                : std::string("    return linear(x, vocab) @ \"lm_head\"\n"));
+  out.body("  }\n");
+}
+
+//===----------------------------------------------------------------------===//
 // Architectures
 //===----------------------------------------------------------------------===//
 
@@ -496,6 +563,7 @@ const Architecture kArchitectures[] = {
     {"LlamaForCausalLM", "llama", importLlamaFamily},
     {"MistralForCausalLM", "mistral", importLlamaFamily},
     {"Qwen2ForCausalLM", "qwen2", importLlamaFamily},
+    {"GPT2LMHeadModel", "gpt2", importGPT2},
 };
 
 std::string architectureList() {
@@ -617,6 +685,10 @@ ImportResult importHuggingFaceDir(StringRef dir) {
   ImportResult result;
   llvm::SmallString<256> config(dir);
   llvm::sys::path::append(config, "config.json");
+  if (!llvm::sys::fs::exists(config)) {
+    result.error = "'" + dir.str() + "' has no config.json: not a Hugging Face model directory";
+    return result;
+  }
   auto buffer = llvm::MemoryBuffer::getFile(config, /*IsText=*/true);
   if (std::error_code ec = buffer.getError()) {
     result.error = "cannot read '" + config.str().str() + "': " + ec.message();
