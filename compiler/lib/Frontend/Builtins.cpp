@@ -17,6 +17,9 @@
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Frontend/MLIRGen.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -231,6 +234,28 @@ std::optional<Val> lowerPositionEmbedding(BuiltinContext &b, CallArgs &a) {
   return Val::ofTensor(r, dim);
 }
 
+/// Row `row` of a table for every token (BERT's token type 0): an embedding
+/// lookup of ids that are all `row`.
+std::optional<Val> lowerRowEmbedding(BuiltinContext &b, CallArgs &a) {
+  int64_t rows = a.get("rows").i, dim = a.get("dim").i, row = a.get("row").i;
+  if (row >= rows) {
+    b.error(a.valueLoc("row")) << "row " << row << " of a table of " << rows << " rows";
+    return std::nullopt;
+  }
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  OpBuilder &builder = b.builder;
+  mlir::Location l = b.loc(a.call.getLoc());
+  Value n = builder.create<tensor::DimOp>(l, b.tokens, 0);
+  Value empty = builder.create<tensor::EmptyOp>(l, ArrayRef<OpFoldResult>{n},
+                                                builder.getI32Type());
+  Value rowId = builder.create<arith::ConstantIntOp>(l, row, 32);
+  Value ids = builder.create<linalg::FillOp>(l, rowId, empty).getResult(0);
+  Value r = builder.create<attn::EmbeddingOp>(l, b.activation(dim), w->lookup("weight"), ids);
+  return Val::ofTensor(r, dim);
+}
+
 std::optional<Val> lowerSinusoidal(BuiltinContext &b, CallArgs &a) {
   int64_t dim = a.get("dim").i;
   if (dim % 2 != 0) {
@@ -304,11 +329,14 @@ std::optional<Val> lowerNorm(BuiltinContext &b, CallArgs &a) {
   mlir::Location l = b.loc(a.call.getLoc());
   FloatAttr epsAttr = b.builder.getF64FloatAttr(eps);
   Value r;
+  // Old TensorFlow-converted checkpoints name a layer norm's weights gamma and beta.
+  Value scale = w->lookup("weight") ? w->lookup("weight") : w->lookup("gamma");
   if constexpr (std::is_same_v<NormOp, attn::LayerNormOp>)
-    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, w->lookup("weight"),
-                                 w->lookup("bias"), epsAttr);
+    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, scale,
+                                 w->lookup("bias") ? w->lookup("bias") : w->lookup("beta"),
+                                 epsAttr);
   else
-    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, w->lookup("weight"), epsAttr);
+    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, scale, epsAttr);
   return Val::ofTensor(r, x.width);
 }
 
@@ -600,6 +628,11 @@ const std::vector<BuiltinSpec> &table() {
        {required("max_pos", PT::Size), required("dim", PT::Size)},
        "`[n, dim]`, rows of the positions", {{"weight", "[max_pos, dim]"}},
        lowerPositionEmbedding},
+      {"row_embedding", InFunctions,
+       {required("rows", PT::Size), required("dim", PT::Size),
+        withDefault("row", PT::Count, Val::ofInt(0))},
+       "`[n, dim]`, table row `row` for every token (BERT's token type 0)",
+       {{"weight", "[rows, dim]"}}, lowerRowEmbedding},
       {"sinusoidal", InFunctions, {required("dim", PT::Size)},
        "`[n, dim]`, `sin(p/10000^(2i/dim))` at `2i`, `cos` at `2i+1`; dim even", {},
        lowerSinusoidal},
@@ -615,8 +648,15 @@ const std::vector<BuiltinSpec> &table() {
        "`[n, size]`: columns `[offset, offset + size)`", {}, lowerSlice},
       {"rms_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
        "`[n, d]`", {{"weight", "[d]"}}, lowerNorm<attn::RMSNormOp>},
-      {"layer_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
-       "`[n, d]`", {{"weight", "[d]"}, {"bias", "[d]"}}, lowerNorm<attn::LayerNormOp>},
+      {"layer_norm", InFunctions,
+       {required("x", PT::Tensor, "d"), required("eps", PT::Number),
+        withDefault("gamma_beta", PT::Bool, Val::ofBool(false))},
+       "`[n, d]`",
+       {{"weight", "[d]", "!gamma_beta"},
+        {"bias", "[d]", "!gamma_beta"},
+        {"gamma", "[d]", "gamma_beta"},
+        {"beta", "[d]", "gamma_beta"}},
+       lowerNorm<attn::LayerNormOp>},
       {"relu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]`", {},
        lowerActivation<attn::ReluOp>},
       {"gelu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]` (erf)", {},

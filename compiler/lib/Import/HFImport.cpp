@@ -550,6 +550,74 @@ void importGPT2(ImportContext &ctx) {
 }
 
 //===----------------------------------------------------------------------===//
+// BERT: post-LN encoder, token type 0, last_hidden_state
+//===----------------------------------------------------------------------===//
+
+void importBert(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("hidden_size");
+  int64_t layers = c.size("num_hidden_layers");
+  int64_t heads = c.size("num_attention_heads");
+  int64_t ffn = c.size("intermediate_size");
+  int64_t maxSeq = c.size("max_position_embeddings", 512);
+  int64_t types = c.size("type_vocab_size", 2);
+  double eps = c.number("layer_norm_eps", 1e-12);
+  std::string act = readActivation(c, "hidden_act", "gelu");
+  std::string positions = c.string("position_embedding_type", "absolute");
+  if (!c.failed() && positions != "absolute")
+    c.fail("'position_embedding_type' = \"" + positions +
+           "\" is not supported (absolute: learned positions)");
+  if (c.flag("is_decoder", false))
+    c.fail("'is_decoder' = true is not supported (BERT as a causal decoder)");
+  if (c.flag("add_cross_attention", false))
+    c.fail("'add_cross_attention' = true is not supported (BERT with cross-attention)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  if (!c.failed() && dim % heads != 0)
+    c.fail("'hidden_size' (" + llvm::Twine(dim) + ") is not a multiple of " +
+           "'num_attention_heads' (" + llvm::Twine(heads) + ")");
+  if (c.failed())
+    return;
+  // BertForMaskedLM keeps the encoder under "bert."; old hub files name the
+  // layer norms' weights gamma and beta.
+  std::string p = ctx.architecture == "BertForMaskedLM" ? "bert." : "";
+  bool gammaBeta = ctx.hasTensor(p + "embeddings.LayerNorm.gamma") &&
+                   !ctx.hasTensor(p + "embeddings.LayerNorm.weight");
+  ctx.requireTensor(p + "embeddings.word_embeddings.weight", "the token embedding");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "hidden_size");
+  out.config("layers", layers, "num_hidden_layers");
+  out.config("heads", heads, "num_attention_heads");
+  out.config("ffn", ffn, "intermediate_size");
+  out.config("max_seq", maxSeq, "max_position_embeddings");
+  out.config("types", types, "type_vocab_size");
+  out.config("eps", decimal(eps), "layer_norm_eps");
+  std::string ln = gammaBeta ? "eps, gamma_beta = true" : "eps";
+  out.body("  # last_hidden_state, every token of type 0 (no token_type_ids through the C ABI).\n"
+           "  encoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"" + p + "embeddings.word_embeddings\"\n"
+           "        + position_embedding(max_seq, dim) @ \"" + p + "embeddings.position_embeddings\"\n"
+           "        + row_embedding(types, dim) @ \"" + p + "embeddings.token_type_embeddings\"\n"
+           "    x = layer_norm(x, " + ln + ") @ \"" + p + "embeddings.LayerNorm\"\n"
+           "    for i in 0 .. layers @ \"" + p + "encoder.layer.{i}\" {\n"
+           "      q = linear(x, dim, bias = true) @ \"attention.self.query\"\n"
+           "      k = linear(x, dim, bias = true) @ \"attention.self.key\"\n"
+           "      v = linear(x, dim, bias = true) @ \"attention.self.value\"\n"
+           "      a = linear(attend(q, k, v, heads = heads), dim, bias = true) @ \"attention.output.dense\"\n"
+           "      x = layer_norm(x + a, " + ln + ") @ \"attention.output.LayerNorm\"\n"
+           "      h = " + act + "(linear(x, ffn, bias = true) @ \"intermediate.dense\")\n"
+           "      x = layer_norm(x + linear(h, dim, bias = true) @ \"output.dense\", " + ln +
+           ") @ \"output.LayerNorm\"\n"
+           "    }\n"
+           "    return x\n"
+           "  }\n");
+}
+
+//===----------------------------------------------------------------------===//
 // Architectures
 //===----------------------------------------------------------------------===//
 
@@ -564,6 +632,8 @@ const Architecture kArchitectures[] = {
     {"MistralForCausalLM", "mistral", importLlamaFamily},
     {"Qwen2ForCausalLM", "qwen2", importLlamaFamily},
     {"GPT2LMHeadModel", "gpt2", importGPT2},
+    {"BertModel", "bert", importBert},
+    {"BertForMaskedLM", "bert", importBert},
 };
 
 std::string architectureList() {
