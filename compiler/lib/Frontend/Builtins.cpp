@@ -17,6 +17,9 @@
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Frontend/MLIRGen.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -231,6 +234,28 @@ std::optional<Val> lowerPositionEmbedding(BuiltinContext &b, CallArgs &a) {
   return Val::ofTensor(r, dim);
 }
 
+/// Row `row` of a table for every token (BERT's token type 0): an embedding
+/// lookup of ids that are all `row`.
+std::optional<Val> lowerRowEmbedding(BuiltinContext &b, CallArgs &a) {
+  int64_t rows = a.get("rows").i, dim = a.get("dim").i, row = a.get("row").i;
+  if (row >= rows) {
+    b.error(a.valueLoc("row")) << "row " << row << " of a table of " << rows << " rows";
+    return std::nullopt;
+  }
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  OpBuilder &builder = b.builder;
+  mlir::Location l = b.loc(a.call.getLoc());
+  Value n = builder.create<tensor::DimOp>(l, b.tokens, 0);
+  Value empty = builder.create<tensor::EmptyOp>(l, ArrayRef<OpFoldResult>{n},
+                                                builder.getI32Type());
+  Value rowId = builder.create<arith::ConstantIntOp>(l, row, 32);
+  Value ids = builder.create<linalg::FillOp>(l, rowId, empty).getResult(0);
+  Value r = builder.create<attn::EmbeddingOp>(l, b.activation(dim), w->lookup("weight"), ids);
+  return Val::ofTensor(r, dim);
+}
+
 std::optional<Val> lowerSinusoidal(BuiltinContext &b, CallArgs &a) {
   int64_t dim = a.get("dim").i;
   if (dim % 2 != 0) {
@@ -263,6 +288,32 @@ std::optional<Val> lowerLinear(BuiltinContext &b, CallArgs &a) {
   return Val::ofTensor(r, out);
 }
 
+/// GPT-2's Conv1D: x W + b with W stored [in, out].
+std::optional<Val> lowerConv1d(BuiltinContext &b, CallArgs &a) {
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  int64_t out = a.get("out").i;
+  Value r = b.builder.create<attn::LinearOp>(b.loc(a.call.getLoc()), b.activation(out),
+                                             a.get("x").value, w->lookup("weight"),
+                                             w->lookup("bias"), b.builder.getUnitAttr());
+  return Val::ofTensor(r, out);
+}
+
+std::optional<Val> lowerSlice(BuiltinContext &b, CallArgs &a) {
+  const Val &x = a.get("x");
+  int64_t offset = a.get("offset").i, size = a.get("size").i;
+  if (offset + size > x.width) {
+    b.error(a.valueLoc("size")) << "slice(x, " << offset << ", " << size << ") reads columns ["
+                                << offset << ", " << offset + size << ") of a tensor "
+                                << shapeOf(x.width);
+    return std::nullopt;
+  }
+  Value r = b.builder.create<attn::SliceLastOp>(b.loc(a.call.getLoc()), b.activation(size),
+                                                x.value, b.builder.getI64IntegerAttr(offset));
+  return Val::ofTensor(r, size);
+}
+
 template <typename NormOp>
 std::optional<Val> lowerNorm(BuiltinContext &b, CallArgs &a) {
   const Val &x = a.get("x");
@@ -278,11 +329,14 @@ std::optional<Val> lowerNorm(BuiltinContext &b, CallArgs &a) {
   mlir::Location l = b.loc(a.call.getLoc());
   FloatAttr epsAttr = b.builder.getF64FloatAttr(eps);
   Value r;
+  // Old TensorFlow-converted checkpoints name a layer norm's weights gamma and beta.
+  Value scale = w->lookup("weight") ? w->lookup("weight") : w->lookup("gamma");
   if constexpr (std::is_same_v<NormOp, attn::LayerNormOp>)
-    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, w->lookup("weight"),
-                                 w->lookup("bias"), epsAttr);
+    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, scale,
+                                 w->lookup("bias") ? w->lookup("bias") : w->lookup("beta"),
+                                 epsAttr);
   else
-    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, w->lookup("weight"), epsAttr);
+    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, scale, epsAttr);
   return Val::ofTensor(r, x.width);
 }
 
@@ -338,25 +392,114 @@ std::optional<Val> lowerMla(BuiltinContext &, CallArgs &a) {
   return v;
 }
 
+/// The attributes of a `rope` argument (all null without one).
+struct RopeAttrs {
+  FloatAttr theta;
+  attn::RopeStyleAttr style;
+  attn::RopeScalingAttr scaling;
+};
+
+RopeAttrs ropeAttrs(OpBuilder &builder, CallArgs &a) {
+  if (!a.has("rope"))
+    return {};
+  const RopeSpec &rope = a.get("rope").rope;
+  MLIRContext *ctx = builder.getContext();
+  RopeAttrs attrs{builder.getF64FloatAttr(rope.theta),
+                  attn::RopeStyleAttr::get(ctx, *attn::symbolizeRopeStyle(rope.style)), {}};
+  if (rope.scaling != "none")
+    attrs.scaling = attn::RopeScalingAttr::get(
+        ctx, *attn::symbolizeRopeScalingKind(rope.scaling), builder.getF64FloatAttr(rope.factor),
+        builder.getF64FloatAttr(rope.lowFreqFactor), builder.getF64FloatAttr(rope.highFreqFactor),
+        rope.originalMaxPos);
+  return attrs;
+}
+
+/// The checks attention and attend share: kv_heads divides heads, a window
+/// only on causal attention. False after an error.
+bool checkHeadsAndWindow(BuiltinContext &b, CallArgs &a, int64_t heads, int64_t kvHeads) {
+  if (heads % kvHeads != 0) {
+    b.error(a.valueLoc(a.given("kv_heads") ? "kv_heads" : "heads"))
+        << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads << ")";
+    return false;
+  }
+  if (a.has("window") && !a.get("causal").b) {
+    b.error(a.valueLoc("window")) << "a sliding window needs causal = true";
+    return false;
+  }
+  return true;
+}
+
+/// attend(q, k, v, heads, ...): the attention of already projected queries,
+/// keys and values, built at the head level (split, rope, shared K/V heads
+/// replicated, sdpa, merge) as tfc-attn-decompose builds it from
+/// attn.attention, so that the KV-cache and GQA passes apply alike.
+std::optional<Val> lowerAttend(BuiltinContext &b, CallArgs &a) {
+  const Val &q = a.get("q"), &k = a.get("k"), &v = a.get("v");
+  int64_t heads = a.get("heads").i;
+  int64_t kvHeads = a.has("kv_heads") ? a.get("kv_heads").i : heads;
+  bool causal = a.get("causal").b;
+  if (!checkHeadsAndWindow(b, a, heads, kvHeads))
+    return std::nullopt;
+  if (q.width % heads != 0) {
+    b.error(a.valueLoc("q")) << "the width of q (" << q.width << ") must be a multiple of heads ("
+                             << heads << ")";
+    return std::nullopt;
+  }
+  int64_t headDim = q.width / heads;
+  if (k.width != kvHeads * headDim) {
+    b.error(a.valueLoc("k")) << "k must be [n, kv_heads * " << headDim << "] = "
+                             << shapeOf(kvHeads * headDim) << ", got " << shapeOf(k.width);
+    return std::nullopt;
+  }
+  if (v.width % kvHeads != 0) {
+    b.error(a.valueLoc("v")) << "the width of v (" << v.width
+                             << ") must be a multiple of kv_heads (" << kvHeads << ")";
+    return std::nullopt;
+  }
+  RopeAttrs rope = ropeAttrs(b.builder, a);
+  if (rope.theta && headDim % 2 != 0) {
+    b.error(a.valueLoc("rope")) << "rope needs an even head_dim, got " << headDim;
+    return std::nullopt;
+  }
+  OpBuilder &builder = b.builder;
+  mlir::Location l = b.loc(a.call.getLoc());
+  auto headsType = [&](int64_t h, int64_t d) {
+    return RankedTensorType::get({h, ShapedType::kDynamic, d}, builder.getF32Type());
+  };
+  int64_t valueDim = v.width / kvHeads;
+  Value qh = builder.create<attn::SplitHeadsOp>(l, headsType(heads, headDim), q.value);
+  Value kh = builder.create<attn::SplitHeadsOp>(l, headsType(kvHeads, headDim), k.value);
+  Value vh = builder.create<attn::SplitHeadsOp>(l, headsType(kvHeads, valueDim), v.value);
+  if (rope.theta) {
+    qh = builder.create<attn::RopeOp>(l, qh.getType(), qh, Value(), rope.theta, rope.style,
+                                      rope.scaling);
+    kh = builder.create<attn::RopeOp>(l, kh.getType(), kh, Value(), rope.theta, rope.style,
+                                      rope.scaling);
+  }
+  if (kvHeads != heads) {
+    kh = builder.create<attn::RepeatKVOp>(l, headsType(heads, headDim), kh);
+    vh = builder.create<attn::RepeatKVOp>(l, headsType(heads, valueDim), vh);
+  }
+  Value o = builder.create<attn::SDPAOp>(
+      l, headsType(heads, valueDim), qh, kh, vh, builder.getI64IntegerAttr(heads),
+      builder.getI64IntegerAttr(heads), causal ? builder.getUnitAttr() : UnitAttr(),
+      builder.getF64FloatAttr(1.0 / std::sqrt(static_cast<double>(headDim))),
+      /*tiling=*/nullptr,
+      a.has("window") ? builder.getI64IntegerAttr(a.get("window").i) : IntegerAttr());
+  Value r = builder.create<attn::MergeHeadsOp>(l, b.activation(heads * valueDim), o);
+  return Val::ofTensor(r, heads * valueDim);
+}
+
 std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   const Val &x = a.get("x");
   int64_t dim = x.width;
   int64_t heads = a.get("heads").i;
   bool causal = a.get("causal").b;
-  std::optional<RopeSpec> rope;
-  if (a.has("rope"))
-    rope = a.get("rope").rope;
   OpBuilder &builder = b.builder;
-  FloatAttr ropeTheta = rope ? builder.getF64FloatAttr(rope->theta) : FloatAttr();
-  attn::RopeStyleAttr ropeStyle =
-      rope ? attn::RopeStyleAttr::get(builder.getContext(), *attn::symbolizeRopeStyle(rope->style))
-           : attn::RopeStyleAttr();
-  attn::RopeScalingAttr ropeScaling;
-  if (rope && rope->scaling != "none")
-    ropeScaling = attn::RopeScalingAttr::get(
-        builder.getContext(), *attn::symbolizeRopeScalingKind(rope->scaling),
-        builder.getF64FloatAttr(rope->factor), builder.getF64FloatAttr(rope->lowFreqFactor),
-        builder.getF64FloatAttr(rope->highFreqFactor), rope->originalMaxPos);
+  RopeAttrs rope = ropeAttrs(builder, a);
+  FloatAttr ropeTheta = rope.theta;
+  attn::RopeStyleAttr ropeStyle = rope.style;
+  attn::RopeScalingAttr ropeScaling = rope.scaling;
   UnitAttr causalAttr = causal ? builder.getUnitAttr() : UnitAttr();
   mlir::Location l = b.loc(a.call.getLoc());
 
@@ -371,7 +514,7 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
         return std::nullopt;
       }
     const MlaSpec &s = a.get("latent").mla;
-    if (rope && s.ropeDim % 2 != 0) {
+    if (ropeTheta && s.ropeDim % 2 != 0) {
       b.error(a.valueLoc("rope")) << "rope needs an even rope_dim, got " << s.ropeDim;
       return std::nullopt;
     }
@@ -400,11 +543,8 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   }
 
   int64_t kvHeads = a.has("kv_heads") ? a.get("kv_heads").i : heads;
-  if (heads % kvHeads != 0) {
-    b.error(a.valueLoc(a.given("kv_heads") ? "kv_heads" : "heads"))
-        << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads << ")";
+  if (!checkHeadsAndWindow(b, a, heads, kvHeads))
     return std::nullopt;
-  }
   int64_t headDim;
   if (a.has("head_dim")) {
     headDim = a.get("head_dim").i;
@@ -416,12 +556,8 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
     }
     headDim = dim / heads;
   }
-  if (rope && headDim % 2 != 0) {
+  if (ropeTheta && headDim % 2 != 0) {
     b.error(a.valueLoc("rope")) << "rope needs an even head_dim, got " << headDim;
-    return std::nullopt;
-  }
-  if (a.has("window") && !causal) {
-    b.error(a.valueLoc("window")) << "a sliding window needs causal = true";
     return std::nullopt;
   }
   Value memory;
@@ -492,6 +628,11 @@ const std::vector<BuiltinSpec> &table() {
        {required("max_pos", PT::Size), required("dim", PT::Size)},
        "`[n, dim]`, rows of the positions", {{"weight", "[max_pos, dim]"}},
        lowerPositionEmbedding},
+      {"row_embedding", InFunctions,
+       {required("rows", PT::Size), required("dim", PT::Size),
+        withDefault("row", PT::Count, Val::ofInt(0))},
+       "`[n, dim]`, table row `row` for every token (BERT's token type 0)",
+       {{"weight", "[rows, dim]"}}, lowerRowEmbedding},
       {"sinusoidal", InFunctions, {required("dim", PT::Size)},
        "`[n, dim]`, `sin(p/10000^(2i/dim))` at `2i`, `cos` at `2i+1`; dim even", {},
        lowerSinusoidal},
@@ -499,10 +640,23 @@ const std::vector<BuiltinSpec> &table() {
        {required("x", PT::Tensor, "d"), required("out", PT::Size),
         withDefault("bias", PT::Bool, Val::ofBool(false)), none("tied", PT::WeightName)},
        "`[n, out]`", {{"weight", "[out, d]", "!tied"}, {"bias", "[out]", "bias"}}, lowerLinear},
+      {"conv1d", InFunctions, {required("x", PT::Tensor, "d"), required("out", PT::Size)},
+       "`[n, out]`: `x W + b`, W stored `[in, out]` (GPT-2's Conv1D)",
+       {{"weight", "[d, out]"}, {"bias", "[out]"}}, lowerConv1d},
+      {"slice", InFunctions,
+       {required("x", PT::Tensor), required("offset", PT::Count), required("size", PT::Size)},
+       "`[n, size]`: columns `[offset, offset + size)`", {}, lowerSlice},
       {"rms_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
        "`[n, d]`", {{"weight", "[d]"}}, lowerNorm<attn::RMSNormOp>},
-      {"layer_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
-       "`[n, d]`", {{"weight", "[d]"}, {"bias", "[d]"}}, lowerNorm<attn::LayerNormOp>},
+      {"layer_norm", InFunctions,
+       {required("x", PT::Tensor, "d"), required("eps", PT::Number),
+        withDefault("gamma_beta", PT::Bool, Val::ofBool(false))},
+       "`[n, d]`",
+       {{"weight", "[d]", "!gamma_beta"},
+        {"bias", "[d]", "!gamma_beta"},
+        {"gamma", "[d]", "gamma_beta"},
+        {"beta", "[d]", "gamma_beta"}},
+       lowerNorm<attn::LayerNormOp>},
       {"relu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]`", {},
        lowerActivation<attn::ReluOp>},
       {"gelu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]` (erf)", {},
@@ -536,6 +690,14 @@ const std::vector<BuiltinSpec> &table() {
         {"kv_b_proj.weight", "[heads*(nope_dim+v_dim), kv_rank]", "latent"},
         {"o_proj.weight", "[d, heads*v_dim]", "latent"}},
        lowerAttention},
+      {"attend", InFunctions,
+       {required("q", PT::Tensor), required("k", PT::Tensor), required("v", PT::Tensor),
+        required("heads", PT::Size), derived("kv_heads", PT::Size, "heads"),
+        withDefault("causal", PT::Bool, Val::ofBool(false)), none("rope", PT::Rope),
+        none("window", PT::Size)},
+       "`[n, heads*dv]`: attention of projected `q [n, heads*hd]`, `k [m, kv_heads*hd]`, "
+       "`v [m, kv_heads*dv]`",
+       {}, lowerAttend},
       {"rope", InFunctions,
        {withDefault("theta", PT::Number, Val::ofFloat(10000.0)),
         withDefault("style", PT::RopeStyle, Val::ofStr("half")),

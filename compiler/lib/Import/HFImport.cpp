@@ -483,6 +483,141 @@ void importLlamaFamily(ImportContext &ctx) {
 }
 
 //===----------------------------------------------------------------------===//
+// GPT-2: learned positions, pre-LN, fused Conv1D attention, tied head
+//===----------------------------------------------------------------------===//
+
+void importGPT2(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("n_embd");
+  int64_t layers = c.size("n_layer");
+  int64_t heads = c.size("n_head");
+  int64_t maxSeq = c.size("n_positions", 1024);
+  bool ffnGiven = c.has("n_inner");
+  int64_t ffn = ffnGiven ? c.size("n_inner") : 4 * dim;
+  double eps = c.number("layer_norm_epsilon", 1e-5);
+  std::string act = readActivation(c, "activation_function", "gelu_new");
+  bool tied = c.flag("tie_word_embeddings", true);
+  if (!c.flag("scale_attn_weights", true))
+    c.fail("'scale_attn_weights' = false is not supported (unscaled attention scores)");
+  if (c.flag("scale_attn_by_inverse_layer_idx", false))
+    c.fail("'scale_attn_by_inverse_layer_idx' = true is not supported (scores scaled per layer)");
+  if (c.flag("add_cross_attention", false))
+    c.fail("'add_cross_attention' = true is not supported (GPT-2 with cross-attention)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  if (!c.failed() && dim % heads != 0)
+    c.fail("'n_embd' (" + llvm::Twine(dim) + ") is not a multiple of 'n_head' (" +
+           llvm::Twine(heads) + ")");
+  if (c.failed())
+    return;
+  // save_pretrained writes GPT2LMHeadModel's names (transformer.wte, ...); the
+  // original hub files have GPT2Model's, without the prefix.
+  std::string prefix = "transformer.";
+  if (ctx.hasTensor("wte.weight") && !ctx.hasTensor("transformer.wte.weight"))
+    prefix = "";
+  ctx.requireTensor(prefix + "wte.weight", "the token embedding");
+  if (!tied)
+    ctx.requireTensor("lm_head.weight", "'tie_word_embeddings' is false");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "n_embd");
+  out.config("layers", layers, "n_layer");
+  out.config("heads", heads, "n_head");
+  out.config("ffn", ffn, ffnGiven ? "n_inner" : "4 * n_embd (n_inner is null)");
+  out.config("max_seq", maxSeq, "n_positions");
+  out.config("eps", decimal(eps), "layer_norm_epsilon");
+  std::string p = prefix;
+  out.body("  decoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"" + p +
+           "wte\" + position_embedding(max_seq, dim) @ \"" + p + "wpe\"\n"
+           "    for i in 0 .. layers @ \"" + p + "h.{i}\" {\n"
+           "      h = layer_norm(x, eps) @ \"ln_1\"\n"
+           "      # c_attn is a Conv1D [dim, 3 * dim]: queries, keys and values side by side.\n"
+           "      qkv = conv1d(h, 3 * dim) @ \"attn.c_attn\"\n"
+           "      a = attend(slice(qkv, 0, dim), slice(qkv, dim, dim), slice(qkv, 2 * dim, dim),\n"
+           "                 heads = heads, causal = true)\n"
+           "      x = x + conv1d(a, dim) @ \"attn.c_proj\"\n"
+           "      h = layer_norm(x, eps) @ \"ln_2\"\n"
+           "      x = x + conv1d(" + act + "(conv1d(h, ffn) @ \"mlp.c_fc\"), dim) @ \"mlp.c_proj\"\n"
+           "    }\n"
+           "    x = layer_norm(x, eps) @ \"" + p + "ln_f\"\n");
+  out.body(tied ? "    return linear(x, vocab, tied = \"" + p + "wte.weight\")\n"
+                : std::string("    return linear(x, vocab) @ \"lm_head\"\n"));
+  out.body("  }\n");
+}
+
+//===----------------------------------------------------------------------===//
+// BERT: post-LN encoder, token type 0, last_hidden_state
+//===----------------------------------------------------------------------===//
+
+void importBert(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("hidden_size");
+  int64_t layers = c.size("num_hidden_layers");
+  int64_t heads = c.size("num_attention_heads");
+  int64_t ffn = c.size("intermediate_size");
+  int64_t maxSeq = c.size("max_position_embeddings", 512);
+  int64_t types = c.size("type_vocab_size", 2);
+  double eps = c.number("layer_norm_eps", 1e-12);
+  std::string act = readActivation(c, "hidden_act", "gelu");
+  std::string positions = c.string("position_embedding_type", "absolute");
+  if (!c.failed() && positions != "absolute")
+    c.fail("'position_embedding_type' = \"" + positions +
+           "\" is not supported (absolute: learned positions)");
+  if (c.flag("is_decoder", false))
+    c.fail("'is_decoder' = true is not supported (BERT as a causal decoder)");
+  if (c.flag("add_cross_attention", false))
+    c.fail("'add_cross_attention' = true is not supported (BERT with cross-attention)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  if (!c.failed() && dim % heads != 0)
+    c.fail("'hidden_size' (" + llvm::Twine(dim) + ") is not a multiple of " +
+           "'num_attention_heads' (" + llvm::Twine(heads) + ")");
+  if (c.failed())
+    return;
+  // BertForMaskedLM keeps the encoder under "bert."; old hub files name the
+  // layer norms' weights gamma and beta.
+  std::string p = ctx.architecture == "BertForMaskedLM" ? "bert." : "";
+  bool gammaBeta = ctx.hasTensor(p + "embeddings.LayerNorm.gamma") &&
+                   !ctx.hasTensor(p + "embeddings.LayerNorm.weight");
+  ctx.requireTensor(p + "embeddings.word_embeddings.weight", "the token embedding");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "hidden_size");
+  out.config("layers", layers, "num_hidden_layers");
+  out.config("heads", heads, "num_attention_heads");
+  out.config("ffn", ffn, "intermediate_size");
+  out.config("max_seq", maxSeq, "max_position_embeddings");
+  out.config("types", types, "type_vocab_size");
+  out.config("eps", decimal(eps), "layer_norm_eps");
+  std::string ln = gammaBeta ? "eps, gamma_beta = true" : "eps";
+  out.body("  # last_hidden_state, every token of type 0 (no token_type_ids through the C ABI).\n"
+           "  encoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"" + p + "embeddings.word_embeddings\"\n"
+           "        + position_embedding(max_seq, dim) @ \"" + p + "embeddings.position_embeddings\"\n"
+           "        + row_embedding(types, dim) @ \"" + p + "embeddings.token_type_embeddings\"\n"
+           "    x = layer_norm(x, " + ln + ") @ \"" + p + "embeddings.LayerNorm\"\n"
+           "    for i in 0 .. layers @ \"" + p + "encoder.layer.{i}\" {\n"
+           "      q = linear(x, dim, bias = true) @ \"attention.self.query\"\n"
+           "      k = linear(x, dim, bias = true) @ \"attention.self.key\"\n"
+           "      v = linear(x, dim, bias = true) @ \"attention.self.value\"\n"
+           "      a = linear(attend(q, k, v, heads = heads), dim, bias = true) @ \"attention.output.dense\"\n"
+           "      x = layer_norm(x + a, " + ln + ") @ \"attention.output.LayerNorm\"\n"
+           "      h = " + act + "(linear(x, ffn, bias = true) @ \"intermediate.dense\")\n"
+           "      x = layer_norm(x + linear(h, dim, bias = true) @ \"output.dense\", " + ln +
+           ") @ \"output.LayerNorm\"\n"
+           "    }\n"
+           "    return x\n"
+           "  }\n");
+}
+
+//===----------------------------------------------------------------------===//
 // Architectures
 //===----------------------------------------------------------------------===//
 
@@ -496,6 +631,9 @@ const Architecture kArchitectures[] = {
     {"LlamaForCausalLM", "llama", importLlamaFamily},
     {"MistralForCausalLM", "mistral", importLlamaFamily},
     {"Qwen2ForCausalLM", "qwen2", importLlamaFamily},
+    {"GPT2LMHeadModel", "gpt2", importGPT2},
+    {"BertModel", "bert", importBert},
+    {"BertForMaskedLM", "bert", importBert},
 };
 
 std::string architectureList() {
@@ -617,6 +755,10 @@ ImportResult importHuggingFaceDir(StringRef dir) {
   ImportResult result;
   llvm::SmallString<256> config(dir);
   llvm::sys::path::append(config, "config.json");
+  if (!llvm::sys::fs::exists(config)) {
+    result.error = "'" + dir.str() + "' has no config.json: not a Hugging Face model directory";
+    return result;
+  }
   auto buffer = llvm::MemoryBuffer::getFile(config, /*IsText=*/true);
   if (std::error_code ec = buffer.getError()) {
     result.error = "cannot read '" + config.str().str() + "': " + ec.message();

@@ -807,3 +807,11 @@ func.func @rope_scaling_llama3(%q: tensor<2x?x8xf32>) {
                      scaling = #attn.rope_scaling<llama3, factor = 8.0 : f64, low_freq_factor = 4.0 : f64, high_freq_factor = 1.0 : f64, original_max_position = 64>} : tensor<2x?x8xf32>
   return
 }
+
+// -----
+
+func.func @linear_in_out_width(%x: tensor<?x8xf32>, %w: tensor<4x16xf32>) {
+  // expected-error @+1 {{'attn.linear' op input width (8) does not match the weight's input width (4)}}
+  %y = attn.linear %x, %w {weight_in_out} : tensor<?x8xf32>, tensor<4x16xf32> -> tensor<?x16xf32>
+  return
+}

@@ -37,6 +37,8 @@ func.func @dense(%x: tensor<?x64xf32>, %w: tensor<172x64xf32>, %b: tensor<172xf3
   %y0 = attn.linear %x, %w : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
   // CHECK: attn.linear %{{.*}}, %{{.*}} bias %{{.*}} : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
   %y1 = attn.linear %x, %w bias %b : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
+  // CHECK: attn.linear %{{.*}}, %{{.*}} {weight_in_out} : tensor<?x172xf32>, tensor<172x64xf32> -> tensor<?x64xf32>
+  %y2 = attn.linear %y1, %w {weight_in_out} : tensor<?x172xf32>, tensor<172x64xf32> -> tensor<?x64xf32>
   // CHECK: attn.rms_norm %{{.*}}, %{{.*}} {eps = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
   %n0 = attn.rms_norm %x, %g {eps = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
   // CHECK: attn.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {eps = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>

@@ -143,6 +143,8 @@ LogicalResult LinearOp::verify() {
   if (failed(expectShape(*this, getWeight(), "weight", {-1, -1})))
     return failure();
   int64_t out = dimOf(getWeight(), 0), in = dimOf(getWeight(), 1);
+  if (getWeightInOut())
+    std::swap(out, in);
   if (!compatible(dimOf(getInput(), 1), in))
     return emitOpError() << "input width (" << dimOf(getInput(), 1)
                          << ") does not match the weight's input width (" << in << ")";

@@ -154,6 +154,7 @@ struct SinusoidalLowering : OpConversionPattern<SinusoidalOp> {
 
 // attn.linear => linalg.fill 0 + linalg.matmul_transpose_b
 //                (+ linalg.generic adding the bias in place)
+// (with weight_in_out: linalg.matmul)
 struct LinearLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -161,13 +162,19 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getInput(), w = adaptor.getWeight(), bias = adaptor.getBias();
+    bool inOut = op.getWeightInOut();
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(rewriter, loc, x, 0),
-                                    tensor::getMixedSize(rewriter, loc, w, 0)};
+                                    tensor::getMixedSize(rewriter, loc, w, inOut ? 1 : 0)};
     Value init = filledTensor(rewriter, loc, sizes, 0.0f);
-    Value y = rewriter
-                  .create<linalg::MatmulTransposeBOp>(loc, TypeRange{init.getType()},
-                                                      ValueRange{x, w}, ValueRange{init})
-                  .getResult(0);
+    // A [in, out] weight (GPT-2's Conv1D) is a plain product x W.
+    Value y = inOut ? rewriter
+                          .create<linalg::MatmulOp>(loc, TypeRange{init.getType()},
+                                                    ValueRange{x, w}, ValueRange{init})
+                          .getResult(0)
+                    : rewriter
+                          .create<linalg::MatmulTransposeBOp>(loc, TypeRange{init.getType()},
+                                                              ValueRange{x, w}, ValueRange{init})
+                          .getResult(0);
     if (bias) {
       MLIRContext *ctx = rewriter.getContext();
       y = generic(rewriter, loc, bias, y,

@@ -114,12 +114,17 @@ def Attn_SinusoidalOp : Attn_Op<"sinusoidal", [Pure]> {
 def Attn_LinearOp : Attn_Op<"linear", [Pure]> {
   let summary = "x W^T (+ b), W of shape [out, in] as in torch.nn.Linear";
   let description = [{
+    With `weight_in_out`, W is stored `[in, out]` and the product is `x W (+ b)`:
+    the Conv1D layers of Hugging Face GPT-2.
+
     ```mlir
     %y = attn.linear %x, %w : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
     %z = attn.linear %x, %w bias %b : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
+    %c = attn.linear %x, %wc bias %b {weight_in_out} : tensor<?x64xf32>, tensor<64x172xf32>, tensor<172xf32> -> tensor<?x172xf32>
     ```
   }];
-  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$weight, Optional<Attn_F32Tensor>:$bias);
+  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$weight, Optional<Attn_F32Tensor>:$bias,
+                   UnitAttr:$weight_in_out);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
