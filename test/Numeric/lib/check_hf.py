@@ -15,8 +15,8 @@
 #       whole and in chunks.
 #
 # Also checks that the reference reads every tensor of the checkpoint, and that the
-# compiled manifest holds the checkpoint's tensors under save_pretrained's names (hub
-# layouts renamed, buffers dropped): all those the compared output reads, optionally
+# compiled manifest holds the checkpoint's tensors (both under save_pretrained's names,
+# hub layouts renamed and buffers dropped): all those the compared output reads, optionally
 # the heads it does not (BertModel's pooler, the MLM head), nothing else, with the
 # config's sizes in tfc_info.
 # ARCH is the checkpoint's architecture (class or hf_checkpoint.py short name).
@@ -102,6 +102,8 @@ def check_hf(args):
     read = C.read_manifest()
     if read is not None:
         got, info = read
+        # A model imported from a hub layout names its weights as the file does.
+        got = H.canonical_names(m.arch, got)
         shapes = {k: tuple(v.shape) for k, v in m.tensors.items()}
         C.compare_weights(got, {k: v for k, v in shapes.items() if k in needed},
                           {k: v for k, v in shapes.items() if k not in needed})
