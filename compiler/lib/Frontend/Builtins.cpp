@@ -214,13 +214,37 @@ std::optional<Val> lowerMinMax(BuiltinContext &, CallArgs &a) {
 }
 
 std::optional<Val> lowerEmbedding(BuiltinContext &b, CallArgs &a) {
+  int64_t vocab = a.get("vocab").i, dim = a.get("dim").i;
+  Value table;
+  if (a.has("tied")) {
+    // A table shared with another embedding or the output head (Marian's model.shared).
+    std::optional<Value> t = b.names.tied(
+        a.call, a.valueLoc("tied"), a.get("tied").s, {vocab, dim},
+        "embedding(tokens, " + std::to_string(vocab) + ", " + std::to_string(dim) + ")");
+    if (!t)
+      return std::nullopt;
+    table = *t;
+  }
   std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
   if (!w)
     return std::nullopt;
-  int64_t dim = a.get("dim").i;
   Value r = b.builder.create<attn::EmbeddingOp>(b.loc(a.call.getLoc()), b.activation(dim),
-                                                w->lookup("weight"), a.get("tokens").value);
+                                                table ? table : w->lookup("weight"),
+                                                a.get("tokens").value);
   return Val::ofTensor(r, dim);
+}
+
+/// x plus row 0 of a [1, d] weight named by the scope alone (Marian's
+/// final_logits_bias).
+std::optional<Val> lowerOutputBias(BuiltinContext &b, CallArgs &a) {
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  const Val &x = a.get("x");
+  mlir::Location l = b.loc(a.call.getLoc());
+  Value row = b.rowForEveryToken(w->lookup(""), 0, x.width, l);
+  Value r = b.builder.create<attn::AddOp>(l, x.value, row);
+  return Val::ofTensor(r, x.width);
 }
 
 std::optional<Val> lowerPositionEmbedding(BuiltinContext &b, CallArgs &a) {
@@ -245,14 +269,7 @@ std::optional<Val> lowerRowEmbedding(BuiltinContext &b, CallArgs &a) {
   std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
   if (!w)
     return std::nullopt;
-  OpBuilder &builder = b.builder;
-  mlir::Location l = b.loc(a.call.getLoc());
-  Value n = builder.create<tensor::DimOp>(l, b.tokens, 0);
-  Value empty = builder.create<tensor::EmptyOp>(l, ArrayRef<OpFoldResult>{n},
-                                                builder.getI32Type());
-  Value rowId = builder.create<arith::ConstantIntOp>(l, row, 32);
-  Value ids = builder.create<linalg::FillOp>(l, rowId, empty).getResult(0);
-  Value r = builder.create<attn::EmbeddingOp>(l, b.activation(dim), w->lookup("weight"), ids);
+  Value r = b.rowForEveryToken(w->lookup("weight"), row, dim, b.loc(a.call.getLoc()));
   return Val::ofTensor(r, dim);
 }
 
@@ -262,8 +279,12 @@ std::optional<Val> lowerSinusoidal(BuiltinContext &b, CallArgs &a) {
     b.error(a.valueLoc("dim")) << "sinusoidal needs an even dim, got " << dim;
     return std::nullopt;
   }
-  Value r = b.builder.create<attn::SinusoidalOp>(b.loc(a.call.getLoc()), b.activation(dim),
-                                                 b.tokens, Value());
+  // The original layout (sin at 2i, cos at 2i+1) is the op's default.
+  attn::RopeStyle style = *attn::symbolizeRopeStyle(a.get("style").s);
+  Value r = b.builder.create<attn::SinusoidalOp>(
+      b.loc(a.call.getLoc()), b.activation(dim), b.tokens, Value(),
+      style == attn::RopeStyle::half ? attn::RopeStyleAttr::get(&b.context, style)
+                                     : attn::RopeStyleAttr());
   return Val::ofTensor(r, dim);
 }
 
@@ -274,7 +295,8 @@ std::optional<Val> lowerLinear(BuiltinContext &b, CallArgs &a) {
   Value tiedWeight;
   if (a.has("tied")) {
     std::optional<Value> w =
-        b.names.tied(a.call, a.valueLoc("tied"), a.get("tied").s, shape, out, x.width);
+        b.names.tied(a.call, a.valueLoc("tied"), a.get("tied").s, shape,
+                     "linear(x, " + std::to_string(out) + ") of " + shapeOf(x.width));
     if (!w)
       return std::nullopt;
     tiedWeight = *w;
@@ -622,8 +644,10 @@ const std::vector<BuiltinSpec> &table() {
        {required("a", PT::Operand), required("b", PT::Operand)},
        "the larger (an integer if both are)", {}, lowerMinMax<false>},
       {"embedding", InFunctions,
-       {required("tokens", PT::Tokens), required("vocab", PT::Size), required("dim", PT::Size)},
-       "`[n, dim]`, one table row per token", {{"weight", "[vocab, dim]"}}, lowerEmbedding},
+       {required("tokens", PT::Tokens), required("vocab", PT::Size), required("dim", PT::Size),
+        none("tied", PT::WeightName)},
+       "`[n, dim]`, one table row per token", {{"weight", "[vocab, dim]", "!tied"}},
+       lowerEmbedding},
       {"position_embedding", InFunctions,
        {required("max_pos", PT::Size), required("dim", PT::Size)},
        "`[n, dim]`, rows of the positions", {{"weight", "[max_pos, dim]"}},
@@ -633,9 +657,11 @@ const std::vector<BuiltinSpec> &table() {
         withDefault("row", PT::Count, Val::ofInt(0))},
        "`[n, dim]`, table row `row` for every token (BERT's token type 0)",
        {{"weight", "[rows, dim]"}}, lowerRowEmbedding},
-      {"sinusoidal", InFunctions, {required("dim", PT::Size)},
-       "`[n, dim]`, `sin(p/10000^(2i/dim))` at `2i`, `cos` at `2i+1`; dim even", {},
-       lowerSinusoidal},
+      {"sinusoidal", InFunctions,
+       {required("dim", PT::Size), withDefault("style", PT::RopeStyle, Val::ofStr("interleaved"))},
+       "`[n, dim]`, `sin(p/10000^(2i/dim))` at `2i`, `cos` at `2i+1` (`\"interleaved\"`), or at "
+       "`i` and `i + dim/2` (`\"half\"`, Marian); dim even",
+       {}, lowerSinusoidal},
       {"linear", InFunctions,
        {required("x", PT::Tensor, "d"), required("out", PT::Size),
         withDefault("bias", PT::Bool, Val::ofBool(false)), none("tied", PT::WeightName)},
@@ -646,6 +672,9 @@ const std::vector<BuiltinSpec> &table() {
       {"slice", InFunctions,
        {required("x", PT::Tensor), required("offset", PT::Count), required("size", PT::Size)},
        "`[n, size]`: columns `[offset, offset + size)`", {}, lowerSlice},
+      {"output_bias", InFunctions, {required("x", PT::Tensor, "d")},
+       "`[n, d]`: x plus a `[1, d]` bias named by the scope alone (Marian's final_logits_bias)",
+       {{"", "[1, d]"}}, lowerOutputBias},
       {"rms_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
        "`[n, d]`", {{"weight", "[d]"}}, lowerNorm<attn::RMSNormOp>},
       {"layer_norm", InFunctions,
@@ -844,6 +873,17 @@ std::optional<CallArgs> bindArgs(const CallExprAST &call, const BuiltinSpec &spe
   return args;
 }
 
+Value BuiltinContext::rowForEveryToken(Value table, int64_t row, int64_t width,
+                                       mlir::Location l) {
+  // An embedding lookup of ids that are all `row`, as many as the tokens.
+  Value n = builder.create<tensor::DimOp>(l, tokens, 0);
+  Value empty = builder.create<tensor::EmptyOp>(l, ArrayRef<OpFoldResult>{n},
+                                                builder.getI32Type());
+  Value rowId = builder.create<arith::ConstantIntOp>(l, row, 32);
+  Value ids = builder.create<linalg::FillOp>(l, rowId, empty).getResult(0);
+  return builder.create<attn::EmbeddingOp>(l, activation(width), table, ids);
+}
+
 std::optional<llvm::StringMap<Value>> BuiltinContext::createWeights(const CallArgs &args) {
   llvm::StringMap<Value> created;
   std::optional<std::string> prefix;
@@ -880,7 +920,10 @@ void tfc::printBuiltinReference(llvm::raw_ostream &os) {
     llvm::interleave(
         spec.weights, os,
         [&](const WeightSpec &w) {
-          os << "`." << w.suffix << " " << w.shape << "`";
+          if (*w.suffix)
+            os << "`." << w.suffix << " " << w.shape << "`";
+          else
+            os << "the scope itself `" << w.shape << "`";
           if (w.when)
             os << " if `" << w.when << "`";
         },

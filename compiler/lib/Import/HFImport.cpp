@@ -618,6 +618,103 @@ void importBert(ImportContext &ctx) {
 }
 
 //===----------------------------------------------------------------------===//
+// Marian: the original Transformer as Opus-MT ships it
+//===----------------------------------------------------------------------===//
+
+/// One Marian attention block (MarianAttention: q/k/v/out_proj with biases,
+/// q scaled by head_dim^-0.5), its residual and post-LN layer norm.
+std::string marianAttention(StringRef scope, StringRef keysFrom, StringRef heads, bool causal) {
+  std::string s = scope.str();
+  return "      q = linear(x, dim, bias = true) @ \"" + s + ".q_proj\"\n"
+         "      k = linear(" + keysFrom.str() + ", dim, bias = true) @ \"" + s + ".k_proj\"\n"
+         "      v = linear(" + keysFrom.str() + ", dim, bias = true) @ \"" + s + ".v_proj\"\n"
+         "      a = attend(q, k, v, heads = " + heads.str() + (causal ? ", causal = true" : "") +
+         ")\n"
+         "      x = layer_norm(x + linear(a, dim, bias = true) @ \"" + s + ".out_proj\", eps) @ \"" +
+         s + "_layer_norm\"\n";
+}
+
+/// fc2(act(fc1(x))), the residual and final_layer_norm.
+std::string marianFeedForward(StringRef act, StringRef ffn) {
+  return "      h = " + act.str() + "(linear(x, " + ffn.str() + ", bias = true) @ \"fc1\")\n"
+         "      x = layer_norm(x + linear(h, dim, bias = true) @ \"fc2\", eps) @ "
+         "\"final_layer_norm\"\n";
+}
+
+void importMarian(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("d_model");
+  int64_t encLayers = c.size("encoder_layers");
+  int64_t decLayers = c.size("decoder_layers");
+  int64_t encHeads = c.size("encoder_attention_heads");
+  int64_t decHeads = c.size("decoder_attention_heads");
+  int64_t encFfn = c.size("encoder_ffn_dim");
+  int64_t decFfn = c.size("decoder_ffn_dim");
+  int64_t maxSeq = c.size("max_position_embeddings", 1024);
+  std::string act = readActivation(c, "activation_function", "gelu");
+  bool scale = c.flag("scale_embedding", false);
+  bool tied = c.flag("tie_word_embeddings", true);
+  if (c.has("decoder_vocab_size") && c.size("decoder_vocab_size") != vocab)
+    c.fail("'decoder_vocab_size' differs from 'vocab_size' (separate decoder embeddings are "
+           "not supported)");
+  if (!c.flag("share_encoder_decoder_embeddings", true))
+    c.fail("'share_encoder_decoder_embeddings' = false is not supported (separate encoder and "
+           "decoder embeddings)");
+  if (!c.flag("is_encoder_decoder", true))
+    c.fail("'is_encoder_decoder' = false is not supported (MarianMTModel is an "
+           "encoder-decoder)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  for (auto [heads, key] : {std::pair{encHeads, "encoder_attention_heads"},
+                            std::pair{decHeads, "decoder_attention_heads"}})
+    if (!c.failed() && dim % heads != 0)
+      c.fail("'d_model' (" + llvm::Twine(dim) + ") is not a multiple of '" + key + "' (" +
+             llvm::Twine(heads) + ")");
+  if (!c.failed() && dim % 2 != 0)
+    c.fail("'d_model' (" + llvm::Twine(dim) + ") must be even for sinusoidal positions");
+  ctx.requireTensor("model.shared.weight", "the shared token embedding");
+  ctx.requireTensor("final_logits_bias", "the output bias");
+  if (!tied)
+    ctx.requireTensor("lm_head.weight", "'tie_word_embeddings' is false");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "d_model");
+  out.config("enc_layers", encLayers, "encoder_layers");
+  out.config("dec_layers", decLayers, "decoder_layers");
+  out.config("enc_heads", encHeads, "encoder_attention_heads");
+  out.config("dec_heads", decHeads, "decoder_attention_heads");
+  out.config("enc_ffn", encFfn, "encoder_ffn_dim");
+  out.config("dec_ffn", decFfn, "decoder_ffn_dim");
+  out.config("max_seq", maxSeq, "max_position_embeddings");
+  out.config("eps", "1e-05", "nn.LayerNorm's default (Marian's layer norms)");
+  out.config("emb_scale", scale ? "sqrt(dim)" : "1.0", "scale_embedding");
+  std::string embed = "embedding(tokens, vocab, dim";
+  out.body("  encoder(tokens) {\n"
+           "    x = " + embed + ") @ \"model.shared\" * emb_scale + sinusoidal(dim, style = \"half\")\n"
+           "    for i in 0 .. enc_layers @ \"model.encoder.layers.{i}\" {\n" +
+           marianAttention("self_attn", "x", "enc_heads", false) +
+           marianFeedForward(act, "enc_ffn") +
+           "    }\n"
+           "    return x\n"
+           "  }\n\n"
+           "  decoder(tokens, memory) {\n"
+           "    x = " + embed + ", tied = \"model.shared.weight\") * emb_scale\n"
+           "        + sinusoidal(dim, style = \"half\")\n"
+           "    for i in 0 .. dec_layers @ \"model.decoder.layers.{i}\" {\n" +
+           marianAttention("self_attn", "x", "dec_heads", true) +
+           marianAttention("encoder_attn", "memory", "dec_heads", false) +
+           marianFeedForward(act, "dec_ffn") +
+           "    }\n" +
+           (tied ? "    x = linear(x, vocab, tied = \"model.shared.weight\")\n"
+                 : "    x = linear(x, vocab) @ \"lm_head\"\n") +
+           "    return output_bias(x) @ \"final_logits_bias\"\n"
+           "  }\n");
+}
+
+//===----------------------------------------------------------------------===//
 // Architectures
 //===----------------------------------------------------------------------===//
 
@@ -634,6 +731,7 @@ const Architecture kArchitectures[] = {
     {"GPT2LMHeadModel", "gpt2", importGPT2},
     {"BertModel", "bert", importBert},
     {"BertForMaskedLM", "bert", importBert},
+    {"MarianMTModel", "marian", importMarian},
 };
 
 std::string architectureList() {

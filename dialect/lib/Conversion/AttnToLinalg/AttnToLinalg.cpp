@@ -125,6 +125,7 @@ struct SinusoidalLowering : OpConversionPattern<SinusoidalOp> {
                                     rewriter.getIndexAttr(dim)};
     Value init = emptyTensor(rewriter, loc, sizes);
     double logScale = -std::log(10000.0) / static_cast<double>(dim);
+    bool halves = op.getStyle() == RopeStyle::half;
     Value result = generic(
         rewriter, loc, {}, init, {rewriter.getMultiDimIdentityMap(2)}, iterators(2),
         [&](OpBuilder &b, Location l, ValueRange) -> Value {
@@ -132,14 +133,25 @@ struct SinusoidalLowering : OpConversionPattern<SinusoidalOp> {
           if (offset)
             pos = b.create<arith::AddIOp>(l, pos, offset);
           Value col = b.create<linalg::IndexOp>(l, 1);
-          Value odd = b.create<arith::RemUIOp>(l, col, indexConst(b, l, 2));
-          Value even = b.create<arith::SubIOp>(l, col, odd); // 2i
+          // Column col holds the sine or the cosine (isCos) of pair i, at
+          // exponent 2i: (2i, 2i+1) interleaved, (i, i + dim/2) in halves.
+          Value isCos, twoI;
+          if (halves) {
+            Value half = indexConst(b, l, dim / 2);
+            isCos = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::uge, col, half);
+            Value i = b.create<arith::SelectOp>(l, isCos, b.create<arith::SubIOp>(l, col, half),
+                                                col);
+            twoI = b.create<arith::MulIOp>(l, i, indexConst(b, l, 2));
+          } else {
+            Value odd = b.create<arith::RemUIOp>(l, col, indexConst(b, l, 2));
+            twoI = b.create<arith::SubIOp>(l, col, odd);
+            isCos = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, odd,
+                                            indexConst(b, l, 0));
+          }
           Value freq = b.create<math::ExpOp>(
-              l, b.create<arith::MulFOp>(l, indexToF64(b, l, even), f64Const(b, l, logScale)));
+              l, b.create<arith::MulFOp>(l, indexToF64(b, l, twoI), f64Const(b, l, logScale)));
           Value angle = b.create<arith::MulFOp>(l, indexToF64(b, l, pos), freq);
-          Value isOdd = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, odd,
-                                                indexConst(b, l, 0));
-          Value v = b.create<arith::SelectOp>(l, isOdd, b.create<math::CosOp>(l, angle),
+          Value v = b.create<arith::SelectOp>(l, isCos, b.create<math::CosOp>(l, angle),
                                               b.create<math::SinOp>(l, angle));
           return b.create<arith::TruncFOp>(l, b.getF32Type(), v);
         });

@@ -95,13 +95,17 @@ def Attn_SinusoidalOp : Attn_Op<"sinusoidal", [Pure]> {
   let summary = "the original Transformer's fixed position encodings";
   let description = [{
     `result[t, 2i] = sin(p / 10000^(2i/dim))`, `result[t, 2i+1] = cos(...)` with
-    `p = offset + t`; `dim` is the result width.
+    `p = offset + t`; `dim` is the result width. With `style =
+    #attn<rope_style half>` (Marian's MarianSinusoidalPositionalEmbedding) the
+    sines fill the first half and the cosines the second: `result[t, i]` and
+    `result[t, i + dim/2]` for the frequency of pair `i`.
 
     ```mlir
     %pe = attn.sinusoidal %tokens : tensor<?xi32> -> tensor<?x512xf32>
     ```
   }];
-  let arguments = (ins Attn_TokenIds:$tokens, Optional<Index>:$offset);
+  let arguments = (ins Attn_TokenIds:$tokens, Optional<Index>:$offset,
+                   OptionalAttr<Attn_RopeStyleAttr>:$style);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = "$tokens (`offset` $offset^)? attr-dict `:` type($tokens) `->` type($result)";
   let hasVerifier = 1;
