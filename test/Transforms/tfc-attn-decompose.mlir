@@ -70,7 +70,7 @@ func.func @mqa_interleaved(%x: tensor<?x64xf32>, %wq: tensor<64x64xf32>, %wkv: t
 func.func @cross_bias(%x: tensor<?x64xf32>, %mem: tensor<?x32xf32>, %wq: tensor<64x64xf32>, %wk: tensor<64x32xf32>, %wv: tensor<64x32xf32>, %wo: tensor<64x64xf32>,
                       %bq: tensor<64xf32>, %bk: tensor<64xf32>, %bv: tensor<64xf32>, %bo: tensor<64xf32>) -> tensor<?x64xf32> {
   %y = attn.attention %x memory(%mem : tensor<?x32xf32>) weights(%wq, %wk, %wv, %wo : tensor<64x64xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x64xf32>)
-         biases(%bq, %bk, %bv, %bo : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>)
+         biases(%bq, %bk, %bv : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) out_bias(%bo : tensor<64xf32>)
          {heads = 8 : i64, kv_heads = 8 : i64, head_dim = 8 : i64} : tensor<?x64xf32> -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }

@@ -55,7 +55,7 @@ module attributes {attn.config = {dim = 8 : i64, max_seq = 16 : i64, vocab = 16 
       %extracted_slice_5 = tensor.extract_slice %8[%arg1, 0] [1, 8] [1, 1] : tensor<2x8xf32> to tensor<8xf32>
       %extracted_slice_6 = tensor.extract_slice %9[%arg1, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<2x8x8xf32> to tensor<8x8xf32>
       %extracted_slice_7 = tensor.extract_slice %10[%arg1, 0] [1, 8] [1, 1] : tensor<2x8xf32> to tensor<8xf32>
-      %27 = attn.attention %26 weights(%extracted_slice_0, %extracted_slice_2, %extracted_slice_4, %extracted_slice_6 : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>) biases(%extracted_slice_1, %extracted_slice_3, %extracted_slice_5, %extracted_slice_7 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) {head_dim = 4 : i64, heads = 2 : i64, kv_heads = 2 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+      %27 = attn.attention %26 weights(%extracted_slice_0, %extracted_slice_2, %extracted_slice_4, %extracted_slice_6 : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>) biases(%extracted_slice_1, %extracted_slice_3, %extracted_slice_5 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) out_bias(%extracted_slice_7 : tensor<8xf32>) {head_dim = 4 : i64, heads = 2 : i64, kv_heads = 2 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
       %28 = attn.add %arg2, %27 : tensor<?x8xf32>
       %extracted_slice_8 = tensor.extract_slice %11[%arg1, 0] [1, 8] [1, 1] : tensor<2x8xf32> to tensor<8xf32>
       %extracted_slice_9 = tensor.extract_slice %12[%arg1, 0] [1, 8] [1, 1] : tensor<2x8xf32> to tensor<8xf32>

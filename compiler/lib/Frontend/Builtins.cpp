@@ -17,6 +17,9 @@
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Frontend/MLIRGen.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -54,6 +57,9 @@ TypeInfo typeInfo(ParamType type) {
     return {"name", "a weight name string", "a string: the full name of a weight"};
   case ParamType::RopeStyle:
     return {"rope_style", "\"half\" or \"interleaved\"", "`\"half\"` or `\"interleaved\"`"};
+  case ParamType::RopeScaling:
+    return {"rope_scaling", "\"none\", \"linear\" or \"llama3\"",
+            "`\"none\"`, `\"linear\"` or `\"llama3\"`"};
   case ParamType::Rope: return {"rope", "rope(...)", "a `rope(...)` descriptor"};
   case ParamType::Mla: return {"mla", "mla(...)", "an `mla(...)` descriptor"};
   case ParamType::Operand: return {"number", "numbers", "a number"};
@@ -97,6 +103,12 @@ bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST 
     if (v.kind == Val::Str && attn::symbolizeRopeStyle(v.s))
       return true;
     errorAt(context, at) << "rope style must be \"half\" or \"interleaved\", got " << describe(v);
+    return false;
+  case ParamType::RopeScaling:
+    if (v.kind == Val::Str && (v.s == "none" || attn::symbolizeRopeScalingKind(v.s)))
+      return true;
+    errorAt(context, at) << "rope scaling must be \"none\", \"linear\" or \"llama3\", got "
+                         << describe(v);
     return false;
   case ParamType::Tensor: if (v.kind == Val::Tensor) return true; break;
   case ParamType::Tokens: if (v.kind == Val::Tokens) return true; break;
@@ -202,13 +214,37 @@ std::optional<Val> lowerMinMax(BuiltinContext &, CallArgs &a) {
 }
 
 std::optional<Val> lowerEmbedding(BuiltinContext &b, CallArgs &a) {
+  int64_t vocab = a.get("vocab").i, dim = a.get("dim").i;
+  Value table;
+  if (a.has("tied")) {
+    // A table shared with another embedding or the output head (Marian's model.shared).
+    std::optional<Value> t = b.names.tied(
+        a.call, a.valueLoc("tied"), a.get("tied").s, {vocab, dim},
+        "embedding(tokens, " + std::to_string(vocab) + ", " + std::to_string(dim) + ")");
+    if (!t)
+      return std::nullopt;
+    table = *t;
+  }
   std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
   if (!w)
     return std::nullopt;
-  int64_t dim = a.get("dim").i;
   Value r = b.builder.create<attn::EmbeddingOp>(b.loc(a.call.getLoc()), b.activation(dim),
-                                                w->lookup("weight"), a.get("tokens").value);
+                                                table ? table : w->lookup("weight"),
+                                                a.get("tokens").value);
   return Val::ofTensor(r, dim);
+}
+
+/// x plus row 0 of a [1, d] weight named by the scope alone (Marian's
+/// final_logits_bias).
+std::optional<Val> lowerOutputBias(BuiltinContext &b, CallArgs &a) {
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  const Val &x = a.get("x");
+  mlir::Location l = b.loc(a.call.getLoc());
+  Value row = b.rowForEveryToken(w->lookup(""), 0, x.width, l);
+  Value r = b.builder.create<attn::AddOp>(l, x.value, row);
+  return Val::ofTensor(r, x.width);
 }
 
 std::optional<Val> lowerPositionEmbedding(BuiltinContext &b, CallArgs &a) {
@@ -222,14 +258,33 @@ std::optional<Val> lowerPositionEmbedding(BuiltinContext &b, CallArgs &a) {
   return Val::ofTensor(r, dim);
 }
 
+/// Row `row` of a table for every token (BERT's token type 0): an embedding
+/// lookup of ids that are all `row`.
+std::optional<Val> lowerRowEmbedding(BuiltinContext &b, CallArgs &a) {
+  int64_t rows = a.get("rows").i, dim = a.get("dim").i, row = a.get("row").i;
+  if (row >= rows) {
+    b.error(a.valueLoc("row")) << "row " << row << " of a table of " << rows << " rows";
+    return std::nullopt;
+  }
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  Value r = b.rowForEveryToken(w->lookup("weight"), row, dim, b.loc(a.call.getLoc()));
+  return Val::ofTensor(r, dim);
+}
+
 std::optional<Val> lowerSinusoidal(BuiltinContext &b, CallArgs &a) {
   int64_t dim = a.get("dim").i;
   if (dim % 2 != 0) {
     b.error(a.valueLoc("dim")) << "sinusoidal needs an even dim, got " << dim;
     return std::nullopt;
   }
-  Value r = b.builder.create<attn::SinusoidalOp>(b.loc(a.call.getLoc()), b.activation(dim),
-                                                 b.tokens, Value());
+  // The original layout (sin at 2i, cos at 2i+1) is the op's default.
+  attn::RopeStyle style = *attn::symbolizeRopeStyle(a.get("style").s);
+  Value r = b.builder.create<attn::SinusoidalOp>(
+      b.loc(a.call.getLoc()), b.activation(dim), b.tokens, Value(),
+      style == attn::RopeStyle::half ? attn::RopeStyleAttr::get(&b.context, style)
+                                     : attn::RopeStyleAttr());
   return Val::ofTensor(r, dim);
 }
 
@@ -240,7 +295,8 @@ std::optional<Val> lowerLinear(BuiltinContext &b, CallArgs &a) {
   Value tiedWeight;
   if (a.has("tied")) {
     std::optional<Value> w =
-        b.names.tied(a.call, a.valueLoc("tied"), a.get("tied").s, shape, out, x.width);
+        b.names.tied(a.call, a.valueLoc("tied"), a.get("tied").s, shape,
+                     "linear(x, " + std::to_string(out) + ") of " + shapeOf(x.width));
     if (!w)
       return std::nullopt;
     tiedWeight = *w;
@@ -252,6 +308,32 @@ std::optional<Val> lowerLinear(BuiltinContext &b, CallArgs &a) {
   Value r = b.builder.create<attn::LinearOp>(b.loc(a.call.getLoc()), b.activation(out),
                                              x.value, weight, w->lookup("bias"));
   return Val::ofTensor(r, out);
+}
+
+/// GPT-2's Conv1D: x W + b with W stored [in, out].
+std::optional<Val> lowerConv1d(BuiltinContext &b, CallArgs &a) {
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  int64_t out = a.get("out").i;
+  Value r = b.builder.create<attn::LinearOp>(b.loc(a.call.getLoc()), b.activation(out),
+                                             a.get("x").value, w->lookup("weight"),
+                                             w->lookup("bias"), b.builder.getUnitAttr());
+  return Val::ofTensor(r, out);
+}
+
+std::optional<Val> lowerSlice(BuiltinContext &b, CallArgs &a) {
+  const Val &x = a.get("x");
+  int64_t offset = a.get("offset").i, size = a.get("size").i;
+  if (offset + size > x.width) {
+    b.error(a.valueLoc("size")) << "slice(x, " << offset << ", " << size << ") reads columns ["
+                                << offset << ", " << offset + size << ") of a tensor "
+                                << shapeOf(x.width);
+    return std::nullopt;
+  }
+  Value r = b.builder.create<attn::SliceLastOp>(b.loc(a.call.getLoc()), b.activation(size),
+                                                x.value, b.builder.getI64IntegerAttr(offset));
+  return Val::ofTensor(r, size);
 }
 
 template <typename NormOp>
@@ -269,11 +351,14 @@ std::optional<Val> lowerNorm(BuiltinContext &b, CallArgs &a) {
   mlir::Location l = b.loc(a.call.getLoc());
   FloatAttr epsAttr = b.builder.getF64FloatAttr(eps);
   Value r;
+  // Old TensorFlow-converted checkpoints name a layer norm's weights gamma and beta.
+  Value scale = w->lookup("weight") ? w->lookup("weight") : w->lookup("gamma");
   if constexpr (std::is_same_v<NormOp, attn::LayerNormOp>)
-    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, w->lookup("weight"),
-                                 w->lookup("bias"), epsAttr);
+    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, scale,
+                                 w->lookup("bias") ? w->lookup("bias") : w->lookup("beta"),
+                                 epsAttr);
   else
-    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, w->lookup("weight"), epsAttr);
+    r = b.builder.create<NormOp>(l, x.value.getType(), x.value, scale, epsAttr);
   return Val::ofTensor(r, x.width);
 }
 
@@ -293,6 +378,32 @@ std::optional<Val> lowerRope(BuiltinContext &b, CallArgs &a) {
   }
   v.rope.theta = theta;
   v.rope.style = a.get("style").s;
+  RopeSpec &r = v.rope;
+  r.scaling = a.get("scaling").s;
+  r.factor = a.get("factor").asDouble();
+  r.lowFreqFactor = a.get("low_freq_factor").asDouble();
+  r.highFreqFactor = a.get("high_freq_factor").asDouble();
+  r.originalMaxPos = a.get("original_max_pos").i;
+  // The scaling parameters mean something only with a scaling that reads them.
+  bool llama3 = r.scaling == "llama3";
+  for (StringRef p : {"factor", "low_freq_factor", "high_freq_factor", "original_max_pos"})
+    if (a.given(p) && (r.scaling == "none" || (!llama3 && p != "factor"))) {
+      b.error(a.argLoc(p)) << "'" << p << "' needs scaling = "
+                           << (p == "factor" ? "\"linear\" or \"llama3\"" : "\"llama3\"");
+      return std::nullopt;
+    }
+  if (r.scaling != "none" && (!(r.factor > 0) || !std::isfinite(r.factor))) {
+    b.error(a.valueLoc("factor")) << "rope scaling factor must be positive, got "
+                                  << formatDouble(r.factor);
+    return std::nullopt;
+  }
+  if (llama3 && !(r.lowFreqFactor > 0 && r.highFreqFactor > r.lowFreqFactor &&
+                  std::isfinite(r.highFreqFactor))) {
+    b.error(a.valueLoc("high_freq_factor"))
+        << "llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor, got "
+        << formatDouble(r.lowFreqFactor) << " and " << formatDouble(r.highFreqFactor);
+    return std::nullopt;
+  }
   return v;
 }
 
@@ -303,30 +414,129 @@ std::optional<Val> lowerMla(BuiltinContext &, CallArgs &a) {
   return v;
 }
 
+/// The attributes of a `rope` argument (all null without one).
+struct RopeAttrs {
+  FloatAttr theta;
+  attn::RopeStyleAttr style;
+  attn::RopeScalingAttr scaling;
+};
+
+RopeAttrs ropeAttrs(OpBuilder &builder, CallArgs &a) {
+  if (!a.has("rope"))
+    return {};
+  const RopeSpec &rope = a.get("rope").rope;
+  MLIRContext *ctx = builder.getContext();
+  RopeAttrs attrs{builder.getF64FloatAttr(rope.theta),
+                  attn::RopeStyleAttr::get(ctx, *attn::symbolizeRopeStyle(rope.style)), {}};
+  if (rope.scaling != "none")
+    attrs.scaling = attn::RopeScalingAttr::get(
+        ctx, *attn::symbolizeRopeScalingKind(rope.scaling), builder.getF64FloatAttr(rope.factor),
+        builder.getF64FloatAttr(rope.lowFreqFactor), builder.getF64FloatAttr(rope.highFreqFactor),
+        rope.originalMaxPos);
+  return attrs;
+}
+
+/// The checks attention and attend share: kv_heads divides heads, a window
+/// only on causal attention. False after an error.
+bool checkHeadsAndWindow(BuiltinContext &b, CallArgs &a, int64_t heads, int64_t kvHeads) {
+  if (heads % kvHeads != 0) {
+    b.error(a.valueLoc(a.given("kv_heads") ? "kv_heads" : "heads"))
+        << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads << ")";
+    return false;
+  }
+  if (a.has("window") && !a.get("causal").b) {
+    b.error(a.valueLoc("window")) << "a sliding window needs causal = true";
+    return false;
+  }
+  return true;
+}
+
+/// attend(q, k, v, heads, ...): the attention of already projected queries,
+/// keys and values, built at the head level (split, rope, shared K/V heads
+/// replicated, sdpa, merge) as tfc-attn-decompose builds it from
+/// attn.attention, so that the KV-cache and GQA passes apply alike.
+std::optional<Val> lowerAttend(BuiltinContext &b, CallArgs &a) {
+  const Val &q = a.get("q"), &k = a.get("k"), &v = a.get("v");
+  int64_t heads = a.get("heads").i;
+  int64_t kvHeads = a.has("kv_heads") ? a.get("kv_heads").i : heads;
+  bool causal = a.get("causal").b;
+  if (!checkHeadsAndWindow(b, a, heads, kvHeads))
+    return std::nullopt;
+  if (q.width % heads != 0) {
+    b.error(a.valueLoc("q")) << "the width of q (" << q.width << ") must be a multiple of heads ("
+                             << heads << ")";
+    return std::nullopt;
+  }
+  int64_t headDim = q.width / heads;
+  if (k.width != kvHeads * headDim) {
+    b.error(a.valueLoc("k")) << "k must be [n, kv_heads * " << headDim << "] = "
+                             << shapeOf(kvHeads * headDim) << ", got " << shapeOf(k.width);
+    return std::nullopt;
+  }
+  if (v.width % kvHeads != 0) {
+    b.error(a.valueLoc("v")) << "the width of v (" << v.width
+                             << ") must be a multiple of kv_heads (" << kvHeads << ")";
+    return std::nullopt;
+  }
+  RopeAttrs rope = ropeAttrs(b.builder, a);
+  if (rope.theta && headDim % 2 != 0) {
+    b.error(a.valueLoc("rope")) << "rope needs an even head_dim, got " << headDim;
+    return std::nullopt;
+  }
+  OpBuilder &builder = b.builder;
+  mlir::Location l = b.loc(a.call.getLoc());
+  auto headsType = [&](int64_t h, int64_t d) {
+    return RankedTensorType::get({h, ShapedType::kDynamic, d}, builder.getF32Type());
+  };
+  int64_t valueDim = v.width / kvHeads;
+  Value qh = builder.create<attn::SplitHeadsOp>(l, headsType(heads, headDim), q.value);
+  Value kh = builder.create<attn::SplitHeadsOp>(l, headsType(kvHeads, headDim), k.value);
+  Value vh = builder.create<attn::SplitHeadsOp>(l, headsType(kvHeads, valueDim), v.value);
+  if (rope.theta) {
+    qh = builder.create<attn::RopeOp>(l, qh.getType(), qh, Value(), rope.theta, rope.style,
+                                      rope.scaling);
+    kh = builder.create<attn::RopeOp>(l, kh.getType(), kh, Value(), rope.theta, rope.style,
+                                      rope.scaling);
+  }
+  if (kvHeads != heads) {
+    kh = builder.create<attn::RepeatKVOp>(l, headsType(heads, headDim), kh);
+    vh = builder.create<attn::RepeatKVOp>(l, headsType(heads, valueDim), vh);
+  }
+  Value o = builder.create<attn::SDPAOp>(
+      l, headsType(heads, valueDim), qh, kh, vh, builder.getI64IntegerAttr(heads),
+      builder.getI64IntegerAttr(heads), causal ? builder.getUnitAttr() : UnitAttr(),
+      builder.getF64FloatAttr(1.0 / std::sqrt(static_cast<double>(headDim))),
+      /*tiling=*/nullptr,
+      a.has("window") ? builder.getI64IntegerAttr(a.get("window").i) : IntegerAttr());
+  Value r = builder.create<attn::MergeHeadsOp>(l, b.activation(heads * valueDim), o);
+  return Val::ofTensor(r, heads * valueDim);
+}
+
 std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   const Val &x = a.get("x");
   int64_t dim = x.width;
   int64_t heads = a.get("heads").i;
   bool causal = a.get("causal").b;
-  std::optional<RopeSpec> rope;
-  if (a.has("rope"))
-    rope = a.get("rope").rope;
   OpBuilder &builder = b.builder;
-  FloatAttr ropeTheta = rope ? builder.getF64FloatAttr(rope->theta) : FloatAttr();
-  attn::RopeStyleAttr ropeStyle =
-      rope ? attn::RopeStyleAttr::get(builder.getContext(), *attn::symbolizeRopeStyle(rope->style))
-           : attn::RopeStyleAttr();
+  RopeAttrs rope = ropeAttrs(builder, a);
+  FloatAttr ropeTheta = rope.theta;
+  attn::RopeStyleAttr ropeStyle = rope.style;
+  attn::RopeScalingAttr ropeScaling = rope.scaling;
   UnitAttr causalAttr = causal ? builder.getUnitAttr() : UnitAttr();
   mlir::Location l = b.loc(a.call.getLoc());
 
   if (a.has("latent")) {
-    for (StringRef p : {"kv_heads", "head_dim", "memory", "bias"})
+    if (ropeScaling) {
+      b.error(a.valueLoc("rope")) << "rope scaling is not supported with latent attention";
+      return std::nullopt;
+    }
+    for (StringRef p : {"kv_heads", "head_dim", "memory", "bias", "out_bias", "window"})
       if (a.given(p)) {
         b.error(a.argLoc(p)) << "'" << p << "' cannot be combined with latent attention";
         return std::nullopt;
       }
     const MlaSpec &s = a.get("latent").mla;
-    if (rope && s.ropeDim % 2 != 0) {
+    if (ropeTheta && s.ropeDim % 2 != 0) {
       b.error(a.valueLoc("rope")) << "rope needs an even rope_dim, got " << s.ropeDim;
       return std::nullopt;
     }
@@ -355,11 +565,8 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   }
 
   int64_t kvHeads = a.has("kv_heads") ? a.get("kv_heads").i : heads;
-  if (heads % kvHeads != 0) {
-    b.error(a.valueLoc(a.given("kv_heads") ? "kv_heads" : "heads"))
-        << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads << ")";
+  if (!checkHeadsAndWindow(b, a, heads, kvHeads))
     return std::nullopt;
-  }
   int64_t headDim;
   if (a.has("head_dim")) {
     headDim = a.get("head_dim").i;
@@ -371,7 +578,7 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
     }
     headDim = dim / heads;
   }
-  if (rope && headDim % 2 != 0) {
+  if (ropeTheta && headDim % 2 != 0) {
     b.error(a.valueLoc("rope")) << "rope needs an even head_dim, got " << headDim;
     return std::nullopt;
   }
@@ -387,6 +594,8 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   }
   a.dims["kv_heads"] = kvHeads;
   a.dims["head_dim"] = headDim;
+  if (!a.given("out_bias"))
+    a.dims["out_bias"] = a.get("bias").b;
   std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
   if (!w)
     return std::nullopt;
@@ -399,7 +608,8 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   Value r = builder.create<attn::AttentionOp>(
       l, b.activation(dim), x.value, memory, ws[0], ws[1], ws[2], ws[3], bs[0], bs[1], bs[2],
       bs[3], builder.getI64IntegerAttr(heads), builder.getI64IntegerAttr(kvHeads),
-      builder.getI64IntegerAttr(headDim), causalAttr, ropeTheta, ropeStyle);
+      builder.getI64IntegerAttr(headDim), causalAttr, ropeTheta, ropeStyle, ropeScaling,
+      a.has("window") ? builder.getI64IntegerAttr(a.get("window").i) : IntegerAttr());
   return Val::ofTensor(r, dim);
 }
 
@@ -434,23 +644,48 @@ const std::vector<BuiltinSpec> &table() {
        {required("a", PT::Operand), required("b", PT::Operand)},
        "the larger (an integer if both are)", {}, lowerMinMax<false>},
       {"embedding", InFunctions,
-       {required("tokens", PT::Tokens), required("vocab", PT::Size), required("dim", PT::Size)},
-       "`[n, dim]`, one table row per token", {{"weight", "[vocab, dim]"}}, lowerEmbedding},
+       {required("tokens", PT::Tokens), required("vocab", PT::Size), required("dim", PT::Size),
+        none("tied", PT::WeightName)},
+       "`[n, dim]`, one table row per token", {{"weight", "[vocab, dim]", "!tied"}},
+       lowerEmbedding},
       {"position_embedding", InFunctions,
        {required("max_pos", PT::Size), required("dim", PT::Size)},
        "`[n, dim]`, rows of the positions", {{"weight", "[max_pos, dim]"}},
        lowerPositionEmbedding},
-      {"sinusoidal", InFunctions, {required("dim", PT::Size)},
-       "`[n, dim]`, `sin(p/10000^(2i/dim))` at `2i`, `cos` at `2i+1`; dim even", {},
-       lowerSinusoidal},
+      {"row_embedding", InFunctions,
+       {required("rows", PT::Size), required("dim", PT::Size),
+        withDefault("row", PT::Count, Val::ofInt(0))},
+       "`[n, dim]`, table row `row` for every token (BERT's token type 0)",
+       {{"weight", "[rows, dim]"}}, lowerRowEmbedding},
+      {"sinusoidal", InFunctions,
+       {required("dim", PT::Size), withDefault("style", PT::RopeStyle, Val::ofStr("interleaved"))},
+       "`[n, dim]`, `sin(p/10000^(2i/dim))` at `2i`, `cos` at `2i+1` (`\"interleaved\"`), or at "
+       "`i` and `i + dim/2` (`\"half\"`, Marian); dim even",
+       {}, lowerSinusoidal},
       {"linear", InFunctions,
        {required("x", PT::Tensor, "d"), required("out", PT::Size),
         withDefault("bias", PT::Bool, Val::ofBool(false)), none("tied", PT::WeightName)},
        "`[n, out]`", {{"weight", "[out, d]", "!tied"}, {"bias", "[out]", "bias"}}, lowerLinear},
+      {"conv1d", InFunctions, {required("x", PT::Tensor, "d"), required("out", PT::Size)},
+       "`[n, out]`: `x W + b`, W stored `[in, out]` (GPT-2's Conv1D)",
+       {{"weight", "[d, out]"}, {"bias", "[out]"}}, lowerConv1d},
+      {"slice", InFunctions,
+       {required("x", PT::Tensor), required("offset", PT::Count), required("size", PT::Size)},
+       "`[n, size]`: columns `[offset, offset + size)`", {}, lowerSlice},
+      {"output_bias", InFunctions, {required("x", PT::Tensor, "d")},
+       "`[n, d]`: x plus a `[1, d]` bias named by the scope alone (Marian's final_logits_bias)",
+       {{"", "[1, d]"}}, lowerOutputBias},
       {"rms_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
        "`[n, d]`", {{"weight", "[d]"}}, lowerNorm<attn::RMSNormOp>},
-      {"layer_norm", InFunctions, {required("x", PT::Tensor, "d"), required("eps", PT::Number)},
-       "`[n, d]`", {{"weight", "[d]"}, {"bias", "[d]"}}, lowerNorm<attn::LayerNormOp>},
+      {"layer_norm", InFunctions,
+       {required("x", PT::Tensor, "d"), required("eps", PT::Number),
+        withDefault("gamma_beta", PT::Bool, Val::ofBool(false))},
+       "`[n, d]`",
+       {{"weight", "[d]", "!gamma_beta"},
+        {"bias", "[d]", "!gamma_beta"},
+        {"gamma", "[d]", "gamma_beta"},
+        {"beta", "[d]", "gamma_beta"}},
+       lowerNorm<attn::LayerNormOp>},
       {"relu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]`", {},
        lowerActivation<attn::ReluOp>},
       {"gelu", InFunctions, {required("x", PT::Tensor)}, "`[n, d]` (erf)", {},
@@ -464,7 +699,8 @@ const std::vector<BuiltinSpec> &table() {
         derived("kv_heads", PT::Size, "heads"), derived("head_dim", PT::Size, "d / heads"),
         withDefault("causal", PT::Bool, Val::ofBool(false)), none("rope", PT::Rope),
         none("memory", PT::Tensor, "d_mem"),
-        withDefault("bias", PT::Bool, Val::ofBool(false)), none("latent", PT::Mla)},
+        withDefault("bias", PT::Bool, Val::ofBool(false)), none("latent", PT::Mla),
+        derived("out_bias", PT::Bool, "bias"), none("window", PT::Size)},
        "`[n, d]`",
        {{"q_proj.weight", "[heads*head_dim, d]", "!latent"},
         {"q_proj.bias", "[heads*head_dim]", "bias"},
@@ -473,7 +709,7 @@ const std::vector<BuiltinSpec> &table() {
         {"v_proj.weight", "[kv_heads*head_dim, d_mem]", "!latent"},
         {"v_proj.bias", "[kv_heads*head_dim]", "bias"},
         {"o_proj.weight", "[d, heads*head_dim]", "!latent"},
-        {"o_proj.bias", "[d]", "bias"},
+        {"o_proj.bias", "[d]", "out_bias"},
         {"q_proj.weight", "[heads*(nope_dim+rope_dim), d]", "latent && !q_rank"},
         {"q_a_proj.weight", "[q_rank, d]", "latent && q_rank"},
         {"q_a_layernorm.weight", "[q_rank]", "latent && q_rank"},
@@ -483,9 +719,22 @@ const std::vector<BuiltinSpec> &table() {
         {"kv_b_proj.weight", "[heads*(nope_dim+v_dim), kv_rank]", "latent"},
         {"o_proj.weight", "[d, heads*v_dim]", "latent"}},
        lowerAttention},
+      {"attend", InFunctions,
+       {required("q", PT::Tensor), required("k", PT::Tensor), required("v", PT::Tensor),
+        required("heads", PT::Size), derived("kv_heads", PT::Size, "heads"),
+        withDefault("causal", PT::Bool, Val::ofBool(false)), none("rope", PT::Rope),
+        none("window", PT::Size)},
+       "`[n, heads*dv]`: attention of projected `q [n, heads*hd]`, `k [m, kv_heads*hd]`, "
+       "`v [m, kv_heads*dv]`",
+       {}, lowerAttend},
       {"rope", InFunctions,
        {withDefault("theta", PT::Number, Val::ofFloat(10000.0)),
-        withDefault("style", PT::RopeStyle, Val::ofStr("half"))},
+        withDefault("style", PT::RopeStyle, Val::ofStr("half")),
+        withDefault("scaling", PT::RopeScaling, Val::ofStr("none")),
+        withDefault("factor", PT::Number, Val::ofFloat(1.0)),
+        withDefault("low_freq_factor", PT::Number, Val::ofFloat(1.0)),
+        withDefault("high_freq_factor", PT::Number, Val::ofFloat(4.0)),
+        withDefault("original_max_pos", PT::Size, Val::ofInt(8192))},
        "rope descriptor", {}, lowerRope},
       {"mla", InFunctions,
        {required("kv_rank", PT::Size), required("rope_dim", PT::Size),
@@ -624,6 +873,17 @@ std::optional<CallArgs> bindArgs(const CallExprAST &call, const BuiltinSpec &spe
   return args;
 }
 
+Value BuiltinContext::rowForEveryToken(Value table, int64_t row, int64_t width,
+                                       mlir::Location l) {
+  // An embedding lookup of ids that are all `row`, as many as the tokens.
+  Value n = builder.create<tensor::DimOp>(l, tokens, 0);
+  Value empty = builder.create<tensor::EmptyOp>(l, ArrayRef<OpFoldResult>{n},
+                                                builder.getI32Type());
+  Value rowId = builder.create<arith::ConstantIntOp>(l, row, 32);
+  Value ids = builder.create<linalg::FillOp>(l, rowId, empty).getResult(0);
+  return builder.create<attn::EmbeddingOp>(l, activation(width), table, ids);
+}
+
 std::optional<llvm::StringMap<Value>> BuiltinContext::createWeights(const CallArgs &args) {
   llvm::StringMap<Value> created;
   std::optional<std::string> prefix;
@@ -660,7 +920,10 @@ void tfc::printBuiltinReference(llvm::raw_ostream &os) {
     llvm::interleave(
         spec.weights, os,
         [&](const WeightSpec &w) {
-          os << "`." << w.suffix << " " << w.shape << "`";
+          if (*w.suffix)
+            os << "`." << w.suffix << " " << w.shape << "`";
+          else
+            os << "the scope itself `" << w.shape << "`";
           if (w.when)
             os << " if `" << w.when << "`";
         },
@@ -670,7 +933,7 @@ void tfc::printBuiltinReference(llvm::raw_ostream &os) {
   os << "\nParameter types:\n\n";
   // Operand reads as `number` too; only its error message differs.
   for (ParamType type : {PT::Tensor, PT::Tokens, PT::Size, PT::Count, PT::Number, PT::Bool,
-                         PT::WeightName, PT::RopeStyle, PT::Rope, PT::Mla}) {
+                         PT::WeightName, PT::RopeStyle, PT::RopeScaling, PT::Rope, PT::Mla}) {
     TypeInfo info = typeInfo(type);
     os << "* `" << info.doc << "`: " << info.legend << "\n";
   }

@@ -37,6 +37,7 @@ enum class ParamType {
   Bool,       // true or false
   WeightName, // a string: the full name of a weight
   RopeStyle,  // "half" or "interleaved"
+  RopeScaling, // "none", "linear" or "llama3"
   Rope,       // a rope(...) descriptor
   Mla,        // an mla(...) descriptor
   Operand,    // a number, as the config builtins take it
@@ -138,6 +139,8 @@ public:
   /// Creates, in table order, the weights of `args.spec` whose condition
   /// holds, shaped by their rules; by suffix. nullopt after an error.
   std::optional<llvm::StringMap<mlir::Value>> createWeights(const CallArgs &args);
+  /// Row `row` of `table` for every token of the function: `[n, width]`.
+  mlir::Value rowForEveryToken(mlir::Value table, int64_t row, int64_t width, mlir::Location l);
 
   mlir::MLIRContext &context;
   mlir::OpBuilder &builder;

@@ -31,6 +31,11 @@ constexpr int64_t kDefaultMaxSeq = 2048;
 struct RopeSpec {
   double theta = 10000.0;
   std::string style = "half";
+  /// "none", or a #attn.rope_scaling kind ("linear", "llama3") with its
+  /// parameters (llama3 reads all four, linear only the factor).
+  std::string scaling = "none";
+  double factor = 1.0, lowFreqFactor = 1.0, highFreqFactor = 4.0;
+  int64_t originalMaxPos = 8192;
 };
 
 struct MlaSpec {

@@ -90,7 +90,7 @@ std::optional<std::string> WeightNames::weightPrefix(const CallExprAST &call) {
 
 std::optional<Value> WeightNames::weight(const CallExprAST &call, const std::string &prefix,
                                          StringRef suffix, ArrayRef<int64_t> shape) {
-  std::string name = prefix + "." + suffix.str();
+  std::string name = suffix.empty() ? prefix : prefix + "." + suffix.str();
   SmallVector<StringRef> parts;
   StringRef(name).split(parts, kLayerIndex);
   bool stacked = parts.size() > 1;
@@ -160,7 +160,7 @@ std::optional<Value> WeightNames::weight(const CallExprAST &call, const std::str
 
 std::optional<Value> WeightNames::tied(const CallExprAST &call, const Location &argLoc,
                                        const std::string &name, ArrayRef<int64_t> shape,
-                                       int64_t out, int64_t width) {
+                                       const std::string &user) {
   auto it = weights.find(name);
   if (it == weights.end()) {
     error(argLoc) << "tied weight '" << name << "' is not defined before this call";
@@ -173,9 +173,8 @@ std::optional<Value> WeightNames::tied(const CallExprAST &call, const Location &
     return std::nullopt;
   }
   if (ArrayRef<int64_t>(info.shape) != shape) {
-    error(argLoc) << "tied weight '" << name << "' has shape " << shapeOf(info.shape)
-                  << ", but linear(x, " << out << ") of " << shapeOf(width) << " needs "
-                  << shapeOf(shape);
+    error(argLoc) << "tied weight '" << name << "' has shape " << shapeOf(info.shape) << ", but "
+                  << user << " needs " << shapeOf(shape);
     return std::nullopt;
   }
   if (info.func == func)

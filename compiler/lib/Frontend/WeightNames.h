@@ -52,14 +52,15 @@ public:
   std::optional<std::string> resolveScope(const ScopeAST &scope);
   /// The enclosing scopes and the call's own, joined by `.`.
   std::optional<std::string> weightPrefix(const CallExprAST &call);
-  /// Creates the weight `prefix.suffix` of `shape` (per layer inside a loop).
+  /// Creates the weight `prefix.suffix` (`prefix` alone for an empty suffix)
+  /// of `shape` (per layer inside a loop).
   std::optional<mlir::Value> weight(const CallExprAST &call, const std::string &prefix,
                                     llvm::StringRef suffix, llvm::ArrayRef<int64_t> shape);
-  /// The weight `name` created earlier, for `linear(x, out, tied = name)` of an
-  /// `[n, width]` x, which needs it to have `shape`.
+  /// The weight `name` created earlier, for a call (`user`, as an error
+  /// quotes it: "linear(x, 256) of [n, 64]") that needs it to have `shape`.
   std::optional<mlir::Value> tied(const CallExprAST &call, const Location &argLoc,
                                   const std::string &name, llvm::ArrayRef<int64_t> shape,
-                                  int64_t out, int64_t width);
+                                  const std::string &user);
 
   /// The function being emitted (a tied weight of another one is named again).
   mlir::func::FuncOp func;

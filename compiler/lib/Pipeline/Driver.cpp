@@ -14,6 +14,7 @@
 #include "tfc/Frontend/MLIRGen.h"
 #include "tfc/Frontend/Manifest.h"
 #include "tfc/Frontend/Parser.h"
+#include "tfc/Import/HFImport.h"
 #include "tfc/Target/EmitSharedLib.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -101,9 +102,15 @@ int runDriver(const DriverOptions &options) {
   bool binary = (options.emit == Stage::Object || options.emit == Stage::SharedLib) &&
                 !options.printWeights && !options.report && !options.printAbiLayout;
   std::string output = options.output;
+  // A Hugging Face model directory is imported first (tfc import), then
+  // compiled like the tdsl file it becomes.
+  llvm::StringRef inputPath = options.input;
+  bool hfDirectory = inputPath != "-" && llvm::sys::fs::is_directory(inputPath);
+  if (hfDirectory)
+    inputPath = inputPath.rtrim('/');
   if (output.empty()) {
     if (binary) {
-      llvm::SmallString<128> path(llvm::sys::path::stem(options.input));
+      llvm::SmallString<128> path(llvm::sys::path::stem(inputPath));
       path += options.emit == Stage::Object ? ".o" : ".so";
       output = std::string(path);
     } else {
@@ -125,7 +132,16 @@ int runDriver(const DriverOptions &options) {
     return 0;
   }
 
-  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(options.input, /*IsText=*/true);
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer = std::error_code();
+  if (hfDirectory) {
+    ImportResult imported = importHuggingFaceDir(inputPath);
+    if (!imported.ok())
+      return fail(imported.error);
+    buffer = llvm::MemoryBuffer::getMemBufferCopy(imported.tdsl,
+                                                  (inputPath + "/config.json (imported)").str());
+  } else {
+    buffer = llvm::MemoryBuffer::getFileOrSTDIN(options.input, /*IsText=*/true);
+  }
   if (std::error_code ec = buffer.getError())
     return fail("cannot read '" + options.input + "': " + ec.message());
   // A binary output is written after the whole pipeline: check its directory first.

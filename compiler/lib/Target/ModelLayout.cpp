@@ -87,6 +87,25 @@ ModelSummary summarizeModel(ModuleOp module) {
       }
     }
   });
+  if (s.layers)
+    return s;
+  // A model written with attend(q, k, v) has its attention at the head level
+  // already: its self-attentions are the sdpa of the encoder, and the causal
+  // ones of a decoder that also has a memory (the others attend to it).
+  bool crossPossible = main == decoder && decoder.getNumArguments() > 1;
+  main.walk([&](attn::SDPAOp sdpa) {
+    if (crossPossible && !sdpa.getCausal())
+      return;
+    s.layers += timesRun(sdpa);
+    if (!s.heads) {
+      s.heads = sdpa.getHeads();
+      Value key = sdpa.getKey();
+      if (auto repeat = key.getDefiningOp<attn::RepeatKVOp>())
+        key = repeat.getInput();
+      s.kvHeads = cast<RankedTensorType>(key.getType()).getDimSize(0);
+      s.headDim = sdpa.getQuery().getType().getDimSize(2);
+    }
+  });
   return s;
 }
 

@@ -1,14 +1,18 @@
 //===- tfc.cpp - The tfc compiler driver -------------------------------------===//
 //
 // `tfc model.tdsl -o model.so`: options into a DriverOptions, then one call.
+// `tfc import HF_DIR [-o OUT.tdsl]`: the importer's tdsl (compiler/lib/Import).
 //
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Frontend/MLIRGen.h"
+#include "tfc/Import/HFImport.h"
 #include "tfc/Pipeline/Pipeline.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
@@ -17,8 +21,41 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("tfc options");
 
-static cl::opt<std::string> input(cl::Positional, cl::desc("<model.tdsl>"), cl::Required,
-                                  cl::cat(category));
+static cl::opt<std::string> input(cl::Positional,
+                                  cl::desc("<model.tdsl | Hugging Face model directory>"),
+                                  cl::Required, cl::cat(category));
+
+// `tfc import SOURCE [-o OUT.tdsl]`: the tdsl of a Hugging Face model directory.
+static cl::SubCommand importCommand("import",
+                                    "Write the tdsl of a Hugging Face model directory");
+static cl::opt<std::string> importSource(cl::Positional, cl::desc("<Hugging Face model directory>"),
+                                         cl::Required, cl::sub(importCommand));
+static cl::opt<std::string> importOutput("o", cl::desc("Output .tdsl file (default: stdout)"),
+                                         cl::value_desc("file"), cl::init("-"),
+                                         cl::sub(importCommand));
+
+/// `tfc import`: one `tfc: error:` line and status 1 on failure.
+static int runImport() {
+  if (!llvm::sys::fs::is_directory(importSource)) {
+    llvm::errs() << "tfc: error: '" << importSource
+                 << "' is not a Hugging Face model directory\n";
+    return 1;
+  }
+  tfc::ImportResult result = tfc::importHuggingFaceDir(importSource);
+  if (!result.ok()) {
+    llvm::errs() << "tfc: error: " << result.error << "\n";
+    return 1;
+  }
+  std::error_code ec;
+  llvm::ToolOutputFile out(importOutput, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    llvm::errs() << "tfc: error: cannot write '" << importOutput << "': " << ec.message() << "\n";
+    return 1;
+  }
+  out.os() << result.tdsl;
+  out.keep();
+  return 0;
+}
 static cl::opt<std::string> output("o", cl::desc("Output file (default: <stem>.so, or stdout "
                                                  "for text stages)"),
                                    cl::value_desc("file"), cl::cat(category));
@@ -121,6 +158,8 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (importCommand)
+    return runImport();
   if (optLevel > 3) {
     llvm::errs() << "tfc: error: -O" << optLevel << " is not an optimization level (0-3)\n";
     return 1;

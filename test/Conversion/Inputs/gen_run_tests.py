@@ -246,14 +246,14 @@ def heads_ty(h, d):
 
 
 def rope():
-    t = TestFile("run-rope.mlir", "rope half / interleaved, with and without an offset, executed.")
+    t = TestFile("run-rope.mlir", "rope half / interleaved, with and without an offset, linear- and llama3-scaled, executed.")
     H, n, d = 2, 3, 6
     x = rnd(H, n, d)
     xv, xt = t.const(x, "x", dyn=1)
     as_nhd = x.transpose(1, 0, 2)  # the reference takes [n, H, d]
     for style, theta, offset in (("half", 10000.0, 0), ("interleaved", 10000.0, 0),
                                  ("half", 500.0, 7), ("interleaved", 500.0, 7)):
-        attr = "{style = \"%s\", theta = %r : f64}" % (style, theta)
+        attr = "{style = #attn<rope_style %s>, theta = %r : f64}" % (style, theta)
         if offset:
             o = t.index(offset)
             y = t.op("attn.rope %s offset %s %s : %s" % (xv, o, attr, xt))
@@ -261,21 +261,34 @@ def rope():
             y = t.op("attn.rope %s %s : %s" % (xv, attr, xt))
         exp = ref.rope_apply(as_nhd, np.arange(offset, offset + n), theta, style).transpose(1, 0, 2)
         t.show("rope %s theta %g offset %d" % (style, theta, offset), y, xt, exp)
+    # Rescaled frequencies: linear, and llama3 with theta 500 and an original
+    # context of 64, where the three frequencies of d = 6 (wavelengths 6.3,
+    # 49.9 and 396) are kept, blended and divided.
+    for kind, theta, offset in (("linear", 10000.0, 5), ("llama3", 500.0, 9)):
+        scaling = {"kind": kind, "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                   "original_max_pos": 64}
+        attr = ("{style = #attn<rope_style half>, theta = %r : f64, scaling = #attn.rope_scaling<%s, factor = "
+                "4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, "
+                "original_max_position = 64>}" % (theta, kind))
+        y = t.op("attn.rope %s offset %s %s : %s" % (xv, t.index(offset), attr, xt))
+        exp = ref.rope_apply(as_nhd, np.arange(offset, offset + n), theta, "half",
+                             scaling).transpose(1, 0, 2)
+        t.show("rope %s-scaled theta %g offset %d" % (kind, theta, offset), y, xt, exp)
     t.write()
 
 
-def sdpa_ref(q, k, v, scale, causal):
+def sdpa_ref(q, k, v, scale, causal, window=None):
     """q [H, n, d], k/v [KV, m, *] -> [H, n, dv]; queries are the last n positions."""
     H, n, _ = q.shape
     m = k.shape[1]
     q_pos, k_pos = np.arange(m - n, m), np.arange(m)
     out = ref.sdpa(q.transpose(1, 0, 2), k.transpose(1, 0, 2), v.transpose(1, 0, 2), scale,
-                   causal, q_pos, k_pos)
+                   causal, q_pos, k_pos, window)
     return out.reshape(n, H, -1).transpose(1, 0, 2)
 
 
 def sdpa():
-    t = TestFile("run-sdpa.mlir", "sdpa (causal GQA, causal with a key prefix, MQA) and the head layout ops, executed.")
+    t = TestFile("run-sdpa.mlir", "sdpa (causal GQA, causal with a key prefix, MQA, sliding windows) and the head layout ops, executed.")
     cases = [("causal GQA 4/2", 4, 2, 3, 3, 4, 3, True),
              ("causal, 2 queries after 5 keys, GQA 2/1", 2, 1, 2, 5, 4, 2, True),
              ("non-causal MHA", 2, 2, 3, 4, 2, 3, False)]
@@ -288,6 +301,19 @@ def sdpa():
         y = t.op("attn.sdpa %s, %s, %s {heads = %d : i64, kv_heads = %d : i64,%s scale = %r : f64} : %s, %s, %s -> %s"
                  % (qv, kv_, vv, H, KV, " causal," if causal else "", scale, qt, kt, vt, heads_ty(H, dv)))
         t.show("sdpa " + what, y, heads_ty(H, dv), sdpa_ref(q, k, v, scale, causal))
+    # Sliding windows of 2 and 3 positions: 4 queries after 2 cached keys, GQA 4/2.
+    for window in (2, 3):
+        H, KV, n, m, d, dv = 4, 2, 4, 6, 4, 3
+        q, k, v = rnd(H, n, d), rnd(KV, m, d), rnd(KV, m, dv)
+        qv, qt = t.const(q, "q", dyn=1)
+        kv_, kt = t.const(k, "k", dyn=1)
+        vv, vt = t.const(v, "v", dyn=1)
+        scale = 1.0 / math.sqrt(d)
+        y = t.op("attn.sdpa %s, %s, %s {heads = %d : i64, kv_heads = %d : i64, causal, scale = %r "
+                 ": f64, window = %d : i64} : %s, %s, %s -> %s"
+                 % (qv, kv_, vv, H, KV, scale, window, qt, kt, vt, heads_ty(H, dv)))
+        t.show("sdpa causal window %d, GQA 4/2" % window, y, heads_ty(H, dv),
+               sdpa_ref(q, k, v, scale, True, window))
 
     x = rnd(3, 6)
     xv, xt = act(t, x)
@@ -339,9 +365,10 @@ def attention():
     ws = [t.const(W[k + "_proj.weight"], "w") for k in "qkvo"]
     bs = [t.const(W[k + "_proj.bias"], "b") for k in "qkvo"]
     y = t.op("attn.attention %s memory(%s : %s) weights(%s : %s) biases(%s : %s) "
-             "{heads = %d : i64, kv_heads = %d : i64, head_dim = %d : i64} : %s -> %s"
+             "out_bias(%s : %s) {heads = %d : i64, kv_heads = %d : i64, head_dim = %d : i64} : %s -> %s"
              % (xv, mv, mt, ", ".join(v for v, _ in ws), ", ".join(ty for _, ty in ws),
-                ", ".join(v for v, _ in bs), ", ".join(ty for _, ty in bs), H, KV, hd, xt, xt))
+                ", ".join(v for v, _ in bs[:3]), ", ".join(ty for _, ty in bs[:3]), bs[3][0],
+                bs[3][1], H, KV, hd, xt, xt))
     exp = ref.attention(ref.Weights(W), "", x, H, kv_heads=KV, head_dim=hd, memory=mem, bias=True)
     t.show("cross-attention with biases", y, xt, exp)
 
@@ -366,7 +393,7 @@ def attention():
         wo = t.const(W["o_proj.weight"], "w")
         y = t.op("attn.latent_attention %s q(%s : %s) kv(%s : %s) o(%s : %s) "
                  "{heads = %d : i64, kv_rank = %d : i64, rope_dim = %d : i64, nope_dim = %d : i64, "
-                 "v_dim = %d : i64, q_rank = %d : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = \"%s\"} : %s -> %s"
+                 "v_dim = %d : i64, q_rank = %d : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style %s>} : %s -> %s"
                  % (xv, ", ".join(v for v, _ in qs), ", ".join(ty for _, ty in qs),
                     ", ".join(v for v, _ in kvs), ", ".join(ty for _, ty in kvs), wo[0], wo[1],
                     H, rank, dr, dn, dvv, q_rank, style, xt, xt))

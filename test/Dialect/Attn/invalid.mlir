@@ -390,7 +390,7 @@ func.func @attention_wk(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>, %wk: tensor<8x
 func.func @attention_bias(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf32>, %bk: tensor<6xf32>) {
   // expected-error @+1 {{'attn.attention' op bk has shape [6], expected [8]}}
   %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
-         biases(%b, %bk, %b, %b : tensor<8xf32>, tensor<6xf32>, tensor<8xf32>, tensor<8xf32>)
+         biases(%b, %bk, %b : tensor<8xf32>, tensor<6xf32>, tensor<8xf32>) out_bias(%b : tensor<8xf32>)
          {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
   return
 }
@@ -759,5 +759,59 @@ func.func @online_attention_value(%q: tensor<2x?x8xf32>, %k: tensor<2x4x8xf32>, 
 func.func @online_attention_acc(%q: tensor<2x?x8xf32>, %m: tensor<?xf32>, %acc: tensor<2x?x6xf32>, %rows: index) {
   // expected-error @+1 {{'attn.online_attention' op acc has shape [2, ?, 6], expected [2, ?, 8]}}
   %a:3 = attn.online_attention %q, %q, %q, %m, %m, %acc rows %rows {group = 1 : i64} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x6xf32>
+  return
+}
+
+// -----
+
+func.func @attention_window_not_causal(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op a sliding window needs causal attention}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, window = 4 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_scaling_without_theta(%h: tensor<?x8xf32>, %w: tensor<8x8xf32>) {
+  // expected-error @+1 {{'attn.attention' op rope_scaling requires rope_theta}}
+  %y = attn.attention %h weights(%w, %w, %w, %w : tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+         {heads = 2 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, causal,
+          rope_scaling = #attn.rope_scaling<linear, factor = 2.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64>}
+         : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @sdpa_window_nonpositive(%q: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.sdpa' op window (0) must be positive}}
+  %o = attn.sdpa %q, %q, %q {heads = 2 : i64, kv_heads = 2 : i64, causal, scale = 1.0 : f64, window = 0 : i64} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_factor(%q: tensor<2x?x8xf32>) {
+  // expected-error @+2 {{rope_scaling: factor (0.000000e+00) must be positive}}
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                     scaling = #attn.rope_scaling<linear, factor = 0.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64>} : tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_scaling_llama3(%q: tensor<2x?x8xf32>) {
+  // expected-error @+2 {{rope_scaling: llama3 needs 0 < low_freq_factor (4.000000e+00) < high_freq_factor (1.000000e+00) and a positive original_max_position (64)}}
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                     scaling = #attn.rope_scaling<llama3, factor = 8.0 : f64, low_freq_factor = 4.0 : f64, high_freq_factor = 1.0 : f64, original_max_position = 64>} : tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_in_out_width(%x: tensor<?x8xf32>, %w: tensor<4x16xf32>) {
+  // expected-error @+1 {{'attn.linear' op input width (8) does not match the weight's input width (4)}}
+  %y = attn.linear %x, %w {weight_in_out} : tensor<?x8xf32>, tensor<4x16xf32> -> tensor<?x16xf32>
   return
 }

@@ -37,6 +37,8 @@ func.func @dense(%x: tensor<?x64xf32>, %w: tensor<172x64xf32>, %b: tensor<172xf3
   %y0 = attn.linear %x, %w : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
   // CHECK: attn.linear %{{.*}}, %{{.*}} bias %{{.*}} : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
   %y1 = attn.linear %x, %w bias %b : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
+  // CHECK: attn.linear %{{.*}}, %{{.*}} {weight_in_out} : tensor<?x172xf32>, tensor<172x64xf32> -> tensor<?x64xf32>
+  %y2 = attn.linear %y1, %w {weight_in_out} : tensor<?x172xf32>, tensor<172x64xf32> -> tensor<?x64xf32>
   // CHECK: attn.rms_norm %{{.*}}, %{{.*}} {eps = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
   %n0 = attn.rms_norm %x, %g {eps = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
   // CHECK: attn.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {eps = 1.000000e-05 : f64} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
@@ -64,16 +66,27 @@ func.func @dense(%x: tensor<?x64xf32>, %w: tensor<172x64xf32>, %b: tensor<172xf3
 
 // CHECK-LABEL: func @attention
 func.func @attention(%h: tensor<?x64xf32>, %enc: tensor<?x32xf32>, %wq: tensor<64x64xf32>, %wk: tensor<32x64xf32>, %wv: tensor<32x64xf32>, %wo: tensor<64x64xf32>,
-                     %wkm: tensor<64x32xf32>, %wvm: tensor<64x32xf32>, %bq: tensor<64xf32>, %bk: tensor<64xf32>, %bv: tensor<64xf32>, %bo: tensor<64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+                     %wkm: tensor<64x32xf32>, %wvm: tensor<64x32xf32>, %bq: tensor<64xf32>, %bk: tensor<64xf32>, %bv: tensor<64xf32>, %bo: tensor<64xf32>,
+                     %bk2: tensor<32xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
   // CHECK: attn.attention %{{.*}} weights(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
   // CHECK-SAME: {causal, head_dim = 8 : i64, heads = 8 : i64, kv_heads = 4 : i64, rope_style = #attn<rope_style half>, rope_theta = 1.000000e+04 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
   %y = attn.attention %h weights(%wq, %wk, %wv, %wo : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
          {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style half>}
          : tensor<?x64xf32> -> tensor<?x64xf32>
   // CHECK: attn.attention %{{.*}} memory(%{{.*}} : tensor<?x32xf32>) weights(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x64xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x64xf32>)
-  // CHECK-SAME: biases(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 8 : i64}
+  // CHECK-SAME: biases(%{{.*}}, %{{.*}}, %{{.*}} : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) out_bias(%{{.*}} : tensor<64xf32>) {head_dim = 8 : i64, heads = 8 : i64, kv_heads = 8 : i64}
   %c = attn.attention %y memory(%enc : tensor<?x32xf32>) weights(%wq, %wkm, %wvm, %wo : tensor<64x64xf32>, tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x64xf32>)
-         biases(%bq, %bk, %bv, %bo : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) {heads = 8 : i64, kv_heads = 8 : i64, head_dim = 8 : i64}
+         biases(%bq, %bk, %bv : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>) out_bias(%bo : tensor<64xf32>) {heads = 8 : i64, kv_heads = 8 : i64, head_dim = 8 : i64}
+         : tensor<?x64xf32> -> tensor<?x64xf32>
+  // Qwen2's biases (q, k, v without the output's), a sliding window, llama3 rope scaling.
+  // CHECK: attn.attention %{{.*}} weights({{.*}}) biases(%{{.*}}, %{{.*}}, %{{.*}} : tensor<64xf32>, tensor<32xf32>, tensor<32xf32>) {causal
+  // CHECK-SAME: rope_scaling = #attn.rope_scaling<llama3, factor = 8.000000e+00 : f64, low_freq_factor = 1.000000e+00 : f64, high_freq_factor = 4.000000e+00 : f64, original_max_position = 8192>
+  // CHECK-SAME: window = 4096 : i64
+  %w = attn.attention %h weights(%wq, %wk, %wv, %wo : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
+         biases(%bq, %bk2, %bk2 : tensor<64xf32>, tensor<32xf32>, tensor<32xf32>)
+         {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 5.0e+05 : f64,
+          rope_scaling = #attn.rope_scaling<llama3, factor = 8.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 8192>,
+          window = 4096 : i64}
          : tensor<?x64xf32> -> tensor<?x64xf32>
   return %y, %c : tensor<?x64xf32>, tensor<?x64xf32>
 }
@@ -105,6 +118,12 @@ func.func @heads(%x: tensor<?x64xf32>, %kv: tensor<?x16xf32>, %pos: index) -> (t
   %k = attn.split_heads %kv : tensor<?x16xf32> -> tensor<2x?x8xf32>
   // CHECK: attn.rope %{{.*}} offset %{{.*}} {style = #attn<rope_style interleaved>, theta = 5.000000e+05 : f64} : tensor<2x?x8xf32>
   %kr = attn.rope %k offset %pos {theta = 5.0e+05 : f64, style = #attn<rope_style interleaved>} : tensor<2x?x8xf32>
+  // CHECK: attn.rope %{{.*}} {scaling = #attn.rope_scaling<linear, factor = 2.000000e+00 : f64, low_freq_factor = 1.000000e+00 : f64, high_freq_factor = 4.000000e+00 : f64, original_max_position = 4096>, style = #attn<rope_style half>, theta = 1.000000e+04 : f64} : tensor<8x?x8xf32>
+  %qs = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                      scaling = #attn.rope_scaling<linear, factor = 2.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 4096>} : tensor<8x?x8xf32>
+  // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 1.250000e-01 : f64, window = 16 : i64}
+  %ow = attn.sdpa %qs, %kr, %k {heads = 8 : i64, kv_heads = 2 : i64, causal, scale = 0.125 : f64, window = 16 : i64}
+         : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>
   // CHECK: attn.repeat_kv %{{.*}} : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
   %k8 = attn.repeat_kv %kr : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
   // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 0.35355339059327373 : f64} : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>

@@ -70,6 +70,14 @@ MODELS = {
     "bert_long": ("bert", dict(vocab=97, dim=64, layers=2, heads=4, ffn=128, max_seq=600,
                                eps=1e-12)),
     "mla_qrank_small": ("deepseek_mla", dict(_MLA, q_rank=16, v_dim=24, rope_style="half")),
+    # The options of the Hugging Face families on one Llama: Qwen2's q/k/v biases,
+    # Mistral's sliding window (5 positions, shorter than the prompts), llama3 rope
+    # scaling over an original context of 32, head_dim 12 != dim / heads.
+    "qwen_window_small": ("llama", dict(_LLAMA, head_dim=12, window=5, qkv_bias=True,
+                                        rope_scaling=dict(kind="llama3", factor=8.0,
+                                                          low_freq_factor=1.0,
+                                                          high_freq_factor=4.0,
+                                                          original_max_pos=32))),
 }
 
 
@@ -99,10 +107,11 @@ def rel_err(a, b):
 
 
 class Checker:
-    def __init__(self, so, harness, work):
+    def __init__(self, so, harness, work, tol=TOL):
         self.so = os.path.abspath(so)
         self.harness = os.path.abspath(harness)
         self.work = work
+        self.tol = tol
         self.failures = 0
 
     def fail(self, msg):
@@ -134,16 +143,31 @@ class Checker:
             return
         e = rel_err(got, want)
         print("%-28s rel err %.3e  (max |ref| %.3g)" % (what, e, np.max(np.abs(want))))
-        if not e <= TOL:
+        if not e <= self.tol:
             idx = np.unravel_index(np.argmax(np.abs(got - want)), want.shape)
             self.fail("%s: relative error %.3e > %.0e; worst at %s: got %.6g, expected %.6g" %
-                      (what, e, TOL, tuple(int(i) for i in idx), got[idx], want[idx]))
+                      (what, e, self.tol, tuple(int(i) for i in idx), got[idx], want[idx]))
 
-    def manifest(self, name, family, cfg, ref_weights):
-        """Compares the compiled manifest and info with the reference's weight list."""
+    def compare_prompt(self, wargs, want, chunks):
+        """The harness's output for the prompt of wargs against want: whole, and when
+        chunks is given, fed in those chunks, all logits and last-token logits only."""
+        self.compare("whole prompt", self.output(wargs, "whole", want.shape), want)
+        if chunks is None:
+            return
+        ch = ["--chunks", ",".join(map(str, chunks))]
+        self.compare("chunks " + ",".join(map(str, chunks)),
+                     self.output(wargs + ch, "chunked", want.shape), want)
+        self.compare("chunks, last logits only",
+                     self.output(wargs + ch + ["--last-only"], "chunked_last",
+                                 (len(chunks), want.shape[1])),
+                     want[chunk_rows(chunks)])
+
+    def read_manifest(self):
+        """harness --manifest -> ({weight name: shape}, {info field: value, "name": ...}),
+        or None when the harness failed."""
         text = self.run(["--manifest"], "manifest")
         if text is None:
-            return
+            return None
         got, info = {}, {}
         for line in text.splitlines():
             parts = line.split()
@@ -153,16 +177,31 @@ class Checker:
                 info.update((k, int(v)) for k, v in (p.split("=") for p in parts[1:]))
             elif parts and parts[0] == "name":
                 info["name"] = parts[1] if len(parts) > 1 else ""
-        want = {k: v.shape for k, v in ref_weights.items()}
+        return got, info
+
+    def compare_weights(self, got, want, optional=None):
+        """Manifest {name: shape} against the expected {name: shape}, every difference
+        named; the weights of optional {name: shape} may be absent, not different."""
+        optional = optional or {}
         for k in want:
             if k not in got:
                 self.fail("manifest: compiled model lacks weight %s %s" % (k, list(want[k])))
-            elif got[k] != want[k]:
-                self.fail("manifest: weight %s has shape %s, reference %s" %
-                          (k, list(got[k]), list(want[k])))
         for k in got:
-            if k not in want:
+            ref = want.get(k, optional.get(k))
+            if ref is None:
                 self.fail("manifest: compiled model has extra weight %s %s" % (k, list(got[k])))
+            elif got[k] != ref:
+                self.fail("manifest: weight %s has shape %s, reference %s" %
+                          (k, list(got[k]), list(ref)))
+
+    def manifest(self, name, family, cfg, ref_weights):
+        """Compares the compiled manifest and info with the reference's weight list."""
+        read = self.read_manifest()
+        if read is None:
+            return
+        got, info = read
+        want = {k: v.shape for k, v in ref_weights.items()}
+        self.compare_weights(got, want)
         expect = dict(vocab_size=cfg["vocab"], dim=cfg["dim"], max_seq=cfg["max_seq"],
                       has_encoder=int(family in ("bert", "transformer")),
                       has_decoder=int(family != "bert"), n_weights=len(want),
@@ -249,15 +288,8 @@ def check_model(args):
     if family in R.ENCODER_DECODER:
         tok += ["--encoder-tokens", ",".join(map(str, enc_tokens))]
     wargs = [wpath] + tok
-    C.compare("whole prompt", C.output(wargs, "whole", want.shape), want)
+    C.compare_prompt(wargs, want, None if family in R.ENCODER_ONLY else chunks)
     if family not in R.ENCODER_ONLY:
-        ch = ["--chunks", ",".join(map(str, chunks))]
-        C.compare("chunks " + ",".join(map(str, chunks)),
-                  C.output(wargs + ch, "chunked", want.shape), want)
-        C.compare("chunks, last logits only",
-                  C.output(wargs + ch + ["--last-only"], "chunked_last",
-                           (len(chunks), want.shape[1])),
-                  want[chunk_rows(chunks)])
         if args.expect_generate is not None:
             expect = [int(t) for t in args.expect_generate.split(",")]
             ref = R.greedy(family, cfg, tensors, tokens, len(expect))
@@ -550,6 +582,15 @@ def _self_test(cleanup):
             elif k == "rope_theta":
                 T.true("%s: rope theta %s" % (name, v),
                        [float(t) for t in re.findall(r"theta = ([0-9.e+-]+)", text)] == [v])
+            elif k == "qkv_bias":
+                T.true("%s: q/k/v biases only %s" % (name, v),
+                       ("bias = true, out_bias = false" in text) == v)
+            elif k == "rope_scaling":
+                T.true("%s: rope scaling %s" % (name, v),
+                       'scaling = "%s", factor = %s, low_freq_factor = %s, high_freq_factor = %s, '
+                       'original_max_pos = %d' % (v["kind"], v["factor"], v["low_freq_factor"],
+                                                  v["high_freq_factor"], v["original_max_pos"])
+                       in " ".join(text.split()))
             elif k == "tie_embeddings":
                 T.true("%s: tied lm head %s" % (name, v), ('tied = "model.embed_tokens.weight"' in text) == v)
             elif not (k == "head_dim" or (k == "q_rank" and v == 0)):

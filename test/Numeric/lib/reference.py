@@ -73,16 +73,47 @@ def sinusoidal_table(positions, dim):
     return out
 
 
-def rope_apply(x, positions, theta, style):
+def rope_inv_freq(theta, d, scaling=None):
+    """theta^(-2j/d), j < d/2, rescaled by `scaling` (a dict: kind "linear" or
+    "llama3", factor, low_freq_factor, high_freq_factor, original_max_pos) as
+    Hugging Face's modeling_rope_utils does: linear divides every frequency by
+    the factor (_compute_linear_scaling_rope_parameters); llama3 divides the
+    frequencies whose wavelength 2 pi / f exceeds original_max_pos /
+    low_freq_factor, keeps those below original_max_pos / high_freq_factor and
+    blends the ones in between by (original_max_pos / wavelength -
+    low_freq_factor) / (high_freq_factor - low_freq_factor)
+    (_compute_llama3_parameters)."""
+    j = np.arange(d // 2, dtype=np.float64)
+    inv_freq = np.power(float(theta), -2.0 * j / d)
+    if scaling is None:
+        return inv_freq
+    factor = float(scaling["factor"])
+    if scaling["kind"] == "linear":
+        return inv_freq / factor
+    assert scaling["kind"] == "llama3", scaling
+    low, high = float(scaling["low_freq_factor"]), float(scaling["high_freq_factor"])
+    context = float(scaling["original_max_pos"])
+    out = inv_freq.copy()
+    for i, f in enumerate(inv_freq):
+        wavelen = 2.0 * math.pi / f
+        if wavelen > context / low:
+            out[i] = f / factor
+        elif wavelen >= context / high:
+            smooth = (context / wavelen - low) / (high - low)
+            out[i] = (1.0 - smooth) * f / factor + smooth * f
+    return out
+
+
+def rope_apply(x, positions, theta, style, scaling=None):
     """Rotates the last axis of x [n, heads, d] by absolute position.
 
-    inv_freq_j = theta^(-2j/d), j < d/2; the pair (a, b) of frequency j becomes
+    inv_freq_j = theta^(-2j/d), j < d/2 (rescaled by `scaling`, see
+    rope_inv_freq); the pair (a, b) of frequency j becomes
     (a cos - b sin, b cos + a sin). style "half" pairs element j with j + d/2 (HF
     Llama rotate_half); "interleaved" pairs 2j with 2j+1 (GPT-J, Meta Llama)."""
     d = x.shape[-1]
     assert d % 2 == 0, "rope needs an even dimension"
-    j = np.arange(d // 2, dtype=np.float64)
-    inv_freq = np.power(float(theta), -2.0 * j / d)
+    inv_freq = rope_inv_freq(theta, d, scaling)
     ang = np.asarray(positions, dtype=np.float64)[:, None] * inv_freq[None, :]
     cos = np.cos(ang)[:, None, :]
     sin = np.sin(ang)[:, None, :]
@@ -100,10 +131,12 @@ def rope_apply(x, positions, theta, style):
     return out
 
 
-def sdpa(q, k, v, scale, causal, q_pos, k_pos):
+def sdpa(q, k, v, scale, causal, q_pos, k_pos, window=None):
     """q [n, H, dq], k [m, KV, dq], v [m, KV, dv] -> [n, H*dv].
 
-    Query head h reads key/value head h // (H / KV) (GQA; KV = 1 is MQA)."""
+    Query head h reads key/value head h // (H / KV) (GQA; KV = 1 is MQA). A
+    sliding `window` (causal only) also hides keys at window or more positions
+    before the query (Mistral: q_pos - window < k_pos <= q_pos)."""
     n, H, _ = q.shape
     m, KV, dv = v.shape
     assert H % KV == 0, "heads (%d) must be divisible by kv_heads (%d)" % (H, KV)
@@ -112,6 +145,8 @@ def sdpa(q, k, v, scale, causal, q_pos, k_pos):
     mask = None
     if causal:
         mask = np.asarray(k_pos)[None, :] > np.asarray(q_pos)[:, None]
+        if window is not None:
+            mask |= np.asarray(k_pos)[None, :] <= np.asarray(q_pos)[:, None] - window
     for h in range(H):
         kh = h // group
         s = (q[:, h, :] @ k[:, kh, :].T) * scale
@@ -222,8 +257,8 @@ def layer_norm(W, scope, x, eps):
         W(join(scope, "bias"), (d,), "bias")
 
 
-def rope(theta=10000.0, style="half"):
-    return {"theta": float(theta), "style": style}
+def rope(theta=10000.0, style="half", scaling=None):
+    return {"theta": float(theta), "style": style, "scaling": scaling}
 
 
 def mla(kv_rank, rope_dim, nope_dim, v_dim, q_rank=0):
@@ -232,8 +267,9 @@ def mla(kv_rank, rope_dim, nope_dim, v_dim, q_rank=0):
 
 
 def attention(W, scope, x, heads, kv_heads=None, head_dim=None, causal=False, rope=None,
-              memory=None, bias=False, latent=None, start=0):
-    """tdsl attention(...) on x [n, dim] whose first token is at absolute position start."""
+              memory=None, bias=False, latent=None, start=0, out_bias=None, window=None):
+    """tdsl attention(...) on x [n, dim] whose first token is at absolute position start;
+    out_bias defaults to bias."""
     n, dim = x.shape
     if latent is not None:
         assert memory is None and not bias, "mla: memory/bias not in the reference"
@@ -250,10 +286,10 @@ def attention(W, scope, x, heads, kv_heads=None, head_dim=None, causal=False, ro
     k = k.reshape(m.shape[0], kv_heads, head_dim)
     v = v.reshape(m.shape[0], kv_heads, head_dim)
     if rope is not None:
-        q = rope_apply(q, q_pos, rope["theta"], rope["style"])
-        k = rope_apply(k, k_pos, rope["theta"], rope["style"])
-    a = sdpa(q, k, v, 1.0 / math.sqrt(head_dim), causal, q_pos, k_pos)
-    return linear(W, join(scope, "o_proj"), a, dim, bias=bias)
+        q = rope_apply(q, q_pos, rope["theta"], rope["style"], rope.get("scaling"))
+        k = rope_apply(k, k_pos, rope["theta"], rope["style"], rope.get("scaling"))
+    a = sdpa(q, k, v, 1.0 / math.sqrt(head_dim), causal, q_pos, k_pos, window)
+    return linear(W, join(scope, "o_proj"), a, dim, bias=bias if out_bias is None else out_bias)
 
 
 def _mla(W, scope, x, heads, causal, rope_cfg, L, start):
@@ -299,7 +335,8 @@ def _mla(W, scope, x, heads, causal, rope_cfg, L, start):
 
 
 def _rope_of(cfg):
-    return rope(cfg.get("rope_theta", 10000.0), cfg.get("rope_style", "half"))
+    return rope(cfg.get("rope_theta", 10000.0), cfg.get("rope_style", "half"),
+                cfg.get("rope_scaling"))
 
 
 def _swiglu(W, scope, h, cfg):
@@ -324,10 +361,14 @@ def _llama_like(cfg, W, tokens, attn):
 
 
 def llama(cfg, W, tokens):
-    """Llama: pre-norm RMS, rope, GQA, SwiGLU; logits [n, vocab]. Hugging Face names."""
+    """Llama: pre-norm RMS, rope, GQA, SwiGLU; logits [n, vocab]. Hugging Face names.
+    Options: qkv_bias (Qwen2: q/k/v biases, no output bias), window (Mistral's
+    sliding window), rope_scaling (see rope_inv_freq)."""
     def attn(W, scope, h):
         return attention(W, scope, h, cfg["heads"], kv_heads=cfg.get("kv_heads"),
-                         head_dim=cfg.get("head_dim"), causal=True, rope=_rope_of(cfg))
+                         head_dim=cfg.get("head_dim"), causal=True, rope=_rope_of(cfg),
+                         bias=cfg.get("qkv_bias", False), out_bias=False,
+                         window=cfg.get("window"))
     return _llama_like(cfg, W, tokens, attn)
 
 
@@ -461,7 +502,9 @@ def greedy(family, cfg, W, tokens, steps):
 # safetensors (stdlib json + numpy): F32, F16, BF16
 #===----------------------------------------------------------------------===#
 
-_DTYPES = {"F32": (np.float32, 4), "F16": (np.float16, 2), "BF16": (None, 2), "F64": (np.float64, 8)}
+_DTYPES = {"F32": (np.float32, 4), "F16": (np.float16, 2), "BF16": (None, 2), "F64": (np.float64, 8),
+           # Integer and boolean buffers of Hugging Face files (BERT's position_ids, ...).
+           "I64": (np.int64, 8), "I32": (np.int32, 4), "U8": (np.uint8, 1), "BOOL": (np.bool_, 1)}
 
 
 def to_bf16_bits(a):
@@ -488,19 +531,21 @@ def round_to_dtype(a, dtype):
     raise ValueError(dtype)
 
 
-def save_safetensors(path, tensors, dtype="F32", metadata=None):
-    """Writes {name: array} with every tensor stored as dtype, data contiguous
-    (as the format requires), header padded with spaces to a multiple of 8."""
+def save_safetensors(path, tensors, dtype="F32", metadata=None, dtypes=None):
+    """Writes {name: array} with every tensor stored as dtype (or as dtypes[name]), in
+    the order given, data contiguous (as the format requires), header padded with
+    spaces to a multiple of 8."""
     header = {}
     blobs = []
     off = 0
     for name, a in tensors.items():
         a = np.asarray(a)
-        if dtype == "BF16":
+        dt = (dtypes or {}).get(name, dtype)
+        if dt == "BF16":
             raw = to_bf16_bits(a).astype("<u2").tobytes()
         else:
-            raw = np.ascontiguousarray(a, dtype=np.dtype(_DTYPES[dtype][0]).newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
+            raw = np.ascontiguousarray(a, dtype=np.dtype(_DTYPES[dt][0]).newbyteorder("<")).tobytes()
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
         blobs.append(raw)
         off += len(raw)
     if metadata:
@@ -515,7 +560,7 @@ def save_safetensors(path, tensors, dtype="F32", metadata=None):
 
 
 def load_safetensors(path):
-    """Reads a safetensors file into {name: float32/float16 ndarray} (BF16 -> float32)."""
+    """Reads a safetensors file into {name: ndarray} (BF16 -> float32, other dtypes as stored)."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 8:

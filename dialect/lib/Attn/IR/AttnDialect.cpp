@@ -16,6 +16,8 @@ using namespace tfc::attn;
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 #include "tfc/Dialect/Attn/IR/AttnOpsDialect.cpp.inc"
 
 void AttnDialect::initialize() {
@@ -36,4 +38,55 @@ LogicalResult SDPATilingAttr::verify(function_ref<InFlightDiagnostic()> emitErro
     return emitError() << "sdpa_tiling: query_rows (" << queryRows << ") and key_tile (" << keyTile
                        << ") must be between 1 and " << tfc::kMaxSDPATile;
   return success();
+}
+
+LogicalResult RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                      RopeScalingKind kind, FloatAttr factorAttr,
+                                      FloatAttr lowAttr, FloatAttr highAttr,
+                                      int64_t originalMaxPosition) {
+  if (!factorAttr || !lowAttr || !highAttr)
+    return emitError() << "rope_scaling: the factors must be float attributes";
+  double factor = factorAttr.getValueAsDouble(), lowFreqFactor = lowAttr.getValueAsDouble(),
+         highFreqFactor = highAttr.getValueAsDouble();
+  if (!(factor > 0) || !std::isfinite(factor))
+    return emitError() << "rope_scaling: factor (" << factor << ") must be positive";
+  if (kind == RopeScalingKind::llama3 &&
+      (!(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor) || originalMaxPosition <= 0))
+    return emitError() << "rope_scaling: llama3 needs 0 < low_freq_factor (" << lowFreqFactor
+                       << ") < high_freq_factor (" << highFreqFactor
+                       << ") and a positive original_max_position (" << originalMaxPosition
+                       << ")";
+  return success();
+}
+
+std::vector<double> tfc::attn::ropeInverseFrequencies(double theta, int64_t d,
+                                                      RopeScalingAttr scaling) {
+  std::vector<double> invFreq(d / 2);
+  for (int64_t i = 0; i < d / 2; ++i)
+    invFreq[i] = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(d));
+  if (!scaling)
+    return invFreq;
+  double factor = scaling.getFactor().getValueAsDouble();
+  if (scaling.getKind() == RopeScalingKind::linear) {
+    for (double &f : invFreq)
+      f /= factor;
+    return invFreq;
+  }
+  // llama3: long wavelengths (low frequencies) are divided by the factor,
+  // short ones kept, those in between interpolated by where the wavelength
+  // lies against the original context.
+  double context = static_cast<double>(scaling.getOriginalMaxPosition());
+  double low = scaling.getLowFreqFactor().getValueAsDouble(),
+         high = scaling.getHighFreqFactor().getValueAsDouble();
+  double lowFreqWavelen = context / low, highFreqWavelen = context / high;
+  for (double &f : invFreq) {
+    double wavelen = 2.0 * M_PI / f;
+    if (wavelen > lowFreqWavelen) {
+      f /= factor;
+    } else if (wavelen >= highFreqWavelen) {
+      double smooth = (context / wavelen - low) / (high - low);
+      f = (1.0 - smooth) * f / factor + smooth * f;
+    }
+  }
+  return invFreq;
 }

@@ -81,6 +81,18 @@ LogicalResult verifyRope(Operation *op, std::optional<double> theta, bool hasSty
   return success();
 }
 
+/// A sliding window is a number of positions and only narrows a causal mask.
+LogicalResult verifyWindow(Operation *op, std::optional<uint64_t> window, bool causal) {
+  if (!window)
+    return success();
+  if (static_cast<int64_t>(*window) <= 0)
+    return op->emitOpError() << "window (" << static_cast<int64_t>(*window)
+                             << ") must be positive";
+  if (!causal)
+    return op->emitOpError("a sliding window needs causal attention");
+  return success();
+}
+
 } // namespace
 
 #define GET_OP_CLASSES
@@ -131,6 +143,8 @@ LogicalResult LinearOp::verify() {
   if (failed(expectShape(*this, getWeight(), "weight", {-1, -1})))
     return failure();
   int64_t out = dimOf(getWeight(), 0), in = dimOf(getWeight(), 1);
+  if (getWeightInOut())
+    std::swap(out, in);
   if (!compatible(dimOf(getInput(), 1), in))
     return emitOpError() << "input width (" << dimOf(getInput(), 1)
                          << ") does not match the weight's input width (" << in << ")";
@@ -180,13 +194,18 @@ LogicalResult AttentionOp::verify() {
     return failure();
   if (getBq() && (failed(expectShape(*this, getBq(), "bq", {heads * hd})) ||
                   failed(expectShape(*this, getBk(), "bk", {kvHeads * hd})) ||
-                  failed(expectShape(*this, getBv(), "bv", {kvHeads * hd})) ||
-                  failed(expectShape(*this, getBo(), "bo", {dimOf(getWo(), 0)}))))
+                  failed(expectShape(*this, getBv(), "bv", {kvHeads * hd}))))
+    return failure();
+  if (getBo() && failed(expectShape(*this, getBo(), "bo", {dimOf(getWo(), 0)})))
     return failure();
   if (failed(verifyRope(*this, getRopeTheta().has_value()
                                    ? std::optional<double>(getRopeTheta()->convertToDouble())
                                    : std::nullopt,
                         getRopeStyle().has_value(), hd)))
+    return failure();
+  if (getRopeScaling() && !getRopeTheta())
+    return emitOpError("rope_scaling requires rope_theta");
+  if (failed(verifyWindow(*this, getWindow(), getCausal())))
     return failure();
   return expectShape(*this, getResult(), "result", {dimOf(getInput(), 0), dimOf(getWo(), 0)});
 }
@@ -305,6 +324,8 @@ LogicalResult SDPAOp::verify() {
       failed(expectShape(*this, getKey(), "key", {kvHeads, -1, d})) ||
       failed(expectShape(*this, getValue(), "value", {kvHeads, dimOf(getKey(), 1), -1})))
     return failure();
+  if (failed(verifyWindow(*this, getWindow(), getCausal())))
+    return failure();
   return expectShape(*this, getResult(), "result", {heads, dimOf(getQuery(), 1), dv});
 }
 
@@ -313,6 +334,8 @@ LogicalResult OnlineAttentionOp::verify() {
     return emitOpError() << "group (" << getGroup() << ") must be positive";
   if (getQueryStart() && (!getKeyStart() || !getShift()))
     return emitOpError("causal needs query_start, key_start and shift");
+  if (failed(verifyWindow(*this, getWindow(), isCausal())))
+    return failure();
   int64_t kv = dimOf(getQuery(), 0), d = dimOf(getQuery(), 2), dv = dimOf(getValue(), 2);
   if (failed(expectShape(*this, getKey(), "key", {kv, -1, d})) ||
       failed(expectShape(*this, getValue(), "value", {kv, dimOf(getKey(), 1), -1})))

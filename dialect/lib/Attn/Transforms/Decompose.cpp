@@ -44,13 +44,13 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     Value k = b.splitHeads(b.linear(m, op.getWk(), op.getBk()), kvHeads);
     Value v = b.splitHeads(b.linear(m, op.getWv(), op.getBv()), kvHeads);
 
-    q = b.rope(q, op.getRopeTheta(), op.getRopeStyle());
-    k = b.rope(k, op.getRopeTheta(), op.getRopeStyle());
+    q = b.rope(q, op.getRopeTheta(), op.getRopeStyle(), op.getRopeScalingAttr());
+    k = b.rope(k, op.getRopeTheta(), op.getRopeStyle(), op.getRopeScalingAttr());
     k = b.repeatKV(k, heads);
     v = b.repeatKV(v, heads);
 
     double scale = 1.0 / std::sqrt(static_cast<double>(op.getHeadDim()));
-    Value o = b.mergeHeads(b.sdpa(q, k, v, op.getCausal(), scale));
+    Value o = b.mergeHeads(b.sdpa(q, k, v, op.getCausal(), scale, op.getWindow()));
     Value y = b.linear(o, op.getWo(), op.getBo());
     rewriter.replaceOp(op, y);
     return success();

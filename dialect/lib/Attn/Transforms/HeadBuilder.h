@@ -83,13 +83,15 @@ public:
   }
 
   /// RoPE at positions 0..n-1 when `theta` is set, else `x` unchanged; pairs
-  /// halves unless `style` says otherwise.
-  Value rope(Value x, std::optional<APFloat> theta, std::optional<RopeStyle> style) {
+  /// halves unless `style` says otherwise; frequencies rescaled by `scaling`
+  /// when given.
+  Value rope(Value x, std::optional<APFloat> theta, std::optional<RopeStyle> style,
+             RopeScalingAttr scaling = nullptr) {
     if (!theta)
       return x;
     return rewriter.create<RopeOp>(
         loc, type(x), x, /*offset=*/Value(), rewriter.getF64FloatAttr(theta->convertToDouble()),
-        RopeStyleAttr::get(rewriter.getContext(), style.value_or(RopeStyle::half)));
+        RopeStyleAttr::get(rewriter.getContext(), style.value_or(RopeStyle::half)), scaling);
   }
 
   /// Replicates [kv_heads, m, d] to [heads, m, d]; a no-op when already there.
@@ -102,14 +104,17 @@ public:
   }
 
   /// softmax(scale q k^T) v; K/V have as many heads as q unless their own
-  /// head count is smaller (GQA/MQA: query head h uses K/V head h / group).
-  Value sdpa(Value q, Value k, Value v, bool causal, double scale) {
+  /// head count is smaller (GQA/MQA: query head h uses K/V head h / group);
+  /// a causal mask narrowed to the latest `window` positions when given.
+  Value sdpa(Value q, Value k, Value v, bool causal, double scale,
+             std::optional<uint64_t> window = std::nullopt) {
     int64_t heads = type(q).getDimSize(0), kvHeads = type(k).getDimSize(0);
     auto resultType = f32Tensor({heads, type(q).getDimSize(1), type(v).getDimSize(2)});
     return rewriter.create<SDPAOp>(loc, resultType, q, k, v, rewriter.getI64IntegerAttr(heads),
                                    rewriter.getI64IntegerAttr(kvHeads),
                                    causal ? rewriter.getUnitAttr() : UnitAttr(),
-                                   rewriter.getF64FloatAttr(scale), /*tiling=*/nullptr);
+                                   rewriter.getF64FloatAttr(scale), /*tiling=*/nullptr,
+                                   window ? rewriter.getI64IntegerAttr(*window) : nullptr);
   }
 
   /// Per-head product [b, n, k] x [b, k, m] (or [b, m, k] transposed).

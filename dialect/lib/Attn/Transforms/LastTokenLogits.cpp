@@ -54,10 +54,10 @@ struct AttnLastTokenLogitsPass
         loc, rowType, x, ArrayRef<OpFoldResult>{row, b.getIndexAttr(0)},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(width)},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-    int64_t out = cast<RankedTensorType>(lastHead.getWeight().getType()).getDimSize(0);
+    int64_t out = cast<RankedTensorType>(lastHead.getType()).getDimSize(1);
     auto logitsType = RankedTensorType::get({1, out}, b.getF32Type());
     Value logits = b.create<LinearOp>(loc, logitsType, lastRow, lastHead.getWeight(),
-                                      lastHead.getBias());
+                                      lastHead.getBias(), lastHead.getWeightInOutAttr());
     lastRet->setOperand(0, logits);
     lastHead.erase();
     last.setType(b.getFunctionType(last.getArgumentTypes(), lastRet.getOperandTypes()));

@@ -125,6 +125,7 @@ struct SinusoidalLowering : OpConversionPattern<SinusoidalOp> {
                                     rewriter.getIndexAttr(dim)};
     Value init = emptyTensor(rewriter, loc, sizes);
     double logScale = -std::log(10000.0) / static_cast<double>(dim);
+    bool halves = op.getStyle() == RopeStyle::half;
     Value result = generic(
         rewriter, loc, {}, init, {rewriter.getMultiDimIdentityMap(2)}, iterators(2),
         [&](OpBuilder &b, Location l, ValueRange) -> Value {
@@ -132,14 +133,25 @@ struct SinusoidalLowering : OpConversionPattern<SinusoidalOp> {
           if (offset)
             pos = b.create<arith::AddIOp>(l, pos, offset);
           Value col = b.create<linalg::IndexOp>(l, 1);
-          Value odd = b.create<arith::RemUIOp>(l, col, indexConst(b, l, 2));
-          Value even = b.create<arith::SubIOp>(l, col, odd); // 2i
+          // Column col holds the sine or the cosine (isCos) of pair i, at
+          // exponent 2i: (2i, 2i+1) interleaved, (i, i + dim/2) in halves.
+          Value isCos, twoI;
+          if (halves) {
+            Value half = indexConst(b, l, dim / 2);
+            isCos = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::uge, col, half);
+            Value i = b.create<arith::SelectOp>(l, isCos, b.create<arith::SubIOp>(l, col, half),
+                                                col);
+            twoI = b.create<arith::MulIOp>(l, i, indexConst(b, l, 2));
+          } else {
+            Value odd = b.create<arith::RemUIOp>(l, col, indexConst(b, l, 2));
+            twoI = b.create<arith::SubIOp>(l, col, odd);
+            isCos = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, odd,
+                                            indexConst(b, l, 0));
+          }
           Value freq = b.create<math::ExpOp>(
-              l, b.create<arith::MulFOp>(l, indexToF64(b, l, even), f64Const(b, l, logScale)));
+              l, b.create<arith::MulFOp>(l, indexToF64(b, l, twoI), f64Const(b, l, logScale)));
           Value angle = b.create<arith::MulFOp>(l, indexToF64(b, l, pos), freq);
-          Value isOdd = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, odd,
-                                                indexConst(b, l, 0));
-          Value v = b.create<arith::SelectOp>(l, isOdd, b.create<math::CosOp>(l, angle),
+          Value v = b.create<arith::SelectOp>(l, isCos, b.create<math::CosOp>(l, angle),
                                               b.create<math::SinOp>(l, angle));
           return b.create<arith::TruncFOp>(l, b.getF32Type(), v);
         });
@@ -154,6 +166,7 @@ struct SinusoidalLowering : OpConversionPattern<SinusoidalOp> {
 
 // attn.linear => linalg.fill 0 + linalg.matmul_transpose_b
 //                (+ linalg.generic adding the bias in place)
+// (with weight_in_out: linalg.matmul)
 struct LinearLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -161,13 +174,19 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getInput(), w = adaptor.getWeight(), bias = adaptor.getBias();
+    bool inOut = op.getWeightInOut();
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(rewriter, loc, x, 0),
-                                    tensor::getMixedSize(rewriter, loc, w, 0)};
+                                    tensor::getMixedSize(rewriter, loc, w, inOut ? 1 : 0)};
     Value init = filledTensor(rewriter, loc, sizes, 0.0f);
-    Value y = rewriter
-                  .create<linalg::MatmulTransposeBOp>(loc, TypeRange{init.getType()},
-                                                      ValueRange{x, w}, ValueRange{init})
-                  .getResult(0);
+    // A [in, out] weight (GPT-2's Conv1D) is a plain product x W.
+    Value y = inOut ? rewriter
+                          .create<linalg::MatmulOp>(loc, TypeRange{init.getType()},
+                                                    ValueRange{x, w}, ValueRange{init})
+                          .getResult(0)
+                    : rewriter
+                          .create<linalg::MatmulTransposeBOp>(loc, TypeRange{init.getType()},
+                                                              ValueRange{x, w}, ValueRange{init})
+                          .getResult(0);
     if (bias) {
       MLIRContext *ctx = rewriter.getContext();
       y = generic(rewriter, loc, bias, y,
@@ -454,8 +473,17 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
     if (ShapedType::isDynamic(d) || d % 2 != 0)
       return rewriter.notifyMatchFailure(op, "needs a static even head width");
     bool interleaved = op.getStyle() == RopeStyle::interleaved;
-    // theta^(-2i/d) = exp(i * (-2 ln theta / d))
+    // theta^(-2i/d) = exp(i * (-2 ln theta / d)), or, when rescaled, a table of
+    // the d/2 frequencies computed at compile time.
     double logScale = -2.0 * std::log(op.getTheta().convertToDouble()) / static_cast<double>(d);
+    Value freqTable;
+    if (RopeScalingAttr scaling = op.getScalingAttr()) {
+      std::vector<double> invFreq =
+          ropeInverseFrequencies(op.getTheta().convertToDouble(), d, scaling);
+      auto tableType = RankedTensorType::get({d / 2}, rewriter.getF64Type());
+      freqTable = rewriter.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(tableType, ArrayRef<double>(invFreq)));
+    }
 
     Value result = mapElementwise(
         rewriter, loc, x, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
@@ -481,8 +509,12 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
             partner = b.create<arith::SelectOp>(l, first, up, down);
           }
           Value pos = offset ? b.create<arith::AddIOp>(l, t, offset).getResult() : t;
-          Value invFreq = b.create<math::ExpOp>(
-              l, b.create<arith::MulFOp>(l, indexToF64(b, l, freqIndex), f64Const(b, l, logScale)));
+          Value invFreq =
+              freqTable
+                  ? b.create<tensor::ExtractOp>(l, freqTable, ValueRange{freqIndex}).getResult()
+                  : b.create<math::ExpOp>(l, b.create<arith::MulFOp>(l, indexToF64(b, l, freqIndex),
+                                                                     f64Const(b, l, logScale)))
+                        .getResult();
           Value angle = b.create<arith::MulFOp>(l, indexToF64(b, l, pos), invFreq);
           Value cos = b.create<arith::TruncFOp>(l, b.getF32Type(), b.create<math::CosOp>(l, angle));
           Value sin = b.create<arith::TruncFOp>(l, b.getF32Type(), b.create<math::SinOp>(l, angle));

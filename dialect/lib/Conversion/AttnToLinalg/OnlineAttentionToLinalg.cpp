@@ -29,7 +29,8 @@ constexpr float kMaskedScore = -1.0e30f;
 
 // attn.online_attention (q [kv, rows, d], k [kv, tile, d], v [kv, tile, dv], m, l, O) =>
 //   S = linalg.batch_matmul_transpose_b (q, k) [kv, rows, tile] seen as [kv*rows, tile],
-//   causal mask key_start + j > query_start + r / G + shift,
+//   causal mask key_start + j > query_start + r / G + shift (and with a window
+//   W, key_start + j + W <= query_start + r / G + shift),
 //   m' = max(m, rowmax S), a = exp(m - m'), P = exp(S - m'), l' = a l + rowsum P,
 //   O' = a O + linalg.batch_matmul (P, v)
 struct DecomposeOnlineAttention : OpRewritePattern<OnlineAttentionOp> {
@@ -45,6 +46,7 @@ struct DecomposeOnlineAttention : OpRewritePattern<OnlineAttentionOp> {
     if (ShapedType::isDynamic(kvHeads))
       return rewriter.notifyMatchFailure(op, "needs a static number of key/value heads");
     const bool causal = op.isCausal();
+    const std::optional<uint64_t> window = op.getWindow();
     OpFoldResult kvs = b.getIndexAttr(kvHeads);
     OpFoldResult valueWidth = knownSize(b, loc, vTile, 2);
     OpFoldResult tile = knownSize(b, loc, kTile, 1);
@@ -74,7 +76,13 @@ struct DecomposeOnlineAttention : OpRewritePattern<OnlineAttentionOp> {
       if (group > 1)
         query = nb.create<arith::DivUIOp>(l, query, groupValue);
       Value last = nb.create<arith::AddIOp>(l, query, limit);
-      return nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, j, last);
+      Value future = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, j, last);
+      if (!window)
+        return future;
+      // Outside the sliding window: j + W <= last.
+      Value reach = nb.create<arith::AddIOp>(l, j, indexConst(nb, l, int64_t(*window)));
+      Value old = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, reach, last);
+      return nb.create<arith::OrIOp>(l, future, old);
     };
 
     // Row maxima of the tile's visible scores.

@@ -11,7 +11,7 @@
 //  3. decomposition (OnlineAttentionToLinalg.cpp): attn.online_attention into
 //     the online-softmax math (scores, running max, sum, rescaled accumulator).
 //
-// A new variant touches one stage: a sliding window changes the key range a
+// A new variant touches one stage: the sliding window changes the key range a
 // block visits (here: the key loop's lower bound, next to its causal upper
 // bound) and the mask (decomposition, one more condition); a paged or
 // quantized cache changes how a key/value tile is read (here: the two slices
@@ -78,6 +78,7 @@ struct TileSDPA : OpRewritePattern<SDPAOp> {
     const int64_t kvHeads = op.getKvHeads(), group = op.getHeads() / op.getKvHeads();
     const int64_t blockQueries = std::max<int64_t>(1, tiling.queryRows / group);
     const bool causal = op.getCausal();
+    const std::optional<uint64_t> window = op.getWindow();
     const float scale = static_cast<float>(op.getScale().convertToDouble());
 
     Value n = getValueOrCreateConstantIndexOp(b, loc, tensor::getMixedSize(b, loc, q, 1));
@@ -145,11 +146,17 @@ struct TileSDPA : OpRewritePattern<SDPAOp> {
 
           // Keys past the block's last query are masked for all its rows: stop there.
           Value keyEnd = causal ? min(m, add(add(i0, qb), shift)) : m;
+          // With a sliding window, keys before the first query's window are
+          // masked for all its rows too: start there.
+          Value keyBegin = zero;
+          if (window)
+            keyBegin = b.create<arith::MaxSIOp>(
+                loc, zero, sub(add(i0, shift), indexConst(b, loc, int64_t(*window) - 1)));
           Value mInit = filledTensor(b, loc, {stateRows}, kMaskedScore);
           Value lInit = filledTensor(b, loc, {stateRows}, 0.0f);
           Value oInit = filledTensor(b, loc, {kvs, rows, valueWidth}, 0.0f);
           auto keyLoop = b.create<scf::ForOp>(
-              loc, zero, keyEnd, keyStep, ValueRange{mInit, lInit, oInit},
+              loc, keyBegin, keyEnd, keyStep, ValueRange{mInit, lInit, oInit},
               [&](OpBuilder &, Location, Value j0, ValueRange state) {
                 Value tile = min(keyStep, sub(keyEnd, j0));
                 Value kTile = b.create<tensor::ExtractSliceOp>(
@@ -161,7 +168,8 @@ struct TileSDPA : OpRewritePattern<SDPAOp> {
                 auto step = b.create<OnlineAttentionOp>(
                     loc, state[0].getType(), state[1].getType(), state[2].getType(), qBlock,
                     kTile, vTile, state[0], state[1], state[2], rows, causal ? i0 : Value(),
-                    causal ? j0 : Value(), shift, b.getI64IntegerAttr(group));
+                    causal ? j0 : Value(), shift, b.getI64IntegerAttr(group),
+                    window ? b.getI64IntegerAttr(*window) : IntegerAttr());
                 b.create<scf::YieldOp>(loc, step.getResults());
               });
 

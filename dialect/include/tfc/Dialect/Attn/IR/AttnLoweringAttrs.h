@@ -1,7 +1,8 @@
 //===- AttnLoweringAttrs.h - Attributes read by the lowering -----*- C++ -*-===//
 //
 // The limits and defaults of attn.sdpa's tiling attribute (AttnLoweringAttrs.td),
-// which the strategy, the tiling and the attribute's verifier share.
+// which the strategy, the tiling and the attribute's verifier share, and the
+// inverse frequencies that a RoPE scaling attribute stands for.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,5 +40,17 @@ struct SDPATiling {
 // The enum and attribute classes of AttnLoweringAttrs.td are generated with
 // those of AttnAttrs.td (AttnAttrs.h).
 #include "tfc/Dialect/Attn/IR/AttnAttrs.h"
+
+#include <vector>
+
+namespace tfc::attn {
+
+/// RoPE's inverse frequencies theta^(-2i/d), i < d/2, for a rotated width `d`,
+/// rescaled by `scaling` when given: the one definition the lowering and the
+/// tests' references follow (Hugging Face's `_compute_linear_scaling_rope_parameters`
+/// and `_compute_llama3_parameters`).
+std::vector<double> ropeInverseFrequencies(double theta, int64_t d, RopeScalingAttr scaling);
+
+} // namespace tfc::attn
 
 #endif // TFC_DIALECT_ATTN_IR_ATTNLOWERINGATTRS_H

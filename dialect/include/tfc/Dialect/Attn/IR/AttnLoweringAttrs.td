@@ -33,6 +33,46 @@ def Attn_RopeStyle : I32EnumAttr<"RopeStyle", "how RoPE pairs the elements of a 
 /// `#attn<rope_style half>` in an attribute dictionary.
 def Attn_RopeStyleAttr : EnumAttr<Attn_Dialect, Attn_RopeStyle, "rope_style">;
 
+def Attn_RopeScalingKind : I32EnumAttr<"RopeScalingKind", "how RoPE's frequencies are rescaled", [
+    // Every frequency divided by `factor` (positions / factor): Hugging Face
+    // `rope_type = "linear"`.
+    I32EnumAttrCase<"linear", 0>,
+    // Llama 3.1's per-frequency rule: wavelengths longer than
+    // original_max_position / low_freq_factor divided by `factor`, shorter than
+    // original_max_position / high_freq_factor kept, smoothly interpolated in
+    // between (Hugging Face `_compute_llama3_parameters`).
+    I32EnumAttrCase<"llama3", 1>
+  ]> {
+  let cppNamespace = "::tfc::attn";
+  let genSpecializedAttr = 0;
+}
+
+def Attn_RopeScalingKindAttr : EnumAttr<Attn_Dialect, Attn_RopeScalingKind, "rope_scaling_kind">;
+
+def Attn_RopeScalingAttr : AttrDef<Attn_Dialect, "RopeScaling"> {
+  let mnemonic = "rope_scaling";
+  let summary = "a rescaling of RoPE's inverse frequencies (context extension)";
+  let description = [{
+    Chosen by the front end (tdsl `rope(scaling = ...)`), read by the RoPE
+    lowering, which computes the rescaled inverse frequencies at compile time
+    (ropeInverseFrequencies). `linear` reads only `factor`; `llama3` all four
+    (`factor`, `low_freq_factor`, `high_freq_factor`, `original_max_position`).
+
+    ```mlir
+    rope_scaling = #attn.rope_scaling<llama3, factor = 8.0 : f64, low_freq_factor = 1.0 : f64,
+                                      high_freq_factor = 4.0 : f64, original_max_position = 8192>
+    ```
+  }];
+  let parameters = (ins "::tfc::attn::RopeScalingKind":$kind, "::mlir::FloatAttr":$factor,
+                        "::mlir::FloatAttr":$lowFreqFactor, "::mlir::FloatAttr":$highFreqFactor,
+                        "int64_t":$originalMaxPosition);
+  let assemblyFormat = [{
+    `<` $kind `,` `factor` `=` $factor `,` `low_freq_factor` `=` $lowFreqFactor `,`
+    `high_freq_factor` `=` $highFreqFactor `,` `original_max_position` `=` $originalMaxPosition `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Tiling of attn.sdpa
 //===----------------------------------------------------------------------===//

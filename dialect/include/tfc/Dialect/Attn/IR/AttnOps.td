@@ -95,13 +95,17 @@ def Attn_SinusoidalOp : Attn_Op<"sinusoidal", [Pure]> {
   let summary = "the original Transformer's fixed position encodings";
   let description = [{
     `result[t, 2i] = sin(p / 10000^(2i/dim))`, `result[t, 2i+1] = cos(...)` with
-    `p = offset + t`; `dim` is the result width.
+    `p = offset + t`; `dim` is the result width. With `style =
+    #attn<rope_style half>` (Marian's MarianSinusoidalPositionalEmbedding) the
+    sines fill the first half and the cosines the second: `result[t, i]` and
+    `result[t, i + dim/2]` for the frequency of pair `i`.
 
     ```mlir
     %pe = attn.sinusoidal %tokens : tensor<?xi32> -> tensor<?x512xf32>
     ```
   }];
-  let arguments = (ins Attn_TokenIds:$tokens, Optional<Index>:$offset);
+  let arguments = (ins Attn_TokenIds:$tokens, Optional<Index>:$offset,
+                   OptionalAttr<Attn_RopeStyleAttr>:$style);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = "$tokens (`offset` $offset^)? attr-dict `:` type($tokens) `->` type($result)";
   let hasVerifier = 1;
@@ -114,12 +118,17 @@ def Attn_SinusoidalOp : Attn_Op<"sinusoidal", [Pure]> {
 def Attn_LinearOp : Attn_Op<"linear", [Pure]> {
   let summary = "x W^T (+ b), W of shape [out, in] as in torch.nn.Linear";
   let description = [{
+    With `weight_in_out`, W is stored `[in, out]` and the product is `x W (+ b)`:
+    the Conv1D layers of Hugging Face GPT-2.
+
     ```mlir
     %y = attn.linear %x, %w : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
     %z = attn.linear %x, %w bias %b : tensor<?x64xf32>, tensor<172x64xf32>, tensor<172xf32> -> tensor<?x172xf32>
+    %c = attn.linear %x, %wc bias %b {weight_in_out} : tensor<?x64xf32>, tensor<64x172xf32>, tensor<172xf32> -> tensor<?x172xf32>
     ```
   }];
-  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$weight, Optional<Attn_F32Tensor>:$bias);
+  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$weight, Optional<Attn_F32Tensor>:$bias,
+                   UnitAttr:$weight_in_out);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
@@ -218,16 +227,20 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     `h / (heads / kv_heads)`; RoPE (when `rope_theta` is set) rotates q and k by
     absolute position, pairing element `j` with `j + head_dim/2` (`rope_style =
     #attn<rope_style half>`, the default) or `2j` with `2j+1` (`interleaved`);
-    scores are scaled by
-    `1/sqrt(head_dim)`, masked when `causal`, softmaxed over keys; the result is
-    `concat_h(a_h v_h) Wo^T` (plus the biases when present).
+    `rope_scaling` rescales RoPE's frequencies (#attn.rope_scaling); scores are
+    scaled by `1/sqrt(head_dim)`, masked when `causal` (and, with `window = W`,
+    for keys W or more positions before the query: a sliding window of W
+    positions, the query's own included), softmaxed over keys; the result is
+    `concat_h(a_h v_h) Wo^T` plus the biases when present: `biases` are the q,
+    k and v biases, `out_bias` the output projection's (Qwen2 has the first
+    and not the second).
 
     ```mlir
     %y = attn.attention %h weights(%wq, %wk, %wv, %wo : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>)
            {heads = 8 : i64, kv_heads = 4 : i64, head_dim = 8 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style half>}
            : tensor<?x64xf32> -> tensor<?x64xf32>
     %c = attn.attention %h memory(%enc : tensor<?x512xf32>) weights(%wq, %wk, %wv, %wo : ...)
-           biases(%bq, %bk, %bv, %bo : ...) {heads = 8 : i64, kv_heads = 8 : i64, head_dim = 64 : i64}
+           biases(%bq, %bk, %bv : ...) out_bias(%bo : tensor<512xf32>) {heads = 8 : i64, kv_heads = 8 : i64, head_dim = 64 : i64}
            : tensor<?x512xf32> -> tensor<?x512xf32>
     ```
   }];
@@ -236,12 +249,14 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
                    Optional<Attn_F32Tensor>:$bq, Optional<Attn_F32Tensor>:$bk,
                    Optional<Attn_F32Tensor>:$bv, Optional<Attn_F32Tensor>:$bo,
                    I64Attr:$heads, I64Attr:$kv_heads, I64Attr:$head_dim, UnitAttr:$causal,
-                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<Attn_RopeStyleAttr>:$rope_style);
+                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<Attn_RopeStyleAttr>:$rope_style,
+                   OptionalAttr<Attn_RopeScalingAttr>:$rope_scaling, OptionalAttr<I64Attr>:$window);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input (`memory` `(` $memory^ `:` type($memory) `)`)?
     `weights` `(` $wq `,` $wk `,` $wv `,` $wo `:` type($wq) `,` type($wk) `,` type($wv) `,` type($wo) `)`
-    (`biases` `(` $bq^ `,` $bk `,` $bv `,` $bo `:` type($bq) `,` type($bk) `,` type($bv) `,` type($bo) `)`)?
+    (`biases` `(` $bq^ `,` $bk `,` $bv `:` type($bq) `,` type($bk) `,` type($bv) `)`)?
+    (`out_bias` `(` $bo^ `:` type($bo) `)`)?
     attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
@@ -344,7 +359,8 @@ def Attn_RopeOp : Attn_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   let description = [{
     Rotates each pair `(a, b)` by the angle `p * theta^(-2j/d)`, `p = offset + t`:
     pairs are `(j, j + d/2)` for `style = #attn<rope_style half>` and `(2j, 2j +
-    1)` for `#attn<rope_style interleaved>`.
+    1)` for `#attn<rope_style interleaved>`. With `scaling`, the frequencies are
+    rescaled as #attn.rope_scaling says (ropeInverseFrequencies).
 
     ```mlir
     %qr = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>} : tensor<8x?x8xf32>
@@ -352,7 +368,7 @@ def Attn_RopeOp : Attn_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
     ```
   }];
   let arguments = (ins Attn_HeadTensor:$input, Optional<Index>:$offset, F64Attr:$theta,
-                   Attn_RopeStyleAttr:$style);
+                   Attn_RopeStyleAttr:$style, OptionalAttr<Attn_RopeScalingAttr>:$scaling);
   let results = (outs Attn_HeadTensor:$result);
   let assemblyFormat = "$input (`offset` $offset^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
@@ -380,7 +396,9 @@ def Attn_SDPAOp : Attn_Op<"sdpa", [Pure]> {
     `q: [heads, n, d]`, `k: [kv_heads, m, d]`, `v: [kv_heads, m, dv]` ->
     `[heads, n, dv]`. Query head `h` uses key/value head `h / (heads / kv_heads)`;
     `softmax(scale * q k^T) v`; with `causal`, query `i` sees keys
-    `j <= i + (m - n)` (the queries are the last `n` of the `m` positions).
+    `j <= i + (m - n)` (the queries are the last `n` of the `m` positions), and
+    with `window = W` (causal only) also `j > i + (m - n) - W`: the W latest
+    positions.
 
     `tiling` (set by `tfc-attn-sdpa-strategy`) fixes the query-block and
     key-tile sizes of its lowering; without it the lowering uses 256 x 256.
@@ -395,7 +413,7 @@ def Attn_SDPAOp : Attn_Op<"sdpa", [Pure]> {
   }];
   let arguments = (ins Attn_HeadTensor:$query, Attn_HeadTensor:$key, Attn_HeadTensor:$value,
                    I64Attr:$heads, I64Attr:$kv_heads, UnitAttr:$causal, F64Attr:$scale,
-                   OptionalAttr<Attn_SDPATilingAttr>:$tiling);
+                   OptionalAttr<Attn_SDPATilingAttr>:$tiling, OptionalAttr<I64Attr>:$window);
   let results = (outs Attn_HeadTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)
@@ -428,7 +446,8 @@ def Attn_OnlineAttentionOp : Attn_Op<"online_attention", [Pure, AttrSizedOperand
     at `key_start`, the queries the last n of the m positions: `shift` = m -
     n), key `j` is masked for row `r` when `key_start + j > query_start + r /
     group + shift`: rows are stacked query-major, `group` query heads per
-    key/value head.
+    key/value head. With `window = W` (causal only), also when `key_start + j
+    + W <= query_start + r / group + shift` (outside the sliding window).
 
     ```mlir
     %m2, %l2, %o2 = attn.online_attention %q, %k, %v, %m, %l, %o rows %rows
@@ -439,7 +458,7 @@ def Attn_OnlineAttentionOp : Attn_Op<"online_attention", [Pure, AttrSizedOperand
   let arguments = (ins Attn_HeadTensor:$query, Attn_HeadTensor:$key, Attn_HeadTensor:$value,
                    1DTensorOf<[F32]>:$max, 1DTensorOf<[F32]>:$sum, Attn_HeadTensor:$acc,
                    Index:$rows, Optional<Index>:$query_start, Optional<Index>:$key_start,
-                   Optional<Index>:$shift, I64Attr:$group);
+                   Optional<Index>:$shift, I64Attr:$group, OptionalAttr<I64Attr>:$window);
   let results = (outs 1DTensorOf<[F32]>:$new_max, 1DTensorOf<[F32]>:$new_sum,
                       Attn_HeadTensor:$new_acc);
   let assemblyFormat = [{

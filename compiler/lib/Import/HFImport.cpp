@@ -1,0 +1,885 @@
+//===- HFImport.cpp - tdsl from a Hugging Face model directory ------------===//
+//
+// Reads config.json as transformers reads it for each supported architecture
+// (its configuration_*.py defaults, the 4.x and 5.x spellings of the rotary
+// parameters) and writes the model as tdsl: a config block of the sizes, each
+// commented with the field it comes from, and the forward pass of the
+// architecture's modeling_*.py with the checkpoint's tensor names. Every field
+// that changes the computation is either honoured or an error naming it; the
+// fields that cannot (dropout, initialization, generation settings) are read
+// by nobody here.
+//
+// Errors are one line: `config.json: 'hidden_size' must be a positive
+// integer, got "64"`. The first error ends the import.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Import/HFImport.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+
+using llvm::StringRef;
+namespace json = llvm::json;
+
+namespace tfc {
+
+namespace {
+
+/// The largest size tdsl accepts (the front end's kMaxSize): a config asking
+/// for more is absurd for this compiler and is refused while importing.
+constexpr int64_t kMaxImportSize = int64_t(1) << 24;
+
+/// A JSON value as an error message quotes it, shortened.
+std::string quote(const json::Value &v) {
+  std::string s = llvm::formatv("{0}", v).str();
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+/// A double as tdsl spells a decimal: the shortest text that reads back
+/// exactly, with a `.` or an exponent so that it stays a decimal.
+std::string decimal(double v) {
+  char buf[64];
+  // Integral values as people write them (10000.0, not 1e+04).
+  if (v == std::trunc(v) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof(buf), "%.1f", v);
+    return buf;
+  }
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v)
+      break;
+  }
+  std::string s = buf;
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// Reading config.json
+//===----------------------------------------------------------------------===//
+
+/// Typed access to one JSON object of the config, recording the first error
+/// (`config.json: 'rope_scaling.factor' must be ...`). A field that is null
+/// counts as absent, as transformers' defaults do.
+class ConfigReader {
+public:
+  ConfigReader(const json::Object &object, std::string prefix, std::string &error)
+      : object(object), prefix(std::move(prefix)), error(error) {}
+
+  bool failed() const { return !error.empty(); }
+  void fail(const llvm::Twine &message) {
+    if (error.empty())
+      error = "config.json: " + message.str();
+  }
+  std::string field(StringRef key) const { return "'" + prefix + key.str() + "'"; }
+
+  const json::Value *get(StringRef key) const {
+    const json::Value *v = object.get(key);
+    return v && v->kind() != json::Value::Null ? v : nullptr;
+  }
+  bool has(StringRef key) const { return get(key) != nullptr; }
+
+  /// A positive integer (non-negative with `allowZero`) of at most
+  /// kMaxImportSize; `def` when absent, else an error.
+  int64_t size(StringRef key, std::optional<int64_t> def = std::nullopt, bool allowZero = false) {
+    const json::Value *v = get(key);
+    if (!v) {
+      if (!def)
+        fail("missing " + field(key));
+      return def.value_or(1);
+    }
+    std::optional<int64_t> i = v->getAsInteger();
+    if (!i || *i < (allowZero ? 0 : 1)) {
+      fail(field(key) + " must be a " + (allowZero ? "non-negative" : "positive") +
+           " integer, got " + quote(*v));
+      return 1;
+    }
+    if (*i > kMaxImportSize) {
+      fail(field(key) + " is " + llvm::Twine(*i) + ", more than tfc's limit of " +
+           llvm::Twine(kMaxImportSize));
+      return 1;
+    }
+    return *i;
+  }
+
+  /// A finite number, positive unless `allowZero` (then non-negative).
+  double number(StringRef key, std::optional<double> def = std::nullopt, bool allowZero = false) {
+    const json::Value *v = get(key);
+    if (!v) {
+      if (!def)
+        fail("missing " + field(key));
+      return def.value_or(1.0);
+    }
+    std::optional<double> d = v->getAsNumber();
+    if (!d || !std::isfinite(*d) || *d < 0 || (!allowZero && *d == 0)) {
+      fail(field(key) + " must be a " + (allowZero ? "non-negative" : "positive") +
+           " number, got " + quote(*v));
+      return 1.0;
+    }
+    return *d;
+  }
+
+  bool flag(StringRef key, bool def) {
+    const json::Value *v = get(key);
+    if (!v)
+      return def;
+    if (std::optional<bool> b = v->getAsBoolean())
+      return *b;
+    fail(field(key) + " must be true or false, got " + quote(*v));
+    return def;
+  }
+
+  std::string string(StringRef key, std::optional<std::string> def = std::nullopt) {
+    const json::Value *v = get(key);
+    if (!v) {
+      if (!def)
+        fail("missing " + field(key));
+      return def.value_or("");
+    }
+    if (std::optional<StringRef> s = v->getAsString())
+      return s->str();
+    fail(field(key) + " must be a string, got " + quote(*v));
+    return "";
+  }
+
+  /// A reader of a nested object whose fields are named `<prefix>key` and
+  /// whose errors are this reader's.
+  ConfigReader nested(const json::Object &inner, std::string innerPrefix) const {
+    return ConfigReader(inner, std::move(innerPrefix), error);
+  }
+
+  /// A nested object (null when absent); an error when present but not one.
+  const json::Object *objectField(StringRef key) {
+    const json::Value *v = get(key);
+    if (!v)
+      return nullptr;
+    if (const json::Object *o = v->getAsObject())
+      return o;
+    fail(field(key) + " must be an object, got " + quote(*v));
+    return nullptr;
+  }
+
+  /// Fails when `key` is present with a value other than `neutral`: a field
+  /// that would change the computation in a way tfc does not implement.
+  void unsupportedUnless(StringRef key, double neutral, StringRef why) {
+    const json::Value *v = get(key);
+    if (!v)
+      return;
+    std::optional<double> d = v->getAsNumber();
+    if (!d || *d != neutral)
+      fail(field(key) + " = " + quote(*v) + " is not supported (" + why + ")");
+  }
+  void unsupported(StringRef key, StringRef why) {
+    if (const json::Value *v = get(key))
+      fail(field(key) + " = " + quote(*v) + " is not supported (" + why + ")");
+  }
+
+  const json::Object &object;
+  std::string prefix;
+
+private:
+  std::string &error;
+};
+
+/// Rotary embedding parameters: theta and an optional rescaling, from
+/// `rope_theta` / `rope_scaling` (transformers 4.x) or `rope_parameters`
+/// (5.x), with `rope_type` or the legacy `type`.
+struct RopeConfig {
+  double theta = 10000.0;
+  std::string scaling = "none"; // or linear, llama3
+  double factor = 1.0, lowFreqFactor = 1.0, highFreqFactor = 4.0;
+  int64_t originalMaxPos = 8192;
+
+  /// `rope(theta = ...)` as tdsl writes it.
+  std::string tdsl() const {
+    std::string s = "rope(theta = " + decimal(theta);
+    if (scaling == "linear")
+      s += ", scaling = \"linear\", factor = " + decimal(factor);
+    else if (scaling == "llama3")
+      s += ", scaling = \"llama3\", factor = " + decimal(factor) +
+           ", low_freq_factor = " + decimal(lowFreqFactor) +
+           ", high_freq_factor = " + decimal(highFreqFactor) +
+           ", original_max_pos = " + std::to_string(originalMaxPos);
+    return s + ")";
+  }
+};
+
+RopeConfig readRope(ConfigReader &c) {
+  RopeConfig rope;
+  const json::Object *parameters = c.objectField("rope_parameters");
+  const json::Object *scaling = parameters ? parameters : c.objectField("rope_scaling");
+  if (parameters) {
+    ConfigReader p = c.nested(*parameters, "rope_parameters.");
+    rope.theta = p.has("rope_theta") ? p.number("rope_theta") : c.number("rope_theta", 10000.0);
+    p.unsupportedUnless("partial_rotary_factor", 1.0, "rotary embedding of part of a head");
+  } else {
+    rope.theta = c.number("rope_theta", 10000.0);
+  }
+  c.unsupportedUnless("partial_rotary_factor", 1.0, "rotary embedding of part of a head");
+  if (!scaling || c.failed())
+    return rope;
+  ConfigReader s = c.nested(*scaling, parameters ? "rope_parameters." : "rope_scaling.");
+  std::string type = s.has("rope_type") ? s.string("rope_type") : s.string("type", "default");
+  if (type == "default")
+    return rope;
+  if (type == "linear" || type == "llama3") {
+    rope.scaling = type;
+    rope.factor = s.number("factor");
+    if (type == "llama3") {
+      rope.lowFreqFactor = s.number("low_freq_factor");
+      rope.highFreqFactor = s.number("high_freq_factor");
+      rope.originalMaxPos = s.size("original_max_position_embeddings");
+      if (!s.failed() && !(rope.highFreqFactor > rope.lowFreqFactor))
+        s.fail(s.field("high_freq_factor") + " (" + decimal(rope.highFreqFactor) +
+               ") must be greater than " + s.field("low_freq_factor") + " (" +
+               decimal(rope.lowFreqFactor) + ")");
+    }
+    // Only yarn and longrope read an attention factor; any other value
+    // would scale the scores.
+    s.unsupportedUnless("attention_factor", 1.0, "scaled attention scores");
+    return rope;
+  }
+  s.fail(s.field(s.has("rope_type") ? "rope_type" : "type") + " = \"" + type +
+         "\" is not supported (default, linear, llama3)");
+  return rope;
+}
+
+/// The tdsl builtin of an activation named by `key` (`hidden_act`,
+/// `activation_function`): transformers' ACT2FN names that tfc computes.
+std::string readActivation(ConfigReader &c, StringRef key, StringRef def) {
+  std::string name = c.string(key, def.str());
+  static const std::pair<StringRef, StringRef> table[] = {
+      {"silu", "silu"},           {"swish", "silu"},
+      {"gelu", "gelu"},           {"gelu_python", "gelu"},
+      {"gelu_new", "gelu_tanh"},  {"gelu_pytorch_tanh", "gelu_tanh"},
+      {"gelu_fast", "gelu_tanh"}, {"relu", "relu"}};
+  for (auto [hf, builtin] : table)
+    if (name == hf)
+      return builtin.str();
+  if (!c.failed())
+    c.fail(c.field(key) + " = \"" + name +
+           "\" is not supported (silu, swish, gelu, gelu_python, gelu_new, gelu_pytorch_tanh, "
+           "gelu_fast, relu)");
+  return "silu";
+}
+
+//===----------------------------------------------------------------------===//
+// Writing tdsl
+//===----------------------------------------------------------------------===//
+
+/// The tdsl file being written: a header comment, the config block (each
+/// entry commented with its source field), the functions.
+class TdslWriter {
+public:
+  void comment(StringRef text) { header += "# " + text.str() + "\n"; }
+  void config(StringRef name, const std::string &value, StringRef source) {
+    std::string line = "    " + name.str() + " = " + value;
+    if (!source.empty())
+      line += std::string(std::max<size_t>(1, 32 - line.size()), ' ') + "# " + source.str();
+    configLines += line + "\n";
+  }
+  void config(StringRef name, int64_t value, StringRef source) {
+    config(name, std::to_string(value), source);
+  }
+  void body(StringRef text) { bodyText += text.str(); }
+
+  std::string finish(StringRef model) const {
+    return header + "model " + model.str() + " {\n  config {\n" + configLines + "  }\n\n" +
+           bodyText + "}\n";
+  }
+
+private:
+  std::string header, configLines, bodyText;
+};
+
+/// A tdsl identifier for a model called `name` (a directory name).
+std::string modelIdentifier(StringRef name) {
+  std::string id;
+  for (char ch : name)
+    id += llvm::isAlnum(ch) ? ch : '_';
+  if (id.empty() || llvm::isDigit(id[0]))
+    id = "m_" + id;
+  static const char *const keywords[] = {"model", "config", "decoder", "encoder", "for",
+                                         "in",    "return", "true",    "false"};
+  if (llvm::is_contained(keywords, StringRef(id)))
+    id += "_model";
+  return id;
+}
+
+/// What every architecture's import reads: the config, the checkpoint's
+/// tensor names (when known), the output.
+struct ImportContext {
+  ConfigReader &c;
+  const llvm::StringSet<> *tensors;
+  TdslWriter &out;
+  std::string architecture;
+
+  /// Fails unless the checkpoint (when its names are known) has `name`.
+  void requireTensor(const std::string &name, StringRef because) {
+    if (tensors && !c.failed() && !tensors->contains(name))
+      c.fail("the checkpoint has no tensor '" + name + "' (" + because + ")");
+  }
+  bool hasTensor(const std::string &name) const { return tensors && tensors->contains(name); }
+};
+
+//===----------------------------------------------------------------------===//
+// Llama, Mistral, Qwen2: pre-norm RMS, rotary GQA attention, gated MLP
+//===----------------------------------------------------------------------===//
+
+/// Which layers slide a window (Mistral: all when `sliding_window` is set;
+/// Qwen2: `use_sliding_window` from layer `max_window_layers` on, or
+/// `layer_types`), as one window for all layers, 0 for none.
+int64_t readWindow(ImportContext &ctx, int64_t layers) {
+  ConfigReader &c = ctx.c;
+  bool qwen2 = ctx.architecture == "Qwen2ForCausalLM";
+  int64_t window = 0;
+  if (!qwen2) {
+    window = c.has("sliding_window") ? c.size("sliding_window") : 0;
+  } else if (c.flag("use_sliding_window", false)) {
+    window = c.size("sliding_window", 4096);
+    int64_t full = c.size("max_window_layers", 28, /*allowZero=*/true);
+    if (full > 0 && full < layers)
+      c.fail("'max_window_layers' = " + llvm::Twine(full) +
+             " is not supported: layers below it attend fully, the others through a window, "
+             "and tfc has one attention for all " + llvm::Twine(layers) + " layers");
+    else if (full >= layers)
+      window = 0;
+  }
+  // transformers >= 4.53 writes the per-layer choice out.
+  if (const json::Value *types = c.get("layer_types")) {
+    const json::Array *array = types->getAsArray();
+    if (!array || array->size() != static_cast<size_t>(layers)) {
+      c.fail("'layer_types' must be a list of " + llvm::Twine(layers) + " strings, got " +
+             quote(*types));
+      return 0;
+    }
+    std::optional<StringRef> first;
+    for (const json::Value &t : *array) {
+      std::optional<StringRef> s = t.getAsString();
+      if (!s || (*s != "full_attention" && *s != "sliding_attention")) {
+        c.fail("'layer_types' has " + quote(t) +
+               ", not \"full_attention\" or \"sliding_attention\"");
+        return 0;
+      }
+      if (first && *s != *first) {
+        c.fail("'layer_types' mixes full and sliding attention, which is not supported (one "
+               "attention for all layers)");
+        return 0;
+      }
+      first = *s;
+    }
+    if (first == "sliding_attention" && !window)
+      window = c.size("sliding_window");
+    if (first == "full_attention")
+      window = 0;
+  }
+  return window;
+}
+
+void importLlamaFamily(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  const StringRef arch = ctx.architecture;
+  bool qwen2 = arch == "Qwen2ForCausalLM", mistral = arch == "MistralForCausalLM";
+
+  // The sizes are required: save_pretrained always writes them, and a config
+  // without them would silently become configuration_*.py's 7B default, which
+  // no small checkpoint matches. The rest takes those defaults.
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("hidden_size");
+  int64_t ffn = c.size("intermediate_size");
+  int64_t layers = c.size("num_hidden_layers");
+  int64_t heads = c.size("num_attention_heads");
+  int64_t kvHeads = c.size("num_key_value_heads", mistral ? 8 : heads);
+  int64_t maxSeq = c.size("max_position_embeddings",
+                          mistral ? 4096 * 32 : qwen2 ? 32768 : 2048);
+  double eps = c.number("rms_norm_eps", 1e-6);
+  std::string act = readActivation(c, "hidden_act", "silu");
+  bool tied = c.flag("tie_word_embeddings", false);
+  // Llama's switches; Mistral has no biases, Qwen2 q/k/v biases only.
+  bool attentionBias = !mistral && !qwen2 && c.flag("attention_bias", false);
+  bool mlpBias = !mistral && !qwen2 && c.flag("mlp_bias", false);
+  if (mistral || qwen2) {
+    c.unsupported("attention_bias", "not an option of " + arch.str());
+    c.unsupported("mlp_bias", "not an option of " + arch.str());
+  }
+  c.unsupported("quantization_config", "quantized checkpoints");
+  RopeConfig rope = readRope(c);
+  int64_t window = readWindow(ctx, layers);
+  if (c.failed())
+    return;
+
+  bool headDimGiven = c.has("head_dim");
+  if (!headDimGiven && dim % heads != 0) {
+    c.fail("'hidden_size' (" + llvm::Twine(dim) + ") is not a multiple of " +
+           "'num_attention_heads' (" + llvm::Twine(heads) + ") and there is no 'head_dim'");
+    return;
+  }
+  int64_t headDim = headDimGiven ? c.size("head_dim") : dim / heads;
+  if (heads % kvHeads != 0)
+    c.fail("'num_attention_heads' (" + llvm::Twine(heads) +
+           ") is not a multiple of 'num_key_value_heads' (" + llvm::Twine(kvHeads) + ")");
+  else if (headDim % 2 != 0)
+    c.fail("the head dimension (" + llvm::Twine(headDim) + ") must be even for rotary embeddings");
+  ctx.requireTensor("model.embed_tokens.weight", "the token embedding");
+  if (!tied)
+    ctx.requireTensor("lm_head.weight", "'tie_word_embeddings' is false");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "hidden_size");
+  out.config("layers", layers, "num_hidden_layers");
+  out.config("heads", heads, "num_attention_heads");
+  out.config("kv_heads", kvHeads,
+             c.has("num_key_value_heads") ? "num_key_value_heads"
+             : mistral                    ? "num_key_value_heads (MistralConfig's default)"
+                                          : "num_attention_heads");
+  out.config("head_dim", headDim, headDimGiven ? "head_dim" : "hidden_size / num_attention_heads");
+  out.config("ffn", ffn, "intermediate_size");
+  out.config("max_seq", maxSeq, "max_position_embeddings");
+  out.config("eps", decimal(eps), "rms_norm_eps");
+  if (window)
+    out.config("window", window, "sliding_window");
+
+  std::string attnArgs = "heads = heads, kv_heads = kv_heads, head_dim = head_dim, causal = true";
+  if (qwen2)
+    attnArgs += ", bias = true, out_bias = false";
+  else if (attentionBias)
+    attnArgs += ", bias = true";
+  if (window)
+    attnArgs += ", window = window";
+  std::string mlpArgs = mlpBias ? ", bias = true" : "";
+
+  out.body("  decoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"model.embed_tokens\"\n"
+           "    for i in 0 .. layers @ \"model.layers.{i}\" {\n"
+           "      h = rms_norm(x, eps) @ \"input_layernorm\"\n"
+           "      x = x + attention(h, " + attnArgs + ",\n"
+           "                        rope = " + rope.tdsl() + ") @ \"self_attn\"\n"
+           "      h = rms_norm(x, eps) @ \"post_attention_layernorm\"\n"
+           "      g = " + act + "(linear(h, ffn" + mlpArgs + ") @ \"mlp.gate_proj\") * linear(h, ffn" +
+           mlpArgs + ") @ \"mlp.up_proj\"\n"
+           "      x = x + linear(g, dim" + mlpArgs + ") @ \"mlp.down_proj\"\n"
+           "    }\n"
+           "    x = rms_norm(x, eps) @ \"model.norm\"\n");
+  out.body(tied ? "    return linear(x, vocab, tied = \"model.embed_tokens.weight\")\n"
+                : "    return linear(x, vocab) @ \"lm_head\"\n");
+  out.body("  }\n");
+}
+
+//===----------------------------------------------------------------------===//
+// GPT-2: learned positions, pre-LN, fused Conv1D attention, tied head
+//===----------------------------------------------------------------------===//
+
+void importGPT2(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("n_embd");
+  int64_t layers = c.size("n_layer");
+  int64_t heads = c.size("n_head");
+  int64_t maxSeq = c.size("n_positions", 1024);
+  bool ffnGiven = c.has("n_inner");
+  int64_t ffn = ffnGiven ? c.size("n_inner") : 4 * dim;
+  double eps = c.number("layer_norm_epsilon", 1e-5);
+  std::string act = readActivation(c, "activation_function", "gelu_new");
+  bool tied = c.flag("tie_word_embeddings", true);
+  if (!c.flag("scale_attn_weights", true))
+    c.fail("'scale_attn_weights' = false is not supported (unscaled attention scores)");
+  if (c.flag("scale_attn_by_inverse_layer_idx", false))
+    c.fail("'scale_attn_by_inverse_layer_idx' = true is not supported (scores scaled per layer)");
+  if (c.flag("add_cross_attention", false))
+    c.fail("'add_cross_attention' = true is not supported (GPT-2 with cross-attention)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  if (!c.failed() && dim % heads != 0)
+    c.fail("'n_embd' (" + llvm::Twine(dim) + ") is not a multiple of 'n_head' (" +
+           llvm::Twine(heads) + ")");
+  if (c.failed())
+    return;
+  // save_pretrained writes GPT2LMHeadModel's names (transformer.wte, ...); the
+  // original hub files have GPT2Model's, without the prefix.
+  std::string prefix = "transformer.";
+  if (ctx.hasTensor("wte.weight") && !ctx.hasTensor("transformer.wte.weight"))
+    prefix = "";
+  ctx.requireTensor(prefix + "wte.weight", "the token embedding");
+  if (!tied)
+    ctx.requireTensor("lm_head.weight", "'tie_word_embeddings' is false");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "n_embd");
+  out.config("layers", layers, "n_layer");
+  out.config("heads", heads, "n_head");
+  out.config("ffn", ffn, ffnGiven ? "n_inner" : "4 * n_embd (n_inner is null)");
+  out.config("max_seq", maxSeq, "n_positions");
+  out.config("eps", decimal(eps), "layer_norm_epsilon");
+  std::string p = prefix;
+  out.body("  decoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"" + p +
+           "wte\" + position_embedding(max_seq, dim) @ \"" + p + "wpe\"\n"
+           "    for i in 0 .. layers @ \"" + p + "h.{i}\" {\n"
+           "      h = layer_norm(x, eps) @ \"ln_1\"\n"
+           "      # c_attn is a Conv1D [dim, 3 * dim]: queries, keys and values side by side.\n"
+           "      qkv = conv1d(h, 3 * dim) @ \"attn.c_attn\"\n"
+           "      a = attend(slice(qkv, 0, dim), slice(qkv, dim, dim), slice(qkv, 2 * dim, dim),\n"
+           "                 heads = heads, causal = true)\n"
+           "      x = x + conv1d(a, dim) @ \"attn.c_proj\"\n"
+           "      h = layer_norm(x, eps) @ \"ln_2\"\n"
+           "      x = x + conv1d(" + act + "(conv1d(h, ffn) @ \"mlp.c_fc\"), dim) @ \"mlp.c_proj\"\n"
+           "    }\n"
+           "    x = layer_norm(x, eps) @ \"" + p + "ln_f\"\n");
+  out.body(tied ? "    return linear(x, vocab, tied = \"" + p + "wte.weight\")\n"
+                : std::string("    return linear(x, vocab) @ \"lm_head\"\n"));
+  out.body("  }\n");
+}
+
+//===----------------------------------------------------------------------===//
+// BERT: post-LN encoder, token type 0, last_hidden_state
+//===----------------------------------------------------------------------===//
+
+void importBert(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("hidden_size");
+  int64_t layers = c.size("num_hidden_layers");
+  int64_t heads = c.size("num_attention_heads");
+  int64_t ffn = c.size("intermediate_size");
+  int64_t maxSeq = c.size("max_position_embeddings", 512);
+  int64_t types = c.size("type_vocab_size", 2);
+  double eps = c.number("layer_norm_eps", 1e-12);
+  std::string act = readActivation(c, "hidden_act", "gelu");
+  std::string positions = c.string("position_embedding_type", "absolute");
+  if (!c.failed() && positions != "absolute")
+    c.fail("'position_embedding_type' = \"" + positions +
+           "\" is not supported (absolute: learned positions)");
+  if (c.flag("is_decoder", false))
+    c.fail("'is_decoder' = true is not supported (BERT as a causal decoder)");
+  if (c.flag("add_cross_attention", false))
+    c.fail("'add_cross_attention' = true is not supported (BERT with cross-attention)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  if (!c.failed() && dim % heads != 0)
+    c.fail("'hidden_size' (" + llvm::Twine(dim) + ") is not a multiple of " +
+           "'num_attention_heads' (" + llvm::Twine(heads) + ")");
+  if (c.failed())
+    return;
+  // BertForMaskedLM keeps the encoder under "bert."; old hub files name the
+  // layer norms' weights gamma and beta.
+  std::string p = ctx.architecture == "BertForMaskedLM" ? "bert." : "";
+  bool gammaBeta = ctx.hasTensor(p + "embeddings.LayerNorm.gamma") &&
+                   !ctx.hasTensor(p + "embeddings.LayerNorm.weight");
+  ctx.requireTensor(p + "embeddings.word_embeddings.weight", "the token embedding");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "hidden_size");
+  out.config("layers", layers, "num_hidden_layers");
+  out.config("heads", heads, "num_attention_heads");
+  out.config("ffn", ffn, "intermediate_size");
+  out.config("max_seq", maxSeq, "max_position_embeddings");
+  out.config("types", types, "type_vocab_size");
+  out.config("eps", decimal(eps), "layer_norm_eps");
+  std::string ln = gammaBeta ? "eps, gamma_beta = true" : "eps";
+  out.body("  # last_hidden_state, every token of type 0 (no token_type_ids through the C ABI).\n"
+           "  encoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"" + p + "embeddings.word_embeddings\"\n"
+           "        + position_embedding(max_seq, dim) @ \"" + p + "embeddings.position_embeddings\"\n"
+           "        + row_embedding(types, dim) @ \"" + p + "embeddings.token_type_embeddings\"\n"
+           "    x = layer_norm(x, " + ln + ") @ \"" + p + "embeddings.LayerNorm\"\n"
+           "    for i in 0 .. layers @ \"" + p + "encoder.layer.{i}\" {\n"
+           "      q = linear(x, dim, bias = true) @ \"attention.self.query\"\n"
+           "      k = linear(x, dim, bias = true) @ \"attention.self.key\"\n"
+           "      v = linear(x, dim, bias = true) @ \"attention.self.value\"\n"
+           "      a = linear(attend(q, k, v, heads = heads), dim, bias = true) @ \"attention.output.dense\"\n"
+           "      x = layer_norm(x + a, " + ln + ") @ \"attention.output.LayerNorm\"\n"
+           "      h = " + act + "(linear(x, ffn, bias = true) @ \"intermediate.dense\")\n"
+           "      x = layer_norm(x + linear(h, dim, bias = true) @ \"output.dense\", " + ln +
+           ") @ \"output.LayerNorm\"\n"
+           "    }\n"
+           "    return x\n"
+           "  }\n");
+}
+
+//===----------------------------------------------------------------------===//
+// Marian: the original Transformer as Opus-MT ships it
+//===----------------------------------------------------------------------===//
+
+/// One Marian attention block (MarianAttention: q/k/v/out_proj with biases,
+/// q scaled by head_dim^-0.5), its residual and post-LN layer norm.
+std::string marianAttention(StringRef scope, StringRef keysFrom, StringRef heads, bool causal) {
+  std::string s = scope.str();
+  return "      q = linear(x, dim, bias = true) @ \"" + s + ".q_proj\"\n"
+         "      k = linear(" + keysFrom.str() + ", dim, bias = true) @ \"" + s + ".k_proj\"\n"
+         "      v = linear(" + keysFrom.str() + ", dim, bias = true) @ \"" + s + ".v_proj\"\n"
+         "      a = attend(q, k, v, heads = " + heads.str() + (causal ? ", causal = true" : "") +
+         ")\n"
+         "      x = layer_norm(x + linear(a, dim, bias = true) @ \"" + s + ".out_proj\", eps) @ \"" +
+         s + "_layer_norm\"\n";
+}
+
+/// fc2(act(fc1(x))), the residual and final_layer_norm.
+std::string marianFeedForward(StringRef act, StringRef ffn) {
+  return "      h = " + act.str() + "(linear(x, " + ffn.str() + ", bias = true) @ \"fc1\")\n"
+         "      x = layer_norm(x + linear(h, dim, bias = true) @ \"fc2\", eps) @ "
+         "\"final_layer_norm\"\n";
+}
+
+void importMarian(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("d_model");
+  int64_t encLayers = c.size("encoder_layers");
+  int64_t decLayers = c.size("decoder_layers");
+  int64_t encHeads = c.size("encoder_attention_heads");
+  int64_t decHeads = c.size("decoder_attention_heads");
+  int64_t encFfn = c.size("encoder_ffn_dim");
+  int64_t decFfn = c.size("decoder_ffn_dim");
+  int64_t maxSeq = c.size("max_position_embeddings", 1024);
+  std::string act = readActivation(c, "activation_function", "gelu");
+  bool scale = c.flag("scale_embedding", false);
+  bool tied = c.flag("tie_word_embeddings", true);
+  if (c.has("decoder_vocab_size") && c.size("decoder_vocab_size") != vocab)
+    c.fail("'decoder_vocab_size' differs from 'vocab_size' (separate decoder embeddings are "
+           "not supported)");
+  if (!c.flag("share_encoder_decoder_embeddings", true))
+    c.fail("'share_encoder_decoder_embeddings' = false is not supported (separate encoder and "
+           "decoder embeddings)");
+  if (!c.flag("is_encoder_decoder", true))
+    c.fail("'is_encoder_decoder' = false is not supported (MarianMTModel is an "
+           "encoder-decoder)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  for (auto [heads, key] : {std::pair{encHeads, "encoder_attention_heads"},
+                            std::pair{decHeads, "decoder_attention_heads"}})
+    if (!c.failed() && dim % heads != 0)
+      c.fail("'d_model' (" + llvm::Twine(dim) + ") is not a multiple of '" + key + "' (" +
+             llvm::Twine(heads) + ")");
+  if (!c.failed() && dim % 2 != 0)
+    c.fail("'d_model' (" + llvm::Twine(dim) + ") must be even for sinusoidal positions");
+  ctx.requireTensor("model.shared.weight", "the shared token embedding");
+  ctx.requireTensor("final_logits_bias", "the output bias");
+  if (!tied)
+    ctx.requireTensor("lm_head.weight", "'tie_word_embeddings' is false");
+  if (c.failed())
+    return;
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "d_model");
+  out.config("enc_layers", encLayers, "encoder_layers");
+  out.config("dec_layers", decLayers, "decoder_layers");
+  out.config("enc_heads", encHeads, "encoder_attention_heads");
+  out.config("dec_heads", decHeads, "decoder_attention_heads");
+  out.config("enc_ffn", encFfn, "encoder_ffn_dim");
+  out.config("dec_ffn", decFfn, "decoder_ffn_dim");
+  out.config("max_seq", maxSeq, "max_position_embeddings");
+  out.config("eps", "1e-05", "nn.LayerNorm's default (Marian's layer norms)");
+  out.config("emb_scale", scale ? "sqrt(dim)" : "1.0", "scale_embedding");
+  std::string embed = "embedding(tokens, vocab, dim";
+  out.body("  encoder(tokens) {\n"
+           "    x = " + embed + ") @ \"model.shared\" * emb_scale + sinusoidal(dim, style = \"half\")\n"
+           "    for i in 0 .. enc_layers @ \"model.encoder.layers.{i}\" {\n" +
+           marianAttention("self_attn", "x", "enc_heads", false) +
+           marianFeedForward(act, "enc_ffn") +
+           "    }\n"
+           "    return x\n"
+           "  }\n\n"
+           "  decoder(tokens, memory) {\n"
+           "    x = " + embed + ", tied = \"model.shared.weight\") * emb_scale\n"
+           "        + sinusoidal(dim, style = \"half\")\n"
+           "    for i in 0 .. dec_layers @ \"model.decoder.layers.{i}\" {\n" +
+           marianAttention("self_attn", "x", "dec_heads", true) +
+           marianAttention("encoder_attn", "memory", "dec_heads", false) +
+           marianFeedForward(act, "dec_ffn") +
+           "    }\n" +
+           (tied ? "    x = linear(x, vocab, tied = \"model.shared.weight\")\n"
+                 : "    x = linear(x, vocab) @ \"lm_head\"\n") +
+           "    return output_bias(x) @ \"final_logits_bias\"\n"
+           "  }\n");
+}
+
+//===----------------------------------------------------------------------===//
+// Architectures
+//===----------------------------------------------------------------------===//
+
+struct Architecture {
+  const char *name;       // `architectures[0]`
+  const char *modelType;  // its `model_type`
+  void (*import)(ImportContext &);
+};
+
+const Architecture kArchitectures[] = {
+    {"LlamaForCausalLM", "llama", importLlamaFamily},
+    {"MistralForCausalLM", "mistral", importLlamaFamily},
+    {"Qwen2ForCausalLM", "qwen2", importLlamaFamily},
+    {"GPT2LMHeadModel", "gpt2", importGPT2},
+    {"BertModel", "bert", importBert},
+    {"BertForMaskedLM", "bert", importBert},
+    {"MarianMTModel", "marian", importMarian},
+};
+
+std::string architectureList() {
+  std::string list;
+  for (const Architecture &a : kArchitectures)
+    list += (list.empty() ? "" : ", ") + std::string(a.name);
+  return list;
+}
+
+} // namespace
+
+ImportResult importHuggingFaceConfig(StringRef configJson, StringRef model, StringRef source,
+                                     const llvm::StringSet<> *tensorNames) {
+  ImportResult result;
+  llvm::Expected<json::Value> parsed = json::parse(configJson);
+  if (!parsed) {
+    result.error = "config.json: not valid JSON: " + llvm::toString(parsed.takeError());
+    return result;
+  }
+  const json::Object *root = parsed->getAsObject();
+  if (!root) {
+    result.error = "config.json: the top level must be an object, got " + quote(*parsed);
+    return result;
+  }
+  ConfigReader c(*root, "", result.error);
+
+  // `architectures` names the head; `model_type` alone (a base model's
+  // config) is not enough to know what the checkpoint computes.
+  const json::Value *archs = c.get("architectures");
+  std::string arch;
+  if (!archs) {
+    c.fail("missing 'architectures' (one of " + architectureList() + ")");
+    return result;
+  }
+  const json::Array *list = archs->getAsArray();
+  if (!list || list->size() != 1 || !(*list)[0].getAsString()) {
+    c.fail("'architectures' must be a list of one string, got " + quote(*archs));
+    return result;
+  }
+  arch = (*list)[0].getAsString()->str();
+  const Architecture *found = llvm::find_if(
+      kArchitectures, [&](const Architecture &a) { return arch == a.name; });
+  if (found == std::end(kArchitectures)) {
+    c.fail("'architectures' = \"" + arch + "\" is not supported (" + architectureList() + ")");
+    return result;
+  }
+  std::string modelType = c.string("model_type", found->modelType);
+  if (!c.failed() && modelType != found->modelType)
+    c.fail("'model_type' = \"" + modelType + "\" does not match 'architectures' " + arch +
+           " (model_type \"" + found->modelType + "\")");
+  if (c.failed())
+    return result;
+
+  TdslWriter out;
+  out.comment("Imported by `tfc import` from " + source.str() + ":");
+  std::string version = c.string("transformers_version", "");
+  out.comment("Hugging Face " + arch + " (model_type \"" + modelType + "\"" +
+              (version.empty() ? "" : ", written by transformers " + version) + ").");
+  out.comment("Weight names are the checkpoint's tensor names; each config entry names its field.");
+  ImportContext ctx{c, tensorNames, out, arch};
+  found->import(ctx);
+  if (c.failed())
+    return result;
+  result.tdsl = out.finish(modelIdentifier(model));
+  return result;
+}
+
+std::optional<llvm::StringSet<>> readCheckpointTensorNames(StringRef path, std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (std::error_code ec = buffer.getError()) {
+    error = "cannot read '" + path.str() + "': " + ec.message();
+    return std::nullopt;
+  }
+  StringRef bytes = (*buffer)->getBuffer();
+  StringRef header = bytes;
+  bool index = path.ends_with(".json");
+  if (!index) {
+    // safetensors: an 8-byte little-endian header length, then the JSON header.
+    if (bytes.size() < 8) {
+      error = path.str() + ": too short for a safetensors header (" +
+              std::to_string(bytes.size()) + " bytes)";
+      return std::nullopt;
+    }
+    uint64_t length = llvm::support::endian::read64le(bytes.data());
+    if (length > bytes.size() - 8) {
+      error = path.str() + ": the header length " + std::to_string(length) +
+              " at byte offset 0 runs past the end of the file (" +
+              std::to_string(bytes.size()) + " bytes)";
+      return std::nullopt;
+    }
+    header = bytes.substr(8, length);
+  }
+  llvm::Expected<json::Value> parsed = json::parse(header);
+  if (!parsed) {
+    error = path.str() + ": header is not valid JSON: " + llvm::toString(parsed.takeError());
+    return std::nullopt;
+  }
+  const json::Object *object = parsed->getAsObject();
+  if (object && index) {
+    const json::Value *map = object->get("weight_map");
+    object = map ? map->getAsObject() : nullptr;
+    if (!object) {
+      error = path.str() + ": no 'weight_map' object";
+      return std::nullopt;
+    }
+  }
+  if (!object) {
+    error = path.str() + ": the header must be a JSON object";
+    return std::nullopt;
+  }
+  llvm::StringSet<> names;
+  for (const auto &entry : *object)
+    if (entry.first != "__metadata__")
+      names.insert(entry.first.str());
+  return names;
+}
+
+ImportResult importHuggingFaceDir(StringRef dir) {
+  ImportResult result;
+  llvm::SmallString<256> config(dir);
+  llvm::sys::path::append(config, "config.json");
+  if (!llvm::sys::fs::exists(config)) {
+    result.error = "'" + dir.str() + "' has no config.json: not a Hugging Face model directory";
+    return result;
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(config, /*IsText=*/true);
+  if (std::error_code ec = buffer.getError()) {
+    result.error = "cannot read '" + config.str().str() + "': " + ec.message();
+    return result;
+  }
+  // The checkpoint's names, from whichever file save_pretrained wrote.
+  std::optional<llvm::StringSet<>> names;
+  for (StringRef file : {"model.safetensors", "model.safetensors.index.json"}) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, file);
+    if (!llvm::sys::fs::exists(path))
+      continue;
+    names = readCheckpointTensorNames(path, result.error);
+    if (!names)
+      return result;
+    break;
+  }
+  llvm::SmallString<256> absolute(dir);
+  llvm::sys::fs::make_absolute(absolute);
+  llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
+  StringRef model = llvm::sys::path::filename(absolute);
+  return importHuggingFaceConfig((*buffer)->getBuffer(), model, config.str(),
+                                 names ? &*names : nullptr);
+}
+
+} // namespace tfc
