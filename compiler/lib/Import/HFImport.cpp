@@ -41,6 +41,11 @@ namespace {
 /// The largest size tdsl accepts (the front end's kMaxSize): a config asking
 /// for more is absurd for this compiler and is refused while importing.
 constexpr int64_t kMaxImportSize = int64_t(1) << 24;
+/// Layer counts beyond any published model (the deepest have a few hundred):
+/// a config asking for more is refused rather than compiled for hours.
+constexpr int64_t kMaxImportLayers = 1024;
+/// Elements of one weight matrix at most (2^34 floats: 64 GiB).
+constexpr int64_t kMaxImportElements = int64_t(1) << 34;
 
 /// A JSON value as an error message quotes it, shortened.
 std::string quote(const json::Value &v) {
@@ -114,6 +119,24 @@ public:
       return 1;
     }
     return *i;
+  }
+
+  /// A layer count: a positive integer of at most kMaxImportLayers.
+  int64_t layers(StringRef key) {
+    int64_t n = size(key);
+    if (!failed() && n > kMaxImportLayers)
+      fail(field(key) + " is " + llvm::Twine(n) + ", more than tfc's limit of " +
+           llvm::Twine(kMaxImportLayers) + " layers");
+    return n;
+  }
+
+  /// Fails when a `rows` x `cols` weight (sizes read from `rowsKey`,
+  /// `colsKey`) would exceed kMaxImportElements.
+  void checkMatrix(int64_t rows, StringRef rowsKey, int64_t cols, StringRef colsKey) {
+    if (!failed() && rows * cols > kMaxImportElements)
+      fail(field(rowsKey) + " x " + field(colsKey) + " = " + llvm::Twine(rows * cols) +
+           " elements in one weight, more than tfc's limit of " +
+           llvm::Twine(kMaxImportElements));
   }
 
   /// A finite number, positive unless `allowZero` (then non-negative).
@@ -402,8 +425,10 @@ void importLlamaFamily(ImportContext &ctx) {
   int64_t vocab = c.size("vocab_size");
   int64_t dim = c.size("hidden_size");
   int64_t ffn = c.size("intermediate_size");
-  int64_t layers = c.size("num_hidden_layers");
+  int64_t layers = c.layers("num_hidden_layers");
   int64_t heads = c.size("num_attention_heads");
+  c.checkMatrix(vocab, "vocab_size", dim, "hidden_size");
+  c.checkMatrix(ffn, "intermediate_size", dim, "hidden_size");
   int64_t kvHeads = c.size("num_key_value_heads", mistral ? 8 : heads);
   int64_t maxSeq = c.size("max_position_embeddings",
                           mistral ? 4096 * 32 : qwen2 ? 32768 : 2048);
@@ -430,6 +455,10 @@ void importLlamaFamily(ImportContext &ctx) {
     return;
   }
   int64_t headDim = headDimGiven ? c.size("head_dim") : dim / heads;
+  if (heads * headDim > kMaxImportSize)
+    c.fail("'num_attention_heads' x the head dimension = " + llvm::Twine(heads * headDim) +
+           ", more than tfc's limit of " + llvm::Twine(kMaxImportSize));
+  c.checkMatrix(heads * headDim, "num_attention_heads", dim, "hidden_size");
   if (heads % kvHeads != 0)
     c.fail("'num_attention_heads' (" + llvm::Twine(heads) +
            ") is not a multiple of 'num_key_value_heads' (" + llvm::Twine(kvHeads) + ")");
@@ -491,11 +520,17 @@ void importGPT2(ImportContext &ctx) {
   TdslWriter &out = ctx.out;
   int64_t vocab = c.size("vocab_size");
   int64_t dim = c.size("n_embd");
-  int64_t layers = c.size("n_layer");
+  int64_t layers = c.layers("n_layer");
   int64_t heads = c.size("n_head");
   int64_t maxSeq = c.size("n_positions", 1024);
   bool ffnGiven = c.has("n_inner");
   int64_t ffn = ffnGiven ? c.size("n_inner") : 4 * dim;
+  if (!c.failed() && std::max(3 * dim, ffn) > kMaxImportSize)
+    c.fail("'n_embd' (" + llvm::Twine(dim) + ") makes c_attn (3 * n_embd) or the MLP (" +
+           llvm::Twine(ffn) + ") wider than tfc's limit of " + llvm::Twine(kMaxImportSize));
+  c.checkMatrix(vocab, "vocab_size", dim, "n_embd");
+  c.checkMatrix(ffn, ffnGiven ? "n_inner" : "4 * n_embd", 3 * dim, "n_embd");
+  c.checkMatrix(maxSeq, "n_positions", dim, "n_embd");
   double eps = c.number("layer_norm_epsilon", 1e-5);
   std::string act = readActivation(c, "activation_function", "gelu_new");
   bool tied = c.flag("tie_word_embeddings", true);
@@ -558,11 +593,15 @@ void importBert(ImportContext &ctx) {
   TdslWriter &out = ctx.out;
   int64_t vocab = c.size("vocab_size");
   int64_t dim = c.size("hidden_size");
-  int64_t layers = c.size("num_hidden_layers");
+  int64_t layers = c.layers("num_hidden_layers");
   int64_t heads = c.size("num_attention_heads");
   int64_t ffn = c.size("intermediate_size");
   int64_t maxSeq = c.size("max_position_embeddings", 512);
   int64_t types = c.size("type_vocab_size", 2);
+  c.checkMatrix(vocab, "vocab_size", dim, "hidden_size");
+  c.checkMatrix(ffn, "intermediate_size", dim, "hidden_size");
+  c.checkMatrix(maxSeq, "max_position_embeddings", dim, "hidden_size");
+  c.checkMatrix(types, "type_vocab_size", dim, "hidden_size");
   double eps = c.number("layer_norm_eps", 1e-12);
   std::string act = readActivation(c, "hidden_act", "gelu");
   std::string positions = c.string("position_embedding_type", "absolute");
@@ -646,13 +685,16 @@ void importMarian(ImportContext &ctx) {
   TdslWriter &out = ctx.out;
   int64_t vocab = c.size("vocab_size");
   int64_t dim = c.size("d_model");
-  int64_t encLayers = c.size("encoder_layers");
-  int64_t decLayers = c.size("decoder_layers");
+  int64_t encLayers = c.layers("encoder_layers");
+  int64_t decLayers = c.layers("decoder_layers");
   int64_t encHeads = c.size("encoder_attention_heads");
   int64_t decHeads = c.size("decoder_attention_heads");
   int64_t encFfn = c.size("encoder_ffn_dim");
   int64_t decFfn = c.size("decoder_ffn_dim");
   int64_t maxSeq = c.size("max_position_embeddings", 1024);
+  c.checkMatrix(vocab, "vocab_size", dim, "d_model");
+  c.checkMatrix(encFfn, "encoder_ffn_dim", dim, "d_model");
+  c.checkMatrix(decFfn, "decoder_ffn_dim", dim, "d_model");
   std::string act = readActivation(c, "activation_function", "gelu");
   bool scale = c.flag("scale_embedding", false);
   bool tied = c.flag("tie_word_embeddings", true);
