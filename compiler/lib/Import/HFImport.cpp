@@ -139,6 +139,14 @@ public:
            llvm::Twine(kMaxImportElements));
   }
 
+  /// Fails unless `heads` (from `headsKey`) divides `width` (from `widthKey`).
+  void checkDivides(int64_t width, StringRef widthKey, int64_t heads, StringRef headsKey,
+                    StringRef because = "") {
+    if (!failed() && width % heads != 0)
+      fail(field(widthKey) + " (" + llvm::Twine(width) + ") is not a multiple of " +
+           field(headsKey) + " (" + llvm::Twine(heads) + ")" + because);
+  }
+
   /// A finite number, positive unless `allowZero` (then non-negative).
   double number(StringRef key, std::optional<double> def = std::nullopt, bool allowZero = false) {
     const json::Value *v = get(key);
@@ -359,6 +367,13 @@ struct ImportContext {
   bool hasTensor(const std::string &name) const { return tensors && tensors->contains(name); }
 };
 
+/// The output head's `return`: tied to the token embedding `embedding` (a
+/// full weight name), or its own `lm_head`.
+std::string outputHead(bool tied, const std::string &embedding) {
+  return tied ? "    return linear(x, vocab, tied = \"" + embedding + "\")\n"
+              : "    return linear(x, vocab) @ \"lm_head\"\n";
+}
+
 //===----------------------------------------------------------------------===//
 // Llama, Mistral, Qwen2: pre-norm RMS, rotary GQA attention, gated MLP
 //===----------------------------------------------------------------------===//
@@ -449,20 +464,17 @@ void importLlamaFamily(ImportContext &ctx) {
     return;
 
   bool headDimGiven = c.has("head_dim");
-  if (!headDimGiven && dim % heads != 0) {
-    c.fail("'hidden_size' (" + llvm::Twine(dim) + ") is not a multiple of " +
-           "'num_attention_heads' (" + llvm::Twine(heads) + ") and there is no 'head_dim'");
+  if (!headDimGiven)
+    c.checkDivides(dim, "hidden_size", heads, "num_attention_heads", " and there is no 'head_dim'");
+  if (c.failed())
     return;
-  }
   int64_t headDim = headDimGiven ? c.size("head_dim") : dim / heads;
   if (heads * headDim > kMaxImportSize)
     c.fail("'num_attention_heads' x the head dimension = " + llvm::Twine(heads * headDim) +
            ", more than tfc's limit of " + llvm::Twine(kMaxImportSize));
   c.checkMatrix(heads * headDim, "num_attention_heads", dim, "hidden_size");
-  if (heads % kvHeads != 0)
-    c.fail("'num_attention_heads' (" + llvm::Twine(heads) +
-           ") is not a multiple of 'num_key_value_heads' (" + llvm::Twine(kvHeads) + ")");
-  else if (headDim % 2 != 0)
+  c.checkDivides(heads, "num_attention_heads", kvHeads, "num_key_value_heads");
+  if (!c.failed() && headDim % 2 != 0)
     c.fail("the head dimension (" + llvm::Twine(headDim) + ") must be even for rotary embeddings");
   ctx.requireTensor("model.embed_tokens.weight", "the token embedding");
   if (!tied)
@@ -506,9 +518,7 @@ void importLlamaFamily(ImportContext &ctx) {
            "      x = x + linear(g, dim" + mlpArgs + ") @ \"mlp.down_proj\"\n"
            "    }\n"
            "    x = rms_norm(x, eps) @ \"model.norm\"\n");
-  out.body(tied ? "    return linear(x, vocab, tied = \"model.embed_tokens.weight\")\n"
-                : "    return linear(x, vocab) @ \"lm_head\"\n");
-  out.body("  }\n");
+  out.body(outputHead(tied, "model.embed_tokens.weight") + "  }\n");
 }
 
 //===----------------------------------------------------------------------===//
@@ -541,9 +551,7 @@ void importGPT2(ImportContext &ctx) {
   if (c.flag("add_cross_attention", false))
     c.fail("'add_cross_attention' = true is not supported (GPT-2 with cross-attention)");
   c.unsupported("quantization_config", "quantized checkpoints");
-  if (!c.failed() && dim % heads != 0)
-    c.fail("'n_embd' (" + llvm::Twine(dim) + ") is not a multiple of 'n_head' (" +
-           llvm::Twine(heads) + ")");
+  c.checkDivides(dim, "n_embd", heads, "n_head");
   if (c.failed())
     return;
   // save_pretrained writes GPT2LMHeadModel's names (transformer.wte, ...); the
@@ -579,9 +587,7 @@ void importGPT2(ImportContext &ctx) {
            "      x = x + conv1d(" + act + "(conv1d(h, ffn) @ \"mlp.c_fc\"), dim) @ \"mlp.c_proj\"\n"
            "    }\n"
            "    x = layer_norm(x, eps) @ \"" + p + "ln_f\"\n");
-  out.body(tied ? "    return linear(x, vocab, tied = \"" + p + "wte.weight\")\n"
-                : std::string("    return linear(x, vocab) @ \"lm_head\"\n"));
-  out.body("  }\n");
+  out.body(outputHead(tied, p + "wte.weight") + "  }\n");
 }
 
 //===----------------------------------------------------------------------===//
@@ -613,9 +619,7 @@ void importBert(ImportContext &ctx) {
   if (c.flag("add_cross_attention", false))
     c.fail("'add_cross_attention' = true is not supported (BERT with cross-attention)");
   c.unsupported("quantization_config", "quantized checkpoints");
-  if (!c.failed() && dim % heads != 0)
-    c.fail("'hidden_size' (" + llvm::Twine(dim) + ") is not a multiple of " +
-           "'num_attention_heads' (" + llvm::Twine(heads) + ")");
+  c.checkDivides(dim, "hidden_size", heads, "num_attention_heads");
   if (c.failed())
     return;
   // BertForMaskedLM keeps the encoder under "bert."; old hub files name the
@@ -708,11 +712,8 @@ void importMarian(ImportContext &ctx) {
     c.fail("'is_encoder_decoder' = false is not supported (MarianMTModel is an "
            "encoder-decoder)");
   c.unsupported("quantization_config", "quantized checkpoints");
-  for (auto [heads, key] : {std::pair{encHeads, "encoder_attention_heads"},
-                            std::pair{decHeads, "decoder_attention_heads"}})
-    if (!c.failed() && dim % heads != 0)
-      c.fail("'d_model' (" + llvm::Twine(dim) + ") is not a multiple of '" + key + "' (" +
-             llvm::Twine(heads) + ")");
+  c.checkDivides(dim, "d_model", encHeads, "encoder_attention_heads");
+  c.checkDivides(dim, "d_model", decHeads, "decoder_attention_heads");
   if (!c.failed() && dim % 2 != 0)
     c.fail("'d_model' (" + llvm::Twine(dim) + ") must be even for sinusoidal positions");
   ctx.requireTensor("model.shared.weight", "the shared token embedding");
