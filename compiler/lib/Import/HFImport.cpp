@@ -41,6 +41,11 @@ namespace {
 /// The largest size tdsl accepts (the front end's kMaxSize): a config asking
 /// for more is absurd for this compiler and is refused while importing.
 constexpr int64_t kMaxImportSize = int64_t(1) << 24;
+/// Layer counts beyond any published model (the deepest have a few hundred):
+/// a config asking for more is refused rather than compiled for hours.
+constexpr int64_t kMaxImportLayers = 1024;
+/// Elements of one weight matrix at most (2^34 floats: 64 GiB).
+constexpr int64_t kMaxImportElements = int64_t(1) << 34;
 
 /// A JSON value as an error message quotes it, shortened.
 std::string quote(const json::Value &v) {
@@ -114,6 +119,32 @@ public:
       return 1;
     }
     return *i;
+  }
+
+  /// A layer count: a positive integer of at most kMaxImportLayers.
+  int64_t layers(StringRef key) {
+    int64_t n = size(key);
+    if (!failed() && n > kMaxImportLayers)
+      fail(field(key) + " is " + llvm::Twine(n) + ", more than tfc's limit of " +
+           llvm::Twine(kMaxImportLayers) + " layers");
+    return n;
+  }
+
+  /// Fails when a `rows` x `cols` weight (sizes read from `rowsKey`,
+  /// `colsKey`) would exceed kMaxImportElements.
+  void checkMatrix(int64_t rows, StringRef rowsKey, int64_t cols, StringRef colsKey) {
+    if (!failed() && rows * cols > kMaxImportElements)
+      fail(field(rowsKey) + " x " + field(colsKey) + " = " + llvm::Twine(rows * cols) +
+           " elements in one weight, more than tfc's limit of " +
+           llvm::Twine(kMaxImportElements));
+  }
+
+  /// Fails unless `heads` (from `headsKey`) divides `width` (from `widthKey`).
+  void checkDivides(int64_t width, StringRef widthKey, int64_t heads, StringRef headsKey,
+                    StringRef because = "") {
+    if (!failed() && width % heads != 0)
+      fail(field(widthKey) + " (" + llvm::Twine(width) + ") is not a multiple of " +
+           field(headsKey) + " (" + llvm::Twine(heads) + ")" + because);
   }
 
   /// A finite number, positive unless `allowZero` (then non-negative).
@@ -336,6 +367,13 @@ struct ImportContext {
   bool hasTensor(const std::string &name) const { return tensors && tensors->contains(name); }
 };
 
+/// The output head's `return`: tied to the token embedding `embedding` (a
+/// full weight name), or its own `lm_head`.
+std::string outputHead(bool tied, const std::string &embedding) {
+  return tied ? "    return linear(x, vocab, tied = \"" + embedding + "\")\n"
+              : "    return linear(x, vocab) @ \"lm_head\"\n";
+}
+
 //===----------------------------------------------------------------------===//
 // Llama, Mistral, Qwen2: pre-norm RMS, rotary GQA attention, gated MLP
 //===----------------------------------------------------------------------===//
@@ -402,8 +440,10 @@ void importLlamaFamily(ImportContext &ctx) {
   int64_t vocab = c.size("vocab_size");
   int64_t dim = c.size("hidden_size");
   int64_t ffn = c.size("intermediate_size");
-  int64_t layers = c.size("num_hidden_layers");
+  int64_t layers = c.layers("num_hidden_layers");
   int64_t heads = c.size("num_attention_heads");
+  c.checkMatrix(vocab, "vocab_size", dim, "hidden_size");
+  c.checkMatrix(ffn, "intermediate_size", dim, "hidden_size");
   int64_t kvHeads = c.size("num_key_value_heads", mistral ? 8 : heads);
   int64_t maxSeq = c.size("max_position_embeddings",
                           mistral ? 4096 * 32 : qwen2 ? 32768 : 2048);
@@ -424,16 +464,17 @@ void importLlamaFamily(ImportContext &ctx) {
     return;
 
   bool headDimGiven = c.has("head_dim");
-  if (!headDimGiven && dim % heads != 0) {
-    c.fail("'hidden_size' (" + llvm::Twine(dim) + ") is not a multiple of " +
-           "'num_attention_heads' (" + llvm::Twine(heads) + ") and there is no 'head_dim'");
+  if (!headDimGiven)
+    c.checkDivides(dim, "hidden_size", heads, "num_attention_heads", " and there is no 'head_dim'");
+  if (c.failed())
     return;
-  }
   int64_t headDim = headDimGiven ? c.size("head_dim") : dim / heads;
-  if (heads % kvHeads != 0)
-    c.fail("'num_attention_heads' (" + llvm::Twine(heads) +
-           ") is not a multiple of 'num_key_value_heads' (" + llvm::Twine(kvHeads) + ")");
-  else if (headDim % 2 != 0)
+  if (heads * headDim > kMaxImportSize)
+    c.fail("'num_attention_heads' x the head dimension = " + llvm::Twine(heads * headDim) +
+           ", more than tfc's limit of " + llvm::Twine(kMaxImportSize));
+  c.checkMatrix(heads * headDim, "num_attention_heads", dim, "hidden_size");
+  c.checkDivides(heads, "num_attention_heads", kvHeads, "num_key_value_heads");
+  if (!c.failed() && headDim % 2 != 0)
     c.fail("the head dimension (" + llvm::Twine(headDim) + ") must be even for rotary embeddings");
   ctx.requireTensor("model.embed_tokens.weight", "the token embedding");
   if (!tied)
@@ -477,9 +518,7 @@ void importLlamaFamily(ImportContext &ctx) {
            "      x = x + linear(g, dim" + mlpArgs + ") @ \"mlp.down_proj\"\n"
            "    }\n"
            "    x = rms_norm(x, eps) @ \"model.norm\"\n");
-  out.body(tied ? "    return linear(x, vocab, tied = \"model.embed_tokens.weight\")\n"
-                : "    return linear(x, vocab) @ \"lm_head\"\n");
-  out.body("  }\n");
+  out.body(outputHead(tied, "model.embed_tokens.weight") + "  }\n");
 }
 
 //===----------------------------------------------------------------------===//
@@ -491,11 +530,17 @@ void importGPT2(ImportContext &ctx) {
   TdslWriter &out = ctx.out;
   int64_t vocab = c.size("vocab_size");
   int64_t dim = c.size("n_embd");
-  int64_t layers = c.size("n_layer");
+  int64_t layers = c.layers("n_layer");
   int64_t heads = c.size("n_head");
   int64_t maxSeq = c.size("n_positions", 1024);
   bool ffnGiven = c.has("n_inner");
   int64_t ffn = ffnGiven ? c.size("n_inner") : 4 * dim;
+  if (!c.failed() && std::max(3 * dim, ffn) > kMaxImportSize)
+    c.fail("'n_embd' (" + llvm::Twine(dim) + ") makes c_attn (3 * n_embd) or the MLP (" +
+           llvm::Twine(ffn) + ") wider than tfc's limit of " + llvm::Twine(kMaxImportSize));
+  c.checkMatrix(vocab, "vocab_size", dim, "n_embd");
+  c.checkMatrix(ffn, ffnGiven ? "n_inner" : "4 * n_embd", 3 * dim, "n_embd");
+  c.checkMatrix(maxSeq, "n_positions", dim, "n_embd");
   double eps = c.number("layer_norm_epsilon", 1e-5);
   std::string act = readActivation(c, "activation_function", "gelu_new");
   bool tied = c.flag("tie_word_embeddings", true);
@@ -506,9 +551,7 @@ void importGPT2(ImportContext &ctx) {
   if (c.flag("add_cross_attention", false))
     c.fail("'add_cross_attention' = true is not supported (GPT-2 with cross-attention)");
   c.unsupported("quantization_config", "quantized checkpoints");
-  if (!c.failed() && dim % heads != 0)
-    c.fail("'n_embd' (" + llvm::Twine(dim) + ") is not a multiple of 'n_head' (" +
-           llvm::Twine(heads) + ")");
+  c.checkDivides(dim, "n_embd", heads, "n_head");
   if (c.failed())
     return;
   // save_pretrained writes GPT2LMHeadModel's names (transformer.wte, ...); the
@@ -544,9 +587,7 @@ void importGPT2(ImportContext &ctx) {
            "      x = x + conv1d(" + act + "(conv1d(h, ffn) @ \"mlp.c_fc\"), dim) @ \"mlp.c_proj\"\n"
            "    }\n"
            "    x = layer_norm(x, eps) @ \"" + p + "ln_f\"\n");
-  out.body(tied ? "    return linear(x, vocab, tied = \"" + p + "wte.weight\")\n"
-                : std::string("    return linear(x, vocab) @ \"lm_head\"\n"));
-  out.body("  }\n");
+  out.body(outputHead(tied, p + "wte.weight") + "  }\n");
 }
 
 //===----------------------------------------------------------------------===//
@@ -558,11 +599,15 @@ void importBert(ImportContext &ctx) {
   TdslWriter &out = ctx.out;
   int64_t vocab = c.size("vocab_size");
   int64_t dim = c.size("hidden_size");
-  int64_t layers = c.size("num_hidden_layers");
+  int64_t layers = c.layers("num_hidden_layers");
   int64_t heads = c.size("num_attention_heads");
   int64_t ffn = c.size("intermediate_size");
   int64_t maxSeq = c.size("max_position_embeddings", 512);
   int64_t types = c.size("type_vocab_size", 2);
+  c.checkMatrix(vocab, "vocab_size", dim, "hidden_size");
+  c.checkMatrix(ffn, "intermediate_size", dim, "hidden_size");
+  c.checkMatrix(maxSeq, "max_position_embeddings", dim, "hidden_size");
+  c.checkMatrix(types, "type_vocab_size", dim, "hidden_size");
   double eps = c.number("layer_norm_eps", 1e-12);
   std::string act = readActivation(c, "hidden_act", "gelu");
   std::string positions = c.string("position_embedding_type", "absolute");
@@ -574,9 +619,7 @@ void importBert(ImportContext &ctx) {
   if (c.flag("add_cross_attention", false))
     c.fail("'add_cross_attention' = true is not supported (BERT with cross-attention)");
   c.unsupported("quantization_config", "quantized checkpoints");
-  if (!c.failed() && dim % heads != 0)
-    c.fail("'hidden_size' (" + llvm::Twine(dim) + ") is not a multiple of " +
-           "'num_attention_heads' (" + llvm::Twine(heads) + ")");
+  c.checkDivides(dim, "hidden_size", heads, "num_attention_heads");
   if (c.failed())
     return;
   // BertForMaskedLM keeps the encoder under "bert."; old hub files name the
@@ -646,13 +689,16 @@ void importMarian(ImportContext &ctx) {
   TdslWriter &out = ctx.out;
   int64_t vocab = c.size("vocab_size");
   int64_t dim = c.size("d_model");
-  int64_t encLayers = c.size("encoder_layers");
-  int64_t decLayers = c.size("decoder_layers");
+  int64_t encLayers = c.layers("encoder_layers");
+  int64_t decLayers = c.layers("decoder_layers");
   int64_t encHeads = c.size("encoder_attention_heads");
   int64_t decHeads = c.size("decoder_attention_heads");
   int64_t encFfn = c.size("encoder_ffn_dim");
   int64_t decFfn = c.size("decoder_ffn_dim");
   int64_t maxSeq = c.size("max_position_embeddings", 1024);
+  c.checkMatrix(vocab, "vocab_size", dim, "d_model");
+  c.checkMatrix(encFfn, "encoder_ffn_dim", dim, "d_model");
+  c.checkMatrix(decFfn, "decoder_ffn_dim", dim, "d_model");
   std::string act = readActivation(c, "activation_function", "gelu");
   bool scale = c.flag("scale_embedding", false);
   bool tied = c.flag("tie_word_embeddings", true);
@@ -666,11 +712,8 @@ void importMarian(ImportContext &ctx) {
     c.fail("'is_encoder_decoder' = false is not supported (MarianMTModel is an "
            "encoder-decoder)");
   c.unsupported("quantization_config", "quantized checkpoints");
-  for (auto [heads, key] : {std::pair{encHeads, "encoder_attention_heads"},
-                            std::pair{decHeads, "decoder_attention_heads"}})
-    if (!c.failed() && dim % heads != 0)
-      c.fail("'d_model' (" + llvm::Twine(dim) + ") is not a multiple of '" + key + "' (" +
-             llvm::Twine(heads) + ")");
+  c.checkDivides(dim, "d_model", encHeads, "encoder_attention_heads");
+  c.checkDivides(dim, "d_model", decHeads, "decoder_attention_heads");
   if (!c.failed() && dim % 2 != 0)
     c.fail("'d_model' (" + llvm::Twine(dim) + ") must be even for sinusoidal positions");
   ctx.requireTensor("model.shared.weight", "the shared token embedding");

@@ -289,31 +289,22 @@ def sdpa_ref(q, k, v, scale, causal, window=None):
 
 def sdpa():
     t = TestFile("run-sdpa.mlir", "sdpa (causal GQA, causal with a key prefix, MQA, sliding windows) and the head layout ops, executed.")
-    cases = [("causal GQA 4/2", 4, 2, 3, 3, 4, 3, True),
-             ("causal, 2 queries after 5 keys, GQA 2/1", 2, 1, 2, 5, 4, 2, True),
-             ("non-causal MHA", 2, 2, 3, 4, 2, 3, False)]
-    for what, H, KV, n, m, d, dv, causal in cases:
-        q, k, v = rnd(H, n, d), rnd(KV, m, d), rnd(KV, m, dv)
-        qv, qt = t.const(q, "q", dyn=1)
-        kv_, kt = t.const(k, "k", dyn=1)
-        vv, vt = t.const(v, "v", dyn=1)
-        scale = 1.0 / math.sqrt(d)
-        y = t.op("attn.sdpa %s, %s, %s {heads = %d : i64, kv_heads = %d : i64,%s scale = %r : f64} : %s, %s, %s -> %s"
-                 % (qv, kv_, vv, H, KV, " causal," if causal else "", scale, qt, kt, vt, heads_ty(H, dv)))
-        t.show("sdpa " + what, y, heads_ty(H, dv), sdpa_ref(q, k, v, scale, causal))
     # Sliding windows of 2 and 3 positions: 4 queries after 2 cached keys, GQA 4/2.
-    for window in (2, 3):
-        H, KV, n, m, d, dv = 4, 2, 4, 6, 4, 3
+    cases = [("causal GQA 4/2", 4, 2, 3, 3, 4, 3, True, None),
+             ("causal, 2 queries after 5 keys, GQA 2/1", 2, 1, 2, 5, 4, 2, True, None),
+             ("non-causal MHA", 2, 2, 3, 4, 2, 3, False, None),
+             ("causal window 2, GQA 4/2", 4, 2, 4, 6, 4, 3, True, 2),
+             ("causal window 3, GQA 4/2", 4, 2, 4, 6, 4, 3, True, 3)]
+    for what, H, KV, n, m, d, dv, causal, window in cases:
         q, k, v = rnd(H, n, d), rnd(KV, m, d), rnd(KV, m, dv)
         qv, qt = t.const(q, "q", dyn=1)
         kv_, kt = t.const(k, "k", dyn=1)
         vv, vt = t.const(v, "v", dyn=1)
         scale = 1.0 / math.sqrt(d)
-        y = t.op("attn.sdpa %s, %s, %s {heads = %d : i64, kv_heads = %d : i64, causal, scale = %r "
-                 ": f64, window = %d : i64} : %s, %s, %s -> %s"
-                 % (qv, kv_, vv, H, KV, scale, window, qt, kt, vt, heads_ty(H, dv)))
-        t.show("sdpa causal window %d, GQA 4/2" % window, y, heads_ty(H, dv),
-               sdpa_ref(q, k, v, scale, True, window))
+        y = t.op("attn.sdpa %s, %s, %s {heads = %d : i64, kv_heads = %d : i64,%s scale = %r : f64%s} : %s, %s, %s -> %s"
+                 % (qv, kv_, vv, H, KV, " causal," if causal else "", scale,
+                    ", window = %d : i64" % window if window else "", qt, kt, vt, heads_ty(H, dv)))
+        t.show("sdpa " + what, y, heads_ty(H, dv), sdpa_ref(q, k, v, scale, causal, window))
 
     x = rnd(3, 6)
     xv, xt = act(t, x)

@@ -5,9 +5,11 @@
     replay.py index DRIVER MODEL.so DIR...          and a sharded checkpoint's index, which
                                                     is loaded as a copy named NAME.json)
     replay.py tdsl TFC DIR...                       TFC --emit=attn -o /dev/null FILE
+    replay.py hfimport TFC DIR...                   FILE as DIR/config.json of a fresh
+                                                    directory, TFC DIR --emit=attn -o /dev/null
 
 Every file must give exit status 0, or 1 with an error message (safetensors, gguf,
-index: a stdout line starting "error: "; tdsl: "error:" on stderr); a signal, any other
+index: a stdout line starting "error: "; tdsl, hfimport: "error:" on stderr); a signal, any other
 status, or a failure without a message is reported. Prints one line per file
 ("ok NAME" or "FAIL NAME: why") and a summary; exits 1 when any file failed.
 """
@@ -40,7 +42,7 @@ def check(kind, cmd, path):
         return "exit status %d: %s" % (r.returncode, (err or out).strip()[:300])
     if kind in LOADERS and not out.startswith("error: "):
         return "failed without an error message: %r" % out[:200]
-    if kind == "tdsl" and "error:" not in err:
+    if kind in ("tdsl", "hfimport") and "error:" not in err:
         return "failed without an error message: %r" % err[:200]
     return None
 
@@ -49,7 +51,7 @@ def main(argv):
     kind = argv[1]
     if kind in LOADERS:
         prefix, dirs = [argv[2], argv[3], "load"], argv[4:]
-    elif kind == "tdsl":
+    elif kind in ("tdsl", "hfimport"):
         prefix, dirs = [argv[2], "--emit=attn", "-o", os.devnull], argv[3:]
     else:
         sys.exit("replay.py: unknown kind %s" % kind)
@@ -62,7 +64,13 @@ def main(argv):
             copy = os.path.join(scratch, os.path.basename(path) + ".json")
             shutil.copyfile(path, copy)
             path = copy
-        why = check(kind, prefix + [path], path)
+        if kind == "hfimport":
+            # The input becomes the config.json of a model directory of its own.
+            model = tempfile.mkdtemp(prefix="replay-hfimport-", dir=scratch)
+            shutil.copyfile(path, os.path.join(model, "config.json"))
+            why = check(kind, prefix + [model], path)
+        else:
+            why = check(kind, prefix + [path], path)
         name = os.path.basename(path)
         if why:
             failed += 1
