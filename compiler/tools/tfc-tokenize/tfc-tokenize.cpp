@@ -1,0 +1,149 @@
+//===- tfc-tokenize.cpp - Text to token ids and back ----------------------===//
+//
+// `tfc-tokenize TOKENIZER [--no-special] [--decode]` (SPEC §6). TOKENIZER is a
+// Hugging Face tokenizer.json, a llama2.c tokenizer.bin or a .gguf file.
+// Encoding reads all of stdin as UTF-8 and prints the ids on one line,
+// separated by single spaces, with the post-processor's special tokens
+// unless --no-special (Hugging Face `encode(text, add_special_tokens)`).
+// --decode reads whitespace-separated ids and prints their text as the
+// `tokenizers` library's `decode(ids, skip_special_tokens=False)`, with no
+// newline added. The tokenizer.json alone is followed: a
+// tokenizer_config.json beside it is ignored. Errors: one line
+// `tfc-tokenize: error: ...`, exit status 1.
+//
+// The hidden --batch mode serves the reference tests: stdin is a JSON array
+// of {"encode": text} and {"decode": [ids]} requests, stdout the array of
+// answers ({"ids": with special tokens, "plain": without} or {"text": ...},
+// {"error": message} on failure), so one process answers a whole corpus.
+//
+//===----------------------------------------------------------------------===//
+#include "tfc/Tokenizer/Tokenizer.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::OptionCategory category("tfc-tokenize options");
+cl::opt<std::string> tokenizerPath(cl::Positional, cl::Required,
+                                   cl::desc("<tokenizer.json | tokenizer.bin | model.gguf>"),
+                                   cl::cat(category));
+cl::opt<bool> noSpecial("no-special",
+                        cl::desc("Leave out the special tokens the post-processor adds"),
+                        cl::cat(category));
+cl::opt<bool> decodeMode("decode", cl::desc("Read ids from stdin and print their text"),
+                         cl::cat(category));
+cl::opt<bool> batchMode("batch", cl::desc("Answer a JSON array of requests (for tests)"),
+                        cl::Hidden, cl::cat(category));
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+llvm::Expected<std::vector<int32_t>> parseIds(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> words;
+  text.split(words, ' ', -1, /*KeepEmpty=*/false);
+  std::vector<int32_t> ids;
+  for (llvm::StringRef chunk : words) {
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::SplitString(chunk, parts, " \t\r\n\v\f");
+    for (llvm::StringRef word : parts) {
+      uint32_t id;
+      if (word.getAsInteger(10, id) || id > INT32_MAX)
+        return makeError("'" + word + "' is not a token id (a non-negative integer)");
+      ids.push_back(static_cast<int32_t>(id));
+    }
+  }
+  return ids;
+}
+
+llvm::Error runBatch(const tfc::tokenizer::Tokenizer &tokenizer, llvm::StringRef input) {
+  using json = nlohmann::json;
+  json requests = json::parse(input.begin(), input.end(), nullptr, /*allow_exceptions=*/false);
+  if (requests.is_discarded() || !requests.is_array())
+    return makeError("--batch reads a JSON array of requests");
+  json answers = json::array();
+  for (const json &request : requests) {
+    json answer = json::object();
+    auto fail = [&](llvm::Error err) { answer["error"] = llvm::toString(std::move(err)); };
+    if (request.is_object() && request.contains("encode") && request["encode"].is_string()) {
+      const auto &text = request["encode"].get_ref<const std::string &>();
+      auto ids = tokenizer.encode(text, true);
+      auto plain = tokenizer.encode(text, false);
+      if (!ids)
+        fail(ids.takeError());
+      else
+        answer["ids"] = *ids;
+      if (!plain)
+        llvm::consumeError(plain.takeError());
+      else
+        answer["plain"] = *plain;
+    } else if (request.is_object() && request.contains("decode") &&
+               request["decode"].is_array()) {
+      std::vector<int32_t> ids;
+      for (const json &id : request["decode"])
+        ids.push_back(id.is_number_integer() ? id.get<int32_t>() : -1);
+      auto text = tokenizer.decode(ids);
+      if (!text)
+        fail(text.takeError());
+      else
+        answer["text"] = *text;
+    } else {
+      answer["error"] = "unknown request";
+    }
+    answers.push_back(std::move(answer));
+  }
+  std::string out = answers.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return llvm::Error::success();
+}
+
+llvm::Error run() {
+  auto tokenizer = tfc::tokenizer::Tokenizer::load(tokenizerPath);
+  if (!tokenizer)
+    return tokenizer.takeError();
+  auto input = llvm::MemoryBuffer::getSTDIN();
+  if (!input)
+    return makeError("cannot read stdin: " + input.getError().message());
+  llvm::StringRef text = (*input)->getBuffer();
+  if (batchMode)
+    return runBatch(*tokenizer, text);
+  if (decodeMode) {
+    auto ids = parseIds(text);
+    if (!ids)
+      return ids.takeError();
+    auto decoded = tokenizer->decode(*ids);
+    if (!decoded)
+      return decoded.takeError();
+    std::fwrite(decoded->data(), 1, decoded->size(), stdout);
+    return llvm::Error::success();
+  }
+  auto ids = tokenizer->encode(text, !noSpecial);
+  if (!ids)
+    return ids.takeError();
+  fmt::print("{}\n", fmt::join(*ids, " "));
+  return llvm::Error::success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "tfc-tokenize: text on stdin to token ids, or ids back to text\n");
+  if (llvm::Error err = run()) {
+    fmt::print(stderr, "tfc-tokenize: error: {}\n", llvm::toString(std::move(err)));
+    return 1;
+  }
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
