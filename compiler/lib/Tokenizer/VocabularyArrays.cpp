@@ -4,9 +4,9 @@
 // plus special ids, and names the algorithm: `llama` is SentencePiece BPE
 // merging by score, `gpt2` byte-level BPE merging by rank, `bert` WordPiece.
 // Each becomes the pipeline that the matching Hugging Face tokenizer.json
-// describes (Llama 2's, GPT-2's, BERT's), with control tokens as special
-// added tokens and user-defined ones as plain added tokens, so GGUF files go
-// through the same engine as tokenizer.json.
+// describes (Llama 2's, GPT-2's, BERT's), with control and unknown tokens as
+// special added tokens and user-defined ones as plain added tokens, so GGUF
+// files go through the same engine as tokenizer.json.
 //
 //===----------------------------------------------------------------------===//
 #include "Formats.h"
@@ -141,12 +141,13 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
 
   for (size_t id = 0; id < v.tokenTypes.size(); ++id) {
     int32_t type = v.tokenTypes[id];
-    if (type != VocabularyArrays::Control && type != VocabularyArrays::UserDefined)
+    bool special = type == VocabularyArrays::Control || type == VocabularyArrays::Unknown;
+    if (!special && type != VocabularyArrays::UserDefined)
       continue;
     AddedToken token;
     token.id = static_cast<int32_t>(id);
     token.content = v.tokens[id];
-    token.special = type == VocabularyArrays::Control;
+    token.special = special;
     token.normalized = false;
     pipeline->added.add(std::move(token), pipeline->normalizer.get());
   }

@@ -24,6 +24,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -43,6 +44,9 @@ cl::opt<bool> noSpecial("no-special",
                         cl::cat(category));
 cl::opt<bool> decodeMode("decode", cl::desc("Read ids from stdin and print their text"),
                          cl::cat(category));
+cl::opt<bool> arraysMode("arrays",
+                         cl::desc("TOKENIZER is a JSON object of GGUF-style vocabulary arrays"),
+                         cl::Hidden, cl::cat(category));
 cl::opt<bool> batchMode("batch", cl::desc("Answer a JSON array of requests (for tests)"),
                         cl::Hidden, cl::cat(category));
 
@@ -112,8 +116,74 @@ llvm::Error runBatch(const tfc::tokenizer::Tokenizer &tokenizer, llvm::StringRef
   return llvm::Error::success();
 }
 
+/// The --arrays input: {"model": "llama"|"gpt2"|"bert", "tokens": [...],
+/// "scores", "token_type", "merges", "bos_token_id", ...}.
+llvm::Expected<tfc::tokenizer::Tokenizer> loadArrays(llvm::StringRef path) {
+  using json = nlohmann::json;
+  using tfc::tokenizer::VocabularyArrays;
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return makeError("cannot open '" + path + "': " + buffer.getError().message());
+  json j = json::parse((*buffer)->getBuffer().begin(), (*buffer)->getBuffer().end(), nullptr,
+                       /*allow_exceptions=*/false);
+  auto bad = [&](const llvm::Twine &what) {
+    return makeError("invalid vocabulary arrays '" + path + "': " + what);
+  };
+  if (j.is_discarded() || !j.is_object())
+    return bad("not a JSON object");
+  VocabularyArrays v;
+  std::string model = j.contains("model") && j["model"].is_string() ? j["model"].get<std::string>() : "";
+  if (model == "llama")
+    v.kind = VocabularyArrays::Kind::SentencePieceBpe;
+  else if (model == "gpt2")
+    v.kind = VocabularyArrays::Kind::ByteLevelBpe;
+  else if (model == "bert")
+    v.kind = VocabularyArrays::Kind::WordPiece;
+  else
+    return bad("model '" + model + "' is none of llama, gpt2, bert");
+  auto strings = [&](const char *key, std::vector<std::string> &out) -> bool {
+    if (!j.contains(key))
+      return true;
+    if (!j[key].is_array())
+      return false;
+    for (const json &e : j[key]) {
+      if (!e.is_string())
+        return false;
+      out.push_back(e.get<std::string>());
+    }
+    return true;
+  };
+  auto numbers = [&](const char *key, auto &out) -> bool {
+    if (!j.contains(key))
+      return true;
+    if (!j[key].is_array())
+      return false;
+    for (const json &e : j[key]) {
+      if (!e.is_number())
+        return false;
+      out.push_back(e.get<typename std::decay_t<decltype(out)>::value_type>());
+    }
+    return true;
+  };
+  if (!strings("tokens", v.tokens) || !strings("merges", v.merges) ||
+      !numbers("scores", v.scores) || !numbers("token_type", v.tokenTypes))
+    return bad("tokens, merges, scores and token_type must be arrays of strings / numbers");
+  for (auto [key, out] : {std::pair{"bos_token_id", &v.bosId}, {"eos_token_id", &v.eosId},
+                          {"unknown_token_id", &v.unknownId}, {"seperator_token_id", &v.separatorId},
+                          {"padding_token_id", &v.paddingId}})
+    if (j.contains(key) && j[key].is_number_integer())
+      *out = j[key].get<int32_t>();
+  for (auto [key, out] : {std::pair{"add_bos_token", &v.addBos}, {"add_eos_token", &v.addEos}})
+    if (j.contains(key) && j[key].is_boolean())
+      *out = j[key].get<bool>();
+  if (j.contains("pre") && j["pre"].is_string())
+    v.splitRegex = j["pre"].get<std::string>();
+  return tfc::tokenizer::Tokenizer::fromArrays(v, path);
+}
+
 llvm::Error run() {
-  auto tokenizer = tfc::tokenizer::Tokenizer::load(tokenizerPath);
+  auto tokenizer = arraysMode ? loadArrays(tokenizerPath)
+                              : tfc::tokenizer::Tokenizer::load(tokenizerPath);
   if (!tokenizer)
     return tokenizer.takeError();
   auto input = llvm::MemoryBuffer::getSTDIN();
@@ -144,8 +214,17 @@ llvm::Error run() {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "tfc-tokenize: text on stdin to token ids, or ids back to text\n");
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (!cl::ParseCommandLineOptions(argc, argv,
+                                   "tfc-tokenize: text on stdin to token ids, or ids back to text\n",
+                                   &os)) {
+    // cl's message, one line (it may add a usage hint after it).
+    llvm::StringRef first = llvm::StringRef(os.str()).split('\n').first.trim();
+    first.consume_front("tfc-tokenize: ");
+    fmt::print(stderr, "tfc-tokenize: error: {}\n", first.empty() ? "invalid command line" : first);
+    return 1;
+  }
   if (llvm::Error err = run()) {
     fmt::print(stderr, "tfc-tokenize: error: {}\n", llvm::toString(std::move(err)));
     return 1;

@@ -1,6 +1,7 @@
 """Checks tfc-tokenize against Hugging Face's `tokenizers` on one tokenizer.json.
 
 usage: compare_reference.py TOKENIZER.json REFERENCE_JS NODE_MODULES [--big-mb N]
+                            [--arrays ARRAYS.json]
 
 Builds a corpus (corpus.py: every kind of text the issue lists, plus a
 multi-megabyte text generated here), asks the reference (reference.js, the Rust
@@ -9,6 +10,8 @@ and without special tokens, then for the decoding of the reference's ids, of
 their prefixes (which cut characters in half) and of the ids without special
 tokens. Every answer must be identical. A few cases also go through the plain
 CLI (stdin, --no-special, --decode) to show it answers as --batch does.
+With --arrays, tfc-tokenize reads ARRAYS.json (the same vocabulary as GGUF
+stores it) instead of TOKENIZER.json, which only the reference reads.
 Prints one summary line, or the first differences and exits 1.
 """
 import json
@@ -31,9 +34,12 @@ def main():
     tokenizer, reference_js, node_modules = sys.argv[1:4]
     big_mb = float(sys.argv[sys.argv.index("--big-mb") + 1]) if "--big-mb" in sys.argv else 2.0
     env = dict(os.environ, NODE_PATH=node_modules)
+    ours_tokenizer = [tokenizer]
+    if "--arrays" in sys.argv:
+        ours_tokenizer = [sys.argv[sys.argv.index("--arrays") + 1], "--arrays"]
     reference = lambda requests: json.loads(run(["node", reference_js, "answer", tokenizer],
                                                 json.dumps(requests).encode(), env))
-    ours = lambda requests: json.loads(run(["tfc-tokenize", tokenizer, "--batch"],
+    ours = lambda requests: json.loads(run(["tfc-tokenize"] + ours_tokenizer + ["--batch"],
                                            json.dumps(requests).encode()))
 
     texts = corpus.cases() + [corpus.big_text(int(big_mb * 1024 * 1024))]
@@ -75,12 +81,12 @@ def main():
 
     # The CLI on two texts (a process per call, each loading the tokenizer).
     for text, answer in [(texts[i], expected[i]) for i in (0, 6)]:
-        line = run(["tfc-tokenize", tokenizer], text.encode()).decode()
+        line = run(["tfc-tokenize"] + ours_tokenizer, text.encode()).decode()
         compare("cli encode", text, " ".join(map(str, answer["ids"])) + "\n", line)
-        line = run(["tfc-tokenize", tokenizer, "--no-special"], text.encode()).decode()
+        line = run(["tfc-tokenize"] + ours_tokenizer + ["--no-special"], text.encode()).decode()
         compare("cli --no-special", text, " ".join(map(str, answer["plain"])) + "\n", line)
         want = want_text[decode_requests.index({"decode": answer["ids"]})]["text"]
-        have = run(["tfc-tokenize", tokenizer, "--decode"],
+        have = run(["tfc-tokenize"] + ours_tokenizer + ["--decode"],
                    " ".join(map(str, answer["ids"])).encode()).decode()
         compare("cli --decode", answer["ids"], want, have)
 

