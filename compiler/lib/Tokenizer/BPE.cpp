@@ -11,6 +11,13 @@
 // Stale heap entries are recognized by checking that the pair still merges
 // into the same id. Words are cached.
 //
+// SentencePiece vocabularies come without a pre-tokenizer, so a whole text is
+// one word. When no piece has the space marker ("\u2581" or " ") after
+// another character except in runs of markers, no merge can join a marker to
+// the character before it: the word is then merged in independent chunks
+// that start at each marker following another character, with the same
+// result, each chunk cached.
+//
 //===----------------------------------------------------------------------===//
 #include "Pipeline.h"
 #include "Unicode.h"
@@ -82,6 +89,44 @@ public:
         out.push_back(*id);
         return llvm::Error::success();
       }
+    if (chunkMarker.empty() || word.size() < kMaxCachedWordBytes)
+      return tokenizeChunk(word, out);
+    size_t start = 0;
+    for (size_t pos = word.find(chunkMarker, 1); pos != llvm::StringRef::npos;
+         pos = word.find(chunkMarker, pos + chunkMarker.size())) {
+      if (word.substr(0, pos).ends_with(chunkMarker))
+        continue; // inside a run of markers
+      if (llvm::Error err = tokenizeChunk(word.slice(start, pos), out))
+        return err;
+      start = pos;
+    }
+    return tokenizeChunk(word.substr(start), out);
+  }
+
+  /// Picks the chunk marker (see the file comment), if the vocabulary allows.
+  void findChunkMarker() {
+    if (!options.continuingSubwordPrefix.empty() || !options.endOfWordSuffix.empty())
+      return;
+    for (llvm::StringRef marker : {llvm::StringRef("\xE2\x96\x81"), llvm::StringRef(" ")}) {
+      if (!tokenToId(marker))
+        continue;
+      bool safe = true;
+      for (llvm::StringRef token : vocab) {
+        for (size_t pos = token.find(marker, 1); safe && pos != llvm::StringRef::npos;
+             pos = token.find(marker, pos + marker.size()))
+          safe = token.substr(0, pos).ends_with(marker);
+        if (!safe)
+          break;
+      }
+      if (safe) {
+        chunkMarker = marker.str();
+        return;
+      }
+    }
+  }
+
+private:
+  llvm::Error tokenizeChunk(llvm::StringRef word, std::vector<int32_t> &out) const {
     bool cacheable = word.size() < kMaxCachedWordBytes;
     if (cacheable) {
       auto it = cache.find(word);
@@ -98,6 +143,8 @@ public:
     return llvm::Error::success();
   }
 
+
+public:
   std::optional<int32_t> tokenToId(llvm::StringRef token) const override {
     auto it = ids.find(token);
     if (it == ids.end())
@@ -241,6 +288,7 @@ private:
   llvm::DenseMap<uint64_t, std::pair<uint32_t, int32_t>> merges;
   int32_t byteIds[256];
   int32_t unkId = -1;
+  std::string chunkMarker; // empty: words are merged whole
   // Per-call scratch and the word cache: a Tokenizer is used by one thread.
   mutable std::string scratch;
   mutable llvm::StringMap<std::vector<int32_t>> cache;
@@ -254,6 +302,7 @@ makeBpe(std::vector<std::string> vocab, std::vector<std::pair<std::string, std::
   auto bpe = std::make_unique<Bpe>(std::move(vocab), std::move(scores), std::move(options));
   if (llvm::Error err = bpe->init(merges))
     return std::move(err);
+  bpe->findChunkMarker();
   return std::unique_ptr<Model>(std::move(bpe));
 }
 

@@ -285,6 +285,8 @@ std::unique_ptr<PreTokenizer> readPreTokenizer(Reader &r, const json &p, const s
   return nullptr;
 }
 
+constexpr int32_t kMaxVocabularySize = 1 << 24;
+
 /// A `{token: id}` vocabulary as a vector indexed by id (holes empty).
 std::vector<std::string> readVocabMap(Reader &r, const json &model, const std::string &path) {
   std::vector<std::string> vocab;
@@ -300,6 +302,12 @@ std::vector<std::string> readVocabMap(Reader &r, const json &model, const std::s
     int32_t id = r.id(it.value(), where + "." + it.key());
     if (!r.ok())
       break;
+    // The vocabulary is a vector indexed by id: bound it.
+    if (id >= kMaxVocabularySize) {
+      r.fail(where + "." + it.key(), "is " + llvm::Twine(id) + ", beyond the largest supported id (" +
+                                         llvm::Twine(kMaxVocabularySize - 1) + ")");
+      break;
+    }
     if (static_cast<size_t>(id) >= vocab.size())
       vocab.resize(static_cast<size_t>(id) + 1);
     vocab[id] = it.key();

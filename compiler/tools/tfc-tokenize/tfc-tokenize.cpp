@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 
 namespace cl = llvm::cl;
@@ -47,6 +48,8 @@ cl::opt<bool> decodeMode("decode", cl::desc("Read ids from stdin and print their
 cl::opt<bool> arraysMode("arrays",
                          cl::desc("TOKENIZER is a JSON object of GGUF-style vocabulary arrays"),
                          cl::Hidden, cl::cat(category));
+cl::opt<unsigned> timeRuns("time", cl::desc("Time N encodings of stdin (for bench/)"),
+                           cl::init(0), cl::Hidden, cl::cat(category));
 cl::opt<bool> batchMode("batch", cl::desc("Answer a JSON array of requests (for tests)"),
                         cl::Hidden, cl::cat(category));
 
@@ -192,6 +195,21 @@ llvm::Error run() {
   llvm::StringRef text = (*input)->getBuffer();
   if (batchMode)
     return runBatch(*tokenizer, text);
+  if (timeRuns > 0) {
+    double best = 0;
+    size_t count = 0;
+    for (unsigned run = 0; run < timeRuns; ++run) {
+      auto start = std::chrono::steady_clock::now();
+      auto ids = tokenizer->encode(text, !noSpecial);
+      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      if (!ids)
+        return ids.takeError();
+      count = ids->size();
+      best = run == 0 ? elapsed.count() : std::min(best, elapsed.count());
+    }
+    fmt::print("bytes={} ids={} seconds={:.6f}\n", text.size(), count, best);
+    return llvm::Error::success();
+  }
   if (decodeMode) {
     auto ids = parseIds(text);
     if (!ids)

