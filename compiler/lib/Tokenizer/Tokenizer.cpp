@@ -249,22 +249,37 @@ llvm::Expected<GenerationConfig> readGenerationConfig(llvm::StringRef path) {
 //===----------------------------------------------------------------------===//
 
 llvm::Expected<std::string> DecodeStream::step(int32_t id) {
+  // The Rust library's step_decode_stream: `ids` holds the ids of the last
+  // piece returned (whose text is `prefix`, the context the next ids are
+  // decoded after) followed by the ids not returned yet.
+  constexpr llvm::StringLiteral kReplacement = "\xEF\xBF\xBD";
+  if (prefix.empty() && !ids.empty()) {
+    auto text = tokenizer.decode(ids);
+    if (!text)
+      return text.takeError();
+    if (!llvm::StringRef(*text).ends_with(kReplacement)) {
+      prefix = std::move(*text);
+      prefixIndex = ids.size();
+    }
+  }
   ids.push_back(id);
-  auto text = tokenizer.decode(llvm::ArrayRef(ids).drop_front(prefixIndex));
+  auto text = tokenizer.decode(ids);
   if (!text)
     return text.takeError();
   llvm::StringRef full = *text;
-  if (full.size() <= prefix.size() || full.ends_with("\xEF\xBF\xBD") ||
-      !full.starts_with(prefix))
+  if (full.size() <= prefix.size() || full.ends_with(kReplacement))
     return std::string();
+  if (!full.starts_with(prefix))
+    return makeError("decoding id " + llvm::Twine(id) + " changed the text before it ('" +
+                     prefix + "' became '" + full.take_front(prefix.size()) + "')");
   std::string fresh = full.drop_front(prefix.size()).str();
-  // Keep one id of context, so that a decoder's first-token rule (a dropped
-  // leading space) applies to the context, not to the next piece.
-  prefixIndex = ids.size() - 1;
-  auto context = tokenizer.decode(llvm::ArrayRef(ids).drop_front(prefixIndex));
+  size_t newPrefixIndex = ids.size() - prefixIndex;
+  ids.erase(ids.begin(), ids.begin() + prefixIndex);
+  auto context = tokenizer.decode(ids);
   if (!context)
     return context.takeError();
-  prefix = *context;
+  prefix = std::move(*context);
+  prefixIndex = newPrefixIndex;
   return fresh;
 }
 

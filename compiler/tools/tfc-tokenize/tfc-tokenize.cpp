@@ -12,9 +12,10 @@
 // `tfc-tokenize: error: ...`, exit status 1.
 //
 // The hidden --batch mode serves the reference tests: stdin is a JSON array
-// of {"encode": text[, "special_only": true]} and {"decode": [ids]}
-// requests, stdout the array of answers ({"ids": with special tokens,
-// "plain": without} or {"text": ...},
+// of {"encode": text[, "special_only": true]}, {"decode": [ids]} and
+// {"stream": [ids]} (a DecodeStream's pieces, concatenated) requests, stdout
+// the array of answers ({"ids": with special tokens, "plain": without} or
+// {"text": ...},
 // {"error": message} on failure), so one process answers a whole corpus.
 //
 //===----------------------------------------------------------------------===//
@@ -109,6 +110,21 @@ llvm::Error runBatch(const tfc::tokenizer::Tokenizer &tokenizer, llvm::StringRef
         fail(text.takeError());
       else
         answer["text"] = *text;
+    } else if (request.is_object() && request.contains("stream") &&
+               request["stream"].is_array()) {
+      // What generation prints: the DecodeStream pieces, concatenated.
+      tfc::tokenizer::DecodeStream stream(tokenizer);
+      std::string text;
+      for (const json &id : request["stream"]) {
+        auto piece = stream.step(id.is_number_integer() ? id.get<int32_t>() : -1);
+        if (!piece) {
+          fail(piece.takeError());
+          break;
+        }
+        text += *piece;
+      }
+      if (!answer.contains("error"))
+        answer["text"] = text;
     } else {
       answer["error"] = "unknown request";
     }

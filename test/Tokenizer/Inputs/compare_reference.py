@@ -8,7 +8,8 @@ multi-megabyte text generated here), asks the reference (reference.js, the Rust
 library through its Node binding) and `tfc-tokenize --batch` for the ids with
 and without special tokens, then for the decoding of the reference's ids, of
 their prefixes (which cut characters in half) and of the ids without special
-tokens. Every answer must be identical. A few cases also go through the plain
+tokens. Every answer must be identical, and the pieces a DecodeStream gives
+(what generation prints) must add up to the whole decoding. A few cases also go through the plain
 CLI (stdin, --no-special, --decode) to show it answers as --batch does.
 With --arrays, tfc-tokenize reads ARRAYS.json (the same vocabulary as GGUF
 stores it) instead of TOKENIZER.json, which only the reference reads.
@@ -71,6 +72,14 @@ def main():
     have_text = ours(decode_requests)
     for request, want, have in zip(decode_requests, want_text, have_text):
         compare("decode", {"decode": request["decode"][:40]}, want, have)
+
+    # Generation prints a DecodeStream's pieces: once the ids are decoded, they
+    # must add up to the whole decoding.
+    stream_requests = [{"stream": answer["plain"]} for answer in expected[:-1] if "plain" in answer]
+    for request, have in zip(stream_requests, ours(stream_requests)):
+        full = have_text[decode_requests.index({"decode": request["stream"]})]
+        if "text" in full and not full["text"].endswith("\ufffd"):
+            compare("stream", {"stream": request["stream"][:40]}, full, have)
 
     # Round trips where the reference round-trips.
     round_trips = 0
