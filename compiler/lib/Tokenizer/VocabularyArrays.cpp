@@ -52,10 +52,16 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
   if (v.unknownId)
     unkToken = v.tokens[*v.unknownId];
 
+  // The post-processor: [BOS] $A [EOS], each special token when asked for
+  // (or by the kind's default) and known.
   std::vector<TemplatePart> single;
-  auto special = [&](const std::optional<int32_t> &id) {
-    if (id)
-      single.push_back({false, {*id}});
+  auto wrap = [&](bool bosByDefault, std::optional<int32_t> bos, bool eosByDefault,
+                  std::optional<int32_t> eos) {
+    if (v.addBos.value_or(bosByDefault) && bos)
+      single.push_back({false, {*bos}});
+    single.push_back({true, {}});
+    if (v.addEos.value_or(eosByDefault) && eos)
+      single.push_back({false, {*eos}});
   };
   switch (v.kind) {
   case Kind::SentencePieceBpe: {
@@ -78,11 +84,7 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
     decoders.push_back(makeFuseDecoder());
     decoders.push_back(makeStripDecoder(' ', 1, 0));
     pipeline->decoder = makeDecoderSequence(std::move(decoders));
-    if (v.addBos.value_or(true))
-      special(v.bosId);
-    single.push_back({true, {}});
-    if (v.addEos.value_or(false))
-      special(v.eosId);
+    wrap(true, v.bosId, false, v.eosId);
     break;
   }
   case Kind::ByteLevelBpe: {
@@ -110,11 +112,7 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
       pipeline->preTokenizer = makePreTokenizerSequence(std::move(parts));
     }
     pipeline->decoder = makeByteLevelDecoder();
-    if (v.addBos.value_or(false))
-      special(v.bosId);
-    single.push_back({true, {}});
-    if (v.addEos.value_or(false))
-      special(v.eosId);
+    wrap(false, v.bosId, false, v.eosId);
     break;
   }
   case Kind::WordPiece: {
@@ -128,12 +126,7 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
     pipeline->model = std::move(*model);
     pipeline->decoder = makeWordPieceDecoder("##", true);
     // BERT's [CLS] is GGUF's BOS, [SEP] its separator (or EOS).
-    std::optional<int32_t> sep = v.separatorId ? v.separatorId : v.eosId;
-    if (v.addBos.value_or(true))
-      special(v.bosId);
-    single.push_back({true, {}});
-    if (v.addEos.value_or(true))
-      special(sep);
+    wrap(true, v.bosId, true, v.separatorId ? v.separatorId : v.eosId);
     break;
   }
   }

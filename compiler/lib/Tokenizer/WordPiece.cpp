@@ -7,61 +7,33 @@
 // WordLevel maps a whole word to its id or the unknown token.
 //
 //===----------------------------------------------------------------------===//
-#include "Pipeline.h"
-#include "Unicode.h"
+#include "Models.h"
 
 namespace tfc::tokenizer {
 namespace {
 
-/// A vocabulary indexed both ways, shared by the two models.
-class VocabularyModel : public Model {
-public:
-  VocabularyModel(std::vector<std::string> vocab, std::string unkToken)
-      : vocab(std::move(vocab)), unkToken(std::move(unkToken)) {
-    for (size_t id = 0; id < this->vocab.size(); ++id)
-      if (!this->vocab[id].empty())
-        ids.try_emplace(this->vocab[id], static_cast<int32_t>(id));
-  }
-  std::optional<int32_t> tokenToId(llvm::StringRef token) const override {
-    auto it = ids.find(token);
-    if (it == ids.end())
-      return std::nullopt;
-    return it->second;
-  }
-  const std::string *idToToken(int32_t id) const override {
-    if (id < 0 || id >= size() || vocab[id].empty())
-      return nullptr;
-    return &vocab[id];
-  }
-  int32_t size() const override { return static_cast<int32_t>(vocab.size()); }
-
-protected:
-  llvm::Error pushUnknown(std::vector<int32_t> &out) const {
-    auto id = tokenToId(unkToken);
-    if (!id)
-      return makeError("unknown token '" + unkToken + "' is not in the vocabulary");
-    out.push_back(*id);
-    return llvm::Error::success();
-  }
-
-  std::vector<std::string> vocab;
-  std::string unkToken;
-  llvm::StringMap<int32_t> ids;
-};
+/// The unknown token's id, appended.
+llvm::Error pushUnknown(const Model &model, llvm::StringRef unkToken, std::vector<int32_t> &out) {
+  auto id = model.tokenToId(unkToken);
+  if (!id)
+    return makeError("unknown token '" + unkToken + "' is not in the vocabulary");
+  out.push_back(*id);
+  return llvm::Error::success();
+}
 
 class WordPiece final : public VocabularyModel {
 public:
   WordPiece(std::vector<std::string> vocab, std::string unkToken, std::string prefix,
             size_t maxChars)
-      : VocabularyModel(std::move(vocab), std::move(unkToken)), prefix(std::move(prefix)),
-        maxChars(maxChars) {}
+      : VocabularyModel(std::move(vocab)), unkToken(std::move(unkToken)),
+        prefix(std::move(prefix)), maxChars(maxChars) {}
 
   llvm::Error tokenize(llvm::StringRef word, std::vector<int32_t> &out) const override {
     size_t chars = 0;
     for (unsigned char c : word)
       chars += (c & 0xC0) != 0x80;
     if (chars > maxChars)
-      return pushUnknown(out);
+      return pushUnknown(*this, unkToken, out);
     size_t first = out.size();
     std::string candidate;
     for (size_t start = 0; start < word.size();) {
@@ -84,7 +56,7 @@ public:
       }
       if (!found) {
         out.resize(first);
-        return pushUnknown(out);
+        return pushUnknown(*this, unkToken, out);
       }
       start = end;
     }
@@ -92,20 +64,24 @@ public:
   }
 
 private:
-  std::string prefix;
+  std::string unkToken, prefix;
   size_t maxChars;
 };
 
 class WordLevel final : public VocabularyModel {
 public:
-  using VocabularyModel::VocabularyModel;
+  WordLevel(std::vector<std::string> vocab, std::string unkToken)
+      : VocabularyModel(std::move(vocab)), unkToken(std::move(unkToken)) {}
   llvm::Error tokenize(llvm::StringRef word, std::vector<int32_t> &out) const override {
     if (auto id = tokenToId(word)) {
       out.push_back(*id);
       return llvm::Error::success();
     }
-    return pushUnknown(out);
+    return pushUnknown(*this, unkToken, out);
   }
+
+private:
+  std::string unkToken;
 };
 
 } // namespace
