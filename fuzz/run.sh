@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz/run.sh DURATION_SECONDS [safetensors|tdsl|tokenizer]
+# fuzz/run.sh DURATION_SECONDS [safetensors|gguf|index|tdsl|tokenizer]
 #
 # Builds the libFuzzer targets in build-fuzz (clang-19, -DTFC_BUILD_FUZZERS=ON) and
 # runs each (or the one named) for DURATION_SECONDS, one after the other. The
@@ -14,14 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: fuzz/run.sh DURATION_SECONDS [safetensors|tdsl|tokenizer]" >&2; exit 2; }
+usage() { echo "usage: fuzz/run.sh DURATION_SECONDS [safetensors|gguf|index|tdsl|tokenizer]" >&2; exit 2; }
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 duration=$1
 [[ $duration =~ ^[0-9]+$ ]] && [ "$duration" -gt 0 ] || usage
 if [ $# -eq 2 ]; then
-  case $2 in safetensors|tdsl|tokenizer) targets=("$2") ;; *) usage ;; esac
+  case $2 in safetensors|gguf|index|tdsl|tokenizer) targets=("$2") ;; *) usage ;; esac
 else
-  targets=(safetensors tdsl tokenizer)
+  targets=(safetensors gguf index tdsl tokenizer)
 fi
 
 BUILD_DIR=${TFC_FUZZ_BUILD_DIR:-build-fuzz}
