@@ -1,8 +1,8 @@
 //===- tokenizer_fuzzer.cpp - libFuzzer target of the tokenizer engine ----===//
 //
 // One input is a tokenizer file and a text: the bytes before the first line
-// `#TEXT#` are a tokenizer.json or a llama2.c tokenizer.bin (told apart as
-// Tokenizer::load does), the bytes after it the text (when there is no such
+// `#TEXT#` are a tokenizer.json, a llama2.c tokenizer.bin or a GGUF file (told
+// apart as Tokenizer::load does), the bytes after it the text (when there is no such
 // line, a fixed text). The target loads the tokenizer, encodes the text with
 // and without special tokens, decodes the ids in one call and through a
 // DecodeStream, and decodes ids taken from the text's bytes. Every failure
@@ -43,8 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                              ? llvm::StringRef("Hello world! 123 caf\xC3\xA9 <s> \xF0\x9F\x99\x82")
                              : input.substr(cut + kMarker.size());
 
-  auto tokenizer = file.ltrim().starts_with("{") ? Tokenizer::fromJson(file, "fuzz")
-                                                 : Tokenizer::fromLlama2c(file, "fuzz");
+  auto tokenizer = Tokenizer::fromBytes(file, "fuzz");
   if (!tokenizer) {
     expectMessage(tokenizer.takeError(), "loading");
     return 0;

@@ -125,12 +125,19 @@ llvm::Expected<Tokenizer> Tokenizer::load(llvm::StringRef path) {
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return makeError("cannot open tokenizer '" + path + "': " + buffer.getError().message());
-  llvm::StringRef bytes = (*buffer)->getBuffer();
+  return fromBytes((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<Tokenizer> Tokenizer::fromBytes(llvm::StringRef bytes, llvm::StringRef name) {
   if (bytes.starts_with("GGUF"))
-    return wrap(pipelineFromGguf(bytes), path);
+    return fromGguf(bytes, name);
   if (bytes.ltrim().starts_with("{"))
-    return fromJson(bytes, path);
-  return fromLlama2c(bytes, path);
+    return fromJson(bytes, name);
+  return fromLlama2c(bytes, name);
+}
+
+llvm::Expected<Tokenizer> Tokenizer::fromGguf(llvm::StringRef bytes, llvm::StringRef name) {
+  return wrap(pipelineFromGguf(bytes), name);
 }
 
 llvm::Expected<Tokenizer> Tokenizer::fromJson(llvm::StringRef json, llvm::StringRef name) {

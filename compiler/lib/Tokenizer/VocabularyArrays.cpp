@@ -66,7 +66,8 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
   switch (v.kind) {
   case Kind::SentencePieceBpe: {
     std::vector<std::unique_ptr<Normalizer>> normalizers;
-    normalizers.push_back(makePrepend("\xE2\x96\x81"));
+    if (v.addSpacePrefix)
+      normalizers.push_back(makePrepend("\xE2\x96\x81"));
     normalizers.push_back(makeReplace(literal(" "), "\xE2\x96\x81"));
     pipeline->normalizer = makeNormalizerSequence(std::move(normalizers));
     BpeOptions options;
@@ -96,18 +97,22 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
                          "') is not two tokens separated by a space");
       merges.push_back({v.merges[i].substr(0, space), v.merges[i].substr(space + 1)});
     }
-    auto model = makeBpe(v.tokens, std::move(merges), {}, BpeOptions{});
+    BpeOptions options;
+    options.ignoreMerges = v.ignoreMerges;
+    auto model = makeBpe(v.tokens, std::move(merges), {}, options);
     if (!model)
       return model.takeError();
     pipeline->model = std::move(*model);
-    if (v.splitRegex.empty()) {
+    if (v.splitRegexes.empty()) {
       pipeline->preTokenizer = makeByteLevelPreTokenizer(false, true);
     } else {
-      auto regex = Regex::compile(v.splitRegex, /*literal=*/false);
-      if (!regex)
-        return regex.takeError();
       std::vector<std::unique_ptr<PreTokenizer>> parts;
-      parts.push_back(makeSplit(*regex, SplitBehavior::Isolated, false));
+      for (const std::string &pattern : v.splitRegexes) {
+        auto regex = Regex::compile(pattern, /*literal=*/false);
+        if (!regex)
+          return regex.takeError();
+        parts.push_back(makeSplit(*regex, SplitBehavior::Isolated, false));
+      }
       parts.push_back(makeByteLevelPreTokenizer(false, false));
       pipeline->preTokenizer = makePreTokenizerSequence(std::move(parts));
     }
@@ -145,11 +150,6 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
     pipeline->added.add(std::move(token), pipeline->normalizer.get());
   }
   return pipeline;
-}
-
-llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromGguf(llvm::StringRef) {
-  return makeError("GGUF tokenizers are read through the GGUF reader, which this build does "
-                   "not have yet");
 }
 
 } // namespace tfc::tokenizer

@@ -136,7 +136,9 @@ llvm::Error runBatch(const tfc::tokenizer::Tokenizer &tokenizer, llvm::StringRef
 }
 
 /// The --arrays input: {"model": "llama"|"gpt2"|"bert", "tokens": [...],
-/// "scores", "token_type", "merges", "bos_token_id", ...}.
+/// "scores", "token_type", "merges", "bos_token_id", ..., "add_bos_token",
+/// "add_eos_token", "add_space_prefix", and VocabularyArrays' own
+/// "split_regexes" and "ignore_merges"}.
 llvm::Expected<tfc::tokenizer::Tokenizer> loadArrays(llvm::StringRef path) {
   using json = nlohmann::json;
   using tfc::tokenizer::VocabularyArrays;
@@ -195,8 +197,12 @@ llvm::Expected<tfc::tokenizer::Tokenizer> loadArrays(llvm::StringRef path) {
   for (auto [key, out] : {std::pair{"add_bos_token", &v.addBos}, {"add_eos_token", &v.addEos}})
     if (j.contains(key) && j[key].is_boolean())
       *out = j[key].get<bool>();
-  if (j.contains("pre") && j["pre"].is_string())
-    v.splitRegex = j["pre"].get<std::string>();
+  if (!strings("split_regexes", v.splitRegexes))
+    return bad("split_regexes must be an array of strings");
+  for (auto [key, out] : {std::pair{"ignore_merges", &v.ignoreMerges},
+                          {"add_space_prefix", &v.addSpacePrefix}})
+    if (j.contains(key) && j[key].is_boolean())
+      *out = j[key].get<bool>();
   return tfc::tokenizer::Tokenizer::fromArrays(v, path);
 }
 

@@ -1,7 +1,7 @@
 """Checks tfc-tokenize against Hugging Face's `tokenizers` on one tokenizer.json.
 
 usage: compare_reference.py TOKENIZER.json REFERENCE_JS NODE_MODULES [--big-mb N]
-                            [--arrays ARRAYS.json]
+                            [--arrays ARRAYS.json | --ours FILE]
 
 Builds a corpus (corpus.py: every kind of text the issue lists, plus a
 multi-megabyte text generated here), asks the reference (reference.js, the Rust
@@ -12,7 +12,8 @@ tokens. Every answer must be identical, and the pieces a DecodeStream gives
 (what generation prints) must add up to the whole decoding. A few cases also go through the plain
 CLI (stdin, --no-special, --decode) to show it answers as --batch does.
 With --arrays, tfc-tokenize reads ARRAYS.json (the same vocabulary as GGUF
-stores it) instead of TOKENIZER.json, which only the reference reads.
+stores it) instead of TOKENIZER.json, which only the reference reads; with
+--ours, another file (a .gguf).
 Prints one summary line, or the first differences and exits 1.
 """
 import json
@@ -38,6 +39,8 @@ def main():
     ours_tokenizer = [tokenizer]
     if "--arrays" in sys.argv:
         ours_tokenizer = [sys.argv[sys.argv.index("--arrays") + 1], "--arrays"]
+    if "--ours" in sys.argv:
+        ours_tokenizer = [sys.argv[sys.argv.index("--ours") + 1]]
     reference = lambda requests: json.loads(run(["node", reference_js, "answer", tokenizer],
                                                 json.dumps(requests).encode(), env))
     ours = lambda requests: json.loads(run(["tfc-tokenize"] + ours_tokenizer + ["--batch"],
