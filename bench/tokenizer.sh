@@ -10,7 +10,7 @@
 # BERT WordPiece, Unigram) times RUNS (default 3) rounds, interleaved: tfc then
 # the reference, each encoding the whole text in one call, single thread (both
 # pinned to one CPU, RAYON_NUM_THREADS=1), loading excluded, the fastest of
-# 2 encodings per round. Prints MB/s of both and the ratio per tokenizer.
+# 2 encodings per round, each by a freshly loaded tokenizer (cold word caches). Prints MB/s of both and the ratio per tokenizer.
 # A benchmark, not a test: no thresholds. Outputs stay in $BUILD_DIR/bench/.
 set -uo pipefail
 cd "$(dirname "$0")/.."

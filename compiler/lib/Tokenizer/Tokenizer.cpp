@@ -33,19 +33,24 @@ llvm::Expected<std::vector<int32_t>> Pipeline::encode(llvm::StringRef text, bool
   std::vector<AddedVocabulary::Segment> segments;
   added.extractAndNormalize(text, normalizer.get(), segments);
   std::vector<int32_t> ids;
-  std::vector<Piece> pieces;
+  llvm::Error failure = llvm::Error::success();
+  auto tokenize = [&](Piece piece) {
+    if (failure)
+      return; // the first error stands; the rest of the text is not needed
+    failure = model->tokenize(piece.text, ids);
+  };
   for (AddedVocabulary::Segment &segment : segments) {
     if (segment.id >= 0) {
       ids.push_back(segment.id);
       continue;
     }
-    pieces.clear();
-    pieces.push_back({std::move(segment.text), segment.atOrigin});
+    Piece piece{std::move(segment.text), segment.atOrigin};
     if (preTokenizer)
-      preTokenizer->split(pieces);
-    for (const Piece &piece : pieces)
-      if (llvm::Error err = model->tokenize(piece.text, ids))
-        return std::move(err);
+      preTokenizer->split(piece, tokenize);
+    else
+      tokenize(std::move(piece));
+    if (failure)
+      return std::move(failure);
   }
   if (!addSpecial)
     return ids;

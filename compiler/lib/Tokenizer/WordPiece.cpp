@@ -4,7 +4,9 @@
 // word, then the longest `##`-prefixed entry at each following position; a
 // word with a position no entry covers, or longer than
 // max_input_chars_per_word characters, is the unknown token alone.
-// WordLevel maps a whole word to its id or the unknown token.
+// WordLevel maps a whole word to its id or the unknown token. Candidates
+// start at the longest token's length (longer ones cannot match) and words
+// are cached, which keeps long unsplit words (kana, Hangul) linear.
 //
 //===----------------------------------------------------------------------===//
 #include "Models.h"
@@ -26,9 +28,23 @@ public:
   WordPiece(std::vector<std::string> vocab, std::string unkToken, std::string prefix,
             size_t maxChars)
       : VocabularyModel(std::move(vocab)), unkToken(std::move(unkToken)),
-        prefix(std::move(prefix)), maxChars(maxChars) {}
+        prefix(std::move(prefix)), maxChars(maxChars) {
+    for (const std::string &token : tokens)
+      maxTokenBytes = std::max(maxTokenBytes, token.size());
+  }
 
   llvm::Error tokenize(llvm::StringRef word, std::vector<int32_t> &out) const override {
+    if (cache.lookup(word, out))
+      return llvm::Error::success();
+    size_t first = out.size();
+    if (llvm::Error err = split(word, out))
+      return err;
+    cache.store(word, llvm::ArrayRef(out).drop_front(first));
+    return llvm::Error::success();
+  }
+
+private:
+  llvm::Error split(llvm::StringRef word, std::vector<int32_t> &out) const {
     size_t chars = 0;
     for (unsigned char c : word)
       chars += (c & 0xC0) != 0x80;
@@ -37,7 +53,11 @@ public:
     size_t first = out.size();
     std::string candidate;
     for (size_t start = 0; start < word.size();) {
-      size_t end = word.size();
+      // No candidate is longer than the longest token: start there (on a
+      // character boundary) rather than at the end of the word.
+      size_t end = std::min(word.size(), start + maxTokenBytes);
+      while (end < word.size() && (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80)
+        --end;
       bool found = false;
       while (start < end) {
         candidate.clear();
@@ -63,9 +83,10 @@ public:
     return llvm::Error::success();
   }
 
-private:
   std::string unkToken, prefix;
   size_t maxChars;
+  size_t maxTokenBytes = 0;
+  mutable WordCache cache;
 };
 
 class WordLevel final : public VocabularyModel {

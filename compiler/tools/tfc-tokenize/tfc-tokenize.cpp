@@ -221,6 +221,14 @@ llvm::Error run() {
     double best = 0;
     size_t count = 0;
     for (unsigned run = 0; run < timeRuns; ++run) {
+      // A fresh tokenizer each run: its word cache starts empty, as the
+      // reference's does (bench/tokenizer.sh loads it afresh too).
+      if (run > 0) {
+        auto fresh = tfc::tokenizer::Tokenizer::load(tokenizerPath);
+        if (!fresh)
+          return fresh.takeError();
+        *tokenizer = std::move(*fresh);
+      }
       auto start = std::chrono::steady_clock::now();
       auto ids = tokenizer->encode(text, !noSpecial);
       std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;

