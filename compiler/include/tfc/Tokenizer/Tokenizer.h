@@ -78,6 +78,8 @@ struct GenerationConfig {
   std::optional<std::string> bosToken, eosToken;
 };
 
+/// A loaded tokenizer. Not thread-safe: encoding fills word caches and reuses
+/// regex match buffers, so each thread needs its own Tokenizer.
 class Tokenizer {
 public:
   Tokenizer(Tokenizer &&) noexcept;
