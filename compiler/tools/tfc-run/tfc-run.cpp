@@ -3,8 +3,11 @@
 // Drives a tfc-compiled model through the C ABI of tfc.h only: loads weights
 // (a safetensors file or seeded random ones), runs the prompt in one
 // tfc_decode call (prefill), then generates one token per call, and reports
-// prefill and decode throughput. With a llama2.c tokenizer it reads and
-// writes text; --encode / --decode expose the tokenizer alone for tests.
+// prefill and decode throughput. With a tokenizer (tokenizer.json, llama2.c
+// tokenizer.bin or .gguf, through tfc/Tokenizer) it reads and writes text,
+// applying a tokenizer_config.json beside a tokenizer.json (BOS/EOS) as
+// transformers does for generation; --encode / --decode expose the tokenizer
+// alone for tests.
 //
 // Output contract (what tests rely on):
 //   stdout  ids mode: prompt ids then generated ids, space-separated, one line
@@ -20,13 +23,16 @@
 //===----------------------------------------------------------------------===//
 #include "ModelLibrary.h"
 #include "Sampler.h"
-#include "Tokenizer.h"
+
+#include "tfc/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <fmt/format.h>
@@ -43,6 +49,7 @@
 #include <vector>
 
 using namespace tfc;
+using tfc::tokenizer::Tokenizer;
 namespace cl = llvm::cl;
 
 namespace {
@@ -86,7 +93,7 @@ cl::opt<std::string> stopOnRepeatOpt(
              "(0: off, the default; else W >= 2)"),
     cl::value_desc("W"), cl::init("0"), cl::cat(runCategory));
 cl::opt<std::string> tokenizerPath("tokenizer",
-                                   cl::desc("llama2.c tokenizer.bin: text in and out"),
+                                   cl::desc("tokenizer.json, llama2.c tokenizer.bin or .gguf: text in and out"),
                                    cl::value_desc("file"), cl::cat(runCategory));
 cl::opt<std::string> promptOpt("prompt", cl::desc("Prompt text (needs --tokenizer)"),
                                cl::value_desc("text"), cl::cat(runCategory));
@@ -234,6 +241,26 @@ struct RunOptions {
 // Tokenizer-only modes
 //===----------------------------------------------------------------------===//
 
+/// Loads --tokenizer; a tokenizer_config.json beside a tokenizer.json sets
+/// BOS/EOS for generation, as transformers' fast tokenizers apply it.
+llvm::Expected<Tokenizer> loadTokenizer() {
+  auto tok = Tokenizer::load(tokenizerPath);
+  if (!tok)
+    return tok.takeError();
+  if (llvm::StringRef(tokenizerPath).ends_with(".json")) {
+    llvm::SmallString<256> config(llvm::sys::path::parent_path(tokenizerPath));
+    llvm::sys::path::append(config, "tokenizer_config.json");
+    if (llvm::sys::fs::exists(config)) {
+      auto generation = tokenizer::readGenerationConfig(config);
+      if (!generation)
+        return generation.takeError();
+      if (llvm::Error err = tok->applyGenerationConfig(*generation))
+        return err;
+    }
+  }
+  return tok;
+}
+
 llvm::Error runTokenizerMode() {
   if (given(encodeOpt) && given(decodeOpt))
     return makeError("--encode and --decode cannot be combined");
@@ -242,7 +269,7 @@ llvm::Error runTokenizerMode() {
     return makeError(mode + " needs --tokenizer");
   if (!modelPath.empty())
     return makeError(mode + " takes no model (got '" + modelPath + "')");
-  auto tok = Tokenizer::load(tokenizerPath);
+  auto tok = loadTokenizer();
   if (!tok)
     return tok.takeError();
 
@@ -320,7 +347,7 @@ llvm::Expected<RunOptions> checkRunOptions() {
   if (given(promptOpt) && given(tokensOpt))
     return makeError("--prompt and --tokens cannot be combined");
   if (given(tokenizerPath)) {
-    auto tok = Tokenizer::load(tokenizerPath);
+    auto tok = loadTokenizer();
     if (!tok)
       return tok.takeError();
     run.tokenizer.emplace(std::move(*tok));
@@ -478,13 +505,17 @@ llvm::Error runModel() {
 
   // The prompt, echoed as ids or text.
   const Tokenizer *tok = run.tokenizer ? &*run.tokenizer : nullptr;
+  std::optional<tokenizer::DecodeStream> stream;
   stdoutLineOpen = true;
   if (tok) {
-    int32_t prev = -1;
+    stream.emplace(*tok);
     for (int32_t id : run.prompt) {
-      if (id < tok->vocabSize())
-        printPiece(tok->decodePiece(prev, id));
-      prev = id;
+      if (id >= tok->vocabSize())
+        continue;
+      auto text = stream->step(id);
+      if (!text)
+        return text.takeError();
+      printPiece(*text);
     }
   } else {
     fmt::print("{}", fmt::join(run.prompt, " "));
@@ -502,24 +533,25 @@ llvm::Error runModel() {
   RepeatDetector repeats(run.stopOnRepeat);
   Clock::duration decodeTime{};
   int64_t decodeSteps = 0;
-  int32_t prev = run.prompt.back();
   for (int32_t i = 0; i < run.numTokens; ++i) {
     int32_t next = sampler.sample(logits);
     if (next < 0)
       return makeError("the model produced no valid logit (all NaN) at position " +
                        llvm::Twine(promptLen + i));
     if (tok) {
-      if (next == Tokenizer::kBos || next == Tokenizer::kEos)
+      if (next == tok->bosId() || next == tok->eosId())
         break;
       if (next >= tok->vocabSize())
         return makeError("the model generated id " + llvm::Twine(next) +
                          ", beyond the tokenizer's " + llvm::Twine(tok->vocabSize()) + " pieces");
-      printPiece(tok->decodePiece(prev, next));
+      auto text = stream->step(next);
+      if (!text)
+        return text.takeError();
+      printPiece(*text);
     } else {
       fmt::print(" {}", next);
       std::fflush(stdout);
     }
-    prev = next;
     if (i + 1 == run.numTokens || repeats.push(next))
       break;
     auto start = Clock::now();
@@ -577,8 +609,9 @@ bool parseCommandLine(int argc, char **argv) {
   const char *overview =
       "tfc-run: run a tfc-compiled model.so\n\n"
       "  tfc-run MODEL.so (--weights FILE | --random-weights SEED) --tokens 1,2,3 -n N\n"
-      "  tfc-run MODEL.so ... --tokenizer tokenizer.bin --prompt \"text\" -n N\n"
-      "  tfc-run --tokenizer tokenizer.bin (--encode \"text\" | --decode 1,2,3)\n\n"
+      "  tfc-run MODEL.so ... --tokenizer TOKENIZER --prompt \"text\" -n N\n"
+      "  tfc-run --tokenizer TOKENIZER (--encode \"text\" | --decode 1,2,3)\n\n"
+      "TOKENIZER: tokenizer.json, llama2.c tokenizer.bin or .gguf.\n"
       "Generated ids or text go to stdout; the timing line and errors to stderr.\n";
   if (cl::ParseCommandLineOptions(argc, argv, overview, &os))
     return true;
