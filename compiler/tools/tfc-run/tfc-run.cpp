@@ -21,8 +21,8 @@
 //           errors, each one line `tfc-run: error: ...` with exit status 1
 //
 //===----------------------------------------------------------------------===//
-#include "ModelLibrary.h"
-#include "Sampler.h"
+#include "tfc/Runner/ModelLibrary.h"
+#include "tfc/Runner/Sampler.h"
 
 #include "tfc/Tokenizer/Tokenizer.h"
 
