@@ -151,7 +151,9 @@ Scheduler::~Scheduler() {
 bool Scheduler::submit(std::vector<SequenceRequest> sequences) {
   {
     std::lock_guard<std::mutex> lock(mutex);
-    if (stopping || waiting.size() + sequences.size() > options.maxWaiting)
+    // Free slots take sequences at the next step; beyond them, maxWaiting.
+    size_t capacity = options.maxWaiting + (slots.size() - running);
+    if (stopping || waiting.size() + sequences.size() > capacity)
       return false;
     for (SequenceRequest &s : sequences)
       waiting.push_back(std::move(s));
@@ -185,9 +187,9 @@ void Scheduler::stop() {
     thread.join();
 }
 
-std::pair<size_t, size_t> Scheduler::load() {
+Scheduler::Load Scheduler::load() {
   std::lock_guard<std::mutex> lock(mutex);
-  return {running, waiting.size()};
+  return {running, waiting.size(), cancelled};
 }
 
 void Scheduler::release(Slot &slot) {
@@ -200,13 +202,21 @@ void Scheduler::release(Slot &slot) {
   --running;
 }
 
+/// Forgets waiting sequences whose client left. Called with `mutex` held.
+void Scheduler::dropCancelled() {
+  size_t before = waiting.size();
+  waiting.erase(std::remove_if(waiting.begin(), waiting.end(),
+                               [](const SequenceRequest &s) { return s.group->cancelled(); }),
+                waiting.end());
+  cancelled += before - waiting.size();
+}
+
 /// Moves waiting sequences into free slots. Called with `mutex` held.
 void Scheduler::admit() {
+  dropCancelled();
   for (auto &slot : slots) {
     if (slot->busy)
       continue;
-    while (!waiting.empty() && waiting.front().group->cancelled())
-      waiting.pop_front();
     if (waiting.empty())
       return;
     Slot &s = *slot;
@@ -244,9 +254,11 @@ void Scheduler::run() {
     for (auto &slot : slots) {
       if (!slot->busy)
         continue;
-      if (slot->request.group->cancelled())
+      if (slot->request.group->cancelled()) {
         release(*slot); // the client left: its slot is free from this step on
-      else
+        std::lock_guard<std::mutex> lock(mutex);
+        ++cancelled;
+      } else
         active.push_back(slot.get());
     }
     if (active.empty())

@@ -98,7 +98,8 @@ struct SequenceRequest {
 struct SchedulerOptions {
   int32_t parallel = 4;
   int32_t contextTokens = 0;
-  /// Sequences waiting for a slot before submit answers "full".
+  /// Sequences that may wait for a slot (beyond the free slots) before
+  /// submit answers "full".
   size_t maxWaiting = 256;
   /// Prompt tokens one sequence prefills per step, so that a long prompt
   /// delays the others' next token by one chunk, not by the whole prompt.
@@ -129,8 +130,12 @@ public:
   /// Fails every waiting and running sequence and joins the loop.
   void stop();
 
-  /// Sequences running and waiting (for /health).
-  std::pair<size_t, size_t> load();
+  struct Load {
+    size_t running = 0, waiting = 0;
+    /// Sequences dropped because their client left, since the start.
+    uint64_t cancelled = 0;
+  };
+  Load load();
 
 private:
   struct Slot;
@@ -142,6 +147,7 @@ private:
   Scheduler(const ModelLibrary &lib, SharedTokenizer &tokenizer, const SchedulerOptions &options);
   void run();
   void admit();
+  void dropCancelled();
   /// The step of every running slot: one decode call each, today.
   void decodeStep(std::vector<Slot *> &running);
   void advance(Slot &slot);
@@ -163,6 +169,7 @@ private:
   std::deque<SequenceRequest> waiting;
   std::deque<EmbeddingJob> embeddings;
   size_t running = 0;
+  uint64_t cancelled = 0;
   bool stopping = false;
   std::thread thread;
 };

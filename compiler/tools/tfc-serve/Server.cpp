@@ -172,8 +172,11 @@ void Service::models(httplib::Response &res) {
 }
 
 void Service::health(httplib::Response &res) {
-  auto [running, waiting] = scheduler.load();
-  res.set_content(serialize({{"status", "ok"}, {"running", running}, {"waiting", waiting}}),
+  Scheduler::Load load = scheduler.load();
+  res.set_content(serialize({{"status", "ok"},
+                             {"running", load.running},
+                             {"waiting", load.waiting},
+                             {"cancelled", load.cancelled}}),
                   "application/json");
 }
 
