@@ -394,6 +394,14 @@ ParsedGeneration tfc::serve::parseChatRequest(std::string_view body, const Limit
   return {std::move(request), {}};
 }
 
+std::optional<ApiError> tfc::serve::parseChatMessages(std::string_view text, const Limits &limits,
+                                                      std::vector<ChatMessage> &messages) {
+  json list = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (list.is_discarded())
+    return invalid("messages", "the messages are not valid JSON");
+  return readMessages(&list, limits, messages);
+}
+
 ParsedEmbedding tfc::serve::parseEmbeddingRequest(std::string_view body, const Limits &limits) {
   json object;
   if (auto error = parseObject(body, object))

@@ -99,6 +99,10 @@ ParsedGeneration parseCompletionRequest(std::string_view body, const Limits &lim
 ParsedGeneration parseChatRequest(std::string_view body, const Limits &limits);
 ParsedEmbedding parseEmbeddingRequest(std::string_view body, const Limits &limits);
 
+/// A JSON list of chat messages alone (tfc-serve --render-chat).
+std::optional<ApiError> parseChatMessages(std::string_view text, const Limits &limits,
+                                          std::vector<ChatMessage> &messages);
+
 /// The error for a sequence that does not fit the context: `promptTokens`
 /// plus `maxTokens` completion tokens.
 ApiError contextOverflow(int32_t contextTokens, int64_t promptTokens, int64_t maxTokens);

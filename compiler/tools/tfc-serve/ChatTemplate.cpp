@@ -42,8 +42,9 @@ std::pair<std::string, std::vector<ChatMessage>> splitSystem(const std::vector<C
 }
 
 // [INST] turns; Llama 2 writes the system prompt in <<SYS>> inside the first
-// turn, Mistral prepends it to the first user message. Every user turn but
-// the first starts with BOS, every assistant turn ends with EOS.
+// turn, Mistral prepends it to the first user message. Every assistant turn
+// ends with EOS; Llama 2 also starts every user turn but the first with BOS
+// (Mistral's BOS comes once, first).
 std::string renderInst(const std::vector<ChatMessage> &messages, const SpecialTokens &tokens,
                        bool llama2) {
   auto [system, turns] = splitSystem(messages);
@@ -55,7 +56,7 @@ std::string renderInst(const std::vector<ChatMessage> &messages, const SpecialTo
       if (first && !system.empty())
         content = llama2 ? "<<SYS>>\n" + strip(system) + "\n<</SYS>>\n\n" + content
                          : system + "\n\n" + content;
-      if (!first)
+      if (!first && llama2)
         out += tokens.bos;
       out += "[INST] " + content + " [/INST]";
       first = false;

@@ -20,6 +20,7 @@
 #include "tfc/Runner/ToolSupport.h"
 
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <fmt/format.h>
 
@@ -64,6 +65,11 @@ cl::opt<std::string> chatTemplateOpt(
     cl::desc("Chat format: llama2, llama3, chatml (qwen), mistral or deepseek (default: "
              "recognized from tokenizer_config.json's chat_template)"),
     cl::value_desc("NAME"), cl::cat(serveCategory));
+cl::opt<std::string> renderChatOpt(
+    "render-chat",
+    cl::desc("Print the chat format and the prompt text of a JSON list of messages, then exit "
+             "(needs only --tokenizer or --chat-template)"),
+    cl::value_desc("file"), cl::cat(serveCategory), cl::Hidden);
 cl::opt<int> maxWaitingOpt("max-waiting",
                            cl::desc("Sequences waiting for a session before requests get 503 "
                                     "(default 256)"),
@@ -101,6 +107,35 @@ llvm::Expected<std::optional<ChatFormat>> chooseChatFormat() {
   if (config.empty())
     return std::nullopt;
   return readChatTemplate(config);
+}
+
+/// --render-chat: `format: NAME`, then `text: "..."`, the rendering as a JSON
+/// string, so that tests see every byte on one line.
+llvm::Error renderChatFile() {
+  std::optional<tokenizer::GenerationConfig> generation;
+  std::optional<tokenizer::Tokenizer> tok;
+  if (!tokenizerPath.empty()) {
+    auto loaded = loadGenerationTokenizer(tokenizerPath, &generation);
+    if (!loaded)
+      return loaded.takeError();
+    tok.emplace(std::move(*loaded));
+  }
+  auto format = chooseChatFormat();
+  if (!format)
+    return format.takeError();
+  if (!*format)
+    return makeError("no chat template: give --chat-template NAME or a tokenizer.json with a "
+                     "tokenizer_config.json that has one");
+  auto buffer = llvm::MemoryBuffer::getFile(renderChatOpt, /*IsText=*/true);
+  if (!buffer)
+    return makeError("cannot read '" + renderChatOpt + "': " + buffer.getError().message());
+  std::vector<ChatMessage> messages;
+  if (auto error = parseChatMessages((*buffer)->getBuffer(), Limits(), messages))
+    return makeError("'" + renderChatOpt + "': " + error->message);
+  SpecialTokens tokens = tok ? specialTokens(*tok, generation) : SpecialTokens();
+  fmt::print("format: {}\ntext: {}\n", chatFormatName(**format),
+             serialize(renderChat(**format, messages, tokens)));
+  return llvm::Error::success();
 }
 
 /// Owns what main creates, so every exit path frees it in order.
@@ -240,7 +275,7 @@ int main(int argc, char **argv) {
       "GET /v1/models, /health. SIGINT or SIGTERM stops the server.\n";
   if (!parseToolCommandLine(argc, argv, "tfc-serve", overview, serveCategory))
     return 1;
-  if (llvm::Error err = runServer()) {
+  if (llvm::Error err = renderChatOpt.getNumOccurrences() ? renderChatFile() : runServer()) {
     fmt::print(stderr, "tfc-serve: error: {}\n", llvm::toString(std::move(err)));
     return 1;
   }
