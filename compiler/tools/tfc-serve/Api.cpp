@@ -43,69 +43,61 @@ public:
     return it == object.end() || it->is_null() ? nullptr : &*it;
   }
 
-  std::optional<int64_t> integer(const char *key, int64_t lo, int64_t hi) {
+  /// The field when it is set and of the JSON kind `isKind`; nullptr when
+  /// unset, or (failing) of another kind, or after an earlier failure.
+  const json *typed(const char *key, bool (json::*isKind)() const noexcept, const char *kind) {
     const json *value = find(key);
     if (!value || failed())
-      return std::nullopt;
-    bool inRange = false;
-    int64_t result = 0;
-    if (value->is_number_unsigned()) {
-      uint64_t u = value->get<uint64_t>();
-      inRange = u <= static_cast<uint64_t>(hi);
-      result = static_cast<int64_t>(u);
-    } else if (value->is_number_integer()) {
-      result = value->get<int64_t>();
-      inRange = result >= lo && result <= hi;
-    } else {
-      fail(key, std::string("'") + key + "' must be an integer");
-      return std::nullopt;
+      return nullptr;
+    if (!(value->*isKind)()) {
+      fail(key, std::string("'") + key + "' must be " + kind);
+      return nullptr;
     }
-    if (!inRange || result < lo) {
-      fail(key, std::string("'") + key + "' must be an integer in [" + std::to_string(lo) + ", " +
-                    std::to_string(hi) + "]");
-      return std::nullopt;
-    }
-    return result;
+    return value;
   }
 
-  std::optional<uint64_t> seed(const char *key) {
-    const json *value = find(key);
-    if (!value || failed())
-      return std::nullopt;
-    if (value->is_number_unsigned())
-      return value->get<uint64_t>();
-    if (value->is_number_integer()) // negative seeds are fine: two's complement
-      return static_cast<uint64_t>(value->get<int64_t>());
-    fail(key, std::string("'") + key + "' must be an integer");
+  std::nullopt_t outOfRange(const char *key, const char *kind, const std::string &lo,
+                            const std::string &hi) {
+    fail(key, std::string("'") + key + "' must be " + kind + " in [" + lo + ", " + hi + "]");
     return std::nullopt;
   }
 
+  std::optional<int64_t> integer(const char *key, int64_t lo, int64_t hi) {
+    const json *value = typed(key, &json::is_number_integer, "an integer");
+    if (!value)
+      return std::nullopt;
+    // Unsigned values beyond int64_t are out of range, not negative.
+    bool inRange = value->is_number_unsigned()
+                       ? value->get<uint64_t>() <= static_cast<uint64_t>(hi) &&
+                             static_cast<int64_t>(value->get<uint64_t>()) >= lo
+                       : value->get<int64_t>() >= lo && value->get<int64_t>() <= hi;
+    if (!inRange)
+      return outOfRange(key, "an integer", std::to_string(lo), std::to_string(hi));
+    return value->get<int64_t>();
+  }
+
+  std::optional<uint64_t> seed(const char *key) {
+    const json *value = typed(key, &json::is_number_integer, "an integer");
+    if (!value)
+      return std::nullopt;
+    // Negative seeds are fine: their two's complement is the seed.
+    return value->is_number_unsigned() ? value->get<uint64_t>()
+                                       : static_cast<uint64_t>(value->get<int64_t>());
+  }
+
   std::optional<double> number(const char *key, double lo, double hi) {
-    const json *value = find(key);
-    if (!value || failed())
+    const json *value = typed(key, &json::is_number, "a number");
+    if (!value)
       return std::nullopt;
-    if (!value->is_number()) {
-      fail(key, std::string("'") + key + "' must be a number");
-      return std::nullopt;
-    }
     double result = value->get<double>();
-    if (!std::isfinite(result) || result < lo || result > hi) {
-      fail(key, std::string("'") + key + "' must be a number in [" + json(lo).dump() + ", " +
-                    json(hi).dump() + "]");
-      return std::nullopt;
-    }
+    if (!std::isfinite(result) || result < lo || result > hi)
+      return outOfRange(key, "a number", json(lo).dump(), json(hi).dump());
     return result;
   }
 
   std::optional<bool> boolean(const char *key) {
-    const json *value = find(key);
-    if (!value || failed())
-      return std::nullopt;
-    if (!value->is_boolean()) {
-      fail(key, std::string("'") + key + "' must be a boolean");
-      return std::nullopt;
-    }
-    return value->get<bool>();
+    const json *value = typed(key, &json::is_boolean, "a boolean");
+    return value ? std::optional<bool>(value->get<bool>()) : std::nullopt;
   }
 
 private:
@@ -337,6 +329,31 @@ std::optional<ApiError> readMessages(const json *messages, const Limits &limits,
   return std::nullopt;
 }
 
+/// A completion request (prompt, echo) or a chat request (messages).
+ParsedGeneration parseGeneration(std::string_view body, const Limits &limits, bool chat) {
+  json object;
+  if (auto error = parseObject(body, object))
+    return {std::nullopt, *error};
+  FieldReader fields(object);
+  GenerationRequest request;
+  std::optional<ApiError> error = readGenerationFields(fields, limits, request);
+  if (!error && !chat) {
+    if (auto value = fields.boolean("echo"))
+      request.echo = *value;
+    if (fields.failed())
+      error = fields.takeError();
+  }
+  if (!error)
+    error = chat ? readMessages(fields.find("messages"), limits, request.messages)
+                 : readPrompts(fields.find("prompt"), "prompt", limits, limits.maxChoices,
+                               request.prompts);
+  if (!error)
+    error = checkChoices(request, chat ? 1 : request.prompts.size(), limits);
+  if (error)
+    return {std::nullopt, *error};
+  return {std::move(request), {}};
+}
+
 } // namespace
 
 json tfc::serve::errorBody(const ApiError &error) {
@@ -360,38 +377,11 @@ ApiError tfc::serve::contextOverflow(int32_t contextTokens, int64_t promptTokens
 }
 
 ParsedGeneration tfc::serve::parseCompletionRequest(std::string_view body, const Limits &limits) {
-  json object;
-  if (auto error = parseObject(body, object))
-    return {std::nullopt, *error};
-  FieldReader fields(object);
-  GenerationRequest request;
-  if (auto error = readGenerationFields(fields, limits, request))
-    return {std::nullopt, *error};
-  if (auto value = fields.boolean("echo"))
-    request.echo = *value;
-  if (fields.failed())
-    return {std::nullopt, fields.takeError()};
-  if (auto error = readPrompts(fields.find("prompt"), "prompt", limits, limits.maxChoices,
-                               request.prompts))
-    return {std::nullopt, *error};
-  if (auto error = checkChoices(request, request.prompts.size(), limits))
-    return {std::nullopt, *error};
-  return {std::move(request), {}};
+  return parseGeneration(body, limits, /*chat=*/false);
 }
 
 ParsedGeneration tfc::serve::parseChatRequest(std::string_view body, const Limits &limits) {
-  json object;
-  if (auto error = parseObject(body, object))
-    return {std::nullopt, *error};
-  FieldReader fields(object);
-  GenerationRequest request;
-  if (auto error = readGenerationFields(fields, limits, request))
-    return {std::nullopt, *error};
-  if (auto error = readMessages(fields.find("messages"), limits, request.messages))
-    return {std::nullopt, *error};
-  if (auto error = checkChoices(request, 1, limits))
-    return {std::nullopt, *error};
-  return {std::move(request), {}};
+  return parseGeneration(body, limits, /*chat=*/true);
 }
 
 std::optional<ApiError> tfc::serve::parseChatMessages(std::string_view text, const Limits &limits,
