@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <sys/socket.h>
 #include <pthread.h>
 
 using namespace tfc;
@@ -138,6 +139,15 @@ llvm::Error renderChatFile() {
   return llvm::Error::success();
 }
 
+/// httplib's server with a listen backlog that fits many clients: Debian's
+/// library is built with a backlog of 5, so 64 clients connecting at once
+/// overflow the accept queue and some get reset. listen() again on the bound
+/// socket raises the backlog (Linux takes the new value).
+class HttpServer : public httplib::Server {
+public:
+  bool widenBacklog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+};
+
 /// Owns what main creates, so every exit path frees it in order.
 struct Loaded {
   const ModelLibrary *lib = nullptr;
@@ -228,7 +238,7 @@ llvm::Error runServer() {
   service.maxBodyBytes = static_cast<size_t>(maxBodyOpt.getValue());
   service.httpThreads = std::max(64, 2 * parallelOpt.getValue());
   Service routes(lib, *loaded.tokenizer, *loaded.scheduler, service);
-  httplib::Server server;
+  HttpServer server;
   routes.install(server);
   server.set_keep_alive_timeout(2);
 
@@ -237,7 +247,7 @@ llvm::Error runServer() {
     port = server.bind_to_any_port(hostOpt);
   else if (!server.bind_to_port(hostOpt, port))
     port = -1;
-  if (port <= 0)
+  if (port <= 0 || !server.widenBacklog(1024))
     return makeError("cannot listen on " + hostOpt + ":" + llvm::Twine(portOpt.getValue()));
 
   // The signal thread stops the scheduler first (every waiting client gets
