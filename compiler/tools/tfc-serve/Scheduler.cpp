@@ -266,6 +266,8 @@ void Scheduler::run() {
     decodeStep(active);
     for (Slot *slot : active)
       advance(*slot);
+    if (options.stepDelay.count() > 0)
+      std::this_thread::sleep_for(options.stepDelay);
   }
 
   // Shutting down: every sequence still here ends with an error.

@@ -104,6 +104,9 @@ struct SchedulerOptions {
   /// Prompt tokens one sequence prefills per step, so that a long prompt
   /// delays the others' next token by one chunk, not by the whole prompt.
   int32_t prefillChunk = 64;
+  /// A pause after every step (hidden --step-delay-ms), so that tests of
+  /// queueing and cancellation do not race a fast machine.
+  std::chrono::milliseconds stepDelay{0};
 };
 
 class Scheduler {

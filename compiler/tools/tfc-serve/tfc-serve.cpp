@@ -75,6 +75,9 @@ cl::opt<int> maxWaitingOpt("max-waiting",
                            cl::desc("Sequences waiting for a session before requests get 503 "
                                     "(default 256)"),
                            cl::init(256), cl::cat(serveCategory), cl::Hidden);
+cl::opt<unsigned> stepDelayOpt("step-delay-ms",
+                              cl::desc("Pause after every scheduling step (tests)"),
+                              cl::init(0), cl::cat(serveCategory), cl::Hidden);
 cl::opt<int> maxBodyOpt("max-body", cl::desc("Largest request body in bytes (default 1 MiB)"),
                         cl::init(1 << 20), cl::cat(serveCategory), cl::Hidden);
 
@@ -225,6 +228,7 @@ llvm::Error runServer() {
   scheduling.parallel = parallelOpt;
   scheduling.contextTokens = ctx;
   scheduling.maxWaiting = static_cast<size_t>(maxWaitingOpt.getValue());
+  scheduling.stepDelay = std::chrono::milliseconds(stepDelayOpt.getValue());
   auto scheduler = Scheduler::create(lib, loaded.model, *loaded.tokenizer, scheduling);
   if (!scheduler)
     return scheduler.takeError();

@@ -2,13 +2,17 @@
 
 usage: lifecycle.py MODEL.so WEIGHTS TOKENIZER
 
-On one session (--parallel 1): a streaming client that disconnects after its
-first chunk is cancelled (its session freed long before its 400 tokens), and
-so is a streaming client that leaves while waiting in the queue; the server
-then answers the next request. SIGINT during a stream ends the stream and
-the server, exit status 0.
+On one session (--parallel 1), each step slowed to 20 ms (hidden
+--step-delay-ms) so that no request ends before the test acts: a streaming
+client that disconnects after its first chunk is cancelled (its session
+freed long before its 400 tokens), and so is a streaming client that leaves
+while waiting in the queue; the server then answers the next request. SIGINT
+during a stream ends the stream and the server, exit status 0. The model
+runs on one thread: a parallel runtime whose threads go idle at every pause
+can take far longer than the pause to wake them on a loaded machine.
 """
 import json
+import os
 import signal
 import socket
 import sys
@@ -17,6 +21,7 @@ import threading
 from harness import TIMEOUT, Server, check, wait_until
 
 model, weights, tokenizer = sys.argv[1:4]
+os.environ["TFC_NUM_THREADS"] = "1"
 LONG = {"model": "stories260k", "prompt": "Once upon a time", "max_tokens": 400,
         "temperature": 0, "stream": True}
 
@@ -34,7 +39,8 @@ def health(server):
     return server.request("GET", "/health")[1]
 
 
-with Server([model, "--weights", weights, "--tokenizer", tokenizer, "--parallel", "1"]) as server:
+with Server([model, "--weights", weights, "--tokenizer", tokenizer, "--parallel", "1",
+             "--step-delay-ms", "20"]) as server:
     # Leaves mid-stream, once the first text arrived.
     sock = open_stream(server, LONG)
     received = b""
@@ -51,7 +57,7 @@ with Server([model, "--weights", weights, "--tokenizer", tokenizer, "--parallel"
     # Leaves while waiting behind a running request.
     results = []
     runner = threading.Thread(target=lambda: results.append(server.post(
-        "/v1/completions", dict(LONG, stream=False, max_tokens=120))))
+        "/v1/completions", dict(LONG, stream=False, max_tokens=100))))
     runner.start()
     wait_until(lambda: health(server)["running"] == 1, "the first request to run")
     sock = open_stream(server, LONG)
@@ -60,7 +66,7 @@ with Server([model, "--weights", weights, "--tokenizer", tokenizer, "--parallel"
     wait_until(lambda: health(server)["cancelled"] == 2, "the waiting request's cancellation")
     runner.join(TIMEOUT)
     check(results and results[0][0] == 200 and
-          results[0][1]["usage"]["completion_tokens"] == 120, "the running request: %r" % results)
+          results[0][1]["usage"]["completion_tokens"] == 100, "the running request: %r" % results)
     status, answer = server.post("/v1/completions", dict(LONG, stream=False, max_tokens=3))
     check(status == 200 and answer["usage"]["completion_tokens"] == 3, "after: %r" % answer)
     print("ok disconnect while waiting")
