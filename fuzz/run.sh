@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz/run.sh DURATION_SECONDS [safetensors|tdsl|serve]
+# fuzz/run.sh DURATION_SECONDS [safetensors|gguf|index|tdsl|tokenizer|serve]
 #
 # Builds the libFuzzer targets in build-fuzz (clang-19, -DTFC_BUILD_FUZZERS=ON) and
 # runs each (or the one named) for DURATION_SECONDS, one after the other. The
@@ -14,14 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: fuzz/run.sh DURATION_SECONDS [safetensors|tdsl|serve]" >&2; exit 2; }
+usage() { echo "usage: fuzz/run.sh DURATION_SECONDS [safetensors|gguf|index|tdsl|tokenizer|serve]" >&2; exit 2; }
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 duration=$1
 [[ $duration =~ ^[0-9]+$ ]] && [ "$duration" -gt 0 ] || usage
 if [ $# -eq 2 ]; then
-  case $2 in safetensors|tdsl|serve) targets=("$2") ;; *) usage ;; esac
+  case $2 in safetensors|gguf|index|tdsl|tokenizer|serve) targets=("$2") ;; *) usage ;; esac
 else
-  targets=(safetensors tdsl serve)
+  targets=(safetensors gguf index tdsl tokenizer serve)
 fi
 
 BUILD_DIR=${TFC_FUZZ_BUILD_DIR:-build-fuzz}
@@ -37,7 +37,7 @@ status=0
 for t in "${targets[@]}"; do
   bin=$BUILD_DIR/bin/tfc-fuzz-$t
   if ! ninja -C "$BUILD_DIR" -t query "tfc-fuzz-$t" >/dev/null 2>&1; then
-    echo "fuzz/run.sh: no target tfc-fuzz-$t in $BUILD_DIR (tdsl needs the front end, compiler/lib/Frontend)" >&2
+    echo "fuzz/run.sh: no target tfc-fuzz-$t in $BUILD_DIR (tdsl needs the front end, compiler/lib/Frontend; tokenizer compiler/lib/Tokenizer)" >&2
     status=1
     continue
   fi

@@ -102,9 +102,9 @@ void storeFloats(int32_t dtype, const float *src, void *dst, int64_t n);
 } // namespace tfc::rt
 
 /// Weights: per descriptor slot, of the slot's dtype, either an owned buffer or,
-/// for tensors the file already holds as the slot's dtype (F32, BF16 or F16,
+/// for tensors a file already holds as the slot's dtype (F32, BF16 or F16,
 /// stacked ones included), the file's own bytes, used in place from its
-/// mapping. Read-only once constructed, so any number of sessions on any threads
+/// mapping (one per file: a sharded checkpoint has several). Read-only once constructed, so any number of sessions on any threads
 /// may share it.
 struct tfc_model {
   /// What the generated code reads of one slot: `elements` elements from
@@ -118,8 +118,8 @@ struct tfc_model {
 
   std::vector<tfc::rt::AlignedBuffer> slots; // owned buffers; empty for slots used in place
   std::vector<SlotView> views;               // per slot
-  std::shared_ptr<const void> mapping;       // keeps in-place weights mapped
-  int64_t ignoredTensors = 0; // tensors of the file the manifest does not use
+  std::vector<std::shared_ptr<const void>> mappings; // keep in-place weights mapped
+  int64_t ignoredTensors = 0; // tensors of the files the manifest does not use
 
   /// Allocates every slot not marked in `external` (zeroed), its layers side
   /// by side; the caller sets the views of external slots. Sets the error and
@@ -131,18 +131,26 @@ struct tfc_model {
 
 namespace tfc::rt {
 
-/// Builds a model from a safetensors file (Safetensors.cpp).
-tfc_model *loadSafetensors(const char *path);
+/// Builds a model from weights at `path`: a safetensors file, a sharded
+/// checkpoint's index (`*.json`), a Hugging Face model directory, or a GGUF
+/// file (by its magic or a `.gguf` name). The caller has checked the
+/// descriptor (checkDescriptor). Checkpoint.cpp.
+tfc_model *loadWeights(const char *path);
 
 /// Builds a model from the `size` bytes of a whole safetensors file at `bytes`;
 /// `name` stands for the file in error messages. With an `owner` keeping the
 /// bytes alive, tensors already in their slot's type are used in place (the
 /// model holds on to `owner`); without one, everything is copied. What
-/// loadSafetensors runs once the file is mapped, and the entry point of
+/// tfc_model_load runs once the file is mapped, and the entry point of
 /// fuzz/safetensors_fuzzer.cpp. The caller has checked the descriptor
-/// (checkDescriptor).
+/// (checkDescriptor). Safetensors.cpp.
 tfc_model *loadSafetensorsBytes(const char *name, const unsigned char *bytes, size_t size,
                                 std::shared_ptr<const void> owner = nullptr);
+
+/// The same for the bytes of a whole GGUF file (GgufWeights.cpp); the entry
+/// point of fuzz/gguf_fuzzer.cpp.
+tfc_model *loadGgufBytes(const char *name, const unsigned char *bytes, size_t size,
+                         std::shared_ptr<const void> owner = nullptr);
 
 //===----------------------------------------------------------------------===//
 // Error helper implementation

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
 
+#include "Half.h"
+
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -300,47 +302,6 @@ void *tfc_model::weightData(int32_t i) const {
 
 size_t tfc::rt::dtypeBytes(int32_t dtype) { return dtype == TFC_DTYPE_F32 ? 4 : 2; }
 
-namespace {
-
-uint32_t floatBits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  return bits;
-}
-
-uint16_t floatToBF16(float f) {
-  uint32_t bits = floatBits(f);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN stays a (quiet) NaN
-    return uint16_t((bits >> 16) | 0x40);
-  bits += 0x7fffu + ((bits >> 16) & 1u); // round to nearest even
-  return uint16_t(bits >> 16);
-}
-
-uint16_t floatToHalf(float f) {
-  uint32_t bits = floatBits(f);
-  uint32_t sign = (bits >> 16) & 0x8000u;
-  uint32_t absBits = bits & 0x7fffffffu;
-  if (absBits > 0x7f800000u)
-    return uint16_t(sign | 0x7e00u);
-  if (absBits >= 0x477ff000u) // rounds to >= 65520: infinity
-    return uint16_t(sign | 0x7c00u);
-  if (absBits < 0x38800000u) { // below the smallest normal half: subnormal or zero
-    float magnitude;
-    std::memcpy(&magnitude, &absBits, sizeof(magnitude));
-    // magnitude * 2^24 is the subnormal's integer mantissa; rint rounds to even.
-    return uint16_t(sign | uint32_t(std::nearbyint(magnitude * 16777216.0f)));
-  }
-  uint32_t mant = absBits & 0x7fffffu;
-  uint32_t exp = (absBits >> 23) - 127 + 15;
-  uint32_t half = (exp << 10) | (mant >> 13);
-  uint32_t rest = mant & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u)))
-    ++half; // carries into the exponent correctly
-  return uint16_t(sign | half);
-}
-
-} // namespace
-
 void tfc::rt::storeFloats(int32_t dtype, const float *src, void *dst, int64_t n) {
   if (dtype == TFC_DTYPE_F32) {
     std::memcpy(dst, src, size_t(n) * sizeof(float));
@@ -410,7 +371,7 @@ tfc_model *tfc_model_load(const char *path) {
     }
     if (!checkDescriptor())
       return nullptr;
-    return loadSafetensors(path);
+    return loadWeights(path);
   });
 }
 

@@ -19,11 +19,8 @@ namespace {
 bool endsWithWord(llvm::StringRef text) {
   if (text.empty())
     return false;
-  size_t start = text.size() - 1;
-  while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-    --start;
   char32_t cp;
-  unicode::decode(text, start, cp);
+  unicode::decode(text, unicode::previousStart(text, text.size()), cp);
   return unicode::isWordCharacter(cp);
 }
 
@@ -33,35 +30,6 @@ bool startsWithWord(llvm::StringRef text) {
   char32_t cp;
   unicode::decode(text, 0, cp);
   return unicode::isWordCharacter(cp);
-}
-
-/// Start of the whitespace run ending `text` (Rust's `\s*$`).
-size_t trailingSpaceStart(llvm::StringRef text) {
-  size_t end = text.size();
-  while (end > 0) {
-    size_t start = end - 1;
-    while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-      --start;
-    char32_t cp;
-    unicode::decode(text, start, cp);
-    if (!unicode::isWhitespace(cp))
-      break;
-    end = start;
-  }
-  return end;
-}
-
-/// Length of the whitespace run starting `text` (Rust's `^\s*`).
-size_t leadingSpaceLength(llvm::StringRef text) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    char32_t cp;
-    unsigned len = unicode::decode(text, pos, cp);
-    if (!unicode::isWhitespace(cp))
-      break;
-    pos += len;
-  }
-  return pos;
 }
 
 } // namespace
@@ -152,9 +120,9 @@ void AddedVocabulary::split(const std::vector<Segment> &in, const Trie &trie,
           continue;
       }
       if (token.lstrip)
-        start = std::max(trailingSpaceStart(text.substr(0, start)), startOffset);
+        start = std::max(unicode::trailingWhitespaceStart(text.substr(0, start)), startOffset);
       if (token.rstrip)
-        stop += leadingSpaceLength(text.substr(stop));
+        stop += unicode::leadingWhitespace(text.substr(stop));
       emitText(startOffset, start);
       out.push_back({text.substr(start, stop - start).str(), token.id, false});
       startOffset = stop;

@@ -11,8 +11,15 @@
 // Stale heap entries are recognized by checking that the pair still merges
 // into the same id. Words are cached.
 //
+// SentencePiece vocabularies come without a pre-tokenizer, so a whole text is
+// one word. When no piece has the space marker ("\u2581" or " ") after
+// another character except in runs of markers, no merge can join a marker to
+// the character before it: the word is then merged in independent chunks
+// that start at each marker following another character, with the same
+// result, each chunk cached.
+//
 //===----------------------------------------------------------------------===//
-#include "Pipeline.h"
+#include "Models.h"
 #include "Unicode.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -37,15 +44,13 @@ struct Candidate {
   }
 };
 
-class Bpe final : public Model {
+class Bpe final : public VocabularyModel {
 public:
   Bpe(std::vector<std::string> vocab, std::vector<float> scores, BpeOptions options)
-      : vocab(std::move(vocab)), scores(std::move(scores)), options(std::move(options)) {}
+      : VocabularyModel(std::move(vocab)), scores(std::move(scores)),
+        options(std::move(options)) {}
 
   llvm::Error init(const std::vector<std::pair<std::string, std::string>> &mergeList) {
-    for (size_t id = 0; id < vocab.size(); ++id)
-      if (!vocab[id].empty()) // holes are empty; a duplicate keeps its lowest id
-        ids.try_emplace(vocab[id], static_cast<int32_t>(id));
     for (unsigned b = 0; b < 256; ++b) {
       std::string piece = "<0x" + llvm::utohexstr(b, /*LowerCase=*/false, 2) + ">";
       auto id = tokenToId(piece);
@@ -82,38 +87,53 @@ public:
         out.push_back(*id);
         return llvm::Error::success();
       }
-    bool cacheable = word.size() < kMaxCachedWordBytes;
-    if (cacheable) {
-      auto it = cache.find(word);
-      if (it != cache.end()) {
-        out.insert(out.end(), it->second.begin(), it->second.end());
-        return llvm::Error::success();
+    if (chunkMarker.empty() || WordCache::cacheable(word))
+      return tokenizeChunk(word, out);
+    size_t start = 0;
+    for (size_t pos = word.find(chunkMarker, 1); pos != llvm::StringRef::npos;
+         pos = word.find(chunkMarker, pos + chunkMarker.size())) {
+      if (word.substr(0, pos).ends_with(chunkMarker))
+        continue; // inside a run of markers
+      if (llvm::Error err = tokenizeChunk(word.slice(start, pos), out))
+        return err;
+      start = pos;
+    }
+    return tokenizeChunk(word.substr(start), out);
+  }
+
+  /// Picks the chunk marker (see the file comment), if the vocabulary allows.
+  void findChunkMarker() {
+    if (!options.continuingSubwordPrefix.empty() || !options.endOfWordSuffix.empty())
+      return;
+    for (llvm::StringRef marker : {llvm::StringRef("\xE2\x96\x81"), llvm::StringRef(" ")}) {
+      if (!tokenToId(marker))
+        continue;
+      bool safe = true;
+      for (llvm::StringRef token : tokens) {
+        for (size_t pos = token.find(marker, 1); safe && pos != llvm::StringRef::npos;
+             pos = token.find(marker, pos + marker.size()))
+          safe = token.substr(0, pos).ends_with(marker);
+        if (!safe)
+          break;
+      }
+      if (safe) {
+        chunkMarker = marker.str();
+        return;
       }
     }
+  }
+
+private:
+  llvm::Error tokenizeChunk(llvm::StringRef word, std::vector<int32_t> &out) const {
+    if (cache.lookup(word, out))
+      return llvm::Error::success();
     size_t first = out.size();
     if (llvm::Error err = mergeWord(word, out))
       return err;
-    if (cacheable && cache.size() < kCacheCapacity)
-      cache.try_emplace(word, out.begin() + first, out.end());
+    cache.store(word, llvm::ArrayRef(out).drop_front(first));
     return llvm::Error::success();
   }
 
-  std::optional<int32_t> tokenToId(llvm::StringRef token) const override {
-    auto it = ids.find(token);
-    if (it == ids.end())
-      return std::nullopt;
-    return it->second;
-  }
-  const std::string *idToToken(int32_t id) const override {
-    if (id < 0 || id >= size() || vocab[id].empty())
-      return nullptr;
-    return &vocab[id];
-  }
-  int32_t size() const override { return static_cast<int32_t>(vocab.size()); }
-
-private:
-  static constexpr size_t kMaxCachedWordBytes = 256;
-  static constexpr size_t kCacheCapacity = 1 << 18;
   static uint64_t pairKey(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
@@ -129,8 +149,8 @@ private:
       return true;
     }
     std::string &joined = scratch;
-    joined.assign(vocab[a]);
-    joined.append(vocab[b]);
+    joined.assign(tokens[a]);
+    joined.append(tokens[b]);
     auto id = tokenToId(joined);
     if (!id)
       return false;
@@ -234,16 +254,15 @@ private:
     return llvm::Error::success();
   }
 
-  std::vector<std::string> vocab;
   std::vector<float> scores;
   BpeOptions options;
-  llvm::StringMap<int32_t> ids;
   llvm::DenseMap<uint64_t, std::pair<uint32_t, int32_t>> merges;
   int32_t byteIds[256];
   int32_t unkId = -1;
+  std::string chunkMarker; // empty: words are merged whole
   // Per-call scratch and the word cache: a Tokenizer is used by one thread.
   mutable std::string scratch;
-  mutable llvm::StringMap<std::vector<int32_t>> cache;
+  mutable WordCache cache;
 };
 
 } // namespace
@@ -254,6 +273,7 @@ makeBpe(std::vector<std::string> vocab, std::vector<std::pair<std::string, std::
   auto bpe = std::make_unique<Bpe>(std::move(vocab), std::move(scores), std::move(options));
   if (llvm::Error err = bpe->init(merges))
     return std::move(err);
+  bpe->findChunkMarker();
   return std::unique_ptr<Model>(std::move(bpe));
 }
 

@@ -18,7 +18,7 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromJson(llvm::StringRef json)
 llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromLlama2c(llvm::StringRef bytes);
 /// VocabularyArrays.cpp
 llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArrays &vocab);
-/// VocabularyArrays.cpp: the `tokenizer.ggml.*` metadata of a GGUF file.
+/// GgufVocabulary.cpp: the `tokenizer.ggml.*` metadata of a GGUF file.
 llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromGguf(llvm::StringRef bytes);
 
 } // namespace tfc::tokenizer

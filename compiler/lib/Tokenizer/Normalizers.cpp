@@ -63,27 +63,12 @@ class Strip final : public Normalizer {
 public:
   Strip(bool left, bool right) : left(left), right(right) {}
   void normalize(std::string &text) const override {
-    size_t begin = 0, end = text.size();
+    llvm::StringRef kept = text;
     if (left)
-      while (begin < end) {
-        char32_t cp;
-        unsigned len = unicode::decode(text, begin, cp);
-        if (!unicode::isWhitespace(cp))
-          break;
-        begin += len;
-      }
+      kept = kept.drop_front(unicode::leadingWhitespace(kept));
     if (right)
-      while (end > begin) {
-        size_t start = end - 1;
-        while (start > begin && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-          --start;
-        char32_t cp;
-        unicode::decode(text, start, cp);
-        if (!unicode::isWhitespace(cp))
-          break;
-        end = start;
-      }
-    text = text.substr(begin, end - begin);
+      kept = kept.take_front(unicode::trailingWhitespaceStart(kept));
+    text = kept.str();
   }
 
 private:

@@ -14,6 +14,7 @@
 #include "tfc/Tokenizer/Tokenizer.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <memory>
@@ -37,11 +38,16 @@ public:
   virtual void normalize(std::string &text) const = 0;
 };
 
+/// Receives the pieces a pre-tokenizer produces, in order.
+using PieceSink = llvm::function_ref<void(Piece)>;
+
 class PreTokenizer {
 public:
   virtual ~PreTokenizer() = default;
-  /// Replaces `pieces` by their splits (empty splits are dropped).
-  virtual void split(std::vector<Piece> &pieces) const = 0;
+  /// Passes the splits of `piece` to `emit` (empty splits are dropped). Pieces
+  /// stream through a Sequence to the model one at a time, so a long text is
+  /// never held as a list of all its words.
+  virtual void split(const Piece &piece, PieceSink emit) const = 0;
 };
 
 class Model {

@@ -4,7 +4,8 @@
 // model sees. Splitting follows the Rust library's NormalizedString::split:
 // a pattern yields alternating non-match / match ranges (a regex's matches,
 // or one range per character a predicate accepts), a SplitBehavior folds them
-// into pieces, and empty pieces are dropped.
+// into pieces, and empty pieces are dropped. Pieces are passed on as they are
+// made (PieceSink), not collected.
 //
 //===----------------------------------------------------------------------===//
 #include "Pipeline.h"
@@ -55,7 +56,7 @@ void charRanges(llvm::StringRef text, Pred &&accept, std::vector<Range> &ranges)
 /// Folds ranges into pieces by `behavior` (NormalizedString::split) and
 /// appends the non-empty ones to `out`.
 void emitSplits(const Piece &piece, std::vector<Range> &ranges, SplitBehavior behavior,
-                bool invert, std::vector<Piece> &out) {
+                bool invert, PieceSink emit) {
   if (invert)
     for (Range &r : ranges)
       r.isMatch = !r.isMatch;
@@ -101,16 +102,7 @@ void emitSplits(const Piece &piece, std::vector<Range> &ranges, SplitBehavior be
   }
   for (const Range &s : splits)
     if (!s.isMatch && s.end > s.start)
-      out.push_back({piece.text.substr(s.start, s.end - s.start), piece.atOrigin && s.start == 0});
-}
-
-/// Runs `splitOne(piece, out)` over every piece.
-template <typename Fn> void splitEach(std::vector<Piece> &pieces, Fn &&splitOne) {
-  std::vector<Piece> out;
-  out.reserve(pieces.size());
-  for (const Piece &piece : pieces)
-    splitOne(piece, out);
-  pieces = std::move(out);
+      emit({piece.text.substr(s.start, s.end - s.start), piece.atOrigin && s.start == 0});
 }
 
 const Regex &gpt2Regex() {
@@ -124,28 +116,26 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
 public:
   ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex)
       : addPrefixSpace(addPrefixSpace), useRegex(useRegex) {}
-  void split(std::vector<Piece> &pieces) const override {
+  void split(const Piece &in, PieceSink emit) const override {
+    Piece piece = in;
+    if (addPrefixSpace && (piece.text.empty() || piece.text[0] != ' '))
+      piece.text.insert(0, " ");
+    auto mapBytes = [&](Piece word) {
+      std::string mapped;
+      mapped.reserve(word.text.size() * 2);
+      for (unsigned char byte : word.text)
+        mapped += byteLevelChar(byte);
+      word.text = std::move(mapped);
+      emit(std::move(word));
+    };
+    if (!useRegex) {
+      if (!piece.text.empty())
+        mapBytes(std::move(piece));
+      return;
+    }
     std::vector<Range> ranges;
-    splitEach(pieces, [&](const Piece &in, std::vector<Piece> &out) {
-      Piece piece = in;
-      if (addPrefixSpace && (piece.text.empty() || piece.text[0] != ' '))
-        piece.text.insert(0, " ");
-      size_t first = out.size();
-      if (useRegex) {
-        ranges.clear();
-        regexRanges(gpt2Regex(), piece.text, ranges);
-        emitSplits(piece, ranges, SplitBehavior::Isolated, false, out);
-      } else if (!piece.text.empty()) {
-        out.push_back(std::move(piece));
-      }
-      for (size_t i = first; i < out.size(); ++i) {
-        std::string mapped;
-        mapped.reserve(out[i].text.size() * 2);
-        for (unsigned char byte : out[i].text)
-          mapped += byteLevelChar(byte);
-        out[i].text = std::move(mapped);
-      }
-    });
+    regexRanges(gpt2Regex(), piece.text, ranges);
+    emitSplits(piece, ranges, SplitBehavior::Isolated, false, mapBytes);
   }
 
 private:
@@ -156,13 +146,10 @@ class SplitPreTokenizer final : public PreTokenizer {
 public:
   SplitPreTokenizer(std::shared_ptr<Regex> pattern, SplitBehavior behavior, bool invert)
       : pattern(std::move(pattern)), behavior(behavior), invert(invert) {}
-  void split(std::vector<Piece> &pieces) const override {
+  void split(const Piece &piece, PieceSink emit) const override {
     std::vector<Range> ranges;
-    splitEach(pieces, [&](const Piece &piece, std::vector<Piece> &out) {
-      ranges.clear();
-      regexRanges(*pattern, piece.text, ranges);
-      emitSplits(piece, ranges, behavior, invert, out);
-    });
+    regexRanges(*pattern, piece.text, ranges);
+    emitSplits(piece, ranges, behavior, invert, emit);
   }
 
 private:
@@ -176,13 +163,10 @@ private:
 template <typename Pred> class CharSplit final : public PreTokenizer {
 public:
   CharSplit(Pred accept, SplitBehavior behavior) : accept(accept), behavior(behavior) {}
-  void split(std::vector<Piece> &pieces) const override {
+  void split(const Piece &piece, PieceSink emit) const override {
     std::vector<Range> ranges;
-    splitEach(pieces, [&](const Piece &piece, std::vector<Piece> &out) {
-      ranges.clear();
-      charRanges(piece.text, accept, ranges);
-      emitSplits(piece, ranges, behavior, false, out);
-    });
+    charRanges(piece.text, accept, ranges);
+    emitSplits(piece, ranges, behavior, false, emit);
   }
 
 private:
@@ -201,30 +185,27 @@ public:
       : scheme(scheme), splitOnReplacement(splitOnReplacement), replacementChar(replacement) {
     unicode::append(this->replacement, replacement);
   }
-  void split(std::vector<Piece> &pieces) const override {
+  void split(const Piece &in, PieceSink emit) const override {
+    Piece piece{{}, in.atOrigin};
+    for (char c : in.text) {
+      if (c == ' ')
+        piece.text += replacement;
+      else
+        piece.text.push_back(c);
+    }
+    bool startsWithReplacement = llvm::StringRef(piece.text).starts_with(replacement);
+    if (!startsWithReplacement &&
+        (scheme == PrependScheme::Always || (scheme == PrependScheme::First && in.atOrigin)))
+      piece.text.insert(0, replacement);
+    if (!splitOnReplacement) {
+      if (!piece.text.empty())
+        emit(std::move(piece));
+      return;
+    }
     std::vector<Range> ranges;
-    splitEach(pieces, [&](const Piece &in, std::vector<Piece> &out) {
-      Piece piece{{}, in.atOrigin};
-      for (char c : in.text) {
-        if (c == ' ')
-          piece.text += replacement;
-        else
-          piece.text.push_back(c);
-      }
-      bool startsWithReplacement = llvm::StringRef(piece.text).starts_with(replacement);
-      if (!startsWithReplacement &&
-          (scheme == PrependScheme::Always || (scheme == PrependScheme::First && in.atOrigin)))
-        piece.text.insert(0, replacement);
-      if (!splitOnReplacement) {
-        if (!piece.text.empty())
-          out.push_back(std::move(piece));
-        return;
-      }
-      ranges.clear();
-      char32_t r = replacementChar;
-      charRanges(piece.text, [r](char32_t cp) { return cp == r; }, ranges);
-      emitSplits(piece, ranges, SplitBehavior::MergedWithNext, false, out);
-    });
+    char32_t r = replacementChar;
+    charRanges(piece.text, [r](char32_t cp) { return cp == r; }, ranges);
+    emitSplits(piece, ranges, SplitBehavior::MergedWithNext, false, emit);
   }
 
 private:
@@ -237,47 +218,39 @@ private:
 /// Whitespace: `\w+|[^\w\s]+` kept, everything else removed.
 class Whitespace final : public PreTokenizer {
 public:
-  void split(std::vector<Piece> &pieces) const override {
-    splitEach(pieces, [&](const Piece &piece, std::vector<Piece> &out) {
-      enum Kind { Space, Word, Other } current = Space;
-      size_t start = 0;
-      auto flush = [&](size_t end) {
-        if (current != Space && end > start)
-          out.push_back({piece.text.substr(start, end - start), piece.atOrigin && start == 0});
-      };
-      for (size_t pos = 0; pos < piece.text.size();) {
-        char32_t cp;
-        unsigned len = unicode::decode(piece.text, pos, cp);
-        Kind kind = unicode::isWordCharacter(cp) ? Word
-                    : unicode::isWhitespace(cp)  ? Space
-                                                 : Other;
-        if (kind != current) {
-          flush(pos);
-          current = kind;
-          start = pos;
-        }
-        pos += len;
+  void split(const Piece &piece, PieceSink emit) const override {
+    enum Kind { Space, Word, Other } current = Space;
+    size_t start = 0;
+    auto flush = [&](size_t end) {
+      if (current != Space && end > start)
+        emit({piece.text.substr(start, end - start), piece.atOrigin && start == 0});
+    };
+    for (size_t pos = 0; pos < piece.text.size();) {
+      char32_t cp;
+      unsigned len = unicode::decode(piece.text, pos, cp);
+      Kind kind = unicode::isWordCharacter(cp) ? Word
+                  : unicode::isWhitespace(cp)  ? Space
+                                               : Other;
+      if (kind != current) {
+        flush(pos);
+        current = kind;
+        start = pos;
       }
-      flush(piece.text.size());
-    });
+      pos += len;
+    }
+    flush(piece.text.size());
   }
 };
 
 class BertPreTokenizer final : public PreTokenizer {
 public:
-  void split(std::vector<Piece> &pieces) const override {
-    std::vector<Range> ranges;
-    std::vector<Piece> words;
-    splitEach(pieces, [&](const Piece &piece, std::vector<Piece> &out) {
-      ranges.clear();
-      words.clear();
-      charRanges(piece.text, unicode::isWhitespace, ranges);
-      emitSplits(piece, ranges, SplitBehavior::Removed, false, words);
-      for (const Piece &word : words) {
-        ranges.clear();
-        charRanges(word.text, unicode::isPunctuation, ranges);
-        emitSplits(word, ranges, SplitBehavior::Isolated, false, out);
-      }
+  void split(const Piece &piece, PieceSink emit) const override {
+    std::vector<Range> ranges, wordRanges;
+    charRanges(piece.text, unicode::isWhitespace, ranges);
+    emitSplits(piece, ranges, SplitBehavior::Removed, false, [&](Piece word) {
+      wordRanges.clear();
+      charRanges(word.text, unicode::isPunctuation, wordRanges);
+      emitSplits(word, wordRanges, SplitBehavior::Isolated, false, emit);
     });
   }
 };
@@ -286,10 +259,18 @@ class PreTokenizerSequence final : public PreTokenizer {
 public:
   explicit PreTokenizerSequence(std::vector<std::unique_ptr<PreTokenizer>> parts)
       : parts(std::move(parts)) {}
-  void split(std::vector<Piece> &pieces) const override {
-    for (const auto &part : parts)
-      part->split(pieces);
+  void split(const Piece &piece, PieceSink emit) const override { splitFrom(0, piece, emit); }
+
+private:
+  /// Runs parts[index..] on `piece`, each split of one part going on to the next.
+  void splitFrom(size_t index, const Piece &piece, PieceSink emit) const {
+    if (index == parts.size()) {
+      emit(piece);
+      return;
+    }
+    parts[index]->split(piece, [&](Piece next) { splitFrom(index + 1, next, emit); });
   }
+
 
 private:
   std::vector<std::unique_ptr<PreTokenizer>> parts;

@@ -33,19 +33,24 @@ llvm::Expected<std::vector<int32_t>> Pipeline::encode(llvm::StringRef text, bool
   std::vector<AddedVocabulary::Segment> segments;
   added.extractAndNormalize(text, normalizer.get(), segments);
   std::vector<int32_t> ids;
-  std::vector<Piece> pieces;
+  llvm::Error failure = llvm::Error::success();
+  auto tokenize = [&](Piece piece) {
+    if (failure)
+      return; // the first error stands; the rest of the text is not needed
+    failure = model->tokenize(piece.text, ids);
+  };
   for (AddedVocabulary::Segment &segment : segments) {
     if (segment.id >= 0) {
       ids.push_back(segment.id);
       continue;
     }
-    pieces.clear();
-    pieces.push_back({std::move(segment.text), segment.atOrigin});
+    Piece piece{std::move(segment.text), segment.atOrigin};
     if (preTokenizer)
-      preTokenizer->split(pieces);
-    for (const Piece &piece : pieces)
-      if (llvm::Error err = model->tokenize(piece.text, ids))
-        return std::move(err);
+      preTokenizer->split(piece, tokenize);
+    else
+      tokenize(std::move(piece));
+    if (failure)
+      return std::move(failure);
   }
   if (!addSpecial)
     return ids;
@@ -125,12 +130,19 @@ llvm::Expected<Tokenizer> Tokenizer::load(llvm::StringRef path) {
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return makeError("cannot open tokenizer '" + path + "': " + buffer.getError().message());
-  llvm::StringRef bytes = (*buffer)->getBuffer();
+  return fromBytes((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<Tokenizer> Tokenizer::fromBytes(llvm::StringRef bytes, llvm::StringRef name) {
   if (bytes.starts_with("GGUF"))
-    return wrap(pipelineFromGguf(bytes), path);
+    return fromGguf(bytes, name);
   if (bytes.ltrim().starts_with("{"))
-    return fromJson(bytes, path);
-  return fromLlama2c(bytes, path);
+    return fromJson(bytes, name);
+  return fromLlama2c(bytes, name);
+}
+
+llvm::Expected<Tokenizer> Tokenizer::fromGguf(llvm::StringRef bytes, llvm::StringRef name) {
+  return wrap(pipelineFromGguf(bytes), name);
 }
 
 llvm::Expected<Tokenizer> Tokenizer::fromJson(llvm::StringRef json, llvm::StringRef name) {
@@ -249,22 +261,37 @@ llvm::Expected<GenerationConfig> readGenerationConfig(llvm::StringRef path) {
 //===----------------------------------------------------------------------===//
 
 llvm::Expected<std::string> DecodeStream::step(int32_t id) {
+  // The Rust library's step_decode_stream: `ids` holds the ids of the last
+  // piece returned (whose text is `prefix`, the context the next ids are
+  // decoded after) followed by the ids not returned yet.
+  constexpr llvm::StringLiteral kReplacement = "\xEF\xBF\xBD";
+  if (prefix.empty() && !ids.empty()) {
+    auto text = tokenizer.decode(ids);
+    if (!text)
+      return text.takeError();
+    if (!llvm::StringRef(*text).ends_with(kReplacement)) {
+      prefix = std::move(*text);
+      prefixIndex = ids.size();
+    }
+  }
   ids.push_back(id);
-  auto text = tokenizer.decode(llvm::ArrayRef(ids).drop_front(prefixIndex));
+  auto text = tokenizer.decode(ids);
   if (!text)
     return text.takeError();
   llvm::StringRef full = *text;
-  if (full.size() <= prefix.size() || full.ends_with("\xEF\xBF\xBD") ||
-      !full.starts_with(prefix))
+  if (full.size() <= prefix.size() || full.ends_with(kReplacement))
     return std::string();
+  if (!full.starts_with(prefix))
+    return makeError("decoding id " + llvm::Twine(id) + " changed the text before it ('" +
+                     prefix + "' became '" + full.take_front(prefix.size()) + "')");
   std::string fresh = full.drop_front(prefix.size()).str();
-  // Keep one id of context, so that a decoder's first-token rule (a dropped
-  // leading space) applies to the context, not to the next piece.
-  prefixIndex = ids.size() - 1;
-  auto context = tokenizer.decode(llvm::ArrayRef(ids).drop_front(prefixIndex));
+  size_t newPrefixIndex = ids.size() - prefixIndex;
+  ids.erase(ids.begin(), ids.begin() + prefixIndex);
+  auto context = tokenizer.decode(ids);
   if (!context)
     return context.takeError();
-  prefix = *context;
+  prefix = std::move(*context);
+  prefixIndex = newPrefixIndex;
   return fresh;
 }
 

@@ -193,6 +193,19 @@ PrependScheme readPrependScheme(Reader &r, const json &object, const std::string
   return PrependScheme::Always;
 }
 
+/// The parts of a Sequence component: `key` lists components that `read`
+/// builds.
+template <typename T, typename ReadFn>
+std::vector<std::unique_ptr<T>> readParts(Reader &r, const json &object, const std::string &path,
+                                          llvm::StringRef key, ReadFn read) {
+  std::vector<std::unique_ptr<T>> parts;
+  std::string where = Reader::join(path, key);
+  if (const json *list = r.array(object, path, key, true))
+    for (size_t i = 0; i < list->size() && r.ok(); ++i)
+      parts.push_back(read(r, (*list)[i], r.index(where, i)));
+  return parts;
+}
+
 std::unique_ptr<Normalizer> readNormalizer(Reader &r, const json &n, const std::string &path) {
   std::string type = r.type(n, path);
   if (!r.ok())
@@ -233,14 +246,8 @@ std::unique_ptr<Normalizer> readNormalizer(Reader &r, const json &n, const std::
                               r.boolean(n, path, "handle_chinese_chars", true), stripAccents,
                               lowercase);
   }
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<Normalizer>> parts;
-    std::string where = Reader::join(path, "normalizers");
-    if (const json *list = r.array(n, path, "normalizers", true))
-      for (size_t i = 0; i < list->size() && r.ok(); ++i)
-        parts.push_back(readNormalizer(r, (*list)[i], r.index(where, i)));
-    return makeNormalizerSequence(std::move(parts));
-  }
+  if (type == "Sequence")
+    return makeNormalizerSequence(readParts<Normalizer>(r, n, path, "normalizers", readNormalizer));
   r.unsupported(path, "normalizer", type);
   return nullptr;
 }
@@ -273,17 +280,13 @@ std::unique_ptr<PreTokenizer> readPreTokenizer(Reader &r, const json &p, const s
     return makePunctuation(readBehavior(r, p, path, SplitBehavior::Isolated));
   if (type == "CharDelimiterSplit")
     return makeCharDelimiterSplit(r.character(p, path, "delimiter", ' '));
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<PreTokenizer>> parts;
-    std::string where = Reader::join(path, "pretokenizers");
-    if (const json *list = r.array(p, path, "pretokenizers", true))
-      for (size_t i = 0; i < list->size() && r.ok(); ++i)
-        parts.push_back(readPreTokenizer(r, (*list)[i], r.index(where, i)));
-    return makePreTokenizerSequence(std::move(parts));
-  }
+  if (type == "Sequence")
+    return makePreTokenizerSequence(readParts<PreTokenizer>(r, p, path, "pretokenizers", readPreTokenizer));
   r.unsupported(path, "pre-tokenizer", type);
   return nullptr;
 }
+
+constexpr int32_t kMaxVocabularySize = 1 << 24;
 
 /// A `{token: id}` vocabulary as a vector indexed by id (holes empty).
 std::vector<std::string> readVocabMap(Reader &r, const json &model, const std::string &path) {
@@ -300,6 +303,12 @@ std::vector<std::string> readVocabMap(Reader &r, const json &model, const std::s
     int32_t id = r.id(it.value(), where + "." + it.key());
     if (!r.ok())
       break;
+    // The vocabulary is a vector indexed by id: bound it.
+    if (id >= kMaxVocabularySize) {
+      r.fail(where + "." + it.key(), "is " + llvm::Twine(id) + ", beyond the largest supported id (" +
+                                         llvm::Twine(kMaxVocabularySize - 1) + ")");
+      break;
+    }
     if (static_cast<size_t>(id) >= vocab.size())
       vocab.resize(static_cast<size_t>(id) + 1);
     vocab[id] = it.key();
@@ -461,14 +470,8 @@ std::unique_ptr<PostProcessor> readPostProcessor(Reader &r, const json &p,
   }
   if (type == "ByteLevel")
     return makeTemplate({{true, {}}});
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<PostProcessor>> parts;
-    std::string where = Reader::join(path, "processors");
-    if (const json *list = r.array(p, path, "processors", true))
-      for (size_t i = 0; i < list->size() && r.ok(); ++i)
-        parts.push_back(readPostProcessor(r, (*list)[i], r.index(where, i)));
-    return makePostProcessorSequence(std::move(parts));
-  }
+  if (type == "Sequence")
+    return makePostProcessorSequence(readParts<PostProcessor>(r, p, path, "processors", readPostProcessor));
   r.unsupported(path, "post-processor", type);
   return nullptr;
 }
@@ -502,14 +505,8 @@ std::unique_ptr<Decoder> readDecoder(Reader &r, const json &d, const std::string
   }
   if (type == "BPEDecoder")
     return makeBpeDecoder(r.string(d, path, "suffix", "</w>"));
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<Decoder>> parts;
-    std::string where = Reader::join(path, "decoders");
-    if (const json *list = r.array(d, path, "decoders", true))
-      for (size_t i = 0; i < list->size() && r.ok(); ++i)
-        parts.push_back(readDecoder(r, (*list)[i], r.index(where, i)));
-    return makeDecoderSequence(std::move(parts));
-  }
+  if (type == "Sequence")
+    return makeDecoderSequence(readParts<Decoder>(r, d, path, "decoders", readDecoder));
   r.unsupported(path, "decoder", type);
   return nullptr;
 }

@@ -84,6 +84,31 @@ bool isWhitespace(char32_t cp) {
   }
 }
 
+size_t leadingWhitespace(llvm::StringRef text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    char32_t cp;
+    unsigned len = decode(text, pos, cp);
+    if (!isWhitespace(cp))
+      break;
+    pos += len;
+  }
+  return pos;
+}
+
+size_t trailingWhitespaceStart(llvm::StringRef text) {
+  size_t end = text.size();
+  while (end > 0) {
+    size_t start = previousStart(text, end);
+    char32_t cp;
+    decode(text, start, cp);
+    if (!isWhitespace(cp))
+      break;
+    end = start;
+  }
+  return end;
+}
+
 static utf8proc_category_t category(char32_t cp) {
   return utf8proc_category(static_cast<utf8proc_int32_t>(cp));
 }

@@ -36,6 +36,14 @@ inline unsigned decode(llvm::StringRef text, size_t pos, char32_t &cp) {
   return len;
 }
 
+/// Start of the codepoint that ends at byte `end` (> 0) of valid UTF-8.
+inline size_t previousStart(llvm::StringRef text, size_t end) {
+  size_t start = end - 1;
+  while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
+    --start;
+  return start;
+}
+
 /// Byte length of the UTF-8 sequence that starts with `lead`.
 inline unsigned sequenceLength(unsigned char lead) {
   return lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
@@ -51,6 +59,10 @@ void appendLowercase(std::string &out, char32_t cp);
 
 /// Rust's `char::is_whitespace` (the White_Space property).
 bool isWhitespace(char32_t cp);
+/// Bytes of the whitespace run that starts `text` (Rust's `^\s*`).
+size_t leadingWhitespace(llvm::StringRef text);
+/// Where the whitespace run that ends `text` starts (Rust's `\s*$`).
+size_t trailingWhitespaceStart(llvm::StringRef text);
 /// Rust's `char::is_numeric` (Nd, Nl, No).
 bool isNumeric(char32_t cp);
 /// `is_ascii_punctuation || is_punctuation` (P*), BERT's punctuation.

@@ -9,7 +9,7 @@
 // text when the vocabulary has `<0xNN>` pieces).
 //
 //===----------------------------------------------------------------------===//
-#include "Pipeline.h"
+#include "Models.h"
 #include "Unicode.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -21,47 +21,36 @@ namespace {
 
 constexpr double kUnkPenalty = 10.0;
 
-class Unigram final : public Model {
+std::vector<std::string> piecesOf(const std::vector<std::pair<std::string, double>> &vocab) {
+  std::vector<std::string> pieces;
+  pieces.reserve(vocab.size());
+  for (const auto &entry : vocab)
+    pieces.push_back(entry.first);
+  return pieces;
+}
+
+class Unigram final : public VocabularyModel {
 public:
-  Unigram(std::vector<std::pair<std::string, double>> pieces, std::optional<int32_t> unkId,
+  Unigram(const std::vector<std::pair<std::string, double>> &vocab, std::optional<int32_t> unkId,
           bool byteFallback)
-      : pieces(std::move(pieces)), unkId(unkId), byteFallback(byteFallback) {
-    for (size_t id = 0; id < this->pieces.size(); ++id) {
-      const auto &[token, score] = this->pieces[id];
-      ids.insert_or_assign(token, static_cast<int32_t>(id)); // the last duplicate wins
+      : VocabularyModel(piecesOf(vocab), /*lastDuplicateWins=*/true), unkId(unkId),
+        byteFallback(byteFallback) {
+    for (const auto &[token, score] : vocab) {
+      scores.push_back(score);
       minScore = std::min(minScore, score);
       maxPieceBytes = std::max(maxPieceBytes, token.size());
     }
   }
 
   llvm::Error tokenize(llvm::StringRef word, std::vector<int32_t> &out) const override {
-    if (word.empty())
+    if (word.empty() || cache.lookup(word, out))
       return llvm::Error::success();
-    auto cached = cache.find(word);
-    if (cached != cache.end()) {
-      out.insert(out.end(), cached->second.begin(), cached->second.end());
-      return llvm::Error::success();
-    }
     size_t first = out.size();
     if (llvm::Error err = encode(word, out))
       return err;
-    if (word.size() < 256 && cache.size() < (1u << 18))
-      cache.try_emplace(word, out.begin() + first, out.end());
+    cache.store(word, llvm::ArrayRef(out).drop_front(first));
     return llvm::Error::success();
   }
-
-  std::optional<int32_t> tokenToId(llvm::StringRef token) const override {
-    auto it = ids.find(token);
-    if (it == ids.end())
-      return std::nullopt;
-    return it->second;
-  }
-  const std::string *idToToken(int32_t id) const override {
-    if (id < 0 || id >= size())
-      return nullptr;
-    return &pieces[id].first;
-  }
-  int32_t size() const override { return static_cast<int32_t>(pieces.size()); }
 
 private:
   struct Node {
@@ -81,7 +70,7 @@ private:
       for (size_t len = charLen; len <= limit;) {
         if (auto id = tokenToId(text.substr(start, len))) {
           Node &target = best[start + len];
-          double candidate = pieces[*id].second + here;
+          double candidate = scores[*id] + here;
           if (target.start < 0 || candidate > target.score)
             target = {*id, candidate, static_cast<int64_t>(start)};
           if (len == charLen)
@@ -141,13 +130,12 @@ private:
     return llvm::Error::success();
   }
 
-  std::vector<std::pair<std::string, double>> pieces;
+  std::vector<double> scores;
   std::optional<int32_t> unkId;
   bool byteFallback;
-  llvm::StringMap<int32_t> ids;
   double minScore = std::numeric_limits<double>::infinity();
   size_t maxPieceBytes = 0;
-  mutable llvm::StringMap<std::vector<int32_t>> cache;
+  mutable WordCache cache;
 };
 
 } // namespace
@@ -158,7 +146,7 @@ makeUnigram(std::vector<std::pair<std::string, double>> vocab, std::optional<int
   if (unkId && (vocab.empty() || *unkId < 0 || static_cast<size_t>(*unkId) >= vocab.size()))
     return makeError("unk_id " + llvm::Twine(*unkId) + " is not in the vocabulary of " +
                      llvm::Twine(vocab.size()));
-  return std::make_unique<Unigram>(std::move(vocab), unkId, byteFallback);
+  return std::make_unique<Unigram>(vocab, unkId, byteFallback);
 }
 
 } // namespace tfc::tokenizer

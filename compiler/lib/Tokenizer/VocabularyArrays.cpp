@@ -52,15 +52,22 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
   if (v.unknownId)
     unkToken = v.tokens[*v.unknownId];
 
+  // The post-processor: [BOS] $A [EOS], each special token when asked for
+  // (or by the kind's default) and known.
   std::vector<TemplatePart> single;
-  auto special = [&](const std::optional<int32_t> &id) {
-    if (id)
-      single.push_back({false, {*id}});
+  auto wrap = [&](bool bosByDefault, std::optional<int32_t> bos, bool eosByDefault,
+                  std::optional<int32_t> eos) {
+    if (v.addBos.value_or(bosByDefault) && bos)
+      single.push_back({false, {*bos}});
+    single.push_back({true, {}});
+    if (v.addEos.value_or(eosByDefault) && eos)
+      single.push_back({false, {*eos}});
   };
   switch (v.kind) {
   case Kind::SentencePieceBpe: {
     std::vector<std::unique_ptr<Normalizer>> normalizers;
-    normalizers.push_back(makePrepend("\xE2\x96\x81"));
+    if (v.addSpacePrefix)
+      normalizers.push_back(makePrepend("\xE2\x96\x81"));
     normalizers.push_back(makeReplace(literal(" "), "\xE2\x96\x81"));
     pipeline->normalizer = makeNormalizerSequence(std::move(normalizers));
     BpeOptions options;
@@ -78,11 +85,7 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
     decoders.push_back(makeFuseDecoder());
     decoders.push_back(makeStripDecoder(' ', 1, 0));
     pipeline->decoder = makeDecoderSequence(std::move(decoders));
-    if (v.addBos.value_or(true))
-      special(v.bosId);
-    single.push_back({true, {}});
-    if (v.addEos.value_or(false))
-      special(v.eosId);
+    wrap(true, v.bosId, false, v.eosId);
     break;
   }
   case Kind::ByteLevelBpe: {
@@ -94,27 +97,27 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
                          "') is not two tokens separated by a space");
       merges.push_back({v.merges[i].substr(0, space), v.merges[i].substr(space + 1)});
     }
-    auto model = makeBpe(v.tokens, std::move(merges), {}, BpeOptions{});
+    BpeOptions options;
+    options.ignoreMerges = v.ignoreMerges;
+    auto model = makeBpe(v.tokens, std::move(merges), {}, options);
     if (!model)
       return model.takeError();
     pipeline->model = std::move(*model);
-    if (v.splitRegex.empty()) {
+    if (v.splitRegexes.empty()) {
       pipeline->preTokenizer = makeByteLevelPreTokenizer(false, true);
     } else {
-      auto regex = Regex::compile(v.splitRegex, /*literal=*/false);
-      if (!regex)
-        return regex.takeError();
       std::vector<std::unique_ptr<PreTokenizer>> parts;
-      parts.push_back(makeSplit(*regex, SplitBehavior::Isolated, false));
+      for (const std::string &pattern : v.splitRegexes) {
+        auto regex = Regex::compile(pattern, /*literal=*/false);
+        if (!regex)
+          return regex.takeError();
+        parts.push_back(makeSplit(*regex, SplitBehavior::Isolated, false));
+      }
       parts.push_back(makeByteLevelPreTokenizer(false, false));
       pipeline->preTokenizer = makePreTokenizerSequence(std::move(parts));
     }
     pipeline->decoder = makeByteLevelDecoder();
-    if (v.addBos.value_or(false))
-      special(v.bosId);
-    single.push_back({true, {}});
-    if (v.addEos.value_or(false))
-      special(v.eosId);
+    wrap(false, v.bosId, false, v.eosId);
     break;
   }
   case Kind::WordPiece: {
@@ -128,12 +131,7 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
     pipeline->model = std::move(*model);
     pipeline->decoder = makeWordPieceDecoder("##", true);
     // BERT's [CLS] is GGUF's BOS, [SEP] its separator (or EOS).
-    std::optional<int32_t> sep = v.separatorId ? v.separatorId : v.eosId;
-    if (v.addBos.value_or(true))
-      special(v.bosId);
-    single.push_back({true, {}});
-    if (v.addEos.value_or(true))
-      special(sep);
+    wrap(true, v.bosId, true, v.separatorId ? v.separatorId : v.eosId);
     break;
   }
   }
@@ -152,11 +150,6 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromArrays(const VocabularyArr
     pipeline->added.add(std::move(token), pipeline->normalizer.get());
   }
   return pipeline;
-}
-
-llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromGguf(llvm::StringRef) {
-  return makeError("GGUF tokenizers are read through the GGUF reader, which this build does "
-                   "not have yet");
 }
 
 } // namespace tfc::tokenizer

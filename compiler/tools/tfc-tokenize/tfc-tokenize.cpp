@@ -12,9 +12,10 @@
 // `tfc-tokenize: error: ...`, exit status 1.
 //
 // The hidden --batch mode serves the reference tests: stdin is a JSON array
-// of {"encode": text[, "special_only": true]} and {"decode": [ids]}
-// requests, stdout the array of answers ({"ids": with special tokens,
-// "plain": without} or {"text": ...},
+// of {"encode": text[, "special_only": true]}, {"decode": [ids]} and
+// {"stream": [ids]} (a DecodeStream's pieces, concatenated) requests, stdout
+// the array of answers ({"ids": with special tokens, "plain": without} or
+// {"text": ...},
 // {"error": message} on failure), so one process answers a whole corpus.
 //
 //===----------------------------------------------------------------------===//
@@ -29,6 +30,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 
 namespace cl = llvm::cl;
@@ -47,6 +49,8 @@ cl::opt<bool> decodeMode("decode", cl::desc("Read ids from stdin and print their
 cl::opt<bool> arraysMode("arrays",
                          cl::desc("TOKENIZER is a JSON object of GGUF-style vocabulary arrays"),
                          cl::Hidden, cl::cat(category));
+cl::opt<unsigned> timeRuns("time", cl::desc("Time N encodings of stdin (for bench/)"),
+                           cl::init(0), cl::Hidden, cl::cat(category));
 cl::opt<bool> batchMode("batch", cl::desc("Answer a JSON array of requests (for tests)"),
                         cl::Hidden, cl::cat(category));
 
@@ -106,6 +110,21 @@ llvm::Error runBatch(const tfc::tokenizer::Tokenizer &tokenizer, llvm::StringRef
         fail(text.takeError());
       else
         answer["text"] = *text;
+    } else if (request.is_object() && request.contains("stream") &&
+               request["stream"].is_array()) {
+      // What generation prints: the DecodeStream pieces, concatenated.
+      tfc::tokenizer::DecodeStream stream(tokenizer);
+      std::string text;
+      for (const json &id : request["stream"]) {
+        auto piece = stream.step(id.is_number_integer() ? id.get<int32_t>() : -1);
+        if (!piece) {
+          fail(piece.takeError());
+          break;
+        }
+        text += *piece;
+      }
+      if (!answer.contains("error"))
+        answer["text"] = text;
     } else {
       answer["error"] = "unknown request";
     }
@@ -117,7 +136,9 @@ llvm::Error runBatch(const tfc::tokenizer::Tokenizer &tokenizer, llvm::StringRef
 }
 
 /// The --arrays input: {"model": "llama"|"gpt2"|"bert", "tokens": [...],
-/// "scores", "token_type", "merges", "bos_token_id", ...}.
+/// "scores", "token_type", "merges", "bos_token_id", ..., "add_bos_token",
+/// "add_eos_token", "add_space_prefix", and VocabularyArrays' own
+/// "split_regexes" and "ignore_merges"}.
 llvm::Expected<tfc::tokenizer::Tokenizer> loadArrays(llvm::StringRef path) {
   using json = nlohmann::json;
   using tfc::tokenizer::VocabularyArrays;
@@ -176,8 +197,12 @@ llvm::Expected<tfc::tokenizer::Tokenizer> loadArrays(llvm::StringRef path) {
   for (auto [key, out] : {std::pair{"add_bos_token", &v.addBos}, {"add_eos_token", &v.addEos}})
     if (j.contains(key) && j[key].is_boolean())
       *out = j[key].get<bool>();
-  if (j.contains("pre") && j["pre"].is_string())
-    v.splitRegex = j["pre"].get<std::string>();
+  if (!strings("split_regexes", v.splitRegexes))
+    return bad("split_regexes must be an array of strings");
+  for (auto [key, out] : {std::pair{"ignore_merges", &v.ignoreMerges},
+                          {"add_space_prefix", &v.addSpacePrefix}})
+    if (j.contains(key) && j[key].is_boolean())
+      *out = j[key].get<bool>();
   return tfc::tokenizer::Tokenizer::fromArrays(v, path);
 }
 
@@ -192,6 +217,29 @@ llvm::Error run() {
   llvm::StringRef text = (*input)->getBuffer();
   if (batchMode)
     return runBatch(*tokenizer, text);
+  if (timeRuns > 0) {
+    double best = 0;
+    size_t count = 0;
+    for (unsigned run = 0; run < timeRuns; ++run) {
+      // A fresh tokenizer each run: its word cache starts empty, as the
+      // reference's does (bench/tokenizer.sh loads it afresh too).
+      if (run > 0) {
+        auto fresh = tfc::tokenizer::Tokenizer::load(tokenizerPath);
+        if (!fresh)
+          return fresh.takeError();
+        *tokenizer = std::move(*fresh);
+      }
+      auto start = std::chrono::steady_clock::now();
+      auto ids = tokenizer->encode(text, !noSpecial);
+      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+      if (!ids)
+        return ids.takeError();
+      count = ids->size();
+      best = run == 0 ? elapsed.count() : std::min(best, elapsed.count());
+    }
+    fmt::print("bytes={} ids={} seconds={:.6f}\n", text.size(), count, best);
+    return llvm::Error::success();
+  }
   if (decodeMode) {
     auto ids = parseIds(text);
     if (!ids)

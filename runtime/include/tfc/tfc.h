@@ -47,8 +47,12 @@ const char *tfc_weight_name(int32_t i);
 /* Writes the shape of manifest entry i to dims and returns its rank, or -1. */
 int32_t tfc_weight_shape(int32_t i, int64_t dims[8]);
 
-/* Loads weights from a safetensors file (memory-mapped). Caller owns the result. */
-tfc_model *tfc_model_load(const char *safetensors_path);
+/* Loads weights from `path`: a safetensors file, a sharded checkpoint's
+   model.safetensors.index.json, a Hugging Face model directory (its
+   model.safetensors, else its index), or a GGUF file (quantized tensors are
+   dequantized). Files are memory-mapped; tensors the model does not use are
+   ignored. Caller owns the result. */
+tfc_model *tfc_model_load(const char *path);
 /* Deterministic small random weights (norm weights 1, biases 0). Caller owns the result. */
 tfc_model *tfc_model_random(uint64_t seed);
 void tfc_model_free(tfc_model *);

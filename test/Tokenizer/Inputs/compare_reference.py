@@ -1,17 +1,19 @@
 """Checks tfc-tokenize against Hugging Face's `tokenizers` on one tokenizer.json.
 
 usage: compare_reference.py TOKENIZER.json REFERENCE_JS NODE_MODULES [--big-mb N]
-                            [--arrays ARRAYS.json]
+                            [--arrays ARRAYS.json | --ours FILE]
 
 Builds a corpus (corpus.py: every kind of text the issue lists, plus a
 multi-megabyte text generated here), asks the reference (reference.js, the Rust
 library through its Node binding) and `tfc-tokenize --batch` for the ids with
 and without special tokens, then for the decoding of the reference's ids, of
 their prefixes (which cut characters in half) and of the ids without special
-tokens. Every answer must be identical. A few cases also go through the plain
+tokens. Every answer must be identical, and the pieces a DecodeStream gives
+(what generation prints) must add up to the whole decoding. A few cases also go through the plain
 CLI (stdin, --no-special, --decode) to show it answers as --batch does.
 With --arrays, tfc-tokenize reads ARRAYS.json (the same vocabulary as GGUF
-stores it) instead of TOKENIZER.json, which only the reference reads.
+stores it) instead of TOKENIZER.json, which only the reference reads; with
+--ours, another file (a .gguf).
 Prints one summary line, or the first differences and exits 1.
 """
 import json
@@ -37,6 +39,8 @@ def main():
     ours_tokenizer = [tokenizer]
     if "--arrays" in sys.argv:
         ours_tokenizer = [sys.argv[sys.argv.index("--arrays") + 1], "--arrays"]
+    if "--ours" in sys.argv:
+        ours_tokenizer = [sys.argv[sys.argv.index("--ours") + 1]]
     reference = lambda requests: json.loads(run(["node", reference_js, "answer", tokenizer],
                                                 json.dumps(requests).encode(), env))
     ours = lambda requests: json.loads(run(["tfc-tokenize"] + ours_tokenizer + ["--batch"],
@@ -71,6 +75,14 @@ def main():
     have_text = ours(decode_requests)
     for request, want, have in zip(decode_requests, want_text, have_text):
         compare("decode", {"decode": request["decode"][:40]}, want, have)
+
+    # Generation prints a DecodeStream's pieces: once the ids are decoded, they
+    # must add up to the whole decoding.
+    stream_requests = [{"stream": answer["plain"]} for answer in expected[:-1] if "plain" in answer]
+    for request, have in zip(stream_requests, ours(stream_requests)):
+        full = have_text[decode_requests.index({"decode": request["stream"]})]
+        if "text" in full and not full["text"].endswith("\ufffd"):
+            compare("stream", {"stream": request["stream"][:40]}, full, have)
 
     # Round trips where the reference round-trips.
     round_trips = 0

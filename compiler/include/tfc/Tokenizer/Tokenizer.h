@@ -61,9 +61,14 @@ struct VocabularyArrays {
   /// `tokenizer.ggml.add_bos_token`); unset: the kind's default (BOS for
   /// SentencePiece, none for byte-level, [CLS] ... [SEP] for WordPiece).
   std::optional<bool> addBos, addEos;
-  /// The split regex of a byte-level BPE (GGUF `tokenizer.ggml.pre` names
-  /// one); empty: GPT-2's.
-  std::string splitRegex;
+  /// SentencePiece: prepend a space marker to the text (GGUF
+  /// `tokenizer.ggml.add_space_prefix`, default true).
+  bool addSpacePrefix = true;
+  /// Byte-level BPE: the regexes that split the text before the byte mapping,
+  /// applied in order; empty: GPT-2's (the ByteLevel pre-tokenizer's own).
+  std::vector<std::string> splitRegexes;
+  /// Byte-level BPE: a word that is a token is not merged (Llama 3).
+  bool ignoreMerges = false;
 };
 
 /// The tokenizer_config.json fields that generation applies on top of a
@@ -83,6 +88,8 @@ public:
   /// tokenizer.json, `GGUF` magic a GGUF file, anything else a llama2.c
   /// tokenizer.bin. Errors are one line naming the file and the problem.
   static llvm::Expected<Tokenizer> load(llvm::StringRef path);
+  /// The same, from the bytes of such a file; `name` is used in messages.
+  static llvm::Expected<Tokenizer> fromBytes(llvm::StringRef bytes, llvm::StringRef name);
   /// A Hugging Face tokenizer.json already in memory; `name` is used in messages.
   static llvm::Expected<Tokenizer> fromJson(llvm::StringRef json, llvm::StringRef name);
   /// A llama2.c tokenizer.bin already in memory: encodes like llama2.c's
@@ -90,6 +97,8 @@ public:
   static llvm::Expected<Tokenizer> fromLlama2c(llvm::StringRef bytes, llvm::StringRef name);
   /// A vocabulary given as arrays (GGUF's embedded tokenizer).
   static llvm::Expected<Tokenizer> fromArrays(const VocabularyArrays &vocab, llvm::StringRef name);
+  /// The `tokenizer.ggml.*` metadata of a GGUF file in memory.
+  static llvm::Expected<Tokenizer> fromGguf(llvm::StringRef bytes, llvm::StringRef name);
 
   /// The ids of `text` (UTF-8; invalid UTF-8 is an error with its byte
   /// offset), with the post-processor's special tokens if `addSpecial`.

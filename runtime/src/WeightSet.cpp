@@ -1,0 +1,254 @@
+//===- WeightSet.cpp - Laying the tensors of weight files into a model -----===//
+//
+// buildModel (WeightSet.h): finds each manifest tensor by name, checks its type
+// and shape against the descriptor, and fills the model's slots. A slot all of
+// whose tensors (every layer of a stacked one) are stored in the files as the
+// slot's type (F32, or BF16/F16 for the linear layers of a
+// --weight-type=bf16|f16 model) and aligned to it there is used in place: its
+// view points into the mapping, a stacked slot's layers found through its
+// table of layer offsets (gen_abi.h). Everything else is copied, converted
+// through F32 (BF16, F16) or dequantized (ggml blocks, Quants.h) into owned
+// buffers a chunk at a time, and the file pages a copy has read leave the
+// resident set as it advances.
+//
+//===----------------------------------------------------------------------===//
+#include "WeightSet.h"
+
+#include "Half.h"
+#include "MappedFile.h"
+#include "Quants.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+using namespace tfc::rt;
+
+namespace {
+
+void convertToF32(const FileTensor &t, const unsigned char *src, float *dst, int64_t n) {
+  switch (t.kind) {
+  case ElementKind::F32:
+    std::memcpy(dst, src, size_t(n) * 4);
+    break;
+  case ElementKind::F16:
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);
+      dst[i] = halfToFloat(h);
+    }
+    break;
+  case ElementKind::BF16:
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);
+      dst[i] = bf16ToFloat(h);
+    }
+    break;
+  case ElementKind::Quantized:
+    dequantize(t.ggmlType, src, dst, n);
+    break;
+  case ElementKind::Other:
+    break;
+  }
+}
+
+/// Bytes of the first `n` elements of `t` (n a whole number of its blocks).
+uint64_t bytesOf(const FileTensor &t, int64_t n) {
+  switch (t.kind) {
+  case ElementKind::F32:
+    return uint64_t(n) * 4;
+  case ElementKind::F16:
+  case ElementKind::BF16:
+    return uint64_t(n) * 2;
+  case ElementKind::Quantized:
+    return quantizedBytes(t.ggmlType, n);
+  case ElementKind::Other:
+    break;
+  }
+  return 0;
+}
+
+/// Whether a tensor of kind `kind` is stored as a slot of `slotType`.
+bool storedAs(int32_t slotType, ElementKind kind) {
+  return (slotType == TFC_DTYPE_F32 && kind == ElementKind::F32) ||
+         (slotType == TFC_DTYPE_BF16 && kind == ElementKind::BF16) ||
+         (slotType == TFC_DTYPE_F16 && kind == ElementKind::F16);
+}
+
+bool loads(const FileTensor &t) {
+  return t.kind == ElementKind::F32 || t.kind == ElementKind::F16 ||
+         t.kind == ElementKind::BF16 ||
+         (t.kind == ElementKind::Quantized && canDequantize(t.ggmlType));
+}
+
+class Builder {
+public:
+  explicit Builder(WeightSet &set) : set(set) {}
+
+  tfc_model *run() {
+    if (!matchManifest())
+      return nullptr;
+    const tfc_gen_model &m = descriptor();
+    // In place: a slot all of whose tensors have the slot's type, lie in files
+    // whose bytes outlive the model, and are aligned to the type there (the
+    // layers of a stacked slot may lie in different shards: see inPlaceView);
+    // anything else makes the whole slot a copy.
+    std::vector<bool> inPlace(m.n_slots, true);
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      const FileTensor &t = tensor(i);
+      const int32_t slotType = m.slots[m.weights[i].slot].dtype;
+      uintptr_t address = reinterpret_cast<uintptr_t>(t.data);
+      if (!set.sources[t.source].owner || !storedAs(slotType, t.kind) ||
+          address % dtypeBytes(slotType) != 0)
+        inPlace[m.weights[i].slot] = false;
+    }
+    auto model = std::make_unique<tfc_model>();
+    if (!model->allocateSlots(inPlace))
+      return nullptr;
+    std::vector<bool> sourceUsed(set.sources.size(), false);
+    for (int32_t s = 0; s < m.n_slots; ++s)
+      if (inPlace[s])
+        model->views[s] = inPlaceView(s);
+    for (int32_t i = 0; i < m.info.n_weights; ++i)
+      if (inPlace[m.weights[i].slot])
+        sourceUsed[tensor(i).source] = true;
+    copyTensors(*model, inPlace);
+    model->ignoredTensors = int64_t(set.tensors.size()) - m.info.n_weights;
+    for (size_t i = 0; i < set.sources.size(); ++i)
+      if (sourceUsed[i])
+        model->mappings.push_back(set.sources[i].owner);
+    return model.release();
+  }
+
+private:
+  const FileTensor &tensor(int32_t manifestIndex) const {
+    return set.tensors[manifestTensor[manifestIndex]];
+  }
+
+  /// Tensors are copied, converted or dequantized a chunk at a time (a whole
+  /// number of blocks): conversions to BF16/F16 go through F32 without staging
+  /// a whole tensor, and the file's pages of what has been copied leave the
+  /// process's resident set as the copy advances (they stay in the page cache;
+  /// a later read would fault them in again from the file), so the file does
+  /// not count twice while the model keeps the mapping for its in-place
+  /// weights, not even transiently.
+  void copyTensors(tfc_model &model, const std::vector<bool> &inPlace) {
+    const tfc_gen_model &m = descriptor();
+    constexpr int64_t kChunk = 1 << 16; // a multiple of every block size
+    std::vector<float> staging;         // sized at the first conversion that needs it
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      if (inPlace[m.weights[i].slot])
+        continue;
+      const FileTensor &t = tensor(i);
+      const int64_t n = elementCount(t.shape.data(), t.shape.size());
+      const int32_t slotType = m.slots[m.weights[i].slot].dtype;
+      const size_t slotBytes = dtypeBytes(slotType);
+      const bool sameType = storedAs(slotType, t.kind);
+      auto *dst = static_cast<char *>(model.weightData(i));
+      PageDropper dropper(set.sources[t.source].fileMapped ? t.data : nullptr);
+      for (int64_t begin = 0; begin < n; begin += kChunk) {
+        const int64_t count = std::min(kChunk, n - begin);
+        const unsigned char *from = t.data + bytesOf(t, begin);
+        char *to = dst + size_t(begin) * slotBytes;
+        if (sameType) {
+          std::memcpy(to, from, size_t(count) * slotBytes);
+        } else if (slotType == TFC_DTYPE_F32) {
+          convertToF32(t, from, reinterpret_cast<float *>(to), count);
+        } else {
+          if (staging.empty())
+            staging.resize(size_t(kChunk));
+          convertToF32(t, from, staging.data(), count);
+          storeFloats(slotType, staging.data(), to, count);
+        }
+        dropper.upTo(from + bytesOf(t, count));
+      }
+    }
+  }
+
+  /// The view of slot `s` on the files' own bytes: from its lowest tensor to
+  /// the end of its highest, each layer at its distance from the lowest (in
+  /// elements of the slot's type). The layers of a stacked slot may lie in
+  /// different mappings (a sharded checkpoint splits layers across files):
+  /// the distances are then address differences between mappings, computed
+  /// on integers; the generated code only reads each layer's own elements,
+  /// never the gaps between them. Mappings are page-aligned and every tensor
+  /// is aligned to the slot's element size, so each distance is a whole
+  /// number of elements.
+  tfc_model::SlotView inPlaceView(int32_t s) const {
+    const tfc_gen_model &m = descriptor();
+    std::vector<uintptr_t> layers(std::max(m.slots[s].layers, 1));
+    for (int32_t i = 0; i < m.info.n_weights; ++i)
+      if (m.weights[i].slot == s)
+        layers[std::max(m.weights[i].layer, 0)] = reinterpret_cast<uintptr_t>(tensor(i).data);
+    const uintptr_t base = *std::min_element(layers.begin(), layers.end());
+    const uintptr_t last = *std::max_element(layers.begin(), layers.end());
+    tfc_model::SlotView view;
+    view.base = reinterpret_cast<const void *>(base);
+    const uintptr_t element = dtypeBytes(m.slots[s].dtype);
+    view.elements = int64_t((last - base) / element) + slotShareElements(m.slots[s]);
+    if (m.slots[s].layers > 0)
+      for (uintptr_t layer : layers)
+        view.layerOffsets.push_back(int64_t((layer - base) / element));
+    return view;
+  }
+
+  bool matchManifest() {
+    std::unordered_map<std::string, size_t> byName;
+    for (size_t i = 0; i < set.tensors.size(); ++i)
+      byName.emplace(set.tensors[i].name, i);
+    const tfc_gen_model &m = descriptor();
+    manifestTensor.assign(m.info.n_weights, 0);
+    // Report the first missing tensor and how many others are missing too.
+    int32_t missing = 0, firstMissing = -1;
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      auto it = byName.find(m.weights[i].name);
+      if (it == byName.end()) {
+        if (missing++ == 0)
+          firstMissing = i;
+        continue;
+      }
+      manifestTensor[i] = it->second;
+    }
+    if (missing) {
+      setError("tensor '%s' is missing from '%s'%s", m.weights[firstMissing].name,
+               set.where.c_str(),
+               missing > 1 ? (" (and " + std::to_string(missing - 1) + " more)").c_str() : "");
+      return false;
+    }
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      const tfc_gen_weight &w = m.weights[i];
+      const FileTensor &t = tensor(i);
+      if (!loads(t)) {
+        setError("tensor '%s': unsupported dtype %s (%s load)", w.name, t.typeName.c_str(),
+                 set.loadableTypes.c_str());
+        return false;
+      }
+      if (t.shape.size() != size_t(w.rank) ||
+          !std::equal(t.shape.begin(), t.shape.end(), w.dims)) {
+        setError("tensor '%s': shape %s does not match the model's %s", w.name,
+                 formatShape(t.shape.data(), t.shape.size()).c_str(),
+                 formatShape(w.dims, w.rank).c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  WeightSet &set;
+  std::vector<size_t> manifestTensor; // manifest index -> set.tensors index
+};
+
+} // namespace
+
+tfc_model *tfc::rt::buildModel(WeightSet &set) { return Builder(set).run(); }
+
+tfc_model *tfc::rt::loadFile(FormatReader read, const char *name, const unsigned char *bytes,
+                             size_t size, std::shared_ptr<const void> owner, bool fileMapped) {
+  WeightSet set;
+  set.sources.push_back({name, std::move(owner), fileMapped});
+  set.where = name;
+  if (!read(set, 0, bytes, size))
+    return nullptr;
+  return buildModel(set);
+}
