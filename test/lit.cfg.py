@@ -43,5 +43,5 @@ if "avx512_bf16" in flags:
 if config.sanitizers in ("ON", "1", "TRUE", "True", "YES"):
     config.available_features.add("sanitizers")
 
-tools = ["tfc", "tfc-opt", "tfc-run", "tfc-tokenize", "FileCheck", "not", "count", "split-file"]
+tools = ["tfc", "tfc-opt", "tfc-run", "tfc-serve", "tfc-tokenize", "FileCheck", "not", "count", "split-file"]
 llvm_config.add_tool_substitutions(tools, [config.tfc_tools_dir, config.llvm_tools_dir])

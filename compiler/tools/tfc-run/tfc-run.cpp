@@ -21,8 +21,9 @@
 //           errors, each one line `tfc-run: error: ...` with exit status 1
 //
 //===----------------------------------------------------------------------===//
-#include "ModelLibrary.h"
-#include "Sampler.h"
+#include "tfc/Runner/ModelLibrary.h"
+#include "tfc/Runner/Sampler.h"
+#include "tfc/Runner/ToolSupport.h"
 
 #include "tfc/Tokenizer/Tokenizer.h"
 
@@ -30,9 +31,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <fmt/format.h>
@@ -241,26 +240,6 @@ struct RunOptions {
 // Tokenizer-only modes
 //===----------------------------------------------------------------------===//
 
-/// Loads --tokenizer; a tokenizer_config.json beside a tokenizer.json sets
-/// BOS/EOS for generation, as transformers' fast tokenizers apply it.
-llvm::Expected<Tokenizer> loadTokenizer() {
-  auto tok = Tokenizer::load(tokenizerPath);
-  if (!tok)
-    return tok.takeError();
-  if (llvm::StringRef(tokenizerPath).ends_with(".json")) {
-    llvm::SmallString<256> config(llvm::sys::path::parent_path(tokenizerPath));
-    llvm::sys::path::append(config, "tokenizer_config.json");
-    if (llvm::sys::fs::exists(config)) {
-      auto generation = tokenizer::readGenerationConfig(config);
-      if (!generation)
-        return generation.takeError();
-      if (llvm::Error err = tok->applyGenerationConfig(*generation))
-        return err;
-    }
-  }
-  return tok;
-}
-
 llvm::Error runTokenizerMode() {
   if (given(encodeOpt) && given(decodeOpt))
     return makeError("--encode and --decode cannot be combined");
@@ -269,7 +248,7 @@ llvm::Error runTokenizerMode() {
     return makeError(mode + " needs --tokenizer");
   if (!modelPath.empty())
     return makeError(mode + " takes no model (got '" + modelPath + "')");
-  auto tok = loadTokenizer();
+  auto tok = loadGenerationTokenizer(tokenizerPath);
   if (!tok)
     return tok.takeError();
 
@@ -347,7 +326,7 @@ llvm::Expected<RunOptions> checkRunOptions() {
   if (given(promptOpt) && given(tokensOpt))
     return makeError("--prompt and --tokens cannot be combined");
   if (given(tokenizerPath)) {
-    auto tok = loadTokenizer();
+    auto tok = loadGenerationTokenizer(tokenizerPath);
     if (!tok)
       return tok.takeError();
     run.tokenizer.emplace(std::move(*tok));
@@ -569,43 +548,7 @@ llvm::Error runModel() {
   return llvm::Error::success();
 }
 
-/// Parses the command line, turning LLVM's own parse errors (unknown option,
-/// missing value) into the tool's one-line error format.
-/// Rejects arguments that name no registered option. cl would otherwise try
-/// to read `--nope` as the group `-n ope`, and its complaint about -n bypasses
-/// the error stream parseCommandLine captures.
-bool checkOptionNames(int argc, char **argv) {
-  llvm::StringMap<cl::Option *> &options = cl::getRegisteredOptions();
-  for (int i = 1; i < argc; ++i) {
-    llvm::StringRef arg = argv[i];
-    if (arg == "--")
-      return true; // the rest is positional
-    if (!arg.starts_with("-") || arg == "-")
-      continue;
-    llvm::StringRef name = arg.drop_while([](char c) { return c == '-'; });
-    auto [key, value] = name.split('=');
-    auto it = options.find(key);
-    if (it == options.end()) {
-      fmt::print(stderr, "tfc-run: error: unknown option '{}' (see tfc-run --help)\n", arg.str());
-      return false;
-    }
-    if (name.contains('=') || it->second->getValueExpectedFlag() != cl::ValueRequired)
-      continue;
-    if (i + 1 == argc) {
-      fmt::print(stderr, "tfc-run: error: option '{}' needs a value\n", arg.str());
-      return false;
-    }
-    ++i; // the next argument is this option's value, whatever it looks like
-  }
-  return true;
-}
-
 bool parseCommandLine(int argc, char **argv) {
-  cl::HideUnrelatedOptions(runCategory);
-  if (!checkOptionNames(argc, argv))
-    return false;
-  std::string errors;
-  llvm::raw_string_ostream os(errors);
   const char *overview =
       "tfc-run: run a tfc-compiled model.so\n\n"
       "  tfc-run MODEL.so (--weights FILE | --random-weights SEED) --tokens 1,2,3 -n N\n"
@@ -613,14 +556,7 @@ bool parseCommandLine(int argc, char **argv) {
       "  tfc-run --tokenizer TOKENIZER (--encode \"text\" | --decode 1,2,3)\n\n"
       "TOKENIZER: tokenizer.json, llama2.c tokenizer.bin or .gguf.\n"
       "Generated ids or text go to stdout; the timing line and errors to stderr.\n";
-  if (cl::ParseCommandLineOptions(argc, argv, overview, &os))
-    return true;
-  llvm::StringRef first = llvm::StringRef(os.str()).split('\n').first.trim();
-  first.consume_front("tfc-run: ");
-  if (first.empty()) // cl reported straight to stderr (after a prefix check we missed)
-    first = "invalid command line";
-  fmt::print(stderr, "tfc-run: error: {}\n", first);
-  return false;
+  return parseToolCommandLine(argc, argv, "tfc-run", overview, runCategory);
 }
 
 } // namespace

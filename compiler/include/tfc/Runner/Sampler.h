@@ -1,4 +1,4 @@
-//===- Sampler.h - Next-token selection for tfc-run ------------*- C++ -*-===//
+//===- Sampler.h - Next-token selection for the tools -----------*- C++ -*-===//
 //
 // Turns a row of logits into the next token id: greedy (temperature 0), or
 // sampling from softmax(logits / temperature) restricted by top-k and top-p,
@@ -6,8 +6,8 @@
 // on every platform. Also the repetition detector behind --stop-on-repeat.
 //
 //===----------------------------------------------------------------------===//
-#ifndef TFC_TOOLS_TFC_RUN_SAMPLER_H
-#define TFC_TOOLS_TFC_RUN_SAMPLER_H
+#ifndef TFC_RUNNER_SAMPLER_H
+#define TFC_RUNNER_SAMPLER_H
 
 #include "llvm/ADT/ArrayRef.h"
 
@@ -79,4 +79,4 @@ private:
 
 } // namespace tfc
 
-#endif // TFC_TOOLS_TFC_RUN_SAMPLER_H
+#endif // TFC_RUNNER_SAMPLER_H

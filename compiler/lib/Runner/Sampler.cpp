@@ -1,11 +1,11 @@
-//===- Sampler.cpp - Next-token selection for tfc-run ---------------------===//
+//===- Sampler.cpp - Next-token selection for the tools -------------------===//
 //
 // Sampling sorts candidates by (logit descending, id ascending) whenever it
 // sorts at all, so the result depends only on the logits and the seed, never
 // on the order an unstable sort happens to leave equal values in.
 //
 //===----------------------------------------------------------------------===//
-#include "Sampler.h"
+#include "tfc/Runner/Sampler.h"
 
 #include <algorithm>
 #include <cmath>

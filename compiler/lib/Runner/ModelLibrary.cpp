@@ -1,10 +1,10 @@
 //===- ModelLibrary.cpp - A model.so opened through its C ABI -------------===//
 //
 // RTLD_LOCAL keeps the model's symbols out of the global namespace, so two
-// models (or a model and tfc-run's own libLLVM) never interpose on each other.
+// models (or a model and the tool's own libLLVM) never interpose on each other.
 //
 //===----------------------------------------------------------------------===//
-#include "ModelLibrary.h"
+#include "tfc/Runner/ModelLibrary.h"
 
 #include <dlfcn.h>
 
@@ -65,7 +65,7 @@ llvm::Expected<ModelLibrary> ModelLibrary::open(llvm::StringRef path) {
     return makeError("'" + path + "': tfc_info() returned NULL");
   if (info->abi_version != TFC_ABI_VERSION)
     return makeError("'" + path + "' has ABI version " + llvm::Twine(info->abi_version) +
-                     ", tfc-run expects " + llvm::Twine(TFC_ABI_VERSION));
+                     ", the tools expect " + llvm::Twine(TFC_ABI_VERSION));
   return lib;
 }
 

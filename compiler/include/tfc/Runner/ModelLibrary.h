@@ -1,12 +1,13 @@
 //===- ModelLibrary.h - A model.so opened through its C ABI ----*- C++ -*-===//
 //
-// tfc-run reaches a compiled model only through the symbols of tfc.h, looked
-// up with dlsym, so it runs any model.so of the right ABI version and never
-// links the runtime. This is the table of those entry points.
+// The tools (tfc-run, tfc-serve) reach a compiled model only through the
+// symbols of tfc.h, looked up with dlsym, so they run any model.so of the
+// right ABI version and never link the runtime. This is the table of those
+// entry points.
 //
 //===----------------------------------------------------------------------===//
-#ifndef TFC_TOOLS_TFC_RUN_MODELLIBRARY_H
-#define TFC_TOOLS_TFC_RUN_MODELLIBRARY_H
+#ifndef TFC_RUNNER_MODELLIBRARY_H
+#define TFC_RUNNER_MODELLIBRARY_H
 
 #include "tfc/tfc.h"
 
@@ -44,4 +45,4 @@ struct ModelLibrary {
 
 } // namespace tfc
 
-#endif // TFC_TOOLS_TFC_RUN_MODELLIBRARY_H
+#endif // TFC_RUNNER_MODELLIBRARY_H
