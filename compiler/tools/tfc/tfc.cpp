@@ -4,6 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ConvertCommand.h"
+
 #include "tfc/Frontend/MLIRGen.h"
 #include "tfc/Pipeline/Pipeline.h"
 
@@ -120,6 +122,8 @@ int main(int argc, char **argv) {
                    << "\n";
     return 1;
   }
+  if (convertCommandChosen())
+    return runConvertCommand();
 
   if (optLevel > 3) {
     llvm::errs() << "tfc: error: -O" << optLevel << " is not an optimization level (0-3)\n";
