@@ -244,7 +244,8 @@ MlaWeights toMLA(const AttentionShape &shape, const AttentionWeights &w, const M
     }
     double keyEnergy = w.k.squaredNorm();
     report.ropeResidualEnergy = keptEnergy > 0 ? residual / keptEnergy : 0.0;
-    report.ropeDroppedEnergy = keyEnergy > 0 ? (keyEnergy - keptEnergy) / keyEnergy : 0.0;
+    report.ropeDroppedEnergy =
+        keyEnergy > 0 ? std::max(0.0, (keyEnergy - keptEnergy) / keyEnergy) : 0.0;
   }
 
   // One latent for the unrotated keys and the values of all heads.
