@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz/run.sh DURATION_SECONDS [safetensors|tdsl]
+# fuzz/run.sh DURATION_SECONDS [safetensors|tdsl|convert-safetensors]
 #
 # Builds the libFuzzer targets in build-fuzz (clang-19, -DTFC_BUILD_FUZZERS=ON) and
 # runs each (or the one named) for DURATION_SECONDS, one after the other. The
@@ -14,14 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: fuzz/run.sh DURATION_SECONDS [safetensors|tdsl]" >&2; exit 2; }
+usage() { echo "usage: fuzz/run.sh DURATION_SECONDS [safetensors|tdsl|convert-safetensors]" >&2; exit 2; }
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 duration=$1
 [[ $duration =~ ^[0-9]+$ ]] && [ "$duration" -gt 0 ] || usage
 if [ $# -eq 2 ]; then
-  case $2 in safetensors|tdsl) targets=("$2") ;; *) usage ;; esac
+  case $2 in safetensors|tdsl|convert-safetensors) targets=("$2") ;; *) usage ;; esac
 else
-  targets=(safetensors tdsl)
+  targets=(safetensors tdsl convert-safetensors)
 fi
 
 BUILD_DIR=${TFC_FUZZ_BUILD_DIR:-build-fuzz}
@@ -44,15 +44,17 @@ for t in "${targets[@]}"; do
   ninja -C "$BUILD_DIR" "tfc-fuzz-$t"
   work=$BUILD_DIR/fuzz-work/$t
   mkdir -p "$work/corpus" "$work/artifacts"
+  # tfc convert's reader reads the runtime's format: it shares its seeds and dictionary.
+  seeds=fuzz/corpus/${t#convert-}
   dict=()
-  [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
+  [ -f "fuzz/${t#convert-}.dict" ] && dict=(-dict="fuzz/${t#convert-}.dict")
   echo "fuzz/run.sh: $t for ${duration}s (log: $work/log)"
   touch "$work/started" # artifacts of earlier runs are not reported again
   rc=0
   # shellcheck disable=SC2086
   "$bin" -max_total_time="$duration" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     "${dict[@]}" -artifact_prefix="$work/artifacts/" ${TFC_FUZZ_ARGS:-} \
-    "$work/corpus" "fuzz/corpus/$t" >"$work/log" 2>&1 || rc=$?
+    "$work/corpus" "$seeds" >"$work/log" 2>&1 || rc=$?
   grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' "$work/log" || true
   found=$(find "$work/artifacts" -type f -newer "$work/started" 2>/dev/null | sort || true)
   if [ $rc -ne 0 ] || [ -n "$found" ]; then

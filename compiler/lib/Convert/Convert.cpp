@@ -136,6 +136,9 @@ std::string readMatrix(const TensorFile &file, const std::string &path, const st
   if (it == file.tensors.end())
     return fmt::format("'{}' has no tensor '{}' (the model needs {})", path, name, want);
   const Tensor &t = it->second;
+  if (!t.otherDtype.empty())
+    return fmt::format("'{}': tensor '{}' has dtype {}, not a floating-point type", path, name,
+                       t.otherDtype);
   bool ok = cols ? t.shape == std::vector<int64_t>{rows, cols} : t.shape == std::vector<int64_t>{rows};
   if (!ok)
     return fmt::format("'{}': tensor '{}' has shape [{}], the model needs {}", path, name,

@@ -38,6 +38,20 @@ int64_t dtypeBytes(const std::string &dtype) {
   return 0;
 }
 
+/// Bytes per element of the format's non-floating-point dtypes, 0 if unknown.
+int64_t otherDtypeBytes(const std::string &dtype) {
+  if (dtype == "BOOL" || dtype == "U8" || dtype == "I8" || dtype == "F8_E4M3" ||
+      dtype == "F8_E5M2")
+    return 1;
+  if (dtype == "I16" || dtype == "U16")
+    return 2;
+  if (dtype == "I32" || dtype == "U32")
+    return 4;
+  if (dtype == "I64" || dtype == "U64")
+    return 8;
+  return 0;
+}
+
 double element(const std::string &dtype, const uint8_t *p) {
   if (dtype == "F32") {
     float f;
@@ -98,9 +112,10 @@ std::string TensorFile::parse(llvm::StringRef what, llvm::ArrayRef<uint8_t> byte
         entry["data_offsets"].size() != 2)
       return where + " needs dtype, shape and data_offsets [begin, end]";
     std::string dtype = entry["dtype"].get<std::string>();
-    int64_t elementBytes = dtypeBytes(dtype);
+    bool floating = dtypeBytes(dtype) != 0;
+    int64_t elementBytes = floating ? dtypeBytes(dtype) : otherDtypeBytes(dtype);
     if (!elementBytes)
-      return where + " has dtype " + dtype + " (F32, F16, BF16 or F64 expected)";
+      return where + " has dtype " + dtype + ", which safetensors does not define";
     Tensor t;
     int64_t count = 1;
     for (const json &dim : entry["shape"]) {
@@ -119,9 +134,14 @@ std::string TensorFile::parse(llvm::StringRef what, llvm::ArrayRef<uint8_t> byte
       return where + " holds " + std::to_string(end - begin) + " bytes, but " + dtype + " " +
              entry["shape"].dump() + " needs " + std::to_string(count * elementBytes);
     const uint8_t *p = bytes.data() + dataStart + begin;
-    t.data.resize(count);
-    for (int64_t i = 0; i < count; ++i)
-      t.data[i] = element(dtype, p + i * elementBytes);
+    if (floating) {
+      t.data.resize(count);
+      for (int64_t i = 0; i < count; ++i)
+        t.data[i] = element(dtype, p + i * elementBytes);
+    } else {
+      t.otherDtype = dtype;
+      t.otherBytes.assign(p, p + (end - begin));
+    }
     byOffset.emplace_back(begin, name);
     tensors[name] = std::move(t);
   }
@@ -157,8 +177,10 @@ std::string TensorFile::save(llvm::StringRef path) const {
   uint64_t offset = 0;
   for (const std::string &name : order) {
     const Tensor &t = tensors.at(name);
-    uint64_t size = t.data.size() * 4;
-    header[name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + size}}};
+    uint64_t size = t.otherDtype.empty() ? t.data.size() * 4 : t.otherBytes.size();
+    header[name] = {{"dtype", t.otherDtype.empty() ? "F32" : t.otherDtype},
+                    {"shape", t.shape},
+                    {"data_offsets", {offset, offset + size}}};
     offset += size;
   }
   header["__metadata__"] = {{"format", "pt"}, {"producer", "tfc convert"}};
@@ -171,11 +193,14 @@ std::string TensorFile::save(llvm::StringRef path) const {
   uint64_t length = text.size();
   os.write(reinterpret_cast<const char *>(&length), 8);
   os << text;
-  for (const std::string &name : order)
-    for (double v : tensors.at(name).data) {
+  for (const std::string &name : order) {
+    const Tensor &t = tensors.at(name);
+    os.write(reinterpret_cast<const char *>(t.otherBytes.data()), t.otherBytes.size());
+    for (double v : t.data) {
       float f = static_cast<float>(v);
       os.write(reinterpret_cast<const char *>(&f), 4);
     }
+  }
   os.close();
   if (os.has_error())
     return "cannot write '" + path.str() + "': " + os.error().message();

@@ -1,7 +1,8 @@
 //===- TensorFile.h - safetensors read into and written from doubles --*- C++ -*-===//
 //
 // `tfc convert` reads every tensor of a safetensors file (F32, F16, BF16, F64)
-// into float64 and writes its output as F32. Unlike the runtime's loader it
+// into float64 and writes its output as F32; tensors of the format's other
+// dtypes pass through as bytes. Unlike the runtime's loader it
 // knows no manifest: it reads the whole file, checks every header entry, and
 // names the tensor or byte offset of the first problem.
 //
@@ -22,7 +23,11 @@ namespace tfc::convert {
 
 struct Tensor {
   std::vector<int64_t> shape;
-  std::vector<double> data; // row-major
+  std::vector<double> data; // row-major, for floating-point dtypes
+  /// Any other dtype of the format (BOOL, I8..U64, F8_*): kept as its bytes and
+  /// written back unchanged; `data` is empty.
+  std::string otherDtype;
+  std::vector<uint8_t> otherBytes;
 };
 
 /// The tensors of a file in the order of their data, keyed by name.

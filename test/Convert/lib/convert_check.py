@@ -5,6 +5,8 @@
 #   compare FAMILY ...           original vs converted model in numpy: logits
 #                                error (--exact), KL and top-1 against the report
 #   report REPORT...             properties of OUT.report.json files
+#   replay TFC MODEL FILE|DIR... tfc convert on each file as the weights: it
+#                                converts or fails with one error line, no crash
 # The converted forms are written here from tdsl's definitions (reference.py's
 # attention and DeepSeek-V2 MLA), not from the converter's code.
 #
@@ -171,6 +173,35 @@ def report(args):
     print("reports ok: %d" % len(reps))
 
 
+#===----------------------------------------------------------------------===#
+# Replaying malformed weight files
+#===----------------------------------------------------------------------===#
+
+def replay(args):
+    import subprocess
+    import tempfile
+    files = []
+    for p in args.paths:
+        if os.path.isdir(p):
+            files += sorted(os.path.join(p, f) for f in os.listdir(p))
+        else:
+            files.append(p)
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in files:
+            r = subprocess.run([args.tfc, "convert", args.model, "--weights", f, "--to", "gqa",
+                                "--kv-heads", "1", "--no-evaluate", "-o",
+                                os.path.join(tmp, "out")], capture_output=True, text=True)
+            lines = r.stderr.splitlines()
+            ok = r.returncode == 0 or (r.returncode == 1 and len(lines) == 1 and
+                                       lines[0].startswith("tfc: error: "))
+            print("%s %s: %s" % ("ok" if ok else "FAIL", os.path.basename(f),
+                                 lines[0] if lines else "converted"))
+            failed += not ok
+    print("replayed %d files, %d failed" % (len(files), failed))
+    sys.exit(1 if failed else 0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -194,8 +225,14 @@ def main():
     r.add_argument("--max-ratio", type=float)
     r.add_argument("--decreasing", action="store_true")
     r.add_argument("--kv-bytes", type=int, nargs=2)
+    p = sub.add_parser("replay")
+    p.add_argument("tfc")
+    p.add_argument("model")
+    p.add_argument("paths", nargs="+")
     args = ap.parse_args()
-    if args.cmd == "weights":
+    if args.cmd == "replay":
+        replay(args)
+    elif args.cmd == "weights":
         random_weights(args.manifest, args.out, args.seed)
     elif args.cmd == "compare":
         compare(args)
