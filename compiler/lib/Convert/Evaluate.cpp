@@ -8,9 +8,6 @@
 
 #include "Evaluate.h"
 
-#include "../../tools/tfc-run/ModelLibrary.h"
-#include "tfc/Pipeline/Pipeline.h"
-
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
@@ -19,56 +16,71 @@
 
 namespace tfc::convert {
 
-namespace {
-
-/// A compiled model with its weights loaded, freed with the object.
-struct LoadedModel {
-  ModelLibrary lib;
-  tfc_model *model = nullptr;
-  ~LoadedModel() {
-    if (model)
-      lib.modelFree(model);
-  }
-};
-
-std::string compileAndLoad(const std::string &tdsl, const std::string &weights,
-                           llvm::StringRef dir, llvm::StringRef stem, LoadedModel &out) {
+std::string compileAndLoad(const std::string &tdsl, const PipelineOptions &pipeline,
+                           const std::string &weights, uint64_t seed, llvm::StringRef dir,
+                           llvm::StringRef stem, LoadedModel &out) {
   llvm::SmallString<128> so(dir);
   llvm::sys::path::append(so, stem + ".so");
   DriverOptions options;
   options.input = tdsl;
   options.output = std::string(so);
+  options.pipeline = pipeline;
   if (runDriver(options) != 0)
     return "cannot compile '" + tdsl + "'";
   auto lib = ModelLibrary::open(so);
   if (!lib)
     return llvm::toString(lib.takeError());
   out.lib = *lib;
-  out.model = out.lib.modelLoad(weights.c_str());
+  out.model = weights.empty() ? out.lib.modelRandom(seed) : out.lib.modelLoad(weights.c_str());
   if (!out.model)
-    return "'" + weights + "': " + out.lib.errorText();
+    return (weights.empty() ? std::string("random weights") : "'" + weights + "'") + ": " +
+           out.lib.errorText();
   return "";
 }
 
-/// All-position logits of `tokens`, [n * vocab].
-std::string runLogits(LoadedModel &m, const std::vector<int32_t> &tokens,
-                      std::vector<float> &logits) {
+std::string runSession(LoadedModel &m, const std::vector<int32_t> &prompt,
+                       const std::vector<int32_t> &steps, std::vector<float> &out) {
   const tfc_model_info *info = m.lib.info();
-  if (!info->has_decoder)
-    return "the model has no decoder to compare logits of";
-  if (static_cast<int64_t>(tokens.size()) > info->max_seq)
-    return "the calibration has " + std::to_string(tokens.size()) +
-           " tokens, more than max_seq (" + std::to_string(info->max_seq) + ")";
-  tfc_session *session = m.lib.sessionNew(m.model, static_cast<int32_t>(tokens.size()));
+  int64_t total = static_cast<int64_t>(prompt.size() + steps.size());
+  if (total > info->max_seq)
+    return "the run has " + std::to_string(total) + " tokens, more than max_seq (" +
+           std::to_string(info->max_seq) + ")";
+  tfc_session *session = m.lib.sessionNew(m.model, static_cast<int32_t>(total));
   if (!session)
     return m.lib.errorText();
-  logits.assign(tokens.size() * info->vocab_size, 0.0f);
-  int32_t status = m.lib.decode(session, tokens.data(), static_cast<int32_t>(tokens.size()),
-                                logits.data(), /*all_logits=*/1);
-  std::string error = status ? m.lib.errorText() : "";
+  std::string error;
+  auto check = [&](int32_t status) {
+    if (status && error.empty())
+      error = m.lib.errorText();
+    return status == 0;
+  };
+  size_t at = out.size();
+  if (info->has_encoder) {
+    // Encoder-decoder: the prompt is also the source the decoder attends to.
+    out.resize(at + prompt.size() * info->dim);
+    if (!check(m.lib.encode(session, prompt.data(), static_cast<int32_t>(prompt.size()),
+                            out.data() + at)))
+      out.resize(at);
+    else if (info->has_decoder)
+      out.resize(at); // the decoder's logits depend on the hidden states; compare those
+  }
+  if (error.empty() && info->has_decoder) {
+    out.resize(at + prompt.size() * info->vocab_size);
+    if (check(m.lib.decode(session, prompt.data(), static_cast<int32_t>(prompt.size()),
+                           out.data() + at, /*all_logits=*/1))) {
+      for (int32_t token : steps) {
+        size_t here = out.size();
+        out.resize(here + info->vocab_size);
+        if (!check(m.lib.decode(session, &token, 1, out.data() + here, /*all_logits=*/1)))
+          break;
+      }
+    }
+  }
   m.lib.sessionFree(session);
   return error;
 }
+
+namespace {
 
 /// log softmax of one row, in float64.
 std::vector<double> logSoftmax(const float *row, int64_t n) {
@@ -90,17 +102,22 @@ std::string compareModels(const std::string &originalTdsl, const std::string &or
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("tfc-convert", dir))
     return "cannot create a temporary directory: " + ec.message();
   LoadedModel original, converted;
-  std::string error = compileAndLoad(originalTdsl, originalWeights, dir, "original", original);
+  PipelineOptions pipeline;
+  std::string error =
+      compileAndLoad(originalTdsl, pipeline, originalWeights, 0, dir, "original", original);
   if (error.empty())
-    error = compileAndLoad(convertedTdsl, convertedWeights, dir, "converted", converted);
+    error = compileAndLoad(convertedTdsl, pipeline, convertedWeights, 0, dir, "converted",
+                           converted);
   // The libraries stay mapped after their files are gone.
   llvm::sys::fs::remove_directories(dir);
   if (!error.empty())
     return error;
 
+  if (!original.lib.info()->has_decoder)
+    return "the model has no decoder to compare logits of";
   std::vector<float> p, q;
-  if (!(error = runLogits(original, tokens, p)).empty() ||
-      !(error = runLogits(converted, tokens, q)).empty())
+  if (!(error = runSession(original, tokens, {}, p)).empty() ||
+      !(error = runSession(converted, tokens, {}, q)).empty())
     return error;
   int64_t vocab = original.lib.info()->vocab_size, n = tokens.size();
   if (converted.lib.info()->vocab_size != vocab)

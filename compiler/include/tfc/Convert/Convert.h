@@ -11,6 +11,8 @@
 #ifndef TFC_CONVERT_CONVERT_H
 #define TFC_CONVERT_CONVERT_H
 
+#include "tfc/Pipeline/Pipeline.h"
+
 #include <cstdint>
 #include <string>
 
@@ -42,6 +44,21 @@ struct ConvertOptions {
 /// Runs the conversion; returns the process exit status (0, or 1 after one
 /// `tfc: error:` line or a diagnostic).
 int runConvert(const ConvertOptions &options);
+
+/// `tfc --verify-passes MODEL`: compiles the model with the given pipeline
+/// and again with each rewrite that has an off switch toggled (the attn
+/// passes, the elementwise fusion, and the test-only wrong rewrite when
+/// `testWrongRewrite` is set), runs every variant on the same random weights
+/// and prompts (prefill, then decode steps) and prints per rewrite the largest
+/// difference of the outputs relative to their largest magnitude. Exit status
+/// 1 when one is above `tolerance`.
+struct VerifyPassesOptions {
+  std::string model;
+  PipelineOptions pipeline;
+  double tolerance = 1e-4;
+  uint64_t seed = 1;
+};
+int runVerifyPasses(const VerifyPassesOptions &options);
 
 } // namespace tfc
 
