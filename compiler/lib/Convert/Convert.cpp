@@ -258,6 +258,13 @@ nlohmann::json layerJson(const std::string &where, int64_t layer, const LayerRep
     all.spectra.insert(all.spectra.end(), part->spectra.begin(), part->spectra.end());
   }
   nlohmann::json j = statsJson(all);
+  if (all.spectra.empty() && r.meanPoolingRelError) {
+    // Mean pooling factorizes nothing: its error is the layer's error.
+    j["energy"] = nullptr;
+    j["rel_error"] = *r.meanPoolingRelError;
+    j["optimal_rel_error"] = nullptr;
+    j["rsvd_vs_optimal"] = nullptr;
+  }
   j["attention"] = where;
   j["layer"] = layer;
   if (!r.keys.spectra.empty()) {
@@ -489,11 +496,15 @@ int runConvert(const ConvertOptions &options) {
   llvm::outs() << fmt::format("tfc convert {}: {} layers -> {}, {}, {}\n", command,
                               layerReports.size(), tdslPath, weightsPath, reportPath);
   for (const nlohmann::json &layer : layerReports) {
-    llvm::outs() << fmt::format(
-        "  {} layer {}: energy {:.6f}, rel_error {:.3e} (optimal {:.3e}, rsvd/optimal {:.4f})",
-        layer["attention"].get<std::string>(), layer["layer"].get<int64_t>(),
-        layer["energy"].get<double>(), layer["rel_error"].get<double>(),
-        layer["optimal_rel_error"].get<double>(), layer["rsvd_vs_optimal"].get<double>());
+    llvm::outs() << fmt::format("  {} layer {}: ", layer["attention"].get<std::string>(),
+                                layer["layer"].get<int64_t>());
+    if (layer["energy"].is_null())
+      llvm::outs() << fmt::format("rel_error {:.3e}", layer["rel_error"].get<double>());
+    else
+      llvm::outs() << fmt::format(
+          "energy {:.6f}, rel_error {:.3e} (optimal {:.3e}, rsvd/optimal {:.4f})",
+          layer["energy"].get<double>(), layer["rel_error"].get<double>(),
+          layer["optimal_rel_error"].get<double>(), layer["rsvd_vs_optimal"].get<double>());
     if (layer.contains("mean_pooling_rel_error"))
       llvm::outs() << fmt::format(", mean pooling {:.3e}",
                                   layer["mean_pooling_rel_error"].get<double>());
