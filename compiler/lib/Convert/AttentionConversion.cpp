@@ -130,22 +130,22 @@ GqaResult toGQA(const AttentionShape &shape, const AttentionWeights &w, int64_t 
       continue;
     }
 
-    // Values: stacked = C · v_g with C_j [hd, hd] absorbed into o_proj's columns of head h.
-    LowRank<double> v = factor<double>(values, hd, nthSketch(sketch, factorization++),
-                                       report.values);
-    headRows(out.v, g, hd) = v.V.adjoint();
-    MatD c = v.U * v.sigma.asDiagonal();
+    // The group's shared head: stacked ≈ M · shared, the rows of the shared
+    // head into `shared`; returns M, whose block j maps it to source head j.
+    auto factorShared = [&](const MatD &stacked, SpectrumStats &stats, MatD &into) {
+      LowRank<double> f = factor<double>(stacked, hd, nthSketch(sketch, factorization++), stats);
+      headRows(into, g, hd) = f.V.adjoint();
+      return MatD(f.U * f.sigma.asDiagonal());
+    };
+    // Values: v_j ≈ C_j v_g, C_j absorbed into o_proj's columns of head h.
+    MatD c = factorShared(values, report.values, out.v);
     for (int64_t j = 0; j < queriesPerGroup; ++j) {
       int64_t h = g * queriesPerGroup + j;
       out.o.middleCols(h * hd, hd) = w.o.middleCols(h * hd, hd) * headRows(c, sourceOf[j], hd);
     }
-
     if (!shape.ropeTheta) {
-      // Keys: stacked = B · k_g; q_h · (B_j k_g) = (B_j^T q_h) · k_g.
-      LowRank<double> k = factor<double>(keys, hd, nthSketch(sketch, factorization++),
-                                         report.keys);
-      headRows(out.k, g, hd) = k.V.adjoint();
-      MatD b = k.U * k.sigma.asDiagonal();
+      // Keys: k_j ≈ B_j k_g and q_h · (B_j k_g) = (B_j^T q_h) · k_g.
+      MatD b = factorShared(keys, report.keys, out.k);
       for (int64_t j = 0; j < queriesPerGroup; ++j) {
         int64_t h = g * queriesPerGroup + j;
         headRows(out.q, h, hd) = headRows(b, sourceOf[j], hd).transpose() *
