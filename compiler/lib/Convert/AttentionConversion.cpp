@@ -89,6 +89,14 @@ GqaResult toGQA(const AttentionShape &shape, const AttentionWeights &w, int64_t 
   AttentionWeights &out = result.weights;
   out.q = w.q;
   out.o = w.o;
+  if (w.hasBiases()) {
+    out.bq = w.bq;
+    out.bk = VecD::Zero(kvHeads * hd);
+    out.bv = VecD::Zero(kvHeads * hd);
+    out.bo = w.bo;
+    for (int64_t h = 0; h < heads; ++h)
+      out.bo += w.o.middleCols(h * hd, hd) * w.bv.segment((h / queriesPerSource) * hd, hd);
+  }
   out.k.resize(kvHeads * hd, d);
   out.v.resize(kvHeads * hd, d);
   double meanErrorSq = 0, normSq = 0;
@@ -150,6 +158,9 @@ GqaResult toGQA(const AttentionShape &shape, const AttentionWeights &w, int64_t 
         int64_t h = g * queriesPerGroup + j;
         headRows(out.q, h, hd) = headRows(b, sourceOf[j], hd).transpose() *
                                  headRows(w.q, h, hd);
+        if (w.hasBiases())
+          out.bq.segment(h * hd, hd) =
+              headRows(b, sourceOf[j], hd).transpose() * w.bq.segment(h * hd, hd);
       }
       continue;
     }
@@ -159,16 +170,25 @@ GqaResult toGQA(const AttentionShape &shape, const AttentionWeights &w, int64_t 
     // and a complex scalar commutes with the rotation.
     for (int64_t i = 0; i < hd / 2; ++i) {
       auto [ra, rb] = ropePair(i, hd, shape.interleaved);
-      MatC z(m, d);
+      // With RoPE the key bias rotates with the key (q · R b_k depends on the
+      // key's position): it is the last column of the factorized rows.
+      const int64_t cols = d + (w.hasBiases() ? 1 : 0);
+      MatC z(m, cols);
       for (int64_t j = 0; j < m; ++j) {
-        z.row(j).real() = w.k.row(sources[j] * hd + ra);
-        z.row(j).imag() = w.k.row(sources[j] * hd + rb);
+        z.row(j).head(d).real() = w.k.row(sources[j] * hd + ra);
+        z.row(j).head(d).imag() = w.k.row(sources[j] * hd + rb);
+        if (w.hasBiases())
+          z(j, d) = {w.bk(sources[j] * hd + ra), w.bk(sources[j] * hd + rb)};
       }
       LowRank<std::complex<double>> k = factor<std::complex<double>>(
           z, 1, nthSketch(sketch, factorization++), report.keys);
       Eigen::RowVectorXcd shared = k.V.col(0).adjoint();
-      out.k.row(g * hd + ra) = shared.real();
-      out.k.row(g * hd + rb) = shared.imag();
+      out.k.row(g * hd + ra) = shared.head(d).real();
+      out.k.row(g * hd + rb) = shared.head(d).imag();
+      if (w.hasBiases()) {
+        out.bk(g * hd + ra) = shared(d).real();
+        out.bk(g * hd + rb) = shared(d).imag();
+      }
       for (int64_t j = 0; j < queriesPerGroup; ++j) {
         int64_t h = g * queriesPerGroup + j;
         std::complex<double> beta = k.U(sourceOf[j], 0) * k.sigma(0);
@@ -178,6 +198,12 @@ GqaResult toGQA(const AttentionShape &shape, const AttentionWeights &w, int64_t 
         zq *= std::conj(beta);
         out.q.row(h * hd + ra) = zq.real();
         out.q.row(h * hd + rb) = zq.imag();
+        if (w.hasBiases()) {
+          std::complex<double> bias = std::conj(beta) *
+                                      std::complex<double>(w.bq(h * hd + ra), w.bq(h * hd + rb));
+          out.bq(h * hd + ra) = bias.real();
+          out.bq(h * hd + rb) = bias.imag();
+        }
       }
     }
   }

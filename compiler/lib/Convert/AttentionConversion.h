@@ -24,9 +24,12 @@ struct AttentionShape {
   bool interleaved = false;        // RoPE pairs 2j, 2j+1 (else j, j + head_dim/2)
 };
 
-/// q [heads*hd, dim], k and v [kv_heads*hd, dim], o [dim, heads*hd], as stored.
+/// q [heads*hd, dim], k and v [kv_heads*hd, dim], o [dim, heads*hd], as stored;
+/// the biases (attention(..., bias = true)) empty when the layer has none.
 struct AttentionWeights {
   MatD q, k, v, o;
+  VecD bq, bk, bv, bo;
+  bool hasBiases() const { return bq.size() != 0; }
 };
 
 /// Accumulates the spectra of the factorizations of one layer: how much energy
@@ -73,6 +76,10 @@ enum class GqaMethod { SVD, MeanPooling };
 /// pair is a complex number and the factorization complex rank-1 per frequency,
 /// which commutes with the rotation. Exact when kvHeads equals the source's.
 /// MeanPooling: the mean of the source heads (the GQA paper's initialization).
+/// Biases: a value bias adds W_o b_v to the output (the weights sum to one)
+/// and is folded into b_o; without RoPE a key bias adds q·b_k to every score
+/// of a query, which softmax ignores, and is dropped; with RoPE it rotates
+/// with the key and is factorized with it. The query bias follows the queries.
 struct GqaResult {
   AttentionWeights weights; // k and v now [kvHeads*hd, dim]
 };

@@ -54,6 +54,7 @@ int fail(const std::string &message) {
 /// One layer's tensors of an attention call.
 struct LayerTensors {
   std::string q, k, v, o;
+  std::string bq, bk, bv, bo; // attention(..., bias = true)
   std::string normWeight, normBias; // the norm in front (normBias: layer_norm only)
 };
 
@@ -112,11 +113,22 @@ std::vector<AttentionSite> findSelfAttention(mlir::ModuleOp module) {
     }
     auto wq = weightOf(op.getWq());
     int64_t layers = wq && wq.isStacked() ? wq.getName().getLayers() : 1;
-    for (int64_t l = 0; l < layers; ++l)
-      site.layers.push_back({layerName(op.getWq(), l), layerName(op.getWk(), l),
-                             layerName(op.getWv(), l), layerName(op.getWo(), l),
-                             normWeight ? layerName(normWeight, l) : "",
-                             normBias ? layerName(normBias, l) : ""});
+    for (int64_t l = 0; l < layers; ++l) {
+      LayerTensors t;
+      t.q = layerName(op.getWq(), l);
+      t.k = layerName(op.getWk(), l);
+      t.v = layerName(op.getWv(), l);
+      t.o = layerName(op.getWo(), l);
+      if (site.biases) {
+        t.bq = layerName(op.getBq(), l);
+        t.bk = layerName(op.getBk(), l);
+        t.bv = layerName(op.getBv(), l);
+        t.bo = layerName(op.getBo(), l);
+      }
+      t.normWeight = normWeight ? layerName(normWeight, l) : "";
+      t.normBias = normBias ? layerName(normBias, l) : "";
+      site.layers.push_back(std::move(t));
+    }
     sites.push_back(std::move(site));
   });
   return sites;
@@ -205,9 +217,6 @@ std::string checkSite(const ConvertOptions &options, const AttentionSite &site) 
                          "layer_norm, so its size has no bound for MLA's latent norm",
                          site.where);
   }
-  if (options.target == ConvertOptions::Target::GQA && site.biases)
-    return fmt::format("the attention at {} has biases, which --to gqa does not convert yet",
-                       site.where);
   return "";
 }
 
@@ -354,6 +363,19 @@ int runConvert(const ConvertOptions &options) {
         if (std::string e = readMatrix(weights, options.weights, *name, rows, cols, *out);
             !e.empty())
           return fail(e);
+      if (site.biases) {
+        MatD b[4];
+        for (auto [name, rows, out] :
+             {std::tuple{&names.bq, s.heads * hd, &b[0]}, {&names.bk, s.kvHeads * hd, &b[1]},
+              {&names.bv, s.kvHeads * hd, &b[2]}, {&names.bo, d, &b[3]}})
+          if (std::string e = readMatrix(weights, options.weights, *name, rows, 0, *out);
+              !e.empty())
+            return fail(e);
+        w.bq = b[0].col(0);
+        w.bk = b[1].col(0);
+        w.bv = b[2].col(0);
+        w.bo = b[3].col(0);
+      }
       LayerReport report;
       SketchOptions layerSketch = sketch;
       layerSketch.seed = sketch.seed ^ (0xD1B54A32D192ED03ull * uint64_t(layerIndex + 1));
@@ -367,6 +389,12 @@ int runConvert(const ConvertOptions &options) {
         weights.put(names.k, toTensor(r.weights.k));
         weights.put(names.v, toTensor(r.weights.v));
         weights.put(names.o, toTensor(r.weights.o));
+        if (site.biases) {
+          weights.put(names.bq, toTensor(r.weights.bq));
+          weights.put(names.bk, toTensor(r.weights.bk));
+          weights.put(names.bv, toTensor(r.weights.bv));
+          weights.put(names.bo, toTensor(r.weights.bo));
+        }
       } else {
         MatD normWeight, normBias;
         if (std::string e = readMatrix(weights, options.weights, names.normWeight, d, 0, normWeight);

@@ -60,12 +60,13 @@ def attention_form(args, cfg):
     """attn(W, scope, h) for the original (args.form == 'orig') or converted model."""
     heads, hd = cfg["heads"], cfg["dim"] // cfg["heads"]
     rope = R.rope(cfg["rope_theta"]) if cfg.get("rope_theta") else None
+    bias = cfg.get("bias", False)
     if args.form == "orig":
         return lambda W, s, h: R.attention(W, s, h, heads, kv_heads=cfg.get("kv_heads"),
-                                           causal=True, rope=rope)
+                                           causal=True, rope=rope, bias=bias)
     if args.form == "gqa":
         return lambda W, s, h: R.attention(W, s, h, heads, kv_heads=args.kv_heads,
-                                           causal=True, rope=rope)
+                                           causal=True, rope=rope, bias=bias)
     # mla: nope_dim = v_dim = head_dim; rope keeps rope_dim dims at theta^(rope_dim/hd)
     if rope is not None:
         rope = R.rope(cfg["rope_theta"] ** (args.rope_dim / hd))
@@ -89,6 +90,14 @@ def nope_small(cfg, W, tokens, attn):
     return R.linear(W, "lm_head", x, cfg["vocab"])
 
 
+def single_layer(cfg, W, tokens, attn):
+    """Inputs/bias_rope.tdsl: embedding, rms_norm, one attention, a head."""
+    W = R.as_weights(W)
+    x = R.embedding(W, "emb", tokens, cfg["vocab"], cfg["dim"])
+    x = x + attn(W, "attn", R.rms_norm(W, "norm", x, 1e-5))
+    return R.linear(W, "head", x, cfg["vocab"])
+
+
 def llama_like(cfg, W, tokens, attn):
     return R._llama_like(cfg, W, tokens, attn)
 
@@ -98,6 +107,7 @@ FAMILIES = {
                                     eps=1e-5)),
     "rope_mqa": (llama_like, dict(vocab=64, dim=32, layers=2, heads=4, kv_heads=1, ffn=48,
                                   max_seq=64, eps=1e-5, rope_theta=10000.0)),
+    "bias_rope": (single_layer, dict(vocab=32, dim=16, heads=4, rope_theta=100.0, bias=True)),
     "stories260k": (llama_like, dict(vocab=512, dim=64, layers=5, heads=8, kv_heads=4, ffn=172,
                                      max_seq=512, eps=1e-5, rope_theta=10000.0,
                                      tie_embeddings=True)),
