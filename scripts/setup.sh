@@ -7,7 +7,7 @@ packages=(
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools clang-19 lld-19
   libfmt-dev ninja-build cmake ccache python3-numpy
   nlohmann-json3-dev libomp-19-dev libclang-rt-19-dev libpcre2-dev libutf8proc-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev libeigen3-dev python3-matplotlib
 )
 
 missing=()

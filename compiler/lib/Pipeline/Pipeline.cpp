@@ -36,6 +36,8 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // whatever the passes before it left in front of attn.sdpa. The weight
   // initializers are read off the graph as generated, before any rewrite.
   pm.addPass(attn::createAttnMarkWeightInit());
+  if (options.testWrongRewrite)
+    pm.addPass(attn::createAttnTestWrongRewrite());
   if (options.latent)
     pm.addPass(attn::createAttnLatent());
   pm.addPass(attn::createAttnDecompose());

@@ -5,6 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ConvertCommand.h"
+
+#include "tfc/Convert/Convert.h"
 #include "tfc/Frontend/MLIRGen.h"
 #include "tfc/Import/HFImport.h"
 #include "tfc/Pipeline/Pipeline.h"
@@ -117,6 +120,20 @@ static cl::opt<bool> verifyDiagnostics("verify-diagnostics",
                                        cl::cat(category));
 static cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
                              cl::cat(category));
+static cl::opt<bool> verifyPasses(
+    "verify-passes",
+    cl::desc("Compile the model with and without each rewrite that has an off switch, run all "
+             "on random weights and print the largest relative difference per rewrite; exit 1 "
+             "above --verify-tolerance"),
+    cl::cat(category));
+static cl::opt<double> verifyTolerance(
+    "verify-tolerance",
+    cl::desc("Largest relative difference --verify-passes accepts (default 1e-4)"),
+    cl::init(1e-4), cl::cat(category));
+// Hidden, for the tests of --verify-passes: a deliberately wrong rewrite in the pipeline.
+static cl::opt<bool> testWrongRewrite("test-wrong-rewrite", cl::Hidden,
+                                      cl::desc("Add tfc-attn-test-wrong-rewrite (tests only)"),
+                                      cl::cat(category));
 // Hidden, for docs/tdsl.md (test/Frontend/builtins-doc.test): prints the builtin
 // table and exits while the command line is parsed, so like --version it needs no input.
 static cl::opt<bool> printBuiltins("print-builtins", cl::Hidden, cl::ValueDisallowed,
@@ -157,6 +174,8 @@ int main(int argc, char **argv) {
                    << "\n";
     return 1;
   }
+  if (convertCommandChosen())
+    return runConvertCommand();
 
   if (importCommand)
     return runImport();
@@ -177,6 +196,7 @@ int main(int argc, char **argv) {
   options.pipeline.weightType = weightType;
   options.pipeline.attentionKeyTile = attentionKeyTile;
   options.pipeline.attentionQueryRows = attentionQueryRows;
+  options.pipeline.testWrongRewrite = testWrongRewrite;
   options.pipeline.threads = threads && threads->getNumOccurrences() ? threads->getValue() : 0;
   if (threads && threads->getNumOccurrences() && threads->getValue() < 0) {
     llvm::errs() << "tfc: error: --threads=" << threads->getValue() << " is negative\n";
@@ -185,6 +205,13 @@ int main(int argc, char **argv) {
   if (std::string error = tfc::checkPipelineOptions(options.pipeline); !error.empty()) {
     llvm::errs() << "tfc: error: " << error << "\n";
     return 1;
+  }
+  if (verifyPasses) {
+    tfc::VerifyPassesOptions verify;
+    verify.model = input;
+    verify.pipeline = options.pipeline;
+    verify.tolerance = verifyTolerance;
+    return tfc::runVerifyPasses(verify);
   }
   options.printWeights = printWeights;
   options.report = report;

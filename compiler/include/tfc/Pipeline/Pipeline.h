@@ -36,6 +36,9 @@ struct PipelineOptions {
   /// query rows (queries x query heads per K/V head); see SDPATiling.
   int64_t attentionKeyTile = 256;
   int64_t attentionQueryRows = 256;
+  /// Adds tfc-attn-test-wrong-rewrite (a deliberately wrong rewrite) to the
+  /// attn passes, for the tests of --verify-passes only.
+  bool testWrongRewrite = false;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.

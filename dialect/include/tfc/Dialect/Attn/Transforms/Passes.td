@@ -212,4 +212,24 @@ def AttnMarkWeightInit : Pass<"tfc-attn-mark-weight-init"> {
   let dependentDialects = ["::tfc::attn::AttnDialect"];
 }
 
+def AttnTestWrongRewrite : Pass<"tfc-attn-test-wrong-rewrite"> {
+  let summary = "A deliberately wrong rewrite, for the tests of tfc --verify-passes";
+  let description = [{
+    Multiplies the epsilon of every rms_norm and layer_norm by 1000: a small,
+    plausible-looking change of the function that `tfc --verify-passes` must
+    report. It is in tfc's pipeline only when a test asks for it (the hidden
+    `tfc --test-wrong-rewrite`); never use it otherwise.
+
+    Before:
+    ```mlir
+    %h = attn.rms_norm %x, %g {eps = 1.0e-05 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %h = attn.rms_norm %x, %g {eps = 1.0e-02 : f64} : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::tfc::attn::AttnDialect"];
+}
+
 #endif // TFC_DIALECT_ATTN_TRANSFORMS_PASSES_TD
