@@ -1,4 +1,4 @@
-//===- Quants.cpp - Dequantizing ggml's block types ------------------------===//
+//===- Quants.cpp - Dequantizing ggml's block types, quantizing Q8_0 -------===//
 //
 // One function per block type, written from the block layouts of ggml's
 // ggml-common.h and the arithmetic of its `dequantize_row_*` reference code
@@ -15,6 +15,7 @@
 
 #include "tfc/Gguf.h"
 
+#include <cmath>
 #include <cstring>
 
 // dl * q - ml must round twice, as ggml's (non-FMA) reference does.
@@ -253,6 +254,22 @@ std::string tfc::rt::dequantizableTypeNames() {
     names += tfc::gguf::typeTraits(uint32_t(d.type))->name;
   }
   return names;
+}
+
+void tfc::rt::quantizeQ8_0(const float *src, unsigned char *dst, int64_t n) {
+  for (int64_t i = 0; i < n; i += 32, src += 32, dst += 34) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) { // ggml's MAX(amax, |x|), NaN included
+      const float a = std::fabs(src[j]);
+      amax = amax > a ? amax : a;
+    }
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const uint16_t half = floatToHalf(d);
+    std::memcpy(dst, &half, 2);
+    for (int j = 0; j < 32; ++j)
+      dst[2 + j] = static_cast<unsigned char>(static_cast<int8_t>(std::round(src[j] * id)));
+  }
 }
 
 uint64_t tfc::rt::quantizedBytes(uint32_t type, int64_t n) {

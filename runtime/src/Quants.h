@@ -29,6 +29,12 @@ uint64_t quantizedBytes(uint32_t type, int64_t n);
 /// hold. `type` must be one canDequantize accepts.
 void dequantize(uint32_t type, const unsigned char *src, float *dst, int64_t n);
 
+/// Quantizes `n` floats (a whole number of 32-blocks) into ggml Q8_0 blocks at
+/// `dst`, as ggml's quantize_row_q8_0_ref does: per block d = max|x| / 127
+/// stored as f16, q = roundf(x / d) (half away from zero) with the f32 d, or
+/// all zeros when the block is.
+void quantizeQ8_0(const float *src, unsigned char *dst, int64_t n);
+
 } // namespace tfc::rt
 
 #endif // TFC_RUNTIME_QUANTS_H

@@ -13,6 +13,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <algorithm>
+
 using namespace mlir;
 
 namespace tfc {
@@ -96,6 +98,18 @@ Value mapElementwise(OpBuilder &b, Location loc, ValueRange inputs, BodyFn body)
   Value init = emptyTensor(b, loc, tensor::getMixedSizes(b, loc, inputs[0]));
   SmallVector<AffineMap> maps(inputs.size() + 1, b.getMultiDimIdentityMap(rank));
   return generic(b, loc, inputs, init, maps, iterators(rank), body);
+}
+
+func::FuncOp intrinsicDeclaration(ModuleOp module, StringRef name, FunctionType type) {
+  std::string symbol = "__tfc_" + name.str();
+  std::replace(symbol.begin(), symbol.end(), '.', '_');
+  if (auto existing = module.lookupSymbol<func::FuncOp>(symbol))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto decl = b.create<func::FuncOp>(module.getLoc(), symbol, type);
+  decl.setPrivate();
+  decl->setAttr("tfc.llvm_intrinsic", b.getStringAttr(name));
+  return decl;
 }
 
 LogicalResult applyPopulatedPatterns(Operation *root,
