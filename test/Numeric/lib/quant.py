@@ -25,8 +25,8 @@
 #     of 32 wide stay f32 in the compiled model and in both references.
 #
 # quant.py gguf MANIFEST DIR
-#     From a harness --manifest: DIR/f32.safetensors with seeded random F32
-#     weights, and DIR/q8_0.gguf with the same weights, each linear layer's
+#     From a harness --manifest: DIR/Q8_0.safetensors with seeded random F32
+#     weights, and DIR/Q8_0.gguf with the same weights, each linear layer's
 #     matrix (2-D, rows a multiple of 32, not an embedding) quantized to Q8_0
 #     here; the embedding is stored dequantized in the safetensors file, so the
 #     two load to the same model only if the runtime's quantizer is bit-identical
@@ -201,14 +201,20 @@ def gguf(manifest, d):
         name, shape = parts[1], [int(x) for x in parts[2].split(",")]
         v = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
         if len(shape) == 2 and shape[-1] % BLOCK == 0:
+            # The first block of each row is all ties: max 127 * 2^-10 makes
+            # d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to m + 1/2,
+            # which roundf takes away from zero (rint would not).
+            halves = (np.arange(BLOCK - 1) - 15 + 0.5) * rng.choice([-1.0, 1.0], BLOCK - 1)
+            v[:, 0] = 127.0 * 2.0 ** -10
+            v[:, 1:BLOCK] = (halves * 2.0 ** -10).astype(np.float32)
             dq = quantize_q8_0(v)
             gg.append((name, G.ne_of(shape), "Q8_0", q8_0_bytes(*dq)))
             st[name] = v if "embd" not in name else dequantize_q8_0(*dq).astype(np.float32)
         else:
             gg.append((name, G.ne_of(shape), "F32", v.tobytes()))
             st[name] = v
-    R.save_safetensors(os.path.join(d, "f32.safetensors"), st)
-    G.write(os.path.join(d, "q8_0.gguf"), G.build(G.every_kv(), gg))
+    R.save_safetensors(os.path.join(d, "Q8_0.safetensors"), st)
+    G.write(os.path.join(d, "Q8_0.gguf"), G.build(G.every_kv(), gg))
     return 0
 
 
