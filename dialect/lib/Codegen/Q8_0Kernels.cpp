@@ -50,6 +50,8 @@ public:
     sums = VectorType::get({8}, b.getI32Type());
     floats = VectorType::get({8}, b.getF32Type());
     ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    psign = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.psign.b",
+                                      b.getFunctionType({lanes8, lanes8}, {lanes8}));
     if (vnni) {
       dot = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.256",
                                       b.getFunctionType({sums, sums, sums}, {sums}));
@@ -171,14 +173,13 @@ private:
         loc, index(0), index(blocks), index(1), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
           // |q_a| once per token; the weights take q_a's sign (q_a · q_w =
-          // |q_a| · (sign(q_a) q_w)), since the instructions multiply
+          // |q_a| · (sign(q_a) q_w), vpsignb), since the instructions multiply
           // unsigned by signed bytes.
-          Value zeroBytes = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(lanes8));
-          SmallVector<Value> absA, negA, scaleA, qw, scaleW, out;
+          SmallVector<Value> absA, signA, scaleA, qw, scaleW, out;
           for (Value m : ms) {
             Value q = nb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{m, blk, index(0)});
             absA.push_back(nb.create<math::AbsIOp>(loc, q));
-            negA.push_back(nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, q, zeroBytes));
+            signA.push_back(q);
             scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
           }
           for (Value n : ns) {
@@ -187,8 +188,8 @@ private:
           }
           for (int64_t i = 0; i < tm; ++i)
             for (int64_t j = 0; j < tn; ++j) {
-              Value flipped = nb.create<arith::SubIOp>(loc, zeroBytes, qw[j]);
-              Value signedW = nb.create<arith::SelectOp>(loc, negA[i], flipped, qw[j]);
+              Value signedW =
+                  nb.create<func::CallOp>(loc, psign, ValueRange{qw[j], signA[i]}).getResult(0);
               Value partial = nb.create<arith::SIToFPOp>(loc, floats, dotProduct(nb, absA[i], signedW));
               Value scale = nb.create<vector::BroadcastOp>(
                   loc, floats, nb.create<arith::MulFOp>(loc, scaleA[i], scaleW[j]));
@@ -212,7 +213,7 @@ private:
   bool vnni;
   int64_t tileTokens, tileRows, blocks;
   VectorType lanes8, sums, floats;
-  func::FuncOp dot, maddubs, maddwd;
+  func::FuncOp psign, dot, maddubs, maddwd;
   Value qa, da; // the quantized activations and their scales
 };
 
@@ -238,18 +239,8 @@ struct VectorizeQ8_0Matmul : OpRewritePattern<linalg::GenericOp> {
     Q8_0Emitter emit(rewriter, loc, a3, w, c, vnni, tileTokens, /*tileRows=*/4);
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     emit.quantizeActivations(tokens);
-    int64_t blocks = (rows + blockRows - 1) / blockRows;
-    rewriter.create<scf::ParallelOp>(
-        loc, ValueRange{emit.index(0)}, ValueRange{emit.index(blocks)}, ValueRange{emit.index(1)},
-        [&](OpBuilder &nb, Location, ValueRange ivs) {
-          OpBuilder::InsertionGuard g(rewriter);
-          rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          Value nStart = rewriter.create<arith::MulIOp>(loc, ivs[0], emit.index(blockRows));
-          Value nEnd = rewriter.create<arith::MinSIOp>(
-              loc, rewriter.create<arith::AddIOp>(loc, nStart, emit.index(blockRows)),
-              emit.index(rows));
-          emit.block(nStart, nEnd, tokens);
-        });
+    tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
+                           [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
     rewriter.eraseOp(op);
     return success();
   }

@@ -456,7 +456,6 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
 
     Location loc = op.getLoc();
     int64_t rows = bType.getDimSize(0), k = bType.getDimSize(1);
-    int64_t blocks = (rows + blockRows - 1) / blockRows;
     const int64_t width = strategy.vectorWidth;
     MatmulEmitter emit(rewriter, loc, a, bT, c, k, strategy);
     // The token count (the rows of C, equal to those of A).
@@ -472,17 +471,8 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
             rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
         emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
       }
-      rewriter.create<scf::ParallelOp>(
-          loc, ValueRange{emit.index(0)}, ValueRange{emit.index(blocks)},
-          ValueRange{emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
-            OpBuilder::InsertionGuard g(rewriter);
-            rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-            Value nStart = rewriter.create<arith::MulIOp>(loc, ivs[0], emit.index(blockRows));
-            Value nEnd = rewriter.create<arith::MinSIOp>(
-                loc, rewriter.create<arith::AddIOp>(loc, nStart, emit.index(blockRows)),
-                emit.index(rows));
-            emit.block(nStart, nEnd, tokens);
-          });
+      tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
+                             [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
       if (dot)
         emit.setBF16Dot(Value(), func::FuncOp());
     };

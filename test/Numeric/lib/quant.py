@@ -8,9 +8,10 @@
 # q = round-half-even(x * (127 / max|x|))).
 #
 # quant.py check MODEL MODEL.so HARNESS [--weights W.safetensors] [--prompt-len N]
-#          [--chunks 40,1,..] [--exact] [--work DIR]
-#     MODEL is llama_small / mqa_small (seeded random weights, written as F32
-#     safetensors) or stories260k (--weights). Runs the compiled q8_0 model on the
+#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--work DIR]
+#     MODEL is llama_small / mqa_small (seeded random weights, written as F32,
+#     F16 or BF16 safetensors and quantized from those values at load) or
+#     stories260k (--weights). Runs the compiled q8_0 model on the
 #     prompt and compares its logits with two float64 references on the same
 #     quantized weights:
 #       "int8":  the kernel's arithmetic: dequantized weights times activations
@@ -142,10 +143,10 @@ def check(args):
         wpath = args.weights
     else:
         family, cfg = C.MODELS[args.model]
-        tensors = {k: R.round_to_dtype(v, "F32")
+        tensors = {k: R.round_to_dtype(v, args.dtype)
                    for k, v in R.manifest(family, cfg, seed=args.seed).used.items()}
         wpath = os.path.join(work, "weights.safetensors")
-        R.save_safetensors(wpath, tensors)
+        R.save_safetensors(wpath, tensors, dtype=args.dtype)
     n = min(args.prompt_len, cfg["max_seq"])
     tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
     cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
@@ -261,6 +262,8 @@ def main():
     c.add_argument("--prompt-len", type=int, default=48)
     c.add_argument("--chunks")
     c.add_argument("--exact", action="store_true")
+    c.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"],
+                   help="the safetensors dtype of the random weights (quantized at load)")
     g = sub.add_parser("gguf")
     g.add_argument("manifest")
     g.add_argument("dir")

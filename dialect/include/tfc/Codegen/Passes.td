@@ -233,8 +233,8 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     then, over blocks of `block-rows` weight rows in parallel, tiles of up to
     4 tokens × 4 rows read each weight block (34 bytes) once per tile, take
     the 32-lane integer dot product of a token's block with a row's block
-    (vpdpbusd on |q_a| and q_w with the sign of q_a for `vnni`; vpmaddubsw then
-    vpmaddwd for `avx2`: exact either way, |q| <= 127), convert its eight i32
+    (vpdpbusd on |q_a| and q_w with the sign of q_a, vpsignb, for `vnni`;
+    vpmaddubsw then vpmaddwd for `avx2`: exact either way, |q| <= 127), convert its eight i32
     partial sums to f32 and multiply-add them with d_a · d_w into 8-lane
     accumulators, reduced horizontally once per output. With `none` the generic
     is left alone and becomes scalar loops of the exact dequantized arithmetic.

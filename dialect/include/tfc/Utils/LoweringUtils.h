@@ -104,6 +104,12 @@ mlir::Value generic(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange inp
 mlir::Value mapElementwise(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange inputs,
                            BodyFn body);
 
+/// `scf.parallel` over the blocks of `blockRows` rows of [0, rows) (the unit of
+/// work of a thread): `body(lo, hi)` emits the work of rows [lo, hi) with `b`
+/// inserting into the loop body.
+void parallelRowBlocks(mlir::OpBuilder &b, mlir::Location loc, int64_t rows, int64_t blockRows,
+                       llvm::function_ref<void(mlir::Value, mlir::Value)> body);
+
 /// The private declaration `@__tfc_<name with . as _>` carrying
 /// `tfc.llvm_intrinsic = name`, created once per module: the kernels call it
 /// like a function, so that the passes between them and the LLVM dialect
