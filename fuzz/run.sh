@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz/run.sh DURATION_SECONDS [safetensors|tdsl]
+# fuzz/run.sh DURATION_SECONDS [safetensors|gguf|index|tdsl]
 #
 # Builds the libFuzzer targets in build-fuzz (clang-19, -DTFC_BUILD_FUZZERS=ON) and
 # runs each (or the one named) for DURATION_SECONDS, one after the other. The
@@ -14,14 +14,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: fuzz/run.sh DURATION_SECONDS [safetensors|tdsl]" >&2; exit 2; }
+usage() { echo "usage: fuzz/run.sh DURATION_SECONDS [safetensors|gguf|index|tdsl]" >&2; exit 2; }
 [ $# -ge 1 ] && [ $# -le 2 ] || usage
 duration=$1
 [[ $duration =~ ^[0-9]+$ ]] && [ "$duration" -gt 0 ] || usage
 if [ $# -eq 2 ]; then
-  case $2 in safetensors|tdsl) targets=("$2") ;; *) usage ;; esac
+  case $2 in safetensors|gguf|index|tdsl) targets=("$2") ;; *) usage ;; esac
 else
-  targets=(safetensors tdsl)
+  targets=(safetensors gguf index tdsl)
 fi
 
 BUILD_DIR=${TFC_FUZZ_BUILD_DIR:-build-fuzz}

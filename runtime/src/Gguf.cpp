@@ -34,6 +34,10 @@ constexpr uint32_t kMaxDims = 4;
 constexpr uint64_t kMaxNameBytes = 63;
 constexpr int kMaxArrayDepth = 8;
 constexpr uint64_t kDefaultAlignment = 32;
+/// Vectors are reserved for at most this many entries up front, whatever the
+/// counts say: they grow with what actually parses (every entry takes bytes of
+/// the file), never with a count alone.
+constexpr uint64_t kMaxReserve = 1 << 16;
 
 // Indexed by ggml type number; a null name marks a number that is no type.
 constexpr TypeTraits kTypes[] = {
@@ -276,7 +280,7 @@ public:
       return true;
     }
     if (v.elementType == ValueType::String) {
-      v.strings.reserve(v.count);
+      v.strings.reserve(std::min<uint64_t>(v.count, kMaxReserve));
       for (uint64_t i = 0; i < v.count; ++i) {
         std::string_view s;
         if (!string("an array's string", s))
@@ -381,7 +385,7 @@ bool File::parseUnchecked(const unsigned char *bytes, size_t n) {
 
   //--- metadata
   std::unordered_set<std::string_view> keys;
-  keyValues.reserve(kvCount);
+  keyValues.reserve(std::min<uint64_t>(kvCount, kMaxReserve));
   for (uint64_t i = 0; i < kvCount; ++i) {
     KeyValue kv;
     kv.offset = r.pos;
@@ -416,7 +420,7 @@ bool File::parseUnchecked(const unsigned char *bytes, size_t n) {
 
   //--- tensor infos
   std::unordered_set<std::string_view> names;
-  tensorInfos.reserve(tensorCount);
+  tensorInfos.reserve(std::min<uint64_t>(tensorCount, kMaxReserve));
   for (uint64_t i = 0; i < tensorCount; ++i) {
     TensorInfo t;
     t.infoOffset = r.pos;

@@ -8,7 +8,9 @@
 #include "Internal.h"
 
 #include "Half.h"
-#include "Quants.h"
+#include "Quantize.h"
+
+#include "tfc/Gguf.h"
 
 #include <sys/mman.h>
 
@@ -325,7 +327,7 @@ void tfc::rt::storeFloats(int32_t dtype, const float *src, void *dst, int64_t n)
     return;
   }
   if (dtype == TFC_DTYPE_Q8_0) {
-    quantizeQ8_0(src, static_cast<unsigned char *>(dst), n);
+    quantize(uint32_t(tfc::gguf::TensorType::Q8_0), src, static_cast<unsigned char *>(dst), n);
     return;
   }
   auto *out = static_cast<uint16_t *>(dst);

@@ -1,4 +1,4 @@
-//===- Quants.cpp - Dequantizing ggml's block types, quantizing Q8_0 -------===//
+//===- Quants.cpp - Dequantizing ggml's block types ------------------------===//
 //
 // One function per block type, written from the block layouts of ggml's
 // ggml-common.h and the arithmetic of its `dequantize_row_*` reference code
@@ -15,8 +15,8 @@
 
 #include "tfc/Gguf.h"
 
-#include <cmath>
 #include <cstring>
+#include <utility>
 
 // dl * q - ml must round twice, as ggml's (non-FMA) reference does.
 #pragma clang fp contract(off)
@@ -142,16 +142,12 @@ void dequantizeQ3_K(const unsigned char *b, float *y) {
   }
 }
 
-/// The 6-bit scale and min of sub-block j of a Q4_K/Q5_K super-block
-/// (ggml's get_scale_min_k4).
-void scaleMinK4(int j, const unsigned char *q, int &scale, int &min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
-    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
+/// Sub-block j's scale and min as floats: d * scale and dmin * min.
+std::pair<float, float> subBlockScaleMin(int j, const unsigned char *scales, float d,
+                                         float dmin) {
+  int scale, min;
+  scaleMinK4(j, scales, scale, min);
+  return {d * float(scale), dmin * float(min)};
 }
 
 // block_q4_K: f16 d | f16 dmin | 12 bytes of eight 6-bit scales and mins | 128
@@ -160,11 +156,8 @@ void dequantizeQ4_K(const unsigned char *b, float *y) {
   const float d = f16At(b), min = f16At(b + 2);
   const unsigned char *scales = b + 4, *q = b + 16;
   for (int is = 0; is < 8; is += 2) {
-    int sc, m;
-    scaleMinK4(is, scales, sc, m);
-    const float d1 = d * float(sc), m1 = min * float(m);
-    scaleMinK4(is + 1, scales, sc, m);
-    const float d2 = d * float(sc), m2 = min * float(m);
+    const auto [d1, m1] = subBlockScaleMin(is, scales, d, min);
+    const auto [d2, m2] = subBlockScaleMin(is + 1, scales, d, min);
     for (int l = 0; l < 32; ++l)
       *y++ = d1 * float(q[l] & 0x0f) - m1;
     for (int l = 0; l < 32; ++l)
@@ -180,11 +173,8 @@ void dequantizeQ5_K(const unsigned char *b, float *y) {
   const unsigned char *scales = b + 4, *qh = b + 16, *ql = b + 48;
   unsigned u1 = 1, u2 = 2;
   for (int is = 0; is < 8; is += 2) {
-    int sc, m;
-    scaleMinK4(is, scales, sc, m);
-    const float d1 = d * float(sc), m1 = min * float(m);
-    scaleMinK4(is + 1, scales, sc, m);
-    const float d2 = d * float(sc), m2 = min * float(m);
+    const auto [d1, m1] = subBlockScaleMin(is, scales, d, min);
+    const auto [d2, m2] = subBlockScaleMin(is + 1, scales, d, min);
     for (int l = 0; l < 32; ++l)
       *y++ = d1 * float((ql[l] & 0x0f) + (qh[l] & u1 ? 16 : 0)) - m1;
     for (int l = 0; l < 32; ++l)
@@ -222,54 +212,28 @@ void dequantizeQ6_K(const unsigned char *b, float *y) {
 
 using BlockDequantizer = void (*)(const unsigned char *, float *);
 
-struct Dequantizer {
-  TensorType type;
-  BlockDequantizer block;
+constexpr BlockFunction<BlockDequantizer> kDequantizers[] = {
+    {uint32_t(TensorType::Q4_0), dequantizeQ4_0}, {uint32_t(TensorType::Q4_1), dequantizeQ4_1},
+    {uint32_t(TensorType::Q5_0), dequantizeQ5_0}, {uint32_t(TensorType::Q5_1), dequantizeQ5_1},
+    {uint32_t(TensorType::Q8_0), dequantizeQ8_0}, {uint32_t(TensorType::Q2_K), dequantizeQ2_K},
+    {uint32_t(TensorType::Q3_K), dequantizeQ3_K}, {uint32_t(TensorType::Q4_K), dequantizeQ4_K},
+    {uint32_t(TensorType::Q5_K), dequantizeQ5_K}, {uint32_t(TensorType::Q6_K), dequantizeQ6_K},
 };
-
-constexpr Dequantizer kDequantizers[] = {
-    {TensorType::Q4_0, dequantizeQ4_0}, {TensorType::Q4_1, dequantizeQ4_1},
-    {TensorType::Q5_0, dequantizeQ5_0}, {TensorType::Q5_1, dequantizeQ5_1},
-    {TensorType::Q8_0, dequantizeQ8_0}, {TensorType::Q2_K, dequantizeQ2_K},
-    {TensorType::Q3_K, dequantizeQ3_K}, {TensorType::Q4_K, dequantizeQ4_K},
-    {TensorType::Q5_K, dequantizeQ5_K}, {TensorType::Q6_K, dequantizeQ6_K},
-};
-
-const Dequantizer *findDequantizer(uint32_t type) {
-  for (const Dequantizer &d : kDequantizers)
-    if (uint32_t(d.type) == type)
-      return &d;
-  return nullptr;
-}
 
 } // namespace
 
-bool tfc::rt::canDequantize(uint32_t type) { return findDequantizer(type) != nullptr; }
+bool tfc::rt::canDequantize(uint32_t type) {
+  return findBlockFunction(kDequantizers, type) != nullptr;
+}
 
 std::string tfc::rt::dequantizableTypeNames() {
   std::string names;
-  for (const Dequantizer &d : kDequantizers) {
+  for (const BlockFunction<BlockDequantizer> &d : kDequantizers) {
     if (!names.empty())
       names += ", ";
-    names += tfc::gguf::typeTraits(uint32_t(d.type))->name;
+    names += tfc::gguf::typeTraits(d.type)->name;
   }
   return names;
-}
-
-void tfc::rt::quantizeQ8_0(const float *src, unsigned char *dst, int64_t n) {
-  for (int64_t i = 0; i < n; i += 32, src += 32, dst += 34) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; ++j) { // ggml's MAX(amax, |x|), NaN included
-      const float a = std::fabs(src[j]);
-      amax = amax > a ? amax : a;
-    }
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    const uint16_t half = floatToHalf(d);
-    std::memcpy(dst, &half, 2);
-    for (int j = 0; j < 32; ++j)
-      dst[2 + j] = static_cast<unsigned char>(static_cast<int8_t>(std::round(src[j] * id)));
-  }
 }
 
 uint64_t tfc::rt::quantizedBytes(uint32_t type, int64_t n) {
@@ -279,9 +243,19 @@ uint64_t tfc::rt::quantizedBytes(uint32_t type, int64_t n) {
 
 void tfc::rt::dequantize(uint32_t type, const unsigned char *src, float *dst, int64_t n) {
   const tfc::gguf::TypeTraits *traits = tfc::gguf::typeTraits(type);
-  const BlockDequantizer block = findDequantizer(type)->block;
+  const BlockDequantizer block = findBlockFunction(kDequantizers, type);
   for (int64_t i = 0; i < n; i += traits->blockElements) {
     block(src, dst + i);
     src += traits->blockBytes;
+  }
+}
+
+void tfc::rt::scaleMinK4(int j, const unsigned char *packed, int &scale, int &min) {
+  if (j < 4) {
+    scale = packed[j] & 63;
+    min = packed[j + 4] & 63;
+  } else {
+    scale = (packed[j + 4] & 0x0f) | ((packed[j - 4] >> 6) << 4);
+    min = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
   }
 }

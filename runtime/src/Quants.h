@@ -11,10 +11,27 @@
 #ifndef TFC_RUNTIME_QUANTS_H
 #define TFC_RUNTIME_QUANTS_H
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace tfc::rt {
+
+/// One entry of a table of per-block functions (dequantizers here, the
+/// quantizers of Quantize.cpp) by ggml type number.
+template <typename Fn> struct BlockFunction {
+  uint32_t type;
+  Fn fn;
+};
+
+/// The function `table` has for ggml type `type`, or null.
+template <typename Fn, size_t N>
+Fn findBlockFunction(const BlockFunction<Fn> (&table)[N], uint32_t type) {
+  for (const BlockFunction<Fn> &entry : table)
+    if (entry.type == type)
+      return entry.fn;
+  return nullptr;
+}
 
 /// Whether dequantize() handles ggml type `type`.
 bool canDequantize(uint32_t type);
@@ -29,11 +46,11 @@ uint64_t quantizedBytes(uint32_t type, int64_t n);
 /// hold. `type` must be one canDequantize accepts.
 void dequantize(uint32_t type, const unsigned char *src, float *dst, int64_t n);
 
-/// Quantizes `n` floats (a whole number of 32-blocks) into ggml Q8_0 blocks at
-/// `dst`, as ggml's quantize_row_q8_0_ref does: per block d = max|x| / 127
-/// stored as f16, q = roundf(x / d) (half away from zero) with the f32 d, or
-/// all zeros when the block is.
-void quantizeQ8_0(const float *src, unsigned char *dst, int64_t n);
+/// The 6-bit scale and min of sub-block j (0-7) of a Q4_K/Q5_K super-block
+/// from its 12 packed bytes (ggml's get_scale_min_k4): j < 4 in the low 6
+/// bits of bytes j and j + 4, the others split between a nibble of byte
+/// j + 4 and the top 2 bits of bytes j - 4 and j.
+void scaleMinK4(int j, const unsigned char *packed, int &scale, int &min);
 
 } // namespace tfc::rt
 

@@ -2,14 +2,15 @@
 //
 // buildModel (WeightSet.h): finds each manifest tensor by name, checks its type
 // and shape against the descriptor, and fills the model's slots. A slot all of
-// whose tensors (every layer of a stacked one) are stored in one file as the
+// whose tensors (every layer of a stacked one) are stored in the files as the
 // slot's type (F32, or BF16/F16/Q8_0 for the linear layers of a
 // --weight-type=bf16|f16|q8_0 model; Q8_0 from a GGUF file) and aligned to it
 // there is used in place: its view points into the mapping, a stacked slot's
 // layers found through its table of layer offsets (gen_abi.h). Everything else
-// is copied, converted through F32 (BF16, F16, quantized to Q8_0) or
-// dequantized (ggml blocks, Quants.h) into owned buffers a chunk at a time, and
-// the file pages a copy has read leave the resident set as it advances.
+// is copied, converted through F32 (BF16, F16, quantized to Q8_0 by
+// Quantize.h) or dequantized (ggml blocks, Quants.h) into owned buffers a chunk
+// at a time, and the file pages a copy has read leave the resident set as it
+// advances.
 //
 //===----------------------------------------------------------------------===//
 #include "WeightSet.h"
@@ -94,31 +95,29 @@ public:
     if (!matchManifest())
       return nullptr;
     const tfc_gen_model &m = descriptor();
-    // In place: a slot all of whose tensors have the slot's type, lie in one
-    // file whose bytes outlive the model, and are aligned to the type there;
+    // In place: a slot all of whose tensors have the slot's type, lie in files
+    // whose bytes outlive the model, and are aligned to the type there (the
+    // layers of a stacked slot may lie in different shards: see inPlaceView);
     // anything else makes the whole slot a copy.
     std::vector<bool> inPlace(m.n_slots, true);
-    std::vector<int32_t> slotSource(m.n_slots, -1);
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const FileTensor &t = tensor(i);
-      const int32_t s = m.weights[i].slot;
-      const int32_t slotType = m.slots[s].dtype;
+      const int32_t slotType = m.slots[m.weights[i].slot].dtype;
       uintptr_t address = reinterpret_cast<uintptr_t>(t.data);
-      if (slotSource[s] < 0)
-        slotSource[s] = t.source;
-      if (!set.sources[t.source].owner || slotSource[s] != t.source ||
-          !storedAs(slotType, t) || address % dtypeBytes(slotType) != 0)
-        inPlace[s] = false;
+      if (!set.sources[t.source].owner || !storedAs(slotType, t) ||
+          address % dtypeBytes(slotType) != 0)
+        inPlace[m.weights[i].slot] = false;
     }
     auto model = std::make_unique<tfc_model>();
     if (!model->allocateSlots(inPlace))
       return nullptr;
     std::vector<bool> sourceUsed(set.sources.size(), false);
     for (int32_t s = 0; s < m.n_slots; ++s)
-      if (inPlace[s]) {
+      if (inPlace[s])
         model->views[s] = inPlaceView(s);
-        sourceUsed[slotSource[s]] = true;
-      }
+    for (int32_t i = 0; i < m.info.n_weights; ++i)
+      if (inPlace[m.weights[i].slot])
+        sourceUsed[tensor(i).source] = true;
     copyTensors(*model, inPlace);
     model->ignoredTensors = int64_t(set.tensors.size()) - m.info.n_weights;
     for (size_t i = 0; i < set.sources.size(); ++i)
@@ -171,25 +170,31 @@ private:
     }
   }
 
-  /// The view of slot `s` on its file's own bytes: from its lowest tensor to
+  /// The view of slot `s` on the files' own bytes: from its lowest tensor to
   /// the end of its highest, each layer at its distance from the lowest (in
-  /// elements of the slot's type, to which every tensor is aligned).
+  /// elements of the slot's type). The layers of a stacked slot may lie in
+  /// different mappings (a sharded checkpoint splits layers across files):
+  /// the distances are then address differences between mappings, computed
+  /// on integers; the generated code only reads each layer's own elements,
+  /// never the gaps between them. Mappings are page-aligned and every tensor
+  /// is aligned to the slot's element size, so each distance is a whole
+  /// number of elements.
   tfc_model::SlotView inPlaceView(int32_t s) const {
     const tfc_gen_model &m = descriptor();
-    std::vector<const unsigned char *> layers(std::max(m.slots[s].layers, 1));
+    std::vector<uintptr_t> layers(std::max(m.slots[s].layers, 1));
     for (int32_t i = 0; i < m.info.n_weights; ++i)
       if (m.weights[i].slot == s)
-        layers[std::max(m.weights[i].layer, 0)] = tensor(i).data;
-    const unsigned char *base = *std::min_element(layers.begin(), layers.end());
-    const unsigned char *last = *std::max_element(layers.begin(), layers.end());
+        layers[std::max(m.weights[i].layer, 0)] = reinterpret_cast<uintptr_t>(tensor(i).data);
+    const uintptr_t base = *std::min_element(layers.begin(), layers.end());
+    const uintptr_t last = *std::max_element(layers.begin(), layers.end());
     tfc_model::SlotView view;
-    view.base = base;
-    const ptrdiff_t element = ptrdiff_t(dtypeBytes(m.slots[s].dtype));
-    view.elements =
-        (last - base) / element + storageUnits(m.slots[s].dtype, slotShareElements(m.slots[s]));
+    view.base = reinterpret_cast<const void *>(base);
+    const uintptr_t element = dtypeBytes(m.slots[s].dtype);
+    view.elements = int64_t((last - base) / element) +
+                    storageUnits(m.slots[s].dtype, slotShareElements(m.slots[s]));
     if (m.slots[s].layers > 0)
-      for (const unsigned char *layer : layers)
-        view.layerOffsets.push_back((layer - base) / element);
+      for (uintptr_t layer : layers)
+        view.layerOffsets.push_back(int64_t((layer - base) / element));
     return view;
   }
 

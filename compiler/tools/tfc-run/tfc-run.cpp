@@ -24,6 +24,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
@@ -54,8 +55,10 @@ cl::OptionCategory runCategory("tfc-run options");
 
 cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.so>"), cl::init(""),
                                cl::cat(runCategory));
-cl::opt<std::string> weightsPath("weights", cl::desc("Load weights from a safetensors file"),
-                                 cl::value_desc("file"), cl::cat(runCategory));
+cl::opt<std::string> weightsPath("weights",
+                                 cl::desc("Load weights from a safetensors file, a sharded "
+                                          "checkpoint's index, a model directory or a GGUF file"),
+                                 cl::value_desc("path"), cl::cat(runCategory));
 cl::opt<std::string> randomWeights("random-weights",
                                    cl::desc("Use the model's deterministic random weights"),
                                    cl::value_desc("seed"), cl::cat(runCategory));
@@ -129,11 +132,25 @@ int64_t anonymousKiB() {
   return 0;
 }
 
-/// KiB of the process's address space that map the file `path`.
+/// KiB of the process's address space that map the weights at `path`: the
+/// file itself, or for a model directory or a sharded checkpoint's index the
+/// safetensors files beside it (the shards).
 int64_t mappedKiB(const std::string &path) {
   char resolved[PATH_MAX];
   if (!realpath(path.c_str(), resolved))
     return 0;
+  llvm::StringRef weights(resolved);
+  std::string shardDir;
+  if (llvm::sys::fs::is_directory(weights))
+    shardDir = (weights + "/").str();
+  else if (weights.ends_with(".json"))
+    shardDir = weights.substr(0, weights.rfind('/') + 1).str();
+  auto isWeights = [&](llvm::StringRef file) {
+    if (shardDir.empty())
+      return file == weights;
+    return file.starts_with(shardDir) && file.ends_with(".safetensors") &&
+           !file.substr(shardDir.size()).contains('/');
+  };
   std::ifstream maps("/proc/self/maps");
   std::string line;
   int64_t bytes = 0;
@@ -143,7 +160,7 @@ int64_t mappedKiB(const std::string &path) {
     auto [range, fields] = rest.split(' ');
     for (int i = 0; i < 4; ++i)
       fields = fields.ltrim().split(' ').second;
-    if (fields.trim() != resolved)
+    if (!isWeights(fields.trim()))
       continue;
     auto [start, end] = range.split('-');
     uint64_t lo, hi;

@@ -18,8 +18,9 @@
 // included) and every tensor info is checked against the end of the bytes,
 // tensors against their type's block size, the data section and each other.
 // A malformed file gives false and one message naming what is wrong and the
-// byte offset where it is; no count read from the file drives an allocation
-// larger than the file itself, and no exception escapes.
+// byte offset where it is. No count read from the file sizes an allocation:
+// counts are checked against the bytes left, and vectors grow only with the
+// entries that actually parse. No exception escapes.
 //
 // Dependency-free C++17 (no LLVM, no JSON): linked into libtfcrt.a (GGUF
 // weights for tfc_model_load) and, as libtfcgguf.a, into the tools that read a

@@ -42,8 +42,11 @@ def write_sharded(d, shards, metadata_extra=None, index_name="model.safetensors.
     n = len(shards)
     for k, tensors in enumerate(shards, 1):
         name = "model-%05d-of-%05d.safetensors" % (k, n)
-        gen.write(os.path.join(d, name), tensors,
-                  header=gen.header_of(tensors, metadata={"format": "pt"}))
+        header = gen.header_of(tensors, metadata={"format": "pt"})
+        # The safetensors library pads the header so that the data starts at a
+        # multiple of 8: tensors stay aligned to their dtype.
+        pad = -(8 + len(json.dumps(header).encode())) % 8
+        gen.write(os.path.join(d, name), tensors, header=header, pad=pad)
         for t in tensors:
             weight_map[t[0]] = name
             total += len(t[3])

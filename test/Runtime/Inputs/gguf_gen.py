@@ -9,6 +9,8 @@ here comes from the runtime's code.
     gguf_gen.py fake OUT.gguf
         the fake model's tensors (safetensors_gen.good_tensors: F32, F16, BF16),
         metadata of every value type, and tensors the model does not use
+    gguf_gen.py blocks OUT.gguf
+        two random blocks of every block type the runtime dequantizes (a fuzz seed)
     gguf_gen.py bad DIR
         DIR/<case>.gguf for every malformation the reader must reject
     gguf_gen.py model MANIFEST DIR TYPE...
@@ -382,6 +384,11 @@ if __name__ == "__main__":
     a = sys.argv
     if len(a) == 3 and a[1] == "fake":
         fake(a[2])
+    elif len(a) == 3 and a[1] == "blocks":
+        rng = np.random.default_rng(0)
+        write(a[2], build(every_kv()[:3], [
+            ("blk.%d.%s" % (i, t), [TYPES[t][1], 2], t, random_blocks(t, 2 * TYPES[t][1], rng))
+            for i, t in enumerate(sorted(F16_FIELDS))]))
     elif len(a) == 3 and a[1] == "bad":
         bad(a[2])
     elif len(a) >= 5 and a[1] == "model":
