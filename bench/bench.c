@@ -18,8 +18,9 @@
  * (2*layer_params + 2*vocab*dim/n + 2*layers*dim*(n+1): only the last token's
  * logits are computed). Weights whose name contains "embed" are the embedding;
  * weights of shape [vocab, dim] otherwise are the output head; with
- * --weight-bytes B (2 for bf16/f16) the rank-2 weights except the embedding
- * (the linear layers) count B bytes per element, the rest 4.
+ * --weight-bytes B (2 for bf16/f16, 1.0625 for q8_0: 34 bytes per 32) the
+ * rank-2 weights except the embedding (the linear layers) count B bytes per
+ * element, the rest 4.
  *
  * Output: one key=value line per measurement, for bench/run.sh:
  *   info name=.. params=.. weight_bytes=.. decode_bytes=.. layer_params=.. ...
@@ -192,7 +193,8 @@ static void feed(tfc_session *s, const int32_t *tokens, int n, int chunk, float 
 int main(int argc, char **argv) {
   const char *path = NULL;
   int prefill[16], n_prefill = 0, contexts[16], n_contexts = 0;
-  int decode_tokens = 0, prompt = 16, repeats = 3, steps = 16, weight_bytes = 4, chunk = 0;
+  int decode_tokens = 0, prompt = 16, repeats = 3, steps = 16, chunk = 0;
+  double weight_bytes = 4;
   uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -219,7 +221,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--steps"))
       steps = atoi(v);
     else if (!strcmp(a, "--weight-bytes"))
-      weight_bytes = atoi(v);
+      weight_bytes = atof(v);
     else if (!strcmp(a, "--fill-chunk"))
       chunk = atoi(v);
     else if (!strcmp(a, "--seed"))
@@ -228,7 +230,7 @@ int main(int argc, char **argv) {
       goto usage;
   }
   if (!path || repeats < 1 || steps < 1 || prompt < 1 || decode_tokens < 0 || chunk < 0 ||
-      (weight_bytes != 2 && weight_bytes != 4))
+      !(weight_bytes > 0 && weight_bytes <= 4))
     goto usage;
   if (open_model(path))
     return 1;
@@ -374,6 +376,6 @@ int main(int argc, char **argv) {
 usage:
   fprintf(stderr,
           "usage: bench MODEL.so [--prefill N,..] [--decode G --prompt P] [--contexts C,.. "
-          "--steps S [--fill-chunk K]] [--repeats R] [--weight-bytes 4|2] [--seed S]\n");
+          "--steps S [--fill-chunk K]] [--repeats R] [--weight-bytes 4|2|1.0625] [--seed S]\n");
   return 2;
 }

@@ -9,11 +9,14 @@
  *                   same thread); bytes read / wall time, best of several runs.
  *   FMA peak        a register-resident loop of independent FMA chains (enough
  *                   accumulators to cover latency x pipes), 2 FLOP per lane.
+ *   vpdpbusd peak   the same with the 256-bit int8 dot product the Q8_0 kernels
+ *                   use (AVX512-VNNI+VL or AVX-VNNI): 32 byte products and 32
+ *                   adds, 64 OP per instruction; 0 without VNNI.
  *
  * Usage: machine [--threads N] [--mb MiB] [--runs R]
  * Prints key=value lines:
  *   machine threads=2 isa=avx512 array_mib=.. runs=.. read_gbs=<best> read_gbs_median=..
- *           read_gbs_1t=.. fma_gflops=<best> fma_gflops_1t=..
+ *           read_gbs_1t=.. fma_gflops=<best> fma_gflops_1t=.. dpbusd_gops=<best>
  *
  * Build: clang -O3 -march=native -pthread machine.c -o machine
  *
@@ -122,6 +125,38 @@ static float fma_kernel(long iters, float seed) {
   return vsum(s);
 }
 
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+#define HAVE_DPBUSD 1
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define dpbusd(acc, a, b) _mm256_dpbusd_epi32(acc, a, b)
+#else
+#define dpbusd(acc, a, b) _mm256_dpbusd_avx_epi32(acc, a, b)
+#endif
+static float dpbusd_kernel(long iters, float seed) {
+  /* Independent chains as in fma_kernel; the sums wrap harmlessly. */
+  __m256i acc[NACC];
+  for (int k = 0; k < NACC; ++k)
+    acc[k] = _mm256_set1_epi32((int)seed + k);
+  const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-5);
+  for (long it = 0; it < iters; ++it) {
+#pragma clang loop unroll(full)
+    for (int k = 0; k < NACC; ++k)
+      acc[k] = dpbusd(acc[k], a, b);
+    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]),
+                     "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]));
+    __asm__ volatile("" : "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]),
+                     "+v"(acc[12]), "+v"(acc[13]), "+v"(acc[14]), "+v"(acc[15]));
+  }
+  __m256i s = acc[0];
+  for (int k = 1; k < NACC; ++k)
+    s = _mm256_add_epi32(s, acc[k]);
+  return (float)_mm256_extract_epi32(s, 0);
+}
+#else
+#define HAVE_DPBUSD 0
+static float dpbusd_kernel(long iters, float seed) { return seed + (float)iters; }
+#endif
+
 static void chunk(int t, int nthreads, size_t n, size_t *lo, size_t *hi) {
   size_t per = (n / (size_t)nthreads) & ~(size_t)63;
   *lo = per * (size_t)t;
@@ -140,6 +175,8 @@ static void *worker(void *arg) {
       team.sink[t] = read_kernel(team.array + lo, hi - lo);
     else if (team.kind == 1)
       team.sink[t] = fma_kernel(team.fma_iters, (float)t);
+    else if (team.kind == 3)
+      team.sink[t] = dpbusd_kernel(team.fma_iters, (float)t);
     else /* 2: first touch of this thread's part */
       for (size_t i = lo; i < hi; ++i)
         team.array[i] = (float)(i & 1023) * 1e-3f;
@@ -157,6 +194,8 @@ static double run_job(int kind) {
     team.sink[0] = read_kernel(team.array + lo, hi - lo);
   else if (kind == 1)
     team.sink[0] = fma_kernel(team.fma_iters, 0.0f);
+  else if (kind == 3)
+    team.sink[0] = dpbusd_kernel(team.fma_iters, 0.0f);
   else
     for (size_t i = lo; i < hi; ++i)
       team.array[i] = (float)(i & 1023) * 1e-3f;
@@ -165,7 +204,7 @@ static double run_job(int kind) {
 }
 
 typedef struct {
-  double read_gbs, read_gbs_median, fma_gflops;
+  double read_gbs, read_gbs_median, fma_gflops, dpbusd_gops;
 } result_t;
 
 static int cmp_double(const void *a, const void *b) {
@@ -183,7 +222,7 @@ static result_t measure(int nthreads, float *array, size_t n, int runs) {
   for (int t = 1; t < nthreads; ++t)
     pthread_create(&tid[t], NULL, worker, (void *)(intptr_t)t);
 
-  result_t r = {0, 0, 0};
+  result_t r = {0, 0, 0, 0};
   double all_gbs[256];
   team.kind = 2;
   run_job(2); /* first touch: pages land where their reader runs */
@@ -211,6 +250,14 @@ static result_t measure(int nthreads, float *array, size_t n, int runs) {
     double gflops = 2.0 * VLEN * NACC * (double)team.fma_iters * nthreads / t / 1e9;
     if (gflops > r.fma_gflops)
       r.fma_gflops = gflops;
+  }
+  /* The int8 dot product, at the FMA loop's iteration count (same chains). */
+  team.kind = 3;
+  for (int k = 0; HAVE_DPBUSD && k < runs; ++k) {
+    double t = run_job(3);
+    double gops = 64.0 * NACC * (double)team.fma_iters * nthreads / t / 1e9;
+    if (gops > r.dpbusd_gops)
+      r.dpbusd_gops = gops;
   }
 
   team.kind = -1;
@@ -253,9 +300,9 @@ int main(int argc, char **argv) {
   result_t one = measure(1, array, n, runs > 3 ? 3 : runs);
   result_t all = measure(nthreads, array, n, runs);
   printf("machine threads=%d isa=%s array_mib=%zu runs=%d read_gbs=%.2f read_gbs_median=%.2f "
-         "read_gbs_1t=%.2f fma_gflops=%.1f fma_gflops_1t=%.1f\n",
+         "read_gbs_1t=%.2f fma_gflops=%.1f fma_gflops_1t=%.1f dpbusd_gops=%.1f\n",
          nthreads, ISA, mib, runs, all.read_gbs, all.read_gbs_median, one.read_gbs,
-         all.fma_gflops, one.fma_gflops);
+         all.fma_gflops, one.fma_gflops, all.dpbusd_gops);
   free(array);
   return 0;
 }

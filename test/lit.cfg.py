@@ -40,6 +40,11 @@ except OSError:
     flags = []
 if "avx512_bf16" in flags:
     config.available_features.add("avx512bf16")
+if "avx2" in flags:
+    config.available_features.add("avx2")
+# What tfc's int8-dot=vnni needs (EmitSharedLib.cpp's int8DotProductFor).
+if "avx_vnni" in flags or ("avx512_vnni" in flags and "avx512vl" in flags):
+    config.available_features.add("vnni")
 if config.sanitizers in ("ON", "1", "TRUE", "True", "YES"):
     config.available_features.add("sanitizers")
 

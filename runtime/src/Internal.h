@@ -93,10 +93,23 @@ bool checkDescriptor();
 /// Elements of one manifest entry's share of its slot (one layer when stacked).
 int64_t slotShareElements(const tfc_gen_slot &slot);
 
-/// Bytes of one element of a slot of type `dtype` (TFC_DTYPE_*).
+/// Bytes of one element of the buffer of a slot of type `dtype` (TFC_DTYPE_*):
+/// of a weight for F32/BF16/F16, of a byte of the blocks for Q8_0.
 size_t dtypeBytes(int32_t dtype);
 
-/// Stores `n` floats as `dtype` (rounding to nearest even for BF16 and F16).
+/// Buffer elements (see dtypeBytes) holding `n` weights of type `dtype`: n, or
+/// for Q8_0 the bytes of n / 32 blocks (n a whole number of them, which
+/// checkDescriptor ensures for every slot share and that the chunked copies
+/// keep).
+int64_t storageUnits(int32_t dtype, int64_t n);
+
+/// Bytes of `n` weights of type `dtype`.
+inline size_t storageBytes(int32_t dtype, int64_t n) {
+  return size_t(storageUnits(dtype, n)) * dtypeBytes(dtype);
+}
+
+/// Stores `n` floats as `dtype` (rounding to nearest even for BF16 and F16;
+/// quantized for Q8_0 as ggml's quantize_row_q8_0_ref does).
 void storeFloats(int32_t dtype, const float *src, void *dst, int64_t n);
 
 } // namespace tfc::rt

@@ -8,6 +8,9 @@
 #include "Internal.h"
 
 #include "Half.h"
+#include "Quantize.h"
+
+#include "tfc/Gguf.h"
 
 #include <sys/mman.h>
 
@@ -193,7 +196,10 @@ bool tfc::rt::checkDescriptor() {
     const tfc_gen_slot &slot = m.slots[s];
     if (slot.rank < 0 || slot.rank > TFC_MAX_RANK || elementCount(slot.dims, slot.rank) < 0 ||
         slot.layers < 0 || (slot.layers > 0 && (slot.rank < 1 || slot.dims[0] != slot.layers)) ||
-        slot.dtype < TFC_DTYPE_F32 || slot.dtype > TFC_DTYPE_F16) {
+        slot.dtype < TFC_DTYPE_F32 || slot.dtype >= TFC_DTYPE_COUNT ||
+        (slot.dtype == TFC_DTYPE_Q8_0 &&
+         (slot.rank < 1 || slot.rank >= TFC_MAX_RANK ||
+          slot.dims[slot.rank - 1] % TFC_Q8_0_BLOCK != 0))) {
       setError("model descriptor: weight slot %d is malformed", s);
       return false;
     }
@@ -275,7 +281,7 @@ bool tfc_model::allocateSlots(const std::vector<bool> &external) {
     if (s < int32_t(external.size()) && external[s])
       continue;
     const tfc_gen_slot &slot = m.slots[s];
-    size_t n = size_t(elementCount(slot.dims, slot.rank));
+    size_t n = size_t(storageUnits(slot.dtype, elementCount(slot.dims, slot.rank)));
     size_t bytes = dtypeBytes(slot.dtype);
     if (n > SIZE_MAX / bytes || !slots[s].allocate(n * bytes)) {
       setError("out of memory allocating weight slot %d (%s floats)", s,
@@ -286,7 +292,7 @@ bool tfc_model::allocateSlots(const std::vector<bool> &external) {
     view.base = slots[s].data();
     view.elements = int64_t(n);
     for (int32_t l = 0; l < slot.layers; ++l)
-      view.layerOffsets.push_back(l * slotShareElements(slot));
+      view.layerOffsets.push_back(l * storageUnits(slot.dtype, slotShareElements(slot)));
   }
   return true;
 }
@@ -297,14 +303,31 @@ void *tfc_model::weightData(int32_t i) const {
   const tfc_gen_weight &w = m.weights[i];
   const tfc_gen_slot &slot = m.slots[w.slot];
   int64_t offset = slot.layers > 0 ? int64_t(w.layer) * slotShareElements(slot) : 0;
-  return static_cast<char *>(slots[w.slot].data()) + size_t(offset) * dtypeBytes(slot.dtype);
+  return static_cast<char *>(slots[w.slot].data()) + storageBytes(slot.dtype, offset);
 }
 
-size_t tfc::rt::dtypeBytes(int32_t dtype) { return dtype == TFC_DTYPE_F32 ? 4 : 2; }
+size_t tfc::rt::dtypeBytes(int32_t dtype) {
+  switch (dtype) {
+  case TFC_DTYPE_F32:
+    return 4;
+  case TFC_DTYPE_Q8_0:
+    return 1;
+  default:
+    return 2;
+  }
+}
+
+int64_t tfc::rt::storageUnits(int32_t dtype, int64_t n) {
+  return dtype == TFC_DTYPE_Q8_0 ? n / TFC_Q8_0_BLOCK * TFC_Q8_0_BLOCK_BYTES : n;
+}
 
 void tfc::rt::storeFloats(int32_t dtype, const float *src, void *dst, int64_t n) {
   if (dtype == TFC_DTYPE_F32) {
     std::memcpy(dst, src, size_t(n) * sizeof(float));
+    return;
+  }
+  if (dtype == TFC_DTYPE_Q8_0) {
+    quantize(uint32_t(tfc::gguf::TensorType::Q8_0), src, static_cast<unsigned char *>(dst), n);
     return;
   }
   auto *out = static_cast<uint16_t *>(dst);
@@ -407,7 +430,7 @@ tfc_model *tfc_model_random(uint64_t seed) {
                      : w.init == TFC_INIT_RANDOM ? a * rng.symmetric()
                                                  : 0.0f;
         // TFC_INIT_ZEROS and anything else stays zero.
-        storeFloats(dtype, chunk, dst + size_t(begin) * dtypeBytes(dtype), count);
+        storeFloats(dtype, chunk, dst + storageBytes(dtype, begin), count);
       }
     }
     return model.release();

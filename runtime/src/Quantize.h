@@ -7,9 +7,9 @@
 // when ggml is built without contraction too. The blocks dequantize with
 // Quants.h.
 //
-// Nothing in the runtime calls these yet: they are the load-time quantizers
-// that `--weight-type=q8_0|q4_0|q4_k|q6_k` will use once the quantized kernels
-// exist (issue 16). Today only the tests (test/Runtime/quantize.test) do.
+// Q8_0 is the load-time quantizer of `--weight-type=q8_0` (storeFloats in
+// Model.cpp); Q4_0, Q4_K and Q6_K wait for their kernels (issue 16) and only
+// the tests (test/Runtime/quantize.test) call them.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_RUNTIME_QUANTIZE_H

@@ -101,10 +101,18 @@ struct Call {
       case TFC_ARG_WEIGHT: {
         const tfc_gen_slot &slot = m.slots[a.index];
         const tfc_model::SlotView &view = model.views[a.index];
-        if (slot.layers > 0)
+        if (slot.layers > 0) {
           setMemref(memrefs[k], view.base, 1, &view.elements);
-        else
+        } else if (slot.dtype == TFC_DTYPE_Q8_0) {
+          // [..., k] weights are [..., k/32, 34] bytes (gen_abi.h).
+          int64_t dims[TFC_MAX_RANK + 1];
+          std::copy(slot.dims, slot.dims + slot.rank - 1, dims);
+          dims[slot.rank - 1] = slot.dims[slot.rank - 1] / TFC_Q8_0_BLOCK;
+          dims[slot.rank] = TFC_Q8_0_BLOCK_BYTES;
+          setMemref(memrefs[k], view.base, slot.rank + 1, dims);
+        } else {
           setMemref(memrefs[k], view.base, slot.rank, slot.dims);
+        }
         break;
       }
       case TFC_ARG_LAYER_OFFSETS: {

@@ -3,13 +3,14 @@
 // buildModel (WeightSet.h): finds each manifest tensor by name, checks its type
 // and shape against the descriptor, and fills the model's slots. A slot all of
 // whose tensors (every layer of a stacked one) are stored in the files as the
-// slot's type (F32, or BF16/F16 for the linear layers of a
-// --weight-type=bf16|f16 model) and aligned to it there is used in place: its
-// view points into the mapping, a stacked slot's layers found through its
-// table of layer offsets (gen_abi.h). Everything else is copied, converted
-// through F32 (BF16, F16) or dequantized (ggml blocks, Quants.h) into owned
-// buffers a chunk at a time, and the file pages a copy has read leave the
-// resident set as it advances.
+// slot's type (F32, or BF16/F16/Q8_0 for the linear layers of a
+// --weight-type=bf16|f16|q8_0 model; Q8_0 from a GGUF file) and aligned to it
+// there is used in place: its view points into the mapping, a stacked slot's
+// layers found through its table of layer offsets (gen_abi.h). Everything else
+// is copied, converted through F32 (BF16, F16, quantized to Q8_0 by
+// Quantize.h) or dequantized (ggml blocks, Quants.h) into owned buffers a chunk
+// at a time, and the file pages a copy has read leave the resident set as it
+// advances.
 //
 //===----------------------------------------------------------------------===//
 #include "WeightSet.h"
@@ -17,6 +18,8 @@
 #include "Half.h"
 #include "MappedFile.h"
 #include "Quants.h"
+
+#include "tfc/Gguf.h"
 
 #include <algorithm>
 #include <cstring>
@@ -70,10 +73,12 @@ uint64_t bytesOf(const FileTensor &t, int64_t n) {
 }
 
 /// Whether a tensor of kind `kind` is stored as a slot of `slotType`.
-bool storedAs(int32_t slotType, ElementKind kind) {
-  return (slotType == TFC_DTYPE_F32 && kind == ElementKind::F32) ||
-         (slotType == TFC_DTYPE_BF16 && kind == ElementKind::BF16) ||
-         (slotType == TFC_DTYPE_F16 && kind == ElementKind::F16);
+bool storedAs(int32_t slotType, const FileTensor &t) {
+  return (slotType == TFC_DTYPE_F32 && t.kind == ElementKind::F32) ||
+         (slotType == TFC_DTYPE_BF16 && t.kind == ElementKind::BF16) ||
+         (slotType == TFC_DTYPE_F16 && t.kind == ElementKind::F16) ||
+         (slotType == TFC_DTYPE_Q8_0 && t.kind == ElementKind::Quantized &&
+          t.ggmlType == uint32_t(tfc::gguf::TensorType::Q8_0));
 }
 
 bool loads(const FileTensor &t) {
@@ -99,7 +104,7 @@ public:
       const FileTensor &t = tensor(i);
       const int32_t slotType = m.slots[m.weights[i].slot].dtype;
       uintptr_t address = reinterpret_cast<uintptr_t>(t.data);
-      if (!set.sources[t.source].owner || !storedAs(slotType, t.kind) ||
+      if (!set.sources[t.source].owner || !storedAs(slotType, t) ||
           address % dtypeBytes(slotType) != 0)
         inPlace[m.weights[i].slot] = false;
     }
@@ -143,16 +148,15 @@ private:
       const FileTensor &t = tensor(i);
       const int64_t n = elementCount(t.shape.data(), t.shape.size());
       const int32_t slotType = m.slots[m.weights[i].slot].dtype;
-      const size_t slotBytes = dtypeBytes(slotType);
-      const bool sameType = storedAs(slotType, t.kind);
+      const bool sameType = storedAs(slotType, t);
       auto *dst = static_cast<char *>(model.weightData(i));
       PageDropper dropper(set.sources[t.source].fileMapped ? t.data : nullptr);
       for (int64_t begin = 0; begin < n; begin += kChunk) {
         const int64_t count = std::min(kChunk, n - begin);
         const unsigned char *from = t.data + bytesOf(t, begin);
-        char *to = dst + size_t(begin) * slotBytes;
+        char *to = dst + storageBytes(slotType, begin);
         if (sameType) {
-          std::memcpy(to, from, size_t(count) * slotBytes);
+          std::memcpy(to, from, storageBytes(slotType, count));
         } else if (slotType == TFC_DTYPE_F32) {
           convertToF32(t, from, reinterpret_cast<float *>(to), count);
         } else {
@@ -186,7 +190,8 @@ private:
     tfc_model::SlotView view;
     view.base = reinterpret_cast<const void *>(base);
     const uintptr_t element = dtypeBytes(m.slots[s].dtype);
-    view.elements = int64_t((last - base) / element) + slotShareElements(m.slots[s]);
+    view.elements = int64_t((last - base) / element) +
+                    storageUnits(m.slots[s].dtype, slotShareElements(m.slots[s]));
     if (m.slots[s].layers > 0)
       for (uintptr_t layer : layers)
         view.layerOffsets.push_back(int64_t((layer - base) / element));

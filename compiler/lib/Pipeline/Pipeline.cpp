@@ -100,6 +100,7 @@ void buildBufferizePipeline(OpPassManager &pm, const PipelineOptions &options) {
     VectorizeMatmulOptions kernels;
     kernels.vectorWidth = options.vectorWidth;
     kernels.bf16Dot = options.bf16Dot;
+    kernels.int8Dot = options.int8Dot;
     pm.addPass(createVectorizeMatmul(kernels));
   }
   pm.addPass(createPlanActivations());
@@ -143,6 +144,7 @@ LogicalResult resolveTargetFeatures(PipelineOptions &options, std::string &error
     return failure();
   options.vectorWidth = vectorWidthFor(*tm);
   options.bf16Dot = hasBF16DotProduct(*tm);
+  options.int8Dot = int8DotProductFor(*tm);
   return success();
 }
 
@@ -226,8 +228,8 @@ void registerStagePipeline(StringRef arg, StringRef description, Stage from, Sta
 } // namespace
 
 std::string checkPipelineOptions(const PipelineOptions &options) {
-  if (options.weightType != "f32" && options.weightType != "bf16" && options.weightType != "f16")
-    return "--weight-type=" + options.weightType + " is not a weight type (f32, bf16, f16)";
+  if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0"}, options.weightType))
+    return "--weight-type=" + options.weightType + " is not a weight type (f32, bf16, f16, q8_0)";
   for (auto [name, value] : {std::pair{"key-tile", options.attentionKeyTile},
                               std::pair{"query-rows", options.attentionQueryRows}})
     if (!SDPATiling::validSize(value))

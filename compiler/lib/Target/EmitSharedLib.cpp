@@ -298,6 +298,13 @@ bool hasBF16DotProduct(const llvm::TargetMachine &tm) {
   return tm.getMCSubtargetInfo()->checkFeatures("+avx512bf16");
 }
 
+std::string int8DotProductFor(const llvm::TargetMachine &tm) {
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  if (sti->checkFeatures("+avxvnni") || sti->checkFeatures("+avx512vnni,+avx512vl"))
+    return "vnni";
+  return sti->checkFeatures("+avx2") ? "avx2" : "none";
+}
+
 int64_t vectorWidthFor(const llvm::TargetMachine &tm) {
   const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
   if (sti->checkFeatures("+avx512f"))

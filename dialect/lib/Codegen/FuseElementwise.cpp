@@ -23,6 +23,7 @@
 
 #include "tfc/Codegen/Passes.h"
 #include "tfc/Utils/LoweringUtils.h"
+#include "tfc/Utils/QuantizedMatmul.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -127,8 +128,11 @@ struct FuseResidualIntoMatmul : OpRewritePattern<linalg::GenericOp> {
       if (!mmResult.hasOneUse())
         return failure();
     }
-    auto mm = mmResult.getDefiningOp<linalg::MatmulTransposeBOp>();
-    if (!mm || !isZeroFill(mm.getDpsInits()[0]))
+    // A linear layer's product: of f32/bf16/f16 weights, or of Q8_0 blocks.
+    auto mm = mmResult.getDefiningOp<linalg::LinalgOp>();
+    if (!mm || !(isa<linalg::MatmulTransposeBOp>(mm) ||
+                 (isa<linalg::GenericOp>(mm) && tfc::isQ8_0Matmul(cast<linalg::GenericOp>(mm)))) ||
+        !isZeroFill(mm.getDpsInits()[0]))
       return failure();
     // The residual must exist before the product, and its buffer must be free
     // to be overwritten: every other use of it comes before the matmul

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Q8_0Kernels.h"
+
 #include "tfc/Codegen/MatmulStrategy.h"
 #include "tfc/Codegen/Passes.h"
 #include "tfc/Utils/LoweringUtils.h"
@@ -64,7 +66,7 @@ public:
   /// BF16 weights with AVX512_BF16: `aBF16` is A rounded to bf16, and the
   /// streaming kernels multiply pairs of bf16 with vdpbf16ps (32 weights per
   /// instruction, no widening), accumulating in f32, through calls of
-  /// `dpbf16ps` (see intrinsicDeclaration).
+  /// `dpbf16ps` (see tfc::intrinsicDeclaration).
   void setBF16Dot(Value aBF16, func::FuncOp dpbf16ps) {
     aDot = aBF16;
     dot = dpbf16ps;
@@ -430,23 +432,6 @@ private:
   func::FuncOp dot;
 };
 
-/// The private declaration `@<name with . as _>` carrying
-/// `tfc.llvm_intrinsic = name`, created once per module: the kernels call it
-/// like a function, so that the passes between here and the LLVM dialect
-/// (buffer deallocation needs every op's memory effects) see an ordinary call
-/// without memrefs; tfc-lower-intrinsic-calls makes it the intrinsic.
-func::FuncOp intrinsicDeclaration(ModuleOp module, StringRef name, FunctionType type) {
-  std::string symbol = "__tfc_" + name.str();
-  std::replace(symbol.begin(), symbol.end(), '.', '_');
-  if (auto existing = module.lookupSymbol<func::FuncOp>(symbol))
-    return existing;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto decl = b.create<func::FuncOp>(module.getLoc(), symbol, type);
-  decl.setPrivate();
-  decl->setAttr("tfc.llvm_intrinsic", b.getStringAttr(name));
-  return decl;
-}
-
 // linalg.matmul_transpose_b (A: [m, k], B: [n, k] static, C: [m, n]) on memrefs
 //   => scf.parallel over row blocks of B { 4x4 / 4x1 / 1x4 / 1x1 vector micro-kernels }
 struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> {
@@ -471,7 +456,6 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
 
     Location loc = op.getLoc();
     int64_t rows = bType.getDimSize(0), k = bType.getDimSize(1);
-    int64_t blocks = (rows + blockRows - 1) / blockRows;
     const int64_t width = strategy.vectorWidth;
     MatmulEmitter emit(rewriter, loc, a, bT, c, k, strategy);
     // The token count (the rows of C, equal to those of A).
@@ -482,22 +466,13 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
       if (dot) {
         auto pairs = VectorType::get({32}, rewriter.getBF16Type());
         auto lanes = VectorType::get({16}, rewriter.getF32Type());
-        func::FuncOp dpbf16ps = intrinsicDeclaration(
+        func::FuncOp dpbf16ps = tfc::intrinsicDeclaration(
             op->getParentOfType<ModuleOp>(), "llvm.x86.avx512bf16.dpbf16ps.512",
             rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
         emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
       }
-      rewriter.create<scf::ParallelOp>(
-          loc, ValueRange{emit.index(0)}, ValueRange{emit.index(blocks)},
-          ValueRange{emit.index(1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
-            OpBuilder::InsertionGuard g(rewriter);
-            rewriter.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-            Value nStart = rewriter.create<arith::MulIOp>(loc, ivs[0], emit.index(blockRows));
-            Value nEnd = rewriter.create<arith::MinSIOp>(
-                loc, rewriter.create<arith::AddIOp>(loc, nStart, emit.index(blockRows)),
-                emit.index(rows));
-            emit.block(nStart, nEnd, tokens);
-          });
+      tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
+                             [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
       if (dot)
         emit.setBF16Dot(Value(), func::FuncOp());
     };
@@ -630,6 +605,12 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
     const tfc::MatmulStrategy strategy = tfc::selectMatmulStrategy(vectorWidth, bf16Dot);
     patterns.add<VectorizeMatmulTransposeB, VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(
         &getContext(), strategy, blockRows);
+    if (int8Dot != "none" && int8Dot != "vnni" && int8Dot != "avx2") {
+      getOperation().emitError() << "tfc-vectorize-matmul: int8-dot must be none, avx2 or vnni, not '"
+                                 << int8Dot << "'";
+      return signalPassFailure();
+    }
+    tfc::populateQ8_0MatmulPatterns(patterns, strategy, blockRows, int8Dot);
     FrozenRewritePatternSet frozen(std::move(patterns));
     for (auto func : llvm::to_vector(getOperation().getOps<func::FuncOp>()))
       if (failed(applyPatternsAndFoldGreedily(func, frozen)))

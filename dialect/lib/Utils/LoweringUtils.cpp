@@ -9,9 +9,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <algorithm>
 
 using namespace mlir;
 
@@ -96,6 +99,34 @@ Value mapElementwise(OpBuilder &b, Location loc, ValueRange inputs, BodyFn body)
   Value init = emptyTensor(b, loc, tensor::getMixedSizes(b, loc, inputs[0]));
   SmallVector<AffineMap> maps(inputs.size() + 1, b.getMultiDimIdentityMap(rank));
   return generic(b, loc, inputs, init, maps, iterators(rank), body);
+}
+
+void parallelRowBlocks(OpBuilder &b, Location loc, int64_t rows, int64_t blockRows,
+                       function_ref<void(Value, Value)> body) {
+  int64_t blocks = (rows + blockRows - 1) / blockRows;
+  b.create<scf::ParallelOp>(
+      loc, ValueRange{indexConst(b, loc, 0)}, ValueRange{indexConst(b, loc, blocks)},
+      ValueRange{indexConst(b, loc, 1)}, [&](OpBuilder &nb, Location, ValueRange ivs) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value lo = b.create<arith::MulIOp>(loc, ivs[0], indexConst(b, loc, blockRows));
+        Value hi = b.create<arith::MinSIOp>(
+            loc, b.create<arith::AddIOp>(loc, lo, indexConst(b, loc, blockRows)),
+            indexConst(b, loc, rows));
+        body(lo, hi);
+      });
+}
+
+func::FuncOp intrinsicDeclaration(ModuleOp module, StringRef name, FunctionType type) {
+  std::string symbol = "__tfc_" + name.str();
+  std::replace(symbol.begin(), symbol.end(), '.', '_');
+  if (auto existing = module.lookupSymbol<func::FuncOp>(symbol))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto decl = b.create<func::FuncOp>(module.getLoc(), symbol, type);
+  decl.setPrivate();
+  decl->setAttr("tfc.llvm_intrinsic", b.getStringAttr(name));
+  return decl;
 }
 
 LogicalResult applyPopulatedPatterns(Operation *root,

@@ -69,8 +69,17 @@ enum {
   TFC_DTYPE_F32 = 0,
   TFC_DTYPE_BF16 = 1, /* bfloat16, converted from the file's dtype at load */
   TFC_DTYPE_F16 = 2,  /* IEEE half */
-  TFC_DTYPE_COUNT = 3
+  TFC_DTYPE_Q8_0 = 3, /* ggml's Q8_0 blocks along the last dim (a multiple of
+                         TFC_Q8_0_BLOCK): each an f16 scale d, then 32 int8 q,
+                         element value q * d; see below */
+  TFC_DTYPE_COUNT = 4
 };
+
+/* A Q8_0 slot of dims [..., k] is the memref<...x{k/32}x34xi8> of its bytes
+   (row-major: the blocks of a row side by side, rows side by side); a stacked
+   Q8_0 slot's base is memref<?xi8> and its layer offsets count bytes. */
+#define TFC_Q8_0_BLOCK 32
+#define TFC_Q8_0_BLOCK_BYTES 34
 
 /* How tfc_model_random fills a weight (tfc_gen_weight.init). */
 enum {

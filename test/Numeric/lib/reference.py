@@ -202,6 +202,11 @@ class Weights:
         self.kinds[name] = kind
         return t
 
+    def product(self, x, w, name):
+        """x W^T of a linear layer whose weight is `name` (quant.py overrides it
+        for quantized weights)."""
+        return x @ w.T
+
 
 def as_weights(W):
     return W if isinstance(W, Weights) else Weights(tensors=W)
@@ -237,11 +242,9 @@ def sinusoidal(dim, n, start=0):
 def linear(W, scope, x, out, bias=False, tied=None):
     """x W^T (+ b), W [out, in]. tied names the full weight name to reuse."""
     d_in = x.shape[-1]
-    if tied is not None:
-        w = W(tied, (out, d_in), "embed")
-    else:
-        w = W(join(scope, "weight"), (out, d_in), "weight")
-    y = x @ w.T
+    name = tied if tied is not None else join(scope, "weight")
+    w = W(name, (out, d_in), "embed" if tied is not None else "weight")
+    y = W.product(x, w, name)
     if bias:
         y = y + W(join(scope, "bias"), (out,), "bias")
     return y

@@ -36,6 +36,10 @@ int64_t vectorWidthFor(const llvm::TargetMachine &tm);
 /// Whether `tm`'s CPU has the AVX512_BF16 dot product (vdpbf16ps).
 bool hasBF16DotProduct(const llvm::TargetMachine &tm);
 
+/// The int8 dot product the Q8_0 kernels can use on `tm`'s CPU: "vnni"
+/// (AVX-VNNI, or AVX512-VNNI with 256-bit EVEX), "avx2", or "none".
+std::string int8DotProductFor(const llvm::TargetMachine &tm);
+
 /// Adds the `__tfc_model` descriptor and the entry wrappers to `module`.
 void addModelDescriptor(llvm::Module &module, const ModelLayout &layout);
 

@@ -224,6 +224,21 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     The instruction is a call of a private declaration marked
     `tfc.llvm_intrinsic` until `tfc-lower-intrinsic-calls`.
 
+    Q8_0 weights (the generic marked `tfc.q8_0_matmul`, see
+    tfc/Utils/QuantizedMatmul.h) get the int8 kernel when `int8-dot` is `vnni`
+    or `avx2`: each call first quantizes the activations per 32-block as ggml
+    quantizes Q8_0 activations (amax = max |x|, scale d = f16(amax / 127),
+    q = roundeven(x · 127 / amax), 0 for an all-zero block) into an int8
+    buffer and a scale buffer (planned in the arena like the other scratch);
+    then, over blocks of `block-rows` weight rows in parallel, tiles of up to
+    4 tokens × 4 rows read each weight block (34 bytes) once per tile, take
+    the 32-lane integer dot product of a token's block with a row's block
+    (vpdpbusd on |q_a| and q_w with the sign of q_a, vpsignb, for `vnni`;
+    vpmaddubsw then vpmaddwd for `avx2`: exact either way, |q| <= 127), convert its eight i32
+    partial sums to f32 and multiply-add them with d_a · d_w into 8-lane
+    accumulators, reduced horizontally once per output. With `none` the generic
+    is left alone and becomes scalar loops of the exact dequantized arithmetic.
+
     Before:
     ```mlir
     linalg.matmul_transpose_b ins(%x, %w : memref<?x64xf32>, memref<172x64xf32>) outs(%y : memref<?x172xf32>)
@@ -253,11 +268,14 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
            "weight rows per parallel block">,
     Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
            "bf16 weights: round the activations to bf16 and use vdpbf16ps "
-           "(AVX512_BF16) in the streaming kernels">
+           "(AVX512_BF16) in the streaming kernels">,
+    Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"none\"",
+           "Q8_0 products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
+           "(left to scalar loops)">
   ];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
   ];
 }
 

@@ -14,7 +14,9 @@
 #ifndef TFC_UTILS_LOWERINGUTILS_H
 #define TFC_UTILS_LOWERINGUTILS_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -101,6 +103,20 @@ mlir::Value generic(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange inp
 /// like inputs[0].
 mlir::Value mapElementwise(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange inputs,
                            BodyFn body);
+
+/// `scf.parallel` over the blocks of `blockRows` rows of [0, rows) (the unit of
+/// work of a thread): `body(lo, hi)` emits the work of rows [lo, hi) with `b`
+/// inserting into the loop body.
+void parallelRowBlocks(mlir::OpBuilder &b, mlir::Location loc, int64_t rows, int64_t blockRows,
+                       llvm::function_ref<void(mlir::Value, mlir::Value)> body);
+
+/// The private declaration `@__tfc_<name with . as _>` carrying
+/// `tfc.llvm_intrinsic = name`, created once per module: the kernels call it
+/// like a function, so that the passes between them and the LLVM dialect
+/// (buffer deallocation needs every op's memory effects) see an ordinary call
+/// without memrefs; tfc-lower-intrinsic-calls makes it the intrinsic.
+mlir::func::FuncOp intrinsicDeclaration(mlir::ModuleOp module, llvm::StringRef name,
+                                        mlir::FunctionType type);
 
 //===----------------------------------------------------------------------===//
 // Passes

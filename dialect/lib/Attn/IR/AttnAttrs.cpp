@@ -53,6 +53,7 @@ static_assert(getMaxEnumValForArgKind() + 1 == TFC_ARG_KIND_COUNT,
 TFC_SAME_VALUE(DType, f32, TFC_DTYPE_F32);
 TFC_SAME_VALUE(DType, bf16, TFC_DTYPE_BF16);
 TFC_SAME_VALUE(DType, f16, TFC_DTYPE_F16);
+TFC_SAME_VALUE(DType, q8_0, TFC_DTYPE_Q8_0);
 static_assert(getMaxEnumValForDType() + 1 == TFC_DTYPE_COUNT,
               "DType (AttnAttrs.td) and TFC_DTYPE_* (gen_abi.h) differ in number");
 TFC_SAME_VALUE(WeightInit, random, TFC_INIT_RANDOM);
@@ -185,6 +186,11 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
   if (stringifyDType(dtype).empty())
     return emitError() << "weight slot '" << name.str() << "' has an unknown dtype "
                        << static_cast<int32_t>(dtype);
+  if (dtype == DType::q8_0 &&
+      (shape.empty() || shape.size() >= TFC_MAX_RANK || shape.back() % TFC_Q8_0_BLOCK != 0))
+    return emitError() << "q8_0 weight slot '" << name.str()
+                       << "' needs rows a multiple of " << TFC_Q8_0_BLOCK
+                       << " wide and a rank below " << TFC_MAX_RANK;
   if (stringifyWeightInit(init).empty())
     return emitError() << "weight slot '" << name.str() << "' has an unknown init "
                        << static_cast<int32_t>(init);
@@ -210,7 +216,7 @@ Attribute WeightSlotAttr::parse(AsmParser &parser, Type) {
   std::optional<DType> d = symbolizeDType(dtype);
   if (!d)
     return parser.emitError(loc) << "unknown weight dtype '" << dtype
-                                 << "' (expected f32, bf16 or f16)",
+                                 << "' (expected f32, bf16, f16 or q8_0)",
            Attribute();
   std::optional<WeightInit> i = symbolizeWeightInit(init);
   if (!i)

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Conversion/Passes.h"
+#include "tfc/Utils/QuantizedMatmul.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -59,15 +60,26 @@ Attribute entryArg(MLIRContext *ctx, ArgKind kind, int32_t index = 0) {
   return attn::EntryArgAttr::get(ctx, kind, index);
 }
 
+/// Whether a slice keeps whole rows (the last dim entirely, unit strides):
+/// a row of Q8_0 blocks cannot be cut.
+bool keepsWholeRows(tensor::ExtractSliceOp slice) {
+  int64_t last = slice.getSourceType().getRank() - 1;
+  return isConstantIntValue(slice.getMixedOffsets()[last], 0) &&
+         isConstantIntValue(slice.getMixedSizes()[last], slice.getSourceType().getDimSize(last)) &&
+         llvm::all_of(slice.getMixedStrides(), [](OpFoldResult s) { return isConstantIntValue(s, 1); });
+}
+
 /// Whether every use of `v` is the weight operand of a linear layer's matmul,
-/// directly or through a layer slice: only those read narrow weights.
-bool feedsOnlyMatmuls(Value v) {
+/// directly or through a layer slice: only those read narrow weights. With
+/// `wholeRows`, slices must also keep whole rows (quantized weights).
+bool feedsOnlyMatmuls(Value v, bool wholeRows) {
   for (OpOperand &use : v.getUses()) {
     Operation *user = use.getOwner();
     if (isa<linalg::MatmulTransposeBOp>(user) && use.getOperandNumber() == 1)
       continue;
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
-        slice && use.getOperandNumber() == 0 && feedsOnlyMatmuls(slice.getResult()))
+        slice && use.getOperandNumber() == 0 && (!wholeRows || keepsWholeRows(slice)) &&
+        feedsOnlyMatmuls(slice.getResult(), wholeRows))
       continue;
     return false;
   }
@@ -94,6 +106,39 @@ void useNarrowWeight(OpBuilder &b, Value wide, Value narrow) {
           matmul.getLoc(), matmul.getResultTypes(),
           ValueRange{matmul.getDpsInputs()[0], narrow}, matmul.getDpsInits());
       matmul->replaceAllUsesWith(widened);
+      matmul.erase();
+    }
+  }
+}
+
+/// Moves the uses of the f32 weight `wide` to `blocks`, the same weight as Q8_0
+/// blocks ([..., k/32, 34] bytes): slices (whole rows, see keepsWholeRows) are
+/// rebuilt over the blocks and each matmul becomes the Q8_0 product.
+void useQ8_0Weight(OpBuilder &b, Value wide, Value blocks) {
+  MLIRContext *ctx = b.getContext();
+  for (OpOperand &use : llvm::make_early_inc_range(wide.getUses())) {
+    Operation *user = use.getOwner();
+    b.setInsertionPoint(user);
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user)) {
+      auto blockTail = [&](ArrayRef<OpFoldResult> v, ArrayRef<OpFoldResult> tail) {
+        SmallVector<OpFoldResult> out(v.drop_back());
+        out.append(tail.begin(), tail.end());
+        return out;
+      };
+      ArrayRef<int64_t> blockDims = cast<RankedTensorType>(blocks.getType()).getShape().take_back(2);
+      auto type = RankedTensorType::get(tfc::q8_0StoredShape(slice.getType().getShape()),
+                                        b.getI8Type());
+      Value blockSlice = b.create<tensor::ExtractSliceOp>(
+          slice.getLoc(), type, blocks,
+          blockTail(slice.getMixedOffsets(), {b.getIndexAttr(0), b.getIndexAttr(0)}),
+          blockTail(slice.getMixedSizes(), getAsIndexOpFoldResult(ctx, blockDims)),
+          blockTail(slice.getMixedStrides(), {b.getIndexAttr(1), b.getIndexAttr(1)}));
+      useQ8_0Weight(b, slice.getResult(), blockSlice);
+      slice.erase();
+    } else if (auto matmul = dyn_cast<linalg::MatmulTransposeBOp>(user)) {
+      Value product = tfc::buildQ8_0Matmul(b, matmul.getLoc(), matmul.getDpsInputs()[0], blocks,
+                                           matmul.getDpsInits()[0]);
+      matmul->replaceAllUsesWith(ValueRange{product});
       matmul.erase();
     }
   }
@@ -229,7 +274,9 @@ LogicalResult lowerFunction(func::FuncOp func,
                                                      /*restrict=*/true);
       }
     }
-    if (s.dtype != DType::f32)
+    if (s.dtype == DType::q8_0)
+      useQ8_0Weight(b, w.getResult(), tensor);
+    else if (s.dtype != DType::f32)
       useNarrowWeight(b, w.getResult(), tensor);
     else
       w.replaceAllUsesWith(tensor);
@@ -287,10 +334,15 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     } else if (weightType == "f16") {
       narrow = Float16Type::get(ctx);
       narrowDType = DType::f16;
+    } else if (weightType == "q8_0") {
+      narrow = IntegerType::get(ctx, 8);
+      narrowDType = DType::q8_0;
     } else if (weightType != "f32") {
-      module.emitError() << "unknown weight type '" << weightType << "' (expected f32, bf16 or f16)";
+      module.emitError() << "unknown weight type '" << weightType
+                         << "' (expected f32, bf16, f16 or q8_0)";
       return signalPassFailure();
     }
+    const bool quantized = narrowDType == DType::q8_0;
     SmallVector<Slot> slots;
     llvm::DenseMap<attn::WeightNameAttr, int32_t> slotOf;
     WalkResult walk = module.walk([&](attn::WeightOp w) {
@@ -309,19 +361,25 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
       return signalPassFailure();
 
     // A slot is kept narrow when every use of every one of its weight ops is
-    // a linear layer's matmul.
+    // a linear layer's matmul. Q8_0 also needs rows of whole blocks: a slot
+    // whose rows are not a multiple of 32 wide stays f32.
     if (narrow) {
       llvm::DenseMap<int32_t, bool> eligible;
       module.walk([&](attn::WeightOp w) {
         int32_t slot = slotOf.lookup(w.getName());
         auto [it, first] = eligible.try_emplace(slot, true);
-        it->second = it->second && feedsOnlyMatmuls(w.getResult());
+        it->second = it->second && feedsOnlyMatmuls(w.getResult(), quantized);
       });
-      for (auto [slot, ok] : eligible)
-        if (ok && slots[slot].type.getRank() >= 2) {
-          slots[slot].stored = RankedTensorType::get(slots[slot].type.getShape(), narrow);
-          slots[slot].dtype = narrowDType;
-        }
+      for (auto [slot, ok] : eligible) {
+        RankedTensorType type = slots[slot].type;
+        if (!ok || type.getRank() < 2 ||
+            (quantized && type.getShape().back() % tfc::kQ8_0Block != 0))
+          continue;
+        slots[slot].stored = RankedTensorType::get(
+            quantized ? tfc::q8_0StoredShape(type.getShape()) : SmallVector<int64_t>(type.getShape()),
+            narrow);
+        slots[slot].dtype = narrowDType;
+      }
     }
 
     SmallVector<RankedTensorType> caches;

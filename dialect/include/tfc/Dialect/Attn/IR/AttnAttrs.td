@@ -42,7 +42,8 @@ def Attn_DType : I32EnumAttr<"DType",
     "element type of a weight buffer (TFC_DTYPE_*)", [
       I32EnumAttrCase<"f32", 0>,
       I32EnumAttrCase<"bf16", 1>,
-      I32EnumAttrCase<"f16", 2>
+      I32EnumAttrCase<"f16", 2>,
+      I32EnumAttrCase<"q8_0", 3>
     ]> {
   let cppNamespace = "::tfc::attn";
   let genSpecializedAttr = 0;

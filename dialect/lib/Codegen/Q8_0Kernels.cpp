@@ -1,0 +1,260 @@
+//===- Q8_0Kernels.cpp - Int8 dot-product kernels for Q8_0 weights --------===//
+//
+// A product with Q8_0 weights (tfc/Utils/QuantizedMatmul.h) reads 34 bytes per
+// 32 weights instead of 128, so decode is bound by a quarter of the memory
+// traffic of f32 -- if the arithmetic keeps up. It does when it stays in int8,
+// as ggml's CPU kernels do: the activations are quantized to Q8_0 blocks once
+// per call, and each pair of blocks is one 32-lane integer dot product
+// (vpdpbusd with VNNI; vpmaddubsw + vpmaddwd on AVX2), scaled once per block
+// into f32 accumulators. The kernels are in tfc-vectorize-matmul's
+// description (Passes.td); the numbers they produce are those of the numpy
+// reference test/Numeric/lib/quant.py (dequantized weights, block-wise int8
+// activations, f32 math), up to the order of the f32 sums.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Q8_0Kernels.h"
+
+#include "tfc/Utils/LoweringUtils.h"
+#include "tfc/Utils/QuantizedMatmul.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace {
+
+/// Whether the innermost dimension of `v`'s memref is contiguous.
+bool innermostContiguous(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return type && succeeded(getStridesAndOffset(type, strides, offset)) && strides.back() == 1;
+}
+
+/// Emits C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a[m, b, j] q_w[n, b, j].
+class Q8_0Emitter {
+public:
+  Q8_0Emitter(OpBuilder &b, Location loc, Value a3, Value w, Value c, bool vnni, int64_t tileTokens,
+              int64_t tileRows)
+      : b(b), loc(loc), a3(a3), w(w), c(c), vnni(vnni), tileTokens(tileTokens),
+        tileRows(tileRows), blocks(cast<MemRefType>(w.getType()).getDimSize(1)) {
+    Type i8 = b.getI8Type();
+    lanes8 = VectorType::get({tfc::kQ8_0Block}, i8);
+    sums = VectorType::get({8}, b.getI32Type());
+    floats = VectorType::get({8}, b.getF32Type());
+    ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    psign = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.psign.b",
+                                      b.getFunctionType({lanes8, lanes8}, {lanes8}));
+    if (vnni) {
+      dot = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.256",
+                                      b.getFunctionType({sums, sums, sums}, {sums}));
+    } else {
+      auto pairs = VectorType::get({16}, b.getI16Type());
+      maddubs = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.pmadd.ub.sw",
+                                          b.getFunctionType({lanes8, lanes8}, {pairs}));
+      maddwd = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.pmadd.wd",
+                                         b.getFunctionType({pairs, pairs}, {sums}));
+    }
+  }
+
+  Value index(int64_t v) { return tfc::indexConst(b, loc, v); }
+
+  /// Quantizes A ([tokens, blocks, 32] f32) into qa (int8) and da (f32 scales
+  /// rounded through f16), as ggml's quantize_row_q8_0 does for activations.
+  void quantizeActivations(Value tokens) {
+    auto qaType = MemRefType::get({ShapedType::kDynamic, blocks, tfc::kQ8_0Block}, b.getI8Type());
+    auto daType = MemRefType::get({ShapedType::kDynamic, blocks}, b.getF32Type());
+    IntegerAttr align = b.getI64IntegerAttr(64);
+    qa = b.create<memref::AllocOp>(loc, qaType, ValueRange{tokens}, align);
+    da = b.create<memref::AllocOp>(loc, daType, ValueRange{tokens}, align);
+    auto f32Vec = VectorType::get({tfc::kQ8_0Block}, b.getF32Type());
+    forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
+      forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+        Value x = kb.create<vector::LoadOp>(loc, f32Vec, a3, ValueRange{m, blk, index(0)});
+        Value amax = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF,
+                                                    kb.create<math::AbsFOp>(loc, x));
+        Value zero = tfc::f32Const(kb, loc, 0.0), limit = tfc::f32Const(kb, loc, 127.0);
+        Value d = kb.create<arith::DivFOp>(loc, amax, limit);
+        d = kb.create<arith::ExtFOp>(loc, kb.getF32Type(),
+                                     kb.create<arith::TruncFOp>(loc, kb.getF16Type(), d).getResult());
+        kb.create<memref::StoreOp>(loc, d, da, ValueRange{m, blk});
+        Value nonzero = kb.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, amax, zero);
+        Value inverse = kb.create<arith::SelectOp>(
+            loc, nonzero, kb.create<arith::DivFOp>(loc, limit, amax), zero);
+        Value scaled = kb.create<arith::MulFOp>(
+            loc, x, kb.create<vector::BroadcastOp>(loc, f32Vec, inverse));
+        Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
+        kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(0)});
+      });
+    });
+  }
+
+  /// All tokens against weight rows [nStart, nEnd): tiles of tileTokens x
+  /// tileRows, then the remainders one token or one row at a time.
+  void block(Value nStart, Value nEnd, Value tokens) {
+    Value count = b.create<arith::SubIOp>(loc, nEnd, nStart);
+    Value nMain = b.create<arith::AddIOp>(loc, nStart, roundDown(count, tileRows));
+    Value mMain = roundDown(tokens, tileTokens);
+    auto tokenLoop = [&](Value lo, Value hi, int64_t tm) {
+      forLoop(b, lo, hi, tm, [&](OpBuilder &, Value m0) {
+        forLoop(b, nStart, nMain, tileRows, [&](OpBuilder &, Value n0) { kernel(m0, n0, tm, tileRows); });
+        forLoop(b, nMain, nEnd, 1, [&](OpBuilder &, Value n0) { kernel(m0, n0, tm, 1); });
+      });
+    };
+    tokenLoop(index(0), mMain, tileTokens);
+    tokenLoop(mMain, tokens, 1);
+  }
+
+private:
+  Value roundDown(Value v, int64_t step) {
+    return b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, v, index(step)), index(step));
+  }
+
+  /// `for i in [lo, hi) step s: body(i)`, with `b` inserting into the body.
+  void forLoop(OpBuilder &at, Value lo, Value hi, int64_t step,
+               llvm::function_ref<void(OpBuilder &, Value)> body) {
+    at.create<scf::ForOp>(loc, lo, hi, index(step), ValueRange{},
+                          [&](OpBuilder &nb, Location, Value i, ValueRange) {
+                            OpBuilder::InsertionGuard g(b);
+                            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                            body(b, i);
+                            b.create<scf::YieldOp>(loc);
+                          });
+  }
+
+  /// The scale of block `blk` of weight row `n`: the little-endian f16 in its
+  /// first two bytes.
+  Value weightScale(OpBuilder &nb, Value n, Value blk) {
+    Type i16 = nb.getI16Type();
+    auto byte = [&](int64_t i) {
+      Value v = nb.create<memref::LoadOp>(loc, w, ValueRange{n, blk, index(i)});
+      return nb.create<arith::ExtUIOp>(loc, i16, v).getResult();
+    };
+    Value eight = nb.create<arith::ConstantOp>(loc, nb.getI16IntegerAttr(8));
+    Value bits = nb.create<arith::OrIOp>(loc, byte(0), nb.create<arith::ShLIOp>(loc, byte(1), eight));
+    return nb.create<arith::ExtFOp>(loc, nb.getF32Type(),
+                                    nb.create<arith::BitcastOp>(loc, nb.getF16Type(), bits).getResult());
+  }
+
+  /// Σ_j ua[j] · sw[j] in eight i32 partial sums (ua unsigned, at most 127;
+  /// sw signed, at most 127 in magnitude: no saturation on either path).
+  Value dotProduct(OpBuilder &nb, Value ua, Value sw) {
+    if (vnni) {
+      Value zero = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
+      Value u = nb.create<vector::BitCastOp>(loc, sums, ua);
+      Value s = nb.create<vector::BitCastOp>(loc, sums, sw);
+      return nb.create<func::CallOp>(loc, dot, ValueRange{zero, u, s}).getResult(0);
+    }
+    Value pairs = nb.create<func::CallOp>(loc, maddubs, ValueRange{ua, sw}).getResult(0);
+    Value ones = nb.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(cast<ShapedType>(pairs.getType()), nb.getI16IntegerAttr(1).getValue()));
+    return nb.create<func::CallOp>(loc, maddwd, ValueRange{pairs, ones}).getResult(0);
+  }
+
+  /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn).
+  void kernel(Value m0, Value n0, int64_t tm, int64_t tn) {
+    auto offsets = [&](Value base, int64_t count) {
+      SmallVector<Value> v{base};
+      for (int64_t i = 1; i < count; ++i)
+        v.push_back(b.create<arith::AddIOp>(loc, base, index(i)));
+      return v;
+    };
+    SmallVector<Value> ms = offsets(m0, tm), ns = offsets(n0, tn);
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
+    SmallVector<Value> inits(tm * tn, zero);
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          // |q_a| once per token; the weights take q_a's sign (q_a · q_w =
+          // |q_a| · (sign(q_a) q_w), vpsignb), since the instructions multiply
+          // unsigned by signed bytes.
+          SmallVector<Value> absA, signA, scaleA, qw, scaleW, out;
+          for (Value m : ms) {
+            Value q = nb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{m, blk, index(0)});
+            absA.push_back(nb.create<math::AbsIOp>(loc, q));
+            signA.push_back(q);
+            scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
+          }
+          for (Value n : ns) {
+            qw.push_back(nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)}));
+            scaleW.push_back(weightScale(nb, n, blk));
+          }
+          for (int64_t i = 0; i < tm; ++i)
+            for (int64_t j = 0; j < tn; ++j) {
+              Value signedW =
+                  nb.create<func::CallOp>(loc, psign, ValueRange{qw[j], signA[i]}).getResult(0);
+              Value partial = nb.create<arith::SIToFPOp>(loc, floats, dotProduct(nb, absA[i], signedW));
+              Value scale = nb.create<vector::BroadcastOp>(
+                  loc, floats, nb.create<arith::MulFOp>(loc, scaleA[i], scaleW[j]));
+              out.push_back(nb.create<vector::FMAOp>(loc, partial, scale, accs[i * tn + j]));
+            }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    for (int64_t i = 0; i < tm; ++i)
+      for (int64_t j = 0; j < tn; ++j) {
+        Value old = b.create<memref::LoadOp>(loc, c, ValueRange{ms[i], ns[j]});
+        Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD,
+                                                  loop.getResult(i * tn + j), old,
+                                                  arith::FastMathFlags::reassoc);
+        b.create<memref::StoreOp>(loc, sum, c, ValueRange{ms[i], ns[j]});
+      }
+  }
+
+  OpBuilder &b;
+  Location loc;
+  Value a3, w, c;
+  bool vnni;
+  int64_t tileTokens, tileRows, blocks;
+  VectorType lanes8, sums, floats;
+  func::FuncOp psign, dot, maddubs, maddwd;
+  Value qa, da; // the quantized activations and their scales
+};
+
+// linalg.generic {tfc.q8_0_matmul} (A3: [m, k/32, 32] f32, W: [n, k/32, 34] i8,
+//   C: [m, n] f32) on memrefs
+//   => quantize A3 per block; scf.parallel over row blocks of W { int8 tiles }
+struct VectorizeQ8_0Matmul : OpRewritePattern<linalg::GenericOp> {
+  VectorizeQ8_0Matmul(MLIRContext *ctx, const tfc::MatmulStrategy &strategy, int64_t blockRows,
+                      bool vnni)
+      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows), vnni(vnni) {}
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
+    if (!op.hasPureBufferSemantics() || !tfc::isQ8_0Matmul(op))
+      return rewriter.notifyMatchFailure(op, "not a Q8_0 product on memrefs");
+    Value a3 = op.getDpsInputs()[0], w = op.getDpsInputs()[1], c = op.getDpsInits()[0];
+    if (!innermostContiguous(a3) || !innermostContiguous(w) || !innermostContiguous(c))
+      return rewriter.notifyMatchFailure(op, "expects contiguous innermost dimensions");
+    Location loc = op.getLoc();
+    int64_t rows = cast<MemRefType>(w.getType()).getDimSize(0);
+    // 8-lane accumulators: 4 x 4 of them fit the 32 registers of AVX-512
+    // (EVEX) with the operands; the 16 of AVX2 take 2 tokens x 4 rows.
+    int64_t tileTokens = strategy.vectorWidth >= 16 ? 4 : 2;
+    Q8_0Emitter emit(rewriter, loc, a3, w, c, vnni, tileTokens, /*tileRows=*/4);
+    Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
+    emit.quantizeActivations(tokens);
+    tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
+                           [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  tfc::MatmulStrategy strategy;
+  int64_t blockRows;
+  bool vnni;
+};
+
+} // namespace
+
+void tfc::populateQ8_0MatmulPatterns(RewritePatternSet &patterns, const MatmulStrategy &strategy,
+                                     int64_t blockRows, StringRef int8Dot) {
+  if (int8Dot == "vnni" || int8Dot == "avx2")
+    patterns.add<VectorizeQ8_0Matmul>(patterns.getContext(), strategy, blockRows,
+                                      int8Dot == "vnni");
+}

@@ -1,0 +1,280 @@
+#===- quant.py - Q8_0 weights: numpy reference and accuracy checks ---------===#
+#
+# The reference for --weight-type=q8_0, written from the format's definition
+# (ggml-common.h's block_q8_0: an f16 scale d, then 32 int8 q; value q * d) and
+# the arithmetic of ggml's quantize_row_q8_0_ref (d = max|x| / 127 in f32, the
+# f16 of d stored, q = roundf(x * (1 / d)) with the f32 d, half away from
+# zero) and of its CPU activation quantization (scale f16(max|x| / 127),
+# q = round-half-even(x * (127 / max|x|))).
+#
+# quant.py check MODEL MODEL.so HARNESS [--weights W.safetensors] [--prompt-len N]
+#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--work DIR]
+#     MODEL is llama_small / mqa_small (seeded random weights, written as F32,
+#     F16 or BF16 safetensors and quantized from those values at load) or
+#     stories260k (--weights). Runs the compiled q8_0 model on the
+#     prompt and compares its logits with two float64 references on the same
+#     quantized weights:
+#       "int8":  the kernel's arithmetic: dequantized weights times activations
+#                quantized per 32-block (ggml's Q8_0 activations);
+#       "dequant": dequantized weights times the f32 activations.
+#     Default (the int8 kernels): against "int8", the same argmax on >= 99 % of
+#     positions, mean KL(ref || model) <= 1e-3 and relative error <= 2e-2;
+#     against "dequant", relative error <= 5e-2 (the error that quantizing the
+#     activations adds; logged). --exact (a target without an int8 kernel,
+#     whose generic becomes loops of the dequantized arithmetic): against
+#     "dequant", relative error <= 1e-4. Weights whose rows are not a multiple
+#     of 32 wide stay f32 in the compiled model and in both references.
+#
+# quant.py gguf MANIFEST DIR
+#     From a harness --manifest: DIR/Q8_0.safetensors with seeded random F32
+#     weights, and DIR/Q8_0.gguf with the same weights, each linear layer's
+#     matrix (2-D, rows a multiple of 32, not an embedding) quantized to Q8_0
+#     here; the embedding is stored dequantized in the safetensors file, so the
+#     two load to the same model only if the runtime's quantizer is bit-identical
+#     to this one (q8_0-quantizer.test).
+#
+# quant.py self-test
+#     Known values of the quantizer (halves rounding away from zero, all-zero
+#     blocks, f16 scales) and a round trip through the dequantizer.
+#
+#===----------------------------------------------------------------------===#
+
+import argparse
+import os
+import struct
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import check as C  # noqa: E402
+import reference as R  # noqa: E402
+
+BLOCK = 32
+
+
+def quantize_q8_0(x):
+    """F32 values (rows a multiple of 32) -> (d as float16 [.., k/32], q int8 [.., k/32, 32])
+    as quantize_row_q8_0_ref computes them."""
+    x = np.asarray(x, dtype=np.float32)
+    blocks = x.reshape(x.shape[:-1] + (x.shape[-1] // BLOCK, BLOCK))
+    amax = np.max(np.abs(blocks), axis=-1)
+    d = (amax / np.float32(127)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d != 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
+    scaled = (blocks * inv[..., None]).astype(np.float32).astype(np.float64)
+    q = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)  # roundf: halves away from zero
+    return d.astype(np.float16), q.astype(np.int8)
+
+
+def dequantize_q8_0(d, q):
+    """float64 values of Q8_0 blocks (rows flattened back)."""
+    v = q.astype(np.float64) * d.astype(np.float64)[..., None]
+    return v.reshape(v.shape[:-2] + (v.shape[-2] * BLOCK,))
+
+
+def q8_0_bytes(d, q):
+    """The blocks as ggml stores them: per block the f16 d (little-endian), then q."""
+    n = d.size
+    raw = np.empty((n, 2 + BLOCK), dtype=np.uint8)
+    raw[:, :2] = d.reshape(n).astype("<f2").view(np.uint8).reshape(n, 2)
+    raw[:, 2:] = q.reshape(n, BLOCK).view(np.uint8)
+    return raw.tobytes()
+
+
+def quantize_activations(x):
+    """The activations as the int8 kernel sees them (float64 of q * f16(d))."""
+    x = np.asarray(x, dtype=np.float32)
+    blocks = x.reshape(x.shape[:-1] + (x.shape[-1] // BLOCK, BLOCK))
+    amax = np.max(np.abs(blocks), axis=-1)
+    d = (amax / np.float32(127)).astype(np.float16).astype(np.float64)
+    with np.errstate(divide="ignore"):
+        inv = np.where(amax != 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+    q = np.rint((blocks * inv[..., None]).astype(np.float32))  # half to even
+    v = q.astype(np.float64) * d[..., None]
+    return v.reshape(x.shape)
+
+
+def quantizable(w, kind):
+    """Which weights --weight-type=q8_0 stores as Q8_0: linear layers' own
+    matrices (not a tied embedding) with rows a multiple of 32."""
+    return kind == "weight" and w.ndim == 2 and w.shape[-1] % BLOCK == 0
+
+
+class QuantWeights(R.Weights):
+    """Weights whose linear layers use Q8_0-quantized matrices; with
+    `int8_activations`, their inputs are quantized per block too."""
+
+    def __init__(self, tensors, int8_activations):
+        super().__init__(tensors=tensors)
+        self.int8 = int8_activations
+        self.quantized = set()
+
+    def product(self, x, w, name):
+        if not quantizable(w, self.kinds.get(name)):
+            return x @ w.T
+        self.quantized.add(name)
+        wq = dequantize_q8_0(*quantize_q8_0(w))
+        return (quantize_activations(x) if self.int8 else x) @ wq.T
+
+
+def log_softmax(z):
+    z = z - np.max(z, axis=-1, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+
+
+def agreement(got, want):
+    """(share of positions with the same argmax, mean KL(want || got))."""
+    same = float(np.mean(np.argmax(got, axis=-1) == np.argmax(want, axis=-1)))
+    lp, lq = log_softmax(want.astype(np.float64)), log_softmax(got.astype(np.float64))
+    kl = float(np.mean(np.sum(np.exp(lp) * (lp - lq), axis=-1)))
+    return same, kl
+
+
+def check(args):
+    work = args.work
+    os.makedirs(work, exist_ok=True)
+    checker = C.Checker(args.so, args.harness, work)
+    if args.model == "stories260k":
+        family = "llama"
+        cfg = C.llama_cfg_from_hf(os.path.join(os.path.dirname(args.weights), "config.json"))
+        tensors = R.load_safetensors(args.weights)
+        wpath = args.weights
+    else:
+        family, cfg = C.MODELS[args.model]
+        tensors = {k: R.round_to_dtype(v, args.dtype)
+                   for k, v in R.manifest(family, cfg, seed=args.seed).used.items()}
+        wpath = os.path.join(work, "weights.safetensors")
+        R.save_safetensors(wpath, tensors, dtype=args.dtype)
+    n = min(args.prompt_len, cfg["max_seq"])
+    tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
+    cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
+    if args.chunks:
+        cmd += ["--chunks", args.chunks]
+    got = checker.output(cmd, "q8_0 logits", (n, cfg["vocab"]))
+    if got is None:
+        return 1
+
+    refs = {}
+    for label, int8 in (("int8", True), ("dequant", False)):
+        W = QuantWeights(tensors, int8)
+        refs[label] = R.forward(family, cfg, W, tokens)
+        quantized = sorted(W.quantized)
+    print("%d of %d weights quantized in the reference" % (len(quantized), len(tensors)))
+    for label, want in refs.items():
+        same, kl = agreement(got, want)
+        print("vs %-8s rel err %.3e  argmax same %.1f %%  mean KL %.2e" %
+              (label, C.rel_err(got, want), 100 * same, kl))
+
+    def need(what, ok):
+        if not ok:
+            checker.fail(what)
+
+    if args.exact:
+        need("rel err vs dequant > 1e-4", C.rel_err(got, refs["dequant"]) <= 1e-4)
+    else:
+        same, kl = agreement(got, refs["int8"])
+        need("argmax agreement with int8 reference %.3f < 0.99" % same, same >= 0.99)
+        need("mean KL vs int8 reference %.3e > 1e-3" % kl, kl <= 1e-3)
+        need("rel err vs int8 reference > 2e-2", C.rel_err(got, refs["int8"]) <= 2e-2)
+        need("rel err vs dequant reference > 5e-2", C.rel_err(got, refs["dequant"]) <= 5e-2)
+        # The kernel really quantized the activations: it is closer to "int8".
+        need("closer to the dequant reference than to the int8 one",
+             C.rel_err(got, refs["int8"]) < C.rel_err(got, refs["dequant"]))
+    if checker.failures:
+        print("%d check(s) failed; files kept in %s" % (checker.failures, work))
+        return 1
+    print("PASS: %s q8_0 matches the reference" % args.model)
+    return 0
+
+
+def gguf(manifest, d):
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime", "Inputs"))
+    import gguf_gen as G
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(16)
+    st, gg = {}, []
+    for line in open(manifest):
+        parts = line.split()
+        if len(parts) != 3 or parts[0] != "weight":
+            continue
+        name, shape = parts[1], [int(x) for x in parts[2].split(",")]
+        v = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
+        if len(shape) == 2 and shape[-1] % BLOCK == 0:
+            # The first block of each row is all ties: max 127 * 2^-10 makes
+            # d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to m + 1/2,
+            # which roundf takes away from zero (rint would not).
+            halves = (np.arange(BLOCK - 1) - 15 + 0.5) * rng.choice([-1.0, 1.0], BLOCK - 1)
+            v[:, 0] = 127.0 * 2.0 ** -10
+            v[:, 1:BLOCK] = (halves * 2.0 ** -10).astype(np.float32)
+            dq = quantize_q8_0(v)
+            gg.append((name, G.ne_of(shape), "Q8_0", q8_0_bytes(*dq)))
+            st[name] = v if "embd" not in name else dequantize_q8_0(*dq).astype(np.float32)
+        else:
+            gg.append((name, G.ne_of(shape), "F32", v.tobytes()))
+            st[name] = v
+    R.save_safetensors(os.path.join(d, "Q8_0.safetensors"), st)
+    G.write(os.path.join(d, "Q8_0.gguf"), G.build(G.every_kv(), gg))
+    return 0
+
+
+def self_test():
+    fails = 0
+
+    def expect(what, got, want):
+        nonlocal fails
+        ok = np.array_equal(np.asarray(got), np.asarray(want))
+        print("%s %s" % ("ok  " if ok else "FAIL", what))
+        fails += not ok
+
+    x = np.zeros(32, dtype=np.float32)
+    x[0], x[1], x[2], x[3] = 127.0, -63.5, 0.5, -2.5  # d = 1: halves go away from zero
+    d, q = quantize_q8_0(x)
+    expect("d = max|x| / 127", d, [1.0])
+    expect("roundf halves", q[0, :4], [127, -64, 1, -3])
+    d, q = quantize_q8_0(np.zeros(32, dtype=np.float32))
+    expect("zero block", [float(d[0]), float(q.any())], [0.0, 0.0])
+    a = np.zeros(32, dtype=np.float32)
+    a[:3] = [127.0, 0.5, -2.5]  # activations: halves to even
+    expect("activation halves to even", quantize_activations(a)[:3], [127.0, 0.0, -2.0])
+    raw = q8_0_bytes(*quantize_q8_0(x))
+    expect("block bytes", (len(raw), struct.unpack("<e", raw[:2])[0], raw[2]), (34, 1.0, 127))
+    w = np.random.default_rng(0).uniform(-1, 1, (4, 64)).astype(np.float32)
+    back = dequantize_q8_0(*quantize_q8_0(w))
+    # Half a step of the block's d, plus the f16 rounding of d (2^-11 relative,
+    # times |q| <= 127): within 0.6 d.
+    expect("round trip within 0.6 d", bool(np.all(np.abs(back - w) <= 0.6 * np.max(np.abs(w)) / 127)),
+           True)
+    return 1 if fails else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("model")
+    c.add_argument("so")
+    c.add_argument("harness")
+    c.add_argument("--weights")
+    c.add_argument("--work", required=True)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--prompt-len", type=int, default=48)
+    c.add_argument("--chunks")
+    c.add_argument("--exact", action="store_true")
+    c.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"],
+                   help="the safetensors dtype of the random weights (quantized at load)")
+    g = sub.add_parser("gguf")
+    g.add_argument("manifest")
+    g.add_argument("dir")
+    sub.add_parser("self-test")
+    args = ap.parse_args()
+    if args.cmd == "check":
+        return check(args)
+    if args.cmd == "gguf":
+        return gguf(args.manifest, args.dir)
+    return self_test()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
