@@ -1,7 +1,7 @@
 //===- Evaluate.cpp - The original and the converted model, compared -------===//
 //
 // Compilation goes through runDriver (as `tfc MODEL -o X.so` would), the
-// libraries are opened with tfc-run's ModelLibrary (dlopen, RTLD_LOCAL: two
+// libraries are opened with the tools' ModelLibrary (TfcRunner) (dlopen, RTLD_LOCAL: two
 // models live side by side), and the logits are compared in float64.
 //
 //===----------------------------------------------------------------------===//

@@ -9,7 +9,7 @@
 #ifndef TFC_CONVERT_EVALUATE_H
 #define TFC_CONVERT_EVALUATE_H
 
-#include "../../tools/tfc-run/ModelLibrary.h"
+#include "tfc/Runner/ModelLibrary.h"
 #include "tfc/Pipeline/Pipeline.h"
 
 #include "llvm/ADT/StringRef.h"
