@@ -111,12 +111,8 @@ llvm::Expected<std::unique_ptr<Pipeline>> pipelineFromGguf(llvm::StringRef bytes
   if (!file.findString("tokenizer.ggml.model", model))
     return makeError("the GGUF file has no tokenizer (no string tokenizer.ggml.model)");
   VocabularyArrays v;
-  if (model == "llama")
-    v.kind = VocabularyArrays::Kind::SentencePieceBpe;
-  else if (model == "gpt2")
-    v.kind = VocabularyArrays::Kind::ByteLevelBpe;
-  else if (model == "bert")
-    v.kind = VocabularyArrays::Kind::WordPiece;
+  if (auto kind = VocabularyArrays::kindOfGgufModel(llvm::StringRef(model.data(), model.size())))
+    v.kind = *kind;
   else
     return makeError("unsupported tokenizer.ggml.model '" + llvm::StringRef(model) + "'");
 

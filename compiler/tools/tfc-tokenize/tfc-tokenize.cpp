@@ -154,12 +154,8 @@ llvm::Expected<tfc::tokenizer::Tokenizer> loadArrays(llvm::StringRef path) {
     return bad("not a JSON object");
   VocabularyArrays v;
   std::string model = j.contains("model") && j["model"].is_string() ? j["model"].get<std::string>() : "";
-  if (model == "llama")
-    v.kind = VocabularyArrays::Kind::SentencePieceBpe;
-  else if (model == "gpt2")
-    v.kind = VocabularyArrays::Kind::ByteLevelBpe;
-  else if (model == "bert")
-    v.kind = VocabularyArrays::Kind::WordPiece;
+  if (auto kind = VocabularyArrays::kindOfGgufModel(model))
+    v.kind = *kind;
   else
     return bad("model '" + model + "' is none of llama, gpt2, bert");
   auto strings = [&](const char *key, std::vector<std::string> &out) -> bool {

@@ -42,6 +42,17 @@ struct VocabularyArrays {
     /// WordPiece (GGUF `bert`): `##` continuation pieces, BERT normalization.
     WordPiece,
   };
+  /// The kind GGUF's `tokenizer.ggml.model` names (`llama`, `gpt2`, `bert`),
+  /// none for any other name.
+  static std::optional<Kind> kindOfGgufModel(llvm::StringRef model) {
+    if (model == "llama")
+      return Kind::SentencePieceBpe;
+    if (model == "gpt2")
+      return Kind::ByteLevelBpe;
+    if (model == "bert")
+      return Kind::WordPiece;
+    return std::nullopt;
+  }
   /// GGUF's token types.
   enum TokenType : int32_t {
     Normal = 1,
