@@ -16,6 +16,8 @@
 
 #include "tfc/Import/HFImport.h"
 
+#include "TdslWriter.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
@@ -51,26 +53,6 @@ constexpr int64_t kMaxImportElements = int64_t(1) << 34;
 std::string quote(const json::Value &v) {
   std::string s = llvm::formatv("{0}", v).str();
   return s.size() > 40 ? s.substr(0, 37) + "..." : s;
-}
-
-/// A double as tdsl spells a decimal: the shortest text that reads back
-/// exactly, with a `.` or an exponent so that it stays a decimal.
-std::string decimal(double v) {
-  char buf[64];
-  // Integral values as people write them (10000.0, not 1e+04).
-  if (v == std::trunc(v) && std::fabs(v) < 1e15) {
-    std::snprintf(buf, sizeof(buf), "%.1f", v);
-    return buf;
-  }
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v)
-      break;
-  }
-  std::string s = buf;
-  if (s.find_first_of(".e") == std::string::npos)
-    s += ".0";
-  return s;
 }
 
 //===----------------------------------------------------------------------===//
@@ -306,49 +288,6 @@ std::string readActivation(ConfigReader &c, StringRef key, StringRef def) {
            "\" is not supported (silu, swish, gelu, gelu_python, gelu_new, gelu_pytorch_tanh, "
            "gelu_fast, relu)");
   return "silu";
-}
-
-//===----------------------------------------------------------------------===//
-// Writing tdsl
-//===----------------------------------------------------------------------===//
-
-/// The tdsl file being written: a header comment, the config block (each
-/// entry commented with its source field), the functions.
-class TdslWriter {
-public:
-  void comment(StringRef text) { header += "# " + text.str() + "\n"; }
-  void config(StringRef name, const std::string &value, StringRef source) {
-    std::string line = "    " + name.str() + " = " + value;
-    if (!source.empty())
-      line += std::string(std::max<size_t>(1, 32 - line.size()), ' ') + "# " + source.str();
-    configLines += line + "\n";
-  }
-  void config(StringRef name, int64_t value, StringRef source) {
-    config(name, std::to_string(value), source);
-  }
-  void body(StringRef text) { bodyText += text.str(); }
-
-  std::string finish(StringRef model) const {
-    return header + "model " + model.str() + " {\n  config {\n" + configLines + "  }\n\n" +
-           bodyText + "}\n";
-  }
-
-private:
-  std::string header, configLines, bodyText;
-};
-
-/// A tdsl identifier for a model called `name` (a directory name).
-std::string modelIdentifier(StringRef name) {
-  std::string id;
-  for (char ch : name)
-    id += llvm::isAlnum(ch) ? ch : '_';
-  if (id.empty() || llvm::isDigit(id[0]))
-    id = "m_" + id;
-  static const char *const keywords[] = {"model", "config", "decoder", "encoder", "for",
-                                         "in",    "return", "true",    "false"};
-  if (llvm::is_contained(keywords, StringRef(id)))
-    id += "_model";
-  return id;
 }
 
 /// What every architecture's import reads: the config, the checkpoint's

@@ -14,6 +14,7 @@
 #include "tfc/Frontend/MLIRGen.h"
 #include "tfc/Frontend/Manifest.h"
 #include "tfc/Frontend/Parser.h"
+#include "tfc/Import/GgufImport.h"
 #include "tfc/Import/HFImport.h"
 #include "tfc/Target/EmitSharedLib.h"
 
@@ -102,12 +103,14 @@ int runDriver(const DriverOptions &options) {
   bool binary = (options.emit == Stage::Object || options.emit == Stage::SharedLib) &&
                 !options.printWeights && !options.report && !options.printAbiLayout;
   std::string output = options.output;
-  // A Hugging Face model directory is imported first (tfc import), then
-  // compiled like the tdsl file it becomes.
+  // A Hugging Face model directory or a GGUF file is imported first (tfc
+  // import), then compiled like the tdsl file it becomes.
   llvm::StringRef inputPath = options.input;
   bool hfDirectory = inputPath != "-" && llvm::sys::fs::is_directory(inputPath);
+  bool ggufFile = !hfDirectory && isGgufPath(inputPath);
   if (hfDirectory)
     inputPath = inputPath.rtrim('/');
+  PipelineOptions pipeline = options.pipeline;
   if (output.empty()) {
     if (binary) {
       llvm::SmallString<128> path(llvm::sys::path::stem(inputPath));
@@ -121,7 +124,7 @@ int runDriver(const DriverOptions &options) {
   // The descriptor layout depends only on the target, not on the model.
   if (options.printAbiLayout) {
     std::string error;
-    auto tm = createTargetMachine(options.pipeline.targetCpu, options.pipeline.optLevel, error);
+    auto tm = createTargetMachine(pipeline.targetCpu, pipeline.optLevel, error);
     if (!tm)
       return fail(error);
     auto out = openOutput(output, error);
@@ -139,6 +142,20 @@ int runDriver(const DriverOptions &options) {
       return fail(imported.error);
     buffer = llvm::MemoryBuffer::getMemBufferCopy(imported.tdsl,
                                                   (inputPath + "/config.json (imported)").str());
+  } else if (ggufFile) {
+    ImportResult imported = importGgufFile(inputPath);
+    if (!imported.ok())
+      return fail(imported.error);
+    // The file's weight type, unless --weight-type chose one: its blocks are
+    // then used in place. A type without kernels is converted to f32 at load.
+    if (!options.weightTypeGiven) {
+      PipelineOptions fromFile = pipeline;
+      fromFile.weightType = imported.weightType;
+      if (!imported.weightType.empty() && checkPipelineOptions(fromFile).empty())
+        pipeline = fromFile;
+    }
+    buffer = llvm::MemoryBuffer::getMemBufferCopy(imported.tdsl,
+                                                  (inputPath + " (imported)").str());
   } else {
     buffer = llvm::MemoryBuffer::getFileOrSTDIN(options.input, /*IsText=*/true);
   }
@@ -242,7 +259,7 @@ int runDriver(const DriverOptions &options) {
   OwningOpRef<ModuleOp> asGenerated;
   if (options.report)
     asGenerated = module->clone();
-  if (failed(runStage("attn-opt", Stage::Attn, Stage::AttnOpt, options.pipeline)))
+  if (failed(runStage("attn-opt", Stage::Attn, Stage::AttnOpt, pipeline)))
     return 1;
   if (options.report) {
     auto out = openOutput(output, error);
@@ -255,12 +272,12 @@ int runDriver(const DriverOptions &options) {
   if (options.emit == Stage::AttnOpt)
     return printModule();
   summary.kvCacheBytesPerToken = kvCacheBytesPerToken(analyzeKVCaches(*module));
-  if (failed(runStage("linalg", Stage::AttnOpt, Stage::Linalg, options.pipeline)))
+  if (failed(runStage("linalg", Stage::AttnOpt, Stage::Linalg, pipeline)))
     return 1;
   if (options.emit == Stage::Linalg)
     return printModule();
 
-  PipelineOptions codegen = options.pipeline;
+  PipelineOptions codegen = pipeline;
   if (failed(resolveTargetFeatures(codegen, error)))
     return fail(error);
   auto tm = createTargetMachine(codegen.targetCpu, codegen.optLevel, error);
@@ -286,7 +303,7 @@ int runDriver(const DriverOptions &options) {
   if (!llvmModule)
     return fail("translation to LLVM IR failed");
   timer.run("optimize", [&] {
-    optimizeModule(*llvmModule, *tm, options.pipeline.optLevel);
+    optimizeModule(*llvmModule, *tm, pipeline.optLevel);
     return 0;
   });
   if (options.emit == Stage::LLVMIR) {
@@ -313,7 +330,7 @@ int runDriver(const DriverOptions &options) {
     return fail(error);
   if (options.emit == Stage::Object)
     return 0;
-  if (failed(timer.run("link", [&] { return linkSharedLibrary(objectPath, output, usesOpenMP(options.pipeline), error); })))
+  if (failed(timer.run("link", [&] { return linkSharedLibrary(objectPath, output, usesOpenMP(pipeline), error); })))
     return fail(error);
   return 0;
 }

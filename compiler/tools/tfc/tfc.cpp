@@ -1,7 +1,8 @@
 //===- tfc.cpp - The tfc compiler driver -------------------------------------===//
 //
 // `tfc model.tdsl -o model.so`: options into a DriverOptions, then one call.
-// `tfc import HF_DIR [-o OUT.tdsl]`: the importer's tdsl (compiler/lib/Import).
+// `tfc import (HF_DIR | model.gguf) [-o OUT.tdsl]`: the importers' tdsl
+// (compiler/lib/Import).
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +10,7 @@
 
 #include "tfc/Convert/Convert.h"
 #include "tfc/Frontend/MLIRGen.h"
+#include "tfc/Import/GgufImport.h"
 #include "tfc/Import/HFImport.h"
 #include "tfc/Pipeline/Pipeline.h"
 
@@ -25,13 +27,16 @@ namespace cl = llvm::cl;
 static cl::OptionCategory category("tfc options");
 
 static cl::opt<std::string> input(cl::Positional,
-                                  cl::desc("<model.tdsl | Hugging Face model directory>"),
+                                  cl::desc("<model.tdsl | Hugging Face model directory | model.gguf>"),
                                   cl::Required, cl::cat(category));
 
-// `tfc import SOURCE [-o OUT.tdsl]`: the tdsl of a Hugging Face model directory.
+// `tfc import SOURCE [-o OUT.tdsl]`: the tdsl of a Hugging Face model directory
+// or of a GGUF file.
 static cl::SubCommand importCommand("import",
-                                    "Write the tdsl of a Hugging Face model directory");
-static cl::opt<std::string> importSource(cl::Positional, cl::desc("<Hugging Face model directory>"),
+                                    "Write the tdsl of a Hugging Face model directory or a GGUF "
+                                    "file");
+static cl::opt<std::string> importSource(cl::Positional,
+                                         cl::desc("<Hugging Face model directory | model.gguf>"),
                                          cl::Required, cl::sub(importCommand));
 static cl::opt<std::string> importOutput("o", cl::desc("Output .tdsl file (default: stdout)"),
                                          cl::value_desc("file"), cl::init("-"),
@@ -39,12 +44,14 @@ static cl::opt<std::string> importOutput("o", cl::desc("Output .tdsl file (defau
 
 /// `tfc import`: one `tfc: error:` line and status 1 on failure.
 static int runImport() {
-  if (!llvm::sys::fs::is_directory(importSource)) {
+  bool gguf = !llvm::sys::fs::is_directory(importSource) && tfc::isGgufPath(importSource);
+  if (!gguf && !llvm::sys::fs::is_directory(importSource)) {
     llvm::errs() << "tfc: error: '" << importSource
-                 << "' is not a Hugging Face model directory\n";
+                 << "' is neither a Hugging Face model directory nor a .gguf file\n";
     return 1;
   }
-  tfc::ImportResult result = tfc::importHuggingFaceDir(importSource);
+  tfc::ImportResult result =
+      gguf ? tfc::importGgufFile(importSource) : tfc::importHuggingFaceDir(importSource);
   if (!result.ok()) {
     llvm::errs() << "tfc: error: " << result.error << "\n";
     return 1;
@@ -195,6 +202,7 @@ int main(int argc, char **argv) {
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;
   options.pipeline.weightType = weightType;
+  options.weightTypeGiven = weightType.getNumOccurrences() > 0;
   options.pipeline.attentionKeyTile = attentionKeyTile;
   options.pipeline.attentionQueryRows = attentionQueryRows;
   options.pipeline.testWrongRewrite = testWrongRewrite;

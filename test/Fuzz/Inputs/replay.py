@@ -7,12 +7,15 @@
     replay.py tdsl TFC DIR...                       TFC --emit=attn -o /dev/null FILE
     replay.py hfimport TFC DIR...                   FILE as DIR/config.json of a fresh
                                                     directory, TFC DIR --emit=attn -o /dev/null
+    replay.py ggufimport TFC DIR...                 FILE as NAME.gguf, TFC NAME.gguf --emit=attn
+                                                    -o /dev/null (import, front end)
     replay.py tokenizer TFC_TOKENIZE DIR...         the tokenizer part of FILE (before the
                                                     line #TEXT#) encoded, --no-special, and
                                                     the ids decoded, the text on stdin
 
 Every file must give exit status 0, or 1 with an error message (safetensors, gguf,
-index: a stdout line starting "error: "; tdsl, hfimport and tokenizer: "error:" on stderr); a
+index: a stdout line starting "error: "; tdsl, hfimport, ggufimport and tokenizer: "error:" on
+stderr); a
 signal, any other status, or a failure without a message is reported. Prints one line per file
 ("ok NAME" or "FAIL NAME: why") and a summary; exits 1 when any file failed.
 """
@@ -45,7 +48,7 @@ def check(kind, cmd, path, stdin=b""):
         return "exit status %d: %s" % (r.returncode, (err or out).strip()[:300])
     if kind in LOADERS and not out.startswith("error: "):
         return "failed without an error message: %r" % out[:200]
-    if kind in ("tdsl", "hfimport", "tokenizer") and "error:" not in err:
+    if kind in ("tdsl", "hfimport", "ggufimport", "tokenizer") and "error:" not in err:
         return "failed without an error message: %r" % err[:200]
     return None
 
@@ -77,7 +80,7 @@ def main(argv):
     kind = argv[1]
     if kind in LOADERS:
         prefix, dirs = [argv[2], argv[3], "load"], argv[4:]
-    elif kind in ("tdsl", "hfimport"):
+    elif kind in ("tdsl", "hfimport", "ggufimport"):
         prefix, dirs = [argv[2], "--emit=attn", "-o", os.devnull], argv[3:]
     elif kind == "tokenizer":
         prefix, dirs = [argv[2]], argv[3:]
@@ -88,8 +91,9 @@ def main(argv):
     scratch = tempfile.mkdtemp()
     for path in files(dirs):
         count += 1
-        if kind == "index":  # tfc_model_load knows an index by its name
-            copy = os.path.join(scratch, os.path.basename(path) + ".json")
+        if kind in ("index", "ggufimport"):  # known by the extension
+            copy = os.path.join(scratch, os.path.basename(path) +
+                                (".json" if kind == "index" else ".gguf"))
             shutil.copyfile(path, copy)
             path = copy
         if kind == "hfimport":

@@ -1,7 +1,7 @@
 #===- check_hf.py - Compare a model compiled from a Hugging Face checkpoint --===#
 #
 # check_hf.py ARCH MODEL.so HARNESS --checkpoint DIR [--load PATH] [--work W]
-#             [--tokens 1,2,..] [--chunks 5,1,3,..] [--source-tokens 4,5,..]
+#             [--tokens 1,2,..] [--chunks 5,1,3,..] [--source-tokens 4,5,..] [--gguf]
 #
 # Runs MODEL.so through the numeric harness (Inputs/harness.c, via check.py's
 # Checker) on the weights of the checkpoint directory DIR (an hf_checkpoint.py
@@ -21,7 +21,9 @@
 # config's sizes in tfc_info.
 # ARCH is the checkpoint's architecture (class or hf_checkpoint.py short name).
 # --load is what the harness hands to tfc_model_load (default: DIR itself; a
-# .safetensors file or the sharded index work as well). Exit status 0 when everything
+# .safetensors file or the sharded index work as well). --gguf: the model was compiled
+# from the GGUF file hf_to_gguf.py wrote of DIR (--load), so its manifest must be that
+# file's tensors under ggml's names. Exit status 0 when everything
 # matches, 1 otherwise; every failure is printed.
 #
 #===----------------------------------------------------------------------===#
@@ -38,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
 import hf_checkpoint  # noqa: E402
 import hf_reference as H  # noqa: E402
+import hf_to_gguf  # noqa: E402
 
 TOL = 2e-4
 
@@ -102,11 +105,15 @@ def check_hf(args):
     read = C.read_manifest()
     if read is not None:
         got, info = read
-        # A model imported from a hub layout names its weights as the file does.
-        got = H.canonical_names(m.arch, got)
-        shapes = {k: tuple(v.shape) for k, v in m.tensors.items()}
-        C.compare_weights(got, {k: v for k, v in shapes.items() if k in needed},
-                          {k: v for k, v in shapes.items() if k not in needed})
+        if args.gguf:
+            # Every tensor of the GGUF file, under its own name, and nothing else.
+            C.compare_weights(got, hf_to_gguf.gguf_shapes(m), {})
+        else:
+            # A model imported from a hub layout names its weights as the file does.
+            got = H.canonical_names(m.arch, got)
+            shapes = {k: tuple(v.shape) for k, v in m.tensors.items()}
+            C.compare_weights(got, {k: v for k, v in shapes.items() if k in needed},
+                              {k: v for k, v in shapes.items() if k not in needed})
         for k, v in expected_info(m).items():
             if info.get(k) != v:
                 C.fail("tfc_info: %s = %s, the config says %s" % (k, info.get(k), v))
@@ -138,6 +145,8 @@ def main():
     ap.add_argument("--tokens", help="input_ids (decoder_input_ids for Marian)")
     ap.add_argument("--chunks", help="chunk sizes of the prompt, e.g. 5,1,3,1,1")
     ap.add_argument("--source-tokens", help="Marian: the encoder's input_ids")
+    ap.add_argument("--gguf", action="store_true",
+                    help="the model was compiled from hf_to_gguf.py's file of the checkpoint")
     return check_hf(ap.parse_args())
 
 

@@ -13,10 +13,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "Runtime"
 import gguf_gen as g  # noqa: E402
 
 
-def main():
-    arrays = json.load(open(sys.argv[1], encoding="utf-8"))
-    kvs = [g.kv("general.architecture", g.STRING, "tokenizer-test"),
-           g.kv("tokenizer.ggml.model", g.STRING, arrays["model"]),
+def tokenizer_kvs(arrays):
+    """The tokenizer.ggml.* metadata of a vocabulary given as arrays."""
+    kvs = [g.kv("tokenizer.ggml.model", g.STRING, arrays["model"]),
            g.kv("tokenizer.ggml.tokens", g.ARRAY, (g.STRING, arrays["tokens"]))]
     if "scores" in arrays:
         kvs.append(g.kv("tokenizer.ggml.scores", g.ARRAY, (g.FLOAT32, arrays["scores"])))
@@ -33,6 +32,12 @@ def main():
             kvs.append(g.kv("tokenizer.ggml." + key, g.BOOL, arrays[key]))
     if "pre" in arrays:
         kvs.append(g.kv("tokenizer.ggml.pre", g.STRING, arrays["pre"]))
+    return kvs
+
+
+def main():
+    arrays = json.load(open(sys.argv[1], encoding="utf-8"))
+    kvs = [g.kv("general.architecture", g.STRING, "tokenizer-test")] + tokenizer_kvs(arrays)
     g.write(sys.argv[2], g.build(kvs, []))
 
 

@@ -26,6 +26,9 @@ namespace tfc {
 struct ImportResult {
   std::string tdsl;
   std::string error;
+  /// The --weight-type the source's linear layers are stored in, when the
+  /// source decides it (a GGUF file); empty otherwise.
+  std::string weightType;
   bool ok() const { return error.empty(); }
 };
 

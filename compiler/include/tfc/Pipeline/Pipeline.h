@@ -103,6 +103,8 @@ struct DriverOptions {
   std::string output; // "" = derived from the input (.so) or stdout (text stages)
   Stage emit = Stage::SharedLib;
   PipelineOptions pipeline;
+  /// --weight-type was given: a GGUF input's own weight type does not apply.
+  bool weightTypeGiven = false;
   bool printWeights = false;
   bool report = false;
   bool printAbiLayout = false; // the gen_abi.h structs as the emitter lays them out

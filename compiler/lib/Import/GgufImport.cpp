@@ -1,0 +1,509 @@
+//===- GgufImport.cpp - tdsl from a GGUF file's metadata -------------------===//
+//
+// `tfc import model.gguf` and `tfc model.gguf -o model.so`. A GGUF file made by
+// llama.cpp's convert_hf_to_gguf.py carries the hyperparameters as metadata
+// (`{arch}.block_count`, `{arch}.attention.head_count`, ...) and the tensors
+// under ggml's names (`token_embd`, `blk.{i}.attn_q`, ...). This importer
+// writes the tdsl of the architectures it knows, with those names, so the
+// compiled model loads the file itself (tfc_model_load reads GGUF).
+//
+// What the converter changed on the way is undone here, not in the weights:
+//   * `llama`: convert_hf_to_gguf.py permutes the rows of attn_q / attn_k from
+//     Hugging Face's half-split rotary layout to ggml's interleaved one
+//     (LlamaModel.permute), so the model rotates adjacent pairs:
+//     `rope(style = "interleaved")`. Mistral and Llama 3 files are `llama` too.
+//   * `qwen2`: no permutation (ggml runs it with NEOX rotary): `style = "half"`.
+//   * `gpt2`: the Conv1D weights were transposed into ordinary [out, in]
+//     matrices, so they are plain `linear` layers.
+// Every piece of metadata that changes the computation and is not supported
+// (rotary scaling other than linear, partial rotary, per-frequency factors in
+// `rope_freqs`, experts) is an error naming the key.
+//
+// The linear layers' weight type is the file's: `tfc model.gguf` compiles for
+// the type most of them have when the code generator has kernels for it
+// (ImportResult::weightType), so they are used in place from the mapping.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Import/GgufImport.h"
+
+#include "TdslWriter.h"
+
+#include "tfc/Gguf.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+using llvm::StringRef;
+
+namespace tfc {
+
+namespace {
+
+/// Sizes beyond these are refused as in the Hugging Face import.
+constexpr int64_t kMaxImportSize = int64_t(1) << 24;
+constexpr int64_t kMaxImportLayers = 1024;
+
+/// The decimal a float32 was written from: the shortest that rounds to the
+/// same float32 (1e-05, not 9.999999747378752e-06), as a double. A converter
+/// stores config.json's 1e-05 as float32; tdsl and the reference mean 1e-05.
+double shortestFloat32(double value) {
+  float f = static_cast<float>(value);
+  char buf[32];
+  for (int precision = 1; precision <= 9; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, static_cast<double>(f));
+    if (std::strtof(buf, nullptr) == f)
+      return std::strtod(buf, nullptr);
+  }
+  return value;
+}
+
+/// Typed access to the metadata of one architecture (`{arch}.` keys),
+/// recording the first error (`model.gguf: metadata 'llama.block_count' ...`).
+class MetadataReader {
+public:
+  MetadataReader(const gguf::File &file, std::string arch, std::string source,
+                 std::string &error)
+      : file(file), arch(std::move(arch)), source(std::move(source)), error(error) {}
+
+  bool failed() const { return !error.empty(); }
+  void fail(const llvm::Twine &message) {
+    if (error.empty())
+      error = source + ": " + message.str();
+  }
+  std::string key(StringRef suffix) const { return arch + "." + suffix.str(); }
+  bool has(StringRef suffix) const { return file.find(key(suffix)) != nullptr; }
+
+  /// A positive integer at most `limit`; `def` when absent, else an error.
+  int64_t size(StringRef suffix, std::optional<int64_t> def = std::nullopt,
+               int64_t limit = kMaxImportSize) {
+    std::string k = key(suffix);
+    const gguf::Value *v = file.find(k);
+    if (!v) {
+      if (!def)
+        fail("missing metadata '" + k + "'");
+      return def.value_or(1);
+    }
+    int64_t i = 0;
+    if (!v->toInt(i) || v->type == gguf::ValueType::Bool || i < 1) {
+      fail("metadata '" + k + "' (at byte " + llvm::Twine(v->offset) +
+           ") must be a positive integer");
+      return 1;
+    }
+    if (i > limit) {
+      fail("metadata '" + k + "' is " + llvm::Twine(i) + ", more than tfc's limit of " +
+           llvm::Twine(limit));
+      return 1;
+    }
+    return i;
+  }
+
+  /// A positive finite number; `def` when absent.
+  double number(StringRef suffix, double def) {
+    std::string k = key(suffix);
+    const gguf::Value *v = file.find(k);
+    if (!v)
+      return def;
+    double d = 0;
+    if (!v->toDouble(d) || v->type == gguf::ValueType::Bool || !(d > 0) || !std::isfinite(d)) {
+      fail("metadata '" + k + "' (at byte " + llvm::Twine(v->offset) +
+           ") must be a positive number");
+      return def;
+    }
+    return v->type == gguf::ValueType::Float32 ? shortestFloat32(d) : d;
+  }
+
+  /// A string; `def` when absent.
+  std::string string(StringRef suffix, StringRef def) {
+    std::string k = key(suffix);
+    const gguf::Value *v = file.find(k);
+    if (!v)
+      return def.str();
+    if (v->type != gguf::ValueType::String) {
+      fail("metadata '" + k + "' (at byte " + llvm::Twine(v->offset) + ") must be a string");
+      return def.str();
+    }
+    return std::string(v->string);
+  }
+
+  /// Fails when `suffix` is present (and, for numbers, not `neutral`).
+  void unsupported(StringRef suffix, StringRef why, std::optional<double> neutral = std::nullopt) {
+    std::string k = key(suffix);
+    const gguf::Value *v = file.find(k);
+    double d = 0;
+    if (!v || (neutral && v->toDouble(d) && d == *neutral))
+      return;
+    fail("metadata '" + k + "' is not supported (" + why + ")");
+  }
+
+private:
+  const gguf::File &file;
+  std::string arch, source;
+  std::string &error;
+};
+
+/// The file's tensors by name: their row-major shapes and ggml types.
+struct TensorTable {
+  struct Entry {
+    std::vector<int64_t> shape;
+    uint32_t type;
+  };
+  llvm::StringMap<Entry> byName;
+
+  const Entry *find(StringRef name) const {
+    auto it = byName.find(name);
+    return it == byName.end() ? nullptr : &it->second;
+  }
+};
+
+/// tfc's --weight-type name of a ggml type whose blocks tfc can use as they
+/// are, or empty (the type is then converted at load).
+StringRef weightTypeOfGgml(uint32_t type) {
+  switch (static_cast<gguf::TensorType>(type)) {
+  case gguf::TensorType::F32:
+    return "f32";
+  case gguf::TensorType::F16:
+    return "f16";
+  case gguf::TensorType::BF16:
+    return "bf16";
+  case gguf::TensorType::Q8_0:
+    return "q8_0";
+  case gguf::TensorType::Q4_0:
+    return "q4_0";
+  case gguf::TensorType::Q4_K:
+    return "q4_k";
+  case gguf::TensorType::Q6_K:
+    return "q6_k";
+  default:
+    return "";
+  }
+}
+
+/// What one architecture's import needs.
+struct GgufContext {
+  MetadataReader &meta;
+  const TensorTable &tensors;
+  TdslWriter &out;
+
+  /// Fails unless the file has tensor `name` of `shape` (row-major).
+  void requireTensor(const std::string &name, llvm::ArrayRef<int64_t> shape) {
+    if (meta.failed())
+      return;
+    const TensorTable::Entry *t = tensors.find(name);
+    if (!t) {
+      meta.fail("no tensor '" + name + "'");
+      return;
+    }
+    if (!llvm::equal(t->shape, shape)) {
+      auto dims = [](llvm::ArrayRef<int64_t> s) {
+        std::string text;
+        for (int64_t d : s)
+          text += (text.empty() ? "" : ", ") + std::to_string(d);
+        return "[" + text + "]";
+      };
+      meta.fail("tensor '" + name + "' is " + dims(t->shape) + ", the metadata makes it " +
+                dims(shape));
+    }
+  }
+  bool hasTensor(const std::string &name) const { return tensors.find(name) != nullptr; }
+};
+
+/// The vocabulary size: `{arch}.vocab_size`, else the token embedding's rows
+/// (convert_hf_to_gguf.py writes the key only for some architectures).
+int64_t readVocab(GgufContext &ctx) {
+  if (ctx.meta.has("vocab_size"))
+    return ctx.meta.size("vocab_size");
+  const TensorTable::Entry *embedding = ctx.tensors.find("token_embd.weight");
+  if (!embedding || embedding->shape.size() != 2) {
+    ctx.meta.fail("no metadata '" + ctx.meta.key("vocab_size") +
+                  "' and no 2-D tensor 'token_embd.weight' to read it from");
+    return 1;
+  }
+  return embedding->shape[0];
+}
+
+/// The output head: `output.weight` when the file has it, else tied to the
+/// token embedding (as llama.cpp's loader falls back).
+std::string outputHead(GgufContext &ctx, int64_t vocab, int64_t dim) {
+  if (ctx.hasTensor("output.weight")) {
+    ctx.requireTensor("output.weight", {vocab, dim});
+    return "    return linear(x, vocab) @ \"output\"\n";
+  }
+  return "    # No output.weight: the head is the token embedding, as llama.cpp ties it.\n"
+         "    return linear(x, vocab, tied = \"token_embd.weight\")\n";
+}
+
+//===----------------------------------------------------------------------===//
+// llama (Llama, Mistral, Llama 3 files) and qwen2
+//===----------------------------------------------------------------------===//
+
+void importLlamaLike(GgufContext &ctx, bool qwen2) {
+  MetadataReader &m = ctx.meta;
+  TdslWriter &out = ctx.out;
+  int64_t dim = m.size("embedding_length");
+  int64_t layers = m.size("block_count", std::nullopt, kMaxImportLayers);
+  int64_t ffn = m.size("feed_forward_length");
+  int64_t heads = m.size("attention.head_count");
+  int64_t kvHeads = m.size("attention.head_count_kv", heads);
+  int64_t maxSeq = m.size("context_length");
+  double eps = m.number("attention.layer_norm_rms_epsilon", 1e-5);
+  double theta = m.number("rope.freq_base", 10000.0);
+  int64_t vocab = readVocab(ctx);
+  if (m.failed())
+    return;
+  if (dim % heads != 0 && !m.has("attention.key_length"))
+    m.fail("'" + m.key("embedding_length") + "' (" + llvm::Twine(dim) +
+           ") is not a multiple of '" + m.key("attention.head_count") + "' (" +
+           llvm::Twine(heads) + ") and there is no '" + m.key("attention.key_length") + "'");
+  if (!m.failed() && heads % kvHeads != 0)
+    m.fail("'" + m.key("attention.head_count") + "' (" + llvm::Twine(heads) +
+           ") is not a multiple of '" + m.key("attention.head_count_kv") + "' (" +
+           llvm::Twine(kvHeads) + ")");
+  if (m.failed())
+    return;
+  int64_t headDim = m.size("attention.key_length", dim / heads);
+  if (m.size("attention.value_length", headDim) != headDim)
+    m.fail("'" + m.key("attention.value_length") + "' differs from the key length (" +
+           llvm::Twine(headDim) + "), which tfc does not support");
+  if (m.size("rope.dimension_count", headDim) != headDim)
+    m.fail("'" + m.key("rope.dimension_count") +
+           "' is not the head dimension: rotary embedding of part of a head is not supported");
+  if (!m.failed() && headDim % 2 != 0)
+    m.fail("the head dimension (" + llvm::Twine(headDim) + ") must be even for rotary embeddings");
+
+  // Rotary scaling: linear is a divisor of every frequency; the rest (yarn,
+  // Llama 3.1's per-frequency factors in a rope_freqs tensor) is not supported.
+  std::string scaling = m.string("rope.scaling.type", "none");
+  double factor = 1.0;
+  if (scaling == "linear")
+    factor = m.number("rope.scaling.factor", 1.0);
+  else if (scaling != "none")
+    m.fail("metadata '" + m.key("rope.scaling.type") + "' = \"" + scaling +
+           "\" is not supported (none, linear)");
+  if (!m.failed() && ctx.hasTensor("rope_freqs.weight"))
+    m.fail("tensor 'rope_freqs.weight' (per-frequency rotary factors, Llama 3.1's rope "
+           "scaling) is not supported");
+  m.unsupported("expert_count", "mixture of experts", 0.0);
+  m.unsupported("attention.sliding_window", "sliding window in a GGUF file");
+  m.unsupported("attn_logit_softcapping", "soft-capped attention scores", 0.0);
+  if (m.failed())
+    return;
+
+  int64_t qWidth = heads * headDim, kvWidth = kvHeads * headDim;
+  ctx.requireTensor("token_embd.weight", {vocab, dim});
+  ctx.requireTensor("output_norm.weight", {dim});
+  // The shapes of one layer stand for all: the loader checks every tensor.
+  ctx.requireTensor("blk.0.attn_q.weight", {qWidth, dim});
+  ctx.requireTensor("blk.0.attn_k.weight", {kvWidth, dim});
+  ctx.requireTensor("blk.0.attn_v.weight", {kvWidth, dim});
+  ctx.requireTensor("blk.0.attn_output.weight", {dim, qWidth});
+  ctx.requireTensor("blk.0.ffn_gate.weight", {ffn, dim});
+  ctx.requireTensor("blk.0.ffn_down.weight", {dim, ffn});
+  // Qwen2's q/k/v biases; a llama file may have them too (attention_bias).
+  bool bias = ctx.hasTensor("blk.0.attn_q.bias");
+  bool outBias = ctx.hasTensor("blk.0.attn_output.bias");
+  if (m.failed())
+    return;
+
+  out.config("vocab", vocab, m.has("vocab_size") ? m.key("vocab_size")
+                                                 : "rows of token_embd.weight");
+  out.config("dim", dim, m.key("embedding_length"));
+  out.config("layers", layers, m.key("block_count"));
+  out.config("heads", heads, m.key("attention.head_count"));
+  out.config("kv_heads", kvHeads, m.key("attention.head_count_kv"));
+  out.config("head_dim", headDim,
+             m.has("attention.key_length") ? m.key("attention.key_length")
+                                           : "embedding_length / head_count");
+  out.config("ffn", ffn, m.key("feed_forward_length"));
+  out.config("max_seq", maxSeq, m.key("context_length"));
+  out.config("eps", decimal(eps), m.key("attention.layer_norm_rms_epsilon"));
+
+  std::string rope = "rope(theta = " + decimal(theta) + ", style = \"" +
+                     (qwen2 ? "half" : "interleaved") + "\"";
+  if (scaling == "linear")
+    rope += ", scaling = \"linear\", factor = " + decimal(factor);
+  rope += ")";
+  std::string qkvBias = bias ? ", bias = true" : "";
+  out.body(std::string("  decoder(tokens) {\n") +
+           "    x = embedding(tokens, vocab, dim) @ \"token_embd\"\n"
+           "    for i in 0 .. layers @ \"blk.{i}\" {\n"
+           "      h = rms_norm(x, eps) @ \"attn_norm\"\n" +
+           (qwen2 ? ""
+                  : "      # attn_q/attn_k rows are in ggml's interleaved rotary order\n"
+                    "      # (convert_hf_to_gguf.py permuted them), hence style \"interleaved\".\n") +
+           "      q = linear(h, heads * head_dim" + qkvBias + ") @ \"attn_q\"\n"
+           "      k = linear(h, kv_heads * head_dim" + qkvBias + ") @ \"attn_k\"\n"
+           "      v = linear(h, kv_heads * head_dim" + qkvBias + ") @ \"attn_v\"\n"
+           "      a = attend(q, k, v, heads = heads, kv_heads = kv_heads, causal = true,\n"
+           "                 rope = " + rope + ")\n"
+           "      x = x + linear(a, dim" + (outBias ? ", bias = true" : "") +
+           ") @ \"attn_output\"\n"
+           "      h = rms_norm(x, eps) @ \"ffn_norm\"\n"
+           "      g = silu(linear(h, ffn) @ \"ffn_gate\") * linear(h, ffn) @ \"ffn_up\"\n"
+           "      x = x + linear(g, dim) @ \"ffn_down\"\n"
+           "    }\n"
+           "    x = rms_norm(x, eps) @ \"output_norm\"\n" +
+           outputHead(ctx, vocab, dim) + "  }\n");
+}
+
+//===----------------------------------------------------------------------===//
+// gpt2
+//===----------------------------------------------------------------------===//
+
+void importGpt2(GgufContext &ctx) {
+  MetadataReader &m = ctx.meta;
+  TdslWriter &out = ctx.out;
+  int64_t dim = m.size("embedding_length");
+  int64_t layers = m.size("block_count", std::nullopt, kMaxImportLayers);
+  int64_t ffn = m.size("feed_forward_length", 4 * dim);
+  int64_t heads = m.size("attention.head_count");
+  int64_t maxSeq = m.size("context_length");
+  double eps = m.number("attention.layer_norm_epsilon", 1e-5);
+  int64_t vocab = readVocab(ctx);
+  if (!m.failed() && dim % heads != 0)
+    m.fail("'" + m.key("embedding_length") + "' (" + llvm::Twine(dim) +
+           ") is not a multiple of '" + m.key("attention.head_count") + "' (" +
+           llvm::Twine(heads) + ")");
+  ctx.requireTensor("token_embd.weight", {vocab, dim});
+  ctx.requireTensor("position_embd.weight", {maxSeq, dim});
+  ctx.requireTensor("blk.0.attn_qkv.weight", {3 * dim, dim});
+  ctx.requireTensor("blk.0.ffn_up.weight", {ffn, dim});
+  if (m.failed())
+    return;
+
+  out.config("vocab", vocab, m.has("vocab_size") ? m.key("vocab_size")
+                                                 : "rows of token_embd.weight");
+  out.config("dim", dim, m.key("embedding_length"));
+  out.config("layers", layers, m.key("block_count"));
+  out.config("heads", heads, m.key("attention.head_count"));
+  out.config("ffn", ffn, m.key("feed_forward_length"));
+  out.config("max_seq", maxSeq, m.key("context_length"));
+  out.config("eps", decimal(eps), m.key("attention.layer_norm_epsilon"));
+  out.body("  decoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"token_embd\" +\n"
+           "        position_embedding(max_seq, dim) @ \"position_embd\"\n"
+           "    for i in 0 .. layers @ \"blk.{i}\" {\n"
+           "      h = layer_norm(x, eps) @ \"attn_norm\"\n"
+           "      # GPT-2's Conv1D c_attn, transposed by convert_hf_to_gguf.py into an\n"
+           "      # ordinary [3 * dim, dim] matrix: queries, keys, values side by side.\n"
+           "      qkv = linear(h, 3 * dim, bias = true) @ \"attn_qkv\"\n"
+           "      a = attend(slice(qkv, 0, dim), slice(qkv, dim, dim), slice(qkv, 2 * dim, dim),\n"
+           "                 heads = heads, causal = true)\n"
+           "      x = x + linear(a, dim, bias = true) @ \"attn_output\"\n"
+           "      h = layer_norm(x, eps) @ \"ffn_norm\"\n"
+           "      x = x + linear(gelu_tanh(linear(h, ffn, bias = true) @ \"ffn_up\"), dim,\n"
+           "                     bias = true) @ \"ffn_down\"\n"
+           "    }\n"
+           "    x = layer_norm(x, eps) @ \"output_norm\"\n" +
+           outputHead(ctx, vocab, dim) + "  }\n");
+}
+
+struct GgufArchitecture {
+  const char *name;
+  const char *description;
+  void (*import)(GgufContext &);
+};
+
+const GgufArchitecture kGgufArchitectures[] = {
+    {"llama", "Llama, Mistral and Llama 3 files",
+     [](GgufContext &ctx) { importLlamaLike(ctx, /*qwen2=*/false); }},
+    {"qwen2", "Qwen2", [](GgufContext &ctx) { importLlamaLike(ctx, /*qwen2=*/true); }},
+    {"gpt2", "GPT-2", importGpt2},
+};
+
+/// The weight type of the linear layers: the ggml type most of their
+/// matrices have, when tfc has kernels for it; empty otherwise.
+std::string linearWeightType(const gguf::File &file) {
+  std::map<uint32_t, int64_t> elementsByType;
+  for (const gguf::TensorInfo &t : file.tensors()) {
+    StringRef name(t.name.data(), t.name.size());
+    bool linear = (name.starts_with("blk.") || name == "output.weight") &&
+                  name.ends_with(".weight") && t.ne.size() == 2;
+    if (linear)
+      elementsByType[t.type] += t.elements();
+  }
+  uint32_t best = 0;
+  int64_t most = -1;
+  for (auto [type, elements] : elementsByType)
+    if (elements > most)
+      best = type, most = elements;
+  return most < 0 ? std::string() : weightTypeOfGgml(best).str();
+}
+
+std::string architectureList() {
+  std::string list;
+  for (const GgufArchitecture &a : kGgufArchitectures)
+    list += (list.empty() ? "" : ", ") + std::string(a.name);
+  return list;
+}
+
+} // namespace
+
+bool isGgufPath(StringRef path) { return path.ends_with_insensitive(".gguf"); }
+
+ImportResult importGgufFile(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (std::error_code ec = buffer.getError()) {
+    ImportResult result;
+    result.error = "cannot read '" + path.str() + "': " + ec.message();
+    return result;
+  }
+  return importGgufBytes((*buffer)->getBuffer(), llvm::sys::path::filename(path));
+}
+
+ImportResult importGgufBytes(StringRef bytes, StringRef fileName) {
+  ImportResult result;
+  std::string source = fileName.str();
+  gguf::File file;
+  if (!file.parse(reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size())) {
+    result.error = source + ": " + file.error();
+    return result;
+  }
+  std::string_view archView;
+  if (!file.findString("general.architecture", archView)) {
+    const gguf::Value *v = file.find("general.architecture");
+    result.error = v ? source + ": metadata 'general.architecture' (at byte " +
+                           std::to_string(v->offset) + ") must be a string"
+                     : source + ": missing metadata 'general.architecture'";
+    return result;
+  }
+  std::string arch(archView);
+  const GgufArchitecture *found = llvm::find_if(
+      kGgufArchitectures, [&](const GgufArchitecture &a) { return arch == a.name; });
+  if (found == std::end(kGgufArchitectures)) {
+    result.error = source + ": 'general.architecture' = \"" + arch + "\" is not supported (" +
+                   architectureList() + ")";
+    return result;
+  }
+
+  TensorTable tensors;
+  for (const gguf::TensorInfo &t : file.tensors())
+    tensors.byName[StringRef(t.name.data(), t.name.size())] = {t.shape(), t.type};
+
+  MetadataReader meta(file, arch, source, result.error);
+  TdslWriter out;
+  out.comment("Imported by `tfc import` from " + source + ":");
+  std::string_view name;
+  out.comment("GGUF v" + std::to_string(file.version()) + ", architecture \"" + arch + "\" (" +
+              found->description + ")" +
+              (file.findString("general.name", name) ? ", \"" + std::string(name) + "\"" : "") +
+              ".");
+  out.comment("Weight names are the file's tensor names; each config entry names its key.");
+  GgufContext ctx{meta, tensors, out};
+  found->import(ctx);
+  if (meta.failed())
+    return result;
+  result.tdsl = out.finish(modelIdentifier(llvm::sys::path::stem(fileName)));
+  result.weightType = linearWeightType(file);
+  return result;
+}
+
+} // namespace tfc

@@ -1,0 +1,244 @@
+#===- hf_to_gguf.py - A Hugging Face checkpoint as llama.cpp converts it ----===#
+#
+# hf_to_gguf.py HF_DIR OUT.gguf [--type Q8_0] [--twin DIR] [--llama2c-tokenizer TOK.bin]
+#
+# Writes the checkpoint of HF_DIR (an hf_checkpoint.py directory: Llama, Mistral,
+# Qwen2 or GPT-2) as a GGUF file laid out as llama.cpp's convert_hf_to_gguf.py lays it
+# out, written here from that script's documented behaviour (not its code):
+#
+#   * metadata `general.architecture` (llama for Llama and Mistral, qwen2, gpt2) and the
+#     `{arch}.` hyperparameters (block_count, context_length, embedding_length,
+#     feed_forward_length, attention.head_count[_kv], rope.freq_base,
+#     attention.layer_norm[_rms]_epsilon, rope.dimension_count, key/value_length);
+#   * ggml's tensor names (token_embd, blk.{i}.attn_q, ..., output_norm, output);
+#   * llama: the rows of attn_q / attn_k permuted from the half-split rotary layout to
+#     the interleaved one (LlamaModel.permute: per head, [2, hd/2] -> [hd/2, 2]);
+#   * gpt2: the Conv1D weights transposed to [out, in], and output.weight written as a
+#     copy of the token embedding (GPT2Model.modify_tensors).
+#
+# --type Q8_0 (or Q4_0, Q4_K, Q6_K) stores every 2-D blk.* and output matrix whose rows
+# fit the type's blocks in that type (test/Runtime/Inputs/ggml_quantize.py), as
+# llama-quantize would; the rest stays F32. --twin DIR then writes DIR, a Hugging Face
+# directory of the same config whose tensors are the GGUF's values dequantized (the
+# permutation and transposition undone), so that hf_reference.py computes what the
+# quantized file holds.
+#
+# --llama2c-tokenizer adds the vocabulary of a llama2.c tokenizer.bin (stories260K's
+# tok512.bin) as the tokenizer.ggml.* metadata convert_hf_to_gguf.py writes for a
+# SentencePiece model: pieces with U+2581 for the spaces tokenizer.bin spells out,
+# <unk> unknown (type 2), <s> and </s> control (3), <0xNN> bytes (6), BOS added.
+#
+# `names` maps GGUF names back to Hugging Face ones, for check_hf.py --gguf.
+#===----------------------------------------------------------------------===#
+
+import argparse
+import json
+import os
+import re
+import shutil
+import struct
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime", "Inputs"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "Tokenizer", "Inputs"))
+import arrays_to_gguf  # noqa: E402
+import ggml_quantize  # noqa: E402
+import gguf_gen as G  # noqa: E402
+import hf_reference as H  # noqa: E402
+import reference as R  # noqa: E402
+
+GGUF_ARCH = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "llama",
+             "Qwen2ForCausalLM": "qwen2", "GPT2LMHeadModel": "gpt2"}
+
+
+def llama_names(arch, cfg):
+    """{gguf name: (hf name, transform)} for the Llama family; transform is
+    ("permute", heads) for a llama file's attn_q / attn_k (weights and biases), None
+    otherwise (qwen2 files keep the half-split layout)."""
+    permuted = GGUF_ARCH[arch] == "llama"
+    heads = cfg["num_attention_heads"]
+    kv = cfg.get("num_key_value_heads") or heads
+    m = {"token_embd.weight": ("model.embed_tokens.weight", None),
+         "output_norm.weight": ("model.norm.weight", None)}
+    if not cfg.get("tie_word_embeddings", False):
+        m["output.weight"] = ("lm_head.weight", None)
+    parts = {"attn_q": ("self_attn.q_proj", heads if permuted else None),
+             "attn_k": ("self_attn.k_proj", kv if permuted else None),
+             "attn_v": ("self_attn.v_proj", None), "attn_output": ("self_attn.o_proj", None),
+             "ffn_gate": ("mlp.gate_proj", None), "ffn_up": ("mlp.up_proj", None),
+             "ffn_down": ("mlp.down_proj", None), "attn_norm": ("input_layernorm", None),
+             "ffn_norm": ("post_attention_layernorm", None)}
+    for i in range(cfg["num_hidden_layers"]):
+        for g, (h, permute_heads) in parts.items():
+            for kind in ("weight", "bias"):
+                transform = ("permute", permute_heads) if permute_heads else None
+                m["blk.%d.%s.%s" % (i, g, kind)] = ("model.layers.%d.%s.%s" % (i, h, kind),
+                                                     transform)
+    return m
+
+
+def gpt2_names(cfg):
+    m = {"token_embd.weight": ("transformer.wte.weight", None),
+         "position_embd.weight": ("transformer.wpe.weight", None),
+         "output_norm.weight": ("transformer.ln_f.weight", None),
+         "output_norm.bias": ("transformer.ln_f.bias", None),
+         "output.weight": ("transformer.wte.weight", None)}
+    parts = {"attn_norm": ("ln_1", False), "attn_qkv": ("attn.c_attn", True),
+             "attn_output": ("attn.c_proj", True), "ffn_norm": ("ln_2", False),
+             "ffn_up": ("mlp.c_fc", True), "ffn_down": ("mlp.c_proj", True)}
+    for i in range(cfg["n_layer"]):
+        for g, (h, conv1d) in parts.items():
+            m["blk.%d.%s.weight" % (i, g)] = ("transformer.h.%d.%s.weight" % (i, h),
+                                              ("transpose",) if conv1d else None)
+            m["blk.%d.%s.bias" % (i, g)] = ("transformer.h.%d.%s.bias" % (i, h), None)
+    return m
+
+
+def names(arch, cfg):
+    return gpt2_names(cfg) if arch == "GPT2LMHeadModel" else llama_names(arch, cfg)
+
+
+def permute(w, heads):
+    """LlamaModel.permute: per head, rows [2, hd/2] (half-split) -> [hd/2, 2]."""
+    return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2) \
+        .reshape(w.shape)
+
+
+def unpermute(w, heads):
+    return w.reshape(heads, w.shape[0] // heads // 2, 2, *w.shape[1:]).swapaxes(1, 2) \
+        .reshape(w.shape)
+
+
+def forward_transform(t, transform):
+    if transform is None:
+        return t
+    if transform[0] == "transpose":
+        return t.T.copy()
+    return permute(t, transform[1])
+
+
+def inverse_transform(t, transform):
+    if transform is None:
+        return t
+    if transform[0] == "transpose":
+        return t.T.copy()
+    return unpermute(t, transform[1])
+
+
+def metadata(arch, cfg):
+    a = GGUF_ARCH[arch]
+    kvs = [G.kv("general.architecture", G.STRING, a), G.kv("general.name", G.STRING, "test")]
+
+    def u32(key, v):
+        kvs.append(G.kv("%s.%s" % (a, key), G.UINT32, int(v)))
+
+    def f32(key, v):
+        kvs.append(G.kv("%s.%s" % (a, key), G.FLOAT32, float(v)))
+    if arch == "GPT2LMHeadModel":
+        u32("block_count", cfg["n_layer"])
+        u32("context_length", cfg["n_positions"])
+        u32("embedding_length", cfg["n_embd"])
+        u32("feed_forward_length", cfg.get("n_inner") or 4 * cfg["n_embd"])
+        u32("attention.head_count", cfg["n_head"])
+        f32("attention.layer_norm_epsilon", cfg["layer_norm_epsilon"])
+        return kvs
+    L = H.llama_family_layout(arch, cfg)
+    u32("block_count", L["layers"])
+    u32("context_length", cfg["max_position_embeddings"])
+    u32("embedding_length", L["dim"])
+    u32("feed_forward_length", cfg["intermediate_size"])
+    u32("attention.head_count", L["heads"])
+    u32("attention.head_count_kv", L["kv_heads"])
+    f32("rope.freq_base", cfg.get("rope_theta", 10000.0))
+    f32("attention.layer_norm_rms_epsilon", cfg["rms_norm_eps"])
+    u32("vocab_size", cfg["vocab_size"])
+    if "head_dim" in cfg and cfg["head_dim"]:
+        u32("attention.key_length", cfg["head_dim"])
+        u32("attention.value_length", cfg["head_dim"])
+        u32("rope.dimension_count", cfg["head_dim"])
+    return kvs
+
+
+def gguf_shapes(m):
+    """{GGUF name: row-major shape} of the file convert() writes for model m."""
+    out = {}
+    for gname, (hname, transform) in names(m.arch, m.cfg).items():
+        if hname in m.tensors:
+            shape = tuple(np.shape(m.tensors[hname]))
+            out[gname] = shape[::-1] if transform and transform[0] == "transpose" else shape
+    return out
+
+
+def llama2c_vocabulary(path):
+    """A llama2.c tokenizer.bin (int32 max length, then per token a float32 score,
+    an int32 length and the bytes) as the arrays arrays_to_gguf.tokenizer_kvs takes."""
+    with open(path, "rb") as f:
+        b = f.read()
+    at, tokens, scores, types = 4, [], [], []
+    while at < len(b):
+        score, n = struct.unpack_from("<fi", b, at)
+        piece = b[at + 8:at + 8 + n].decode("utf-8")
+        at += 8 + n
+        if len(tokens) in (1, 2):  # tokenizer.bin wraps <s> and </s> in newlines
+            piece = piece.strip("\n")
+        kind = 2 if piece == "<unk>" else 3 if piece in ("<s>", "</s>") else \
+            6 if re.fullmatch(r"<0x[0-9A-F]{2}>", piece) else 1
+        tokens.append(piece.replace(" ", "\u2581") if kind == 1 else piece)
+        scores.append(score)
+        types.append(kind)
+    return {"model": "llama", "tokens": tokens, "scores": scores, "token_type": types,
+            "bos_token_id": 1, "eos_token_id": 2, "unknown_token_id": 0,
+            "add_bos_token": True, "add_eos_token": False}
+
+
+def quantizable(gname, t, qtype):
+    block = G.TYPES[qtype][1]
+    return (t.ndim == 2 and gname.endswith(".weight") and t.shape[-1] % block == 0
+            and (gname.startswith("blk.") or gname == "output.weight"))
+
+
+def convert(src, dst, qtype=None, twin=None, vocabulary=None):
+    m = H.load(src)
+    table = names(m.arch, m.cfg)
+    tensors, dequantized = [], {}
+    for gname, (hname, transform) in table.items():
+        if hname not in m.tensors:
+            continue
+        t = forward_transform(np.asarray(m.tensors[hname], dtype=np.float32), transform)
+        raw_bytes, tname = t.astype("<f4").tobytes(), "F32"
+        if qtype and quantizable(gname, t, qtype):
+            raw_bytes, tname = ggml_quantize.QUANTIZERS[qtype](t.reshape(-1)).tobytes(), qtype
+            back = G.dequantize(qtype, raw_bytes).reshape(t.shape)
+        else:
+            back = t
+        tensors.append((gname, G.ne_of(list(t.shape)), tname, raw_bytes))
+        # The twin keeps the first of names sharing a tensor (GPT-2's output copy).
+        dequantized.setdefault(hname, inverse_transform(back.astype(np.float32), transform))
+    kvs = metadata(m.arch, m.cfg)
+    if vocabulary:
+        kvs += arrays_to_gguf.tokenizer_kvs(vocabulary)
+    G.write(dst, G.build(kvs, tensors))
+    if twin:
+        os.makedirs(twin, exist_ok=True)
+        shutil.copy(os.path.join(src, "config.json"), os.path.join(twin, "config.json"))
+        R.save_safetensors(os.path.join(twin, "model.safetensors"), dequantized)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("src")
+    ap.add_argument("dst")
+    ap.add_argument("--type", choices=sorted(ggml_quantize.QUANTIZERS))
+    ap.add_argument("--twin")
+    ap.add_argument("--llama2c-tokenizer")
+    args = ap.parse_args()
+    vocabulary = llama2c_vocabulary(args.llama2c_tokenizer) if args.llama2c_tokenizer else None
+    convert(args.src, args.dst, args.type, args.twin, vocabulary)
+
+
+if __name__ == "__main__":
+    main()
