@@ -2,7 +2,9 @@
  *
  * Opens a tfc-compiled model.so with dlopen and drives it through the C ABI of
  * tfc.h only (every function looked up with dlsym), with deterministic random
- * weights (tfc_model_random). It measures what issue #10 asks of a model:
+ * weights (tfc_model_random) or, with --weights FILE, the weights of a file
+ * (tfc_model_load: a GGUF file compiled with `tfc FILE.gguf`, say, to run the
+ * very file llama.cpp runs). It measures what issue #10 asks of a model:
  *
  *   --prefill N[,N..]    one tfc_decode call over N tokens (last token's logits
  *                        only), best of --repeats, a fresh session each time
@@ -16,7 +18,8 @@
  * layer weights and the output head: every weight but the embedding table, of
  * which a step reads one row) and the prefill FLOP per token for n tokens
  * (2*layer_params + 2*vocab*dim/n + 2*layers*dim*(n+1): only the last token's
- * logits are computed). Weights whose name contains "embed" are the embedding;
+ * logits are computed). Weights whose name contains "embed" or "embd" (GGUF's
+ * token_embd) are the embedding;
  * weights of shape [vocab, dim] otherwise are the output head; with
  * --weight-bytes B (2 for bf16/f16, 1.0625 for q8_0: 34 bytes per 32) the
  * rank-2 weights except the embedding (the linear layers) count B bytes per
@@ -52,6 +55,7 @@ static struct {
   const char *(*weight_name)(int32_t);
   int32_t (*weight_shape)(int32_t, int64_t[8]);
   tfc_model *(*model_random)(uint64_t);
+  tfc_model *(*model_load)(const char *);
   void (*model_free)(tfc_model *);
   tfc_session *(*session_new)(const tfc_model *, int32_t);
   void (*session_free)(tfc_session *);
@@ -83,6 +87,7 @@ static int open_model(const char *path) {
   if (resolve(lib, "tfc_info", &abi.info) || resolve(lib, "tfc_weight_name", &abi.weight_name) ||
       resolve(lib, "tfc_weight_shape", &abi.weight_shape) ||
       resolve(lib, "tfc_model_random", &abi.model_random) ||
+      resolve(lib, "tfc_model_load", &abi.model_load) ||
       resolve(lib, "tfc_model_free", &abi.model_free) ||
       resolve(lib, "tfc_session_new", &abi.session_new) ||
       resolve(lib, "tfc_session_free", &abi.session_free) ||
@@ -191,7 +196,7 @@ static void feed(tfc_session *s, const int32_t *tokens, int n, int chunk, float 
 /*===--- Main --------------------------------------------------------------===*/
 
 int main(int argc, char **argv) {
-  const char *path = NULL;
+  const char *path = NULL, *weights = NULL;
   int prefill[16], n_prefill = 0, contexts[16], n_contexts = 0;
   int decode_tokens = 0, prompt = 16, repeats = 3, steps = 16, chunk = 0;
   double weight_bytes = 4;
@@ -224,6 +229,8 @@ int main(int argc, char **argv) {
       weight_bytes = atof(v);
     else if (!strcmp(a, "--fill-chunk"))
       chunk = atoi(v);
+    else if (!strcmp(a, "--weights"))
+      weights = v;
     else if (!strcmp(a, "--seed"))
       seed = (uint64_t)strtoull(v, NULL, 10);
     else
@@ -249,7 +256,7 @@ int main(int argc, char **argv) {
     double elems = 1;
     for (int d = 0; d < rank; ++d)
       elems *= (double)dims[d];
-    int is_embedding = strstr(name, "embed") != NULL;
+    int is_embedding = strstr(name, "embed") != NULL || strstr(name, "embd") != NULL;
     int is_head = !is_embedding && rank == 2 && dims[0] == vocab && dims[1] == dim;
     int narrow = rank == 2 && !is_embedding; /* linear layers under --weight-type */
     double bytes = elems * (narrow ? weight_bytes : 4);
@@ -269,9 +276,9 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   double t0 = now();
-  tfc_model *model = abi.model_random(seed);
+  tfc_model *model = weights ? abi.model_load(weights) : abi.model_random(seed);
   if (!model)
-    die_abi("tfc_model_random");
+    die_abi(weights ? "tfc_model_load" : "tfc_model_random");
   printf("load s=%.3f\n", now() - t0);
   rss_phase("load");
 
@@ -376,6 +383,7 @@ int main(int argc, char **argv) {
 usage:
   fprintf(stderr,
           "usage: bench MODEL.so [--prefill N,..] [--decode G --prompt P] [--contexts C,.. "
-          "--steps S [--fill-chunk K]] [--repeats R] [--weight-bytes 4|2|1.0625] [--seed S]\n");
+          "--steps S [--fill-chunk K]] [--repeats R] [--weight-bytes 4|2|1.0625] [--seed S | "
+          "--weights FILE]\n");
   return 2;
 }
