@@ -133,6 +133,15 @@ public:
     return std::string(v->string);
   }
 
+  /// Fails unless `a` (the value of key `aSuffix`) is a multiple of `b` (of
+  /// `bSuffix`); `why` ends the message.
+  void checkDivides(StringRef aSuffix, int64_t a, StringRef bSuffix, int64_t b,
+                    StringRef why = "") {
+    if (!failed() && a % b != 0)
+      fail("'" + key(aSuffix) + "' (" + llvm::Twine(a) + ") is not a multiple of '" +
+           key(bSuffix) + "' (" + llvm::Twine(b) + ")" + why);
+  }
+
   /// Fails when `suffix` is present (and, for numbers, not `neutral`).
   void unsupported(StringRef suffix, StringRef why, std::optional<double> neutral = std::nullopt) {
     std::string k = key(suffix);
@@ -213,6 +222,15 @@ struct GgufContext {
     }
   }
   bool hasTensor(const std::string &name) const { return tensors.find(name) != nullptr; }
+
+  /// The config entries every architecture has, each naming its key.
+  void configSizes(int64_t vocab, int64_t dim, int64_t layers, int64_t heads) {
+    out.config("vocab", vocab, meta.has("vocab_size") ? meta.key("vocab_size")
+                                                      : "rows of token_embd.weight");
+    out.config("dim", dim, meta.key("embedding_length"));
+    out.config("layers", layers, meta.key("block_count"));
+    out.config("heads", heads, meta.key("attention.head_count"));
+  }
 };
 
 /// The vocabulary size: `{arch}.vocab_size`, else the token embedding's rows
@@ -258,14 +276,10 @@ void importLlamaLike(GgufContext &ctx, bool qwen2) {
   int64_t vocab = readVocab(ctx);
   if (m.failed())
     return;
-  if (dim % heads != 0 && !m.has("attention.key_length"))
-    m.fail("'" + m.key("embedding_length") + "' (" + llvm::Twine(dim) +
-           ") is not a multiple of '" + m.key("attention.head_count") + "' (" +
-           llvm::Twine(heads) + ") and there is no '" + m.key("attention.key_length") + "'");
-  if (!m.failed() && heads % kvHeads != 0)
-    m.fail("'" + m.key("attention.head_count") + "' (" + llvm::Twine(heads) +
-           ") is not a multiple of '" + m.key("attention.head_count_kv") + "' (" +
-           llvm::Twine(kvHeads) + ")");
+  if (!m.has("attention.key_length"))
+    m.checkDivides("embedding_length", dim, "attention.head_count", heads,
+                   " and there is no '" + m.key("attention.key_length") + "'");
+  m.checkDivides("attention.head_count", heads, "attention.head_count_kv", kvHeads);
   if (m.failed())
     return;
   int64_t headDim = m.size("attention.key_length", dim / heads);
@@ -312,11 +326,7 @@ void importLlamaLike(GgufContext &ctx, bool qwen2) {
   if (m.failed())
     return;
 
-  out.config("vocab", vocab, m.has("vocab_size") ? m.key("vocab_size")
-                                                 : "rows of token_embd.weight");
-  out.config("dim", dim, m.key("embedding_length"));
-  out.config("layers", layers, m.key("block_count"));
-  out.config("heads", heads, m.key("attention.head_count"));
+  ctx.configSizes(vocab, dim, layers, heads);
   out.config("kv_heads", kvHeads, m.key("attention.head_count_kv"));
   out.config("head_dim", headDim,
              m.has("attention.key_length") ? m.key("attention.key_length")
@@ -367,10 +377,7 @@ void importGpt2(GgufContext &ctx) {
   int64_t maxSeq = m.size("context_length");
   double eps = m.number("attention.layer_norm_epsilon", 1e-5);
   int64_t vocab = readVocab(ctx);
-  if (!m.failed() && dim % heads != 0)
-    m.fail("'" + m.key("embedding_length") + "' (" + llvm::Twine(dim) +
-           ") is not a multiple of '" + m.key("attention.head_count") + "' (" +
-           llvm::Twine(heads) + ")");
+  m.checkDivides("embedding_length", dim, "attention.head_count", heads);
   ctx.requireTensor("token_embd.weight", {vocab, dim});
   ctx.requireTensor("position_embd.weight", {maxSeq, dim});
   ctx.requireTensor("blk.0.attn_qkv.weight", {3 * dim, dim});
@@ -378,11 +385,7 @@ void importGpt2(GgufContext &ctx) {
   if (m.failed())
     return;
 
-  out.config("vocab", vocab, m.has("vocab_size") ? m.key("vocab_size")
-                                                 : "rows of token_embd.weight");
-  out.config("dim", dim, m.key("embedding_length"));
-  out.config("layers", layers, m.key("block_count"));
-  out.config("heads", heads, m.key("attention.head_count"));
+  ctx.configSizes(vocab, dim, layers, heads);
   out.config("ffn", ffn, m.key("feed_forward_length"));
   out.config("max_seq", maxSeq, m.key("context_length"));
   out.config("eps", decimal(eps), m.key("attention.layer_norm_epsilon"));
