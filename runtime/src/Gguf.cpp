@@ -314,6 +314,11 @@ bool File::fail(uint64_t at, const char *fmt, ...) {
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
   message = buf;
+  // Names quoted from the file may hold any bytes: control characters become
+  // '?', so that the message stays one line (tfc_last_error, tool errors).
+  for (char &c : message)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = '?';
   message += " at byte " + std::to_string(at);
   return false;
 }

@@ -51,6 +51,17 @@ namespace {
 constexpr int64_t kMaxImportSize = int64_t(1) << 24;
 constexpr int64_t kMaxImportLayers = 1024;
 
+/// A string from the file as messages and comments quote it: control
+/// characters as '?' (one line, never a line break into the tdsl), at most 60
+/// bytes.
+std::string printable(std::string_view text) {
+  std::string s(text.substr(0, 60));
+  for (char &c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = '?';
+  return text.size() > 60 ? s + "..." : s;
+}
+
 /// The decimal a float32 was written from: the shortest that rounds to the
 /// same float32 (1e-05, not 9.999999747378752e-06), as a double. A converter
 /// stores config.json's 1e-05 as float32; tdsl and the reference mean 1e-05.
@@ -299,7 +310,7 @@ void importLlamaLike(GgufContext &ctx, bool qwen2) {
   if (scaling == "linear")
     factor = m.number("rope.scaling.factor", 1.0);
   else if (scaling != "none")
-    m.fail("metadata '" + m.key("rope.scaling.type") + "' = \"" + scaling +
+    m.fail("metadata '" + m.key("rope.scaling.type") + "' = \"" + printable(scaling) +
            "\" is not supported (none, linear)");
   if (!m.failed() && ctx.hasTensor("rope_freqs.weight"))
     m.fail("tensor 'rope_freqs.weight' (per-frequency rotary factors, Llama 3.1's rope "
@@ -482,7 +493,8 @@ ImportResult importGgufBytes(StringRef bytes, StringRef fileName) {
   const GgufArchitecture *found = llvm::find_if(
       kGgufArchitectures, [&](const GgufArchitecture &a) { return arch == a.name; });
   if (found == std::end(kGgufArchitectures)) {
-    result.error = source + ": 'general.architecture' = \"" + arch + "\" is not supported (" +
+    result.error = source + ": 'general.architecture' = \"" + printable(arch) +
+                   "\" is not supported (" +
                    architectureList() + ")";
     return result;
   }
@@ -497,7 +509,7 @@ ImportResult importGgufBytes(StringRef bytes, StringRef fileName) {
   std::string_view name;
   out.comment("GGUF v" + std::to_string(file.version()) + ", architecture \"" + arch + "\" (" +
               found->description + ")" +
-              (file.findString("general.name", name) ? ", \"" + std::string(name) + "\"" : "") +
+              (file.findString("general.name", name) ? ", \"" + printable(name) + "\"" : "") +
               ".");
   out.comment("Weight names are the file's tensor names; each config entry names its key.");
   GgufContext ctx{meta, tensors, out};
