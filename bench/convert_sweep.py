@@ -2,7 +2,8 @@
 #
 # Runs `tfc convert` on the real stories260K weights for MLA at several latent
 # ranks (rope_dim 4 and 8) and GQA at 4, 2 and 1 K/V heads (SVD and the mean
-# pooling baseline), all measured on the same calibration text, and writes
+# pooling baseline), all compressed in weight space (--no-whitening) and
+# measured on the same calibration text, and writes
 #   OUT_DIR/convert-stories260k.md   the table of the README
 #   OUT_DIR/convert-stories260k.png  KV bytes per token against KL and top-1,
 #                                    and the singular value spectra per layer
@@ -51,7 +52,7 @@ def main():
             results.append((name, json.load(open(stem + ".report.json"))))
             continue
         subprocess.run([os.path.join(build, "bin", "tfc"), "convert", tdsl, "--weights", weights,
-                        "--calibrate", calibrate, "-o", stem] + args,
+                        "--calibrate", calibrate, "--no-whitening", "-o", stem] + args,
                        check=True, stdout=subprocess.DEVNULL)
         results.append((name, json.load(open(stem + ".report.json"))))
         print(name, "done", flush=True)

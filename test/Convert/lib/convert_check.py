@@ -125,10 +125,20 @@ FAMILIES = {
     "rope_mqa": (llama_like, dict(vocab=64, dim=32, layers=2, heads=4, kv_heads=1, ffn=48,
                                   max_seq=64, eps=1e-5, rope_theta=10000.0)),
     "bias_rope": (single_layer, dict(vocab=32, dim=16, heads=4, rope_theta=100.0, bias=True)),
+    # test/Convert/hf-dir.test's LlamaForCausalLM directory, as tfc import reads it.
+    "hf_llama": (llama_like, dict(vocab=64, dim=32, layers=2, heads=4, kv_heads=2, ffn=48,
+                                  max_seq=64, eps=1e-5, rope_theta=10000.0)),
     "stories260k": (llama_like, dict(vocab=512, dim=64, layers=5, heads=8, kv_heads=4, ffn=172,
                                      max_seq=512, eps=1e-5, rope_theta=10000.0,
                                      tie_embeddings=True)),
 }
+
+
+def parse_tokens(text):
+    """Token ids "1,2,3", or "@FILE" with ids separated by spaces (tfc-tokenize's output)."""
+    if text.startswith("@"):
+        text = open(text[1:]).read()
+    return [int(t) for t in text.replace(",", " ").split()]
 
 
 def log_softmax(z):
@@ -138,7 +148,7 @@ def log_softmax(z):
 
 def compare(args):
     forward, cfg = FAMILIES[args.family]
-    tokens = [int(t) for t in args.tokens.split(",")]
+    tokens = parse_tokens(args.tokens)
     original = forward(cfg, R.load_safetensors(args.weights), tokens,
                        attention_form(argparse.Namespace(form="orig"), cfg))
     converted = forward(cfg, R.load_safetensors(args.converted), tokens, attention_form(args, cfg))
@@ -164,7 +174,7 @@ def layers(args):
     original model gives that layer (its pre-norm's output), as the report's
     attention_rel_error defines it."""
     forward, cfg = FAMILIES[args.family]
-    tokens = [int(t) for t in args.tokens.split(",")]
+    tokens = parse_tokens(args.tokens)
     W0, W1 = R.load_safetensors(args.weights), R.load_safetensors(args.converted)
     original = attention_form(argparse.Namespace(form="orig"), cfg)
     converted = attention_form(args, cfg)
