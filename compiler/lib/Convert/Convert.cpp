@@ -245,48 +245,55 @@ std::string tokenizerPath(const ConvertOptions &options, bool modelIsDirectory) 
   return llvm::sys::fs::exists(path) ? std::string(path) : "";
 }
 
-/// The calibration tokens: the ids of --calibrate, its text encoded, or 64
-/// drawn from the seed.
-std::string calibrationTokens(const ConvertOptions &options, bool modelIsDirectory, int64_t vocab,
-                              std::vector<int32_t> &tokens) {
-  if (options.calibrate.empty()) {
-    std::mt19937_64 engine(options.seed);
-    for (int i = 0; i < 64; ++i)
-      tokens.push_back(static_cast<int32_t>(engine() % uint64_t(vocab)));
-    return "";
-  }
-  if (isTokenIds(options.calibrate)) {
+/// The tokens of `value`, given to `flag`: ids, or text encoded with the
+/// tokenizer of tokenizerPath.
+std::string parseTokens(const std::string &value, llvm::StringRef flag,
+                        const ConvertOptions &options, bool modelIsDirectory, int64_t vocab,
+                        std::vector<int32_t> &tokens) {
+  if (isTokenIds(value)) {
     llvm::SmallVector<llvm::StringRef> parts;
-    llvm::SplitString(options.calibrate, parts, ", \t\n");
+    llvm::SplitString(value, parts, ", \t\n");
     for (llvm::StringRef part : parts) {
       int64_t id;
       if (part.getAsInteger(10, id) || id >= vocab)
-        return fmt::format("--calibrate: token id {} is outside the vocabulary (0..{})",
+        return fmt::format("{}: token id {} is outside the vocabulary (0..{})", flag.str(),
                            part.str(), vocab - 1);
       tokens.push_back(static_cast<int32_t>(id));
     }
   } else {
     std::string path = tokenizerPath(options, modelIsDirectory);
     if (path.empty())
-      return "--calibrate is text (not token ids \"1,2,3\"): it needs --tokenizer T "
-             "(tokenizer.json, tokenizer.bin or .gguf), or a model directory with a "
-             "tokenizer.json";
+      return flag.str() + " is text (not token ids \"1,2,3\"): it needs --tokenizer T "
+                          "(tokenizer.json, tokenizer.bin or .gguf), or a model directory with "
+                          "a tokenizer.json";
     auto tokenizer = tokenizer::Tokenizer::load(path);
     if (!tokenizer)
       return "--tokenizer: " + llvm::toString(tokenizer.takeError());
-    auto ids = tokenizer->encode(options.calibrate);
+    auto ids = tokenizer->encode(value);
     if (!ids)
-      return "--calibrate: " + llvm::toString(ids.takeError());
+      return flag.str() + ": " + llvm::toString(ids.takeError());
     for (int32_t id : *ids) {
       if (id < 0 || id >= vocab)
-        return fmt::format("--calibrate: the tokenizer '{}' gives id {}, outside the model's "
+        return fmt::format("{}: the tokenizer '{}' gives id {}, outside the model's "
                            "vocabulary (0..{})",
-                           path, id, vocab - 1);
+                           flag.str(), path, id, vocab - 1);
       tokens.push_back(id);
     }
   }
   if (tokens.empty())
-    return "--calibrate has no tokens";
+    return flag.str() + " has no tokens";
+  return "";
+}
+
+/// The calibration tokens: those of --calibrate, or 64 drawn from the seed.
+std::string calibrationTokens(const ConvertOptions &options, bool modelIsDirectory, int64_t vocab,
+                              std::vector<int32_t> &tokens) {
+  if (!options.calibrate.empty())
+    return parseTokens(options.calibrate, "--calibrate", options, modelIsDirectory, vocab,
+                       tokens);
+  std::mt19937_64 engine(options.seed);
+  for (int i = 0; i < 64; ++i)
+    tokens.push_back(static_cast<int32_t>(engine() % uint64_t(vocab)));
   return "";
 }
 
@@ -411,6 +418,15 @@ int runConvert(const ConvertOptions &givenOptions) {
       return fail("the model's config has no vocab, so it cannot be run on tokens "
                   "(--no-evaluate, without --calibrate)");
     if (std::string error = calibrationTokens(options, modelIsDirectory, vocab, tokens);
+        !error.empty())
+      return fail(error);
+  }
+  // The end-to-end comparison's tokens: --evaluate-on's, else the calibration tokens.
+  std::vector<int32_t> evaluationTokens = tokens;
+  if (options.evaluate && !options.evaluateOn.empty()) {
+    evaluationTokens.clear();
+    if (std::string error = parseTokens(options.evaluateOn, "--evaluate-on", options,
+                                        modelIsDirectory, vocab, evaluationTokens);
         !error.empty())
       return fail(error);
   }
@@ -630,6 +646,8 @@ int runConvert(const ConvertOptions &givenOptions) {
   report["metric"] = whiten ? "activations" : "weights";
   if (!tokens.empty())
     report["calibration_tokens"] = tokens.size();
+  if (options.evaluate)
+    report["evaluation_tokens"] = evaluationTokens.size();
   if (whiten)
     report["calibration_ridge"] = options.ridge;
   if (!inputsUnavailable.empty())
@@ -640,7 +658,8 @@ int runConvert(const ConvertOptions &givenOptions) {
     report[key] = nullptr;
   if (options.evaluate) {
     Comparison c;
-    if (std::string e = compareModels(options.model, options.weights, tdslPath, weightsPath, tokens, c);
+    if (std::string e = compareModels(options.model, options.weights, tdslPath, weightsPath,
+                                      evaluationTokens, c);
         !e.empty())
       return fail(e);
     report["kl"] = c.meanKL;
@@ -694,7 +713,8 @@ int runConvert(const ConvertOptions &givenOptions) {
     llvm::outs() << fmt::format(
         "  on {} tokens: KL {:.4e} nats, top-1 agreement {:.4f}, max relative logit error "
         "{:.3e}; KV cache {} -> {} bytes per token\n",
-        tokens.size(), report["kl"].get<double>(), report["top1_agreement"].get<double>(),
+        evaluationTokens.size(), report["kl"].get<double>(),
+        report["top1_agreement"].get<double>(),
         report["max_rel_logit_error"].get<double>(),
         report["kv_bytes_per_token_before"].get<int64_t>(),
         report["kv_bytes_per_token_after"].get<int64_t>());

@@ -59,6 +59,11 @@ cl::opt<std::string> calibrate(
              "are compressed in the metric of each layer's inputs on them, and the errors "
              "measured on them (default: weight space, measured on 64 seeded random tokens)"),
     cl::value_desc("ids or text"), cl::sub(convertCommand));
+cl::opt<std::string> evaluateOn(
+    "evaluate-on",
+    cl::desc("Tokens (ids or text) the end-to-end KL and top-1 are measured on (default: the "
+             "calibration tokens), e.g. held-out text"),
+    cl::value_desc("ids or text"), cl::sub(convertCommand));
 cl::opt<std::string> tokenizer("tokenizer",
                                cl::desc("Tokenizer of --calibrate's text (tokenizer.json, "
                                         "tokenizer.bin or .gguf; default: the model "
@@ -96,6 +101,7 @@ int runConvertCommand() {
   options.powerIters = powerIters;
   options.seed = seed;
   options.calibrate = calibrate;
+  options.evaluateOn = evaluateOn;
   options.tokenizer = tokenizer;
   options.whiten = !noWhitening;
   options.ridge = ridge;

@@ -40,6 +40,9 @@ struct ConvertOptions {
   /// per-layer attention errors are measured on them. Empty: weight-space
   /// compression, measured on 64 tokens drawn from the seed.
   std::string calibrate;
+  /// The tokens (ids or text) of the end-to-end comparison when they should
+  /// not be the calibration tokens (held-out text); empty: the calibration tokens.
+  std::string evaluateOn;
   std::string tokenizer;
   /// Activation-aware compression when calibration tokens are given.
   bool whiten = true;
