@@ -77,6 +77,37 @@ template <typename M> auto headRows(M &m, int64_t head, int64_t hd) {
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// Activation-aware compression
+//===----------------------------------------------------------------------===//
+
+InputMetric::InputMetric(const MatD &x, double ridge) {
+  const int64_t d = x.cols();
+  MatD c = x.transpose() * x / double(std::max<int64_t>(x.rows(), 1));
+  // Relative to the mean eigenvalue, so the ridge does not depend on the
+  // inputs' scale; all-zero inputs get the identity metric.
+  double mean = c.trace() / double(d);
+  ridgeAdded = ridge * (mean > 0 ? mean : 1.0);
+  c.diagonal().array() += ridgeAdded;
+  Eigen::LLT<MatD> cholesky(c);
+  factor = cholesky.matrixL();
+  Eigen::SelfAdjointEigenSolver<MatD> eigen(c, Eigen::EigenvaluesOnly);
+  inverseSpectralNorm = 1.0 / std::sqrt(eigen.eigenvalues()(0)); // ascending
+}
+
+MatD InputMetric::unwhiten(const MatD &w) const {
+  // W L⁻¹ = (L⁻ᵀ Wᵀ)ᵀ, a triangular solve.
+  return factor.transpose().triangularView<Eigen::Upper>().solve(w.transpose()).transpose();
+}
+
+AttentionWeights InputMetric::whiten(const AttentionWeights &w) const {
+  AttentionWeights out = w;
+  out.q = whiten(w.q);
+  out.k = whiten(w.k);
+  out.v = whiten(w.v);
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
 // GQA
 //===----------------------------------------------------------------------===//
 

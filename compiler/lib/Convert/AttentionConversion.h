@@ -64,6 +64,36 @@ struct LayerReport {
 };
 
 //===----------------------------------------------------------------------===//
+// Activation-aware compression
+//===----------------------------------------------------------------------===//
+
+/// The metric of a layer's inputs x (docs/convert.md): the second moment
+/// C = XᵀX/n of the calibration rows plus a ridge λI, λ = ridge · tr(C)/dim,
+/// and its Cholesky factor L (C + λI = L Lᵀ). For a matrix W that reads x,
+/// ‖(W − W') Xᵀ‖²_F / n + λ‖W − W'‖²_F = ‖(W − W') L‖²_F: a construction that
+/// minimizes Frobenius errors, run on the "whitened" W L (which reads L⁻¹x)
+/// and mapped back by L⁻¹, minimizes the error on the layer's actual inputs.
+class InputMetric {
+public:
+  /// `x`: the layer's input rows [n, dim].
+  InputMetric(const MatD &x, double ridge);
+  /// W L, for a matrix W [rows, dim] reading x.
+  MatD whiten(const MatD &w) const { return w * factor; }
+  /// W L⁻¹: a matrix W reading L⁻¹x as one reading x.
+  MatD unwhiten(const MatD &w) const;
+  /// q, k and v whitened (o reads the heads' outputs, not x; biases read 1).
+  AttentionWeights whiten(const AttentionWeights &w) const;
+  /// ‖L⁻¹‖₂: a bound of ‖x‖ becomes one of ‖L⁻¹x‖.
+  double inverseNorm() const { return inverseSpectralNorm; }
+  /// λ, the ridge actually added.
+  double lambda() const { return ridgeAdded; }
+
+private:
+  MatD factor; // L, lower triangular
+  double inverseSpectralNorm = 1, ridgeAdded = 0;
+};
+
+//===----------------------------------------------------------------------===//
 // GQA
 //===----------------------------------------------------------------------===//
 

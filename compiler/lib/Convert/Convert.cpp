@@ -12,7 +12,9 @@
 
 #include "tfc/Convert/Convert.h"
 
+#include "Activations.h"
 #include "AttentionConversion.h"
+#include "AttentionOutput.h"
 #include "Evaluate.h"
 #include "TdslRewrite.h"
 #include "TensorFile.h"
@@ -20,7 +22,9 @@
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Frontend/MLIRGen.h"
 #include "tfc/Frontend/Parser.h"
+#include "tfc/Import/HFImport.h"
 #include "tfc/Pipeline/Pipeline.h"
+#include "tfc/Tokenizer/Tokenizer.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Diagnostics.h"
@@ -28,6 +32,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -64,6 +69,8 @@ struct AttentionSite {
   unsigned line = 0, col = 0;
   AttentionShape shape;
   bool causal = false, biases = false;
+  /// AttentionOutput evaluates this layer (no sliding window, no RoPE scaling).
+  bool evaluable = true;
   enum class Norm { None, RMS, Layer } norm = Norm::None;
   std::vector<LayerTensors> layers;
 };
@@ -83,8 +90,9 @@ std::string layerName(mlir::Value v, int64_t layer) {
 std::vector<AttentionSite> findSelfAttention(mlir::ModuleOp module) {
   std::vector<AttentionSite> sites;
   module.walk([&](attn::AttentionOp op) {
-    if (op.getMemory())
-      return; // cross-attention keeps its form (MLA and the cache are for self-attention)
+    // Cross-attention keeps its form (MLA and the cache are for self-attention).
+    if (!isConvertedAttention(op))
+      return;
     AttentionSite site;
     auto loc = mlir::dyn_cast<mlir::FileLineColLoc>(op.getLoc());
     if (loc) {
@@ -102,6 +110,7 @@ std::vector<AttentionSite> findSelfAttention(mlir::ModuleOp module) {
         op.getRopeStyle() && *op.getRopeStyle() == attn::RopeStyle::interleaved;
     site.causal = op.getCausal();
     site.biases = static_cast<bool>(op.getBq());
+    site.evaluable = !op.getWindow() && !op.getRopeScaling();
     mlir::Value normWeight, normBias;
     if (auto rms = op.getInput().getDefiningOp<attn::RMSNormOp>()) {
       site.norm = AttentionSite::Norm::RMS;
@@ -220,28 +229,71 @@ std::string checkSite(const ConvertOptions &options, const AttentionSite &site) 
   return "";
 }
 
-/// The calibration tokens: the ids of --calibrate, or 64 drawn from the seed.
-std::string calibrationTokens(const ConvertOptions &options, int64_t vocab,
-                              std::vector<int32_t> &tokens) {
-  if (options.calibrate.empty()) {
-    std::mt19937_64 engine(options.seed);
-    for (int i = 0; i < 64; ++i)
-      tokens.push_back(static_cast<int32_t>(engine() % uint64_t(vocab)));
-    return "";
-  }
-  llvm::SmallVector<llvm::StringRef> parts;
-  llvm::SplitString(options.calibrate, parts, ", \t\n");
-  for (llvm::StringRef part : parts) {
-    int64_t id;
-    if (part.getAsInteger(10, id))
-      return fmt::format("--calibrate takes token ids (\"1,2,3\"), got '{}'", part.str());
-    if (id < 0 || id >= vocab)
-      return fmt::format("--calibrate: token id {} is outside the vocabulary (0..{})", id,
-                         vocab - 1);
-    tokens.push_back(static_cast<int32_t>(id));
+/// Whether --calibrate's value is token ids (digits and separators only).
+bool isTokenIds(llvm::StringRef text) {
+  return !text.trim().empty() &&
+         text.find_first_not_of("0123456789, \t\n") == llvm::StringRef::npos;
+}
+
+/// The tokenizer for calibration text: --tokenizer, else the model
+/// directory's tokenizer.json.
+std::string tokenizerPath(const ConvertOptions &options, bool modelIsDirectory) {
+  if (!options.tokenizer.empty() || !modelIsDirectory)
+    return options.tokenizer;
+  llvm::SmallString<256> path(options.model);
+  llvm::sys::path::append(path, "tokenizer.json");
+  return llvm::sys::fs::exists(path) ? std::string(path) : "";
+}
+
+/// The tokens of `value`, given to `flag`: ids, or text encoded with the
+/// tokenizer of tokenizerPath.
+std::string parseTokens(const std::string &value, llvm::StringRef flag,
+                        const ConvertOptions &options, bool modelIsDirectory, int64_t vocab,
+                        std::vector<int32_t> &tokens) {
+  if (isTokenIds(value)) {
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::SplitString(value, parts, ", \t\n");
+    for (llvm::StringRef part : parts) {
+      int64_t id;
+      if (part.getAsInteger(10, id) || id >= vocab)
+        return fmt::format("{}: token id {} is outside the vocabulary (0..{})", flag.str(),
+                           part.str(), vocab - 1);
+      tokens.push_back(static_cast<int32_t>(id));
+    }
+  } else {
+    std::string path = tokenizerPath(options, modelIsDirectory);
+    if (path.empty())
+      return flag.str() + " is text (not token ids \"1,2,3\"): it needs --tokenizer T "
+                          "(tokenizer.json, tokenizer.bin or .gguf), or a model directory with "
+                          "a tokenizer.json";
+    auto tokenizer = tokenizer::Tokenizer::load(path);
+    if (!tokenizer)
+      return "--tokenizer: " + llvm::toString(tokenizer.takeError());
+    auto ids = tokenizer->encode(value);
+    if (!ids)
+      return flag.str() + ": " + llvm::toString(ids.takeError());
+    for (int32_t id : *ids) {
+      if (id < 0 || id >= vocab)
+        return fmt::format("{}: the tokenizer '{}' gives id {}, outside the model's "
+                           "vocabulary (0..{})",
+                           flag.str(), path, id, vocab - 1);
+      tokens.push_back(id);
+    }
   }
   if (tokens.empty())
-    return "--calibrate has no token ids";
+    return flag.str() + " has no tokens";
+  return "";
+}
+
+/// The calibration tokens: those of --calibrate, or 64 drawn from the seed.
+std::string calibrationTokens(const ConvertOptions &options, bool modelIsDirectory, int64_t vocab,
+                              std::vector<int32_t> &tokens) {
+  if (!options.calibrate.empty())
+    return parseTokens(options.calibrate, "--calibrate", options, modelIsDirectory, vocab,
+                       tokens);
+  std::mt19937_64 engine(options.seed);
+  for (int i = 0; i < 64; ++i)
+    tokens.push_back(static_cast<int32_t>(engine() % uint64_t(vocab)));
   return "";
 }
 
@@ -297,18 +349,41 @@ nlohmann::json layerJson(const std::string &where, int64_t layer, const LayerRep
 // tfc convert
 //===----------------------------------------------------------------------===//
 
-int runConvert(const ConvertOptions &options) {
+int runConvert(const ConvertOptions &givenOptions) {
+  ConvertOptions options = givenOptions;
   if (options.output.empty())
     return fail("tfc convert needs -o OUT (writes OUT.tdsl, OUT.safetensors, OUT.report.json)");
-  if (options.weights.empty())
-    return fail("tfc convert needs --weights FILE (the model's safetensors)");
   if (options.oversample < 0 || options.powerIters < 0)
     return fail("--oversample and --power-iters must not be negative");
+  if (!(options.ridge > 0))
+    return fail("--calibrate-ridge must be positive");
 
-  // The model, as the driver reads it.
-  auto buffer = llvm::MemoryBuffer::getFile(options.model, /*IsText=*/true);
+  // The model, as the driver reads it: a .tdsl file, or the tdsl `tfc import`
+  // writes for a Hugging Face directory (whose checkpoint is the default weights).
+  const bool modelIsDirectory = llvm::sys::fs::is_directory(options.model);
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer = std::error_code();
+  if (modelIsDirectory) {
+    options.model = llvm::StringRef(options.model).rtrim('/').str();
+    ImportResult imported = importHuggingFaceDir(options.model);
+    if (!imported.ok())
+      return fail(imported.error);
+    buffer = llvm::MemoryBuffer::getMemBufferCopy(imported.tdsl,
+                                                  options.model + "/config.json (imported)");
+    if (options.weights.empty()) {
+      llvm::SmallString<256> checkpoint(options.model);
+      llvm::sys::path::append(checkpoint, "model.safetensors");
+      if (!llvm::sys::fs::exists(checkpoint))
+        return fail("'" + options.model + "' has no model.safetensors (tfc convert reads one "
+                    "safetensors file): give --weights FILE");
+      options.weights = std::string(checkpoint);
+    }
+  } else {
+    buffer = llvm::MemoryBuffer::getFile(options.model, /*IsText=*/true);
+  }
   if (!buffer)
     return fail("cannot read '" + options.model + "': " + buffer.getError().message());
+  if (options.weights.empty())
+    return fail("tfc convert needs --weights FILE (the model's safetensors)");
   std::string source = (*buffer)->getBuffer().str();
   mlir::DialectRegistry registry;
   registerTfcDialects(registry);
@@ -333,17 +408,53 @@ int runConvert(const ConvertOptions &options) {
   if (auto v = (*module)->getAttrOfType<mlir::DictionaryAttr>("attn.config"))
     if (auto attr = v.getAs<mlir::IntegerAttr>("vocab"))
       vocab = attr.getInt();
+  // Whitening needs the layers' inputs on the calibration tokens; the
+  // per-layer attention errors are measured on them whenever they are read
+  // (given tokens always, the default ones when evaluating).
+  const bool whiten = options.whiten && !options.calibrate.empty();
   std::vector<int32_t> tokens;
-  if (options.evaluate) {
+  if (options.evaluate || !options.calibrate.empty()) {
     if (vocab <= 0)
-      return fail("the model's config has no vocab, so it cannot be evaluated (--no-evaluate)");
-    if (std::string error = calibrationTokens(options, vocab, tokens); !error.empty())
+      return fail("the model's config has no vocab, so it cannot be run on tokens "
+                  "(--no-evaluate, without --calibrate)");
+    if (std::string error = calibrationTokens(options, modelIsDirectory, vocab, tokens);
+        !error.empty())
+      return fail(error);
+  }
+  // The end-to-end comparison's tokens: --evaluate-on's, else the calibration tokens.
+  std::vector<int32_t> evaluationTokens = tokens;
+  if (options.evaluate && !options.evaluateOn.empty()) {
+    evaluationTokens.clear();
+    if (std::string error = parseTokens(options.evaluateOn, "--evaluate-on", options,
+                                        modelIsDirectory, vocab, evaluationTokens);
+        !error.empty())
       return fail(error);
   }
 
   TensorFile weights;
   if (std::string error = weights.load(options.weights); !error.empty())
     return fail(error);
+
+  // inputs[site][layer]: the rows each converted layer reads on the tokens,
+  // read once the first layer's weights are known to be there (a compilation).
+  std::vector<std::vector<MatD>> inputs;
+  std::string inputsUnavailable = "not read (--no-evaluate without --calibrate)";
+  bool inputsRead = false;
+  auto readInputs = [&]() -> std::string {
+    inputsRead = true;
+    if (tokens.empty())
+      return "";
+    for (const AttentionSite &site : sites)
+      inputs.emplace_back(site.layers.size(),
+                          MatD(static_cast<int64_t>(tokens.size()), site.shape.dim));
+    inputsUnavailable = collectAttentionInputs(*module, vocab, options.weights, tokens, inputs);
+    if (inputsUnavailable.empty())
+      return "";
+    inputs.clear();
+    return whiten ? inputsUnavailable + " (activation-aware --calibrate needs them; "
+                                        "--no-whitening compresses in weight space)"
+                  : "";
+  };
 
   // Convert every layer of every call.
   const bool toMla = options.target == ConvertOptions::Target::MLA;
@@ -376,15 +487,36 @@ int runConvert(const ConvertOptions &options) {
         w.bv = b[2].col(0);
         w.bo = b[3].col(0);
       }
+      if (!inputsRead)
+        if (std::string e = readInputs(); !e.empty())
+          return fail(e);
+      const MatD *x = inputs.empty() ? nullptr : &inputs[&site - sites.data()][l];
+      std::optional<InputMetric> metric;
+      if (whiten)
+        metric.emplace(*x, options.ridge);
+      // The construction runs on the whitened weights (see InputMetric).
+      const AttentionWeights source = metric ? metric->whiten(w) : w;
+      std::optional<double> attentionError;
       LayerReport report;
       SketchOptions layerSketch = sketch;
       layerSketch.seed = sketch.seed ^ (0xD1B54A32D192ED03ull * uint64_t(layerIndex + 1));
       if (!toMla) {
-        GqaResult r = toGQA(s, w, options.kvHeads,
+        GqaResult r = toGQA(s, source, options.kvHeads,
                             options.gqaMethod == ConvertOptions::GqaMethod::SVD
                                 ? GqaMethod::SVD
                                 : GqaMethod::MeanPooling,
                             layerSketch, report);
+        if (metric) {
+          r.weights.q = metric->unwhiten(r.weights.q);
+          r.weights.k = metric->unwhiten(r.weights.k);
+          r.weights.v = metric->unwhiten(r.weights.v);
+        }
+        if (x && site.evaluable) {
+          AttentionShape converted = s;
+          converted.kvHeads = options.kvHeads;
+          attentionError = relativeError(attentionOutput(s, site.causal, w, *x),
+                                         attentionOutput(converted, site.causal, r.weights, *x));
+        }
         weights.put(names.q, toTensor(r.weights.q));
         weights.put(names.k, toTensor(r.weights.k));
         weights.put(names.v, toTensor(r.weights.v));
@@ -407,8 +539,17 @@ int runConvert(const ConvertOptions &options) {
             return fail(e);
           bound += normBias.norm();
         }
-        MlaOptions mla{options.kvRank, ropeDim, bound, layerSketch};
-        MlaWeights r = toMLA(s, w, mla, report);
+        // The latent's bound is on the whitened input L⁻¹x.
+        MlaOptions mla{options.kvRank, ropeDim, metric ? bound * metric->inverseNorm() : bound,
+                       layerSketch};
+        MlaWeights r = toMLA(s, source, mla, report);
+        if (metric) {
+          r.q = metric->unwhiten(r.q);
+          r.kvA = metric->unwhiten(r.kvA);
+        }
+        if (x && site.evaluable)
+          attentionError = relativeError(attentionOutput(s, site.causal, w, *x),
+                                         mlaOutput(s, site.causal, r, options.kvRank, ropeDim, *x));
         std::string scope = scopeOf(names.q);
         weights.erase(names.k);
         weights.erase(names.v);
@@ -418,7 +559,11 @@ int runConvert(const ConvertOptions &options) {
         weights.put(scope + "kv_b_proj.weight", toTensor(r.kvB));
         weights.put(names.o, toTensor(r.o));
       }
-      layerReports.push_back(layerJson(site.where, static_cast<int64_t>(l), report));
+      nlohmann::json layer = layerJson(site.where, static_cast<int64_t>(l), report);
+      layer["attention_rel_error"] = attentionError ? nlohmann::json(*attentionError) : nullptr;
+      if (metric)
+        layer["calibration_ridge_lambda"] = metric->lambda();
+      layerReports.push_back(std::move(layer));
       ++layerIndex;
     }
 
@@ -496,16 +641,27 @@ int runConvert(const ConvertOptions &options) {
   report["oversample"] = options.oversample;
   report["power_iters"] = options.powerIters;
   report["seed"] = options.seed;
+  // "activations": errors and spectra are of the whitened matrices (the error
+  // on the calibration inputs); "weights": of the matrices themselves.
+  report["metric"] = whiten ? "activations" : "weights";
+  if (!tokens.empty())
+    report["calibration_tokens"] = tokens.size();
+  if (options.evaluate)
+    report["evaluation_tokens"] = evaluationTokens.size();
+  if (whiten)
+    report["calibration_ridge"] = options.ridge;
+  if (!inputsUnavailable.empty())
+    report["attention_inputs_unavailable"] = inputsUnavailable;
   report["layers"] = layerReports;
   for (const char *key : {"kl", "top1_agreement", "max_rel_logit_error",
                           "kv_bytes_per_token_before", "kv_bytes_per_token_after"})
     report[key] = nullptr;
   if (options.evaluate) {
     Comparison c;
-    if (std::string e = compareModels(options.model, options.weights, tdslPath, weightsPath, tokens, c);
+    if (std::string e = compareModels(options.model, options.weights, tdslPath, weightsPath,
+                                      evaluationTokens, c);
         !e.empty())
       return fail(e);
-    report["calibration_tokens"] = tokens.size();
     report["kl"] = c.meanKL;
     report["top1_agreement"] = c.top1Agreement;
     report["max_rel_logit_error"] = c.maxRelLogitError;
@@ -523,6 +679,14 @@ int runConvert(const ConvertOptions &options) {
   // The readable summary.
   llvm::outs() << fmt::format("tfc convert {}: {} layers -> {}, {}, {}\n", command,
                               layerReports.size(), tdslPath, weightsPath, reportPath);
+  if (!tokens.empty())
+    llvm::outs() << fmt::format("  {} on {} {}tokens{}\n",
+                                whiten ? "compressed in the metric of the layers' inputs"
+                                       : "compressed in weight space; errors measured",
+                                tokens.size(), options.calibrate.empty() ? "random " : "",
+                                inputsUnavailable.empty()
+                                    ? ""
+                                    : " (no attention output errors: " + inputsUnavailable + ")");
   for (const nlohmann::json &layer : layerReports) {
     llvm::outs() << fmt::format("  {} layer {}: ", layer["attention"].get<std::string>(),
                                 layer["layer"].get<int64_t>());
@@ -540,13 +704,17 @@ int runConvert(const ConvertOptions &options) {
       llvm::outs() << fmt::format(", rope residual {:.3e}, rope dropped {:.3e}",
                                   layer["rope_residual_energy"].get<double>(),
                                   layer["rope_dropped_energy"].get<double>());
+    if (!layer["attention_rel_error"].is_null())
+      llvm::outs() << fmt::format(", attention output error {:.3e}",
+                                  layer["attention_rel_error"].get<double>());
     llvm::outs() << "\n";
   }
   if (options.evaluate)
     llvm::outs() << fmt::format(
         "  on {} tokens: KL {:.4e} nats, top-1 agreement {:.4f}, max relative logit error "
         "{:.3e}; KV cache {} -> {} bytes per token\n",
-        tokens.size(), report["kl"].get<double>(), report["top1_agreement"].get<double>(),
+        evaluationTokens.size(), report["kl"].get<double>(),
+        report["top1_agreement"].get<double>(),
         report["max_rel_logit_error"].get<double>(),
         report["kv_bytes_per_token_before"].get<int64_t>(),
         report["kv_bytes_per_token_after"].get<int64_t>());

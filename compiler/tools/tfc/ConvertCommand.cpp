@@ -20,9 +20,9 @@ namespace {
 cl::SubCommand convertCommand("convert", "Convert a model's attention to GQA or MLA (randomized "
                                          "SVD) and report the error");
 
-cl::opt<std::string> model(cl::Positional, cl::desc("<model.tdsl>"), cl::Required,
+cl::opt<std::string> model(cl::Positional, cl::desc("<model.tdsl or Hugging Face directory>"), cl::Required,
                            cl::sub(convertCommand));
-cl::opt<std::string> weights("weights", cl::desc("The model's weights (safetensors)"),
+cl::opt<std::string> weights("weights", cl::desc("The model's weights (safetensors; default for a directory: its model.safetensors)"),
                              cl::value_desc("file"), cl::sub(convertCommand));
 cl::opt<std::string> output("o", cl::desc("Writes OUT.tdsl, OUT.safetensors, OUT.report.json"),
                             cl::value_desc("OUT"), cl::sub(convertCommand));
@@ -53,13 +53,34 @@ cl::opt<int64_t> powerIters("power-iters", cl::desc("Randomized SVD power iterat
                             cl::init(2), cl::sub(convertCommand));
 cl::opt<uint64_t> seed("seed", cl::desc("Seed of the random sketches (default 0)"), cl::init(0),
                        cl::sub(convertCommand));
-cl::opt<std::string> calibrate("calibrate",
-                               cl::desc("Token ids the models are compared on (\"1,2,3\"; "
-                                        "default 64 seeded random tokens)"),
-                               cl::sub(convertCommand));
+cl::opt<std::string> calibrate(
+    "calibrate",
+    cl::desc("Calibration tokens, ids (\"1,2,3\") or text (with --tokenizer): the projections "
+             "are compressed in the metric of each layer's inputs on them, and the errors "
+             "measured on them (default: weight space, measured on 64 seeded random tokens)"),
+    cl::value_desc("ids or text"), cl::sub(convertCommand));
+cl::opt<std::string> evaluateOn(
+    "evaluate-on",
+    cl::desc("Tokens (ids or text) the end-to-end KL and top-1 are measured on (default: the "
+             "calibration tokens), e.g. held-out text"),
+    cl::value_desc("ids or text"), cl::sub(convertCommand));
+cl::opt<std::string> tokenizer("tokenizer",
+                               cl::desc("Tokenizer of --calibrate's text (tokenizer.json, "
+                                        "tokenizer.bin or .gguf; default: the model "
+                                        "directory's tokenizer.json)"),
+                               cl::value_desc("file"), cl::sub(convertCommand));
+cl::opt<bool> noWhitening("no-whitening",
+                          cl::desc("With --calibrate, compress in weight space anyway (the "
+                                   "tokens only measure)"),
+                          cl::sub(convertCommand));
+cl::opt<double> ridge("calibrate-ridge",
+                      cl::desc("Ridge added to the inputs' covariance, relative to its mean "
+                               "eigenvalue (default 1e-3)"),
+                      cl::init(1e-3), cl::sub(convertCommand));
 cl::opt<bool> noEvaluate("no-evaluate",
                          cl::desc("Skip compiling and comparing the two models (kl, "
-                                  "top1_agreement and the KV bytes are null)"),
+                                  "top1_agreement and the KV bytes are null; the layers' "
+                                  "inputs are still read with --calibrate)"),
                          cl::sub(convertCommand));
 
 } // namespace
@@ -80,6 +101,10 @@ int runConvertCommand() {
   options.powerIters = powerIters;
   options.seed = seed;
   options.calibrate = calibrate;
+  options.evaluateOn = evaluateOn;
+  options.tokenizer = tokenizer;
+  options.whiten = !noWhitening;
+  options.ridge = ridge;
   options.evaluate = !noEvaluate;
   return tfc::runConvert(options);
 }

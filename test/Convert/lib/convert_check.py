@@ -2,9 +2,15 @@
 #
 # The float64 numpy side of the tfc convert tests. Subcommands:
 #   weights MANIFEST OUT SEED    random weights for `tfc --print-weights` output
+#                                (--anisotropic: the attention inputs' norms
+#                                scale their dimensions over two decades)
 #   compare FAMILY ...           original vs converted model in numpy: logits
 #                                error (--exact), KL and top-1 against the report
-#   report REPORT...             properties of OUT.report.json files
+#   layers FAMILY ...            each layer's attention output error on the
+#                                original model's inputs, against the report's
+#                                attention_rel_error
+#   report REPORT...             properties of OUT.report.json files (keys,
+#                                spectra, ratios, errors falling along them)
 #   replay TFC MODEL FILE|DIR... tfc convert on each file as the weights: it
 #                                converts or fails with one error line, no crash
 # The converted forms are written here from tdsl's definitions (reference.py's
@@ -33,7 +39,14 @@ def fail(msg):
 # Random weights for a manifest
 #===----------------------------------------------------------------------===#
 
-def random_weights(manifest, out, seed):
+def is_attention_input_norm(name):
+    """The norms in front of attention in the test models."""
+    parts = name.split(".")
+    return name == "norm.weight" or (len(parts) > 1 and parts[-1] == "weight" and
+                                     parts[-2] in ("ln_1", "input_layernorm"))
+
+
+def random_weights(manifest, out, seed, anisotropic=False):
     rng = np.random.default_rng(seed)
     tensors = {}
     for line in open(manifest):
@@ -48,6 +61,10 @@ def random_weights(manifest, out, seed):
             a = 0.2 * rng.standard_normal(shape)
         else:
             a = 0.3 * rng.standard_normal(shape)
+        if anisotropic and is_attention_input_norm(name):
+            # Attention reads some directions 100 times more strongly than others:
+            # the weight-space and the input-space optimum differ.
+            a = a * np.geomspace(0.1, 10.0, shape[0])[rng.permutation(shape[0])]
         tensors[name] = a
     R.save_safetensors(out, tensors)
 
@@ -108,10 +125,20 @@ FAMILIES = {
     "rope_mqa": (llama_like, dict(vocab=64, dim=32, layers=2, heads=4, kv_heads=1, ffn=48,
                                   max_seq=64, eps=1e-5, rope_theta=10000.0)),
     "bias_rope": (single_layer, dict(vocab=32, dim=16, heads=4, rope_theta=100.0, bias=True)),
+    # test/Convert/hf-dir.test's LlamaForCausalLM directory, as tfc import reads it.
+    "hf_llama": (llama_like, dict(vocab=64, dim=32, layers=2, heads=4, kv_heads=2, ffn=48,
+                                  max_seq=64, eps=1e-5, rope_theta=10000.0)),
     "stories260k": (llama_like, dict(vocab=512, dim=64, layers=5, heads=8, kv_heads=4, ffn=172,
                                      max_seq=512, eps=1e-5, rope_theta=10000.0,
                                      tie_embeddings=True)),
 }
+
+
+def parse_tokens(text):
+    """Token ids "1,2,3", or "@FILE" with ids separated by spaces (tfc-tokenize's output)."""
+    if text.startswith("@"):
+        text = open(text[1:]).read()
+    return [int(t) for t in text.replace(",", " ").split()]
 
 
 def log_softmax(z):
@@ -121,7 +148,7 @@ def log_softmax(z):
 
 def compare(args):
     forward, cfg = FAMILIES[args.family]
-    tokens = [int(t) for t in args.tokens.split(",")]
+    tokens = parse_tokens(args.tokens)
     original = forward(cfg, R.load_safetensors(args.weights), tokens,
                        attention_form(argparse.Namespace(form="orig"), cfg))
     converted = forward(cfg, R.load_safetensors(args.converted), tokens, attention_form(args, cfg))
@@ -140,6 +167,35 @@ def compare(args):
             fail("report kl %.6e, numpy %.6e" % (rep["kl"], kl))
         if not abs(rep["top1_agreement"] - top1) <= 1.0 / len(tokens) + 1e-12:
             fail("report top1_agreement %.4f, numpy %.4f" % (rep["top1_agreement"], top1))
+
+
+def layers(args):
+    """Per layer: the converted attention against the original on the inputs the
+    original model gives that layer (its pre-norm's output), as the report's
+    attention_rel_error defines it."""
+    forward, cfg = FAMILIES[args.family]
+    tokens = parse_tokens(args.tokens)
+    W0, W1 = R.load_safetensors(args.weights), R.load_safetensors(args.converted)
+    original = attention_form(argparse.Namespace(form="orig"), cfg)
+    converted = attention_form(args, cfg)
+    errors = []
+
+    def recording(W, scope, h):
+        a = original(R.as_weights(W0), scope, h)
+        b = converted(R.as_weights(W1), scope, h)
+        errors.append(np.linalg.norm(a - b) / np.linalg.norm(a))
+        return a
+    forward(cfg, W0, tokens, recording)
+    rep = json.load(open(args.report))
+    got = [layer["attention_rel_error"] for layer in rep["layers"]]
+    print("numpy attention output errors: " + " ".join("%.4e" % e for e in errors))
+    if len(got) != len(errors):
+        fail("report has %d layers, numpy %d" % (len(got), len(errors)))
+    for i, (e, g) in enumerate(zip(errors, got)):
+        # The report's inputs are the compiled model's (float32); its converted
+        # weights are not yet rounded to float32.
+        if g is None or not abs(g - e) <= args.rtol * e + args.atol:
+            fail("layer %d: report attention_rel_error %r, numpy %.6e" % (i, g, e))
 
 
 #===----------------------------------------------------------------------===#
@@ -172,6 +228,21 @@ def report(args):
             got = (rep["kv_bytes_per_token_before"], rep["kv_bytes_per_token_after"])
             if got != (before, after):
                 fail("%s: kv bytes per token %r, expected %r" % (p, got, (before, after)))
+    for p, rep in zip(args.reports, reps):
+        for layer in rep["layers"]:
+            e = layer.get("attention_rel_error")
+            if args.max_attention_error is not None and \
+                    (e is None or not e <= args.max_attention_error):
+                fail("%s layer %d: attention_rel_error %r > %g" %
+                     (p, layer["layer"], e, args.max_attention_error))
+    if args.attention_decreasing:
+        # Every layer's attention output error falls along the reports.
+        for a, b, pa, pb in zip(reps, reps[1:], args.reports, args.reports[1:]):
+            for la, lb in zip(a["layers"], b["layers"]):
+                if not lb["attention_rel_error"] < la["attention_rel_error"]:
+                    fail("layer %d: attention error %.4e (%s) does not fall to %.4e (%s)" %
+                         (la["layer"], la["attention_rel_error"], pa,
+                          lb["attention_rel_error"], pb))
     if args.decreasing:
         # Reports in order of increasing rank: every layer's error must fall, and its
         # energy rise, with the rank.
@@ -219,22 +290,31 @@ def main():
     w.add_argument("manifest")
     w.add_argument("out")
     w.add_argument("seed", type=int)
+    w.add_argument("--anisotropic", action="store_true")
+    # compare and layers: an original and a converted model of a family.
     c = sub.add_parser("compare")
-    c.add_argument("family", choices=sorted(FAMILIES))
-    c.add_argument("weights")
-    c.add_argument("converted")
-    c.add_argument("--form", choices=["gqa", "mla"], required=True)
-    c.add_argument("--kv-heads", type=int)
-    c.add_argument("--kv-rank", type=int)
-    c.add_argument("--rope-dim", type=int, default=1)
-    c.add_argument("--tokens", required=True)
+    lay = sub.add_parser("layers")
+    for parser in (c, lay):
+        parser.add_argument("family", choices=sorted(FAMILIES))
+        parser.add_argument("weights")
+        parser.add_argument("converted")
+        parser.add_argument("--form", choices=["gqa", "mla"], required=True)
+        parser.add_argument("--kv-heads", type=int)
+        parser.add_argument("--kv-rank", type=int)
+        parser.add_argument("--rope-dim", type=int, default=1)
+        parser.add_argument("--tokens", required=True)
     c.add_argument("--exact", type=float)
     c.add_argument("--report")
+    lay.add_argument("--report", required=True)
+    lay.add_argument("--rtol", type=float, default=1e-3)
+    lay.add_argument("--atol", type=float, default=1e-6)
     r = sub.add_parser("report")
     r.add_argument("reports", nargs="+")
     r.add_argument("--max-ratio", type=float)
     r.add_argument("--decreasing", action="store_true")
     r.add_argument("--kv-bytes", type=int, nargs=2)
+    r.add_argument("--attention-decreasing", action="store_true")
+    r.add_argument("--max-attention-error", type=float)
     p = sub.add_parser("replay")
     p.add_argument("tfc")
     p.add_argument("model")
@@ -243,9 +323,11 @@ def main():
     if args.cmd == "replay":
         replay(args)
     elif args.cmd == "weights":
-        random_weights(args.manifest, args.out, args.seed)
+        random_weights(args.manifest, args.out, args.seed, args.anisotropic)
     elif args.cmd == "compare":
         compare(args)
+    elif args.cmd == "layers":
+        layers(args)
     else:
         report(args)
 

@@ -22,8 +22,8 @@ struct ConvertOptions {
   enum class Target { GQA, MLA };
   enum class GqaMethod { SVD, MeanPooling };
 
-  std::string model;   // a .tdsl file
-  std::string weights; // its safetensors file
+  std::string model;   // a .tdsl file or a Hugging Face model directory
+  std::string weights; // its safetensors file ("" for a directory: its model.safetensors)
   std::string output;  // OUT: writes OUT.tdsl, OUT.safetensors, OUT.report.json
   Target target = Target::GQA;
   int64_t kvHeads = 0;  // --to gqa
@@ -33,9 +33,22 @@ struct ConvertOptions {
   int64_t oversample = 10;
   int64_t powerIters = 2;
   uint64_t seed = 0;
-  /// Token ids ("1,2,3" or "1 2 3") the end-to-end comparison runs on; empty:
-  /// 64 tokens drawn from the seed.
+  /// The calibration tokens: ids ("1,2,3" or "1 2 3") or text, encoded with
+  /// `tokenizer` (or a model directory's tokenizer.json). With them the
+  /// projections are compressed in the metric of each layer's inputs on these
+  /// tokens (unless `whiten` is off), and the report's end-to-end and
+  /// per-layer attention errors are measured on them. Empty: weight-space
+  /// compression, measured on 64 tokens drawn from the seed.
   std::string calibrate;
+  /// The tokens (ids or text) of the end-to-end comparison when they should
+  /// not be the calibration tokens (held-out text); empty: the calibration tokens.
+  std::string evaluateOn;
+  std::string tokenizer;
+  /// Activation-aware compression when calibration tokens are given.
+  bool whiten = true;
+  /// The ridge added to the input covariance, relative to its mean eigenvalue
+  /// (docs/convert.md, activation-aware compression).
+  double ridge = 1e-3;
   /// Compile the original and the converted model and compare their logits
   /// (KL, top-1 agreement, KV bytes per token). Off, those report entries are null.
   bool evaluate = true;
