@@ -21,8 +21,9 @@
 //           token with its first values; with --embed the sentence
 //           embedding instead, its D values on one line
 //   stderr  the timing line `prefill: X tok/s, decode: Y tok/s` (prefixed by
-//           `encode: Z tok/s, ` when an encoder ran), with --memory the line
-//           `weights: +A KiB anonymous, F KiB file mapped` before it, and
+//           `encode: Z tok/s, ` when an encoder ran), with --memory the lines
+//           `weights: +A KiB anonymous, F KiB file mapped` and (decoders)
+//           `session: +S KiB anonymous after P positions` before it, and
 //           errors, each one line `tfc-run: error: ...` with exit status 1
 //
 //===----------------------------------------------------------------------===//
@@ -123,9 +124,10 @@ cl::opt<std::string> decodeOpt(
     cl::value_desc("1,2,3"), cl::cat(runCategory));
 
 cl::opt<bool> memoryOpt("memory",
-                        cl::desc("Report on stderr what the weights take in memory: the "
+                        cl::desc("Report on stderr what the weights take in memory (the "
                                  "anonymous memory their loading added and the file mapping "
-                                 "it kept (Linux)"),
+                                 "it kept) and what the session added by the end of the run "
+                                 "(Linux)"),
                         cl::cat(runCategory));
 
 /// Whether stdout holds an unfinished line of ids or text, which an error
@@ -560,6 +562,7 @@ llvm::Error runModel() {
     fmt::print(stderr, "weights: +{} KiB anonymous, {} KiB file mapped\n",
                anonymousKiB() - anonymousBefore,
                run.randomSeed ? 0 : mappedKiB(weightsPath));
+  int64_t anonymousBeforeSession = memoryOpt ? anonymousKiB() : 0;
   loaded.session = lib.sessionNew(loaded.model, static_cast<int32_t>(needed));
   if (!loaded.session)
     return makeError("cannot create a session of " + llvm::Twine(needed) +
@@ -671,6 +674,11 @@ llvm::Error runModel() {
   fmt::print("\n");
   std::fflush(stdout);
   stdoutLineOpen = false;
+  // What the KV caches, activations and outputs of the session hold once the
+  // run touched them (a rolling cache stays at its window however long the run).
+  if (memoryOpt)
+    fmt::print(stderr, "session: +{} KiB anonymous after {} positions\n",
+               anonymousKiB() - anonymousBeforeSession, lib.sessionPos(loaded.session));
   fmt::print(stderr, "{}prefill: {:.1f} tok/s, decode: {:.1f} tok/s\n", encodeTiming,
              perSecond(promptLen, prefillTime), perSecond(decodeSteps, decodeTime));
   return llvm::Error::success();

@@ -7,6 +7,10 @@
 // and returned updated, written with attn.cache_update and read with
 // attn.cache_view. Because the cache is plain IR, the passes before it decide
 // what is stored: GQA leaves kv_heads heads, latent attention leaves [c, k_pe].
+// A sliding-window attention (window = W < max_seq) gets a rolling cache of W
+// positions instead ([layers, heads, W, d], position p in slot p mod W, written
+// with attn.ring_update and read with attn.ring_window), so that the memory of
+// a session does not grow with its length.
 //
 // Contract with tfc-lower-entry-points: the rewritten @decoder takes the added
 // arguments (%pos: index, then the caches in order) after its own, returns the
@@ -195,6 +199,8 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     SliceLastOp valueSlice; // set when the values are read off the cached keys
     SmallVector<Value> cached;
     SmallVector<Value> views;
+    /// The positions its caches hold: max_seq, or the window of a rolling cache.
+    int64_t positions = 0;
   };
 
   /// Caches every site of one layer loop (or of the function body when
@@ -211,7 +217,11 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     SmallVector<Site> sites;
     SmallVector<Value> cacheArgs;
     for (SDPAOp op : group) {
-      Site site{op, {}, {op.getKey()}, {}};
+      Site site{op, {}, {op.getKey()}, {}, maxSeq};
+      // A window of max_seq or more never drops a position: a plain cache.
+      if (std::optional<uint64_t> window = op.getWindow();
+          window && op.getCausal() && static_cast<int64_t>(*window) < maxSeq)
+        site.positions = static_cast<int64_t>(*window);
       auto slice = op.getValue().getDefiningOp<SliceLastOp>();
       if (slice && slice.getInput() == op.getKey())
         site.valueSlice = slice;
@@ -219,8 +229,9 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
         site.cached.push_back(op.getValue());
       for (Value t : site.cached) {
         auto type = cast<RankedTensorType>(t.getType());
-        auto cacheType = RankedTensorType::get(
-            {layers, type.getDimSize(0), maxSeq, type.getDimSize(2)}, type.getElementType());
+        auto cacheType =
+            RankedTensorType::get({layers, type.getDimSize(0), site.positions, type.getDimSize(2)},
+                                  type.getElementType());
         cacheArgs.push_back(entry.addArgument(cacheType, op.getLoc()));
       }
       sites.push_back(std::move(site));
@@ -228,7 +239,9 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
 
     // Writes each cached tensor at [layer, :, pos : pos + n, :] of its cache
     // (given in `caches`), records the view over positions [0, pos + n), and
-    // returns the updated caches.
+    // returns the updated caches. A rolling cache is read before it is written
+    // (the window of the new tokens, from the cache as it was, then the new
+    // rows), so that its W slots never need to hold more than W positions.
     auto update = [&](OpBuilder &b, ValueRange caches, Value layer) {
       SmallVector<Value> updated;
       for (Site &site : sites) {
@@ -237,6 +250,13 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
         for (Value t : site.cached) {
           Value cache = caches[updated.size()];
           Value u, length;
+          if (site.positions != maxSeq) {
+            auto type = cast<RankedTensorType>(t.getType());
+            site.views.push_back(
+                b.create<RingWindowOp>(loc, headsType(type), cache, t, layer, pos));
+            updated.push_back(b.create<RingUpdateOp>(loc, cache.getType(), cache, t, layer, pos));
+            continue;
+          }
           if (site.op.getCausal()) {
             u = b.create<CacheUpdateOp>(loc, cache.getType(), cache, t, layer, pos);
             Value n = b.create<tensor::DimOp>(loc, t, 1);

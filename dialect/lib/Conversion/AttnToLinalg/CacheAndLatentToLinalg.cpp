@@ -3,7 +3,10 @@
 // The ops the attn passes introduce: cache writes and views become tensor
 // insert/extract slices (in place on the cache buffer after bufferization, as
 // the cache is a writable function argument), and the per-head products of the
-// latent-attention pass become linalg batch matmuls.
+// latent-attention pass become linalg batch matmuls. A rolling cache (sliding
+// window) is a ring of S slots: a run of consecutive positions occupies at most
+// two contiguous slot ranges (up to the end of the ring, then from slot 0), so
+// each of its reads and writes is two slices.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,6 +62,124 @@ struct CacheViewLowering : OpConversionPattern<CacheViewOp> {
   }
 };
 
+/// Index arithmetic of the ring lowerings.
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<arith::SubIOp>(loc, x, y); }
+  Value min(Value x, Value y) { return b.create<arith::MinSIOp>(loc, x, y); }
+  Value rem(Value x, Value y) { return b.create<arith::RemSIOp>(loc, x, y); }
+  Value c(int64_t v) { return tfc::indexConst(b, loc, v); }
+};
+
+/// The two contiguous slot ranges of `count` consecutive positions starting at
+/// position `first` in a ring of `slots` slots (count <= slots): `count0`
+/// slots from `slot0`, then `count - count0` from slot 0.
+struct RingRanges {
+  Value slot0, count0, count1;
+  RingRanges(IndexMath &m, Value first, Value count, int64_t slots) {
+    slot0 = m.rem(first, m.c(slots));
+    count0 = m.min(count, m.sub(m.c(slots), slot0));
+    count1 = m.sub(count, count0);
+  }
+};
+
+/// [layer, 0, slot, 0] [1, H, count, d] of a cache [L, H, S, d].
+SmallVector<OpFoldResult> cacheOffsets(Value layer, OpFoldResult slot, OpBuilder &b) {
+  return {layer, b.getIndexAttr(0), slot, b.getIndexAttr(0)};
+}
+SmallVector<OpFoldResult> cacheSizes(RankedTensorType cache, OpFoldResult count, OpBuilder &b) {
+  return {b.getIndexAttr(1), b.getIndexAttr(cache.getDimSize(1)), count,
+          b.getIndexAttr(cache.getDimSize(3))};
+}
+/// [0, row, 0] [H, count, d] of a [H, n, d] tensor.
+SmallVector<OpFoldResult> rowOffsets(OpFoldResult row, OpBuilder &b) {
+  return {b.getIndexAttr(0), row, b.getIndexAttr(0)};
+}
+SmallVector<OpFoldResult> rowSizes(RankedTensorType cache, OpFoldResult count, OpBuilder &b) {
+  return {b.getIndexAttr(cache.getDimSize(1)), count, b.getIndexAttr(cache.getDimSize(3))};
+}
+
+// attn.ring_update %c[%l], %u at %p => the last k = min(n, S) rows of %u, at
+// positions p + n - k .., written as two insert_slices into slots [(p + n - k) mod S, S) and [0, ..)
+struct RingUpdateLowering : OpConversionPattern<RingUpdateOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(RingUpdateOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto cacheType = op.getCache().getType();
+    const int64_t slots = cacheType.getDimSize(2);
+    IndexMath m{rewriter, loc};
+    Value update = adaptor.getUpdate();
+    Value n = rewriter.create<tensor::DimOp>(loc, update, 1);
+    Value kept = m.min(n, m.c(slots));
+    Value skipped = m.sub(n, kept);
+    RingRanges ranges(m, m.add(adaptor.getPos(), skipped), kept, slots);
+    SmallVector<OpFoldResult> strides3(3, rewriter.getIndexAttr(1)),
+        strides4(4, rewriter.getIndexAttr(1));
+    auto rowsType = RankedTensorType::get(
+        {cacheType.getDimSize(1), ShapedType::kDynamic, cacheType.getDimSize(3)},
+        cacheType.getElementType());
+    Value cache = adaptor.getCache();
+    Value rowStart = skipped;
+    for (auto [slot, count] : {std::pair(ranges.slot0, ranges.count0),
+                               std::pair(m.c(0), ranges.count1)}) {
+      Value rows = rewriter.create<tensor::ExtractSliceOp>(
+          loc, rowsType, update, rowOffsets(rowStart, rewriter), rowSizes(cacheType, count, rewriter),
+          strides3);
+      cache = rewriter.create<tensor::InsertSliceOp>(loc, rows, cache,
+                                                     cacheOffsets(adaptor.getLayer(), slot, rewriter),
+                                                     cacheSizes(cacheType, count, rewriter), strides4);
+      rowStart = m.add(rowStart, count);
+    }
+    rewriter.replaceOp(op, cache);
+    return success();
+  }
+};
+
+// attn.ring_window %c[%l], %new at %p => tensor.empty [H, c + n, d] (c = min(p, S - 1))
+// filled with the ring's slots of positions p - c .. p - 1 (two extract_slices) and %new
+struct RingWindowLowering : OpConversionPattern<RingWindowOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(RingWindowOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto cacheType = op.getCache().getType();
+    const int64_t slots = cacheType.getDimSize(2);
+    IndexMath m{rewriter, loc};
+    Value pos = adaptor.getPos(), fresh = adaptor.getNewRows();
+    Value cached = m.min(pos, m.c(slots - 1));
+    Value n = rewriter.create<tensor::DimOp>(loc, fresh, 1);
+    RingRanges ranges(m, m.sub(pos, cached), cached, slots);
+    SmallVector<OpFoldResult> strides3(3, rewriter.getIndexAttr(1)),
+        strides4(4, rewriter.getIndexAttr(1));
+    auto rowsType = RankedTensorType::get(
+        {cacheType.getDimSize(1), ShapedType::kDynamic, cacheType.getDimSize(3)},
+        cacheType.getElementType());
+    Value result = tfc::emptyTensor(
+        rewriter, loc,
+        {rewriter.getIndexAttr(cacheType.getDimSize(1)), m.add(cached, n),
+         rewriter.getIndexAttr(cacheType.getDimSize(3))});
+    Value row = m.c(0);
+    for (auto [slot, count] : {std::pair(ranges.slot0, ranges.count0),
+                               std::pair(m.c(0), ranges.count1)}) {
+      Value rows = rewriter.create<tensor::ExtractSliceOp>(
+          loc, rowsType, adaptor.getCache(), cacheOffsets(adaptor.getLayer(), slot, rewriter),
+          cacheSizes(cacheType, count, rewriter), strides4);
+      result = rewriter.create<tensor::InsertSliceOp>(loc, rows, result, rowOffsets(row, rewriter),
+                                                      rowSizes(cacheType, count, rewriter), strides3);
+      row = m.add(row, count);
+    }
+    result = rewriter.create<tensor::InsertSliceOp>(loc, fresh, result, rowOffsets(cached, rewriter),
+                                                    rowSizes(cacheType, n, rewriter), strides3);
+    rewriter.replaceOp(op, tfc::castTo(rewriter, loc, result, op.getType()));
+    return success();
+  }
+};
+
 // attn.batch_matmul => linalg.batch_matmul (or linalg.batch_matmul_transpose_b) into zeros
 struct BatchMatmulLowering : OpConversionPattern<BatchMatmulOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -87,6 +208,7 @@ struct BatchMatmulLowering : OpConversionPattern<BatchMatmulOp> {
 } // namespace
 
 void tfc::populateAttnCacheAndLatentToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<CacheUpdateLowering, CacheViewLowering, BatchMatmulLowering>(
+  patterns.add<CacheUpdateLowering, CacheViewLowering, RingUpdateLowering, RingWindowLowering,
+               BatchMatmulLowering>(
       patterns.getContext());
 }
