@@ -107,7 +107,10 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
     if (c.rolling)
       what += fmt::format(" (rolling, last {})", c.positions);
     rows.push_back(Row{c.cross, c.rolling,
-                       c.layers == 1 ? "0" : fmt::format("0-{}", c.layers - 1), what, c.heads,
+                       c.layers == 1 ? fmt::format("{}", c.firstLayer)
+                                     : fmt::format("{}-{}", c.firstLayer,
+                                                   c.firstLayer + c.layers - 1),
+                       what, c.heads,
                        c.width, c.elementsPerToken(), c.bytesPerToken(), c.bytesAfter(maxSeq)});
   }
   if (rows.empty()) {

@@ -126,6 +126,9 @@ llvm::SmallVector<KVCacheUse> analyzeKVCaches(ModuleOp module) {
     use.update = op;
     use.cross = op->hasAttr("tfc.cross");
     use.rolling = isa<attn::RingUpdateOp>(op);
+    if (auto loop = op->getParentOfType<scf::ForOp>())
+      if (std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()))
+        use.firstLayer = *lb;
     use.layers = type.getDimSize(0);
     use.heads = type.getDimSize(1);
     use.positions = type.getDimSize(2);

@@ -41,6 +41,7 @@ struct KVCacheUse {
   mlir::Operation *update = nullptr;
   bool cross = false;   // cross-attention: filled per memory token, not per decoded token
   bool rolling = false; // a sliding window's ring: holds the last `positions` tokens
+  int64_t firstLayer = 0; // of the model: a layer loop may start past 0 (window_from)
   int64_t layers = 0, heads = 0, positions = 0, width = 0, elementBytes = 0;
   int64_t elementsPerToken() const { return layers * heads * width; }
   int64_t bytesPerToken() const { return elementsPerToken() * elementBytes; }

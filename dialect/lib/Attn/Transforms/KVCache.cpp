@@ -48,7 +48,9 @@ RankedTensorType headsType(RankedTensorType t) {
 }
 
 /// The layer loop around an attention site: the function body itself, or one
-/// scf.for from 0 with step 1 and a constant trip count directly in it.
+/// scf.for with constant bounds and step 1 directly in it. A loop from a
+/// layer other than 0 (the layers after `window_from`) caches its own layers,
+/// at index iv - lower bound.
 struct LayerLoop {
   scf::ForOp loop; // null at function level
   int64_t layers = 1;
@@ -66,10 +68,10 @@ FailureOr<LayerLoop> layerLoopOf(SDPAOp op, func::FuncOp func) {
   auto lb = getConstantIntValue(loop.getLowerBound());
   auto ub = getConstantIntValue(loop.getUpperBound());
   auto step = getConstantIntValue(loop.getStep());
-  if (!lb || !ub || !step || *lb != 0 || *step != 1 || *ub <= 0)
-    return op.emitError("kv cache: the layer loop must run from 0 to a constant with step 1");
+  if (!lb || !ub || !step || *lb < 0 || *step != 1 || *ub <= *lb)
+    return op.emitError("kv cache: the layer loop must run between constants with step 1");
   l.loop = loop;
-  l.layers = *ub;
+  l.layers = *ub - *lb;
   return l;
 }
 
@@ -210,9 +212,11 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
                            SmallVector<Value> &finalCaches) {
     Block &entry = func.getBody().front();
     auto loop = dyn_cast<scf::ForOp>(parent);
-    int64_t layers = 1;
-    if (loop)
-      layers = *getConstantIntValue(loop.getUpperBound());
+    int64_t layers = 1, first = 0;
+    if (loop) {
+      first = *getConstantIntValue(loop.getLowerBound());
+      layers = *getConstantIntValue(loop.getUpperBound()) - first;
+    }
 
     SmallVector<Site> sites;
     SmallVector<Value> cacheArgs;
@@ -278,9 +282,15 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     } else {
       auto newLoop = loop.replaceWithAdditionalYields(
           rewriter, cacheArgs, /*replaceInitOperandUsesInLoop=*/false,
-          [&](OpBuilder &b, Location, ArrayRef<BlockArgument> newArgs) -> SmallVector<Value> {
+          [&](OpBuilder &b, Location l, ArrayRef<BlockArgument> newArgs) -> SmallVector<Value> {
             SmallVector<Value> caches(newArgs.begin(), newArgs.end());
-            return update(b, caches, loop.getInductionVar());
+            Value layer = loop.getInductionVar();
+            if (first != 0) {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(loop.getBody());
+              layer = b.create<arith::SubIOp>(l, layer, tfc::indexConst(b, l, first));
+            }
+            return update(b, caches, layer);
           });
       if (failed(newLoop))
         return func.emitError("kv cache: cannot thread the caches through the layer loop");
