@@ -93,7 +93,14 @@ llvm::Expected<GenerationSettings> readGenerationSettings(const std::string &fil
   if (!buffer)
     return llvm::createStringError(buffer.getError(),
                                    "cannot read " + file + ": " + buffer.getError().message());
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
+  return parseGenerationSettings((*buffer)->getBuffer(), file);
+}
+
+} // namespace
+
+llvm::Expected<GenerationSettings> tfc::parseGenerationSettings(llvm::StringRef text,
+                                                                llvm::StringRef file) {
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse(text);
   if (!json)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    file + ": invalid JSON: " + llvm::toString(json.takeError()));
@@ -102,7 +109,7 @@ llvm::Expected<GenerationSettings> readGenerationSettings(const std::string &fil
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    file + ": expected a JSON object");
   GenerationSettings settings;
-  settings.source = file;
+  settings.source = file.str();
   auto eos = readIds(*object, file, "eos_token_id");
   if (!eos)
     return eos.takeError();
@@ -120,8 +127,6 @@ llvm::Expected<GenerationSettings> readGenerationSettings(const std::string &fil
   settings.bannedIds = std::move(*banned);
   return settings;
 }
-
-} // namespace
 
 llvm::Expected<std::optional<ModelDirectory>>
 ModelDirectory::forWeights(llvm::StringRef weightsPath) {

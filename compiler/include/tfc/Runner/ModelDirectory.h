@@ -35,6 +35,11 @@ struct GenerationSettings {
   std::string source;
 };
 
+/// The generation settings in the JSON text of a generation_config.json or a
+/// config.json (named `file` in errors: one line naming the field).
+llvm::Expected<GenerationSettings> parseGenerationSettings(llvm::StringRef json,
+                                                           llvm::StringRef file);
+
 /// A Hugging Face model directory (one with a config.json).
 struct ModelDirectory {
   std::string path;

@@ -15,6 +15,8 @@
 
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <array>
+
 using namespace mlir;
 using namespace tfc::attn;
 
@@ -83,23 +85,60 @@ struct RingRanges {
     count0 = m.min(count, m.sub(m.c(slots), slot0));
     count1 = m.sub(count, count0);
   }
+  /// (first slot, count) of each range, in position order.
+  std::array<std::pair<Value, Value>, 2> ranges(IndexMath &m) const {
+    return {std::pair(slot0, count0), std::pair(m.c(0), count1)};
+  }
 };
 
-/// [layer, 0, slot, 0] [1, H, count, d] of a cache [L, H, S, d].
-SmallVector<OpFoldResult> cacheOffsets(Value layer, OpFoldResult slot, OpBuilder &b) {
-  return {layer, b.getIndexAttr(0), slot, b.getIndexAttr(0)};
-}
-SmallVector<OpFoldResult> cacheSizes(RankedTensorType cache, OpFoldResult count, OpBuilder &b) {
-  return {b.getIndexAttr(1), b.getIndexAttr(cache.getDimSize(1)), count,
-          b.getIndexAttr(cache.getDimSize(3))};
-}
-/// [0, row, 0] [H, count, d] of a [H, n, d] tensor.
-SmallVector<OpFoldResult> rowOffsets(OpFoldResult row, OpBuilder &b) {
-  return {b.getIndexAttr(0), row, b.getIndexAttr(0)};
-}
-SmallVector<OpFoldResult> rowSizes(RankedTensorType cache, OpFoldResult count, OpBuilder &b) {
-  return {b.getIndexAttr(cache.getDimSize(1)), count, b.getIndexAttr(cache.getDimSize(3))};
-}
+/// Slices of a rolling cache [L, H, S, d] at one layer and of [H, n, d] row
+/// tensors: `count` slots or rows from a dynamic start.
+struct RingSlices {
+  OpBuilder &b;
+  Location loc;
+  RankedTensorType cache;
+  Value layer;
+
+  RankedTensorType rowsType() const {
+    return RankedTensorType::get({cache.getDimSize(1), ShapedType::kDynamic, cache.getDimSize(3)},
+                                 cache.getElementType());
+  }
+  /// [layer, 0, slot, 0] [1, H, count, d] of the cache.
+  SmallVector<OpFoldResult> slotOffsets(Value slot) const {
+    return {layer, b.getIndexAttr(0), slot, b.getIndexAttr(0)};
+  }
+  SmallVector<OpFoldResult> slotSizes(Value count) const {
+    return {b.getIndexAttr(1), b.getIndexAttr(cache.getDimSize(1)), count,
+            b.getIndexAttr(cache.getDimSize(3))};
+  }
+  /// [0, row, 0] [H, count, d] of a row tensor.
+  SmallVector<OpFoldResult> rowOffsets(Value row) const {
+    return {b.getIndexAttr(0), row, b.getIndexAttr(0)};
+  }
+  SmallVector<OpFoldResult> rowSizes(Value count) const {
+    return {b.getIndexAttr(cache.getDimSize(1)), count, b.getIndexAttr(cache.getDimSize(3))};
+  }
+  SmallVector<OpFoldResult> ones(int64_t rank) const {
+    return SmallVector<OpFoldResult>(rank, b.getIndexAttr(1));
+  }
+
+  Value slotsOf(Value ring, Value slot, Value count) {
+    return b.create<tensor::ExtractSliceOp>(loc, rowsType(), ring, slotOffsets(slot),
+                                            slotSizes(count), ones(4));
+  }
+  Value intoSlots(Value rows, Value ring, Value slot, Value count) {
+    return b.create<tensor::InsertSliceOp>(loc, rows, ring, slotOffsets(slot), slotSizes(count),
+                                           ones(4));
+  }
+  Value rowsOf(Value t, Value row, Value count) {
+    return b.create<tensor::ExtractSliceOp>(loc, rowsType(), t, rowOffsets(row), rowSizes(count),
+                                            ones(3));
+  }
+  Value intoRows(Value rows, Value t, Value row, Value count) {
+    return b.create<tensor::InsertSliceOp>(loc, rows, t, rowOffsets(row), rowSizes(count),
+                                           ones(3));
+  }
+};
 
 // attn.ring_update %c[%l], %u at %p => the last k = min(n, S) rows of %u, at
 // positions p + n - k .., written as two insert_slices into slots [(p + n - k) mod S, S) and [0, ..)
@@ -109,30 +148,18 @@ struct RingUpdateLowering : OpConversionPattern<RingUpdateOp> {
   LogicalResult matchAndRewrite(RingUpdateOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto cacheType = op.getCache().getType();
-    const int64_t slots = cacheType.getDimSize(2);
     IndexMath m{rewriter, loc};
+    RingSlices ring{rewriter, loc, op.getCache().getType(), adaptor.getLayer()};
+    const int64_t slots = ring.cache.getDimSize(2);
     Value update = adaptor.getUpdate();
     Value n = rewriter.create<tensor::DimOp>(loc, update, 1);
     Value kept = m.min(n, m.c(slots));
-    Value skipped = m.sub(n, kept);
-    RingRanges ranges(m, m.add(adaptor.getPos(), skipped), kept, slots);
-    SmallVector<OpFoldResult> strides3(3, rewriter.getIndexAttr(1)),
-        strides4(4, rewriter.getIndexAttr(1));
-    auto rowsType = RankedTensorType::get(
-        {cacheType.getDimSize(1), ShapedType::kDynamic, cacheType.getDimSize(3)},
-        cacheType.getElementType());
+    Value row = m.sub(n, kept);
+    RingRanges ranges(m, m.add(adaptor.getPos(), row), kept, slots);
     Value cache = adaptor.getCache();
-    Value rowStart = skipped;
-    for (auto [slot, count] : {std::pair(ranges.slot0, ranges.count0),
-                               std::pair(m.c(0), ranges.count1)}) {
-      Value rows = rewriter.create<tensor::ExtractSliceOp>(
-          loc, rowsType, update, rowOffsets(rowStart, rewriter), rowSizes(cacheType, count, rewriter),
-          strides3);
-      cache = rewriter.create<tensor::InsertSliceOp>(loc, rows, cache,
-                                                     cacheOffsets(adaptor.getLayer(), slot, rewriter),
-                                                     cacheSizes(cacheType, count, rewriter), strides4);
-      rowStart = m.add(rowStart, count);
+    for (auto [slot, count] : ranges.ranges(m)) {
+      cache = ring.intoSlots(ring.rowsOf(update, row, count), cache, slot, count);
+      row = m.add(row, count);
     }
     rewriter.replaceOp(op, cache);
     return success();
@@ -147,34 +174,20 @@ struct RingWindowLowering : OpConversionPattern<RingWindowOp> {
   LogicalResult matchAndRewrite(RingWindowOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto cacheType = op.getCache().getType();
-    const int64_t slots = cacheType.getDimSize(2);
     IndexMath m{rewriter, loc};
+    RingSlices ring{rewriter, loc, op.getCache().getType(), adaptor.getLayer()};
+    const int64_t slots = ring.cache.getDimSize(2);
     Value pos = adaptor.getPos(), fresh = adaptor.getNewRows();
     Value cached = m.min(pos, m.c(slots - 1));
     Value n = rewriter.create<tensor::DimOp>(loc, fresh, 1);
     RingRanges ranges(m, m.sub(pos, cached), cached, slots);
-    SmallVector<OpFoldResult> strides3(3, rewriter.getIndexAttr(1)),
-        strides4(4, rewriter.getIndexAttr(1));
-    auto rowsType = RankedTensorType::get(
-        {cacheType.getDimSize(1), ShapedType::kDynamic, cacheType.getDimSize(3)},
-        cacheType.getElementType());
-    Value result = tfc::emptyTensor(
-        rewriter, loc,
-        {rewriter.getIndexAttr(cacheType.getDimSize(1)), m.add(cached, n),
-         rewriter.getIndexAttr(cacheType.getDimSize(3))});
+    Value result = tfc::emptyTensor(rewriter, loc, ring.rowSizes(m.add(cached, n)));
     Value row = m.c(0);
-    for (auto [slot, count] : {std::pair(ranges.slot0, ranges.count0),
-                               std::pair(m.c(0), ranges.count1)}) {
-      Value rows = rewriter.create<tensor::ExtractSliceOp>(
-          loc, rowsType, adaptor.getCache(), cacheOffsets(adaptor.getLayer(), slot, rewriter),
-          cacheSizes(cacheType, count, rewriter), strides4);
-      result = rewriter.create<tensor::InsertSliceOp>(loc, rows, result, rowOffsets(row, rewriter),
-                                                      rowSizes(cacheType, count, rewriter), strides3);
+    for (auto [slot, count] : ranges.ranges(m)) {
+      result = ring.intoRows(ring.slotsOf(adaptor.getCache(), slot, count), result, row, count);
       row = m.add(row, count);
     }
-    result = rewriter.create<tensor::InsertSliceOp>(loc, fresh, result, rowOffsets(cached, rewriter),
-                                                    rowSizes(cacheType, n, rewriter), strides3);
+    result = ring.intoRows(fresh, result, cached, n);
     rewriter.replaceOp(op, tfc::castTo(rewriter, loc, result, op.getType()));
     return success();
   }
