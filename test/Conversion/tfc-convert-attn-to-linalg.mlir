@@ -355,3 +355,41 @@ func.func @leftover_latent(%h: tensor<?x8xf32>, %wq: tensor<8x8xf32>, %wkva: ten
          {heads = 2 : i64, kv_rank = 4 : i64, rope_dim = 2 : i64, nope_dim = 2 : i64, v_dim = 2 : i64, q_rank = 0 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
+
+// -----
+
+// A rolling cache of 4 slots. ring_window: c = min(pos, 3) cached positions
+// from slot (pos - c) mod 4, in at most two slices (to the end of the ring,
+// then from slot 0), then the new rows at row c. ring_update: the last
+// k = min(n, 4) new rows into slots from (pos + n - k) mod 4, likewise.
+
+// CHECK-LABEL: func.func @ring
+// CHECK-SAME: (%[[C:.*]]: tensor<2x1x4x16xf32>, %[[K:.*]]: tensor<1x?x16xf32>, %[[L:.*]]: index, %[[P:.*]]: index)
+// CHECK: %[[CACHED:.*]] = arith.minsi %[[P]], %{{.*}}
+// CHECK: %[[N:.*]] = tensor.dim %[[K]]
+// CHECK: %[[FIRST:.*]] = arith.subi %[[P]], %[[CACHED]]
+// CHECK: %[[SLOT:.*]] = arith.remsi %[[FIRST]]
+// CHECK: %[[TOEND:.*]] = arith.subi %{{.*}}, %[[SLOT]]
+// CHECK: %[[C0:.*]] = arith.minsi %[[CACHED]], %[[TOEND]]
+// CHECK: %[[C1:.*]] = arith.subi %[[CACHED]], %[[C0]]
+// CHECK: %[[ROWS:.*]] = arith.addi %[[CACHED]], %[[N]]
+// CHECK: %[[E:.*]] = tensor.empty(%[[ROWS]]) : tensor<1x?x16xf32>
+// CHECK: %[[S0:.*]] = tensor.extract_slice %[[C]][%[[L]], 0, %[[SLOT]], 0] [1, 1, %[[C0]], 16]
+// CHECK: %[[W0:.*]] = tensor.insert_slice %[[S0]] into %[[E]]
+// CHECK: %[[S1:.*]] = tensor.extract_slice %[[C]][%[[L]], 0, %{{.*}}, 0] [1, 1, %[[C1]], 16]
+// CHECK: %[[W1:.*]] = tensor.insert_slice %[[S1]] into %[[W0]]
+// CHECK: %[[W:.*]] = tensor.insert_slice %[[K]] into %[[W1]][0, %[[CACHED]], 0] [1, %{{.*}}, 16]
+// CHECK: %[[KEPT:.*]] = arith.minsi %{{.*}}, %{{.*}}
+// CHECK: %[[SKIP:.*]] = arith.subi %{{.*}}, %[[KEPT]]
+// CHECK: %[[START:.*]] = arith.addi %[[P]], %[[SKIP]]
+// CHECK: %[[USLOT:.*]] = arith.remsi %[[START]]
+// CHECK: %[[R0:.*]] = tensor.extract_slice %[[K]][0, %[[SKIP]], 0]
+// CHECK: %[[U0:.*]] = tensor.insert_slice %[[R0]] into %[[C]][%[[L]], 0, %[[USLOT]], 0]
+// CHECK: %[[R1:.*]] = tensor.extract_slice %[[K]]
+// CHECK: %[[U:.*]] = tensor.insert_slice %[[R1]] into %[[U0]][%[[L]], 0, %{{.*}}, 0]
+// CHECK: return %[[W]], %[[U]]
+func.func @ring(%cache: tensor<2x1x4x16xf32>, %k: tensor<1x?x16xf32>, %layer: index, %pos: index) -> (tensor<1x?x16xf32>, tensor<2x1x4x16xf32>) {
+  %w = attn.ring_window %cache[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32> -> tensor<1x?x16xf32>
+  %u = attn.ring_update %cache[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32>
+  return %w, %u : tensor<1x?x16xf32>, tensor<2x1x4x16xf32>
+}

@@ -133,3 +133,62 @@ module attributes {attn.max_seq = 8 : i64} {
     return %m : tensor<?x4xf32>
   }
 }
+
+// -----
+
+// A sliding window shorter than max_seq: rolling caches of `window` positions,
+// read (ring_window, the cache as it was plus the new rows) before they are
+// written (ring_update); attention reads the window view.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK-SAME: (%{{.*}}: tensor<?xi32>, %[[POS:.*]]: index, %[[KC:.*]]: tensor<3x2x5x4xf32>, %[[VC:.*]]: tensor<3x2x5x4xf32>)
+// CHECK-SAME: -> (tensor<?x8xf32>, tensor<3x2x5x4xf32>, tensor<3x2x5x4xf32>)
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[KI:.*]] = %[[KC]], %[[VI:.*]] = %[[VC]])
+// CHECK:   attn.rope
+// CHECK:   %[[KR:.*]] = attn.rope
+// CHECK:   %[[KW:.*]] = attn.ring_window %[[KI]][%[[I]]], %[[KR]] at %[[POS]]
+// CHECK:   %[[K2:.*]] = attn.ring_update %[[KI]][%[[I]]], %[[KR]] at %[[POS]]
+// CHECK:   %[[VW:.*]] = attn.ring_window %[[VI]][%[[I]]], %[[V:.*]] at %[[POS]]
+// CHECK:   %[[V2:.*]] = attn.ring_update %[[VI]][%[[I]]], %[[V]] at %[[POS]]
+// CHECK:   attn.sdpa %{{.*}}, %[[KW]], %[[VW]] {causal, {{.*}}window = 5 : i64}
+// CHECK:   scf.yield %{{.*}}, %[[K2]], %[[V2]]
+// CHECK-NOT: attn.cache_update
+module attributes {attn.max_seq = 16 : i64} {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x8xf32> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c3 = arith.constant 3 : index
+    %emb = attn.weight "emb.weight" : tensor<10x8xf32>
+    %x0 = attn.embedding %emb, %tokens : tensor<10x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+    %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%x = %x0) -> (tensor<?x8xf32>) {
+      %q = attn.split_heads %x : tensor<?x8xf32> -> tensor<2x?x4xf32>
+      %k = attn.split_heads %x : tensor<?x8xf32> -> tensor<2x?x4xf32>
+      %v = attn.split_heads %x : tensor<?x8xf32> -> tensor<2x?x4xf32>
+      %qr = attn.rope %q {theta = 1.0e4 : f64, style = #attn<rope_style half>} : tensor<2x?x4xf32>
+      %kr = attn.rope %k {theta = 1.0e4 : f64, style = #attn<rope_style half>} : tensor<2x?x4xf32>
+      %o = attn.sdpa %qr, %kr, %v {heads = 2 : i64, kv_heads = 2 : i64, causal, scale = 0.5 : f64, window = 5 : i64} : tensor<2x?x4xf32>, tensor<2x?x4xf32>, tensor<2x?x4xf32> -> tensor<2x?x4xf32>
+      %m = attn.merge_heads %o : tensor<2x?x4xf32> -> tensor<?x8xf32>
+      scf.yield %m : tensor<?x8xf32>
+    }
+    return %r : tensor<?x8xf32>
+  }
+}
+
+// -----
+
+// A window of max_seq or more never drops a position: plain caches of max_seq.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK-SAME: tensor<1x1x8x4xf32>, %{{.*}}: tensor<1x1x8x4xf32>)
+// CHECK: attn.cache_update
+// CHECK-NOT: attn.ring_
+module attributes {attn.max_seq = 8 : i64} {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x4xf32> {
+    %emb = attn.weight "emb.weight" : tensor<10x4xf32>
+    %x = attn.embedding %emb, %tokens : tensor<10x4xf32>, tensor<?xi32> -> tensor<?x4xf32>
+    %q = attn.split_heads %x : tensor<?x4xf32> -> tensor<1x?x4xf32>
+    %o = attn.sdpa %q, %q, %q {heads = 1 : i64, kv_heads = 1 : i64, causal, scale = 0.5 : f64, window = 8 : i64} : tensor<1x?x4xf32>, tensor<1x?x4xf32>, tensor<1x?x4xf32> -> tensor<1x?x4xf32>
+    %m = attn.merge_heads %o : tensor<1x?x4xf32> -> tensor<?x4xf32>
+    return %m : tensor<?x4xf32>
+  }
+}

@@ -437,7 +437,9 @@ RopeAttrs ropeAttrs(OpBuilder &builder, CallArgs &a) {
 }
 
 /// The checks attention and attend share: kv_heads divides heads, a window
-/// only on causal attention. False after an error.
+/// only on causal attention, window_from only with a window, in a layer loop
+/// and below its layer count, the same for every attention of the loop (which
+/// MLIRGen splits there: LoopState::windowFrom). False after an error.
 bool checkHeadsAndWindow(BuiltinContext &b, CallArgs &a, int64_t heads, int64_t kvHeads) {
   if (heads % kvHeads != 0) {
     b.error(a.valueLoc(a.given("kv_heads") ? "kv_heads" : "heads"))
@@ -448,6 +450,31 @@ bool checkHeadsAndWindow(BuiltinContext &b, CallArgs &a, int64_t heads, int64_t 
     b.error(a.valueLoc("window")) << "a sliding window needs causal = true";
     return false;
   }
+  if (!a.has("window_from"))
+    return true;
+  int64_t from = a.get("window_from").i;
+  std::optional<LoopState> &loop = b.names.loop;
+  if (!a.has("window")) {
+    b.error(a.valueLoc("window_from")) << "window_from needs a window";
+    return false;
+  }
+  if (!loop) {
+    b.error(a.valueLoc("window_from")) << "window_from is only meaningful in a layer loop";
+    return false;
+  }
+  if (from >= loop->tripCount) {
+    b.error(a.valueLoc("window_from"))
+        << "window_from (" << from << ") must be below the loop's layer count ("
+        << loop->tripCount << ")";
+    return false;
+  }
+  if (loop->windowFrom && *loop->windowFrom != from) {
+    b.error(a.valueLoc("window_from"))
+        << "window_from (" << from << ") differs from the loop's other attention ("
+        << *loop->windowFrom << ")";
+    return false;
+  }
+  loop->windowFrom = from;
   return true;
 }
 
@@ -700,7 +727,8 @@ const std::vector<BuiltinSpec> &table() {
         withDefault("causal", PT::Bool, Val::ofBool(false)), none("rope", PT::Rope),
         none("memory", PT::Tensor, "d_mem"),
         withDefault("bias", PT::Bool, Val::ofBool(false)), none("latent", PT::Mla),
-        derived("out_bias", PT::Bool, "bias"), none("window", PT::Size)},
+        derived("out_bias", PT::Bool, "bias"), none("window", PT::Size),
+        none("window_from", PT::Count)},
        "`[n, d]`",
        {{"q_proj.weight", "[heads*head_dim, d]", "!latent"},
         {"q_proj.bias", "[heads*head_dim]", "bias"},
@@ -723,7 +751,7 @@ const std::vector<BuiltinSpec> &table() {
        {required("q", PT::Tensor), required("k", PT::Tensor), required("v", PT::Tensor),
         required("heads", PT::Size), derived("kv_heads", PT::Size, "heads"),
         withDefault("causal", PT::Bool, Val::ofBool(false)), none("rope", PT::Rope),
-        none("window", PT::Size)},
+        none("window", PT::Size), none("window_from", PT::Count)},
        "`[n, heads*dv]`: attention of projected `q [n, heads*hd]`, `k [m, kv_heads*hd]`, "
        "`v [m, kv_heads*dv]`",
        {}, lowerAttend},

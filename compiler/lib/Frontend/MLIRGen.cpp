@@ -310,6 +310,30 @@ void collectAssigned(const std::vector<StmtPtr> &body,
   }
 }
 
+/// Layers below `from` attend without the window (`window_from`, Qwen2's
+/// max_window_layers): the loop over all layers becomes two, 0 .. from with
+/// the window dropped from its attention and from .. L as written, which
+/// starts from the first one's results. Both read the same stacked weights at
+/// their layer index; each gets its own KV caches (a rolling one for the
+/// second). Returns the second loop.
+scf::ForOp splitAtWindowFrom(OpBuilder &builder, scf::ForOp loop, int64_t from) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(loop);
+  mlir::Location l = loop.getLoc();
+  Value split = builder.create<arith::ConstantIndexOp>(l, from);
+  auto full = cast<scf::ForOp>(builder.clone(*loop));
+  full.getUpperBoundMutable().assign(split);
+  full.walk([](Operation *op) {
+    if (auto attention = dyn_cast<attn::AttentionOp>(op))
+      attention.removeWindowAttr();
+    else if (auto sdpa = dyn_cast<attn::SDPAOp>(op))
+      sdpa.removeWindowAttr();
+  });
+  loop.getLowerBoundMutable().assign(split);
+  loop.getInitArgsMutable().assign(full.getResults());
+  return loop;
+}
+
 LogicalResult MLIRGenImpl::genFor(const ForStmtAST &ast) {
   if (names.loop)
     return error(ast.getLoc()) << "nested layer loops are not supported in tdsl v1";
@@ -392,6 +416,8 @@ LogicalResult MLIRGenImpl::genFor(const ForStmtAST &ast) {
   for (const std::string &name : carried)
     yields.push_back(scopes.back()[name].value);
   builder.create<scf::YieldOp>(l, yields);
+  if (loop->windowFrom && *loop->windowFrom > 0)
+    forOp = splitAtWindowFrom(builder, forOp, *loop->windowFrom);
   scopes.pop_back();
   for (auto [k, name] : llvm::enumerate(carried))
     *findLocal(name) = Val::ofTensor(forOp.getResult(k), widths[k]);

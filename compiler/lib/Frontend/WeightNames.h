@@ -29,6 +29,9 @@ struct LoopState {
   int64_t tripCount = 0;
   std::string var;
   llvm::StringSet<> carried; // iter_arg names
+  /// Layers below it attend without the window of the loop's attention
+  /// (`window_from`): the loop is emitted as two, split there.
+  std::optional<int64_t> windowFrom;
 };
 
 /// A weight created so far: for duplicate checks and `tied`.

@@ -317,54 +317,58 @@ std::string outputHead(bool tied, const std::string &embedding) {
 // Llama, Mistral, Qwen2: pre-norm RMS, rotary GQA attention, gated MLP
 //===----------------------------------------------------------------------===//
 
-/// Which layers slide a window (Mistral: all when `sliding_window` is set;
-/// Qwen2: `use_sliding_window` from layer `max_window_layers` on, or
-/// `layer_types`), as one window for all layers, 0 for none.
-int64_t readWindow(ImportContext &ctx, int64_t layers) {
-  ConfigReader &c = ctx.c;
-  bool qwen2 = ctx.architecture == "Qwen2ForCausalLM";
+/// Which layers slide a window: those from `from` on, through `window`
+/// positions (0: none).
+struct WindowLayers {
   int64_t window = 0;
-  if (!qwen2) {
-    window = c.has("sliding_window") ? c.size("sliding_window") : 0;
-  } else if (c.flag("use_sliding_window", false)) {
-    window = c.size("sliding_window", 4096);
-    int64_t full = c.size("max_window_layers", 28, /*allowZero=*/true);
-    if (full > 0 && full < layers)
-      c.fail("'max_window_layers' = " + llvm::Twine(full) +
-             " is not supported: layers below it attend fully, the others through a window, "
-             "and tfc has one attention for all " + llvm::Twine(layers) + " layers");
-    else if (full >= layers)
-      window = 0;
+  int64_t from = 0;
+};
+
+/// Mistral: all layers when `sliding_window` is set. Qwen2 (configuration_qwen2.py):
+/// `sliding_window` only with `use_sliding_window`, on the layers from
+/// `max_window_layers` on, or on those `layer_types` (transformers >= 4.53)
+/// marks "sliding_attention"; these must follow the full ones (one split of the
+/// layer loop, tdsl's window_from).
+WindowLayers readWindow(ImportContext &ctx, int64_t layers) {
+  ConfigReader &c = ctx.c;
+  WindowLayers w;
+  if (ctx.architecture != "Qwen2ForCausalLM") {
+    w.window = c.has("sliding_window") ? c.size("sliding_window") : 0;
+    return w;
   }
-  // transformers >= 4.53 writes the per-layer choice out.
+  if (c.flag("use_sliding_window", false)) {
+    w.window = c.size("sliding_window", 4096);
+    w.from = c.size("max_window_layers", 28, /*allowZero=*/true);
+  }
   if (const json::Value *types = c.get("layer_types")) {
     const json::Array *array = types->getAsArray();
     if (!array || array->size() != static_cast<size_t>(layers)) {
       c.fail("'layer_types' must be a list of " + llvm::Twine(layers) + " strings, got " +
              quote(*types));
-      return 0;
+      return {};
     }
-    std::optional<StringRef> first;
+    int64_t full = 0, sliding = 0;
     for (const json::Value &t : *array) {
       std::optional<StringRef> s = t.getAsString();
       if (!s || (*s != "full_attention" && *s != "sliding_attention")) {
         c.fail("'layer_types' has " + quote(t) +
                ", not \"full_attention\" or \"sliding_attention\"");
-        return 0;
+        return {};
       }
-      if (first && *s != *first) {
-        c.fail("'layer_types' mixes full and sliding attention, which is not supported (one "
-               "attention for all layers)");
-        return 0;
+      if (*s == "full_attention" && sliding) {
+        c.fail("'layer_types' has full attention after sliding attention, which is not "
+               "supported (the sliding layers must follow the full ones)");
+        return {};
       }
-      first = *s;
+      ++(*s == "full_attention" ? full : sliding);
     }
-    if (first == "sliding_attention" && !window)
-      window = c.size("sliding_window");
-    if (first == "full_attention")
-      window = 0;
+    w.from = full;
   }
-  return window;
+  if (w.from >= layers)
+    w.window = 0;
+  if (!w.window)
+    w.from = 0;
+  return w;
 }
 
 void importLlamaFamily(ImportContext &ctx) {
@@ -398,7 +402,8 @@ void importLlamaFamily(ImportContext &ctx) {
   }
   c.unsupported("quantization_config", "quantized checkpoints");
   RopeConfig rope = readRope(c);
-  int64_t window = readWindow(ctx, layers);
+  WindowLayers windowLayers = readWindow(ctx, layers);
+  int64_t window = windowLayers.window;
   if (c.failed())
     return;
 
@@ -435,6 +440,10 @@ void importLlamaFamily(ImportContext &ctx) {
   out.config("eps", decimal(eps), "rms_norm_eps");
   if (window)
     out.config("window", window, "sliding_window");
+  if (windowLayers.from)
+    out.config("full_layers", windowLayers.from,
+               c.has("layer_types") ? "layer_types: the leading full_attention"
+                                    : "max_window_layers");
 
   std::string attnArgs = "heads = heads, kv_heads = kv_heads, head_dim = head_dim, causal = true";
   if (qwen2)
@@ -443,6 +452,8 @@ void importLlamaFamily(ImportContext &ctx) {
     attnArgs += ", bias = true";
   if (window)
     attnArgs += ", window = window";
+  if (windowLayers.from)
+    attnArgs += ", window_from = full_layers";
   std::string mlpArgs = mlpBias ? ", bias = true" : "";
 
   out.body("  decoder(tokens) {\n"

@@ -1,9 +1,10 @@
 //===- Report.cpp - tfc --report: what the compiled KV cache holds ---------===//
 //
-// The table is read off the IR after the attn passes (the cache_update ops the
-// KV-cache pass created and what attention reads from them), not recomputed
-// from the config, so it shows what the passes really did: GQA shrinks the
-// head count, latent attention replaces keys and values by [c, k_pe]. The
+// The table is read off the IR after the attn passes (the cache_update and
+// ring_update ops the KV-cache pass created and what attention reads from
+// them), not recomputed from the config, so it shows what the passes really
+// did: GQA shrinks the head count, latent attention replaces keys and values
+// by [c, k_pe], a sliding window makes the cache a ring of W positions. The
 // caches and their bytes come from the same analysis (analyzeKVCaches) that
 // gives the library its kv_cache_bytes_per_token.
 //
@@ -28,23 +29,38 @@ namespace tfc {
 namespace {
 
 /// What attention reads from the view of one cache.
-std::string cachedQuantity(attn::CacheUpdateOp update) {
+/// The view attention reads the cache written by `update` through: the
+/// cache_view of the updated cache, or the ring_window of a rolling cache
+/// (which reads the cache before the update, with the same new rows).
+SmallVector<Value> viewsOf(Operation *update) {
+  SmallVector<Value> views;
+  if (auto ring = dyn_cast<attn::RingUpdateOp>(update)) {
+    for (Operation *user : ring.getCache().getUsers())
+      if (auto window = dyn_cast<attn::RingWindowOp>(user);
+          window && window.getNewRows() == ring.getUpdate())
+        views.push_back(window.getResult());
+    return views;
+  }
   // A cross-attention update sits in an scf.if (first step only): follow it out.
-  Value updated = update.getResult();
+  Value updated = update->getResult(0);
   for (Operation *user : updated.getUsers())
     if (auto yield = dyn_cast<scf::YieldOp>(user))
       if (auto ifOp = dyn_cast<scf::IfOp>(yield->getParentOp()))
         updated = ifOp.getResult(0);
-  for (Operation *user : updated.getUsers()) {
-    auto view = dyn_cast<attn::CacheViewOp>(user);
-    if (!view)
-      continue;
-    for (Operation *reader : view->getUsers()) {
+  for (Operation *user : updated.getUsers())
+    if (auto view = dyn_cast<attn::CacheViewOp>(user))
+      views.push_back(view.getResult());
+  return views;
+}
+
+std::string cachedQuantity(Operation *update) {
+  for (Value view : viewsOf(update)) {
+    for (Operation *reader : view.getUsers()) {
       if (auto sdpa = dyn_cast<attn::SDPAOp>(reader)) {
-        if (sdpa.getKey() != view.getResult())
+        if (sdpa.getKey() != view)
           return "values";
         auto slice = sdpa.getValue().getDefiningOp<attn::SliceLastOp>();
-        if (slice && slice.getInput() == view.getResult())
+        if (slice && slice.getInput() == view)
           return fmt::format("latent [c, k_pe] (values = first {})",
                              slice.getType().getDimSize(2));
         return "keys";
@@ -55,7 +71,7 @@ std::string cachedQuantity(attn::CacheUpdateOp update) {
 }
 
 struct Row {
-  bool cross;
+  bool cross, rolling;
   std::string layers, what;
   int64_t heads, width, elements, bytes, bytesAtMax;
 };
@@ -70,7 +86,8 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
   std::string elementTypes;
   for (KVCacheUse c : caches) {
     std::string t;
-    llvm::raw_string_ostream(t) << c.update.getCache().getType().getElementType();
+    llvm::raw_string_ostream(t) << cast<ShapedType>(c.update->getOperand(0).getType())
+                                       .getElementType();
     if (!llvm::is_contained(llvm::split(elementTypes, ", "), t))
       elementTypes += (elementTypes.empty() ? "" : ", ") + t;
   }
@@ -87,9 +104,14 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
     std::string what = cachedQuantity(c.update);
     if (c.cross)
       what = "cross-attention " + what + " (per memory token)";
-    rows.push_back(Row{c.cross, c.layers == 1 ? "0" : fmt::format("0-{}", c.layers - 1), what,
-                       c.heads, c.width, c.elementsPerToken(), c.bytesPerToken(),
-                       c.bytesPerToken() * maxSeq});
+    if (c.rolling)
+      what += fmt::format(" (rolling, last {})", c.positions);
+    rows.push_back(Row{c.cross, c.rolling,
+                       c.layers == 1 ? fmt::format("{}", c.firstLayer)
+                                     : fmt::format("{}-{}", c.firstLayer,
+                                                   c.firstLayer + c.layers - 1),
+                       what, c.heads,
+                       c.width, c.elementsPerToken(), c.bytesPerToken(), c.bytesAfter(maxSeq)});
   }
   if (rows.empty()) {
     os << "no KV cache: the decoder recomputes the whole sequence at every call "
@@ -98,17 +120,27 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
   }
   os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "layers", "cached",
                     "heads", "width", "elements/token", "bytes/token", "bytes at max_seq");
-  int64_t elements = 0;
+  int64_t elements = 0, atMax = 0;
+  bool rolling = false;
   for (const Row &r : rows) {
     os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", r.layers, r.what, r.heads,
                       r.width, r.elements, r.bytes, r.bytesAtMax);
-    if (!r.cross) // a cross-attention cache is filled once per sequence from the memory
+    // A cross-attention cache is filled once per sequence from the memory; a
+    // rolling one stops growing at its window.
+    if (!r.cross && !r.rolling)
       elements += r.elements;
+    if (!r.cross)
+      atMax += r.bytesAtMax;
+    rolling |= r.rolling;
   }
   // The library's kv_cache_bytes_per_token (tfc_model_info), by definition.
-  int64_t bytes = kvCacheBytesPerToken(caches), atMax = bytes * maxSeq;
+  int64_t bytes = kvCacheBytesPerToken(caches);
   os << fmt::format("{:<8} {:<44} {:>6} {:>6} {:>14} {:>12} {:>16}\n", "total", "(self-attention)", "", "",
                     elements, bytes, atMax);
+  if (rolling)
+    os << "rolling caches (sliding window) hold their last W positions whatever the length: "
+          "their bytes at max_seq are those of W positions, and the per-token total leaves "
+          "them out\n";
 
   // The seed paper's comparison for latent attention: the same model with full
   // per-head keys and values (MHA), grouped (GQA, 8 heads per group), or one

@@ -115,15 +115,23 @@ llvm::SmallVector<KVCacheUse> analyzeKVCaches(ModuleOp module) {
   if (!decoder)
     return caches;
   // Each update writes one [heads, d] slice per layer and token into a cache
-  // [layers, heads, max_seq, d]; cross-attention caches (marked tfc.cross by
-  // the KV-cache pass) grow with the memory, not the decoding.
-  decoder.walk([&](attn::CacheUpdateOp update) {
-    auto type = update.getCache().getType();
+  // [layers, heads, positions, d]; cross-attention caches (marked tfc.cross by
+  // the KV-cache pass) grow with the memory, not the decoding; rolling caches
+  // (ring_update) keep their window of positions.
+  decoder.walk([&](Operation *op) {
+    if (!isa<attn::CacheUpdateOp, attn::RingUpdateOp>(op))
+      return;
+    auto type = cast<RankedTensorType>(op->getOperand(0).getType());
     KVCacheUse use;
-    use.update = update;
-    use.cross = update->hasAttr("tfc.cross");
+    use.update = op;
+    use.cross = op->hasAttr("tfc.cross");
+    use.rolling = isa<attn::RingUpdateOp>(op);
+    if (auto loop = op->getParentOfType<scf::ForOp>())
+      if (std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound()))
+        use.firstLayer = *lb;
     use.layers = type.getDimSize(0);
     use.heads = type.getDimSize(1);
+    use.positions = type.getDimSize(2);
     use.width = type.getDimSize(3);
     use.elementBytes = static_cast<int64_t>(type.getElementTypeBitWidth() / 8);
     caches.push_back(use);
@@ -134,7 +142,7 @@ llvm::SmallVector<KVCacheUse> analyzeKVCaches(ModuleOp module) {
 int64_t kvCacheBytesPerToken(llvm::ArrayRef<KVCacheUse> caches) {
   int64_t bytes = 0;
   for (const KVCacheUse &c : caches)
-    if (!c.cross)
+    if (!c.cross && !c.rolling)
       bytes += c.bytesPerToken();
   return bytes;
 }

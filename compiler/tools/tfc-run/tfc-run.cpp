@@ -7,20 +7,27 @@
 // tokenizer.bin or .gguf, through tfc/Tokenizer) it reads and writes text,
 // applying a tokenizer_config.json beside a tokenizer.json (BOS/EOS) as
 // transformers does for generation; --encode / --decode expose the tokenizer
-// alone for tests.
+// alone for tests. Weights given as a Hugging Face model directory bring the
+// rest of that directory: its tokenizer when text is asked for, and its
+// generation settings (eos_token_id, decoder_start_token_id, bad_words_ids),
+// so decoder-only, encoder-decoder (--source) and encoder (--embed) models
+// run from the directory alone.
 //
 // Output contract (what tests rely on):
 //   stdout  ids mode: prompt ids then generated ids, space-separated, one line
 //           text mode (--tokenizer): the prompt text then the generated text,
 //           streamed as produced, then a newline
 //           encoder-only models: `hidden states: N x D`, then one line per
-//           token with its first values
+//           token with its first values; with --embed the sentence
+//           embedding instead, its D values on one line
 //   stderr  the timing line `prefill: X tok/s, decode: Y tok/s` (prefixed by
-//           `encode: Z tok/s, ` when an encoder ran), with --memory the line
-//           `weights: +A KiB anonymous, F KiB file mapped` before it, and
+//           `encode: Z tok/s, ` when an encoder ran), with --memory the lines
+//           `weights: +A KiB anonymous, F KiB file mapped` and (decoders)
+//           `session: +S KiB anonymous after P positions` before it, and
 //           errors, each one line `tfc-run: error: ...` with exit status 1
 //
 //===----------------------------------------------------------------------===//
+#include "tfc/Runner/ModelDirectory.h"
 #include "tfc/Runner/ModelLibrary.h"
 #include "tfc/Runner/Sampler.h"
 #include "tfc/Runner/ToolSupport.h"
@@ -91,11 +98,24 @@ cl::opt<std::string> stopOnRepeatOpt(
     cl::desc("Stop once the last W generated tokens repeat a cycle of at most W/2 tokens "
              "(0: off, the default; else W >= 2)"),
     cl::value_desc("W"), cl::init("0"), cl::cat(runCategory));
-cl::opt<std::string> tokenizerPath("tokenizer",
-                                   cl::desc("tokenizer.json, llama2.c tokenizer.bin or .gguf: text in and out"),
-                                   cl::value_desc("file"), cl::cat(runCategory));
-cl::opt<std::string> promptOpt("prompt", cl::desc("Prompt text (needs --tokenizer)"),
+cl::opt<std::string> tokenizerPath(
+    "tokenizer",
+    cl::desc("tokenizer.json, llama2.c tokenizer.bin or .gguf: text in and out (default for "
+             "text: the one in the --weights model directory)"),
+    cl::value_desc("file"), cl::cat(runCategory));
+cl::opt<std::string> promptOpt("prompt",
+                               cl::desc("Prompt text (needs a tokenizer: --tokenizer or the "
+                                        "model directory's)"),
                                cl::value_desc("text"), cl::cat(runCategory));
+cl::opt<std::string> sourceOpt(
+    "source",
+    cl::desc("Encoder-decoder models: the text to encode (decoding starts from the "
+             "directory's decoder_start_token_id unless --tokens or --prompt is given)"),
+    cl::value_desc("text"), cl::cat(runCategory));
+cl::opt<bool> embedOpt("embed",
+                       cl::desc("Encoder models: print the sentence embedding (mean over the "
+                                "tokens, L2-normalized) instead of the hidden states"),
+                       cl::cat(runCategory));
 cl::opt<std::string> encodeOpt("encode",
                                cl::desc("Print the ids of a text and exit (no model needed)"),
                                cl::value_desc("text"), cl::cat(runCategory));
@@ -104,9 +124,10 @@ cl::opt<std::string> decodeOpt(
     cl::value_desc("1,2,3"), cl::cat(runCategory));
 
 cl::opt<bool> memoryOpt("memory",
-                        cl::desc("Report on stderr what the weights take in memory: the "
+                        cl::desc("Report on stderr what the weights take in memory (the "
                                  "anonymous memory their loading added and the file mapping "
-                                 "it kept (Linux)"),
+                                 "it kept) and what the session added by the end of the run "
+                                 "(Linux)"),
                         cl::cat(runCategory));
 
 /// Whether stdout holds an unfinished line of ids or text, which an error
@@ -233,7 +254,15 @@ struct RunOptions {
   int32_t stopOnRepeat = 0;
   std::vector<int32_t> prompt;
   std::vector<int32_t> encoderPrompt;
+  /// The Hugging Face directory the weights come from, if they do.
+  std::optional<ModelDirectory> directory;
+  /// The tokenizer and the file it came from (--tokenizer, or the directory's
+  /// when the run has text to encode).
   std::optional<Tokenizer> tokenizer;
+  std::string tokenizerFile;
+  /// The decoder prompt is decoder_start_token_id alone, not the user's (it
+  /// is not echoed as text).
+  bool implicitDecoderStart = false;
 };
 
 //===----------------------------------------------------------------------===//
@@ -321,22 +350,21 @@ llvm::Expected<RunOptions> checkRunOptions() {
   run.sampler = {*temperature, *topK, *topP, *seed};
   run.stopOnRepeat = *repeat;
 
-  if (given(promptOpt) && !given(tokenizerPath))
-    return makeError("--prompt needs --tokenizer");
   if (given(promptOpt) && given(tokensOpt))
     return makeError("--prompt and --tokens cannot be combined");
-  if (given(tokenizerPath)) {
-    auto tok = loadGenerationTokenizer(tokenizerPath);
-    if (!tok)
-      return tok.takeError();
-    run.tokenizer.emplace(std::move(*tok));
+  if (given(sourceOpt) && given(encoderTokensOpt))
+    return makeError("--source and --encoder-tokens cannot be combined");
+  if (given(weightsPath)) {
+    auto directory = ModelDirectory::forWeights(weightsPath);
+    if (!directory)
+      return directory.takeError();
+    run.directory = std::move(*directory);
   }
-  if (given(promptOpt)) {
-    auto ids = run.tokenizer->encode(promptOpt);
-    if (!ids)
-      return ids.takeError();
-    run.prompt = std::move(*ids);
-  } else if (given(tokensOpt)) {
+  for (const cl::opt<std::string> *text : {&promptOpt, &sourceOpt})
+    if (given(*text) && !given(tokenizerPath) && !run.directory)
+      return makeError("--" + text->ArgStr + " needs --tokenizer (or --weights a Hugging Face "
+                       "model directory that has a tokenizer)");
+  if (given(tokensOpt)) {
     auto ids = parseIds(tokensOpt, "tokens");
     if (!ids)
       return ids.takeError();
@@ -349,6 +377,80 @@ llvm::Expected<RunOptions> checkRunOptions() {
     run.encoderPrompt = std::move(*ids);
   }
   return run;
+}
+
+/// Loads the tokenizer of the run: --tokenizer always (text mode), else the
+/// model directory's when there is text to encode, then encodes that text.
+llvm::Error loadTextInput(RunOptions &run, int32_t vocabSize) {
+  bool hasText = given(promptOpt) || given(sourceOpt);
+  if (given(tokenizerPath)) {
+    run.tokenizerFile = tokenizerPath;
+  } else if (hasText) {
+    run.tokenizerFile = run.directory->tokenizerPath(vocabSize);
+    if (run.tokenizerFile.empty())
+      return makeError("no tokenizer in model directory '" + run.directory->path +
+                       "' (tokenizer.json, tokenizer.bin or tok" + llvm::Twine(vocabSize) +
+                       ".bin): give --tokenizer FILE");
+  }
+  if (run.tokenizerFile.empty())
+    return llvm::Error::success();
+  auto tok = loadGenerationTokenizer(run.tokenizerFile);
+  if (!tok)
+    return tok.takeError();
+  run.tokenizer.emplace(std::move(*tok));
+  if (given(promptOpt)) {
+    auto ids = run.tokenizer->encode(promptOpt);
+    if (!ids)
+      return ids.takeError();
+    run.prompt = std::move(*ids);
+  }
+  if (given(sourceOpt)) {
+    auto ids = run.tokenizer->encode(sourceOpt);
+    if (!ids)
+      return ids.takeError();
+    run.encoderPrompt = std::move(*ids);
+  }
+  return llvm::Error::success();
+}
+
+/// The generation settings of the run: the model directory's, else none.
+GenerationSettings generationSettings(const RunOptions &run) {
+  return run.directory ? run.directory->generation : GenerationSettings{};
+}
+
+/// Starts an encoder-decoder's decoder from decoder_start_token_id when the
+/// user gave no decoder prompt, as generate() does.
+llvm::Error startDecoder(RunOptions &run, llvm::StringRef name) {
+  if (!run.prompt.empty())
+    return llvm::Error::success();
+  std::optional<int32_t> start = generationSettings(run).decoderStartId;
+  if (!start)
+    return makeError("model '" + name +
+                     "' is an encoder-decoder: give the decoder prompt (--tokens or --prompt), "
+                     "or --weights a model directory whose generation settings have "
+                     "decoder_start_token_id");
+  run.prompt = {*start};
+  run.implicitDecoderStart = true;
+  return llvm::Error::success();
+}
+
+/// The sentence embedding of sentence-transformers' default pipeline: the
+/// mean of the token rows (Pooling, mode "mean", every token attended),
+/// divided by its L2 norm (Normalize: F.normalize, eps 1e-12).
+std::vector<double> sentenceEmbedding(llvm::ArrayRef<float> hidden, int64_t tokens, int32_t dim) {
+  std::vector<double> mean(dim, 0.0);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int32_t i = 0; i < dim; ++i)
+      mean[i] += hidden[t * dim + i];
+  double norm = 0.0;
+  for (double &v : mean) {
+    v /= static_cast<double>(tokens);
+    norm += v * v;
+  }
+  norm = std::max(std::sqrt(norm), 1e-12);
+  for (double &v : mean)
+    v /= norm;
+  return mean;
 }
 
 llvm::Error checkIds(llvm::ArrayRef<int32_t> ids, llvm::StringRef what, int32_t vocab) {
@@ -409,21 +511,32 @@ llvm::Error runModel() {
   bool encoderDecoder = info.has_encoder && info.has_decoder;
   if (!info.has_encoder && !info.has_decoder)
     return makeError("model '" + name + "' has neither an encoder nor a decoder");
+  for (const cl::opt<std::string> *encoderInput : {&encoderTokensOpt, &sourceOpt})
+    if (given(*encoderInput) && !encoderDecoder)
+      return makeError("--" + encoderInput->ArgStr + " needs an encoder-decoder model; '" + name +
+                       "' has " + (info.has_encoder ? "no decoder" : "no encoder"));
+  if (embedOpt && !encoderOnly)
+    return makeError("--embed needs an encoder model; '" + name + "' has a decoder");
+  if (llvm::Error err = loadTextInput(run, info.vocab_size))
+    return err;
+  if (encoderDecoder && run.encoderPrompt.empty())
+    return makeError("model '" + name +
+                     "' is an encoder-decoder: give --encoder-tokens 1,2,3 or --source TEXT");
+  if (encoderDecoder)
+    if (llvm::Error err = startDecoder(run, name))
+      return err;
   if (run.prompt.empty())
     return makeError("no prompt: give --tokens 1,2,3 or --tokenizer FILE --prompt TEXT");
-  if (!run.encoderPrompt.empty() && !encoderDecoder)
-    return makeError("--encoder-tokens needs an encoder-decoder model; '" + name + "' has " +
-                     (info.has_encoder ? "no decoder" : "no encoder"));
-  if (encoderDecoder && run.encoderPrompt.empty())
-    return makeError("model '" + name + "' is an encoder-decoder: give --encoder-tokens 1,2,3");
   if (run.tokenizer && run.tokenizer->vocabSize() > info.vocab_size)
-    return makeError("tokenizer '" + tokenizerPath + "' has " +
+    return makeError("tokenizer '" + run.tokenizerFile + "' has " +
                      llvm::Twine(run.tokenizer->vocabSize()) + " pieces, more than the vocab_size (" +
                      llvm::Twine(info.vocab_size) + ") of model '" + name + "'");
   if (llvm::Error err = checkIds(run.prompt, given(promptOpt) ? "the prompt" : "--tokens",
                                  info.vocab_size))
     return err;
-  if (llvm::Error err = checkIds(run.encoderPrompt, "--encoder-tokens", info.vocab_size))
+  if (llvm::Error err = checkIds(run.encoderPrompt,
+                                 given(sourceOpt) ? "the source" : "--encoder-tokens",
+                                 info.vocab_size))
     return err;
 
   // Positions needed: the prompt, then every generated token but the last
@@ -449,6 +562,7 @@ llvm::Error runModel() {
     fmt::print(stderr, "weights: +{} KiB anonymous, {} KiB file mapped\n",
                anonymousKiB() - anonymousBefore,
                run.randomSeed ? 0 : mappedKiB(weightsPath));
+  int64_t anonymousBeforeSession = memoryOpt ? anonymousKiB() : 0;
   loaded.session = lib.sessionNew(loaded.model, static_cast<int32_t>(needed));
   if (!loaded.session)
     return makeError("cannot create a session of " + llvm::Twine(needed) +
@@ -462,6 +576,12 @@ llvm::Error runModel() {
                    hidden.data()) != 0)
       return makeError("tfc_encode failed: " + llvm::Twine(lib.errorText()));
     auto elapsed = Clock::now() - start;
+    if (embedOpt) {
+      fmt::print("{:.8g}\n", fmt::join(sentenceEmbedding(hidden, promptLen, info.dim), " "));
+      std::fflush(stdout);
+      fmt::print(stderr, "encode: {:.1f} tok/s\n", perSecond(promptLen, elapsed));
+      return llvm::Error::success();
+    }
     fmt::print("hidden states: {} x {}\n", promptLen, info.dim);
     size_t shown = std::min<size_t>(8, info.dim);
     for (int64_t t = 0; t < promptLen; ++t) {
@@ -488,7 +608,8 @@ llvm::Error runModel() {
   stdoutLineOpen = true;
   if (tok) {
     stream.emplace(*tok);
-    for (int32_t id : run.prompt) {
+    for (int32_t id : run.implicitDecoderStart ? llvm::ArrayRef<int32_t>()
+                                               : llvm::ArrayRef<int32_t>(run.prompt)) {
       if (id >= tok->vocabSize())
         continue;
       auto text = stream->step(id);
@@ -508,17 +629,26 @@ llvm::Error runModel() {
     return makeError("tfc_decode of the prompt failed: " + llvm::Twine(lib.errorText()));
   auto prefillTime = Clock::now() - prefillStart;
 
+  GenerationSettings generation = generationSettings(run);
+  for (int32_t id : generation.bannedIds)
+    if (id >= info.vocab_size)
+      return makeError(generation.source + ": field 'bad_words_ids': token id " +
+                       llvm::Twine(id) + " is out of range for the model's vocab_size (" +
+                       llvm::Twine(info.vocab_size) + ")");
+  auto isEos = [&](int32_t id) { return llvm::is_contained(generation.eosIds, id); };
   Sampler sampler(run.sampler);
   RepeatDetector repeats(run.stopOnRepeat);
   Clock::duration decodeTime{};
   int64_t decodeSteps = 0;
   for (int32_t i = 0; i < run.numTokens; ++i) {
+    for (int32_t id : generation.bannedIds)
+      logits[id] = -INFINITY;
     int32_t next = sampler.sample(logits);
     if (next < 0)
       return makeError("the model produced no valid logit (all NaN) at position " +
                        llvm::Twine(promptLen + i));
     if (tok) {
-      if (next == tok->bosId() || next == tok->eosId())
+      if (next == tok->bosId() || next == tok->eosId() || isEos(next))
         break;
       if (next >= tok->vocabSize())
         return makeError("the model generated id " + llvm::Twine(next) +
@@ -531,7 +661,8 @@ llvm::Error runModel() {
       fmt::print(" {}", next);
       std::fflush(stdout);
     }
-    if (i + 1 == run.numTokens || repeats.push(next))
+    // generate() returns the eos id with the ids and stops after it.
+    if (i + 1 == run.numTokens || isEos(next) || repeats.push(next))
       break;
     auto start = Clock::now();
     if (lib.decode(loaded.session, &next, 1, logits.data(), /*all_logits=*/0) != 0)
@@ -543,6 +674,11 @@ llvm::Error runModel() {
   fmt::print("\n");
   std::fflush(stdout);
   stdoutLineOpen = false;
+  // What the KV caches, activations and outputs of the session hold once the
+  // run touched them (a rolling cache stays at its window however long the run).
+  if (memoryOpt)
+    fmt::print(stderr, "session: +{} KiB anonymous after {} positions\n",
+               anonymousKiB() - anonymousBeforeSession, lib.sessionPos(loaded.session));
   fmt::print(stderr, "{}prefill: {:.1f} tok/s, decode: {:.1f} tok/s\n", encodeTiming,
              perSecond(promptLen, prefillTime), perSecond(decodeSteps, decodeTime));
   return llvm::Error::success();
@@ -553,6 +689,9 @@ bool parseCommandLine(int argc, char **argv) {
       "tfc-run: run a tfc-compiled model.so\n\n"
       "  tfc-run MODEL.so (--weights FILE | --random-weights SEED) --tokens 1,2,3 -n N\n"
       "  tfc-run MODEL.so ... --tokenizer TOKENIZER --prompt \"text\" -n N\n"
+      "  tfc-run MODEL.so --weights HF_DIR --prompt \"text\" -n N    (the directory's tokenizer)\n"
+      "  tfc-run MODEL.so --weights HF_DIR --source \"text\" -n N    (encoder-decoder)\n"
+      "  tfc-run MODEL.so --weights HF_DIR --prompt \"text\" --embed (encoder)\n"
       "  tfc-run --tokenizer TOKENIZER (--encode \"text\" | --decode 1,2,3)\n\n"
       "TOKENIZER: tokenizer.json, llama2.c tokenizer.bin or .gguf.\n"
       "Generated ids or text go to stdout; the timing line and errors to stderr.\n";

@@ -115,7 +115,8 @@ typedef struct {
 } tfc_gen_weight;
 
 /* A KV cache buffer (TFC_ARG_CACHE) each session allocates: F32, zero-initialized,
-   exactly of shape dims (static in the generated code; dims[seq_dim] == max_seq). */
+   exactly of shape dims (static in the generated code; dims[seq_dim] == max_seq, or the
+   window W < max_seq of a rolling cache, which keeps position p in slot p mod W). */
 typedef struct {
   int32_t rank;
   int64_t dims[TFC_MAX_RANK];

@@ -36,7 +36,9 @@ typedef struct {
   int32_t max_seq;
   int32_t has_encoder, has_decoder;
   int64_t n_params;
-  int64_t kv_cache_bytes_per_token; /* decoder self-attention cache, all layers, as compiled */
+  int64_t kv_cache_bytes_per_token; /* decoder self-attention cache, all layers, as compiled
+                                       (what it grows by per token: the rolling cache of a
+                                       sliding window, fixed at its window, is not counted) */
   int32_t n_weights;                /* entries of the weight manifest */
 } tfc_model_info;
 
@@ -58,7 +60,8 @@ tfc_model *tfc_model_random(uint64_t seed);
 void tfc_model_free(tfc_model *);
 
 /* A new session of capacity max_tokens (1 <= max_tokens <= max_seq). The model must
-   outlive it. Caller owns the result. */
+   outlive it. Caller owns the result. Its KV caches are allocated as compiled: max_seq
+   positions, or for a sliding-window attention the window's (a rolling cache). */
 tfc_session *tfc_session_new(const tfc_model *, int32_t max_tokens);
 void tfc_session_reset(tfc_session *);
 int32_t tfc_session_pos(const tfc_session *); /* tokens consumed so far, -1 on NULL */

@@ -815,3 +815,43 @@ func.func @linear_in_out_width(%x: tensor<?x8xf32>, %w: tensor<4x16xf32>) {
   %y = attn.linear %x, %w {weight_in_out} : tensor<?x8xf32>, tensor<4x16xf32> -> tensor<?x16xf32>
   return
 }
+
+// -----
+
+func.func @ring_update_heads(%c: tensor<2x1x4x16xf32>, %k: tensor<2x?x16xf32>, %i: index) {
+  // expected-error @+1 {{'attn.ring_update' op update has shape [2, ?, 16], expected [1, ?, 16]}}
+  %u = attn.ring_update %c[%i], %k at %i : tensor<2x1x4x16xf32>, tensor<2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @ring_update_dynamic(%c: tensor<2x1x?x16xf32>, %k: tensor<1x?x16xf32>, %i: index) {
+  // expected-error @+1 {{'attn.ring_update' op cache must have a static shape}}
+  %u = attn.ring_update %c[%i], %k at %i : tensor<2x1x?x16xf32>, tensor<1x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @ring_window_width(%c: tensor<2x1x4x16xf32>, %k: tensor<1x?x8xf32>, %i: index) {
+  // expected-error @+1 {{'attn.ring_window' op new rows has shape [1, ?, 8], expected [1, ?, 16]}}
+  %w = attn.ring_window %c[%i], %k at %i : tensor<2x1x4x16xf32>, tensor<1x?x8xf32> -> tensor<1x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @ring_window_result(%c: tensor<2x1x4x16xf32>, %k: tensor<1x?x16xf32>, %i: index) {
+  // expected-error @+1 {{'attn.ring_window' op result has shape [2, ?, 16], expected [1, ?, 16]}}
+  %w = attn.ring_window %c[%i], %k at %i : tensor<2x1x4x16xf32>, tensor<1x?x16xf32> -> tensor<2x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @ring_window_dynamic(%c: tensor<2x1x?x16xf32>, %k: tensor<1x?x16xf32>, %i: index) {
+  // expected-error @+1 {{'attn.ring_window' op cache must have a static shape}}
+  %w = attn.ring_window %c[%i], %k at %i : tensor<2x1x?x16xf32>, tensor<1x?x16xf32> -> tensor<1x?x16xf32>
+  return
+}

@@ -156,3 +156,13 @@ func.func @online_attention(%q: tensor<2x?x8xf32>, %k: tensor<2x?x8xf32>, %v: te
       : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x16xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x16xf32>
   return
 }
+
+// CHECK-LABEL: func.func @ring
+// CHECK-SAME: (%[[C:.*]]: tensor<2x1x4x16xf32>, %[[K:.*]]: tensor<1x?x16xf32>, %[[L:.*]]: index, %[[P:.*]]: index)
+func.func @ring(%cache: tensor<2x1x4x16xf32>, %k: tensor<1x?x16xf32>, %layer: index, %pos: index) {
+  // CHECK: attn.ring_window %[[C]][%[[L]]], %[[K]] at %[[P]] : tensor<2x1x4x16xf32>, tensor<1x?x16xf32> -> tensor<1x?x16xf32>
+  %w = attn.ring_window %cache[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32> -> tensor<1x?x16xf32>
+  // CHECK: attn.ring_update %[[C]][%[[L]]], %[[K]] at %[[P]] : tensor<2x1x4x16xf32>, tensor<1x?x16xf32>
+  %u = attn.ring_update %cache[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32>
+  return
+}

@@ -24,14 +24,15 @@
 # embeddings.position_ids buffer), which transformers still loads.
 #
 #   hf_checkpoint.py ARCH OUT_DIR [--variant V[,V...]] [--set FIELD=JSON] [--seed S]
-#                    [--dtype F32|F16|BF16] [--list]
+#                    [--dtype F32|F16|BF16] [--tokenizer] [--list]
 #
 # ARCH is a class name of ARCHITECTURES or its short name (llama, mistral, qwen2,
 # gpt2, bert, bert-mlm, marian); the variants are listed in VARIANTS. --set overrides
 # (or with a null value, sets to null) one config.json field after the variants, e.g.
 # --set hidden_act=gelu_pytorch_tanh (activation_function for GPT-2 and Marian).
-# --list prints the files written and, read back from them, each tensor's name,
-# dtype and shape.
+# --tokenizer also writes the directory's tokenizer.json and tokenizer_config.json
+# (hf_tokenizer.py: BERT and Marian). --list prints the files written and, read back
+# from them, each tensor's name, dtype and shape.
 #
 #===----------------------------------------------------------------------===#
 
@@ -43,6 +44,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hf_tokenizer  # noqa: E402
 import reference as R  # noqa: E402
 
 # The transformers versions whose save_pretrained output the two config forms copy.
@@ -143,10 +145,12 @@ def _bert_config(arch):
 
 def _marian_config():
     """MarianConfig (configuration_marian.py), set up as the Opus-MT models are: swish,
-    scaled embeddings, pad = decoder start = the last id, eos 0."""
+    scaled embeddings, pad = decoder start = the last id, eos 0, the pad id banned from
+    generation (bad_words_ids, which save_pretrained carries to generation_config.json)."""
     return {
         "architectures": ["MarianMTModel"], "model_type": "marian",
         "activation_dropout": 0.0, "activation_function": "swish", "attention_dropout": 0.0,
+        "bad_words_ids": [[96]],
         "d_model": 64, "decoder_attention_heads": 4, "decoder_ffn_dim": 128,
         "decoder_layerdrop": 0.0, "decoder_layers": 2, "decoder_start_token_id": 96,
         "decoder_vocab_size": 97, "dropout": 0.1, "encoder_attention_heads": 4,
@@ -253,8 +257,8 @@ _TORCH_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 
 def generation_config(cfg):
     """generation_config.json as save_pretrained derives it from the model config."""
-    keys = ("bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id",
-            "pad_token_id")
+    keys = ("bad_words_ids", "bos_token_id", "decoder_start_token_id", "eos_token_id",
+            "forced_eos_token_id", "pad_token_id")
     out = {"_from_model_config": True}
     out.update((k, cfg[k]) for k in keys if cfg.get(k) is not None)
     out["transformers_version"] = cfg["transformers_version"]
@@ -528,6 +532,8 @@ def main():
                     help="override one config.json field (after the variants)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="F32", choices=sorted(_TORCH_DTYPES))
+    ap.add_argument("--tokenizer", action="store_true",
+                    help="also write tokenizer.json and tokenizer_config.json")
     ap.add_argument("--list", action="store_true",
                     help="print the files and the tensors (name dtype shape) read back")
     args = ap.parse_args()
@@ -535,6 +541,8 @@ def main():
     try:
         cfg, tensors = write_checkpoint(args.arch, args.out_dir, variants,
                                         parse_overrides(args.set), args.seed, args.dtype)
+        if args.tokenizer:
+            hf_tokenizer.write_tokenizer(cfg["architectures"][0], args.out_dir)
     except ValueError as e:
         sys.exit("hf_checkpoint.py: %s" % e)
     print("%s: %s, %d tensors (%s) written to %s" % (

@@ -17,6 +17,7 @@
 #include "mlir/Support/LogicalResult.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -32,22 +33,31 @@ struct ModelSummary {
 /// Reads the model numbers off the attn IR as generated (before the attn passes).
 ModelSummary summarizeModel(mlir::ModuleOp attnModule);
 
-/// One KV cache the decoder updates (an attn.cache_update of tfc-attn-kv-cache):
-/// [layers, heads, max_seq, width] of `elementBytes`-byte elements.
+/// One KV cache the decoder updates (an attn.cache_update or attn.ring_update
+/// of tfc-attn-kv-cache): [layers, heads, positions, width] of
+/// `elementBytes`-byte elements, `positions` max_seq, or the window of a
+/// rolling cache.
 struct KVCacheUse {
-  attn::CacheUpdateOp update;
-  bool cross = false; // cross-attention: filled per memory token, not per decoded token
-  int64_t layers = 0, heads = 0, width = 0, elementBytes = 0;
+  mlir::Operation *update = nullptr;
+  bool cross = false;   // cross-attention: filled per memory token, not per decoded token
+  bool rolling = false; // a sliding window's ring: holds the last `positions` tokens
+  int64_t firstLayer = 0; // of the model: a layer loop may start past 0 (window_from)
+  int64_t layers = 0, heads = 0, positions = 0, width = 0, elementBytes = 0;
   int64_t elementsPerToken() const { return layers * heads * width; }
   int64_t bytesPerToken() const { return elementsPerToken() * elementBytes; }
+  /// What the cache holds once `tokens` tokens went through it.
+  int64_t bytesAfter(int64_t tokens) const {
+    return bytesPerToken() * (rolling ? std::min(tokens, positions) : tokens);
+  }
 };
 
 /// The KV caches of @decoder after the attn passes, in IR order (none without
 /// a decoder or a cache).
 llvm::SmallVector<KVCacheUse> analyzeKVCaches(mlir::ModuleOp attnOptModule);
 
-/// Bytes the decoder's self-attention caches hold per token, all layers
-/// (tfc_model_info.kv_cache_bytes_per_token).
+/// Bytes the decoder's self-attention caches grow by per token, all layers
+/// (tfc_model_info.kv_cache_bytes_per_token): rolling caches, whose size is
+/// their window whatever the length, are not counted.
 int64_t kvCacheBytesPerToken(llvm::ArrayRef<KVCacheUse> caches);
 
 /// A generated function as the runtime calls it (gen_abi.h tfc_gen_function).

@@ -362,6 +362,24 @@ LogicalResult CacheViewOp::verify() {
   return expectShape(*this, getResult(), "result", {cache.getDimSize(1), -1, cache.getDimSize(3)});
 }
 
+LogicalResult RingUpdateOp::verify() {
+  auto cache = tensorType(getCache());
+  if (!cache.hasStaticShape())
+    return emitOpError("cache must have a static shape");
+  return expectShape(*this, getUpdate(), "update",
+                     {cache.getDimSize(1), -1, cache.getDimSize(3)});
+}
+
+LogicalResult RingWindowOp::verify() {
+  auto cache = tensorType(getCache());
+  if (!cache.hasStaticShape())
+    return emitOpError("cache must have a static shape");
+  SmallVector<int64_t> rows = {cache.getDimSize(1), -1, cache.getDimSize(3)};
+  if (failed(expectShape(*this, getNewRows(), "new rows", rows)))
+    return failure();
+  return expectShape(*this, getResult(), "result", rows);
+}
+
 LogicalResult BatchMatmulOp::verify() {
   int64_t b = dimOf(getLhs(), 0), k = dimOf(getLhs(), 2);
   int64_t m = getTransposeRhs() ? dimOf(getRhs(), 1) : dimOf(getRhs(), 2);

@@ -7,6 +7,10 @@
 // and returned updated, written with attn.cache_update and read with
 // attn.cache_view. Because the cache is plain IR, the passes before it decide
 // what is stored: GQA leaves kv_heads heads, latent attention leaves [c, k_pe].
+// A sliding-window attention (window = W < max_seq) gets a rolling cache of W
+// positions instead ([layers, heads, W, d], position p in slot p mod W, written
+// with attn.ring_update and read with attn.ring_window), so that the memory of
+// a session does not grow with its length.
 //
 // Contract with tfc-lower-entry-points: the rewritten @decoder takes the added
 // arguments (%pos: index, then the caches in order) after its own, returns the
@@ -44,7 +48,9 @@ RankedTensorType headsType(RankedTensorType t) {
 }
 
 /// The layer loop around an attention site: the function body itself, or one
-/// scf.for from 0 with step 1 and a constant trip count directly in it.
+/// scf.for with constant bounds and step 1 directly in it. A loop from a
+/// layer other than 0 (the layers after `window_from`) caches its own layers,
+/// at index iv - lower bound.
 struct LayerLoop {
   scf::ForOp loop; // null at function level
   int64_t layers = 1;
@@ -62,10 +68,10 @@ FailureOr<LayerLoop> layerLoopOf(SDPAOp op, func::FuncOp func) {
   auto lb = getConstantIntValue(loop.getLowerBound());
   auto ub = getConstantIntValue(loop.getUpperBound());
   auto step = getConstantIntValue(loop.getStep());
-  if (!lb || !ub || !step || *lb != 0 || *step != 1 || *ub <= 0)
-    return op.emitError("kv cache: the layer loop must run from 0 to a constant with step 1");
+  if (!lb || !ub || !step || *lb < 0 || *step != 1 || *ub <= *lb)
+    return op.emitError("kv cache: the layer loop must run between constants with step 1");
   l.loop = loop;
-  l.layers = *ub;
+  l.layers = *ub - *lb;
   return l;
 }
 
@@ -195,6 +201,8 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     SliceLastOp valueSlice; // set when the values are read off the cached keys
     SmallVector<Value> cached;
     SmallVector<Value> views;
+    /// The positions its caches hold: max_seq, or the window of a rolling cache.
+    int64_t positions = 0;
   };
 
   /// Caches every site of one layer loop (or of the function body when
@@ -204,14 +212,20 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
                            SmallVector<Value> &finalCaches) {
     Block &entry = func.getBody().front();
     auto loop = dyn_cast<scf::ForOp>(parent);
-    int64_t layers = 1;
-    if (loop)
-      layers = *getConstantIntValue(loop.getUpperBound());
+    int64_t layers = 1, first = 0;
+    if (loop) {
+      first = *getConstantIntValue(loop.getLowerBound());
+      layers = *getConstantIntValue(loop.getUpperBound()) - first;
+    }
 
     SmallVector<Site> sites;
     SmallVector<Value> cacheArgs;
     for (SDPAOp op : group) {
-      Site site{op, {}, {op.getKey()}, {}};
+      Site site{op, {}, {op.getKey()}, {}, maxSeq};
+      // A window of max_seq or more never drops a position: a plain cache.
+      if (std::optional<uint64_t> window = op.getWindow();
+          window && op.getCausal() && static_cast<int64_t>(*window) < maxSeq)
+        site.positions = static_cast<int64_t>(*window);
       auto slice = op.getValue().getDefiningOp<SliceLastOp>();
       if (slice && slice.getInput() == op.getKey())
         site.valueSlice = slice;
@@ -219,8 +233,9 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
         site.cached.push_back(op.getValue());
       for (Value t : site.cached) {
         auto type = cast<RankedTensorType>(t.getType());
-        auto cacheType = RankedTensorType::get(
-            {layers, type.getDimSize(0), maxSeq, type.getDimSize(2)}, type.getElementType());
+        auto cacheType =
+            RankedTensorType::get({layers, type.getDimSize(0), site.positions, type.getDimSize(2)},
+                                  type.getElementType());
         cacheArgs.push_back(entry.addArgument(cacheType, op.getLoc()));
       }
       sites.push_back(std::move(site));
@@ -228,7 +243,9 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
 
     // Writes each cached tensor at [layer, :, pos : pos + n, :] of its cache
     // (given in `caches`), records the view over positions [0, pos + n), and
-    // returns the updated caches.
+    // returns the updated caches. A rolling cache is read before it is written
+    // (the window of the new tokens, from the cache as it was, then the new
+    // rows), so that its W slots never need to hold more than W positions.
     auto update = [&](OpBuilder &b, ValueRange caches, Value layer) {
       SmallVector<Value> updated;
       for (Site &site : sites) {
@@ -237,6 +254,13 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
         for (Value t : site.cached) {
           Value cache = caches[updated.size()];
           Value u, length;
+          if (site.positions != maxSeq) {
+            auto type = cast<RankedTensorType>(t.getType());
+            site.views.push_back(
+                b.create<RingWindowOp>(loc, headsType(type), cache, t, layer, pos));
+            updated.push_back(b.create<RingUpdateOp>(loc, cache.getType(), cache, t, layer, pos));
+            continue;
+          }
           if (site.op.getCausal()) {
             u = b.create<CacheUpdateOp>(loc, cache.getType(), cache, t, layer, pos);
             Value n = b.create<tensor::DimOp>(loc, t, 1);
@@ -258,9 +282,15 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     } else {
       auto newLoop = loop.replaceWithAdditionalYields(
           rewriter, cacheArgs, /*replaceInitOperandUsesInLoop=*/false,
-          [&](OpBuilder &b, Location, ArrayRef<BlockArgument> newArgs) -> SmallVector<Value> {
+          [&](OpBuilder &b, Location l, ArrayRef<BlockArgument> newArgs) -> SmallVector<Value> {
             SmallVector<Value> caches(newArgs.begin(), newArgs.end());
-            return update(b, caches, loop.getInductionVar());
+            Value layer = loop.getInductionVar();
+            if (first != 0) {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToStart(loop.getBody());
+              layer = b.create<arith::SubIOp>(l, layer, tfc::indexConst(b, l, first));
+            }
+            return update(b, caches, layer);
           });
       if (failed(newLoop))
         return func.emitError("kv cache: cannot thread the caches through the layer loop");

@@ -514,6 +514,56 @@ def Attn_CacheViewOp : Attn_Op<"cache_view", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Attn_RingUpdateOp : Attn_Op<"ring_update", [Pure, AllTypesMatch<["cache", "result"]>]> {
+  let summary = "writes the new tokens' keys (or values) into a rolling cache of S positions";
+  let description = [{
+    The rolling cache of a sliding-window attention keeps the latest `S`
+    positions of each layer (`[layers, heads, S, d]`, `S` the window): position
+    `p` lives in slot `p mod S`. With `update` of `[heads, n, d]` the new
+    tokens at positions `pos .. pos + n - 1`, the last `min(n, S)` of them are
+    written, `cache[layer, :, (pos + j) mod S, :] = update[:, j, :]`; older
+    positions in their slots are overwritten. Produced by `tfc-attn-kv-cache`
+    for a windowed `attn.sdpa`; the result is the whole updated cache (updated
+    in place once bufferized).
+
+    ```mlir
+    %kc2 = attn.ring_update %kc[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32>
+    ```
+  }];
+  let arguments = (ins 4DTensorOf<[F32]>:$cache, Attn_HeadTensor:$update, Index:$layer, Index:$pos);
+  let results = (outs 4DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $cache `[` $layer `]` `,` $update `at` $pos attr-dict `:` type($cache) `,` type($update)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_RingWindowOp : Attn_Op<"ring_window", [Pure]> {
+  let summary = "the keys (or values) a windowed attention of new tokens reads";
+  let description = [{
+    Reads a rolling cache of `S` slots (see `attn.ring_update`) as it was
+    before the new tokens: `result` is `[heads, c + n, d]` with `c = min(pos,
+    S - 1)`, the cached positions `pos - c .. pos - 1` in order (from slots
+    `p mod S`) followed by `new`, the `[heads, n, d]` of the new tokens. The
+    first of the new tokens sees `S - 1` earlier positions at most, which is
+    all a sliding window of `S` lets it see, and the later ones see theirs
+    in `new`, so the attention over the result with `window = S` (its queries
+    the last `n` positions) is that over the whole history.
+
+    ```mlir
+    %keys = attn.ring_window %kc[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32> -> tensor<1x?x16xf32>
+    ```
+  }];
+  let arguments = (ins 4DTensorOf<[F32]>:$cache, Attn_HeadTensor:$new_rows, Index:$layer,
+                   Index:$pos);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = [{
+    $cache `[` $layer `]` `,` $new_rows `at` $pos attr-dict `:` type($cache) `,` type($new_rows)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Attn_BatchMatmulOp : Attn_Op<"batch_matmul", [Pure]> {
   let summary = "per-head matrix product [b, n, k] x [b, k, m] (or [b, m, k] transposed)";
   let description = [{
