@@ -1,17 +1,22 @@
-#===- quant.py - Q8_0 weights: numpy reference and accuracy checks ---------===#
+#===- quant.py - Q8_0/Q4_0 weights: numpy reference and accuracy checks ----===#
 #
 # The reference for --weight-type=q8_0, written from the format's definition
 # (ggml-common.h's block_q8_0: an f16 scale d, then 32 int8 q; value q * d) and
 # the arithmetic of ggml's quantize_row_q8_0_ref (d = max|x| / 127 in f32, the
 # f16 of d stored, q = roundf(x * (1 / d)) with the f32 d, half away from
 # zero) and of its CPU activation quantization (scale f16(max|x| / 127),
-# q = round-half-even(x * (127 / max|x|))).
+# q = round-half-even(x * (127 / max|x|))). For --weight-type=q4_0 the weights
+# go through the numpy Q4_0 quantizer of Runtime/Inputs/ggml_quantize.py
+# (quantize_row_q4_0_ref) and the dequantizer of Runtime/Inputs/gguf_gen.py
+# (both written from the format's definition); the activations are quantized
+# as for Q8_0, as ggml's Q4_0 CPU kernels do (vec_dot_type Q8_0).
 #
 # quant.py check MODEL MODEL.so HARNESS [--weights W.safetensors] [--prompt-len N]
-#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--work DIR]
+#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--type q8_0|q4_0]
+#          [--work DIR]
 #     MODEL is llama_small / mqa_small (seeded random weights, written as F32,
 #     F16 or BF16 safetensors and quantized from those values at load) or
-#     stories260k (--weights). Runs the compiled q8_0 model on the
+#     stories260k (--weights). Runs the compiled q8_0 (q4_0) model on the
 #     prompt and compares its logits with two float64 references on the same
 #     quantized weights:
 #       "int8":  the kernel's arithmetic: dequantized weights times activations
@@ -25,13 +30,13 @@
 #     "dequant", relative error <= 1e-4. Weights whose rows are not a multiple
 #     of 32 wide stay f32 in the compiled model and in both references.
 #
-# quant.py gguf MANIFEST DIR
+# quant.py gguf MANIFEST DIR [--type q8_0|q4_0]
 #     From a harness --manifest: DIR/Q8_0.safetensors with seeded random F32
 #     weights, and DIR/Q8_0.gguf with the same weights, each linear layer's
 #     matrix (2-D, rows a multiple of 32, not an embedding) quantized to Q8_0
 #     here; the embedding is stored dequantized in the safetensors file, so the
 #     two load to the same model only if the runtime's quantizer is bit-identical
-#     to this one (q8_0-quantizer.test).
+#     to this one (Runtime/q8_0-gguf.test). The same for Q4_0 (DIR/Q4_0.*).
 #
 # quant.py self-test
 #     Known values of the quantizer (halves rounding away from zero, all-zero
@@ -48,7 +53,10 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime", "Inputs"))
 import check as C  # noqa: E402
+import ggml_quantize as GQ  # noqa: E402
+import gguf_gen as G  # noqa: E402
 import reference as R  # noqa: E402
 
 BLOCK = 32
@@ -97,25 +105,34 @@ def quantize_activations(x):
 
 
 def quantizable(w, kind):
-    """Which weights --weight-type=q8_0 stores as Q8_0: linear layers' own
-    matrices (not a tied embedding) with rows a multiple of 32."""
+    """Which weights --weight-type=q8_0|q4_0 stores quantized: linear layers'
+    own matrices (not a tied embedding) with rows a multiple of 32."""
     return kind == "weight" and w.ndim == 2 and w.shape[-1] % BLOCK == 0
 
 
+def dequantized(w, wtype):
+    """float64 of w (rows a multiple of 32) quantized as `wtype` and back."""
+    if wtype == "q8_0":
+        return dequantize_q8_0(*quantize_q8_0(w))
+    blocks = GQ.QUANTIZERS[wtype.upper()](np.asarray(w, np.float32))
+    return G.dequantize(wtype.upper(), blocks.tobytes()).astype(np.float64).reshape(w.shape)
+
+
 class QuantWeights(R.Weights):
-    """Weights whose linear layers use Q8_0-quantized matrices; with
+    """Weights whose linear layers use `wtype`-quantized matrices; with
     `int8_activations`, their inputs are quantized per block too."""
 
-    def __init__(self, tensors, int8_activations):
+    def __init__(self, tensors, int8_activations, wtype="q8_0"):
         super().__init__(tensors=tensors)
         self.int8 = int8_activations
+        self.wtype = wtype
         self.quantized = set()
 
     def product(self, x, w, name):
         if not quantizable(w, self.kinds.get(name)):
             return x @ w.T
         self.quantized.add(name)
-        wq = dequantize_q8_0(*quantize_q8_0(w))
+        wq = dequantized(w, self.wtype)
         return (quantize_activations(x) if self.int8 else x) @ wq.T
 
 
@@ -152,13 +169,13 @@ def check(args):
     cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
     if args.chunks:
         cmd += ["--chunks", args.chunks]
-    got = checker.output(cmd, "q8_0 logits", (n, cfg["vocab"]))
+    got = checker.output(cmd, "%s logits" % args.type, (n, cfg["vocab"]))
     if got is None:
         return 1
 
     refs = {}
     for label, int8 in (("int8", True), ("dequant", False)):
-        W = QuantWeights(tensors, int8)
+        W = QuantWeights(tensors, int8, args.type)
         refs[label] = R.forward(family, cfg, W, tokens)
         quantized = sorted(W.quantized)
     print("%d of %d weights quantized in the reference" % (len(quantized), len(tensors)))
@@ -185,14 +202,13 @@ def check(args):
     if checker.failures:
         print("%d check(s) failed; files kept in %s" % (checker.failures, work))
         return 1
-    print("PASS: %s q8_0 matches the reference" % args.model)
+    print("PASS: %s %s matches the reference" % (args.model, args.type))
     return 0
 
 
-def gguf(manifest, d):
-    sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime", "Inputs"))
-    import gguf_gen as G
+def gguf(manifest, d, wtype):
     os.makedirs(d, exist_ok=True)
+    tname = wtype.upper()
     rng = np.random.default_rng(16)
     st, gg = {}, []
     for line in open(manifest):
@@ -202,20 +218,23 @@ def gguf(manifest, d):
         name, shape = parts[1], [int(x) for x in parts[2].split(",")]
         v = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
         if len(shape) == 2 and shape[-1] % BLOCK == 0:
-            # The first block of each row is all ties: max 127 * 2^-10 makes
-            # d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to m + 1/2,
-            # which roundf takes away from zero (rint would not).
-            halves = (np.arange(BLOCK - 1) - 15 + 0.5) * rng.choice([-1.0, 1.0], BLOCK - 1)
-            v[:, 0] = 127.0 * 2.0 ** -10
-            v[:, 1:BLOCK] = (halves * 2.0 ** -10).astype(np.float32)
-            dq = quantize_q8_0(v)
-            gg.append((name, G.ne_of(shape), "Q8_0", q8_0_bytes(*dq)))
-            st[name] = v if "embd" not in name else dequantize_q8_0(*dq).astype(np.float32)
+            if tname == "Q8_0":
+                # The first block of each row is all ties: max 127 * 2^-10
+                # makes d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to
+                # m + 1/2, which roundf takes away from zero (rint would not).
+                halves = (np.arange(BLOCK - 1) - 15 + 0.5) * rng.choice([-1.0, 1.0], BLOCK - 1)
+                v[:, 0] = 127.0 * 2.0 ** -10
+                v[:, 1:BLOCK] = (halves * 2.0 ** -10).astype(np.float32)
+                raw = q8_0_bytes(*quantize_q8_0(v))
+            else:
+                raw = GQ.QUANTIZERS[tname](v).tobytes()
+            gg.append((name, G.ne_of(shape), tname, raw))
+            st[name] = v if "embd" not in name else G.dequantize(tname, raw).reshape(shape)
         else:
             gg.append((name, G.ne_of(shape), "F32", v.tobytes()))
             st[name] = v
-    R.save_safetensors(os.path.join(d, "Q8_0.safetensors"), st)
-    G.write(os.path.join(d, "Q8_0.gguf"), G.build(G.every_kv(), gg))
+    R.save_safetensors(os.path.join(d, tname + ".safetensors"), st)
+    G.write(os.path.join(d, tname + ".gguf"), G.build(G.every_kv(), gg))
     return 0
 
 
@@ -264,15 +283,18 @@ def main():
     c.add_argument("--exact", action="store_true")
     c.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"],
                    help="the safetensors dtype of the random weights (quantized at load)")
+    c.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0"],
+                   help="the model's --weight-type")
     g = sub.add_parser("gguf")
     g.add_argument("manifest")
     g.add_argument("dir")
+    g.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0"])
     sub.add_parser("self-test")
     args = ap.parse_args()
     if args.cmd == "check":
         return check(args)
     if args.cmd == "gguf":
-        return gguf(args.manifest, args.dir)
+        return gguf(args.manifest, args.dir, args.type)
     return self_test()
 
 

@@ -239,6 +239,14 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     accumulators, reduced horizontally once per output. With `none` the generic
     is left alone and becomes scalar loops of the exact dequantized arithmetic.
 
+    Q4_0 weights (`tfc.q4_0_matmul`) get the same kernel with the same
+    activations: a block's 16 bytes (18 with the scale) are unpacked into 32
+    nibbles in element order (low nibbles, then high ones; values 0..15, the
+    weight + 8), the unsigned operand, and q_a is the signed one (no vpsignb).
+    The -8 is folded into the integer sums' start value, -8 · Σ of each i32
+    lane's four q_a bytes, computed per block with the activations (their dot
+    product with ones).
+
     Before:
     ```mlir
     linalg.matmul_transpose_b ins(%x, %w : memref<?x64xf32>, memref<172x64xf32>) outs(%y : memref<?x172xf32>)
@@ -270,7 +278,7 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
            "bf16 weights: round the activations to bf16 and use vdpbf16ps "
            "(AVX512_BF16) in the streaming kernels">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"none\"",
-           "Q8_0 products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
+           "Q8_0/Q4_0 products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
            "(left to scalar loops)">
   ];
   let dependentDialects = [

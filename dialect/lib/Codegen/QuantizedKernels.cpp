@@ -1,19 +1,23 @@
-//===- Q8_0Kernels.cpp - Int8 dot-product kernels for Q8_0 weights --------===//
+//===- QuantizedKernels.cpp - Int8 dot-product kernels for Q8_0/Q4_0 -----===//
 //
 // A product with Q8_0 weights (tfc/Utils/QuantizedMatmul.h) reads 34 bytes per
-// 32 weights instead of 128, so decode is bound by a quarter of the memory
-// traffic of f32 -- if the arithmetic keeps up. It does when it stays in int8,
-// as ggml's CPU kernels do: the activations are quantized to Q8_0 blocks once
-// per call, and each pair of blocks is one 32-lane integer dot product
-// (vpdpbusd with VNNI; vpmaddubsw + vpmaddwd on AVX2), scaled once per block
-// into f32 accumulators. The kernels are in tfc-vectorize-matmul's
-// description (Passes.td); the numbers they produce are those of the numpy
-// reference test/Numeric/lib/quant.py (dequantized weights, block-wise int8
+// 32 weights instead of 128, one with Q4_0 weights 18, so decode is bound by a
+// quarter (a seventh) of the memory traffic of f32 -- if the arithmetic keeps
+// up. It does when it stays in int8, as ggml's CPU kernels do: the activations
+// are quantized to Q8_0 blocks once per call, and each pair of blocks is one
+// 32-lane integer dot product (vpdpbusd with VNNI; vpmaddubsw + vpmaddwd on
+// AVX2), scaled once per block into f32 accumulators. Q4_0's nibbles are
+// unsigned (q + 8), which is what the instructions want of their first
+// operand; the -8 is folded into the integer accumulator's start value,
+// -8 · (the activations' sums per lane), computed once with the activations.
+// The kernels are in tfc-vectorize-matmul's description (Passes.td); the
+// numbers they produce are those of the numpy reference
+// test/Numeric/lib/quant.py (dequantized weights, block-wise int8
 // activations, f32 math), up to the order of the f32 sums.
 //
 //===----------------------------------------------------------------------===//
 
-#include "Q8_0Kernels.h"
+#include "QuantizedKernels.h"
 
 #include "tfc/Utils/LoweringUtils.h"
 #include "tfc/Utils/QuantizedMatmul.h"
@@ -38,15 +42,18 @@ bool innermostContiguous(Value v) {
   return type && succeeded(getStridesAndOffset(type, strides, offset)) && strides.back() == 1;
 }
 
+/// Elements per block (the same for Q8_0 and Q4_0).
+constexpr int64_t kBlock = 32;
+
 /// Emits C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a[m, b, j] q_w[n, b, j].
-class Q8_0Emitter {
+class QuantizedEmitter {
 public:
-  Q8_0Emitter(OpBuilder &b, Location loc, Value a3, Value w, Value c, bool vnni, int64_t tileTokens,
-              int64_t tileRows)
-      : b(b), loc(loc), a3(a3), w(w), c(c), vnni(vnni), tileTokens(tileTokens),
+  QuantizedEmitter(OpBuilder &b, Location loc, tfc::QuantFormat format, Value a3, Value w, Value c,
+                   bool vnni, int64_t tileTokens, int64_t tileRows)
+      : b(b), loc(loc), format(format), a3(a3), w(w), c(c), vnni(vnni), tileTokens(tileTokens),
         tileRows(tileRows), blocks(cast<MemRefType>(w.getType()).getDimSize(1)) {
     Type i8 = b.getI8Type();
-    lanes8 = VectorType::get({tfc::kQ8_0Block}, i8);
+    lanes8 = VectorType::get({kBlock}, i8);
     sums = VectorType::get({8}, b.getI32Type());
     floats = VectorType::get({8}, b.getF32Type());
     ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
@@ -67,14 +74,20 @@ public:
   Value index(int64_t v) { return tfc::indexConst(b, loc, v); }
 
   /// Quantizes A ([tokens, blocks, 32] f32) into qa (int8) and da (f32 scales
-  /// rounded through f16), as ggml's quantize_row_q8_0 does for activations.
+  /// rounded through f16), as ggml's quantize_row_q8_0 does for activations;
+  /// for Q4_0 weights also the integer start values of the dot products,
+  /// sa[m, b, i] = -8 · Σ_{j < 4} qa[m, b, 4i + j] (the lanes of vpdpbusd).
   void quantizeActivations(Value tokens) {
-    auto qaType = MemRefType::get({ShapedType::kDynamic, blocks, tfc::kQ8_0Block}, b.getI8Type());
+    auto qaType = MemRefType::get({ShapedType::kDynamic, blocks, kBlock}, b.getI8Type());
     auto daType = MemRefType::get({ShapedType::kDynamic, blocks}, b.getF32Type());
     IntegerAttr align = b.getI64IntegerAttr(64);
     qa = b.create<memref::AllocOp>(loc, qaType, ValueRange{tokens}, align);
     da = b.create<memref::AllocOp>(loc, daType, ValueRange{tokens}, align);
-    auto f32Vec = VectorType::get({tfc::kQ8_0Block}, b.getF32Type());
+    if (format == tfc::QuantFormat::Q4_0) {
+      auto saType = MemRefType::get({ShapedType::kDynamic, blocks, 8}, b.getI32Type());
+      sa = b.create<memref::AllocOp>(loc, saType, ValueRange{tokens}, align);
+    }
+    auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
     forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
       forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
         Value x = kb.create<vector::LoadOp>(loc, f32Vec, a3, ValueRange{m, blk, index(0)});
@@ -92,6 +105,8 @@ public:
             loc, x, kb.create<vector::BroadcastOp>(loc, f32Vec, inverse));
         Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
         kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(0)});
+        if (sa)
+          kb.create<vector::StoreOp>(loc, offsetSums(kb, q), sa, ValueRange{m, blk, index(0)});
       });
     });
   }
@@ -113,6 +128,19 @@ public:
   }
 
 private:
+  /// -8 · the sums of the four bytes of each i32 lane of q (vector<32xi8>):
+  /// the dot product of q with ones.
+  Value offsetSums(OpBuilder &kb, Value q) {
+    return kb.create<arith::MulIOp>(loc, dotProduct(kb, splat(kb, lanes8, 1), q, Value()),
+                                    splat(kb, sums, -8));
+  }
+
+  /// The integer vector of `type` with every element `v`.
+  Value splat(OpBuilder &nb, VectorType type, int64_t v) {
+    APInt value(type.getElementTypeBitWidth(), v, /*isSigned=*/true);
+    return nb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, value));
+  }
+
   Value roundDown(Value v, int64_t step) {
     return b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, v, index(step)), index(step));
   }
@@ -143,19 +171,32 @@ private:
                                     nb.create<arith::BitcastOp>(loc, nb.getF16Type(), bits).getResult());
   }
 
-  /// Σ_j ua[j] · sw[j] in eight i32 partial sums (ua unsigned, at most 127;
-  /// sw signed, at most 127 in magnitude: no saturation on either path).
-  Value dotProduct(OpBuilder &nb, Value ua, Value sw) {
+  /// start + Σ_j ua[j] · sw[j] in eight i32 partial sums (ua unsigned, at
+  /// most 127; sw signed, at most 127 in magnitude: no saturation on either
+  /// path); a null `start` is zero.
+  Value dotProduct(OpBuilder &nb, Value ua, Value sw, Value start) {
     if (vnni) {
-      Value zero = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
+      if (!start)
+        start = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
       Value u = nb.create<vector::BitCastOp>(loc, sums, ua);
       Value s = nb.create<vector::BitCastOp>(loc, sums, sw);
-      return nb.create<func::CallOp>(loc, dot, ValueRange{zero, u, s}).getResult(0);
+      return nb.create<func::CallOp>(loc, dot, ValueRange{start, u, s}).getResult(0);
     }
     Value pairs = nb.create<func::CallOp>(loc, maddubs, ValueRange{ua, sw}).getResult(0);
-    Value ones = nb.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(cast<ShapedType>(pairs.getType()), nb.getI16IntegerAttr(1).getValue()));
-    return nb.create<func::CallOp>(loc, maddwd, ValueRange{pairs, ones}).getResult(0);
+    Value ones = splat(nb, cast<VectorType>(pairs.getType()), 1);
+    Value sum = nb.create<func::CallOp>(loc, maddwd, ValueRange{pairs, ones}).getResult(0);
+    return start ? nb.create<arith::AddIOp>(loc, sum, start).getResult() : sum;
+  }
+
+  /// The 32 nibbles of Q4_0 block `blk` of row `n` in element order: the low
+  /// nibbles of its 16 bytes, then the high ones (values 0..15, q + 8).
+  Value nibbles(OpBuilder &nb, Value n, Value blk) {
+    auto bytes = VectorType::get({kBlock / 2}, nb.getI8Type());
+    Value packed = nb.create<vector::LoadOp>(loc, bytes, w, ValueRange{n, blk, index(2)});
+    Value low = nb.create<arith::AndIOp>(loc, packed, splat(nb, bytes, 15));
+    Value high = nb.create<arith::ShRUIOp>(loc, packed, splat(nb, bytes, 4));
+    SmallVector<int64_t> order = llvm::to_vector(llvm::seq<int64_t>(0, kBlock));
+    return nb.create<vector::ShuffleOp>(loc, low, high, order);
   }
 
   /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn).
@@ -172,25 +213,38 @@ private:
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(blocks), index(1), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
-          // |q_a| once per token; the weights take q_a's sign (q_a · q_w =
-          // |q_a| · (sign(q_a) q_w), vpsignb), since the instructions multiply
-          // unsigned by signed bytes.
-          SmallVector<Value> absA, signA, scaleA, qw, scaleW, out;
+          // Q8_0: |q_a| once per token; the weights take q_a's sign (q_a · q_w
+          // = |q_a| · (sign(q_a) q_w), vpsignb), since the instructions
+          // multiply unsigned by signed bytes. Q4_0: the nibbles are the
+          // unsigned operand, q_a the signed one, and the sums start at sa.
+          const bool q4 = format == tfc::QuantFormat::Q4_0;
+          SmallVector<Value> absA, signA, startA, scaleA, qw, scaleW, out;
           for (Value m : ms) {
             Value q = nb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{m, blk, index(0)});
-            absA.push_back(nb.create<math::AbsIOp>(loc, q));
+            absA.push_back(q4 ? Value() : nb.create<math::AbsIOp>(loc, q).getResult());
             signA.push_back(q);
+            startA.push_back(
+                q4 ? nb.create<vector::LoadOp>(loc, sums, sa, ValueRange{m, blk, index(0)}).getResult()
+                   : Value());
             scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
           }
           for (Value n : ns) {
-            qw.push_back(nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)}));
+            Value bytes = q4 ? Value()
+                             : nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)});
+            qw.push_back(q4 ? nibbles(nb, n, blk) : bytes);
             scaleW.push_back(weightScale(nb, n, blk));
           }
           for (int64_t i = 0; i < tm; ++i)
             for (int64_t j = 0; j < tn; ++j) {
-              Value signedW =
-                  nb.create<func::CallOp>(loc, psign, ValueRange{qw[j], signA[i]}).getResult(0);
-              Value partial = nb.create<arith::SIToFPOp>(loc, floats, dotProduct(nb, absA[i], signedW));
+              Value dotted;
+              if (q4) {
+                dotted = dotProduct(nb, qw[j], signA[i], startA[i]);
+              } else {
+                Value signedW =
+                    nb.create<func::CallOp>(loc, psign, ValueRange{qw[j], signA[i]}).getResult(0);
+                dotted = dotProduct(nb, absA[i], signedW, Value());
+              }
+              Value partial = nb.create<arith::SIToFPOp>(loc, floats, dotted);
               Value scale = nb.create<vector::BroadcastOp>(
                   loc, floats, nb.create<arith::MulFOp>(loc, scaleA[i], scaleW[j]));
               out.push_back(nb.create<vector::FMAOp>(loc, partial, scale, accs[i * tn + j]));
@@ -209,25 +263,28 @@ private:
 
   OpBuilder &b;
   Location loc;
+  tfc::QuantFormat format;
   Value a3, w, c;
   bool vnni;
   int64_t tileTokens, tileRows, blocks;
   VectorType lanes8, sums, floats;
   func::FuncOp psign, dot, maddubs, maddwd;
   Value qa, da; // the quantized activations and their scales
+  Value sa;     // Q4_0: the dot products' start values
 };
 
-// linalg.generic {tfc.q8_0_matmul} (A3: [m, k/32, 32] f32, W: [n, k/32, 34] i8,
-//   C: [m, n] f32) on memrefs
+// linalg.generic {tfc.q8_0_matmul | tfc.q4_0_matmul} (A3: [m, k/32, 32] f32,
+//   W: [n, k/32, 34 | 18] i8, C: [m, n] f32) on memrefs
 //   => quantize A3 per block; scf.parallel over row blocks of W { int8 tiles }
-struct VectorizeQ8_0Matmul : OpRewritePattern<linalg::GenericOp> {
-  VectorizeQ8_0Matmul(MLIRContext *ctx, const tfc::MatmulStrategy &strategy, int64_t blockRows,
-                      bool vnni)
+struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
+  VectorizeQuantizedMatmul(MLIRContext *ctx, const tfc::MatmulStrategy &strategy,
+                           int64_t blockRows, bool vnni)
       : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows), vnni(vnni) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
-    if (!op.hasPureBufferSemantics() || !tfc::isQ8_0Matmul(op))
-      return rewriter.notifyMatchFailure(op, "not a Q8_0 product on memrefs");
+    std::optional<tfc::QuantFormat> format = tfc::quantizedMatmulFormat(op);
+    if (!op.hasPureBufferSemantics() || !format)
+      return rewriter.notifyMatchFailure(op, "not a quantized product on memrefs");
     Value a3 = op.getDpsInputs()[0], w = op.getDpsInputs()[1], c = op.getDpsInits()[0];
     if (!innermostContiguous(a3) || !innermostContiguous(w) || !innermostContiguous(c))
       return rewriter.notifyMatchFailure(op, "expects contiguous innermost dimensions");
@@ -236,7 +293,7 @@ struct VectorizeQ8_0Matmul : OpRewritePattern<linalg::GenericOp> {
     // 8-lane accumulators: 4 x 4 of them fit the 32 registers of AVX-512
     // (EVEX) with the operands; the 16 of AVX2 take 2 tokens x 4 rows.
     int64_t tileTokens = strategy.vectorWidth >= 16 ? 4 : 2;
-    Q8_0Emitter emit(rewriter, loc, a3, w, c, vnni, tileTokens, /*tileRows=*/4);
+    QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4);
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     emit.quantizeActivations(tokens);
     tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
@@ -252,9 +309,10 @@ struct VectorizeQ8_0Matmul : OpRewritePattern<linalg::GenericOp> {
 
 } // namespace
 
-void tfc::populateQ8_0MatmulPatterns(RewritePatternSet &patterns, const MatmulStrategy &strategy,
-                                     int64_t blockRows, StringRef int8Dot) {
+void tfc::populateQuantizedMatmulPatterns(RewritePatternSet &patterns,
+                                          const MatmulStrategy &strategy, int64_t blockRows,
+                                          StringRef int8Dot) {
   if (int8Dot == "vnni" || int8Dot == "avx2")
-    patterns.add<VectorizeQ8_0Matmul>(patterns.getContext(), strategy, blockRows,
-                                      int8Dot == "vnni");
+    patterns.add<VectorizeQuantizedMatmul>(patterns.getContext(), strategy, blockRows,
+                                           int8Dot == "vnni");
 }
