@@ -1,4 +1,4 @@
-//===- QuantizedKernels.cpp - Int8 dot-product kernels for Q8_0/Q4_0 -----===//
+//===- QuantizedKernels.cpp - Int8 dot products for Q8_0/Q4_0/Q6_K ------===//
 //
 // A product with Q8_0 weights (tfc/Utils/QuantizedMatmul.h) reads 34 bytes per
 // 32 weights instead of 128, one with Q4_0 weights 18, so decode is bound by a
@@ -10,6 +10,9 @@
 // unsigned (q + 8), which is what the instructions want of their first
 // operand; the -8 is folded into the integer accumulator's start value,
 // -8 · (the activations' sums per lane), computed once with the activations.
+// Q6_K's 256-element super-blocks go the same way 32 lanes at a time, against
+// activations quantized per 256 (ggml's Q8_K), each chunk's i32 sums weighted
+// by its sub-block scales before one conversion per super-block.
 // The kernels are in tfc-vectorize-matmul's description (Passes.td); the
 // numbers they produce are those of the numpy reference
 // test/Numeric/lib/quant.py (dequantized weights, block-wise int8
@@ -42,8 +45,13 @@ bool innermostContiguous(Value v) {
   return type && succeeded(getStridesAndOffset(type, strides, offset)) && strides.back() == 1;
 }
 
-/// Elements per block (the same for Q8_0 and Q4_0).
+/// Elements per block (the same for Q8_0 and Q4_0; Q6_K's 256-element
+/// super-blocks are multiplied 32 lanes at a time).
 constexpr int64_t kBlock = 32;
+
+/// Q6_K: elements per super-block, and the byte offsets in one of its high
+/// bits, sub-block scales and f16 scale (ggml's block_q6_K).
+constexpr int64_t kSuperBlock = 256, kQ6_KHigh = 128, kQ6_KScales = 192, kQ6_KScale = 208;
 
 /// Emits C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a[m, b, j] q_w[n, b, j].
 class QuantizedEmitter {
@@ -78,6 +86,8 @@ public:
   /// for Q4_0 weights also the integer start values of the dot products,
   /// sa[m, b, i] = -8 · Σ_{j < 4} qa[m, b, 4i + j] (the lanes of vpdpbusd).
   void quantizeActivations(Value tokens) {
+    if (format == tfc::QuantFormat::Q6_K)
+      return quantizeActivationsQ8_K(tokens);
     auto qaType = MemRefType::get({ShapedType::kDynamic, blocks, kBlock}, b.getI8Type());
     auto daType = MemRefType::get({ShapedType::kDynamic, blocks}, b.getF32Type());
     IntegerAttr align = b.getI64IntegerAttr(64);
@@ -106,7 +116,56 @@ public:
         Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
         kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(0)});
         if (sa)
-          kb.create<vector::StoreOp>(loc, offsetSums(kb, q), sa, ValueRange{m, blk, index(0)});
+          kb.create<vector::StoreOp>(loc, offsetSums(kb, q, -8), sa, ValueRange{m, blk, index(0)});
+      });
+    });
+  }
+
+  /// Quantizes A ([tokens, blocks, 256] f32) per super-block as ggml's
+  /// quantize_row_q8_K does for the activations of K-quant products: amax =
+  /// max |x|, q = roundeven(x · (127 / amax)), d = 1 / (127 / amax) in f32
+  /// (ggml scales by -127 / the signed extreme; q and d both change sign,
+  /// their product does not), 0 for an all-zero block. Also the integer start
+  /// values of the 32-lane dot products, sa[m, b, c, i] = -32 · Σ_{j < 4}
+  /// qa[m, b, 32c + 4i + j] (Q6_K's values are stored + 32).
+  void quantizeActivationsQ8_K(Value tokens) {
+    const int64_t chunks = kSuperBlock / kBlock;
+    IntegerAttr align = b.getI64IntegerAttr(64);
+    auto alloc = [&](ArrayRef<int64_t> dims, Type element) {
+      SmallVector<int64_t> shape{ShapedType::kDynamic};
+      shape.append(dims.begin(), dims.end());
+      return b.create<memref::AllocOp>(loc, MemRefType::get(shape, element), ValueRange{tokens},
+                                       align);
+    };
+    qa = alloc({blocks, kSuperBlock}, b.getI8Type());
+    da = alloc({blocks}, b.getF32Type());
+    sa = alloc({blocks, chunks, 8}, b.getI32Type());
+    auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
+    forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
+      forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+        SmallVector<Value> xs;
+        Value amax;
+        for (int64_t c = 0; c < chunks; ++c) {
+          xs.push_back(kb.create<vector::LoadOp>(loc, f32Vec, a3, ValueRange{m, blk, index(c * kBlock)}));
+          Value chunkMax = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF,
+                                                          kb.create<math::AbsFOp>(loc, xs.back()));
+          amax = amax ? kb.create<arith::MaxNumFOp>(loc, amax, chunkMax).getResult() : chunkMax;
+        }
+        Value zero = tfc::f32Const(kb, loc, 0.0), limit = tfc::f32Const(kb, loc, 127.0);
+        Value nonzero = kb.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, amax, zero);
+        Value inverse = kb.create<arith::SelectOp>(
+            loc, nonzero, kb.create<arith::DivFOp>(loc, limit, amax), zero);
+        Value d = kb.create<arith::SelectOp>(
+            loc, nonzero, kb.create<arith::DivFOp>(loc, tfc::f32Const(kb, loc, 1.0), inverse), zero);
+        kb.create<memref::StoreOp>(loc, d, da, ValueRange{m, blk});
+        Value scale = kb.create<vector::BroadcastOp>(loc, f32Vec, inverse);
+        for (int64_t c = 0; c < chunks; ++c) {
+          Value scaled = kb.create<arith::MulFOp>(loc, xs[c], scale);
+          Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
+          kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(c * kBlock)});
+          kb.create<vector::StoreOp>(loc, offsetSums(kb, q, -32), sa,
+                                     ValueRange{m, blk, index(c), index(0)});
+        }
       });
     });
   }
@@ -128,11 +187,11 @@ public:
   }
 
 private:
-  /// -8 · the sums of the four bytes of each i32 lane of q (vector<32xi8>):
-  /// the dot product of q with ones.
-  Value offsetSums(OpBuilder &kb, Value q) {
+  /// `factor` · the sums of the four bytes of each i32 lane of q
+  /// (vector<32xi8>): the dot product of q with ones.
+  Value offsetSums(OpBuilder &kb, Value q, int64_t factor) {
     return kb.create<arith::MulIOp>(loc, dotProduct(kb, splat(kb, lanes8, 1), q, Value()),
-                                    splat(kb, sums, -8));
+                                    splat(kb, sums, factor));
   }
 
   /// The integer vector of `type` with every element `v`.
@@ -157,12 +216,12 @@ private:
                           });
   }
 
-  /// The scale of block `blk` of weight row `n`: the little-endian f16 in its
-  /// first two bytes.
-  Value weightScale(OpBuilder &nb, Value n, Value blk) {
+  /// The scale of block `blk` of weight row `n`: the little-endian f16 at
+  /// byte `at` (its first two bytes, but for Q6_K).
+  Value weightScale(OpBuilder &nb, Value n, Value blk, int64_t at = 0) {
     Type i16 = nb.getI16Type();
     auto byte = [&](int64_t i) {
-      Value v = nb.create<memref::LoadOp>(loc, w, ValueRange{n, blk, index(i)});
+      Value v = nb.create<memref::LoadOp>(loc, w, ValueRange{n, blk, index(at + i)});
       return nb.create<arith::ExtUIOp>(loc, i16, v).getResult();
     };
     Value eight = nb.create<arith::ConstantOp>(loc, nb.getI16IntegerAttr(8));
@@ -199,6 +258,88 @@ private:
     return nb.create<vector::ShuffleOp>(loc, low, high, order);
   }
 
+  /// The 6-bit values (q + 32) of lanes 128 h + 32 g .. + 32 of Q6_K
+  /// super-block `blk` of row `n`, g = 0..3: low nibbles from the 64 bytes at
+  /// 64 h (g = 0, 1: low halves of the two 32-byte rows; 2, 3: high halves),
+  /// high two bits from the 32 bytes at 128 + 32 h (bits 2g, 2g + 1).
+  SmallVector<Value> sixBitValues(OpBuilder &nb, Value n, Value blk, int64_t h) {
+    auto load = [&](int64_t at) {
+      return nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(at)}).getResult();
+    };
+    Value rows[2] = {load(64 * h), load(64 * h + 32)};
+    Value high = load(kQ6_KHigh + 32 * h);
+    SmallVector<Value> values;
+    for (int64_t g = 0; g < 4; ++g) {
+      Value row = rows[g % 2];
+      Value low = g < 2 ? nb.create<arith::AndIOp>(loc, row, splat(nb, lanes8, 15)).getResult()
+                        : nb.create<arith::ShRUIOp>(loc, row, splat(nb, lanes8, 4)).getResult();
+      Value bits = nb.create<arith::AndIOp>(
+          loc, nb.create<arith::ShRUIOp>(loc, high, splat(nb, lanes8, 2 * g)), splat(nb, lanes8, 3));
+      values.push_back(nb.create<arith::OrIOp>(
+          loc, low, nb.create<arith::ShLIOp>(loc, bits, splat(nb, lanes8, 4))));
+    }
+    return values;
+  }
+
+  /// One Q6_K tm x tn tile: per super-block, the eight 32-lane chunks' dot
+  /// products (starting at sa, so the values' + 32 cancels) times their two
+  /// sub-blocks' int8 scales (lanes 0-3 and 4-7) summed in i32, then scaled
+  /// once by d_a · d_w into the f32 accumulators.
+  SmallVector<Value> kernelQ6_K(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
+    const int64_t tm = ms.size(), tn = ns.size();
+    auto wideScales = VectorType::get({16}, b.getI32Type());
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          SmallVector<Value> scaleA, scaleW, subScales;
+          for (Value m : ms)
+            scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
+          for (Value n : ns) {
+            scaleW.push_back(weightScale(nb, n, blk, kQ6_KScale));
+            Value bytes = nb.create<vector::LoadOp>(loc, VectorType::get({16}, nb.getI8Type()), w,
+                                                    ValueRange{n, blk, index(kQ6_KScales)});
+            subScales.push_back(nb.create<arith::ExtSIOp>(loc, wideScales, bytes));
+          }
+          Value zero = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
+          SmallVector<Value> isum(tm * tn, zero);
+          for (int64_t h = 0; h < 2; ++h) {
+            SmallVector<SmallVector<Value>> values;
+            for (Value n : ns)
+              values.push_back(sixBitValues(nb, n, blk, h));
+            for (int64_t g = 0; g < 4; ++g) {
+              const int64_t chunk = 4 * h + g;
+              SmallVector<Value> qaChunk, saChunk;
+              for (Value m : ms) {
+                qaChunk.push_back(nb.create<vector::LoadOp>(loc, lanes8, qa,
+                                                            ValueRange{m, blk, index(chunk * kBlock)}));
+                saChunk.push_back(
+                    nb.create<vector::LoadOp>(loc, sums, sa, ValueRange{m, blk, index(chunk), index(0)}));
+              }
+              SmallVector<int64_t> pick(4, 2 * chunk);
+              pick.append(4, 2 * chunk + 1);
+              for (int64_t j = 0; j < tn; ++j) {
+                Value scales = nb.create<vector::ShuffleOp>(loc, subScales[j], subScales[j], pick);
+                for (int64_t i = 0; i < tm; ++i) {
+                  Value dotted = dotProduct(nb, values[j][g], qaChunk[i], saChunk[i]);
+                  isum[i * tn + j] = nb.create<arith::AddIOp>(
+                      loc, isum[i * tn + j], nb.create<arith::MulIOp>(loc, dotted, scales));
+                }
+              }
+            }
+          }
+          SmallVector<Value> out;
+          for (int64_t i = 0; i < tm; ++i)
+            for (int64_t j = 0; j < tn; ++j) {
+              Value partial = nb.create<arith::SIToFPOp>(loc, floats, isum[i * tn + j]);
+              Value scale = nb.create<vector::BroadcastOp>(
+                  loc, floats, nb.create<arith::MulFOp>(loc, scaleA[i], scaleW[j]));
+              out.push_back(nb.create<vector::FMAOp>(loc, partial, scale, accs[i * tn + j]));
+            }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    return loop.getResults();
+  }
+
   /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn).
   void kernel(Value m0, Value n0, int64_t tm, int64_t tn) {
     auto offsets = [&](Value base, int64_t count) {
@@ -210,6 +351,20 @@ private:
     SmallVector<Value> ms = offsets(m0, tm), ns = offsets(n0, tn);
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
     SmallVector<Value> inits(tm * tn, zero);
+    SmallVector<Value> results = format == tfc::QuantFormat::Q6_K ? kernelQ6_K(ms, ns, inits)
+                                                                  : kernelBlocks(ms, ns, inits);
+    for (int64_t i = 0; i < tm; ++i)
+      for (int64_t j = 0; j < tn; ++j) {
+        Value old = b.create<memref::LoadOp>(loc, c, ValueRange{ms[i], ns[j]});
+        Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, results[i * tn + j],
+                                                  old, arith::FastMathFlags::reassoc);
+        b.create<memref::StoreOp>(loc, sum, c, ValueRange{ms[i], ns[j]});
+      }
+  }
+
+  /// The Q8_0 / Q4_0 block loop of a tile: f32 accumulators from `inits`.
+  SmallVector<Value> kernelBlocks(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
+    const int64_t tm = ms.size(), tn = ns.size();
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(blocks), index(1), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
@@ -251,14 +406,7 @@ private:
             }
           nb.create<scf::YieldOp>(loc, out);
         });
-    for (int64_t i = 0; i < tm; ++i)
-      for (int64_t j = 0; j < tn; ++j) {
-        Value old = b.create<memref::LoadOp>(loc, c, ValueRange{ms[i], ns[j]});
-        Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD,
-                                                  loop.getResult(i * tn + j), old,
-                                                  arith::FastMathFlags::reassoc);
-        b.create<memref::StoreOp>(loc, sum, c, ValueRange{ms[i], ns[j]});
-      }
+    return loop.getResults();
   }
 
   OpBuilder &b;

@@ -1,6 +1,6 @@
 //===- QuantizedKernels.h - tfc-vectorize-matmul's int8 kernels --*- C++ -*-===//
 //
-// The patterns for products with Q8_0 and Q4_0 weights, kept apart from the
+// The patterns for products with Q8_0, Q4_0 and Q6_K weights, kept apart from the
 // f32/bf16 kernels of VectorizeMatmul.cpp (they share no loop nest: the int8
 // kernels quantize the activations first and work block by block).
 //

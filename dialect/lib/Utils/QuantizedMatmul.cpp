@@ -23,7 +23,13 @@ namespace {
 constexpr QuantFormatInfo kFormats[] = {
     {"q8_0", "tfc.q8_0_matmul", 32, 34},
     {"q4_0", "tfc.q4_0_matmul", 32, 18},
+    {"q6_k", "tfc.q6_k_matmul", 256, 210},
 };
+
+constexpr QuantFormat kAllFormats[] = {QuantFormat::Q8_0, QuantFormat::Q4_0, QuantFormat::Q6_K};
+
+/// Byte offsets in a Q6_K super-block (ggml's block_q6_K).
+constexpr int64_t kQ6_KHigh = 128, kQ6_KScales = 192, kQ6_KScale = 208;
 
 /// f32 of the little-endian f16 whose bytes are `lo` and `hi` (i8).
 Value blockScale(OpBuilder &nb, Location l, Value lo, Value hi) {
@@ -47,12 +53,32 @@ Value q4_0Value(OpBuilder &nb, Location l, Value byte) {
   return nb.create<arith::SubIOp>(l, nibble, c(8));
 }
 
+/// The signed integer of lane j of a Q6_K super-block, from its low-bits byte
+/// `ql` (bits 4 (j mod 128) / 64 of it) and its high-bits byte `qh` (bits 2
+/// (j mod 128) / 32 of it), minus 32.
+Value q6_kValue(OpBuilder &nb, Location l, Value ql, Value qh) {
+  Type i8 = nb.getI8Type();
+  auto c = [&](int64_t v) { return nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(i8, v)); };
+  // The 32-lane group of the lane in its half, 0..3 (in index arithmetic:
+  // lanes go up to 255).
+  Value j = nb.create<linalg::IndexOp>(l, 3);
+  Value group = nb.create<arith::DivUIOp>(
+      l, nb.create<arith::RemUIOp>(l, j, indexConst(nb, l, 128)), indexConst(nb, l, 32));
+  group = nb.create<arith::IndexCastOp>(l, i8, group);
+  Value lowShift = nb.create<arith::MulIOp>(l, nb.create<arith::DivUIOp>(l, group, c(2)), c(4));
+  Value highShift = nb.create<arith::MulIOp>(l, group, c(2));
+  Value low = nb.create<arith::AndIOp>(l, nb.create<arith::ShRUIOp>(l, ql, lowShift), c(15));
+  Value high = nb.create<arith::AndIOp>(l, nb.create<arith::ShRUIOp>(l, qh, highShift), c(3));
+  Value q = nb.create<arith::OrIOp>(l, low, nb.create<arith::ShLIOp>(l, high, c(4)));
+  return nb.create<arith::SubIOp>(l, q, c(32));
+}
+
 } // namespace
 
 const QuantFormatInfo &info(QuantFormat format) { return kFormats[static_cast<int>(format)]; }
 
 std::optional<QuantFormat> quantFormatNamed(StringRef name) {
-  for (QuantFormat f : {QuantFormat::Q8_0, QuantFormat::Q4_0})
+  for (QuantFormat f : kAllFormats)
     if (info(f).name == name)
       return f;
   return std::nullopt;
@@ -81,11 +107,34 @@ Value buildQuantizedMatmul(OpBuilder &b, Location loc, QuantFormat format, Value
   AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
              blk = getAffineDimExpr(2, ctx), j = getAffineDimExpr(3, ctx);
   auto map = [&](ArrayRef<AffineExpr> results) { return AffineMap::get(4, 0, results, ctx); };
+  auto at = [&](int64_t byte) { return map({n, blk, getAffineConstantExpr(byte, ctx)}); };
+  if (format == QuantFormat::Q6_K) {
+    // Inputs: A, the low-bits byte of lane j, its high-bits byte, its
+    // sub-block's int8 scale (16 lanes each), the f16 super-block scale.
+    AffineExpr half = j.floorDiv(128), lane = j % 32;
+    AffineExpr ql = half * 64 + (j % 128).floorDiv(32) % 2 * 32 + lane;
+    AffineExpr qh = half * 32 + lane + kQ6_KHigh;
+    SmallVector<AffineMap> maps{map({m, blk, j}),          map({n, blk, ql}),
+                                map({n, blk, qh}),         map({n, blk, j.floorDiv(16) + kQ6_KScales}),
+                                at(kQ6_KScale),            at(kQ6_KScale + 1),
+                                map({m, n})};
+    Value product = generic(
+        b, loc, ValueRange{a3, wq, wq, wq, wq, wq}, init, maps, iterators(2, 2),
+        [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          Type f32 = nb.getF32Type();
+          Value scale = blockScale(nb, l, args[4], args[5]);
+          Value sub = nb.create<arith::MulFOp>(l, nb.create<arith::SIToFPOp>(l, f32, args[3]), scale);
+          Value q = q6_kValue(nb, l, args[1], args[2]);
+          Value w = nb.create<arith::MulFOp>(l, nb.create<arith::SIToFPOp>(l, f32, q), sub);
+          return nb.create<arith::AddFOp>(l, args[6], nb.create<arith::MulFOp>(l, args[0], w));
+        });
+    product.getDefiningOp()->setAttr(info(format).attr, b.getUnitAttr());
+    return product;
+  }
   // The byte holding lane j: its own (Q8_0), or one of 16 bytes of pairs (Q4_0).
   AffineExpr byteOfLane = format == QuantFormat::Q4_0 ? j % (block / 2) + 2 : j + 2;
-  SmallVector<AffineMap> maps{map({m, blk, j}), map({n, blk, byteOfLane}),
-                              map({n, blk, getAffineConstantExpr(0, ctx)}),
-                              map({n, blk, getAffineConstantExpr(1, ctx)}), map({m, n})};
+  SmallVector<AffineMap> maps{map({m, blk, j}), map({n, blk, byteOfLane}), at(0), at(1),
+                              map({m, n})};
   Value product = generic(
       b, loc, ValueRange{a3, wq, wq, wq}, init, maps, iterators(2, 2),
       [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
@@ -99,13 +148,14 @@ Value buildQuantizedMatmul(OpBuilder &b, Location loc, QuantFormat format, Value
   return product;
 }
 
-// Inputs 2 and 3 (the scale bytes) are input 1 again as buildQuantizedMatmul
-// made them; after bufferization they may be distinct values of the same
-// buffer, so they are not compared.
+// Inputs 2 and on (the other bytes of a block) are input 1 again as
+// buildQuantizedMatmul made them; after bufferization they may be distinct
+// values of the same buffer, so they are not compared.
 std::optional<QuantFormat> quantizedMatmulFormat(linalg::GenericOp op) {
-  for (QuantFormat format : {QuantFormat::Q8_0, QuantFormat::Q4_0}) {
+  for (QuantFormat format : kAllFormats) {
     const QuantFormatInfo &f = info(format);
-    if (!op->hasAttr(f.attr) || op.getNumDpsInputs() != 4 || op.getNumDpsInits() != 1)
+    const int64_t inputs = format == QuantFormat::Q6_K ? 6 : 4;
+    if (!op->hasAttr(f.attr) || op.getNumDpsInputs() != inputs || op.getNumDpsInits() != 1)
       continue;
     auto shaped = [](Value v) { return dyn_cast<ShapedType>(v.getType()); };
     ShapedType a = shaped(op.getDpsInputs()[0]), w = shaped(op.getDpsInputs()[1]),

@@ -24,7 +24,7 @@ struct PipelineOptions {
   bool fuse = true;    // tfc-fuse-elementwise (when false: one loop nest per linalg op)
   unsigned optLevel = 3;
   std::string targetCpu = "native";
-  /// How linear layers' weights are stored: f32 | bf16 | f16 | q8_0 | q4_0.
+  /// How linear layers' weights are stored: f32 | bf16 | f16 | q8_0 | q4_0 | q6_k.
   std::string weightType = "f32";
   unsigned threads = 0; // 1: sequential code; else OpenMP with TFC_NUM_THREADS or all cores
   /// f32 lanes of the vector kernels: 16 with AVX-512, 8 with AVX2; <= 1

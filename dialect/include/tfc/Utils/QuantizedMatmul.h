@@ -10,6 +10,11 @@
 //   Q8_0: C[m, n] += A[m, b, j] * f32(W[n, b, 2 + j]) * scale(W[n, b, 0..1])
 //   Q4_0: C[m, n] += A[m, b, j] * f32(nibble(W[n, b, 2 + j mod 16], j / 16) - 8)
 //                               * scale(W[n, b, 0..1])
+//   Q6_K: 256-lane super-blocks of 210 bytes (ggml's block_q6_K): lane j's low
+//         4 bits in byte 64 (j / 128) + 32 ((j mod 128) / 32 mod 2) + j mod 32
+//         (nibble (j mod 128) / 64), its high 2 bits in byte
+//         128 + 32 (j / 128) + j mod 32 (bits 2 ((j mod 128) / 32)), value
+//         (q - 32) * int8 W[n, b, 192 + j / 16] * scale(W[n, b, 208..209])
 //
 // over tokens m, weight rows n, blocks b and lanes j (A is the activations
 // reshaped to [tokens, k/32, 32]; the scale is the little-endian f16 in the
@@ -36,7 +41,7 @@ class GenericOp;
 namespace tfc {
 
 /// The ggml block formats linear layers' weights can be stored in.
-enum class QuantFormat { Q8_0, Q4_0 };
+enum class QuantFormat { Q8_0, Q4_0, Q6_K };
 
 /// What the passes need to know of a format: its elements and bytes per block
 /// (TFC_<FORMAT>_BLOCK[_BYTES] in gen_abi.h) and the unit attribute marking
@@ -61,8 +66,8 @@ mlir::Value buildQuantizedMatmul(mlir::OpBuilder &b, mlir::Location loc, QuantFo
                                  mlir::Value a, mlir::Value wq, mlir::Value init);
 
 /// The format of `op` if it is a generic built by buildQuantizedMatmul (on
-/// tensors or buffers): inputs (A reshaped to [m, k/block, block], W, W, W),
-/// one output C.
+/// tensors or buffers): inputs (A reshaped to [m, k/block, block], W, W, W;
+/// Q6_K: W five times), one output C.
 std::optional<QuantFormat> quantizedMatmulFormat(mlir::linalg::GenericOp op);
 
 } // namespace tfc

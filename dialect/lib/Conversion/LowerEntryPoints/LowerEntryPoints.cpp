@@ -346,7 +346,7 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
       narrowDType = *q;
     } else if (weightType != "f32") {
       module.emitError() << "unknown weight type '" << weightType
-                         << "' (expected f32, bf16, f16, q8_0 or q4_0)";
+                         << "' (expected f32, bf16, f16, q8_0, q4_0 or q6_k)";
       return signalPassFailure();
     }
     const std::optional<tfc::QuantFormat> quantized = quantFormatOf(narrowDType);
@@ -369,7 +369,9 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
 
     // A slot is kept narrow when every use of every one of its weight ops is
     // a linear layer's matmul. Quantized types also need rows of whole blocks:
-    // a slot whose rows are not a multiple of 32 wide stays f32.
+    // a K-quant slot whose rows are not a multiple of 256 wide falls back to
+    // Q8_0 (as llama.cpp's quantizer turns Q6_K tensors that do not fit into
+    // Q8_0), and a slot whose rows are not a multiple of 32 wide stays f32.
     if (narrow) {
       llvm::DenseMap<int32_t, bool> eligible;
       module.walk([&](attn::WeightOp w) {
@@ -379,14 +381,21 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
       });
       for (auto [slot, ok] : eligible) {
         RankedTensorType type = slots[slot].type;
-        if (!ok || type.getRank() < 2 ||
-            (quantized && type.getShape().back() % tfc::info(*quantized).block != 0))
+        if (!ok || type.getRank() < 2)
+          continue;
+        DType dtype = narrowDType;
+        std::optional<tfc::QuantFormat> format = quantized;
+        if (format && type.getShape().back() % tfc::info(*format).block != 0) {
+          format = tfc::QuantFormat::Q8_0;
+          dtype = DType::q8_0;
+        }
+        if (format && type.getShape().back() % tfc::info(*format).block != 0)
           continue;
         slots[slot].stored = RankedTensorType::get(
-            quantized ? tfc::quantStoredShape(*quantized, type.getShape())
-                      : SmallVector<int64_t>(type.getShape()),
+            format ? tfc::quantStoredShape(*format, type.getShape())
+                   : SmallVector<int64_t>(type.getShape()),
             narrow);
-        slots[slot].dtype = narrowDType;
+        slots[slot].dtype = dtype;
       }
     }
 
