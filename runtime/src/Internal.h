@@ -93,12 +93,20 @@ bool checkDescriptor();
 /// Elements of one manifest entry's share of its slot (one layer when stacked).
 int64_t slotShareElements(const tfc_gen_slot &slot);
 
+/// The ggml blocks of a quantized slot type (Q8_0, Q4_0, Q6_K): elements and bytes
+/// per block and the ggml type number; all zero for F32/BF16/F16.
+struct BlockLayout {
+  int64_t elements = 0, bytes = 0;
+  uint32_t ggmlType = 0;
+};
+BlockLayout blockLayout(int32_t dtype);
+
 /// Bytes of one element of the buffer of a slot of type `dtype` (TFC_DTYPE_*):
-/// of a weight for F32/BF16/F16, of a byte of the blocks for Q8_0.
+/// of a weight for F32/BF16/F16, of a byte of the blocks for Q8_0/Q4_0.
 size_t dtypeBytes(int32_t dtype);
 
 /// Buffer elements (see dtypeBytes) holding `n` weights of type `dtype`: n, or
-/// for Q8_0 the bytes of n / 32 blocks (n a whole number of them, which
+/// for Q8_0/Q4_0 the bytes of n / 32 blocks (n a whole number of them, which
 /// checkDescriptor ensures for every slot share and that the chunked copies
 /// keep).
 int64_t storageUnits(int32_t dtype, int64_t n);
@@ -109,7 +117,7 @@ inline size_t storageBytes(int32_t dtype, int64_t n) {
 }
 
 /// Stores `n` floats as `dtype` (rounding to nearest even for BF16 and F16;
-/// quantized for Q8_0 as ggml's quantize_row_q8_0_ref does).
+/// quantized for Q8_0/Q4_0 as ggml's quantize_row_q8_0_ref/q4_0_ref do).
 void storeFloats(int32_t dtype, const float *src, void *dst, int64_t n);
 
 } // namespace tfc::rt

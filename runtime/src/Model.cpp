@@ -197,9 +197,9 @@ bool tfc::rt::checkDescriptor() {
     if (slot.rank < 0 || slot.rank > TFC_MAX_RANK || elementCount(slot.dims, slot.rank) < 0 ||
         slot.layers < 0 || (slot.layers > 0 && (slot.rank < 1 || slot.dims[0] != slot.layers)) ||
         slot.dtype < TFC_DTYPE_F32 || slot.dtype >= TFC_DTYPE_COUNT ||
-        (slot.dtype == TFC_DTYPE_Q8_0 &&
+        (blockLayout(slot.dtype).elements &&
          (slot.rank < 1 || slot.rank >= TFC_MAX_RANK ||
-          slot.dims[slot.rank - 1] % TFC_Q8_0_BLOCK != 0))) {
+          slot.dims[slot.rank - 1] % blockLayout(slot.dtype).elements != 0))) {
       setError("model descriptor: weight slot %d is malformed", s);
       return false;
     }
@@ -306,19 +306,28 @@ void *tfc_model::weightData(int32_t i) const {
   return static_cast<char *>(slots[w.slot].data()) + storageBytes(slot.dtype, offset);
 }
 
-size_t tfc::rt::dtypeBytes(int32_t dtype) {
+tfc::rt::BlockLayout tfc::rt::blockLayout(int32_t dtype) {
   switch (dtype) {
-  case TFC_DTYPE_F32:
-    return 4;
   case TFC_DTYPE_Q8_0:
-    return 1;
+    return {TFC_Q8_0_BLOCK, TFC_Q8_0_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q8_0)};
+  case TFC_DTYPE_Q4_0:
+    return {TFC_Q4_0_BLOCK, TFC_Q4_0_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q4_0)};
+  case TFC_DTYPE_Q6_K:
+    return {TFC_Q6_K_BLOCK, TFC_Q6_K_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q6_K)};
   default:
-    return 2;
+    return {};
   }
 }
 
+size_t tfc::rt::dtypeBytes(int32_t dtype) {
+  if (blockLayout(dtype).elements)
+    return 1;
+  return dtype == TFC_DTYPE_F32 ? 4 : 2;
+}
+
 int64_t tfc::rt::storageUnits(int32_t dtype, int64_t n) {
-  return dtype == TFC_DTYPE_Q8_0 ? n / TFC_Q8_0_BLOCK * TFC_Q8_0_BLOCK_BYTES : n;
+  BlockLayout blocks = blockLayout(dtype);
+  return blocks.elements ? n / blocks.elements * blocks.bytes : n;
 }
 
 void tfc::rt::storeFloats(int32_t dtype, const float *src, void *dst, int64_t n) {
@@ -326,8 +335,8 @@ void tfc::rt::storeFloats(int32_t dtype, const float *src, void *dst, int64_t n)
     std::memcpy(dst, src, size_t(n) * sizeof(float));
     return;
   }
-  if (dtype == TFC_DTYPE_Q8_0) {
-    quantize(uint32_t(tfc::gguf::TensorType::Q8_0), src, static_cast<unsigned char *>(dst), n);
+  if (BlockLayout blocks = blockLayout(dtype); blocks.elements) {
+    quantize(blocks.ggmlType, src, static_cast<unsigned char *>(dst), n);
     return;
   }
   auto *out = static_cast<uint16_t *>(dst);

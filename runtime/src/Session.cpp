@@ -103,12 +103,12 @@ struct Call {
         const tfc_model::SlotView &view = model.views[a.index];
         if (slot.layers > 0) {
           setMemref(memrefs[k], view.base, 1, &view.elements);
-        } else if (slot.dtype == TFC_DTYPE_Q8_0) {
-          // [..., k] weights are [..., k/32, 34] bytes (gen_abi.h).
+        } else if (BlockLayout blocks = blockLayout(slot.dtype); blocks.elements) {
+          // [..., k] weights are [..., k/32, bytes per block] bytes (gen_abi.h).
           int64_t dims[TFC_MAX_RANK + 1];
           std::copy(slot.dims, slot.dims + slot.rank - 1, dims);
-          dims[slot.rank - 1] = slot.dims[slot.rank - 1] / TFC_Q8_0_BLOCK;
-          dims[slot.rank] = TFC_Q8_0_BLOCK_BYTES;
+          dims[slot.rank - 1] = slot.dims[slot.rank - 1] / blocks.elements;
+          dims[slot.rank] = blocks.bytes;
           setMemref(memrefs[k], view.base, slot.rank + 1, dims);
         } else {
           setMemref(memrefs[k], view.base, slot.rank, slot.dims);

@@ -3,11 +3,11 @@
 // buildModel (WeightSet.h): finds each manifest tensor by name, checks its type
 // and shape against the descriptor, and fills the model's slots. A slot all of
 // whose tensors (every layer of a stacked one) are stored in the files as the
-// slot's type (F32, or BF16/F16/Q8_0 for the linear layers of a
-// --weight-type=bf16|f16|q8_0 model; Q8_0 from a GGUF file) and aligned to it
+// slot's type (F32, or BF16/F16/Q8_0/Q4_0 for the linear layers of a
+// --weight-type=bf16|f16|q8_0|q4_0 model; Q8_0/Q4_0 from a GGUF file) and aligned to it
 // there is used in place: its view points into the mapping, a stacked slot's
 // layers found through its table of layer offsets (gen_abi.h). Everything else
-// is copied, converted through F32 (BF16, F16, quantized to Q8_0 by
+// is copied, converted through F32 (BF16, F16, quantized to Q8_0/Q4_0 by
 // Quantize.h) or dequantized (ggml blocks, Quants.h) into owned buffers a chunk
 // at a time, and the file pages a copy has read leave the resident set as it
 // advances.
@@ -77,8 +77,8 @@ bool storedAs(int32_t slotType, const FileTensor &t) {
   return (slotType == TFC_DTYPE_F32 && t.kind == ElementKind::F32) ||
          (slotType == TFC_DTYPE_BF16 && t.kind == ElementKind::BF16) ||
          (slotType == TFC_DTYPE_F16 && t.kind == ElementKind::F16) ||
-         (slotType == TFC_DTYPE_Q8_0 && t.kind == ElementKind::Quantized &&
-          t.ggmlType == uint32_t(tfc::gguf::TensorType::Q8_0));
+         (blockLayout(slotType).elements && t.kind == ElementKind::Quantized &&
+          t.ggmlType == blockLayout(slotType).ggmlType);
 }
 
 bool loads(const FileTensor &t) {

@@ -228,8 +228,9 @@ void registerStagePipeline(StringRef arg, StringRef description, Stage from, Sta
 } // namespace
 
 std::string checkPipelineOptions(const PipelineOptions &options) {
-  if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0"}, options.weightType))
-    return "--weight-type=" + options.weightType + " is not a weight type (f32, bf16, f16, q8_0)";
+  if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k"}, options.weightType))
+    return "--weight-type=" + options.weightType +
+           " is not a weight type (f32, bf16, f16, q8_0, q4_0, q6_k)";
   for (auto [name, value] : {std::pair{"key-tile", options.attentionKeyTile},
                               std::pair{"query-rows", options.attentionQueryRows}})
     if (!SDPATiling::validSize(value))

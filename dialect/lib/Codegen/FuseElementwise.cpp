@@ -128,10 +128,11 @@ struct FuseResidualIntoMatmul : OpRewritePattern<linalg::GenericOp> {
       if (!mmResult.hasOneUse())
         return failure();
     }
-    // A linear layer's product: of f32/bf16/f16 weights, or of Q8_0 blocks.
+    // A linear layer's product: of f32/bf16/f16 weights, or of ggml blocks.
     auto mm = mmResult.getDefiningOp<linalg::LinalgOp>();
     if (!mm || !(isa<linalg::MatmulTransposeBOp>(mm) ||
-                 (isa<linalg::GenericOp>(mm) && tfc::isQ8_0Matmul(cast<linalg::GenericOp>(mm)))) ||
+                 (isa<linalg::GenericOp>(mm) &&
+                  tfc::quantizedMatmulFormat(cast<linalg::GenericOp>(mm)))) ||
         !isZeroFill(mm.getDpsInits()[0]))
       return failure();
     // The residual must exist before the product, and its buffer must be free

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Q8_0Kernels.h"
+#include "QuantizedKernels.h"
 
 #include "tfc/Codegen/MatmulStrategy.h"
 #include "tfc/Codegen/Passes.h"
@@ -610,7 +610,7 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
                                  << int8Dot << "'";
       return signalPassFailure();
     }
-    tfc::populateQ8_0MatmulPatterns(patterns, strategy, blockRows, int8Dot);
+    tfc::populateQuantizedMatmulPatterns(patterns, strategy, blockRows, int8Dot);
     FrozenRewritePatternSet frozen(std::move(patterns));
     for (auto func : llvm::to_vector(getOperation().getOps<func::FuncOp>()))
       if (failed(applyPatternsAndFoldGreedily(func, frozen)))

@@ -1,8 +1,8 @@
-//===- QuantizedMatmul.cpp - Linear layers on ggml Q8_0 weights -----------===//
+//===- QuantizedMatmul.cpp - Linear layers on ggml block weights -----------===//
 //
-// The generic that stands for a product with Q8_0 weights (see the header):
-// built in one place and recognized in one place, so the passes that build,
-// fuse and vectorize it agree on its operands.
+// The generic that stands for a product with Q8_0 or Q4_0 weights (see the
+// header): built in one place and recognized in one place, so the passes that
+// build, fuse and vectorize it agree on its operands.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,61 +18,156 @@ using namespace mlir;
 
 namespace tfc {
 
-SmallVector<int64_t> q8_0StoredShape(ArrayRef<int64_t> shape) {
+namespace {
+
+constexpr QuantFormatInfo kFormats[] = {
+    {"q8_0", "tfc.q8_0_matmul", 32, 34},
+    {"q4_0", "tfc.q4_0_matmul", 32, 18},
+    {"q6_k", "tfc.q6_k_matmul", 256, 210},
+};
+
+constexpr QuantFormat kAllFormats[] = {QuantFormat::Q8_0, QuantFormat::Q4_0, QuantFormat::Q6_K};
+
+/// Byte offsets in a Q6_K super-block (ggml's block_q6_K).
+constexpr int64_t kQ6_KHigh = 128, kQ6_KScales = 192, kQ6_KScale = 208;
+
+/// f32 of the little-endian f16 whose bytes are `lo` and `hi` (i8).
+Value blockScale(OpBuilder &nb, Location l, Value lo, Value hi) {
+  Type i16 = nb.getI16Type();
+  Value lo16 = nb.create<arith::ExtUIOp>(l, i16, lo);
+  Value hi16 = nb.create<arith::ExtUIOp>(l, i16, hi);
+  Value eight = nb.create<arith::ConstantOp>(l, nb.getI16IntegerAttr(8));
+  Value bits = nb.create<arith::OrIOp>(l, lo16, nb.create<arith::ShLIOp>(l, hi16, eight));
+  return nb.create<arith::ExtFOp>(l, nb.getF32Type(),
+                                  nb.create<arith::BitcastOp>(l, nb.getF16Type(), bits).getResult());
+}
+
+/// The signed integer a Q4_0 byte holds for lane j of its block: the low
+/// nibble for j < 16, the high one above, minus 8.
+Value q4_0Value(OpBuilder &nb, Location l, Value byte) {
+  Type i8 = nb.getI8Type();
+  Value j = nb.create<arith::IndexCastOp>(l, i8, nb.create<linalg::IndexOp>(l, 3));
+  auto c = [&](int64_t v) { return nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(i8, v)); };
+  Value shift = nb.create<arith::MulIOp>(l, nb.create<arith::DivUIOp>(l, j, c(16)), c(4));
+  Value nibble = nb.create<arith::AndIOp>(l, nb.create<arith::ShRUIOp>(l, byte, shift), c(15));
+  return nb.create<arith::SubIOp>(l, nibble, c(8));
+}
+
+/// The signed integer of lane j of a Q6_K super-block, from its low-bits byte
+/// `ql` (bits 4 (j mod 128) / 64 of it) and its high-bits byte `qh` (bits 2
+/// (j mod 128) / 32 of it), minus 32.
+Value q6_kValue(OpBuilder &nb, Location l, Value ql, Value qh) {
+  Type i8 = nb.getI8Type();
+  auto c = [&](int64_t v) { return nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(i8, v)); };
+  // The 32-lane group of the lane in its half, 0..3 (in index arithmetic:
+  // lanes go up to 255).
+  Value j = nb.create<linalg::IndexOp>(l, 3);
+  Value group = nb.create<arith::DivUIOp>(
+      l, nb.create<arith::RemUIOp>(l, j, indexConst(nb, l, 128)), indexConst(nb, l, 32));
+  group = nb.create<arith::IndexCastOp>(l, i8, group);
+  Value lowShift = nb.create<arith::MulIOp>(l, nb.create<arith::DivUIOp>(l, group, c(2)), c(4));
+  Value highShift = nb.create<arith::MulIOp>(l, group, c(2));
+  Value low = nb.create<arith::AndIOp>(l, nb.create<arith::ShRUIOp>(l, ql, lowShift), c(15));
+  Value high = nb.create<arith::AndIOp>(l, nb.create<arith::ShRUIOp>(l, qh, highShift), c(3));
+  Value q = nb.create<arith::OrIOp>(l, low, nb.create<arith::ShLIOp>(l, high, c(4)));
+  return nb.create<arith::SubIOp>(l, q, c(32));
+}
+
+} // namespace
+
+const QuantFormatInfo &info(QuantFormat format) { return kFormats[static_cast<int>(format)]; }
+
+std::optional<QuantFormat> quantFormatNamed(StringRef name) {
+  for (QuantFormat f : kAllFormats)
+    if (info(f).name == name)
+      return f;
+  return std::nullopt;
+}
+
+SmallVector<int64_t> quantStoredShape(QuantFormat format, ArrayRef<int64_t> shape) {
   SmallVector<int64_t> stored(shape.drop_back());
-  stored.append({shape.back() / kQ8_0Block, kQ8_0BlockBytes});
+  stored.append({shape.back() / info(format).block, info(format).blockBytes});
   return stored;
 }
 
-Value buildQ8_0Matmul(OpBuilder &b, Location loc, Value a, Value wq, Value init) {
+Value buildQuantizedMatmul(OpBuilder &b, Location loc, QuantFormat format, Value a, Value wq,
+                           Value init) {
   MLIRContext *ctx = b.getContext();
+  const int64_t block = info(format).block;
   RankedTensorType aType = tensorType(a);
   int64_t blocks = tensorType(wq).getDimSize(1);
   // [m, k] -> [m, k/32, 32]: the lanes of a block become a loop of their own,
   // so that every index of the generic is a plain loop or a constant.
-  auto a3Type = RankedTensorType::get({aType.getDimSize(0), blocks, kQ8_0Block}, b.getF32Type());
+  auto a3Type = RankedTensorType::get({aType.getDimSize(0), blocks, block}, b.getF32Type());
   SmallVector<OpFoldResult> a3Sizes{knownSize(b, loc, a, 0), b.getIndexAttr(blocks),
-                                    b.getIndexAttr(kQ8_0Block)};
+                                    b.getIndexAttr(block)};
   Value a3 = b.create<tensor::ExpandShapeOp>(loc, a3Type, a, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
                                              a3Sizes);
   // Loops (m, n, b, j).
   AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
              blk = getAffineDimExpr(2, ctx), j = getAffineDimExpr(3, ctx);
   auto map = [&](ArrayRef<AffineExpr> results) { return AffineMap::get(4, 0, results, ctx); };
-  SmallVector<AffineMap> maps{map({m, blk, j}), map({n, blk, j + 2}),
-                              map({n, blk, getAffineConstantExpr(0, ctx)}),
-                              map({n, blk, getAffineConstantExpr(1, ctx)}), map({m, n})};
+  auto at = [&](int64_t byte) { return map({n, blk, getAffineConstantExpr(byte, ctx)}); };
+  if (format == QuantFormat::Q6_K) {
+    // Inputs: A, the low-bits byte of lane j, its high-bits byte, its
+    // sub-block's int8 scale (16 lanes each), the f16 super-block scale.
+    AffineExpr half = j.floorDiv(128), lane = j % 32;
+    AffineExpr ql = half * 64 + (j % 128).floorDiv(32) % 2 * 32 + lane;
+    AffineExpr qh = half * 32 + lane + kQ6_KHigh;
+    SmallVector<AffineMap> maps{map({m, blk, j}),          map({n, blk, ql}),
+                                map({n, blk, qh}),         map({n, blk, j.floorDiv(16) + kQ6_KScales}),
+                                at(kQ6_KScale),            at(kQ6_KScale + 1),
+                                map({m, n})};
+    Value product = generic(
+        b, loc, ValueRange{a3, wq, wq, wq, wq, wq}, init, maps, iterators(2, 2),
+        [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          Type f32 = nb.getF32Type();
+          Value scale = blockScale(nb, l, args[4], args[5]);
+          Value sub = nb.create<arith::MulFOp>(l, nb.create<arith::SIToFPOp>(l, f32, args[3]), scale);
+          Value q = q6_kValue(nb, l, args[1], args[2]);
+          Value w = nb.create<arith::MulFOp>(l, nb.create<arith::SIToFPOp>(l, f32, q), sub);
+          return nb.create<arith::AddFOp>(l, args[6], nb.create<arith::MulFOp>(l, args[0], w));
+        });
+    product.getDefiningOp()->setAttr(info(format).attr, b.getUnitAttr());
+    return product;
+  }
+  // The byte holding lane j: its own (Q8_0), or one of 16 bytes of pairs (Q4_0).
+  AffineExpr byteOfLane = format == QuantFormat::Q4_0 ? j % (block / 2) + 2 : j + 2;
+  SmallVector<AffineMap> maps{map({m, blk, j}), map({n, blk, byteOfLane}), at(0), at(1),
+                              map({m, n})};
   Value product = generic(
       b, loc, ValueRange{a3, wq, wq, wq}, init, maps, iterators(2, 2),
-      [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-        Type i16 = nb.getI16Type(), f32 = nb.getF32Type();
-        Value lo = nb.create<arith::ExtUIOp>(l, i16, args[2]);
-        Value hi = nb.create<arith::ExtUIOp>(l, i16, args[3]);
-        Value eight = nb.create<arith::ConstantOp>(l, nb.getI16IntegerAttr(8));
-        Value bits = nb.create<arith::OrIOp>(l, lo, nb.create<arith::ShLIOp>(l, hi, eight));
-        Value scale = nb.create<arith::ExtFOp>(
-            l, f32, nb.create<arith::BitcastOp>(l, nb.getF16Type(), bits).getResult());
-        Value w = nb.create<arith::MulFOp>(l, nb.create<arith::SIToFPOp>(l, f32, args[1]), scale);
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        Value scale = blockScale(nb, l, args[2], args[3]);
+        Value q = format == QuantFormat::Q4_0 ? q4_0Value(nb, l, args[1]) : args[1];
+        Value w = nb.create<arith::MulFOp>(l, nb.create<arith::SIToFPOp>(l, nb.getF32Type(), q),
+                                           scale);
         return nb.create<arith::AddFOp>(l, args[4], nb.create<arith::MulFOp>(l, args[0], w));
       });
-  product.getDefiningOp()->setAttr(kQ8_0MatmulAttr, b.getUnitAttr());
+  product.getDefiningOp()->setAttr(info(format).attr, b.getUnitAttr());
   return product;
 }
 
-// Inputs 2 and 3 (the scale bytes) are input 1 again as buildQ8_0Matmul made
-// them; after bufferization they may be distinct values of the same buffer, so
-// they are not compared.
-bool isQ8_0Matmul(linalg::GenericOp op) {
-  if (!op->hasAttr(kQ8_0MatmulAttr) || op.getNumDpsInputs() != 4 || op.getNumDpsInits() != 1)
-    return false;
-  auto shaped = [](Value v) { return dyn_cast<ShapedType>(v.getType()); };
-  ShapedType a = shaped(op.getDpsInputs()[0]), w = shaped(op.getDpsInputs()[1]),
-             c = shaped(op.getDpsInits()[0]);
-  return a && w && c && a.getRank() == 3 && w.getRank() == 3 && c.getRank() == 2 &&
-         a.getElementType().isF32() && w.getElementType().isInteger(8) &&
-         c.getElementType().isF32() && a.getDimSize(2) == kQ8_0Block &&
-         w.getDimSize(2) == kQ8_0BlockBytes && !ShapedType::isDynamic(w.getDimSize(0)) &&
-         !ShapedType::isDynamic(w.getDimSize(1)) && a.getDimSize(1) == w.getDimSize(1);
+// Inputs 2 and on (the other bytes of a block) are input 1 again as
+// buildQuantizedMatmul made them; after bufferization they may be distinct
+// values of the same buffer, so they are not compared.
+std::optional<QuantFormat> quantizedMatmulFormat(linalg::GenericOp op) {
+  for (QuantFormat format : kAllFormats) {
+    const QuantFormatInfo &f = info(format);
+    const int64_t inputs = format == QuantFormat::Q6_K ? 6 : 4;
+    if (!op->hasAttr(f.attr) || op.getNumDpsInputs() != inputs || op.getNumDpsInits() != 1)
+      continue;
+    auto shaped = [](Value v) { return dyn_cast<ShapedType>(v.getType()); };
+    ShapedType a = shaped(op.getDpsInputs()[0]), w = shaped(op.getDpsInputs()[1]),
+               c = shaped(op.getDpsInits()[0]);
+    if (a && w && c && a.getRank() == 3 && w.getRank() == 3 && c.getRank() == 2 &&
+        a.getElementType().isF32() && w.getElementType().isInteger(8) &&
+        c.getElementType().isF32() && a.getDimSize(2) == f.block &&
+        w.getDimSize(2) == f.blockBytes && !ShapedType::isDynamic(w.getDimSize(0)) &&
+        !ShapedType::isDynamic(w.getDimSize(1)) && a.getDimSize(1) == w.getDimSize(1))
+      return format;
+  }
+  return std::nullopt;
 }
 
 } // namespace tfc

@@ -72,14 +72,27 @@ enum {
   TFC_DTYPE_Q8_0 = 3, /* ggml's Q8_0 blocks along the last dim (a multiple of
                          TFC_Q8_0_BLOCK): each an f16 scale d, then 32 int8 q,
                          element value q * d; see below */
-  TFC_DTYPE_COUNT = 4
+  TFC_DTYPE_Q4_0 = 4, /* ggml's Q4_0 blocks along the last dim (a multiple of
+                         TFC_Q4_0_BLOCK): each an f16 scale d, then 16 bytes
+                         whose low nibbles are elements 0..15 and high nibbles
+                         elements 16..31, element value (nibble - 8) * d */
+  TFC_DTYPE_Q6_K = 5, /* ggml's Q6_K super-blocks along the last dim (a multiple
+                         of TFC_Q6_K_BLOCK = 256): 128 bytes of low 4 bits, 64 of
+                         high 2 bits, 16 int8 sub-block scales, an f16 d;
+                         element value (q - 32) * scale * d (ggml-common.h) */
+  TFC_DTYPE_COUNT = 6
 };
 
-/* A Q8_0 slot of dims [..., k] is the memref<...x{k/32}x34xi8> of its bytes
-   (row-major: the blocks of a row side by side, rows side by side); a stacked
-   Q8_0 slot's base is memref<?xi8> and its layer offsets count bytes. */
+/* A Q8_0 (Q4_0, Q6_K) slot of dims [..., k] is the memref<...x{k/32}x34xi8>
+   (...x{k/32}x18xi8, ...x{k/256}x210xi8) of its bytes (row-major: the blocks of a row side by side, rows
+   side by side); a stacked quantized slot's base is memref<?xi8> and its layer
+   offsets count bytes. */
 #define TFC_Q8_0_BLOCK 32
 #define TFC_Q8_0_BLOCK_BYTES 34
+#define TFC_Q4_0_BLOCK 32
+#define TFC_Q4_0_BLOCK_BYTES 18
+#define TFC_Q6_K_BLOCK 256
+#define TFC_Q6_K_BLOCK_BYTES 210
 
 /* How tfc_model_random fills a weight (tfc_gen_weight.init). */
 enum {

@@ -89,7 +89,7 @@ module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [-1, 4], 
 
 // -----
 
-// expected-error @+1 {{unknown weight dtype 'f64' (expected f32, bf16, f16 or q8_0)}}
+// expected-error @+1 {{unknown weight dtype 'f64' (expected f32, bf16, f16, q8_0, q4_0 or q6_k)}}
 module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [4], dtype = f64, init = random>]} {}
 
 // -----

@@ -1,17 +1,28 @@
-#===- quant.py - Q8_0 weights: numpy reference and accuracy checks ---------===#
+#===- quant.py - Q8_0/Q4_0 weights: numpy reference and accuracy checks ----===#
 #
 # The reference for --weight-type=q8_0, written from the format's definition
 # (ggml-common.h's block_q8_0: an f16 scale d, then 32 int8 q; value q * d) and
 # the arithmetic of ggml's quantize_row_q8_0_ref (d = max|x| / 127 in f32, the
 # f16 of d stored, q = roundf(x * (1 / d)) with the f32 d, half away from
 # zero) and of its CPU activation quantization (scale f16(max|x| / 127),
-# q = round-half-even(x * (127 / max|x|))).
+# q = round-half-even(x * (127 / max|x|))). For --weight-type=q4_0 the weights
+# go through the numpy Q4_0 quantizer of Runtime/Inputs/ggml_quantize.py
+# (quantize_row_q4_0_ref) and the dequantizer of Runtime/Inputs/gguf_gen.py
+# (both written from the format's definition); the activations are quantized
+# as for Q8_0, as ggml's Q4_0 CPU kernels do (vec_dot_type Q8_0). For
+# --weight-type=q6_k the weights go through ggml_quantize.py's
+# quantize_row_q6_K_ref; the activations of those layers are quantized per
+# 256-block as ggml's quantize_row_q8_K does (vec_dot_type Q8_K: amax = max|x|,
+# q = round-half-even(x * (127 / amax)), d = 1 / (127 / amax) in f32, no f16
+# rounding). A matrix whose rows are not a multiple of 256 wide falls back to
+# Q8_0 (as llama.cpp's quantizer does for Q6_K), or stays f32 below 32.
 #
 # quant.py check MODEL MODEL.so HARNESS [--weights W.safetensors] [--prompt-len N]
-#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--work DIR]
+#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--type q8_0|q4_0|q6_k]
+#          [--work DIR]
 #     MODEL is llama_small / mqa_small (seeded random weights, written as F32,
 #     F16 or BF16 safetensors and quantized from those values at load) or
-#     stories260k (--weights). Runs the compiled q8_0 model on the
+#     stories260k (--weights). Runs the compiled q8_0 (q4_0) model on the
 #     prompt and compares its logits with two float64 references on the same
 #     quantized weights:
 #       "int8":  the kernel's arithmetic: dequantized weights times activations
@@ -19,19 +30,19 @@
 #       "dequant": dequantized weights times the f32 activations.
 #     Default (the int8 kernels): against "int8", the same argmax on >= 99 % of
 #     positions, mean KL(ref || model) <= 1e-3 and relative error <= 2e-2;
-#     against "dequant", relative error <= 5e-2 (the error that quantizing the
-#     activations adds; logged). --exact (a target without an int8 kernel,
+#     against "dequant", relative error <= 5e-2 (--dequant-tol: the error that
+#     quantizing the activations adds; logged). --exact (a target without an int8 kernel,
 #     whose generic becomes loops of the dequantized arithmetic): against
 #     "dequant", relative error <= 1e-4. Weights whose rows are not a multiple
 #     of 32 wide stay f32 in the compiled model and in both references.
 #
-# quant.py gguf MANIFEST DIR
+# quant.py gguf MANIFEST DIR [--type q8_0|q4_0]
 #     From a harness --manifest: DIR/Q8_0.safetensors with seeded random F32
 #     weights, and DIR/Q8_0.gguf with the same weights, each linear layer's
 #     matrix (2-D, rows a multiple of 32, not an embedding) quantized to Q8_0
 #     here; the embedding is stored dequantized in the safetensors file, so the
 #     two load to the same model only if the runtime's quantizer is bit-identical
-#     to this one (q8_0-quantizer.test).
+#     to this one (Runtime/q8_0-gguf.test). The same for Q4_0 (DIR/Q4_0.*).
 #
 # quant.py self-test
 #     Known values of the quantizer (halves rounding away from zero, all-zero
@@ -48,10 +59,18 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime", "Inputs"))
 import check as C  # noqa: E402
+import ggml_quantize as GQ  # noqa: E402
+import gguf_gen as G  # noqa: E402
 import reference as R  # noqa: E402
 
 BLOCK = 32
+
+# The random models: check.py's, and a Llama whose matrices have rows of 256
+# (K-quant super-blocks) but for the down projection's 288 (Q8_0 fallback).
+MODELS = dict(C.MODELS, llama_k=("llama", dict(C.MODELS["llama_small"][1], dim=256, heads=4,
+                                                 head_dim=64, ffn=288)))
 
 
 def quantize_q8_0(x):
@@ -96,27 +115,61 @@ def quantize_activations(x):
     return v.reshape(x.shape)
 
 
+def quantize_activations_q8_k(x):
+    """The activations of a Q6_K product as its kernel sees them (float64 of
+    q * d, per 256-block)."""
+    x = np.asarray(x, dtype=np.float32)
+    blocks = x.reshape(x.shape[:-1] + (x.shape[-1] // 256, 256))
+    amax = np.max(np.abs(blocks), axis=-1)
+    with np.errstate(divide="ignore"):
+        inv = np.where(amax != 0, np.float32(127) / amax, np.float32(0)).astype(np.float32)
+        d = np.where(inv != 0, np.float32(1) / inv, np.float32(0)).astype(np.float32)
+    q = np.rint((blocks * inv[..., None]).astype(np.float32))  # half to even
+    v = q.astype(np.float64) * d.astype(np.float64)[..., None]
+    return v.reshape(x.shape)
+
+
 def quantizable(w, kind):
-    """Which weights --weight-type=q8_0 stores as Q8_0: linear layers' own
-    matrices (not a tied embedding) with rows a multiple of 32."""
+    """Which weights --weight-type=q8_0|q4_0|q6_k stores quantized: linear
+    layers' own matrices (not a tied embedding) with rows a multiple of 32."""
     return kind == "weight" and w.ndim == 2 and w.shape[-1] % BLOCK == 0
 
 
+def stored_type(w, wtype):
+    """The block type of a quantizable weight under --weight-type=wtype: a
+    K-quant whose rows are not a multiple of 256 wide falls back to q8_0."""
+    if wtype == "q6_k" and w.shape[-1] % 256 != 0:
+        return "q8_0"
+    return wtype
+
+
+def dequantized(w, wtype):
+    """float64 of w (rows a multiple of 32) quantized as `wtype` and back."""
+    if wtype == "q8_0":
+        return dequantize_q8_0(*quantize_q8_0(w))
+    blocks = GQ.QUANTIZERS[wtype.upper()](np.asarray(w, np.float32))
+    return G.dequantize(wtype.upper(), blocks.tobytes()).astype(np.float64).reshape(w.shape)
+
+
 class QuantWeights(R.Weights):
-    """Weights whose linear layers use Q8_0-quantized matrices; with
+    """Weights whose linear layers use `wtype`-quantized matrices; with
     `int8_activations`, their inputs are quantized per block too."""
 
-    def __init__(self, tensors, int8_activations):
+    def __init__(self, tensors, int8_activations, wtype="q8_0"):
         super().__init__(tensors=tensors)
         self.int8 = int8_activations
+        self.wtype = wtype
         self.quantized = set()
 
     def product(self, x, w, name):
         if not quantizable(w, self.kinds.get(name)):
             return x @ w.T
-        self.quantized.add(name)
-        wq = dequantize_q8_0(*quantize_q8_0(w))
-        return (quantize_activations(x) if self.int8 else x) @ wq.T
+        wtype = stored_type(w, self.wtype)
+        self.quantized.add("%s (%s)" % (name, wtype))
+        wq = dequantized(w, wtype)
+        if self.int8:
+            x = quantize_activations_q8_k(x) if wtype == "q6_k" else quantize_activations(x)
+        return x @ wq.T
 
 
 def log_softmax(z):
@@ -142,7 +195,7 @@ def check(args):
         tensors = R.load_safetensors(args.weights)
         wpath = args.weights
     else:
-        family, cfg = C.MODELS[args.model]
+        family, cfg = MODELS[args.model]
         tensors = {k: R.round_to_dtype(v, args.dtype)
                    for k, v in R.manifest(family, cfg, seed=args.seed).used.items()}
         wpath = os.path.join(work, "weights.safetensors")
@@ -152,16 +205,17 @@ def check(args):
     cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
     if args.chunks:
         cmd += ["--chunks", args.chunks]
-    got = checker.output(cmd, "q8_0 logits", (n, cfg["vocab"]))
+    got = checker.output(cmd, "%s logits" % args.type, (n, cfg["vocab"]))
     if got is None:
         return 1
 
     refs = {}
     for label, int8 in (("int8", True), ("dequant", False)):
-        W = QuantWeights(tensors, int8)
+        W = QuantWeights(tensors, int8, args.type)
         refs[label] = R.forward(family, cfg, W, tokens)
         quantized = sorted(W.quantized)
     print("%d of %d weights quantized in the reference" % (len(quantized), len(tensors)))
+    print("  " + ", ".join(quantized))
     for label, want in refs.items():
         same, kl = agreement(got, want)
         print("vs %-8s rel err %.3e  argmax same %.1f %%  mean KL %.2e" %
@@ -178,20 +232,19 @@ def check(args):
         need("argmax agreement with int8 reference %.3f < 0.99" % same, same >= 0.99)
         need("mean KL vs int8 reference %.3e > 1e-3" % kl, kl <= 1e-3)
         need("rel err vs int8 reference > 2e-2", C.rel_err(got, refs["int8"]) <= 2e-2)
-        need("rel err vs dequant reference > 5e-2", C.rel_err(got, refs["dequant"]) <= 5e-2)
+        need("rel err vs dequant reference > %g" % args.dequant_tol,
+             C.rel_err(got, refs["dequant"]) <= args.dequant_tol)
         # The kernel really quantized the activations: it is closer to "int8".
         need("closer to the dequant reference than to the int8 one",
              C.rel_err(got, refs["int8"]) < C.rel_err(got, refs["dequant"]))
     if checker.failures:
         print("%d check(s) failed; files kept in %s" % (checker.failures, work))
         return 1
-    print("PASS: %s q8_0 matches the reference" % args.model)
+    print("PASS: %s %s matches the reference" % (args.model, args.type))
     return 0
 
 
-def gguf(manifest, d):
-    sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime", "Inputs"))
-    import gguf_gen as G
+def gguf(manifest, d, wtype):
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng(16)
     st, gg = {}, []
@@ -202,20 +255,24 @@ def gguf(manifest, d):
         name, shape = parts[1], [int(x) for x in parts[2].split(",")]
         v = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
         if len(shape) == 2 and shape[-1] % BLOCK == 0:
-            # The first block of each row is all ties: max 127 * 2^-10 makes
-            # d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to m + 1/2,
-            # which roundf takes away from zero (rint would not).
-            halves = (np.arange(BLOCK - 1) - 15 + 0.5) * rng.choice([-1.0, 1.0], BLOCK - 1)
-            v[:, 0] = 127.0 * 2.0 ** -10
-            v[:, 1:BLOCK] = (halves * 2.0 ** -10).astype(np.float32)
-            dq = quantize_q8_0(v)
-            gg.append((name, G.ne_of(shape), "Q8_0", q8_0_bytes(*dq)))
-            st[name] = v if "embd" not in name else dequantize_q8_0(*dq).astype(np.float32)
+            tname = stored_type(v, wtype).upper()
+            if tname == "Q8_0":
+                # The first block of each row is all ties: max 127 * 2^-10
+                # makes d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to
+                # m + 1/2, which roundf takes away from zero (rint would not).
+                halves = (np.arange(BLOCK - 1) - 15 + 0.5) * rng.choice([-1.0, 1.0], BLOCK - 1)
+                v[:, 0] = 127.0 * 2.0 ** -10
+                v[:, 1:BLOCK] = (halves * 2.0 ** -10).astype(np.float32)
+                raw = q8_0_bytes(*quantize_q8_0(v))
+            else:
+                raw = GQ.QUANTIZERS[tname](v).tobytes()
+            gg.append((name, G.ne_of(shape), tname, raw))
+            st[name] = v if "embd" not in name else G.dequantize(tname, raw).reshape(shape)
         else:
             gg.append((name, G.ne_of(shape), "F32", v.tobytes()))
             st[name] = v
-    R.save_safetensors(os.path.join(d, "Q8_0.safetensors"), st)
-    G.write(os.path.join(d, "Q8_0.gguf"), G.build(G.every_kv(), gg))
+    R.save_safetensors(os.path.join(d, wtype.upper() + ".safetensors"), st)
+    G.write(os.path.join(d, wtype.upper() + ".gguf"), G.build(G.every_kv(), gg))
     return 0
 
 
@@ -264,15 +321,21 @@ def main():
     c.add_argument("--exact", action="store_true")
     c.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"],
                    help="the safetensors dtype of the random weights (quantized at load)")
+    c.add_argument("--dequant-tol", type=float, default=5e-2,
+                   help="bound on the relative error against the f32 math on the dequantized "
+                        "weights (what quantizing the activations adds)")
+    c.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k"],
+                   help="the model's --weight-type")
     g = sub.add_parser("gguf")
     g.add_argument("manifest")
     g.add_argument("dir")
+    g.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k"])
     sub.add_parser("self-test")
     args = ap.parse_args()
     if args.cmd == "check":
         return check(args)
     if args.cmd == "gguf":
-        return gguf(args.manifest, args.dir)
+        return gguf(args.manifest, args.dir, args.type)
     return self_test()
 
 

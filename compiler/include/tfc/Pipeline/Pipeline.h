@@ -24,7 +24,8 @@ struct PipelineOptions {
   bool fuse = true;    // tfc-fuse-elementwise (when false: one loop nest per linalg op)
   unsigned optLevel = 3;
   std::string targetCpu = "native";
-  std::string weightType = "f32"; // f32 | bf16 | f16 | q8_0: how linear layers' weights are stored
+  /// How linear layers' weights are stored: f32 | bf16 | f16 | q8_0 | q4_0 | q6_k.
+  std::string weightType = "f32";
   unsigned threads = 0; // 1: sequential code; else OpenMP with TFC_NUM_THREADS or all cores
   /// f32 lanes of the vector kernels: 16 with AVX-512, 8 with AVX2; <= 1
   /// leaves the linear layers as scalar loops. The driver sets it from the
@@ -32,7 +33,7 @@ struct PipelineOptions {
   int64_t vectorWidth = 16;
   /// bf16 weights are multiplied with vdpbf16ps (the target has AVX512_BF16).
   bool bf16Dot = false;
-  /// How Q8_0 products multiply int8 (tfc-vectorize-matmul's int8-dot): "vnni"
+  /// How Q8_0/Q4_0 products multiply int8 (tfc-vectorize-matmul's int8-dot): "vnni"
   /// (vpdpbusd), "avx2" (vpmaddubsw + vpmaddwd) or "none" (scalar loops).
   std::string int8Dot = "none";
   /// Flash-style attention: keys per tile, for a block of `attentionQueryRows`

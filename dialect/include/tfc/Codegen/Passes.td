@@ -239,6 +239,24 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     accumulators, reduced horizontally once per output. With `none` the generic
     is left alone and becomes scalar loops of the exact dequantized arithmetic.
 
+    Q4_0 weights (`tfc.q4_0_matmul`) get the same kernel with the same
+    activations: a block's 16 bytes (18 with the scale) are unpacked into 32
+    nibbles in element order (low nibbles, then high ones; values 0..15, the
+    weight + 8), the unsigned operand, and q_a is the signed one (no vpsignb).
+    The -8 is folded into the integer sums' start value, -8 · Σ of each i32
+    lane's four q_a bytes, computed per block with the activations (their dot
+    product with ones).
+
+    Q6_K weights (`tfc.q6_k_matmul`, 256-element super-blocks) take their
+    activations quantized per 256 as ggml's quantize_row_q8_K does (amax, q =
+    roundeven(x · 127 / amax), d = 1 / (127 / amax) in f32) with start values
+    -32 · the lane sums of each 32-lane chunk. Per super-block and tile, each
+    row's 2 × 32 bytes of low bits and 32 of high bits are unpacked into eight
+    32-lane vectors of 6-bit values (q + 32); each chunk's dot product is
+    multiplied in i32 by its two sub-blocks' int8 scales (lanes 0-3 and 4-7,
+    a shuffle of the 16 sign-extended scales) and summed in i32, converted and
+    scaled by d_a · d_w once per super-block.
+
     Before:
     ```mlir
     linalg.matmul_transpose_b ins(%x, %w : memref<?x64xf32>, memref<172x64xf32>) outs(%y : memref<?x172xf32>)
@@ -270,7 +288,7 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
            "bf16 weights: round the activations to bf16 and use vdpbf16ps "
            "(AVX512_BF16) in the streaming kernels">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"none\"",
-           "Q8_0 products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
+           "Q8_0/Q4_0/Q6_K products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
            "(left to scalar loops)">
   ];
   let dependentDialects = [

@@ -1,16 +1,25 @@
-//===- QuantizedMatmul.h - Linear layers on ggml Q8_0 weights ----*- C++ -*-===//
+//===- QuantizedMatmul.h - Linear layers on ggml block weights ---*- C++ -*-===//
 //
-// A linear layer whose weight is stored as ggml Q8_0 blocks (--weight-type=q8_0,
-// gen_abi.h) has no linalg named op: its weight operand is the bytes of the
-// blocks, tensor<n x k/32 x 34 x i8>, not an [n, k] tensor of numbers. It is a
-// linalg.generic marked with kQ8_0MatmulAttr whose body spells out the
-// format, so that the IR means what it computes without the kernel:
+// A linear layer whose weight is stored as ggml blocks (--weight-type=q8_0 or
+// q4_0, gen_abi.h) has no linalg named op: its weight operand is the bytes of
+// the blocks, tensor<n x k/32 x B x i8> (B bytes per block), not an [n, k]
+// tensor of numbers. It is a linalg.generic marked with the format's attribute
+// (tfc.q8_0_matmul, tfc.q4_0_matmul) whose body spells out the format, so that
+// the IR means what it computes without the kernel:
 //
-//   C[m, n] += A[m, b, j] * f32(W[n, b, 2 + j]) * f32(f16(W[n, b, 0..1]))
+//   Q8_0: C[m, n] += A[m, b, j] * f32(W[n, b, 2 + j]) * scale(W[n, b, 0..1])
+//   Q4_0: C[m, n] += A[m, b, j] * f32(nibble(W[n, b, 2 + j mod 16], j / 16) - 8)
+//                               * scale(W[n, b, 0..1])
+//   Q6_K: 256-lane super-blocks of 210 bytes (ggml's block_q6_K): lane j's low
+//         4 bits in byte 64 (j / 128) + 32 ((j mod 128) / 32 mod 2) + j mod 32
+//         (nibble (j mod 128) / 64), its high 2 bits in byte
+//         128 + 32 (j / 128) + j mod 32 (bits 2 ((j mod 128) / 32)), value
+//         (q - 32) * int8 W[n, b, 192 + j / 16] * scale(W[n, b, 208..209])
 //
 // over tokens m, weight rows n, blocks b and lanes j (A is the activations
 // reshaped to [tokens, k/32, 32]; the scale is the little-endian f16 in the
-// block's first two bytes). tfc-lower-entry-points builds it,
+// block's first two bytes; a Q4_0 byte holds element j in its low nibble and
+// element j + 16 in its high one). tfc-lower-entry-points builds it,
 // tfc-fuse-elementwise starts it from a residual like a matmul, and
 // tfc-vectorize-matmul replaces it with the int8 dot-product kernel (which
 // also quantizes A per block, as ggml does); anything left of it becomes loops
@@ -23,30 +32,43 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <optional>
+
 namespace mlir::linalg {
 class GenericOp;
 } // namespace mlir::linalg
 
 namespace tfc {
 
-/// Elements per Q8_0 block and bytes per block (TFC_Q8_0_BLOCK[_BYTES]).
-constexpr int64_t kQ8_0Block = 32, kQ8_0BlockBytes = 34;
+/// The ggml block formats linear layers' weights can be stored in.
+enum class QuantFormat { Q8_0, Q4_0, Q6_K };
 
-/// The unit attribute marking the generic.
-constexpr llvm::StringLiteral kQ8_0MatmulAttr = "tfc.q8_0_matmul";
+/// What the passes need to know of a format: its elements and bytes per block
+/// (TFC_<FORMAT>_BLOCK[_BYTES] in gen_abi.h) and the unit attribute marking
+/// its generic.
+struct QuantFormatInfo {
+  llvm::StringLiteral name;
+  llvm::StringLiteral attr;
+  int64_t block, blockBytes;
+};
+const QuantFormatInfo &info(QuantFormat format);
 
-/// The shape a Q8_0 weight of `shape` ([..., k], k a multiple of 32) is
-/// stored in: [..., k/32, 34] bytes.
-llvm::SmallVector<int64_t> q8_0StoredShape(llvm::ArrayRef<int64_t> shape);
+/// The format of --weight-type=`name` (q8_0, q4_0), if it is one.
+std::optional<QuantFormat> quantFormatNamed(llvm::StringRef name);
+
+/// The shape a weight of `shape` ([..., k], k a multiple of the block) is
+/// stored in as `format`: [..., k/block, blockBytes] bytes.
+llvm::SmallVector<int64_t> quantStoredShape(QuantFormat format, llvm::ArrayRef<int64_t> shape);
 
 /// `init + a · dequantize(wq)ᵀ` for activations a: tensor<?xk x f32>, blocks
-/// wq: tensor<n x k/32 x 34 x i8> and init: tensor<?xn x f32>.
-mlir::Value buildQ8_0Matmul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value a, mlir::Value wq,
-                            mlir::Value init);
+/// wq: tensor<n x k/block x blockBytes x i8> and init: tensor<?xn x f32>.
+mlir::Value buildQuantizedMatmul(mlir::OpBuilder &b, mlir::Location loc, QuantFormat format,
+                                 mlir::Value a, mlir::Value wq, mlir::Value init);
 
-/// Whether `op` is a generic built by buildQ8_0Matmul (on tensors or buffers):
-/// inputs (A reshaped to [m, k/32, 32], W, W, W), one output C.
-bool isQ8_0Matmul(mlir::linalg::GenericOp op);
+/// The format of `op` if it is a generic built by buildQuantizedMatmul (on
+/// tensors or buffers): inputs (A reshaped to [m, k/block, block], W, W, W;
+/// Q6_K: W five times), one output C.
+std::optional<QuantFormat> quantizedMatmulFormat(mlir::linalg::GenericOp op);
 
 } // namespace tfc
 

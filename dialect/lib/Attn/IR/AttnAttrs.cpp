@@ -54,6 +54,8 @@ TFC_SAME_VALUE(DType, f32, TFC_DTYPE_F32);
 TFC_SAME_VALUE(DType, bf16, TFC_DTYPE_BF16);
 TFC_SAME_VALUE(DType, f16, TFC_DTYPE_F16);
 TFC_SAME_VALUE(DType, q8_0, TFC_DTYPE_Q8_0);
+TFC_SAME_VALUE(DType, q4_0, TFC_DTYPE_Q4_0);
+TFC_SAME_VALUE(DType, q6_k, TFC_DTYPE_Q6_K);
 static_assert(getMaxEnumValForDType() + 1 == TFC_DTYPE_COUNT,
               "DType (AttnAttrs.td) and TFC_DTYPE_* (gen_abi.h) differ in number");
 TFC_SAME_VALUE(WeightInit, random, TFC_INIT_RANDOM);
@@ -186,10 +188,13 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
   if (stringifyDType(dtype).empty())
     return emitError() << "weight slot '" << name.str() << "' has an unknown dtype "
                        << static_cast<int32_t>(dtype);
-  if (dtype == DType::q8_0 &&
-      (shape.empty() || shape.size() >= TFC_MAX_RANK || shape.back() % TFC_Q8_0_BLOCK != 0))
-    return emitError() << "q8_0 weight slot '" << name.str()
-                       << "' needs rows a multiple of " << TFC_Q8_0_BLOCK
+  const int64_t block = dtype == DType::q6_k                           ? TFC_Q6_K_BLOCK
+                        : dtype == DType::q8_0 || dtype == DType::q4_0 ? TFC_Q8_0_BLOCK
+                                                                       : 0;
+  static_assert(TFC_Q8_0_BLOCK == TFC_Q4_0_BLOCK, "one block width for Q8_0 and Q4_0");
+  if (block && (shape.empty() || shape.size() >= TFC_MAX_RANK || shape.back() % block != 0))
+    return emitError() << stringifyDType(dtype) << " weight slot '" << name.str()
+                       << "' needs rows a multiple of " << block
                        << " wide and a rank below " << TFC_MAX_RANK;
   if (stringifyWeightInit(init).empty())
     return emitError() << "weight slot '" << name.str() << "' has an unknown init "
@@ -216,7 +221,7 @@ Attribute WeightSlotAttr::parse(AsmParser &parser, Type) {
   std::optional<DType> d = symbolizeDType(dtype);
   if (!d)
     return parser.emitError(loc) << "unknown weight dtype '" << dtype
-                                 << "' (expected f32, bf16, f16 or q8_0)",
+                                 << "' (expected f32, bf16, f16, q8_0, q4_0 or q6_k)",
            Attribute();
   std::optional<WeightInit> i = symbolizeWeightInit(init);
   if (!i)

@@ -111,10 +111,11 @@ void useNarrowWeight(OpBuilder &b, Value wide, Value narrow) {
   }
 }
 
-/// Moves the uses of the f32 weight `wide` to `blocks`, the same weight as Q8_0
-/// blocks ([..., k/32, 34] bytes): slices (whole rows, see keepsWholeRows) are
-/// rebuilt over the blocks and each matmul becomes the Q8_0 product.
-void useQ8_0Weight(OpBuilder &b, Value wide, Value blocks) {
+/// Moves the uses of the f32 weight `wide` to `blocks`, the same weight as
+/// blocks of `format` ([..., k/32, bytes per block]): slices (whole rows, see
+/// keepsWholeRows) are rebuilt over the blocks and each matmul becomes the
+/// quantized product.
+void useQuantizedWeight(OpBuilder &b, tfc::QuantFormat format, Value wide, Value blocks) {
   MLIRContext *ctx = b.getContext();
   for (OpOperand &use : llvm::make_early_inc_range(wide.getUses())) {
     Operation *user = use.getOwner();
@@ -126,22 +127,28 @@ void useQ8_0Weight(OpBuilder &b, Value wide, Value blocks) {
         return out;
       };
       ArrayRef<int64_t> blockDims = cast<RankedTensorType>(blocks.getType()).getShape().take_back(2);
-      auto type = RankedTensorType::get(tfc::q8_0StoredShape(slice.getType().getShape()),
+      auto type = RankedTensorType::get(tfc::quantStoredShape(format, slice.getType().getShape()),
                                         b.getI8Type());
       Value blockSlice = b.create<tensor::ExtractSliceOp>(
           slice.getLoc(), type, blocks,
           blockTail(slice.getMixedOffsets(), {b.getIndexAttr(0), b.getIndexAttr(0)}),
           blockTail(slice.getMixedSizes(), getAsIndexOpFoldResult(ctx, blockDims)),
           blockTail(slice.getMixedStrides(), {b.getIndexAttr(1), b.getIndexAttr(1)}));
-      useQ8_0Weight(b, slice.getResult(), blockSlice);
+      useQuantizedWeight(b, format, slice.getResult(), blockSlice);
       slice.erase();
     } else if (auto matmul = dyn_cast<linalg::MatmulTransposeBOp>(user)) {
-      Value product = tfc::buildQ8_0Matmul(b, matmul.getLoc(), matmul.getDpsInputs()[0], blocks,
-                                           matmul.getDpsInits()[0]);
+      Value product = tfc::buildQuantizedMatmul(b, matmul.getLoc(), format,
+                                                matmul.getDpsInputs()[0], blocks,
+                                                matmul.getDpsInits()[0]);
       matmul->replaceAllUsesWith(ValueRange{product});
       matmul.erase();
     }
   }
+}
+
+/// The block format of a quantized slot type (none for f32, bf16, f16).
+std::optional<tfc::QuantFormat> quantFormatOf(DType dtype) {
+  return tfc::quantFormatNamed(stringifyDType(dtype));
 }
 
 MemRefType memrefFor(Type tensor) {
@@ -274,8 +281,8 @@ LogicalResult lowerFunction(func::FuncOp func,
                                                      /*restrict=*/true);
       }
     }
-    if (s.dtype == DType::q8_0)
-      useQ8_0Weight(b, w.getResult(), tensor);
+    if (std::optional<tfc::QuantFormat> format = quantFormatOf(s.dtype))
+      useQuantizedWeight(b, *format, w.getResult(), tensor);
     else if (s.dtype != DType::f32)
       useNarrowWeight(b, w.getResult(), tensor);
     else
@@ -334,15 +341,15 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     } else if (weightType == "f16") {
       narrow = Float16Type::get(ctx);
       narrowDType = DType::f16;
-    } else if (weightType == "q8_0") {
+    } else if (std::optional<DType> q = attn::symbolizeDType(weightType); q && quantFormatOf(*q)) {
       narrow = IntegerType::get(ctx, 8);
-      narrowDType = DType::q8_0;
+      narrowDType = *q;
     } else if (weightType != "f32") {
       module.emitError() << "unknown weight type '" << weightType
-                         << "' (expected f32, bf16, f16 or q8_0)";
+                         << "' (expected f32, bf16, f16, q8_0, q4_0 or q6_k)";
       return signalPassFailure();
     }
-    const bool quantized = narrowDType == DType::q8_0;
+    const std::optional<tfc::QuantFormat> quantized = quantFormatOf(narrowDType);
     SmallVector<Slot> slots;
     llvm::DenseMap<attn::WeightNameAttr, int32_t> slotOf;
     WalkResult walk = module.walk([&](attn::WeightOp w) {
@@ -361,24 +368,34 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
       return signalPassFailure();
 
     // A slot is kept narrow when every use of every one of its weight ops is
-    // a linear layer's matmul. Q8_0 also needs rows of whole blocks: a slot
-    // whose rows are not a multiple of 32 wide stays f32.
+    // a linear layer's matmul. Quantized types also need rows of whole blocks:
+    // a K-quant slot whose rows are not a multiple of 256 wide falls back to
+    // Q8_0 (as llama.cpp's quantizer turns Q6_K tensors that do not fit into
+    // Q8_0), and a slot whose rows are not a multiple of 32 wide stays f32.
     if (narrow) {
       llvm::DenseMap<int32_t, bool> eligible;
       module.walk([&](attn::WeightOp w) {
         int32_t slot = slotOf.lookup(w.getName());
         auto [it, first] = eligible.try_emplace(slot, true);
-        it->second = it->second && feedsOnlyMatmuls(w.getResult(), quantized);
+        it->second = it->second && feedsOnlyMatmuls(w.getResult(), quantized.has_value());
       });
       for (auto [slot, ok] : eligible) {
         RankedTensorType type = slots[slot].type;
-        if (!ok || type.getRank() < 2 ||
-            (quantized && type.getShape().back() % tfc::kQ8_0Block != 0))
+        if (!ok || type.getRank() < 2)
+          continue;
+        DType dtype = narrowDType;
+        std::optional<tfc::QuantFormat> format = quantized;
+        if (format && type.getShape().back() % tfc::info(*format).block != 0) {
+          format = tfc::QuantFormat::Q8_0;
+          dtype = DType::q8_0;
+        }
+        if (format && type.getShape().back() % tfc::info(*format).block != 0)
           continue;
         slots[slot].stored = RankedTensorType::get(
-            quantized ? tfc::q8_0StoredShape(type.getShape()) : SmallVector<int64_t>(type.getShape()),
+            format ? tfc::quantStoredShape(*format, type.getShape())
+                   : SmallVector<int64_t>(type.getShape()),
             narrow);
-        slots[slot].dtype = narrowDType;
+        slots[slot].dtype = dtype;
       }
     }
 

@@ -1,0 +1,466 @@
+//===- QuantizedKernels.cpp - Int8 dot products for Q8_0/Q4_0/Q6_K ------===//
+//
+// A product with Q8_0 weights (tfc/Utils/QuantizedMatmul.h) reads 34 bytes per
+// 32 weights instead of 128, one with Q4_0 weights 18, so decode is bound by a
+// quarter (a seventh) of the memory traffic of f32 -- if the arithmetic keeps
+// up. It does when it stays in int8, as ggml's CPU kernels do: the activations
+// are quantized to Q8_0 blocks once per call, and each pair of blocks is one
+// 32-lane integer dot product (vpdpbusd with VNNI; vpmaddubsw + vpmaddwd on
+// AVX2), scaled once per block into f32 accumulators. Q4_0's nibbles are
+// unsigned (q + 8), which is what the instructions want of their first
+// operand; the -8 is folded into the integer accumulator's start value,
+// -8 · (the activations' sums per lane), computed once with the activations.
+// Q6_K's 256-element super-blocks go the same way 32 lanes at a time, against
+// activations quantized per 256 (ggml's Q8_K), each chunk's i32 sums weighted
+// by its sub-block scales before one conversion per super-block.
+// The kernels are in tfc-vectorize-matmul's description (Passes.td); the
+// numbers they produce are those of the numpy reference
+// test/Numeric/lib/quant.py (dequantized weights, block-wise int8
+// activations, f32 math), up to the order of the f32 sums.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantizedKernels.h"
+
+#include "tfc/Utils/LoweringUtils.h"
+#include "tfc/Utils/QuantizedMatmul.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace {
+
+/// Whether the innermost dimension of `v`'s memref is contiguous.
+bool innermostContiguous(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return type && succeeded(getStridesAndOffset(type, strides, offset)) && strides.back() == 1;
+}
+
+/// Elements per block (the same for Q8_0 and Q4_0; Q6_K's 256-element
+/// super-blocks are multiplied 32 lanes at a time).
+constexpr int64_t kBlock = 32;
+
+/// Q6_K: elements per super-block, and the byte offsets in one of its high
+/// bits, sub-block scales and f16 scale (ggml's block_q6_K).
+constexpr int64_t kSuperBlock = 256, kQ6_KHigh = 128, kQ6_KScales = 192, kQ6_KScale = 208;
+
+/// Emits C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a[m, b, j] q_w[n, b, j].
+class QuantizedEmitter {
+public:
+  QuantizedEmitter(OpBuilder &b, Location loc, tfc::QuantFormat format, Value a3, Value w, Value c,
+                   bool vnni, int64_t tileTokens, int64_t tileRows)
+      : b(b), loc(loc), format(format), a3(a3), w(w), c(c), vnni(vnni), tileTokens(tileTokens),
+        tileRows(tileRows), blocks(cast<MemRefType>(w.getType()).getDimSize(1)) {
+    Type i8 = b.getI8Type();
+    lanes8 = VectorType::get({kBlock}, i8);
+    sums = VectorType::get({8}, b.getI32Type());
+    floats = VectorType::get({8}, b.getF32Type());
+    ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    psign = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.psign.b",
+                                      b.getFunctionType({lanes8, lanes8}, {lanes8}));
+    if (vnni) {
+      dot = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.256",
+                                      b.getFunctionType({sums, sums, sums}, {sums}));
+    } else {
+      auto pairs = VectorType::get({16}, b.getI16Type());
+      maddubs = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.pmadd.ub.sw",
+                                          b.getFunctionType({lanes8, lanes8}, {pairs}));
+      maddwd = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.pmadd.wd",
+                                         b.getFunctionType({pairs, pairs}, {sums}));
+    }
+  }
+
+  Value index(int64_t v) { return tfc::indexConst(b, loc, v); }
+
+  /// Quantizes A ([tokens, blocks, 32] f32) into qa (int8) and da (f32 scales
+  /// rounded through f16), as ggml's quantize_row_q8_0 does for activations;
+  /// for Q4_0 weights also the integer start values of the dot products,
+  /// sa[m, b, i] = -8 · Σ_{j < 4} qa[m, b, 4i + j] (the lanes of vpdpbusd).
+  void quantizeActivations(Value tokens) {
+    if (format == tfc::QuantFormat::Q6_K)
+      return quantizeActivationsQ8_K(tokens);
+    auto qaType = MemRefType::get({ShapedType::kDynamic, blocks, kBlock}, b.getI8Type());
+    auto daType = MemRefType::get({ShapedType::kDynamic, blocks}, b.getF32Type());
+    IntegerAttr align = b.getI64IntegerAttr(64);
+    qa = b.create<memref::AllocOp>(loc, qaType, ValueRange{tokens}, align);
+    da = b.create<memref::AllocOp>(loc, daType, ValueRange{tokens}, align);
+    if (format == tfc::QuantFormat::Q4_0) {
+      auto saType = MemRefType::get({ShapedType::kDynamic, blocks, 8}, b.getI32Type());
+      sa = b.create<memref::AllocOp>(loc, saType, ValueRange{tokens}, align);
+    }
+    auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
+    forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
+      forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+        Value x = kb.create<vector::LoadOp>(loc, f32Vec, a3, ValueRange{m, blk, index(0)});
+        Value amax = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF,
+                                                    kb.create<math::AbsFOp>(loc, x));
+        Value zero = tfc::f32Const(kb, loc, 0.0), limit = tfc::f32Const(kb, loc, 127.0);
+        Value d = kb.create<arith::DivFOp>(loc, amax, limit);
+        d = kb.create<arith::ExtFOp>(loc, kb.getF32Type(),
+                                     kb.create<arith::TruncFOp>(loc, kb.getF16Type(), d).getResult());
+        kb.create<memref::StoreOp>(loc, d, da, ValueRange{m, blk});
+        Value nonzero = kb.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, amax, zero);
+        Value inverse = kb.create<arith::SelectOp>(
+            loc, nonzero, kb.create<arith::DivFOp>(loc, limit, amax), zero);
+        Value scaled = kb.create<arith::MulFOp>(
+            loc, x, kb.create<vector::BroadcastOp>(loc, f32Vec, inverse));
+        Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
+        kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(0)});
+        if (sa)
+          kb.create<vector::StoreOp>(loc, offsetSums(kb, q, -8), sa, ValueRange{m, blk, index(0)});
+      });
+    });
+  }
+
+  /// Quantizes A ([tokens, blocks, 256] f32) per super-block as ggml's
+  /// quantize_row_q8_K does for the activations of K-quant products: amax =
+  /// max |x|, q = roundeven(x · (127 / amax)), d = 1 / (127 / amax) in f32
+  /// (ggml scales by -127 / the signed extreme; q and d both change sign,
+  /// their product does not), 0 for an all-zero block. Also the integer start
+  /// values of the 32-lane dot products, sa[m, b, c, i] = -32 · Σ_{j < 4}
+  /// qa[m, b, 32c + 4i + j] (Q6_K's values are stored + 32).
+  void quantizeActivationsQ8_K(Value tokens) {
+    const int64_t chunks = kSuperBlock / kBlock;
+    IntegerAttr align = b.getI64IntegerAttr(64);
+    auto alloc = [&](ArrayRef<int64_t> dims, Type element) {
+      SmallVector<int64_t> shape{ShapedType::kDynamic};
+      shape.append(dims.begin(), dims.end());
+      return b.create<memref::AllocOp>(loc, MemRefType::get(shape, element), ValueRange{tokens},
+                                       align);
+    };
+    qa = alloc({blocks, kSuperBlock}, b.getI8Type());
+    da = alloc({blocks}, b.getF32Type());
+    sa = alloc({blocks, chunks, 8}, b.getI32Type());
+    auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
+    forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
+      forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+        SmallVector<Value> xs;
+        Value amax;
+        for (int64_t c = 0; c < chunks; ++c) {
+          xs.push_back(kb.create<vector::LoadOp>(loc, f32Vec, a3, ValueRange{m, blk, index(c * kBlock)}));
+          Value chunkMax = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF,
+                                                          kb.create<math::AbsFOp>(loc, xs.back()));
+          amax = amax ? kb.create<arith::MaxNumFOp>(loc, amax, chunkMax).getResult() : chunkMax;
+        }
+        Value zero = tfc::f32Const(kb, loc, 0.0), limit = tfc::f32Const(kb, loc, 127.0);
+        Value nonzero = kb.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, amax, zero);
+        Value inverse = kb.create<arith::SelectOp>(
+            loc, nonzero, kb.create<arith::DivFOp>(loc, limit, amax), zero);
+        Value d = kb.create<arith::SelectOp>(
+            loc, nonzero, kb.create<arith::DivFOp>(loc, tfc::f32Const(kb, loc, 1.0), inverse), zero);
+        kb.create<memref::StoreOp>(loc, d, da, ValueRange{m, blk});
+        Value scale = kb.create<vector::BroadcastOp>(loc, f32Vec, inverse);
+        for (int64_t c = 0; c < chunks; ++c) {
+          Value scaled = kb.create<arith::MulFOp>(loc, xs[c], scale);
+          Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
+          kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(c * kBlock)});
+          kb.create<vector::StoreOp>(loc, offsetSums(kb, q, -32), sa,
+                                     ValueRange{m, blk, index(c), index(0)});
+        }
+      });
+    });
+  }
+
+  /// All tokens against weight rows [nStart, nEnd): tiles of tileTokens x
+  /// tileRows, then the remainders one token or one row at a time.
+  void block(Value nStart, Value nEnd, Value tokens) {
+    Value count = b.create<arith::SubIOp>(loc, nEnd, nStart);
+    Value nMain = b.create<arith::AddIOp>(loc, nStart, roundDown(count, tileRows));
+    Value mMain = roundDown(tokens, tileTokens);
+    auto tokenLoop = [&](Value lo, Value hi, int64_t tm) {
+      forLoop(b, lo, hi, tm, [&](OpBuilder &, Value m0) {
+        forLoop(b, nStart, nMain, tileRows, [&](OpBuilder &, Value n0) { kernel(m0, n0, tm, tileRows); });
+        forLoop(b, nMain, nEnd, 1, [&](OpBuilder &, Value n0) { kernel(m0, n0, tm, 1); });
+      });
+    };
+    tokenLoop(index(0), mMain, tileTokens);
+    tokenLoop(mMain, tokens, 1);
+  }
+
+private:
+  /// `factor` · the sums of the four bytes of each i32 lane of q
+  /// (vector<32xi8>): the dot product of q with ones.
+  Value offsetSums(OpBuilder &kb, Value q, int64_t factor) {
+    return kb.create<arith::MulIOp>(loc, dotProduct(kb, splat(kb, lanes8, 1), q, Value()),
+                                    splat(kb, sums, factor));
+  }
+
+  /// The integer vector of `type` with every element `v`.
+  Value splat(OpBuilder &nb, VectorType type, int64_t v) {
+    APInt value(type.getElementTypeBitWidth(), v, /*isSigned=*/true);
+    return nb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, value));
+  }
+
+  Value roundDown(Value v, int64_t step) {
+    return b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, v, index(step)), index(step));
+  }
+
+  /// `for i in [lo, hi) step s: body(i)`, with `b` inserting into the body.
+  void forLoop(OpBuilder &at, Value lo, Value hi, int64_t step,
+               llvm::function_ref<void(OpBuilder &, Value)> body) {
+    at.create<scf::ForOp>(loc, lo, hi, index(step), ValueRange{},
+                          [&](OpBuilder &nb, Location, Value i, ValueRange) {
+                            OpBuilder::InsertionGuard g(b);
+                            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                            body(b, i);
+                            b.create<scf::YieldOp>(loc);
+                          });
+  }
+
+  /// The scale of block `blk` of weight row `n`: the little-endian f16 at
+  /// byte `at` (its first two bytes, but for Q6_K).
+  Value weightScale(OpBuilder &nb, Value n, Value blk, int64_t at = 0) {
+    Type i16 = nb.getI16Type();
+    auto byte = [&](int64_t i) {
+      Value v = nb.create<memref::LoadOp>(loc, w, ValueRange{n, blk, index(at + i)});
+      return nb.create<arith::ExtUIOp>(loc, i16, v).getResult();
+    };
+    Value eight = nb.create<arith::ConstantOp>(loc, nb.getI16IntegerAttr(8));
+    Value bits = nb.create<arith::OrIOp>(loc, byte(0), nb.create<arith::ShLIOp>(loc, byte(1), eight));
+    return nb.create<arith::ExtFOp>(loc, nb.getF32Type(),
+                                    nb.create<arith::BitcastOp>(loc, nb.getF16Type(), bits).getResult());
+  }
+
+  /// start + Σ_j ua[j] · sw[j] in eight i32 partial sums (ua unsigned, at
+  /// most 127; sw signed, at most 127 in magnitude: no saturation on either
+  /// path); a null `start` is zero.
+  Value dotProduct(OpBuilder &nb, Value ua, Value sw, Value start) {
+    if (vnni) {
+      if (!start)
+        start = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
+      Value u = nb.create<vector::BitCastOp>(loc, sums, ua);
+      Value s = nb.create<vector::BitCastOp>(loc, sums, sw);
+      return nb.create<func::CallOp>(loc, dot, ValueRange{start, u, s}).getResult(0);
+    }
+    Value pairs = nb.create<func::CallOp>(loc, maddubs, ValueRange{ua, sw}).getResult(0);
+    Value ones = splat(nb, cast<VectorType>(pairs.getType()), 1);
+    Value sum = nb.create<func::CallOp>(loc, maddwd, ValueRange{pairs, ones}).getResult(0);
+    return start ? nb.create<arith::AddIOp>(loc, sum, start).getResult() : sum;
+  }
+
+  /// The 32 nibbles of Q4_0 block `blk` of row `n` in element order: the low
+  /// nibbles of its 16 bytes, then the high ones (values 0..15, q + 8).
+  Value nibbles(OpBuilder &nb, Value n, Value blk) {
+    auto bytes = VectorType::get({kBlock / 2}, nb.getI8Type());
+    Value packed = nb.create<vector::LoadOp>(loc, bytes, w, ValueRange{n, blk, index(2)});
+    Value low = nb.create<arith::AndIOp>(loc, packed, splat(nb, bytes, 15));
+    Value high = nb.create<arith::ShRUIOp>(loc, packed, splat(nb, bytes, 4));
+    SmallVector<int64_t> order = llvm::to_vector(llvm::seq<int64_t>(0, kBlock));
+    return nb.create<vector::ShuffleOp>(loc, low, high, order);
+  }
+
+  /// The 6-bit values (q + 32) of lanes 128 h + 32 g .. + 32 of Q6_K
+  /// super-block `blk` of row `n`, g = 0..3: low nibbles from the 64 bytes at
+  /// 64 h (g = 0, 1: low halves of the two 32-byte rows; 2, 3: high halves),
+  /// high two bits from the 32 bytes at 128 + 32 h (bits 2g, 2g + 1).
+  SmallVector<Value> sixBitValues(OpBuilder &nb, Value n, Value blk, int64_t h) {
+    auto load = [&](int64_t at) {
+      return nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(at)}).getResult();
+    };
+    Value rows[2] = {load(64 * h), load(64 * h + 32)};
+    Value high = load(kQ6_KHigh + 32 * h);
+    SmallVector<Value> values;
+    for (int64_t g = 0; g < 4; ++g) {
+      Value row = rows[g % 2];
+      Value low = g < 2 ? nb.create<arith::AndIOp>(loc, row, splat(nb, lanes8, 15)).getResult()
+                        : nb.create<arith::ShRUIOp>(loc, row, splat(nb, lanes8, 4)).getResult();
+      Value bits = nb.create<arith::AndIOp>(
+          loc, nb.create<arith::ShRUIOp>(loc, high, splat(nb, lanes8, 2 * g)), splat(nb, lanes8, 3));
+      values.push_back(nb.create<arith::OrIOp>(
+          loc, low, nb.create<arith::ShLIOp>(loc, bits, splat(nb, lanes8, 4))));
+    }
+    return values;
+  }
+
+  /// One Q6_K tm x tn tile: per super-block, the eight 32-lane chunks' dot
+  /// products (starting at sa, so the values' + 32 cancels) times their two
+  /// sub-blocks' int8 scales (lanes 0-3 and 4-7) summed in i32, then scaled
+  /// once by d_a · d_w into the f32 accumulators.
+  SmallVector<Value> kernelQ6_K(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
+    const int64_t tm = ms.size(), tn = ns.size();
+    auto wideScales = VectorType::get({16}, b.getI32Type());
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          SmallVector<Value> scaleA, scaleW, subScales;
+          for (Value m : ms)
+            scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
+          for (Value n : ns) {
+            scaleW.push_back(weightScale(nb, n, blk, kQ6_KScale));
+            Value bytes = nb.create<vector::LoadOp>(loc, VectorType::get({16}, nb.getI8Type()), w,
+                                                    ValueRange{n, blk, index(kQ6_KScales)});
+            subScales.push_back(nb.create<arith::ExtSIOp>(loc, wideScales, bytes));
+          }
+          Value zero = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
+          SmallVector<Value> isum(tm * tn, zero);
+          for (int64_t h = 0; h < 2; ++h) {
+            SmallVector<SmallVector<Value>> values;
+            for (Value n : ns)
+              values.push_back(sixBitValues(nb, n, blk, h));
+            for (int64_t g = 0; g < 4; ++g) {
+              const int64_t chunk = 4 * h + g;
+              SmallVector<Value> qaChunk, saChunk;
+              for (Value m : ms) {
+                qaChunk.push_back(nb.create<vector::LoadOp>(loc, lanes8, qa,
+                                                            ValueRange{m, blk, index(chunk * kBlock)}));
+                saChunk.push_back(
+                    nb.create<vector::LoadOp>(loc, sums, sa, ValueRange{m, blk, index(chunk), index(0)}));
+              }
+              SmallVector<int64_t> pick(4, 2 * chunk);
+              pick.append(4, 2 * chunk + 1);
+              for (int64_t j = 0; j < tn; ++j) {
+                Value scales = nb.create<vector::ShuffleOp>(loc, subScales[j], subScales[j], pick);
+                for (int64_t i = 0; i < tm; ++i) {
+                  Value dotted = dotProduct(nb, values[j][g], qaChunk[i], saChunk[i]);
+                  isum[i * tn + j] = nb.create<arith::AddIOp>(
+                      loc, isum[i * tn + j], nb.create<arith::MulIOp>(loc, dotted, scales));
+                }
+              }
+            }
+          }
+          SmallVector<Value> out;
+          for (int64_t i = 0; i < tm; ++i)
+            for (int64_t j = 0; j < tn; ++j) {
+              Value partial = nb.create<arith::SIToFPOp>(loc, floats, isum[i * tn + j]);
+              Value scale = nb.create<vector::BroadcastOp>(
+                  loc, floats, nb.create<arith::MulFOp>(loc, scaleA[i], scaleW[j]));
+              out.push_back(nb.create<vector::FMAOp>(loc, partial, scale, accs[i * tn + j]));
+            }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    return loop.getResults();
+  }
+
+  /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn).
+  void kernel(Value m0, Value n0, int64_t tm, int64_t tn) {
+    auto offsets = [&](Value base, int64_t count) {
+      SmallVector<Value> v{base};
+      for (int64_t i = 1; i < count; ++i)
+        v.push_back(b.create<arith::AddIOp>(loc, base, index(i)));
+      return v;
+    };
+    SmallVector<Value> ms = offsets(m0, tm), ns = offsets(n0, tn);
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
+    SmallVector<Value> inits(tm * tn, zero);
+    SmallVector<Value> results = format == tfc::QuantFormat::Q6_K ? kernelQ6_K(ms, ns, inits)
+                                                                  : kernelBlocks(ms, ns, inits);
+    for (int64_t i = 0; i < tm; ++i)
+      for (int64_t j = 0; j < tn; ++j) {
+        Value old = b.create<memref::LoadOp>(loc, c, ValueRange{ms[i], ns[j]});
+        Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, results[i * tn + j],
+                                                  old, arith::FastMathFlags::reassoc);
+        b.create<memref::StoreOp>(loc, sum, c, ValueRange{ms[i], ns[j]});
+      }
+  }
+
+  /// The Q8_0 / Q4_0 block loop of a tile: f32 accumulators from `inits`.
+  SmallVector<Value> kernelBlocks(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
+    const int64_t tm = ms.size(), tn = ns.size();
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          // Q8_0: |q_a| once per token; the weights take q_a's sign (q_a · q_w
+          // = |q_a| · (sign(q_a) q_w), vpsignb), since the instructions
+          // multiply unsigned by signed bytes. Q4_0: the nibbles are the
+          // unsigned operand, q_a the signed one, and the sums start at sa.
+          const bool q4 = format == tfc::QuantFormat::Q4_0;
+          SmallVector<Value> absA, signA, startA, scaleA, qw, scaleW, out;
+          for (Value m : ms) {
+            Value q = nb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{m, blk, index(0)});
+            absA.push_back(q4 ? Value() : nb.create<math::AbsIOp>(loc, q).getResult());
+            signA.push_back(q);
+            startA.push_back(
+                q4 ? nb.create<vector::LoadOp>(loc, sums, sa, ValueRange{m, blk, index(0)}).getResult()
+                   : Value());
+            scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
+          }
+          for (Value n : ns) {
+            Value bytes = q4 ? Value()
+                             : nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)});
+            qw.push_back(q4 ? nibbles(nb, n, blk) : bytes);
+            scaleW.push_back(weightScale(nb, n, blk));
+          }
+          for (int64_t i = 0; i < tm; ++i)
+            for (int64_t j = 0; j < tn; ++j) {
+              Value dotted;
+              if (q4) {
+                dotted = dotProduct(nb, qw[j], signA[i], startA[i]);
+              } else {
+                Value signedW =
+                    nb.create<func::CallOp>(loc, psign, ValueRange{qw[j], signA[i]}).getResult(0);
+                dotted = dotProduct(nb, absA[i], signedW, Value());
+              }
+              Value partial = nb.create<arith::SIToFPOp>(loc, floats, dotted);
+              Value scale = nb.create<vector::BroadcastOp>(
+                  loc, floats, nb.create<arith::MulFOp>(loc, scaleA[i], scaleW[j]));
+              out.push_back(nb.create<vector::FMAOp>(loc, partial, scale, accs[i * tn + j]));
+            }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    return loop.getResults();
+  }
+
+  OpBuilder &b;
+  Location loc;
+  tfc::QuantFormat format;
+  Value a3, w, c;
+  bool vnni;
+  int64_t tileTokens, tileRows, blocks;
+  VectorType lanes8, sums, floats;
+  func::FuncOp psign, dot, maddubs, maddwd;
+  Value qa, da; // the quantized activations and their scales
+  Value sa;     // Q4_0: the dot products' start values
+};
+
+// linalg.generic {tfc.q8_0_matmul | tfc.q4_0_matmul} (A3: [m, k/32, 32] f32,
+//   W: [n, k/32, 34 | 18] i8, C: [m, n] f32) on memrefs
+//   => quantize A3 per block; scf.parallel over row blocks of W { int8 tiles }
+struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
+  VectorizeQuantizedMatmul(MLIRContext *ctx, const tfc::MatmulStrategy &strategy,
+                           int64_t blockRows, bool vnni)
+      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows), vnni(vnni) {}
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
+    std::optional<tfc::QuantFormat> format = tfc::quantizedMatmulFormat(op);
+    if (!op.hasPureBufferSemantics() || !format)
+      return rewriter.notifyMatchFailure(op, "not a quantized product on memrefs");
+    Value a3 = op.getDpsInputs()[0], w = op.getDpsInputs()[1], c = op.getDpsInits()[0];
+    if (!innermostContiguous(a3) || !innermostContiguous(w) || !innermostContiguous(c))
+      return rewriter.notifyMatchFailure(op, "expects contiguous innermost dimensions");
+    Location loc = op.getLoc();
+    int64_t rows = cast<MemRefType>(w.getType()).getDimSize(0);
+    // 8-lane accumulators: 4 x 4 of them fit the 32 registers of AVX-512
+    // (EVEX) with the operands; the 16 of AVX2 take 2 tokens x 4 rows.
+    int64_t tileTokens = strategy.vectorWidth >= 16 ? 4 : 2;
+    QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4);
+    Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
+    emit.quantizeActivations(tokens);
+    tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
+                           [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  tfc::MatmulStrategy strategy;
+  int64_t blockRows;
+  bool vnni;
+};
+
+} // namespace
+
+void tfc::populateQuantizedMatmulPatterns(RewritePatternSet &patterns,
+                                          const MatmulStrategy &strategy, int64_t blockRows,
+                                          StringRef int8Dot) {
+  if (int8Dot == "vnni" || int8Dot == "avx2")
+    patterns.add<VectorizeQuantizedMatmul>(patterns.getContext(), strategy, blockRows,
+                                           int8Dot == "vnni");
+}
