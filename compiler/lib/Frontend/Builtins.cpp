@@ -62,6 +62,9 @@ TypeInfo typeInfo(ParamType type) {
             "`\"none\"`, `\"linear\"` or `\"llama3\"`"};
   case ParamType::Rope: return {"rope", "rope(...)", "a `rope(...)` descriptor"};
   case ParamType::Mla: return {"mla", "mla(...)", "an `mla(...)` descriptor"};
+  case ParamType::MoeTopK:
+    return {"moe_topk", "\"greedy\" or \"group_limited_greedy\"",
+            "`\"greedy\"` or `\"group_limited_greedy\"`"};
   case ParamType::Operand: return {"number", "numbers", "a number"};
   }
   llvm_unreachable("unknown parameter type");
@@ -108,6 +111,12 @@ bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST 
     if (v.kind == Val::Str && (v.s == "none" || attn::symbolizeRopeScalingKind(v.s)))
       return true;
     errorAt(context, at) << "rope scaling must be \"none\", \"linear\" or \"llama3\", got "
+                         << describe(v);
+    return false;
+  case ParamType::MoeTopK:
+    if (v.kind == Val::Str && attn::symbolizeMoeTopKMethod(v.s))
+      return true;
+    errorAt(context, at) << "topk_method must be \"greedy\" or \"group_limited_greedy\", got "
                          << describe(v);
     return false;
   case ParamType::Tensor: if (v.kind == Val::Tensor) return true; break;
@@ -741,6 +750,27 @@ const std::vector<BuiltinSpec> &table() {
         required("nope_dim", PT::Size), required("v_dim", PT::Size),
         withDefault("q_rank", PT::Count, Val::ofInt(0))},
        "latent descriptor", {}, lowerMla},
+      {"moe", InFunctions,
+       {required("x", PT::Tensor, "d"), required("experts", PT::Size), required("top_k", PT::Size),
+        required("ffn", PT::Size), withDefault("topk_method", PT::MoeTopK, Val::ofStr("greedy")),
+        withDefault("n_group", PT::Size, Val::ofInt(1)),
+        withDefault("topk_group", PT::Size, Val::ofInt(1)),
+        withDefault("norm_topk_prob", PT::Bool, Val::ofBool(false)),
+        withDefault("routed_scaling_factor", PT::Number, Val::ofFloat(1.0)),
+        withDefault("shared_experts", PT::Count, Val::ofInt(0)),
+        withDefault("w123", PT::Bool, Val::ofBool(false))},
+       "`[n, d]`: the routed SwiGLU experts weighted by the router, plus the shared experts",
+       {{"gate.weight", "[experts, d]"},
+        {"experts.{j}.gate_proj.weight", "[ffn, d]", "!w123"},
+        {"experts.{j}.up_proj.weight", "[ffn, d]", "!w123"},
+        {"experts.{j}.down_proj.weight", "[d, ffn]", "!w123"},
+        {"experts.{j}.w1.weight", "[ffn, d]", "w123"},
+        {"experts.{j}.w3.weight", "[ffn, d]", "w123"},
+        {"experts.{j}.w2.weight", "[d, ffn]", "w123"},
+        {"shared_experts.gate_proj.weight", "[shared_experts*ffn, d]", "shared_experts"},
+        {"shared_experts.up_proj.weight", "[shared_experts*ffn, d]", "shared_experts"},
+        {"shared_experts.down_proj.weight", "[d, shared_experts*ffn]", "shared_experts"}},
+       lowerMoE},
   };
   return builtins;
 }
@@ -893,7 +923,10 @@ std::optional<llvm::StringMap<Value>> BuiltinContext::createWeights(const CallAr
     // Only a call that creates a weight needs (and checks) its scope.
     if (!prefix && !(prefix = names.weightPrefix(args.call)))
       return std::nullopt;
-    std::optional<Value> v = names.weight(args.call, *prefix, w.suffix, evalShape(w.shape, args.dims));
+    // A suffix with the expert index names one tensor per expert.
+    int64_t experts = StringRef(w.suffix).contains(kExpertIndex) ? dimNamed("experts", args.dims) : 0;
+    std::optional<Value> v =
+        names.weight(args.call, *prefix, w.suffix, evalShape(w.shape, args.dims), experts);
     if (!v)
       return std::nullopt;
     created[w.suffix] = *v;
@@ -933,7 +966,8 @@ void tfc::printBuiltinReference(llvm::raw_ostream &os) {
   os << "\nParameter types:\n\n";
   // Operand reads as `number` too; only its error message differs.
   for (ParamType type : {PT::Tensor, PT::Tokens, PT::Size, PT::Count, PT::Number, PT::Bool,
-                         PT::WeightName, PT::RopeStyle, PT::RopeScaling, PT::Rope, PT::Mla}) {
+                         PT::WeightName, PT::RopeStyle, PT::RopeScaling, PT::Rope, PT::Mla,
+                         PT::MoeTopK}) {
     TypeInfo info = typeInfo(type);
     os << "* `" << info.doc << "`: " << info.legend << "\n";
   }

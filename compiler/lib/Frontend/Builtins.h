@@ -40,6 +40,7 @@ enum class ParamType {
   RopeScaling, // "none", "linear" or "llama3"
   Rope,       // a rope(...) descriptor
   Mla,        // an mla(...) descriptor
+  MoeTopK,    // "greedy" or "group_limited_greedy"
   Operand,    // a number, as the config builtins take it
 };
 
@@ -86,6 +87,9 @@ struct BuiltinSpec {
   /// A builtin without weights takes no `@` scope.
   bool takesScope() const { return !weights.empty(); }
 };
+
+/// The lowering of moe(...) (BuiltinMoE.cpp).
+std::optional<Val> lowerMoE(BuiltinContext &b, CallArgs &a);
 
 /// Every builtin, in the order of the reference.
 llvm::ArrayRef<BuiltinSpec> builtinTable();

@@ -249,16 +249,17 @@ struct RopeConfig {
   }
 };
 
-RopeConfig readRope(ConfigReader &c) {
+RopeConfig readRope(ConfigReader &c, double defaultTheta = 10000.0) {
   RopeConfig rope;
   const json::Object *parameters = c.objectField("rope_parameters");
   const json::Object *scaling = parameters ? parameters : c.objectField("rope_scaling");
   if (parameters) {
     ConfigReader p = c.nested(*parameters, "rope_parameters.");
-    rope.theta = p.has("rope_theta") ? p.number("rope_theta") : c.number("rope_theta", 10000.0);
+    rope.theta =
+        p.has("rope_theta") ? p.number("rope_theta") : c.number("rope_theta", defaultTheta);
     p.unsupportedUnless("partial_rotary_factor", 1.0, "rotary embedding of part of a head");
   } else {
-    rope.theta = c.number("rope_theta", 10000.0);
+    rope.theta = c.number("rope_theta", defaultTheta);
   }
   c.unsupportedUnless("partial_rotary_factor", 1.0, "rotary embedding of part of a head");
   if (!scaling || c.failed())
@@ -375,6 +376,44 @@ std::string outputHead(bool tied, const std::string &embedding) {
 }
 
 //===----------------------------------------------------------------------===//
+// Mixtral's experts (modeling_mixtral.py MixtralSparseMoeBlock)
+//===----------------------------------------------------------------------===//
+
+/// The mixture of experts that replaces Mixtral's MLP: `num_local_experts`
+/// SwiGLU experts of `intermediate_size`, the top `num_experts_per_tok` of a
+/// softmax router, their weights renormalized to sum to 1
+/// (MixtralSparseMoeBlock.forward), in block_sparse_moe's names (gate, and
+/// w1 / w3 / w2 for the experts' gate / up / down).
+struct MixtralExperts {
+  int64_t experts = 8, topK = 2;
+
+  void writeConfig(TdslWriter &out) const {
+    out.config("experts", experts, "num_local_experts");
+    out.config("top_k", topK, "num_experts_per_tok");
+  }
+  static std::string tdsl() {
+    return "      x = x + moe(h, experts = experts, top_k = top_k, ffn = ffn, norm_topk_prob = "
+           "true,\n"
+           "                  w123 = true) @ \"block_sparse_moe\"\n";
+  }
+};
+
+MixtralExperts readMixtralExperts(ConfigReader &c, StringRef act) {
+  MixtralExperts e;
+  e.experts = c.size("num_local_experts", 8);
+  e.topK = c.size("num_experts_per_tok", 2);
+  if (!c.failed() && e.topK > e.experts)
+    c.fail("'num_experts_per_tok' (" + llvm::Twine(e.topK) + ") must be at most " +
+           "'num_local_experts' (" + llvm::Twine(e.experts) + ")");
+  // The experts are SwiGLU (the moe builtin's); router_jitter_noise only
+  // applies in training, router_aux_loss_coef and output_router_logits only to
+  // the loss.
+  if (!c.failed() && act != "silu")
+    c.fail("'hidden_act' must be silu or swish for Mixtral's experts (tfc's moe is SwiGLU)");
+  return e;
+}
+
+//===----------------------------------------------------------------------===//
 // Llama, Mistral, Qwen2: pre-norm RMS, rotary GQA attention, gated MLP
 //===----------------------------------------------------------------------===//
 
@@ -432,7 +471,9 @@ void importLlamaFamily(ImportContext &ctx) {
   ConfigReader &c = ctx.c;
   TdslWriter &out = ctx.out;
   const StringRef arch = ctx.architecture;
-  bool qwen2 = arch == "Qwen2ForCausalLM", mistral = arch == "MistralForCausalLM";
+  bool qwen2 = arch == "Qwen2ForCausalLM", mixtral = arch == "MixtralForCausalLM";
+  // Mixtral is Mistral with a mixture of experts in place of the MLP.
+  bool mistral = arch == "MistralForCausalLM" || mixtral;
 
   // The sizes are required: save_pretrained always writes them, and a config
   // without them would silently become configuration_*.py's 7B default, which
@@ -447,8 +488,11 @@ void importLlamaFamily(ImportContext &ctx) {
   int64_t kvHeads = c.size("num_key_value_heads", mistral ? 8 : heads);
   int64_t maxSeq = c.size("max_position_embeddings",
                           mistral ? 4096 * 32 : qwen2 ? 32768 : 2048);
-  double eps = c.number("rms_norm_eps", 1e-6);
+  double eps = c.number("rms_norm_eps", mixtral ? 1e-5 : 1e-6);
   std::string act = readActivation(c, "hidden_act", "silu");
+  std::optional<MixtralExperts> experts;
+  if (mixtral)
+    experts = readMixtralExperts(c, act);
   bool tied = c.flag("tie_word_embeddings", false);
   // Llama's switches; Mistral has no biases, Qwen2 q/k/v biases only.
   bool attentionBias = !mistral && !qwen2 && c.flag("attention_bias", false);
@@ -458,7 +502,7 @@ void importLlamaFamily(ImportContext &ctx) {
     c.unsupported("mlp_bias", "not an option of " + arch.str());
   }
   c.unsupported("quantization_config", "quantized checkpoints");
-  RopeConfig rope = readRope(c);
+  RopeConfig rope = readRope(c, mixtral ? 1e6 : 10000.0);
   int64_t window = readWindow(ctx, layers);
   if (c.failed())
     return;
@@ -496,6 +540,8 @@ void importLlamaFamily(ImportContext &ctx) {
   out.config("eps", decimal(eps), "rms_norm_eps");
   if (window)
     out.config("window", window, "sliding_window");
+  if (experts)
+    experts->writeConfig(out);
 
   std::string attnArgs = "heads = heads, kv_heads = kv_heads, head_dim = head_dim, causal = true";
   if (qwen2)
@@ -512,10 +558,12 @@ void importLlamaFamily(ImportContext &ctx) {
            "      h = rms_norm(x, eps) @ \"input_layernorm\"\n"
            "      x = x + attention(h, " + attnArgs + ",\n"
            "                        rope = " + rope.tdsl() + ") @ \"self_attn\"\n"
-           "      h = rms_norm(x, eps) @ \"post_attention_layernorm\"\n"
-           "      g = " + act + "(linear(h, ffn" + mlpArgs + ") @ \"mlp.gate_proj\") * linear(h, ffn" +
-           mlpArgs + ") @ \"mlp.up_proj\"\n"
-           "      x = x + linear(g, dim" + mlpArgs + ") @ \"mlp.down_proj\"\n"
+           "      h = rms_norm(x, eps) @ \"post_attention_layernorm\"\n" +
+           (experts ? MixtralExperts::tdsl()
+                    : "      g = " + act + "(linear(h, ffn" + mlpArgs +
+                          ") @ \"mlp.gate_proj\") * linear(h, ffn" + mlpArgs +
+                          ") @ \"mlp.up_proj\"\n"
+                          "      x = x + linear(g, dim" + mlpArgs + ") @ \"mlp.down_proj\"\n") +
            "    }\n"
            "    x = rms_norm(x, eps) @ \"model.norm\"\n");
   out.body(outputHead(tied, "model.embed_tokens.weight") + "  }\n");
@@ -771,6 +819,7 @@ const Architecture kArchitectures[] = {
     {"LlamaForCausalLM", "llama", importLlamaFamily},
     {"MistralForCausalLM", "mistral", importLlamaFamily},
     {"Qwen2ForCausalLM", "qwen2", importLlamaFamily},
+    {"MixtralForCausalLM", "mixtral", importLlamaFamily},
     {"GPT2LMHeadModel", "gpt2", importGPT2},
     {"BertModel", "bert", importBert},
     {"BertForMaskedLM", "bert", importBert},

@@ -53,6 +53,7 @@ ARCHITECTURES = {
     "llama": "LlamaForCausalLM",
     "mistral": "MistralForCausalLM",
     "qwen2": "Qwen2ForCausalLM",
+    "mixtral": "MixtralForCausalLM",
     "gpt2": "GPT2LMHeadModel",
     "bert": "BertModel",
     "bert-mlm": "BertForMaskedLM",
@@ -60,10 +61,11 @@ ARCHITECTURES = {
 }
 MODEL_TYPES = {
     "LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2",
-    "GPT2LMHeadModel": "gpt2", "BertModel": "bert", "BertForMaskedLM": "bert",
+    "MixtralForCausalLM": "mixtral", "GPT2LMHeadModel": "gpt2", "BertModel": "bert", "BertForMaskedLM": "bert",
     "MarianMTModel": "marian",
 }
-ROPE_MODELS = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
+ROPE_MODELS = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM")
+MOE_MODELS = ("MixtralForCausalLM",)
 
 #===----------------------------------------------------------------------===#
 # config.json (transformers 4.x form: every attribute of the config class)
@@ -110,6 +112,22 @@ def _qwen2_config():
         "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_scaling": None,
         "rope_theta": 10000.0, "sliding_window": None, "tie_word_embeddings": True,
         "use_cache": True, "use_sliding_window": False, "vocab_size": 97,
+    }
+
+
+def _mixtral_config():
+    """MixtralConfig (configuration_mixtral.py): Mistral's attention (no window by
+    default) and 8 SwiGLU experts of intermediate_size, 2 per token."""
+    return {
+        "architectures": ["MixtralForCausalLM"], "model_type": "mixtral",
+        "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2, "head_dim": 16,
+        "hidden_act": "silu", "hidden_size": 64, "initializer_range": 0.02,
+        "intermediate_size": 32, "max_position_embeddings": 64, "num_attention_heads": 4,
+        "num_experts_per_tok": 2, "num_hidden_layers": 2, "num_key_value_heads": 2,
+        "num_local_experts": 8, "output_router_logits": False, "rms_norm_eps": 1e-05,
+        "rope_theta": 1000000.0, "router_aux_loss_coef": 0.02, "router_jitter_noise": 0.0,
+        "sliding_window": None, "tie_word_embeddings": False, "use_cache": True,
+        "vocab_size": 97,
     }
 
 
@@ -162,6 +180,7 @@ BASE_CONFIGS = {
     "LlamaForCausalLM": _llama_config,
     "MistralForCausalLM": _mistral_config,
     "Qwen2ForCausalLM": _qwen2_config,
+    "MixtralForCausalLM": _mixtral_config,
     "GPT2LMHeadModel": _gpt2_config,
     "BertModel": lambda: _bert_config("BertModel"),
     "BertForMaskedLM": lambda: _bert_config("BertForMaskedLM"),
@@ -207,7 +226,12 @@ VARIANTS = {
     "tied": (ROPE_MODELS + ("GPT2LMHeadModel",), lambda c: c.update(tie_word_embeddings=True)),
     "untied": (ROPE_MODELS + ("GPT2LMHeadModel",),
                lambda c: c.update(tie_word_embeddings=False)),
-    "sliding-window": (("MistralForCausalLM", "Qwen2ForCausalLM"), _set_sliding_window),
+    "sliding-window": (("MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM"),
+                       _set_sliding_window),
+    # Router rows 2 and 3 copies of row 1 (tripled) in every layer: three experts
+    # with equal scores for every token, the best of all for about half the tokens,
+    # so that ties decide which of them are selected.
+    "router-ties": (MOE_MODELS, None),
     "no-scale-embedding": (("MarianMTModel",), lambda c: c.update(scale_embedding=False)),
     "v5": (None, None),
     "sharded": (None, None),
@@ -288,7 +312,8 @@ def _llama_family_tensors(c):
     kv = c.get("num_key_value_heads") or heads
     hd = c.get("head_dim") or dim // heads
     ffn = c["intermediate_size"]
-    qkv_bias = {"llama": c.get("attention_bias", False), "mistral": False, "qwen2": True}[mt]
+    qkv_bias = {"llama": c.get("attention_bias", False), "mistral": False, "mixtral": False,
+                "qwen2": True}[mt]
     o_bias = mt == "llama" and c.get("attention_bias", False)
     mlp_bias = mt == "llama" and c.get("mlp_bias", False)
     out = [("model.embed_tokens.weight", (c["vocab_size"], dim), "embed")]
@@ -298,9 +323,18 @@ def _llama_family_tensors(c):
         _linear(out, p + ".self_attn.k_proj", kv * hd, dim, qkv_bias)
         _linear(out, p + ".self_attn.v_proj", kv * hd, dim, qkv_bias)
         _linear(out, p + ".self_attn.o_proj", dim, heads * hd, o_bias)
-        _linear(out, p + ".mlp.gate_proj", ffn, dim, mlp_bias)
-        _linear(out, p + ".mlp.up_proj", ffn, dim, mlp_bias)
-        _linear(out, p + ".mlp.down_proj", dim, ffn, mlp_bias)
+        if mt == "mixtral":
+            # MixtralSparseMoeBlock: the router, then the experts' w1, w2, w3.
+            m = p + ".block_sparse_moe"
+            _linear(out, m + ".gate", c["num_local_experts"], dim, False)
+            for e in range(c["num_local_experts"]):
+                _linear(out, "%s.experts.%d.w1" % (m, e), ffn, dim, False)
+                _linear(out, "%s.experts.%d.w2" % (m, e), dim, ffn, False)
+                _linear(out, "%s.experts.%d.w3" % (m, e), ffn, dim, False)
+        else:
+            _linear(out, p + ".mlp.gate_proj", ffn, dim, mlp_bias)
+            _linear(out, p + ".mlp.up_proj", ffn, dim, mlp_bias)
+            _linear(out, p + ".mlp.down_proj", dim, ffn, mlp_bias)
         _norm(out, p + ".input_layernorm", dim, False)
         _norm(out, p + ".post_attention_layernorm", dim, False)
     _norm(out, "model.norm", dim, False)
@@ -462,6 +496,11 @@ def write_checkpoint(arch, out_dir, variants=(), overrides=None, seed=0, dtype="
     if "v5" in variants:
         cfg = to_v5(cfg)
     tensors, dtypes = make_tensors(arch, cfg, seed, dtype, hub="hub" in variants)
+    if "router-ties" in variants:
+        for name, t in tensors.items():
+            if name.endswith(".gate.weight"):
+                t[1] *= 3
+                t[2] = t[3] = t[1]
     os.makedirs(out_dir, exist_ok=True)
     _write_json(os.path.join(out_dir, "config.json"), cfg)
     if arch not in ("BertModel", "BertForMaskedLM"):

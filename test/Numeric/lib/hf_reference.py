@@ -5,7 +5,8 @@
 # defaults for absent fields; model.safetensors, a sharded index, or the hub layouts
 # of GPT-2 and BERT) and computes, in float64 numpy, what transformers computes:
 #
-#   LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel:
+#   LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM,
+#   GPT2LMHeadModel:
 #       logits [n, vocab] for input_ids (every position), from a fresh or a running
 #       KV cache (positions continue where the cache is);
 #   BertModel, BertForMaskedLM: last_hidden_state [n, hidden] (token types 0, no
@@ -37,7 +38,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference as R  # noqa: E402
 
-CAUSAL_LM = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "GPT2LMHeadModel")
+CAUSAL_LM = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM",
+             "GPT2LMHeadModel")
 ENCODERS = ("BertModel", "BertForMaskedLM")
 ENCODER_DECODERS = ("MarianMTModel",)
 ARCHITECTURES = CAUSAL_LM + ENCODERS + ENCODER_DECODERS
@@ -70,6 +72,12 @@ DEFAULTS = {
                   rms_norm_eps=1e-6, tie_word_embeddings=False, rope_theta=10000.0,
                   rope_scaling=None, use_sliding_window=False, sliding_window=4096,
                   max_window_layers=28, layer_types=None),
+    "mixtral": dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336,
+                    num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
+                    head_dim=None, hidden_act="silu", max_position_embeddings=4096 * 32,
+                    rms_norm_eps=1e-5, tie_word_embeddings=False, rope_theta=1e6,
+                    rope_scaling=None, sliding_window=None, num_experts_per_tok=2,
+                    num_local_experts=8, router_jitter_noise=0.0),
     "gpt2": dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12,
                  n_inner=None, activation_function="gelu_new", layer_norm_epsilon=1e-5,
                  scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False,
@@ -86,7 +94,8 @@ DEFAULTS = {
                    share_encoder_decoder_embeddings=True, tie_word_embeddings=True),
 }
 MODEL_TYPES = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral",
-               "Qwen2ForCausalLM": "qwen2", "GPT2LMHeadModel": "gpt2", "BertModel": "bert",
+               "Qwen2ForCausalLM": "qwen2", "MixtralForCausalLM": "mixtral",
+               "GPT2LMHeadModel": "gpt2", "BertModel": "bert",
                "BertForMaskedLM": "bert", "MarianMTModel": "marian"}
 
 
@@ -352,8 +361,10 @@ def llama_family_layout(arch, c):
     windows = [None] * L["layers"]
     if arch == "LlamaForCausalLM":
         L.update(qkv_bias=c["attention_bias"], o_bias=c["attention_bias"], mlp_bias=c["mlp_bias"])
-    elif arch == "MistralForCausalLM":
+    elif arch in ("MistralForCausalLM", "MixtralForCausalLM"):
         windows = [c["sliding_window"]] * L["layers"]
+        if arch == "MixtralForCausalLM":
+            L["moe"] = dict(experts=c["num_local_experts"], top_k=c["num_experts_per_tok"])
     else:
         L["qkv_bias"] = True
         window = c["sliding_window"] if c["use_sliding_window"] else None
@@ -392,6 +403,9 @@ def llama_family_logits(m, ids, cache=None):
                                     attention_mask(pos, P, True, L["windows"][i]))
         x = x + R.linear(W, a + "o_proj", o, L["dim"], bias=L["o_bias"])
         h = R.rms_norm(W, p + ".post_attention_layernorm", x, L["eps"])
+        if "moe" in L:
+            x = x + mixtral_sparse_moe(W, p + ".block_sparse_moe", h, L)
+            continue
         g = L["act"](R.linear(W, p + ".mlp.gate_proj", h, L["ffn"], bias=L["mlp_bias"])) * \
             R.linear(W, p + ".mlp.up_proj", h, L["ffn"], bias=L["mlp_bias"])
         x = x + R.linear(W, p + ".mlp.down_proj", g, L["dim"], bias=L["mlp_bias"])
@@ -399,6 +413,57 @@ def llama_family_logits(m, ids, cache=None):
     cache.pos += n
     tied = "model.embed_tokens.weight" if L["tied"] else None
     return R.linear(W, "lm_head", x, L["vocab"], tied=tied)
+
+
+#===----------------------------------------------------------------------===#
+# Mixtures of experts
+#===----------------------------------------------------------------------===#
+
+
+def topk_indices(scores, k):
+    """The k largest entries of each row, largest first, equal values lowest index
+    first. torch.topk leaves the order of ties unspecified (pytorch/pytorch#88184: on
+    the CPU it can return a higher index first); this is its stable=True order, the
+    one tfc defines (MoEToLinalg.cpp)."""
+    return np.argsort(-scores, axis=-1, kind="stable")[:, :k]
+
+
+def swiglu_expert(W, scope, x, ffn, dim, names=("gate_proj", "up_proj", "down_proj")):
+    """One SwiGLU expert: down(silu(gate(x)) * up(x)) (MixtralBlockSparseTop2MLP with
+    w1, w3, w2; DeepseekV2MLP with gate_proj, up_proj, down_proj)."""
+    gate, up, down = names
+    g = R.silu(R.linear(W, scope + "." + gate, x, ffn)) * R.linear(W, scope + "." + up, x, ffn)
+    return R.linear(W, scope + "." + down, g, dim)
+
+
+def routed_experts(W, scope, x, experts, ffn, selected, weights, names):
+    """sum over a token's selected experts of weight * expert(token), each expert run
+    on the tokens that selected it (MixtralSparseMoeBlock's loop over expert_hit;
+    DeepseekV2MoE.moe_infer). Every expert's tensors are read, routed or not."""
+    n, dim = x.shape
+    out = np.zeros((n, dim))
+    for e in range(experts):
+        rows, slots = np.nonzero(selected == e)
+        expert = "%s.experts.%d" % (scope, e)
+        if len(rows) == 0:
+            for name, shape in zip(names, ((ffn, dim), (ffn, dim), (dim, ffn))):
+                W("%s.%s.weight" % (expert, name), shape, "weight")
+            continue
+        y = swiglu_expert(W, expert, x[rows], ffn, dim, names)
+        np.add.at(out, rows, y * weights[rows, slots][:, None])
+    return out
+
+
+def mixtral_sparse_moe(W, scope, x, L):
+    """modeling_mixtral.py MixtralSparseMoeBlock.forward (inference: no jitter):
+    router_logits = gate(x), softmax, top num_experts_per_tok, the routing weights
+    divided by their sum, experts w2(act(w1 x) * w3 x) summed with those weights."""
+    E, k = L["moe"]["experts"], L["moe"]["top_k"]
+    scores = R.softmax(R.linear(W, scope + ".gate", x, E), axis=-1)
+    selected = topk_indices(scores, k)
+    weights = np.take_along_axis(scores, selected, axis=-1)
+    weights = weights / weights.sum(axis=-1, keepdims=True)
+    return routed_experts(W, scope, x, E, L["ffn"], selected, weights, ("w1", "w3", "w2"))
 
 
 #===----------------------------------------------------------------------===#

@@ -22,6 +22,9 @@ struct PipelineOptions {
   bool gqa = true;     // tfc-attn-gqa (when false: replicate K/V heads)
   bool latent = true;  // tfc-attn-latent (when false: decompress MLA)
   bool fuse = true;    // tfc-fuse-elementwise (when false: one loop nest per linalg op)
+  /// attn.moe computes every expert on every token (the reference lowering)
+  /// rather than each expert on the tokens routed to it.
+  bool moeDenseReference = false;
   unsigned optLevel = 3;
   std::string targetCpu = "native";
   std::string weightType = "f32"; // f32 | bf16 | f16 | q8_0: how linear layers' weights are stored

@@ -573,6 +573,8 @@ LogicalResult checkDecomposed(Operation *root) {
 }
 
 struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnToLinalgPass> {
+  using ConvertAttnToLinalgBase::ConvertAttnToLinalgBase;
+
   void runOnOperation() override {
     if (failed(checkDecomposed(getOperation())))
       return signalPassFailure();
@@ -585,6 +587,7 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
     RewritePatternSet patterns(ctx);
     tfc::populateAttnToLinalgPatterns(patterns);
     tfc::populateAttnCacheAndLatentToLinalgPatterns(patterns);
+    tfc::populateAttnMoEToLinalgPatterns(patterns, moeDenseReference);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

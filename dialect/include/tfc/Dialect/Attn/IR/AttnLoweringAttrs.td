@@ -49,6 +49,26 @@ def Attn_RopeScalingKind : I32EnumAttr<"RopeScalingKind", "how RoPE's frequencie
 
 def Attn_RopeScalingKindAttr : EnumAttr<Attn_Dialect, Attn_RopeScalingKind, "rope_scaling_kind">;
 
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def Attn_MoeTopKMethod : I32EnumAttr<"MoeTopKMethod",
+    "how a mixture of experts picks a token's experts from the router scores", [
+    // The top_k experts of the highest scores (DeepSeek-V2 `greedy`, Mixtral).
+    I32EnumAttrCase<"greedy", 0>,
+    // The topk_group groups (of n_group equal groups of consecutive experts)
+    // with the highest best expert score, then the top_k experts of those
+    // (DeepSeek-V2 `group_limited_greedy`, the others' scores masked to 0).
+    I32EnumAttrCase<"group_limited_greedy", 1>
+  ]> {
+  let cppNamespace = "::tfc::attn";
+  let genSpecializedAttr = 0;
+}
+
+/// `#attn<moe_topk greedy>` in an attribute dictionary.
+def Attn_MoeTopKMethodAttr : EnumAttr<Attn_Dialect, Attn_MoeTopKMethod, "moe_topk">;
+
 def Attn_RopeScalingAttr : AttrDef<Attn_Dialect, "RopeScaling"> {
   let mnemonic = "rope_scaling";
   let summary = "a rescaling of RoPE's inverse frequencies (context extension)";
