@@ -24,6 +24,7 @@
 #include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -251,9 +252,111 @@ struct MoEDenseLowering : OpConversionPattern<MoEOp> {
   }
 };
 
+/// The tokens that routed to expert `e` (weights[t, e] != 0): their row
+/// indices in order, `rows` [n] (the first `count` valid), and for every
+/// token its position among them, `slot` [n] (-1 when not routed). One
+/// sequential pass over the tokens.
+struct RoutedTokens {
+  Value rows, slot, count;
+};
+
+RoutedTokens routedTokens(OpBuilder &b, Location loc, Value weights, Value e) {
+  OpFoldResult n = tensor::getMixedSize(b, loc, weights, 0);
+  Type index = b.getIndexType();
+  Value rows = emptyTensor(b, loc, {n}, index);
+  Value slot = emptyTensor(b, loc, {n}, index);
+  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+  auto pass = b.create<scf::ForOp>(
+      loc, zero, getValueOrCreateConstantIndexOp(b, loc, n), one, ValueRange{rows, slot, zero},
+      [&](OpBuilder &nb, Location l, Value t, ValueRange state) {
+        Value w = nb.create<tensor::ExtractOp>(l, weights, ValueRange{t, e});
+        Value routed = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, w,
+                                                f32Const(nb, l, 0.0));
+        Value count = state[2];
+        Value at = nb.create<arith::SelectOp>(l, routed, count, indexConst(nb, l, -1));
+        Value newSlot = nb.create<tensor::InsertOp>(l, at, state[1], ValueRange{t});
+        // A token not routed writes past the list's end (rewritten by the next
+        // routed one, or beyond `count` and never read).
+        Value newRows = nb.create<tensor::InsertOp>(l, t, state[0], ValueRange{count});
+        Value next = nb.create<arith::AddIOp>(l, count, nb.create<arith::IndexCastOp>(
+                                                            l, nb.getIndexType(),
+                                                            nb.create<arith::ExtUIOp>(
+                                                                l, nb.getI64Type(), routed)));
+        nb.create<scf::YieldOp>(l, ValueRange{newRows, newSlot, next});
+      });
+  return {pass.getResult(0), pass.getResult(1), pass.getResult(2)};
+}
+
+// attn.moe => routing weights [n, E], then scf.for over the experts:
+//   the routed tokens' rows (a run-time list), and only when there are any
+//   (scf.if): their rows of x gathered [m, d], the expert's SwiGLU on them
+//   (three matmuls of m rows), and acc[t, :] += weights[t, e] * out[slot[t], :]
+struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(MoEOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    int64_t dim = tensorType(x).getDimSize(1);
+    Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter());
+    Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
+    auto loop = rewriter.create<scf::ForOp>(
+        loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, op.getNumExperts()),
+        indexConst(rewriter, loc, 1), ValueRange{zero},
+        [&](OpBuilder &b, Location l, Value e, ValueRange acc) {
+          RoutedTokens routed = routedTokens(b, l, weights, e);
+          Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, routed.count,
+                                              indexConst(b, l, 0));
+          auto ifOp = b.create<scf::IfOp>(
+              l, any,
+              [&](OpBuilder &tb, Location tl) {
+                tb.create<scf::YieldOp>(
+                    tl, addExpert(tb, tl, x, dim, weights, e, routed, acc[0], adaptor));
+              },
+              [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc[0]); });
+          b.create<scf::YieldOp>(l, ifOp.getResult(0));
+        });
+    rewriter.replaceOp(op, castTo(rewriter, loc, loop.getResult(0), op.getType()));
+    return success();
+  }
+
+  /// acc plus expert e's weighted output on its routed tokens.
+  static Value addExpert(OpBuilder &b, Location l, Value x, int64_t dim, Value weights, Value e,
+                         const RoutedTokens &routed, Value acc, OpAdaptor adaptor) {
+    // Gather: xs[r, c] = x[rows[r], c] for r < count.
+    Value gathered = emptyTensor(b, l, {routed.count, b.getIndexAttr(dim)});
+    Value xs = generic(b, l, ValueRange{}, gathered, {b.getMultiDimIdentityMap(2)}, iterators(2),
+                       [&](OpBuilder &nb, Location nl, ValueRange) -> Value {
+                         Value r = nb.create<linalg::IndexOp>(nl, 0);
+                         Value c = nb.create<linalg::IndexOp>(nl, 1);
+                         Value row = nb.create<tensor::ExtractOp>(nl, routed.rows, ValueRange{r});
+                         return nb.create<tensor::ExtractOp>(nl, x, ValueRange{row, c});
+                       });
+    Value out = expertMLP(b, l, xs, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), e);
+    // Scatter-add: every token reads its own row of `out`, if it has one.
+    MLIRContext *ctx = b.getContext();
+    return generic(b, l, {routed.slot, weightColumn(b, l, weights, e)}, acc,
+                   {selectDims(ctx, 2, {0}), selectDims(ctx, 2, {0}), b.getMultiDimIdentityMap(2)},
+                   iterators(2), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                     Value slot = a[0], w = a[1], prev = a[2];
+                     Value c = nb.create<linalg::IndexOp>(nl, 1);
+                     Value has = nb.create<arith::CmpIOp>(nl, arith::CmpIPredicate::sge, slot,
+                                                          indexConst(nb, nl, 0));
+                     Value safe = nb.create<arith::SelectOp>(nl, has, slot, indexConst(nb, nl, 0));
+                     Value y = nb.create<tensor::ExtractOp>(nl, out, ValueRange{safe, c});
+                     Value add = nb.create<arith::MulFOp>(nl, w, y);
+                     Value sum = nb.create<arith::AddFOp>(nl, prev, add);
+                     return nb.create<arith::SelectOp>(nl, has, sum, prev);
+                   });
+  }
+};
+
 } // namespace
 
 void tfc::populateAttnMoEToLinalgPatterns(RewritePatternSet &patterns, bool denseReference) {
-  (void)denseReference;
-  patterns.add<MoEDenseLowering>(patterns.getContext());
+  if (denseReference)
+    patterns.add<MoEDenseLowering>(patterns.getContext());
+  else
+    patterns.add<MoEGroupedLowering>(patterns.getContext());
 }
