@@ -806,6 +806,158 @@ void importMarian(ImportContext &ctx) {
 }
 
 //===----------------------------------------------------------------------===//
+// DeepSeek-V2: multi-head latent attention, mixtures of experts
+//===----------------------------------------------------------------------===//
+
+/// DeepseekV2MoE's routing fields (configuration_deepseek.py), as moe(...)'s
+/// arguments: MoEGate normalizes the top-k weights when top_k > 1 and
+/// norm_topk_prob, and otherwise multiplies them by routed_scaling_factor.
+std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK) {
+  std::string method = c.string("topk_method");
+  std::string args = "experts, top_k, moe_ffn";
+  if (method == "group_limited_greedy") {
+    int64_t groups = c.size("n_group"), topGroups = c.size("topk_group");
+    if (!c.failed() && experts % groups != 0)
+      c.fail("'n_routed_experts' (" + llvm::Twine(experts) + ") is not a multiple of 'n_group' (" +
+             llvm::Twine(groups) + ")");
+    if (!c.failed() && topGroups > groups)
+      c.fail("'topk_group' (" + llvm::Twine(topGroups) + ") must be at most 'n_group' (" +
+             llvm::Twine(groups) + ")");
+    if (!c.failed() && topK > topGroups * (experts / groups))
+      c.fail("'num_experts_per_tok' (" + llvm::Twine(topK) + ") exceeds the experts of the " +
+             "'topk_group' groups (" + llvm::Twine(topGroups * (experts / groups)) + ")");
+    args += ", topk_method = \"group_limited_greedy\", n_group = " + std::to_string(groups) +
+            ", topk_group = " + std::to_string(topGroups);
+  } else if (method != "greedy" && !c.failed()) {
+    c.fail("'topk_method' = \"" + method +
+           "\" is not supported (greedy, group_limited_greedy)");
+  }
+  std::string scoring = c.string("scoring_func", "softmax");
+  if (scoring != "softmax" && !c.failed())
+    c.fail("'scoring_func' = \"" + scoring + "\" is not supported (softmax)");
+  bool norm = c.flag("norm_topk_prob", false) && topK > 1;
+  double scale = c.number("routed_scaling_factor", 1.0);
+  if (norm)
+    args += ", norm_topk_prob = true";
+  else if (scale != 1.0)
+    args += ", routed_scaling_factor = " + decimal(scale);
+  if (c.has("n_shared_experts"))
+    args += ", shared_experts = shared";
+  return args;
+}
+
+void importDeepseekV2(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("hidden_size");
+  int64_t ffn = c.size("intermediate_size");
+  int64_t layers = c.layers("num_hidden_layers");
+  int64_t heads = c.size("num_attention_heads");
+  int64_t kvRank = c.size("kv_lora_rank", 512);
+  int64_t qRank = c.has("q_lora_rank") ? c.size("q_lora_rank") : 0;
+  int64_t ropeDim = c.size("qk_rope_head_dim", 64);
+  int64_t nopeDim = c.size("qk_nope_head_dim", 128);
+  int64_t vDim = c.size("v_head_dim", 128);
+  int64_t maxSeq = c.size("max_position_embeddings", 2048);
+  double eps = c.number("rms_norm_eps", 1e-6);
+  bool tied = c.flag("tie_word_embeddings", false);
+  std::string act = readActivation(c, "hidden_act", "silu");
+  if (!c.failed() && act != "silu")
+    c.fail("'hidden_act' must be silu or swish (tfc's DeepSeek-V2 MLPs and experts are SwiGLU)");
+  if (c.flag("attention_bias", false))
+    c.fail("'attention_bias' = true is not supported (DeepSeek-V2's projections have no bias)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  c.checkMatrix(vocab, "vocab_size", dim, "hidden_size");
+  c.checkMatrix(ffn, "intermediate_size", dim, "hidden_size");
+  if (!c.failed() && ropeDim % 2 != 0)
+    c.fail("'qk_rope_head_dim' (" + llvm::Twine(ropeDim) + ") must be even for rotary embeddings");
+  RopeConfig rope = readRope(c);
+  if (!c.failed() && rope.scaling != "none")
+    c.fail("'rope_scaling' of type \"" + rope.scaling +
+           "\" is not supported with latent attention (none; yarn is not implemented yet)");
+
+  // Which layers have a mixture of experts (DeepseekV2DecoderLayer):
+  // n_routed_experts set, layer >= first_k_dense_replace, layer % moe_layer_freq == 0.
+  bool hasExperts = c.has("n_routed_experts");
+  int64_t experts = 0, topK = 0, moeFfn = 0, shared = 0, firstMoE = 0, freq = 1;
+  std::string moeArgs;
+  if (hasExperts) {
+    experts = c.size("n_routed_experts");
+    topK = c.size("num_experts_per_tok");
+    moeFfn = c.size("moe_intermediate_size");
+    shared = c.has("n_shared_experts") ? c.size("n_shared_experts") : 0;
+    firstMoE = c.size("first_k_dense_replace", 0, /*allowZero=*/true);
+    freq = c.size("moe_layer_freq", 1);
+    c.checkMatrix(moeFfn, "moe_intermediate_size", dim, "hidden_size");
+    if (!c.failed() && topK > experts)
+      c.fail("'num_experts_per_tok' (" + llvm::Twine(topK) + ") must be at most " +
+             "'n_routed_experts' (" + llvm::Twine(experts) + ")");
+    if (!c.failed())
+      moeArgs = deepseekMoEArguments(c, experts, topK);
+  }
+  ctx.requireTensor("model.embed_tokens.weight", "the token embedding");
+  if (!tied)
+    ctx.requireTensor("lm_head.weight", "'tie_word_embeddings' is false");
+  if (c.failed())
+    return;
+  auto isMoE = [&](int64_t layer) {
+    return hasExperts && layer >= firstMoE && layer % freq == 0;
+  };
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "hidden_size");
+  out.config("layers", layers, "num_hidden_layers");
+  out.config("heads", heads, "num_attention_heads");
+  out.config("kv_rank", kvRank, "kv_lora_rank");
+  out.config("q_rank", qRank, qRank ? "q_lora_rank" : "q_lora_rank (null: a plain q_proj)");
+  out.config("rope_dim", ropeDim, "qk_rope_head_dim");
+  out.config("nope_dim", nopeDim, "qk_nope_head_dim");
+  out.config("v_dim", vDim, "v_head_dim");
+  out.config("ffn", ffn, "intermediate_size");
+  if (hasExperts) {
+    out.config("moe_ffn", moeFfn, "moe_intermediate_size");
+    out.config("experts", experts, "n_routed_experts");
+    out.config("top_k", topK, "num_experts_per_tok");
+    if (shared)
+      out.config("shared", shared, "n_shared_experts");
+  }
+  out.config("max_seq", maxSeq, "max_position_embeddings");
+  out.config("eps", decimal(eps), "rms_norm_eps");
+
+  // The attention of the checkpoint's modeling_deepseek.py: rope on the
+  // (2j, 2j+1) pairs of q_pe and k_pe (apply_rotary_pos_emb's view/transpose
+  // before rotate_half), q_a/kv_a norms of eps 1e-6 (attn.latent_attention's).
+  std::string layerHead =
+      "      h = rms_norm(x, eps) @ \"input_layernorm\"\n"
+      "      x = x + attention(h, heads = heads, causal = true,\n"
+      "                        rope = rope(theta = " + decimal(rope.theta) +
+      ", style = \"interleaved\"),\n"
+      "                        latent = mla(kv_rank, rope_dim, nope_dim, v_dim, q_rank = q_rank))"
+      " @ \"self_attn\"\n"
+      "      h = rms_norm(x, eps) @ \"post_attention_layernorm\"\n";
+  std::string dense = "      g = silu(linear(h, ffn) @ \"mlp.gate_proj\") * linear(h, ffn) @ "
+                      "\"mlp.up_proj\"\n"
+                      "      x = x + linear(g, dim) @ \"mlp.down_proj\"\n";
+  std::string moe = "      x = x + moe(h, " + moeArgs + ") @ \"mlp\"\n";
+  out.body("  decoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"model.embed_tokens\"\n");
+  // One loop per run of layers of the same kind (a loop body is one kind).
+  for (int64_t first = 0; first < layers;) {
+    int64_t last = first;
+    while (last + 1 < layers && isMoE(last + 1) == isMoE(first))
+      ++last;
+    std::string end = last + 1 == layers ? "layers" : std::to_string(last + 1);
+    out.body("    for i in " + std::to_string(first) + " .. " + end +
+             " @ \"model.layers.{i}\" {   # " + (isMoE(first) ? "mixture of experts" : "dense MLP") +
+             "\n" + layerHead + (isMoE(first) ? moe : dense) + "    }\n");
+    first = last + 1;
+  }
+  out.body("    x = rms_norm(x, eps) @ \"model.norm\"\n");
+  out.body(outputHead(tied, "model.embed_tokens.weight") + "  }\n");
+}
+
+//===----------------------------------------------------------------------===//
 // Architectures
 //===----------------------------------------------------------------------===//
 
@@ -820,6 +972,7 @@ const Architecture kArchitectures[] = {
     {"MistralForCausalLM", "mistral", importLlamaFamily},
     {"Qwen2ForCausalLM", "qwen2", importLlamaFamily},
     {"MixtralForCausalLM", "mixtral", importLlamaFamily},
+    {"DeepseekV2ForCausalLM", "deepseek_v2", importDeepseekV2},
     {"GPT2LMHeadModel", "gpt2", importGPT2},
     {"BertModel", "bert", importBert},
     {"BertForMaskedLM", "bert", importBert},

@@ -54,6 +54,7 @@ ARCHITECTURES = {
     "mistral": "MistralForCausalLM",
     "qwen2": "Qwen2ForCausalLM",
     "mixtral": "MixtralForCausalLM",
+    "deepseek-v2": "DeepseekV2ForCausalLM",
     "gpt2": "GPT2LMHeadModel",
     "bert": "BertModel",
     "bert-mlm": "BertForMaskedLM",
@@ -61,11 +62,12 @@ ARCHITECTURES = {
 }
 MODEL_TYPES = {
     "LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2",
-    "MixtralForCausalLM": "mixtral", "GPT2LMHeadModel": "gpt2", "BertModel": "bert", "BertForMaskedLM": "bert",
+    "MixtralForCausalLM": "mixtral", "DeepseekV2ForCausalLM": "deepseek_v2",
+    "GPT2LMHeadModel": "gpt2", "BertModel": "bert", "BertForMaskedLM": "bert",
     "MarianMTModel": "marian",
 }
 ROPE_MODELS = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM")
-MOE_MODELS = ("MixtralForCausalLM",)
+MOE_MODELS = ("MixtralForCausalLM", "DeepseekV2ForCausalLM")
 
 #===----------------------------------------------------------------------===#
 # config.json (transformers 4.x form: every attribute of the config class)
@@ -131,6 +133,39 @@ def _mixtral_config():
     }
 
 
+def _deepseek_v2_config():
+    """DeepseekV2Config (the checkpoint's configuration_deepseek.py, trust_remote_code),
+    shaped like DeepSeek-V2-Lite: MLA without q_lora_rank, a dense first layer
+    (first_k_dense_replace), then 8 routed experts of moe_intermediate_size (top 2,
+    greedy, not normalized, routed_scaling_factor 1) and 2 shared experts."""
+    return {
+        "architectures": ["DeepseekV2ForCausalLM"], "model_type": "deepseek_v2",
+        "auto_map": {"AutoConfig": "configuration_deepseek.DeepseekV2Config",
+                     "AutoModel": "modeling_deepseek.DeepseekV2Model",
+                     "AutoModelForCausalLM": "modeling_deepseek.DeepseekV2ForCausalLM"},
+        "attention_bias": False, "attention_dropout": 0.0, "aux_loss_alpha": 0.001,
+        "bos_token_id": 100000, "eos_token_id": 100001, "ep_size": 1,
+        "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 64,
+        "initializer_range": 0.02, "intermediate_size": 96, "kv_lora_rank": 32,
+        "max_position_embeddings": 64, "moe_intermediate_size": 32, "moe_layer_freq": 1,
+        "n_group": 1, "n_routed_experts": 8, "n_shared_experts": 2, "norm_topk_prob": False,
+        "num_attention_heads": 4, "num_experts_per_tok": 2, "num_hidden_layers": 3,
+        "num_key_value_heads": 4, "pretraining_tp": 1, "q_lora_rank": None,
+        "qk_nope_head_dim": 16, "qk_rope_head_dim": 8, "rms_norm_eps": 1e-06,
+        "rope_scaling": None, "rope_theta": 10000.0, "routed_scaling_factor": 1.0,
+        "scoring_func": "softmax", "seq_aux": True, "tie_word_embeddings": False,
+        "topk_group": 1, "topk_method": "greedy", "use_cache": True, "v_head_dim": 16,
+        "vocab_size": 97,
+    }
+
+
+def _set_group_limited(cfg):
+    # DeepSeek-V2's routing: 4 groups of 2 experts, the best group, both its experts,
+    # the weights scaled (norm_topk_prob false), a q_lora_rank.
+    cfg.update(topk_method="group_limited_greedy", n_group=4, topk_group=1,
+               num_experts_per_tok=2, routed_scaling_factor=2.5, q_lora_rank=24)
+
+
 def _gpt2_config():
     """GPT2Config (configuration_gpt2.py); n_inner null means 4 * n_embd."""
     return {
@@ -181,6 +216,7 @@ BASE_CONFIGS = {
     "MistralForCausalLM": _mistral_config,
     "Qwen2ForCausalLM": _qwen2_config,
     "MixtralForCausalLM": _mixtral_config,
+    "DeepseekV2ForCausalLM": _deepseek_v2_config,
     "GPT2LMHeadModel": _gpt2_config,
     "BertModel": lambda: _bert_config("BertModel"),
     "BertForMaskedLM": lambda: _bert_config("BertForMaskedLM"),
@@ -232,6 +268,8 @@ VARIANTS = {
     # with equal scores for every token, the best of all for about half the tokens,
     # so that ties decide which of them are selected.
     "router-ties": (MOE_MODELS, None),
+    "group-limited": (("DeepseekV2ForCausalLM",), _set_group_limited),
+    "norm-topk": (("DeepseekV2ForCausalLM",), lambda c: c.update(norm_topk_prob=True)),
     "no-scale-embedding": (("MarianMTModel",), lambda c: c.update(scale_embedding=False)),
     "v5": (None, None),
     "sharded": (None, None),
@@ -343,6 +381,52 @@ def _llama_family_tensors(c):
     return out
 
 
+def _deepseek_v2_tensors(c):
+    """DeepseekV2ForCausalLM (the checkpoint's modeling_deepseek.py: DeepseekV2Attention
+    with q_proj, or q_a_proj / q_a_layernorm / q_b_proj with q_lora_rank;
+    kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj; DeepseekV2MLP on the dense
+    layers; DeepseekV2MoE: experts, MoEGate's weight, shared_experts)."""
+    dim, heads = c["hidden_size"], c["num_attention_heads"]
+    qk = c["qk_nope_head_dim"] + c["qk_rope_head_dim"]
+    kv_rank, q_rank = c["kv_lora_rank"], c.get("q_lora_rank")
+    out = [("model.embed_tokens.weight", (c["vocab_size"], dim), "embed")]
+
+    def mlp(p, ffn):
+        _linear(out, p + ".gate_proj", ffn, dim, False)
+        _linear(out, p + ".up_proj", ffn, dim, False)
+        _linear(out, p + ".down_proj", dim, ffn, False)
+
+    for i in range(c["num_hidden_layers"]):
+        p = "model.layers.%d" % i
+        a = p + ".self_attn"
+        if q_rank:
+            _linear(out, a + ".q_a_proj", q_rank, dim, False)
+            _norm(out, a + ".q_a_layernorm", q_rank, False)
+            _linear(out, a + ".q_b_proj", heads * qk, q_rank, False)
+        else:
+            _linear(out, a + ".q_proj", heads * qk, dim, False)
+        _linear(out, a + ".kv_a_proj_with_mqa", kv_rank + c["qk_rope_head_dim"], dim, False)
+        _norm(out, a + ".kv_a_layernorm", kv_rank, False)
+        _linear(out, a + ".kv_b_proj", heads * (c["qk_nope_head_dim"] + c["v_head_dim"]),
+                kv_rank, False)
+        _linear(out, a + ".o_proj", dim, heads * c["v_head_dim"], False)
+        if (c.get("n_routed_experts") and i >= c["first_k_dense_replace"] and
+                i % c["moe_layer_freq"] == 0):
+            for e in range(c["n_routed_experts"]):
+                mlp("%s.mlp.experts.%d" % (p, e), c["moe_intermediate_size"])
+            out.append((p + ".mlp.gate.weight", (c["n_routed_experts"], dim), "weight"))
+            if c.get("n_shared_experts"):
+                mlp(p + ".mlp.shared_experts", c["moe_intermediate_size"] * c["n_shared_experts"])
+        else:
+            mlp(p + ".mlp", c["intermediate_size"])
+        _norm(out, p + ".input_layernorm", dim, False)
+        _norm(out, p + ".post_attention_layernorm", dim, False)
+    _norm(out, "model.norm", dim, False)
+    if not c.get("tie_word_embeddings", False):
+        _linear(out, "lm_head", c["vocab_size"], dim, False)
+    return out
+
+
 def _gpt2_tensors(c, hub=False):
     """GPT2LMHeadModel (modeling_gpt2.py: GPT2Model, GPT2Block, GPT2Attention, GPT2MLP;
     Conv1D weights are [in, out]). hub: the original openai-community/gpt2 layout."""
@@ -437,6 +521,8 @@ def state_dict_layout(arch, cfg, hub=False):
     """[(name, shape, kind)] of the checkpoint save_pretrained (or the hub) holds."""
     if arch in ROPE_MODELS:
         return _llama_family_tensors(cfg)
+    if arch == "DeepseekV2ForCausalLM":
+        return _deepseek_v2_tensors(cfg)
     if arch == "GPT2LMHeadModel":
         return _gpt2_tensors(cfg, hub)
     if arch in ("BertModel", "BertForMaskedLM"):
