@@ -103,7 +103,7 @@ struct CallArgs {
   const CallExprAST &call;
   const BuiltinSpec &spec;
   /// Per parameter: the given or default value; nullopt when absent.
-  llvm::SmallVector<std::optional<Val>> values;
+  llvm::SmallVector<std::optional<Val>, 0> values;
   /// Per parameter: the argument's expression; null when not given.
   llvm::SmallVector<const ExprAST *> exprs;
   /// Per parameter: where the argument starts (its keyword), else the call.

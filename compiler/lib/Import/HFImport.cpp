@@ -231,13 +231,17 @@ private:
 /// (5.x), with `rope_type` or the legacy `type`.
 struct RopeConfig {
   double theta = 10000.0;
-  std::string scaling = "none"; // or linear, llama3
+  std::string scaling = "none"; // or linear, llama3, yarn
   double factor = 1.0, lowFreqFactor = 1.0, highFreqFactor = 4.0;
   int64_t originalMaxPos = 8192;
+  double betaFast = 32.0, betaSlow = 1.0, mscale = 1.0, mscaleAllDim = 0.0; // yarn
+  std::string style = "half"; // tdsl's default pairing
 
   /// `rope(theta = ...)` as tdsl writes it.
   std::string tdsl() const {
     std::string s = "rope(theta = " + decimal(theta);
+    if (style != "half")
+      s += ", style = \"" + style + "\"";
     if (scaling == "linear")
       s += ", scaling = \"linear\", factor = " + decimal(factor);
     else if (scaling == "llama3")
@@ -245,11 +249,18 @@ struct RopeConfig {
            ", low_freq_factor = " + decimal(lowFreqFactor) +
            ", high_freq_factor = " + decimal(highFreqFactor) +
            ", original_max_pos = " + std::to_string(originalMaxPos);
+    else if (scaling == "yarn")
+      s += ", scaling = \"yarn\", factor = " + decimal(factor) +
+           ", original_max_pos = " + std::to_string(originalMaxPos) +
+           ",\n                                    beta_fast = " + decimal(betaFast) +
+           ", beta_slow = " + decimal(betaSlow) + ", mscale = " + decimal(mscale) +
+           ", mscale_all_dim = " + decimal(mscaleAllDim);
     return s + ")";
   }
 };
 
-RopeConfig readRope(ConfigReader &c, double defaultTheta = 10000.0) {
+/// `allowYarn`: DeepSeek-V2's yarn (DeepseekV2YarnRotaryEmbedding's defaults).
+RopeConfig readRope(ConfigReader &c, double defaultTheta = 10000.0, bool allowYarn = false) {
   RopeConfig rope;
   const json::Object *parameters = c.objectField("rope_parameters");
   const json::Object *scaling = parameters ? parameters : c.objectField("rope_scaling");
@@ -268,6 +279,19 @@ RopeConfig readRope(ConfigReader &c, double defaultTheta = 10000.0) {
   std::string type = s.has("rope_type") ? s.string("rope_type") : s.string("type", "default");
   if (type == "default")
     return rope;
+  if (type == "yarn" && allowYarn) {
+    rope.scaling = type;
+    rope.factor = s.number("factor");
+    rope.originalMaxPos = s.size("original_max_position_embeddings", 4096);
+    rope.betaFast = s.number("beta_fast", 32.0);
+    rope.betaSlow = s.number("beta_slow", 1.0);
+    rope.mscale = s.number("mscale", 1.0, /*allowZero=*/true);
+    rope.mscaleAllDim = s.number("mscale_all_dim", 0.0, /*allowZero=*/true);
+    if (!s.failed() && !(rope.betaFast > rope.betaSlow))
+      s.fail(s.field("beta_fast") + " (" + decimal(rope.betaFast) + ") must be greater than " +
+             s.field("beta_slow") + " (" + decimal(rope.betaSlow) + ")");
+    return rope;
+  }
   if (type == "linear" || type == "llama3") {
     rope.scaling = type;
     rope.factor = s.number("factor");
@@ -286,7 +310,7 @@ RopeConfig readRope(ConfigReader &c, double defaultTheta = 10000.0) {
     return rope;
   }
   s.fail(s.field(s.has("rope_type") ? "rope_type" : "type") + " = \"" + type +
-         "\" is not supported (default, linear, llama3)");
+         "\" is not supported (default, linear, llama3" + (allowYarn ? ", yarn)" : ")"));
   return rope;
 }
 
@@ -872,10 +896,11 @@ void importDeepseekV2(ImportContext &ctx) {
   c.checkMatrix(ffn, "intermediate_size", dim, "hidden_size");
   if (!c.failed() && ropeDim % 2 != 0)
     c.fail("'qk_rope_head_dim' (" + llvm::Twine(ropeDim) + ") must be even for rotary embeddings");
-  RopeConfig rope = readRope(c);
-  if (!c.failed() && rope.scaling != "none")
+  RopeConfig rope = readRope(c, 10000.0, /*allowYarn=*/true);
+  rope.style = "interleaved";
+  if (!c.failed() && rope.scaling != "none" && rope.scaling != "yarn")
     c.fail("'rope_scaling' of type \"" + rope.scaling +
-           "\" is not supported with latent attention (none; yarn is not implemented yet)");
+           "\" is not supported with latent attention (yarn)");
 
   // Which layers have a mixture of experts (DeepseekV2DecoderLayer):
   // n_routed_experts set, layer >= first_k_dense_replace, layer % moe_layer_freq == 0.
@@ -931,8 +956,7 @@ void importDeepseekV2(ImportContext &ctx) {
   std::string layerHead =
       "      h = rms_norm(x, eps) @ \"input_layernorm\"\n"
       "      x = x + attention(h, heads = heads, causal = true,\n"
-      "                        rope = rope(theta = " + decimal(rope.theta) +
-      ", style = \"interleaved\"),\n"
+      "                        rope = " + rope.tdsl() + ",\n"
       "                        latent = mla(kv_rank, rope_dim, nope_dim, v_dim, q_rank = q_rank))"
       " @ \"self_attn\"\n"
       "      h = rms_norm(x, eps) @ \"post_attention_layernorm\"\n";

@@ -909,3 +909,30 @@ func.func @moe_scale(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32
           routed_scaling_factor = 0.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
   return
 }
+
+// -----
+
+func.func @rope_yarn_parameters(%q: tensor<2x?x8xf32>) {
+  // expected-error @+2 {{rope_scaling: yarn needs beta_fast, beta_slow, mscale and mscale_all_dim}}
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                     scaling = #attn.rope_scaling<yarn, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64>} : tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_yarn_betas(%q: tensor<2x?x8xf32>) {
+  // expected-error @+2 {{rope_scaling: yarn needs 0 < beta_slow < beta_fast, finite mscales and a positive original_max_position (64)}}
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                     scaling = #attn.rope_scaling<yarn, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64, beta_fast = 1.0 : f64, beta_slow = 2.0 : f64, mscale = 1.0 : f64, mscale_all_dim = 1.0 : f64>} : tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_yarn_on_linear(%q: tensor<2x?x8xf32>) {
+  // expected-error @+2 {{rope_scaling: beta_fast, beta_slow, mscale and mscale_all_dim are yarn's parameters}}
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                     scaling = #attn.rope_scaling<linear, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64, beta_fast = 32.0 : f64>} : tensor<2x?x8xf32>
+  return
+}

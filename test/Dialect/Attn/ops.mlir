@@ -181,3 +181,13 @@ func.func @moe(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>, ten
           routed_scaling_factor = 16.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
   return %y, %z, %stacked, %first : tensor<?x64xf32>, tensor<?x64xf32>, tensor<6x32x64xf32>, tensor<3x8xf32>
 }
+
+// YaRN's parameters follow the others, only with kind yarn.
+// CHECK-LABEL: func @rope_yarn
+// CHECK: scaling = #attn.rope_scaling<yarn, factor = 4.000000e+00 : f64, low_freq_factor = 1.000000e+00 : f64, high_freq_factor = 4.000000e+00 : f64, original_max_position = 64, beta_fast = 3.200000e+01 : f64, beta_slow = 1.000000e+00 : f64, mscale = 1.000000e+00 : f64, mscale_all_dim = 7.070000e-01 : f64>
+func.func @rope_yarn(%q: tensor<2x?x8xf32>) -> tensor<2x?x8xf32> {
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style interleaved>,
+                     scaling = #attn.rope_scaling<yarn, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64,
+                                                  beta_fast = 32.0 : f64, beta_slow = 1.0 : f64, mscale = 1.0 : f64, mscale_all_dim = 0.707 : f64>} : tensor<2x?x8xf32>
+  return %r : tensor<2x?x8xf32>
+}

@@ -249,6 +249,14 @@ def _set_head_dim(cfg):
 LLAMA3_SCALING = {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
                   "original_max_position_embeddings": 64, "rope_type": "llama3"}
 
+# DeepSeek-V2's yarn (its config has factor 40, original 4096, beta 32 / 1, mscale and
+# mscale_all_dim 0.707), scaled to rope_dim 8: the correction range of beta_fast /
+# beta_slow over 64 positions is dimensions 0 to 2, so the 4 frequencies are kept,
+# blended and divided; mscale 1 against mscale_all_dim 0.707 scales cos/sin by 1 / 1.098
+# and the softmax by 1.098^2.
+DEEPSEEK_YARN = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
+                 "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 0.707}
+
 # name -> (architectures it applies to, or None for all; edit of the 4.x config, or None
 # for the layout switches handled by write_checkpoint).
 VARIANTS = {
@@ -270,6 +278,8 @@ VARIANTS = {
     "router-ties": (MOE_MODELS, None),
     "group-limited": (("DeepseekV2ForCausalLM",), _set_group_limited),
     "norm-topk": (("DeepseekV2ForCausalLM",), lambda c: c.update(norm_topk_prob=True)),
+    "yarn": (("DeepseekV2ForCausalLM",), lambda c: c.update(
+        rope_scaling=dict(DEEPSEEK_YARN), max_position_embeddings=256)),
     "no-scale-embedding": (("MarianMTModel",), lambda c: c.update(scale_embedding=False)),
     "v5": (None, None),
     "sharded": (None, None),

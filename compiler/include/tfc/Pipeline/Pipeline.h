@@ -100,6 +100,12 @@ void registerTfcPipelines();
 void printKVCacheReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
                         llvm::raw_ostream &os);
 
+/// `tfc --report`, second part (ParameterReport.cpp): total parameters,
+/// active parameters per token (top_k of E for a mixture of experts), the
+/// weight bytes a decode step reads in `weightType`, the KV cache per token.
+void printParameterReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
+                          llvm::StringRef weightType, llvm::raw_ostream &os);
+
 /// Everything the `tfc` command line says.
 struct DriverOptions {
   std::string input;

@@ -271,7 +271,9 @@ def Attn_LatentAttentionOp : Attn_Op<"latent_attention", [Pure]> {
     (three q weights), split per head into `[q_nope, q_pe]`. RoPE rotates `q_pe`
     and the single shared `k_pe`; scores `(q_nope k_nope + q_pe k_pe) /
     sqrt(nope_dim + rope_dim)`; output `concat_h(a_h v_h) Wo^T`. Weight shapes
-    follow DeepSeek-V2's Hugging Face layout (SPEC §2).
+    follow DeepSeek-V2's Hugging Face layout (SPEC §2). `rope_scaling` (yarn,
+    as DeepSeek-V2 has it) rescales RoPE's frequencies and cos/sin, and the
+    scores by ropeAttentionFactors' softmax factor.
 
     ```mlir
     %y = attn.latent_attention %h q(%wq : tensor<384x64xf32>)
@@ -287,7 +289,8 @@ def Attn_LatentAttentionOp : Attn_Op<"latent_attention", [Pure]> {
                    Attn_F32Tensor:$wo,
                    I64Attr:$heads, I64Attr:$kv_rank, I64Attr:$rope_dim, I64Attr:$nope_dim,
                    I64Attr:$v_dim, I64Attr:$q_rank, UnitAttr:$causal,
-                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<Attn_RopeStyleAttr>:$rope_style);
+                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<Attn_RopeStyleAttr>:$rope_style,
+                   OptionalAttr<Attn_RopeScalingAttr>:$rope_scaling);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input `q` `(` $q_weights `:` type($q_weights) `)`
