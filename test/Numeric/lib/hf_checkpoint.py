@@ -351,6 +351,20 @@ def _norm(out, prefix, d, bias, weight="weight", bias_name="bias"):
         out.append(("%s.%s" % (prefix, bias_name), (d,), "bias"))
 
 
+def _layer_norms(out, p, dim):
+    """The two RMS norms of a pre-norm decoder layer (Llama, Mixtral, DeepSeek-V2)."""
+    _norm(out, p + ".input_layernorm", dim, False)
+    _norm(out, p + ".post_attention_layernorm", dim, False)
+
+
+def _final_norm_and_head(out, c, dim):
+    """model.norm, then lm_head unless tied to the embedding."""
+    _norm(out, "model.norm", dim, False)
+    if not c.get("tie_word_embeddings", False):
+        _linear(out, "lm_head", c["vocab_size"], dim, False)
+    return out
+
+
 def _llama_family_tensors(c):
     """LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM (modeling_llama.py:
     LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP; Qwen2Attention has q/k/v
@@ -383,12 +397,8 @@ def _llama_family_tensors(c):
             _linear(out, p + ".mlp.gate_proj", ffn, dim, mlp_bias)
             _linear(out, p + ".mlp.up_proj", ffn, dim, mlp_bias)
             _linear(out, p + ".mlp.down_proj", dim, ffn, mlp_bias)
-        _norm(out, p + ".input_layernorm", dim, False)
-        _norm(out, p + ".post_attention_layernorm", dim, False)
-    _norm(out, "model.norm", dim, False)
-    if not c.get("tie_word_embeddings", False):
-        _linear(out, "lm_head", c["vocab_size"], dim, False)
-    return out
+        _layer_norms(out, p, dim)
+    return _final_norm_and_head(out, c, dim)
 
 
 def _deepseek_v2_tensors(c):
@@ -429,12 +439,8 @@ def _deepseek_v2_tensors(c):
                 mlp(p + ".mlp.shared_experts", c["moe_intermediate_size"] * c["n_shared_experts"])
         else:
             mlp(p + ".mlp", c["intermediate_size"])
-        _norm(out, p + ".input_layernorm", dim, False)
-        _norm(out, p + ".post_attention_layernorm", dim, False)
-    _norm(out, "model.norm", dim, False)
-    if not c.get("tie_word_embeddings", False):
-        _linear(out, "lm_head", c["vocab_size"], dim, False)
-    return out
+        _layer_norms(out, p, dim)
+    return _final_norm_and_head(out, c, dim)
 
 
 def _gpt2_tensors(c, hub=False):

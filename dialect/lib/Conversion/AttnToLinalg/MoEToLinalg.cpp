@@ -215,6 +215,20 @@ Value weightColumn(OpBuilder &b, Location loc, Value weights, Value e) {
       SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
+/// The result of attn.moe: `addExpert(b, l, e, acc)` adds expert e's share
+/// to the sum over the experts, which starts at zero [n, d].
+Value sumOverExperts(ConversionPatternRewriter &rewriter, Location loc, MoEOp op, Value x,
+                     function_ref<Value(OpBuilder &, Location, Value, Value)> addExpert) {
+  Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
+  auto loop = rewriter.create<scf::ForOp>(
+      loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, op.getNumExperts()),
+      indexConst(rewriter, loc, 1), ValueRange{zero},
+      [&](OpBuilder &b, Location l, Value e, ValueRange acc) {
+        b.create<scf::YieldOp>(l, addExpert(b, l, e, acc[0]));
+      });
+  return castTo(rewriter, loc, loop.getResult(0), op.getType());
+}
+
 //===----------------------------------------------------------------------===//
 // The lowerings
 //===----------------------------------------------------------------------===//
@@ -231,23 +245,18 @@ struct MoEDenseLowering : OpConversionPattern<MoEOp> {
     MLIRContext *ctx = rewriter.getContext();
     Value x = adaptor.getInput();
     Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter());
-    Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
-    auto loop = rewriter.create<scf::ForOp>(
-        loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, op.getNumExperts()),
-        indexConst(rewriter, loc, 1), ValueRange{zero},
-        [&](OpBuilder &b, Location l, Value e, ValueRange acc) {
-          Value out = expertMLP(b, l, x, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), e);
-          Value w = weightColumn(b, l, weights, e);
-          Value sum = generic(b, l, {out, w}, acc[0],
-                              {b.getMultiDimIdentityMap(2), selectDims(ctx, 2, {0}),
-                               b.getMultiDimIdentityMap(2)},
-                              iterators(2), [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                                Value scaled = nb.create<arith::MulFOp>(nl, a[0], a[1]);
-                                return nb.create<arith::AddFOp>(nl, a[2], scaled);
-                              });
-          b.create<scf::YieldOp>(l, sum);
-        });
-    rewriter.replaceOp(op, castTo(rewriter, loc, loop.getResult(0), op.getType()));
+    Value y = sumOverExperts(rewriter, loc, op, x, [&](OpBuilder &b, Location l, Value e, Value acc) {
+      Value out = expertMLP(b, l, x, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), e);
+      Value w = weightColumn(b, l, weights, e);
+      return generic(b, l, {out, w}, acc,
+                     {b.getMultiDimIdentityMap(2), selectDims(ctx, 2, {0}),
+                      b.getMultiDimIdentityMap(2)},
+                     iterators(2), [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                       Value scaled = nb.create<arith::MulFOp>(nl, a[0], a[1]);
+                       return nb.create<arith::AddFOp>(nl, a[2], scaled);
+                     });
+    });
+    rewriter.replaceOp(op, y);
     return success();
   }
 };
@@ -300,24 +309,19 @@ struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
     Value x = adaptor.getInput();
     int64_t dim = tensorType(x).getDimSize(1);
     Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter());
-    Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
-    auto loop = rewriter.create<scf::ForOp>(
-        loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, op.getNumExperts()),
-        indexConst(rewriter, loc, 1), ValueRange{zero},
-        [&](OpBuilder &b, Location l, Value e, ValueRange acc) {
-          RoutedTokens routed = routedTokens(b, l, weights, e);
-          Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, routed.count,
-                                              indexConst(b, l, 0));
-          auto ifOp = b.create<scf::IfOp>(
-              l, any,
-              [&](OpBuilder &tb, Location tl) {
-                tb.create<scf::YieldOp>(
-                    tl, addExpert(tb, tl, x, dim, weights, e, routed, acc[0], adaptor));
-              },
-              [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc[0]); });
-          b.create<scf::YieldOp>(l, ifOp.getResult(0));
-        });
-    rewriter.replaceOp(op, castTo(rewriter, loc, loop.getResult(0), op.getType()));
+    Value y = sumOverExperts(rewriter, loc, op, x, [&](OpBuilder &b, Location l, Value e, Value acc) {
+      RoutedTokens routed = routedTokens(b, l, weights, e);
+      Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, routed.count,
+                                          indexConst(b, l, 0));
+      auto ifOp = b.create<scf::IfOp>(
+          l, any,
+          [&](OpBuilder &tb, Location tl) {
+            tb.create<scf::YieldOp>(tl, addExpert(tb, tl, x, dim, weights, e, routed, acc, adaptor));
+          },
+          [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc); });
+      return ifOp.getResult(0);
+    });
+    rewriter.replaceOp(op, y);
     return success();
   }
 
