@@ -132,6 +132,45 @@ module {
 
 // -----
 
+// An expert-stacked weight has one table entry per (layer, expert): the layer
+// loop slices its layer's E experts (entries l*E .. l*E+E-1) and the expert
+// loop one expert of those, whose entry is the sum of the two offsets.
+
+// CHECK: attn.weight_slots = [#attn.weight_slot<"l." * ".e." * ".w" layers 2 experts 3, shape = [6, 4, 4], dtype = f32, init = random>]
+// CHECK-LABEL: func.func @decoder
+// CHECK-SAME: (%[[TOK:.*]]: memref<?xi32>, %[[BASE:.*]]: memref<?xf32>, %[[TAB:.*]]: memref<6xi64>, %[[OUT:.*]]: memref<?x4xf32>)
+// CHECK: scf.for %[[L:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: %[[FIRST:.*]] = arith.muli %[[L]], %{{.*}} : index
+// CHECK: scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: %[[K:.*]] = arith.addi %[[FIRST]], %[[E]] : index
+// CHECK: %[[O:.*]] = memref.load %[[TAB]][%[[K]]] : memref<6xi64>
+// CHECK: memref.reinterpret_cast %[[BASE]] to offset: [%{{.*}}], sizes: [4, 4], strides: [4, 1]
+module {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x4xf32> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c3 = arith.constant 3 : index
+    %w = attn.weight "l." * ".e." * ".w" layers 2 experts 3 : tensor<6x4x4xf32>
+    %n = tensor.dim %tokens, %c0 : tensor<?xi32>
+    %x0 = tensor.empty(%n) : tensor<?x4xf32>
+    %x = scf.for %l = %c0 to %c2 step %c1 iter_args(%x1 = %x0) -> tensor<?x4xf32> {
+      %first = arith.muli %l, %c3 : index
+      %layer = tensor.extract_slice %w[%first, 0, 0] [3, 4, 4] [1, 1, 1] : tensor<6x4x4xf32> to tensor<3x4x4xf32>
+      %y = scf.for %e = %c0 to %c3 step %c1 iter_args(%x2 = %x1) -> tensor<?x4xf32> {
+        %s = tensor.extract_slice %layer[%e, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<3x4x4xf32> to tensor<4x4xf32>
+        %init = tensor.empty(%n) : tensor<?x4xf32>
+        %p = linalg.matmul_transpose_b ins(%x2, %s : tensor<?x4xf32>, tensor<4x4xf32>) outs(%init : tensor<?x4xf32>) -> tensor<?x4xf32>
+        scf.yield %p : tensor<?x4xf32>
+      }
+      scf.yield %y : tensor<?x4xf32>
+    }
+    return %x : tensor<?x4xf32>
+  }
+}
+
+// -----
+
 // Weights are slots by their whole name, parts and layer count alike: the
 // same parts stacked over another layer count, or joined differently, are
 // other weights.

@@ -58,10 +58,13 @@ TypeInfo typeInfo(ParamType type) {
   case ParamType::RopeStyle:
     return {"rope_style", "\"half\" or \"interleaved\"", "`\"half\"` or `\"interleaved\"`"};
   case ParamType::RopeScaling:
-    return {"rope_scaling", "\"none\", \"linear\" or \"llama3\"",
-            "`\"none\"`, `\"linear\"` or `\"llama3\"`"};
+    return {"rope_scaling", "\"none\", \"linear\", \"llama3\" or \"yarn\"",
+            "`\"none\"`, `\"linear\"`, `\"llama3\"` or `\"yarn\"` (latent attention only)"};
   case ParamType::Rope: return {"rope", "rope(...)", "a `rope(...)` descriptor"};
   case ParamType::Mla: return {"mla", "mla(...)", "an `mla(...)` descriptor"};
+  case ParamType::MoeTopK:
+    return {"moe_topk", "\"greedy\" or \"group_limited_greedy\"",
+            "`\"greedy\"` or `\"group_limited_greedy\"`"};
   case ParamType::Operand: return {"number", "numbers", "a number"};
   }
   llvm_unreachable("unknown parameter type");
@@ -107,7 +110,14 @@ bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST 
   case ParamType::RopeScaling:
     if (v.kind == Val::Str && (v.s == "none" || attn::symbolizeRopeScalingKind(v.s)))
       return true;
-    errorAt(context, at) << "rope scaling must be \"none\", \"linear\" or \"llama3\", got "
+    errorAt(context, at) << "rope scaling must be \"none\", \"linear\", \"llama3\" or "
+                            "\"yarn\", got "
+                         << describe(v);
+    return false;
+  case ParamType::MoeTopK:
+    if (v.kind == Val::Str && attn::symbolizeMoeTopKMethod(v.s))
+      return true;
+    errorAt(context, at) << "topk_method must be \"greedy\" or \"group_limited_greedy\", got "
                          << describe(v);
     return false;
   case ParamType::Tensor: if (v.kind == Val::Tensor) return true; break;
@@ -384,14 +394,30 @@ std::optional<Val> lowerRope(BuiltinContext &b, CallArgs &a) {
   r.lowFreqFactor = a.get("low_freq_factor").asDouble();
   r.highFreqFactor = a.get("high_freq_factor").asDouble();
   r.originalMaxPos = a.get("original_max_pos").i;
+  r.betaFast = a.get("beta_fast").asDouble();
+  r.betaSlow = a.get("beta_slow").asDouble();
+  r.mscale = a.get("mscale").asDouble();
+  r.mscaleAllDim = a.get("mscale_all_dim").asDouble();
   // The scaling parameters mean something only with a scaling that reads them.
-  bool llama3 = r.scaling == "llama3";
-  for (StringRef p : {"factor", "low_freq_factor", "high_freq_factor", "original_max_pos"})
-    if (a.given(p) && (r.scaling == "none" || (!llama3 && p != "factor"))) {
-      b.error(a.argLoc(p)) << "'" << p << "' needs scaling = "
-                           << (p == "factor" ? "\"linear\" or \"llama3\"" : "\"llama3\"");
+  struct Reader {
+    StringRef param, scalings;
+  };
+  static const Reader readers[] = {
+      {"factor", "\"linear\", \"llama3\" or \"yarn\""},
+      {"low_freq_factor", "\"llama3\""},
+      {"high_freq_factor", "\"llama3\""},
+      {"original_max_pos", "\"llama3\" or \"yarn\""},
+      {"beta_fast", "\"yarn\""},
+      {"beta_slow", "\"yarn\""},
+      {"mscale", "\"yarn\""},
+      {"mscale_all_dim", "\"yarn\""}};
+  for (const Reader &reader : readers)
+    if (a.given(reader.param) && !StringRef(reader.scalings).contains("\"" + r.scaling + "\"")) {
+      b.error(a.argLoc(reader.param)) << "'" << reader.param << "' needs scaling = "
+                                      << reader.scalings;
       return std::nullopt;
     }
+  bool llama3 = r.scaling == "llama3";
   if (r.scaling != "none" && (!(r.factor > 0) || !std::isfinite(r.factor))) {
     b.error(a.valueLoc("factor")) << "rope scaling factor must be positive, got "
                                   << formatDouble(r.factor);
@@ -402,6 +428,14 @@ std::optional<Val> lowerRope(BuiltinContext &b, CallArgs &a) {
     b.error(a.valueLoc("high_freq_factor"))
         << "llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor, got "
         << formatDouble(r.lowFreqFactor) << " and " << formatDouble(r.highFreqFactor);
+    return std::nullopt;
+  }
+  if (r.scaling == "yarn" &&
+      !(r.betaSlow > 0 && r.betaFast > r.betaSlow && std::isfinite(r.betaFast) &&
+        std::isfinite(r.mscale) && std::isfinite(r.mscaleAllDim))) {
+    b.error(a.valueLoc("beta_fast")) << "yarn rope scaling needs 0 < beta_slow < beta_fast, got "
+                                     << formatDouble(r.betaSlow) << " and "
+                                     << formatDouble(r.betaFast);
     return std::nullopt;
   }
   return v;
@@ -428,11 +462,14 @@ RopeAttrs ropeAttrs(OpBuilder &builder, CallArgs &a) {
   MLIRContext *ctx = builder.getContext();
   RopeAttrs attrs{builder.getF64FloatAttr(rope.theta),
                   attn::RopeStyleAttr::get(ctx, *attn::symbolizeRopeStyle(rope.style)), {}};
+  bool yarn = rope.scaling == "yarn";
+  auto yarnParameter = [&](double v) { return yarn ? builder.getF64FloatAttr(v) : FloatAttr(); };
   if (rope.scaling != "none")
     attrs.scaling = attn::RopeScalingAttr::get(
         ctx, *attn::symbolizeRopeScalingKind(rope.scaling), builder.getF64FloatAttr(rope.factor),
         builder.getF64FloatAttr(rope.lowFreqFactor), builder.getF64FloatAttr(rope.highFreqFactor),
-        rope.originalMaxPos);
+        rope.originalMaxPos, yarnParameter(rope.betaFast), yarnParameter(rope.betaSlow),
+        yarnParameter(rope.mscale), yarnParameter(rope.mscaleAllDim));
   return attrs;
 }
 
@@ -506,6 +543,10 @@ std::optional<Val> lowerAttend(BuiltinContext &b, CallArgs &a) {
     return std::nullopt;
   }
   RopeAttrs rope = ropeAttrs(b.builder, a);
+  if (rope.scaling && rope.scaling.getKind() == attn::RopeScalingKind::yarn) {
+    b.error(a.valueLoc("rope")) << "rope scaling \"yarn\" needs latent attention";
+    return std::nullopt;
+  }
   if (rope.theta && headDim % 2 != 0) {
     b.error(a.valueLoc("rope")) << "rope needs an even head_dim, got " << headDim;
     return std::nullopt;
@@ -552,11 +593,14 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
   UnitAttr causalAttr = causal ? builder.getUnitAttr() : UnitAttr();
   mlir::Location l = b.loc(a.call.getLoc());
 
+  // yarn is DeepSeek-V2's: its mscale also scales the latent attention's softmax.
+  if (ropeScaling && (ropeScaling.getKind() == attn::RopeScalingKind::yarn) != a.has("latent")) {
+    b.error(a.valueLoc("rope")) << (a.has("latent")
+                                        ? "latent attention supports rope scaling \"yarn\" only"
+                                        : "rope scaling \"yarn\" needs latent attention");
+    return std::nullopt;
+  }
   if (a.has("latent")) {
-    if (ropeScaling) {
-      b.error(a.valueLoc("rope")) << "rope scaling is not supported with latent attention";
-      return std::nullopt;
-    }
     for (StringRef p : {"kv_heads", "head_dim", "memory", "bias", "out_bias", "window"})
       if (a.given(p)) {
         b.error(a.argLoc(p)) << "'" << p << "' cannot be combined with latent attention";
@@ -587,7 +631,7 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
         w->lookup("o_proj.weight"), builder.getI64IntegerAttr(heads),
         builder.getI64IntegerAttr(s.kvRank), builder.getI64IntegerAttr(s.ropeDim),
         builder.getI64IntegerAttr(s.nopeDim), builder.getI64IntegerAttr(s.vDim),
-        builder.getI64IntegerAttr(s.qRank), causalAttr, ropeTheta, ropeStyle);
+        builder.getI64IntegerAttr(s.qRank), causalAttr, ropeTheta, ropeStyle, ropeScaling);
     return Val::ofTensor(r, dim);
   }
 
@@ -762,13 +806,38 @@ const std::vector<BuiltinSpec> &table() {
         withDefault("factor", PT::Number, Val::ofFloat(1.0)),
         withDefault("low_freq_factor", PT::Number, Val::ofFloat(1.0)),
         withDefault("high_freq_factor", PT::Number, Val::ofFloat(4.0)),
-        withDefault("original_max_pos", PT::Size, Val::ofInt(8192))},
+        withDefault("original_max_pos", PT::Size, Val::ofInt(8192)),
+        withDefault("beta_fast", PT::Number, Val::ofFloat(32.0)),
+        withDefault("beta_slow", PT::Number, Val::ofFloat(1.0)),
+        withDefault("mscale", PT::Number, Val::ofFloat(1.0)),
+        withDefault("mscale_all_dim", PT::Number, Val::ofFloat(0.0))},
        "rope descriptor", {}, lowerRope},
       {"mla", InFunctions,
        {required("kv_rank", PT::Size), required("rope_dim", PT::Size),
         required("nope_dim", PT::Size), required("v_dim", PT::Size),
         withDefault("q_rank", PT::Count, Val::ofInt(0))},
        "latent descriptor", {}, lowerMla},
+      {"moe", InFunctions,
+       {required("x", PT::Tensor, "d"), required("experts", PT::Size), required("top_k", PT::Size),
+        required("ffn", PT::Size), withDefault("topk_method", PT::MoeTopK, Val::ofStr("greedy")),
+        withDefault("n_group", PT::Size, Val::ofInt(1)),
+        withDefault("topk_group", PT::Size, Val::ofInt(1)),
+        withDefault("norm_topk_prob", PT::Bool, Val::ofBool(false)),
+        withDefault("routed_scaling_factor", PT::Number, Val::ofFloat(1.0)),
+        withDefault("shared_experts", PT::Count, Val::ofInt(0)),
+        withDefault("w123", PT::Bool, Val::ofBool(false))},
+       "`[n, d]`: the routed SwiGLU experts weighted by the router, plus the shared experts",
+       {{"gate.weight", "[experts, d]"},
+        {"experts.{j}.gate_proj.weight", "[ffn, d]", "!w123"},
+        {"experts.{j}.up_proj.weight", "[ffn, d]", "!w123"},
+        {"experts.{j}.down_proj.weight", "[d, ffn]", "!w123"},
+        {"experts.{j}.w1.weight", "[ffn, d]", "w123"},
+        {"experts.{j}.w3.weight", "[ffn, d]", "w123"},
+        {"experts.{j}.w2.weight", "[d, ffn]", "w123"},
+        {"shared_experts.gate_proj.weight", "[shared_experts*ffn, d]", "shared_experts"},
+        {"shared_experts.up_proj.weight", "[shared_experts*ffn, d]", "shared_experts"},
+        {"shared_experts.down_proj.weight", "[d, shared_experts*ffn]", "shared_experts"}},
+       lowerMoE},
   };
   return builtins;
 }
@@ -921,7 +990,10 @@ std::optional<llvm::StringMap<Value>> BuiltinContext::createWeights(const CallAr
     // Only a call that creates a weight needs (and checks) its scope.
     if (!prefix && !(prefix = names.weightPrefix(args.call)))
       return std::nullopt;
-    std::optional<Value> v = names.weight(args.call, *prefix, w.suffix, evalShape(w.shape, args.dims));
+    // A suffix with the expert index names one tensor per expert.
+    int64_t experts = StringRef(w.suffix).contains(kExpertIndex) ? dimNamed("experts", args.dims) : 0;
+    std::optional<Value> v =
+        names.weight(args.call, *prefix, w.suffix, evalShape(w.shape, args.dims), experts);
     if (!v)
       return std::nullopt;
     created[w.suffix] = *v;
@@ -961,7 +1033,8 @@ void tfc::printBuiltinReference(llvm::raw_ostream &os) {
   os << "\nParameter types:\n\n";
   // Operand reads as `number` too; only its error message differs.
   for (ParamType type : {PT::Tensor, PT::Tokens, PT::Size, PT::Count, PT::Number, PT::Bool,
-                         PT::WeightName, PT::RopeStyle, PT::RopeScaling, PT::Rope, PT::Mla}) {
+                         PT::WeightName, PT::RopeStyle, PT::RopeScaling, PT::Rope, PT::Mla,
+                         PT::MoeTopK}) {
     TypeInfo info = typeInfo(type);
     os << "* `" << info.doc << "`: " << info.legend << "\n";
   }

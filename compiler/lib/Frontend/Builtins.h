@@ -40,6 +40,7 @@ enum class ParamType {
   RopeScaling, // "none", "linear" or "llama3"
   Rope,       // a rope(...) descriptor
   Mla,        // an mla(...) descriptor
+  MoeTopK,    // "greedy" or "group_limited_greedy"
   Operand,    // a number, as the config builtins take it
 };
 
@@ -87,6 +88,9 @@ struct BuiltinSpec {
   bool takesScope() const { return !weights.empty(); }
 };
 
+/// The lowering of moe(...) (BuiltinMoE.cpp).
+std::optional<Val> lowerMoE(BuiltinContext &b, CallArgs &a);
+
 /// Every builtin, in the order of the reference.
 llvm::ArrayRef<BuiltinSpec> builtinTable();
 /// The builtin called `name`, or null.
@@ -99,7 +103,7 @@ struct CallArgs {
   const CallExprAST &call;
   const BuiltinSpec &spec;
   /// Per parameter: the given or default value; nullopt when absent.
-  llvm::SmallVector<std::optional<Val>> values;
+  llvm::SmallVector<std::optional<Val>, 0> values;
   /// Per parameter: the argument's expression; null when not given.
   llvm::SmallVector<const ExprAST *> exprs;
   /// Per parameter: where the argument starts (its keyword), else the call.

@@ -351,10 +351,13 @@ LogicalResult MLIRGenImpl::genFor(const ForStmtAST &ast) {
   std::optional<Val> end = bound(*ast.end);
   if (!end)
     return failure();
-  if (start->i != 0)
-    return error(ast.start->getLoc()) << "layer loops start at 0, got " << start->i;
-  if (end->i <= 0 || end->i > kMaxSize)
-    return error(ast.end->getLoc()) << "layer loop 0 .. " << end->i
+  // A loop may start past layer 0 (DeepSeek's first_k_dense_replace: the
+  // dense layers in one loop, the mixture-of-experts layers in the next).
+  if (start->i < 0 || start->i > kMaxSize)
+    return error(ast.start->getLoc()) << "a layer loop's first layer must be between 0 and "
+                                      << kMaxSize << ", got " << start->i;
+  if (end->i <= start->i || end->i > kMaxSize)
+    return error(ast.end->getLoc()) << "layer loop " << start->i << " .. " << end->i
                                     << " must run at least once (and at most " << kMaxSize
                                     << " times)";
   if (findLocal(ast.var) || config.contains(ast.var))
@@ -381,7 +384,8 @@ LogicalResult MLIRGenImpl::genFor(const ForStmtAST &ast) {
 
   mlir::Location l = loc(ast.getLoc());
   Value lb = builder.create<arith::ConstantIndexOp>(l, 0);
-  Value ub = builder.create<arith::ConstantIndexOp>(l, end->i);
+  // The loop counts from 0; weight names add the first layer back.
+  Value ub = builder.create<arith::ConstantIndexOp>(l, end->i - start->i);
   Value step = builder.create<arith::ConstantIndexOp>(l, 1);
   auto forOp = builder.create<scf::ForOp>(l, lb, ub, step, inits,
                                           [](OpBuilder &, mlir::Location, Value, ValueRange) {});
@@ -391,7 +395,8 @@ LogicalResult MLIRGenImpl::genFor(const ForStmtAST &ast) {
   std::optional<LoopState> &loop = names.loop;
   loop.emplace();
   loop->op = forOp;
-  loop->tripCount = end->i;
+  loop->tripCount = end->i - start->i;
+  loop->firstLayer = start->i;
   loop->var = ast.var;
   auto clearLoop = llvm::make_scope_exit([&] { loop.reset(); });
   scopes.emplace_back();

@@ -56,15 +56,18 @@ llvm::SmallVector<WeightEntry> collectWeightManifest(mlir::ModuleOp module) {
     if (!listedGroups.insert(group).second)
       continue;
     // Layer-major: layer 0's tensors, then layer 1's, ... (each weight's own
-    // leading dimension bounds its layers).
+    // entry count bounds its layers); an expert-stacked weight lists its
+    // experts of the layer in order.
     llvm::SmallVector<attn::WeightOp> &members = groups[group];
+    auto perLayer = [](attn::WeightOp m) { return std::max<int64_t>(m.getName().getExperts(), 1); };
     int64_t layers = 0;
     for (attn::WeightOp m : members)
-      layers = std::max(layers, m.getType().getShape().front());
+      layers = std::max(layers, m.getType().getShape().front() / perLayer(m));
     for (int64_t layer = 0; layer < layers; ++layer)
       for (attn::WeightOp m : members)
-        if (layer < m.getType().getShape().front())
-          add(m.nameOfLayer(layer), m.getType().getShape().drop_front());
+        for (int64_t e = 0, n = perLayer(m); e < n; ++e)
+          if (layer * n + e < m.getType().getShape().front())
+            add(m.nameOfLayer(layer * n + e), m.getType().getShape().drop_front());
   }
   return entries;
 }

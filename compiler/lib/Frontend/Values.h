@@ -31,11 +31,14 @@ constexpr int64_t kDefaultMaxSeq = 2048;
 struct RopeSpec {
   double theta = 10000.0;
   std::string style = "half";
-  /// "none", or a #attn.rope_scaling kind ("linear", "llama3") with its
-  /// parameters (llama3 reads all four, linear only the factor).
+  /// "none", or a #attn.rope_scaling kind ("linear", "llama3", "yarn") with
+  /// its parameters (llama3 reads all four, linear only the factor, yarn the
+  /// factor, original_max_pos and its own four).
   std::string scaling = "none";
   double factor = 1.0, lowFreqFactor = 1.0, highFreqFactor = 4.0;
   int64_t originalMaxPos = 8192;
+  /// yarn's (DeepSeek-V2's DeepseekV2YarnRotaryEmbedding).
+  double betaFast = 32.0, betaSlow = 1.0, mscale = 1.0, mscaleAllDim = 0.0;
 };
 
 struct MlaSpec {

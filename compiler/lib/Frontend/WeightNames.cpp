@@ -15,6 +15,7 @@
 
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/StringExtras.h"
 
@@ -88,26 +89,52 @@ std::optional<std::string> WeightNames::weightPrefix(const CallExprAST &call) {
   return llvm::join(parts, ".");
 }
 
-std::optional<Value> WeightNames::weight(const CallExprAST &call, const std::string &prefix,
-                                         StringRef suffix, ArrayRef<int64_t> shape) {
-  std::string name = suffix.empty() ? prefix : prefix + "." + suffix.str();
+/// `name` cut at its layer and expert indices: the parts an #attn.weight_name
+/// joins, and whether the last cut is the expert index.
+static SmallVector<StringRef> splitAtIndices(StringRef name, bool &hasExpert) {
   SmallVector<StringRef> parts;
-  StringRef(name).split(parts, kLayerIndex);
-  bool stacked = parts.size() > 1;
+  hasExpert = false;
+  while (true) {
+    size_t layerAt = name.find(kLayerIndex), expertAt = name.find(kExpertIndex);
+    size_t at = std::min(layerAt, expertAt);
+    if (at == StringRef::npos) {
+      parts.push_back(name);
+      return parts;
+    }
+    // The expert index comes from a builtin's suffix: after every layer index.
+    hasExpert = at == expertAt;
+    parts.push_back(name.take_front(at));
+    name = name.drop_front(at + (hasExpert ? kExpertIndex.size() : kLayerIndex.size()));
+  }
+}
+
+std::optional<Value> WeightNames::weight(const CallExprAST &call, const std::string &prefix,
+                                         StringRef suffix, ArrayRef<int64_t> shape,
+                                         int64_t experts) {
+  std::string name = suffix.empty() ? prefix : prefix + "." + suffix.str();
+  bool hasExpert;
+  SmallVector<StringRef> parts = splitAtIndices(name, hasExpert);
+  if (!hasExpert)
+    experts = 0;
+  bool layered = parts.size() > (hasExpert ? 2u : 1u);
   SmallVector<StringAttr> partAttrs;
   for (StringRef part : parts)
     partAttrs.push_back(builder.getStringAttr(part));
   auto nameAttr = attn::WeightNameAttr::get(builder.getContext(), partAttrs,
-                                            stacked ? loop->tripCount : 0);
-  if (loop && !stacked) {
+                                            layered ? loop->tripCount : 0,
+                                            layered ? loop->firstLayer : 0, experts);
+  if (loop && !layered) {
     error(call.getLoc()) << "weight '" << name
                          << "' is created in a layer loop, so its name needs the loop index: "
                             "put '{"
                          << loop->var << "}' in the loop's or the call's scope";
     return std::nullopt;
   }
+  // Two loops over different layers may create the same per-layer name
+  // (`for i in 1 .. L` after `for i in 0 .. 1`): for those, the expanded names
+  // below are what must not repeat.
   auto [it, inserted] = weights.try_emplace(name);
-  if (!inserted) {
+  if (!inserted && !nameAttr.isStacked()) {
     auto diag = error(call.getLoc());
     diag << "duplicate weight name '" << name << "'";
     diag.attachNote(loc(it->second.loc)) << "first used here";
@@ -115,7 +142,7 @@ std::optional<Value> WeightNames::weight(const CallExprAST &call, const std::str
   }
   // Per-layer names must not collide with a weight outside the loop either.
   SmallVector<std::string> expanded;
-  for (int64_t l = 0; l < std::max<int64_t>(nameAttr.getLayers(), 1); ++l)
+  for (int64_t l = 0; l < std::max<int64_t>(nameAttr.getEntries(), 1); ++l)
     expanded.push_back(nameAttr.nameOfLayer(l));
   for (const std::string &n : expanded) {
     auto [e, fresh] = expandedNames.try_emplace(n, call.getLoc());
@@ -130,22 +157,32 @@ std::optional<Value> WeightNames::weight(const CallExprAST &call, const std::str
   WeightInfo &info = it->second;
   info.loc = call.getLoc();
   info.shape.assign(shape.begin(), shape.end());
-  info.stacked = stacked;
+  info.stacked = nameAttr.isStacked();
   info.func = func;
   mlir::Location l = loc(call.getLoc());
-  if (!stacked) {
-    info.value = builder.create<attn::WeightOp>(l, RankedTensorType::get(shape, builder.getF32Type()),
-                                                nameAttr, attn::WeightInitAttr());
+  SmallVector<int64_t> full;
+  if (nameAttr.isStacked())
+    full.push_back(nameAttr.getEntries());
+  full.append(shape.begin(), shape.end());
+  auto fullType = RankedTensorType::get(full, builder.getF32Type());
+  if (!layered) {
+    info.value = builder.create<attn::WeightOp>(l, fullType, nameAttr, attn::WeightInitAttr());
     return info.value;
   }
-  SmallVector<int64_t> full{loop->tripCount};
-  full.append(shape.begin(), shape.end());
   OpBuilder outside(loop->op);
-  Value stackedValue = outside.create<attn::WeightOp>(
-      l, RankedTensorType::get(full, builder.getF32Type()), nameAttr, attn::WeightInitAttr());
+  Value stackedValue = outside.create<attn::WeightOp>(l, fullType, nameAttr, attn::WeightInitAttr());
   info.value = stackedValue;
-  SmallVector<OpFoldResult> offsets{loop->op.getInductionVar()};
-  SmallVector<OpFoldResult> sizes{builder.getIndexAttr(1)};
+  // This layer's entry, or its `experts` entries (which stay a leading dimension).
+  OpFoldResult first = loop->op.getInductionVar();
+  SmallVector<int64_t> sliceShape;
+  if (experts > 0) {
+    Value count = builder.create<arith::ConstantIndexOp>(l, experts);
+    first = builder.create<arith::MulIOp>(l, loop->op.getInductionVar(), count).getResult();
+    sliceShape.push_back(experts);
+  }
+  sliceShape.append(shape.begin(), shape.end());
+  SmallVector<OpFoldResult> offsets{first};
+  SmallVector<OpFoldResult> sizes{builder.getIndexAttr(std::max<int64_t>(experts, 1))};
   SmallVector<OpFoldResult> strides{builder.getIndexAttr(1)};
   for (int64_t d : shape) {
     offsets.push_back(builder.getIndexAttr(0));
@@ -153,7 +190,7 @@ std::optional<Value> WeightNames::weight(const CallExprAST &call, const std::str
     strides.push_back(builder.getIndexAttr(1));
   }
   return builder
-      .create<tensor::ExtractSliceOp>(l, RankedTensorType::get(shape, builder.getF32Type()),
+      .create<tensor::ExtractSliceOp>(l, RankedTensorType::get(sliceShape, builder.getF32Type()),
                                       stackedValue, offsets, sizes, strides)
       .getResult();
 }

@@ -23,10 +23,17 @@
 
 namespace tfc::frontend {
 
+/// How a builtin's weight suffix spells the expert index of a mixture of
+/// experts (`experts.{j}.up_proj.weight`); loop placeholders never reach a
+/// suffix, so the two cannot be confused.
+inline constexpr llvm::StringLiteral kExpertIndex = "{j}";
+
 /// The innermost layer loop being emitted.
 struct LoopState {
   mlir::scf::ForOp op;
   int64_t tripCount = 0;
+  /// The first layer's index (`for i in F .. L`): the loop runs L - F times.
+  int64_t firstLayer = 0;
   std::string var;
   llvm::StringSet<> carried; // iter_arg names
   /// Layers below it attend without the window of the loop's attention
@@ -56,9 +63,12 @@ public:
   /// The enclosing scopes and the call's own, joined by `.`.
   std::optional<std::string> weightPrefix(const CallExprAST &call);
   /// Creates the weight `prefix.suffix` (`prefix` alone for an empty suffix)
-  /// of `shape` (per layer inside a loop).
+  /// of `shape` (per layer inside a loop). A suffix with the expert index
+  /// (kExpertIndex) names one tensor per expert of `experts`: the value is
+  /// then `[experts, shape...]` (the layer's experts inside a loop).
   std::optional<mlir::Value> weight(const CallExprAST &call, const std::string &prefix,
-                                    llvm::StringRef suffix, llvm::ArrayRef<int64_t> shape);
+                                    llvm::StringRef suffix, llvm::ArrayRef<int64_t> shape,
+                                    int64_t experts = 0);
   /// The weight `name` created earlier, for a call (`user`, as an error
   /// quotes it: "linear(x, 256) of [n, 64]") that needs it to have `shape`.
   std::optional<mlir::Value> tied(const CallExprAST &call, const Location &argLoc,

@@ -213,13 +213,17 @@ private:
 /// (5.x), with `rope_type` or the legacy `type`.
 struct RopeConfig {
   double theta = 10000.0;
-  std::string scaling = "none"; // or linear, llama3
+  std::string scaling = "none"; // or linear, llama3, yarn
   double factor = 1.0, lowFreqFactor = 1.0, highFreqFactor = 4.0;
   int64_t originalMaxPos = 8192;
+  double betaFast = 32.0, betaSlow = 1.0, mscale = 1.0, mscaleAllDim = 0.0; // yarn
+  std::string style = "half"; // tdsl's default pairing
 
   /// `rope(theta = ...)` as tdsl writes it.
   std::string tdsl() const {
     std::string s = "rope(theta = " + decimal(theta);
+    if (style != "half")
+      s += ", style = \"" + style + "\"";
     if (scaling == "linear")
       s += ", scaling = \"linear\", factor = " + decimal(factor);
     else if (scaling == "llama3")
@@ -227,20 +231,28 @@ struct RopeConfig {
            ", low_freq_factor = " + decimal(lowFreqFactor) +
            ", high_freq_factor = " + decimal(highFreqFactor) +
            ", original_max_pos = " + std::to_string(originalMaxPos);
+    else if (scaling == "yarn")
+      s += ", scaling = \"yarn\", factor = " + decimal(factor) +
+           ", original_max_pos = " + std::to_string(originalMaxPos) +
+           ",\n                                    beta_fast = " + decimal(betaFast) +
+           ", beta_slow = " + decimal(betaSlow) + ", mscale = " + decimal(mscale) +
+           ", mscale_all_dim = " + decimal(mscaleAllDim);
     return s + ")";
   }
 };
 
-RopeConfig readRope(ConfigReader &c) {
+/// `allowYarn`: DeepSeek-V2's yarn (DeepseekV2YarnRotaryEmbedding's defaults).
+RopeConfig readRope(ConfigReader &c, double defaultTheta = 10000.0, bool allowYarn = false) {
   RopeConfig rope;
   const json::Object *parameters = c.objectField("rope_parameters");
   const json::Object *scaling = parameters ? parameters : c.objectField("rope_scaling");
   if (parameters) {
     ConfigReader p = c.nested(*parameters, "rope_parameters.");
-    rope.theta = p.has("rope_theta") ? p.number("rope_theta") : c.number("rope_theta", 10000.0);
+    rope.theta =
+        p.has("rope_theta") ? p.number("rope_theta") : c.number("rope_theta", defaultTheta);
     p.unsupportedUnless("partial_rotary_factor", 1.0, "rotary embedding of part of a head");
   } else {
-    rope.theta = c.number("rope_theta", 10000.0);
+    rope.theta = c.number("rope_theta", defaultTheta);
   }
   c.unsupportedUnless("partial_rotary_factor", 1.0, "rotary embedding of part of a head");
   if (!scaling || c.failed())
@@ -249,6 +261,19 @@ RopeConfig readRope(ConfigReader &c) {
   std::string type = s.has("rope_type") ? s.string("rope_type") : s.string("type", "default");
   if (type == "default")
     return rope;
+  if (type == "yarn" && allowYarn) {
+    rope.scaling = type;
+    rope.factor = s.number("factor");
+    rope.originalMaxPos = s.size("original_max_position_embeddings", 4096);
+    rope.betaFast = s.number("beta_fast", 32.0);
+    rope.betaSlow = s.number("beta_slow", 1.0);
+    rope.mscale = s.number("mscale", 1.0, /*allowZero=*/true);
+    rope.mscaleAllDim = s.number("mscale_all_dim", 0.0, /*allowZero=*/true);
+    if (!s.failed() && !(rope.betaFast > rope.betaSlow))
+      s.fail(s.field("beta_fast") + " (" + decimal(rope.betaFast) + ") must be greater than " +
+             s.field("beta_slow") + " (" + decimal(rope.betaSlow) + ")");
+    return rope;
+  }
   if (type == "linear" || type == "llama3") {
     rope.scaling = type;
     rope.factor = s.number("factor");
@@ -267,7 +292,7 @@ RopeConfig readRope(ConfigReader &c) {
     return rope;
   }
   s.fail(s.field(s.has("rope_type") ? "rope_type" : "type") + " = \"" + type +
-         "\" is not supported (default, linear, llama3)");
+         "\" is not supported (default, linear, llama3" + (allowYarn ? ", yarn)" : ")"));
   return rope;
 }
 
@@ -311,6 +336,44 @@ struct ImportContext {
 std::string outputHead(bool tied, const std::string &embedding) {
   return tied ? "    return linear(x, vocab, tied = \"" + embedding + "\")\n"
               : "    return linear(x, vocab) @ \"lm_head\"\n";
+}
+
+//===----------------------------------------------------------------------===//
+// Mixtral's experts (modeling_mixtral.py MixtralSparseMoeBlock)
+//===----------------------------------------------------------------------===//
+
+/// The mixture of experts that replaces Mixtral's MLP: `num_local_experts`
+/// SwiGLU experts of `intermediate_size`, the top `num_experts_per_tok` of a
+/// softmax router, their weights renormalized to sum to 1
+/// (MixtralSparseMoeBlock.forward), in block_sparse_moe's names (gate, and
+/// w1 / w3 / w2 for the experts' gate / up / down).
+struct MixtralExperts {
+  int64_t experts = 8, topK = 2;
+
+  void writeConfig(TdslWriter &out) const {
+    out.config("experts", experts, "num_local_experts");
+    out.config("top_k", topK, "num_experts_per_tok");
+  }
+  static std::string tdsl() {
+    return "      x = x + moe(h, experts = experts, top_k = top_k, ffn = ffn, norm_topk_prob = "
+           "true,\n"
+           "                  w123 = true) @ \"block_sparse_moe\"\n";
+  }
+};
+
+MixtralExperts readMixtralExperts(ConfigReader &c, StringRef act) {
+  MixtralExperts e;
+  e.experts = c.size("num_local_experts", 8);
+  e.topK = c.size("num_experts_per_tok", 2);
+  if (!c.failed() && e.topK > e.experts)
+    c.fail("'num_experts_per_tok' (" + llvm::Twine(e.topK) + ") must be at most " +
+           "'num_local_experts' (" + llvm::Twine(e.experts) + ")");
+  // The experts are SwiGLU (the moe builtin's); router_jitter_noise only
+  // applies in training, router_aux_loss_coef and output_router_logits only to
+  // the loss.
+  if (!c.failed() && act != "silu")
+    c.fail("'hidden_act' must be silu or swish for Mixtral's experts (tfc's moe is SwiGLU)");
+  return e;
 }
 
 //===----------------------------------------------------------------------===//
@@ -375,7 +438,9 @@ void importLlamaFamily(ImportContext &ctx) {
   ConfigReader &c = ctx.c;
   TdslWriter &out = ctx.out;
   const StringRef arch = ctx.architecture;
-  bool qwen2 = arch == "Qwen2ForCausalLM", mistral = arch == "MistralForCausalLM";
+  bool qwen2 = arch == "Qwen2ForCausalLM", mixtral = arch == "MixtralForCausalLM";
+  // Mixtral is Mistral with a mixture of experts in place of the MLP.
+  bool mistral = arch == "MistralForCausalLM" || mixtral;
 
   // The sizes are required: save_pretrained always writes them, and a config
   // without them would silently become configuration_*.py's 7B default, which
@@ -390,8 +455,11 @@ void importLlamaFamily(ImportContext &ctx) {
   int64_t kvHeads = c.size("num_key_value_heads", mistral ? 8 : heads);
   int64_t maxSeq = c.size("max_position_embeddings",
                           mistral ? 4096 * 32 : qwen2 ? 32768 : 2048);
-  double eps = c.number("rms_norm_eps", 1e-6);
+  double eps = c.number("rms_norm_eps", mixtral ? 1e-5 : 1e-6);
   std::string act = readActivation(c, "hidden_act", "silu");
+  std::optional<MixtralExperts> experts;
+  if (mixtral)
+    experts = readMixtralExperts(c, act);
   bool tied = c.flag("tie_word_embeddings", false);
   // Llama's switches; Mistral has no biases, Qwen2 q/k/v biases only.
   bool attentionBias = !mistral && !qwen2 && c.flag("attention_bias", false);
@@ -401,7 +469,7 @@ void importLlamaFamily(ImportContext &ctx) {
     c.unsupported("mlp_bias", "not an option of " + arch.str());
   }
   c.unsupported("quantization_config", "quantized checkpoints");
-  RopeConfig rope = readRope(c);
+  RopeConfig rope = readRope(c, mixtral ? 1e6 : 10000.0);
   WindowLayers windowLayers = readWindow(ctx, layers);
   int64_t window = windowLayers.window;
   if (c.failed())
@@ -444,6 +512,8 @@ void importLlamaFamily(ImportContext &ctx) {
     out.config("full_layers", windowLayers.from,
                c.has("layer_types") ? "layer_types: the leading full_attention"
                                     : "max_window_layers");
+  if (experts)
+    experts->writeConfig(out);
 
   std::string attnArgs = "heads = heads, kv_heads = kv_heads, head_dim = head_dim, causal = true";
   if (qwen2)
@@ -462,10 +532,12 @@ void importLlamaFamily(ImportContext &ctx) {
            "      h = rms_norm(x, eps) @ \"input_layernorm\"\n"
            "      x = x + attention(h, " + attnArgs + ",\n"
            "                        rope = " + rope.tdsl() + ") @ \"self_attn\"\n"
-           "      h = rms_norm(x, eps) @ \"post_attention_layernorm\"\n"
-           "      g = " + act + "(linear(h, ffn" + mlpArgs + ") @ \"mlp.gate_proj\") * linear(h, ffn" +
-           mlpArgs + ") @ \"mlp.up_proj\"\n"
-           "      x = x + linear(g, dim" + mlpArgs + ") @ \"mlp.down_proj\"\n"
+           "      h = rms_norm(x, eps) @ \"post_attention_layernorm\"\n" +
+           (experts ? MixtralExperts::tdsl()
+                    : "      g = " + act + "(linear(h, ffn" + mlpArgs +
+                          ") @ \"mlp.gate_proj\") * linear(h, ffn" + mlpArgs +
+                          ") @ \"mlp.up_proj\"\n"
+                          "      x = x + linear(g, dim" + mlpArgs + ") @ \"mlp.down_proj\"\n") +
            "    }\n"
            "    x = rms_norm(x, eps) @ \"model.norm\"\n");
   out.body(outputHead(tied, "model.embed_tokens.weight") + "  }\n");
@@ -708,6 +780,158 @@ void importMarian(ImportContext &ctx) {
 }
 
 //===----------------------------------------------------------------------===//
+// DeepSeek-V2: multi-head latent attention, mixtures of experts
+//===----------------------------------------------------------------------===//
+
+/// DeepseekV2MoE's routing fields (configuration_deepseek.py), as moe(...)'s
+/// arguments: MoEGate normalizes the top-k weights when top_k > 1 and
+/// norm_topk_prob, and otherwise multiplies them by routed_scaling_factor.
+std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK) {
+  std::string method = c.string("topk_method");
+  std::string args = "experts, top_k, moe_ffn";
+  if (method == "group_limited_greedy") {
+    int64_t groups = c.size("n_group"), topGroups = c.size("topk_group");
+    if (!c.failed() && experts % groups != 0)
+      c.fail("'n_routed_experts' (" + llvm::Twine(experts) + ") is not a multiple of 'n_group' (" +
+             llvm::Twine(groups) + ")");
+    if (!c.failed() && topGroups > groups)
+      c.fail("'topk_group' (" + llvm::Twine(topGroups) + ") must be at most 'n_group' (" +
+             llvm::Twine(groups) + ")");
+    if (!c.failed() && topK > topGroups * (experts / groups))
+      c.fail("'num_experts_per_tok' (" + llvm::Twine(topK) + ") exceeds the experts of the " +
+             "'topk_group' groups (" + llvm::Twine(topGroups * (experts / groups)) + ")");
+    args += ", topk_method = \"group_limited_greedy\", n_group = " + std::to_string(groups) +
+            ", topk_group = " + std::to_string(topGroups);
+  } else if (method != "greedy" && !c.failed()) {
+    c.fail("'topk_method' = \"" + method +
+           "\" is not supported (greedy, group_limited_greedy)");
+  }
+  std::string scoring = c.string("scoring_func", "softmax");
+  if (scoring != "softmax" && !c.failed())
+    c.fail("'scoring_func' = \"" + scoring + "\" is not supported (softmax)");
+  bool norm = c.flag("norm_topk_prob", false) && topK > 1;
+  double scale = c.number("routed_scaling_factor", 1.0);
+  if (norm)
+    args += ", norm_topk_prob = true";
+  else if (scale != 1.0)
+    args += ", routed_scaling_factor = " + decimal(scale);
+  if (c.has("n_shared_experts"))
+    args += ", shared_experts = shared";
+  return args;
+}
+
+void importDeepseekV2(ImportContext &ctx) {
+  ConfigReader &c = ctx.c;
+  TdslWriter &out = ctx.out;
+  int64_t vocab = c.size("vocab_size");
+  int64_t dim = c.size("hidden_size");
+  int64_t ffn = c.size("intermediate_size");
+  int64_t layers = c.layers("num_hidden_layers");
+  int64_t heads = c.size("num_attention_heads");
+  int64_t kvRank = c.size("kv_lora_rank", 512);
+  int64_t qRank = c.has("q_lora_rank") ? c.size("q_lora_rank") : 0;
+  int64_t ropeDim = c.size("qk_rope_head_dim", 64);
+  int64_t nopeDim = c.size("qk_nope_head_dim", 128);
+  int64_t vDim = c.size("v_head_dim", 128);
+  int64_t maxSeq = c.size("max_position_embeddings", 2048);
+  double eps = c.number("rms_norm_eps", 1e-6);
+  bool tied = c.flag("tie_word_embeddings", false);
+  std::string act = readActivation(c, "hidden_act", "silu");
+  if (!c.failed() && act != "silu")
+    c.fail("'hidden_act' must be silu or swish (tfc's DeepSeek-V2 MLPs and experts are SwiGLU)");
+  if (c.flag("attention_bias", false))
+    c.fail("'attention_bias' = true is not supported (DeepSeek-V2's projections have no bias)");
+  c.unsupported("quantization_config", "quantized checkpoints");
+  c.checkMatrix(vocab, "vocab_size", dim, "hidden_size");
+  c.checkMatrix(ffn, "intermediate_size", dim, "hidden_size");
+  if (!c.failed() && ropeDim % 2 != 0)
+    c.fail("'qk_rope_head_dim' (" + llvm::Twine(ropeDim) + ") must be even for rotary embeddings");
+  RopeConfig rope = readRope(c, 10000.0, /*allowYarn=*/true);
+  rope.style = "interleaved";
+  if (!c.failed() && rope.scaling != "none" && rope.scaling != "yarn")
+    c.fail("'rope_scaling' of type \"" + rope.scaling +
+           "\" is not supported with latent attention (yarn)");
+
+  // Which layers have a mixture of experts (DeepseekV2DecoderLayer):
+  // n_routed_experts set, layer >= first_k_dense_replace, layer % moe_layer_freq == 0.
+  bool hasExperts = c.has("n_routed_experts");
+  int64_t experts = 0, topK = 0, moeFfn = 0, shared = 0, firstMoE = 0, freq = 1;
+  std::string moeArgs;
+  if (hasExperts) {
+    experts = c.size("n_routed_experts");
+    topK = c.size("num_experts_per_tok");
+    moeFfn = c.size("moe_intermediate_size");
+    shared = c.has("n_shared_experts") ? c.size("n_shared_experts") : 0;
+    firstMoE = c.size("first_k_dense_replace", 0, /*allowZero=*/true);
+    freq = c.size("moe_layer_freq", 1);
+    c.checkMatrix(moeFfn, "moe_intermediate_size", dim, "hidden_size");
+    if (!c.failed() && topK > experts)
+      c.fail("'num_experts_per_tok' (" + llvm::Twine(topK) + ") must be at most " +
+             "'n_routed_experts' (" + llvm::Twine(experts) + ")");
+    if (!c.failed())
+      moeArgs = deepseekMoEArguments(c, experts, topK);
+  }
+  ctx.requireTensor("model.embed_tokens.weight", "the token embedding");
+  if (!tied)
+    ctx.requireTensor("lm_head.weight", "'tie_word_embeddings' is false");
+  if (c.failed())
+    return;
+  auto isMoE = [&](int64_t layer) {
+    return hasExperts && layer >= firstMoE && layer % freq == 0;
+  };
+
+  out.config("vocab", vocab, "vocab_size");
+  out.config("dim", dim, "hidden_size");
+  out.config("layers", layers, "num_hidden_layers");
+  out.config("heads", heads, "num_attention_heads");
+  out.config("kv_rank", kvRank, "kv_lora_rank");
+  out.config("q_rank", qRank, qRank ? "q_lora_rank" : "q_lora_rank (null: a plain q_proj)");
+  out.config("rope_dim", ropeDim, "qk_rope_head_dim");
+  out.config("nope_dim", nopeDim, "qk_nope_head_dim");
+  out.config("v_dim", vDim, "v_head_dim");
+  out.config("ffn", ffn, "intermediate_size");
+  if (hasExperts) {
+    out.config("moe_ffn", moeFfn, "moe_intermediate_size");
+    out.config("experts", experts, "n_routed_experts");
+    out.config("top_k", topK, "num_experts_per_tok");
+    if (shared)
+      out.config("shared", shared, "n_shared_experts");
+  }
+  out.config("max_seq", maxSeq, "max_position_embeddings");
+  out.config("eps", decimal(eps), "rms_norm_eps");
+
+  // The attention of the checkpoint's modeling_deepseek.py: rope on the
+  // (2j, 2j+1) pairs of q_pe and k_pe (apply_rotary_pos_emb's view/transpose
+  // before rotate_half), q_a/kv_a norms of eps 1e-6 (attn.latent_attention's).
+  std::string layerHead =
+      "      h = rms_norm(x, eps) @ \"input_layernorm\"\n"
+      "      x = x + attention(h, heads = heads, causal = true,\n"
+      "                        rope = " + rope.tdsl() + ",\n"
+      "                        latent = mla(kv_rank, rope_dim, nope_dim, v_dim, q_rank = q_rank))"
+      " @ \"self_attn\"\n"
+      "      h = rms_norm(x, eps) @ \"post_attention_layernorm\"\n";
+  std::string dense = "      g = silu(linear(h, ffn) @ \"mlp.gate_proj\") * linear(h, ffn) @ "
+                      "\"mlp.up_proj\"\n"
+                      "      x = x + linear(g, dim) @ \"mlp.down_proj\"\n";
+  std::string moe = "      x = x + moe(h, " + moeArgs + ") @ \"mlp\"\n";
+  out.body("  decoder(tokens) {\n"
+           "    x = embedding(tokens, vocab, dim) @ \"model.embed_tokens\"\n");
+  // One loop per run of layers of the same kind (a loop body is one kind).
+  for (int64_t first = 0; first < layers;) {
+    int64_t last = first;
+    while (last + 1 < layers && isMoE(last + 1) == isMoE(first))
+      ++last;
+    std::string end = last + 1 == layers ? "layers" : std::to_string(last + 1);
+    out.body("    for i in " + std::to_string(first) + " .. " + end +
+             " @ \"model.layers.{i}\" {   # " + (isMoE(first) ? "mixture of experts" : "dense MLP") +
+             "\n" + layerHead + (isMoE(first) ? moe : dense) + "    }\n");
+    first = last + 1;
+  }
+  out.body("    x = rms_norm(x, eps) @ \"model.norm\"\n");
+  out.body(outputHead(tied, "model.embed_tokens.weight") + "  }\n");
+}
+
+//===----------------------------------------------------------------------===//
 // Architectures
 //===----------------------------------------------------------------------===//
 
@@ -721,6 +945,8 @@ const Architecture kArchitectures[] = {
     {"LlamaForCausalLM", "llama", importLlamaFamily},
     {"MistralForCausalLM", "mistral", importLlamaFamily},
     {"Qwen2ForCausalLM", "qwen2", importLlamaFamily},
+    {"MixtralForCausalLM", "mixtral", importLlamaFamily},
+    {"DeepseekV2ForCausalLM", "deepseek_v2", importDeepseekV2},
     {"GPT2LMHeadModel", "gpt2", importGPT2},
     {"BertModel", "bert", importBert},
     {"BertForMaskedLM", "bert", importBert},

@@ -266,6 +266,7 @@ int runDriver(const DriverOptions &options) {
     if (!out)
       return fail(error);
     printKVCacheReport(*asGenerated, *module, out->os());
+    printParameterReport(*asGenerated, *module, options.pipeline.weightType, out->os());
     out->keep();
     return 0;
   }

@@ -55,7 +55,9 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
   sdpaStrategy.keyTile = options.attentionKeyTile;
   sdpaStrategy.queryRows = options.attentionQueryRows;
   pm.addPass(createAttnSDPAStrategy(sdpaStrategy));
-  pm.addPass(createConvertAttnToLinalg());
+  ConvertAttnToLinalgOptions toLinalg;
+  toLinalg.moeDenseReference = options.moeDenseReference;
+  pm.addPass(createConvertAttnToLinalg(toLinalg));
   LowerEntryPointsOptions entry;
   entry.weightType = options.weightType;
   pm.addPass(createLowerEntryPoints(entry));
@@ -175,6 +177,8 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
   Option<bool> noGQA{*this, "no-gqa", llvm::cl::desc("as tfc --no-gqa")};
   Option<bool> noLatent{*this, "no-latent", llvm::cl::desc("as tfc --no-latent")};
   Option<bool> noFuse{*this, "no-fuse", llvm::cl::desc("as tfc --no-fuse")};
+  Option<bool> moeDenseReference{*this, "moe-dense-reference",
+                                 llvm::cl::desc("as tfc --moe-dense-reference")};
   Option<std::string> targetCpu{*this, "target-cpu", llvm::cl::desc("as tfc --target-cpu"),
                                 llvm::cl::init("native")};
   Option<std::string> weightType{*this, "weight-type", llvm::cl::desc("as tfc --weight-type"),
@@ -194,6 +198,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
     o.gqa = !noGQA;
     o.latent = !noLatent;
     o.fuse = !noFuse;
+    o.moeDenseReference = moeDenseReference;
     o.targetCpu = targetCpu;
     o.weightType = weightType;
     o.threads = threads;

@@ -203,11 +203,12 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
   DescriptorBuilder b(module);
   const ModelSummary &s = layout.summary;
 
-  // The manifest: stacked slots expand into one entry per layer.
+  // The manifest: stacked slots expand into one entry per layer (per layer
+  // and expert for a mixture of experts' weights; the runtime sees entries).
   llvm::SmallVector<llvm::Constant *> weights, slots;
   for (auto [index, slot] : llvm::enumerate(layout.slots)) {
     attn::WeightNameAttr name = slot.getName();
-    int64_t layers = name.getLayers();
+    int64_t layers = name.getEntries();
     llvm::ArrayRef<int64_t> shape = slot.getTensorShape();
     for (int64_t l = 0; l < std::max<int64_t>(layers, 1); ++l)
       weights.push_back(llvm::ConstantStruct::get(

@@ -92,6 +92,11 @@ static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Keep every elementwise step its own loop nest (no "
                                      "tfc-fuse-elementwise)"),
                             cl::cat(category));
+static cl::opt<bool> moeDenseReference(
+    "moe-dense-reference",
+    cl::desc("Compute every expert of a mixture of experts on every token, weighted by the "
+             "router (the reference lowering; default: each expert on its tokens)"),
+    cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"), cl::Prefix,
                                   cl::init(3), cl::cat(category));
 static cl::opt<std::string> targetCpu("target-cpu",
@@ -197,6 +202,7 @@ int main(int argc, char **argv) {
   options.output = output;
   options.emit = emit;
   options.pipeline.kvCache = !noKVCache;
+  options.pipeline.moeDenseReference = moeDenseReference;
   options.pipeline.gqa = !noGQA;
   options.pipeline.latent = !noLatent;
   options.pipeline.fuse = !noFuse;

@@ -855,3 +855,124 @@ func.func @ring_window_dynamic(%c: tensor<2x1x?x16xf32>, %k: tensor<1x?x16xf32>,
   %w = attn.ring_window %c[%i], %k at %i : tensor<2x1x?x16xf32>, tensor<1x?x16xf32> -> tensor<1x?x16xf32>
   return
 }
+
+// -----
+
+func.func @expert_weight_entries() {
+  // expected-error @+1 {{'attn.weight' op stacked weight 'l.*.e.*.w' has 6 entries (layers times experts) but a leading dimension of 3}}
+  %w = attn.weight "l." * ".e." * ".w" layers 2 experts 3 : tensor<3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @expert_weight_index() {
+  // expected-error @+1 {{weight name "e.w" has no expert index ('*'), so it cannot be stacked over 3 experts}}
+  %w = attn.weight "e.w" experts 3 : tensor<3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @expert_weight_first_layer() {
+  // expected-error @+1 {{a weight's first layer must be non-negative and needs a layer count, got 2}}
+  %w = attn.weight "e." * ".w" first 2 experts 3 : tensor<3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @moe_shapes(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op down has shape [8, 32, 64], expected [8, 64, 32]}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %g, %g : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x32x64xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64, topk_group = 1 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_top_k(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op top_k (9) must be between 1 and the 8 experts}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 9 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64, topk_group = 1 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_groups(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op n_group (3) must divide the 8 experts}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk group_limited_greedy>, n_group = 3 : i64, topk_group = 1 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_top_groups(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op topk_group (5) must be between 1 and n_group (4)}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk group_limited_greedy>, n_group = 4 : i64, topk_group = 5 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_greedy_groups(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op greedy selection takes n_group = topk_group = 1}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 2 : i64, topk_group = 1 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_top_k_in_groups(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op top_k (3) exceeds the 2 experts of the topk_group groups}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 3 : i64, topk_method = #attn<moe_topk group_limited_greedy>, n_group = 4 : i64, topk_group = 1 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_scale(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op routed_scaling_factor must be positive, got 0}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64, topk_group = 1 : i64,
+          routed_scaling_factor = 0.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @rope_yarn_parameters(%q: tensor<2x?x8xf32>) {
+  // expected-error @+2 {{rope_scaling: yarn needs beta_fast, beta_slow, mscale and mscale_all_dim}}
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                     scaling = #attn.rope_scaling<yarn, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64>} : tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_yarn_betas(%q: tensor<2x?x8xf32>) {
+  // expected-error @+2 {{rope_scaling: yarn needs 0 < beta_slow < beta_fast, finite mscales and a positive original_max_position (64)}}
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                     scaling = #attn.rope_scaling<yarn, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64, beta_fast = 1.0 : f64, beta_slow = 2.0 : f64, mscale = 1.0 : f64, mscale_all_dim = 1.0 : f64>} : tensor<2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_yarn_on_linear(%q: tensor<2x?x8xf32>) {
+  // expected-error @+2 {{rope_scaling: beta_fast, beta_slow, mscale and mscale_all_dim are yarn's parameters}}
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style half>,
+                     scaling = #attn.rope_scaling<linear, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64, beta_fast = 32.0 : f64>} : tensor<2x?x8xf32>
+  return
+}

@@ -166,3 +166,38 @@ func.func @ring(%cache: tensor<2x1x4x16xf32>, %k: tensor<1x?x16xf32>, %layer: in
   %u = attn.ring_update %cache[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32>
   return
 }
+
+// A mixture of experts, and the weights it reads: stacked per expert (and per
+// layer, numbered from layer 1).
+// CHECK-LABEL: func @moe
+func.func @moe(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<6x32x64xf32>, tensor<3x8xf32>) {
+  // CHECK: attn.weight "model.layers." * ".mlp.experts." * ".up_proj.weight" layers 2 first 1 experts 3 : tensor<6x32x64xf32>
+  %stacked = attn.weight "model.layers." * ".mlp.experts." * ".up_proj.weight" layers 2 first 1 experts 3 : tensor<6x32x64xf32>
+  // CHECK: attn.weight "model.layers." * ".mlp.gate.weight" layers 3 first 1 : tensor<3x8xf32>
+  %first = attn.weight "model.layers." * ".mlp.gate.weight" layers 3 first 1 : tensor<3x8xf32>
+  %r = attn.weight "gate.weight" : tensor<8x64xf32>
+  // CHECK: attn.weight "experts." * ".w1.weight" experts 8 : tensor<8x32x64xf32>
+  %g = attn.weight "experts." * ".w1.weight" experts 8 : tensor<8x32x64xf32>
+  %u = attn.weight "experts." * ".w3.weight" experts 8 : tensor<8x32x64xf32>
+  %d = attn.weight "experts." * ".w2.weight" experts 8 : tensor<8x64x32xf32>
+  // CHECK: attn.moe %{{.*}} router(%{{.*}} : tensor<8x64xf32>) experts(%{{.*}}, %{{.*}}, %{{.*}} : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+  // CHECK-SAME: n_group = 1 : i64, norm_topk_prob, routed_scaling_factor = 1.000000e+00 : f64, top_k = 2 : i64, topk_group = 1 : i64, topk_method = #attn<moe_topk greedy>
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %u, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64, topk_group = 1 : i64,
+          norm_topk_prob, routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  // CHECK: topk_method = #attn<moe_topk group_limited_greedy>
+  %z = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %u, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 3 : i64, topk_method = #attn<moe_topk group_limited_greedy>, n_group = 4 : i64, topk_group = 2 : i64,
+          routed_scaling_factor = 16.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return %y, %z, %stacked, %first : tensor<?x64xf32>, tensor<?x64xf32>, tensor<6x32x64xf32>, tensor<3x8xf32>
+}
+
+// YaRN's parameters follow the others, only with kind yarn.
+// CHECK-LABEL: func @rope_yarn
+// CHECK: scaling = #attn.rope_scaling<yarn, factor = 4.000000e+00 : f64, low_freq_factor = 1.000000e+00 : f64, high_freq_factor = 4.000000e+00 : f64, original_max_position = 64, beta_fast = 3.200000e+01 : f64, beta_slow = 1.000000e+00 : f64, mscale = 1.000000e+00 : f64, mscale_all_dim = 7.070000e-01 : f64>
+func.func @rope_yarn(%q: tensor<2x?x8xf32>) -> tensor<2x?x8xf32> {
+  %r = attn.rope %q {theta = 1.0e+04 : f64, style = #attn<rope_style interleaved>,
+                     scaling = #attn.rope_scaling<yarn, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64,
+                                                  beta_fast = 32.0 : f64, beta_slow = 1.0 : f64, mscale = 1.0 : f64, mscale_all_dim = 0.707 : f64>} : tensor<2x?x8xf32>
+  return %r : tensor<2x?x8xf32>
+}

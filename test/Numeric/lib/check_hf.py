@@ -8,7 +8,7 @@
 # directory or a real one) and compares what the C ABI gives with hf_reference.py's
 # float64 forward pass of the same directory: relative error max|a-b| / max|b| <= 2e-4.
 #
-#   causal LMs (Llama, Mistral, Qwen2, GPT-2): tfc_decode's logits for the prompt
+#   causal LMs (Llama, Mistral, Qwen2, Mixtral, DeepSeek-V2, GPT-2): tfc_decode's logits for the prompt
 #       whole, in chunks, and in chunks with last-token logits only;
 #   BertModel, BertForMaskedLM: tfc_encode = last_hidden_state;
 #   MarianMTModel: tfc_encode(source ids), then tfc_decode(target ids, all_logits = 1),
@@ -57,6 +57,10 @@ def expected_info(m):
                     has_encoder=1, has_decoder=0)
     if m.arch in H.ENCODER_DECODERS:
         return dict(vocab_size=c["vocab_size"], dim=c["d_model"], has_encoder=1, has_decoder=1)
+    if m.arch == "DeepseekV2ForCausalLM":
+        return dict(vocab_size=c["vocab_size"], dim=c["hidden_size"],
+                    n_layers=c["num_hidden_layers"], n_heads=c["num_attention_heads"],
+                    has_encoder=0, has_decoder=1)
     L = H.llama_family_layout(m.arch, c)
     return dict(vocab_size=L["vocab"], dim=L["dim"], n_layers=L["layers"], n_heads=L["heads"],
                 n_kv_heads=L["kv_heads"], has_encoder=0, has_decoder=1)

@@ -55,6 +55,8 @@ ARCHITECTURES = {
     "llama": "LlamaForCausalLM",
     "mistral": "MistralForCausalLM",
     "qwen2": "Qwen2ForCausalLM",
+    "mixtral": "MixtralForCausalLM",
+    "deepseek-v2": "DeepseekV2ForCausalLM",
     "gpt2": "GPT2LMHeadModel",
     "bert": "BertModel",
     "bert-mlm": "BertForMaskedLM",
@@ -62,10 +64,12 @@ ARCHITECTURES = {
 }
 MODEL_TYPES = {
     "LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2",
+    "MixtralForCausalLM": "mixtral", "DeepseekV2ForCausalLM": "deepseek_v2",
     "GPT2LMHeadModel": "gpt2", "BertModel": "bert", "BertForMaskedLM": "bert",
     "MarianMTModel": "marian",
 }
-ROPE_MODELS = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
+ROPE_MODELS = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM")
+MOE_MODELS = ("MixtralForCausalLM", "DeepseekV2ForCausalLM")
 
 #===----------------------------------------------------------------------===#
 # config.json (transformers 4.x form: every attribute of the config class)
@@ -113,6 +117,55 @@ def _qwen2_config():
         "rope_theta": 10000.0, "sliding_window": None, "tie_word_embeddings": True,
         "use_cache": True, "use_sliding_window": False, "vocab_size": 97,
     }
+
+
+def _mixtral_config():
+    """MixtralConfig (configuration_mixtral.py): Mistral's attention (no window by
+    default) and 8 SwiGLU experts of intermediate_size, 2 per token."""
+    return {
+        "architectures": ["MixtralForCausalLM"], "model_type": "mixtral",
+        "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2, "head_dim": 16,
+        "hidden_act": "silu", "hidden_size": 64, "initializer_range": 0.02,
+        "intermediate_size": 32, "max_position_embeddings": 64, "num_attention_heads": 4,
+        "num_experts_per_tok": 2, "num_hidden_layers": 2, "num_key_value_heads": 2,
+        "num_local_experts": 8, "output_router_logits": False, "rms_norm_eps": 1e-05,
+        "rope_theta": 1000000.0, "router_aux_loss_coef": 0.02, "router_jitter_noise": 0.0,
+        "sliding_window": None, "tie_word_embeddings": False, "use_cache": True,
+        "vocab_size": 97,
+    }
+
+
+def _deepseek_v2_config():
+    """DeepseekV2Config (the checkpoint's configuration_deepseek.py, trust_remote_code),
+    shaped like DeepSeek-V2-Lite: MLA without q_lora_rank, a dense first layer
+    (first_k_dense_replace), then 8 routed experts of moe_intermediate_size (top 2,
+    greedy, not normalized, routed_scaling_factor 1) and 2 shared experts."""
+    return {
+        "architectures": ["DeepseekV2ForCausalLM"], "model_type": "deepseek_v2",
+        "auto_map": {"AutoConfig": "configuration_deepseek.DeepseekV2Config",
+                     "AutoModel": "modeling_deepseek.DeepseekV2Model",
+                     "AutoModelForCausalLM": "modeling_deepseek.DeepseekV2ForCausalLM"},
+        "attention_bias": False, "attention_dropout": 0.0, "aux_loss_alpha": 0.001,
+        "bos_token_id": 100000, "eos_token_id": 100001, "ep_size": 1,
+        "first_k_dense_replace": 1, "hidden_act": "silu", "hidden_size": 64,
+        "initializer_range": 0.02, "intermediate_size": 96, "kv_lora_rank": 32,
+        "max_position_embeddings": 64, "moe_intermediate_size": 32, "moe_layer_freq": 1,
+        "n_group": 1, "n_routed_experts": 8, "n_shared_experts": 2, "norm_topk_prob": False,
+        "num_attention_heads": 4, "num_experts_per_tok": 2, "num_hidden_layers": 3,
+        "num_key_value_heads": 4, "pretraining_tp": 1, "q_lora_rank": None,
+        "qk_nope_head_dim": 16, "qk_rope_head_dim": 8, "rms_norm_eps": 1e-06,
+        "rope_scaling": None, "rope_theta": 10000.0, "routed_scaling_factor": 1.0,
+        "scoring_func": "softmax", "seq_aux": True, "tie_word_embeddings": False,
+        "topk_group": 1, "topk_method": "greedy", "use_cache": True, "v_head_dim": 16,
+        "vocab_size": 97,
+    }
+
+
+def _set_group_limited(cfg):
+    # DeepSeek-V2's routing: 4 groups of 2 experts, the best group, both its experts,
+    # the weights scaled (norm_topk_prob false), a q_lora_rank.
+    cfg.update(topk_method="group_limited_greedy", n_group=4, topk_group=1,
+               num_experts_per_tok=2, routed_scaling_factor=2.5, q_lora_rank=24)
 
 
 def _gpt2_config():
@@ -166,6 +219,8 @@ BASE_CONFIGS = {
     "LlamaForCausalLM": _llama_config,
     "MistralForCausalLM": _mistral_config,
     "Qwen2ForCausalLM": _qwen2_config,
+    "MixtralForCausalLM": _mixtral_config,
+    "DeepseekV2ForCausalLM": _deepseek_v2_config,
     "GPT2LMHeadModel": _gpt2_config,
     "BertModel": lambda: _bert_config("BertModel"),
     "BertForMaskedLM": lambda: _bert_config("BertForMaskedLM"),
@@ -198,6 +253,14 @@ def _set_head_dim(cfg):
 LLAMA3_SCALING = {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
                   "original_max_position_embeddings": 64, "rope_type": "llama3"}
 
+# DeepSeek-V2's yarn (its config has factor 40, original 4096, beta 32 / 1, mscale and
+# mscale_all_dim 0.707), scaled to rope_dim 8: the correction range of beta_fast /
+# beta_slow over 64 positions is dimensions 0 to 2, so the 4 frequencies are kept,
+# blended and divided; mscale 1 against mscale_all_dim 0.707 scales cos/sin by 1 / 1.098
+# and the softmax by 1.098^2.
+DEEPSEEK_YARN = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
+                 "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 0.707}
+
 # name -> (architectures it applies to, or None for all; edit of the 4.x config, or None
 # for the layout switches handled by write_checkpoint).
 VARIANTS = {
@@ -211,7 +274,16 @@ VARIANTS = {
     "tied": (ROPE_MODELS + ("GPT2LMHeadModel",), lambda c: c.update(tie_word_embeddings=True)),
     "untied": (ROPE_MODELS + ("GPT2LMHeadModel",),
                lambda c: c.update(tie_word_embeddings=False)),
-    "sliding-window": (("MistralForCausalLM", "Qwen2ForCausalLM"), _set_sliding_window),
+    "sliding-window": (("MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM"),
+                       _set_sliding_window),
+    # Router rows 2 and 3 copies of row 1 (tripled) in every layer: three experts
+    # with equal scores for every token, the best of all for about half the tokens,
+    # so that ties decide which of them are selected.
+    "router-ties": (MOE_MODELS, None),
+    "group-limited": (("DeepseekV2ForCausalLM",), _set_group_limited),
+    "norm-topk": (("DeepseekV2ForCausalLM",), lambda c: c.update(norm_topk_prob=True)),
+    "yarn": (("DeepseekV2ForCausalLM",), lambda c: c.update(
+        rope_scaling=dict(DEEPSEEK_YARN), max_position_embeddings=256)),
     "no-scale-embedding": (("MarianMTModel",), lambda c: c.update(scale_embedding=False)),
     "v5": (None, None),
     "sharded": (None, None),
@@ -283,6 +355,20 @@ def _norm(out, prefix, d, bias, weight="weight", bias_name="bias"):
         out.append(("%s.%s" % (prefix, bias_name), (d,), "bias"))
 
 
+def _layer_norms(out, p, dim):
+    """The two RMS norms of a pre-norm decoder layer (Llama, Mixtral, DeepSeek-V2)."""
+    _norm(out, p + ".input_layernorm", dim, False)
+    _norm(out, p + ".post_attention_layernorm", dim, False)
+
+
+def _final_norm_and_head(out, c, dim):
+    """model.norm, then lm_head unless tied to the embedding."""
+    _norm(out, "model.norm", dim, False)
+    if not c.get("tie_word_embeddings", False):
+        _linear(out, "lm_head", c["vocab_size"], dim, False)
+    return out
+
+
 def _llama_family_tensors(c):
     """LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM (modeling_llama.py:
     LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP; Qwen2Attention has q/k/v
@@ -292,7 +378,8 @@ def _llama_family_tensors(c):
     kv = c.get("num_key_value_heads") or heads
     hd = c.get("head_dim") or dim // heads
     ffn = c["intermediate_size"]
-    qkv_bias = {"llama": c.get("attention_bias", False), "mistral": False, "qwen2": True}[mt]
+    qkv_bias = {"llama": c.get("attention_bias", False), "mistral": False, "mixtral": False,
+                "qwen2": True}[mt]
     o_bias = mt == "llama" and c.get("attention_bias", False)
     mlp_bias = mt == "llama" and c.get("mlp_bias", False)
     out = [("model.embed_tokens.weight", (c["vocab_size"], dim), "embed")]
@@ -302,15 +389,62 @@ def _llama_family_tensors(c):
         _linear(out, p + ".self_attn.k_proj", kv * hd, dim, qkv_bias)
         _linear(out, p + ".self_attn.v_proj", kv * hd, dim, qkv_bias)
         _linear(out, p + ".self_attn.o_proj", dim, heads * hd, o_bias)
-        _linear(out, p + ".mlp.gate_proj", ffn, dim, mlp_bias)
-        _linear(out, p + ".mlp.up_proj", ffn, dim, mlp_bias)
-        _linear(out, p + ".mlp.down_proj", dim, ffn, mlp_bias)
-        _norm(out, p + ".input_layernorm", dim, False)
-        _norm(out, p + ".post_attention_layernorm", dim, False)
-    _norm(out, "model.norm", dim, False)
-    if not c.get("tie_word_embeddings", False):
-        _linear(out, "lm_head", c["vocab_size"], dim, False)
-    return out
+        if mt == "mixtral":
+            # MixtralSparseMoeBlock: the router, then the experts' w1, w2, w3.
+            m = p + ".block_sparse_moe"
+            _linear(out, m + ".gate", c["num_local_experts"], dim, False)
+            for e in range(c["num_local_experts"]):
+                _linear(out, "%s.experts.%d.w1" % (m, e), ffn, dim, False)
+                _linear(out, "%s.experts.%d.w2" % (m, e), dim, ffn, False)
+                _linear(out, "%s.experts.%d.w3" % (m, e), ffn, dim, False)
+        else:
+            _linear(out, p + ".mlp.gate_proj", ffn, dim, mlp_bias)
+            _linear(out, p + ".mlp.up_proj", ffn, dim, mlp_bias)
+            _linear(out, p + ".mlp.down_proj", dim, ffn, mlp_bias)
+        _layer_norms(out, p, dim)
+    return _final_norm_and_head(out, c, dim)
+
+
+def _deepseek_v2_tensors(c):
+    """DeepseekV2ForCausalLM (the checkpoint's modeling_deepseek.py: DeepseekV2Attention
+    with q_proj, or q_a_proj / q_a_layernorm / q_b_proj with q_lora_rank;
+    kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj; DeepseekV2MLP on the dense
+    layers; DeepseekV2MoE: experts, MoEGate's weight, shared_experts)."""
+    dim, heads = c["hidden_size"], c["num_attention_heads"]
+    qk = c["qk_nope_head_dim"] + c["qk_rope_head_dim"]
+    kv_rank, q_rank = c["kv_lora_rank"], c.get("q_lora_rank")
+    out = [("model.embed_tokens.weight", (c["vocab_size"], dim), "embed")]
+
+    def mlp(p, ffn):
+        _linear(out, p + ".gate_proj", ffn, dim, False)
+        _linear(out, p + ".up_proj", ffn, dim, False)
+        _linear(out, p + ".down_proj", dim, ffn, False)
+
+    for i in range(c["num_hidden_layers"]):
+        p = "model.layers.%d" % i
+        a = p + ".self_attn"
+        if q_rank:
+            _linear(out, a + ".q_a_proj", q_rank, dim, False)
+            _norm(out, a + ".q_a_layernorm", q_rank, False)
+            _linear(out, a + ".q_b_proj", heads * qk, q_rank, False)
+        else:
+            _linear(out, a + ".q_proj", heads * qk, dim, False)
+        _linear(out, a + ".kv_a_proj_with_mqa", kv_rank + c["qk_rope_head_dim"], dim, False)
+        _norm(out, a + ".kv_a_layernorm", kv_rank, False)
+        _linear(out, a + ".kv_b_proj", heads * (c["qk_nope_head_dim"] + c["v_head_dim"]),
+                kv_rank, False)
+        _linear(out, a + ".o_proj", dim, heads * c["v_head_dim"], False)
+        if (c.get("n_routed_experts") and i >= c["first_k_dense_replace"] and
+                i % c["moe_layer_freq"] == 0):
+            for e in range(c["n_routed_experts"]):
+                mlp("%s.mlp.experts.%d" % (p, e), c["moe_intermediate_size"])
+            out.append((p + ".mlp.gate.weight", (c["n_routed_experts"], dim), "weight"))
+            if c.get("n_shared_experts"):
+                mlp(p + ".mlp.shared_experts", c["moe_intermediate_size"] * c["n_shared_experts"])
+        else:
+            mlp(p + ".mlp", c["intermediate_size"])
+        _layer_norms(out, p, dim)
+    return _final_norm_and_head(out, c, dim)
 
 
 def _gpt2_tensors(c, hub=False):
@@ -407,6 +541,8 @@ def state_dict_layout(arch, cfg, hub=False):
     """[(name, shape, kind)] of the checkpoint save_pretrained (or the hub) holds."""
     if arch in ROPE_MODELS:
         return _llama_family_tensors(cfg)
+    if arch == "DeepseekV2ForCausalLM":
+        return _deepseek_v2_tensors(cfg)
     if arch == "GPT2LMHeadModel":
         return _gpt2_tensors(cfg, hub)
     if arch in ("BertModel", "BertForMaskedLM"):
@@ -466,6 +602,11 @@ def write_checkpoint(arch, out_dir, variants=(), overrides=None, seed=0, dtype="
     if "v5" in variants:
         cfg = to_v5(cfg)
     tensors, dtypes = make_tensors(arch, cfg, seed, dtype, hub="hub" in variants)
+    if "router-ties" in variants:
+        for name, t in tensors.items():
+            if name.endswith(".gate.weight"):
+                t[1] *= 3
+                t[2] = t[3] = t[1]
     os.makedirs(out_dir, exist_ok=True)
     _write_json(os.path.join(out_dir, "config.json"), cfg)
     if arch not in ("BertModel", "BertForMaskedLM"):

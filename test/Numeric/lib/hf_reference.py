@@ -5,7 +5,8 @@
 # defaults for absent fields; model.safetensors, a sharded index, or the hub layouts
 # of GPT-2 and BERT) and computes, in float64 numpy, what transformers computes:
 #
-#   LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel:
+#   LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM,
+#   DeepseekV2ForCausalLM (the checkpoint's own modeling_deepseek.py), GPT2LMHeadModel:
 #       logits [n, vocab] for input_ids (every position), from a fresh or a running
 #       KV cache (positions continue where the cache is);
 #   BertModel, BertForMaskedLM: last_hidden_state [n, hidden] (token types 0, no
@@ -37,7 +38,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference as R  # noqa: E402
 
-CAUSAL_LM = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "GPT2LMHeadModel")
+CAUSAL_LM = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM",
+             "DeepseekV2ForCausalLM", "GPT2LMHeadModel")
 ENCODERS = ("BertModel", "BertForMaskedLM")
 ENCODER_DECODERS = ("MarianMTModel",)
 ARCHITECTURES = CAUSAL_LM + ENCODERS + ENCODER_DECODERS
@@ -70,6 +72,25 @@ DEFAULTS = {
                   rms_norm_eps=1e-6, tie_word_embeddings=False, rope_theta=10000.0,
                   rope_scaling=None, use_sliding_window=False, sliding_window=4096,
                   max_window_layers=28, layer_types=None),
+    "mixtral": dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336,
+                    num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
+                    head_dim=None, hidden_act="silu", max_position_embeddings=4096 * 32,
+                    rms_norm_eps=1e-5, tie_word_embeddings=False, rope_theta=1e6,
+                    rope_scaling=None, sliding_window=None, num_experts_per_tok=2,
+                    num_local_experts=8, router_jitter_noise=0.0),
+    # configuration_deepseek.py of deepseek-ai/DeepSeek-V2(-Lite) (its topk_method
+    # default is the misspelt "gready", which MoEGate rejects).
+    "deepseek_v2": dict(vocab_size=102400, hidden_size=4096, intermediate_size=11008,
+                        moe_intermediate_size=1407, num_hidden_layers=30,
+                        num_attention_heads=32, n_shared_experts=None, n_routed_experts=None,
+                        routed_scaling_factor=1.0, kv_lora_rank=512, q_lora_rank=1536,
+                        qk_rope_head_dim=64, v_head_dim=128, qk_nope_head_dim=128,
+                        topk_method="gready", n_group=None, topk_group=None,
+                        num_experts_per_tok=None, moe_layer_freq=1, first_k_dense_replace=0,
+                        norm_topk_prob=False, scoring_func="softmax", hidden_act="silu",
+                        max_position_embeddings=2048, rms_norm_eps=1e-6,
+                        tie_word_embeddings=False, rope_theta=10000.0, rope_scaling=None,
+                        attention_bias=False),
     "gpt2": dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12,
                  n_inner=None, activation_function="gelu_new", layer_norm_epsilon=1e-5,
                  scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False,
@@ -86,7 +107,9 @@ DEFAULTS = {
                    share_encoder_decoder_embeddings=True, tie_word_embeddings=True),
 }
 MODEL_TYPES = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral",
-               "Qwen2ForCausalLM": "qwen2", "GPT2LMHeadModel": "gpt2", "BertModel": "bert",
+               "Qwen2ForCausalLM": "qwen2", "MixtralForCausalLM": "mixtral",
+               "DeepseekV2ForCausalLM": "deepseek_v2",
+               "GPT2LMHeadModel": "gpt2", "BertModel": "bert",
                "BertForMaskedLM": "bert", "MarianMTModel": "marian"}
 
 
@@ -352,8 +375,10 @@ def llama_family_layout(arch, c):
     windows = [None] * L["layers"]
     if arch == "LlamaForCausalLM":
         L.update(qkv_bias=c["attention_bias"], o_bias=c["attention_bias"], mlp_bias=c["mlp_bias"])
-    elif arch == "MistralForCausalLM":
+    elif arch in ("MistralForCausalLM", "MixtralForCausalLM"):
         windows = [c["sliding_window"]] * L["layers"]
+        if arch == "MixtralForCausalLM":
+            L["moe"] = dict(experts=c["num_local_experts"], top_k=c["num_experts_per_tok"])
     else:
         L["qkv_bias"] = True
         window = c["sliding_window"] if c["use_sliding_window"] else None
@@ -392,6 +417,9 @@ def llama_family_logits(m, ids, cache=None):
                                     attention_mask(pos, P, True, L["windows"][i]))
         x = x + R.linear(W, a + "o_proj", o, L["dim"], bias=L["o_bias"])
         h = R.rms_norm(W, p + ".post_attention_layernorm", x, L["eps"])
+        if "moe" in L:
+            x = x + mixtral_sparse_moe(W, p + ".block_sparse_moe", h, L)
+            continue
         g = L["act"](R.linear(W, p + ".mlp.gate_proj", h, L["ffn"], bias=L["mlp_bias"])) * \
             R.linear(W, p + ".mlp.up_proj", h, L["ffn"], bias=L["mlp_bias"])
         x = x + R.linear(W, p + ".mlp.down_proj", g, L["dim"], bias=L["mlp_bias"])
@@ -399,6 +427,210 @@ def llama_family_logits(m, ids, cache=None):
     cache.pos += n
     tied = "model.embed_tokens.weight" if L["tied"] else None
     return R.linear(W, "lm_head", x, L["vocab"], tied=tied)
+
+
+#===----------------------------------------------------------------------===#
+# Mixtures of experts
+#===----------------------------------------------------------------------===#
+
+
+def topk_indices(scores, k):
+    """The k largest entries of each row, largest first, equal values lowest index
+    first. torch.topk leaves the order of ties unspecified (pytorch/pytorch#88184: on
+    the CPU it can return a higher index first); this is its stable=True order, the
+    one tfc defines (MoEToLinalg.cpp)."""
+    return np.argsort(-scores, axis=-1, kind="stable")[:, :k]
+
+
+def swiglu_expert(W, scope, x, ffn, dim, names=("gate_proj", "up_proj", "down_proj")):
+    """One SwiGLU expert: down(silu(gate(x)) * up(x)) (MixtralBlockSparseTop2MLP with
+    w1, w3, w2; DeepseekV2MLP with gate_proj, up_proj, down_proj)."""
+    gate, up, down = names
+    g = R.silu(R.linear(W, scope + "." + gate, x, ffn)) * R.linear(W, scope + "." + up, x, ffn)
+    return R.linear(W, scope + "." + down, g, dim)
+
+
+def routed_experts(W, scope, x, experts, ffn, selected, weights, names):
+    """sum over a token's selected experts of weight * expert(token), each expert run
+    on the tokens that selected it (MixtralSparseMoeBlock's loop over expert_hit;
+    DeepseekV2MoE.moe_infer). Every expert's tensors are read, routed or not."""
+    n, dim = x.shape
+    out = np.zeros((n, dim))
+    for e in range(experts):
+        rows, slots = np.nonzero(selected == e)
+        expert = "%s.experts.%d" % (scope, e)
+        if len(rows) == 0:
+            for name, shape in zip(names, ((ffn, dim), (ffn, dim), (dim, ffn))):
+                W("%s.%s.weight" % (expert, name), shape, "weight")
+            continue
+        y = swiglu_expert(W, expert, x[rows], ffn, dim, names)
+        np.add.at(out, rows, y * weights[rows, slots][:, None])
+    return out
+
+
+def mixtral_sparse_moe(W, scope, x, L):
+    """modeling_mixtral.py MixtralSparseMoeBlock.forward (inference: no jitter):
+    router_logits = gate(x), softmax, top num_experts_per_tok, the routing weights
+    divided by their sum, experts w2(act(w1 x) * w3 x) summed with those weights."""
+    E, k = L["moe"]["experts"], L["moe"]["top_k"]
+    scores = R.softmax(R.linear(W, scope + ".gate", x, E), axis=-1)
+    selected = topk_indices(scores, k)
+    weights = np.take_along_axis(scores, selected, axis=-1)
+    weights = weights / weights.sum(axis=-1, keepdims=True)
+    return routed_experts(W, scope, x, E, L["ffn"], selected, weights, ("w1", "w3", "w2"))
+
+
+#===----------------------------------------------------------------------===#
+# DeepSeek-V2 (the checkpoint's modeling_deepseek.py)
+#===----------------------------------------------------------------------===#
+
+
+def yarn_get_mscale(scale=1.0, mscale=1.0):
+    """modeling_deepseek.py yarn_get_mscale."""
+    return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+
+def deepseek_rope(c):
+    """(inv_freq [rope_dim / 2], cos/sin factor, softmax scale) of DeepseekV2Attention:
+    DeepseekV2RotaryEmbedding, or DeepseekV2YarnRotaryEmbedding for rope_scaling type
+    yarn (freq_inter / freq_extra blended by 1 - yarn_linear_ramp_mask over
+    yarn_find_correction_range(beta_fast, beta_slow), cos and sin multiplied by
+    yarn_get_mscale(factor, mscale) / yarn_get_mscale(factor, mscale_all_dim)), and
+    softmax_scale = q_head_dim^-0.5, times yarn_get_mscale(factor, mscale_all_dim)
+    squared when mscale_all_dim is set."""
+    dim, base = c["qk_rope_head_dim"], float(c["rope_theta"])
+    scale = (c["qk_nope_head_dim"] + c["qk_rope_head_dim"]) ** -0.5
+    freq_extra = 1.0 / base ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
+    rs = c.get("rope_scaling")
+    if not rs:
+        return freq_extra, 1.0, scale
+    kind = rs.get("type", rs.get("rope_type"))
+    if kind != "yarn":
+        raise ConfigError("rope_scaling.type: only yarn is modelled for DeepSeek-V2, got %r" %
+                          (kind,))
+    factor = float(rs["factor"])
+    orig = float(rs.get("original_max_position_embeddings", 4096))
+    beta_fast, beta_slow = float(rs.get("beta_fast", 32)), float(rs.get("beta_slow", 1))
+    mscale, mscale_all_dim = float(rs.get("mscale", 1)), float(rs.get("mscale_all_dim", 0))
+
+    def correction_dim(rotations):
+        return dim * math.log(orig / (rotations * 2 * math.pi)) / (2 * math.log(base))
+
+    low = max(math.floor(correction_dim(beta_fast)), 0)
+    high = min(math.ceil(correction_dim(beta_slow)), dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = np.clip((np.arange(dim // 2, dtype=np.float64) - low) / (high - low), 0, 1)
+    inv_freq_mask = 1.0 - ramp
+    inv_freq = freq_extra / factor * (1 - inv_freq_mask) + freq_extra * inv_freq_mask
+    cos_scale = yarn_get_mscale(factor, mscale) / yarn_get_mscale(factor, mscale_all_dim)
+    if mscale_all_dim:
+        m = yarn_get_mscale(factor, mscale_all_dim)
+        scale = scale * m * m
+    return inv_freq, cos_scale, scale
+
+
+def deepseek_apply_rotary(x, positions, inv_freq, cos_scale):
+    """modeling_deepseek.py apply_rotary_pos_emb on x [n, heads, d]: the (2j, 2j+1)
+    pairs regrouped as halves (view(..., d/2, 2).transpose(4, 3)), then rotate_half
+    with cos/sin of cat(freqs, freqs) times the yarn factor."""
+    n, h, d = x.shape
+    x = x.reshape(n, h, d // 2, 2).transpose(0, 1, 3, 2).reshape(n, h, d)
+    freqs = np.asarray(positions, dtype=np.float64)[:, None] * inv_freq[None, :]
+    emb = np.concatenate([freqs, freqs], axis=-1)
+    cos = (np.cos(emb) * cos_scale)[:, None, :]
+    sin = (np.sin(emb) * cos_scale)[:, None, :]
+    rotated = np.concatenate([-x[..., d // 2:], x[..., :d // 2]], axis=-1)
+    return x * cos + rotated * sin
+
+
+def deepseek_moe_gate(W, scope, x, c):
+    """modeling_deepseek.py MoEGate.forward (inference): softmax scores of x gate^T;
+    greedy top-k, or group_limited_greedy (group score = its best expert's, the
+    experts outside the topk_group best groups masked to 0 before the top-k); the
+    weights normalized (+1e-20) when top_k > 1 and norm_topk_prob, else multiplied
+    by routed_scaling_factor."""
+    E, k = c["n_routed_experts"], c["num_experts_per_tok"]
+    scores = R.softmax(R.linear(W, scope + ".gate", x, E), axis=-1)
+    if c["topk_method"] == "greedy":
+        candidates = scores
+    elif c["topk_method"] == "group_limited_greedy":
+        G = c["n_group"]
+        group_scores = scores.reshape(len(x), G, -1).max(axis=-1)
+        group_idx = topk_indices(group_scores, c["topk_group"])
+        group_mask = np.zeros_like(group_scores)
+        np.put_along_axis(group_mask, group_idx, 1.0, axis=-1)
+        score_mask = np.repeat(group_mask, E // G, axis=-1)
+        candidates = np.where(score_mask > 0, scores, 0.0)
+    else:
+        raise ConfigError("topk_method: %r is not greedy or group_limited_greedy" %
+                          (c["topk_method"],))
+    idx = topk_indices(candidates, k)
+    weight = np.take_along_axis(candidates, idx, axis=-1)
+    if k > 1 and c["norm_topk_prob"]:
+        weight = weight / (weight.sum(axis=-1, keepdims=True) + 1e-20)
+    else:
+        weight = weight * c["routed_scaling_factor"]
+    return idx, weight
+
+
+def deepseek_v2_logits(m, ids, cache=None):
+    """DeepseekV2ForCausalLM.forward: DeepseekV2Model (embed_tokens, decoder layers,
+    norm), DeepseekV2DecoderLayer (pre-norm residuals; DeepseekV2MoE on the layers >=
+    first_k_dense_replace with layer % moe_layer_freq == 0, else DeepseekV2MLP),
+    DeepseekV2Attention.forward (q_proj, or q_b_proj(q_a_layernorm(q_a_proj)); kv_a
+    split into the compressed kv and k_pe; kv_b_proj(kv_a_layernorm(.)) into k_nope
+    and v; rope on q_pe and the one shared k_pe; softmax_scale), DeepseekV2RMSNorm
+    (q_a_layernorm and kv_a_layernorm with their default eps 1e-6),
+    DeepseekV2MoE.forward (moe_infer + shared_experts)."""
+    c, W = m.cfg, m.W
+    if c["hidden_act"] not in ("silu", "swish"):
+        raise ConfigError("hidden_act: only silu is modelled for DeepSeek-V2")
+    cache = cache if cache is not None else KVCache()
+    n, H = len(ids), c["num_attention_heads"]
+    dim, dn, dr, dv = (c["hidden_size"], c["qk_nope_head_dim"], c["qk_rope_head_dim"],
+                       c["v_head_dim"])
+    rank, q_rank, eps = c["kv_lora_rank"], c["q_lora_rank"], c["rms_norm_eps"]
+    inv_freq, cos_scale, softmax_scale = deepseek_rope(c)
+    pos = _positions(cache, n)
+    x = R.embedding(W, "model.embed_tokens", ids, c["vocab_size"], dim)
+    for i in range(c["num_hidden_layers"]):
+        p = "model.layers.%d" % i
+        a = p + ".self_attn"
+        h = R.rms_norm(W, p + ".input_layernorm", x, eps)
+        if q_rank is None:
+            q = R.linear(W, a + ".q_proj", h, H * (dn + dr))
+        else:
+            qa = R.rms_norm(W, a + ".q_a_layernorm", R.linear(W, a + ".q_a_proj", h, q_rank), 1e-6)
+            q = R.linear(W, a + ".q_b_proj", qa, H * (dn + dr))
+        q = q.reshape(n, H, dn + dr)
+        ckv = R.linear(W, a + ".kv_a_proj_with_mqa", h, rank + dr)
+        kv = R.linear(W, a + ".kv_b_proj", R.rms_norm(W, a + ".kv_a_layernorm", ckv[:, :rank], 1e-6),
+                      H * (dn + dv)).reshape(n, H, dn + dv)
+        q_pe = deepseek_apply_rotary(q[..., dn:], pos, inv_freq, cos_scale)
+        k_pe = deepseek_apply_rotary(ckv[:, None, rank:], pos, inv_freq, cos_scale)
+        qs = np.concatenate([q[..., :dn], q_pe], axis=-1)
+        ks = np.concatenate([kv[..., :dn], np.broadcast_to(k_pe, (n, H, dr))], axis=-1)
+        K, V, P = cache.extend(i, ks, kv[..., dn:], pos, None)
+        o = eager_attention_forward(qs, K, V, softmax_scale, attention_mask(pos, P, True, None))
+        x = x + R.linear(W, a + ".o_proj", o, dim)
+        h = R.rms_norm(W, p + ".post_attention_layernorm", x, eps)
+        if (c["n_routed_experts"] is not None and i >= c["first_k_dense_replace"] and
+                i % c["moe_layer_freq"] == 0):
+            moe_ffn = c["moe_intermediate_size"]
+            idx, weight = deepseek_moe_gate(W, p + ".mlp", h, c)
+            y = routed_experts(W, p + ".mlp", h, c["n_routed_experts"], moe_ffn, idx, weight,
+                               ("gate_proj", "up_proj", "down_proj"))
+            if c["n_shared_experts"] is not None:
+                y = y + swiglu_expert(W, p + ".mlp.shared_experts", h,
+                                      moe_ffn * c["n_shared_experts"], dim)
+            x = x + y
+        else:
+            x = x + swiglu_expert(W, p + ".mlp", h, c["intermediate_size"], dim)
+    x = R.rms_norm(W, "model.norm", x, eps)
+    cache.pos += n
+    tied = "model.embed_tokens.weight" if c["tie_word_embeddings"] else None
+    return R.linear(W, "lm_head", x, c["vocab_size"], tied=tied)
 
 
 #===----------------------------------------------------------------------===#
@@ -616,6 +848,8 @@ def decode(m, ids, cache=None, memory=None):
     """Logits of a decoder for ids, continuing cache (tfc_decode with all_logits)."""
     if m.arch == "GPT2LMHeadModel":
         return gpt2_logits(m, ids, cache)
+    if m.arch == "DeepseekV2ForCausalLM":
+        return deepseek_v2_logits(m, ids, cache)
     if m.arch in CAUSAL_LM:
         return llama_family_logits(m, ids, cache)
     if m.arch in ENCODER_DECODERS:

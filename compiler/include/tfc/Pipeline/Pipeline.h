@@ -22,6 +22,9 @@ struct PipelineOptions {
   bool gqa = true;     // tfc-attn-gqa (when false: replicate K/V heads)
   bool latent = true;  // tfc-attn-latent (when false: decompress MLA)
   bool fuse = true;    // tfc-fuse-elementwise (when false: one loop nest per linalg op)
+  /// attn.moe computes every expert on every token (the reference lowering)
+  /// rather than each expert on the tokens routed to it.
+  bool moeDenseReference = false;
   unsigned optLevel = 3;
   std::string targetCpu = "native";
   /// How linear layers' weights are stored: f32 | bf16 | f16 | q8_0 | q4_0 | q6_k.
@@ -97,6 +100,12 @@ void registerTfcPipelines();
 /// the attn passes), and for latent attention the MHA/GQA/MQA comparison.
 void printKVCacheReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
                         llvm::raw_ostream &os);
+
+/// `tfc --report`, second part (ParameterReport.cpp): total parameters,
+/// active parameters per token (top_k of E for a mixture of experts), the
+/// weight bytes a decode step reads in `weightType`, the KV cache per token.
+void printParameterReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
+                          llvm::StringRef weightType, llvm::raw_ostream &os);
 
 /// Everything the `tfc` command line says.
 struct DriverOptions {

@@ -43,6 +43,10 @@ void populateAttnTileSDPAPatterns(mlir::RewritePatternSet &patterns);
 /// attn.online_attention into the online-softmax math on linalg.
 void populateOnlineAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
+/// attn.moe: the routing, then each expert on the tokens that selected it
+/// (grouped by expert), or with `denseReference` every expert on every token.
+void populateAttnMoEToLinalgPatterns(mlir::RewritePatternSet &patterns, bool denseReference);
+
 /// The tile sizes recorded on `op` by tfc-attn-sdpa-strategy, or the defaults
 /// of SDPATiling when it has none.
 SDPATiling sdpaTilingOf(attn::SDPAOp op);

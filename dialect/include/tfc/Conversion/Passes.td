@@ -110,7 +110,18 @@ def ConvertAttnToLinalg : Pass<"tfc-convert-attn-to-linalg"> {
     context. The per-tile products are `linalg.batch_matmul_transpose_b`
     (scores) and `linalg.batch_matmul` (accumulating into the output), the
     shapes `tfc-vectorize-matmul` takes.
+
+    `attn.moe` routes densely (router matmul, softmax, top-k by rank) and
+    then computes each expert on the tokens that selected it (rows gathered
+    by a permutation computed at run time; experts no token selected are
+    skipped); with `moe-dense-reference`, every expert on every token,
+    weighted by the routing weights (the reference the other is tested
+    against).
   }];
+  let options = [
+    Option<"moeDenseReference", "moe-dense-reference", "bool", /*default=*/"false",
+           "compute every expert of a mixture of experts on every token (the reference lowering)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",

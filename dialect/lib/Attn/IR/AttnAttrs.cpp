@@ -70,28 +70,46 @@ static_assert(getMaxEnumValForWeightInit() + 1 == TFC_INIT_COUNT,
 //===----------------------------------------------------------------------===//
 
 LogicalResult WeightNameAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                     ArrayRef<StringAttr> parts, int64_t layers) {
+                                     ArrayRef<StringAttr> parts, int64_t layers,
+                                     int64_t firstLayer, int64_t experts) {
   if (parts.empty())
     return emitError() << "a weight name needs at least one part";
   if (layers < 0)
     return emitError() << "a weight's layer count must not be negative, got " << layers;
-  if (parts.size() == 1 && layers != 0)
+  if (experts < 0)
+    return emitError() << "a weight's expert count must not be negative, got " << experts;
+  if (firstLayer < 0 || (firstLayer > 0 && layers == 0))
+    return emitError() << "a weight's first layer must be non-negative and needs a layer count, got "
+                       << firstLayer;
+  size_t indices = parts.size() - 1;
+  // With experts, the last index is the expert's and the others the layer's.
+  size_t layerIndices = experts > 0 && indices > 0 ? indices - 1 : indices;
+  if (experts > 0 && indices == 0)
+    return emitError() << "weight name \"" << parts.front().getValue()
+                       << "\" has no expert index ('*'), so it cannot be stacked over " << experts
+                       << " experts";
+  if (layerIndices == 0 && layers != 0)
     return emitError() << "weight name \"" << parts.front().getValue()
                        << "\" has no layer index ('*'), so it cannot be stacked over " << layers
                        << " layers";
-  if (parts.size() > 1 && layers == 0)
-    return emitError() << "weight name with " << parts.size() - 1
+  if (layerIndices > 0 && layers == 0)
+    return emitError() << "weight name with " << layerIndices
                        << " layer index(es) needs a layer count ('layers N')";
   if (parts.size() == 1 && parts.front().getValue().empty())
     return emitError() << "weight name must not be empty";
   return success();
 }
 
-std::string WeightNameAttr::nameOfLayer(int64_t layer) const {
-  std::string index = std::to_string(layer), name;
-  for (auto [k, part] : llvm::enumerate(getParts())) {
+std::string WeightNameAttr::nameOfLayer(int64_t entry) const {
+  int64_t experts = getExperts();
+  int64_t layer = getFirstLayer() + (experts > 0 ? entry / experts : entry);
+  std::string layerIndex = std::to_string(layer);
+  std::string expertIndex = experts > 0 ? std::to_string(entry % experts) : layerIndex;
+  ArrayRef<StringAttr> parts = getParts();
+  std::string name;
+  for (auto [k, part] : llvm::enumerate(parts)) {
     if (k)
-      name += index;
+      name += k + 1 == parts.size() ? expertIndex : layerIndex;
     name += part.getValue();
   }
   return name;
@@ -117,10 +135,15 @@ FailureOr<WeightNameAttr> WeightNameAttr::parseBody(AsmParser &parser) {
       return failure();
     parts.push_back(StringAttr::get(ctx, part));
   } while (succeeded(parser.parseOptionalStar()));
-  int64_t layers = 0;
+  int64_t layers = 0, firstLayer = 0, experts = 0;
   if (succeeded(parser.parseOptionalKeyword("layers")) && parser.parseInteger(layers))
     return failure();
-  WeightNameAttr attr = parser.getChecked<WeightNameAttr>(loc, ctx, parts, layers);
+  if (succeeded(parser.parseOptionalKeyword("first")) && parser.parseInteger(firstLayer))
+    return failure();
+  if (succeeded(parser.parseOptionalKeyword("experts")) && parser.parseInteger(experts))
+    return failure();
+  WeightNameAttr attr =
+      parser.getChecked<WeightNameAttr>(loc, ctx, parts, layers, firstLayer, experts);
   if (!attr)
     return failure();
   return attr;
@@ -130,8 +153,12 @@ void WeightNameAttr::printBody(AsmPrinter &printer) const {
   llvm::interleave(
       getParts(), [&](StringAttr part) { printer.printString(part.getValue()); },
       [&] { printer << " * "; });
-  if (isStacked())
+  if (getLayers() > 0)
     printer << " layers " << getLayers();
+  if (getFirstLayer() > 0)
+    printer << " first " << getFirstLayer();
+  if (getExperts() > 0)
+    printer << " experts " << getExperts();
 }
 
 Attribute WeightNameAttr::parse(AsmParser &parser, Type) {
@@ -181,9 +208,10 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
     if (d < 0)
       return emitError() << "weight slot '" << name.str()
                          << "' must have a static, non-negative shape";
-  if (name.isStacked() && (shape.empty() || shape.front() != name.getLayers()))
-    return emitError() << "stacked weight slot '" << name.str() << "' has " << name.getLayers()
-                       << " layers but a leading dimension of "
+  if (name.isStacked() && (shape.empty() || shape.front() != name.getEntries()))
+    return emitError() << "stacked weight slot '" << name.str() << "' has " << name.getEntries()
+                       << (name.getExperts() > 0 ? " entries (layers times experts)" : " layers")
+                       << " but a leading dimension of "
                        << (shape.empty() ? 0 : shape.front());
   if (stringifyDType(dtype).empty())
     return emitError() << "weight slot '" << name.str() << "' has an unknown dtype "

@@ -11,6 +11,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace tfc::attn;
 
@@ -110,9 +112,10 @@ LogicalResult WeightOp::verify() {
     return emitOpError() << "stacked weight '" << name.str()
                          << "' needs a leading layer dimension and a tensor per layer, got "
                          << shapeString(getResult());
-  if (name.isStacked() && getType().getDimSize(0) != name.getLayers())
-    return emitOpError() << "stacked weight '" << name.str() << "' has " << name.getLayers()
-                         << " layers but a leading dimension of " << getType().getDimSize(0);
+  if (name.isStacked() && getType().getDimSize(0) != name.getEntries())
+    return emitOpError() << "stacked weight '" << name.str() << "' has " << name.getEntries()
+                         << (name.getExperts() > 0 ? " entries (layers times experts)" : " layers")
+                         << " but a leading dimension of " << getType().getDimSize(0);
   return success();
 }
 
@@ -244,6 +247,43 @@ LogicalResult LatentAttentionOp::verify() {
                         getRopeStyle().has_value(), rope)))
     return failure();
   return expectShape(*this, getResult(), "result", {dimOf(getInput(), 0), dimOf(getWo(), 0)});
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoEOp::verify() {
+  if (tensorType(getRouter()).getRank() != 2)
+    return emitOpError() << "router must be [experts, d], got " << shapeString(getRouter());
+  if (tensorType(getGate()).getRank() != 3)
+    return emitOpError() << "gate must be [experts, ffn, d], got " << shapeString(getGate());
+  int64_t experts = dimOf(getRouter(), 0), dim = dimOf(getInput(), 1);
+  int64_t ffn = dimOf(getGate(), 1);
+  if (failed(expectShape(*this, getRouter(), "router", {experts, dim})) ||
+      failed(expectShape(*this, getGate(), "gate", {experts, ffn, dim})) ||
+      failed(expectShape(*this, getUp(), "up", {experts, ffn, dim})) ||
+      failed(expectShape(*this, getDown(), "down", {experts, dim, ffn})))
+    return failure();
+  int64_t topK = getTopK(), groups = getNGroup(), topGroups = getTopkGroup();
+  if (topK < 1 || topK > experts)
+    return emitOpError() << "top_k (" << topK << ") must be between 1 and the " << experts
+                         << " experts";
+  if (groups < 1 || experts % groups != 0)
+    return emitOpError() << "n_group (" << groups << ") must divide the " << experts
+                         << " experts";
+  if (topGroups < 1 || topGroups > groups)
+    return emitOpError() << "topk_group (" << topGroups << ") must be between 1 and n_group ("
+                         << groups << ")";
+  if (getTopkMethod() == MoeTopKMethod::greedy && (groups != 1 || topGroups != 1))
+    return emitOpError("greedy selection takes n_group = topk_group = 1");
+  if (topK > topGroups * (experts / groups))
+    return emitOpError() << "top_k (" << topK << ") exceeds the " << topGroups * (experts / groups)
+                         << " experts of the topk_group groups";
+  double scale = getRoutedScalingFactor().convertToDouble();
+  if (!(scale > 0) || !std::isfinite(scale))
+    return emitOpError() << "routed_scaling_factor must be positive, got " << scale;
+  return expectShape(*this, getResult(), "result", {dimOf(getInput(), 0), dim});
 }
 
 //===----------------------------------------------------------------------===//

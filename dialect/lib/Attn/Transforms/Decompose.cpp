@@ -81,7 +81,8 @@ struct DecomposeLatentAttention : OpRewritePattern<LatentAttentionOp> {
 
     Value k = b.concatLast(kNope, kPe);
     Value q = b.concatLast(qNope, qPe);
-    double scale = 1.0 / std::sqrt(static_cast<double>(nope + ropeDim));
+    double scale = ropeAttentionFactors(op.getRopeScalingAttr()).softmax /
+                   std::sqrt(static_cast<double>(nope + ropeDim));
     Value o = b.mergeHeads(b.sdpa(q, k, v, op.getCausal(), scale));
     rewriter.replaceOp(op, b.linear(o, op.getWo()));
     return success();

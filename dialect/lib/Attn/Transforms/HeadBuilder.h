@@ -151,10 +151,11 @@ public:
     Value q = splitHeads(qFlat, op.getHeads());
     LatentInputs in;
     in.qNope = sliceLast(q, 0, nope);
-    in.qPe = rope(sliceLast(q, nope, ropeDim), theta, style);
+    in.qPe = rope(sliceLast(q, nope, ropeDim), theta, style, op.getRopeScalingAttr());
     Value kvA = linear(x, op.getWkvA());
     in.c = rmsNorm(sliceLast(kvA, 0, rank), op.getKvNorm(), kLatentNormEps);
-    in.kPe = rope(splitHeads(sliceLast(kvA, rank, ropeDim), 1), theta, style);
+    in.kPe = rope(splitHeads(sliceLast(kvA, rank, ropeDim), 1), theta, style,
+                  op.getRopeScalingAttr());
     return in;
   }
 

@@ -60,7 +60,8 @@ struct AbsorbLatentAttention : OpRewritePattern<LatentAttentionOp> {
     Value wUK = view(0, nope), wUV = view(nope, vDim);
 
     Value qAbs = b.concatLast(b.batchMatmul(qNope, wUK, /*transposeRhs=*/false), qPe);
-    double scale = 1.0 / std::sqrt(static_cast<double>(nope + ropeDim));
+    double scale = ropeAttentionFactors(op.getRopeScalingAttr()).softmax /
+                   std::sqrt(static_cast<double>(nope + ropeDim));
     Value oLat = b.sdpa(qAbs, key, value, op.getCausal(), scale);
     Value o = b.batchMatmul(oLat, wUV, /*transposeRhs=*/true);
     rewriter.replaceOp(op, b.linear(b.mergeHeads(o), op.getWo()));

@@ -477,6 +477,7 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
     // the d/2 frequencies computed at compile time.
     double logScale = -2.0 * std::log(op.getTheta().convertToDouble()) / static_cast<double>(d);
     Value freqTable;
+    double cosSinFactor = ropeAttentionFactors(op.getScalingAttr()).cosSin;
     if (RopeScalingAttr scaling = op.getScalingAttr()) {
       std::vector<double> invFreq =
           ropeInverseFrequencies(op.getTheta().convertToDouble(), d, scaling);
@@ -516,8 +517,14 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
                                                                      f64Const(b, l, logScale)))
                         .getResult();
           Value angle = b.create<arith::MulFOp>(l, indexToF64(b, l, pos), invFreq);
-          Value cos = b.create<arith::TruncFOp>(l, b.getF32Type(), b.create<math::CosOp>(l, angle));
-          Value sin = b.create<arith::TruncFOp>(l, b.getF32Type(), b.create<math::SinOp>(l, angle));
+          Value cosAngle = b.create<math::CosOp>(l, angle);
+          Value sinAngle = b.create<math::SinOp>(l, angle);
+          if (cosSinFactor != 1.0) { // yarn's mscale ratio
+            cosAngle = b.create<arith::MulFOp>(l, cosAngle, f64Const(b, l, cosSinFactor));
+            sinAngle = b.create<arith::MulFOp>(l, sinAngle, f64Const(b, l, cosSinFactor));
+          }
+          Value cos = b.create<arith::TruncFOp>(l, b.getF32Type(), cosAngle);
+          Value sin = b.create<arith::TruncFOp>(l, b.getF32Type(), sinAngle);
           Value other = b.create<tensor::ExtractOp>(l, x, ValueRange{h, t, partner});
           Value xc = b.create<arith::MulFOp>(l, args[0], cos);
           Value os = b.create<arith::MulFOp>(l, other, sin);
@@ -573,6 +580,8 @@ LogicalResult checkDecomposed(Operation *root) {
 }
 
 struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnToLinalgPass> {
+  using ConvertAttnToLinalgBase::ConvertAttnToLinalgBase;
+
   void runOnOperation() override {
     if (failed(checkDecomposed(getOperation())))
       return signalPassFailure();
@@ -585,6 +594,7 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
     RewritePatternSet patterns(ctx);
     tfc::populateAttnToLinalgPatterns(patterns);
     tfc::populateAttnCacheAndLatentToLinalgPatterns(patterns);
+    tfc::populateAttnMoEToLinalgPatterns(patterns, moeDenseReference);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -156,17 +156,19 @@ MemRefType memrefFor(Type tensor) {
   return MemRefType::get(t.getShape(), t.getElementType());
 }
 
-/// Rewrites each layer slice of `stacked` (a stand-in for a stacked weight of
-/// type [layers, d...]) as a view of `base` (memref<?xT>) at `table[l]`
-/// elements, with the static sizes and strides of one contiguous layer:
+/// Rewrites each entry slice of `stacked` (a stand-in for a stacked weight of
+/// type [entries, d...]) as a view of `base` (memref<?xT>) at `table[k]`
+/// elements, with the static sizes and strides of one contiguous entry:
 ///
-///   tensor.extract_slice %stacked[%l, a...] [1, s...] [1, t...]
-///   => %v = memref.reinterpret_cast %base to offset: [table[%l]], sizes: [d...]
+///   tensor.extract_slice %stacked[%k, a...] [1, s...] [1, t...]
+///   => %v = memref.reinterpret_cast %base to offset: [table[%k]], sizes: [d...]
 ///      tensor.extract_slice (bufferization.to_tensor %v) [a...] [s...] [t...]
 ///
-/// (the second slice folds away when it is the whole layer).
+/// (the second slice folds away when it is the whole entry). A slice of
+/// several whole entries (one layer's experts, [E, d...]) is read through
+/// slices of one entry of its own, whose index adds to its offset.
 LogicalResult sliceLayersFromTable(OpBuilder &b, Value stacked, Value base, Value table,
-                                   StringRef name) {
+                                   StringRef name, Value entryOffset = {}) {
   auto type = cast<RankedTensorType>(stacked.getType());
   ArrayRef<int64_t> layerShape = type.getShape().drop_front();
   SmallVector<int64_t> strides = computeStrides(layerShape);
@@ -176,22 +178,34 @@ LogicalResult sliceLayersFromTable(OpBuilder &b, Value stacked, Value base, Valu
       layerShape, type.getElementType(),
       StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
   auto layerType = RankedTensorType::get(layerShape, type.getElementType());
+  auto rest = [](ArrayRef<OpFoldResult> v) { return SmallVector<OpFoldResult>(v.drop_front()); };
   for (Operation *user : llvm::make_early_inc_range(stacked.getUsers())) {
     auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
-    if (!slice || !isConstantIntValue(slice.getMixedSizes()[0], 1) ||
-        !isConstantIntValue(slice.getMixedStrides()[0], 1) ||
-        slice.getType().getRank() != type.getRank() - 1)
+    bool oneEntry = slice && isConstantIntValue(slice.getMixedSizes()[0], 1) &&
+                    slice.getType().getRank() == type.getRank() - 1;
+    bool wholeEntries =
+        slice && slice.getType().getRank() == type.getRank() &&
+        llvm::all_of(rest(slice.getMixedOffsets()), [](OpFoldResult o) { return isConstantIntValue(o, 0); }) &&
+        ArrayRef<int64_t>(slice.getType().getShape()).drop_front() == layerShape;
+    if (!slice || !isConstantIntValue(slice.getMixedStrides()[0], 1) || !(oneEntry || wholeEntries))
       return user->emitError() << "stacked weight '" << name
                                << "' may only be read through slices of one layer";
     Location loc = slice.getLoc();
     b.setInsertionPoint(slice);
-    Value layer = getValueOrCreateConstantIndexOp(b, loc, slice.getMixedOffsets()[0]);
-    Value offset = b.create<memref::LoadOp>(loc, table, layer);
+    Value entry = getValueOrCreateConstantIndexOp(b, loc, slice.getMixedOffsets()[0]);
+    if (entryOffset)
+      entry = b.create<arith::AddIOp>(loc, entryOffset, entry);
+    if (wholeEntries) {
+      if (failed(sliceLayersFromTable(b, slice.getResult(), base, table, name, entry)))
+        return failure();
+      slice.erase();
+      continue;
+    }
+    Value offset = b.create<memref::LoadOp>(loc, table, entry);
     offset = b.create<arith::IndexCastOp>(loc, b.getIndexType(), offset);
     Value view = b.create<memref::ReinterpretCastOp>(loc, viewType, base, OpFoldResult(offset),
                                                      sizes, viewStrides);
     Value whole = b.create<bufferization::ToTensorOp>(loc, layerType, view, /*restrict=*/true);
-    auto rest = [](ArrayRef<OpFoldResult> v) { return SmallVector<OpFoldResult>(v.drop_front()); };
     // Folds to `whole` when the slice is the whole layer.
     Value result = b.createOrFold<tensor::ExtractSliceOp>(
         loc, slice.getType(), whole, rest(slice.getMixedOffsets()),

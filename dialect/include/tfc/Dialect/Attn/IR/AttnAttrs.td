@@ -81,29 +81,52 @@ def Attn_WeightNameAttr : Attn_Attr<"WeightName", "weight_name"> {
     #attn.weight_name<"model.embed_tokens.weight">
     #attn.weight_name<"model.layers." * ".self_attn.q_proj.weight" layers 22>
     #attn.weight_name<"l." * ".p" * ".weight" layers 2>   // l.0.p0.weight, l.1.p1.weight
+    #attn.weight_name<"model.layers." * ".mlp.gate.weight" layers 3 first 1>  // layers 1..3
+    #attn.weight_name<"model.layers." * ".mlp.experts." * ".up_proj.weight" layers 2 experts 4>
     ```
 
-    `nameOfLayer(l)` is the one place names are expanded: the manifest, the
+    `first F` numbers the layers from F (a layer loop `for i in F .. L`).
+    `experts E` stacks one tensor per expert of a mixture of experts: the last
+    `*` is then the expert index (0 .. E-1) and the others the layer index.
+    The stacked tensor has one *entry* per (layer, expert), layer-major:
+    entry `k` is layer `k / E`, expert `k % E`, and the leading dimension of
+    the weight is the entry count (`layers * experts`, or `experts` for a
+    weight outside a layer loop).
+
+    `nameOfLayer(k)` is the one place names are expanded: the manifest, the
     front end's duplicate check, tfc-lower-entry-points and the emitter call
     it.
   }];
   let parameters = (ins ArrayRefParameter<"::mlir::StringAttr", "name parts">:$parts,
-                        "int64_t":$layers);
+                        "int64_t":$layers,
+                        DefaultValuedParameter<"int64_t", "0">:$firstLayer,
+                        DefaultValuedParameter<"int64_t", "0">:$experts);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let builders = [
     // A weight that is not stacked.
     AttrBuilder<(ins "::llvm::StringRef":$name), [{
       return $_get($_ctxt, ::llvm::ArrayRef<::mlir::StringAttr>{::mlir::StringAttr::get($_ctxt, name)},
-                   0);
+                   0, 0, 0);
+    }]>,
+    // Stacked over the layers of a loop from 0.
+    AttrBuilder<(ins "::llvm::ArrayRef<::mlir::StringAttr>":$parts, "int64_t":$layers), [{
+      return $_get($_ctxt, parts, layers, 0, 0);
     }]>
   ];
   let extraClassDeclaration = [{
-    /// Stacked over `getLayers()` layers (the name holds the layer index).
-    bool isStacked() const { return getLayers() > 0; }
-    /// The name of layer `layer` (0 <= layer < getLayers()); for a weight that
-    /// is not stacked, its name (the layer is ignored).
-    std::string nameOfLayer(int64_t layer) const;
+    /// Stacked: one tensor per layer, per expert, or per both.
+    bool isStacked() const { return getLayers() > 0 || getExperts() > 0; }
+    /// The leading dimension of a stacked weight: one entry per (layer,
+    /// expert); 0 for a weight that is not stacked.
+    int64_t getEntries() const {
+      if (!isStacked())
+        return 0;
+      return (getLayers() > 0 ? getLayers() : 1) * (getExperts() > 0 ? getExperts() : 1);
+    }
+    /// The name of entry `entry` (0 <= entry < getEntries(); a layer when the
+    /// weight has no experts); for a weight that is not stacked, its name.
+    std::string nameOfLayer(int64_t entry) const;
     /// For messages: the name with `*` where the layer index goes.
     std::string str() const;
     /// The name as printed inside `<...>` (and by attn.weight).
@@ -118,7 +141,7 @@ def Attn_WeightSlotAttr : Attn_Attr<"WeightSlot", "weight_slot"> {
     tfc-lower-entry-points gives every distinct weight one buffer ("slot"),
     shared by the functions of the module, and lists them on the module as
     `attn.weight_slots`. `shape` is the slot's full shape (a stacked slot's
-    leading dimension is its layer count), `dtype` what the buffer holds and
+    leading dimension is its entry count: layers, or layers times experts), `dtype` what the buffer holds and
     `init` how `tfc_model_random` fills it.
 
     ```mlir

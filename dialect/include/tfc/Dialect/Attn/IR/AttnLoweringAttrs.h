@@ -51,6 +51,16 @@ namespace tfc::attn {
 /// and `_compute_llama3_parameters`).
 std::vector<double> ropeInverseFrequencies(double theta, int64_t d, RopeScalingAttr scaling);
 
+/// What a rescaling does to attention besides the frequencies: the factor of
+/// RoPE's cos and sin, and that of the softmax scale of the attention that
+/// rotates with it. 1 and 1 except for yarn (DeepSeek-V2's
+/// DeepseekV2YarnRotaryEmbedding and DeepseekV2Attention.softmax_scale).
+struct RopeAttentionFactors {
+  double cosSin = 1.0;
+  double softmax = 1.0;
+};
+RopeAttentionFactors ropeAttentionFactors(RopeScalingAttr scaling);
+
 } // namespace tfc::attn
 
 #endif // TFC_DIALECT_ATTN_IR_ATTNLOWERINGATTRS_H

@@ -41,13 +41,41 @@ def Attn_RopeScalingKind : I32EnumAttr<"RopeScalingKind", "how RoPE's frequencie
     // original_max_position / low_freq_factor divided by `factor`, shorter than
     // original_max_position / high_freq_factor kept, smoothly interpolated in
     // between (Hugging Face `_compute_llama3_parameters`).
-    I32EnumAttrCase<"llama3", 1>
+    I32EnumAttrCase<"llama3", 1>,
+    // YaRN as DeepSeek-V2's modeling_deepseek.py has it (DeepseekV2YarnRotaryEmbedding):
+    // frequencies divided by `factor` below the correction range of beta_fast /
+    // beta_slow rotations over original_max_position, kept above it, blended
+    // linearly inside; cos and sin times mscale(factor, mscale) /
+    // mscale(factor, mscale_all_dim); and the softmax scale of the attention
+    // that rotates with it times mscale(factor, mscale_all_dim)^2
+    // (ropeAttentionFactors).
+    I32EnumAttrCase<"yarn", 2>
   ]> {
   let cppNamespace = "::tfc::attn";
   let genSpecializedAttr = 0;
 }
 
 def Attn_RopeScalingKindAttr : EnumAttr<Attn_Dialect, Attn_RopeScalingKind, "rope_scaling_kind">;
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def Attn_MoeTopKMethod : I32EnumAttr<"MoeTopKMethod",
+    "how a mixture of experts picks a token's experts from the router scores", [
+    // The top_k experts of the highest scores (DeepSeek-V2 `greedy`, Mixtral).
+    I32EnumAttrCase<"greedy", 0>,
+    // The topk_group groups (of n_group equal groups of consecutive experts)
+    // with the highest best expert score, then the top_k experts of those
+    // (DeepSeek-V2 `group_limited_greedy`, the others' scores masked to 0).
+    I32EnumAttrCase<"group_limited_greedy", 1>
+  ]> {
+  let cppNamespace = "::tfc::attn";
+  let genSpecializedAttr = 0;
+}
+
+/// `#attn<moe_topk greedy>` in an attribute dictionary.
+def Attn_MoeTopKMethodAttr : EnumAttr<Attn_Dialect, Attn_MoeTopKMethod, "moe_topk">;
 
 def Attn_RopeScalingAttr : AttrDef<Attn_Dialect, "RopeScaling"> {
   let mnemonic = "rope_scaling";
@@ -56,20 +84,42 @@ def Attn_RopeScalingAttr : AttrDef<Attn_Dialect, "RopeScaling"> {
     Chosen by the front end (tdsl `rope(scaling = ...)`), read by the RoPE
     lowering, which computes the rescaled inverse frequencies at compile time
     (ropeInverseFrequencies). `linear` reads only `factor`; `llama3` all four
-    (`factor`, `low_freq_factor`, `high_freq_factor`, `original_max_position`).
+    (`factor`, `low_freq_factor`, `high_freq_factor`, `original_max_position`);
+    `yarn` `factor`, `original_max_position` and its own four (`beta_fast`,
+    `beta_slow`, `mscale`, `mscale_all_dim`, present only with yarn).
 
     ```mlir
     rope_scaling = #attn.rope_scaling<llama3, factor = 8.0 : f64, low_freq_factor = 1.0 : f64,
                                       high_freq_factor = 4.0 : f64, original_max_position = 8192>
+    rope_scaling = #attn.rope_scaling<yarn, factor = 40.0 : f64, low_freq_factor = 1.0 : f64,
+                                      high_freq_factor = 4.0 : f64, original_max_position = 4096,
+                                      beta_fast = 32.0 : f64, beta_slow = 1.0 : f64,
+                                      mscale = 0.707 : f64, mscale_all_dim = 0.707 : f64>
     ```
   }];
   let parameters = (ins "::tfc::attn::RopeScalingKind":$kind, "::mlir::FloatAttr":$factor,
                         "::mlir::FloatAttr":$lowFreqFactor, "::mlir::FloatAttr":$highFreqFactor,
-                        "int64_t":$originalMaxPosition);
+                        "int64_t":$originalMaxPosition,
+                        OptionalParameter<"::mlir::FloatAttr">:$betaFast,
+                        OptionalParameter<"::mlir::FloatAttr">:$betaSlow,
+                        OptionalParameter<"::mlir::FloatAttr">:$mscale,
+                        OptionalParameter<"::mlir::FloatAttr">:$mscaleAllDim);
   let assemblyFormat = [{
     `<` $kind `,` `factor` `=` $factor `,` `low_freq_factor` `=` $lowFreqFactor `,`
-    `high_freq_factor` `=` $highFreqFactor `,` `original_max_position` `=` $originalMaxPosition `>`
+    `high_freq_factor` `=` $highFreqFactor `,` `original_max_position` `=` $originalMaxPosition
+    (`,` `beta_fast` `=` $betaFast^)? (`,` `beta_slow` `=` $betaSlow^)?
+    (`,` `mscale` `=` $mscale^)? (`,` `mscale_all_dim` `=` $mscaleAllDim^)? `>`
   }];
+  let builders = [
+    // linear and llama3: no yarn parameters.
+    AttrBuilder<(ins "::tfc::attn::RopeScalingKind":$kind, "::mlir::FloatAttr":$factor,
+                     "::mlir::FloatAttr":$lowFreqFactor, "::mlir::FloatAttr":$highFreqFactor,
+                     "int64_t":$originalMaxPosition), [{
+      return $_get($_ctxt, kind, factor, lowFreqFactor, highFreqFactor, originalMaxPosition,
+                   ::mlir::FloatAttr(), ::mlir::FloatAttr(), ::mlir::FloatAttr(),
+                   ::mlir::FloatAttr());
+    }]>
+  ];
   let genVerifyDecl = 1;
 }
 

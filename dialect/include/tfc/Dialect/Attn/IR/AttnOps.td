@@ -271,7 +271,9 @@ def Attn_LatentAttentionOp : Attn_Op<"latent_attention", [Pure]> {
     (three q weights), split per head into `[q_nope, q_pe]`. RoPE rotates `q_pe`
     and the single shared `k_pe`; scores `(q_nope k_nope + q_pe k_pe) /
     sqrt(nope_dim + rope_dim)`; output `concat_h(a_h v_h) Wo^T`. Weight shapes
-    follow DeepSeek-V2's Hugging Face layout (SPEC §2).
+    follow DeepSeek-V2's Hugging Face layout (SPEC §2). `rope_scaling` (yarn,
+    as DeepSeek-V2 has it) rescales RoPE's frequencies and cos/sin, and the
+    scores by ropeAttentionFactors' softmax factor.
 
     ```mlir
     %y = attn.latent_attention %h q(%wq : tensor<384x64xf32>)
@@ -287,7 +289,8 @@ def Attn_LatentAttentionOp : Attn_Op<"latent_attention", [Pure]> {
                    Attn_F32Tensor:$wo,
                    I64Attr:$heads, I64Attr:$kv_rank, I64Attr:$rope_dim, I64Attr:$nope_dim,
                    I64Attr:$v_dim, I64Attr:$q_rank, UnitAttr:$causal,
-                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<Attn_RopeStyleAttr>:$rope_style);
+                   OptionalAttr<F64Attr>:$rope_theta, OptionalAttr<Attn_RopeStyleAttr>:$rope_style,
+                   OptionalAttr<Attn_RopeScalingAttr>:$rope_scaling);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input `q` `(` $q_weights `:` type($q_weights) `)`
@@ -296,6 +299,51 @@ def Attn_LatentAttentionOp : Attn_Op<"latent_attention", [Pure]> {
     attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def Attn_MoEOp : Attn_Op<"moe", [Pure]> {
+  let summary = "a routed mixture of SwiGLU experts (DeepSeek-V2, Mixtral)";
+  let description = [{
+    Per token `x` (a row of `input`): router scores `s = softmax(x R^T)` over
+    the E experts (`router` is [E, d]); the selected experts `S` are the
+    `top_k` highest scores (`topk_method = greedy`), or the `top_k` highest
+    among the experts of the `topk_group` groups with the highest best score
+    when the experts form `n_group` groups of E / n_group consecutive ones
+    (`group_limited_greedy`). Equal scores are ranked lowest expert index
+    first. The weights are `w_e = s_e` for e in S, divided by their sum
+    (plus 1e-20) when `norm_topk_prob`, then multiplied by
+    `routed_scaling_factor`. The result is
+    `sum_{e in S} w_e * (silu(x G_e^T) * (x U_e^T)) D_e^T`, with `gate` and
+    `up` [E, ffn, d] and `down` [E, d, ffn] one tensor per expert.
+
+    ```mlir
+    %y = attn.moe %h router(%r : tensor<8x64xf32>)
+           experts(%g, %u, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+           {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64,
+            topk_group = 1 : i64, norm_topk_prob, routed_scaling_factor = 1.0 : f64}
+           : tensor<?x64xf32> -> tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$router, Attn_F32Tensor:$gate,
+                   Attn_F32Tensor:$up, Attn_F32Tensor:$down,
+                   I64Attr:$top_k, Attn_MoeTopKMethodAttr:$topk_method, I64Attr:$n_group,
+                   I64Attr:$topk_group, UnitAttr:$norm_topk_prob,
+                   F64Attr:$routed_scaling_factor);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = [{
+    $input `router` `(` $router `:` type($router) `)`
+    `experts` `(` $gate `,` $up `,` $down `:` type($gate) `,` type($up) `,` type($down) `)`
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The number of routed experts (E).
+    int64_t getNumExperts() { return ::llvm::cast<::mlir::RankedTensorType>(getRouter().getType()).getDimSize(0); }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,110 @@
+//===- BuiltinMoE.cpp - The moe(...) builtin --------------------------------===//
+//
+// moe(x, experts, top_k, ffn, ...) is a routed mixture of SwiGLU experts as
+// DeepSeek-V2 and Mixtral have it: the checks that relate its arguments, its
+// weights in the checkpoints' own names (one tensor per expert, stacked over
+// the experts by WeightNames), one attn.moe for the routed experts, and the
+// shared experts (DeepSeek's always-active SwiGLU of shared_experts * ffn)
+// as ordinary linear layers added to its result. Its table entry is in
+// Builtins.cpp with the others.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Builtins.h"
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace tfc::frontend {
+
+namespace {
+
+/// The argument checks that relate moe's parameters. False after an error.
+bool checkRouting(BuiltinContext &b, CallArgs &a, attn::MoeTopKMethod method) {
+  int64_t experts = a.get("experts").i, topK = a.get("top_k").i;
+  int64_t groups = a.get("n_group").i, topGroups = a.get("topk_group").i;
+  if (topK > experts) {
+    b.error(a.valueLoc("top_k")) << "top_k (" << topK << ") must be at most experts (" << experts
+                                 << ")";
+    return false;
+  }
+  if (method == attn::MoeTopKMethod::greedy) {
+    for (StringRef p : {"n_group", "topk_group"})
+      if (a.given(p)) {
+        b.error(a.argLoc(p)) << "'" << p << "' needs topk_method = \"group_limited_greedy\"";
+        return false;
+      }
+  }
+  if (experts % groups != 0) {
+    b.error(a.valueLoc("n_group")) << "n_group (" << groups << ") must divide experts ("
+                                   << experts << ")";
+    return false;
+  }
+  if (topGroups > groups) {
+    b.error(a.valueLoc("topk_group")) << "topk_group (" << topGroups
+                                      << ") must be at most n_group (" << groups << ")";
+    return false;
+  }
+  if (topK > topGroups * (experts / groups)) {
+    b.error(a.valueLoc("top_k")) << "top_k (" << topK << ") exceeds the "
+                                 << topGroups * (experts / groups) << " experts of topk_group ("
+                                 << topGroups << ") groups of " << experts / groups;
+    return false;
+  }
+  double scale = a.get("routed_scaling_factor").asDouble();
+  if (!(scale > 0) || !std::isfinite(scale)) {
+    b.error(a.valueLoc("routed_scaling_factor"))
+        << "routed_scaling_factor must be a positive number, got " << formatDouble(scale);
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+std::optional<Val> lowerMoE(BuiltinContext &b, CallArgs &a) {
+  const Val &x = a.get("x");
+  int64_t dim = x.width;
+  attn::MoeTopKMethod method = *attn::symbolizeMoeTopKMethod(a.get("topk_method").s);
+  if (!checkRouting(b, a, method))
+    return std::nullopt;
+  std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
+  if (!w)
+    return std::nullopt;
+  bool w123 = a.get("w123").b;
+  auto expertWeight = [&](const char *proj, const char *mixtral) {
+    return w->lookup((Twine("experts.") + kExpertIndex + "." + (w123 ? mixtral : proj) + ".weight")
+                         .str());
+  };
+  OpBuilder &builder = b.builder;
+  mlir::Location l = b.loc(a.call.getLoc());
+  Value y = builder.create<attn::MoEOp>(
+      l, b.activation(dim), x.value, w->lookup("gate.weight"),
+      expertWeight("gate_proj", "w1"), expertWeight("up_proj", "w3"),
+      expertWeight("down_proj", "w2"), builder.getI64IntegerAttr(a.get("top_k").i),
+      attn::MoeTopKMethodAttr::get(&b.context, method),
+      builder.getI64IntegerAttr(a.get("n_group").i),
+      builder.getI64IntegerAttr(a.get("topk_group").i),
+      a.get("norm_topk_prob").b ? builder.getUnitAttr() : UnitAttr(),
+      builder.getF64FloatAttr(a.get("routed_scaling_factor").asDouble()));
+  if (int64_t shared = a.get("shared_experts").i) {
+    // DeepseekV2MoE: y + shared_experts(x), one SwiGLU of shared * ffn.
+    int64_t width = shared * a.get("ffn").i;
+    auto linear = [&](Value in, const char *proj, int64_t out) {
+      return builder.create<attn::LinearOp>(
+          l, b.activation(out), in,
+          w->lookup((Twine("shared_experts.") + proj + ".weight").str()), Value());
+    };
+    Value gate = builder.create<attn::SiluOp>(l, b.activation(width),
+                                              linear(x.value, "gate_proj", width));
+    Value h = builder.create<attn::MulOp>(l, b.activation(width), gate,
+                                          linear(x.value, "up_proj", width));
+    y = builder.create<attn::AddOp>(l, b.activation(dim), y, linear(h, "down_proj", dim));
+  }
+  return Val::ofTensor(y, dim);
+}
+
+} // namespace tfc::frontend

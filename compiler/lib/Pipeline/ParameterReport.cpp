@@ -1,0 +1,87 @@
+//===- ParameterReport.cpp - tfc --report: parameters and decode bytes ------===//
+//
+// The second part of `tfc --report`: how many parameters the model has, how
+// many a token uses (a mixture of experts routes each token to top_k of its
+// experts, so only that fraction of an expert-stacked weight is active), how
+// many bytes of weights a decode step reads (the active parameters in the
+// weight type they are stored in; one row of an embedding table), and the KV
+// cache per token. Read off the IR as generated: every attn.weight with its
+// shape, and the attn.moe ops for the active fraction of the expert weights.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Pipeline/Pipeline.h"
+
+#include "tfc/Dialect/Attn/IR/AttnOps.h"
+#include "tfc/Target/ModelLayout.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fmt/format.h>
+
+using namespace mlir;
+
+namespace tfc {
+
+namespace {
+
+/// The attn.weight a weight operand reads, through the layer and expert slices.
+attn::WeightOp weightOf(Value v) {
+  while (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>())
+    v = slice.getSource();
+  return v.getDefiningOp<attn::WeightOp>();
+}
+
+/// Bytes per element of a weight as `weightType` stores it: the linear
+/// layers' matrices narrow, everything else (norms, biases, tables) f32.
+double elementBytes(bool matrix, llvm::StringRef weightType) {
+  if (!matrix || weightType == "f32")
+    return 4.0;
+  if (weightType == "q8_0")
+    return 34.0 / 32.0; // a block of 32 int8 and one f16 scale
+  return 2.0;           // bf16, f16
+}
+
+} // namespace
+
+void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
+                          llvm::StringRef weightType, llvm::raw_ostream &os) {
+  // The fraction of each expert-stacked weight a token uses: top_k of E.
+  llvm::DenseMap<Operation *, double> activeFraction;
+  attnModule.walk([&](attn::MoEOp moe) {
+    double fraction = static_cast<double>(moe.getTopK()) / static_cast<double>(moe.getNumExperts());
+    for (Value w : {moe.getGate(), moe.getUp(), moe.getDown()})
+      if (attn::WeightOp weight = weightOf(w))
+        activeFraction[weight] = fraction;
+  });
+  // A tied weight is one tensor however many functions name it.
+  llvm::DenseMap<attn::WeightNameAttr, bool> seen;
+  double total = 0, active = 0, decodeBytes = 0;
+  attnModule.walk([&](attn::WeightOp weight) {
+    if (!seen.try_emplace(weight.getName(), true).second)
+      return;
+    double elements = static_cast<double>(weight.getType().getNumElements());
+    double used = elements * activeFraction.lookup(weight.getOperation());
+    if (!activeFraction.count(weight.getOperation()))
+      used = elements;
+    total += elements;
+    active += used;
+    // An embedding table is read one row per token; anything else whole.
+    bool table = llvm::any_of(weight->getUsers(), [](Operation *user) {
+      return isa<attn::EmbeddingOp, attn::PositionEmbeddingOp>(user);
+    });
+    int64_t rank = weight.getType().getRank() - (weight.getName().isStacked() ? 1 : 0);
+    double read = table ? static_cast<double>(weight.getType().getShape().back()) : used;
+    decodeBytes += read * elementBytes(!table && rank >= 2, weightType);
+  });
+  int64_t kvBytes = kvCacheBytesPerToken(analyzeKVCaches(attnOptModule));
+  os << fmt::format("\nparameters (weights stored as {} for the linear layers)\n", weightType);
+  os << fmt::format("{:<44} {:>16.0f}\n", "total parameters", total);
+  os << fmt::format("{:<44} {:>16.0f}\n", "active parameters per token", active);
+  os << fmt::format("{:<44} {:>16.0f}\n", "weight bytes a decode step reads", decodeBytes);
+  os << fmt::format("{:<44} {:>16}\n", "KV cache bytes per token", kvBytes);
+}
+
+} // namespace tfc

@@ -1,0 +1,366 @@
+//===- MoEToLinalg.cpp - attn.moe to linalg ---------------------------------===//
+//
+// The lowering of a routed mixture of experts. The routing is the same in both
+// lowerings and is computed densely, as the reference code does: router
+// logits, softmax scores, the top-k selection (after the group-limited mask),
+// and the routing weights as an [n, experts] tensor that is zero for the
+// experts a token did not select. The selection ranks each score against the
+// others of its row (a score's rank is the number of scores above it, equal
+// scores ranking the lower expert index first), so that no sort is needed and
+// ties are broken deterministically.
+//
+// The reference lowering then computes every expert on every token and sums
+// the outputs weighted by the routing weights: simple and obviously right,
+// and E / top_k times the work. The grouped lowering computes an expert only
+// on the tokens that selected it: per expert, the rows of those tokens are
+// gathered (a permutation computed at run time from the routing weights), the
+// expert's three matmuls run on them, and the weighted result is added back
+// into their rows; an expert that no token selected is skipped, so a decode
+// step reads only the selected experts' weights.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Conversion/Passes.h"
+#include "tfc/Utils/LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace tfc;
+using namespace tfc::attn;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Building blocks
+//===----------------------------------------------------------------------===//
+
+/// x W^T for x [n, k] and W [m, k]: [n, m].
+Value matmulTransposeB(OpBuilder &b, Location loc, Value x, Value w) {
+  SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
+                                  tensor::getMixedSize(b, loc, w, 0)};
+  Value init = filledTensor(b, loc, sizes, 0.0f);
+  return b
+      .create<linalg::MatmulTransposeBOp>(loc, TypeRange{init.getType()}, ValueRange{x, w},
+                                          ValueRange{init})
+      .getResult(0);
+}
+
+/// `combine` over the columns of each row of x [n, c], starting from `start`: [n].
+Value reduceRows(OpBuilder &b, Location loc, Value x, float start,
+                 function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  MLIRContext *ctx = b.getContext();
+  Value init = filledTensor(b, loc, {tensor::getMixedSize(b, loc, x, 0)}, start);
+  return generic(b, loc, x, init, {b.getMultiDimIdentityMap(2), selectDims(ctx, 2, {0})},
+                 iterators(1, 1), [&](OpBuilder &nb, Location l, ValueRange args) {
+                   return combine(nb, l, args[1], args[0]);
+                 });
+}
+
+/// `f(x[t, c], rowValue[t])` elementwise over x [n, c].
+Value mapWithRow(OpBuilder &b, Location loc, Value x, Value rowValue, BodyFn f) {
+  MLIRContext *ctx = b.getContext();
+  Value init = emptyTensor(b, loc, tensor::getMixedSizes(b, loc, x));
+  return generic(b, loc, {x, rowValue}, init,
+                 {b.getMultiDimIdentityMap(2), selectDims(ctx, 2, {0}),
+                  b.getMultiDimIdentityMap(2)},
+                 iterators(2), f);
+}
+
+Value maxF(OpBuilder &b, Location l, Value a, Value c) {
+  return b.create<arith::MaximumFOp>(l, a, c);
+}
+Value addF(OpBuilder &b, Location l, Value a, Value c) { return b.create<arith::AddFOp>(l, a, c); }
+
+/// softmax over the columns of each row of x [n, c].
+Value softmaxRows(OpBuilder &b, Location loc, Value x) {
+  Value rowMax = reduceRows(b, loc, x, -std::numeric_limits<float>::infinity(), maxF);
+  Value exps = mapWithRow(b, loc, x, rowMax, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return nb.create<math::ExpOp>(l, nb.create<arith::SubFOp>(l, a[0], a[1]));
+  });
+  Value sum = reduceRows(b, loc, exps, 0.0f, addF);
+  return mapWithRow(b, loc, exps, sum, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return nb.create<arith::DivFOp>(l, a[0], a[1]);
+  });
+}
+
+/// 1 where x[t, c] is among the `k` largest of row t, else 0 ([n, c] f32).
+/// An entry's rank is the number of entries of its row that beat it: larger,
+/// or equal at a lower column (torch.topk(stable = True)'s order).
+Value topKMask(OpBuilder &b, Location loc, Value x, int64_t k) {
+  MLIRContext *ctx = b.getContext();
+  Value zero = filledTensor(b, loc, tensor::getMixedSizes(b, loc, x), 0.0f);
+  // Loops (t, c, other): reduce over `other`.
+  Value rank = generic(
+      b, loc, {x, x}, zero,
+      {selectDims(ctx, 3, {0, 1}), selectDims(ctx, 3, {0, 2}), selectDims(ctx, 3, {0, 1})},
+      iterators(2, 1), [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value mine = a[0], other = a[1];
+        Value c = nb.create<linalg::IndexOp>(l, 1);
+        Value o = nb.create<linalg::IndexOp>(l, 2);
+        Value larger = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, other, mine);
+        Value equal = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, other, mine);
+        Value before = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, o, c);
+        Value beats = nb.create<arith::OrIOp>(l, larger,
+                                              nb.create<arith::AndIOp>(l, equal, before));
+        Value one = nb.create<arith::SelectOp>(l, beats, f32Const(nb, l, 1.0), f32Const(nb, l, 0.0));
+        return nb.create<arith::AddFOp>(l, a[2], one);
+      });
+  return mapElementwise(b, loc, rank, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value in = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLT, a[0],
+                                        f32Const(nb, l, static_cast<double>(k)));
+    return nb.create<arith::SelectOp>(l, in, f32Const(nb, l, 1.0), f32Const(nb, l, 0.0));
+  });
+}
+
+/// DeepSeek-V2's group-limited mask: scores [n, E] with the experts outside
+/// the `topGroups` best of `groups` groups (a group's score: its best expert's)
+/// set to 0. The groups are a [n, groups, E / groups] view of the scores.
+Value maskToTopGroups(OpBuilder &b, Location loc, Value scores, int64_t groups,
+                      int64_t topGroups) {
+  MLIRContext *ctx = b.getContext();
+  int64_t experts = tensorType(scores).getDimSize(1), perGroup = experts / groups;
+  OpFoldResult n = tensor::getMixedSize(b, loc, scores, 0);
+  auto groupedType = RankedTensorType::get({ShapedType::kDynamic, groups, perGroup}, b.getF32Type());
+  SmallVector<ReassociationIndices> reassociation{{0}, {1, 2}};
+  Value grouped = b.create<tensor::ExpandShapeOp>(
+      loc, groupedType, scores, reassociation,
+      SmallVector<OpFoldResult>{n, b.getIndexAttr(groups), b.getIndexAttr(perGroup)});
+  Value init = filledTensor(b, loc, {n, b.getIndexAttr(groups)},
+                            -std::numeric_limits<float>::infinity());
+  Value groupBest = generic(b, loc, grouped, init,
+                            {b.getMultiDimIdentityMap(3), selectDims(ctx, 3, {0, 1})},
+                            iterators(2, 1), [](OpBuilder &nb, Location l, ValueRange a) {
+                              return maxF(nb, l, a[1], a[0]);
+                            });
+  Value kept = topKMask(b, loc, groupBest, topGroups);
+  Value out = emptyTensor(b, loc, {n, b.getIndexAttr(groups), b.getIndexAttr(perGroup)});
+  Value masked = generic(b, loc, {grouped, kept}, out,
+                         {b.getMultiDimIdentityMap(3), selectDims(ctx, 3, {0, 1}),
+                          b.getMultiDimIdentityMap(3)},
+                         iterators(3), [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           return nb.create<arith::MulFOp>(l, a[0], a[1]);
+                         });
+  return b.create<tensor::CollapseShapeOp>(loc, masked, reassociation);
+}
+
+/// The routing weights [n, E] of attn.moe: the selected experts' scores,
+/// normalized and scaled as the op says; 0 for the others.
+Value routingWeights(OpBuilder &b, Location loc, MoEOp op, Value x, Value router) {
+  Value scores = softmaxRows(b, loc, matmulTransposeB(b, loc, x, router));
+  Value candidates = scores;
+  if (op.getTopkMethod() == MoeTopKMethod::group_limited_greedy)
+    candidates = maskToTopGroups(b, loc, scores, op.getNGroup(), op.getTopkGroup());
+  Value selected = topKMask(b, loc, candidates, op.getTopK());
+  Value weights = mapElementwise(b, loc, {scores, selected},
+                                 [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                   return nb.create<arith::MulFOp>(l, a[0], a[1]);
+                                 });
+  if (op.getNormTopkProb()) {
+    Value sum = reduceRows(b, loc, weights, 0.0f, addF);
+    weights = mapWithRow(b, loc, weights, sum, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      // modeling_deepseek.py's denominator: the sum plus 1e-20.
+      Value denominator = nb.create<arith::AddFOp>(l, a[1], f32Const(nb, l, 1e-20));
+      return nb.create<arith::DivFOp>(l, a[0], denominator);
+    });
+  }
+  double scale = op.getRoutedScalingFactor().convertToDouble();
+  if (scale != 1.0)
+    weights = mapElementwise(b, loc, weights, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return nb.create<arith::MulFOp>(l, a[0], f32Const(nb, l, scale));
+    });
+  return weights;
+}
+
+/// Expert `e` of a stacked [E, r, c] weight: [r, c].
+Value expertSlice(OpBuilder &b, Location loc, Value stacked, Value e) {
+  ArrayRef<int64_t> shape = tensorType(stacked).getShape();
+  auto type = RankedTensorType::get(shape.drop_front(), tensorType(stacked).getElementType());
+  SmallVector<OpFoldResult> offsets{e, b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(shape[1]),
+                                  b.getIndexAttr(shape[2])};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  return b.create<tensor::ExtractSliceOp>(loc, type, stacked, offsets, sizes, strides);
+}
+
+/// The SwiGLU expert `e` on the rows of x: down(silu(gate x) * up x).
+Value expertMLP(OpBuilder &b, Location loc, Value x, Value gate, Value up, Value down, Value e) {
+  Value g = matmulTransposeB(b, loc, x, expertSlice(b, loc, gate, e));
+  Value u = matmulTransposeB(b, loc, x, expertSlice(b, loc, up, e));
+  Value h = mapElementwise(b, loc, {g, u}, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    // silu(g) * u = g / (1 + exp(-g)) * u
+    Value ex = nb.create<math::ExpOp>(l, nb.create<arith::NegFOp>(l, a[0]));
+    Value silu = nb.create<arith::DivFOp>(l, a[0],
+                                          nb.create<arith::AddFOp>(l, f32Const(nb, l, 1.0), ex));
+    return nb.create<arith::MulFOp>(l, silu, a[1]);
+  });
+  return matmulTransposeB(b, loc, h, expertSlice(b, loc, down, e));
+}
+
+/// Column `e` of weights [n, E]: [n].
+Value weightColumn(OpBuilder &b, Location loc, Value weights, Value e) {
+  OpFoldResult n = tensor::getMixedSize(b, loc, weights, 0);
+  auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type());
+  return b.create<tensor::ExtractSliceOp>(
+      loc, type, weights, SmallVector<OpFoldResult>{b.getIndexAttr(0), e},
+      SmallVector<OpFoldResult>{n, b.getIndexAttr(1)},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// The result of attn.moe: `addExpert(b, l, e, acc)` adds expert e's share
+/// to the sum over the experts, which starts at zero [n, d].
+Value sumOverExperts(ConversionPatternRewriter &rewriter, Location loc, MoEOp op, Value x,
+                     function_ref<Value(OpBuilder &, Location, Value, Value)> addExpert) {
+  Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
+  auto loop = rewriter.create<scf::ForOp>(
+      loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, op.getNumExperts()),
+      indexConst(rewriter, loc, 1), ValueRange{zero},
+      [&](OpBuilder &b, Location l, Value e, ValueRange acc) {
+        b.create<scf::YieldOp>(l, addExpert(b, l, e, acc[0]));
+      });
+  return castTo(rewriter, loc, loop.getResult(0), op.getType());
+}
+
+//===----------------------------------------------------------------------===//
+// The lowerings
+//===----------------------------------------------------------------------===//
+
+// attn.moe => routing weights [n, E] (router matmul, softmax, top-k mask)
+//             + scf.for over the experts: the expert's SwiGLU on every token,
+//               accumulated as acc[t, :] += weights[t, e] * out[t, :]
+struct MoEDenseLowering : OpConversionPattern<MoEOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(MoEOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getInput();
+    Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter());
+    Value y = sumOverExperts(rewriter, loc, op, x, [&](OpBuilder &b, Location l, Value e, Value acc) {
+      Value out = expertMLP(b, l, x, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), e);
+      Value w = weightColumn(b, l, weights, e);
+      return generic(b, l, {out, w}, acc,
+                     {b.getMultiDimIdentityMap(2), selectDims(ctx, 2, {0}),
+                      b.getMultiDimIdentityMap(2)},
+                     iterators(2), [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                       Value scaled = nb.create<arith::MulFOp>(nl, a[0], a[1]);
+                       return nb.create<arith::AddFOp>(nl, a[2], scaled);
+                     });
+    });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// The tokens that routed to expert `e` (weights[t, e] != 0): their row
+/// indices in order, `rows` [n] (the first `count` valid), and for every
+/// token its position among them, `slot` [n] (-1 when not routed). One
+/// sequential pass over the tokens.
+struct RoutedTokens {
+  Value rows, slot, count;
+};
+
+RoutedTokens routedTokens(OpBuilder &b, Location loc, Value weights, Value e) {
+  OpFoldResult n = tensor::getMixedSize(b, loc, weights, 0);
+  Type index = b.getIndexType();
+  Value rows = emptyTensor(b, loc, {n}, index);
+  Value slot = emptyTensor(b, loc, {n}, index);
+  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+  auto pass = b.create<scf::ForOp>(
+      loc, zero, getValueOrCreateConstantIndexOp(b, loc, n), one, ValueRange{rows, slot, zero},
+      [&](OpBuilder &nb, Location l, Value t, ValueRange state) {
+        Value w = nb.create<tensor::ExtractOp>(l, weights, ValueRange{t, e});
+        Value routed = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, w,
+                                                f32Const(nb, l, 0.0));
+        Value count = state[2];
+        Value at = nb.create<arith::SelectOp>(l, routed, count, indexConst(nb, l, -1));
+        Value newSlot = nb.create<tensor::InsertOp>(l, at, state[1], ValueRange{t});
+        // A token not routed writes past the list's end (rewritten by the next
+        // routed one, or beyond `count` and never read).
+        Value newRows = nb.create<tensor::InsertOp>(l, t, state[0], ValueRange{count});
+        Value next = nb.create<arith::AddIOp>(l, count, nb.create<arith::IndexCastOp>(
+                                                            l, nb.getIndexType(),
+                                                            nb.create<arith::ExtUIOp>(
+                                                                l, nb.getI64Type(), routed)));
+        nb.create<scf::YieldOp>(l, ValueRange{newRows, newSlot, next});
+      });
+  return {pass.getResult(0), pass.getResult(1), pass.getResult(2)};
+}
+
+// attn.moe => routing weights [n, E], then scf.for over the experts:
+//   the routed tokens' rows (a run-time list), and only when there are any
+//   (scf.if): their rows of x gathered [m, d], the expert's SwiGLU on them
+//   (three matmuls of m rows), and acc[t, :] += weights[t, e] * out[slot[t], :]
+struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(MoEOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    int64_t dim = tensorType(x).getDimSize(1);
+    Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter());
+    Value y = sumOverExperts(rewriter, loc, op, x, [&](OpBuilder &b, Location l, Value e, Value acc) {
+      RoutedTokens routed = routedTokens(b, l, weights, e);
+      Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, routed.count,
+                                          indexConst(b, l, 0));
+      auto ifOp = b.create<scf::IfOp>(
+          l, any,
+          [&](OpBuilder &tb, Location tl) {
+            tb.create<scf::YieldOp>(tl, addExpert(tb, tl, x, dim, weights, e, routed, acc, adaptor));
+          },
+          [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc); });
+      return ifOp.getResult(0);
+    });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+
+  /// acc plus expert e's weighted output on its routed tokens.
+  static Value addExpert(OpBuilder &b, Location l, Value x, int64_t dim, Value weights, Value e,
+                         const RoutedTokens &routed, Value acc, OpAdaptor adaptor) {
+    // Gather: xs[r, c] = x[rows[r], c] for r < count.
+    Value gathered = emptyTensor(b, l, {routed.count, b.getIndexAttr(dim)});
+    Value xs = generic(b, l, ValueRange{}, gathered, {b.getMultiDimIdentityMap(2)}, iterators(2),
+                       [&](OpBuilder &nb, Location nl, ValueRange) -> Value {
+                         Value r = nb.create<linalg::IndexOp>(nl, 0);
+                         Value c = nb.create<linalg::IndexOp>(nl, 1);
+                         Value row = nb.create<tensor::ExtractOp>(nl, routed.rows, ValueRange{r});
+                         return nb.create<tensor::ExtractOp>(nl, x, ValueRange{row, c});
+                       });
+    Value out = expertMLP(b, l, xs, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), e);
+    // Scatter-add: every token reads its own row of `out`, if it has one.
+    MLIRContext *ctx = b.getContext();
+    return generic(b, l, {routed.slot, weightColumn(b, l, weights, e)}, acc,
+                   {selectDims(ctx, 2, {0}), selectDims(ctx, 2, {0}), b.getMultiDimIdentityMap(2)},
+                   iterators(2), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                     Value slot = a[0], w = a[1], prev = a[2];
+                     Value c = nb.create<linalg::IndexOp>(nl, 1);
+                     Value has = nb.create<arith::CmpIOp>(nl, arith::CmpIPredicate::sge, slot,
+                                                          indexConst(nb, nl, 0));
+                     Value safe = nb.create<arith::SelectOp>(nl, has, slot, indexConst(nb, nl, 0));
+                     Value y = nb.create<tensor::ExtractOp>(nl, out, ValueRange{safe, c});
+                     Value add = nb.create<arith::MulFOp>(nl, w, y);
+                     Value sum = nb.create<arith::AddFOp>(nl, prev, add);
+                     return nb.create<arith::SelectOp>(nl, has, sum, prev);
+                   });
+  }
+};
+
+} // namespace
+
+void tfc::populateAttnMoEToLinalgPatterns(RewritePatternSet &patterns, bool denseReference) {
+  if (denseReference)
+    patterns.add<MoEDenseLowering>(patterns.getContext());
+  else
+    patterns.add<MoEGroupedLowering>(patterns.getContext());
+}

@@ -1,0 +1,58 @@
+// RUN: tfc-opt %s -tfc-convert-attn-to-linalg | FileCheck %s --enable-var-scope
+// RUN: tfc-opt %s -tfc-convert-attn-to-linalg="moe-dense-reference" | FileCheck %s --check-prefix=DENSE --enable-var-scope
+
+// attn.moe: the routing (router matmul, softmax, the group mask on a [n, groups,
+// experts/groups] view, ranks against the row with ties to the lower index, the
+// top-k mask, normalization with +1e-20, scaling), then the experts.
+
+// CHECK-LABEL: func @moe
+// CHECK-SAME: (%[[X:.*]]: tensor<?x16xf32>, %[[R:.*]]: tensor<4x16xf32>, %[[G:.*]]: tensor<4x8x16xf32>, %[[U:.*]]: tensor<4x8x16xf32>, %[[D:.*]]: tensor<4x16x8xf32>)
+// CHECK: linalg.matmul_transpose_b ins(%[[X]], %[[R]] : tensor<?x16xf32>, tensor<4x16xf32>)
+// CHECK: math.exp
+// CHECK: %[[GROUPED:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 2, 2] : tensor<?x4xf32> into tensor<?x2x2xf32>
+// CHECK: arith.maximumf
+// The rank of a score: the others that are larger, or equal at a lower index.
+// CHECK: %[[C:.*]] = linalg.index 1 : index
+// CHECK: %[[O:.*]] = linalg.index 2 : index
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf oeq
+// CHECK: arith.cmpi ult, %[[O]], %[[C]] : index
+// CHECK: tensor.collapse_shape
+// CHECK: arith.constant 2.000000e+00 : f32
+// CHECK: arith.cmpf olt
+// CHECK: arith.constant 9.99999968E-21 : f32
+// CHECK: %[[W:.*]] = linalg.generic
+// CHECK: arith.constant 2.000000e+00 : f32
+// CHECK: arith.mulf
+// Grouped: per expert, the list of its tokens, and the expert only when it has any.
+// CHECK: scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK: %[[LIST:.*]]:3 = scf.for
+// CHECK: tensor.extract %[[W]][%{{.*}}, %[[E]]]
+// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[LIST]]#2, %{{.*}} : index
+// CHECK: scf.if %[[ANY]]
+// CHECK: %[[ROWS:.*]] = tensor.empty(%[[LIST]]#2) : tensor<?x16xf32>
+// CHECK: tensor.extract %[[X]]
+// CHECK: tensor.extract_slice %[[G]][%[[E]], 0, 0] [1, 8, 16] [1, 1, 1] : tensor<4x8x16xf32> to tensor<8x16xf32>
+// CHECK: linalg.matmul_transpose_b
+// CHECK: tensor.extract_slice %[[U]][%[[E]], 0, 0]
+// CHECK: tensor.extract_slice %[[D]][%[[E]], 0, 0] [1, 16, 8] [1, 1, 1] : tensor<4x16x8xf32> to tensor<16x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[LIST]]#1, %{{.*}} : tensor<?xindex>, tensor<?xf32>) outs(%[[ACC]] : tensor<?x16xf32>)
+// CHECK: } else {
+// CHECK: scf.yield %[[ACC]]
+// CHECK-NOT: attn.
+
+// Dense: every expert on every token.
+// DENSE-LABEL: func @moe
+// DENSE: scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// DENSE-NOT: scf.if
+// DENSE: tensor.extract_slice %{{.*}}[%[[E]], 0, 0] [1, 8, 16] [1, 1, 1] : tensor<4x8x16xf32> to tensor<8x16xf32>
+// DENSE: linalg.matmul_transpose_b ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<8x16xf32>)
+// DENSE: %[[COL:.*]] = tensor.extract_slice %{{.*}}[0, %[[E]]] [%{{.*}}, 1] [1, 1] : tensor<?x4xf32> to tensor<?xf32>
+// DENSE: linalg.generic {{.*}} ins(%{{.*}}, %[[COL]] : tensor<?x16xf32>, tensor<?xf32>) outs(%[[ACC]] : tensor<?x16xf32>)
+// DENSE-NOT: scf.if
+func.func @moe(%x: tensor<?x16xf32>, %r: tensor<4x16xf32>, %g: tensor<4x8x16xf32>, %u: tensor<4x8x16xf32>, %d: tensor<4x16x8xf32>) -> tensor<?x16xf32> {
+  %y = attn.moe %x router(%r : tensor<4x16xf32>) experts(%g, %u, %d : tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x16x8xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk group_limited_greedy>, n_group = 2 : i64, topk_group = 1 : i64,
+          norm_topk_prob, routed_scaling_factor = 2.0 : f64} : tensor<?x16xf32> -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

@@ -1,0 +1,59 @@
+"""check_report.py CHECKPOINT_DIR F32_REPORT BF16_REPORT EXPERTS TOP_K
+
+Checks tfc --report's parameter table against the checkpoint's tensors: total
+parameters (every element), active parameters per token (the routed experts'
+tensors, named *.experts.<j>.*, count top_k / experts of their elements), and the
+weight bytes of a decode step (the active parameters but the embedding table, of which
+one row is read; 4 bytes each in f32, 2 for the rank-2 linear weights in bf16). Exits 1
+on a mismatch."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "Numeric", "lib"))
+import hf_reference as H  # noqa: E402
+
+
+def table(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r"^(total parameters|active parameters per token|"
+                     r"weight bytes a decode step reads) +([0-9]+)$", line.strip())
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def main():
+    ckpt, f32, bf16, experts, top_k = sys.argv[1:6]
+    fraction = int(top_k) / int(experts)
+    tensors = H.read_tensors(ckpt)
+    total = active = 0.0
+    bytes_f32 = bytes_bf16 = 0.0
+    for name, t in tensors.items():
+        n = float(t.size)
+        used = n * fraction if ".experts." in name else n
+        total += n
+        active += used
+        if name == "model.embed_tokens.weight":
+            read, matrix = t.shape[1], False
+        else:
+            read, matrix = used, t.ndim == 2
+        bytes_f32 += 4 * read
+        bytes_bf16 += (2 if matrix else 4) * read
+    want = {"total parameters": round(total), "active parameters per token": round(active)}
+    ok = True
+    for path, decode in ((f32, bytes_f32), (bf16, bytes_bf16)):
+        got = table(path)
+        w = dict(want, **{"weight bytes a decode step reads": round(decode)})
+        for k, v in w.items():
+            if got.get(k) != v:
+                print("%s: %s = %s, the checkpoint says %s" % (path, k, got.get(k), v))
+                ok = False
+    print("report matches %s" % ckpt if ok else "report differs from %s" % ckpt)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
