@@ -17,8 +17,9 @@
 // The RoPE of the keys: segment s's rows at segment s's position.
 // CHECK: %[[NSEG:.*]] = tensor.dim %[[SEGS]], %{{.*}} : tensor<?x3xi64>
 // CHECK: %[[KR:.*]] = scf.for %[[S:.*]] = %{{.*}} to %[[NSEG]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<1x?x4xf32>)
+// CHECK:   %[[COUNT:.*]] = arith.index_cast %{{.*}} : i64 to index
+// CHECK:   %[[ROWS:.*]] = arith.minsi %[[COUNT]], %{{.*}} : index
 // CHECK:   %[[FIRST:.*]] = arith.index_cast %{{.*}} : i64 to index
-// CHECK:   %[[ROWS:.*]] = arith.index_cast %{{.*}} : i64 to index
 // CHECK:   %[[POS:.*]] = arith.index_cast %{{.*}} : i64 to index
 // CHECK:   %[[PART:.*]] = tensor.extract_slice %{{.*}}[0, %[[FIRST]], 0] [1, %[[ROWS]], 4] [1, 1, 1]
 // CHECK:   %[[R:.*]] = attn.rope %[[PART]] offset %[[POS]]
@@ -37,11 +38,12 @@
 // CHECK:   %[[BLOCK:.*]] = tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1, 2, 3]] output_shape [1, 1, 8, 4]
 // CHECK:   %[[UPD:.*]] = attn.cache_update %[[BLOCK]][%{{.*}}], %{{.*}} at %[[POS]] : tensor<1x1x8x4xf32>
 // CHECK:   %[[KEYS:.*]] = attn.cache_view %[[UPD]][%{{.*}}] upto %{{.*}} : tensor<1x1x8x4xf32> -> tensor<1x?x4xf32>
-// CHECK:   %[[BACK:.*]] = tensor.collapse_shape %[[UPD]]
-// CHECK:   %[[NEWK:.*]] = tensor.insert_slice %[[BACK]] into %[[KC]][%[[AT]]] [32] [1]
 // CHECK:   %[[VALUES:.*]] = attn.cache_view
 // CHECK:   %[[O:.*]] = attn.sdpa %[[Q]], %[[KEYS]], %[[VALUES]] {causal
 // CHECK:   %[[NEWOUT:.*]] = tensor.insert_slice %[[O]] into %[[OUT]]
+// The layers go back into the pools after attention read them.
+// CHECK:   %[[BACK:.*]] = tensor.collapse_shape %[[UPD]]
+// CHECK:   %[[NEWK:.*]] = tensor.insert_slice %[[BACK]] into %[[KC]][%[[AT]]] [32] [1]
 // CHECK:   scf.yield %[[NEWOUT]], %[[NEWK]], %{{.*}}
 // CHECK: scf.yield %{{.*}}, %[[ATT]]#1, %[[ATT]]#2
 // CHECK: return %{{.*}}, %[[LOOP]]#1, %[[LOOP]]#2 : tensor<?x4xf32>, tensor<?xf32>, tensor<?xf32>

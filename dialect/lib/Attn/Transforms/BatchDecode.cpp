@@ -121,7 +121,7 @@ struct AttnBatchDecodePass : tfc::attn::impl::AttnBatchDecodeBase<AttnBatchDecod
   }
 
   // The state of one rewrite.
-  Value segments_, offsets_;
+  Value tokens_, segments_, offsets_;
   /// The cache (or pool) values of cache j: its argument and the layer loop's
   /// iteration argument carrying it.
   llvm::DenseMap<Value, int64_t> cacheIndex_;
@@ -133,10 +133,14 @@ struct AttnBatchDecodePass : tfc::attn::impl::AttnBatchDecodeBase<AttnBatchDecod
       function_ref<SmallVector<Value>(OpBuilder &, const Segment &, ValueRange)> body) {
     Value zero = tfc::indexConst(b, loc, 0), one = tfc::indexConst(b, loc, 1);
     Value count = b.create<tensor::DimOp>(loc, segments_, 0);
+    Value total = b.create<tensor::DimOp>(loc, tokens_, 0);
     return b.create<scf::ForOp>(
         loc, zero, count, one, inits, [&](OpBuilder &lb, Location l, Value s, ValueRange iters) {
-          Segment seg{s, tableEntry(lb, l, segments_, s, kFirstRow),
-                      tableEntry(lb, l, segments_, s, kRows),
+          // A segment has at most all the rows of the call (the runtime's
+          // tables say so); the minimum tells tfc-plan-activations, which
+          // then reserves the segment's temporaries in the arena at that bound.
+          Value rows = lb.create<arith::MinSIOp>(l, tableEntry(lb, l, segments_, s, kRows), total);
+          Segment seg{s, tableEntry(lb, l, segments_, s, kFirstRow), rows,
                       tableEntry(lb, l, segments_, s, kPosition)};
           lb.create<scf::YieldOp>(l, body(lb, seg, iters));
         });
@@ -147,6 +151,7 @@ struct AttnBatchDecodePass : tfc::attn::impl::AttnBatchDecodeBase<AttnBatchDecod
     MLIRContext *ctx = func.getContext();
     Location loc = func.getLoc();
     OpBuilder b(ctx);
+    tokens_ = entry.getArgument(0);
     Value pos = entry.getArgument(1);
     auto i64 = b.getI64Type();
     int64_t caches = entry.getNumArguments() - 2;
@@ -269,17 +274,21 @@ struct AttnBatchDecodePass : tfc::attn::impl::AttnBatchDecodeBase<AttnBatchDecod
         b, loc, inits, [&](OpBuilder &lb, const Segment &seg, ValueRange iters) {
           IRMapping map;
           map.map(site.getQuery(), sliceRows(lb, loc, site.getQuery(), 1, seg.firstRow, seg.rows));
-          SmallVector<Value> yields(1);
+          SmallVector<SegmentCache> written;
           for (auto [k, view] : llvm::enumerate(views)) {
-            auto [newView, pool] = segmentCache(lb, loc, seg, view, iters[1 + k]);
-            map.map(view.getResult(), newView);
-            yields.push_back(pool);
+            written.push_back(segmentCache(lb, loc, seg, view, iters[1 + k]));
+            map.map(view.getResult(), written.back().view);
           }
           for (Operation *step : chain)
             if (!map.contains(step->getResult(0)))
               lb.clone(*step, map);
           Value out = lb.clone(*site, map)->getResult(0);
-          yields[0] = insertRows(lb, loc, out, iters[0], 1, seg.firstRow);
+          SmallVector<Value> yields = {insertRows(lb, loc, out, iters[0], 1, seg.firstRow)};
+          // Back into the pools after the last read of the layers: nothing
+          // reads a layer once its pool is written, so bufferization writes
+          // the layer in place and the write-back is no copy.
+          for (auto [k, cache] : llvm::enumerate(written))
+            yields.push_back(writeBack(lb, loc, cache, iters[1 + k]));
           return yields;
         });
     site.getResult().replaceAllUsesWith(loop.getResult(0));
@@ -293,11 +302,17 @@ struct AttnBatchDecodePass : tfc::attn::impl::AttnBatchDecodeBase<AttnBatchDecod
     return success();
   }
 
+  /// A layer of a segment's cache, as segmentCache wrote it.
+  struct SegmentCache {
+    Value view;    // positions [0, pos + rows) of the layer, for attention
+    Value written; // the layer, [1, H, S, D]
+    Value offset;  // where the layer is in the pool
+  };
+
   /// Writes the segment's rows of the keys (or values) `view` attends over
-  /// into layer `layer` of the segment's cache, inside `pool`; returns the
-  /// view over the segment's positions [0, pos + rows) and the updated pool.
-  std::pair<Value, Value> segmentCache(OpBuilder &b, Location loc, const Segment &seg,
-                                       CacheViewOp view, Value pool) {
+  /// into layer `layer` of the segment's cache, read from `pool`.
+  SegmentCache segmentCache(OpBuilder &b, Location loc, const Segment &seg, CacheViewOp view,
+                            Value pool) {
     CacheUpdateOp update = updateOf(view);
     auto cacheType = cast<RankedTensorType>(update.getType()); // [L, H, S, D]
     ArrayRef<int64_t> shape = cacheType.getShape();
@@ -317,13 +332,25 @@ struct AttnBatchDecodePass : tfc::attn::impl::AttnBatchDecodeBase<AttnBatchDecod
     Value zero = tfc::indexConst(b, loc, 0);
     Value rows = sliceRows(b, loc, update.getUpdate(), 1, seg.firstRow, seg.rows);
     Value written = b.create<CacheUpdateOp>(loc, layerType, layer, rows, zero, seg.pos);
-    Value length = b.create<arith::AddIOp>(loc, seg.pos, seg.rows);
+    // At most the cache's positions (the runtime's capacity check), which
+    // bounds the attention's temporaries for tfc-plan-activations.
+    Value length = b.create<arith::MinSIOp>(loc, b.create<arith::AddIOp>(loc, seg.pos, seg.rows),
+                                            tfc::indexConst(b, loc, shape[2]));
     Value newView = b.create<CacheViewOp>(loc, view.getType(), written, zero, length);
-    Value back = b.create<tensor::CollapseShapeOp>(loc, flatType, written, all);
-    Value newPool = b.create<tensor::InsertSliceOp>(loc, back, pool, ArrayRef<OpFoldResult>{offset},
-                                                    ArrayRef<OpFoldResult>{size},
-                                                    ArrayRef<OpFoldResult>{one});
-    return {newView, newPool};
+    return {newView, written, offset};
+  }
+
+  /// `pool` with the layer of `cache` written back where it was read.
+  static Value writeBack(OpBuilder &b, Location loc, const SegmentCache &cache, Value pool) {
+    auto layerType = cast<RankedTensorType>(cache.written.getType());
+    auto flatType =
+        RankedTensorType::get({layerType.getNumElements()}, layerType.getElementType());
+    SmallVector<ReassociationIndices> all = {{0, 1, 2, 3}};
+    Value flat = b.create<tensor::CollapseShapeOp>(loc, flatType, cache.written, all);
+    return b.create<tensor::InsertSliceOp>(
+        loc, flat, pool, ArrayRef<OpFoldResult>{cache.offset},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(layerType.getNumElements())},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   }
 };
 
