@@ -28,6 +28,8 @@
 
 #include "tfc/tfc.h"
 
+#include "logits_compare.h"
+
 #define SESSIONS 5
 #define TOLERANCE 1e-5
 
@@ -48,28 +50,20 @@ static void fail(const char *what) {
   exit(1);
 }
 
-static double max_rel_diff(const float *a, const float *b, size_t n) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double d = fabs((double)a[i] - b[i]);
-    if (d > diff || d != d)
-      diff = d != d ? INFINITY : d;
-    if (fabs(b[i]) > scale)
-      scale = fabs(b[i]);
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
-static int32_t argmax(const float *row) {
-  int32_t best = 0;
-  for (int32_t v = 1; v < vocab; ++v)
-    if (row[v] > row[best])
-      best = v;
-  return best;
-}
+static int32_t argmax(const float *row) { return argmax_of(row, vocab); }
 
 /* A deterministic token for session k at step i. */
 static int32_t token(int k, int i) { return (int32_t)((7 * k + 13 * i + 1) % vocab); }
+
+/* Session k's n[k] tokens token(k, step), token(k, step + 1), ... side by
+   side in `tokens`; returns their total. */
+static int fill_tokens(const int32_t *n, int step, int32_t *tokens) {
+  int total = 0;
+  for (int k = 0; k < SESSIONS; ++k)
+    for (int i = 0; i < n[k]; ++i)
+      tokens[total++] = token(k, step + i);
+  return total;
+}
 
 /* Runs the reference sessions one by one on the batch's inputs (skipping those
    marked in `skip`), writing logits in tfc_decode_batch's layout. */
@@ -154,10 +148,7 @@ int main(int argc, char **argv) {
   {
     const int32_t n[SESSIONS] = {4, 1, 3, 1, 2};
     int32_t tokens[16], status[SESSIONS];
-    int total = 0;
-    for (int k = 0; k < SESSIONS; ++k)
-      for (int i = 0; i < n[k]; ++i)
-        tokens[total++] = token(k, 100 + i);
+    int total = fill_tokens(n, 100, tokens);
     run_reference(tokens, n, want, 1, NULL);
     if (batch_fn(batch, SESSIONS, tokens, n, got, 1, status) != 0)
       fail("batched call");
@@ -191,10 +182,7 @@ int main(int argc, char **argv) {
   {
     const int32_t n[SESSIONS] = {2, 2, 1, 3, 4};
     int32_t tokens[16], status[SESSIONS];
-    int total = 0;
-    for (int k = 0; k < SESSIONS; ++k)
-      for (int i = 0; i < n[k]; ++i)
-        tokens[total++] = token(k, 300 + i);
+    int total = fill_tokens(n, 300, tokens);
     tokens[n[0] + 1] = vocab + 5; /* session 1's second token */
     const int refused[SESSIONS] = {0, 1, 0, 0, 1};
     int32_t before[SESSIONS];
