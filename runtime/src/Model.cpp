@@ -129,8 +129,12 @@ void AlignedBuffer::release() {
 
 namespace {
 
+/// What a generated function is, for the check of its argument list.
+enum class FunctionRole { decoder, encoder, batch };
+
 bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const char *what,
-                   bool isEncoder) {
+                   FunctionRole role) {
+  const bool isEncoder = role == FunctionRole::encoder, isBatch = role == FunctionRole::batch;
   if (!fn.entry)
     return true;
   if (fn.n_args < 0 || (fn.n_args > 0 && !fn.args)) {
@@ -141,10 +145,11 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
     setError("model descriptor: %s has out_width %d", what, fn.out_width);
     return false;
   }
-  int counts[8] = {};
+  int counts[TFC_ARG_KIND_COUNT] = {};
+  std::vector<int> pools(size_t(m.n_caches), 0);
   for (int32_t k = 0; k < fn.n_args; ++k) {
     const tfc_gen_arg &a = fn.args[k];
-    if (a.kind < TFC_ARG_TOKENS || a.kind > TFC_ARG_LAYER_OFFSETS) {
+    if (a.kind < TFC_ARG_TOKENS || a.kind >= TFC_ARG_KIND_COUNT) {
       setError("model descriptor: %s argument %d has unknown kind %d", what, k, a.kind);
       return false;
     }
@@ -161,15 +166,32 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
                what, k, a.index, m.n_slots);
       return false;
     }
-    if (a.kind == TFC_ARG_CACHE && (a.index < 0 || a.index >= m.n_caches)) {
+    if ((a.kind == TFC_ARG_CACHE || a.kind == TFC_ARG_CACHE_POOL) &&
+        (a.index < 0 || a.index >= m.n_caches)) {
       setError("model descriptor: %s argument %d uses cache %d of %d", what, k, a.index,
                m.n_caches);
       return false;
     }
+    if (a.kind == TFC_ARG_CACHE_POOL)
+      ++pools[size_t(a.index)];
+  }
+  // The batched decoder replaces the position by segments and each cache by
+  // its pool (exactly one per cache); the others take none of these.
+  bool batchArgsOk =
+      isBatch ? fn.stateful && counts[TFC_ARG_SEGMENTS] == 1 &&
+                    counts[TFC_ARG_CACHE_OFFSETS] == 1 && !counts[TFC_ARG_POS] &&
+                    !counts[TFC_ARG_CACHE] && !counts[TFC_ARG_MEMORY] &&
+                    std::all_of(pools.begin(), pools.end(), [](int n) { return n == 1; })
+              : !counts[TFC_ARG_SEGMENTS] && !counts[TFC_ARG_CACHE_OFFSETS] &&
+                    !counts[TFC_ARG_CACHE_POOL];
+  if (!batchArgsOk) {
+    setError("model descriptor: %s has an inconsistent argument list", what);
+    return false;
   }
   bool stateful = fn.stateful != 0;
   if (counts[TFC_ARG_TOKENS] != 1 || counts[TFC_ARG_OUTPUT] != 1 ||
-      counts[TFC_ARG_POS] != (stateful ? 1 : 0) || (!stateful && counts[TFC_ARG_CACHE]) ||
+      counts[TFC_ARG_POS] != (stateful && !isBatch ? 1 : 0) ||
+      (!stateful && counts[TFC_ARG_CACHE]) ||
       counts[TFC_ARG_MEMORY] > 1 || (isEncoder && (stateful || counts[TFC_ARG_MEMORY])) ||
       counts[TFC_ARG_ARENA] != (fn.arena_bytes ? 1 : 0)) {
     setError("model descriptor: %s has an inconsistent argument list", what);
@@ -240,10 +262,17 @@ bool tfc::rt::checkDescriptor() {
         setError("model descriptor: weight slot %d (layer %zu) has no manifest entry", s, l);
         return false;
       }
-  if (!checkFunction(m, m.decoder, "decoder", false) ||
-      !checkFunction(m, m.encoder, "encoder", true) ||
-      !checkFunction(m, m.decoder_last, "decoder_last", false))
+  if (!checkFunction(m, m.decoder, "decoder", FunctionRole::decoder) ||
+      !checkFunction(m, m.encoder, "encoder", FunctionRole::encoder) ||
+      !checkFunction(m, m.decoder_last, "decoder_last", FunctionRole::decoder) ||
+      !checkFunction(m, m.decoder_batch, "decoder_batch", FunctionRole::batch))
     return false;
+  if (m.decoder_batch.entry &&
+      (!m.decoder.entry || !m.decoder.stateful ||
+       m.decoder_batch.out_width != m.decoder.out_width)) {
+    setError("model descriptor: decoder_batch does not match the decoder");
+    return false;
+  }
   if (m.decoder_last.entry &&
       (!m.decoder.entry || m.decoder_last.stateful != m.decoder.stateful ||
        m.decoder_last.out_width != m.decoder.out_width)) {

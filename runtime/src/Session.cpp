@@ -18,9 +18,11 @@
 #include "Internal.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 
 using namespace tfc::rt;
 
@@ -67,6 +69,8 @@ struct Call {
   std::vector<tfc_memref> memrefs; // one per argument (unused for POS)
   std::vector<void *> args;
   int32_t tokens = -1, output = -1, memory = -1, arena = -1;
+  int32_t segments = -1, cacheOffsets = -1; // the batched decoder's tables
+  std::vector<int32_t> pools;               // argument of the pool of cache j
   int64_t pos = 0;
 
   bool available() const { return fn && fn->entry; }
@@ -125,6 +129,16 @@ struct Call {
         setMemref(memrefs[k], caches[a.index].data(), cache.rank, cache.dims);
         break;
       }
+      case TFC_ARG_SEGMENTS:
+        segments = k;
+        break;
+      case TFC_ARG_CACHE_OFFSETS:
+        cacheOffsets = k;
+        break;
+      case TFC_ARG_CACHE_POOL:
+        pools.resize(size_t(m.n_caches), -1);
+        pools[size_t(a.index)] = k;
+        break;
       }
     }
   }
@@ -430,3 +444,207 @@ int32_t tfc_encode(tfc_session *s, const int32_t *tokens, int32_t n, float *out)
 }
 
 } // extern "C"
+
+//===----------------------------------------------------------------------===//
+// tfc_decode_batch
+//===----------------------------------------------------------------------===//
+//
+// The batched decoder (gen_abi.h decoder_batch) takes the accepted sessions as
+// segments of one token array. Their caches stay where each session has them:
+// the pool of cache j is the lowest of the sessions' buffers of cache j, and
+// the offset table says where each session's buffer is from there. The call
+// runs in the arena of its first session (a session is never used by two calls
+// at once). Sessions are checked one by one before anything runs; a refused
+// session is left out of the call.
+
+namespace {
+
+/// Whether session k of a batch can take its tokens (else sets the error).
+bool acceptBatchSession(const tfc_session *s, int32_t k, const int32_t *tokens, int32_t n) {
+  char what[64];
+  std::snprintf(what, sizeof(what), "tfc_decode_batch: session %d", k);
+  if (n <= 0) {
+    setError("%s: n_tokens must be >= 1, got %d", what, n);
+    return false;
+  }
+  if (n > s->maxTokens - s->pos) {
+    setError("%s: %d tokens at position %d exceed the session's capacity of %d tokens", what, n,
+             s->pos, s->maxTokens);
+    return false;
+  }
+  return checkTokens(what, tokens, n);
+}
+
+/// The sessions of a batch whose tokens the call runs, as segments.
+struct BatchPlan {
+  std::vector<int32_t> members;   // session index of each segment
+  std::vector<int64_t> firstInput; // their first token in the caller's `tokens`
+  std::vector<int64_t> firstLogitRow; // their first logits row in the caller's `logits`
+  int64_t rows = 0;                // tokens of the call
+  int32_t count = 0;               // sessions of the caller's batch
+};
+
+/// Runs the accepted sessions one by one (a model without a batched decoder).
+void decodeOneByOne(tfc_session *const *sessions, const int32_t *tokens, const int32_t *n_tokens,
+                    float *logits, int32_t all_logits, const BatchPlan &plan,
+                    std::vector<int32_t> &ok) {
+  const size_t vocab = size_t(descriptor().info.vocab_size);
+  for (size_t i = 0; i < plan.members.size(); ++i) {
+    int32_t k = plan.members[i];
+    if (tfc_decode(sessions[k], tokens + plan.firstInput[i], n_tokens[k],
+                   logits + size_t(plan.firstLogitRow[i]) * vocab, all_logits) != 0)
+      ok[size_t(k)] = 0;
+  }
+}
+
+/// Runs the accepted sessions through the batched decoder; false (with the
+/// error set, nothing changed) when out of memory.
+bool decodeBatched(tfc_session *const *sessions, const int32_t *tokens, const int32_t *n_tokens,
+                   float *logits, int32_t all_logits, const BatchPlan &plan) {
+  const tfc_gen_model &m = descriptor();
+  const size_t vocab = size_t(m.info.vocab_size);
+  const size_t segments = plan.members.size(), caches = size_t(m.n_caches);
+  tfc_session *first = sessions[plan.members[0]];
+  Call call;
+  call.prepare(m.decoder_batch, *first->model, first->caches);
+
+  std::vector<int32_t> callTokens(size_t(plan.rows));
+  std::vector<int64_t> table(segments * 3);
+  for (size_t i = 0, row = 0; i < segments; ++i) {
+    const tfc_session *s = sessions[plan.members[i]];
+    int32_t n = n_tokens[plan.members[i]];
+    std::memcpy(callTokens.data() + row, tokens + plan.firstInput[i], size_t(n) * sizeof(int32_t));
+    table[3 * i] = int64_t(row);
+    table[3 * i + 1] = n;
+    table[3 * i + 2] = s->pos;
+    row += size_t(n);
+  }
+  // Pool j starts at the lowest buffer of cache j; offsets count floats.
+  std::vector<int64_t> offsets(segments * caches);
+  std::vector<tfc_memref> &args = call.memrefs;
+  for (size_t j = 0; j < caches; ++j) {
+    float *base = nullptr, *end = nullptr;
+    for (int32_t k : plan.members) {
+      float *buffer = sessions[k]->caches[j].floats();
+      base = base ? std::min(base, buffer) : buffer;
+      end = std::max(end, buffer + elementCount(m.caches[j].dims, m.caches[j].rank));
+    }
+    for (size_t i = 0; i < segments; ++i)
+      offsets[i * caches + j] = sessions[plan.members[i]]->caches[j].floats() - base;
+    int64_t span = end - base;
+    setMemref(args[size_t(call.pools[j])], base, 1, &span);
+  }
+  int64_t tableDims[2] = {int64_t(segments), 3};
+  setMemref(args[size_t(call.segments)], table.data(), 2, tableDims);
+  int64_t offsetDims[2] = {int64_t(segments), int64_t(caches)};
+  setMemref(args[size_t(call.cacheOffsets)], offsets.data(), 2, offsetDims);
+  call.setTokens(callTokens.data(), plan.rows);
+
+  // Every row of the call's output is a row the caller wants when all of its
+  // sessions were accepted and either every row is wanted or every session
+  // runs one token: write in place. Otherwise gather from scratch.
+  const bool allAccepted = int32_t(segments) == plan.count;
+  const bool inPlace = allAccepted && (all_logits || int64_t(segments) == plan.rows);
+  AlignedBuffer scratch;
+  if (!inPlace && !scratch.allocate(size_t(plan.rows) * vocab * sizeof(float))) {
+    setError("out of memory allocating %lld output floats", (long long)plan.rows * vocab);
+    return false;
+  }
+  float *out = inPlace ? logits : scratch.floats();
+  call.setOutput(out, plan.rows);
+  if (!call.bindArena(first->arena))
+    return false;
+  call.run();
+  for (size_t i = 0; i < segments; ++i) {
+    tfc_session *s = sessions[plan.members[i]];
+    int32_t n = n_tokens[plan.members[i]];
+    if (!inPlace) {
+      size_t firstRow = size_t(table[3 * i]) + (all_logits ? 0 : size_t(n - 1));
+      size_t rows = all_logits ? size_t(n) : 1;
+      std::memcpy(logits + size_t(plan.firstLogitRow[i]) * vocab, out + firstRow * vocab,
+                  rows * vocab * sizeof(float));
+    }
+    s->pos += n;
+  }
+  return true;
+}
+
+} // namespace
+
+extern "C" int32_t tfc_decode_batch(tfc_session *const *sessions, int32_t count,
+                                    const int32_t *tokens, const int32_t *n_tokens, float *logits,
+                                    int32_t all_logits, int32_t *status) {
+  return guarded<int32_t>(-1, [&]() -> int32_t {
+    std::vector<int32_t> ok(count > 0 ? size_t(count) : 0, 0);
+    auto report = [&](bool result) {
+      for (int32_t k = 0; status && k < count; ++k)
+        status[k] = ok[size_t(k)] ? 0 : -1;
+      return result ? 0 : -1;
+    };
+    if (count < 1 || !sessions || !tokens || !n_tokens || !logits) {
+      setError("tfc_decode_batch: %s", count < 1        ? "count must be >= 1"
+                                       : !sessions      ? "sessions is NULL"
+                                       : !tokens        ? "tokens is NULL"
+                                       : !n_tokens      ? "n_tokens is NULL"
+                                                        : "logits is NULL");
+      return report(false);
+    }
+    for (int32_t k = 0; k < count; ++k) {
+      if (!sessions[k]) {
+        setError("tfc_decode_batch: session %d is NULL", k);
+        return report(false);
+      }
+      if (sessions[k]->model != sessions[0]->model) {
+        setError("tfc_decode_batch: session %d belongs to another model than session 0", k);
+        return report(false);
+      }
+      for (int32_t other = 0; other < k; ++other)
+        if (sessions[other] == sessions[k]) {
+          setError("tfc_decode_batch: sessions %d and %d are the same session", other, k);
+          return report(false);
+        }
+    }
+    if (!sessions[0]->decoder.available()) {
+      setError("tfc_decode_batch: this model has no decoder");
+      return report(false);
+    }
+    // Accept session by session; the first refusal's error is the one kept.
+    BatchPlan plan;
+    plan.count = count;
+    std::string firstError;
+    int64_t input = 0, logitRow = 0;
+    for (int32_t k = 0; k < count; ++k) {
+      int32_t n = n_tokens[k];
+      bool accepted = acceptBatchSession(sessions[k], k, tokens + input, n);
+      if (accepted) {
+        plan.members.push_back(k);
+        plan.firstInput.push_back(input);
+        plan.firstLogitRow.push_back(logitRow);
+        plan.rows += n;
+        ok[size_t(k)] = 1;
+      } else if (firstError.empty()) {
+        firstError = tfc_last_error();
+      }
+      input += n > 0 ? n : 0;
+      logitRow += all_logits ? (n > 0 ? n : 0) : 1;
+    }
+    if (!plan.members.empty()) {
+      if (descriptor().decoder_batch.entry) {
+        if (!decodeBatched(sessions, tokens, n_tokens, logits, all_logits, plan)) {
+          std::fill(ok.begin(), ok.end(), 0);
+          return report(false);
+        }
+      } else {
+        decodeOneByOne(sessions, tokens, n_tokens, logits, all_logits, plan, ok);
+        for (int32_t k = 0; k < count && firstError.empty(); ++k)
+          if (!ok[size_t(k)])
+            firstError = tfc_last_error();
+      }
+    }
+    if (!firstError.empty()) {
+      setError("%s", firstError.c_str());
+      return report(false);
+    }
+    return report(true);
+  });
+}

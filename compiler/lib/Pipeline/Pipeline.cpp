@@ -43,8 +43,10 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(attn::createAttnDecompose());
   if (options.gqa)
     pm.addPass(attn::createAttnGQA());
-  if (options.kvCache)
+  if (options.kvCache) {
     pm.addPass(attn::createAttnKVCache());
+    pm.addPass(attn::createAttnBatchDecode());
+  }
   pm.addPass(attn::createAttnLastTokenLogits());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

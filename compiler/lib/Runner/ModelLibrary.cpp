@@ -55,6 +55,7 @@ llvm::Expected<ModelLibrary> ModelLibrary::open(llvm::StringRef path) {
   resolve(lib.sessionPos, "tfc_session_pos");
   resolve(lib.sessionFree, "tfc_session_free");
   resolve(lib.decode, "tfc_decode");
+  resolve(lib.decodeBatch, "tfc_decode_batch");
   resolve(lib.encode, "tfc_encode");
   resolve(lib.lastError, "tfc_last_error");
   if (missing)

@@ -82,7 +82,8 @@ public:
     model = define(ctx, "tfc_gen_model",
                    {{"gen_abi_version", i32}, {"info", info}, {"weights", ptr}, {"n_slots", i32},
                     {"slots", ptr}, {"n_caches", i32}, {"caches", ptr}, {"decoder", function},
-                    {"encoder", function}, {"decoder_last", function}});
+                    {"encoder", function}, {"decoder_last", function},
+                    {"decoder_batch", function}});
   }
 
   llvm::ArrayRef<Struct> all() const { return structs; }
@@ -240,7 +241,7 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
                 b.int32(slots.size()), b.array(b.slot, slots, "__tfc_slots"),
                 b.int32(caches.size()), b.array(b.cache, caches, "__tfc_caches"),
                 b.function(layout.decoder), b.function(layout.encoder),
-                b.function(layout.decoderLast)});
+                b.function(layout.decoderLast), b.function(layout.decoderBatch)});
   auto *g = new llvm::GlobalVariable(module, b.model, /*isConstant=*/true,
                                      llvm::GlobalValue::ExternalLinkage, model, "__tfc_model");
   g->setVisibility(llvm::GlobalValue::HiddenVisibility);

@@ -191,6 +191,8 @@ FailureOr<ModelLayout> readModelLayout(ModuleOp module, ModelSummary summary) {
       layout.encoder = std::move(entry);
     else if (entry.symbol == "decoder_last")
       layout.decoderLast = std::move(entry);
+    else if (entry.symbol == "decoder_batch")
+      layout.decoderBatch = std::move(entry);
     else
       return func.emitError("unexpected model function '") << entry.symbol << "'";
   }

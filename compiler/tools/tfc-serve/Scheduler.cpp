@@ -286,21 +286,39 @@ void Scheduler::run() {
 }
 
 void Scheduler::decodeStep(std::vector<Slot *> &active) {
+  batch.sessions.clear();
+  batch.tokens.clear();
+  batch.counts.clear();
   for (Slot *slot : active) {
     const std::vector<int32_t> &prompt = slot->request.prompt;
-    const int32_t *tokens;
     if (slot->prefilled < prompt.size()) {
-      tokens = prompt.data() + slot->prefilled;
       slot->stepCount = static_cast<int32_t>(
           std::min<size_t>(prompt.size() - slot->prefilled, options.prefillChunk));
+      batch.tokens.insert(batch.tokens.end(), prompt.begin() + slot->prefilled,
+                          prompt.begin() + slot->prefilled + slot->stepCount);
     } else {
-      tokens = &slot->pending;
       slot->stepCount = 1;
+      batch.tokens.push_back(slot->pending);
     }
-    slot->stepFailed =
-        lib.decode(slot->session, tokens, slot->stepCount, slot->logits.data(), 0) != 0;
+    batch.sessions.push_back(slot->session);
+    batch.counts.push_back(slot->stepCount);
+  }
+  const size_t count = active.size(), vocab = size_t(vocabSize);
+  batch.status.assign(count, -1);
+  batch.logits.resize(count * vocab);
+  // A refused slot (its error is the call's when it is the first) fails
+  // alone; the others advance.
+  bool ok = lib.decodeBatch(batch.sessions.data(), static_cast<int32_t>(count),
+                            batch.tokens.data(), batch.counts.data(), batch.logits.data(), 0,
+                            batch.status.data()) == 0;
+  std::string error = ok ? "" : lib.errorText();
+  for (size_t k = 0; k < count; ++k) {
+    Slot *slot = active[k];
+    slot->stepFailed = batch.status[k] != 0;
     if (slot->stepFailed)
-      slot->stepError = lib.errorText();
+      slot->stepError = error;
+    else
+      std::copy_n(batch.logits.data() + k * vocab, vocab, slot->logits.data());
   }
 }
 
@@ -354,7 +372,7 @@ void Scheduler::advance(Slot &slot) {
   };
 
   if (slot.stepFailed)
-    return fail("tfc_decode failed: " + slot.stepError);
+    return fail("tfc_decode_batch failed: " + slot.stepError);
   if (slot.prefilled < request.prompt.size()) {
     slot.prefilled += slot.stepCount;
     if (slot.prefilled < request.prompt.size())

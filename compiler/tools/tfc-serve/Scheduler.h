@@ -5,9 +5,9 @@
 // and advances every running sequence by one unit of work (a prefill chunk
 // of its prompt, or one decode token), so requests join and leave the
 // running set at every step. The step itself goes through one function,
-// decodeStep, which today makes one tfc_decode call per slot; a batched
-// entry point of the ABI replaces that function alone, with the HTTP side
-// and the loop unchanged. Sampling, detokenization and stop sequences also
+// decodeStep: one tfc_decode_batch call advances every running slot (prefill
+// chunks and decode tokens side by side), so each weight is read once per
+// step however many users there are. Sampling, detokenization and stop sequences also
 // run on the scheduler's thread, so a finished sequence frees its slot at
 // once; the HTTP threads only wait on a RequestGroup for text.
 //
@@ -151,7 +151,7 @@ private:
   void run();
   void admit();
   void dropCancelled();
-  /// The step of every running slot: one decode call each, today.
+  /// The step of every running slot: one batched decode call.
   void decodeStep(std::vector<Slot *> &running);
   void advance(Slot &slot);
   void emitText(Slot &slot, bool final);
@@ -166,6 +166,12 @@ private:
 
   std::vector<std::unique_ptr<Slot>> slots;
   tfc_session *encoderSession = nullptr;
+  /// decodeStep's arguments of tfc_decode_batch, kept to be reused.
+  struct BatchCall {
+    std::vector<tfc_session *> sessions;
+    std::vector<int32_t> tokens, counts, status;
+    std::vector<float> logits;
+  } batch;
 
   std::mutex mutex;
   std::condition_variable wake;

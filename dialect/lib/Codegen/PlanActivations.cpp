@@ -101,8 +101,9 @@ public:
   /// size itself when it can be computed at entry; for a signed minimum (the last,
   /// partial tile of a loop: min(tile, end - iv)), the smaller of the bounds
   /// of its operands that can be; for `a - iv`, iv the induction variable of
-  /// a loop from a non-negative constant, the bound of `a`. Sound because
-  /// sizes are not negative.
+  /// a loop from a non-negative constant, the bound of `a`; for a sum or a
+  /// product of sizes (the elements of a buffer of a bounded row count), the
+  /// sum or product of their bounds. Sound because sizes are not negative.
   FailureOr<Value> upperBound(Value size) {
     FailureOr<Value> exact = get(size);
     if (succeeded(exact))
@@ -115,6 +116,16 @@ public:
       if (lower && *lower >= 0)
         return upperBound(sub.getLhs());
       return failure();
+    }
+    if (isa_and_present<arith::AddIOp, arith::MulIOp>(op)) {
+      FailureOr<Value> lhs = upperBound(op->getOperand(0));
+      FailureOr<Value> rhs = upperBound(op->getOperand(1));
+      if (failed(lhs) || failed(rhs))
+        return failure();
+      IRMapping map;
+      map.map(op->getOperand(0), *lhs);
+      map.map(op->getOperand(1), *rhs);
+      return b.clone(*op, map)->getResult(0);
     }
     // Not arith.minui: with an operand negative as a signed size, the other
     // one is the minimum, and a bound of the first bounds nothing.

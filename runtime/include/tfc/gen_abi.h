@@ -16,6 +16,8 @@
  * (TFC_ARG_ARENA, tfc_gen_function.arena_bytes). Version 3 passes a stacked
  * weight slot as a base buffer and a table of layer offsets
  * (TFC_ARG_LAYER_OFFSETS), so that its layers need not be side by side.
+ * Version 4 added the batched decoder (tfc_gen_model.decoder_batch) and its
+ * argument kinds TFC_ARG_SEGMENTS, TFC_ARG_CACHE_POOL and TFC_ARG_CACHE_OFFSETS.
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -29,7 +31,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 3
+#define TFC_GEN_ABI_VERSION 4
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -56,7 +58,16 @@ enum {
   TFC_ARG_LAYER_OFFSETS = 7, /* memref<{layers}xi64> of stacked slot `index`: layer l is
                                 the contiguous row-major tensor at element offsets[l] of
                                 the slot's TFC_ARG_WEIGHT base (the argument before it) */
-  TFC_ARG_KIND_COUNT = 8 /* number of kinds (the compiler checks its copy against it) */
+  /* The batched decoder (decoder_batch) runs the tokens of several sessions, one
+     segment of consecutive rows of TOKENS and OUTPUT per session: */
+  TFC_ARG_SEGMENTS = 8,   /* memref<?x3xi64>: per segment {first row, rows >= 1, session
+                             position}; segments are in row order and cover every row */
+  TFC_ARG_CACHE_POOL = 9, /* memref<?xf32> for KV cache buffer `index`: a base from which
+                             every segment's session buffer is found (below); its size
+                             is not read */
+  TFC_ARG_CACHE_OFFSETS = 10, /* memref<?x{n_caches}xi64>: segment s's session buffer of
+                                 cache j starts at element [s][j] of the pool of cache j */
+  TFC_ARG_KIND_COUNT = 11 /* number of kinds (the compiler checks its copy against it) */
 };
 
 typedef struct {
@@ -166,6 +177,13 @@ typedef struct {
      token's logits (OUTPUT is [1, vocab]), called when all_logits == 0; same
      arguments and caches as `decoder`. */
   tfc_gen_function decoder_last;
+  /* Optional (entry NULL when absent): the stateful decoder over several
+     sessions at once (TFC_ARG_SEGMENTS), one output row per token; the linear
+     layers see every row of the call, attention each segment against its own
+     session's caches (TFC_ARG_CACHE_POOL, TFC_ARG_CACHE_OFFSETS) at its own
+     position. Each segment computes exactly what `decoder` computes for its
+     session alone. */
+  tfc_gen_function decoder_batch;
 } tfc_gen_model;
 
 /* Defined by the generated object with hidden visibility. */

@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define TFC_ABI_VERSION 1
+#define TFC_ABI_VERSION 2 /* 2: tfc_decode_batch */
 
 typedef struct tfc_model tfc_model;     /* weights, read-only after load, thread-safe */
 typedef struct tfc_session tfc_session; /* one sequence: its KV cache and position */
@@ -72,6 +72,29 @@ void tfc_session_free(tfc_session *);
    tfc_last_error() set (bad token id, n too large for the remaining cache, no decoder...). */
 int32_t tfc_decode(tfc_session *, const int32_t *tokens, int32_t n, float *logits,
                    int32_t all_logits);
+
+/* Advances several sessions of one model in one call: session k appends its
+   n_tokens[k] >= 1 tokens, taken in order from `tokens` (session 0's first), so a
+   call may mix prefill chunks and single decode steps. The linear layers run as
+   one matrix product over all the tokens of the call, reading each weight once;
+   attention runs per session over its own cache at its own position. Each
+   session ends exactly as tfc_decode would leave it. The sessions must be
+   distinct and of the same model.
+   logits: with all_logits != 0, n_tokens[k] rows of vocab floats per session, in
+   the order of `tokens`; else one row per session (its last token's), in session
+   order.
+   status: NULL, or `count` entries: 0 for a session that advanced, -1 for one
+   that was refused (a token outside the vocabulary, more tokens than its capacity
+   left, n_tokens[k] < 1) and is left unchanged, its logits rows unwritten. The
+   other sessions advance all the same.
+   Returns 0 when every session advanced, else -1 with tfc_last_error() naming
+   the first refused session. A call with unusable arguments (a NULL pointer,
+   count < 1, a session twice, sessions of different models) runs nothing. A
+   model compiled without a KV cache, or whose decoder reads an encoder memory,
+   runs the sessions one after the other (same results, weights read per session). */
+int32_t tfc_decode_batch(tfc_session *const *sessions, int32_t count, const int32_t *tokens,
+                         const int32_t *n_tokens, float *logits, int32_t all_logits,
+                         int32_t *status);
 
 /* Encoder models: encodes n tokens; writes n*dim hidden states when out != NULL; for an
    encoder-decoder model the result becomes the session's cross-attention memory. */

@@ -30,6 +30,8 @@
 
 #include "tfc/tfc.h"
 
+#include "logits_compare.h"
+
 static struct {
   const tfc_model_info *(*info)(void);
   const char *(*weight_name)(int32_t);
@@ -87,14 +89,6 @@ static int32_t parse_list(const char *s, int32_t **out) {
   }
   *out = v;
   return n;
-}
-
-static int32_t argmax(const float *x, int32_t n) {
-  int32_t best = 0;
-  for (int32_t i = 1; i < n; ++i)
-    if (x[i] > x[best])
-      best = i;
-  return best;
 }
 
 static void check_finite(const float *x, size_t n, const char *what) {
@@ -294,7 +288,7 @@ int main(int argc, char **argv) {
     memcpy(logits, out + out_count - info->vocab_size, sizeof(float) * info->vocab_size);
     printf("generated:");
     for (long g = 0; g < generate; ++g) {
-      int32_t next = argmax(logits, info->vocab_size);
+      int32_t next = argmax_of(logits, info->vocab_size);
       printf(" %d", next);
       if (g + 1 < generate && api.decode(s, &next, 1, logits, 0) != 0)
         fail("tfc_decode");

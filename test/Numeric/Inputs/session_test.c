@@ -21,6 +21,8 @@
 
 #include "tfc/tfc.h"
 
+#include "logits_compare.h"
+
 static const tfc_model_info *(*info_fn)(void);
 static tfc_model *(*load_fn)(const char *);
 static tfc_model *(*random_fn)(uint64_t);
@@ -40,25 +42,7 @@ static void fail(const char *what) {
   exit(1);
 }
 
-static double max_rel_diff(const float *a, const float *b, size_t n) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double d = fabs((double)a[i] - b[i]);
-    if (d > diff || d != d)
-      diff = d != d ? INFINITY : d;
-    if (fabs(b[i]) > scale)
-      scale = fabs(b[i]);
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
-static int32_t argmax(const float *row) {
-  int32_t best = 0;
-  for (int32_t v = 1; v < vocab; ++v)
-    if (row[v] > row[best])
-      best = v;
-  return best;
-}
+static int32_t argmax(const float *row) { return argmax_of(row, vocab); }
 
 /* Greedy decoding of `steps` tokens after a fixed prompt; returns 0 on success. */
 typedef struct {

@@ -32,6 +32,7 @@ struct ModelLibrary {
   decltype(&::tfc_session_pos) sessionPos = nullptr;
   decltype(&::tfc_session_free) sessionFree = nullptr;
   decltype(&::tfc_decode) decode = nullptr;
+  decltype(&::tfc_decode_batch) decodeBatch = nullptr;
   decltype(&::tfc_encode) encode = nullptr;
   decltype(&::tfc_last_error) lastError = nullptr;
 

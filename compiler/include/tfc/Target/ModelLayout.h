@@ -74,7 +74,7 @@ struct ModelLayout {
   ModelSummary summary;
   llvm::SmallVector<attn::WeightSlotAttr> slots;
   llvm::SmallVector<attn::KVCacheAttr> caches;
-  std::optional<EntryFunction> decoder, encoder, decoderLast;
+  std::optional<EntryFunction> decoder, encoder, decoderLast, decoderBatch;
 
   /// Parameters of the model: the elements of every manifest tensor.
   int64_t parameterCount() const;

@@ -48,6 +48,9 @@ TFC_SAME_VALUE(ArgKind, pos, TFC_ARG_POS);
 TFC_SAME_VALUE(ArgKind, cache, TFC_ARG_CACHE);
 TFC_SAME_VALUE(ArgKind, arena, TFC_ARG_ARENA);
 TFC_SAME_VALUE(ArgKind, layer_offsets, TFC_ARG_LAYER_OFFSETS);
+TFC_SAME_VALUE(ArgKind, segments, TFC_ARG_SEGMENTS);
+TFC_SAME_VALUE(ArgKind, cache_pool, TFC_ARG_CACHE_POOL);
+TFC_SAME_VALUE(ArgKind, cache_offsets, TFC_ARG_CACHE_OFFSETS);
 static_assert(getMaxEnumValForArgKind() + 1 == TFC_ARG_KIND_COUNT,
               "ArgKind (AttnAttrs.td) and TFC_ARG_* (gen_abi.h) differ in number");
 TFC_SAME_VALUE(DType, f32, TFC_DTYPE_F32);
@@ -377,7 +380,8 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribut
         if (offsets && !cast<WeightSlotAttr>(slots[index]).getName().isStacked())
           return func->emitOpError() << "argument " << arg << " is the layer table of slot "
                                      << index << ", which is not stacked";
-        if (arg.getKind() == ArgKind::cache && (!caches || index >= caches.size()))
+        bool cache = arg.getKind() == ArgKind::cache || arg.getKind() == ArgKind::cache_pool;
+        if (cache && (!caches || index >= caches.size()))
           return func->emitOpError() << "argument " << arg << " names cache " << index
                                      << " of " << (caches ? caches.size() : 0);
       }

@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/StringSwitch.h"
 
 namespace tfc {
 #define GEN_PASS_DEF_LOWERENTRYPOINTS
@@ -228,9 +229,11 @@ LogicalResult lowerFunction(func::FuncOp func,
   SmallVector<Attribute> argTable;
 
   // Boundary tensors become memrefs, seen as tensors again inside the body. The
-  // caches are written in place, so their tensors are writable.
+  // caches (and the cache pools of @decoder_batch) are written in place, so
+  // their tensors are writable.
   b.setInsertionPointToStart(&entry);
   SmallVector<BlockArgument> cacheArgs;
+  int32_t pools = 0;
   for (BlockArgument arg : entry.getArguments()) {
     if (arg.getType().isIndex()) {
       argTable.push_back(entryArg(ctx, ArgKind::pos));
@@ -241,7 +244,23 @@ LogicalResult lowerFunction(func::FuncOp func,
       return func.emitError("model function arguments must be ranked tensors or an index");
     bool tokens = type.getRank() == 1 && type.getElementType().isInteger(32);
     bool cache = type.getRank() == 4;
-    if (cache) {
+    // tfc-attn-batch-decode names the arguments it adds.
+    auto batchArg = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                      AttnDialect::kBatchArgAttrName);
+    bool pool = batchArg && batchArg.getValue() == "cache_pool";
+    if (batchArg && !pool) {
+      std::optional<ArgKind> kind = llvm::StringSwitch<std::optional<ArgKind>>(batchArg.getValue())
+                                        .Case("segments", ArgKind::segments)
+                                        .Case("cache_offsets", ArgKind::cache_offsets)
+                                        .Default(std::nullopt);
+      if (!kind)
+        return func.emitError() << "unknown batch argument '" << batchArg.getValue() << "'";
+      argTable.push_back(entryArg(ctx, *kind));
+    } else if (pool) {
+      // Pool j stands for cache j of every session of the call.
+      argTable.push_back(entryArg(ctx, ArgKind::cache_pool, pools++));
+      cacheArgs.push_back(arg);
+    } else if (cache) {
       // Cache j of every function is the same buffer (@decoder_last shares
       // @decoder's caches): the first function defines the list.
       size_t j = cacheArgs.size();
@@ -257,7 +276,7 @@ LogicalResult lowerFunction(func::FuncOp func,
     }
     arg.setType(memrefFor(type));
     auto asTensor = b.create<bufferization::ToTensorOp>(loc, type, arg, /*restrict=*/true,
-                                                        /*writable=*/cache);
+                                                        /*writable=*/cache || pool);
     arg.replaceAllUsesExcept(asTensor, asTensor);
   }
 

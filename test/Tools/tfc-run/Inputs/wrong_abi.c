@@ -1,11 +1,11 @@
-/* A library exporting the whole tfc.h ABI but claiming abi_version 2 (and,
+/* A library exporting the whole tfc.h ABI but claiming the next abi_version (and,
    with -DMISSING_DECODE, lacking tfc_decode): tfc-run must refuse it before
    calling anything else. */
 #include "tfc/tfc.h"
 
 #include <stddef.h>
 
-static const tfc_model_info info = {.abi_version = 2, .name = "wrong", .vocab_size = 4,
+static const tfc_model_info info = {.abi_version = TFC_ABI_VERSION + 1, .name = "wrong", .vocab_size = 4,
                                     .max_seq = 8, .has_decoder = 1};
 
 const tfc_model_info *tfc_info(void) { return &info; }
@@ -24,6 +24,11 @@ int32_t tfc_decode(tfc_session *s, const int32_t *t, int32_t n, float *l, int32_
   return -1;
 }
 #endif
+int32_t tfc_decode_batch(tfc_session *const *s, int32_t c, const int32_t *t, const int32_t *n,
+                         float *l, int32_t a, int32_t *st) {
+  (void)s; (void)c; (void)t; (void)n; (void)l; (void)a; (void)st;
+  return -1;
+}
 int32_t tfc_encode(tfc_session *s, const int32_t *t, int32_t n, float *o) {
   (void)s; (void)t; (void)n; (void)o;
   return -1;

@@ -32,7 +32,10 @@ def Attn_ArgKind : I32EnumAttr<"ArgKind",
       I32EnumAttrCase<"pos", 4>,
       I32EnumAttrCase<"cache", 5>,
       I32EnumAttrCase<"arena", 6>,
-      I32EnumAttrCase<"layer_offsets", 7>
+      I32EnumAttrCase<"layer_offsets", 7>,
+      I32EnumAttrCase<"segments", 8>,
+      I32EnumAttrCase<"cache_pool", 9>,
+      I32EnumAttrCase<"cache_offsets", 10>
     ]> {
   let cppNamespace = "::tfc::attn";
   let genSpecializedAttr = 0;
@@ -204,7 +207,8 @@ def Attn_EntryArgAttr : Attn_Attr<"EntryArg", "arg"> {
   let extraClassDeclaration = [{
     /// Whether arguments of `kind` stand for a slot or cache (`index`).
     static bool isIndexed(ArgKind kind) {
-      return kind == ArgKind::weight || kind == ArgKind::layer_offsets || kind == ArgKind::cache;
+      return kind == ArgKind::weight || kind == ArgKind::layer_offsets || kind == ArgKind::cache ||
+             kind == ArgKind::cache_pool;
     }
   }];
 }

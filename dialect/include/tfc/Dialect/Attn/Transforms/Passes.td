@@ -10,6 +10,52 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AttnBatchDecode : Pass<"tfc-attn-batch-decode", "::mlir::ModuleOp"> {
+  let summary = "Add @decoder_batch: one decoder step over the new tokens of several sessions";
+  let description = [{
+    Decoding reads every weight for a few rows of work; a call that runs the
+    new tokens of several sessions reads each weight once for all of them. The
+    pass clones the stateful `@decoder` (after `tfc-attn-kv-cache`) into
+    `@decoder_batch`: the rows of the call are segments, one per session, given
+    by a table `tensor<?x3xi64>` (first row, rows, position); each cache
+    argument becomes a pool `tensor<?xf32>` in which a second table
+    `tensor<?xCxi64>` locates each segment's own cache buffer. Linear layers,
+    norms and activations run over all rows at once; RoPE, learned and
+    sinusoidal positions and attention run in a loop over the segments, at each
+    segment's position, against its own cache. A decoder with an encoder memory
+    or another use of the position gets no `@decoder_batch` (the runtime then
+    decodes the sessions one by one).
+
+    Before (`@decoder`, from tfc-attn-kv-cache):
+    ```mlir
+    %kr = attn.rope %k offset %pos {...} : tensor<4x?x8xf32>
+    %kc2 = attn.cache_update %kci[%i], %kr at %pos : tensor<5x4x512x8xf32>, tensor<4x?x8xf32>
+    %keys = attn.cache_view %kc2[%i] upto %len : tensor<5x4x512x8xf32> -> tensor<4x?x8xf32>
+    %o = attn.sdpa %q, %keys, %values {causal, ...} : ...
+    ```
+    After (in addition to `@decoder`), `%segs: tensor<?x3xi64>`, `%offs: tensor<?x2xi64>`,
+    `%kpool: tensor<?xf32>`:
+    ```mlir
+    %kr = scf.for %s = %c0 to %nseg step %c1 iter_args(%acc = %empty) -> (tensor<4x?x8xf32>) {
+      %part = attn.rope %kseg offset %segpos {...} : tensor<4x?x8xf32>   // rows of segment %s
+      %r = tensor.insert_slice %part into %acc[0, %first, 0] [4, %rows, 8] [1, 1, 1] : ...
+      scf.yield %r : tensor<4x?x8xf32>
+    }
+    %o:3 = scf.for %s = %c0 to %nseg step %c1 iter_args(%acc = %empty2, %kp = %kpool, %vp = %vpool) -> (...) {
+      %flat = tensor.extract_slice %kp[%off] [16384] [1] : tensor<?xf32> to tensor<16384xf32>
+      %layer = tensor.expand_shape %flat [[0, 1, 2, 3]] ... into tensor<1x4x512x8xf32>
+      %kc2 = attn.cache_update %layer[%c0], %kseg at %segpos : tensor<1x4x512x8xf32>, tensor<4x?x8xf32>
+      %keys = attn.cache_view %kc2[%c0] upto %len : tensor<1x4x512x8xf32> -> tensor<4x?x8xf32>
+      ...
+      %part = attn.sdpa %qseg, %keys, %values {causal, ...} : ...
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def AttnDecompose : Pass<"tfc-attn-decompose"> {
   let summary = "Decompose model-level attention into head-level attn ops";
   let description = [{
