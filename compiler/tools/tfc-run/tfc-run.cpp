@@ -531,8 +531,10 @@ llvm::Error runModel() {
     return makeError("tokenizer '" + run.tokenizerFile + "' has " +
                      llvm::Twine(run.tokenizer->vocabSize()) + " pieces, more than the vocab_size (" +
                      llvm::Twine(info.vocab_size) + ") of model '" + name + "'");
-  if (llvm::Error err = checkIds(run.prompt, given(promptOpt) ? "the prompt" : "--tokens",
-                                 info.vocab_size))
+  llvm::StringRef promptName = run.implicitDecoderStart ? "decoder_start_token_id"
+                               : given(promptOpt)        ? "the prompt"
+                                                         : "--tokens";
+  if (llvm::Error err = checkIds(run.prompt, promptName, info.vocab_size))
     return err;
   if (llvm::Error err = checkIds(run.encoderPrompt,
                                  given(sourceOpt) ? "the source" : "--encoder-tokens",
