@@ -23,7 +23,11 @@
  * weights of shape [vocab, dim] otherwise are the output head; with
  * --weight-bytes B (2 for bf16/f16, 1.0625 for q8_0: 34 bytes per 32) the
  * rank-2 weights except the embedding (the linear layers) count B bytes per
- * element, the rest 4.
+ * element, the rest 4. With --active-experts K/E (a mixture of experts routing
+ * each token to K of E experts) the routed experts' weights (names with
+ * ".experts.") count K/E of their elements in the decode bytes and the FLOP:
+ * what a token uses (a decode step reads only its experts' weights); a prefill
+ * of n tokens still computes n*K expert rows, so the same FLOP per token hold.
  *
  * Output: one key=value line per measurement, for bench/run.sh:
  *   info name=.. params=.. weight_bytes=.. decode_bytes=.. layer_params=.. ...
@@ -200,6 +204,7 @@ int main(int argc, char **argv) {
   int prefill[16], n_prefill = 0, contexts[16], n_contexts = 0;
   int decode_tokens = 0, prompt = 16, repeats = 3, steps = 16, chunk = 0;
   double weight_bytes = 4;
+  double active_experts = 1; /* K/E of --active-experts K/E */
   uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -231,6 +236,12 @@ int main(int argc, char **argv) {
       chunk = atoi(v);
     else if (!strcmp(a, "--weights"))
       weights = v;
+    else if (!strcmp(a, "--active-experts")) {
+      int k = 0, e = 0;
+      if (sscanf(v, "%d/%d", &k, &e) != 2 || k < 1 || e < k)
+        goto usage;
+      active_experts = (double)k / e;
+    }
     else if (!strcmp(a, "--seed"))
       seed = (uint64_t)strtoull(v, NULL, 10);
     else
@@ -260,12 +271,13 @@ int main(int argc, char **argv) {
     int is_head = !is_embedding && rank == 2 && dims[0] == vocab && dims[1] == dim;
     int narrow = rank == 2 && !is_embedding; /* linear layers under --weight-type */
     double bytes = elems * (narrow ? weight_bytes : 4);
+    double active = strstr(name, ".experts.") ? active_experts : 1.0;
     params += elems;
     weight_b += bytes;
     if (!is_embedding)
-      decode_b += bytes;
+      decode_b += bytes * active;
     if (!is_embedding && !is_head)
-      layer_params += elems;
+      layer_params += elems * active;
   }
   printf("info name=%s vocab=%d dim=%d layers=%d heads=%d kv_heads=%d head_dim=%d "
          "kv_rank=%d max_seq=%d params=%.0f weight_bytes=%.0f decode_bytes=%.0f "
@@ -383,7 +395,7 @@ int main(int argc, char **argv) {
 usage:
   fprintf(stderr,
           "usage: bench MODEL.so [--prefill N,..] [--decode G --prompt P] [--contexts C,.. "
-          "--steps S [--fill-chunk K]] [--repeats R] [--weight-bytes 4|2|1.0625] [--seed S | "
-          "--weights FILE]\n");
+          "--steps S [--fill-chunk K]] [--repeats R] [--weight-bytes 4|2|1.0625] "
+          "[--active-experts K/E] [--seed S | --weights FILE]\n");
   return 2;
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench/moe.sh [--quick]: mixtures of experts against this machine's limits (issue 18).
+#
+# Compiles bench/models/deepseek_v2_lite_slice.tdsl (f32 and --weight-type=bf16) and
+# bench/models/mixtral_slice.tdsl (bf16: its f32 weights are 5.9 GB) with the default
+# (grouped) MoE lowering, measures the read bandwidth and FMA peak (bench/machine.c), runs
+# bench/bench.c with random weights and 2 threads, and prints per model and weight type:
+# prefill of 512 tokens (tok/s, GFLOP/s on the active parameters, % of the FMA peak) and
+# decode after a 16-token prompt (tok/s, GB/s on the bytes of the active parameters, % of
+# the read bandwidth). Active: a token uses top_k of the routed experts (6 of 64, 2 of 8;
+# bench --active-experts). --quick: one repeat, 8 decode tokens, prefill 128.
+# A benchmark, not a test: no thresholds. Raw outputs stay in $BUILD_DIR/bench/moe.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/moe.sh: unknown option '$arg' (usage: bench/moe.sh [--quick])" >&2; exit 2 ;;
+  esac
+done
+if [ "$QUICK" = 1 ]; then REPEATS=1; DECODE=8; PREFILL=128; MB=256; RUNS=3
+else REPEATS=3; DECODE=32; PREFILL=512; MB=1024; RUNS=10; fi
+export TFC_NUM_THREADS=2 OMP_NUM_THREADS=2
+
+BUILD_DIR=${TFC_BUILD_DIR:-build}
+OUT=$BUILD_DIR/bench/moe
+mkdir -p "$OUT"
+CC=${CC:-clang-19}
+if ! TFC_BUILD_DIR=$BUILD_DIR TFC_BUILD_TARGETS="tfc tfcrt" scripts/build.sh >"$OUT/build.log" 2>&1; then
+  tail -20 "$OUT/build.log" >&2
+  echo "bench/moe.sh: the build failed" >&2
+  exit 1
+fi
+$CC -std=c99 -O3 -march=native -pthread -Wall bench/machine.c -o "$OUT/machine" || exit 1
+$CC -std=c99 -O2 -Wall -I runtime/include bench/bench.c -ldl -o "$OUT/bench" || exit 1
+
+# value FILE KIND KEY: KEY's value on the first line of FILE starting with KIND.
+value() {
+  awk -v kind="$2" -v key="$3" '$1 == kind { for (i = 2; i <= NF; i++) { split($i, kv, "=")
+    if (kv[1] == key) { print kv[2]; exit } } }' "$1" 2>/dev/null
+}
+calc() { awk "BEGIN { printf \"%.1f\", ($1) }" 2>/dev/null || printf -- "-"; }
+
+"$OUT/machine" --threads 2 --mb "$MB" --runs "$RUNS" >"$OUT/machine.txt"
+BW=$(value "$OUT/machine.txt" machine read_gbs)
+PEAK=$(value "$OUT/machine.txt" machine fma_gflops)
+
+# model:dtype:experts (top_k/E)
+RUNS_LIST="deepseek_v2_lite_slice:f32:6/64 deepseek_v2_lite_slice:bf16:6/64 mixtral_slice:bf16:2/8"
+echo
+echo "mixtures of experts — $(date -u +%Y-%m-%dT%H:%MZ), TFC_NUM_THREADS=2$([ "$QUICK" = 1 ] && echo ", --quick")"
+echo "read bandwidth $BW GB/s, FMA peak $PEAK GFLOP/s (bench/machine.c, 2 threads)"
+H="%-24s %-5s %9s %9s %6s %9s %9s %6s\n"
+printf "$H" model dtype "pf$PREFILL t/s" "pf GF/s" "%fma" "dec t/s" "dec GB/s" "%bw"
+for run in $RUNS_LIST; do
+  IFS=: read -r model dtype active <<<"$run"
+  so=$OUT/$model.$dtype.so txt=$OUT/$model.$dtype.txt
+  wb=4; [ "$dtype" = bf16 ] && wb=2
+  if ! "$BUILD_DIR/bin/tfc" "bench/models/$model.tdsl" -o "$so" --weight-type="$dtype" \
+      >"$OUT/$model.$dtype.compile.log" 2>&1; then
+    printf "%-24s %-5s compile failed (%s)\n" "$model" "$dtype" "$OUT/$model.$dtype.compile.log"
+    continue
+  fi
+  if ! "$OUT/bench" "$so" --prefill "$PREFILL" --decode "$DECODE" --prompt 16 \
+      --repeats "$REPEATS" --weight-bytes "$wb" --active-experts "$active" >"$txt" 2>"$txt.err"; then
+    printf "%-24s %-5s run failed (%s)\n" "$model" "$dtype" "$txt.err"
+    continue
+  fi
+  pf_ts=$(value "$txt" prefill tok_s); pf_gf=$(value "$txt" prefill gflops)
+  dec_ts=$(value "$txt" decode tok_s); dec_gb=$(value "$txt" decode gbs)
+  printf "$H" "$model" "$dtype" "$pf_ts" "$pf_gf" "$(calc "100 * $pf_gf / $PEAK")" \
+    "$dec_ts" "$dec_gb" "$(calc "100 * $dec_gb / $BW")"
+done
