@@ -8,6 +8,7 @@ packages=(
   libfmt-dev ninja-build cmake ccache python3-numpy
   nlohmann-json3-dev libomp-19-dev libclang-rt-19-dev libpcre2-dev libutf8proc-dev
   libcpp-httplib-dev libeigen3-dev python3-matplotlib
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

@@ -50,3 +50,12 @@ if config.sanitizers in ("ON", "1", "TRUE", "True", "YES"):
 
 tools = ["tfc", "tfc-opt", "tfc-run", "tfc-serve", "tfc-tokenize", "FileCheck", "not", "count", "split-file"]
 llvm_config.add_tool_substitutions(tools, [config.tfc_tools_dir, config.llvm_tools_dir])
+
+# Tensor parallelism: tfc has the MPI runtime and mpirun exists. %mpirun starts
+# N ranks of one thread each on this machine, as root too (the suite may run as
+# root) and with more ranks than cores.
+if config.mpirun:
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", "env TFC_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1 "
+         + config.mpirun + " --oversubscribe --allow-run-as-root --bind-to none -np"))

@@ -93,6 +93,22 @@ bool checkDescriptor();
 /// Elements of one manifest entry's share of its slot (one layer when stacked).
 int64_t slotShareElements(const tfc_gen_slot &slot);
 
+/// The part of a manifest tensor this rank holds (gen_abi.h shard_dim,
+/// shard_parts): seen as [outer, along, inner] around the sharded dim, the
+/// rows [begin, begin + count) of `along` for every index of `outer`.
+struct ShardPart {
+  bool whole = true;  // every rank holds the whole tensor
+  bool zeros = false; // a rank other than 0 of a TFC_SHARD_RANK_ZERO tensor
+  int64_t outer = 1, along = 1, inner = 1;
+  int64_t begin = 0, count = 1;
+  /// The part's elements are one contiguous run of the tensor's.
+  bool contiguous() const { return whole || zeros || outer == 1; }
+  int64_t elements() const { return outer * count * inner; }
+};
+/// This rank's part of manifest entry `w` (the descriptor checked); `rank` of
+/// the descriptor's tensor_parallel ranks.
+ShardPart shardOf(const tfc_gen_weight &w, int32_t rank);
+
 /// The ggml blocks of a quantized slot type (Q8_0, Q4_0, Q6_K): elements and bytes
 /// per block and the ggml type number; all zero for F32/BF16/F16.
 struct BlockLayout {

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
+#include "Parallel.h"
 
 #include "Half.h"
 #include "Quantize.h"
@@ -57,6 +58,31 @@ int64_t tfc::rt::elementCount(const int64_t *dims, size_t rank) {
     if (dims[i] < 0 || __builtin_mul_overflow(n, dims[i], &n))
       return -1;
   return n;
+}
+
+tfc::rt::ShardPart tfc::rt::shardOf(const tfc_gen_weight &w, int32_t rank) {
+  ShardPart part;
+  const tfc_gen_model &m = descriptor();
+  if (w.shard_parts <= 0 || m.tensor_parallel <= 1)
+    return part;
+  part.whole = false;
+  if (w.shard_dim == TFC_SHARD_RANK_ZERO) {
+    part.zeros = rank != 0;
+    part.whole = rank == 0;
+    return part;
+  }
+  part.outer = elementCount(w.dims, size_t(w.shard_dim));
+  part.along = w.dims[w.shard_dim];
+  part.inner = elementCount(w.dims + w.shard_dim + 1, size_t(w.rank - w.shard_dim - 1));
+  part.count = part.along / w.shard_parts;
+  part.begin = int64_t(rank) * w.shard_parts / m.tensor_parallel * part.count;
+  return part;
+}
+
+/// Elements of the part of manifest entry `w` that a rank holds.
+static int64_t shareElements(const tfc_gen_weight &w) {
+  int64_t n = elementCount(w.dims, size_t(w.rank));
+  return w.shard_parts > 0 && w.shard_dim >= 0 && n >= 0 ? n / w.shard_parts : n;
 }
 
 int64_t tfc::rt::slotShareElements(const tfc_gen_slot &slot) {
@@ -209,6 +235,10 @@ bool tfc::rt::checkDescriptor() {
              m.gen_abi_version, m.info.abi_version, TFC_GEN_ABI_VERSION, TFC_ABI_VERSION);
     return false;
   }
+  if (m.tensor_parallel < 1) {
+    setError("model descriptor: tensor_parallel %d", m.tensor_parallel);
+    return false;
+  }
   if (m.n_slots < 0 || m.n_caches < 0 || m.info.n_weights < 0 ||
       (m.n_slots && !m.slots) || (m.n_caches && !m.caches) || (m.info.n_weights && !m.weights)) {
     setError("model descriptor: bad table sizes");
@@ -240,13 +270,20 @@ bool tfc::rt::checkDescriptor() {
   for (int32_t i = 0; i < m.info.n_weights; ++i) {
     const tfc_gen_weight &w = m.weights[i];
     const char *name = w.name ? w.name : "(null)";
-    if (!w.name || w.rank < 0 || w.rank > TFC_MAX_RANK || w.slot < 0 || w.slot >= m.n_slots) {
+    bool shardOk =
+        w.shard_parts == 0 ||
+        (w.shard_parts > 0 && w.shard_parts <= m.tensor_parallel &&
+         m.tensor_parallel % w.shard_parts == 0 &&
+         (w.shard_dim == TFC_SHARD_RANK_ZERO ||
+          (w.shard_dim >= 0 && w.shard_dim < w.rank && w.dims[w.shard_dim] % w.shard_parts == 0)));
+    if (!w.name || w.rank < 0 || w.rank > TFC_MAX_RANK || w.slot < 0 || w.slot >= m.n_slots ||
+        !shardOk) {
       setError("model descriptor: manifest entry %d ('%s') is malformed", i, name);
       return false;
     }
     const tfc_gen_slot &slot = m.slots[w.slot];
     bool layerOk = slot.layers > 0 ? (w.layer >= 0 && w.layer < slot.layers) : w.layer == -1;
-    if (!layerOk || elementCount(w.dims, w.rank) != slotShareElements(slot)) {
+    if (!layerOk || shareElements(w) != slotShareElements(slot)) {
       setError("model descriptor: manifest entry '%s' does not fit weight slot %d", name, w.slot);
       return false;
     }
@@ -424,25 +461,53 @@ int32_t tfc_weight_shape(int32_t i, int64_t dims[8]) {
   return rank;
 }
 
+namespace {
+
+/// A tensor-parallel model joins its ranks (MPI) before anything is loaded.
+bool joinModelRanks() {
+  const tfc_gen_model &m = descriptor();
+  return m.tensor_parallel <= 1 || joinRanks(m.tensor_parallel);
+}
+
+/// `model` if every rank built its own, else null on every rank (the ranks
+/// that succeeded free theirs): no rank is left waiting in a collective for
+/// one that failed.
+tfc_model *agreeOnModel(tfc_model *model) {
+  if (descriptor().tensor_parallel <= 1)
+    return model;
+  if (allRanks(model != nullptr))
+    return model;
+  if (model) {
+    delete model;
+    setError("another rank failed to load the model (its error is on its stderr)");
+  }
+  return nullptr;
+}
+
+} // namespace
+
 tfc_model *tfc_model_load(const char *path) {
   return guarded<tfc_model *>(nullptr, [&]() -> tfc_model * {
     if (!path) {
       setError("tfc_model_load: path is NULL");
       return nullptr;
     }
-    if (!checkDescriptor())
+    if (!checkDescriptor() || !joinModelRanks())
       return nullptr;
-    return loadWeights(path);
+    return agreeOnModel(loadWeights(path));
   });
 }
 
 tfc_model *tfc_model_random(uint64_t seed) {
   return guarded<tfc_model *>(nullptr, [&]() -> tfc_model * {
-    if (!checkDescriptor())
+    if (!checkDescriptor() || !joinModelRanks())
       return nullptr;
     auto model = std::make_unique<tfc_model>();
-    if (!model->allocateSlots())
+    // Seeded, so every rank makes the same weights: only an allocation can fail.
+    tfc_model *allocated = agreeOnModel(model->allocateSlots() ? model.release() : nullptr);
+    if (!allocated)
       return nullptr;
+    model.reset(allocated);
     const tfc_gen_model &m = descriptor();
     // Values are made and stored a chunk at a time: staging a whole tensor in
     // F32 would add the largest tensor (the embedding) to the peak RSS of every
@@ -460,6 +525,22 @@ tfc_model *tfc_model_random(uint64_t seed) {
       int64_t fanIn = w.rank > 0 && w.dims[w.rank - 1] > 0 ? w.dims[w.rank - 1] : 1;
       float a = float(1.0 / std::sqrt(double(fanIn)));
       auto *dst = static_cast<char *>(model->weightData(i));
+      const ShardPart part = shardOf(w, rankIndex());
+      if (part.zeros)
+        continue;
+      if (!part.whole) {
+        // A rank's part of the tensor every rank would make whole: the stream
+        // of the whole tensor, of which the part's runs are kept, so that the
+        // ranks together hold the single-process model's weights.
+        std::vector<float> whole(static_cast<size_t>(n));
+        for (float &v : whole)
+          v = w.init == TFC_INIT_ONES ? 1.0f : w.init == TFC_INIT_RANDOM ? a * rng.symmetric() : 0.0f;
+        const int64_t run = part.count * part.inner;
+        for (int64_t o = 0; o < part.outer; ++o)
+          storeFloats(dtype, whole.data() + (o * part.along + part.begin) * part.inner,
+                      dst + storageBytes(dtype, o * run), run);
+        continue;
+      }
       for (int64_t begin = 0; begin < n; begin += kChunk) {
         int64_t count = std::min(kChunk, n - begin);
         float *chunk = values.data();

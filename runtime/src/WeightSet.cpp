@@ -17,6 +17,7 @@
 
 #include "Half.h"
 #include "MappedFile.h"
+#include "Parallel.h"
 #include "Quants.h"
 
 #include "tfc/Gguf.h"
@@ -92,7 +93,7 @@ public:
   explicit Builder(WeightSet &set) : set(set) {}
 
   tfc_model *run() {
-    if (!matchManifest())
+    if (!matchManifest() || !cutShards())
       return nullptr;
     const tfc_gen_model &m = descriptor();
     // In place: a slot all of whose tensors have the slot's type, lie in files
@@ -105,7 +106,7 @@ public:
       const int32_t slotType = m.slots[m.weights[i].slot].dtype;
       uintptr_t address = reinterpret_cast<uintptr_t>(t.data);
       if (!set.sources[t.source].owner || !storedAs(slotType, t) ||
-          address % dtypeBytes(slotType) != 0)
+          address % dtypeBytes(slotType) != 0 || !shards[i].contiguous() || shards[i].zeros)
         inPlace[m.weights[i].slot] = false;
     }
     auto model = std::make_unique<tfc_model>();
@@ -127,8 +128,41 @@ public:
   }
 
 private:
-  const FileTensor &tensor(int32_t manifestIndex) const {
-    return set.tensors[manifestTensor[manifestIndex]];
+  /// The file tensor of manifest entry `i`; for a contiguous shard only the
+  /// rank's part of it (its rows when cut along the first dim).
+  const FileTensor &tensor(int32_t manifestIndex) const { return parts[manifestIndex]; }
+
+  /// The rank's part of every manifest tensor (Parallel.h). A part cut along
+  /// the first dimension is a run of the file's bytes, used in place like a
+  /// whole tensor; any other part is gathered at load (copyTensors).
+  bool cutShards() {
+    const tfc_gen_model &m = descriptor();
+    parts.resize(m.info.n_weights);
+    shards.resize(m.info.n_weights);
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      const tfc_gen_weight &w = m.weights[i];
+      FileTensor t = set.tensors[manifestTensor[i]];
+      ShardPart part = shardOf(w, rankIndex());
+      if (!part.whole && !part.zeros) {
+        // Quantized blocks run along the last dim and cannot be cut inside.
+        if (t.kind == ElementKind::Quantized &&
+            ((part.begin * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0 ||
+             (part.count * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0)) {
+          setError("tensor '%s': its %s blocks cannot be cut into %d parts along dimension %d",
+                   w.name, t.typeName.c_str(), w.shard_parts, w.shard_dim);
+          return false;
+        }
+        if (part.contiguous()) {
+          const uint64_t skip = bytesOf(t, part.begin * part.inner);
+          t.data += skip;
+          t.fileOffset += skip;
+          t.shape[size_t(w.shard_dim)] = part.count;
+        }
+      }
+      parts[i] = std::move(t);
+      shards[i] = part;
+    }
+    return true;
   }
 
   /// Tensors are copied, converted or dequantized a chunk at a time (a whole
@@ -146,14 +180,26 @@ private:
       if (inPlace[m.weights[i].slot])
         continue;
       const FileTensor &t = tensor(i);
-      const int64_t n = elementCount(t.shape.data(), t.shape.size());
+      const ShardPart &part = shards[i];
+      if (part.zeros)
+        continue; // the slot was allocated zeroed
       const int32_t slotType = m.slots[m.weights[i].slot].dtype;
       const bool sameType = storedAs(slotType, t);
       auto *dst = static_cast<char *>(model.weightData(i));
       PageDropper dropper(set.sources[t.source].fileMapped ? t.data : nullptr);
-      for (int64_t begin = 0; begin < n; begin += kChunk) {
-        const int64_t count = std::min(kChunk, n - begin);
-        const unsigned char *from = t.data + bytesOf(t, begin);
+      // Runs of consecutive elements: the whole tensor (or a contiguous part,
+      // which `t` already is), else one run of the part per outer index.
+      const bool gathered = !part.contiguous();
+      const int64_t runs = gathered ? part.outer : 1;
+      const int64_t run = gathered ? part.count * part.inner
+                                   : elementCount(t.shape.data(), t.shape.size());
+      for (int64_t r = 0; r < runs; ++r)
+      for (int64_t done = 0; done < run; done += kChunk) {
+        const int64_t count = std::min(kChunk, run - done);
+        const int64_t source =
+            (gathered ? (r * part.along + part.begin) * part.inner : 0) + done;
+        const int64_t begin = r * run + done;
+        const unsigned char *from = t.data + bytesOf(t, source);
         char *to = dst + storageBytes(slotType, begin);
         if (sameType) {
           std::memcpy(to, from, storageBytes(slotType, count));
@@ -242,6 +288,8 @@ private:
 
   WeightSet &set;
   std::vector<size_t> manifestTensor; // manifest index -> set.tensors index
+  std::vector<FileTensor> parts;      // manifest index -> the rank's part (cutShards)
+  std::vector<ShardPart> shards;
 };
 
 } // namespace

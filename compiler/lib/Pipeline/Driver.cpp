@@ -331,7 +331,7 @@ int runDriver(const DriverOptions &options) {
     return fail(error);
   if (options.emit == Stage::Object)
     return 0;
-  if (failed(timer.run("link", [&] { return linkSharedLibrary(objectPath, output, usesOpenMP(pipeline), error); })))
+  if (failed(timer.run("link", [&] { return linkSharedLibrary(objectPath, output, usesOpenMP(pipeline), pipeline.tensorParallel, error); })))
     return fail(error);
   return 0;
 }

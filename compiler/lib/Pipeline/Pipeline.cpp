@@ -36,6 +36,10 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // whatever the passes before it left in front of attn.sdpa. The weight
   // initializers are read off the graph as generated, before any rewrite.
   pm.addPass(attn::createAttnMarkWeightInit());
+  // The split works on model-level attention and linear layers; every pass
+  // after it sees one rank's share (heads / N, ffn / N) like any smaller model.
+  if (options.tensorParallel > 1)
+    pm.addPass(attn::createAttnTensorParallel({options.tensorParallel}));
   if (options.testWrongRewrite)
     pm.addPass(attn::createAttnTestWrongRewrite());
   if (options.latent)
@@ -185,6 +189,8 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
                                 llvm::cl::init("native")};
   Option<std::string> weightType{*this, "weight-type", llvm::cl::desc("as tfc --weight-type"),
                                  llvm::cl::init("f32")};
+  Option<int64_t> tensorParallel{*this, "tensor-parallel",
+                                 llvm::cl::desc("as tfc --tensor-parallel"), llvm::cl::init(1)};
   Option<unsigned> threads{*this, "threads", llvm::cl::desc("as tfc --threads"),
                            llvm::cl::init(0)};
   Option<unsigned> attentionKeyTile{*this, "attention-key-tile",
@@ -204,6 +210,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
     o.targetCpu = targetCpu;
     o.weightType = weightType;
     o.threads = threads;
+    o.tensorParallel = tensorParallel;
     o.attentionKeyTile = attentionKeyTile;
     o.attentionQueryRows = attentionQueryRows;
     return o;
@@ -238,6 +245,9 @@ std::string checkPipelineOptions(const PipelineOptions &options) {
   if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k"}, options.weightType))
     return "--weight-type=" + options.weightType +
            " is not a weight type (f32, bf16, f16, q8_0, q4_0, q6_k)";
+  if (options.tensorParallel < 1)
+    return "--tensor-parallel=" + std::to_string(options.tensorParallel) +
+           " is not a number of ranks (1 or more)";
   for (auto [name, value] : {std::pair{"key-tile", options.attentionKeyTile},
                               std::pair{"query-rows", options.attentionQueryRows}})
     if (!SDPATiling::validSize(value))

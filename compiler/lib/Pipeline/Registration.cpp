@@ -92,6 +92,7 @@ void registerTfcDialects(DialectRegistry &registry) {
 
   // One-shot bufferization (analysis and rewrite), buffer deallocation.
   arith::registerBufferizableOpInterfaceExternalModels(registry);
+  attn::registerCollectiveBufferization(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
   cf::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerAllDialectInterfaceImplementations(registry);

@@ -74,7 +74,8 @@ public:
                   {{"rank", i32}, {"dims", dims}, {"layers", i32}, {"dtype", i32}});
     weight = define(ctx, "tfc_gen_weight",
                     {{"name", ptr}, {"rank", i32}, {"dims", dims}, {"slot", i32},
-                     {"layer", i32}, {"init", i32}});
+                     {"layer", i32}, {"init", i32}, {"shard_dim", i32},
+                     {"shard_parts", i32}});
     cache = define(ctx, "tfc_gen_cache", {{"rank", i32}, {"dims", dims}, {"seq_dim", i32}});
     function = define(ctx, "tfc_gen_function",
                       {{"entry", ptr}, {"n_args", i32}, {"args", ptr}, {"out_width", i32},
@@ -83,7 +84,7 @@ public:
                    {{"gen_abi_version", i32}, {"info", info}, {"weights", ptr}, {"n_slots", i32},
                     {"slots", ptr}, {"n_caches", i32}, {"caches", ptr}, {"decoder", function},
                     {"encoder", function}, {"decoder_last", function},
-                    {"decoder_batch", function}});
+                    {"decoder_batch", function}, {"tensor_parallel", i32}});
   }
 
   llvm::ArrayRef<Struct> all() const { return structs; }
@@ -210,12 +211,23 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
   for (auto [index, slot] : llvm::enumerate(layout.slots)) {
     attn::WeightNameAttr name = slot.getName();
     int64_t layers = name.getEntries();
-    llvm::ArrayRef<int64_t> shape = slot.getTensorShape();
+    // A sharded slot holds one rank's part; the manifest names the whole
+    // tensor of the file.
+    llvm::SmallVector<int64_t> shape(slot.getTensorShape());
+    llvm::ArrayRef<int64_t> shard = layout.shards[index];
+    int32_t shardDim = 0, shardParts = 0;
+    if (shard.size() == 3) {
+      shardDim = static_cast<int32_t>(shard[0]);
+      shardParts = static_cast<int32_t>(shard[1]);
+      if (shardDim >= 0)
+        shape[shardDim] *= shardParts;
+    }
     for (int64_t l = 0; l < std::max<int64_t>(layers, 1); ++l)
       weights.push_back(llvm::ConstantStruct::get(
           b.weight, {b.string(name.nameOfLayer(l), "__tfc_name"), b.int32(shape.size()),
                      b.dimsOf(shape), b.int32(index), b.int32(layers ? l : -1),
-                     b.int32(static_cast<int32_t>(slot.getInit()))}));
+                     b.int32(static_cast<int32_t>(slot.getInit())), b.int32(shardDim),
+                     b.int32(shardParts)}));
     slots.push_back(llvm::ConstantStruct::get(
         b.slot, {b.int32(slot.getShape().size()), b.dimsOf(slot.getShape()), b.int32(layers),
                  b.int32(static_cast<int32_t>(slot.getDtype()))}));
@@ -241,7 +253,8 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
                 b.int32(slots.size()), b.array(b.slot, slots, "__tfc_slots"),
                 b.int32(caches.size()), b.array(b.cache, caches, "__tfc_caches"),
                 b.function(layout.decoder), b.function(layout.encoder),
-                b.function(layout.decoderLast), b.function(layout.decoderBatch)});
+                b.function(layout.decoderLast), b.function(layout.decoderBatch),
+                b.int32(layout.tensorParallel)});
   auto *g = new llvm::GlobalVariable(module, b.model, /*isConstant=*/true,
                                      llvm::GlobalValue::ExternalLinkage, model, "__tfc_model");
   g->setVisibility(llvm::GlobalValue::HiddenVisibility);
@@ -361,7 +374,12 @@ LogicalResult emitObject(llvm::Module &module, llvm::TargetMachine &tm, llvm::St
 }
 
 LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPath, bool openMP,
-                                std::string &error) {
+                                int64_t tensorParallel, std::string &error) {
+  const bool mpi = tensorParallel > 1;
+  if (mpi && !*kTfcRuntimeMpiLib)
+    return error = "--tensor-parallel needs MPI, and this tfc was built without it (install "
+                   "libopenmpi-dev and reconfigure)",
+           failure();
   // $TFC_CLANG overrides the clang found at configure time (e.g. for installs).
   std::string clang = kTfcClang;
   if (const char *env = std::getenv("TFC_CLANG"))
@@ -375,7 +393,7 @@ LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPa
                                              soPath,
                                              objectPath,
                                              "-Wl,--whole-archive",
-                                             kTfcRuntimeLib,
+                                             mpi ? kTfcRuntimeMpiLib : kTfcRuntimeLib,
                                              "-Wl,--no-whole-archive",
                                              versionScript,
                                              "-Wl,--no-undefined",
@@ -385,6 +403,10 @@ LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPa
                                              "-lm"};
   if (openMP)
     args.push_back(kTfcLibOmp);
+  llvm::SmallVector<llvm::StringRef> mpiLibraries;
+  if (mpi)
+    llvm::StringRef(kTfcMpiLinkLibraries).split(mpiLibraries, ' ', -1, /*KeepEmpty=*/false);
+  args.append(mpiLibraries.begin(), mpiLibraries.end());
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(clang, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0)

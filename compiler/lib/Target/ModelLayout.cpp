@@ -149,10 +149,13 @@ int64_t kvCacheBytesPerToken(llvm::ArrayRef<KVCacheUse> caches) {
 
 int64_t ModelLayout::parameterCount() const {
   int64_t params = 0;
-  for (attn::WeightSlotAttr slot : slots) {
+  for (auto [index, slot] : llvm::enumerate(slots)) {
     int64_t n = 1;
     for (int64_t d : slot.getShape())
       n *= d;
+    // A slot holds one rank's part of a sharded tensor.
+    if (index < shards.size() && shards[index].size() == 3 && shards[index][0] >= 0)
+      n *= shards[index][1];
     params += n;
   }
   return params;
@@ -167,6 +170,19 @@ FailureOr<ModelLayout> readModelLayout(ModuleOp module, ModelSummary summary) {
                               << ": tfc-lower-entry-points has not run";
   for (auto slot : slots.getAsRange<attn::WeightSlotAttr>())
     layout.slots.push_back(slot);
+  if (auto ranks = module->getAttrOfType<IntegerAttr>("attn.tensor_parallel"))
+    layout.tensorParallel = ranks.getInt();
+  layout.shards.resize(layout.slots.size());
+  if (auto shards = module->getAttrOfType<ArrayAttr>("attn.weight_shards")) {
+    if (shards.size() != layout.slots.size())
+      return module.emitError("attn.weight_shards does not match attn.weight_slots");
+    for (auto [i, shard] : llvm::enumerate(shards)) {
+      auto values = dyn_cast<DenseI64ArrayAttr>(shard);
+      if (!values || (values.size() != 0 && values.size() != 3))
+        return module.emitError("attn.weight_shards: entry ") << i << " is not [dim, parts, ranks]";
+      layout.shards[i].assign(values.asArrayRef().begin(), values.asArrayRef().end());
+    }
+  }
   if (auto caches = module->getAttrOfType<ArrayAttr>(AttnDialect::kKVCachesAttrName))
     for (auto cache : caches.getAsRange<attn::KVCacheAttr>())
       layout.caches.push_back(cache);

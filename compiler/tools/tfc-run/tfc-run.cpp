@@ -130,6 +130,23 @@ cl::opt<bool> memoryOpt("memory",
                                  "(Linux)"),
                         cl::cat(runCategory));
 
+cl::opt<std::string> dumpLogitsOpt(
+    "dump-logits",
+    cl::desc("Write the logits of every step (the prompt's last token, then each generated "
+             "one) to FILE: float32, little-endian, vocab_size per step"),
+    cl::value_desc("FILE"), cl::cat(runCategory));
+
+/// The MPI rank of this process when it runs under mpirun (a model compiled
+/// with --tensor-parallel), else 0. Rank 0 does the I/O: the others run the
+/// same steps silently. Read from the launcher's environment, so that tfc-run
+/// itself needs no MPI.
+int mpiRank() {
+  for (const char *name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"})
+    if (const char *value = std::getenv(name))
+      return std::atoi(value);
+  return 0;
+}
+
 /// Whether stdout holds an unfinished line of ids or text, which an error
 /// must end first so that the output stays line-oriented.
 bool stdoutLineOpen = false;
@@ -138,6 +155,17 @@ bool given(const cl::Option &opt) { return opt.getNumOccurrences() > 0; }
 
 llvm::Error makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+/// Appends one step's logits to the --dump-logits file.
+llvm::Error dumpLogits(std::FILE *file, const std::vector<float> &logits) {
+  if (!file)
+    return llvm::Error::success();
+  static_assert(sizeof(float) == 4, "float32");
+  // x86-64 and AArch64 Linux are little-endian: the floats are written as they are.
+  if (std::fwrite(logits.data(), sizeof(float), logits.size(), file) != logits.size())
+    return makeError("cannot write '" + llvm::Twine(dumpLogitsOpt) + "'");
+  return llvm::Error::success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -625,11 +653,19 @@ llvm::Error runModel() {
   }
 
   std::vector<float> logits(info.vocab_size);
+  std::unique_ptr<std::FILE, int (*)(std::FILE *)> dumpFile(nullptr, &std::fclose);
+  if (given(dumpLogitsOpt) && mpiRank() == 0) {
+    dumpFile.reset(std::fopen(dumpLogitsOpt.c_str(), "wb"));
+    if (!dumpFile)
+      return makeError("cannot open '" + llvm::Twine(dumpLogitsOpt) + "' for writing");
+  }
   auto prefillStart = Clock::now();
   if (lib.decode(loaded.session, run.prompt.data(), static_cast<int32_t>(promptLen),
                  logits.data(), /*all_logits=*/0) != 0)
     return makeError("tfc_decode of the prompt failed: " + llvm::Twine(lib.errorText()));
   auto prefillTime = Clock::now() - prefillStart;
+  if (llvm::Error e = dumpLogits(dumpFile.get(), logits))
+    return e;
 
   GenerationSettings generation = generationSettings(run);
   for (int32_t id : generation.bannedIds)
@@ -671,6 +707,8 @@ llvm::Error runModel() {
       return makeError("tfc_decode failed at position " + llvm::Twine(promptLen + i) + ": " +
                        lib.errorText());
     decodeTime += Clock::now() - start;
+    if (llvm::Error e = dumpLogits(dumpFile.get(), logits))
+      return e;
     ++decodeSteps;
   }
   fmt::print("\n");
@@ -681,7 +719,8 @@ llvm::Error runModel() {
   if (memoryOpt)
     fmt::print(stderr, "session: +{} KiB anonymous after {} positions\n",
                anonymousKiB() - anonymousBeforeSession, lib.sessionPos(loaded.session));
-  fmt::print(stderr, "{}prefill: {:.1f} tok/s, decode: {:.1f} tok/s\n", encodeTiming,
+  if (mpiRank() == 0)
+    fmt::print(stderr, "{}prefill: {:.1f} tok/s, decode: {:.1f} tok/s\n", encodeTiming,
              perSecond(promptLen, prefillTime), perSecond(decodeSteps, decodeTime));
   return llvm::Error::success();
 }
@@ -705,6 +744,10 @@ bool parseCommandLine(int argc, char **argv) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   if (!parseCommandLine(argc, argv))
+    return 1;
+  // Under mpirun, the ranks other than 0 compute silently: one copy of the
+  // output (errors still go to every rank's stderr).
+  if (mpiRank() != 0 && !std::freopen("/dev/null", "w", stdout))
     return 1;
   llvm::Error err = given(encodeOpt) || given(decodeOpt) ? runTokenizerMode() : runModel();
   if (err) {

@@ -97,6 +97,11 @@ static cl::opt<bool> moeDenseReference(
     cl::desc("Compute every expert of a mixture of experts on every token, weighted by the "
              "router (the reference lowering; default: each expert on its tokens)"),
     cl::cat(category));
+static cl::opt<int64_t> tensorParallel(
+    "tensor-parallel",
+    cl::desc("Split the model over N MPI ranks (Megatron-LM tensor parallelism); the library "
+             "then runs under mpirun -np N (default 1: one process)"),
+    cl::init(1), cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3 (default 3)"), cl::Prefix,
                                   cl::init(3), cl::cat(category));
 static cl::opt<std::string> targetCpu("target-cpu",
@@ -213,6 +218,7 @@ int main(int argc, char **argv) {
   options.pipeline.attentionKeyTile = attentionKeyTile;
   options.pipeline.attentionQueryRows = attentionQueryRows;
   options.pipeline.testWrongRewrite = testWrongRewrite;
+  options.pipeline.tensorParallel = tensorParallel;
   options.pipeline.threads = threads && threads->getNumOccurrences() ? threads->getValue() : 0;
   if (threads && threads->getNumOccurrences() && threads->getValue() < 0) {
     llvm::errs() << "tfc: error: --threads=" << threads->getValue() << " is negative\n";

@@ -69,6 +69,17 @@ using namespace mlir;
 
 namespace {
 
+/// Whether `op` calls one of the runtime's collectives (declarations marked
+/// `tfc.collective` by the bufferization of attn.all_reduce/all_gather): they
+/// read and write the buffers they are given during the call and keep none.
+bool callsCollective(Operation *op) {
+  auto call = dyn_cast<func::CallOp>(op);
+  if (!call)
+    return false;
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+  return callee && callee.isDeclaration() && callee->hasAttr("tfc.collective");
+}
+
 using tfc::attn::AttnDialect;
 constexpr int64_t kAlign = 64;
 
@@ -406,7 +417,8 @@ private:
         carriers.insert(owner);
       for (OpOperand &use : a.getUses()) {
         Operation *user = use.getOwner();
-        if (isa<CallOpInterface, func::ReturnOp, memref::ExtractAlignedPointerAsIndexOp>(user))
+        if (isa<CallOpInterface, func::ReturnOp, memref::ExtractAlignedPointerAsIndexOp>(user) &&
+            !callsCollective(user))
           return failure();
         // A new memref derived from the buffer must be one the analysis sees
         // (it follows views and region control flow precisely).

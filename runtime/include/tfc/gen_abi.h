@@ -18,6 +18,8 @@
  * (TFC_ARG_LAYER_OFFSETS), so that its layers need not be side by side.
  * Version 4 added the batched decoder (tfc_gen_model.decoder_batch) and its
  * argument kinds TFC_ARG_SEGMENTS, TFC_ARG_CACHE_POOL and TFC_ARG_CACHE_OFFSETS.
+ * Version 5 added tensor parallelism: tfc_gen_model.tensor_parallel and the
+ * shard of each manifest entry (tfc_gen_weight.shard_dim, shard_parts).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -31,7 +33,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 4
+#define TFC_GEN_ABI_VERSION 5
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -132,11 +134,21 @@ typedef struct {
 typedef struct {
   const char *name; /* e.g. "model.layers.3.self_attn.q_proj.weight" */
   int32_t rank;
-  int64_t dims[TFC_MAX_RANK];
-  int32_t slot;  /* weight buffer holding it */
+  int64_t dims[TFC_MAX_RANK]; /* the whole tensor, as the file holds it */
+  int32_t slot;  /* weight buffer holding it (its rank's shard when sharded) */
   int32_t layer; /* index along the slot's leading dim; -1 when the slot is not stacked */
   int32_t init;  /* TFC_INIT_*: how tfc_model_random fills it */
+  /* Tensor parallelism (tfc_gen_model.tensor_parallel = R > 1): with
+     shard_parts = P > 0 and shard_dim = d >= 0, the tensor is cut into P equal
+     parts along dims[d] and rank r holds part r * P / R (P == R: one part per
+     rank; P < R: a part replicated on R / P ranks); with shard_dim =
+     TFC_SHARD_RANK_ZERO, rank 0 holds the tensor and the others zeros (a bias
+     added after a sum over ranks). shard_parts = 0: every rank holds it all. */
+  int32_t shard_dim;
+  int32_t shard_parts;
 } tfc_gen_weight;
+
+#define TFC_SHARD_RANK_ZERO (-1)
 
 /* A KV cache buffer (TFC_ARG_CACHE) each session allocates: F32, zero-initialized,
    exactly of shape dims (static in the generated code; dims[seq_dim] == max_seq, or the
@@ -184,7 +196,25 @@ typedef struct {
      position. Each segment computes exactly what `decoder` computes for its
      session alone. */
   tfc_gen_function decoder_batch;
+  /* The number of ranks (MPI processes) the model was compiled for
+     (--tensor-parallel); 1 for a single process. The generated code of a
+     model with R > 1 calls the collectives below, which the MPI variant of
+     the runtime (libtfcrt_mpi.a) defines. */
+  int32_t tensor_parallel;
 } tfc_gen_model;
+
+/* Collectives the generated code of a tensor-parallel model calls; buffers are
+   MLIR memref descriptors expanded into arguments (allocated, aligned, offset,
+   sizes[2], strides[2]) of row-major [rows, cols] f32 matrices. */
+/* In place: data becomes the sum over ranks (MPI_Allreduce, MPI_SUM). */
+void __tfc_all_reduce_f32(float *allocated, float *aligned, int64_t offset, int64_t rows,
+                          int64_t cols, int64_t row_stride, int64_t col_stride);
+/* dst[:, r*c:(r+1)*c] = src of rank r (MPI_Allgather), c the width of src. */
+void __tfc_all_gather_f32(float *src_allocated, float *src_aligned, int64_t src_offset,
+                          int64_t src_rows, int64_t src_cols, int64_t src_row_stride,
+                          int64_t src_col_stride, float *dst_allocated, float *dst_aligned,
+                          int64_t dst_offset, int64_t dst_rows, int64_t dst_cols,
+                          int64_t dst_row_stride, int64_t dst_col_stride);
 
 /* Defined by the generated object with hidden visibility. */
 extern const tfc_gen_model __tfc_model;

@@ -46,6 +46,8 @@ struct PipelineOptions {
   /// Adds tfc-attn-test-wrong-rewrite (a deliberately wrong rewrite) to the
   /// attn passes, for the tests of --verify-passes only.
   bool testWrongRewrite = false;
+  /// Ranks of Megatron-LM tensor parallelism (tfc-attn-tensor-parallel); 1: none.
+  int64_t tensorParallel = 1;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.

@@ -56,9 +56,10 @@ mlir::LogicalResult emitObject(llvm::Module &module, llvm::TargetMachine &tm,
                                llvm::StringRef path, std::string &error);
 
 /// Links `objectPath` with the runtime (and LLVM's libomp when `openMP`) into
-/// the shared library `soPath`.
+/// the shared library `soPath`; a model of `tensorParallel` > 1 ranks with the
+/// MPI variant of the runtime and MPI (an error when tfc was built without).
 mlir::LogicalResult linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef soPath,
-                                      bool openMP, std::string &error);
+                                      bool openMP, int64_t tensorParallel, std::string &error);
 
 } // namespace tfc
 

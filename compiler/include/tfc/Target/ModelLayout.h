@@ -75,6 +75,11 @@ struct ModelLayout {
   llvm::SmallVector<attn::WeightSlotAttr> slots;
   llvm::SmallVector<attn::KVCacheAttr> caches;
   std::optional<EntryFunction> decoder, encoder, decoderLast, decoderBatch;
+  /// Tensor parallelism (attn.tensor_parallel, attn.weight_shards): the ranks
+  /// the model is split over (1: none) and per slot its shard {dim, parts,
+  /// ranks} (empty: every rank holds it whole).
+  int64_t tensorParallel = 1;
+  llvm::SmallVector<llvm::SmallVector<int64_t, 3>> shards;
 
   /// Parameters of the model: the elements of every manifest tensor.
   int64_t parameterCount() const;

@@ -430,3 +430,27 @@ LogicalResult BatchMatmulOp::verify() {
     return emitOpError() << "contraction sizes differ: " << k << " and " << rk;
   return expectShape(*this, getResult(), "result", {b, dimOf(getLhs(), 1), m});
 }
+
+//===----------------------------------------------------------------------===//
+// Collectives
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllReduceOp::verify() {
+  if (getRanks() < 2)
+    return emitOpError() << "needs at least 2 ranks, not " << getRanks();
+  return success();
+}
+
+LogicalResult AllGatherOp::verify() {
+  if (getRanks() < 2)
+    return emitOpError() << "needs at least 2 ranks, not " << getRanks();
+  auto in = tensorType(getInput()), out = tensorType(getResult());
+  if (!compatible(in.getDimSize(0), out.getDimSize(0)))
+    return emitOpError("input and result must have the same number of rows");
+  if (in.isDynamicDim(1) || out.isDynamicDim(1))
+    return emitOpError("the gathered dimension must be static");
+  if (out.getDimSize(1) != in.getDimSize(1) * getRanks())
+    return emitOpError() << "result width " << out.getDimSize(1) << " is not ranks ("
+                         << getRanks() << ") times the input width " << in.getDimSize(1);
+  return success();
+}

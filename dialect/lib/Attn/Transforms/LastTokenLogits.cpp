@@ -23,6 +23,17 @@ using namespace tfc::attn;
 
 namespace {
 
+/// The output head: the linear layer whose result the decoder returns,
+/// directly or gathered over ranks (tfc-attn-tensor-parallel).
+LinearOp headOf(func::ReturnOp ret) {
+  if (!ret.getNumOperands())
+    return {};
+  Value result = ret.getOperand(0);
+  if (auto gather = result.getDefiningOp<AllGatherOp>())
+    result = gather.getInput();
+  return result.getDefiningOp<LinearOp>();
+}
+
 struct AttnLastTokenLogitsPass
     : tfc::attn::impl::AttnLastTokenLogitsBase<AttnLastTokenLogitsPass> {
   void runOnOperation() override {
@@ -31,8 +42,7 @@ struct AttnLastTokenLogitsPass
     if (!decoder || decoder.isExternal() || module.lookupSymbol("decoder_last"))
       return;
     auto ret = cast<func::ReturnOp>(decoder.getBody().front().getTerminator());
-    auto head = ret.getNumOperands() ? ret.getOperand(0).getDefiningOp<LinearOp>() : LinearOp();
-    if (!head)
+    if (!headOf(ret))
       return; // nothing to save: the result is not a linear layer
 
     OpBuilder b(decoder);
@@ -40,7 +50,8 @@ struct AttnLastTokenLogitsPass
     auto last = cast<func::FuncOp>(b.clone(*decoder));
     last.setSymName("decoder_last");
     auto lastRet = cast<func::ReturnOp>(last.getBody().front().getTerminator());
-    auto lastHead = lastRet.getOperand(0).getDefiningOp<LinearOp>();
+    LinearOp lastHead = headOf(lastRet);
+    auto gather = lastRet.getOperand(0).getDefiningOp<AllGatherOp>();
 
     // %x[n - 1 : n, :] feeds the output head.
     b.setInsertionPoint(lastHead);
@@ -58,7 +69,15 @@ struct AttnLastTokenLogitsPass
     auto logitsType = RankedTensorType::get({1, out}, b.getF32Type());
     Value logits = b.create<LinearOp>(loc, logitsType, lastRow, lastHead.getWeight(),
                                       lastHead.getBias(), lastHead.getWeightInOutAttr());
+    if (gather) {
+      // A vocabulary-parallel head: gather the last row's logits of every rank.
+      int64_t full = cast<RankedTensorType>(gather.getType()).getDimSize(1);
+      logits = b.create<AllGatherOp>(loc, RankedTensorType::get({1, full}, b.getF32Type()),
+                                     logits, gather.getRanksAttr());
+    }
     lastRet->setOperand(0, logits);
+    if (gather)
+      gather.erase();
     lastHead.erase();
     last.setType(b.getFunctionType(last.getArgumentTypes(), lastRet.getOperandTypes()));
   }

@@ -591,6 +591,8 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
                            math::MathDialect, scf::SCFDialect, tensor::TensorDialect>();
     target.addIllegalDialect<AttnDialect>();
     target.addLegalOp<WeightOp>();
+    // The collectives stay until bufferization turns them into runtime calls.
+    target.addLegalOp<AllReduceOp, AllGatherOp>();
     RewritePatternSet patterns(ctx);
     tfc::populateAttnToLinalgPatterns(patterns);
     tfc::populateAttnCacheAndLatentToLinalgPatterns(patterns);

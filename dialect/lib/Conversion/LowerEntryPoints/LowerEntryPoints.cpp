@@ -40,6 +40,11 @@ using attn::ArgKind;
 using attn::AttnDialect;
 using attn::DType;
 
+/// On attn.weight: the rank's shard (tfc-attn-tensor-parallel); on the module:
+/// the shard of each slot, an empty array for a slot every rank holds whole.
+constexpr llvm::StringLiteral kShardAttrName = "attn.shard";
+constexpr llvm::StringLiteral kWeightShardsAttrName = "attn.weight_shards";
+
 /// Caches are [layers, heads, max_seq, d] (tfc-attn-kv-cache).
 constexpr int64_t kCacheSeqDim = 2;
 
@@ -51,6 +56,9 @@ struct Slot {
   attn::WeightInit init;
   RankedTensorType stored;
   DType dtype = DType::f32;
+  /// The rank's part of each tensor (tfc-attn-tensor-parallel's `attn.shard`:
+  /// dim, parts, ranks); null when every rank holds it all.
+  DenseI64ArrayAttr shard;
 
   /// Stacked over the layers of a layer loop (sliced per layer).
   bool stacked() const { return name.isStacked(); }
@@ -390,7 +398,9 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
       if (inserted) {
         slots.push_back({w.getName(), w.getType(), w.getInit().value_or(attn::WeightInit::random),
                          w.getType()});
-      } else if (slots[it->second].type != w.getType()) {
+        slots.back().shard = w->getAttrOfType<DenseI64ArrayAttr>(kShardAttrName);
+      } else if (slots[it->second].type != w.getType() ||
+                 slots[it->second].shard != w->getAttrOfType<DenseI64ArrayAttr>(kShardAttrName)) {
         w.emitError() << "weight '" << w.getName().str() << "' is used with two types: "
                       << slots[it->second].type << " and " << w.getType();
         return WalkResult::interrupt();
@@ -446,6 +456,13 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
       slotAttrs.push_back(
           attn::WeightSlotAttr::get(ctx, s.name, s.type.getShape(), s.dtype, s.init));
     module->setAttr(AttnDialect::kWeightSlotsAttrName, b.getArrayAttr(slotAttrs));
+    // The shards, per slot, when the model is split over ranks.
+    if (llvm::any_of(slots, [](const Slot &s) { return bool(s.shard); })) {
+      SmallVector<Attribute> shardAttrs;
+      for (const Slot &s : slots)
+        shardAttrs.push_back(s.shard ? s.shard : b.getDenseI64ArrayAttr({}));
+      module->setAttr(kWeightShardsAttrName, b.getArrayAttr(shardAttrs));
+    }
     SmallVector<Attribute> cacheAttrs;
     for (RankedTensorType c : caches)
       cacheAttrs.push_back(attn::KVCacheAttr::get(ctx, c, kCacheSeqDim));

@@ -630,4 +630,47 @@ def Attn_BatchMatmulOp : Attn_Op<"batch_matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Collectives of tensor parallelism (tfc-attn-tensor-parallel)
+//===----------------------------------------------------------------------===//
+
+def Attn_AllReduceOp : Attn_Op<"all_reduce", [NoMemoryEffect, SameOperandsAndResultType]> {
+  let summary = "the elementwise sum of a tensor over the ranks of the model";
+  let description = [{
+    Every rank of a model compiled with `--tensor-parallel=N` holds a partial
+    sum (the output of a row-parallel linear layer); the result is the sum
+    over the `ranks` ranks, the same on all of them. It bufferizes in place
+    on its operand's buffer and becomes a call to the runtime's
+    `MPI_Allreduce` (`__tfc_all_reduce_f32`). Every rank must run the same
+    collectives in the same order, which the generated code does: it is the
+    same code on every rank.
+
+    ```mlir
+    %y = attn.all_reduce %x ranks 2 : tensor<?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input, I64Attr:$ranks);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = "$input `ranks` $ranks attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Attn_AllGatherOp : Attn_Op<"all_gather", [NoMemoryEffect]> {
+  let summary = "the columns of every rank side by side, rank 0 first";
+  let description = [{
+    Rank `r` holds columns `[r * c, (r + 1) * c)` of the result (`c` the
+    input's width, the result `ranks * c` wide): the vocabulary-parallel
+    output head's logits. Lowers to the runtime's `MPI_Allgather`
+    (`__tfc_all_gather_f32`) into a new buffer of the result's shape.
+
+    ```mlir
+    %logits = attn.all_gather %part ranks 2 : tensor<?x256xf32> -> tensor<?x512xf32>
+    ```
+  }];
+  let arguments = (ins Attn_Activation:$input, I64Attr:$ranks);
+  let results = (outs Attn_Activation:$result);
+  let assemblyFormat = "$input `ranks` $ranks attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // TFC_DIALECT_ATTN_IR_ATTNOPS_TD

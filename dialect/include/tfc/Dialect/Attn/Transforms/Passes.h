@@ -38,6 +38,17 @@ void populateAttnGQAPatterns(mlir::RewritePatternSet &patterns);
 void populateAttnLatentPatterns(mlir::RewritePatternSet &patterns);
 
 //===----------------------------------------------------------------------===//
+// Bufferization
+//===----------------------------------------------------------------------===//
+
+/// Marks the runtime declarations the collectives call (CollectiveBufferization).
+inline constexpr llvm::StringLiteral kCollectiveAttrName = "tfc.collective";
+
+/// attn.all_reduce and attn.all_gather bufferize into calls of the runtime's
+/// collectives (gen_abi.h).
+void registerCollectiveBufferization(mlir::DialectRegistry &registry);
+
+//===----------------------------------------------------------------------===//
 // Registration
 //===----------------------------------------------------------------------===//
 

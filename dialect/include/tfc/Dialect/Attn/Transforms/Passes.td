@@ -258,6 +258,55 @@ def AttnMarkWeightInit : Pass<"tfc-attn-mark-weight-init"> {
   let dependentDialects = ["::tfc::attn::AttnDialect"];
 }
 
+def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
+  let summary = "Split the model over `ranks` MPI ranks (Megatron-LM tensor parallelism)";
+  let description = [{
+    Every rank runs the same code on its shard of the weights; the runtime
+    gives each rank its part of each sharded weight (`attn.shard` on the
+    attn.weight: `[dim, parts, ranks]`, rank r holding part r * parts /
+    ranks along `dim` of each tensor; dim -1: rank 0 holds the tensor, the
+    others zeros, for the biases added after a sum over ranks).
+
+    * Self-attention: query heads split by rank (`q_proj` rows), key/value
+      heads too (`k_proj`/`v_proj` rows) when `kv_heads` is a multiple of
+      `ranks`, else, when `ranks` is a multiple of `kv_heads`, each rank holds
+      the one K/V head its query heads use (replicated over `ranks /
+      kv_heads` ranks, reported as a remark); `o_proj` row-parallel (its
+      columns split) followed by `attn.all_reduce`.
+    * A linear layer whose input is an elementwise combination of linear
+      layers (the MLP: `down(silu(gate(x)) * up(x))`, `proj(gelu(fc(x)))`):
+      the inner layers column-parallel (rows split), the outer one
+      row-parallel followed by `attn.all_reduce`.
+    * The decoder's output head split over the vocabulary (rows) followed by
+      `attn.all_gather`, unless its weight is tied to another use.
+    * Everything else (embeddings, norms, cross- and latent attention, experts)
+      is replicated: each rank computes it whole, which is correct but not
+      split. A weight with several uses is never sharded.
+
+    Before (`ranks=2`):
+    ```mlir
+    %wg = attn.weight "mlp.gate_proj.weight" : tensor<172x64xf32>
+    %wd = attn.weight "mlp.down_proj.weight" : tensor<64x172xf32>
+    %g = attn.linear %h, %wg : tensor<?x64xf32>, tensor<172x64xf32> -> tensor<?x172xf32>
+    %a = attn.silu %g : tensor<?x172xf32>
+    %d = attn.linear %a, %wd : tensor<?x172xf32>, tensor<64x172xf32> -> tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %wg = attn.weight "mlp.gate_proj.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<86x64xf32>
+    %wd = attn.weight "mlp.down_proj.weight" {attn.shard = array<i64: 1, 2, 2>} : tensor<64x86xf32>
+    %g = attn.linear %h, %wg : tensor<?x64xf32>, tensor<86x64xf32> -> tensor<?x86xf32>
+    %a = attn.silu %g : tensor<?x86xf32>
+    %p = attn.linear %a, %wd : tensor<?x86xf32>, tensor<64x86xf32> -> tensor<?x64xf32>
+    %d = attn.all_reduce %p ranks 2 : tensor<?x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"ranks", "ranks", "int64_t", /*default=*/"2", "number of ranks (MPI processes)">
+  ];
+  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def AttnTestWrongRewrite : Pass<"tfc-attn-test-wrong-rewrite"> {
   let summary = "A deliberately wrong rewrite, for the tests of tfc --verify-passes";
   let description = [{

@@ -1,0 +1,310 @@
+//===- TensorParallel.cpp - Megatron-LM tensor parallelism over ranks -------===//
+//
+// Every rank of a model compiled with --tensor-parallel=N runs the same code on
+// its own shard of the weights; which part of a weight a rank holds is recorded
+// on the attn.weight (`attn.shard`) and carried to the runtime by the weight
+// slots, so the generated code never needs the rank. Sums over ranks
+// (attn.all_reduce) follow the row-parallel layers and a gather (attn.all_gather)
+// the vocabulary-parallel output head (Passes.td). Whatever the pass does not
+// recognize stays replicated: every rank computes it whole, which is always
+// correct, so the pass only ever trades work for communication where the
+// structure is known.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tfc/Dialect/Attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+namespace tfc::attn {
+#define GEN_PASS_DEF_ATTNTENSORPARALLEL
+#include "tfc/Dialect/Attn/Transforms/Passes.h.inc"
+} // namespace tfc::attn
+
+using namespace mlir;
+using namespace tfc::attn;
+
+namespace {
+
+constexpr llvm::StringLiteral kShardAttr = "attn.shard";
+constexpr llvm::StringLiteral kTensorParallelAttr = "attn.tensor_parallel";
+
+/// dim of kRankZeroOnly: rank 0 holds the whole tensor, the others zeros (a bias
+/// added after a sum over ranks must be added once).
+constexpr int64_t kRankZeroOnly = -1;
+
+/// A weight operand and the attn.weight it comes from, directly or through
+/// the layer slice of a stacked weight.
+struct WeightUse {
+  WeightOp weight;
+  tensor::ExtractSliceOp slice; // null when the operand is the weight itself
+};
+
+/// The weight behind operand `w` when nothing else uses it (a tied weight keeps
+/// one layout for all its uses, so it is never sharded) and it is not sharded yet.
+std::optional<WeightUse> exclusiveWeight(Value w) {
+  if (!w || !w.hasOneUse())
+    return std::nullopt;
+  if (auto op = w.getDefiningOp<WeightOp>())
+    return op->hasAttr(kShardAttr) ? std::nullopt : std::optional(WeightUse{op, {}});
+  auto slice = w.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!slice)
+    return std::nullopt;
+  auto op = slice.getSource().getDefiningOp<WeightOp>();
+  if (!op || !op.getResult().hasOneUse() || op->hasAttr(kShardAttr))
+    return std::nullopt;
+  // The layer slice must take a whole layer: [l, 0, ...] [1, full...].
+  auto type = cast<RankedTensorType>(w.getType());
+  if (type.getRank() + 1 != slice.getSourceType().getRank())
+    return std::nullopt;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (!isConstantIntValue(slice.getMixedOffsets()[d + 1], 0) ||
+        !isConstantIntValue(slice.getMixedSizes()[d + 1], type.getDimSize(d)))
+      return std::nullopt;
+  return WeightUse{op, slice};
+}
+
+/// Whether operand `w` (absent: trivially) can take part `parts` along `dim`.
+bool canShard(Value w, int64_t dim, int64_t parts) {
+  if (!w)
+    return true;
+  auto use = exclusiveWeight(w);
+  if (!use)
+    return false;
+  auto type = cast<RankedTensorType>(w.getType());
+  if (dim == kRankZeroOnly)
+    return true;
+  return dim < type.getRank() && !type.isDynamicDim(dim) && type.getDimSize(dim) % parts == 0;
+}
+
+/// Shards operand `w` (checked by canShard) and returns the new operand, of the
+/// shard's type.
+Value shard(OpBuilder &b, Value w, int64_t dim, int64_t parts, int64_t ranks) {
+  if (!w)
+    return w;
+  WeightUse use = *exclusiveWeight(w);
+  use.weight->setAttr(kShardAttr, b.getDenseI64ArrayAttr({dim, parts, ranks}));
+  if (dim == kRankZeroOnly)
+    return w;
+  auto perTensor = cast<RankedTensorType>(w.getType());
+  SmallVector<int64_t> shape(perTensor.getShape());
+  shape[dim] /= parts;
+  auto shardType = RankedTensorType::get(shape, perTensor.getElementType());
+  auto weightType = cast<RankedTensorType>(use.weight.getType());
+  SmallVector<int64_t> weightShape(weightType.getShape());
+  weightShape[dim + (use.slice ? 1 : 0)] /= parts;
+  use.weight.getResult().setType(RankedTensorType::get(weightShape, weightType.getElementType()));
+  if (!use.slice)
+    return use.weight.getResult();
+  // The layer slice of the narrower stacked weight.
+  SmallVector<OpFoldResult> sizes = use.slice.getMixedSizes();
+  sizes[dim + 1] = b.getIndexAttr(shape[dim]);
+  b.setInsertionPoint(use.slice);
+  auto slice = b.create<tensor::ExtractSliceOp>(use.slice.getLoc(), shardType, use.weight,
+                                                use.slice.getMixedOffsets(), sizes,
+                                                use.slice.getMixedStrides());
+  use.slice.getResult().replaceAllUsesWith(slice.getResult());
+  use.slice.erase();
+  return slice;
+}
+
+/// `[n, w]` -> `[n, w / parts]`.
+void narrowLastDim(Value v, int64_t parts) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape.back() /= parts;
+  v.setType(RankedTensorType::get(shape, type.getElementType()));
+}
+
+/// Replaces the uses of `partial` (a partial sum on each rank) by its sum over ranks.
+void sumOverRanks(OpBuilder &b, Value partial, int64_t ranks) {
+  b.setInsertionPointAfterValue(partial);
+  auto sum = b.create<AllReduceOp>(partial.getLoc(), partial.getType(), partial,
+                                   b.getI64IntegerAttr(ranks));
+  partial.replaceAllUsesExcept(sum.getResult(), sum);
+}
+
+class TensorParallel {
+public:
+  TensorParallel(int64_t ranks) : ranks(ranks) {}
+
+  // attention(x) => all_reduce(attention(x) with heads / N, q/k/v rows and o columns split)
+  void splitAttention(AttentionOp op) {
+    if (op.getMemory())
+      return; // cross-attention stays replicated
+    int64_t heads = op.getHeads(), kvHeads = op.getKvHeads();
+    if (heads % ranks != 0) {
+      emitRemark(op.getLoc()) << "heads (" << heads << ") not divisible by ranks (" << ranks
+                      << "): attention replicated";
+      return;
+    }
+    // K/V heads: split with the query heads, or one per rank when there are
+    // fewer K/V heads than ranks (each rank's query heads then share one).
+    int64_t kvParts;
+    if (kvHeads % ranks == 0) {
+      kvParts = ranks;
+    } else if (ranks % kvHeads == 0) {
+      kvParts = kvHeads;
+    } else {
+      emitRemark(op.getLoc()) << "kv_heads (" << kvHeads << ") and ranks (" << ranks
+                      << ") do not divide one another: attention replicated";
+      return;
+    }
+    if (!canShard(op.getWq(), 0, ranks) || !canShard(op.getWk(), 0, kvParts) ||
+        !canShard(op.getWv(), 0, kvParts) || !canShard(op.getWo(), 1, ranks) ||
+        !canShard(op.getBq(), 0, ranks) || !canShard(op.getBk(), 0, kvParts) ||
+        !canShard(op.getBv(), 0, kvParts) || !canShard(op.getBo(), kRankZeroOnly, ranks)) {
+      emitRemark(op.getLoc(), "a projection weight has other uses: attention replicated");
+      return;
+    }
+    if (kvParts != ranks)
+      emitRemark(op.getLoc()) << "kv_heads (" << kvHeads << ") is not a multiple of ranks (" << ranks
+                      << "): each K/V head is replicated on " << ranks / kvHeads << " ranks";
+    OpBuilder b(op);
+    op.getWqMutable().assign(shard(b, op.getWq(), 0, ranks, ranks));
+    op.getWkMutable().assign(shard(b, op.getWk(), 0, kvParts, ranks));
+    op.getWvMutable().assign(shard(b, op.getWv(), 0, kvParts, ranks));
+    op.getWoMutable().assign(shard(b, op.getWo(), 1, ranks, ranks));
+    if (op.getBq()) {
+      op.getBqMutable().assign(shard(b, op.getBq(), 0, ranks, ranks));
+      op.getBkMutable().assign(shard(b, op.getBk(), 0, kvParts, ranks));
+      op.getBvMutable().assign(shard(b, op.getBv(), 0, kvParts, ranks));
+    }
+    if (op.getBo())
+      shard(b, op.getBo(), kRankZeroOnly, ranks, ranks);
+    op.setHeadsAttr(b.getI64IntegerAttr(heads / ranks));
+    op.setKvHeadsAttr(b.getI64IntegerAttr(kvParts == ranks ? kvHeads / ranks : 1));
+    sumOverRanks(b, op.getResult(), ranks);
+    ++attentions;
+  }
+
+  // linear_o(f(linear_1(x), ..., linear_k(x))) => all_reduce(the same with
+  // linear_1..k column-parallel and linear_o row-parallel), f elementwise
+  void splitFeedForward(LinearOp outer) {
+    if (done.contains(outer))
+      return;
+    SmallVector<LinearOp> inner;
+    SmallVector<Operation *> elementwise;
+    if (!collectInner(outer.getInput(), inner, elementwise) || inner.empty())
+      return;
+    int64_t width = cast<RankedTensorType>(outer.getInput().getType()).getDimSize(1);
+    if (ShapedType::isDynamic(width) || width % ranks != 0)
+      return;
+    auto outDim = [](LinearOp l) -> int64_t { return l.getWeightInOut() ? 1 : 0; };
+    for (LinearOp l : inner)
+      if (!canShard(l.getWeight(), outDim(l), ranks) || !canShard(l.getBias(), 0, ranks))
+        return;
+    if (!canShard(outer.getWeight(), 1 - outDim(outer), ranks) ||
+        !canShard(outer.getBias(), kRankZeroOnly, ranks))
+      return;
+    OpBuilder b(outer);
+    for (LinearOp l : inner) {
+      l.getWeightMutable().assign(shard(b, l.getWeight(), outDim(l), ranks, ranks));
+      if (l.getBias())
+        l.getBiasMutable().assign(shard(b, l.getBias(), 0, ranks, ranks));
+      narrowLastDim(l.getResult(), ranks);
+      done.insert(l);
+    }
+    for (Operation *op : elementwise)
+      narrowLastDim(op->getResult(0), ranks);
+    outer.getWeightMutable().assign(shard(b, outer.getWeight(), 1 - outDim(outer), ranks, ranks));
+    if (outer.getBias())
+      shard(b, outer.getBias(), kRankZeroOnly, ranks, ranks);
+    done.insert(outer);
+    sumOverRanks(b, outer.getResult(), ranks);
+    ++feedForwards;
+  }
+
+  // return linear(x) => return all_gather(linear(x) with the vocabulary split)
+  void splitOutputHead(func::FuncOp decoder) {
+    auto ret = cast<func::ReturnOp>(decoder.getBody().front().getTerminator());
+    auto head = ret.getNumOperands() ? ret.getOperand(0).getDefiningOp<LinearOp>() : LinearOp();
+    if (!head || done.contains(head) || !head.getResult().hasOneUse())
+      return;
+    int64_t outDim = head.getWeightInOut() ? 1 : 0;
+    if (!canShard(head.getWeight(), outDim, ranks) || !canShard(head.getBias(), 0, ranks)) {
+      emitRemark(head.getLoc(), "output head weight is tied or not divisible by ranks: head replicated");
+      return;
+    }
+    OpBuilder b(head);
+    head.getWeightMutable().assign(shard(b, head.getWeight(), outDim, ranks, ranks));
+    if (head.getBias())
+      head.getBiasMutable().assign(shard(b, head.getBias(), 0, ranks, ranks));
+    Type full = head.getType();
+    narrowLastDim(head.getResult(), ranks);
+    b.setInsertionPointAfter(head);
+    auto gathered =
+        b.create<AllGatherOp>(head.getLoc(), full, head.getResult(), b.getI64IntegerAttr(ranks));
+    ret->setOperand(0, gathered);
+    done.insert(head);
+    headSplit = true;
+  }
+
+  int64_t attentions = 0, feedForwards = 0;
+  bool headSplit = false;
+
+private:
+  /// Collects the linear layers that feed `v` through elementwise ops only,
+  /// each value on the way used once (so narrowing it changes nothing else).
+  bool collectInner(Value v, SmallVectorImpl<LinearOp> &inner,
+                    SmallVectorImpl<Operation *> &elementwise) {
+    if (!v.hasOneUse())
+      return false;
+    Operation *def = v.getDefiningOp();
+    if (auto l = dyn_cast_or_null<LinearOp>(def)) {
+      if (done.contains(l))
+        return false;
+      inner.push_back(l);
+      return true;
+    }
+    if (isa_and_nonnull<ReluOp, GeluOp, GeluTanhOp, SiluOp, AffineOp>(def)) {
+      elementwise.push_back(def);
+      return collectInner(def->getOperand(0), inner, elementwise);
+    }
+    if (isa_and_nonnull<AddOp, SubOp, MulOp, DivOp>(def)) {
+      elementwise.push_back(def);
+      return collectInner(def->getOperand(0), inner, elementwise) &&
+             collectInner(def->getOperand(1), inner, elementwise);
+    }
+    return false;
+  }
+
+  int64_t ranks;
+  llvm::SmallPtrSet<Operation *, 16> done;
+};
+
+struct AttnTensorParallelPass
+    : tfc::attn::impl::AttnTensorParallelBase<AttnTensorParallelPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (ranks < 2)
+      return; // one rank: nothing to split
+    TensorParallel split(ranks.getValue());
+    SmallVector<AttentionOp> attentions;
+    SmallVector<LinearOp> linears;
+    module.walk([&](Operation *op) {
+      if (auto a = dyn_cast<AttentionOp>(op))
+        attentions.push_back(a);
+      else if (auto l = dyn_cast<LinearOp>(op))
+        linears.push_back(l);
+    });
+    for (AttentionOp a : attentions)
+      split.splitAttention(a);
+    for (LinearOp l : linears)
+      split.splitFeedForward(l);
+    if (auto decoder = module.lookupSymbol<func::FuncOp>("decoder"); decoder && !decoder.isExternal())
+      split.splitOutputHead(decoder);
+    module->setAttr(kTensorParallelAttr, OpBuilder(module).getI64IntegerAttr(ranks));
+    emitRemark(module.getLoc()) << "tensor parallel over " << ranks.getValue() << " ranks: " << split.attentions
+                        << " attention layers, " << split.feedForwards
+                        << " feed-forward layers split; output head "
+                        << (split.headSplit ? "split" : "replicated");
+  }
+};
+
+} // namespace
