@@ -269,7 +269,7 @@ private:
     }
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const tfc_gen_weight &w = m.weights[i];
-      const FileTensor &t = tensor(i);
+      const FileTensor &t = set.tensors[manifestTensor[i]];
       if (!loads(t)) {
         setError("tensor '%s': unsupported dtype %s (%s load)", w.name, t.typeName.c_str(),
                  set.loadableTypes.c_str());

@@ -721,7 +721,7 @@ llvm::Error runModel() {
                anonymousKiB() - anonymousBeforeSession, lib.sessionPos(loaded.session));
   if (mpiRank() == 0)
     fmt::print(stderr, "{}prefill: {:.1f} tok/s, decode: {:.1f} tok/s\n", encodeTiming,
-             perSecond(promptLen, prefillTime), perSecond(decodeSteps, decodeTime));
+               perSecond(promptLen, prefillTime), perSecond(decodeSteps, decodeTime));
   return llvm::Error::success();
 }
 

@@ -976,3 +976,35 @@ func.func @rope_yarn_on_linear(%q: tensor<2x?x8xf32>) {
                      scaling = #attn.rope_scaling<linear, factor = 4.0 : f64, low_freq_factor = 1.0 : f64, high_freq_factor = 4.0 : f64, original_max_position = 64, beta_fast = 32.0 : f64>} : tensor<2x?x8xf32>
   return
 }
+
+// -----
+
+func.func @all_reduce_one_rank(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{'attn.all_reduce' op needs at least 2 ranks, not 1}}
+  %r = attn.all_reduce %x ranks 1 : tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @all_gather_width(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{'attn.all_gather' op result width 24 is not ranks (2) times the input width 8}}
+  %r = attn.all_gather %x ranks 2 : tensor<?x8xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
+func.func @all_gather_rows(%x: tensor<3x8xf32>) {
+  // expected-error @+1 {{'attn.all_gather' op input and result must have the same number of rows}}
+  %r = attn.all_gather %x ranks 2 : tensor<3x8xf32> -> tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @all_gather_one_rank(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{'attn.all_gather' op needs at least 2 ranks, not 1}}
+  %r = attn.all_gather %x ranks 1 : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}

@@ -201,3 +201,13 @@ func.func @rope_yarn(%q: tensor<2x?x8xf32>) -> tensor<2x?x8xf32> {
                                                   beta_fast = 32.0 : f64, beta_slow = 1.0 : f64, mscale = 1.0 : f64, mscale_all_dim = 0.707 : f64>} : tensor<2x?x8xf32>
   return %r : tensor<2x?x8xf32>
 }
+
+// CHECK-LABEL: func @collectives
+// CHECK-SAME: (%[[X:.*]]: tensor<?x8xf32>)
+// CHECK: %[[S:.*]] = attn.all_reduce %[[X]] ranks 2 : tensor<?x8xf32>
+// CHECK: attn.all_gather %[[S]] ranks 2 : tensor<?x8xf32> -> tensor<?x16xf32>
+func.func @collectives(%x: tensor<?x8xf32>) -> tensor<?x16xf32> {
+  %s = attn.all_reduce %x ranks 2 : tensor<?x8xf32>
+  %g = attn.all_gather %s ranks 2 : tensor<?x8xf32> -> tensor<?x16xf32>
+  return %g : tensor<?x16xf32>
+}

@@ -225,8 +225,14 @@ public:
     if (!head || done.contains(head) || !head.getResult().hasOneUse())
       return;
     int64_t outDim = head.getWeightInOut() ? 1 : 0;
+    if (!exclusiveWeight(head.getWeight())) {
+      emitRemark(head.getLoc(), "the output head's weight is tied to another use: head replicated");
+      return;
+    }
     if (!canShard(head.getWeight(), outDim, ranks) || !canShard(head.getBias(), 0, ranks)) {
-      emitRemark(head.getLoc(), "output head weight is tied or not divisible by ranks: head replicated");
+      emitRemark(head.getLoc())
+          << "vocabulary (" << cast<RankedTensorType>(head.getType()).getDimSize(1)
+          << ") not divisible by ranks (" << ranks << "): head replicated";
       return;
     }
     OpBuilder b(head);
@@ -300,10 +306,11 @@ struct AttnTensorParallelPass
     if (auto decoder = module.lookupSymbol<func::FuncOp>("decoder"); decoder && !decoder.isExternal())
       split.splitOutputHead(decoder);
     module->setAttr(kTensorParallelAttr, OpBuilder(module).getI64IntegerAttr(ranks));
-    emitRemark(module.getLoc()) << "tensor parallel over " << ranks.getValue() << " ranks: " << split.attentions
-                        << " attention layers, " << split.feedForwards
-                        << " feed-forward layers split; output head "
-                        << (split.headSplit ? "split" : "replicated");
+    emitRemark(module.getLoc()) << "tensor parallel over " << ranks.getValue()
+                                << " ranks: split " << split.attentions << " attention and "
+                                << split.feedForwards
+                                << " feed-forward blocks (per layer loop body); output head "
+                                << (split.headSplit ? "split" : "replicated");
   }
 };
 

@@ -1,0 +1,140 @@
+// RUN: tfc-opt %s -split-input-file -tfc-attn-tensor-parallel=ranks=2 -verify-diagnostics | FileCheck %s --enable-var-scope
+// RUN: tfc-opt %s -split-input-file -tfc-attn-tensor-parallel=ranks=4 2>&1 | FileCheck %s --check-prefix=FOUR --enable-var-scope
+// RUN: tfc-opt %s -split-input-file -tfc-attn-tensor-parallel=ranks=2 -tfc-attn-last-token-logits 2>/dev/null | FileCheck %s --check-prefix=LAST --enable-var-scope
+
+// A Llama layer loop and head: q/k/v rows, o columns split by heads; gate/up
+// rows, down columns; the head's rows (the vocabulary); a sum after o_proj and
+// down_proj, a gather after the head; norms and the embedding stay whole.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK-DAG: %[[EMB:.*]] = attn.weight "emb.weight" : tensor<16x8xf32>
+// CHECK-DAG: %[[NORM:.*]] = attn.weight "l." * ".norm.weight" layers 2 : tensor<2x8xf32>
+// CHECK-DAG: %[[WQ:.*]] = attn.weight "l." * ".q.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x4x8xf32>
+// CHECK-DAG: %[[WK:.*]] = attn.weight "l." * ".k.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x2x8xf32>
+// CHECK-DAG: %[[WV:.*]] = attn.weight "l." * ".v.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x2x8xf32>
+// CHECK-DAG: %[[WO:.*]] = attn.weight "l." * ".o.weight" layers 2 {attn.shard = array<i64: 1, 2, 2>} : tensor<2x8x4xf32>
+// CHECK-DAG: %[[WG:.*]] = attn.weight "l." * ".gate.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x8x8xf32>
+// CHECK-DAG: %[[WU:.*]] = attn.weight "l." * ".up.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x8x8xf32>
+// CHECK-DAG: %[[WD:.*]] = attn.weight "l." * ".down.weight" layers 2 {attn.shard = array<i64: 1, 2, 2>} : tensor<2x8x8xf32>
+// CHECK: scf.for %[[L:.*]] = {{.*}} iter_args(%[[X:.*]] = {{.*}})
+// CHECK-DAG: %[[Q:.*]] = tensor.extract_slice %[[WQ]][%[[L]], 0, 0] [1, 4, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<4x8xf32>
+// CHECK-DAG: %[[O:.*]] = tensor.extract_slice %[[WO]][%[[L]], 0, 0] [1, 8, 4] [1, 1, 1] : tensor<2x8x4xf32> to tensor<8x4xf32>
+// CHECK: %[[A:.*]] = attn.attention %{{.*}} weights(%[[Q]], %{{.*}}, %{{.*}}, %[[O]] : tensor<4x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x4xf32>)
+// CHECK-SAME: heads = 2 : i64, kv_heads = 1 : i64
+// CHECK: %[[AS:.*]] = attn.all_reduce %[[A]] ranks 2 : tensor<?x8xf32>
+// CHECK: %[[X1:.*]] = attn.add %[[X]], %[[AS]]
+// CHECK: %[[G:.*]] = attn.linear %{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+// CHECK: attn.silu %[[G]] : tensor<?x8xf32>
+// CHECK: %[[GU:.*]] = attn.mul %{{.*}}, %{{.*}} : tensor<?x8xf32>
+// CHECK: %[[D:.*]] = attn.linear %[[GU]], %{{.*}} : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+// CHECK: %[[DS:.*]] = attn.all_reduce %[[D]] ranks 2 : tensor<?x8xf32>
+// CHECK: attn.add %[[X1]], %[[DS]]
+// CHECK: %[[WH:.*]] = attn.weight "head.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<8x8xf32>
+// CHECK: %[[H:.*]] = attn.linear %{{.*}}, %[[WH]] : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+// CHECK: %[[LOGITS:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<?x8xf32> -> tensor<?x16xf32>
+// CHECK: return %[[LOGITS]]
+
+// Four ranks: 2 K/V heads cannot be split 4 ways, so each rank holds the K/V
+// head of its query heads (2 parts, each on 2 ranks); the rest splits in 4.
+// FOUR: remark: kv_heads (2) is not a multiple of ranks (4): each K/V head is replicated on 2 ranks
+// FOUR: attn.weight "l." * ".q.weight" layers 2 {attn.shard = array<i64: 0, 4, 4>} : tensor<2x2x8xf32>
+// FOUR: attn.weight "l." * ".k.weight" layers 2 {attn.shard = array<i64: 0, 2, 4>} : tensor<2x2x8xf32>
+// FOUR: attn.weight "l." * ".v.weight" layers 2 {attn.shard = array<i64: 0, 2, 4>} : tensor<2x2x8xf32>
+// FOUR: attn.weight "l." * ".o.weight" layers 2 {attn.shard = array<i64: 1, 4, 4>} : tensor<2x8x2xf32>
+// FOUR: heads = 1 : i64, kv_heads = 1 : i64
+
+// The last token's logits: the head reads the last row, then gathers it.
+// LAST-LABEL: func.func @decoder_last
+// LAST: %[[ROW:.*]] = tensor.extract_slice %{{.*}} : tensor<?x8xf32> to tensor<1x8xf32>
+// LAST: %[[H:.*]] = attn.linear %[[ROW]], %{{.*}} : tensor<1x8xf32>, tensor<8x8xf32> -> tensor<1x8xf32>
+// LAST: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<1x8xf32> -> tensor<1x16xf32>
+// LAST: return %[[G]]
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 1 feed-forward blocks (per layer loop body); output head split}}
+module {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x16xf32> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %emb = attn.weight "emb.weight" : tensor<16x8xf32>
+    %x0 = attn.embedding %emb, %tokens : tensor<16x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+    %wn = attn.weight "l." * ".norm.weight" layers 2 : tensor<2x8xf32>
+    %wq = attn.weight "l." * ".q.weight" layers 2 : tensor<2x8x8xf32>
+    %wk = attn.weight "l." * ".k.weight" layers 2 : tensor<2x4x8xf32>
+    %wv = attn.weight "l." * ".v.weight" layers 2 : tensor<2x4x8xf32>
+    %wo = attn.weight "l." * ".o.weight" layers 2 : tensor<2x8x8xf32>
+    %wg = attn.weight "l." * ".gate.weight" layers 2 : tensor<2x16x8xf32>
+    %wu = attn.weight "l." * ".up.weight" layers 2 : tensor<2x16x8xf32>
+    %wd = attn.weight "l." * ".down.weight" layers 2 : tensor<2x8x16xf32>
+    %y = scf.for %l = %c0 to %c2 step %c1 iter_args(%x = %x0) -> (tensor<?x8xf32>) {
+      %n = tensor.extract_slice %wn[%l, 0] [1, 8] [1, 1] : tensor<2x8xf32> to tensor<8xf32>
+      %h = attn.rms_norm %x, %n {eps = 1.0e-05 : f64} : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+      %q = tensor.extract_slice %wq[%l, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<2x8x8xf32> to tensor<8x8xf32>
+      %k = tensor.extract_slice %wk[%l, 0, 0] [1, 4, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<4x8xf32>
+      %v = tensor.extract_slice %wv[%l, 0, 0] [1, 4, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<4x8xf32>
+      %o = tensor.extract_slice %wo[%l, 0, 0] [1, 8, 8] [1, 1, 1] : tensor<2x8x8xf32> to tensor<8x8xf32>
+      %a = attn.attention %h weights(%q, %k, %v, %o : tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>)
+             {causal, heads = 4 : i64, kv_heads = 2 : i64, head_dim = 2 : i64, rope_theta = 1.0e+04 : f64}
+             : tensor<?x8xf32> -> tensor<?x8xf32>
+      %x1 = attn.add %x, %a : tensor<?x8xf32>
+      %h2 = attn.rms_norm %x1, %n {eps = 1.0e-05 : f64} : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+      %g = tensor.extract_slice %wg[%l, 0, 0] [1, 16, 8] [1, 1, 1] : tensor<2x16x8xf32> to tensor<16x8xf32>
+      %u = tensor.extract_slice %wu[%l, 0, 0] [1, 16, 8] [1, 1, 1] : tensor<2x16x8xf32> to tensor<16x8xf32>
+      %d = tensor.extract_slice %wd[%l, 0, 0] [1, 8, 16] [1, 1, 1] : tensor<2x8x16xf32> to tensor<8x16xf32>
+      %gx = attn.linear %h2, %g : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+      %gs = attn.silu %gx : tensor<?x16xf32>
+      %ux = attn.linear %h2, %u : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+      %gu = attn.mul %gs, %ux : tensor<?x16xf32>
+      %dx = attn.linear %gu, %d : tensor<?x16xf32>, tensor<8x16xf32> -> tensor<?x8xf32>
+      %x2 = attn.add %x1, %dx : tensor<?x8xf32>
+      scf.yield %x2 : tensor<?x8xf32>
+    }
+    %wh = attn.weight "head.weight" : tensor<16x8xf32>
+    %logits = attn.linear %y, %wh : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+    return %logits : tensor<?x16xf32>
+  }
+}
+
+// -----
+
+// Replicated, with the reason: a head tied to the embedding, an MLP whose
+// inner product has a second use, a GPT-2 style layer (Conv1D weights [in,
+// out] and biases) splits the other way round, its output bias on rank 0 only.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK: %[[EMB:.*]] = attn.weight "wte.weight" : tensor<16x8xf32>
+// CHECK: %[[FC:.*]] = attn.weight "fc.weight" {attn.shard = array<i64: 1, 2, 2>} : tensor<8x8xf32>
+// CHECK: %[[FCB:.*]] = attn.weight "fc.bias" {attn.shard = array<i64: 0, 2, 2>} : tensor<8xf32>
+// CHECK: %[[PR:.*]] = attn.weight "proj.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<8x8xf32>
+// CHECK: %[[PRB:.*]] = attn.weight "proj.bias" {attn.shard = array<i64: -1, 2, 2>} : tensor<8xf32>
+// CHECK: %[[F:.*]] = attn.linear %{{.*}}, %[[FC]] bias %[[FCB]] {weight_in_out} : tensor<?x8xf32>, tensor<8x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+// CHECK: %[[P:.*]] = attn.linear %{{.*}}, %[[PR]] bias %[[PRB]] {weight_in_out}
+// CHECK: attn.all_reduce %[[P]] ranks 2
+// CHECK: %[[W2:.*]] = attn.weight "twice.weight" : tensor<16x8xf32>
+// CHECK-NOT: all_reduce
+// CHECK: attn.linear %{{.*}}, %[[EMB]] : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+// CHECK-NOT: all_gather
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 1 feed-forward blocks (per layer loop body); output head replicated}}
+module {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x16xf32> {
+    %emb = attn.weight "wte.weight" : tensor<16x8xf32>
+    %x = attn.embedding %emb, %tokens : tensor<16x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+    %fc = attn.weight "fc.weight" : tensor<8x16xf32>
+    %fcb = attn.weight "fc.bias" : tensor<16xf32>
+    %pr = attn.weight "proj.weight" : tensor<16x8xf32>
+    %prb = attn.weight "proj.bias" : tensor<8xf32>
+    %f = attn.linear %x, %fc bias %fcb {weight_in_out} : tensor<?x8xf32>, tensor<8x16xf32>, tensor<16xf32> -> tensor<?x16xf32>
+    %fg = attn.gelu_tanh %f : tensor<?x16xf32>
+    %p = attn.linear %fg, %pr bias %prb {weight_in_out} : tensor<?x16xf32>, tensor<16x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+    %x1 = attn.add %x, %p : tensor<?x8xf32>
+    %w2 = attn.weight "twice.weight" : tensor<16x8xf32>
+    %w3 = attn.weight "back.weight" : tensor<8x16xf32>
+    %t = attn.linear %x1, %w2 : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+    %tt = attn.mul %t, %t : tensor<?x16xf32>
+    %b = attn.linear %tt, %w3 : tensor<?x16xf32>, tensor<8x16xf32> -> tensor<?x8xf32>
+    // expected-remark @+1 {{the output head's weight is tied to another use: head replicated}}
+    %logits = attn.linear %b, %emb : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+    return %logits : tensor<?x16xf32>
+  }
+}
