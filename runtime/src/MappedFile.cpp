@@ -55,7 +55,10 @@ bool MappedFile::open(const char *path) {
     return fail("cannot map '%s': %s", path);
   base = p;
   // Read ahead: the weights are all read now, and in-place ones again each step.
-  madvise(base, length, MADV_WILLNEED);
+  // A rank of a tensor-parallel model reads only its shards of the file: no
+  // read-ahead, and no fault-around either (MADV_RANDOM), so that the pages of
+  // the other ranks' shards never enter its resident set.
+  madvise(base, length, descriptor().tensor_parallel > 1 ? MADV_RANDOM : MADV_WILLNEED);
   return true;
 }
 

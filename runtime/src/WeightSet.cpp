@@ -22,6 +22,9 @@
 
 #include "tfc/Gguf.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
@@ -120,6 +123,7 @@ public:
       if (inPlace[m.weights[i].slot])
         sourceUsed[tensor(i).source] = true;
     copyTensors(*model, inPlace);
+    populateShards(inPlace);
     model->ignoredTensors = int64_t(set.tensors.size()) - m.info.n_weights;
     for (size_t i = 0; i < set.sources.size(); ++i)
       if (sourceUsed[i])
@@ -128,6 +132,26 @@ public:
   }
 
 private:
+  /// A rank maps its in-place shards now, exactly their pages: left to page
+  /// faults, each fault would also map the cached pages around it (the
+  /// kernel's fault-around), other ranks' shards among them.
+  void populateShards(const std::vector<bool> &inPlace) const {
+#ifdef MADV_POPULATE_READ
+    const tfc_gen_model &m = descriptor();
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    for (int32_t i = 0; i < m.info.n_weights; ++i) {
+      if (!inPlace[m.weights[i].slot] || shards[i].whole || !set.sources[tensor(i).source].fileMapped)
+        continue;
+      const FileTensor &t = tensor(i);
+      uintptr_t begin = reinterpret_cast<uintptr_t>(t.data) / page * page;
+      uintptr_t end = reinterpret_cast<uintptr_t>(t.data) + bytesOf(t, shards[i].elements());
+      madvise(reinterpret_cast<void *>(begin), end - begin, MADV_POPULATE_READ);
+    }
+#else
+    (void)inPlace;
+#endif
+  }
+
   /// The file tensor of manifest entry `i`; for a contiguous shard only the
   /// rank's part of it (its rows when cut along the first dim).
   const FileTensor &tensor(int32_t manifestIndex) const { return parts[manifestIndex]; }

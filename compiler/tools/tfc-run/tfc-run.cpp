@@ -189,8 +189,10 @@ int64_t anonymousKiB() {
 
 /// KiB of the process's address space that map the weights at `path`: the
 /// file itself, or for a model directory or a sharded checkpoint's index the
-/// safetensors files beside it (the shards).
-int64_t mappedKiB(const std::string &path) {
+/// safetensors files beside it (the shards). With `resident`, only the pages
+/// of those mappings in memory (a rank of a tensor-parallel model touches its
+/// shards' pages only).
+int64_t mappedKiB(const std::string &path, bool resident = false) {
   char resolved[PATH_MAX];
   if (!realpath(path.c_str(), resolved))
     return 0;
@@ -206,16 +208,25 @@ int64_t mappedKiB(const std::string &path) {
     return file.starts_with(shardDir) && file.ends_with(".safetensors") &&
            !file.substr(shardDir.size()).contains('/');
   };
-  std::ifstream maps("/proc/self/maps");
+  std::ifstream maps(resident ? "/proc/self/smaps" : "/proc/self/maps");
   std::string line;
   int64_t bytes = 0;
+  bool inWeights = false;
   while (std::getline(maps, line)) {
-    // start-end perms offset dev inode path
     llvm::StringRef rest(line);
+    // smaps: "Rss:   123 kB" lines after each mapping's header line.
+    if (resident && rest.contains(':') && !rest.split(' ').first.contains('-')) {
+      int64_t kib;
+      if (inWeights && rest.consume_front("Rss:") && !rest.trim().split(' ').first.getAsInteger(10, kib))
+        bytes += kib * 1024;
+      continue;
+    }
+    // start-end perms offset dev inode path
     auto [range, fields] = rest.split(' ');
     for (int i = 0; i < 4; ++i)
       fields = fields.ltrim().split(' ').second;
-    if (!isWeights(fields.trim()))
+    inWeights = isWeights(fields.trim());
+    if (!inWeights || resident)
       continue;
     auto [start, end] = range.split('-');
     uint64_t lo, hi;
@@ -716,9 +727,13 @@ llvm::Error runModel() {
   stdoutLineOpen = false;
   // What the KV caches, activations and outputs of the session hold once the
   // run touched them (a rolling cache stays at its window however long the run).
-  if (memoryOpt)
+  if (memoryOpt) {
     fmt::print(stderr, "session: +{} KiB anonymous after {} positions\n",
                anonymousKiB() - anonymousBeforeSession, lib.sessionPos(loaded.session));
+    if (!run.randomSeed)
+      fmt::print(stderr, "weights: {} KiB of the file mapping resident after the run\n",
+                 mappedKiB(weightsPath, /*resident=*/true));
+  }
   if (mpiRank() == 0)
     fmt::print(stderr, "{}prefill: {:.1f} tok/s, decode: {:.1f} tok/s\n", encodeTiming,
                perSecond(promptLen, prefillTime), perSecond(decodeSteps, decodeTime));

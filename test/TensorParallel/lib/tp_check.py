@@ -34,6 +34,8 @@ from check import MODELS  # noqa: E402
 # heads divide by 2 and 4 (the output head and K/V heads split, not replicated).
 TP_MODELS = {
     "llama_tp": ("llama", dict(MODELS["llama_small"][1], vocab=96, kv_heads=4, ffn=128)),
+    "llama_mem": ("llama", dict(MODELS["llama_small"][1], vocab=1024, dim=256, head_dim=32,
+                                kv_heads=4, ffn=1024)),
 }
 
 TP_TOL = 1e-5
