@@ -133,7 +133,8 @@ cl::opt<bool> memoryOpt("memory",
 cl::opt<std::string> dumpLogitsOpt(
     "dump-logits",
     cl::desc("Write the logits of every step (the prompt's last token, then each generated "
-             "one) to FILE: float32, little-endian, vocab_size per step"),
+             "one) to FILE: float32, little-endian, vocab_size per step; for an encoder, the "
+             "hidden states (dim per token)"),
     cl::value_desc("FILE"), cl::cat(runCategory));
 
 /// The MPI rank of this process when it runs under mpirun (a model compiled
@@ -617,6 +618,14 @@ llvm::Error runModel() {
                    hidden.data()) != 0)
       return makeError("tfc_encode failed: " + llvm::Twine(lib.errorText()));
     auto elapsed = Clock::now() - start;
+    if (given(dumpLogitsOpt) && mpiRank() == 0) {
+      std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(
+          std::fopen(dumpLogitsOpt.c_str(), "wb"), &std::fclose);
+      if (!file)
+        return makeError("cannot open '" + llvm::Twine(dumpLogitsOpt) + "' for writing");
+      if (llvm::Error e = dumpLogits(file.get(), hidden))
+        return e;
+    }
     if (embedOpt) {
       fmt::print("{:.8g}\n", fmt::join(sentenceEmbedding(hidden, promptLen, info.dim), " "));
       std::fflush(stdout);
