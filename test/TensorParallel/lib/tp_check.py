@@ -75,6 +75,10 @@ def main():
     R.save_safetensors(weights, W.used)
     tokens = [int(t) % cfg["vocab"] for t in args.tokens.split(",")]
     common = ["--weights", weights, "--tokens", ",".join(map(str, tokens)), "-n", str(args.n)]
+    enc_tokens = None
+    if family in R.ENCODER_DECODER:
+        enc_tokens = [5, 60, 2, 33, 90]
+        common += ["--encoder-tokens", ",".join(map(str, enc_tokens))]
 
     single_bin = os.path.join(args.work, "single.bin")
     tp_bin = os.path.join(args.work, "tp%d.bin" % args.ranks)
@@ -100,7 +104,7 @@ def main():
             want = R.forward(family, cfg, W.used, tokens)
         else:
             seq = [int(t) for t in single_out.split()]
-            want = R.forward(family, cfg, W.used, seq)[len(tokens) - 1:]
+            want = R.forward(family, cfg, W.used, seq, enc_tokens)[len(tokens) - 1:]
         worst_tp = worst_ref = 0.0
         for step in range(single.shape[0]):
             e = rel(tp[step], single[step])
