@@ -31,7 +31,7 @@ import numpy as np
 __all__ = ["compile", "Library", "Model", "Session", "Tokenizer", "Sampler", "TfcError",
            "decode_batch", "ABI_VERSION"]
 
-ABI_VERSION = 2  # TFC_ABI_VERSION of tfc.h this module speaks
+ABI_VERSION = 3  # TFC_ABI_VERSION of tfc.h this module speaks
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

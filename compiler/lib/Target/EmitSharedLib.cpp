@@ -83,7 +83,8 @@ public:
                    {{"gen_abi_version", i32}, {"info", info}, {"weights", ptr}, {"n_slots", i32},
                     {"slots", ptr}, {"n_caches", i32}, {"caches", ptr}, {"decoder", function},
                     {"encoder", function}, {"decoder_last", function},
-                    {"decoder_batch", function}});
+                    {"decoder_batch", function}, {"attention_maps", function},
+                    {"attention_map_count", i32}});
   }
 
   llvm::ArrayRef<Struct> all() const { return structs; }
@@ -241,7 +242,9 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
                 b.int32(slots.size()), b.array(b.slot, slots, "__tfc_slots"),
                 b.int32(caches.size()), b.array(b.cache, caches, "__tfc_caches"),
                 b.function(layout.decoder), b.function(layout.encoder),
-                b.function(layout.decoderLast), b.function(layout.decoderBatch)});
+                b.function(layout.decoderLast), b.function(layout.decoderBatch),
+                b.function(layout.attentionMaps),
+                b.int32(layout.attentionMaps ? layout.attentionMaps->attentionMapCount : 0)});
   auto *g = new llvm::GlobalVariable(module, b.model, /*isConstant=*/true,
                                      llvm::GlobalValue::ExternalLinkage, model, "__tfc_model");
   g->setVisibility(llvm::GlobalValue::HiddenVisibility);

@@ -18,6 +18,8 @@
  * (TFC_ARG_LAYER_OFFSETS), so that its layers need not be side by side.
  * Version 4 added the batched decoder (tfc_gen_model.decoder_batch) and its
  * argument kinds TFC_ARG_SEGMENTS, TFC_ARG_CACHE_POOL and TFC_ARG_CACHE_OFFSETS.
+ * Version 5 added the attention maps (tfc_gen_model.attention_maps and
+ * attention_map_count, argument kind TFC_ARG_ATTENTION_MAPS; `tfc --emit-attention`).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -31,7 +33,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 4
+#define TFC_GEN_ABI_VERSION 5
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -67,7 +69,11 @@ enum {
                              is not read */
   TFC_ARG_CACHE_OFFSETS = 10, /* memref<?x{n_caches}xi64>: segment s's session buffer of
                                  cache j starts at element [s][j] of the pool of cache j */
-  TFC_ARG_KIND_COUNT = 11 /* number of kinds (the compiler checks its copy against it) */
+  /* The attention maps function (attention_maps) writes instead of an OUTPUT: */
+  TFC_ARG_ATTENTION_MAPS = 11, /* memref<{maps}x{heads}x?x?xf32>, [maps, heads, n, n] for n
+                                  tokens: the softmax probabilities of query i over key j,
+                                  per attention site (layer) and query head */
+  TFC_ARG_KIND_COUNT = 12 /* number of kinds (the compiler checks its copy against it) */
 };
 
 typedef struct {
@@ -184,6 +190,14 @@ typedef struct {
      position. Each segment computes exactly what `decoder` computes for its
      session alone. */
   tfc_gen_function decoder_batch;
+  /* Optional (entry NULL unless compiled with `tfc --emit-attention`): runs n
+     tokens from position 0 without a KV cache (stateless, TOKENS, the weights,
+     ATTENTION_MAPS, ARENA) and writes the attention probabilities of every
+     attention site, `attention_map_count` of them (the layers' self-attention in
+     order), for out_width query heads. The decoder's when it runs on tokens
+     alone, else the encoder's. */
+  tfc_gen_function attention_maps;
+  int32_t attention_map_count; /* 0 without attention_maps */
 } tfc_gen_model;
 
 /* Defined by the generated object with hidden visibility. */

@@ -67,6 +67,7 @@ struct EntryFunction {
   int64_t outWidth = 0;
   bool stateful = false;
   std::string arenaBytes; // "" or the function returning its arena's size
+  int64_t attentionMapCount = 0; // @attention_maps: the maps of its output
 };
 
 /// Everything the descriptor (gen_abi.h tfc_gen_model) is made of.
@@ -74,7 +75,7 @@ struct ModelLayout {
   ModelSummary summary;
   llvm::SmallVector<attn::WeightSlotAttr> slots;
   llvm::SmallVector<attn::KVCacheAttr> caches;
-  std::optional<EntryFunction> decoder, encoder, decoderLast, decoderBatch;
+  std::optional<EntryFunction> decoder, encoder, decoderLast, decoderBatch, attentionMaps;
 
   /// Parameters of the model: the elements of every manifest tensor.
   int64_t parameterCount() const;
