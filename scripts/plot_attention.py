@@ -40,11 +40,14 @@ def load(directory):
         with open(os.path.join(directory, "tokens.json")) as f:
             meta = json.load(f)
         layers, heads, ids = int(meta["layers"]), int(meta["heads"]), meta["ids"]
-        texts = meta.get("text") or meta.get("tokens")
+        texts, pieces = meta["text"], meta["tokens"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         die("%s: not an --attention-maps directory (tokens.json: %s)" % (directory, e))
     n = len(ids)
-    labels = [label_of(t, i) for t, i in zip(texts, ids)]
+    if len(texts) != n or len(pieces) != n:
+        die("%s: tokens.json has %d texts and %d tokens for %d ids" %
+            (directory, len(texts), len(pieces), n))
+    labels = [label_of(t, p) for t, p in zip(texts, pieces)]
     maps = []
     for l in range(layers):
         row = []
@@ -61,11 +64,12 @@ def load(directory):
     return labels, maps
 
 
-def label_of(text, token_id):
-    """A readable axis label: the token's text, spaces kept visible, else its id."""
+def label_of(text, piece):
+    """A readable axis label: the token's decoded text (a leading space shown as
+    an open box), else its vocabulary piece (special tokens such as <s>)."""
     text = text.replace("\n", "\\n")
     if not text.strip():
-        return repr(text) if text else str(token_id)
+        return piece if piece.strip() else repr(text)
     return text.strip() if not text.startswith(" ") else "\u2423" + text.strip()
 
 

@@ -12,6 +12,7 @@
 #     The same with real weights and the directory's tokenizer (ids from tokens.json,
 #     which must agree with `tfc-run --encode TEXT`).
 #
+# --same-as OTHER_WORK also compares the maps with those another build wrote.
 # Always also checked: tokens.json (ids, one text per token, layers and heads), the
 # file set (no missing or extra maps), rows summing to 1 within 1e-5, and with
 # --causal entries above the diagonal exactly 0 (with --window W also those W or
@@ -71,6 +72,8 @@ def main():
     ap.add_argument("--causal", dest="causal", action="store_true", default=True)
     ap.add_argument("--no-causal", dest="causal", action="store_false")
     ap.add_argument("--window", type=int)
+    ap.add_argument("--same-as", help="the --work DIR of another build of the same model, "
+                    "whose maps must agree within 1e-6 (e.g. latent attention on and off)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     out_dir = os.path.join(args.work, "maps")
@@ -146,6 +149,11 @@ def main():
             if args.causal and np.any(got[hidden] != 0.0):
                 fail("layer %d head %d: masked entries are not 0: %s" %
                      (l, h, got[hidden][got[hidden] != 0.0]))
+            if args.same_as:
+                other = np.load(os.path.join(args.same_as, "maps", "layer%d_head%d.npy" % (l, h)))
+                if not np.max(np.abs(other.astype(np.float64) - got)) <= 1e-6:
+                    fail("layer %d head %d differs from %s by %.3g" %
+                         (l, h, args.same_as, np.max(np.abs(other.astype(np.float64) - got))))
             if not args.causal and np.any(got <= 0.0):
                 fail("layer %d head %d: a zero probability without a mask" % (l, h))
     print("%s: %d layers x %d heads of %d x %d, max |tfc - reference| = %.3g" %
