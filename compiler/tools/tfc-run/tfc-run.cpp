@@ -613,6 +613,33 @@ llvm::Error runModel() {
   if (encoderDecoder && run.encoderPrompt.empty())
     return makeError("model '" + name +
                      "' is an encoder-decoder: give --encoder-tokens 1,2,3 or --source TEXT");
+  // Attention maps: of the prompt (an encoder-decoder's: of its encoder's
+  // input), without a session.
+  if (given(attentionMapsOpt)) {
+    llvm::ArrayRef<int32_t> ids = encoderDecoder ? run.encoderPrompt : run.prompt;
+    if (ids.empty())
+      return makeError("no prompt: give --tokens 1,2,3 or --tokenizer FILE --prompt TEXT");
+    if (llvm::Error err = checkIds(ids,
+                                   encoderDecoder ? (given(sourceOpt) ? "the source"
+                                                                      : "--encoder-tokens")
+                                   : given(promptOpt) ? "the prompt"
+                                                      : "--tokens",
+                                   info.vocab_size))
+      return err;
+    if (static_cast<int64_t>(ids.size()) > info.max_seq)
+      return makeError("the prompt has " + llvm::Twine(ids.size()) + " tokens, more than max_seq (" +
+                       llvm::Twine(info.max_seq) + ") of model '" + name + "'");
+    Loaded loaded(lib);
+    loaded.model = run.randomSeed ? lib.modelRandom(*run.randomSeed)
+                                  : lib.modelLoad(weightsPath.c_str());
+    if (!loaded.model)
+      return run.randomSeed
+                 ? makeError("cannot create random weights: " + llvm::Twine(lib.errorText()))
+                 : makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
+    return writeAttentionMaps(lib, loaded.model, ids,
+                              run.tokenizer ? &*run.tokenizer : nullptr);
+  }
+
   if (encoderDecoder)
     if (llvm::Error err = startDecoder(run, name))
       return err;
@@ -631,24 +658,6 @@ llvm::Error runModel() {
                                  given(sourceOpt) ? "the source" : "--encoder-tokens",
                                  info.vocab_size))
     return err;
-
-  // Attention maps: of the prompt (an encoder-decoder's: of its encoder's
-  // input), without a session.
-  if (given(attentionMapsOpt)) {
-    llvm::ArrayRef<int32_t> ids = encoderDecoder ? run.encoderPrompt : run.prompt;
-    if (static_cast<int64_t>(ids.size()) > info.max_seq)
-      return makeError("the prompt has " + llvm::Twine(ids.size()) + " tokens, more than max_seq (" +
-                       llvm::Twine(info.max_seq) + ") of model '" + name + "'");
-    Loaded loaded(lib);
-    loaded.model = run.randomSeed ? lib.modelRandom(*run.randomSeed)
-                                  : lib.modelLoad(weightsPath.c_str());
-    if (!loaded.model)
-      return run.randomSeed
-                 ? makeError("cannot create random weights: " + llvm::Twine(lib.errorText()))
-                 : makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
-    return writeAttentionMaps(lib, loaded.model, ids,
-                              run.tokenizer ? &*run.tokenizer : nullptr);
-  }
 
   // Positions needed: the prompt, then every generated token but the last
   // (whose logits nobody reads).

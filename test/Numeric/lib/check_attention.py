@@ -7,7 +7,8 @@
 #     runs `tfc-run MODEL.so --weights W --tokens ... --attention-maps DIR/maps`,
 #     reads every DIR/maps/layer{L}_head{H}.npy back with numpy, and compares it with
 #     the softmax probabilities of reference.py's float64 forward pass (each sdpa
-#     call, in call order: the layers): max |a - b| <= 2e-5.
+#     call, in call order: the layers): max |a - b| <= 2e-5. An encoder-decoder's maps
+#     are its encoder's (tfc-run --encoder-tokens).
 # check_attention.py stories260k MODEL.so --work DIR --weights HF_DIR --prompt TEXT
 #     The same with real weights and the directory's tokenizer (ids from tokens.json,
 #     which must agree with `tfc-run --encode TEXT`).
@@ -56,7 +57,11 @@ def tfc_run(args):
 
 def reference_maps(family, cfg, weights, ids):
     R.PROBABILITIES = []
-    R.forward(family, cfg, weights, ids)
+    # An encoder-decoder's maps are its encoder's.
+    if family in R.ENCODER_DECODER:
+        R.transformer_encode(cfg, weights, ids)
+    else:
+        R.forward(family, cfg, weights, ids)
     maps, R.PROBABILITIES = R.PROBABILITIES, None
     return np.stack(maps)  # [layers, heads, n, n]
 
@@ -89,7 +94,8 @@ def main():
         weights = R.Weights(W.used)
         ids = ([int(t) for t in args.tokens.split(",")] if args.tokens else
                [int(t) for t in np.random.default_rng(1).integers(0, cfg["vocab"], 11)])
-        tfc_run([args.so, "--weights", wpath, "--tokens", ",".join(map(str, ids)),
+        prompt = "--encoder-tokens" if family in R.ENCODER_DECODER else "--tokens"
+        tfc_run([args.so, "--weights", wpath, prompt, ",".join(map(str, ids)),
                  "--attention-maps", out_dir])
     elif args.model == "stories260k":
         family = "llama"
