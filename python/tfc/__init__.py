@@ -31,7 +31,7 @@ import numpy as np
 __all__ = ["compile", "Library", "Model", "Session", "Tokenizer", "Sampler", "TfcError",
            "decode_batch", "ABI_VERSION"]
 
-ABI_VERSION = 2  # TFC_ABI_VERSION of tfc.h this module speaks
+ABI_VERSION = 3  # TFC_ABI_VERSION of tfc.h this module speaks
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -101,6 +101,8 @@ _SIGNATURES = {
     "tfc_decode": (_I32, [_P, _I32P, _I32, _F32P, _I32]),
     "tfc_decode_batch": (_I32, [ctypes.POINTER(_P), _I32, _I32P, _I32P, _F32P, _I32, _I32P]),
     "tfc_encode": (_I32, [_P, _I32P, _I32, _F32P]),
+    "tfc_attention_maps_shape": (_I32, [_I32, ctypes.POINTER(ctypes.c_int64)]),
+    "tfc_attention_maps": (_I32, [_P, _I32P, _I32, _F32P]),
     "tfc_last_error": (ctypes.c_char_p, []),
 }
 
@@ -183,6 +185,21 @@ class Model:
         if getattr(self, "_handle", None):
             self.library._dll.tfc_model_free(self._handle)
             self._handle = None
+
+    def attention_maps(self, tokens):
+        """The attention probabilities of `tokens` [layers, heads, n, n] (float32;
+        row i the query at position i), for a model compiled with
+        `tfc --emit-attention` (compile(..., options=["--emit-attention"]))."""
+        tokens = _int32s(tokens)
+        dll = self.library._dll
+        dims = (ctypes.c_int64 * 4)()
+        if dll.tfc_attention_maps_shape(tokens.size, dims) != 4:
+            raise self.library._error()
+        maps = np.empty(tuple(dims), dtype=np.float32)
+        if dll.tfc_attention_maps(self._handle, _ptr(tokens, ctypes.c_int32), tokens.size,
+                                  _ptr(maps, ctypes.c_float)) != 0:
+            raise self.library._error()
+        return maps
 
     def session(self, max_tokens=None):
         """A new session of capacity max_tokens (default: the model's max_seq)."""

@@ -156,11 +156,12 @@ void AlignedBuffer::release() {
 namespace {
 
 /// What a generated function is, for the check of its argument list.
-enum class FunctionRole { decoder, encoder, batch };
+enum class FunctionRole { decoder, encoder, batch, maps };
 
 bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const char *what,
                    FunctionRole role) {
   const bool isEncoder = role == FunctionRole::encoder, isBatch = role == FunctionRole::batch;
+  const bool isMaps = role == FunctionRole::maps;
   if (!fn.entry)
     return true;
   if (fn.n_args < 0 || (fn.n_args > 0 && !fn.args)) {
@@ -215,7 +216,15 @@ bool checkFunction(const tfc_gen_model &m, const tfc_gen_function &fn, const cha
     return false;
   }
   bool stateful = fn.stateful != 0;
-  if (counts[TFC_ARG_TOKENS] != 1 || counts[TFC_ARG_OUTPUT] != 1 ||
+  // The attention maps take tokens and weights alone and write their maps
+  // instead of an output.
+  if (counts[TFC_ARG_ATTENTION_MAPS] != (isMaps ? 1 : 0) ||
+      (isMaps && (stateful || counts[TFC_ARG_MEMORY] || counts[TFC_ARG_CACHE] ||
+                  m.attention_map_count <= 0))) {
+    setError("model descriptor: %s has an inconsistent argument list", what);
+    return false;
+  }
+  if (counts[TFC_ARG_TOKENS] != 1 || counts[TFC_ARG_OUTPUT] != (isMaps ? 0 : 1) ||
       counts[TFC_ARG_POS] != (stateful && !isBatch ? 1 : 0) ||
       (!stateful && counts[TFC_ARG_CACHE]) ||
       counts[TFC_ARG_MEMORY] > 1 || (isEncoder && (stateful || counts[TFC_ARG_MEMORY])) ||
@@ -302,7 +311,8 @@ bool tfc::rt::checkDescriptor() {
   if (!checkFunction(m, m.decoder, "decoder", FunctionRole::decoder) ||
       !checkFunction(m, m.encoder, "encoder", FunctionRole::encoder) ||
       !checkFunction(m, m.decoder_last, "decoder_last", FunctionRole::decoder) ||
-      !checkFunction(m, m.decoder_batch, "decoder_batch", FunctionRole::batch))
+      !checkFunction(m, m.decoder_batch, "decoder_batch", FunctionRole::batch) ||
+      !checkFunction(m, m.attention_maps, "attention_maps", FunctionRole::maps))
     return false;
   if (m.decoder_batch.entry &&
       (!m.decoder.entry || !m.decoder.stateful ||

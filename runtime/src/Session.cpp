@@ -91,6 +91,7 @@ struct Call {
         tokens = k;
         break;
       case TFC_ARG_OUTPUT:
+      case TFC_ARG_ATTENTION_MAPS:
         output = k;
         break;
       case TFC_ARG_MEMORY:
@@ -147,6 +148,11 @@ struct Call {
   void setOutput(float *data, int64_t rows) {
     int64_t sizes[2] = {rows, fn->out_width};
     setMemref(memrefs[output], data, 2, sizes);
+  }
+  /// The [maps, heads, n, n] output of attention_maps.
+  void setMaps(float *data, int64_t n) {
+    int64_t sizes[4] = {descriptor().attention_map_count, fn->out_width, n, n};
+    setMemref(memrefs[output], data, 4, sizes);
   }
   void setMemory(const float *data, int64_t rows, int64_t width) {
     if (memory < 0)
@@ -646,5 +652,72 @@ extern "C" int32_t tfc_decode_batch(tfc_session *const *sessions, int32_t count,
       return report(false);
     }
     return report(true);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Attention maps
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Whether the model has attention maps and n is a prompt length they take;
+/// sets the error naming `fn` if not.
+bool checkMapsCall(const char *fn, int32_t n) {
+  const tfc_gen_model &m = descriptor();
+  if (!m.attention_maps.entry) {
+    setError("%s: this model was compiled without attention maps; compile it with "
+             "tfc --emit-attention",
+             fn);
+    return false;
+  }
+  if (n < 1 || n > m.info.max_seq) {
+    setError("%s: n must be in [1, %d] (the model's max_seq), got %d", fn, m.info.max_seq, n);
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+int32_t tfc_attention_maps_shape(int32_t n, int64_t dims[4]) {
+  return guarded<int32_t>(-1, [&]() -> int32_t {
+    if (!checkMapsCall("tfc_attention_maps_shape", n))
+      return -1;
+    if (!dims) {
+      setError("tfc_attention_maps_shape: dims is NULL");
+      return -1;
+    }
+    const tfc_gen_model &m = descriptor();
+    dims[0] = m.attention_map_count;
+    dims[1] = m.attention_maps.out_width;
+    dims[2] = dims[3] = n;
+    return 4;
+  });
+}
+
+int32_t tfc_attention_maps(const tfc_model *model, const int32_t *tokens, int32_t n,
+                           float *out) {
+  return guarded<int32_t>(-1, [&]() -> int32_t {
+    if (!checkMapsCall("tfc_attention_maps", n))
+      return -1;
+    if (!model || !tokens || !out) {
+      setError("tfc_attention_maps: %s is NULL", !model ? "model" : !tokens ? "tokens" : "out");
+      return -1;
+    }
+    if (!checkTokens("tfc_attention_maps", tokens, n))
+      return -1;
+    // A call of its own: no session state, so concurrent calls share nothing
+    // but the read-only weights.
+    std::vector<AlignedBuffer> noCaches;
+    Call call;
+    call.prepare(descriptor().attention_maps, *model, noCaches);
+    call.setTokens(tokens, n);
+    call.setMaps(out, n);
+    AlignedBuffer arena;
+    if (!call.bindArena(arena))
+      return -1;
+    call.run();
+    return 0;
   });
 }

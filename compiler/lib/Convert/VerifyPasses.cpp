@@ -7,7 +7,8 @@
 // weights and prompts — one prefill with every position's logits, then
 // single-token decode steps, which exercise the KV cache — and reports per
 // rewrite the largest absolute difference over the largest magnitude of the
-// reference outputs.
+// reference outputs. With --emit-attention, the attention maps of the same
+// prompt lengths are compared too (their largest absolute difference).
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,6 +64,38 @@ std::string runPrompts(LoadedModel &m, uint64_t seed, std::vector<float> &out) {
   return "";
 }
 
+/// With --emit-attention: the attention maps (tfc_attention_maps) of prompts
+/// of the same lengths, appended to `out`. They are probabilities, so their
+/// differences are absolute.
+std::string runMaps(LoadedModel &m, uint64_t seed, std::vector<float> &out) {
+  const tfc_model_info *info = m.lib.info();
+  int64_t vocab = std::max<int32_t>(info->vocab_size, 1);
+  std::mt19937_64 engine(seed + 1);
+  for (int length : kPromptLengths) {
+    std::vector<int32_t> prompt(length);
+    for (int32_t &t : prompt)
+      t = static_cast<int32_t>(engine() % uint64_t(vocab));
+    int64_t dims[4];
+    if (m.lib.attentionMapsShape(length, dims) != 4)
+      return m.lib.errorText();
+    size_t at = out.size();
+    out.resize(at + size_t(dims[0] * dims[1] * dims[2] * dims[3]));
+    if (m.lib.attentionMaps(m.model, prompt.data(), length, out.data() + at) != 0)
+      return m.lib.errorText();
+  }
+  return "";
+}
+
+/// The largest |got - want|, infinite when the sizes differ or a NaN shows.
+double maxDifference(const std::vector<float> &got, const std::vector<float> &want) {
+  double diff = got.size() == want.size() ? 0 : INFINITY;
+  for (size_t i = 0; i < want.size() && i < got.size(); ++i) {
+    double d = std::fabs(double(got[i]) - double(want[i]));
+    diff = std::isnan(d) ? INFINITY : std::max(diff, d);
+  }
+  return diff;
+}
+
 } // namespace
 
 int runVerifyPasses(const VerifyPassesOptions &options) {
@@ -84,6 +117,11 @@ int runVerifyPasses(const VerifyPassesOptions &options) {
     return fail(e);
   if (std::string e = runPrompts(reference, options.seed, expected); !e.empty())
     return fail(e);
+  const bool maps = options.pipeline.emitAttention;
+  std::vector<float> expectedMaps;
+  if (maps)
+    if (std::string e = runMaps(reference, options.seed, expectedMaps); !e.empty())
+      return fail(e);
   double scale = 0;
   for (float v : expected)
     scale = std::max(scale, std::fabs(double(v)));
@@ -110,17 +148,23 @@ int runVerifyPasses(const VerifyPassesOptions &options) {
       return fail(e);
     if (std::string e = runPrompts(variant, options.seed, got); !e.empty())
       return fail(rewrite.name + std::string(": ") + e);
-    double diff = got.size() == expected.size() ? 0 : INFINITY;
-    for (size_t i = 0; i < expected.size() && i < got.size(); ++i) {
-      double d = std::fabs(double(got[i]) - double(expected[i]));
-      diff = std::isnan(d) ? INFINITY : std::max(diff, d);
-    }
+    double diff = maxDifference(got, expected);
     double relative = scale > 0 ? diff / scale : diff;
     bool above = !(relative <= options.tolerance);
+    // The attention maps must be kept too: they are a function of the model.
+    std::string mapsText;
+    if (maps) {
+      std::vector<float> gotMaps;
+      if (std::string e = runMaps(variant, options.seed, gotMaps); !e.empty())
+        return fail(rewrite.name + std::string(": ") + e);
+      double mapsDiff = maxDifference(gotMaps, expectedMaps);
+      above |= !(mapsDiff <= options.tolerance);
+      mapsText = fmt::format(", attention maps {:.3e}", mapsDiff);
+    }
     anyAbove |= above;
-    llvm::outs() << fmt::format("  {:<28} {:<4} max relative difference {:.3e}{}\n",
+    llvm::outs() << fmt::format("  {:<28} {:<4} max relative difference {:.3e}{}{}\n",
                                 rewrite.name, options.pipeline.*rewrite.enabled ? "off" : "on",
-                                relative, above ? "  ABOVE TOLERANCE" : "");
+                                relative, mapsText, above ? "  ABOVE TOLERANCE" : "");
   }
   llvm::sys::fs::remove_directories(dir);
   return anyAbove ? 1 : 0;

@@ -47,6 +47,10 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(attn::createAttnDecompose());
   if (options.gqa)
     pm.addPass(attn::createAttnGQA());
+  // The maps observe attention as the rewrites above left it, over the whole
+  // prompt: before the KV cache makes the decoder a step function.
+  if (options.emitAttention)
+    pm.addPass(attn::createAttnAttentionMaps());
   if (options.kvCache) {
     pm.addPass(attn::createAttnKVCache());
     pm.addPass(attn::createAttnBatchDecode());
@@ -183,6 +187,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
   Option<bool> noGQA{*this, "no-gqa", llvm::cl::desc("as tfc --no-gqa")};
   Option<bool> noLatent{*this, "no-latent", llvm::cl::desc("as tfc --no-latent")};
   Option<bool> noFuse{*this, "no-fuse", llvm::cl::desc("as tfc --no-fuse")};
+  Option<bool> emitAttention{*this, "emit-attention", llvm::cl::desc("as tfc --emit-attention")};
   Option<bool> moeDenseReference{*this, "moe-dense-reference",
                                  llvm::cl::desc("as tfc --moe-dense-reference")};
   Option<std::string> targetCpu{*this, "target-cpu", llvm::cl::desc("as tfc --target-cpu"),
@@ -206,6 +211,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
     o.gqa = !noGQA;
     o.latent = !noLatent;
     o.fuse = !noFuse;
+    o.emitAttention = emitAttention;
     o.moeDenseReference = moeDenseReference;
     o.targetCpu = targetCpu;
     o.weightType = weightType;

@@ -57,6 +57,8 @@ llvm::Expected<ModelLibrary> ModelLibrary::open(llvm::StringRef path) {
   resolve(lib.decode, "tfc_decode");
   resolve(lib.decodeBatch, "tfc_decode_batch");
   resolve(lib.encode, "tfc_encode");
+  resolve(lib.attentionMapsShape, "tfc_attention_maps_shape");
+  resolve(lib.attentionMaps, "tfc_attention_maps");
   resolve(lib.lastError, "tfc_last_error");
   if (missing)
     return std::move(missing);

@@ -84,7 +84,8 @@ public:
                    {{"gen_abi_version", i32}, {"info", info}, {"weights", ptr}, {"n_slots", i32},
                     {"slots", ptr}, {"n_caches", i32}, {"caches", ptr}, {"decoder", function},
                     {"encoder", function}, {"decoder_last", function},
-                    {"decoder_batch", function}, {"tensor_parallel", i32}});
+                    {"decoder_batch", function}, {"tensor_parallel", i32},
+                     {"attention_maps", function}, {"attention_map_count", i32}});
   }
 
   llvm::ArrayRef<Struct> all() const { return structs; }
@@ -254,7 +255,8 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
                 b.int32(caches.size()), b.array(b.cache, caches, "__tfc_caches"),
                 b.function(layout.decoder), b.function(layout.encoder),
                 b.function(layout.decoderLast), b.function(layout.decoderBatch),
-                b.int32(layout.tensorParallel)});
+                b.int32(layout.tensorParallel), b.function(layout.attentionMaps),
+                b.int32(layout.attentionMaps ? layout.attentionMaps->attentionMapCount : 0)});
   auto *g = new llvm::GlobalVariable(module, b.model, /*isConstant=*/true,
                                      llvm::GlobalValue::ExternalLinkage, model, "__tfc_model");
   g->setVisibility(llvm::GlobalValue::HiddenVisibility);

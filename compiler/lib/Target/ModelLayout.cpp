@@ -201,6 +201,8 @@ FailureOr<ModelLayout> readModelLayout(ModuleOp module, ModelSummary summary) {
     entry.stateful = func->hasAttr(AttnDialect::kStatefulAttrName);
     if (auto arena = func->getAttrOfType<FlatSymbolRefAttr>(AttnDialect::kArenaBytesAttrName))
       entry.arenaBytes = arena.getValue().str();
+    if (auto count = func->getAttrOfType<IntegerAttr>(AttnDialect::kAttentionMapCountAttrName))
+      entry.attentionMapCount = count.getInt();
     if (entry.symbol == "decoder")
       layout.decoder = std::move(entry);
     else if (entry.symbol == "encoder")
@@ -209,6 +211,8 @@ FailureOr<ModelLayout> readModelLayout(ModuleOp module, ModelSummary summary) {
       layout.decoderLast = std::move(entry);
     else if (entry.symbol == "decoder_batch")
       layout.decoderBatch = std::move(entry);
+    else if (entry.symbol == "attention_maps")
+      layout.attentionMaps = std::move(entry);
     else
       return func.emitError("unexpected model function '") << entry.symbol << "'";
   }

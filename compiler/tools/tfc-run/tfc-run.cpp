@@ -38,6 +38,9 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -122,6 +125,14 @@ cl::opt<std::string> encodeOpt("encode",
 cl::opt<std::string> decodeOpt(
     "decode", cl::desc("Print the text of ids ('-' reads them from stdin) and exit"),
     cl::value_desc("1,2,3"), cl::cat(runCategory));
+
+cl::opt<std::string> attentionMapsOpt(
+    "attention-maps",
+    cl::desc("Write the attention probabilities of the prompt to DIR instead of generating: "
+             "DIR/layer{L}_head{H}.npy (float32 [n, n], row i the query at position i) and "
+             "DIR/tokens.json (ids and token texts); the model must be compiled with tfc "
+             "--emit-attention (encoder-decoder models: the encoder's, of --source)"),
+    cl::value_desc("DIR"), cl::cat(runCategory));
 
 cl::opt<bool> memoryOpt("memory",
                         cl::desc("Report on stderr what the weights take in memory (the "
@@ -536,6 +547,86 @@ void printPiece(const std::string &piece) {
   std::fflush(stdout);
 }
 
+/// A float32 .npy file (format version 1.0) of a row-major [rows, cols] array:
+/// the magic, the header length, the header dict padded with spaces to a
+/// multiple of 64 bytes and ended by a newline, then the little-endian data.
+llvm::Error writeNpy(const std::string &path, const float *data, int64_t rows, int64_t cols) {
+  std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
+                                   rows, cols);
+  const size_t preamble = 10; // magic (6), version (2), header length (2)
+  header.append(63 - (preamble + header.size()) % 64, ' ');
+  header.push_back('\n');
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec);
+  if (ec)
+    return makeError("cannot write '" + path + "': " + ec.message());
+  out << "\x93NUMPY" << '\x01' << '\x00';
+  out << static_cast<char>(header.size() & 0xff) << static_cast<char>(header.size() >> 8);
+  out << header;
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, ".npy '<f4' is little-endian");
+  out.write(reinterpret_cast<const char *>(data), size_t(rows * cols) * sizeof(float));
+  out.close();
+  if (out.has_error())
+    return makeError("cannot write '" + path + "': " + out.error().message());
+  return llvm::Error::success();
+}
+
+/// --attention-maps DIR: one .npy per attention layer and head, and the
+/// tokens they are over (ids; the tokenizer's piece and decoded text of each
+/// id, or the id when there is no tokenizer).
+llvm::Error writeAttentionMaps(const ModelLibrary &lib, const tfc_model *model,
+                               llvm::ArrayRef<int32_t> ids, const Tokenizer *tok) {
+  const int32_t n = static_cast<int32_t>(ids.size());
+  int64_t dims[4];
+  if (lib.attentionMapsShape(n, dims) != 4)
+    return makeError(lib.errorText());
+  std::vector<float> maps(size_t(dims[0] * dims[1] * dims[2] * dims[3]));
+  if (lib.attentionMaps(model, ids.data(), n, maps.data()) != 0)
+    return makeError("tfc_attention_maps failed: " + llvm::Twine(lib.errorText()));
+  std::string dir = attentionMapsOpt;
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return makeError("cannot create directory '" + dir + "': " + ec.message());
+  const int64_t square = int64_t(n) * n;
+  for (int64_t l = 0; l < dims[0]; ++l)
+    for (int64_t h = 0; h < dims[1]; ++h) {
+      llvm::SmallString<128> path(dir);
+      llvm::sys::path::append(path, fmt::format("layer{}_head{}.npy", l, h));
+      if (llvm::Error err =
+              writeNpy(std::string(path), maps.data() + (l * dims[1] + h) * square, n, n))
+        return err;
+    }
+  llvm::json::Array idArray, pieces, texts;
+  for (int32_t id : ids) {
+    idArray.push_back(id);
+    std::optional<std::string> piece = tok ? tok->idToToken(id) : std::nullopt;
+    pieces.push_back(piece ? *piece : std::to_string(id));
+    std::string text = std::to_string(id);
+    if (tok) {
+      auto decoded = tok->decode({id});
+      if (!decoded)
+        return decoded.takeError();
+      text = *decoded;
+    }
+    texts.push_back(std::move(text));
+  }
+  llvm::SmallString<128> path(dir);
+  llvm::sys::path::append(path, "tokens.json");
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec);
+  if (ec)
+    return makeError("cannot write '" + path + "': " + ec.message());
+  out << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
+                                    {"ids", std::move(idArray)},
+                                    {"tokens", std::move(pieces)},
+                                    {"text", std::move(texts)},
+                                    {"layers", dims[0]},
+                                    {"heads", dims[1]}}))
+      << "\n";
+  fmt::print(stderr, "attention maps: {} layers x {} heads of {} x {} written to {}\n", dims[0],
+             dims[1], n, n, dir);
+  return llvm::Error::success();
+}
+
 llvm::Error runModel() {
   auto runOr = checkRunOptions();
   if (!runOr)
@@ -564,6 +655,33 @@ llvm::Error runModel() {
   if (encoderDecoder && run.encoderPrompt.empty())
     return makeError("model '" + name +
                      "' is an encoder-decoder: give --encoder-tokens 1,2,3 or --source TEXT");
+  // Attention maps: of the prompt (an encoder-decoder's: of its encoder's
+  // input), without a session.
+  if (given(attentionMapsOpt)) {
+    llvm::ArrayRef<int32_t> ids = encoderDecoder ? run.encoderPrompt : run.prompt;
+    if (ids.empty())
+      return makeError("no prompt: give --tokens 1,2,3 or --tokenizer FILE --prompt TEXT");
+    if (llvm::Error err = checkIds(ids,
+                                   encoderDecoder ? (given(sourceOpt) ? "the source"
+                                                                      : "--encoder-tokens")
+                                   : given(promptOpt) ? "the prompt"
+                                                      : "--tokens",
+                                   info.vocab_size))
+      return err;
+    if (static_cast<int64_t>(ids.size()) > info.max_seq)
+      return makeError("the prompt has " + llvm::Twine(ids.size()) + " tokens, more than max_seq (" +
+                       llvm::Twine(info.max_seq) + ") of model '" + name + "'");
+    Loaded loaded(lib);
+    loaded.model = run.randomSeed ? lib.modelRandom(*run.randomSeed)
+                                  : lib.modelLoad(weightsPath.c_str());
+    if (!loaded.model)
+      return run.randomSeed
+                 ? makeError("cannot create random weights: " + llvm::Twine(lib.errorText()))
+                 : makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
+    return writeAttentionMaps(lib, loaded.model, ids,
+                              run.tokenizer ? &*run.tokenizer : nullptr);
+  }
+
   if (encoderDecoder)
     if (llvm::Error err = startDecoder(run, name))
       return err;
@@ -759,6 +877,7 @@ bool parseCommandLine(int argc, char **argv) {
       "  tfc-run MODEL.so --weights HF_DIR --prompt \"text\" -n N    (the directory's tokenizer)\n"
       "  tfc-run MODEL.so --weights HF_DIR --source \"text\" -n N    (encoder-decoder)\n"
       "  tfc-run MODEL.so --weights HF_DIR --prompt \"text\" --embed (encoder)\n"
+      "  tfc-run MODEL.so --weights W --prompt \"text\" --attention-maps DIR  (tfc --emit-attention)\n"
       "  tfc-run --tokenizer TOKENIZER (--encode \"text\" | --decode 1,2,3)\n\n"
       "TOKENIZER: tokenizer.json, llama2.c tokenizer.bin or .gguf.\n"
       "Generated ids or text go to stdout; the timing line and errors to stderr.\n";

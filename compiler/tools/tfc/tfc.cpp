@@ -88,6 +88,11 @@ static cl::opt<bool> noGQA("no-gqa", cl::desc("Replicate K/V heads per query hea
                            cl::cat(category));
 static cl::opt<bool> noLatent("no-latent", cl::desc("Decompress latent attention (MLA)"),
                               cl::cat(category));
+static cl::opt<bool> emitAttention(
+    "emit-attention",
+    cl::desc("Also build @attention_maps: the attention probabilities per layer and head for "
+             "a prompt (tfc_attention_maps, tfc-run --attention-maps)"),
+    cl::cat(category));
 static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Keep every elementwise step its own loop nest (no "
                                      "tfc-fuse-elementwise)"),
@@ -211,6 +216,7 @@ int main(int argc, char **argv) {
   options.pipeline.gqa = !noGQA;
   options.pipeline.latent = !noLatent;
   options.pipeline.fuse = !noFuse;
+  options.pipeline.emitAttention = emitAttention;
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;
   options.pipeline.weightType = weightType;

@@ -20,6 +20,8 @@
  * argument kinds TFC_ARG_SEGMENTS, TFC_ARG_CACHE_POOL and TFC_ARG_CACHE_OFFSETS.
  * Version 5 added tensor parallelism: tfc_gen_model.tensor_parallel and the
  * shard of each manifest entry (tfc_gen_weight.shard_dim, shard_parts).
+ * Version 6 added the attention maps (tfc_gen_model.attention_maps and
+ * attention_map_count, argument kind TFC_ARG_ATTENTION_MAPS; `tfc --emit-attention`).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -33,7 +35,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 5
+#define TFC_GEN_ABI_VERSION 6
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -69,7 +71,11 @@ enum {
                              is not read */
   TFC_ARG_CACHE_OFFSETS = 10, /* memref<?x{n_caches}xi64>: segment s's session buffer of
                                  cache j starts at element [s][j] of the pool of cache j */
-  TFC_ARG_KIND_COUNT = 11 /* number of kinds (the compiler checks its copy against it) */
+  /* The attention maps function (attention_maps) writes instead of an OUTPUT: */
+  TFC_ARG_ATTENTION_MAPS = 11, /* memref<{maps}x{heads}x?x?xf32>, [maps, heads, n, n] for n
+                                  tokens: the softmax probabilities of query i over key j,
+                                  per attention site (layer) and query head */
+  TFC_ARG_KIND_COUNT = 12 /* number of kinds (the compiler checks its copy against it) */
 };
 
 typedef struct {
@@ -201,6 +207,14 @@ typedef struct {
      model with R > 1 calls the collectives below, which the MPI variant of
      the runtime (libtfcrt_mpi.a) defines. */
   int32_t tensor_parallel;
+  /* Optional (entry NULL unless compiled with `tfc --emit-attention`): runs n
+     tokens from position 0 without a KV cache (stateless, TOKENS, the weights,
+     ATTENTION_MAPS, ARENA) and writes the attention probabilities of every
+     attention site, `attention_map_count` of them (the layers' self-attention in
+     order), for out_width query heads. The decoder's when it runs on tokens
+     alone, else the encoder's. */
+  tfc_gen_function attention_maps;
+  int32_t attention_map_count; /* 0 without attention_maps */
 } tfc_gen_model;
 
 /* Collectives the generated code of a tensor-parallel model calls; buffers are

@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define TFC_ABI_VERSION 2 /* 2: tfc_decode_batch */
+#define TFC_ABI_VERSION 3 /* 2: tfc_decode_batch; 3: tfc_attention_maps */
 
 typedef struct tfc_model tfc_model;     /* weights, read-only after load, thread-safe */
 typedef struct tfc_session tfc_session; /* one sequence: its KV cache and position */
@@ -99,6 +99,25 @@ int32_t tfc_decode_batch(tfc_session *const *sessions, int32_t count, const int3
 /* Encoder models: encodes n tokens; writes n*dim hidden states when out != NULL; for an
    encoder-decoder model the result becomes the session's cross-attention memory. */
 int32_t tfc_encode(tfc_session *, const int32_t *tokens, int32_t n, float *out);
+
+/* Attention maps, for models compiled with `tfc --emit-attention`: the softmax
+   probabilities of every attention layer and query head for a prompt. The maps
+   are those of the decoder's self-attention, or of the encoder's for a model
+   whose decoder reads an encoder memory or that has no decoder.
+   tfc_attention_maps_shape writes {maps, heads, n, n} (maps: the attention
+   layers, in order) for a prompt of n tokens and returns 4; -1 with
+   tfc_last_error() set when the model was compiled without --emit-attention or
+   n is outside [1, max_seq]. */
+int32_t tfc_attention_maps_shape(int32_t n, int64_t dims[4]);
+/* Runs the n tokens from position 0 (no session: nothing is cached) and writes
+   maps*heads*n*n floats to `out` (caller-owned), row-major [map][head][query][key]:
+   query i's probabilities over the keys, each row summing to 1, keys after i
+   (causal attention) or outside a sliding window exactly 0. Allocates the
+   call's activations and frees them before returning. Thread-safe.
+   Returns 0, or -1 with tfc_last_error() set (compiled without
+   --emit-attention, a NULL pointer, n outside [1, max_seq], a token outside the
+   vocabulary, out of memory). */
+int32_t tfc_attention_maps(const tfc_model *, const int32_t *tokens, int32_t n, float *out);
 
 /* Thread-local description of the last failure on this thread, "" when none. */
 const char *tfc_last_error(void);

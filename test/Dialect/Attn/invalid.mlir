@@ -660,6 +660,54 @@ func.func @repeat_kv_result(%x: tensor<2x?x8xf32>) {
 
 // -----
 
+func.func @attention_probs_nonpositive(%q: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.attention_probs' op heads (2) and kv_heads (0) must be positive}}
+  %p = attn.attention_probs %q, %q {heads = 2 : i64, kv_heads = 0 : i64, scale = 1.0 : f64} : tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @attention_probs_divisible(%q: tensor<4x?x8xf32>, %k: tensor<3x?x8xf32>) {
+  // expected-error @+1 {{'attn.attention_probs' op heads (4) must be divisible by kv_heads (3)}}
+  %p = attn.attention_probs %q, %k {heads = 4 : i64, kv_heads = 3 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<3x?x8xf32> -> tensor<4x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @attention_probs_query(%q: tensor<4x?x8xf32>, %k: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.attention_probs' op query has shape [4, ?, 8], expected [2, ?, ?]}}
+  %p = attn.attention_probs %q, %k {heads = 2 : i64, kv_heads = 2 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @attention_probs_key(%q: tensor<4x?x8xf32>, %k: tensor<2x?x4xf32>) {
+  // expected-error @+1 {{'attn.attention_probs' op key has shape [2, ?, 4], expected [2, ?, 8]}}
+  %p = attn.attention_probs %q, %k {heads = 4 : i64, kv_heads = 2 : i64, scale = 1.0 : f64} : tensor<4x?x8xf32>, tensor<2x?x4xf32> -> tensor<4x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @attention_probs_window(%q: tensor<2x?x8xf32>) {
+  // expected-error @+1 {{'attn.attention_probs' op a sliding window needs causal attention}}
+  %p = attn.attention_probs %q, %q {heads = 2 : i64, kv_heads = 2 : i64, scale = 1.0 : f64, window = 4 : i64} : tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @attention_probs_result(%q: tensor<2x5x8xf32>, %k: tensor<2x6x8xf32>) {
+  // expected-error @+1 {{'attn.attention_probs' op result has shape [2, 5, 5], expected [2, 5, 6]}}
+  %p = attn.attention_probs %q, %k {heads = 2 : i64, kv_heads = 2 : i64, scale = 1.0 : f64} : tensor<2x5x8xf32>, tensor<2x6x8xf32> -> tensor<2x5x5xf32>
+  return
+}
+
+// -----
+
 func.func @sdpa_nonpositive(%q: tensor<2x?x8xf32>) {
   // expected-error @+1 {{'attn.sdpa' op heads (2) and kv_heads (0) must be positive}}
   %o = attn.sdpa %q, %q, %q {heads = 2 : i64, kv_heads = 0 : i64, scale = 1.0 : f64} : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<2x?x8xf32>

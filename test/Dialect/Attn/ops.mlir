@@ -124,6 +124,12 @@ func.func @heads(%x: tensor<?x64xf32>, %kv: tensor<?x16xf32>, %pos: index) -> (t
   // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 1.250000e-01 : f64, window = 16 : i64}
   %ow = attn.sdpa %qs, %kr, %k {heads = 8 : i64, kv_heads = 2 : i64, causal, scale = 0.125 : f64, window = 16 : i64}
          : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>
+  // CHECK: attn.attention_probs %{{.*}}, %{{.*}} {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 1.250000e-01 : f64, window = 16 : i64} : tensor<8x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x?xf32>
+  %pw = attn.attention_probs %qs, %kr {heads = 8 : i64, kv_heads = 2 : i64, causal, scale = 0.125 : f64, window = 16 : i64}
+         : tensor<8x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x?xf32>
+  // CHECK: attn.attention_probs %{{.*}}, %{{.*}} {heads = 8 : i64, kv_heads = 2 : i64, scale = 1.250000e-01 : f64} : tensor<8x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x?xf32>
+  %pb = attn.attention_probs %qs, %kr {heads = 8 : i64, kv_heads = 2 : i64, scale = 0.125 : f64}
+         : tensor<8x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x?xf32>
   // CHECK: attn.repeat_kv %{{.*}} : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
   %k8 = attn.repeat_kv %kr : tensor<2x?x8xf32> -> tensor<8x?x8xf32>
   // CHECK: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 8 : i64, kv_heads = 2 : i64, scale = 0.35355339059327373 : f64} : tensor<8x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x8xf32> -> tensor<8x?x8xf32>

@@ -131,6 +131,11 @@ def rope_apply(x, positions, theta, style, scaling=None):
     return out
 
 
+# When a list, sdpa appends each call's softmax probabilities [H, n, m] to it, in
+# call order (check_attention.py compares them with tfc_attention_maps).
+PROBABILITIES = None
+
+
 def sdpa(q, k, v, scale, causal, q_pos, k_pos, window=None):
     """q [n, H, dq], k [m, KV, dq], v [m, KV, dv] -> [n, H*dv].
 
@@ -142,6 +147,7 @@ def sdpa(q, k, v, scale, causal, q_pos, k_pos, window=None):
     assert H % KV == 0, "heads (%d) must be divisible by kv_heads (%d)" % (H, KV)
     group = H // KV
     out = np.zeros((n, H, dv))
+    probs = np.zeros((H, n, m))
     mask = None
     if causal:
         mask = np.asarray(k_pos)[None, :] > np.asarray(q_pos)[:, None]
@@ -152,7 +158,10 @@ def sdpa(q, k, v, scale, causal, q_pos, k_pos, window=None):
         s = (q[:, h, :] @ k[:, kh, :].T) * scale
         if mask is not None:
             s = np.where(mask, -np.inf, s)
-        out[:, h, :] = softmax(s) @ v[:, kh, :]
+        probs[h] = softmax(s)
+        out[:, h, :] = probs[h] @ v[:, kh, :]
+    if PROBABILITIES is not None:
+        PROBABILITIES.append(probs)
     return out.reshape(n, H * dv)
 
 

@@ -107,7 +107,24 @@ def main():
         expect(False, "a refused session must raise")
     except tfc.TfcError as e:
         expect("session 1" in str(e), "batch error text %s" % e)
+    try:
+        model.attention_maps(tokens)
+        expect(False, "attention maps of a model without them must raise")
+    except tfc.TfcError as e:
+        expect("--emit-attention" in str(e), "maps error text %s" % e)
     print("ok: errors raise TfcError")
+
+    # The attention maps of a build with --emit-attention against the reference's
+    # softmax probabilities (GQA: 8 query heads over 2 K/V heads).
+    maps_lib = tfc.Library(tfc.compile(tdsl, os.path.join(work, "maps.so"),
+                                       options=["--emit-attention"]))
+    maps = maps_lib.load(weights).attention_maps(tokens)
+    R.PROBABILITIES = []
+    R.forward(family, cfg, W.used, tokens)
+    ref, R.PROBABILITIES = np.stack(R.PROBABILITIES), None
+    expect(maps.shape == ref.shape and maps.dtype == np.float32, "maps shape %s" % (maps.shape,))
+    expect(np.max(np.abs(maps - ref)) <= 2e-5, "maps differ by %g" % np.max(np.abs(maps - ref)))
+    print("ok: attention_maps matches the reference")
 
     if len(sys.argv) > 3:
         tok = tfc.Tokenizer(sys.argv[3])

@@ -22,6 +22,8 @@ struct PipelineOptions {
   bool gqa = true;     // tfc-attn-gqa (when false: replicate K/V heads)
   bool latent = true;  // tfc-attn-latent (when false: decompress MLA)
   bool fuse = true;    // tfc-fuse-elementwise (when false: one loop nest per linalg op)
+  /// tfc-attn-attention-maps: add @attention_maps (tfc_attention_maps).
+  bool emitAttention = false;
   /// attn.moe computes every expert on every token (the reference lowering)
   /// rather than each expert on the tokens routed to it.
   bool moeDenseReference = false;

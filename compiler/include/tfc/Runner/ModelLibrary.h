@@ -34,6 +34,8 @@ struct ModelLibrary {
   decltype(&::tfc_decode) decode = nullptr;
   decltype(&::tfc_decode_batch) decodeBatch = nullptr;
   decltype(&::tfc_encode) encode = nullptr;
+  decltype(&::tfc_attention_maps_shape) attentionMapsShape = nullptr;
+  decltype(&::tfc_attention_maps) attentionMaps = nullptr;
   decltype(&::tfc_last_error) lastError = nullptr;
 
   /// dlopens `path`, resolves every symbol and checks that the model's

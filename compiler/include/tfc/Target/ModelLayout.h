@@ -67,6 +67,7 @@ struct EntryFunction {
   int64_t outWidth = 0;
   bool stateful = false;
   std::string arenaBytes; // "" or the function returning its arena's size
+  int64_t attentionMapCount = 0; // @attention_maps: the maps of its output
 };
 
 /// Everything the descriptor (gen_abi.h tfc_gen_model) is made of.
@@ -74,7 +75,8 @@ struct ModelLayout {
   ModelSummary summary;
   llvm::SmallVector<attn::WeightSlotAttr> slots;
   llvm::SmallVector<attn::KVCacheAttr> caches;
-  std::optional<EntryFunction> decoder, encoder, decoderLast, decoderBatch;
+  std::optional<EntryFunction> decoder, encoder, decoderLast, decoderBatch,
+      attentionMaps;
   /// Tensor parallelism (attn.tensor_parallel, attn.weight_shards): the ranks
   /// the model is split over (1: none) and per slot its shard {dim, parts,
   /// ranks} (empty: every rank holds it whole).

@@ -51,6 +51,7 @@ TFC_SAME_VALUE(ArgKind, layer_offsets, TFC_ARG_LAYER_OFFSETS);
 TFC_SAME_VALUE(ArgKind, segments, TFC_ARG_SEGMENTS);
 TFC_SAME_VALUE(ArgKind, cache_pool, TFC_ARG_CACHE_POOL);
 TFC_SAME_VALUE(ArgKind, cache_offsets, TFC_ARG_CACHE_OFFSETS);
+TFC_SAME_VALUE(ArgKind, attention_maps, TFC_ARG_ATTENTION_MAPS);
 static_assert(getMaxEnumValForArgKind() + 1 == TFC_ARG_KIND_COUNT,
               "ArgKind (AttnAttrs.td) and TFC_ARG_* (gen_abi.h) differ in number");
 TFC_SAME_VALUE(DType, f32, TFC_DTYPE_F32);

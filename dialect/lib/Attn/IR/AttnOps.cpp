@@ -369,6 +369,23 @@ LogicalResult SDPAOp::verify() {
   return expectShape(*this, getResult(), "result", {heads, dimOf(getQuery(), 1), dv});
 }
 
+LogicalResult AttentionProbsOp::verify() {
+  int64_t heads = getHeads(), kvHeads = getKvHeads();
+  if (heads <= 0 || kvHeads <= 0)
+    return emitOpError() << "heads (" << heads << ") and kv_heads (" << kvHeads
+                         << ") must be positive";
+  if (heads % kvHeads != 0)
+    return emitOpError() << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads
+                         << ")";
+  if (failed(expectShape(*this, getQuery(), "query", {heads, -1, -1})) ||
+      failed(expectShape(*this, getKey(), "key", {kvHeads, -1, dimOf(getQuery(), 2)})))
+    return failure();
+  if (failed(verifyWindow(*this, getWindow(), getCausal())))
+    return failure();
+  return expectShape(*this, getResult(), "result",
+                     {heads, dimOf(getQuery(), 1), dimOf(getKey(), 1)});
+}
+
 LogicalResult OnlineAttentionOp::verify() {
   if (getGroup() <= 0)
     return emitOpError() << "group (" << getGroup() << ") must be positive";

@@ -18,6 +18,7 @@
 #include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -563,6 +564,102 @@ struct RepeatKVLowering : OpConversionPattern<RepeatKVOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Attention probabilities (tfc --emit-attention)
+//===----------------------------------------------------------------------===//
+
+/// The score of a masked key before the softmax (as in the online softmax).
+constexpr float kMaskedProbScore = -1.0e30f;
+
+// attn.attention_probs => scores q . k (key head h / group) as a generic over
+// [heads, n, m] reducing d; row maxima of the visible scaled scores; exp(scaled
+// score - max), 0 where masked; row sums; probabilities = exp / sum. The
+// [heads, n, m] tensor is the point here (@attention_maps only), so it is
+// written plainly, one linalg op per step.
+struct AttentionProbsLowering : OpConversionPattern<AttentionProbsOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(AttentionProbsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto &b = rewriter;
+    MLIRContext *ctx = b.getContext();
+    Value q = adaptor.getQuery(), k = adaptor.getKey();
+    const int64_t heads = op.getHeads(), group = heads / op.getKvHeads();
+    const bool causal = op.getCausal();
+    const std::optional<uint64_t> window = op.getWindow();
+    OpFoldResult n = knownSize(b, loc, q, 1), m = knownSize(b, loc, k, 1);
+    OpFoldResult h = b.getIndexAttr(heads);
+    AffineExpr dh, di, dj, de;
+    bindDims(ctx, dh, di, dj, de);
+    AffineMap qMap = AffineMap::get(4, 0, {dh, di, de}, ctx);
+    AffineMap kMap = AffineMap::get(4, 0, {dh.floorDiv(group), dj, de}, ctx);
+    AffineMap sMap = AffineMap::get(4, 0, {dh, di, dj}, ctx);
+    Value scores = filledTensor(b, loc, {h, n, m}, 0.0f);
+    scores = generic(b, loc, ValueRange{q, k}, scores, {qMap, kMap, sMap}, iterators(3, 1),
+                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       Value prod = nb.create<arith::MulFOp>(l, a[0], a[1]);
+                       return nb.create<arith::AddFOp>(l, a[2], prod);
+                     });
+
+    // Query i is position i + shift of the m keys (shift = m - n); key j is
+    // masked when j > i + shift, or with a window W when j + W <= i + shift.
+    Value shift;
+    if (causal)
+      shift = b.create<arith::SubIOp>(loc, getValueOrCreateConstantIndexOp(b, loc, m),
+                                      getValueOrCreateConstantIndexOp(b, loc, n));
+    auto masked = [&](OpBuilder &nb, Location l) -> Value {
+      Value i = nb.create<linalg::IndexOp>(l, 1);
+      Value j = nb.create<linalg::IndexOp>(l, 2);
+      Value last = nb.create<arith::AddIOp>(l, i, shift);
+      Value future = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, j, last);
+      if (!window)
+        return future;
+      Value reach = nb.create<arith::AddIOp>(l, j, indexConst(nb, l, int64_t(*window)));
+      Value old = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, reach, last);
+      return nb.create<arith::OrIOp>(l, future, old);
+    };
+    const double scale = op.getScale().convertToDouble();
+    auto scaled = [&](OpBuilder &nb, Location l, Value s) -> Value {
+      return nb.create<arith::MulFOp>(l, s, f32Const(nb, l, scale));
+    };
+
+    AffineMap id3 = b.getMultiDimIdentityMap(3), rowOf = selectDims(ctx, 3, {0, 1});
+    Value rowMax = filledTensor(b, loc, {h, n}, kMaskedProbScore);
+    rowMax = generic(b, loc, scores, rowMax, {id3, rowOf}, iterators(2, 1),
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       Value x = scaled(nb, l, a[0]);
+                       if (causal)
+                         x = nb.create<arith::SelectOp>(l, masked(nb, l),
+                                                        f32Const(nb, l, kMaskedProbScore), x);
+                       return nb.create<arith::MaximumFOp>(l, a[1], x);
+                     });
+    Value exps = generic(b, loc, ValueRange{scores, rowMax}, emptyTensor(b, loc, {h, n, m}),
+                         {id3, rowOf, id3}, iterators(3),
+                         [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           Value e = nb.create<math::ExpOp>(
+                               l, nb.create<arith::SubFOp>(l, scaled(nb, l, a[0]), a[1]));
+                           if (!causal)
+                             return e;
+                           return nb.create<arith::SelectOp>(l, masked(nb, l),
+                                                             f32Const(nb, l, 0.0), e);
+                         });
+    Value sums = filledTensor(b, loc, {h, n}, 0.0f);
+    sums = generic(b, loc, exps, sums, {id3, rowOf}, iterators(2, 1),
+                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                     return nb.create<arith::AddFOp>(l, a[1], a[0]);
+                   });
+    // Every row sees at least its own position, so its sum is positive.
+    Value probs = generic(b, loc, ValueRange{exps, sums}, emptyTensor(b, loc, {h, n, m}),
+                          {id3, rowOf, id3}, iterators(3),
+                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                            return nb.create<arith::DivFOp>(l, a[0], a[1]);
+                          });
+    rewriter.replaceOp(op, castTo(rewriter, loc, probs, op.getType()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -607,7 +704,8 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
 void tfc::populateAttnToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<EmbeddingLowering, PositionEmbeddingLowering, SinusoidalLowering, LinearLowering,
                RMSNormLowering, LayerNormLowering, SplitHeadsLowering, MergeHeadsLowering,
-               SliceLastLowering, ConcatLastLowering, RopeLowering, RepeatKVLowering>(
+               SliceLastLowering, ConcatLastLowering, RopeLowering, RepeatKVLowering,
+               AttentionProbsLowering>(
       patterns.getContext());
   populateAttnTileSDPAPatterns(patterns);
   populateOnlineAttentionToLinalgPatterns(patterns);

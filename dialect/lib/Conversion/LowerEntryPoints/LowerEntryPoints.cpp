@@ -342,8 +342,11 @@ LogicalResult lowerFunction(func::FuncOp func,
   if (ret.getNumOperands() != 1 + cacheArgs.size())
     return func.emitError("model functions must return one tensor and their updated caches");
   Value result = ret.getOperand(0);
-  BlockArgument out = entry.addArgument(memrefFor(result.getType()), loc);
-  argTable.push_back(entryArg(ctx, ArgKind::output));
+  auto resultType = cast<RankedTensorType>(result.getType());
+  // @attention_maps (tfc-attn-attention-maps) returns [maps, heads, n, n].
+  const bool attentionMaps = resultType.getRank() == 4;
+  BlockArgument out = entry.addArgument(memrefFor(resultType), loc);
+  argTable.push_back(entryArg(ctx, attentionMaps ? ArgKind::attention_maps : ArgKind::output));
   b.setInsertionPoint(ret);
   auto store = [&](Value tensor, Value buffer) {
     auto op = b.create<bufferization::MaterializeInDestinationOp>(loc, TypeRange{}, tensor, buffer);
@@ -361,8 +364,10 @@ LogicalResult lowerFunction(func::FuncOp func,
   func.removeResAttrsAttr();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   func->setAttr(AttnDialect::kEntryArgsAttrName, b.getArrayAttr(argTable));
-  func->setAttr(AttnDialect::kOutWidthAttrName,
-                b.getI64IntegerAttr(cast<RankedTensorType>(result.getType()).getDimSize(1)));
+  func->setAttr(AttnDialect::kOutWidthAttrName, b.getI64IntegerAttr(resultType.getDimSize(1)));
+  if (attentionMaps)
+    func->setAttr(AttnDialect::kAttentionMapCountAttrName,
+                  b.getI64IntegerAttr(resultType.getDimSize(0)));
   return success();
 }
 

@@ -33,4 +33,12 @@ int32_t tfc_encode(tfc_session *s, const int32_t *t, int32_t n, float *o) {
   (void)s; (void)t; (void)n; (void)o;
   return -1;
 }
+int32_t tfc_attention_maps_shape(int32_t n, int64_t dims[4]) {
+  (void)n; (void)dims;
+  return -1;
+}
+int32_t tfc_attention_maps(const tfc_model *m, const int32_t *t, int32_t n, float *o) {
+  (void)m; (void)t; (void)n; (void)o;
+  return -1;
+}
 const char *tfc_last_error(void) { return "stub"; }

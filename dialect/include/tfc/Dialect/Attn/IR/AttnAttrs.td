@@ -35,7 +35,8 @@ def Attn_ArgKind : I32EnumAttr<"ArgKind",
       I32EnumAttrCase<"layer_offsets", 7>,
       I32EnumAttrCase<"segments", 8>,
       I32EnumAttrCase<"cache_pool", 9>,
-      I32EnumAttrCase<"cache_offsets", 10>
+      I32EnumAttrCase<"cache_offsets", 10>,
+      I32EnumAttrCase<"attention_maps", 11>
     ]> {
   let cppNamespace = "::tfc::attn";
   let genSpecializedAttr = 0;

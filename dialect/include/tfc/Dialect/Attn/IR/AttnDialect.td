@@ -45,6 +45,9 @@ def Attn_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kStatefulAttrName = "attn.stateful";
     /// On a model function: the function returning its arena's size.
     static constexpr ::llvm::StringLiteral kArenaBytesAttrName = "attn.arena_bytes";
+    /// On @attention_maps: the attention sites its [maps, heads, n, n] output
+    /// holds (its out_width is the heads).
+    static constexpr ::llvm::StringLiteral kAttentionMapCountAttrName = "attn.attention_map_count";
     /// On an argument of @decoder_batch before tfc-lower-entry-points: which of
     /// its batch arguments it is ("segments", "cache_offsets" or "cache_pool").
     static constexpr ::llvm::StringLiteral kBatchArgAttrName = "attn.batch_arg";

@@ -469,6 +469,33 @@ def Attn_SDPAOp : Attn_Op<"sdpa", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Attn_AttentionProbsOp : Attn_Op<"attention_probs", [Pure]> {
+  let summary = "the softmax probabilities of attn.sdpa, materialized";
+  let description = [{
+    `q: [heads, n, d]`, `k: [kv_heads, m, d]` -> `[heads, n, m]`: the matrix
+    `softmax(scale * q k^T)` that attn.sdpa with the same operands and
+    attributes multiplies its values by, with the same masking (`causal`,
+    `window`; the queries are the last `n` of the `m` positions). Masked
+    entries are exactly 0 and every row sums to 1. Query head `h` reads
+    key head `h / (heads / kv_heads)`. Only `tfc-attn-attention-maps` creates
+    it, for the `@attention_maps` entry point (`tfc --emit-attention`): the
+    [heads, n, m] tensor that attn.sdpa's flash-style lowering never forms.
+
+    ```mlir
+    %p = attn.attention_probs %q, %k {heads = 8 : i64, kv_heads = 4 : i64, causal, scale = 0.35355339059327373 : f64}
+           : tensor<8x?x8xf32>, tensor<4x?x8xf32> -> tensor<8x?x?xf32>
+    ```
+  }];
+  let arguments = (ins Attn_HeadTensor:$query, Attn_HeadTensor:$key,
+                   I64Attr:$heads, I64Attr:$kv_heads, UnitAttr:$causal, F64Attr:$scale,
+                   OptionalAttr<I64Attr>:$window);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key attr-dict `:` type($query) `,` type($key) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Attn_OnlineAttentionOp : Attn_Op<"online_attention", [Pure, AttrSizedOperandSegments,
     AllTypesMatch<["max", "new_max"]>, AllTypesMatch<["sum", "new_sum"]>,
     AllTypesMatch<["acc", "new_acc"]>]> {

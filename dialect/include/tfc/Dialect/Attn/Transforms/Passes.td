@@ -10,6 +10,55 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AttnAttentionMaps : Pass<"tfc-attn-attention-maps", "::mlir::ModuleOp"> {
+  let summary = "Add @attention_maps: the model's attention probabilities per layer and head";
+  let description = [{
+    `tfc --emit-attention` only. Clones the stateless `@decoder` (or, for a
+    model whose decoder reads an encoder memory or that has no decoder,
+    `@encoder`) into `@attention_maps(tokens) -> tensor<L x H x ? x ?xf32>`:
+    for every attn.sdpa of the clone, in program order (site `s` of `S` in a
+    layer loop from `lb` at iteration `i` is map `base + (i - lb) * S + s`),
+    the softmax probabilities of its queries over its keys
+    (attn.attention_probs: causal zeros, windows and grouped K/V heads as the
+    attn.sdpa computes them), inserted into one [maps, heads, n, n] tensor
+    threaded through the layer loops. The clone returns only the maps, so the
+    output head and whatever else no map depends on is dead code. It must
+    run before tfc-attn-kv-cache (the clone runs the whole prompt, without a
+    cache) and after the passes that rewrite attention (latent, GQA), whose
+    attn.sdpa it observes: the probabilities are a function of the model, so
+    every pass must keep them. Without the flag the module is unchanged.
+
+    Before:
+    ```mlir
+    func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x512xf32> {
+      %r = scf.for %i = %c0 to %c5 step %c1 iter_args(%x = %x0) -> (tensor<?x64xf32>) {
+        ...
+        %o = attn.sdpa %q, %k, %v {causal, heads = 8 : i64, kv_heads = 4 : i64, scale = ...} : ...
+        ...
+      }
+      ...
+    }
+    ```
+    After (in addition to `@decoder`):
+    ```mlir
+    func.func @attention_maps(%tokens: tensor<?xi32>) -> tensor<5x8x?x?xf32> {
+      %maps0 = tensor.empty(%n, %n) : tensor<5x8x?x?xf32>
+      %r:2 = scf.for %i = %c0 to %c5 step %c1 iter_args(%x = %x0, %maps = %maps0) -> (...) {
+        ...
+        %p = attn.attention_probs %q, %k {causal, heads = 8 : i64, kv_heads = 4 : i64, scale = ...} : ...
+        %maps1 = tensor.insert_slice %p into %maps[%i, 0, 0, 0] [1, 8, %n, %n] [1, 1, 1, 1] : ...
+        %o = attn.sdpa %q, %k, %v {...} : ...
+        ...
+        scf.yield %x1, %maps1 : ...
+      }
+      return %r#1 : tensor<5x8x?x?xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def AttnBatchDecode : Pass<"tfc-attn-batch-decode", "::mlir::ModuleOp"> {
   let summary = "Add @decoder_batch: one decoder step over the new tokens of several sessions";
   let description = [{
