@@ -44,7 +44,9 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
   if (options.gqa)
     pm.addPass(attn::createAttnGQA());
   if (options.kvCache) {
-    pm.addPass(attn::createAttnKVCache());
+    attn::AttnKVCacheOptions kvCache;
+    kvCache.kvType = options.kvType;
+    pm.addPass(attn::createAttnKVCache(kvCache));
     pm.addPass(attn::createAttnBatchDecode());
   }
   pm.addPass(attn::createAttnLastTokenLogits());
@@ -185,6 +187,8 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
                                 llvm::cl::init("native")};
   Option<std::string> weightType{*this, "weight-type", llvm::cl::desc("as tfc --weight-type"),
                                  llvm::cl::init("f32")};
+  Option<std::string> kvType{*this, "kv-type", llvm::cl::desc("as tfc --kv-type"),
+                             llvm::cl::init("f32")};
   Option<unsigned> threads{*this, "threads", llvm::cl::desc("as tfc --threads"),
                            llvm::cl::init(0)};
   Option<unsigned> attentionKeyTile{*this, "attention-key-tile",
@@ -203,6 +207,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
     o.moeDenseReference = moeDenseReference;
     o.targetCpu = targetCpu;
     o.weightType = weightType;
+    o.kvType = kvType;
     o.threads = threads;
     o.attentionKeyTile = attentionKeyTile;
     o.attentionQueryRows = attentionQueryRows;
@@ -238,6 +243,8 @@ std::string checkPipelineOptions(const PipelineOptions &options) {
   if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k"}, options.weightType))
     return "--weight-type=" + options.weightType +
            " is not a weight type (f32, bf16, f16, q8_0, q4_0, q6_k)";
+  if (!llvm::is_contained({"f32", "bf16", "q8_0"}, options.kvType))
+    return "--kv-type=" + options.kvType + " is not a KV cache type (f32, bf16, q8_0)";
   for (auto [name, value] : {std::pair{"key-tile", options.attentionKeyTile},
                               std::pair{"query-rows", options.attentionQueryRows}})
     if (!SDPATiling::validSize(value))

@@ -18,6 +18,7 @@
  * (TFC_ARG_LAYER_OFFSETS), so that its layers need not be side by side.
  * Version 4 added the batched decoder (tfc_gen_model.decoder_batch) and its
  * argument kinds TFC_ARG_SEGMENTS, TFC_ARG_CACHE_POOL and TFC_ARG_CACHE_OFFSETS.
+ * Version 5 added the KV cache's element type (tfc_gen_cache.dtype, tfc --kv-type).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -31,7 +32,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 4
+#define TFC_GEN_ABI_VERSION 5
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -138,13 +139,18 @@ typedef struct {
   int32_t init;  /* TFC_INIT_*: how tfc_model_random fills it */
 } tfc_gen_weight;
 
-/* A KV cache buffer (TFC_ARG_CACHE) each session allocates: F32, zero-initialized,
-   exactly of shape dims (static in the generated code; dims[seq_dim] == max_seq, or the
-   window W < max_seq of a rolling cache, which keeps position p in slot p mod W). */
+/* A KV cache buffer (TFC_ARG_CACHE) each session allocates: zero-initialized, exactly
+   of shape dims (static in the generated code; dims[seq_dim] == max_seq, or the window
+   W < max_seq of a rolling cache, which keeps position p in slot p mod W), of element
+   type dtype (tfc --kv-type): TFC_DTYPE_F32, TFC_DTYPE_BF16, or TFC_DTYPE_Q8_0, whose
+   last dim counts the bytes of the Q8_0 blocks of a row (34 per 32 values), so the
+   buffer is memref<...xi8>. The pools and offsets of the batched decoder count
+   elements of that type (bytes for Q8_0). */
 typedef struct {
   int32_t rank;
   int64_t dims[TFC_MAX_RANK];
   int32_t seq_dim;
+  int32_t dtype; /* TFC_DTYPE_F32, _BF16 or _Q8_0 */
 } tfc_gen_cache;
 
 typedef struct {
