@@ -12,7 +12,8 @@
 #                  [--prompt-len N] [--chunks 40,1,..] [--seed S]
 #                  [--tol T] [--f32-tol T]
 #     MODEL: a reduced model of check.py (llama_small, mla_small, ...) or of
-#     this file (llama_k, window_kv32, mla_kv64), seeded random F32 weights.
+#     this file (llama_k, window_kv32, mla_kv64), seeded random F32 weights, or
+#     stories260k with --weights (its model.safetensors).
 #     Runs the prompt (in chunks) and compares the logits with
 #       "stored": the reference that rounds K/V as the cache stores them:
 #                 relative error <= --tol (default 1e-3: f32 arithmetic, and
@@ -66,11 +67,17 @@ def cached_width(family, cfg):
 def check(args):
     os.makedirs(args.work, exist_ok=True)
     checker = C.Checker(args.so, args.harness, args.work)
-    family, cfg = MODELS[args.model]
-    tensors = {k: R.round_to_dtype(v, "F32")
-               for k, v in R.manifest(family, cfg, seed=args.seed).used.items()}
-    wpath = os.path.join(args.work, "weights.safetensors")
-    R.save_safetensors(wpath, tensors)
+    if args.model == "stories260k":
+        family = "llama"
+        cfg = C.llama_cfg_from_hf(os.path.join(os.path.dirname(args.weights), "config.json"))
+        tensors = R.load_safetensors(args.weights)
+        wpath = args.weights
+    else:
+        family, cfg = MODELS[args.model]
+        tensors = {k: R.round_to_dtype(v, "F32")
+                   for k, v in R.manifest(family, cfg, seed=args.seed).used.items()}
+        wpath = os.path.join(args.work, "weights.safetensors")
+        R.save_safetensors(wpath, tensors)
     n = min(args.prompt_len, cfg["max_seq"])
     tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
     cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
@@ -109,7 +116,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     sp = ap.add_subparsers(dest="cmd", required=True)
     c = sp.add_parser("check")
-    c.add_argument("model", choices=sorted(MODELS))
+    c.add_argument("model", choices=sorted(MODELS) + ["stories260k"])
+    c.add_argument("--weights", help="stories260k: its model.safetensors")
     c.add_argument("so")
     c.add_argument("harness")
     c.add_argument("--kv-type", required=True, choices=sorted(STORES))
