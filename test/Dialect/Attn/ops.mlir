@@ -201,3 +201,21 @@ func.func @rope_yarn(%q: tensor<2x?x8xf32>) -> tensor<2x?x8xf32> {
                                                   beta_fast = 32.0 : f64, beta_slow = 1.0 : f64, mscale = 1.0 : f64, mscale_all_dim = 0.707 : f64>} : tensor<2x?x8xf32>
   return %r : tensor<2x?x8xf32>
 }
+
+// Narrow caches (--kv-type): rows stored as bf16 or Q8_0 bytes and read back as f32.
+// CHECK-LABEL: func @kv_types
+// CHECK: %[[Q:.*]] = attn.kv_quant %{{.*}} : tensor<2x?x64xf32> -> tensor<2x?x68xi8>
+// CHECK: %[[U:.*]] = attn.cache_update %{{.*}}[%{{.*}}], %[[Q]] at %{{.*}} : tensor<3x2x16x68xi8>, tensor<2x?x68xi8>
+// CHECK: %[[V:.*]] = attn.cache_view %[[U]][%{{.*}}] upto %{{.*}} : tensor<3x2x16x68xi8> -> tensor<2x?x68xi8>
+// CHECK: attn.kv_dequant %[[V]] : tensor<2x?x68xi8> -> tensor<2x?x64xf32>
+// CHECK: attn.kv_quant %{{.*}} : tensor<2x?x64xf32> -> tensor<2x?x64xbf16>
+// CHECK: attn.kv_dequant %{{.*}} : tensor<2x?x64xbf16> -> tensor<2x?x64xf32>
+func.func @kv_types(%c: tensor<3x2x16x68xi8>, %k: tensor<2x?x64xf32>, %i: index) -> (tensor<2x?x64xf32>, tensor<2x?x64xf32>) {
+  %q = attn.kv_quant %k : tensor<2x?x64xf32> -> tensor<2x?x68xi8>
+  %u = attn.cache_update %c[%i], %q at %i : tensor<3x2x16x68xi8>, tensor<2x?x68xi8>
+  %v = attn.cache_view %u[%i] upto %i : tensor<3x2x16x68xi8> -> tensor<2x?x68xi8>
+  %d = attn.kv_dequant %v : tensor<2x?x68xi8> -> tensor<2x?x64xf32>
+  %b = attn.kv_quant %k : tensor<2x?x64xf32> -> tensor<2x?x64xbf16>
+  %w = attn.kv_dequant %b : tensor<2x?x64xbf16> -> tensor<2x?x64xf32>
+  return %d, %w : tensor<2x?x64xf32>, tensor<2x?x64xf32>
+}
