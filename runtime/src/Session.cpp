@@ -191,7 +191,7 @@ struct Call {
     if (buffer.size() < need || !buffer.data()) {
       size_t want = std::max(need, 2 * buffer.size());
       AlignedBuffer fresh;
-      if (!fresh.allocate(want) && (want == need || !fresh.allocate(need))) {
+      if (!fresh.reserve(want) && (want == need || !fresh.reserve(need))) {
         setError("out of memory allocating %zu bytes of activations", need);
         return false;
       }
@@ -251,7 +251,7 @@ struct tfc_session {
       call->pos = stateful ? maxTokens - 1 : 0;
       need = std::max(need, call->arenaBytes());
     }
-    if (need && !arena.allocate(need)) {
+    if (need && !arena.reserve(need)) {
       setError("out of memory allocating %zu bytes of activations", need);
       return false;
     }
