@@ -81,6 +81,12 @@ def check(args):
     n = min(args.prompt_len, cfg["max_seq"])
     tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
     cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
+    # Encoder-decoders: the decoder's self-attention cache is narrow, the
+    # cross-attention caches stay f32.
+    enc_tokens = None
+    if family in R.ENCODER_DECODER:
+        enc_tokens = [int(t) for t in np.random.default_rng(args.seed + 3).integers(0, cfg["vocab"], 9)]
+        cmd += ["--encoder-tokens", ",".join(map(str, enc_tokens))]
     if args.chunks:
         cmd += ["--chunks", args.chunks]
     got = checker.output(cmd, "kv %s logits" % args.kv_type, (n, cfg["vocab"]))
@@ -89,7 +95,7 @@ def check(args):
     refs = {}
     for label, store in (("stored", STORES[args.kv_type]), ("f32", None)):
         R.KV_STORE = store
-        refs[label] = R.forward(family, cfg, R.Weights(tensors=tensors), tokens)
+        refs[label] = R.forward(family, cfg, R.Weights(tensors=tensors), tokens, enc_tokens)
     R.KV_STORE = None
     errors = {label: C.rel_err(got, want) for label, want in refs.items()}
     for label, want in refs.items():
