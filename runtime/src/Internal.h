@@ -67,6 +67,15 @@ public:
   /// Replaces the contents by `bytes` zero bytes. Returns false when out of
   /// memory, leaving the buffer as it was.
   bool allocate(size_t bytes);
+  /// Replaces the contents by `bytes` zero bytes of reserved address space
+  /// (mmap, MAP_NORESERVE, whatever the size): a page becomes memory when it is
+  /// first written, so a KV cache sized for max_seq costs what its session
+  /// has written. Returns false when out of address space.
+  bool reserve(size_t bytes);
+  /// Zeroes a reserved buffer by giving its pages back (madvise
+  /// MADV_DONTNEED): what was written stops counting until written again.
+  /// A buffer from allocate() is zeroed in place.
+  void discard();
   void release();
 
   void *data() const { return ptr; }

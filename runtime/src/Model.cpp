@@ -14,6 +14,7 @@
 #include "tfc/Gguf.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -138,6 +139,30 @@ bool AlignedBuffer::allocate(size_t n) {
   bytes = n;
   mappedBytes = mapped;
   return true;
+}
+
+bool AlignedBuffer::reserve(size_t n) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  size_t rounded = n == 0 ? page : (n + page - 1) / page * page;
+  if (rounded < n)
+    return false;
+  void *p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return false;
+  release();
+  ptr = p;
+  bytes = n;
+  mappedBytes = rounded;
+  return true;
+}
+
+void AlignedBuffer::discard() {
+  if (!ptr)
+    return;
+  // Private anonymous pages read as zeros again after MADV_DONTNEED.
+  if (!mappedBytes || madvise(ptr, mappedBytes, MADV_DONTNEED) != 0)
+    std::memset(ptr, 0, bytes);
 }
 
 void AlignedBuffer::release() {
@@ -267,7 +292,9 @@ bool tfc::rt::checkDescriptor() {
   }
   for (int32_t c = 0; c < m.n_caches; ++c) {
     const tfc_gen_cache &cache = m.caches[c];
-    if (cache.rank < 1 || cache.rank > TFC_MAX_RANK || elementCount(cache.dims, cache.rank) < 0) {
+    if (cache.rank < 1 || cache.rank > TFC_MAX_RANK || elementCount(cache.dims, cache.rank) < 0 ||
+        (cache.dtype != TFC_DTYPE_F32 && cache.dtype != TFC_DTYPE_BF16 &&
+         cache.dtype != TFC_DTYPE_Q8_0)) {
       setError("model descriptor: cache %d is malformed", c);
       return false;
     }

@@ -10,6 +10,24 @@
 // arena is reserved at creation for a decode step at the last position, so a
 // decode step allocates nothing; a longer prefill grows it once.
 //
+// KV memory grows with use. A cache is [layers, heads, positions, width] as the
+// generated code addresses it, sized for the session's whole capacity; the
+// session reserves it as address space (mmap with MAP_NORESERVE) and the
+// kernel commits a page when a position is first written into it. In that
+// layout a session of n tokens has touched, per layer, head and cache,
+// ceil(n * width * element bytes / 4096) pages at the start of that head's
+// row block, whatever max_seq is: 64 tokens of 8 f32 values are one page of
+// the 16 the block has at max_seq 512, of 64 at max_seq 2048. Reset gives the
+// pages back (MADV_DONTNEED), free unmaps them. This was chosen over a page
+// table that attention walks because the generated code keeps its contiguous
+// per-head views (each cached row is read with the same strided slices and
+// vector kernels as before, so long contexts decode exactly as fast), and the
+// only cost is the page granularity: at most one partly used page per layer,
+// head and cache. The reservation fails only when the address space runs out
+// (47 bits), not when memory does; an overcommitting kernel then answers a
+// write to a page it cannot back with SIGBUS/OOM as for any lazily touched
+// memory.
+//
 // Every call validates everything before touching the session, and nothing that
 // follows the generated call can fail, so a failed call leaves the session as it
 // was.
@@ -179,7 +197,7 @@ struct Call {
     if (buffer.size() < need || !buffer.data()) {
       size_t want = std::max(need, 2 * buffer.size());
       AlignedBuffer fresh;
-      if (!fresh.allocate(want) && (want == need || !fresh.allocate(need))) {
+      if (!fresh.reserve(want) && (want == need || !fresh.reserve(need))) {
         setError("out of memory allocating %zu bytes of activations", need);
         return false;
       }
@@ -239,7 +257,7 @@ struct tfc_session {
       call->pos = stateful ? maxTokens - 1 : 0;
       need = std::max(need, call->arenaBytes());
     }
-    if (need && !arena.allocate(need)) {
+    if (need && !arena.reserve(need)) {
       setError("out of memory allocating %zu bytes of activations", need);
       return false;
     }
@@ -280,11 +298,14 @@ tfc_session *tfc_session_new(const tfc_model *model, int32_t max_tokens) {
     s->maxTokens = max_tokens;
     if (m.decoder.entry && !m.decoder.stateful)
       s->history.assign(max_tokens, 0);
+    // The caches are reserved, not allocated: pages become memory as the
+    // session writes positions into them (see cacheBytes).
     s->caches.resize(m.n_caches);
     for (int32_t c = 0; c < m.n_caches; ++c) {
       size_t n = size_t(elementCount(m.caches[c].dims, m.caches[c].rank));
-      if (n > SIZE_MAX / sizeof(float) || !s->caches[c].allocate(n * sizeof(float))) {
-        setError("out of memory allocating KV cache %d (%s floats)", c,
+      size_t unit = dtypeBytes(m.caches[c].dtype);
+      if (n > SIZE_MAX / unit || !s->caches[c].reserve(n * unit)) {
+        setError("out of memory reserving KV cache %d (%s elements)", c,
                  formatShape(m.caches[c].dims, m.caches[c].rank).c_str());
         return nullptr;
       }
@@ -301,9 +322,14 @@ tfc_session *tfc_session_new(const tfc_model *model, int32_t max_tokens) {
 }
 
 void tfc_session_reset(tfc_session *s) {
-  // Stale cache rows beyond the position are never read, so they stay.
-  if (s)
-    s->pos = 0;
+  // Stale cache rows beyond the position are never read; their pages go back
+  // to the system, so that a session reused for a short sequence holds what
+  // that sequence writes (tfc-serve resets a session per request).
+  if (!s)
+    return;
+  s->pos = 0;
+  for (AlignedBuffer &cache : s->caches)
+    cache.discard();
 }
 
 int32_t tfc_session_pos(const tfc_session *s) {
@@ -525,19 +551,23 @@ bool decodeBatched(tfc_session *const *sessions, const int32_t *tokens, const in
     table[3 * i + 2] = s->pos;
     row += size_t(n);
   }
-  // Pool j starts at the lowest buffer of cache j; offsets count floats.
+  // Pool j starts at the lowest buffer of cache j; offsets count its elements
+  // (floats, bf16 values or Q8_0 bytes). The buffers are page-aligned, so the
+  // distances are whole elements.
   std::vector<int64_t> offsets(segments * caches);
   std::vector<tfc_memref> &args = call.memrefs;
   for (size_t j = 0; j < caches; ++j) {
-    float *base = nullptr, *end = nullptr;
+    const int64_t unit = int64_t(dtypeBytes(m.caches[j].dtype));
+    char *base = nullptr, *end = nullptr;
     for (int32_t k : plan.members) {
-      float *buffer = sessions[k]->caches[j].floats();
+      char *buffer = static_cast<char *>(sessions[k]->caches[j].data());
       base = base ? std::min(base, buffer) : buffer;
-      end = std::max(end, buffer + elementCount(m.caches[j].dims, m.caches[j].rank));
+      end = std::max(end, buffer + sessions[k]->caches[j].size());
     }
     for (size_t i = 0; i < segments; ++i)
-      offsets[i * caches + j] = sessions[plan.members[i]]->caches[j].floats() - base;
-    int64_t span = end - base;
+      offsets[i * caches + j] =
+          (static_cast<char *>(sessions[plan.members[i]]->caches[j].data()) - base) / unit;
+    int64_t span = (end - base) / unit;
     setMemref(args[size_t(call.pools[j])], base, 1, &span);
   }
   int64_t tableDims[2] = {int64_t(segments), 3};

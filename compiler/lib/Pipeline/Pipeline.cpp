@@ -52,7 +52,9 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
   if (options.emitAttention)
     pm.addPass(attn::createAttnAttentionMaps());
   if (options.kvCache) {
-    pm.addPass(attn::createAttnKVCache());
+    attn::AttnKVCacheOptions kvCache;
+    kvCache.kvType = options.kvType;
+    pm.addPass(attn::createAttnKVCache(kvCache));
     pm.addPass(attn::createAttnBatchDecode());
   }
   pm.addPass(attn::createAttnLastTokenLogits());
@@ -196,6 +198,8 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
                                  llvm::cl::init("f32")};
   Option<int64_t> tensorParallel{*this, "tensor-parallel",
                                  llvm::cl::desc("as tfc --tensor-parallel"), llvm::cl::init(1)};
+  Option<std::string> kvType{*this, "kv-type", llvm::cl::desc("as tfc --kv-type"),
+                             llvm::cl::init("f32")};
   Option<unsigned> threads{*this, "threads", llvm::cl::desc("as tfc --threads"),
                            llvm::cl::init(0)};
   Option<unsigned> attentionKeyTile{*this, "attention-key-tile",
@@ -215,6 +219,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
     o.moeDenseReference = moeDenseReference;
     o.targetCpu = targetCpu;
     o.weightType = weightType;
+    o.kvType = kvType;
     o.threads = threads;
     o.tensorParallel = tensorParallel;
     o.attentionKeyTile = attentionKeyTile;
@@ -254,6 +259,8 @@ std::string checkPipelineOptions(const PipelineOptions &options) {
   if (options.tensorParallel < 1)
     return "--tensor-parallel=" + std::to_string(options.tensorParallel) +
            " is not a number of ranks (1 or more)";
+  if (!llvm::is_contained({"f32", "bf16", "q8_0"}, options.kvType))
+    return "--kv-type=" + options.kvType + " is not a KV cache type (f32, bf16, q8_0)";
   for (auto [name, value] : {std::pair{"key-tile", options.attentionKeyTile},
                               std::pair{"query-rows", options.attentionQueryRows}})
     if (!SDPATiling::validSize(value))

@@ -53,8 +53,31 @@ SmallVector<Value> viewsOf(Operation *update) {
   return views;
 }
 
+/// The --kv-type a cache element type stands for.
+std::string kvTypeName(Type element) {
+  if (element.isBF16())
+    return "bf16";
+  if (element.isInteger(8))
+    return "q8_0";
+  return "f32";
+}
+
+/// Values per cached row of `c` (a Q8_0 row's width counts bytes).
+int64_t valuesPerRow(const KVCacheUse &c) {
+  Type element = cast<ShapedType>(c.update->getOperand(0).getType()).getElementType();
+  return element.isInteger(8) ? c.width / attn::kKVQ8BlockBytes * attn::kKVQ8Block : c.width;
+}
+
 std::string cachedQuantity(Operation *update) {
+  SmallVector<Value> reads;
+  // A narrow cache is read through attn.kv_dequant.
   for (Value view : viewsOf(update)) {
+    reads.push_back(view);
+    for (Operation *user : view.getUsers())
+      if (auto dequant = dyn_cast<attn::KVDequantOp>(user))
+        reads.push_back(dequant.getResult());
+  }
+  for (Value view : reads) {
     for (Operation *reader : view.getUsers()) {
       if (auto sdpa = dyn_cast<attn::SDPAOp>(reader)) {
         if (sdpa.getKey() != view)
@@ -85,9 +108,8 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
   llvm::SmallVector<KVCacheUse> caches = analyzeKVCaches(attnOptModule);
   std::string elementTypes;
   for (KVCacheUse c : caches) {
-    std::string t;
-    llvm::raw_string_ostream(t) << cast<ShapedType>(c.update->getOperand(0).getType())
-                                       .getElementType();
+    std::string t = kvTypeName(cast<ShapedType>(c.update->getOperand(0).getType())
+                                   .getElementType());
     if (!llvm::is_contained(llvm::split(elementTypes, ", "), t))
       elementTypes += (elementTypes.empty() ? "" : ", ") + t;
   }
@@ -106,12 +128,17 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
       what = "cross-attention " + what + " (per memory token)";
     if (c.rolling)
       what += fmt::format(" (rolling, last {})", c.positions);
+    // Narrow caches (--kv-type) say so; width and elements count values.
+    std::string type = kvTypeName(cast<ShapedType>(c.update->getOperand(0).getType())
+                                      .getElementType());
+    if (type != "f32")
+      what += " (" + type + ")";
     rows.push_back(Row{c.cross, c.rolling,
                        c.layers == 1 ? fmt::format("{}", c.firstLayer)
                                      : fmt::format("{}-{}", c.firstLayer,
                                                    c.firstLayer + c.layers - 1),
-                       what, c.heads,
-                       c.width, c.elementsPerToken(), c.bytesPerToken(), c.bytesAfter(maxSeq)});
+                       what, c.heads, valuesPerRow(c), c.layers * c.heads * valuesPerRow(c),
+                       c.bytesPerToken(), c.bytesAfter(maxSeq)});
   }
   if (rows.empty()) {
     os << "no KV cache: the decoder recomputes the whole sequence at every call "
@@ -165,11 +192,15 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
   }
   if (!layers)
     return;
-  // Elements as large as those of the compiled caches.
-  int64_t elementBytes = caches.empty() ? 4 : caches.front().elementBytes;
+  // Values as large as those of the compiled caches (34/32 bytes for Q8_0).
+  double valueBytes = 4;
+  if (!caches.empty())
+    valueBytes = double(caches.front().bytesPerToken()) /
+                 double(caches.front().layers * caches.front().heads * valuesPerRow(caches.front()));
   auto line = [&](llvm::StringRef what, int64_t perLayer) {
-    os << fmt::format("{:<44} {:>14} {:>12} {:>16}\n", what, layers * perLayer,
-                      layers * perLayer * elementBytes, layers * perLayer * elementBytes * maxSeq);
+    int64_t bytes = int64_t(double(layers * perLayer) * valueBytes + 0.5);
+    os << fmt::format("{:<44} {:>14} {:>12} {:>16}\n", what, layers * perLayer, bytes,
+                      bytes * maxSeq);
   };
   os << fmt::format("\ncache per token for this attention width ({} layers, {} heads):\n", layers,
                     heads);

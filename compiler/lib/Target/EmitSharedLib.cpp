@@ -76,7 +76,8 @@ public:
                     {{"name", ptr}, {"rank", i32}, {"dims", dims}, {"slot", i32},
                      {"layer", i32}, {"init", i32}, {"shard_dim", i32},
                      {"shard_parts", i32}});
-    cache = define(ctx, "tfc_gen_cache", {{"rank", i32}, {"dims", dims}, {"seq_dim", i32}});
+    cache = define(ctx, "tfc_gen_cache",
+                   {{"rank", i32}, {"dims", dims}, {"seq_dim", i32}, {"dtype", i32}});
     function = define(ctx, "tfc_gen_function",
                       {{"entry", ptr}, {"n_args", i32}, {"args", ptr}, {"out_width", i32},
                        {"stateful", i32}, {"arena_bytes", ptr}});
@@ -244,10 +245,16 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
        b.int32(weights.size())});
 
   llvm::SmallVector<llvm::Constant *> caches;
-  for (attn::KVCacheAttr cache : layout.caches)
+  for (attn::KVCacheAttr cache : layout.caches) {
+    // --kv-type: bf16 values, or the bytes of Q8_0 blocks (i8) along the last dim.
+    mlir::Type element = cache.getType().getElementType();
+    int32_t dtype = element.isBF16()        ? TFC_DTYPE_BF16
+                    : element.isInteger(8) ? TFC_DTYPE_Q8_0
+                                           : TFC_DTYPE_F32;
     caches.push_back(llvm::ConstantStruct::get(
         b.cache, {b.int32(cache.getType().getRank()), b.dimsOf(cache.getType().getShape()),
-                  b.int32(cache.getSeqDim())}));
+                  b.int32(cache.getSeqDim()), b.int32(dtype)}));
+  }
 
   llvm::Constant *model = llvm::ConstantStruct::get(
       b.model, {b.int32(TFC_GEN_ABI_VERSION), info, b.array(b.weight, weights, "__tfc_weights"),

@@ -120,6 +120,13 @@ static cl::opt<std::string> weightType(
              "quantized at load; int8 dot products with the activations quantized per block; "
              "q6_k rows that are not a multiple of 256 fall back to q8_0)"),
     cl::init("f32"), cl::cat(category));
+static cl::opt<std::string> kvType(
+    "kv-type",
+    cl::desc("How the decoder's self-attention KV cache stores keys and values: f32 "
+             "(default), bf16 (rounded to nearest even), or q8_0 (ggml Q8_0 blocks along the "
+             "head width, 34 bytes per 32 values; heads whose width is not a multiple of 32 "
+             "stay f32); attention dequantizes each tile it reads"),
+    cl::init("f32"), cl::cat(category));
 static cl::opt<unsigned> attentionKeyTile(
     "attention-key-tile",
     cl::desc("Keys per tile of flash-style attention (default 256; small values are for tests)"),
@@ -220,6 +227,7 @@ int main(int argc, char **argv) {
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;
   options.pipeline.weightType = weightType;
+  options.pipeline.kvType = kvType;
   options.weightTypeGiven = weightType.getNumOccurrences() > 0;
   options.pipeline.attentionKeyTile = attentionKeyTile;
   options.pipeline.attentionQueryRows = attentionQueryRows;

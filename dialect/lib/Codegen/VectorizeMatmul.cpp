@@ -405,8 +405,16 @@ private:
           for (Value m : ms)
             av.push_back(nb.create<vector::BroadcastOp>(
                 loc, vecType, nb.create<memref::LoadOp>(loc, a, at(m, j))));
-          for (Value col : cols)
-            bv.push_back(nb.create<vector::LoadOp>(loc, vecType, bT, at(j, col)));
+          // A bf16 B (the value tile of a --kv-type=bf16 cache) is widened
+          // after the load.
+          Type bElement = cast<MemRefType>(bT.getType()).getElementType();
+          for (Value col : cols) {
+            Value row = nb.create<vector::LoadOp>(loc, VectorType::get({width}, bElement), bT,
+                                                  at(j, col));
+            if (bElement != vecType.getElementType())
+              row = nb.create<arith::ExtFOp>(loc, vecType, row);
+            bv.push_back(row);
+          }
           for (int64_t i = 0; i < tm; ++i)
             for (int64_t v = 0; v < vectors; ++v)
               out.push_back(nb.create<vector::FMAOp>(loc, av[i], bv[v], accs[i * vectors + v]));
@@ -529,6 +537,13 @@ bool f32Memrefs(ValueRange values) {
   });
 }
 
+/// The B operand of a batched attention product: f32, or bf16 (the key and
+/// value tiles of a --kv-type=bf16 cache), with contiguous rows.
+bool f32OrBF16Memref(Value v) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && (t.getElementType().isF32() || t.getElementType().isBF16()) && rowsContiguous(t);
+}
+
 // linalg.batch_matmul_transpose_b (A: [b, m, k], B: [b, n, k] with k static) on memrefs
 //   => scf.parallel over (batch, row blocks of B) { the micro-kernels of one batch }
 struct VectorizeBatchMatmulTransposeB : OpRewritePattern<linalg::BatchMatmulTransposeBOp> {
@@ -540,8 +555,8 @@ struct VectorizeBatchMatmulTransposeB : OpRewritePattern<linalg::BatchMatmulTran
     if (!op.hasPureBufferSemantics())
       return rewriter.notifyMatchFailure(op, "expects memrefs");
     Value a = op.getDpsInputs()[0], bT = op.getDpsInputs()[1], c = op.getDpsInits()[0];
-    if (!f32Memrefs({a, bT, c}))
-      return rewriter.notifyMatchFailure(op, "expects f32 memrefs with contiguous rows");
+    if (!f32Memrefs({a, c}) || !f32OrBF16Memref(bT))
+      return rewriter.notifyMatchFailure(op, "expects f32 (B: or bf16) memrefs with contiguous rows");
     int64_t k = cast<MemRefType>(bT.getType()).getDimSize(2);
     if (ShapedType::isDynamic(k))
       return rewriter.notifyMatchFailure(op, "expects a static reduction size");
@@ -572,8 +587,8 @@ struct VectorizeBatchMatmul : OpRewritePattern<linalg::BatchMatmulOp> {
     if (!op.hasPureBufferSemantics())
       return rewriter.notifyMatchFailure(op, "expects memrefs");
     Value a = op.getDpsInputs()[0], bm = op.getDpsInputs()[1], c = op.getDpsInits()[0];
-    if (!f32Memrefs({a, bm, c}))
-      return rewriter.notifyMatchFailure(op, "expects f32 memrefs with contiguous rows");
+    if (!f32Memrefs({a, c}) || !f32OrBF16Memref(bm))
+      return rewriter.notifyMatchFailure(op, "expects f32 (B: or bf16) memrefs with contiguous rows");
     int64_t cols = cast<MemRefType>(bm.getType()).getDimSize(2);
     const int64_t width = strategy.vectorWidth;
     if (ShapedType::isDynamic(cols) || cols % width != 0)

@@ -22,6 +22,7 @@
  * shard of each manifest entry (tfc_gen_weight.shard_dim, shard_parts).
  * Version 6 added the attention maps (tfc_gen_model.attention_maps and
  * attention_map_count, argument kind TFC_ARG_ATTENTION_MAPS; `tfc --emit-attention`).
+ * Version 7 added the KV cache's element type (tfc_gen_cache.dtype, tfc --kv-type).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -35,7 +36,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 6
+#define TFC_GEN_ABI_VERSION 7
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -156,13 +157,18 @@ typedef struct {
 
 #define TFC_SHARD_RANK_ZERO (-1)
 
-/* A KV cache buffer (TFC_ARG_CACHE) each session allocates: F32, zero-initialized,
-   exactly of shape dims (static in the generated code; dims[seq_dim] == max_seq, or the
-   window W < max_seq of a rolling cache, which keeps position p in slot p mod W). */
+/* A KV cache buffer (TFC_ARG_CACHE) each session allocates: zero-initialized, exactly
+   of shape dims (static in the generated code; dims[seq_dim] == max_seq, or the window
+   W < max_seq of a rolling cache, which keeps position p in slot p mod W), of element
+   type dtype (tfc --kv-type): TFC_DTYPE_F32, TFC_DTYPE_BF16, or TFC_DTYPE_Q8_0, whose
+   last dim counts the bytes of the Q8_0 blocks of a row (34 per 32 values), so the
+   buffer is memref<...xi8>. The pools and offsets of the batched decoder count
+   elements of that type (bytes for Q8_0). */
 typedef struct {
   int32_t rank;
   int64_t dims[TFC_MAX_RANK];
   int32_t seq_dim;
+  int32_t dtype; /* TFC_DTYPE_F32, _BF16 or _Q8_0 */
 } tfc_gen_cache;
 
 typedef struct {

@@ -38,7 +38,9 @@ typedef struct {
   int64_t n_params;
   int64_t kv_cache_bytes_per_token; /* decoder self-attention cache, all layers, as compiled
                                        (what it grows by per token: the rolling cache of a
-                                       sliding window, fixed at its window, is not counted) */
+                                       sliding window, fixed at its window, is not counted),
+                                       in the cache's type (tfc --kv-type): 4 bytes per value
+                                       for f32, 2 for bf16, 34 per 32 for q8_0 */
   int32_t n_weights;                /* entries of the weight manifest */
 } tfc_model_info;
 
@@ -60,9 +62,15 @@ tfc_model *tfc_model_random(uint64_t seed);
 void tfc_model_free(tfc_model *);
 
 /* A new session of capacity max_tokens (1 <= max_tokens <= max_seq). The model must
-   outlive it. Caller owns the result. Its KV caches are allocated as compiled: max_seq
-   positions, or for a sliding-window attention the window's (a rolling cache). */
+   outlive it. Caller owns the result. Its KV caches are shaped as compiled: max_seq
+   positions, or for a sliding-window attention the window's (a rolling cache). They are
+   reserved as address space, not allocated: memory is committed a page at a time as the
+   session writes positions, so a session holds about kv_cache_bytes_per_token times
+   its length (plus at most one partly used page per layer, K/V head and cache), not
+   max_seq positions. NULL with tfc_last_error() set when out of address space. */
 tfc_session *tfc_session_new(const tfc_model *, int32_t max_tokens);
+/* Back to position 0 (the encoder memory of an encoder-decoder session stays); the KV
+   cache pages written so far are given back to the system (MADV_DONTNEED). */
 void tfc_session_reset(tfc_session *);
 int32_t tfc_session_pos(const tfc_session *); /* tokens consumed so far, -1 on NULL */
 void tfc_session_free(tfc_session *);

@@ -111,8 +111,8 @@ func.func @slots_on_function() attributes {attn.weight_slots = []} {
 
 // -----
 
-// expected-error @+1 {{kv cache elements must be f32 (the runtime allocates F32 caches), got 'bf16'}}
-module attributes {attn.kv_caches = [#attn.kv_cache<tensor<2x1x8x4xbf16>, seq_dim = 2>]} {}
+// expected-error @+1 {{kv cache elements must be f32, bf16 or i8 (Q8_0 bytes), got 'f16'}}
+module attributes {attn.kv_caches = [#attn.kv_cache<tensor<2x1x8x4xf16>, seq_dim = 2>]} {}
 
 // -----
 
@@ -1054,5 +1054,73 @@ func.func @all_gather_rows(%x: tensor<3x8xf32>) {
 func.func @all_gather_one_rank(%x: tensor<?x8xf32>) {
   // expected-error @+1 {{'attn.all_gather' op needs at least 2 ranks, not 1}}
   %r = attn.all_gather %x ranks 1 : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// attn.kv_quant, attn.kv_dequant and narrow caches (--kv-type)
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @kv_quant_f32(%k: tensor<2x?x64xf32>) {
+  // expected-error @+1 {{'attn.kv_quant' op storage type must be bf16 or i8 (Q8_0 blocks), not f32}}
+  %q = attn.kv_quant %k : tensor<2x?x64xf32> -> tensor<2x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @kv_quant_width(%k: tensor<2x?x40xf32>) {
+  // expected-error @+1 {{'attn.kv_quant' op Q8_0 needs a head width that is a multiple of 32, got 40}}
+  %q = attn.kv_quant %k : tensor<2x?x40xf32> -> tensor<2x?x42xi8>
+  return
+}
+
+// -----
+
+func.func @kv_quant_bytes(%k: tensor<2x?x64xf32>) {
+  // expected-error @+1 {{'attn.kv_quant' op storage has shape [2, ?, 64], expected [2, ?, 68]}}
+  %q = attn.kv_quant %k : tensor<2x?x64xf32> -> tensor<2x?x64xi8>
+  return
+}
+
+// -----
+
+func.func @kv_dequant_dynamic(%s: tensor<2x?x64xbf16>) {
+  // expected-error @+1 {{'attn.kv_dequant' op needs a static head width}}
+  %k = attn.kv_dequant %s : tensor<2x?x64xbf16> -> tensor<2x?x?xf32>
+  return
+}
+
+// -----
+
+func.func @cache_update_element(%c: tensor<2x2x16x64xbf16>, %k: tensor<2x?x64xf32>, %i: index) {
+  // expected-error @+1 {{'attn.cache_update' op update must have the cache's element type 'bf16'}}
+  %u = attn.cache_update %c[%i], %k at %i : tensor<2x2x16x64xbf16>, tensor<2x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @cache_view_element(%c: tensor<2x2x16x68xi8>, %i: index) {
+  // expected-error @+1 {{'attn.cache_view' op result must have the cache's element type 'i8'}}
+  %v = attn.cache_view %c[%i] upto %i : tensor<2x2x16x68xi8> -> tensor<2x?x68xbf16>
+  return
+}
+
+// -----
+
+func.func @ring_update_element(%c: tensor<2x1x4x16xbf16>, %k: tensor<1x?x16xf32>, %i: index) {
+  // expected-error @+1 {{'attn.ring_update' op update must have the cache's element type 'bf16'}}
+  %u = attn.ring_update %c[%i], %k at %i : tensor<2x1x4x16xbf16>, tensor<1x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @ring_window_element(%c: tensor<2x1x4x16xbf16>, %k: tensor<1x?x16xbf16>, %i: index) {
+  // expected-error @+1 {{'attn.ring_window' op result must have the cache's element type 'bf16'}}
+  %w = attn.ring_window %c[%i], %k at %i : tensor<2x1x4x16xbf16>, tensor<1x?x16xbf16> -> tensor<1x?x16xf32>
   return
 }

@@ -217,3 +217,21 @@ func.func @collectives(%x: tensor<?x8xf32>) -> tensor<?x16xf32> {
   %g = attn.all_gather %s ranks 2 : tensor<?x8xf32> -> tensor<?x16xf32>
   return %g : tensor<?x16xf32>
 }
+
+// Narrow caches (--kv-type): rows stored as bf16 or Q8_0 bytes and read back as f32.
+// CHECK-LABEL: func @kv_types
+// CHECK: %[[Q:.*]] = attn.kv_quant %{{.*}} : tensor<2x?x64xf32> -> tensor<2x?x68xi8>
+// CHECK: %[[U:.*]] = attn.cache_update %{{.*}}[%{{.*}}], %[[Q]] at %{{.*}} : tensor<3x2x16x68xi8>, tensor<2x?x68xi8>
+// CHECK: %[[V:.*]] = attn.cache_view %[[U]][%{{.*}}] upto %{{.*}} : tensor<3x2x16x68xi8> -> tensor<2x?x68xi8>
+// CHECK: attn.kv_dequant %[[V]] : tensor<2x?x68xi8> -> tensor<2x?x64xf32>
+// CHECK: attn.kv_quant %{{.*}} : tensor<2x?x64xf32> -> tensor<2x?x64xbf16>
+// CHECK: attn.kv_dequant %{{.*}} : tensor<2x?x64xbf16> -> tensor<2x?x64xf32>
+func.func @kv_types(%c: tensor<3x2x16x68xi8>, %k: tensor<2x?x64xf32>, %i: index) -> (tensor<2x?x64xf32>, tensor<2x?x64xf32>) {
+  %q = attn.kv_quant %k : tensor<2x?x64xf32> -> tensor<2x?x68xi8>
+  %u = attn.cache_update %c[%i], %q at %i : tensor<3x2x16x68xi8>, tensor<2x?x68xi8>
+  %v = attn.cache_view %u[%i] upto %i : tensor<3x2x16x68xi8> -> tensor<2x?x68xi8>
+  %d = attn.kv_dequant %v : tensor<2x?x68xi8> -> tensor<2x?x64xf32>
+  %b = attn.kv_quant %k : tensor<2x?x64xf32> -> tensor<2x?x64xbf16>
+  %w = attn.kv_dequant %b : tensor<2x?x64xbf16> -> tensor<2x?x64xf32>
+  return %d, %w : tensor<2x?x64xf32>, tensor<2x?x64xf32>
+}

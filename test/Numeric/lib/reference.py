@@ -278,6 +278,14 @@ def mla(kv_rank, rope_dim, nope_dim, v_dim, q_rank=0):
             "v_dim": v_dim, "q_rank": q_rank}
 
 
+# How a KV cache stores keys and values (tfc --kv-type): None (f32, exact at
+# float64 here), or a function of a [positions, heads, width] array returning
+# the values read back (kv_type.py sets bf16 and Q8_0 rounding). Applied to the
+# keys and values of causal self-attention after RoPE, and to MLA's cached
+# latent [c, k_pe]; cross-attention caches stay f32.
+KV_STORE = None
+
+
 def attention(W, scope, x, heads, kv_heads=None, head_dim=None, causal=False, rope=None,
               memory=None, bias=False, latent=None, start=0, out_bias=None, window=None):
     """tdsl attention(...) on x [n, dim] whose first token is at absolute position start;
@@ -300,6 +308,8 @@ def attention(W, scope, x, heads, kv_heads=None, head_dim=None, causal=False, ro
     if rope is not None:
         q = rope_apply(q, q_pos, rope["theta"], rope["style"], rope.get("scaling"))
         k = rope_apply(k, k_pos, rope["theta"], rope["style"], rope.get("scaling"))
+    if causal and memory is None and KV_STORE is not None:
+        k, v = KV_STORE(k), KV_STORE(v)
     a = sdpa(q, k, v, 1.0 / math.sqrt(head_dim), causal, q_pos, k_pos, window)
     return linear(W, join(scope, "o_proj"), a, dim, bias=bias if out_bias is None else out_bias)
 
@@ -329,12 +339,17 @@ def _mla(W, scope, x, heads, causal, rope_cfg, L, start):
     kv_a = linear(W, join(scope, "kv_a_proj_with_mqa"), x, kv_rank + dr)
     c, k_pe = kv_a[:, :kv_rank], kv_a[:, kv_rank:]
     c = rms_norm(W, join(scope, "kv_a_layernorm"), c, 1e-6)
-    kv = linear(W, join(scope, "kv_b_proj"), c, H * (dn + dv)).reshape(n, H, dn + dv)
-    k_nope, v = kv[..., :dn], kv[..., dn:]
     k_pe = k_pe[:, None, :]
     if rope_cfg is not None:
         q_pe = rope_apply(q_pe, pos, rope_cfg["theta"], rope_cfg["style"])
         k_pe = rope_apply(k_pe, pos, rope_cfg["theta"], rope_cfg["style"])
+    if causal and KV_STORE is not None:
+        # The latent cache holds [c, k_pe] per token; keys and values are
+        # computed from what it stores.
+        stored = KV_STORE(np.concatenate([c, k_pe[:, 0, :]], axis=-1)[:, None, :])[:, 0, :]
+        c, k_pe = stored[:, :kv_rank], stored[:, None, kv_rank:]
+    kv = linear(W, join(scope, "kv_b_proj"), c, H * (dn + dv)).reshape(n, H, dn + dv)
+    k_nope, v = kv[..., :dn], kv[..., dn:]
     qf = np.concatenate([q_nope, q_pe], axis=-1)
     kf = np.concatenate([k_nope, np.broadcast_to(k_pe, (n, H, dr))], axis=-1)
     a = sdpa(qf, kf, v, 1.0 / math.sqrt(dn + dr), causal, pos, pos)

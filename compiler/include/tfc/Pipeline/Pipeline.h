@@ -31,6 +31,8 @@ struct PipelineOptions {
   std::string targetCpu = "native";
   /// How linear layers' weights are stored: f32 | bf16 | f16 | q8_0 | q4_0 | q6_k.
   std::string weightType = "f32";
+  /// How self-attention KV caches store keys and values: f32 | bf16 | q8_0.
+  std::string kvType = "f32";
   unsigned threads = 0; // 1: sequential code; else OpenMP with TFC_NUM_THREADS or all cores
   /// f32 lanes of the vector kernels: 16 with AVX-512, 8 with AVX2; <= 1
   /// leaves the linear layers as scalar loops. The driver sets it from the

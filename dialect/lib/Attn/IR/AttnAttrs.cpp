@@ -285,9 +285,12 @@ LogicalResult KVCacheAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << TFC_MAX_RANK;
   if (seqDim < 0 || seqDim >= type.getRank())
     return emitError() << "kv cache seq_dim " << seqDim << " is not a dimension of " << type;
-  if (!type.getElementType().isF32())
-    return emitError() << "kv cache elements must be f32 (the runtime allocates F32 caches), got "
-                       << type.getElementType();
+  // The element types the runtime allocates (gen_abi.h tfc_gen_cache.dtype):
+  // f32, and the storage of --kv-type=bf16|q8_0 (Q8_0 blocks as i8 bytes).
+  Type element = type.getElementType();
+  if (!element.isF32() && !element.isBF16() && !element.isInteger(8))
+    return emitError() << "kv cache elements must be f32, bf16 or i8 (Q8_0 bytes), got "
+                       << element;
   return success();
 }
 

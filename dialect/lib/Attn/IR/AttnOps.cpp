@@ -404,10 +404,52 @@ LogicalResult OnlineAttentionOp::verify() {
 // The KV cache and latent-space products
 //===----------------------------------------------------------------------===//
 
+int64_t tfc::attn::kvStorageWidth(Type storage, int64_t width) {
+  if (storage.isF32() || storage.isBF16())
+    return width;
+  if (storage.isInteger(8) && width % kKVQ8Block == 0)
+    return width / kKVQ8Block * kKVQ8BlockBytes;
+  return -1;
+}
+
+namespace {
+
+/// attn.kv_quant / attn.kv_dequant: `values` [H, n, d] f32 and `stored`
+/// [H, n, W] of a narrow storage type with W = kvStorageWidth(type, d).
+LogicalResult verifyKVConversion(Operation *op, Value values, Value stored) {
+  auto storage = tensorType(stored).getElementType();
+  if (storage.isF32())
+    return op->emitOpError("storage type must be bf16 or i8 (Q8_0 blocks), not f32");
+  int64_t d = dimOf(values, 2);
+  if (ShapedType::isDynamic(d))
+    return op->emitOpError("needs a static head width");
+  int64_t width = kvStorageWidth(storage, d);
+  if (width < 0)
+    return op->emitOpError() << "Q8_0 needs a head width that is a multiple of " << kKVQ8Block
+                             << ", got " << d;
+  return expectShape(op, stored, "storage", {dimOf(values, 0), dimOf(values, 1), width});
+}
+
+/// A cache op's rows have the cache's element type.
+LogicalResult expectCacheElements(Operation *op, Value cache, Value rows, StringRef what) {
+  Type element = tensorType(cache).getElementType();
+  if (tensorType(rows).getElementType() != element)
+    return op->emitOpError() << what << " must have the cache's element type " << element;
+  return success();
+}
+
+} // namespace
+
+LogicalResult KVQuantOp::verify() { return verifyKVConversion(*this, getInput(), getResult()); }
+
+LogicalResult KVDequantOp::verify() { return verifyKVConversion(*this, getResult(), getInput()); }
+
 LogicalResult CacheUpdateOp::verify() {
   auto cache = tensorType(getCache());
   if (!cache.hasStaticShape())
     return emitOpError("cache must have a static shape");
+  if (failed(expectCacheElements(*this, getCache(), getUpdate(), "update")))
+    return failure();
   return expectShape(*this, getUpdate(), "update",
                      {cache.getDimSize(1), -1, cache.getDimSize(3)});
 }
@@ -416,6 +458,8 @@ LogicalResult CacheViewOp::verify() {
   auto cache = tensorType(getCache());
   if (!cache.hasStaticShape())
     return emitOpError("cache must have a static shape");
+  if (failed(expectCacheElements(*this, getCache(), getResult(), "result")))
+    return failure();
   return expectShape(*this, getResult(), "result", {cache.getDimSize(1), -1, cache.getDimSize(3)});
 }
 
@@ -423,6 +467,8 @@ LogicalResult RingUpdateOp::verify() {
   auto cache = tensorType(getCache());
   if (!cache.hasStaticShape())
     return emitOpError("cache must have a static shape");
+  if (failed(expectCacheElements(*this, getCache(), getUpdate(), "update")))
+    return failure();
   return expectShape(*this, getUpdate(), "update",
                      {cache.getDimSize(1), -1, cache.getDimSize(3)});
 }
@@ -431,6 +477,9 @@ LogicalResult RingWindowOp::verify() {
   auto cache = tensorType(getCache());
   if (!cache.hasStaticShape())
     return emitOpError("cache must have a static shape");
+  if (failed(expectCacheElements(*this, getCache(), getNewRows(), "new rows")) ||
+      failed(expectCacheElements(*this, getCache(), getResult(), "result")))
+    return failure();
   SmallVector<int64_t> rows = {cache.getDimSize(1), -1, cache.getDimSize(3)};
   if (failed(expectShape(*this, getNewRows(), "new rows", rows)))
     return failure();

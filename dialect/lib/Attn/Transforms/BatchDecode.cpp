@@ -13,7 +13,8 @@
 //
 //  * `%pos` gives way to a segment table `tensor<?x3xi64>` (first row, rows,
 //    position of each segment);
-//  * each cache argument `tensor<L x H x S x D>` becomes a pool `tensor<?xf32>`
+//  * each cache argument `tensor<L x H x S x D>` becomes a pool `tensor<?xT>`
+//    (T its element type: f32, or the storage of a narrow --kv-type)
 //    (same place in the argument and result lists) plus one table
 //    `tensor<? x C x i64>` for all caches: segment s's buffer of cache j is the
 //    L*H*S*D elements at offset [s][j] of pool j. The runtime passes each
@@ -159,9 +160,11 @@ struct AttnBatchDecodePass : tfc::attn::impl::AttnBatchDecodeBase<AttnBatchDecod
     offsets_ = entry.addArgument(RankedTensorType::get({ShapedType::kDynamic, caches}, i64), loc);
 
     // Caches become pools, through the layer loop that carries them.
-    auto poolType = RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type());
     for (int64_t j = 0; j < caches; ++j) {
       BlockArgument cache = entry.getArgument(2 + j);
+      // Of the cache's element type (f32, or a narrow --kv-type's storage).
+      auto poolType = RankedTensorType::get(
+          {ShapedType::kDynamic}, cast<RankedTensorType>(cache.getType()).getElementType());
       cache.setType(poolType);
       cacheIndex_[cache] = j;
       for (OpOperand &use : cache.getUses()) {
@@ -247,7 +250,7 @@ struct AttnBatchDecodePass : tfc::attn::impl::AttnBatchDecodeBase<AttnBatchDecod
     for (Value operand : {site.getKey(), site.getValue()}) {
       Operation *def = operand.getDefiningOp();
       SmallVector<Operation *> steps;
-      while (isa_and_nonnull<SliceLastOp, RepeatKVOp>(def)) {
+      while (isa_and_nonnull<SliceLastOp, RepeatKVOp, KVDequantOp>(def)) {
         steps.push_back(def);
         def = def->getOperand(0).getDefiningOp();
       }

@@ -12,6 +12,13 @@
 // with attn.ring_update and read with attn.ring_window), so that the memory of
 // a session does not grow with its length.
 //
+// With `kv-type` bf16 or q8_0 a causal self-attention cache stores its rows
+// narrow: the new rows go through attn.kv_quant once, before they are written,
+// and what attention reads (the view, or the window of a rolling cache)
+// through attn.kv_dequant, which the tiling of attn.sdpa moves onto each key
+// tile. The new tokens attend to their own rounded keys and values, as they
+// would had they been cached by an earlier call (llama.cpp does the same).
+//
 // Contract with tfc-lower-entry-points: the rewritten @decoder takes the added
 // arguments (%pos: index, then the caches in order) after its own, returns the
 // updated caches after its result in the same order, and carries `attn.stateful`.
@@ -76,8 +83,34 @@ FailureOr<LayerLoop> layerLoopOf(SDPAOp op, func::FuncOp func) {
 }
 
 struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
+  using AttnKVCacheBase::AttnKVCacheBase;
+
+  /// The element type self-attention caches store (kv-type), null when unknown.
+  Type storageElement_;
+
+  /// The storage element of a cache of rows `width` wide: the kv-type's, or
+  /// f32 when it is f32 or cannot hold the width (Q8_0 of a width that is not a
+  /// multiple of 32, the documented fallback, shown by tfc --report).
+  Type storageFor(int64_t width, bool causal) {
+    Type f32 = Float32Type::get(&getContext());
+    if (!causal || kvStorageWidth(storageElement_, width) < 0)
+      return f32;
+    return storageElement_;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    if (kvType == "f32")
+      storageElement_ = Float32Type::get(ctx);
+    else if (kvType == "bf16")
+      storageElement_ = BFloat16Type::get(ctx);
+    else if (kvType == "q8_0")
+      storageElement_ = IntegerType::get(ctx, 8);
+    else {
+      module.emitError() << "kv cache: kv-type must be f32, bf16 or q8_0, not '" << kvType << "'";
+      return signalPassFailure();
+    }
     auto func = module.lookupSymbol<func::FuncOp>("decoder");
     if (!func || func.isExternal())
       return;
@@ -200,6 +233,7 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     SDPAOp op;
     SliceLastOp valueSlice; // set when the values are read off the cached keys
     SmallVector<Value> cached;
+    SmallVector<Type> storage; // element type of each cached tensor's cache
     SmallVector<Value> views;
     /// The positions its caches hold: max_seq, or the window of a rolling cache.
     int64_t positions = 0;
@@ -221,7 +255,7 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
     SmallVector<Site> sites;
     SmallVector<Value> cacheArgs;
     for (SDPAOp op : group) {
-      Site site{op, {}, {op.getKey()}, {}, maxSeq};
+      Site site{op, {}, {op.getKey()}, {}, {}, maxSeq};
       // A window of max_seq or more never drops a position: a plain cache.
       if (std::optional<uint64_t> window = op.getWindow();
           window && op.getCausal() && static_cast<int64_t>(*window) < maxSeq)
@@ -233,9 +267,12 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
         site.cached.push_back(op.getValue());
       for (Value t : site.cached) {
         auto type = cast<RankedTensorType>(t.getType());
-        auto cacheType =
-            RankedTensorType::get({layers, type.getDimSize(0), site.positions, type.getDimSize(2)},
-                                  type.getElementType());
+        Type storage = storageFor(type.getDimSize(2), op.getCausal());
+        site.storage.push_back(storage);
+        auto cacheType = RankedTensorType::get(
+            {layers, type.getDimSize(0), site.positions,
+             kvStorageWidth(storage, type.getDimSize(2))},
+            storage);
         cacheArgs.push_back(entry.addArgument(cacheType, op.getLoc()));
       }
       sites.push_back(std::move(site));
@@ -251,13 +288,25 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
       for (Site &site : sites) {
         b.setInsertionPoint(site.op);
         Location loc = site.op.getLoc();
-        for (Value t : site.cached) {
+        for (auto [cachedRows, storage] : llvm::zip(site.cached, site.storage)) {
+          Value t = cachedRows;
           Value cache = caches[updated.size()];
           Value u, length;
+          // Narrow caches: the rows as stored, and what attention reads back.
+          auto f32Rows = cast<RankedTensorType>(t.getType());
+          auto cacheType = cast<RankedTensorType>(cache.getType());
+          auto rowsType = RankedTensorType::get(
+              {f32Rows.getDimSize(0), ShapedType::kDynamic, cacheType.getDimSize(3)}, storage);
+          const bool narrow = !storage.isF32();
+          if (narrow)
+            t = b.create<KVQuantOp>(loc, rowsType, t);
+          auto readBack = [&](Value stored) -> Value {
+            return narrow ? b.create<KVDequantOp>(loc, headsType(f32Rows), stored).getResult()
+                          : stored;
+          };
           if (site.positions != maxSeq) {
-            auto type = cast<RankedTensorType>(t.getType());
             site.views.push_back(
-                b.create<RingWindowOp>(loc, headsType(type), cache, t, layer, pos));
+                readBack(b.create<RingWindowOp>(loc, rowsType, cache, t, layer, pos)));
             updated.push_back(b.create<RingUpdateOp>(loc, cache.getType(), cache, t, layer, pos));
             continue;
           }
@@ -269,8 +318,8 @@ struct AttnKVCachePass : tfc::attn::impl::AttnKVCacheBase<AttnKVCachePass> {
             u = cacheFromMemory(b, loc, cache, t, layer, pos);
             length = b.create<tensor::DimOp>(loc, memory_, 0);
           }
-          site.views.push_back(b.create<CacheViewOp>(
-              loc, headsType(cast<RankedTensorType>(t.getType())), u, layer, length));
+          site.views.push_back(
+              readBack(b.create<CacheViewOp>(loc, rowsType, u, layer, length)));
           updated.push_back(u);
         }
       }

@@ -51,6 +51,57 @@ tfc::SDPATiling tfc::sdpaTilingOf(SDPAOp op) {
 
 namespace {
 
+/// The keys [j0, j0 + tile) of `x` ([kv, m, width]) as the tile's products
+/// read them. Keys of a narrow KV cache (attn.kv_dequant of its stored rows,
+/// possibly through the slice_last by which latent attention reads its values
+/// off its keys) are sliced from the stored rows and converted a tile at a
+/// time: a bf16 tile goes to the products as it is (the kernels widen it after
+/// each load), a Q8_0 tile is dequantized into an f32 tile. No f32 copy of the
+/// whole cache is made.
+Value keyTileOf(OpBuilder &b, Location loc, Value x, Value j0, Value tile) {
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> ones3(3, one);
+  auto sliceOf = [&](Value t, int64_t column, int64_t width) -> Value {
+    OpFoldResult kvs = b.getIndexAttr(tensorType(t).getDimSize(0));
+    return b.create<tensor::ExtractSliceOp>(
+        loc, t, ArrayRef<OpFoldResult>{zero, j0, b.getIndexAttr(column)},
+        ArrayRef<OpFoldResult>{kvs, tile, b.getIndexAttr(width)}, ones3);
+  };
+  int64_t column = 0, width = tensorType(x).getDimSize(2);
+  Value source = x;
+  if (auto slice = x.getDefiningOp<SliceLastOp>();
+      slice && slice.getInput().getDefiningOp<KVDequantOp>()) {
+    column = slice.getOffset();
+    source = slice.getInput();
+  }
+  auto dequant = source.getDefiningOp<KVDequantOp>();
+  if (!dequant)
+    return sliceOf(x, 0, width);
+  Value stored = dequant.getInput();
+  auto storedType = tensorType(stored);
+  if (storedType.getElementType().isBF16())
+    return sliceOf(stored, column, width);
+  Value storedTile = sliceOf(stored, 0, storedType.getDimSize(2));
+  auto f32Type = RankedTensorType::get(
+      {storedType.getDimSize(0), ShapedType::kDynamic, tensorType(source).getDimSize(2)},
+      b.getF32Type());
+  Value f32Tile = b.create<KVDequantOp>(loc, f32Type, storedTile);
+  if (column == 0 && width == f32Type.getDimSize(2))
+    return f32Tile;
+  return b.create<tensor::ExtractSliceOp>(
+      loc, f32Tile, ArrayRef<OpFoldResult>{zero, zero, b.getIndexAttr(column)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(f32Type.getDimSize(0)), tile, b.getIndexAttr(width)},
+      ones3);
+}
+
+/// Whether `x` reads a Q8_0 cache (whose tiles are dequantized into f32).
+bool readsQ8Cache(Value x) {
+  if (auto slice = x.getDefiningOp<SliceLastOp>())
+    x = slice.getInput();
+  auto dequant = x.getDefiningOp<KVDequantOp>();
+  return dequant && tensorType(dequant.getInput()).getElementType().isInteger(8);
+}
+
 // attn.sdpa {tiling = #attn.sdpa_tiling<query_rows = R, key_tile = K>} =>
 //   scf.for over blocks of qb = min(max(1, R / G), n) queries (the last block
 //   overlapping the one before), each gathered query-major and scaled
@@ -118,7 +169,12 @@ struct TileSDPA : OpRewritePattern<SDPAOp> {
     Value qb = min(indexConst(b, loc, blockQueries), n);
     Value rows = mul(qb, groupValue);     // stacked rows per key/value head
     Value stateRows = mul(rows, kvValue); // all rows of a block, flattened
-    const int64_t decodeTile = tiling.keyTile * std::max<int64_t>(1, tiling.queryRows / group);
+    // A Q8_0 cache's tiles are dequantized into f32 buffers: a decode step
+    // keeps the key tile, so that the buffer stays a tile and not the cache.
+    const int64_t decodeTile =
+        readsQ8Cache(k) || readsQ8Cache(v)
+            ? tiling.keyTile
+            : tiling.keyTile * std::max<int64_t>(1, tiling.queryRows / group);
     Value oneQuery = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, qb,
                                              indexConst(b, loc, 1));
     Value keyStep = b.create<arith::SelectOp>(loc, oneQuery, indexConst(b, loc, decodeTile),
@@ -159,12 +215,8 @@ struct TileSDPA : OpRewritePattern<SDPAOp> {
               loc, keyBegin, keyEnd, keyStep, ValueRange{mInit, lInit, oInit},
               [&](OpBuilder &, Location, Value j0, ValueRange state) {
                 Value tile = min(keyStep, sub(keyEnd, j0));
-                Value kTile = b.create<tensor::ExtractSliceOp>(
-                    loc, k, ArrayRef<OpFoldResult>{zeroAttr, j0, zeroAttr},
-                    ArrayRef<OpFoldResult>{kvs, tile, headWidth}, ones3);
-                Value vTile = b.create<tensor::ExtractSliceOp>(
-                    loc, v, ArrayRef<OpFoldResult>{zeroAttr, j0, zeroAttr},
-                    ArrayRef<OpFoldResult>{kvs, tile, valueWidth}, ones3);
+                Value kTile = keyTileOf(b, loc, k, j0, tile);
+                Value vTile = keyTileOf(b, loc, v, j0, tile);
                 auto step = b.create<OnlineAttentionOp>(
                     loc, state[0].getType(), state[1].getType(), state[2].getType(), qBlock,
                     kTile, vTile, state[0], state[1], state[2], rows, causal ? i0 : Value(),

@@ -21,6 +21,13 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 def Attn_F32Tensor : RankedTensorOf<[F32]>;
 def Attn_Activation : 2DTensorOf<[F32]>;
 def Attn_HeadTensor : 3DTensorOf<[F32]>;
+// Keys or values as a KV cache stores them (tfc --kv-type): f32, bf16, or the
+// bytes of ggml Q8_0 blocks along the last dimension (i8, 34 per 32 values).
+def Attn_KVRows : 3DTensorOf<[F32, BF16, I8]>;
+def Attn_KVCache : 4DTensorOf<[F32, BF16, I8]>;
+// A key or value tile as attention's products read it: f32, or bf16 widened
+// by the kernels after each load.
+def Attn_KVTile : 3DTensorOf<[F32, BF16]>;
 def Attn_TokenIds : 1DTensorOf<[I32]>;
 
 //===----------------------------------------------------------------------===//
@@ -530,7 +537,7 @@ def Attn_OnlineAttentionOp : Attn_Op<"online_attention", [Pure, AttrSizedOperand
         : tensor<2x?x8xf32>, tensor<2x?x8xf32>, tensor<2x?x16xf32>, tensor<?xf32>, tensor<?xf32>, tensor<2x?x16xf32>
     ```
   }];
-  let arguments = (ins Attn_HeadTensor:$query, Attn_HeadTensor:$key, Attn_HeadTensor:$value,
+  let arguments = (ins Attn_HeadTensor:$query, Attn_KVTile:$key, Attn_KVTile:$value,
                    1DTensorOf<[F32]>:$max, 1DTensorOf<[F32]>:$sum, Attn_HeadTensor:$acc,
                    Index:$rows, Optional<Index>:$query_start, Optional<Index>:$key_start,
                    Optional<Index>:$shift, I64Attr:$group, OptionalAttr<I64Attr>:$window);
@@ -563,8 +570,8 @@ def Attn_CacheUpdateOp : Attn_Op<"cache_update", [Pure, AllTypesMatch<["cache", 
     %kc2 = attn.cache_update %kc[%layer], %k at %pos : tensor<5x4x512x8xf32>, tensor<4x?x8xf32>
     ```
   }];
-  let arguments = (ins 4DTensorOf<[F32]>:$cache, Attn_HeadTensor:$update, Index:$layer, Index:$pos);
-  let results = (outs 4DTensorOf<[F32]>:$result);
+  let arguments = (ins Attn_KVCache:$cache, Attn_KVRows:$update, Index:$layer, Index:$pos);
+  let results = (outs Attn_KVCache:$result);
   let assemblyFormat = [{
     $cache `[` $layer `]` `,` $update `at` $pos attr-dict `:` type($cache) `,` type($update)
   }];
@@ -581,8 +588,8 @@ def Attn_CacheViewOp : Attn_Op<"cache_view", [Pure]> {
     %keys = attn.cache_view %kc2[%layer] upto %len : tensor<5x4x512x8xf32> -> tensor<4x?x8xf32>
     ```
   }];
-  let arguments = (ins 4DTensorOf<[F32]>:$cache, Index:$layer, Index:$length);
-  let results = (outs Attn_HeadTensor:$result);
+  let arguments = (ins Attn_KVCache:$cache, Index:$layer, Index:$length);
+  let results = (outs Attn_KVRows:$result);
   let assemblyFormat = [{
     $cache `[` $layer `]` `upto` $length attr-dict `:` type($cache) `->` type($result)
   }];
@@ -605,8 +612,8 @@ def Attn_RingUpdateOp : Attn_Op<"ring_update", [Pure, AllTypesMatch<["cache", "r
     %kc2 = attn.ring_update %kc[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32>
     ```
   }];
-  let arguments = (ins 4DTensorOf<[F32]>:$cache, Attn_HeadTensor:$update, Index:$layer, Index:$pos);
-  let results = (outs 4DTensorOf<[F32]>:$result);
+  let arguments = (ins Attn_KVCache:$cache, Attn_KVRows:$update, Index:$layer, Index:$pos);
+  let results = (outs Attn_KVCache:$result);
   let assemblyFormat = [{
     $cache `[` $layer `]` `,` $update `at` $pos attr-dict `:` type($cache) `,` type($update)
   }];
@@ -629,13 +636,54 @@ def Attn_RingWindowOp : Attn_Op<"ring_window", [Pure]> {
     %keys = attn.ring_window %kc[%layer], %k at %pos : tensor<2x1x4x16xf32>, tensor<1x?x16xf32> -> tensor<1x?x16xf32>
     ```
   }];
-  let arguments = (ins 4DTensorOf<[F32]>:$cache, Attn_HeadTensor:$new_rows, Index:$layer,
+  let arguments = (ins Attn_KVCache:$cache, Attn_KVRows:$new_rows, Index:$layer,
                    Index:$pos);
-  let results = (outs Attn_HeadTensor:$result);
+  let results = (outs Attn_KVRows:$result);
   let assemblyFormat = [{
     $cache `[` $layer `]` `,` $new_rows `at` $pos attr-dict `:` type($cache) `,` type($new_rows)
     `->` type($result)
   }];
+  let hasVerifier = 1;
+}
+
+def Attn_KVQuantOp : Attn_Op<"kv_quant", [Pure]> {
+  let summary = "keys or values rounded to the KV cache's storage type";
+  let description = [{
+    `[heads, n, d]` f32 rows into the storage of a KV cache (`tfc --kv-type`):
+    `bf16` rounds each value to nearest even (`result` `[heads, n, d]` bf16);
+    `i8` stores ggml Q8_0 blocks along `d` (a multiple of 32) exactly as
+    ggml's `quantize_row_q8_0_ref`: per 32 values `amax = max |x|`,
+    `s = amax / 127`, the f16 of `s` (2 bytes, little-endian) then the 32
+    int8 `round(x / s)` (0 when `s` is 0), so `result` is `[heads, n, d / 32
+    * 34]` i8. `tfc-attn-kv-cache` writes the new tokens' keys and values
+    through it once per position.
+
+    ```mlir
+    %q = attn.kv_quant %k : tensor<4x?x64xf32> -> tensor<4x?x68xi8>
+    ```
+  }];
+  let arguments = (ins Attn_HeadTensor:$input);
+  let results = (outs Attn_KVRows:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Attn_KVDequantOp : Attn_Op<"kv_dequant", [Pure]> {
+  let summary = "keys or values of a KV cache's storage type as f32";
+  let description = [{
+    The inverse of `attn.kv_quant`: bf16 widened, Q8_0 blocks `q * s`.
+    Attention over a narrow cache reads its keys and values through it; the
+    tiling of `attn.sdpa` moves it onto each key tile (bf16 tiles go to the
+    products as they are, widened in registers), so that no f32 copy of the
+    whole cache is made.
+
+    ```mlir
+    %k = attn.kv_dequant %view : tensor<4x?x68xi8> -> tensor<4x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Attn_KVRows:$input);
+  let results = (outs Attn_HeadTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }
 

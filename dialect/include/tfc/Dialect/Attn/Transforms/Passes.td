@@ -209,6 +209,14 @@ def AttnKVCache : Pass<"tfc-attn-kv-cache", "::mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"kvType", "kv-type", "std::string", /*default=*/"\"f32\"",
+           "How self-attention caches store keys and values (tfc --kv-type): f32, bf16 "
+           "(rounded to nearest even) or q8_0 (ggml Q8_0 blocks along the head width, "
+           "written as i8 bytes; a width that is not a multiple of 32 stays f32). "
+           "Narrow caches are written through attn.kv_quant and read through "
+           "attn.kv_dequant; cross-attention caches stay f32.">
+  ];
 }
 
 def AttnLastTokenLogits : Pass<"tfc-attn-last-token-logits", "::mlir::ModuleOp"> {
