@@ -93,7 +93,7 @@ bool checkDescriptor();
 /// Elements of one manifest entry's share of its slot (one layer when stacked).
 int64_t slotShareElements(const tfc_gen_slot &slot);
 
-/// The ggml blocks of a quantized slot type (Q8_0, Q4_0, Q6_K): elements and bytes
+/// The ggml blocks of a quantized slot type (Q8_0, Q4_0, Q6_K, Q4_K): elements and bytes
 /// per block and the ggml type number; all zero for F32/BF16/F16.
 struct BlockLayout {
   int64_t elements = 0, bytes = 0;

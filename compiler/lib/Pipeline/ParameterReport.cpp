@@ -41,6 +41,12 @@ double elementBytes(bool matrix, llvm::StringRef weightType) {
     return 4.0;
   if (weightType == "q8_0")
     return 34.0 / 32.0; // a block of 32 int8 and one f16 scale
+  if (weightType == "q4_0")
+    return 18.0 / 32.0;
+  if (weightType == "q6_k")
+    return 210.0 / 256.0;
+  if (weightType == "q4_k" || weightType == "q4_k_m")
+    return 144.0 / 256.0; // q4_k_m: its Q6_K tensors are not counted apart
   return 2.0;           // bf16, f16
 }
 

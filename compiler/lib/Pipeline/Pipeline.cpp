@@ -235,9 +235,9 @@ void registerStagePipeline(StringRef arg, StringRef description, Stage from, Sta
 } // namespace
 
 std::string checkPipelineOptions(const PipelineOptions &options) {
-  if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k"}, options.weightType))
+  if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k", "q4_k", "q4_k_m"}, options.weightType))
     return "--weight-type=" + options.weightType +
-           " is not a weight type (f32, bf16, f16, q8_0, q4_0, q6_k)";
+           " is not a weight type (f32, bf16, f16, q8_0, q4_0, q6_k, q4_k, q4_k_m)";
   for (auto [name, value] : {std::pair{"key-tile", options.attentionKeyTile},
                               std::pair{"query-rows", options.attentionQueryRows}})
     if (!SDPATiling::validSize(value))

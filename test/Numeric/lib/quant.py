@@ -14,11 +14,18 @@
 # quantize_row_q6_K_ref; the activations of those layers are quantized per
 # 256-block as ggml's quantize_row_q8_K does (vec_dot_type Q8_K: amax = max|x|,
 # q = round-half-even(x * (127 / amax)), d = 1 / (127 / amax) in f32, no f16
-# rounding). A matrix whose rows are not a multiple of 256 wide falls back to
-# Q8_0 (as llama.cpp's quantizer does for Q6_K), or stays f32 below 32.
+# rounding). --weight-type=q4_k quantizes with ggml_quantize.py's
+# quantize_row_q4_K_ref and its activations go per 256-block as for Q6_K. A
+# K-quant matrix whose rows are not a multiple of 256 wide falls back to Q8_0
+# (as llama.cpp's quantizer does for Q6_K; it takes Q5_0 for Q4_K, which tfc
+# has no kernel for), or stays f32 below 32. --weight-type=q4_k_m is
+# llama.cpp's Q4_K_M mixture as tfc stores it (README.md): Q6_K for the output
+# matrix and for every layer's value and down projections (a stacked weight
+# has one type for all its layers, and llama.cpp gives Q6_K to some of those
+# layers), Q4_K for the rest.
 #
 # quant.py check MODEL MODEL.so HARNESS [--weights W.safetensors] [--prompt-len N]
-#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--type q8_0|q4_0|q6_k]
+#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--type q8_0|q4_0|q6_k|q4_k|q4_k_m]
 #          [--work DIR]
 #     MODEL is llama_small / mqa_small (seeded random weights, written as F32,
 #     F16 or BF16 safetensors and quantized from those values at load) or
@@ -135,10 +142,21 @@ def quantizable(w, kind):
     return kind == "weight" and w.ndim == 2 and w.shape[-1] % BLOCK == 0
 
 
-def stored_type(w, wtype):
-    """The block type of a quantizable weight under --weight-type=wtype: a
-    K-quant whose rows are not a multiple of 256 wide falls back to q8_0."""
-    if wtype == "q6_k" and w.shape[-1] % 256 != 0:
+# Q4_K_M's Q6_K tensors, by name (Hugging Face, GGUF and llama2.c spellings):
+# the output matrix, and the value and down projections of every layer.
+Q4_K_M_OUTPUT = ("lm_head.weight", "output.weight")
+Q4_K_M_SIX_BITS = ("v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
+                   "feed_forward.w2.", "mlp.c_proj.")
+
+
+def stored_type(w, wtype, name=""):
+    """The block type of a quantizable weight `name` under --weight-type=wtype:
+    q4_k_m picks q6_k or q4_k by name; a K-quant whose rows are not a multiple
+    of 256 wide falls back to q8_0."""
+    if wtype == "q4_k_m":
+        six = name in Q4_K_M_OUTPUT or any(part in name for part in Q4_K_M_SIX_BITS)
+        wtype = "q6_k" if six else "q4_k"
+    if wtype in ("q6_k", "q4_k") and w.shape[-1] % 256 != 0:
         return "q8_0"
     return wtype
 
@@ -164,11 +182,11 @@ class QuantWeights(R.Weights):
     def product(self, x, w, name):
         if not quantizable(w, self.kinds.get(name)):
             return x @ w.T
-        wtype = stored_type(w, self.wtype)
+        wtype = stored_type(w, self.wtype, name)
         self.quantized.add("%s (%s)" % (name, wtype))
         wq = dequantized(w, wtype)
         if self.int8:
-            x = quantize_activations_q8_k(x) if wtype == "q6_k" else quantize_activations(x)
+            x = quantize_activations_q8_k(x) if wtype in ("q6_k", "q4_k") else quantize_activations(x)
         return x @ wq.T
 
 
@@ -255,7 +273,7 @@ def gguf(manifest, d, wtype):
         name, shape = parts[1], [int(x) for x in parts[2].split(",")]
         v = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
         if len(shape) == 2 and shape[-1] % BLOCK == 0:
-            tname = stored_type(v, wtype).upper()
+            tname = stored_type(v, wtype, name).upper()
             if tname == "Q8_0":
                 # The first block of each row is all ties: max 127 * 2^-10
                 # makes d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to
@@ -324,12 +342,12 @@ def main():
     c.add_argument("--dequant-tol", type=float, default=5e-2,
                    help="bound on the relative error against the f32 math on the dequantized "
                         "weights (what quantizing the activations adds)")
-    c.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k"],
+    c.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k", "q4_k", "q4_k_m"],
                    help="the model's --weight-type")
     g = sub.add_parser("gguf")
     g.add_argument("manifest")
     g.add_argument("dir")
-    g.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k"])
+    g.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k", "q4_k", "q4_k_m"])
     sub.add_parser("self-test")
     args = ap.parse_args()
     if args.cmd == "check":

@@ -152,6 +152,26 @@ std::optional<tfc::QuantFormat> quantFormatOf(DType dtype) {
   return tfc::quantFormatNamed(stringifyDType(dtype));
 }
 
+/// The type --weight-type=q4_k_m gives the linear layer weight `name`:
+/// llama.cpp's Q4_K_M mixture (llama_tensor_get_type) gives Q6_K to the output
+/// matrix and, in its "use_more_bits" layers (the first and last eighth and
+/// every third between), to the value and down projections; Q4_K to the rest.
+/// A stacked weight has one type for all its layers, so the value and down
+/// projections are Q6_K in every layer: more bits than llama.cpp's file in
+/// about half of those layers, never fewer. Names are matched in their
+/// Hugging Face, GGUF and llama2.c spellings.
+DType q4_k_mType(attn::WeightNameAttr name) {
+  std::string full = name.nameOfLayer(0);
+  StringRef n(full);
+  if (n == "lm_head.weight" || n == "output.weight")
+    return DType::q6_k;
+  for (StringRef part : {"v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
+                         "feed_forward.w2.", "mlp.c_proj."})
+    if (n.contains(part))
+      return DType::q6_k;
+  return DType::q4_k;
+}
+
 MemRefType memrefFor(Type tensor) {
   auto t = cast<RankedTensorType>(tensor);
   return MemRefType::get(t.getShape(), t.getElementType());
@@ -377,9 +397,13 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     } else if (std::optional<DType> q = attn::symbolizeDType(weightType); q && quantFormatOf(*q)) {
       narrow = IntegerType::get(ctx, 8);
       narrowDType = *q;
+    } else if (weightType == "q4_k_m") {
+      // The mixture: Q4_K, or Q6_K by name (q4_k_mType, per slot below).
+      narrow = IntegerType::get(ctx, 8);
+      narrowDType = DType::q4_k;
     } else if (weightType != "f32") {
       module.emitError() << "unknown weight type '" << weightType
-                         << "' (expected f32, bf16, f16, q8_0, q4_0 or q6_k)";
+                         << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k, q4_k or q4_k_m)";
       return signalPassFailure();
     }
     const std::optional<tfc::QuantFormat> quantized = quantFormatOf(narrowDType);
@@ -416,8 +440,8 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
         RankedTensorType type = slots[slot].type;
         if (!ok || type.getRank() < 2)
           continue;
-        DType dtype = narrowDType;
-        std::optional<tfc::QuantFormat> format = quantized;
+        DType dtype = weightType == "q4_k_m" ? q4_k_mType(slots[slot].name) : narrowDType;
+        std::optional<tfc::QuantFormat> format = quantFormatOf(dtype);
         if (format && type.getShape().back() % tfc::info(*format).block != 0) {
           format = tfc::QuantFormat::Q8_0;
           dtype = DType::q8_0;
