@@ -43,6 +43,14 @@
 #     "dequant", relative error <= 1e-4. Weights whose rows are not a multiple
 #     of 32 wide stay f32 in the compiled model and in both references.
 #
+# quant.py linear MODEL.so HARNESS --type TYPE --work DIR
+#     MODEL.so is Inputs/linear_k.tdsl (one linear layer on embedding rows)
+#     compiled for --weight-type=TYPE: its logits must equal the "int8"
+#     reference within relative error 1e-5 (only the order of the f32 sums
+#     differs), and differ from "dequant". The weights have sub-blocks of only
+#     positive and only negative values (Q4_K mins of 0, all-negative
+#     sub-blocks) and a row of zeros.
+#
 # quant.py gguf MANIFEST DIR [--type q8_0|q4_0]
 #     From a harness --manifest: DIR/Q8_0.safetensors with seeded random F32
 #     weights, and DIR/Q8_0.gguf with the same weights, each linear layer's
@@ -262,6 +270,41 @@ def check(args):
     return 0
 
 
+def linear(args):
+    os.makedirs(args.work, exist_ok=True)
+    rng = np.random.default_rng(args.seed + 5)
+    vocab, dim = 97, 512
+    emb = rng.normal(0.0, 1.0, (vocab, dim)).astype(np.float32)
+    w = rng.uniform(-0.1, 0.1, (vocab, dim)).astype(np.float32)
+    w[:, :32] = np.abs(w[:, :32]) + 0.01
+    w[:, 288:320] = -np.abs(w[:, 288:320]) - 0.01
+    w[5] = 0.0
+    tensors = {"model.embed_tokens.weight": emb, "lm_head.weight": w}
+    wpath = os.path.join(args.work, "linear.safetensors")
+    R.save_safetensors(wpath, tensors)
+    tokens = list(range(0, vocab, 7)) + [3]
+    checker = C.Checker(args.so, args.harness, args.work)
+    got = checker.output([wpath, "--tokens", ",".join(map(str, tokens))],
+                         "%s logits" % args.type, (len(tokens), vocab))
+    if got is None:
+        return 1
+    x = emb[tokens]
+    wtype = stored_type(w, args.type, "lm_head.weight")
+    wq = dequantized(w, wtype)
+    int8 = quantize_activations_q8_k(x) if wtype in ("q6_k", "q4_k") else quantize_activations(x)
+    want, plain = int8 @ wq.T, x.astype(np.float64) @ wq.T
+    err, err_plain = C.rel_err(got, want), C.rel_err(got, plain)
+    print("%s: vs int8 rel err %.3e, vs dequant %.3e" % (wtype, err, err_plain))
+    if err > 1e-5:
+        checker.fail("rel err vs the int8 reference > 1e-5")
+    if err_plain <= 1e-5:
+        checker.fail("as close to the dequant reference: the activations were not quantized")
+    if checker.failures:
+        return 1
+    print("PASS: linear_k %s" % wtype)
+    return 0
+
+
 def gguf(manifest, d, wtype):
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng(16)
@@ -344,6 +387,12 @@ def main():
                         "weights (what quantizing the activations adds)")
     c.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k", "q4_k", "q4_k_m"],
                    help="the model's --weight-type")
+    li = sub.add_parser("linear")
+    li.add_argument("so")
+    li.add_argument("harness")
+    li.add_argument("--work", required=True)
+    li.add_argument("--seed", type=int, default=0)
+    li.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k", "q4_k"])
     g = sub.add_parser("gguf")
     g.add_argument("manifest")
     g.add_argument("dir")
@@ -352,6 +401,8 @@ def main():
     args = ap.parse_args()
     if args.cmd == "check":
         return check(args)
+    if args.cmd == "linear":
+        return linear(args)
     if args.cmd == "gguf":
         return gguf(args.manifest, args.dir, args.type)
     return self_test()
