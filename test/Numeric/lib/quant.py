@@ -29,7 +29,10 @@
 #          [--work DIR]
 #     MODEL is llama_small / mqa_small (seeded random weights, written as F32,
 #     F16 or BF16 safetensors and quantized from those values at load) or
-#     stories260k (--weights). Runs the compiled q8_0 (q4_0) model on the
+#     stories260k / hf (--weights: a Hugging Face directory's model.safetensors;
+#     --load: what the model loads instead, e.g. the GGUF file whose twin the
+#     directory is, with --prequantized: its weights are the file's dequantized
+#     blocks, not requantized by the references). Runs the compiled model on the
 #     prompt and compares its logits with two float64 references on the same
 #     quantized weights:
 #       "int8":  the kernel's arithmetic: dequantized weights times activations
@@ -181,10 +184,12 @@ class QuantWeights(R.Weights):
     """Weights whose linear layers use `wtype`-quantized matrices; with
     `int8_activations`, their inputs are quantized per block too."""
 
-    def __init__(self, tensors, int8_activations, wtype="q8_0"):
+    def __init__(self, tensors, int8_activations, wtype="q8_0", prequantized=False, layers=0):
         super().__init__(tensors=tensors)
         self.int8 = int8_activations
         self.wtype = wtype
+        self.prequantized = prequantized
+        self.layers = layers
         self.quantized = set()
 
     def product(self, x, w, name):
@@ -192,10 +197,24 @@ class QuantWeights(R.Weights):
             return x @ w.T
         wtype = stored_type(w, self.wtype, name)
         self.quantized.add("%s (%s)" % (name, wtype))
-        wq = dequantized(w, wtype)
+        if self.prequantized and not self.held_as_file_has_it(name, wtype):
+            wq = dequantized(w, wtype)
+        else:
+            wq = w.astype(np.float64) if self.prequantized else dequantized(w, wtype)
         if self.int8:
             x = quantize_activations_q8_k(x) if wtype in ("q6_k", "q4_k") else quantize_activations(x)
         return x @ wq.T
+
+
+    def held_as_file_has_it(self, name, wtype):
+        """Whether the model holds weight `name` of a Q4_K_M file (hf_to_gguf.py
+        --type Q4_K_M: llama-quantize's per-layer types) in the file's own type:
+        not the value and down projections that the file holds as Q4_K (outside
+        llama.cpp's use_more_bits layers), which tfc's Q6_K slots requantize."""
+        if self.wtype != "q4_k_m" or wtype != "q6_k" or not name.startswith("model.layers."):
+            return True
+        i, n = int(name.split(".")[2]), self.layers
+        return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
 def log_softmax(z):
@@ -215,7 +234,7 @@ def check(args):
     work = args.work
     os.makedirs(work, exist_ok=True)
     checker = C.Checker(args.so, args.harness, work)
-    if args.model == "stories260k":
+    if args.model in ("stories260k", "hf"):
         family = "llama"
         cfg = C.llama_cfg_from_hf(os.path.join(os.path.dirname(args.weights), "config.json"))
         tensors = R.load_safetensors(args.weights)
@@ -228,7 +247,7 @@ def check(args):
         R.save_safetensors(wpath, tensors, dtype=args.dtype)
     n = min(args.prompt_len, cfg["max_seq"])
     tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
-    cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
+    cmd = [args.load or wpath, "--tokens", ",".join(map(str, tokens))]
     if args.chunks:
         cmd += ["--chunks", args.chunks]
     got = checker.output(cmd, "%s logits" % args.type, (n, cfg["vocab"]))
@@ -237,7 +256,7 @@ def check(args):
 
     refs = {}
     for label, int8 in (("int8", True), ("dequant", False)):
-        W = QuantWeights(tensors, int8, args.type)
+        W = QuantWeights(tensors, int8, args.type, args.prequantized, cfg["layers"])
         refs[label] = R.forward(family, cfg, W, tokens)
         quantized = sorted(W.quantized)
     print("%d of %d weights quantized in the reference" % (len(quantized), len(tensors)))
@@ -379,6 +398,10 @@ def main():
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--prompt-len", type=int, default=48)
     c.add_argument("--chunks")
+    c.add_argument("--load", help="the file the model loads (default: the weights)")
+    c.add_argument("--prequantized", action="store_true",
+                   help="the weights are the dequantized values of the blocks the model "
+                        "holds (a GGUF file's twin): the references use them as they are")
     c.add_argument("--exact", action="store_true")
     c.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"],
                    help="the safetensors dtype of the random weights (quantized at load)")
