@@ -116,6 +116,16 @@ std::pair<Value, Value> q4_kScaleMin(OpBuilder &nb, Location l, Value p, Value q
 
 const QuantFormatInfo &info(QuantFormat format) { return kFormats[static_cast<int>(format)]; }
 
+bool q4_k_mSixBits(StringRef name) {
+  if (name == "lm_head.weight" || name == "output.weight")
+    return true;
+  for (StringRef part : {"v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
+                         "feed_forward.w2.", "mlp.c_proj."})
+    if (name.contains(part))
+      return true;
+  return false;
+}
+
 std::optional<QuantFormat> quantFormatNamed(StringRef name) {
   for (QuantFormat f : kAllFormats)
     if (info(f).name == name)

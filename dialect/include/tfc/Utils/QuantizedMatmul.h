@@ -71,6 +71,14 @@ llvm::SmallVector<int64_t> quantStoredShape(QuantFormat format, llvm::ArrayRef<i
 mlir::Value buildQuantizedMatmul(mlir::OpBuilder &b, mlir::Location loc, QuantFormat format,
                                  mlir::Value a, mlir::Value wq, mlir::Value init);
 
+/// Whether --weight-type=q4_k_m (llama.cpp's Q4_K_M mixture) stores the linear
+/// layer weight `name` as Q6_K rather than Q4_K: the output matrix and the
+/// value and down projections, by their Hugging Face, GGUF, llama2.c and GPT-2
+/// names. llama.cpp gives Q6_K to the value and down projections of only its
+/// "use_more_bits" layers; a stacked weight has one type for all its layers,
+/// so tfc gives it to all of them (more bits, never fewer).
+bool q4_k_mSixBits(llvm::StringRef name);
+
 /// The format of `op` if it is a generic built by buildQuantizedMatmul (on
 /// tensors or buffers): inputs (A reshaped to [m, k/block, block], W, W, W;
 /// Q6_K: W five times; Q4_K: eight), one output C.

@@ -152,24 +152,10 @@ std::optional<tfc::QuantFormat> quantFormatOf(DType dtype) {
   return tfc::quantFormatNamed(stringifyDType(dtype));
 }
 
-/// The type --weight-type=q4_k_m gives the linear layer weight `name`:
-/// llama.cpp's Q4_K_M mixture (llama_tensor_get_type) gives Q6_K to the output
-/// matrix and, in its "use_more_bits" layers (the first and last eighth and
-/// every third between), to the value and down projections; Q4_K to the rest.
-/// A stacked weight has one type for all its layers, so the value and down
-/// projections are Q6_K in every layer: more bits than llama.cpp's file in
-/// about half of those layers, never fewer. Names are matched in their
-/// Hugging Face, GGUF and llama2.c spellings.
+/// The type --weight-type=q4_k_m gives the linear layer weight `name`
+/// (tfc::q4_k_mSixBits: llama.cpp's Q4_K_M mixture, one type per slot).
 DType q4_k_mType(attn::WeightNameAttr name) {
-  std::string full = name.nameOfLayer(0);
-  StringRef n(full);
-  if (n == "lm_head.weight" || n == "output.weight")
-    return DType::q6_k;
-  for (StringRef part : {"v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
-                         "feed_forward.w2.", "mlp.c_proj."})
-    if (n.contains(part))
-      return DType::q6_k;
-  return DType::q4_k;
+  return tfc::q4_k_mSixBits(name.nameOfLayer(0)) ? DType::q6_k : DType::q4_k;
 }
 
 MemRefType memrefFor(Type tensor) {
