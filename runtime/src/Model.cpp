@@ -417,6 +417,8 @@ tfc::rt::BlockLayout tfc::rt::blockLayout(int32_t dtype) {
     return {TFC_Q4_0_BLOCK, TFC_Q4_0_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q4_0)};
   case TFC_DTYPE_Q6_K:
     return {TFC_Q6_K_BLOCK, TFC_Q6_K_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q6_K)};
+  case TFC_DTYPE_Q4_K:
+    return {TFC_Q4_K_BLOCK, TFC_Q4_K_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q4_K)};
   default:
     return {};
   }

@@ -7,9 +7,9 @@
 // when ggml is built without contraction too. The blocks dequantize with
 // Quants.h.
 //
-// Q8_0, Q4_0 and Q6_K are the load-time quantizers of
-// `--weight-type=q8_0|q4_0|q6_k` (storeFloats in Model.cpp); Q4_K waits for
-// its kernel (issue 16) and only the tests (test/Runtime/quantize.test) call it.
+// They are the load-time quantizers of `--weight-type=q8_0|q4_0|q6_k|q4_k`
+// (storeFloats in Model.cpp), and test/Runtime/quantize.test checks them
+// against a numpy quantizer.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_RUNTIME_QUANTIZE_H

@@ -433,21 +433,29 @@ const GgufArchitecture kGgufArchitectures[] = {
 };
 
 /// The weight type of the linear layers: the ggml type most of their
-/// matrices have, when tfc has kernels for it; empty otherwise.
+/// matrices have, when tfc has kernels for it; empty otherwise. A file of
+/// mostly Q4_K whose value or down projections hold Q6_K is llama.cpp's
+/// Q4_K_M mixture: q4_k_m, which stores those slots (and the output) as Q6_K.
 std::string linearWeightType(const gguf::File &file) {
   std::map<uint32_t, int64_t> elementsByType;
+  bool sixBitProjections = false;
   for (const gguf::TensorInfo &t : file.tensors()) {
     StringRef name(t.name.data(), t.name.size());
     bool linear = (name.starts_with("blk.") || name == "output.weight") &&
                   name.ends_with(".weight") && t.ne.size() == 2;
     if (linear)
       elementsByType[t.type] += t.elements();
+    if (linear && t.type == uint32_t(gguf::TensorType::Q6_K) &&
+        (name.contains(".attn_v.") || name.contains(".ffn_down.")))
+      sixBitProjections = true;
   }
   uint32_t best = 0;
   int64_t most = -1;
   for (auto [type, elements] : elementsByType)
     if (elements > most)
       best = type, most = elements;
+  if (best == uint32_t(gguf::TensorType::Q4_K) && sixBitProjections)
+    return "q4_k_m";
   return most < 0 ? std::string() : weightTypeOfGgml(best).str();
 }
 

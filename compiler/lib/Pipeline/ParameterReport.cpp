@@ -14,6 +14,7 @@
 
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Target/ModelLayout.h"
+#include "tfc/Utils/QuantizedMatmul.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseMap.h"
@@ -34,13 +35,28 @@ attn::WeightOp weightOf(Value v) {
   return v.getDefiningOp<attn::WeightOp>();
 }
 
-/// Bytes per element of a weight as `weightType` stores it: the linear
-/// layers' matrices narrow, everything else (norms, biases, tables) f32.
-double elementBytes(bool matrix, llvm::StringRef weightType) {
+/// Bytes per element of weight `name`, whose rows are `width` wide, as
+/// `weightType` stores it: the linear layers' matrices narrow (q4_k_m per name,
+/// K-quant rows that do not fit 256 as q8_0, quantized rows that do not fit 32
+/// f32, as tfc-lower-entry-points stores them), everything else (norms,
+/// biases, tables) f32.
+double elementBytes(bool matrix, llvm::StringRef weightType, llvm::StringRef name, int64_t width) {
   if (!matrix || weightType == "f32")
+    return 4.0;
+  if (weightType == "q4_k_m")
+    weightType = tfc::q4_k_mSixBits(name) ? "q6_k" : "q4_k";
+  if ((weightType == "q6_k" || weightType == "q4_k") && width % 256 != 0)
+    weightType = "q8_0";
+  if ((weightType == "q8_0" || weightType == "q4_0") && width % 32 != 0)
     return 4.0;
   if (weightType == "q8_0")
     return 34.0 / 32.0; // a block of 32 int8 and one f16 scale
+  if (weightType == "q4_0")
+    return 18.0 / 32.0;
+  if (weightType == "q6_k")
+    return 210.0 / 256.0;
+  if (weightType == "q4_k")
+    return 144.0 / 256.0;
   return 2.0;           // bf16, f16
 }
 
@@ -74,7 +90,9 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
     });
     int64_t rank = weight.getType().getRank() - (weight.getName().isStacked() ? 1 : 0);
     double read = table ? static_cast<double>(weight.getType().getShape().back()) : used;
-    decodeBytes += read * elementBytes(!table && rank >= 2, weightType);
+    decodeBytes +=
+        read * elementBytes(!table && rank >= 2, weightType, weight.getName().nameOfLayer(0),
+                            weight.getType().getShape().back());
   });
   int64_t kvBytes = kvCacheBytesPerToken(analyzeKVCaches(attnOptModule));
   os << fmt::format("\nparameters (weights stored as {} for the linear layers)\n", weightType);

@@ -1,4 +1,4 @@
-//===- QuantizedKernels.cpp - Int8 dot products for Q8_0/Q4_0/Q6_K ------===//
+//===- QuantizedKernels.cpp - Int8 dot products for ggml block weights ---===//
 //
 // A product with Q8_0 weights (tfc/Utils/QuantizedMatmul.h) reads 34 bytes per
 // 32 weights instead of 128, one with Q4_0 weights 18, so decode is bound by a
@@ -12,7 +12,10 @@
 // -8 · (the activations' sums per lane), computed once with the activations.
 // Q6_K's 256-element super-blocks go the same way 32 lanes at a time, against
 // activations quantized per 256 (ggml's Q8_K), each chunk's i32 sums weighted
-// by its sub-block scales before one conversion per super-block.
+// by its sub-block scales before one conversion per super-block. Q4_K's
+// nibbles are unsigned and each sub-block has a min: d · Σ_s sc_s (q_w · q_a)
+// in i32 as for Q6_K, minus dmin · Σ_s min_s · (the sum of the sub-block's
+// q_a), those sums computed once with the activations (ggml's Q8_K bsums).
 // The kernels are in tfc-vectorize-matmul's description (Passes.td); the
 // numbers they produce are those of the numpy reference
 // test/Numeric/lib/quant.py (dequantized weights, block-wise int8
@@ -53,6 +56,10 @@ constexpr int64_t kBlock = 32;
 /// bits, sub-block scales and f16 scale (ggml's block_q6_K).
 constexpr int64_t kSuperBlock = 256, kQ6_KHigh = 128, kQ6_KScales = 192, kQ6_KScale = 208;
 
+/// Q4_K: the byte offsets of dmin, the packed scales and mins, the nibbles
+/// (ggml's block_q4_K; d is at 0).
+constexpr int64_t kQ4_KMin = 2, kQ4_KScales = 4, kQ4_KNibbles = 16;
+
 /// Emits C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a[m, b, j] q_w[n, b, j].
 class QuantizedEmitter {
 public:
@@ -86,7 +93,7 @@ public:
   /// for Q4_0 weights also the integer start values of the dot products,
   /// sa[m, b, i] = -8 · Σ_{j < 4} qa[m, b, 4i + j] (the lanes of vpdpbusd).
   void quantizeActivations(Value tokens) {
-    if (format == tfc::QuantFormat::Q6_K)
+    if (format == tfc::QuantFormat::Q6_K || format == tfc::QuantFormat::Q4_K)
       return quantizeActivationsQ8_K(tokens);
     auto qaType = MemRefType::get({ShapedType::kDynamic, blocks, kBlock}, b.getI8Type());
     auto daType = MemRefType::get({ShapedType::kDynamic, blocks}, b.getF32Type());
@@ -127,8 +134,11 @@ public:
   /// (ggml scales by -127 / the signed extreme; q and d both change sign,
   /// their product does not), 0 for an all-zero block. Also the integer start
   /// values of the 32-lane dot products, sa[m, b, c, i] = -32 · Σ_{j < 4}
-  /// qa[m, b, 32c + 4i + j] (Q6_K's values are stored + 32).
+  /// qa[m, b, 32c + 4i + j] (Q6_K's values are stored + 32); for Q4_K
+  /// instead the sums of each 32-lane sub-block, sa[m, b, c] = Σ_j qa[m, b,
+  /// 32c + j], which its mins multiply.
   void quantizeActivationsQ8_K(Value tokens) {
+    const bool q4k = format == tfc::QuantFormat::Q4_K;
     const int64_t chunks = kSuperBlock / kBlock;
     IntegerAttr align = b.getI64IntegerAttr(64);
     auto alloc = [&](ArrayRef<int64_t> dims, Type element) {
@@ -139,7 +149,7 @@ public:
     };
     qa = alloc({blocks, kSuperBlock}, b.getI8Type());
     da = alloc({blocks}, b.getF32Type());
-    sa = alloc({blocks, chunks, 8}, b.getI32Type());
+    sa = q4k ? alloc({blocks, chunks}, b.getI32Type()) : alloc({blocks, chunks, 8}, b.getI32Type());
     auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
     forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
       forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
@@ -163,8 +173,14 @@ public:
           Value scaled = kb.create<arith::MulFOp>(loc, xs[c], scale);
           Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
           kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(c * kBlock)});
-          kb.create<vector::StoreOp>(loc, offsetSums(kb, q, -32), sa,
-                                     ValueRange{m, blk, index(c), index(0)});
+          if (q4k) {
+            Value wide = kb.create<arith::ExtSIOp>(loc, VectorType::get({kBlock}, kb.getI32Type()), q);
+            Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
+            kb.create<memref::StoreOp>(loc, sum, sa, ValueRange{m, blk, index(c)});
+          } else {
+            kb.create<vector::StoreOp>(loc, offsetSums(kb, q, -32), sa,
+                                       ValueRange{m, blk, index(c), index(0)});
+          }
         }
       });
     });
@@ -340,6 +356,108 @@ private:
     return loop.getResults();
   }
 
+  /// The eight 6-bit scales and the eight mins of Q4_K super-block `blk` of
+  /// row `n` as i32 (ggml's get_scale_min_k4 on its 12 packed bytes q):
+  /// sub-block s < 4 has scale q[s] & 63 and min q[s + 4] & 63; s >= 4 has
+  /// scale q[s + 4] & 15 and min q[s + 4] >> 4, each with the top two bits of
+  /// q[s - 4] (scale) or q[s] (min) above them.
+  std::pair<Value, Value> q4_kScalesAndMins(OpBuilder &nb, Value n, Value blk) {
+    auto packedType = VectorType::get({12}, nb.getI8Type());
+    auto eight = VectorType::get({8}, nb.getI8Type());
+    auto constant = [&](ArrayRef<int8_t> v) {
+      return nb.create<arith::ConstantOp>(loc, DenseIntElementsAttr::get(eight, v)).getResult();
+    };
+    Value q = nb.create<vector::LoadOp>(loc, packedType, w, ValueRange{n, blk, index(kQ4_KScales)});
+    Value zeros = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(packedType));
+    // Lane 12 of the shuffles is a zero (the first of `zeros`).
+    auto pick = [&](ArrayRef<int64_t> lanes) {
+      return nb.create<vector::ShuffleOp>(loc, q, zeros, lanes).getResult();
+    };
+    Value six = splat(nb, eight, 6), four = splat(nb, eight, 4);
+    auto topBits = [&](Value v) {
+      return nb.create<arith::ShLIOp>(loc, nb.create<arith::ShRUIOp>(loc, v, six), four).getResult();
+    };
+    Value lowMask = constant({63, 63, 63, 63, 15, 15, 15, 15});
+    Value scales = nb.create<arith::OrIOp>(
+        loc, nb.create<arith::AndIOp>(loc, pick({0, 1, 2, 3, 8, 9, 10, 11}), lowMask),
+        topBits(pick({12, 12, 12, 12, 0, 1, 2, 3})));
+    Value minLow = nb.create<arith::ShRUIOp>(loc, pick({4, 5, 6, 7, 8, 9, 10, 11}),
+                                             constant({0, 0, 0, 0, 4, 4, 4, 4}));
+    Value mins = nb.create<arith::OrIOp>(loc, nb.create<arith::AndIOp>(loc, minLow, lowMask),
+                                         topBits(pick({12, 12, 12, 12, 4, 5, 6, 7})));
+    return {nb.create<arith::ExtUIOp>(loc, sums, scales), nb.create<arith::ExtUIOp>(loc, sums, mins)};
+  }
+
+  /// One Q4_K tm x tn tile: per super-block, each 32-lane sub-block's dot
+  /// product of the unsigned nibbles with q_a times its 6-bit scale, summed in
+  /// i32 and scaled once by d_a · d; then the mins' share, the i32 products
+  /// min_s · Σ q_a of the sub-block (eight lanes, one per sub-block) scaled by
+  /// -d_a · dmin into the same f32 accumulators (their lanes are summed at
+  /// the end).
+  SmallVector<Value> kernelQ4_K(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
+    const int64_t tm = ms.size(), tn = ns.size();
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          SmallVector<Value> scaleA, sumsA, scaleW, minW, subScales, subMins;
+          for (Value m : ms) {
+            scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
+            sumsA.push_back(nb.create<vector::LoadOp>(loc, sums, sa, ValueRange{m, blk, index(0)}));
+          }
+          for (Value n : ns) {
+            scaleW.push_back(weightScale(nb, n, blk));
+            minW.push_back(weightScale(nb, n, blk, kQ4_KMin));
+            auto [scales, mins] = q4_kScalesAndMins(nb, n, blk);
+            subScales.push_back(scales);
+            subMins.push_back(mins);
+          }
+          Value zero = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
+          SmallVector<Value> isum(tm * tn, zero);
+          for (int64_t pair = 0; pair < 4; ++pair) {
+            SmallVector<Value> low, high;
+            for (Value n : ns) {
+              Value bytes = nb.create<vector::LoadOp>(
+                  loc, lanes8, w, ValueRange{n, blk, index(kQ4_KNibbles + 32 * pair)});
+              low.push_back(nb.create<arith::AndIOp>(loc, bytes, splat(nb, lanes8, 15)));
+              high.push_back(nb.create<arith::ShRUIOp>(loc, bytes, splat(nb, lanes8, 4)));
+            }
+            for (int64_t half = 0; half < 2; ++half) {
+              const int64_t sub = 2 * pair + half;
+              SmallVector<Value> qaSub;
+              for (Value m : ms)
+                qaSub.push_back(
+                    nb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{m, blk, index(sub * kBlock)}));
+              SmallVector<int64_t> lane(8, sub);
+              for (int64_t j = 0; j < tn; ++j) {
+                Value scale = nb.create<vector::ShuffleOp>(loc, subScales[j], subScales[j], lane);
+                Value nib = half ? high[j] : low[j];
+                for (int64_t i = 0; i < tm; ++i) {
+                  Value dotted = dotProduct(nb, nib, qaSub[i], Value());
+                  isum[i * tn + j] = nb.create<arith::AddIOp>(
+                      loc, isum[i * tn + j], nb.create<arith::MulIOp>(loc, dotted, scale));
+                }
+              }
+            }
+          }
+          SmallVector<Value> out;
+          for (int64_t i = 0; i < tm; ++i)
+            for (int64_t j = 0; j < tn; ++j) {
+              Value partial = nb.create<arith::SIToFPOp>(loc, floats, isum[i * tn + j]);
+              Value scale = nb.create<vector::BroadcastOp>(
+                  loc, floats, nb.create<arith::MulFOp>(loc, scaleA[i], scaleW[j]));
+              Value acc = nb.create<vector::FMAOp>(loc, partial, scale, accs[i * tn + j]);
+              Value minSums = nb.create<arith::SIToFPOp>(
+                  loc, floats, nb.create<arith::MulIOp>(loc, subMins[j], sumsA[i]));
+              Value minScale = nb.create<vector::BroadcastOp>(
+                  loc, floats,
+                  nb.create<arith::NegFOp>(loc, nb.create<arith::MulFOp>(loc, scaleA[i], minW[j])));
+              out.push_back(nb.create<vector::FMAOp>(loc, minSums, minScale, acc));
+            }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    return loop.getResults();
+  }
+
   /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn).
   void kernel(Value m0, Value n0, int64_t tm, int64_t tn) {
     auto offsets = [&](Value base, int64_t count) {
@@ -351,8 +469,9 @@ private:
     SmallVector<Value> ms = offsets(m0, tm), ns = offsets(n0, tn);
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
     SmallVector<Value> inits(tm * tn, zero);
-    SmallVector<Value> results = format == tfc::QuantFormat::Q6_K ? kernelQ6_K(ms, ns, inits)
-                                                                  : kernelBlocks(ms, ns, inits);
+    SmallVector<Value> results = format == tfc::QuantFormat::Q6_K   ? kernelQ6_K(ms, ns, inits)
+                                 : format == tfc::QuantFormat::Q4_K ? kernelQ4_K(ms, ns, inits)
+                                                                    : kernelBlocks(ms, ns, inits);
     for (int64_t i = 0; i < tm; ++i)
       for (int64_t j = 0; j < tn; ++j) {
         Value old = b.create<memref::LoadOp>(loc, c, ValueRange{ms[i], ns[j]});
@@ -418,7 +537,7 @@ private:
   VectorType lanes8, sums, floats;
   func::FuncOp psign, dot, maddubs, maddwd;
   Value qa, da; // the quantized activations and their scales
-  Value sa;     // Q4_0: the dot products' start values
+  Value sa;     // Q4_0, Q6_K: the dot products' start values; Q4_K: sub-block sums
 };
 
 // linalg.generic {tfc.q8_0_matmul | tfc.q4_0_matmul} (A3: [m, k/32, 32] f32,

@@ -24,9 +24,27 @@ constexpr QuantFormatInfo kFormats[] = {
     {"q8_0", "tfc.q8_0_matmul", 32, 34},
     {"q4_0", "tfc.q4_0_matmul", 32, 18},
     {"q6_k", "tfc.q6_k_matmul", 256, 210},
+    {"q4_k", "tfc.q4_k_matmul", 256, 144},
 };
 
-constexpr QuantFormat kAllFormats[] = {QuantFormat::Q8_0, QuantFormat::Q4_0, QuantFormat::Q6_K};
+constexpr QuantFormat kAllFormats[] = {QuantFormat::Q8_0, QuantFormat::Q4_0, QuantFormat::Q6_K,
+                                       QuantFormat::Q4_K};
+
+/// Byte offsets in a Q4_K super-block (ggml's block_q4_K): d, dmin, the 12
+/// bytes of packed scales and mins, the 128 bytes of nibbles.
+constexpr int64_t kQ4_KMin = 2, kQ4_KScales = 4, kQ4_KNibbles = 16;
+
+/// The generic's inputs per format: A, then the weight bytes it reads.
+int64_t genericInputs(QuantFormat format) {
+  switch (format) {
+  case QuantFormat::Q6_K:
+    return 6;
+  case QuantFormat::Q4_K:
+    return 9;
+  default:
+    return 4;
+  }
+}
 
 /// Byte offsets in a Q6_K super-block (ggml's block_q6_K).
 constexpr int64_t kQ6_KHigh = 128, kQ6_KScales = 192, kQ6_KScale = 208;
@@ -73,9 +91,40 @@ Value q6_kValue(OpBuilder &nb, Location l, Value ql, Value qh) {
   return nb.create<arith::SubIOp>(l, q, c(32));
 }
 
+/// The 6-bit scale and min of lane j's sub-block s = j / 32 of a Q4_K
+/// super-block (ggml's get_scale_min_k4), from the packed bytes p = scales[s
+/// mod 4], q = scales[4 + s mod 4] and r = scales[8 + s mod 4]: for s < 4 the
+/// low six bits of p and q; above, r's low (high) nibble under p's (q's) top
+/// two bits.
+std::pair<Value, Value> q4_kScaleMin(OpBuilder &nb, Location l, Value p, Value q, Value r) {
+  Type i8 = nb.getI8Type();
+  auto c = [&](int64_t v) { return nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(i8, v)); };
+  Value j = nb.create<linalg::IndexOp>(l, 3);
+  Value upper = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::uge, j, indexConst(nb, l, 128));
+  auto top = [&](Value v) {
+    return nb.create<arith::ShLIOp>(l, nb.create<arith::ShRUIOp>(l, v, c(6)), c(4)).getResult();
+  };
+  Value lowScale = nb.create<arith::AndIOp>(l, p, c(63));
+  Value lowMin = nb.create<arith::AndIOp>(l, q, c(63));
+  Value highScale = nb.create<arith::OrIOp>(l, nb.create<arith::AndIOp>(l, r, c(15)), top(p));
+  Value highMin = nb.create<arith::OrIOp>(l, nb.create<arith::ShRUIOp>(l, r, c(4)), top(q));
+  return {nb.create<arith::SelectOp>(l, upper, highScale, lowScale),
+          nb.create<arith::SelectOp>(l, upper, highMin, lowMin)};
+}
+
 } // namespace
 
 const QuantFormatInfo &info(QuantFormat format) { return kFormats[static_cast<int>(format)]; }
+
+bool q4_k_mSixBits(StringRef name) {
+  if (name == "lm_head.weight" || name == "output.weight")
+    return true;
+  for (StringRef part : {"v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
+                         "feed_forward.w2.", "mlp.c_proj."})
+    if (name.contains(part))
+      return true;
+  return false;
+}
 
 std::optional<QuantFormat> quantFormatNamed(StringRef name) {
   for (QuantFormat f : kAllFormats)
@@ -131,6 +180,42 @@ Value buildQuantizedMatmul(OpBuilder &b, Location loc, QuantFormat format, Value
     product.getDefiningOp()->setAttr(info(format).attr, b.getUnitAttr());
     return product;
   }
+  if (format == QuantFormat::Q4_K) {
+    // Inputs: A, the byte of lane j's nibble (sub-blocks 2i and 2i + 1 share
+    // bytes 32i.., low and high nibble), the three packed bytes of its
+    // sub-block's scale and min, d, dmin.
+    AffineExpr sub = j.floorDiv(32) % 4;
+    SmallVector<AffineMap> maps{map({m, blk, j}),
+                                map({n, blk, j.floorDiv(64) * 32 + j % 32 + kQ4_KNibbles}),
+                                map({n, blk, sub + kQ4_KScales}),
+                                map({n, blk, sub + kQ4_KScales + 4}),
+                                map({n, blk, sub + kQ4_KScales + 8}),
+                                at(0), at(1), at(kQ4_KMin), at(kQ4_KMin + 1),
+                                map({m, n})};
+    Value product = generic(
+        b, loc, ValueRange{a3, wq, wq, wq, wq, wq, wq, wq, wq}, init, maps, iterators(2, 2),
+        [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          Type f32 = nb.getF32Type(), i8 = nb.getI8Type();
+          auto c = [&](int64_t v) { return nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(i8, v)); };
+          Value high = nb.create<arith::CmpIOp>(
+              l, arith::CmpIPredicate::eq,
+              nb.create<arith::RemUIOp>(
+                  l, nb.create<arith::DivUIOp>(l, nb.create<linalg::IndexOp>(l, 3), indexConst(nb, l, 32)),
+                  indexConst(nb, l, 2)),
+              indexConst(nb, l, 1));
+          Value q = nb.create<arith::SelectOp>(l, high, nb.create<arith::ShRUIOp>(l, args[1], c(4)),
+                                               nb.create<arith::AndIOp>(l, args[1], c(15)));
+          auto [scale, min] = q4_kScaleMin(nb, l, args[2], args[3], args[4]);
+          auto f = [&](Value v) { return nb.create<arith::UIToFPOp>(l, f32, v).getResult(); };
+          // ggml's dequantize_row_q4_K: (d * scale) * q - dmin * min.
+          Value d = nb.create<arith::MulFOp>(l, blockScale(nb, l, args[5], args[6]), f(scale));
+          Value dm = nb.create<arith::MulFOp>(l, blockScale(nb, l, args[7], args[8]), f(min));
+          Value w = nb.create<arith::SubFOp>(l, nb.create<arith::MulFOp>(l, d, f(q)), dm);
+          return nb.create<arith::AddFOp>(l, args[9], nb.create<arith::MulFOp>(l, args[0], w));
+        });
+    product.getDefiningOp()->setAttr(info(format).attr, b.getUnitAttr());
+    return product;
+  }
   // The byte holding lane j: its own (Q8_0), or one of 16 bytes of pairs (Q4_0).
   AffineExpr byteOfLane = format == QuantFormat::Q4_0 ? j % (block / 2) + 2 : j + 2;
   SmallVector<AffineMap> maps{map({m, blk, j}), map({n, blk, byteOfLane}), at(0), at(1),
@@ -154,8 +239,7 @@ Value buildQuantizedMatmul(OpBuilder &b, Location loc, QuantFormat format, Value
 std::optional<QuantFormat> quantizedMatmulFormat(linalg::GenericOp op) {
   for (QuantFormat format : kAllFormats) {
     const QuantFormatInfo &f = info(format);
-    const int64_t inputs = format == QuantFormat::Q6_K ? 6 : 4;
-    if (!op->hasAttr(f.attr) || op.getNumDpsInputs() != inputs || op.getNumDpsInits() != 1)
+    if (!op->hasAttr(f.attr) || op.getNumDpsInputs() != genericInputs(format) || op.getNumDpsInits() != 1)
       continue;
     auto shaped = [](Value v) { return dyn_cast<ShapedType>(v.getType()); };
     ShapedType a = shaped(op.getDpsInputs()[0]), w = shaped(op.getDpsInputs()[1]),

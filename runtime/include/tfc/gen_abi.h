@@ -100,11 +100,17 @@ enum {
                          of TFC_Q6_K_BLOCK = 256): 128 bytes of low 4 bits, 64 of
                          high 2 bits, 16 int8 sub-block scales, an f16 d;
                          element value (q - 32) * scale * d (ggml-common.h) */
-  TFC_DTYPE_COUNT = 6
+  TFC_DTYPE_Q4_K = 6, /* ggml's Q4_K super-blocks along the last dim (a multiple
+                         of TFC_Q4_K_BLOCK = 256): an f16 d, an f16 dmin, 12
+                         bytes of 6-bit scales and mins of eight 32-element
+                         sub-blocks, 128 bytes of nibbles (sub-blocks 2i and
+                         2i + 1 in the low and high nibbles of bytes 32i..);
+                         element value d * scale * q - dmin * min */
+  TFC_DTYPE_COUNT = 7
 };
 
-/* A Q8_0 (Q4_0, Q6_K) slot of dims [..., k] is the memref<...x{k/32}x34xi8>
-   (...x{k/32}x18xi8, ...x{k/256}x210xi8) of its bytes (row-major: the blocks of a row side by side, rows
+/* A Q8_0 (Q4_0, Q6_K, Q4_K) slot of dims [..., k] is the memref<...x{k/32}x34xi8>
+   (...x{k/32}x18xi8, ...x{k/256}x210xi8, ...x{k/256}x144xi8) of its bytes (row-major: the blocks of a row side by side, rows
    side by side); a stacked quantized slot's base is memref<?xi8> and its layer
    offsets count bytes. */
 #define TFC_Q8_0_BLOCK 32
@@ -113,6 +119,8 @@ enum {
 #define TFC_Q4_0_BLOCK_BYTES 18
 #define TFC_Q6_K_BLOCK 256
 #define TFC_Q6_K_BLOCK_BYTES 210
+#define TFC_Q4_K_BLOCK 256
+#define TFC_Q4_K_BLOCK_BYTES 144
 
 /* How tfc_model_random fills a weight (tfc_gen_weight.init). */
 enum {

@@ -89,8 +89,13 @@ module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [-1, 4], 
 
 // -----
 
-// expected-error @+1 {{unknown weight dtype 'f64' (expected f32, bf16, f16, q8_0, q4_0 or q6_k)}}
+// expected-error @+1 {{unknown weight dtype 'f64' (expected f32, bf16, f16, q8_0, q4_0, q6_k or q4_k)}}
 module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [4], dtype = f64, init = random>]} {}
+
+// -----
+
+// expected-error @+1 {{q4_k weight slot 'w' needs rows a multiple of 256 wide and a rank below 8}}
+module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [4, 288], dtype = q4_k, init = random>]} {}
 
 // -----
 

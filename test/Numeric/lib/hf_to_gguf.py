@@ -18,7 +18,10 @@
 #
 # --type Q8_0 (or Q4_0, Q4_K, Q6_K) stores every 2-D blk.* and output matrix whose rows
 # fit the type's blocks in that type (test/Runtime/Inputs/ggml_quantize.py), as
-# llama-quantize would; the rest stays F32. --twin DIR then writes DIR, a Hugging Face
+# llama-quantize would; the rest stays F32. --type Q4_K_M is llama-quantize's mixture
+# (llama_tensor_get_type, written here from its rules): output.weight Q6_K, attn_v and
+# ffn_down Q6_K in the layers i of n where i < n/8, i >= 7n/8 or (i - n/8) % 3 == 2,
+# Q4_K elsewhere. --twin DIR then writes DIR, a Hugging Face
 # directory of the same config whose tensors are the GGUF's values dequantized (the
 # permutation and transposition undone), so that hf_reference.py computes what the
 # quantized file holds.
@@ -201,6 +204,17 @@ def quantizable(gname, t, qtype):
             and (gname.startswith("blk.") or gname == "output.weight"))
 
 
+def q4_k_m_type(gname, layers):
+    """The type llama-quantize's Q4_K_M gives the linear matrix `gname`."""
+    if gname == "output.weight":
+        return "Q6_K"
+    if ".attn_v." in gname or ".ffn_down." in gname:
+        i = int(gname.split(".")[1])
+        more = i < layers // 8 or i >= 7 * layers // 8 or (i - layers // 8) % 3 == 2
+        return "Q6_K" if more else "Q4_K"
+    return "Q4_K"
+
+
 def convert(src, dst, qtype=None, twin=None, vocabulary=None):
     m = H.load(src)
     table = names(m.arch, m.cfg)
@@ -210,9 +224,10 @@ def convert(src, dst, qtype=None, twin=None, vocabulary=None):
             continue
         t = forward_transform(np.asarray(m.tensors[hname], dtype=np.float32), transform)
         raw_bytes, tname = t.astype("<f4").tobytes(), "F32"
-        if qtype and quantizable(gname, t, qtype):
-            raw_bytes, tname = ggml_quantize.QUANTIZERS[qtype](t.reshape(-1)).tobytes(), qtype
-            back = G.dequantize(qtype, raw_bytes).reshape(t.shape)
+        ttype = q4_k_m_type(gname, m.cfg["num_hidden_layers"]) if qtype == "Q4_K_M" else qtype
+        if ttype and quantizable(gname, t, ttype):
+            raw_bytes, tname = ggml_quantize.QUANTIZERS[ttype](t.reshape(-1)).tobytes(), ttype
+            back = G.dequantize(ttype, raw_bytes).reshape(t.shape)
         else:
             back = t
         tensors.append((gname, G.ne_of(list(t.shape)), tname, raw_bytes))
@@ -232,7 +247,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("src")
     ap.add_argument("dst")
-    ap.add_argument("--type", choices=sorted(ggml_quantize.QUANTIZERS))
+    ap.add_argument("--type", choices=sorted(ggml_quantize.QUANTIZERS) + ["Q4_K_M"])
     ap.add_argument("--twin")
     ap.add_argument("--llama2c-tokenizer")
     args = ap.parse_args()

@@ -14,15 +14,25 @@
 # quantize_row_q6_K_ref; the activations of those layers are quantized per
 # 256-block as ggml's quantize_row_q8_K does (vec_dot_type Q8_K: amax = max|x|,
 # q = round-half-even(x * (127 / amax)), d = 1 / (127 / amax) in f32, no f16
-# rounding). A matrix whose rows are not a multiple of 256 wide falls back to
-# Q8_0 (as llama.cpp's quantizer does for Q6_K), or stays f32 below 32.
+# rounding). --weight-type=q4_k quantizes with ggml_quantize.py's
+# quantize_row_q4_K_ref and its activations go per 256-block as for Q6_K. A
+# K-quant matrix whose rows are not a multiple of 256 wide falls back to Q8_0
+# (as llama.cpp's quantizer does for Q6_K; it takes Q5_0 for Q4_K, which tfc
+# has no kernel for), or stays f32 below 32. --weight-type=q4_k_m is
+# llama.cpp's Q4_K_M mixture as tfc stores it (README.md): Q6_K for the output
+# matrix and for every layer's value and down projections (a stacked weight
+# has one type for all its layers, and llama.cpp gives Q6_K to some of those
+# layers), Q4_K for the rest.
 #
 # quant.py check MODEL MODEL.so HARNESS [--weights W.safetensors] [--prompt-len N]
-#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--type q8_0|q4_0|q6_k]
+#          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--type q8_0|q4_0|q6_k|q4_k|q4_k_m]
 #          [--work DIR]
 #     MODEL is llama_small / mqa_small (seeded random weights, written as F32,
 #     F16 or BF16 safetensors and quantized from those values at load) or
-#     stories260k (--weights). Runs the compiled q8_0 (q4_0) model on the
+#     stories260k / hf (--weights: a Hugging Face directory's model.safetensors;
+#     --load: what the model loads instead, e.g. the GGUF file whose twin the
+#     directory is, with --prequantized: its weights are the file's dequantized
+#     blocks, not requantized by the references). Runs the compiled model on the
 #     prompt and compares its logits with two float64 references on the same
 #     quantized weights:
 #       "int8":  the kernel's arithmetic: dequantized weights times activations
@@ -35,6 +45,14 @@
 #     whose generic becomes loops of the dequantized arithmetic): against
 #     "dequant", relative error <= 1e-4. Weights whose rows are not a multiple
 #     of 32 wide stay f32 in the compiled model and in both references.
+#
+# quant.py linear MODEL.so HARNESS --type TYPE --work DIR
+#     MODEL.so is Inputs/linear_k.tdsl (one linear layer on embedding rows)
+#     compiled for --weight-type=TYPE: its logits must equal the "int8"
+#     reference within relative error 1e-5 (only the order of the f32 sums
+#     differs), and differ from "dequant". The weights have sub-blocks of only
+#     positive and only negative values (Q4_K mins of 0, all-negative
+#     sub-blocks) and a row of zeros.
 #
 # quant.py gguf MANIFEST DIR [--type q8_0|q4_0]
 #     From a harness --manifest: DIR/Q8_0.safetensors with seeded random F32
@@ -135,10 +153,21 @@ def quantizable(w, kind):
     return kind == "weight" and w.ndim == 2 and w.shape[-1] % BLOCK == 0
 
 
-def stored_type(w, wtype):
-    """The block type of a quantizable weight under --weight-type=wtype: a
-    K-quant whose rows are not a multiple of 256 wide falls back to q8_0."""
-    if wtype == "q6_k" and w.shape[-1] % 256 != 0:
+# Q4_K_M's Q6_K tensors, by name (Hugging Face, GGUF and llama2.c spellings):
+# the output matrix, and the value and down projections of every layer.
+Q4_K_M_OUTPUT = ("lm_head.weight", "output.weight")
+Q4_K_M_SIX_BITS = ("v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
+                   "feed_forward.w2.", "mlp.c_proj.")
+
+
+def stored_type(w, wtype, name=""):
+    """The block type of a quantizable weight `name` under --weight-type=wtype:
+    q4_k_m picks q6_k or q4_k by name; a K-quant whose rows are not a multiple
+    of 256 wide falls back to q8_0."""
+    if wtype == "q4_k_m":
+        six = name in Q4_K_M_OUTPUT or any(part in name for part in Q4_K_M_SIX_BITS)
+        wtype = "q6_k" if six else "q4_k"
+    if wtype in ("q6_k", "q4_k") and w.shape[-1] % 256 != 0:
         return "q8_0"
     return wtype
 
@@ -155,21 +184,37 @@ class QuantWeights(R.Weights):
     """Weights whose linear layers use `wtype`-quantized matrices; with
     `int8_activations`, their inputs are quantized per block too."""
 
-    def __init__(self, tensors, int8_activations, wtype="q8_0"):
+    def __init__(self, tensors, int8_activations, wtype="q8_0", prequantized=False, layers=0):
         super().__init__(tensors=tensors)
         self.int8 = int8_activations
         self.wtype = wtype
+        self.prequantized = prequantized
+        self.layers = layers
         self.quantized = set()
 
     def product(self, x, w, name):
         if not quantizable(w, self.kinds.get(name)):
             return x @ w.T
-        wtype = stored_type(w, self.wtype)
+        wtype = stored_type(w, self.wtype, name)
         self.quantized.add("%s (%s)" % (name, wtype))
-        wq = dequantized(w, wtype)
+        if self.prequantized and not self.held_as_file_has_it(name, wtype):
+            wq = dequantized(w, wtype)
+        else:
+            wq = w.astype(np.float64) if self.prequantized else dequantized(w, wtype)
         if self.int8:
-            x = quantize_activations_q8_k(x) if wtype == "q6_k" else quantize_activations(x)
+            x = quantize_activations_q8_k(x) if wtype in ("q6_k", "q4_k") else quantize_activations(x)
         return x @ wq.T
+
+
+    def held_as_file_has_it(self, name, wtype):
+        """Whether the model holds weight `name` of a Q4_K_M file (hf_to_gguf.py
+        --type Q4_K_M: llama-quantize's per-layer types) in the file's own type:
+        not the value and down projections that the file holds as Q4_K (outside
+        llama.cpp's use_more_bits layers), which tfc's Q6_K slots requantize."""
+        if self.wtype != "q4_k_m" or wtype != "q6_k" or not name.startswith("model.layers."):
+            return True
+        i, n = int(name.split(".")[2]), self.layers
+        return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
 def log_softmax(z):
@@ -189,7 +234,7 @@ def check(args):
     work = args.work
     os.makedirs(work, exist_ok=True)
     checker = C.Checker(args.so, args.harness, work)
-    if args.model == "stories260k":
+    if args.model in ("stories260k", "hf"):
         family = "llama"
         cfg = C.llama_cfg_from_hf(os.path.join(os.path.dirname(args.weights), "config.json"))
         tensors = R.load_safetensors(args.weights)
@@ -202,7 +247,7 @@ def check(args):
         R.save_safetensors(wpath, tensors, dtype=args.dtype)
     n = min(args.prompt_len, cfg["max_seq"])
     tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
-    cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
+    cmd = [args.load or wpath, "--tokens", ",".join(map(str, tokens))]
     if args.chunks:
         cmd += ["--chunks", args.chunks]
     got = checker.output(cmd, "%s logits" % args.type, (n, cfg["vocab"]))
@@ -211,7 +256,7 @@ def check(args):
 
     refs = {}
     for label, int8 in (("int8", True), ("dequant", False)):
-        W = QuantWeights(tensors, int8, args.type)
+        W = QuantWeights(tensors, int8, args.type, args.prequantized, cfg["layers"])
         refs[label] = R.forward(family, cfg, W, tokens)
         quantized = sorted(W.quantized)
     print("%d of %d weights quantized in the reference" % (len(quantized), len(tensors)))
@@ -244,6 +289,41 @@ def check(args):
     return 0
 
 
+def linear(args):
+    os.makedirs(args.work, exist_ok=True)
+    rng = np.random.default_rng(args.seed + 5)
+    vocab, dim = 97, 512
+    emb = rng.normal(0.0, 1.0, (vocab, dim)).astype(np.float32)
+    w = rng.uniform(-0.1, 0.1, (vocab, dim)).astype(np.float32)
+    w[:, :32] = np.abs(w[:, :32]) + 0.01
+    w[:, 288:320] = -np.abs(w[:, 288:320]) - 0.01
+    w[5] = 0.0
+    tensors = {"model.embed_tokens.weight": emb, "lm_head.weight": w}
+    wpath = os.path.join(args.work, "linear.safetensors")
+    R.save_safetensors(wpath, tensors)
+    tokens = list(range(0, vocab, 7)) + [3]
+    checker = C.Checker(args.so, args.harness, args.work)
+    got = checker.output([wpath, "--tokens", ",".join(map(str, tokens))],
+                         "%s logits" % args.type, (len(tokens), vocab))
+    if got is None:
+        return 1
+    x = emb[tokens]
+    wtype = stored_type(w, args.type, "lm_head.weight")
+    wq = dequantized(w, wtype)
+    int8 = quantize_activations_q8_k(x) if wtype in ("q6_k", "q4_k") else quantize_activations(x)
+    want, plain = int8 @ wq.T, x.astype(np.float64) @ wq.T
+    err, err_plain = C.rel_err(got, want), C.rel_err(got, plain)
+    print("%s: vs int8 rel err %.3e, vs dequant %.3e" % (wtype, err, err_plain))
+    if err > 1e-5:
+        checker.fail("rel err vs the int8 reference > 1e-5")
+    if err_plain <= 1e-5:
+        checker.fail("as close to the dequant reference: the activations were not quantized")
+    if checker.failures:
+        return 1
+    print("PASS: linear_k %s" % wtype)
+    return 0
+
+
 def gguf(manifest, d, wtype):
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng(16)
@@ -255,7 +335,7 @@ def gguf(manifest, d, wtype):
         name, shape = parts[1], [int(x) for x in parts[2].split(",")]
         v = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
         if len(shape) == 2 and shape[-1] % BLOCK == 0:
-            tname = stored_type(v, wtype).upper()
+            tname = stored_type(v, wtype, name).upper()
             if tname == "Q8_0":
                 # The first block of each row is all ties: max 127 * 2^-10
                 # makes d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to
@@ -318,22 +398,34 @@ def main():
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--prompt-len", type=int, default=48)
     c.add_argument("--chunks")
+    c.add_argument("--load", help="the file the model loads (default: the weights)")
+    c.add_argument("--prequantized", action="store_true",
+                   help="the weights are the dequantized values of the blocks the model "
+                        "holds (a GGUF file's twin): the references use them as they are")
     c.add_argument("--exact", action="store_true")
     c.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"],
                    help="the safetensors dtype of the random weights (quantized at load)")
     c.add_argument("--dequant-tol", type=float, default=5e-2,
                    help="bound on the relative error against the f32 math on the dequantized "
                         "weights (what quantizing the activations adds)")
-    c.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k"],
+    c.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k", "q4_k", "q4_k_m"],
                    help="the model's --weight-type")
+    li = sub.add_parser("linear")
+    li.add_argument("so")
+    li.add_argument("harness")
+    li.add_argument("--work", required=True)
+    li.add_argument("--seed", type=int, default=0)
+    li.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k", "q4_k"])
     g = sub.add_parser("gguf")
     g.add_argument("manifest")
     g.add_argument("dir")
-    g.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k"])
+    g.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k", "q4_k", "q4_k_m"])
     sub.add_parser("self-test")
     args = ap.parse_args()
     if args.cmd == "check":
         return check(args)
+    if args.cmd == "linear":
+        return linear(args)
     if args.cmd == "gguf":
         return gguf(args.manifest, args.dir, args.type)
     return self_test()

@@ -190,11 +190,10 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
   let options = [
     Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
            "Element type of the weights of linear layers: f32, bf16 or f16 (the "
-           "matmuls widen them to f32 on the fly), or q8_0 / q4_0 / q6_k (ggml "
-           "blocks, for rows a multiple of 32 wide, 256 for q6_k, which falls "
-           "back to q8_0; the product becomes a linalg.generic marked "
-           "tfc.q8_0_matmul / tfc.q4_0_matmul / tfc.q6_k_matmul); other weights "
-           "stay f32">
+           "matmuls widen them to f32 on the fly), or q8_0 / q4_0 / q6_k / q4_k "
+           "(ggml blocks, for rows a multiple of 32 wide, 256 for the K-quants, "
+           "which fall back to q8_0; the product becomes a linalg.generic marked "
+           "tfc.<type>_matmul); other weights stay f32">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

@@ -15,6 +15,12 @@
 //         (nibble (j mod 128) / 64), its high 2 bits in byte
 //         128 + 32 (j / 128) + j mod 32 (bits 2 ((j mod 128) / 32)), value
 //         (q - 32) * int8 W[n, b, 192 + j / 16] * scale(W[n, b, 208..209])
+//   Q4_K: 256-lane super-blocks of 144 bytes (ggml's block_q4_K): lane j in
+//         sub-block s = j / 32 is nibble s mod 2 of byte
+//         16 + 32 (j / 64) + j mod 32, value
+//         scale(W[n, b, 0..1]) * sc_s * q - scale(W[n, b, 2..3]) * min_s, the
+//         6-bit sc_s and min_s unpacked from bytes 4 + s mod 4, 8 + s mod 4
+//         and 12 + s mod 4 as ggml's get_scale_min_k4 does
 //
 // over tokens m, weight rows n, blocks b and lanes j (A is the activations
 // reshaped to [tokens, k/32, 32]; the scale is the little-endian f16 in the
@@ -41,7 +47,7 @@ class GenericOp;
 namespace tfc {
 
 /// The ggml block formats linear layers' weights can be stored in.
-enum class QuantFormat { Q8_0, Q4_0, Q6_K };
+enum class QuantFormat { Q8_0, Q4_0, Q6_K, Q4_K };
 
 /// What the passes need to know of a format: its elements and bytes per block
 /// (TFC_<FORMAT>_BLOCK[_BYTES] in gen_abi.h) and the unit attribute marking
@@ -65,9 +71,17 @@ llvm::SmallVector<int64_t> quantStoredShape(QuantFormat format, llvm::ArrayRef<i
 mlir::Value buildQuantizedMatmul(mlir::OpBuilder &b, mlir::Location loc, QuantFormat format,
                                  mlir::Value a, mlir::Value wq, mlir::Value init);
 
+/// Whether --weight-type=q4_k_m (llama.cpp's Q4_K_M mixture) stores the linear
+/// layer weight `name` as Q6_K rather than Q4_K: the output matrix and the
+/// value and down projections, by their Hugging Face, GGUF, llama2.c and GPT-2
+/// names. llama.cpp gives Q6_K to the value and down projections of only its
+/// "use_more_bits" layers; a stacked weight has one type for all its layers,
+/// so tfc gives it to all of them (more bits, never fewer).
+bool q4_k_mSixBits(llvm::StringRef name);
+
 /// The format of `op` if it is a generic built by buildQuantizedMatmul (on
 /// tensors or buffers): inputs (A reshaped to [m, k/block, block], W, W, W;
-/// Q6_K: W five times), one output C.
+/// Q6_K: W five times; Q4_K: eight), one output C.
 std::optional<QuantFormat> quantizedMatmulFormat(mlir::linalg::GenericOp op);
 
 } // namespace tfc

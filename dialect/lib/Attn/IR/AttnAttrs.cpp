@@ -60,6 +60,7 @@ TFC_SAME_VALUE(DType, f16, TFC_DTYPE_F16);
 TFC_SAME_VALUE(DType, q8_0, TFC_DTYPE_Q8_0);
 TFC_SAME_VALUE(DType, q4_0, TFC_DTYPE_Q4_0);
 TFC_SAME_VALUE(DType, q6_k, TFC_DTYPE_Q6_K);
+TFC_SAME_VALUE(DType, q4_k, TFC_DTYPE_Q4_K);
 static_assert(getMaxEnumValForDType() + 1 == TFC_DTYPE_COUNT,
               "DType (AttnAttrs.td) and TFC_DTYPE_* (gen_abi.h) differ in number");
 TFC_SAME_VALUE(WeightInit, random, TFC_INIT_RANDOM);
@@ -220,10 +221,11 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
   if (stringifyDType(dtype).empty())
     return emitError() << "weight slot '" << name.str() << "' has an unknown dtype "
                        << static_cast<int32_t>(dtype);
-  const int64_t block = dtype == DType::q6_k                           ? TFC_Q6_K_BLOCK
+  const int64_t block = dtype == DType::q6_k || dtype == DType::q4_k ? TFC_Q6_K_BLOCK
                         : dtype == DType::q8_0 || dtype == DType::q4_0 ? TFC_Q8_0_BLOCK
                                                                        : 0;
   static_assert(TFC_Q8_0_BLOCK == TFC_Q4_0_BLOCK, "one block width for Q8_0 and Q4_0");
+  static_assert(TFC_Q6_K_BLOCK == TFC_Q4_K_BLOCK, "one super-block width for the K-quants");
   if (block && (shape.empty() || shape.size() >= TFC_MAX_RANK || shape.back() % block != 0))
     return emitError() << stringifyDType(dtype) << " weight slot '" << name.str()
                        << "' needs rows a multiple of " << block
@@ -253,7 +255,7 @@ Attribute WeightSlotAttr::parse(AsmParser &parser, Type) {
   std::optional<DType> d = symbolizeDType(dtype);
   if (!d)
     return parser.emitError(loc) << "unknown weight dtype '" << dtype
-                                 << "' (expected f32, bf16, f16, q8_0, q4_0 or q6_k)",
+                                 << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k or q4_k)",
            Attribute();
   std::optional<WeightInit> i = symbolizeWeightInit(init);
   if (!i)

@@ -160,6 +160,12 @@ std::optional<tfc::QuantFormat> quantFormatOf(DType dtype) {
   return tfc::quantFormatNamed(stringifyDType(dtype));
 }
 
+/// The type --weight-type=q4_k_m gives the linear layer weight `name`
+/// (tfc::q4_k_mSixBits: llama.cpp's Q4_K_M mixture, one type per slot).
+DType q4_k_mType(attn::WeightNameAttr name) {
+  return tfc::q4_k_mSixBits(name.nameOfLayer(0)) ? DType::q6_k : DType::q4_k;
+}
+
 MemRefType memrefFor(Type tensor) {
   auto t = cast<RankedTensorType>(tensor);
   return MemRefType::get(t.getShape(), t.getElementType());
@@ -390,9 +396,13 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     } else if (std::optional<DType> q = attn::symbolizeDType(weightType); q && quantFormatOf(*q)) {
       narrow = IntegerType::get(ctx, 8);
       narrowDType = *q;
+    } else if (weightType == "q4_k_m") {
+      // The mixture: Q4_K, or Q6_K by name (q4_k_mType, per slot below).
+      narrow = IntegerType::get(ctx, 8);
+      narrowDType = DType::q4_k;
     } else if (weightType != "f32") {
       module.emitError() << "unknown weight type '" << weightType
-                         << "' (expected f32, bf16, f16, q8_0, q4_0 or q6_k)";
+                         << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k, q4_k or q4_k_m)";
       return signalPassFailure();
     }
     const std::optional<tfc::QuantFormat> quantized = quantFormatOf(narrowDType);
@@ -431,8 +441,8 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
         RankedTensorType type = slots[slot].type;
         if (!ok || type.getRank() < 2)
           continue;
-        DType dtype = narrowDType;
-        std::optional<tfc::QuantFormat> format = quantized;
+        DType dtype = weightType == "q4_k_m" ? q4_k_mType(slots[slot].name) : narrowDType;
+        std::optional<tfc::QuantFormat> format = quantFormatOf(dtype);
         if (format && type.getShape().back() % tfc::info(*format).block != 0) {
           format = tfc::QuantFormat::Q8_0;
           dtype = DType::q8_0;
