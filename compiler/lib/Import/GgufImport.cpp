@@ -561,7 +561,7 @@ void importDeepseek2(GgufContext &ctx) {
   if (ropeDim >= keyLength)
     m.fail("'" + m.key("rope.dimension_count") + "' (" + llvm::Twine(ropeDim) +
            ") must be less than '" + m.key("attention.key_length") + "' (" +
-           llvm::Twine(keyLength) + "): the key is the non-rotated part and the rotated one");
+           llvm::Twine(keyLength) + "), the key being its non-rotated part followed by the rotated one");
   else if (ropeDim % 2 != 0)
     m.fail("'" + m.key("rope.dimension_count") + "' (" + llvm::Twine(ropeDim) +
            ") must be even for rotary embeddings");

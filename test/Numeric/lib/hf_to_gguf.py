@@ -3,25 +3,30 @@
 # hf_to_gguf.py HF_DIR OUT.gguf [--type Q8_0] [--twin DIR] [--llama2c-tokenizer TOK.bin]
 #
 # Writes the checkpoint of HF_DIR (an hf_checkpoint.py directory: Llama, Mistral,
-# Qwen2 or GPT-2) as a GGUF file laid out as llama.cpp's convert_hf_to_gguf.py lays it
-# out, written here from that script's documented behaviour (not its code):
+# Mixtral, Qwen2, GPT-2 or DeepSeek-V2) as a GGUF file laid out as llama.cpp's
+# convert_hf_to_gguf.py lays it out, written here from that script's documented
+# behaviour (not its code):
 #
-#   * metadata `general.architecture` (llama for Llama and Mistral, qwen2, gpt2) and the
-#     `{arch}.` hyperparameters (block_count, context_length, embedding_length,
-#     feed_forward_length, attention.head_count[_kv], rope.freq_base,
-#     attention.layer_norm[_rms]_epsilon, rope.dimension_count, key/value_length);
-#   * ggml's tensor names (token_embd, blk.{i}.attn_q, ..., output_norm, output);
+#   * metadata `general.architecture` (llama for Llama, Mistral and Mixtral, qwen2, gpt2,
+#     deepseek2) and the `{arch}.` hyperparameters (block_count, context_length,
+#     embedding_length, feed_forward_length, attention.head_count[_kv], rope.freq_base,
+#     attention.layer_norm[_rms]_epsilon, rope.dimension_count, key/value_length;
+#     expert_count, expert_used_count; deepseek2's MLA, MoE and YaRN keys:
+#     deepseek2_metadata);
+#   * ggml's tensor names (token_embd, blk.{i}.attn_q, ..., output_norm, output), the
+#     experts of a layer merged into one [experts, rows, cols] tensor per projection
+#     (blk.{i}.ffn_{gate,up,down}_exps), the router as blk.{i}.ffn_gate_inp;
 #   * llama: the rows of attn_q / attn_k permuted from the half-split rotary layout to
 #     the interleaved one (LlamaModel.permute: per head, [2, hd/2] -> [hd/2, 2]);
 #   * gpt2: the Conv1D weights transposed to [out, in], and output.weight written as a
 #     copy of the token embedding (GPT2Model.modify_tensors).
 #
-# --type Q8_0 (or Q4_0, Q4_K, Q6_K) stores every 2-D blk.* and output matrix whose rows
-# fit the type's blocks in that type (test/Runtime/Inputs/ggml_quantize.py), as
-# llama-quantize would; the rest stays F32. --twin DIR then writes DIR, a Hugging Face
-# directory of the same config whose tensors are the GGUF's values dequantized (the
-# permutation and transposition undone), so that hf_reference.py computes what the
-# quantized file holds.
+# --type Q8_0 (or Q4_0, Q4_K, Q6_K) stores every 2-D blk.* and output matrix and the
+# stacked experts (not the router) whose rows fit the type's blocks in that type
+# (test/Runtime/Inputs/ggml_quantize.py), as llama-quantize would; the rest stays F32.
+# --twin DIR then writes DIR, a Hugging Face directory of the same config whose tensors
+# are the GGUF's values dequantized (the permutation and transposition undone, the
+# experts split), so that hf_reference.py computes what the quantized file holds.
 #
 # --llama2c-tokenizer adds the vocabulary of a llama2.c tokenizer.bin (stories260K's
 # tok512.bin) as the tokenizer.ggml.* metadata convert_hf_to_gguf.py writes for a
@@ -227,8 +232,8 @@ def metadata(arch, cfg):
 
 def deepseek2_metadata(cfg, u32, f32):
     """DeepseekV2Model.set_gguf_parameters. What the format cannot say is refused
-    rather than written wrong: group-limited routing (no n_group / topk_group keys in
-    the converter), MoE layers other than every layer from first_k_dense_replace on
+    rather than written wrong: greedy routing with n_group > 1 (the file has the groups
+    but not the method, and reads as group-limited), MoE layers other than every layer from first_k_dense_replace on
     (moe_layer_freq), and a YaRN `mscale` other than `mscale_all_dim` (ggml keeps only
     yarn_log_multiplier = 0.1 * mscale_all_dim and scales cos/sin by 1). u32 / f32 add
     to the caller's list; the flags and strings are returned."""
@@ -238,8 +243,8 @@ def deepseek2_metadata(cfg, u32, f32):
     def flag(key, v):
         extra.append(G.kv("%s.%s" % (a, key), G.BOOL, bool(v)))
 
-    if cfg.get("topk_method", "greedy") not in ("greedy", "noaux_tc"):
-        sys.exit("hf_to_gguf.py: topk_method %s has no GGUF metadata" % cfg["topk_method"])
+    if cfg.get("topk_method", "greedy") == "greedy" and (cfg.get("n_group") or 1) > 1:
+        sys.exit("hf_to_gguf.py: greedy routing with n_group > 1 reads as grouped in GGUF")
     if cfg.get("moe_layer_freq", 1) != 1:
         sys.exit("hf_to_gguf.py: moe_layer_freq != 1 has no GGUF metadata")
     u32("block_count", cfg["num_hidden_layers"])
@@ -261,6 +266,11 @@ def deepseek2_metadata(cfg, u32, f32):
     u32("expert_feed_forward_length", cfg["moe_intermediate_size"])
     u32("expert_count", cfg["n_routed_experts"])
     u32("expert_shared_count", cfg.get("n_shared_experts") or 0)
+    # Later converters (TextModel.set_gguf_parameters) write n_group / topk_group.
+    if cfg.get("n_group") is not None:
+        u32("expert_group_count", cfg["n_group"])
+    if cfg.get("topk_group") is not None:
+        u32("expert_group_used_count", cfg["topk_group"])
     f32("expert_weights_scale", cfg.get("routed_scaling_factor", 1.0))
     flag("expert_weights_norm", cfg.get("norm_topk_prob", False))
     u32("expert_gating_func", {"softmax": 1, "sigmoid": 2}[cfg.get("scoring_func", "softmax")])
@@ -316,7 +326,10 @@ def llama2c_vocabulary(path):
 
 def quantizable(gname, t, qtype):
     block = G.TYPES[qtype][1]
-    return (t.ndim == 2 and gname.endswith(".weight") and t.shape[-1] % block == 0
+    # llama-quantize quantizes the stacked experts too, and keeps the router in F32.
+    matrix = t.ndim == 2 or (t.ndim == 3 and gname.endswith("_exps.weight"))
+    return (matrix and gname.endswith(".weight") and t.shape[-1] % block == 0
+            and not gname.endswith("ffn_gate_inp.weight")
             and (gname.startswith("blk.") or gname == "output.weight"))
 
 
