@@ -43,6 +43,12 @@ bool checkRouting(BuiltinContext &b, CallArgs &a, attn::MoeTopKMethod method) {
                                    << experts << ")";
     return false;
   }
+  if (method == attn::MoeTopKMethod::noaux_tc && experts / groups < 2) {
+    b.error(a.valueLoc("n_group")) << "noaux_tc sums the best two experts of each group, but "
+                                   << groups << " groups of " << experts << " experts have "
+                                   << experts / groups << " each";
+    return false;
+  }
   if (topGroups > groups) {
     b.error(a.valueLoc("topk_group")) << "topk_group (" << topGroups
                                       << ") must be at most n_group (" << groups << ")";
@@ -75,6 +81,7 @@ std::optional<Val> lowerMoE(BuiltinContext &b, CallArgs &a) {
     b.error(a.argLoc("gguf")) << "'w123' and 'gguf' name the experts two ways; give one";
     return std::nullopt;
   }
+  a.dims["noaux_tc"] = method == attn::MoeTopKMethod::noaux_tc;
   std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
   if (!w)
     return std::nullopt;
@@ -91,14 +98,15 @@ std::optional<Val> lowerMoE(BuiltinContext &b, CallArgs &a) {
   mlir::Location l = b.loc(a.call.getLoc());
   Value y = builder.create<attn::MoEOp>(
       l, b.activation(dim), x.value, w->lookup(gguf ? "ffn_gate_inp.weight" : "gate.weight"),
-      expertWeight("gate_proj", "w1", "ffn_gate_exps"),
+      w->lookup(gguf ? "exp_probs_b.bias" : "gate.e_score_correction_bias"), expertWeight("gate_proj", "w1", "ffn_gate_exps"),
       expertWeight("up_proj", "w3", "ffn_up_exps"),
       expertWeight("down_proj", "w2", "ffn_down_exps"), builder.getI64IntegerAttr(a.get("top_k").i),
       attn::MoeTopKMethodAttr::get(&b.context, method),
       builder.getI64IntegerAttr(a.get("n_group").i),
       builder.getI64IntegerAttr(a.get("topk_group").i),
       a.get("norm_topk_prob").b ? builder.getUnitAttr() : UnitAttr(),
-      builder.getF64FloatAttr(a.get("routed_scaling_factor").asDouble()));
+      builder.getF64FloatAttr(a.get("routed_scaling_factor").asDouble()),
+      attn::MoeScoringAttr::get(&b.context, *attn::symbolizeMoeScoring(a.get("scoring_func").s)));
   if (int64_t shared = a.get("shared_experts").i) {
     // DeepseekV2MoE: y + shared_experts(x), one SwiGLU of shared * ffn.
     int64_t width = shared * a.get("ffn").i;

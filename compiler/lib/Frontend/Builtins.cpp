@@ -63,8 +63,11 @@ TypeInfo typeInfo(ParamType type) {
   case ParamType::Rope: return {"rope", "rope(...)", "a `rope(...)` descriptor"};
   case ParamType::Mla: return {"mla", "mla(...)", "an `mla(...)` descriptor"};
   case ParamType::MoeTopK:
-    return {"moe_topk", "\"greedy\" or \"group_limited_greedy\"",
-            "`\"greedy\"` or `\"group_limited_greedy\"`"};
+    return {"moe_topk", "\"greedy\", \"group_limited_greedy\" or \"noaux_tc\"",
+            "`\"greedy\"`, `\"group_limited_greedy\"` or `\"noaux_tc\"` (DeepSeek-V3)"};
+  case ParamType::MoeScoring:
+    return {"moe_scoring", "\"softmax\" or \"sigmoid\"",
+            "`\"softmax\"` or `\"sigmoid\"` (DeepSeek-V3)"};
   case ParamType::Operand: return {"number", "numbers", "a number"};
   }
   llvm_unreachable("unknown parameter type");
@@ -117,8 +120,14 @@ bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST 
   case ParamType::MoeTopK:
     if (v.kind == Val::Str && attn::symbolizeMoeTopKMethod(v.s))
       return true;
-    errorAt(context, at) << "topk_method must be \"greedy\" or \"group_limited_greedy\", got "
-                         << describe(v);
+    errorAt(context, at)
+        << "topk_method must be \"greedy\", \"group_limited_greedy\" or \"noaux_tc\", got "
+        << describe(v);
+    return false;
+  case ParamType::MoeScoring:
+    if (v.kind == Val::Str && attn::symbolizeMoeScoring(v.s))
+      return true;
+    errorAt(context, at) << "scoring_func must be \"softmax\" or \"sigmoid\", got " << describe(v);
     return false;
   case ParamType::Tensor: if (v.kind == Val::Tensor) return true; break;
   case ParamType::Tokens: if (v.kind == Val::Tokens) return true; break;
@@ -841,9 +850,12 @@ const std::vector<BuiltinSpec> &table() {
         withDefault("routed_scaling_factor", PT::Number, Val::ofFloat(1.0)),
         withDefault("shared_experts", PT::Count, Val::ofInt(0)),
         withDefault("w123", PT::Bool, Val::ofBool(false)),
-        withDefault("gguf", PT::Bool, Val::ofBool(false))},
+        withDefault("gguf", PT::Bool, Val::ofBool(false)),
+        withDefault("scoring_func", PT::MoeScoring, Val::ofStr("softmax"))},
        "`[n, d]`: the routed SwiGLU experts weighted by the router, plus the shared experts",
        {{"gate.weight", "[experts, d]", "!gguf"},
+        // DeepSeek-V3's selection bias (topk_method = "noaux_tc").
+        {"gate.e_score_correction_bias", "[experts]", "noaux_tc && !gguf"},
         {"experts.{j}.gate_proj.weight", "[ffn, d]", "!w123 && !gguf"},
         {"experts.{j}.up_proj.weight", "[ffn, d]", "!w123 && !gguf"},
         {"experts.{j}.down_proj.weight", "[d, ffn]", "!w123 && !gguf"},
@@ -856,6 +868,7 @@ const std::vector<BuiltinSpec> &table() {
         // ggml's names: the router, and one 3-D tensor per projection holding every
         // expert, of which `[{j}]` names expert j's matrix (used in place).
         {"ffn_gate_inp.weight", "[experts, d]", "gguf"},
+        {"exp_probs_b.bias", "[experts]", "noaux_tc && gguf"},
         {"ffn_gate_exps.weight[{j}]", "[ffn, d]", "gguf"},
         {"ffn_up_exps.weight[{j}]", "[ffn, d]", "gguf"},
         {"ffn_down_exps.weight[{j}]", "[d, ffn]", "gguf"},
@@ -1059,7 +1072,7 @@ void tfc::printBuiltinReference(llvm::raw_ostream &os) {
   // Operand reads as `number` too; only its error message differs.
   for (ParamType type : {PT::Tensor, PT::Tokens, PT::Size, PT::Count, PT::Number, PT::Bool,
                          PT::WeightName, PT::RopeStyle, PT::RopeScaling, PT::Rope, PT::Mla,
-                         PT::MoeTopK}) {
+                         PT::MoeTopK, PT::MoeScoring}) {
     TypeInfo info = typeInfo(type);
     os << "* `" << info.doc << "`: " << info.legend << "\n";
   }

@@ -539,7 +539,7 @@ void importDeepseek2(GgufContext &ctx) {
   int64_t ffn = dense > 0 || !hasExperts ? m.size("feed_forward_length") : 0;
   int64_t experts = 0, topK = 0, moeFfn = 0, shared = 0, groups = 0, topGroups = 0;
   double scale = 1.0;
-  bool normalize = false;
+  bool normalize = false, sigmoid = false;
   if (hasExperts) {
     experts = m.size("expert_count");
     topK = m.size("expert_used_count");
@@ -550,11 +550,13 @@ void importDeepseek2(GgufContext &ctx) {
     // Newer converters write the routing groups (n_group, topk_group).
     groups = m.count("expert_group_count", 0);
     topGroups = m.count("expert_group_used_count", 0);
-    // 1 softmax (DeepSeek-V2; files without the key are V2), 2 sigmoid (V3).
+    // 1 softmax (DeepSeek-V2; files without the key are V2), 2 sigmoid
+    // (DeepSeek-V3: noaux_tc routing with the exp_probs_b selection bias).
     int64_t gating = m.count("expert_gating_func", 1);
-    if (!m.failed() && gating != 1)
+    if (!m.failed() && gating != 1 && gating != 2)
       m.fail("metadata '" + m.key("expert_gating_func") + "' = " + llvm::Twine(gating) +
-             " is not supported (1, softmax: DeepSeek-V2's router)");
+             " is not supported (1: softmax, DeepSeek-V2; 2: sigmoid, DeepSeek-V3)");
+    sigmoid = gating == 2;
   }
   if (m.failed())
     return;
@@ -571,7 +573,14 @@ void importDeepseek2(GgufContext &ctx) {
   if (!m.failed() && topK > experts)
     m.fail("'" + m.key("expert_used_count") + "' (" + llvm::Twine(topK) + ") must be at most '" +
            m.key("expert_count") + "' (" + llvm::Twine(experts) + ")");
-  bool grouped = groups > 1;
+  // DeepSeek-V3 files route by noaux_tc, in groups or (no groups) in one.
+  bool grouped = groups > 1 || sigmoid;
+  if (sigmoid && groups == 0)
+    groups = topGroups = 1;
+  if (!m.failed() && sigmoid && experts / groups < 2)
+    m.fail("'" + m.key("expert_count") + "' (" + llvm::Twine(experts) + ") in '" +
+           m.key("expert_group_count") + "' (" + llvm::Twine(groups) +
+           ") groups leaves fewer than the 2 experts per group that DeepSeek-V3's routing sums");
   if (!m.failed() && grouped) {
     if (experts % groups != 0)
       m.fail("'" + m.key("expert_count") + "' (" + llvm::Twine(experts) +
@@ -618,9 +627,11 @@ void importDeepseek2(GgufContext &ctx) {
     ctx.requireTensor(b + "ffn_down_exps.weight", {experts, dim, moeFfn});
     if (shared)
       ctx.requireTensor(b + "ffn_down_shexp.weight", {dim, shared * moeFfn});
-    if (!m.failed() && ctx.hasTensor(b + "exp_probs_b.bias"))
-      m.fail("tensor '" + b + "exp_probs_b.bias' (DeepSeek-V3's selection bias) is not supported "
-             "with a softmax router");
+    if (sigmoid)
+      ctx.requireTensor(b + "exp_probs_b.bias", {experts});
+    else if (!m.failed() && ctx.hasTensor(b + "exp_probs_b.bias"))
+      m.fail("tensor '" + b + "exp_probs_b.bias' (DeepSeek-V3's selection bias) needs '" +
+             m.key("expert_gating_func") + "' = 2 (sigmoid)");
   }
   if (m.failed())
     return;
@@ -646,9 +657,16 @@ void importDeepseek2(GgufContext &ctx) {
   out.config("eps", decimal(eps), m.key("attention.layer_norm_rms_epsilon"));
 
   std::string moeArgs = "experts, top_k, moe_ffn";
+  // llama.cpp's build_moe_ffn: the selection bias added to the sigmoid
+  // scores for the choice only, the weights normalized (expert_weights_norm)
+  // and then scaled (expert_weights_scale), as DeepSeek-V3's MoEGate.
   if (grouped)
-    moeArgs += ", topk_method = \"group_limited_greedy\", n_group = " + std::to_string(groups) +
+    moeArgs += std::string(", topk_method = \"") +
+               (sigmoid ? "noaux_tc" : "group_limited_greedy") +
+               "\", n_group = " + std::to_string(groups) +
                ", topk_group = " + std::to_string(topGroups);
+  if (sigmoid)
+    moeArgs += ", scoring_func = \"sigmoid\"";
   if (normalize)
     moeArgs += ", norm_topk_prob = true";
   if (scale != 1.0)

@@ -245,6 +245,11 @@ def deepseek2_metadata(cfg, u32, f32):
 
     if cfg.get("topk_method", "greedy") == "greedy" and (cfg.get("n_group") or 1) > 1:
         sys.exit("hf_to_gguf.py: greedy routing with n_group > 1 reads as grouped in GGUF")
+    if (cfg.get("topk_method") != "noaux_tc" and cfg.get("norm_topk_prob")
+            and cfg.get("routed_scaling_factor", 1.0) != 1.0):
+        # DeepSeek-V2's MoEGate does not scale normalized weights; llama.cpp does.
+        sys.exit("hf_to_gguf.py: norm_topk_prob with routed_scaling_factor means another "
+                 "function in GGUF for DeepSeek-V2")
     if cfg.get("moe_layer_freq", 1) != 1:
         sys.exit("hf_to_gguf.py: moe_layer_freq != 1 has no GGUF metadata")
     u32("block_count", cfg["num_hidden_layers"])
