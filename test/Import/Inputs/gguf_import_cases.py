@@ -226,6 +226,8 @@ def cases():
             ds + "rope.scaling.yarn_log_multiplier": (G.FLOAT32, -0.1)})),
         "ds-rope-linear": (deepseek2, put(ds + "rope.scaling.type", G.STRING, "linear")),
         "ds-split-kv-b": (deepseek2, split_kv_b),
+        "ds-sigmoid-no-bias": (deepseek2, put(ds + "expert_gating_func", G.UINT32, 2)),
+        "ds-softmax-bias": (deepseek2, tensor("blk.1.exp_probs_b.bias", (EXPERTS,))),
         "ds-no-shexp": (deepseek2, lambda kvs, t: t.pop("blk.1.ffn_down_shexp.weight")),
         "ds-shexp-shape": (deepseek2, tensor("blk.1.ffn_down_shexp.weight", (DIM, 2 * MOE_FFN))),
     }
