@@ -44,31 +44,52 @@ value() {
 }
 calc() { awk "BEGIN { printf \"%.1f\", ($1) }" 2>/dev/null || printf -- "-"; }
 
+# Other work on the 2 cores skews every number below: the load average is printed, and the
+# machine is measured before and after the models (the best is used), as bench/run.sh does,
+# so that a dip during one measurement does not lower the ceilings.
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 "$OUT/machine" --threads 2 --mb "$MB" --runs "$RUNS" >"$OUT/machine.txt"
-BW=$(value "$OUT/machine.txt" machine read_gbs)
-PEAK=$(value "$OUT/machine.txt" machine fma_gflops)
 
 # model:dtype:experts (top_k/E)
 RUNS_LIST="deepseek_v2_lite_slice:f32:6/64 deepseek_v2_lite_slice:bf16:6/64 mixtral_slice:bf16:2/8"
-echo
-echo "mixtures of experts — $(date -u +%Y-%m-%dT%H:%MZ), TFC_NUM_THREADS=2$([ "$QUICK" = 1 ] && echo ", --quick")"
-echo "read bandwidth $BW GB/s, FMA peak $PEAK GFLOP/s (bench/machine.c, 2 threads)"
-H="%-24s %-5s %9s %9s %6s %9s %9s %6s\n"
-printf "$H" model dtype "pf$PREFILL t/s" "pf GF/s" "%fma" "dec t/s" "dec GB/s" "%bw"
+ROWS=()
 for run in $RUNS_LIST; do
   IFS=: read -r model dtype active <<<"$run"
   so=$OUT/$model.$dtype.so txt=$OUT/$model.$dtype.txt
   wb=4; [ "$dtype" = bf16 ] && wb=2
   if ! "$BUILD_DIR/bin/tfc" "bench/models/$model.tdsl" -o "$so" --weight-type="$dtype" \
       >"$OUT/$model.$dtype.compile.log" 2>&1; then
-    printf "%-24s %-5s compile failed (%s)\n" "$model" "$dtype" "$OUT/$model.$dtype.compile.log"
+    ROWS+=("$model:$dtype:compile failed ($OUT/$model.$dtype.compile.log)")
     continue
   fi
   if ! "$OUT/bench" "$so" --prefill "$PREFILL" --decode "$DECODE" --prompt 16 \
       --repeats "$REPEATS" --weight-bytes "$wb" --active-experts "$active" >"$txt" 2>"$txt.err"; then
-    printf "%-24s %-5s run failed (%s)\n" "$model" "$dtype" "$txt.err"
+    ROWS+=("$model:$dtype:run failed ($txt.err)")
     continue
   fi
+  ROWS+=("$model:$dtype:")
+done
+"$OUT/machine" --threads 2 --mb "$MB" --runs "$RUNS" >>"$OUT/machine.txt"
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+# best KEY: the highest of KEY over every machine line.
+best() { awk -v key="$1" '$1 == "machine" { for (i = 2; i <= NF; i++) { split($i, kv, "=")
+  if (kv[1] == key && kv[2] + 0 > b) b = kv[2] + 0 } } END { print b }' "$OUT/machine.txt"; }
+BW=$(best read_gbs)
+PEAK=$(best fma_gflops)
+
+echo
+echo "mixtures of experts — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null), TFC_NUM_THREADS=2$([ "$QUICK" = 1 ] && echo ", --quick")"
+echo "load average before the run: $LOAD0; after: $LOAD1 (numbers taken under load are not comparable)"
+echo "read bandwidth $BW GB/s, FMA peak $PEAK GFLOP/s (bench/machine.c, 2 threads, best of before and after)"
+H="%-24s %-5s %9s %9s %6s %9s %9s %6s\n"
+printf "$H" model dtype "pf$PREFILL t/s" "pf GF/s" "%fma" "dec t/s" "dec GB/s" "%bw"
+for row in "${ROWS[@]}"; do
+  IFS=: read -r model dtype failure <<<"$row"
+  if [ -n "$failure" ]; then
+    printf "%-24s %-5s %s\n" "$model" "$dtype" "$failure"
+    continue
+  fi
+  txt=$OUT/$model.$dtype.txt
   pf_ts=$(value "$txt" prefill tok_s); pf_gf=$(value "$txt" prefill gflops)
   dec_ts=$(value "$txt" decode tok_s); dec_gb=$(value "$txt" decode gbs)
   printf "$H" "$model" "$dtype" "$pf_ts" "$pf_gf" "$(calc "100 * $pf_gf / $PEAK")" \

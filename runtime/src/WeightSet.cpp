@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 using namespace tfc::rt;
 
@@ -124,7 +125,7 @@ public:
         sourceUsed[tensor(i).source] = true;
     copyTensors(*model, inPlace);
     populateShards(inPlace);
-    model->ignoredTensors = int64_t(set.tensors.size()) - m.info.n_weights;
+    model->ignoredTensors = ignoredTensors;
     for (size_t i = 0; i < set.sources.size(); ++i)
       if (sourceUsed[i])
         model->mappings.push_back(set.sources[i].owner);
@@ -268,23 +269,77 @@ private:
     return view;
   }
 
+  /// A manifest name `base[j]` (docs/tdsl.md, "moe"): the j-th matrix along
+  /// the leading dimension of the file's tensor `base` (a GGUF file's
+  /// [experts, rows, cols] `blk.N.ffn_up_exps.weight`), added to the set as a
+  /// tensor of its own that views those bytes. Returns false, with the error
+  /// set when `base` exists but has no row j, when `name` is not of that form
+  /// or names no tensor (the caller reports it missing).
+  bool addSubTensor(const std::string &name,
+                    const std::unordered_map<std::string, size_t> &byName, size_t &index,
+                    bool &failed) {
+    if (name.empty() || name.back() != ']')
+      return false;
+    size_t open = name.rfind('[');
+    if (open == std::string::npos || open + 3 > name.size()) // no digit between [ and ]
+      return false;
+    int64_t row = 0;
+    for (size_t k = open + 1; k + 1 < name.size(); ++k) {
+      if (name[k] < '0' || name[k] > '9' || row > (int64_t(1) << 40))
+        return false;
+      row = row * 10 + (name[k] - '0');
+    }
+    auto it = byName.find(name.substr(0, open));
+    if (it == byName.end())
+      return false;
+    // Copied: push_back below may move the tensor it refers to.
+    const FileTensor base = set.tensors[it->second];
+    if (base.shape.size() < 2 || row >= base.shape[0]) {
+      setError("tensor '%s': '%s' is %s, which has no matrix %lld along its first dimension",
+               name.c_str(), base.name.c_str(),
+               formatShape(base.shape.data(), base.shape.size()).c_str(),
+               static_cast<long long>(row));
+      failed = true;
+      return false;
+    }
+    FileTensor t = base;
+    t.name = name;
+    t.shape.erase(t.shape.begin());
+    // Rows of a block type are whole blocks, so a matrix is whole blocks too.
+    const uint64_t offset = bytesOf(base, row * elementCount(t.shape.data(), t.shape.size()));
+    t.data += offset;
+    t.fileOffset += offset;
+    index = set.tensors.size();
+    usedBases.insert(it->second);
+    set.tensors.push_back(std::move(t));
+    return true;
+  }
+
   bool matchManifest() {
     std::unordered_map<std::string, size_t> byName;
     for (size_t i = 0; i < set.tensors.size(); ++i)
       byName.emplace(set.tensors[i].name, i);
+    const size_t fileTensors = set.tensors.size();
     const tfc_gen_model &m = descriptor();
     manifestTensor.assign(m.info.n_weights, 0);
     // Report the first missing tensor and how many others are missing too.
-    int32_t missing = 0, firstMissing = -1;
+    int32_t missing = 0, firstMissing = -1, direct = 0;
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       auto it = byName.find(m.weights[i].name);
-      if (it == byName.end()) {
-        if (missing++ == 0)
-          firstMissing = i;
+      if (it != byName.end()) {
+        manifestTensor[i] = it->second;
+        ++direct;
         continue;
       }
-      manifestTensor[i] = it->second;
+      bool failed = false;
+      if (addSubTensor(m.weights[i].name, byName, manifestTensor[i], failed))
+        continue;
+      if (failed)
+        return false;
+      if (missing++ == 0)
+        firstMissing = i;
     }
+    ignoredTensors = int64_t(fileTensors) - direct - int64_t(usedBases.size());
     if (missing) {
       setError("tensor '%s' is missing from '%s'%s", m.weights[firstMissing].name,
                set.where.c_str(),
@@ -314,6 +369,8 @@ private:
   std::vector<size_t> manifestTensor; // manifest index -> set.tensors index
   std::vector<FileTensor> parts;      // manifest index -> the rank's part (cutShards)
   std::vector<ShardPart> shards;
+  std::unordered_set<size_t> usedBases; // file tensors some `base[j]` entry views
+  int64_t ignoredTensors = 0;
 };
 
 } // namespace

@@ -56,3 +56,31 @@ func.func @moe(%x: tensor<?x16xf32>, %r: tensor<4x16xf32>, %g: tensor<4x8x16xf32
           norm_topk_prob, routed_scaling_factor = 2.0 : f64} : tensor<?x16xf32> -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
 }
+
+// DeepSeek-V3's routing: sigmoid scores, the correction bias added along the
+// experts for the choice, each group's best two (a top-2 mask on the
+// [n * groups, experts/groups] rows) summed into [n, groups], the best groups'
+// mask, and the top-k of that; the weights multiply the unbiased scores.
+// CHECK-LABEL: func @moe_v3
+// CHECK-SAME: %[[B:[a-z0-9]+]]: tensor<8xf32>
+// CHECK: %[[LOGITS:.*]] = linalg.matmul_transpose_b
+// CHECK: %[[SCORES:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]] : tensor<?x8xf32>)
+// CHECK: arith.negf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: %[[CHOICE:.*]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[B]] : tensor<?x8xf32>, tensor<8xf32>)
+// CHECK: arith.addf
+// CHECK: tensor.expand_shape %[[CHOICE]] {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 4, 2] : tensor<?x8xf32> into tensor<?x4x2xf32>
+// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<?x4x2xf32> into tensor<?x2xf32>
+// CHECK: arith.constant 2.000000e+00 : f32
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: tensor.expand_shape %[[SUM]] {{\[\[}}0, 1]] output_shape [%{{.*}}, 4] : tensor<?xf32> into tensor<?x4xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[SCORES]], %{{.*}} : tensor<?x8xf32>, tensor<?x8xf32>)
+// CHECK: arith.mulf
+// CHECK-NOT: attn.
+func.func @moe_v3(%x: tensor<?x16xf32>, %r: tensor<8x16xf32>, %b: tensor<8xf32>, %g: tensor<8x8x16xf32>, %u: tensor<8x8x16xf32>, %d: tensor<8x16x8xf32>) -> tensor<?x16xf32> {
+  %y = attn.moe %x router(%r : tensor<8x16xf32>) bias(%b : tensor<8xf32>) experts(%g, %u, %d : tensor<8x8x16xf32>, tensor<8x8x16xf32>, tensor<8x16x8xf32>)
+         {top_k = 3 : i64, topk_method = #attn<moe_topk noaux_tc>, n_group = 4 : i64, topk_group = 2 : i64,
+          scoring = #attn<moe_scoring sigmoid>, norm_topk_prob, routed_scaling_factor = 2.5 : f64} : tensor<?x16xf32> -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

@@ -43,6 +43,12 @@ bool checkRouting(BuiltinContext &b, CallArgs &a, attn::MoeTopKMethod method) {
                                    << experts << ")";
     return false;
   }
+  if (method == attn::MoeTopKMethod::noaux_tc && experts / groups < 2) {
+    b.error(a.valueLoc("n_group")) << "noaux_tc sums the best two experts of each group, but "
+                                   << groups << " groups of " << experts << " experts have "
+                                   << experts / groups << " each";
+    return false;
+  }
   if (topGroups > groups) {
     b.error(a.valueLoc("topk_group")) << "topk_group (" << topGroups
                                       << ") must be at most n_group (" << groups << ")";
@@ -71,38 +77,49 @@ std::optional<Val> lowerMoE(BuiltinContext &b, CallArgs &a) {
   attn::MoeTopKMethod method = *attn::symbolizeMoeTopKMethod(a.get("topk_method").s);
   if (!checkRouting(b, a, method))
     return std::nullopt;
+  if (a.get("w123").b && a.get("gguf").b) {
+    b.error(a.argLoc("gguf")) << "'w123' and 'gguf' name the experts two ways; give one";
+    return std::nullopt;
+  }
+  a.dims["noaux_tc"] = method == attn::MoeTopKMethod::noaux_tc;
   std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
   if (!w)
     return std::nullopt;
-  bool w123 = a.get("w123").b;
-  auto expertWeight = [&](const char *proj, const char *mixtral) {
+  bool w123 = a.get("w123").b, gguf = a.get("gguf").b;
+  // Expert j's matrix: its own tensor in Hugging Face checkpoints, row j of the
+  // layer's stacked [experts, rows, cols] tensor in a GGUF file.
+  auto expertWeight = [&](const char *proj, const char *mixtral, const char *ggml) {
+    if (gguf)
+      return w->lookup((Twine(ggml) + ".weight[" + kExpertIndex + "]").str());
     return w->lookup((Twine("experts.") + kExpertIndex + "." + (w123 ? mixtral : proj) + ".weight")
                          .str());
   };
   OpBuilder &builder = b.builder;
   mlir::Location l = b.loc(a.call.getLoc());
   Value y = builder.create<attn::MoEOp>(
-      l, b.activation(dim), x.value, w->lookup("gate.weight"),
-      expertWeight("gate_proj", "w1"), expertWeight("up_proj", "w3"),
-      expertWeight("down_proj", "w2"), builder.getI64IntegerAttr(a.get("top_k").i),
+      l, b.activation(dim), x.value, w->lookup(gguf ? "ffn_gate_inp.weight" : "gate.weight"),
+      w->lookup(gguf ? "exp_probs_b.bias" : "gate.e_score_correction_bias"), expertWeight("gate_proj", "w1", "ffn_gate_exps"),
+      expertWeight("up_proj", "w3", "ffn_up_exps"),
+      expertWeight("down_proj", "w2", "ffn_down_exps"), builder.getI64IntegerAttr(a.get("top_k").i),
       attn::MoeTopKMethodAttr::get(&b.context, method),
       builder.getI64IntegerAttr(a.get("n_group").i),
       builder.getI64IntegerAttr(a.get("topk_group").i),
       a.get("norm_topk_prob").b ? builder.getUnitAttr() : UnitAttr(),
-      builder.getF64FloatAttr(a.get("routed_scaling_factor").asDouble()));
+      builder.getF64FloatAttr(a.get("routed_scaling_factor").asDouble()),
+      attn::MoeScoringAttr::get(&b.context, *attn::symbolizeMoeScoring(a.get("scoring_func").s)));
   if (int64_t shared = a.get("shared_experts").i) {
     // DeepseekV2MoE: y + shared_experts(x), one SwiGLU of shared * ffn.
     int64_t width = shared * a.get("ffn").i;
     auto linear = [&](Value in, const char *proj, int64_t out) {
-      return builder.create<attn::LinearOp>(
-          l, b.activation(out), in,
-          w->lookup((Twine("shared_experts.") + proj + ".weight").str()), Value());
+      std::string name = gguf ? (Twine("ffn_") + proj + "_shexp.weight").str()
+                              : (Twine("shared_experts.") + proj + "_proj.weight").str();
+      return builder.create<attn::LinearOp>(l, b.activation(out), in, w->lookup(name), Value());
     };
-    Value gate = builder.create<attn::SiluOp>(l, b.activation(width),
-                                              linear(x.value, "gate_proj", width));
+    Value gate =
+        builder.create<attn::SiluOp>(l, b.activation(width), linear(x.value, "gate", width));
     Value h = builder.create<attn::MulOp>(l, b.activation(width), gate,
-                                          linear(x.value, "up_proj", width));
-    y = builder.create<attn::AddOp>(l, b.activation(dim), y, linear(h, "down_proj", dim));
+                                          linear(x.value, "up", width));
+    y = builder.create<attn::AddOp>(l, b.activation(dim), y, linear(h, "down", dim));
   }
   return Val::ofTensor(y, dim);
 }

@@ -63,8 +63,11 @@ TypeInfo typeInfo(ParamType type) {
   case ParamType::Rope: return {"rope", "rope(...)", "a `rope(...)` descriptor"};
   case ParamType::Mla: return {"mla", "mla(...)", "an `mla(...)` descriptor"};
   case ParamType::MoeTopK:
-    return {"moe_topk", "\"greedy\" or \"group_limited_greedy\"",
-            "`\"greedy\"` or `\"group_limited_greedy\"`"};
+    return {"moe_topk", "\"greedy\", \"group_limited_greedy\" or \"noaux_tc\"",
+            "`\"greedy\"`, `\"group_limited_greedy\"` or `\"noaux_tc\"` (DeepSeek-V3)"};
+  case ParamType::MoeScoring:
+    return {"moe_scoring", "\"softmax\" or \"sigmoid\"",
+            "`\"softmax\"` or `\"sigmoid\"` (DeepSeek-V3)"};
   case ParamType::Operand: return {"number", "numbers", "a number"};
   }
   llvm_unreachable("unknown parameter type");
@@ -117,8 +120,14 @@ bool checkType(const Val &v, ParamType type, StringRef param, const CallExprAST 
   case ParamType::MoeTopK:
     if (v.kind == Val::Str && attn::symbolizeMoeTopKMethod(v.s))
       return true;
-    errorAt(context, at) << "topk_method must be \"greedy\" or \"group_limited_greedy\", got "
-                         << describe(v);
+    errorAt(context, at)
+        << "topk_method must be \"greedy\", \"group_limited_greedy\" or \"noaux_tc\", got "
+        << describe(v);
+    return false;
+  case ParamType::MoeScoring:
+    if (v.kind == Val::Str && attn::symbolizeMoeScoring(v.s))
+      return true;
+    errorAt(context, at) << "scoring_func must be \"softmax\" or \"sigmoid\", got " << describe(v);
     return false;
   case ParamType::Tensor: if (v.kind == Val::Tensor) return true; break;
   case ParamType::Tokens: if (v.kind == Val::Tokens) return true; break;
@@ -444,7 +453,7 @@ std::optional<Val> lowerRope(BuiltinContext &b, CallArgs &a) {
 std::optional<Val> lowerMla(BuiltinContext &, CallArgs &a) {
   Val v = Val::ofKind(Val::Mla);
   v.mla = {a.get("kv_rank").i, a.get("rope_dim").i, a.get("nope_dim").i, a.get("v_dim").i,
-           a.get("q_rank").i};
+           a.get("q_rank").i, a.get("gguf").b};
   return v;
 }
 
@@ -616,19 +625,24 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
     a.dims["nope_dim"] = s.nopeDim;
     a.dims["v_dim"] = s.vDim;
     a.dims["q_rank"] = s.qRank;
+    a.dims["gguf"] = s.gguf;
     std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
     if (!w)
       return std::nullopt;
+    // The weight of Hugging Face name `hf`, or of ggml name `gguf` with mla(gguf = true).
+    auto weight = [&](const char *hf, const char *gguf) {
+      return w->lookup((Twine(s.gguf ? gguf : hf) + ".weight").str());
+    };
     SmallVector<Value> q;
     if (s.qRank == 0)
-      q.push_back(w->lookup("q_proj.weight"));
+      q.push_back(weight("q_proj", "attn_q"));
     else
-      q.append({w->lookup("q_a_proj.weight"), w->lookup("q_a_layernorm.weight"),
-                w->lookup("q_b_proj.weight")});
+      q.append({weight("q_a_proj", "attn_q_a"), weight("q_a_layernorm", "attn_q_a_norm"),
+                weight("q_b_proj", "attn_q_b")});
     Value r = builder.create<attn::LatentAttentionOp>(
-        l, b.activation(dim), x.value, q, w->lookup("kv_a_proj_with_mqa.weight"),
-        w->lookup("kv_a_layernorm.weight"), w->lookup("kv_b_proj.weight"),
-        w->lookup("o_proj.weight"), builder.getI64IntegerAttr(heads),
+        l, b.activation(dim), x.value, q, weight("kv_a_proj_with_mqa", "attn_kv_a_mqa"),
+        weight("kv_a_layernorm", "attn_kv_a_norm"), weight("kv_b_proj", "attn_kv_b"),
+        weight("o_proj", "attn_output"), builder.getI64IntegerAttr(heads),
         builder.getI64IntegerAttr(s.kvRank), builder.getI64IntegerAttr(s.ropeDim),
         builder.getI64IntegerAttr(s.nopeDim), builder.getI64IntegerAttr(s.vDim),
         builder.getI64IntegerAttr(s.qRank), causalAttr, ropeTheta, ropeStyle, ropeScaling);
@@ -782,14 +796,23 @@ const std::vector<BuiltinSpec> &table() {
         {"v_proj.bias", "[kv_heads*head_dim]", "bias"},
         {"o_proj.weight", "[d, heads*head_dim]", "!latent"},
         {"o_proj.bias", "[d]", "out_bias"},
-        {"q_proj.weight", "[heads*(nope_dim+rope_dim), d]", "latent && !q_rank"},
-        {"q_a_proj.weight", "[q_rank, d]", "latent && q_rank"},
-        {"q_a_layernorm.weight", "[q_rank]", "latent && q_rank"},
-        {"q_b_proj.weight", "[heads*(nope_dim+rope_dim), q_rank]", "latent && q_rank"},
-        {"kv_a_proj_with_mqa.weight", "[kv_rank+rope_dim, d]", "latent"},
-        {"kv_a_layernorm.weight", "[kv_rank]", "latent"},
-        {"kv_b_proj.weight", "[heads*(nope_dim+v_dim), kv_rank]", "latent"},
-        {"o_proj.weight", "[d, heads*v_dim]", "latent"}},
+        {"q_proj.weight", "[heads*(nope_dim+rope_dim), d]", "latent && !gguf && !q_rank"},
+        {"q_a_proj.weight", "[q_rank, d]", "latent && !gguf && q_rank"},
+        {"q_a_layernorm.weight", "[q_rank]", "latent && !gguf && q_rank"},
+        {"q_b_proj.weight", "[heads*(nope_dim+rope_dim), q_rank]", "latent && !gguf && q_rank"},
+        {"kv_a_proj_with_mqa.weight", "[kv_rank+rope_dim, d]", "latent && !gguf"},
+        {"kv_a_layernorm.weight", "[kv_rank]", "latent && !gguf"},
+        {"kv_b_proj.weight", "[heads*(nope_dim+v_dim), kv_rank]", "latent && !gguf"},
+        {"o_proj.weight", "[d, heads*v_dim]", "latent && !gguf"},
+        // The same weights under ggml's names (a deepseek2 GGUF file, mla(gguf = true)).
+        {"attn_q.weight", "[heads*(nope_dim+rope_dim), d]", "latent && gguf && !q_rank"},
+        {"attn_q_a.weight", "[q_rank, d]", "latent && gguf && q_rank"},
+        {"attn_q_a_norm.weight", "[q_rank]", "latent && gguf && q_rank"},
+        {"attn_q_b.weight", "[heads*(nope_dim+rope_dim), q_rank]", "latent && gguf && q_rank"},
+        {"attn_kv_a_mqa.weight", "[kv_rank+rope_dim, d]", "latent && gguf"},
+        {"attn_kv_a_norm.weight", "[kv_rank]", "latent && gguf"},
+        {"attn_kv_b.weight", "[heads*(nope_dim+v_dim), kv_rank]", "latent && gguf"},
+        {"attn_output.weight", "[d, heads*v_dim]", "latent && gguf"}},
        lowerAttention},
       {"attend", InFunctions,
        {required("q", PT::Tensor), required("k", PT::Tensor), required("v", PT::Tensor),
@@ -815,7 +838,8 @@ const std::vector<BuiltinSpec> &table() {
       {"mla", InFunctions,
        {required("kv_rank", PT::Size), required("rope_dim", PT::Size),
         required("nope_dim", PT::Size), required("v_dim", PT::Size),
-        withDefault("q_rank", PT::Count, Val::ofInt(0))},
+        withDefault("q_rank", PT::Count, Val::ofInt(0)),
+        withDefault("gguf", PT::Bool, Val::ofBool(false))},
        "latent descriptor", {}, lowerMla},
       {"moe", InFunctions,
        {required("x", PT::Tensor, "d"), required("experts", PT::Size), required("top_k", PT::Size),
@@ -825,18 +849,32 @@ const std::vector<BuiltinSpec> &table() {
         withDefault("norm_topk_prob", PT::Bool, Val::ofBool(false)),
         withDefault("routed_scaling_factor", PT::Number, Val::ofFloat(1.0)),
         withDefault("shared_experts", PT::Count, Val::ofInt(0)),
-        withDefault("w123", PT::Bool, Val::ofBool(false))},
+        withDefault("w123", PT::Bool, Val::ofBool(false)),
+        withDefault("gguf", PT::Bool, Val::ofBool(false)),
+        withDefault("scoring_func", PT::MoeScoring, Val::ofStr("softmax"))},
        "`[n, d]`: the routed SwiGLU experts weighted by the router, plus the shared experts",
-       {{"gate.weight", "[experts, d]"},
-        {"experts.{j}.gate_proj.weight", "[ffn, d]", "!w123"},
-        {"experts.{j}.up_proj.weight", "[ffn, d]", "!w123"},
-        {"experts.{j}.down_proj.weight", "[d, ffn]", "!w123"},
+       {{"gate.weight", "[experts, d]", "!gguf"},
+        // DeepSeek-V3's selection bias (topk_method = "noaux_tc").
+        {"gate.e_score_correction_bias", "[experts]", "noaux_tc && !gguf"},
+        {"experts.{j}.gate_proj.weight", "[ffn, d]", "!w123 && !gguf"},
+        {"experts.{j}.up_proj.weight", "[ffn, d]", "!w123 && !gguf"},
+        {"experts.{j}.down_proj.weight", "[d, ffn]", "!w123 && !gguf"},
         {"experts.{j}.w1.weight", "[ffn, d]", "w123"},
         {"experts.{j}.w3.weight", "[ffn, d]", "w123"},
         {"experts.{j}.w2.weight", "[d, ffn]", "w123"},
-        {"shared_experts.gate_proj.weight", "[shared_experts*ffn, d]", "shared_experts"},
-        {"shared_experts.up_proj.weight", "[shared_experts*ffn, d]", "shared_experts"},
-        {"shared_experts.down_proj.weight", "[d, shared_experts*ffn]", "shared_experts"}},
+        {"shared_experts.gate_proj.weight", "[shared_experts*ffn, d]", "shared_experts && !gguf"},
+        {"shared_experts.up_proj.weight", "[shared_experts*ffn, d]", "shared_experts && !gguf"},
+        {"shared_experts.down_proj.weight", "[d, shared_experts*ffn]", "shared_experts && !gguf"},
+        // ggml's names: the router, and one 3-D tensor per projection holding every
+        // expert, of which `[{j}]` names expert j's matrix (used in place).
+        {"ffn_gate_inp.weight", "[experts, d]", "gguf"},
+        {"exp_probs_b.bias", "[experts]", "noaux_tc && gguf"},
+        {"ffn_gate_exps.weight[{j}]", "[ffn, d]", "gguf"},
+        {"ffn_up_exps.weight[{j}]", "[ffn, d]", "gguf"},
+        {"ffn_down_exps.weight[{j}]", "[d, ffn]", "gguf"},
+        {"ffn_gate_shexp.weight", "[shared_experts*ffn, d]", "shared_experts && gguf"},
+        {"ffn_up_shexp.weight", "[shared_experts*ffn, d]", "shared_experts && gguf"},
+        {"ffn_down_shexp.weight", "[d, shared_experts*ffn]", "shared_experts && gguf"}},
        lowerMoE},
   };
   return builtins;
@@ -1034,7 +1072,7 @@ void tfc::printBuiltinReference(llvm::raw_ostream &os) {
   // Operand reads as `number` too; only its error message differs.
   for (ParamType type : {PT::Tensor, PT::Tokens, PT::Size, PT::Count, PT::Number, PT::Bool,
                          PT::WeightName, PT::RopeStyle, PT::RopeScaling, PT::Rope, PT::Mla,
-                         PT::MoeTopK}) {
+                         PT::MoeTopK, PT::MoeScoring}) {
     TypeInfo info = typeInfo(type);
     os << "* `" << info.doc << "`: " << info.legend << "\n";
   }

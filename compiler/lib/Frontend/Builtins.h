@@ -40,7 +40,8 @@ enum class ParamType {
   RopeScaling, // "none", "linear" or "llama3"
   Rope,       // a rope(...) descriptor
   Mla,        // an mla(...) descriptor
-  MoeTopK,    // "greedy" or "group_limited_greedy"
+  MoeTopK,    // "greedy", "group_limited_greedy" or "noaux_tc"
+  MoeScoring, // "softmax" or "sigmoid"
   Operand,    // a number, as the config builtins take it
 };
 

@@ -43,6 +43,8 @@ struct RopeSpec {
 
 struct MlaSpec {
   int64_t kvRank = 0, ropeDim = 0, nopeDim = 0, vDim = 0, qRank = 0;
+  /// The weights carry ggml's names (attn_q_a, attn_kv_b, ...): mla(gguf = true).
+  bool gguf = false;
 };
 
 /// What a tdsl expression evaluates to.

@@ -116,16 +116,46 @@ public:
     return i;
   }
 
-  /// A positive finite number; `def` when absent.
-  double number(StringRef suffix, double def) {
+  /// A non-negative integer at most `limit`; `def` when absent.
+  int64_t count(StringRef suffix, int64_t def, int64_t limit = kMaxImportSize) {
+    std::string k = key(suffix);
+    const gguf::Value *v = file.find(k);
+    if (!v)
+      return def;
+    int64_t i = 0;
+    if (!v->toInt(i) || v->type == gguf::ValueType::Bool || i < 0 || i > limit) {
+      fail("metadata '" + k + "' (at byte " + llvm::Twine(v->offset) +
+           ") must be an integer from 0 to " + llvm::Twine(limit));
+      return def;
+    }
+    return i;
+  }
+
+  /// A bool; `def` when absent.
+  bool flag(StringRef suffix, bool def) {
+    std::string k = key(suffix);
+    const gguf::Value *v = file.find(k);
+    if (!v)
+      return def;
+    int64_t i = 0;
+    if (v->type != gguf::ValueType::Bool || !v->toInt(i)) {
+      fail("metadata '" + k + "' (at byte " + llvm::Twine(v->offset) + ") must be a bool");
+      return def;
+    }
+    return i != 0;
+  }
+
+  /// A positive finite number (non-negative with `allowZero`); `def` when absent.
+  double number(StringRef suffix, double def, bool allowZero = false) {
     std::string k = key(suffix);
     const gguf::Value *v = file.find(k);
     if (!v)
       return def;
     double d = 0;
-    if (!v->toDouble(d) || v->type == gguf::ValueType::Bool || !(d > 0) || !std::isfinite(d)) {
-      fail("metadata '" + k + "' (at byte " + llvm::Twine(v->offset) +
-           ") must be a positive number");
+    if (!v->toDouble(d) || v->type == gguf::ValueType::Bool ||
+        !(allowZero ? d >= 0 : d > 0) || !std::isfinite(d)) {
+      fail("metadata '" + k + "' (at byte " + llvm::Twine(v->offset) + ") must be a " +
+           (allowZero ? "non-negative" : "positive") + " number");
       return def;
     }
     return v->type == gguf::ValueType::Float32 ? shortestFloat32(d) : d;
@@ -151,6 +181,14 @@ public:
     if (!failed() && a % b != 0)
       fail("'" + key(aSuffix) + "' (" + llvm::Twine(a) + ") is not a multiple of '" +
            key(bSuffix) + "' (" + llvm::Twine(b) + ")" + why);
+  }
+
+  /// Whether `suffix` is present as the number 0 (convert_hf_to_gguf.py
+  /// writes expert_count = 0 for some models without experts).
+  bool isZero(StringRef suffix) const {
+    const gguf::Value *v = file.find(key(suffix));
+    double d = 1;
+    return v && v->type != gguf::ValueType::Bool && v->toDouble(d) && d == 0;
   }
 
   /// Fails when `suffix` is present (and, for numbers, not `neutral`).
@@ -315,7 +353,20 @@ void importLlamaLike(GgufContext &ctx, bool qwen2) {
   if (!m.failed() && ctx.hasTensor("rope_freqs.weight"))
     m.fail("tensor 'rope_freqs.weight' (per-frequency rotary factors, Llama 3.1's rope "
            "scaling) is not supported");
-  m.unsupported("expert_count", "mixture of experts", 0.0);
+  // Mixtral files are `llama` with experts: the MLP is a mixture of
+  // expert_count SwiGLU experts of feed_forward_length, the top
+  // expert_used_count of a softmax router, their weights renormalized (llama.cpp
+  // builds the llama MoE with softmax gating and norm_w, as MixtralSparseMoeBlock).
+  int64_t experts = 0, topK = 0;
+  if (!m.failed() && m.has("expert_count") && !m.isZero("expert_count")) {
+    experts = m.size("expert_count");
+    topK = m.size("expert_used_count");
+    if (!m.failed() && topK > experts)
+      m.fail("'" + m.key("expert_used_count") + "' (" + llvm::Twine(topK) +
+             ") must be at most '" + m.key("expert_count") + "' (" + llvm::Twine(experts) + ")");
+  } else if (!m.failed() && m.has("expert_used_count") && !m.isZero("expert_used_count")) {
+    m.fail("metadata '" + m.key("expert_used_count") + "' needs '" + m.key("expert_count") + "'");
+  }
   m.unsupported("attention.sliding_window", "sliding window in a GGUF file");
   m.unsupported("attn_logit_softcapping", "soft-capped attention scores", 0.0);
   if (m.failed())
@@ -329,8 +380,15 @@ void importLlamaLike(GgufContext &ctx, bool qwen2) {
   ctx.requireTensor("blk.0.attn_k.weight", {kvWidth, dim});
   ctx.requireTensor("blk.0.attn_v.weight", {kvWidth, dim});
   ctx.requireTensor("blk.0.attn_output.weight", {dim, qWidth});
-  ctx.requireTensor("blk.0.ffn_gate.weight", {ffn, dim});
-  ctx.requireTensor("blk.0.ffn_down.weight", {dim, ffn});
+  if (experts) {
+    ctx.requireTensor("blk.0.ffn_gate_inp.weight", {experts, dim});
+    ctx.requireTensor("blk.0.ffn_gate_exps.weight", {experts, ffn, dim});
+    ctx.requireTensor("blk.0.ffn_up_exps.weight", {experts, ffn, dim});
+    ctx.requireTensor("blk.0.ffn_down_exps.weight", {experts, dim, ffn});
+  } else {
+    ctx.requireTensor("blk.0.ffn_gate.weight", {ffn, dim});
+    ctx.requireTensor("blk.0.ffn_down.weight", {dim, ffn});
+  }
   // Qwen2's q/k/v biases; a llama file may have them too (attention_bias).
   bool bias = ctx.hasTensor("blk.0.attn_q.bias");
   bool outBias = ctx.hasTensor("blk.0.attn_output.bias");
@@ -343,9 +401,20 @@ void importLlamaLike(GgufContext &ctx, bool qwen2) {
              m.has("attention.key_length") ? m.key("attention.key_length")
                                            : "embedding_length / head_count");
   out.config("ffn", ffn, m.key("feed_forward_length"));
+  if (experts) {
+    out.config("experts", experts, m.key("expert_count"));
+    out.config("top_k", topK, m.key("expert_used_count"));
+  }
   out.config("max_seq", maxSeq, m.key("context_length"));
   out.config("eps", decimal(eps), m.key("attention.layer_norm_rms_epsilon"));
 
+  std::string mlp =
+      experts ? "      # The experts' matrices are rows of one 3-D tensor per projection\n"
+                "      # (blk.{i}.ffn_up_exps.weight[{j}]), used in place.\n"
+                "      x = x + moe(h, experts = experts, top_k = top_k, ffn = ffn,\n"
+                "                  norm_topk_prob = true, gguf = true)\n"
+              : "      g = silu(linear(h, ffn) @ \"ffn_gate\") * linear(h, ffn) @ \"ffn_up\"\n"
+                "      x = x + linear(g, dim) @ \"ffn_down\"\n";
   std::string rope = "rope(theta = " + decimal(theta) + ", style = \"" +
                      (qwen2 ? "half" : "interleaved") + "\"";
   if (scaling == "linear")
@@ -366,9 +435,8 @@ void importLlamaLike(GgufContext &ctx, bool qwen2) {
            "                 rope = " + rope + ")\n"
            "      x = x + linear(a, dim" + (outBias ? ", bias = true" : "") +
            ") @ \"attn_output\"\n"
-           "      h = rms_norm(x, eps) @ \"ffn_norm\"\n"
-           "      g = silu(linear(h, ffn) @ \"ffn_gate\") * linear(h, ffn) @ \"ffn_up\"\n"
-           "      x = x + linear(g, dim) @ \"ffn_down\"\n"
+           "      h = rms_norm(x, eps) @ \"ffn_norm\"\n" +
+           mlp +
            "    }\n"
            "    x = rms_norm(x, eps) @ \"output_norm\"\n" +
            outputHead(ctx, vocab, dim) + "  }\n");
@@ -419,6 +487,219 @@ void importGpt2(GgufContext &ctx) {
            outputHead(ctx, vocab, dim) + "  }\n");
 }
 
+//===----------------------------------------------------------------------===//
+// deepseek2 (DeepSeek-V2, V2-Lite)
+//===----------------------------------------------------------------------===//
+
+/// The `rope(...)` of a deepseek2 file. ggml rotates adjacent pairs (NORM),
+/// which is modeling_deepseek.py's interleaved layout, so nothing was
+/// permuted. YaRN: the file keeps factor, original context and
+/// yarn_log_multiplier = 0.1 * mscale_all_dim (convert_hf_to_gguf.py
+/// DeepseekV2Model); llama.cpp's build_deepseek2 scales the softmax by
+/// (1 + log_mul * ln factor)^2 and leaves cos/sin unscaled, which is
+/// DeepseekV2YarnRotaryEmbedding with mscale = mscale_all_dim, and
+/// beta_fast 32, beta_slow 1 (ggml's defaults, and DeepSeek-V2's).
+std::string deepseekRope(MetadataReader &m, double theta) {
+  std::string scaling = m.string("rope.scaling.type", "none");
+  std::string rope = "rope(theta = " + decimal(theta) + ", style = \"interleaved\"";
+  if (scaling == "yarn") {
+    double factor = m.number("rope.scaling.factor", 1.0);
+    int64_t original = m.size("rope.scaling.original_context_length");
+    double mscale = shortestFloat32(10 * m.number("rope.scaling.yarn_log_multiplier", 0.0,
+                                                  /*allowZero=*/true));
+    rope += ", scaling = \"yarn\", factor = " + decimal(factor) +
+            ", original_max_pos = " + std::to_string(original) +
+            ",\n                                    beta_fast = 32.0, beta_slow = 1.0, mscale = " +
+            decimal(mscale) + ", mscale_all_dim = " + decimal(mscale);
+  } else if (scaling != "none") {
+    m.fail("metadata '" + m.key("rope.scaling.type") + "' = \"" + printable(scaling) +
+           "\" is not supported (none, yarn)");
+  }
+  return rope + ")";
+}
+
+void importDeepseek2(GgufContext &ctx) {
+  MetadataReader &m = ctx.meta;
+  TdslWriter &out = ctx.out;
+  int64_t dim = m.size("embedding_length");
+  int64_t layers = m.size("block_count", std::nullopt, kMaxImportLayers);
+  int64_t heads = m.size("attention.head_count");
+  int64_t maxSeq = m.size("context_length");
+  double eps = m.number("attention.layer_norm_rms_epsilon", 1e-6);
+  double theta = m.number("rope.freq_base", 10000.0);
+  int64_t vocab = readVocab(ctx);
+  int64_t kvRank = m.size("attention.kv_lora_rank");
+  // DeepSeek-V2-Lite has no q_lora_rank: a plain attn_q.
+  int64_t qRank = m.count("attention.q_lora_rank", 0);
+  int64_t keyLength = m.size("attention.key_length");
+  int64_t vDim = m.size("attention.value_length");
+  int64_t ropeDim = m.size("rope.dimension_count");
+  int64_t dense = m.count("leading_dense_block_count", 0, kMaxImportLayers);
+  bool hasExperts = m.has("expert_count") && !m.isZero("expert_count");
+  int64_t ffn = dense > 0 || !hasExperts ? m.size("feed_forward_length") : 0;
+  int64_t experts = 0, topK = 0, moeFfn = 0, shared = 0, groups = 0, topGroups = 0;
+  double scale = 1.0;
+  bool normalize = false, sigmoid = false;
+  if (hasExperts) {
+    experts = m.size("expert_count");
+    topK = m.size("expert_used_count");
+    moeFfn = m.size("expert_feed_forward_length");
+    shared = m.count("expert_shared_count", 0);
+    scale = m.number("expert_weights_scale", 1.0);
+    normalize = m.flag("expert_weights_norm", false);
+    // Newer converters write the routing groups (n_group, topk_group).
+    groups = m.count("expert_group_count", 0);
+    topGroups = m.count("expert_group_used_count", 0);
+    // 1 softmax (DeepSeek-V2; files without the key are V2), 2 sigmoid
+    // (DeepSeek-V3: noaux_tc routing with the exp_probs_b selection bias).
+    int64_t gating = m.count("expert_gating_func", 1);
+    if (!m.failed() && gating != 1 && gating != 2)
+      m.fail("metadata '" + m.key("expert_gating_func") + "' = " + llvm::Twine(gating) +
+             " is not supported (1: softmax, DeepSeek-V2; 2: sigmoid, DeepSeek-V3)");
+    sigmoid = gating == 2;
+  }
+  if (m.failed())
+    return;
+  if (ropeDim >= keyLength)
+    m.fail("'" + m.key("rope.dimension_count") + "' (" + llvm::Twine(ropeDim) +
+           ") must be less than '" + m.key("attention.key_length") + "' (" +
+           llvm::Twine(keyLength) + "), the key being its non-rotated part followed by the rotated one");
+  else if (ropeDim % 2 != 0)
+    m.fail("'" + m.key("rope.dimension_count") + "' (" + llvm::Twine(ropeDim) +
+           ") must be even for rotary embeddings");
+  if (!m.failed() && dense > layers)
+    m.fail("'" + m.key("leading_dense_block_count") + "' (" + llvm::Twine(dense) +
+           ") exceeds '" + m.key("block_count") + "' (" + llvm::Twine(layers) + ")");
+  if (!m.failed() && topK > experts)
+    m.fail("'" + m.key("expert_used_count") + "' (" + llvm::Twine(topK) + ") must be at most '" +
+           m.key("expert_count") + "' (" + llvm::Twine(experts) + ")");
+  // DeepSeek-V3 files route by noaux_tc, in groups or (no groups) in one.
+  bool grouped = groups > 1 || sigmoid;
+  if (sigmoid && groups == 0)
+    groups = topGroups = 1;
+  if (!m.failed() && sigmoid && experts / groups < 2)
+    m.fail("'" + m.key("expert_count") + "' (" + llvm::Twine(experts) + ") in '" +
+           m.key("expert_group_count") + "' (" + llvm::Twine(groups) +
+           ") groups leaves fewer than the 2 experts per group that DeepSeek-V3's routing sums");
+  if (!m.failed() && grouped) {
+    if (experts % groups != 0)
+      m.fail("'" + m.key("expert_count") + "' (" + llvm::Twine(experts) +
+             ") is not a multiple of '" + m.key("expert_group_count") + "' (" +
+             llvm::Twine(groups) + ")");
+    else if (topGroups < 1 || topGroups > groups)
+      m.fail("'" + m.key("expert_group_used_count") + "' (" + llvm::Twine(topGroups) +
+             ") must be from 1 to '" + m.key("expert_group_count") + "' (" +
+             llvm::Twine(groups) + ")");
+    else if (topK > topGroups * (experts / groups))
+      m.fail("'" + m.key("expert_used_count") + "' (" + llvm::Twine(topK) +
+             ") exceeds the experts of the '" + m.key("expert_group_used_count") + "' groups (" +
+             llvm::Twine(topGroups * (experts / groups)) + ")");
+  }
+  std::string rope = deepseekRope(m, theta);
+  if (m.failed())
+    return;
+
+  int64_t nopeDim = keyLength - ropeDim;
+  ctx.requireTensor("token_embd.weight", {vocab, dim});
+  ctx.requireTensor("output_norm.weight", {dim});
+  if (qRank) {
+    ctx.requireTensor("blk.0.attn_q_a.weight", {qRank, dim});
+    ctx.requireTensor("blk.0.attn_q_b.weight", {heads * keyLength, qRank});
+  } else {
+    ctx.requireTensor("blk.0.attn_q.weight", {heads * keyLength, dim});
+  }
+  ctx.requireTensor("blk.0.attn_kv_a_mqa.weight", {kvRank + ropeDim, dim});
+  if (!m.failed() && !ctx.hasTensor("blk.0.attn_kv_b.weight") &&
+      ctx.hasTensor("blk.0.attn_k_b.weight"))
+    m.fail("tensor 'blk.0.attn_k_b.weight' without 'blk.0.attn_kv_b.weight': the split "
+           "key/value up-projections of newer converters are not supported");
+  ctx.requireTensor("blk.0.attn_kv_b.weight", {heads * (nopeDim + vDim), kvRank});
+  ctx.requireTensor("blk.0.attn_output.weight", {dim, heads * vDim});
+  if (dense > 0) {
+    ctx.requireTensor("blk.0.ffn_gate.weight", {ffn, dim});
+    ctx.requireTensor("blk.0.ffn_down.weight", {dim, ffn});
+  }
+  if (hasExperts && dense < layers) {
+    std::string b = "blk." + std::to_string(dense) + ".";
+    ctx.requireTensor(b + "ffn_gate_inp.weight", {experts, dim});
+    ctx.requireTensor(b + "ffn_gate_exps.weight", {experts, moeFfn, dim});
+    ctx.requireTensor(b + "ffn_up_exps.weight", {experts, moeFfn, dim});
+    ctx.requireTensor(b + "ffn_down_exps.weight", {experts, dim, moeFfn});
+    if (shared)
+      ctx.requireTensor(b + "ffn_down_shexp.weight", {dim, shared * moeFfn});
+    if (sigmoid)
+      ctx.requireTensor(b + "exp_probs_b.bias", {experts});
+    else if (!m.failed() && ctx.hasTensor(b + "exp_probs_b.bias"))
+      m.fail("tensor '" + b + "exp_probs_b.bias' (DeepSeek-V3's selection bias) needs '" +
+             m.key("expert_gating_func") + "' = 2 (sigmoid)");
+  }
+  if (m.failed())
+    return;
+
+  ctx.configSizes(vocab, dim, layers, heads);
+  out.config("kv_rank", kvRank, m.key("attention.kv_lora_rank"));
+  out.config("q_rank", qRank,
+             m.has("attention.q_lora_rank") ? m.key("attention.q_lora_rank")
+                                            : "no attention.q_lora_rank: a plain attn_q");
+  out.config("rope_dim", ropeDim, m.key("rope.dimension_count"));
+  out.config("nope_dim", nopeDim, "key_length - rope.dimension_count");
+  out.config("v_dim", vDim, m.key("attention.value_length"));
+  if (ffn)
+    out.config("ffn", ffn, m.key("feed_forward_length"));
+  if (hasExperts) {
+    out.config("moe_ffn", moeFfn, m.key("expert_feed_forward_length"));
+    out.config("experts", experts, m.key("expert_count"));
+    out.config("top_k", topK, m.key("expert_used_count"));
+    if (shared)
+      out.config("shared", shared, m.key("expert_shared_count"));
+  }
+  out.config("max_seq", maxSeq, m.key("context_length"));
+  out.config("eps", decimal(eps), m.key("attention.layer_norm_rms_epsilon"));
+
+  std::string moeArgs = "experts, top_k, moe_ffn";
+  // llama.cpp's build_moe_ffn: the selection bias added to the sigmoid
+  // scores for the choice only, the weights normalized (expert_weights_norm)
+  // and then scaled (expert_weights_scale), as DeepSeek-V3's MoEGate.
+  if (grouped)
+    moeArgs += std::string(", topk_method = \"") +
+               (sigmoid ? "noaux_tc" : "group_limited_greedy") +
+               "\", n_group = " + std::to_string(groups) +
+               ", topk_group = " + std::to_string(topGroups);
+  if (sigmoid)
+    moeArgs += ", scoring_func = \"sigmoid\"";
+  if (normalize)
+    moeArgs += ", norm_topk_prob = true";
+  if (scale != 1.0)
+    moeArgs += ", routed_scaling_factor = " + decimal(scale);
+  if (shared)
+    moeArgs += ", shared_experts = shared";
+  std::string head =
+      "      h = rms_norm(x, eps) @ \"attn_norm\"\n"
+      "      x = x + attention(h, heads = heads, causal = true,\n"
+      "                        rope = " + rope + ",\n"
+      "                        latent = mla(kv_rank, rope_dim, nope_dim, v_dim, q_rank = q_rank,\n"
+      "                                     gguf = true))\n"
+      "      h = rms_norm(x, eps) @ \"ffn_norm\"\n";
+  std::string body = "  decoder(tokens) {\n"
+                     "    x = embedding(tokens, vocab, dim) @ \"token_embd\"\n";
+  int64_t firstMoE = hasExperts ? dense : layers;
+  if (firstMoE > 0)
+    body += "    for i in 0 .. " + (firstMoE == layers ? std::string("layers") : std::to_string(firstMoE)) +
+            " @ \"blk.{i}\" {   # dense MLP (leading_dense_block_count)\n" + head +
+            "      g = silu(linear(h, ffn) @ \"ffn_gate\") * linear(h, ffn) @ \"ffn_up\"\n"
+            "      x = x + linear(g, dim) @ \"ffn_down\"\n"
+            "    }\n";
+  if (firstMoE < layers)
+    body += "    for i in " + std::to_string(firstMoE) +
+            " .. layers @ \"blk.{i}\" {   # mixture of experts\n" + head +
+            "      # The experts' matrices are rows of one 3-D tensor per projection\n"
+            "      # (blk.{i}.ffn_up_exps.weight[{j}]), used in place.\n"
+            "      x = x + moe(h, " + moeArgs + ", gguf = true)\n"
+            "    }\n";
+  body += "    x = rms_norm(x, eps) @ \"output_norm\"\n" + outputHead(ctx, vocab, dim) + "  }\n";
+  out.body(body);
+}
+
 struct GgufArchitecture {
   const char *name;
   const char *description;
@@ -430,6 +711,7 @@ const GgufArchitecture kGgufArchitectures[] = {
      [](GgufContext &ctx) { importLlamaLike(ctx, /*qwen2=*/false); }},
     {"qwen2", "Qwen2", [](GgufContext &ctx) { importLlamaLike(ctx, /*qwen2=*/true); }},
     {"gpt2", "GPT-2", importGpt2},
+    {"deepseek2", "DeepSeek-V2: latent attention, mixture of experts", importDeepseek2},
 };
 
 /// The weight type of the linear layers: the ggml type most of their

@@ -786,6 +786,9 @@ void importMarian(ImportContext &ctx) {
 /// DeepseekV2MoE's routing fields (configuration_deepseek.py), as moe(...)'s
 /// arguments: MoEGate normalizes the top-k weights when top_k > 1 and
 /// norm_topk_prob, and otherwise multiplies them by routed_scaling_factor.
+/// DeepSeek-V3's routing fields (scoring_func sigmoid, topk_method noaux_tc,
+/// and the gate's e_score_correction_bias) are read too: its MoEGate
+/// normalizes, then always scales.
 std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK) {
   std::string method = c.string("topk_method");
   std::string args = "experts, top_k, moe_ffn";
@@ -802,18 +805,40 @@ std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK)
              "'topk_group' groups (" + llvm::Twine(topGroups * (experts / groups)) + ")");
     args += ", topk_method = \"group_limited_greedy\", n_group = " + std::to_string(groups) +
             ", topk_group = " + std::to_string(topGroups);
+  } else if (method == "noaux_tc") {
+    // DeepSeek-V3's MoEGate (its modeling_deepseek.py implements only this
+    // with sigmoid scores): groups scored by their best two choices.
+    int64_t groups = c.size("n_group"), topGroups = c.size("topk_group");
+    if (!c.failed() && (experts % groups != 0 || experts / groups < 2))
+      c.fail("'n_routed_experts' (" + llvm::Twine(experts) + ") must be a multiple of 'n_group' (" +
+             llvm::Twine(groups) + ") with at least 2 experts per group for noaux_tc");
+    if (!c.failed() && topGroups > groups)
+      c.fail("'topk_group' (" + llvm::Twine(topGroups) + ") must be at most 'n_group' (" +
+             llvm::Twine(groups) + ")");
+    if (!c.failed() && topK > topGroups * (experts / groups))
+      c.fail("'num_experts_per_tok' (" + llvm::Twine(topK) + ") exceeds the experts of the " +
+             "'topk_group' groups (" + llvm::Twine(topGroups * (experts / groups)) + ")");
+    args += ", topk_method = \"noaux_tc\", n_group = " + std::to_string(groups) +
+            ", topk_group = " + std::to_string(topGroups);
   } else if (method != "greedy" && !c.failed()) {
     c.fail("'topk_method' = \"" + method +
-           "\" is not supported (greedy, group_limited_greedy)");
+           "\" is not supported (greedy, group_limited_greedy, noaux_tc)");
   }
   std::string scoring = c.string("scoring_func", "softmax");
-  if (scoring != "softmax" && !c.failed())
-    c.fail("'scoring_func' = \"" + scoring + "\" is not supported (softmax)");
+  bool v3 = method == "noaux_tc";
+  if (!c.failed() && scoring != (v3 ? "sigmoid" : "softmax"))
+    c.fail("'scoring_func' = \"" + scoring + "\" is not supported with 'topk_method' = \"" +
+           method + "\" (" + (v3 ? "sigmoid" : "softmax") +
+           ": DeepSeek-V2 routes softmax scores, DeepSeek-V3 sigmoid ones with noaux_tc)");
+  if (v3)
+    args += ", scoring_func = \"sigmoid\"";
   bool norm = c.flag("norm_topk_prob", false) && topK > 1;
   double scale = c.number("routed_scaling_factor", 1.0);
+  // DeepSeek-V2's MoEGate scales only weights it did not normalize; V3's
+  // scales them all.
   if (norm)
     args += ", norm_topk_prob = true";
-  else if (scale != 1.0)
+  if ((!norm || v3) && scale != 1.0)
     args += ", routed_scaling_factor = " + decimal(scale);
   if (c.has("n_shared_experts"))
     args += ", shared_experts = shared";

@@ -1129,3 +1129,43 @@ func.func @ring_window_element(%c: tensor<2x1x4x16xbf16>, %k: tensor<1x?x16xbf16
   %w = attn.ring_window %c[%i], %k at %i : tensor<2x1x4x16xbf16>, tensor<1x?x16xbf16> -> tensor<1x?x16xf32>
   return
 }
+
+// -----
+
+func.func @moe_bias_without_noaux(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %b: tensor<8xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op a correction bias goes with topk_method noaux_tc, and only with it}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) bias(%b : tensor<8xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64, topk_group = 1 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_noaux_without_bias(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op a correction bias goes with topk_method noaux_tc, and only with it}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk noaux_tc>, n_group = 4 : i64, topk_group = 2 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_bias_shape(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %b: tensor<4xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op bias has shape [4], expected [8]}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) bias(%b : tensor<4xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk noaux_tc>, n_group = 4 : i64, topk_group = 2 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @moe_noaux_groups_of_one(%x: tensor<?x64xf32>, %r: tensor<8x64xf32>, %b: tensor<8xf32>, %g: tensor<8x32x64xf32>, %d: tensor<8x64x32xf32>) {
+  // expected-error @+1 {{'attn.moe' op noaux_tc sums the best two experts of a group, but the 8 groups have 1 expert each}}
+  %y = attn.moe %x router(%r : tensor<8x64xf32>) bias(%b : tensor<8xf32>) experts(%g, %g, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 2 : i64, topk_method = #attn<moe_topk noaux_tc>, n_group = 8 : i64, topk_group = 2 : i64,
+          routed_scaling_factor = 1.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return
+}

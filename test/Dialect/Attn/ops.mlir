@@ -195,6 +195,14 @@ func.func @moe(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>, ten
   %z = attn.moe %x router(%r : tensor<8x64xf32>) experts(%g, %u, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
          {top_k = 3 : i64, topk_method = #attn<moe_topk group_limited_greedy>, n_group = 4 : i64, topk_group = 2 : i64,
           routed_scaling_factor = 16.0 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
+  // DeepSeek-V3's routing: sigmoid scores, noaux_tc with a correction bias.
+  // CHECK: attn.moe %{{.*}} router(%{{.*}} : tensor<8x64xf32>) bias(%{{.*}} : tensor<8xf32>) experts(
+  // CHECK-SAME: scoring = #attn<moe_scoring sigmoid>
+  // CHECK-SAME: topk_method = #attn<moe_topk noaux_tc>
+  %b = attn.weight "gate.e_score_correction_bias" : tensor<8xf32>
+  %v = attn.moe %x router(%r : tensor<8x64xf32>) bias(%b : tensor<8xf32>) experts(%g, %u, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+         {top_k = 3 : i64, topk_method = #attn<moe_topk noaux_tc>, n_group = 4 : i64, topk_group = 2 : i64,
+          scoring = #attn<moe_scoring sigmoid>, routed_scaling_factor = 2.5 : f64} : tensor<?x64xf32> -> tensor<?x64xf32>
   return %y, %z, %stacked, %first : tensor<?x64xf32>, tensor<?x64xf32>, tensor<6x32x64xf32>, tensor<3x8xf32>
 }
 

@@ -2,9 +2,10 @@
 
     gguf_import_cases.py DIR
         DIR/<case>.gguf: a well-formed tiny model of each architecture (llama, llama-tied,
-        qwen2, gpt2), and the malformed cases the importer must refuse with one error
-        line (see test/Import/gguf-import-errors.test), each a tiny llama file with one
-        thing wrong.
+        qwen2, gpt2, llama-moe: Mixtral-style experts, deepseek2), and the malformed
+        cases the importer must refuse with one error line (see
+        test/Import/gguf-import-errors.test), each a tiny llama, llama-moe or deepseek2
+        file with one thing wrong.
 
 Metadata keys and tensor names are those of llama.cpp's convert_hf_to_gguf.py (ggml's
 gguf-py constants); the GGUF writer is test/Runtime/Inputs/gguf_gen.py.
@@ -54,6 +55,73 @@ def llama(arch="llama", tied=False, bias=False):
     return kvs, t
 
 
+EXPERTS, USED, MOE_FFN = 4, 2, 8
+
+
+def llama_moe():
+    """A Mixtral-style llama file: expert_count experts stacked per projection
+    ([experts, rows, cols] ffn_{gate,up,down}_exps) and the router ffn_gate_inp."""
+    kvs, t = llama()
+    kvs["llama.expert_count"] = (G.UINT32, EXPERTS)
+    kvs["llama.expert_used_count"] = (G.UINT32, USED)
+    for i in range(LAYERS):
+        for k in ("ffn_gate", "ffn_up", "ffn_down"):
+            t.pop("blk.%d.%s.weight" % (i, k))
+        t["blk.%d.ffn_gate_inp.weight" % i] = f32((EXPERTS, DIM), 50)
+        t["blk.%d.ffn_gate_exps.weight" % i] = f32((EXPERTS, FFN, DIM), 51)
+        t["blk.%d.ffn_up_exps.weight" % i] = f32((EXPERTS, FFN, DIM), 52)
+        t["blk.%d.ffn_down_exps.weight" % i] = f32((EXPERTS, DIM, FFN), 53)
+    return kvs, t
+
+
+def deepseek2(q_rank=4):
+    """A two-layer deepseek2 file (DeepseekV2Model's keys): latent attention with a
+    q_lora_rank, a dense first layer (leading_dense_block_count), then experts with a
+    shared one."""
+    a, kv_rank, rope, nope, v = "deepseek2", 4, 2, 2, 3
+    kvs = {"general.architecture": (G.STRING, a),
+           a + ".block_count": (G.UINT32, 2), a + ".context_length": (G.UINT32, CTX),
+           a + ".embedding_length": (G.UINT32, DIM),
+           a + ".feed_forward_length": (G.UINT32, FFN),
+           a + ".attention.head_count": (G.UINT32, HEADS),
+           a + ".attention.head_count_kv": (G.UINT32, HEADS),
+           a + ".rope.freq_base": (G.FLOAT32, 10000.0),
+           a + ".attention.layer_norm_rms_epsilon": (G.FLOAT32, 1e-6),
+           a + ".expert_used_count": (G.UINT32, USED),
+           a + ".leading_dense_block_count": (G.UINT32, 1),
+           a + ".attention.q_lora_rank": (G.UINT32, q_rank),
+           a + ".attention.kv_lora_rank": (G.UINT32, kv_rank),
+           a + ".attention.key_length": (G.UINT32, nope + rope),
+           a + ".attention.value_length": (G.UINT32, v),
+           a + ".expert_feed_forward_length": (G.UINT32, MOE_FFN),
+           a + ".expert_count": (G.UINT32, EXPERTS),
+           a + ".expert_shared_count": (G.UINT32, 1),
+           a + ".expert_weights_scale": (G.FLOAT32, 1.0),
+           a + ".expert_weights_norm": (G.BOOL, False),
+           a + ".expert_gating_func": (G.UINT32, 1),
+           a + ".rope.dimension_count": (G.UINT32, rope)}
+    t = {"token_embd.weight": f32((VOCAB, DIM), 1), "output_norm.weight": f32((DIM,), 2),
+         "output.weight": f32((VOCAB, DIM), 3)}
+    attn = {"attn_norm.weight": (DIM,), "ffn_norm.weight": (DIM,),
+            "attn_q_a.weight": (q_rank, DIM), "attn_q_a_norm.weight": (q_rank,),
+            "attn_q_b.weight": (HEADS * (nope + rope), q_rank),
+            "attn_kv_a_mqa.weight": (kv_rank + rope, DIM), "attn_kv_a_norm.weight": (kv_rank,),
+            "attn_kv_b.weight": (HEADS * (nope + v), kv_rank),
+            "attn_output.weight": (DIM, HEADS * v)}
+    dense = {"ffn_gate.weight": (FFN, DIM), "ffn_up.weight": (FFN, DIM),
+             "ffn_down.weight": (DIM, FFN)}
+    moe = {"ffn_gate_inp.weight": (EXPERTS, DIM),
+           "ffn_gate_exps.weight": (EXPERTS, MOE_FFN, DIM),
+           "ffn_up_exps.weight": (EXPERTS, MOE_FFN, DIM),
+           "ffn_down_exps.weight": (EXPERTS, DIM, MOE_FFN),
+           "ffn_gate_shexp.weight": (MOE_FFN, DIM), "ffn_up_shexp.weight": (MOE_FFN, DIM),
+           "ffn_down_shexp.weight": (DIM, MOE_FFN)}
+    for i, mlp in enumerate((dense, moe)):
+        for k, shape in {**attn, **mlp}.items():
+            t["blk.%d.%s" % (i, k)] = f32(shape, 10 + len(t))
+    return kvs, t
+
+
 def gpt2():
     kvs = {"general.architecture": (G.STRING, "gpt2"),
            "gpt2.block_count": (G.UINT32, LAYERS), "gpt2.context_length": (G.UINT32, CTX),
@@ -82,16 +150,19 @@ def write(path, kvs, tensors):
                                     for n, a in tensors.items()]))
 
 
-def mutated(change):
-    """A tiny llama file with `change(kvs, tensors)` applied."""
-    kvs, t = llama()
+def mutated(change, base=llama):
+    """A tiny llama file (or `base()`'s) with `change(kvs, tensors)` applied."""
+    kvs, t = base()
     change(kvs, t)
     return kvs, t
 
 
 def cases():
-    good = {"llama": llama(), "llama-tied": llama(tied=True),
-            "qwen2": llama("qwen2", tied=True, bias=True), "gpt2": gpt2()}
+    no_experts = llama()
+    no_experts[0]["llama.expert_count"] = (G.UINT32, 0)  # some converters write 0
+    good = {"llama": llama(), "llama-tied": llama(tied=True), "llama-0-experts": no_experts,
+            "qwen2": llama("qwen2", tied=True, bias=True), "gpt2": gpt2(),
+            "llama-moe": llama_moe(), "deepseek2": deepseek2()}
 
     def drop(key):
         return lambda kvs, t: kvs.pop(key)
@@ -115,14 +186,60 @@ def cases():
         "negative-eps": put("llama.attention.layer_norm_rms_epsilon", G.FLOAT32, -1.0),
         "yarn": put("llama.rope.scaling.type", G.STRING, "yarn"),
         "partial-rope": put("llama.rope.dimension_count", G.UINT32, 2),
-        "experts": put("llama.expert_count", G.UINT32, 8),
+        "experts": lambda kvs, t: kvs.update({"llama.expert_count": (G.UINT32, 8),
+                                               "llama.expert_used_count": (G.UINT32, 2)}),
         "rope-freqs": tensor("rope_freqs.weight", (DIM // HEADS // 2,)),
         "q-shape": tensor("blk.0.attn_q.weight", (DIM, DIM + 1)),
         "no-embedding": lambda kvs, t: t.pop("token_embd.weight"),
     }
+    ds = "deepseek2."
+
+    def split_kv_b(kvs, t):
+        t.pop("blk.0.attn_kv_b.weight")
+        t["blk.0.attn_k_b.weight"] = f32((HEADS, 2, 4), 98)
+        t["blk.0.attn_v_b.weight"] = f32((HEADS, 3, 4), 97)
+
+    # Mixture-of-experts cases: Mixtral-style llama files and deepseek2 files.
+    bad_moe = {
+        "experts-used-more": (llama_moe, put("llama.expert_used_count", G.UINT32, 5)),
+        "experts-no-used": (llama_moe, drop("llama.expert_used_count")),
+        "experts-used-alone": (llama, put("llama.expert_used_count", G.UINT32, 2)),
+        "experts-string-count": (llama_moe, put("llama.expert_count", G.STRING, "4")),
+        "exps-shape": (llama_moe, tensor("blk.0.ffn_up_exps.weight", (EXPERTS, DIM, FFN))),
+        "exps-2d": (llama_moe, tensor("blk.0.ffn_gate_exps.weight", (FFN, DIM))),
+        "ds-no-kv-rank": (deepseek2, drop(ds + "attention.kv_lora_rank")),
+        "ds-rope-too-wide": (deepseek2, put(ds + "rope.dimension_count", G.UINT32, 4)),
+        "ds-dense-too-many": (deepseek2, put(ds + "leading_dense_block_count", G.UINT32, 3)),
+        "ds-norm-not-bool": (deepseek2, put(ds + "expert_weights_norm", G.UINT32, 1)),
+        "ds-negative-scale": (deepseek2, put(ds + "expert_weights_scale", G.FLOAT32, -2.5)),
+        "ds-gating": (deepseek2, put(ds + "expert_gating_func", G.UINT32, 7)),
+        "ds-groups": (deepseek2, lambda kvs, t: kvs.update({
+            ds + "expert_group_count": (G.UINT32, 3),
+            ds + "expert_group_used_count": (G.UINT32, 1)})),
+        "ds-group-used": (deepseek2, lambda kvs, t: kvs.update({
+            ds + "expert_group_count": (G.UINT32, 2),
+            ds + "expert_group_used_count": (G.UINT32, 3)})),
+        "ds-yarn-log-mul": (deepseek2, lambda kvs, t: kvs.update({
+            ds + "rope.scaling.type": (G.STRING, "yarn"),
+            ds + "rope.scaling.factor": (G.FLOAT32, 4.0),
+            ds + "rope.scaling.original_context_length": (G.UINT32, 8),
+            ds + "rope.scaling.yarn_log_multiplier": (G.FLOAT32, -0.1)})),
+        "ds-rope-linear": (deepseek2, put(ds + "rope.scaling.type", G.STRING, "linear")),
+        "ds-split-kv-b": (deepseek2, split_kv_b),
+        "ds-sigmoid-no-bias": (deepseek2, put(ds + "expert_gating_func", G.UINT32, 2)),
+        "ds-softmax-bias": (deepseek2, tensor("blk.1.exp_probs_b.bias", (EXPERTS,))),
+        "ds-no-shexp": (deepseek2, lambda kvs, t: t.pop("blk.1.ffn_down_shexp.weight")),
+        "ds-shexp-shape": (deepseek2, tensor("blk.1.ffn_down_shexp.weight", (DIM, 2 * MOE_FFN))),
+    }
     out = {name: kt for name, kt in good.items()}
     for name, change in bad.items():
         out["bad-" + name] = mutated(change)
+    for name, (base, change) in bad_moe.items():
+        out["bad-" + name] = mutated(change, base)
+    # Well-formed for the importer, but with an expert fewer in one stacked tensor than
+    # a model compiled from llama-moe.gguf names (an error at load).
+    out["llama-moe-3-up"] = mutated(tensor("blk.0.ffn_up_exps.weight", (EXPERTS - 1, FFN, DIM)),
+                                    llama_moe)
     return out
 
 

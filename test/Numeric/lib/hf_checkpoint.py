@@ -168,6 +168,14 @@ def _set_group_limited(cfg):
                num_experts_per_tok=2, routed_scaling_factor=2.5, q_lora_rank=24)
 
 
+def _set_v3_routing(cfg):
+    # DeepSeek-V3's router (its config.json's fields): sigmoid scores, noaux_tc with
+    # 4 groups of 2 experts, the best 2 groups, 3 experts, normalized then scaled,
+    # and an e_score_correction_bias per MoE layer (make_tensors).
+    cfg.update(scoring_func="sigmoid", topk_method="noaux_tc", n_group=4, topk_group=2,
+               num_experts_per_tok=3, norm_topk_prob=True, routed_scaling_factor=2.5)
+
+
 def _gpt2_config():
     """GPT2Config (configuration_gpt2.py); n_inner null means 4 * n_embd."""
     return {
@@ -282,6 +290,7 @@ VARIANTS = {
     "router-ties": (MOE_MODELS, None),
     "group-limited": (("DeepseekV2ForCausalLM",), _set_group_limited),
     "norm-topk": (("DeepseekV2ForCausalLM",), lambda c: c.update(norm_topk_prob=True)),
+    "v3-routing": (("DeepseekV2ForCausalLM",), _set_v3_routing),
     "yarn": (("DeepseekV2ForCausalLM",), lambda c: c.update(
         rope_scaling=dict(DEEPSEEK_YARN), max_position_embeddings=256)),
     "no-scale-embedding": (("MarianMTModel",), lambda c: c.update(scale_embedding=False)),
@@ -439,6 +448,9 @@ def _deepseek_v2_tensors(c):
             for e in range(c["n_routed_experts"]):
                 mlp("%s.mlp.experts.%d" % (p, e), c["moe_intermediate_size"])
             out.append((p + ".mlp.gate.weight", (c["n_routed_experts"], dim), "weight"))
+            if c.get("topk_method") == "noaux_tc":
+                out.append((p + ".mlp.gate.e_score_correction_bias", (c["n_routed_experts"],),
+                            "bias"))
             if c.get("n_shared_experts"):
                 mlp(p + ".mlp.shared_experts", c["moe_intermediate_size"] * c["n_shared_experts"])
         else:
@@ -602,6 +614,12 @@ def write_checkpoint(arch, out_dir, variants=(), overrides=None, seed=0, dtype="
     if "v5" in variants:
         cfg = to_v5(cfg)
     tensors, dtypes = make_tensors(arch, cfg, seed, dtype, hub="hub" in variants)
+    if "v3-routing" in variants:
+        # A correction bias of the size of the sigmoid scores' spread, so that it
+        # changes which experts are chosen.
+        for name, t in tensors.items():
+            if name.endswith("e_score_correction_bias"):
+                t *= 4
     if "router-ties" in variants:
         for name, t in tensors.items():
             if name.endswith(".gate.weight"):

@@ -545,28 +545,58 @@ def deepseek_apply_rotary(x, positions, inv_freq, cos_scale):
 
 
 def deepseek_moe_gate(W, scope, x, c):
-    """modeling_deepseek.py MoEGate.forward (inference): softmax scores of x gate^T;
-    greedy top-k, or group_limited_greedy (group score = its best expert's, the
-    experts outside the topk_group best groups masked to 0 before the top-k); the
-    weights normalized (+1e-20) when top_k > 1 and norm_topk_prob, else multiplied
+    """MoEGate.forward (inference) of the checkpoint's modeling_deepseek.py.
+
+    DeepSeek-V2 (softmax scores of x gate^T): greedy top-k, or group_limited_greedy
+    (group score = its best expert's, the experts outside the topk_group best groups
+    masked to 0 before the top-k); the weights normalized (+1e-20) when top_k > 1 and
+    norm_topk_prob, else multiplied by routed_scaling_factor.
+
+    DeepSeek-V3 (deepseek-ai/DeepSeek-V3 modeling_deepseek.py MoEGate, the only
+    combination it implements: scoring_func sigmoid, topk_method noaux_tc): scores =
+    sigmoid(x gate^T); scores_for_choice = scores + e_score_correction_bias; group
+    score = the sum of its best two scores_for_choice (topk(2).sum()); the experts
+    outside the topk_group best groups masked to 0.0 (masked_fill), the top-k of that;
+    the weights are the *scores* of the chosen experts (gather, without the bias),
+    normalized (+1e-20) when top_k > 1 and norm_topk_prob, and then always multiplied
     by routed_scaling_factor."""
     E, k = c["n_routed_experts"], c["num_experts_per_tok"]
-    scores = R.softmax(R.linear(W, scope + ".gate", x, E), axis=-1)
-    if c["topk_method"] == "greedy":
+    logits = R.linear(W, scope + ".gate", x, E)
+    scoring = c.get("scoring_func", "softmax")
+    if scoring == "softmax":
+        scores = R.softmax(logits, axis=-1)
+    elif scoring == "sigmoid":
+        scores = 1.0 / (1.0 + np.exp(-logits))
+    else:
+        raise ConfigError("scoring_func: %r is not softmax or sigmoid" % (scoring,))
+    method = c["topk_method"]
+    if method == "greedy":
         candidates = scores
-    elif c["topk_method"] == "group_limited_greedy":
+    elif method in ("group_limited_greedy", "noaux_tc"):
         G = c["n_group"]
-        group_scores = scores.reshape(len(x), G, -1).max(axis=-1)
+        if method == "noaux_tc":
+            choice = scores + W(scope + ".gate.e_score_correction_bias", (E,), "bias")
+            grouped = choice.reshape(len(x), G, -1)
+            top2 = np.take_along_axis(grouped, np.stack(
+                [topk_indices(g, 2) for g in grouped]), axis=-1)
+            group_scores = top2.sum(axis=-1)
+        else:
+            choice = scores
+            group_scores = scores.reshape(len(x), G, -1).max(axis=-1)
         group_idx = topk_indices(group_scores, c["topk_group"])
         group_mask = np.zeros_like(group_scores)
         np.put_along_axis(group_mask, group_idx, 1.0, axis=-1)
         score_mask = np.repeat(group_mask, E // G, axis=-1)
-        candidates = np.where(score_mask > 0, scores, 0.0)
+        candidates = np.where(score_mask > 0, choice, 0.0)
     else:
-        raise ConfigError("topk_method: %r is not greedy or group_limited_greedy" %
-                          (c["topk_method"],))
+        raise ConfigError("topk_method: %r is not greedy, group_limited_greedy or noaux_tc" %
+                          (method,))
     idx = topk_indices(candidates, k)
-    weight = np.take_along_axis(candidates, idx, axis=-1)
+    weight = np.take_along_axis(scores, idx, axis=-1)
+    if method == "noaux_tc":
+        if k > 1 and c["norm_topk_prob"]:
+            weight = weight / (weight.sum(axis=-1, keepdims=True) + 1e-20)
+        return idx, weight * c["routed_scaling_factor"]
     if k > 1 and c["norm_topk_prob"]:
         weight = weight / (weight.sum(axis=-1, keepdims=True) + 1e-20)
     else:

@@ -3,28 +3,33 @@
 # hf_to_gguf.py HF_DIR OUT.gguf [--type Q8_0] [--twin DIR] [--llama2c-tokenizer TOK.bin]
 #
 # Writes the checkpoint of HF_DIR (an hf_checkpoint.py directory: Llama, Mistral,
-# Qwen2 or GPT-2) as a GGUF file laid out as llama.cpp's convert_hf_to_gguf.py lays it
-# out, written here from that script's documented behaviour (not its code):
+# Mixtral, Qwen2, GPT-2 or DeepSeek-V2) as a GGUF file laid out as llama.cpp's
+# convert_hf_to_gguf.py lays it out, written here from that script's documented
+# behaviour (not its code):
 #
-#   * metadata `general.architecture` (llama for Llama and Mistral, qwen2, gpt2) and the
-#     `{arch}.` hyperparameters (block_count, context_length, embedding_length,
-#     feed_forward_length, attention.head_count[_kv], rope.freq_base,
-#     attention.layer_norm[_rms]_epsilon, rope.dimension_count, key/value_length);
-#   * ggml's tensor names (token_embd, blk.{i}.attn_q, ..., output_norm, output);
+#   * metadata `general.architecture` (llama for Llama, Mistral and Mixtral, qwen2, gpt2,
+#     deepseek2) and the `{arch}.` hyperparameters (block_count, context_length,
+#     embedding_length, feed_forward_length, attention.head_count[_kv], rope.freq_base,
+#     attention.layer_norm[_rms]_epsilon, rope.dimension_count, key/value_length;
+#     expert_count, expert_used_count; deepseek2's MLA, MoE and YaRN keys:
+#     deepseek2_metadata);
+#   * ggml's tensor names (token_embd, blk.{i}.attn_q, ..., output_norm, output), the
+#     experts of a layer merged into one [experts, rows, cols] tensor per projection
+#     (blk.{i}.ffn_{gate,up,down}_exps), the router as blk.{i}.ffn_gate_inp;
 #   * llama: the rows of attn_q / attn_k permuted from the half-split rotary layout to
 #     the interleaved one (LlamaModel.permute: per head, [2, hd/2] -> [hd/2, 2]);
 #   * gpt2: the Conv1D weights transposed to [out, in], and output.weight written as a
 #     copy of the token embedding (GPT2Model.modify_tensors).
 #
-# --type Q8_0 (or Q4_0, Q4_K, Q6_K) stores every 2-D blk.* and output matrix whose rows
-# fit the type's blocks in that type (test/Runtime/Inputs/ggml_quantize.py), as
-# llama-quantize would; the rest stays F32. --type Q4_K_M is llama-quantize's mixture
-# (llama_tensor_get_type, written here from its rules): output.weight Q6_K, attn_v and
-# ffn_down Q6_K in the layers i of n where i < n/8, i >= 7n/8 or (i - n/8) % 3 == 2,
-# Q4_K elsewhere. --twin DIR then writes DIR, a Hugging Face
-# directory of the same config whose tensors are the GGUF's values dequantized (the
-# permutation and transposition undone), so that hf_reference.py computes what the
-# quantized file holds.
+# --type Q8_0 (or Q4_0, Q4_K, Q6_K) stores every 2-D blk.* and output matrix and the
+# stacked experts (not the router) whose rows fit the type's blocks in that type
+# (test/Runtime/Inputs/ggml_quantize.py), as llama-quantize would; the rest stays F32.
+# --twin DIR then writes DIR, a Hugging Face directory of the same config whose tensors
+# are the GGUF's values dequantized (the permutation and transposition undone, the
+# experts split), so that hf_reference.py computes what the quantized file holds.
+# --type Q4_K_M is llama-quantize's mixture (llama_tensor_get_type, written here from its
+# rules): output.weight Q6_K, attn_v and ffn_down Q6_K in the layers i of n where i < n/8,
+# i >= 7n/8 or (i - n/8) % 3 == 2, Q4_K elsewhere.
 #
 # --llama2c-tokenizer adds the vocabulary of a llama2.c tokenizer.bin (stories260K's
 # tok512.bin) as the tokenizer.ggml.* metadata convert_hf_to_gguf.py writes for a
@@ -55,7 +60,14 @@ import hf_reference as H  # noqa: E402
 import reference as R  # noqa: E402
 
 GGUF_ARCH = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "llama",
-             "Qwen2ForCausalLM": "qwen2", "GPT2LMHeadModel": "gpt2"}
+             "MixtralForCausalLM": "llama", "Qwen2ForCausalLM": "qwen2",
+             "GPT2LMHeadModel": "gpt2", "DeepseekV2ForCausalLM": "deepseek2"}
+
+
+def stacked(names):
+    """The transform of a GGUF tensor that stacks Hugging Face tensors (one per expert)
+    along a new leading dimension, as convert_hf_to_gguf.py merges the experts."""
+    return ("stack", tuple(names))
 
 
 def llama_names(arch, cfg):
@@ -75,12 +87,55 @@ def llama_names(arch, cfg):
              "ffn_gate": ("mlp.gate_proj", None), "ffn_up": ("mlp.up_proj", None),
              "ffn_down": ("mlp.down_proj", None), "attn_norm": ("input_layernorm", None),
              "ffn_norm": ("post_attention_layernorm", None)}
+    experts = cfg.get("num_local_experts") if arch == "MixtralForCausalLM" else None
+    if experts:
+        for g in ("ffn_gate", "ffn_up", "ffn_down"):
+            del parts[g]
     for i in range(cfg["num_hidden_layers"]):
         for g, (h, permute_heads) in parts.items():
             for kind in ("weight", "bias"):
                 transform = ("permute", permute_heads) if permute_heads else None
                 m["blk.%d.%s.%s" % (i, g, kind)] = ("model.layers.%d.%s.%s" % (i, h, kind),
                                                      transform)
+        if experts:
+            # LlamaModel.modify_tensors: w1 / w3 / w2 of every expert merged into one
+            # [experts, rows, cols] tensor per projection, the router as ffn_gate_inp.
+            moe = "model.layers.%d.block_sparse_moe" % i
+            m["blk.%d.ffn_gate_inp.weight" % i] = (moe + ".gate.weight", None)
+            for g, w in (("gate", "w1"), ("up", "w3"), ("down", "w2")):
+                hs = ["%s.experts.%d.%s.weight" % (moe, j, w) for j in range(experts)]
+                m["blk.%d.ffn_%s_exps.weight" % (i, g)] = (hs[0], stacked(hs))
+    return m
+
+
+def deepseek2_names(cfg):
+    """DeepseekV2Model (convert_hf_to_gguf.py): ggml's MLA and MoE names, the experts
+    merged per projection; no permutation (ggml rotates DeepSeek-V2 with adjacent pairs,
+    the layout of modeling_deepseek.py's interleaved rotary)."""
+    m = {"token_embd.weight": ("model.embed_tokens.weight", None),
+         "output_norm.weight": ("model.norm.weight", None),
+         "output.weight": ("lm_head.weight", None)}
+    parts = {"attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+             "attn_q": "self_attn.q_proj", "attn_q_a": "self_attn.q_a_proj",
+             "attn_q_a_norm": "self_attn.q_a_layernorm", "attn_q_b": "self_attn.q_b_proj",
+             "attn_kv_a_mqa": "self_attn.kv_a_proj_with_mqa",
+             "attn_kv_a_norm": "self_attn.kv_a_layernorm", "attn_kv_b": "self_attn.kv_b_proj",
+             "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj",
+             "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
+             "ffn_gate_inp": "mlp.gate", "ffn_gate_shexp": "mlp.shared_experts.gate_proj",
+             "ffn_up_shexp": "mlp.shared_experts.up_proj",
+             "ffn_down_shexp": "mlp.shared_experts.down_proj"}
+    experts = cfg.get("n_routed_experts") or 0
+    for i in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % i
+        for g, h in parts.items():
+            m["blk.%d.%s.weight" % (i, g)] = (p + h + ".weight", None)
+        # e_score_correction_bias (DeepSeek-V3) is renamed e_score_correction.bias.
+        m["blk.%d.exp_probs_b.bias" % i] = (p + "mlp.gate.e_score_correction_bias", None)
+        for g in ("gate", "up", "down"):
+            hs = [p + "mlp.experts.%d.%s_proj.weight" % (j, g) for j in range(experts)]
+            if experts:
+                m["blk.%d.ffn_%s_exps.weight" % (i, g)] = (hs[0], stacked(hs))
     return m
 
 
@@ -102,7 +157,11 @@ def gpt2_names(cfg):
 
 
 def names(arch, cfg):
-    return gpt2_names(cfg) if arch == "GPT2LMHeadModel" else llama_names(arch, cfg)
+    if arch == "GPT2LMHeadModel":
+        return gpt2_names(cfg)
+    if arch == "DeepseekV2ForCausalLM":
+        return deepseek2_names(cfg)
+    return llama_names(arch, cfg)
 
 
 def permute(w, heads):
@@ -119,13 +178,15 @@ def unpermute(w, heads):
 def forward_transform(t, transform):
     if transform is None:
         return t
+    if transform[0] == "stack":
+        return t  # convert() stacks the tensors
     if transform[0] == "transpose":
         return t.T.copy()
     return permute(t, transform[1])
 
 
 def inverse_transform(t, transform):
-    if transform is None:
+    if transform is None or transform[0] == "stack":
         return t
     if transform[0] == "transpose":
         return t.T.copy()
@@ -149,6 +210,9 @@ def metadata(arch, cfg):
         u32("attention.head_count", cfg["n_head"])
         f32("attention.layer_norm_epsilon", cfg["layer_norm_epsilon"])
         return kvs
+    if arch == "DeepseekV2ForCausalLM":
+        flags_and_strings = deepseek2_metadata(cfg, u32, f32)
+        return kvs + flags_and_strings
     L = H.llama_family_layout(arch, cfg)
     u32("block_count", L["layers"])
     u32("context_length", cfg["max_position_embeddings"])
@@ -163,16 +227,86 @@ def metadata(arch, cfg):
         u32("attention.key_length", cfg["head_dim"])
         u32("attention.value_length", cfg["head_dim"])
         u32("rope.dimension_count", cfg["head_dim"])
+    if arch == "MixtralForCausalLM":
+        u32("expert_count", cfg.get("num_local_experts", 8))
+        u32("expert_used_count", cfg.get("num_experts_per_tok", 2))
     return kvs
+
+
+def deepseek2_metadata(cfg, u32, f32):
+    """DeepseekV2Model.set_gguf_parameters. What the format cannot say is refused
+    rather than written wrong: greedy routing with n_group > 1 (the file has the groups
+    but not the method, and reads as group-limited), MoE layers other than every layer from first_k_dense_replace on
+    (moe_layer_freq), and a YaRN `mscale` other than `mscale_all_dim` (ggml keeps only
+    yarn_log_multiplier = 0.1 * mscale_all_dim and scales cos/sin by 1). u32 / f32 add
+    to the caller's list; the flags and strings are returned."""
+    a = "deepseek2"
+    extra = []
+
+    def flag(key, v):
+        extra.append(G.kv("%s.%s" % (a, key), G.BOOL, bool(v)))
+
+    if cfg.get("topk_method", "greedy") == "greedy" and (cfg.get("n_group") or 1) > 1:
+        sys.exit("hf_to_gguf.py: greedy routing with n_group > 1 reads as grouped in GGUF")
+    if (cfg.get("topk_method") != "noaux_tc" and cfg.get("norm_topk_prob")
+            and cfg.get("routed_scaling_factor", 1.0) != 1.0):
+        # DeepSeek-V2's MoEGate does not scale normalized weights; llama.cpp does.
+        sys.exit("hf_to_gguf.py: norm_topk_prob with routed_scaling_factor means another "
+                 "function in GGUF for DeepSeek-V2")
+    if cfg.get("moe_layer_freq", 1) != 1:
+        sys.exit("hf_to_gguf.py: moe_layer_freq != 1 has no GGUF metadata")
+    u32("block_count", cfg["num_hidden_layers"])
+    u32("context_length", cfg["max_position_embeddings"])
+    u32("embedding_length", cfg["hidden_size"])
+    u32("feed_forward_length", cfg["intermediate_size"])
+    u32("attention.head_count", cfg["num_attention_heads"])
+    u32("attention.head_count_kv", cfg.get("num_key_value_heads", cfg["num_attention_heads"]))
+    f32("rope.freq_base", cfg.get("rope_theta", 10000.0))
+    f32("attention.layer_norm_rms_epsilon", cfg["rms_norm_eps"])
+    u32("expert_used_count", cfg["num_experts_per_tok"])
+    u32("leading_dense_block_count", cfg.get("first_k_dense_replace", 0))
+    u32("vocab_size", cfg["vocab_size"])
+    if cfg.get("q_lora_rank"):
+        u32("attention.q_lora_rank", cfg["q_lora_rank"])
+    u32("attention.kv_lora_rank", cfg["kv_lora_rank"])
+    u32("attention.key_length", cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"])
+    u32("attention.value_length", cfg["v_head_dim"])
+    u32("expert_feed_forward_length", cfg["moe_intermediate_size"])
+    u32("expert_count", cfg["n_routed_experts"])
+    u32("expert_shared_count", cfg.get("n_shared_experts") or 0)
+    # Later converters (TextModel.set_gguf_parameters) write n_group / topk_group.
+    if cfg.get("n_group") is not None:
+        u32("expert_group_count", cfg["n_group"])
+    if cfg.get("topk_group") is not None:
+        u32("expert_group_used_count", cfg["topk_group"])
+    f32("expert_weights_scale", cfg.get("routed_scaling_factor", 1.0))
+    flag("expert_weights_norm", cfg.get("norm_topk_prob", False))
+    u32("expert_gating_func", {"softmax": 1, "sigmoid": 2}[cfg.get("scoring_func", "softmax")])
+    u32("rope.dimension_count", cfg["qk_rope_head_dim"])
+    rs = cfg.get("rope_scaling")
+    if rs and "factor" in rs and rs.get("type", rs.get("rope_type")) == "yarn":
+        if rs.get("mscale", 1.0) != rs.get("mscale_all_dim", 0.0):
+            sys.exit("hf_to_gguf.py: yarn mscale != mscale_all_dim has no GGUF metadata")
+        extra.append(G.kv("%s.rope.scaling.type" % a, G.STRING, "yarn"))
+        f32("rope.scaling.factor", rs["factor"])
+        u32("rope.scaling.original_context_length", rs["original_max_position_embeddings"])
+        f32("rope.scaling.yarn_log_multiplier", 0.1 * rs["mscale_all_dim"])
+    return extra
 
 
 def gguf_shapes(m):
     """{GGUF name: row-major shape} of the file convert() writes for model m."""
     out = {}
     for gname, (hname, transform) in names(m.arch, m.cfg).items():
-        if hname in m.tensors:
-            shape = tuple(np.shape(m.tensors[hname]))
-            out[gname] = shape[::-1] if transform and transform[0] == "transpose" else shape
+        if hname not in m.tensors:
+            continue
+        shape = tuple(np.shape(m.tensors[hname]))
+        if transform and transform[0] == "stack":
+            # The manifest names each expert's matrix `name[j]` (docs/tdsl.md, moe).
+            for j in range(len(transform[1])):
+                out["%s[%d]" % (gname, j)] = shape
+            continue
+        out[gname] = shape[::-1] if transform and transform[0] == "transpose" else shape
     return out
 
 
@@ -200,7 +334,10 @@ def llama2c_vocabulary(path):
 
 def quantizable(gname, t, qtype):
     block = G.TYPES[qtype][1]
-    return (t.ndim == 2 and gname.endswith(".weight") and t.shape[-1] % block == 0
+    # llama-quantize quantizes the stacked experts too, and keeps the router in F32.
+    matrix = t.ndim == 2 or (t.ndim == 3 and gname.endswith("_exps.weight"))
+    return (matrix and gname.endswith(".weight") and t.shape[-1] % block == 0
+            and not gname.endswith("ffn_gate_inp.weight")
             and (gname.startswith("blk.") or gname == "output.weight"))
 
 
@@ -222,7 +359,10 @@ def convert(src, dst, qtype=None, twin=None, vocabulary=None):
     for gname, (hname, transform) in table.items():
         if hname not in m.tensors:
             continue
-        t = forward_transform(np.asarray(m.tensors[hname], dtype=np.float32), transform)
+        if transform and transform[0] == "stack":
+            t = np.stack([np.asarray(m.tensors[h], dtype=np.float32) for h in transform[1]])
+        else:
+            t = forward_transform(np.asarray(m.tensors[hname], dtype=np.float32), transform)
         raw_bytes, tname = t.astype("<f4").tobytes(), "F32"
         ttype = q4_k_m_type(gname, m.cfg["num_hidden_layers"]) if qtype == "Q4_K_M" else qtype
         if ttype and quantizable(gname, t, ttype):
@@ -231,6 +371,10 @@ def convert(src, dst, qtype=None, twin=None, vocabulary=None):
         else:
             back = t
         tensors.append((gname, G.ne_of(list(t.shape)), tname, raw_bytes))
+        if transform and transform[0] == "stack":
+            for h, matrix in zip(transform[1], back.astype(np.float32)):
+                dequantized[h] = matrix
+            continue
         # The twin keeps the first of names sharing a tensor (GPT-2's output copy).
         dequantized.setdefault(hname, inverse_transform(back.astype(np.float32), transform))
     kvs = metadata(m.arch, m.cfg)

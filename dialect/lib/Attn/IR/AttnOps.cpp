@@ -277,6 +277,14 @@ LogicalResult MoEOp::verify() {
                          << groups << ")";
   if (getTopkMethod() == MoeTopKMethod::greedy && (groups != 1 || topGroups != 1))
     return emitOpError("greedy selection takes n_group = topk_group = 1");
+  bool noauxTc = getTopkMethod() == MoeTopKMethod::noaux_tc;
+  if (noauxTc != static_cast<bool>(getCorrectionBias()))
+    return emitOpError("a correction bias goes with topk_method noaux_tc, and only with it");
+  if (noauxTc && failed(expectShape(*this, getCorrectionBias(), "bias", {experts})))
+    return failure();
+  if (noauxTc && experts / groups < 2)
+    return emitOpError() << "noaux_tc sums the best two experts of a group, but the " << groups
+                         << " groups have " << experts / groups << " expert each";
   if (topK > topGroups * (experts / groups))
     return emitOpError() << "top_k (" << topK << ") exceeds the " << topGroups * (experts / groups)
                          << " experts of the topk_group groups";

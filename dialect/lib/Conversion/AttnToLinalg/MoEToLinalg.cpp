@@ -2,7 +2,9 @@
 //
 // The lowering of a routed mixture of experts. The routing is the same in both
 // lowerings and is computed densely, as the reference code does: router
-// logits, softmax scores, the top-k selection (after the group-limited mask),
+// logits, softmax (or sigmoid) scores, the top-k selection (after the
+// group-limited mask; with DeepSeek-V3's noaux_tc on the scores plus a
+// correction bias),
 // and the routing weights as an [n, experts] tensor that is zero for the
 // experts a token did not select. The selection ranks each score against the
 // others of its row (a score's rank is the number of scores above it, equal
@@ -121,11 +123,51 @@ Value topKMask(OpBuilder &b, Location loc, Value x, int64_t k) {
   });
 }
 
-/// DeepSeek-V2's group-limited mask: scores [n, E] with the experts outside
-/// the `topGroups` best of `groups` groups (a group's score: its best expert's)
-/// set to 0. The groups are a [n, groups, E / groups] view of the scores.
+/// The scores of the groups of x [n, E] (`groups` groups of consecutive
+/// experts): [n, groups], the best score of each (DeepSeek-V2), or the sum of
+/// its best two (`sumOfTopTwo`, DeepSeek-V3's noaux_tc: `topk(2).sum()`).
+Value groupScores(OpBuilder &b, Location loc, Value x, int64_t groups, bool sumOfTopTwo) {
+  MLIRContext *ctx = b.getContext();
+  int64_t experts = tensorType(x).getDimSize(1), perGroup = experts / groups;
+  OpFoldResult n = tensor::getMixedSize(b, loc, x, 0);
+  SmallVector<ReassociationIndices> reassociation{{0}, {1, 2}};
+  auto groupedType = RankedTensorType::get({ShapedType::kDynamic, groups, perGroup}, b.getF32Type());
+  Value grouped = b.create<tensor::ExpandShapeOp>(
+      loc, groupedType, x, reassociation,
+      SmallVector<OpFoldResult>{n, b.getIndexAttr(groups), b.getIndexAttr(perGroup)});
+  if (!sumOfTopTwo) {
+    Value init = filledTensor(b, loc, {n, b.getIndexAttr(groups)},
+                              -std::numeric_limits<float>::infinity());
+    return generic(b, loc, grouped, init,
+                   {b.getMultiDimIdentityMap(3), selectDims(ctx, 3, {0, 1})}, iterators(2, 1),
+                   [](OpBuilder &nb, Location l, ValueRange a) { return maxF(nb, l, a[1], a[0]); });
+  }
+  // The rows of [n * groups, E / groups]: each group's best two are its
+  // top-2 mask (ties: the lower index, as every selection here), summed.
+  SmallVector<ReassociationIndices> rowsOfGroups{{0, 1}, {2}};
+  Value rows = b.create<tensor::CollapseShapeOp>(loc, grouped, rowsOfGroups);
+  Value best = topKMask(b, loc, rows, 2);
+  Value kept = mapElementwise(b, loc, {rows, best},
+                              [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                // a select, not a product: -inf * 0 would be NaN
+                                Value in = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::ONE,
+                                                                    a[1], f32Const(nb, l, 0.0));
+                                return nb.create<arith::SelectOp>(l, in, a[0],
+                                                                  f32Const(nb, l, 0.0));
+                              });
+  Value sums = reduceRows(b, loc, kept, 0.0f, addF);
+  auto sumsType = RankedTensorType::get({ShapedType::kDynamic, groups}, b.getF32Type());
+  return b.create<tensor::ExpandShapeOp>(loc, sumsType, sums,
+                                         SmallVector<ReassociationIndices>{{0, 1}},
+                                         SmallVector<OpFoldResult>{n, b.getIndexAttr(groups)});
+}
+
+/// The group-limited mask of DeepSeek-V2 (`group_limited_greedy`) and V3
+/// (`noaux_tc`): scores [n, E] with the experts outside the `topGroups` best
+/// of `groups` groups (by groupScores) set to 0. The groups are a
+/// [n, groups, E / groups] view of the scores.
 Value maskToTopGroups(OpBuilder &b, Location loc, Value scores, int64_t groups,
-                      int64_t topGroups) {
+                      int64_t topGroups, bool sumOfTopTwo) {
   MLIRContext *ctx = b.getContext();
   int64_t experts = tensorType(scores).getDimSize(1), perGroup = experts / groups;
   OpFoldResult n = tensor::getMixedSize(b, loc, scores, 0);
@@ -134,14 +176,7 @@ Value maskToTopGroups(OpBuilder &b, Location loc, Value scores, int64_t groups,
   Value grouped = b.create<tensor::ExpandShapeOp>(
       loc, groupedType, scores, reassociation,
       SmallVector<OpFoldResult>{n, b.getIndexAttr(groups), b.getIndexAttr(perGroup)});
-  Value init = filledTensor(b, loc, {n, b.getIndexAttr(groups)},
-                            -std::numeric_limits<float>::infinity());
-  Value groupBest = generic(b, loc, grouped, init,
-                            {b.getMultiDimIdentityMap(3), selectDims(ctx, 3, {0, 1})},
-                            iterators(2, 1), [](OpBuilder &nb, Location l, ValueRange a) {
-                              return maxF(nb, l, a[1], a[0]);
-                            });
-  Value kept = topKMask(b, loc, groupBest, topGroups);
+  Value kept = topKMask(b, loc, groupScores(b, loc, scores, groups, sumOfTopTwo), topGroups);
   Value out = emptyTensor(b, loc, {n, b.getIndexAttr(groups), b.getIndexAttr(perGroup)});
   Value masked = generic(b, loc, {grouped, kept}, out,
                          {b.getMultiDimIdentityMap(3), selectDims(ctx, 3, {0, 1}),
@@ -154,11 +189,41 @@ Value maskToTopGroups(OpBuilder &b, Location loc, Value scores, int64_t groups,
 
 /// The routing weights [n, E] of attn.moe: the selected experts' scores,
 /// normalized and scaled as the op says; 0 for the others.
-Value routingWeights(OpBuilder &b, Location loc, MoEOp op, Value x, Value router) {
-  Value scores = softmaxRows(b, loc, matmulTransposeB(b, loc, x, router));
+Value routingWeights(OpBuilder &b, Location loc, MoEOp op, Value x, Value router, Value bias) {
+  MLIRContext *ctx = b.getContext();
+  Value logits = matmulTransposeB(b, loc, x, router);
+  Value scores;
+  if (op.getScoring() == MoeScoring::sigmoid)
+    scores = mapElementwise(b, loc, logits, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      Value ex = nb.create<math::ExpOp>(l, nb.create<arith::NegFOp>(l, a[0]));
+      return nb.create<arith::DivFOp>(l, f32Const(nb, l, 1.0),
+                                      nb.create<arith::AddFOp>(l, f32Const(nb, l, 1.0), ex));
+    });
+  else
+    scores = softmaxRows(b, loc, logits);
   Value candidates = scores;
-  if (op.getTopkMethod() == MoeTopKMethod::group_limited_greedy)
-    candidates = maskToTopGroups(b, loc, scores, op.getNGroup(), op.getTopkGroup());
+  switch (op.getTopkMethod()) {
+  case MoeTopKMethod::greedy:
+    break;
+  case MoeTopKMethod::group_limited_greedy:
+    candidates = maskToTopGroups(b, loc, scores, op.getNGroup(), op.getTopkGroup(),
+                                 /*sumOfTopTwo=*/false);
+    break;
+  case MoeTopKMethod::noaux_tc: {
+    // scores_for_choice = scores + e_score_correction_bias: the bias moves
+    // the selection only (modeling_deepseek.py of DeepSeek-V3, MoEGate).
+    Value init = emptyTensor(b, loc, tensor::getMixedSizes(b, loc, scores));
+    Value biased = generic(b, loc, {scores, bias}, init,
+                           {b.getMultiDimIdentityMap(2), selectDims(ctx, 2, {1}),
+                            b.getMultiDimIdentityMap(2)},
+                           iterators(2), [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                             return nb.create<arith::AddFOp>(l, a[0], a[1]);
+                           });
+    candidates = maskToTopGroups(b, loc, biased, op.getNGroup(), op.getTopkGroup(),
+                                 /*sumOfTopTwo=*/true);
+    break;
+  }
+  }
   Value selected = topKMask(b, loc, candidates, op.getTopK());
   Value weights = mapElementwise(b, loc, {scores, selected},
                                  [](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -244,7 +309,7 @@ struct MoEDenseLowering : OpConversionPattern<MoEOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     Value x = adaptor.getInput();
-    Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter());
+    Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter(), adaptor.getCorrectionBias());
     Value y = sumOverExperts(rewriter, loc, op, x, [&](OpBuilder &b, Location l, Value e, Value acc) {
       Value out = expertMLP(b, l, x, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), e);
       Value w = weightColumn(b, l, weights, e);
@@ -308,7 +373,7 @@ struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
     int64_t dim = tensorType(x).getDimSize(1);
-    Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter());
+    Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter(), adaptor.getCorrectionBias());
     Value y = sumOverExperts(rewriter, loc, op, x, [&](OpBuilder &b, Location l, Value e, Value acc) {
       RoutedTokens routed = routedTokens(b, l, weights, e);
       Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, routed.count,

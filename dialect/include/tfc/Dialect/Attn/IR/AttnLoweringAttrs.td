@@ -68,7 +68,11 @@ def Attn_MoeTopKMethod : I32EnumAttr<"MoeTopKMethod",
     // The topk_group groups (of n_group equal groups of consecutive experts)
     // with the highest best expert score, then the top_k experts of those
     // (DeepSeek-V2 `group_limited_greedy`, the others' scores masked to 0).
-    I32EnumAttrCase<"group_limited_greedy", 1>
+    I32EnumAttrCase<"group_limited_greedy", 1>,
+    // DeepSeek-V3 `noaux_tc`: the scores plus a per-expert correction bias
+    // choose (the weights stay the scores); a group's score is the sum of its
+    // best two; the experts outside the topk_group best groups count as 0.
+    I32EnumAttrCase<"noaux_tc", 2>
   ]> {
   let cppNamespace = "::tfc::attn";
   let genSpecializedAttr = 0;
@@ -76,6 +80,20 @@ def Attn_MoeTopKMethod : I32EnumAttr<"MoeTopKMethod",
 
 /// `#attn<moe_topk greedy>` in an attribute dictionary.
 def Attn_MoeTopKMethodAttr : EnumAttr<Attn_Dialect, Attn_MoeTopKMethod, "moe_topk">;
+
+def Attn_MoeScoring : I32EnumAttr<"MoeScoring",
+    "how a mixture of experts turns router logits into scores", [
+    // softmax over the experts (DeepSeek-V2, Mixtral).
+    I32EnumAttrCase<"softmax", 0>,
+    // an independent sigmoid per expert (DeepSeek-V3).
+    I32EnumAttrCase<"sigmoid", 1>
+  ]> {
+  let cppNamespace = "::tfc::attn";
+  let genSpecializedAttr = 0;
+}
+
+/// `#attn<moe_scoring sigmoid>` in an attribute dictionary.
+def Attn_MoeScoringAttr : EnumAttr<Attn_Dialect, Attn_MoeScoring, "moe_scoring">;
 
 def Attn_RopeScalingAttr : AttrDef<Attn_Dialect, "RopeScaling"> {
   let mnemonic = "rope_scaling";

@@ -316,12 +316,16 @@ def Attn_MoEOp : Attn_Op<"moe", [Pure]> {
   let summary = "a routed mixture of SwiGLU experts (DeepSeek-V2, Mixtral)";
   let description = [{
     Per token `x` (a row of `input`): router scores `s = softmax(x R^T)` over
-    the E experts (`router` is [E, d]); the selected experts `S` are the
+    the E experts (`router` is [E, d]), or `sigmoid(x R^T)` elementwise with
+    `scoring = sigmoid`; the selected experts `S` are the
     `top_k` highest scores (`topk_method = greedy`), or the `top_k` highest
     among the experts of the `topk_group` groups with the highest best score
     when the experts form `n_group` groups of E / n_group consecutive ones
-    (`group_limited_greedy`). Equal scores are ranked lowest expert index
-    first. The weights are `w_e = s_e` for e in S, divided by their sum
+    (`group_limited_greedy`), or with `noaux_tc` (DeepSeek-V3) the `top_k`
+    highest of `c = s + correction_bias` among the experts of the
+    `topk_group` groups whose best two `c` sum highest (the other experts'
+    `c` counted as 0). Equal values are ranked lowest index first. The
+    weights are `w_e = s_e` for e in S (never the bias), divided by their sum
     (plus 1e-20) when `norm_topk_prob`, then multiplied by
     `routed_scaling_factor`. The result is
     `sum_{e in S} w_e * (silu(x G_e^T) * (x U_e^T)) D_e^T`, with `gate` and
@@ -333,16 +337,25 @@ def Attn_MoEOp : Attn_Op<"moe", [Pure]> {
            {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64,
             topk_group = 1 : i64, norm_topk_prob, routed_scaling_factor = 1.0 : f64}
            : tensor<?x64xf32> -> tensor<?x64xf32>
+    %z = attn.moe %h router(%r : tensor<8x64xf32>) bias(%b : tensor<8xf32>)
+           experts(%g, %u, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
+           {top_k = 2 : i64, topk_method = #attn<moe_topk noaux_tc>, n_group = 4 : i64,
+            topk_group = 2 : i64, scoring = #attn<moe_scoring sigmoid>,
+            routed_scaling_factor = 2.5 : f64}
+           : tensor<?x64xf32> -> tensor<?x64xf32>
     ```
   }];
-  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$router, Attn_F32Tensor:$gate,
+  let arguments = (ins Attn_Activation:$input, Attn_F32Tensor:$router,
+                   Optional<Attn_F32Tensor>:$correction_bias, Attn_F32Tensor:$gate,
                    Attn_F32Tensor:$up, Attn_F32Tensor:$down,
                    I64Attr:$top_k, Attn_MoeTopKMethodAttr:$topk_method, I64Attr:$n_group,
                    I64Attr:$topk_group, UnitAttr:$norm_topk_prob,
-                   F64Attr:$routed_scaling_factor);
+                   F64Attr:$routed_scaling_factor,
+                   DefaultValuedAttr<Attn_MoeScoringAttr, "::tfc::attn::MoeScoring::softmax">:$scoring);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input `router` `(` $router `:` type($router) `)`
+    (`bias` `(` $correction_bias^ `:` type($correction_bias) `)`)?
     `experts` `(` $gate `,` $up `,` $down `:` type($gate) `,` type($up) `,` type($down) `)`
     attr-dict `:` type($input) `->` type($result)
   }];
