@@ -269,7 +269,7 @@ bool tfc::rt::checkDescriptor() {
              m.gen_abi_version, m.info.abi_version, TFC_GEN_ABI_VERSION, TFC_ABI_VERSION);
     return false;
   }
-  if (m.tensor_parallel < 1) {
+  if (m.tensor_parallel < 0) {
     setError("model descriptor: tensor_parallel %d", m.tensor_parallel);
     return false;
   }
@@ -308,7 +308,7 @@ bool tfc::rt::checkDescriptor() {
     const char *name = w.name ? w.name : "(null)";
     bool shardOk =
         w.shard_parts == 0 ||
-        (w.shard_parts > 0 && w.shard_parts <= m.tensor_parallel &&
+        (w.shard_parts > 0 && m.tensor_parallel > 1 && w.shard_parts <= m.tensor_parallel &&
          m.tensor_parallel % w.shard_parts == 0 &&
          (w.shard_dim == TFC_SHARD_RANK_ZERO ||
           (w.shard_dim >= 0 && w.shard_dim < w.rank && w.dims[w.shard_dim] % w.shard_parts == 0)));

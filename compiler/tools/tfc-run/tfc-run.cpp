@@ -860,7 +860,7 @@ llvm::Error runModel() {
     fmt::print(stderr, "session: +{} KiB anonymous after {} positions\n",
                anonymousKiB() - anonymousBeforeSession, lib.sessionPos(loaded.session));
     if (!run.randomSeed)
-      fmt::print(stderr, "weights: {} KiB of the file mapping resident after the run\n",
+      fmt::print(stderr, "resident: {} KiB of the weights file after the run\n",
                  mappedKiB(weightsPath, /*resident=*/true));
   }
   if (mpiRank() == 0)

@@ -217,7 +217,7 @@ typedef struct {
      session alone. */
   tfc_gen_function decoder_batch;
   /* The number of ranks (MPI processes) the model was compiled for
-     (--tensor-parallel); 1 for a single process. The generated code of a
+     (--tensor-parallel); 1 (or 0) for a single process. The generated code of a
      model with R > 1 calls the collectives below, which the MPI variant of
      the runtime (libtfcrt_mpi.a) defines. */
   int32_t tensor_parallel;

@@ -35,7 +35,7 @@ PAGE = 4096
 
 def resident(stderr):
     return [int(k) * 1024 for k in
-            re.findall(r"weights: (\d+) KiB of the file mapping resident", stderr)]
+            re.findall(r"resident: (\d+) KiB of the weights file", stderr)]
 
 
 def main():
