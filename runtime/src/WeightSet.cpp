@@ -272,9 +272,10 @@ private:
   /// A manifest name `base[j]` (docs/tdsl.md, "moe"): the j-th matrix along
   /// the leading dimension of the file's tensor `base` (a GGUF file's
   /// [experts, rows, cols] `blk.N.ffn_up_exps.weight`), added to the set as a
-  /// tensor of its own that views those bytes. Returns false, with the error
-  /// set when `base` exists but has no row j, when `name` is not of that form
-  /// or names no tensor (the caller reports it missing).
+  /// tensor of its own that views those bytes, its index in `index`. False
+  /// when `name` is not of that form or `base` is not in the file (the caller
+  /// reports the name missing), and false with `failed` and the error set
+  /// when `base` has no matrix j.
   bool addSubTensor(const std::string &name,
                     const std::unordered_map<std::string, size_t> &byName, size_t &index,
                     bool &failed) {
