@@ -156,3 +156,16 @@ std::string ModelDirectory::tokenizerPath(int32_t vocabSize) const {
   }
   return "";
 }
+
+std::string tfc::tokenizerForWeights(llvm::StringRef weightsPath,
+                                     const std::optional<ModelDirectory> &directory,
+                                     int32_t vocabSize) {
+  if (directory) {
+    std::string file = directory->tokenizerPath(vocabSize);
+    if (!file.empty())
+      return file;
+  }
+  if (weightsPath.ends_with_insensitive(".gguf") && !llvm::sys::fs::is_directory(weightsPath))
+    return weightsPath.str();
+  return "";
+}

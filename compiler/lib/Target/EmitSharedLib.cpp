@@ -333,10 +333,16 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, unsigned optL
   llvm::PassBuilder pb(&tm);
   // glibc's vector math library (libmvec): lets the loop vectorizer turn the
   // exp/sin/cos/tanh of elementwise loops (softmax, SiLU, GELU, RoPE) into
-  // 16-lane calls instead of one libm call per element.
+  // vector calls instead of one libm call per element. LLVM 19 offers the
+  // table's AVX2 variants (_ZGVd*, arguments in ymm registers) whatever the
+  // target's features: on a target without AVX2 the caller passes a 256-bit
+  // vector in two xmm registers and the callee reads garbage (a silent wrong
+  // answer, seen on --target-cpu=x86-64 RoPE) or faults. So only AVX2 targets
+  // get the table; the others call libm per element.
   llvm::TargetLibraryInfoImpl libraryInfo(tm.getTargetTriple());
-  libraryInfo.addVectorizableFunctionsFromVecLib(llvm::TargetLibraryInfoImpl::LIBMVEC_X86,
-                                                 tm.getTargetTriple());
+  if (tm.getMCSubtargetInfo()->checkFeatures("+avx2"))
+    libraryInfo.addVectorizableFunctionsFromVecLib(llvm::TargetLibraryInfoImpl::LIBMVEC_X86,
+                                                   tm.getTargetTriple());
   fam.registerPass([&] { return llvm::TargetLibraryAnalysis(libraryInfo); });
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);

@@ -360,10 +360,12 @@ llvm::Expected<RunOptions> checkRunOptions() {
       return directory.takeError();
     run.directory = std::move(*directory);
   }
+  bool weightsBringTokenizer =
+      run.directory || llvm::StringRef(weightsPath).ends_with_insensitive(".gguf");
   for (const cl::opt<std::string> *text : {&promptOpt, &sourceOpt})
-    if (given(*text) && !given(tokenizerPath) && !run.directory)
+    if (given(*text) && !given(tokenizerPath) && !weightsBringTokenizer)
       return makeError("--" + text->ArgStr + " needs --tokenizer (or --weights a Hugging Face "
-                       "model directory that has a tokenizer)");
+                       "model directory that has a tokenizer, or a .gguf file)");
   if (given(tokensOpt)) {
     auto ids = parseIds(tokensOpt, "tokens");
     if (!ids)
@@ -386,7 +388,7 @@ llvm::Error loadTextInput(RunOptions &run, int32_t vocabSize) {
   if (given(tokenizerPath)) {
     run.tokenizerFile = tokenizerPath;
   } else if (hasText) {
-    run.tokenizerFile = run.directory->tokenizerPath(vocabSize);
+    run.tokenizerFile = tokenizerForWeights(weightsPath, run.directory, vocabSize);
     if (run.tokenizerFile.empty())
       return makeError("no tokenizer in model directory '" + run.directory->path +
                        "' (tokenizer.json, tokenizer.bin or tok" + llvm::Twine(vocabSize) +

@@ -92,11 +92,15 @@ struct Service::Prepared {
 Service::Service(const ModelLibrary &lib, SharedTokenizer &tokenizer, Scheduler &scheduler,
                  ServiceOptions options)
     : lib(lib), tokenizer(tokenizer), scheduler(scheduler), options(std::move(options)) {
-  // Generation ends where tfc-run's ends: at EOS or BOS.
+  // Generation ends where tfc-run's ends: at EOS or BOS, or at the model
+  // directory's eos_token_id.
   const tokenizer::Tokenizer &tok = tokenizer.tokenizer;
   for (std::optional<int32_t> id : {tok.eosId(), tok.bosId()})
     if (id)
       stopIds.push_back(*id);
+  for (int32_t id : this->options.stopIds)
+    if (!llvm::is_contained(stopIds, id))
+      stopIds.push_back(id);
   chatStopIds = stopIds;
   if (this->options.chatFormat)
     for (const std::string &token : endOfTurnTokens(*this->options.chatFormat))

@@ -26,6 +26,9 @@ struct ServiceOptions {
   std::string apiKey; // empty: no authentication
   std::optional<ChatFormat> chatFormat;
   SpecialTokens specialTokens;
+  /// Ids that end generation besides the tokenizer's EOS and BOS (the model
+  /// directory's eos_token_id).
+  std::vector<int32_t> stopIds;
   size_t maxBodyBytes = 1 << 20;
   int32_t httpThreads = 64;
 };

@@ -1,11 +1,12 @@
 //===- tfc-serve.cpp - An OpenAI-compatible server for a model.so ---------===//
 //
-//   tfc-serve MODEL.so --weights W --tokenizer T [--host 127.0.0.1]
+//   tfc-serve MODEL.so --weights W [--tokenizer T] [--host 127.0.0.1]
 //             [--port 8080] [--parallel N] [--api-key KEY] [--ctx N]
 //             [--chat-template NAME]
 //
 // Loads the model through its C ABI (like tfc-run), the tokenizer and its
-// chat template, starts the scheduler with --parallel sessions of --ctx
+// chat template (--tokenizer, else the one the weights bring, as in tfc-run:
+// their Hugging Face directory's, or a .gguf file's own), starts the scheduler with --parallel sessions of --ctx
 // tokens and serves HTTP until SIGINT or SIGTERM. Once listening it prints
 // `tfc-serve: listening on http://HOST:PORT` on stderr (with the port the
 // system chose for --port 0), which is what scripts and tests wait for.
@@ -17,6 +18,7 @@
 #include "Scheduler.h"
 #include "Server.h"
 
+#include "tfc/Runner/ModelDirectory.h"
 #include "tfc/Runner/ToolSupport.h"
 
 #include "llvm/Support/InitLLVM.h"
@@ -38,14 +40,16 @@ cl::OptionCategory serveCategory("tfc-serve options");
 
 cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.so>"), cl::init(""),
                                cl::cat(serveCategory));
-cl::opt<std::string> weightsPath("weights", cl::desc("Weights: a safetensors file"),
+cl::opt<std::string> weightsPath("weights",
+                                 cl::desc("Weights: a safetensors file, a sharded checkpoint's "
+                                          "index, a Hugging Face model directory or a .gguf"),
                                  cl::value_desc("file"), cl::cat(serveCategory));
 cl::opt<uint64_t> randomWeights("random-weights",
                                 cl::desc("Use the model's deterministic random weights (tests)"),
                                 cl::value_desc("seed"), cl::cat(serveCategory), cl::Hidden);
 cl::opt<std::string> tokenizerPath(
     "tokenizer", cl::desc("tokenizer.json (with tokenizer_config.json beside it), llama2.c "
-                          "tokenizer.bin or .gguf"),
+                          "tokenizer.bin or .gguf (default: the one the weights bring)"),
     cl::value_desc("file"), cl::cat(serveCategory));
 cl::opt<std::string> hostOpt("host", cl::desc("Address to listen on (default 127.0.0.1)"),
                              cl::init("127.0.0.1"), cl::cat(serveCategory));
@@ -100,14 +104,14 @@ SpecialTokens specialTokens(const tokenizer::Tokenizer &tok,
   return tokens;
 }
 
-llvm::Expected<std::optional<ChatFormat>> chooseChatFormat() {
+llvm::Expected<std::optional<ChatFormat>> chooseChatFormat(llvm::StringRef tokenizerFile) {
   if (chatTemplateOpt.getNumOccurrences()) {
     if (std::optional<ChatFormat> format = chatFormatByName(chatTemplateOpt))
       return format;
     return makeError("unknown --chat-template '" + chatTemplateOpt + "' (expected one of " +
                      chatFormatNames() + ")");
   }
-  std::string config = tokenizerConfigPath(tokenizerPath);
+  std::string config = tokenizerConfigPath(tokenizerFile);
   if (config.empty())
     return std::nullopt;
   return readChatTemplate(config);
@@ -124,7 +128,7 @@ llvm::Error renderChatFile() {
       return loaded.takeError();
     tok.emplace(std::move(*loaded));
   }
-  auto format = chooseChatFormat();
+  auto format = chooseChatFormat(tokenizerPath);
   if (!format)
     return format.takeError();
   if (!*format)
@@ -175,12 +179,10 @@ llvm::Error runServer() {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (modelPath.empty())
-    return makeError("no model given (usage: tfc-serve MODEL.so --weights FILE --tokenizer FILE)");
+    return makeError("no model given (usage: tfc-serve MODEL.so --weights FILE [--tokenizer FILE])");
   if (weightsPath.getNumOccurrences() == randomWeights.getNumOccurrences())
     return makeError(weightsPath.getNumOccurrences() ? "--weights and --random-weights cannot be combined"
                                                      : "no weights: give --weights FILE");
-  if (tokenizerPath.empty())
-    return makeError("no tokenizer: give --tokenizer FILE");
   if (portOpt < 0 || portOpt > 65535)
     return makeError("invalid --port " + llvm::Twine(portOpt.getValue()) + ": expected 0 to 65535");
   if (parallelOpt < 1 || parallelOpt > 256)
@@ -202,15 +204,30 @@ llvm::Error runServer() {
     return makeError("invalid --ctx " + llvm::Twine(ctx) + ": expected 1 to the model's max_seq (" +
                      llvm::Twine(info.max_seq) + ")");
 
+  // The weights' Hugging Face directory gives the tokenizer when none is
+  // named, and its generation settings (eos_token_id) end generation too.
+  std::optional<ModelDirectory> directory;
+  if (weightsPath.getNumOccurrences()) {
+    auto found = ModelDirectory::forWeights(weightsPath);
+    if (!found)
+      return found.takeError();
+    directory = std::move(*found);
+  }
+  std::string tokenizerFile = tokenizerPath.getNumOccurrences()
+                                  ? tokenizerPath.getValue()
+                                  : tokenizerForWeights(weightsPath, directory, info.vocab_size);
+  if (tokenizerFile.empty())
+    return makeError("no tokenizer: give --tokenizer FILE (or --weights a Hugging Face model "
+                     "directory that has one, or a .gguf file)");
   std::optional<tokenizer::GenerationConfig> generation;
-  auto tok = loadGenerationTokenizer(tokenizerPath, &generation);
+  auto tok = loadGenerationTokenizer(tokenizerFile, &generation);
   if (!tok)
     return tok.takeError();
   if (tok->vocabSize() > info.vocab_size)
-    return makeError("tokenizer '" + tokenizerPath + "' has " + llvm::Twine(tok->vocabSize()) +
+    return makeError("tokenizer '" + tokenizerFile + "' has " + llvm::Twine(tok->vocabSize()) +
                      " pieces, more than the vocab_size (" + llvm::Twine(info.vocab_size) +
                      ") of model '" + name + "'");
-  auto chatFormat = chooseChatFormat();
+  auto chatFormat = chooseChatFormat(tokenizerFile);
   if (!chatFormat)
     return chatFormat.takeError();
 
@@ -222,6 +239,8 @@ llvm::Error runServer() {
     return makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
   ServiceOptions service;
   service.specialTokens = specialTokens(*tok, generation);
+  if (directory)
+    service.stopIds = directory->generation.eosIds;
   loaded.tokenizer.reset(new SharedTokenizer{std::move(*tok), {}});
 
   SchedulerOptions scheduling;
@@ -283,7 +302,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   const char *overview =
       "tfc-serve: an OpenAI-compatible server for a tfc-compiled model.so\n\n"
-      "  tfc-serve MODEL.so --weights FILE --tokenizer TOKENIZER [--host 127.0.0.1] [--port 8080]\n"
+      "  tfc-serve MODEL.so --weights FILE [--tokenizer TOKENIZER] [--host 127.0.0.1] [--port 8080]\n"
       "            [--parallel N] [--api-key KEY] [--ctx N] [--chat-template NAME]\n\n"
       "Endpoints: POST /v1/completions, /v1/chat/completions, /v1/embeddings (encoder models);\n"
       "GET /v1/models, /health. SIGINT or SIGTERM stops the server.\n";

@@ -59,6 +59,14 @@ struct ModelDirectory {
   std::string tokenizerPath(int32_t vocabSize) const;
 };
 
+/// The tokenizer a weights path brings with it, "" when none: its Hugging Face
+/// directory's (ModelDirectory::tokenizerPath), else, for a .gguf file, the file
+/// itself (the engine reads its `tokenizer.ggml.*` metadata; a file without them
+/// is an error when it is loaded, naming the key).
+std::string tokenizerForWeights(llvm::StringRef weightsPath,
+                                const std::optional<ModelDirectory> &directory,
+                                int32_t vocabSize);
+
 } // namespace tfc
 
 #endif // TFC_RUNNER_MODELDIRECTORY_H
