@@ -792,8 +792,15 @@ void importMarian(ImportContext &ctx) {
 std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK) {
   std::string method = c.string("topk_method");
   std::string args = "experts, top_k, moe_ffn";
-  if (method == "group_limited_greedy") {
+  if (method == "group_limited_greedy" || method == "noaux_tc") {
+    // Both route within the best 'topk_group' of 'n_group' groups; DeepSeek-V3's
+    // noaux_tc (its modeling_deepseek.py implements only that, with sigmoid
+    // scores) scores a group by its best two choices, so it needs two per group.
+    bool v3 = method == "noaux_tc";
     int64_t groups = c.size("n_group"), topGroups = c.size("topk_group");
+    if (!c.failed() && v3 && (experts % groups != 0 || experts / groups < 2))
+      c.fail("'n_routed_experts' (" + llvm::Twine(experts) + ") must be a multiple of 'n_group' (" +
+             llvm::Twine(groups) + ") with at least 2 experts per group for noaux_tc");
     if (!c.failed() && experts % groups != 0)
       c.fail("'n_routed_experts' (" + llvm::Twine(experts) + ") is not a multiple of 'n_group' (" +
              llvm::Twine(groups) + ")");
@@ -803,22 +810,7 @@ std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK)
     if (!c.failed() && topK > topGroups * (experts / groups))
       c.fail("'num_experts_per_tok' (" + llvm::Twine(topK) + ") exceeds the experts of the " +
              "'topk_group' groups (" + llvm::Twine(topGroups * (experts / groups)) + ")");
-    args += ", topk_method = \"group_limited_greedy\", n_group = " + std::to_string(groups) +
-            ", topk_group = " + std::to_string(topGroups);
-  } else if (method == "noaux_tc") {
-    // DeepSeek-V3's MoEGate (its modeling_deepseek.py implements only this
-    // with sigmoid scores): groups scored by their best two choices.
-    int64_t groups = c.size("n_group"), topGroups = c.size("topk_group");
-    if (!c.failed() && (experts % groups != 0 || experts / groups < 2))
-      c.fail("'n_routed_experts' (" + llvm::Twine(experts) + ") must be a multiple of 'n_group' (" +
-             llvm::Twine(groups) + ") with at least 2 experts per group for noaux_tc");
-    if (!c.failed() && topGroups > groups)
-      c.fail("'topk_group' (" + llvm::Twine(topGroups) + ") must be at most 'n_group' (" +
-             llvm::Twine(groups) + ")");
-    if (!c.failed() && topK > topGroups * (experts / groups))
-      c.fail("'num_experts_per_tok' (" + llvm::Twine(topK) + ") exceeds the experts of the " +
-             "'topk_group' groups (" + llvm::Twine(topGroups * (experts / groups)) + ")");
-    args += ", topk_method = \"noaux_tc\", n_group = " + std::to_string(groups) +
+    args += ", topk_method = \"" + method + "\", n_group = " + std::to_string(groups) +
             ", topk_group = " + std::to_string(topGroups);
   } else if (method != "greedy" && !c.failed()) {
     c.fail("'topk_method' = \"" + method +

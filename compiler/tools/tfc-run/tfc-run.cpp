@@ -535,6 +535,17 @@ struct Loaded {
   }
 };
 
+/// The run's weights into `loaded.model`: --random-weights or --weights.
+llvm::Error loadWeights(const ModelLibrary &lib, const RunOptions &run, Loaded &loaded) {
+  loaded.model = run.randomSeed ? lib.modelRandom(*run.randomSeed)
+                                : lib.modelLoad(weightsPath.c_str());
+  if (loaded.model)
+    return llvm::Error::success();
+  return run.randomSeed
+             ? makeError("cannot create random weights: " + llvm::Twine(lib.errorText()))
+             : makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
+}
+
 /// Terminal-friendly text of one generated piece: raw bytes (so byte-fallback
 /// UTF-8 reassembles), except lone ASCII control bytes other than whitespace.
 void printPiece(const std::string &piece) {
@@ -672,12 +683,8 @@ llvm::Error runModel() {
       return makeError("the prompt has " + llvm::Twine(ids.size()) + " tokens, more than max_seq (" +
                        llvm::Twine(info.max_seq) + ") of model '" + name + "'");
     Loaded loaded(lib);
-    loaded.model = run.randomSeed ? lib.modelRandom(*run.randomSeed)
-                                  : lib.modelLoad(weightsPath.c_str());
-    if (!loaded.model)
-      return run.randomSeed
-                 ? makeError("cannot create random weights: " + llvm::Twine(lib.errorText()))
-                 : makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
+    if (llvm::Error err = loadWeights(lib, run, loaded))
+      return err;
     return writeAttentionMaps(lib, loaded.model, ids,
                               run.tokenizer ? &*run.tokenizer : nullptr);
   }
@@ -714,12 +721,8 @@ llvm::Error runModel() {
 
   Loaded loaded(lib);
   int64_t anonymousBefore = memoryOpt ? anonymousKiB() : 0;
-  loaded.model = run.randomSeed ? lib.modelRandom(*run.randomSeed)
-                                : lib.modelLoad(weightsPath.c_str());
-  if (!loaded.model)
-    return run.randomSeed
-               ? makeError("cannot create random weights: " + llvm::Twine(lib.errorText()))
-               : makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
+  if (llvm::Error err = loadWeights(lib, run, loaded))
+    return err;
   if (memoryOpt)
     fmt::print(stderr, "weights: +{} KiB anonymous, {} KiB file mapped\n",
                anonymousKiB() - anonymousBefore,
