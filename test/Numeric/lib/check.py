@@ -228,6 +228,27 @@ def chunk_rows(chunks):
     return ends
 
 
+def model_and_prompt(model, weights, work, models, seed, prompt_len, dtype="F32"):
+    """The weights and prompt of a numeric check: a real checkpoint's
+    model.safetensors (`model` names it, `weights` is its path; the config is the
+    directory's config.json) or a random model of `models` (family, cfg) written
+    to `work` in `dtype`. Returns (family, cfg, tensors, weights path, tokens)."""
+    if model in models:
+        family, cfg = models[model]
+        tensors = {k: R.round_to_dtype(v, dtype)
+                   for k, v in R.manifest(family, cfg, seed=seed).used.items()}
+        path = os.path.join(work, "weights.safetensors")
+        R.save_safetensors(path, tensors, dtype=dtype)
+    else:
+        family = "llama"
+        cfg = llama_cfg_from_hf(os.path.join(os.path.dirname(weights), "config.json"))
+        tensors = R.load_safetensors(weights)
+        path = weights
+    n = min(prompt_len, cfg["max_seq"])
+    tokens = [int(t) for t in np.random.default_rng(seed + 2).integers(0, cfg["vocab"], n)]
+    return family, cfg, tensors, path, tokens
+
+
 def check_model(args):
     own_work = not args.work
     work = args.work or tempfile.mkdtemp(prefix="tfc-numeric-")

@@ -67,19 +67,9 @@ def cached_width(family, cfg):
 def check(args):
     os.makedirs(args.work, exist_ok=True)
     checker = C.Checker(args.so, args.harness, args.work)
-    if args.model == "stories260k":
-        family = "llama"
-        cfg = C.llama_cfg_from_hf(os.path.join(os.path.dirname(args.weights), "config.json"))
-        tensors = R.load_safetensors(args.weights)
-        wpath = args.weights
-    else:
-        family, cfg = MODELS[args.model]
-        tensors = {k: R.round_to_dtype(v, "F32")
-                   for k, v in R.manifest(family, cfg, seed=args.seed).used.items()}
-        wpath = os.path.join(args.work, "weights.safetensors")
-        R.save_safetensors(wpath, tensors)
-    n = min(args.prompt_len, cfg["max_seq"])
-    tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
+    family, cfg, tensors, wpath, tokens = C.model_and_prompt(
+        args.model, args.weights, args.work, MODELS, args.seed, args.prompt_len)
+    n = len(tokens)
     cmd = [wpath, "--tokens", ",".join(map(str, tokens))]
     # Encoder-decoders: the decoder's self-attention cache is narrow, the
     # cross-attention caches stay f32.

@@ -234,19 +234,9 @@ def check(args):
     work = args.work
     os.makedirs(work, exist_ok=True)
     checker = C.Checker(args.so, args.harness, work)
-    if args.model in ("stories260k", "hf"):
-        family = "llama"
-        cfg = C.llama_cfg_from_hf(os.path.join(os.path.dirname(args.weights), "config.json"))
-        tensors = R.load_safetensors(args.weights)
-        wpath = args.weights
-    else:
-        family, cfg = MODELS[args.model]
-        tensors = {k: R.round_to_dtype(v, args.dtype)
-                   for k, v in R.manifest(family, cfg, seed=args.seed).used.items()}
-        wpath = os.path.join(work, "weights.safetensors")
-        R.save_safetensors(wpath, tensors, dtype=args.dtype)
-    n = min(args.prompt_len, cfg["max_seq"])
-    tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
+    family, cfg, tensors, wpath, tokens = C.model_and_prompt(
+        args.model, args.weights, work, MODELS, args.seed, args.prompt_len, args.dtype)
+    n = len(tokens)
     cmd = [args.load or wpath, "--tokens", ",".join(map(str, tokens))]
     if args.chunks:
         cmd += ["--chunks", args.chunks]

@@ -446,6 +446,22 @@ LogicalResult expectCacheElements(Operation *op, Value cache, Value rows, String
   return success();
 }
 
+
+/// The cache ops' shared rule: a static [layers, heads, max_seq, head_dim]
+/// cache, and rows of it ([heads, n, head_dim], any n) in its element type.
+LogicalResult verifyCacheRows(Operation *op, Value cache,
+                              ArrayRef<std::pair<Value, StringRef>> rowOperands) {
+  auto type = tensorType(cache);
+  if (!type.hasStaticShape())
+    return op->emitOpError("cache must have a static shape");
+  SmallVector<int64_t> rows = {type.getDimSize(1), -1, type.getDimSize(3)};
+  for (auto [value, what] : rowOperands)
+    if (failed(expectCacheElements(op, cache, value, what)) ||
+        failed(expectShape(op, value, what, rows)))
+      return failure();
+  return success();
+}
+
 } // namespace
 
 LogicalResult KVQuantOp::verify() { return verifyKVConversion(*this, getInput(), getResult()); }
@@ -453,45 +469,19 @@ LogicalResult KVQuantOp::verify() { return verifyKVConversion(*this, getInput(),
 LogicalResult KVDequantOp::verify() { return verifyKVConversion(*this, getResult(), getInput()); }
 
 LogicalResult CacheUpdateOp::verify() {
-  auto cache = tensorType(getCache());
-  if (!cache.hasStaticShape())
-    return emitOpError("cache must have a static shape");
-  if (failed(expectCacheElements(*this, getCache(), getUpdate(), "update")))
-    return failure();
-  return expectShape(*this, getUpdate(), "update",
-                     {cache.getDimSize(1), -1, cache.getDimSize(3)});
+  return verifyCacheRows(*this, getCache(), {{getUpdate(), "update"}});
 }
 
 LogicalResult CacheViewOp::verify() {
-  auto cache = tensorType(getCache());
-  if (!cache.hasStaticShape())
-    return emitOpError("cache must have a static shape");
-  if (failed(expectCacheElements(*this, getCache(), getResult(), "result")))
-    return failure();
-  return expectShape(*this, getResult(), "result", {cache.getDimSize(1), -1, cache.getDimSize(3)});
+  return verifyCacheRows(*this, getCache(), {{getResult(), "result"}});
 }
 
 LogicalResult RingUpdateOp::verify() {
-  auto cache = tensorType(getCache());
-  if (!cache.hasStaticShape())
-    return emitOpError("cache must have a static shape");
-  if (failed(expectCacheElements(*this, getCache(), getUpdate(), "update")))
-    return failure();
-  return expectShape(*this, getUpdate(), "update",
-                     {cache.getDimSize(1), -1, cache.getDimSize(3)});
+  return verifyCacheRows(*this, getCache(), {{getUpdate(), "update"}});
 }
 
 LogicalResult RingWindowOp::verify() {
-  auto cache = tensorType(getCache());
-  if (!cache.hasStaticShape())
-    return emitOpError("cache must have a static shape");
-  if (failed(expectCacheElements(*this, getCache(), getNewRows(), "new rows")) ||
-      failed(expectCacheElements(*this, getCache(), getResult(), "result")))
-    return failure();
-  SmallVector<int64_t> rows = {cache.getDimSize(1), -1, cache.getDimSize(3)};
-  if (failed(expectShape(*this, getNewRows(), "new rows", rows)))
-    return failure();
-  return expectShape(*this, getResult(), "result", rows);
+  return verifyCacheRows(*this, getCache(), {{getNewRows(), "new rows"}, {getResult(), "result"}});
 }
 
 LogicalResult BatchMatmulOp::verify() {
