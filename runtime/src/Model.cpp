@@ -597,6 +597,22 @@ tfc_model *tfc_model_random(uint64_t seed) {
 
 void tfc_model_free(tfc_model *model) { delete model; }
 
+int32_t tfc_rank(int32_t *ranks) {
+  if (ranks)
+    *ranks = rankCount();
+  return rankIndex();
+}
+
+int32_t tfc_broadcast(void *buffer, int64_t bytes) {
+  return guarded<int32_t>(-1, [&]() -> int32_t {
+    if (bytes < 0 || (bytes > 0 && !buffer)) {
+      setError("tfc_broadcast: %s", bytes < 0 ? "negative size" : "buffer is NULL");
+      return -1;
+    }
+    return broadcast(buffer, bytes) ? 0 : -1;
+  });
+}
+
 const char *tfc_last_error(void) { return lastError; }
 
 } // extern "C"
