@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 #===- tp_netns.py - Two ranks in two network namespaces, as two hosts -----===#
 #
-# tp_netns.py --work DIR [--mpirun MPIRUN] (-- COMMAND... | --check TP_CHECK_ARGS...)
+# tp_netns.py --work DIR [--mpirun MPIRUN] -- TP_CHECK_ARGS...
+# tp_netns.py --work DIR [--mpirun MPIRUN] --run -- COMMAND...
 #
 # Makes two network namespaces joined by a veth pair (10.77.0.1 and 10.77.0.2,
 # each namespace with its own loopback), the stand-in for two hosts, and runs
@@ -19,6 +20,8 @@
 #   * the ranks run in the two namespaces, one each (their /proc/self/ns/net);
 #   * the given check (tp_check.py with this mpirun) passes, and the veth
 #     carried its traffic (bytes counted on the veth before and after);
+# or, with --run, runs `mpirun -np 2 COMMAND` across them, its output passed on
+# (bench/tensor_parallel.sh: bench/allreduce.c over the veth);
 # and deletes the namespaces (with the veth) whatever happens, after ending
 # any process left in them. The names are unique per run (pid), so runs can
 # overlap. Needs root and `ip`; lit.local.cfg enables the `netns` feature only
@@ -96,8 +99,10 @@ def main(created, veth):
     ap.add_argument("--mpirun", default="mpirun")
     ap.add_argument("--ranks-only", action="store_true",
                     help="only check where the ranks run")
+    ap.add_argument("--run", action="store_true",
+                    help="run the command after -- on 2 ranks instead of tp_check.py")
     ap.add_argument("check", nargs=argparse.REMAINDER,
-                    help="tp_check.py's arguments (without --mpirun)")
+                    help="tp_check.py's arguments (without --mpirun), or --run's command")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
 
@@ -160,6 +165,9 @@ def main(created, veth):
 
     before = veth_bytes(spaces[0], devs[0])
     check = args.check[1:] if args.check[:1] == ["--"] else args.check
+    if args.run:
+        sys.stdout.flush()
+        return subprocess.run(mpirun + ["2", *check], env=env, timeout=1800).returncode
     cmd = [sys.executable, os.path.join(HERE, "tp_check.py"), *check,
            "--mpirun", shlex.join(mpirun)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
