@@ -11,11 +11,11 @@
 // `tfc-serve: listening on http://HOST:PORT` on stderr (with the port the
 // system chose for --port 0), which is what scripts and tests wait for.
 // Shutdown ends every running request with an error, then stops the server;
-// exit status 0. Under `mpirun -np N` with a model compiled with
+// exit status 0. Errors before that are one line `tfc-serve: error: ...`,
+// exit status 1. Under `mpirun -np N` with a model compiled with
 // --tensor-parallel=N, rank 0 is the server and the other ranks follow its
 // model calls (Lockstep.h) until it stops; they ignore SIGINT and SIGTERM
-// (mpirun forwards those to every rank) and end with rank 0. Errors before that are one line `tfc-serve: error: ...`,
-// exit status 1.
+// (mpirun forwards those to every rank) and end with rank 0.
 //
 //===----------------------------------------------------------------------===//
 #include "Scheduler.h"
