@@ -9,6 +9,11 @@
 // broadcasts the end (its scheduler stopped). tfc-serve itself does not link
 // MPI: the broadcast is the model library's (tfc.h).
 //
+// Positions need not be sent: a session that made the same calls since its
+// last reset is at the same position on every rank. A sequence that ends
+// (finished, cancelled) needs no message either: its slot is reset when
+// rank 0 next gives it a sequence, and that step says so.
+//
 // A message is a header, then (for a decode or an encode) a payload of int32:
 //   decode: per session its slot, 1 if it was reset since its last call, its
 //           token count; then every session's tokens in order.
