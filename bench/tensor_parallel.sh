@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # bench/tensor_parallel.sh: tensor parallelism on this machine (issue #20). Measures
-#   1. MPI_Allreduce latency and bandwidth over shared memory (bench/allreduce.c, 2 ranks);
+#   1. MPI_Allreduce latency and bandwidth (bench/allreduce.c, 2 ranks) over shared memory,
+#      over TCP on loopback, and over TCP between two network namespaces joined by a veth pair
+#      (the stand-in for two hosts; needs root, else skipped: test/TensorParallel/lib/tp_netns.py);
 #   2. the TinyLlama slice (bench/models/tinyllama_slice4.tdsl, random weights) decode and
 #      prefill: one process of 2 threads against 2 ranks of 1 thread (--tensor-parallel=2),
 #      through tfc-run's timing line (prompt of 128 tokens, 64 generated).
@@ -13,7 +15,17 @@ mkdir -p "$OUT"
 MPIRUN=(mpirun --oversubscribe --allow-run-as-root --bind-to none)
 
 mpicc -O2 bench/allreduce.c -o "$OUT/allreduce"
+echo "== shared memory"
 "${MPIRUN[@]}" -np 2 "$OUT/allreduce"
+echo "== TCP over loopback"
+"${MPIRUN[@]}" --mca btl tcp,self --mca btl_tcp_if_include lo -np 2 "$OUT/allreduce"
+echo "== TCP over a veth pair between two network namespaces"
+if [ "$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then
+  /usr/bin/python3 test/TensorParallel/lib/tp_netns.py --work "$OUT/netns" --mpirun mpirun \
+    --run -- "$OUT/allreduce" || echo "  (could not make the namespaces)"
+else
+  echo "  skipped: needs root and ip netns"
+fi
 
 model=bench/models/tinyllama_slice4.tdsl
 "$BUILD/bin/tfc" "$model" -o "$OUT/tl.so" 2>/dev/null

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 using namespace tfc::rt;
@@ -523,6 +524,54 @@ tfc_model *agreeOnModel(tfc_model *model) {
   return nullptr;
 }
 
+/// The seeded random weights of tfc_model_random, this rank's part of each.
+void fillRandom(tfc_model &model, uint64_t seed) {
+  const tfc_gen_model &m = descriptor();
+  // Values are made and stored a chunk at a time: staging a whole tensor in
+  // F32 would add the largest tensor (the embedding) to the peak RSS of every
+  // load. A tensor's values are one sequential stream, so chunking does not
+  // change them.
+  constexpr int64_t kChunk = 1 << 14;
+  std::vector<float> values(kChunk);
+  for (int32_t i = 0; i < m.info.n_weights; ++i) {
+    const tfc_gen_weight &w = m.weights[i];
+    const int32_t dtype = m.slots[w.slot].dtype;
+    const int64_t n = elementCount(w.dims, w.rank);
+    // One stream per manifest entry, so a tensor's values depend only on the
+    // seed and its index. a = 1/sqrt(fan_in) keeps activations O(1).
+    SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * uint64_t(i + 1))};
+    int64_t fanIn = w.rank > 0 && w.dims[w.rank - 1] > 0 ? w.dims[w.rank - 1] : 1;
+    float a = float(1.0 / std::sqrt(double(fanIn)));
+    auto *dst = static_cast<char *>(model.weightData(i));
+    const ShardPart part = shardOf(w, rankIndex());
+    if (part.zeros)
+      continue;
+    if (!part.whole) {
+      // A rank's part of the tensor every rank would make whole: the stream
+      // of the whole tensor, of which the part's runs are kept, so that the
+      // ranks together hold the single-process model's weights.
+      std::vector<float> whole(static_cast<size_t>(n));
+      for (float &v : whole)
+        v = w.init == TFC_INIT_ONES ? 1.0f : w.init == TFC_INIT_RANDOM ? a * rng.symmetric() : 0.0f;
+      const int64_t run = part.count * part.inner;
+      for (int64_t o = 0; o < part.outer; ++o)
+        storeFloats(dtype, whole.data() + (o * part.along + part.begin) * part.inner,
+                    dst + storageBytes(dtype, o * run), run);
+      continue;
+    }
+    for (int64_t begin = 0; begin < n; begin += kChunk) {
+      int64_t count = std::min(kChunk, n - begin);
+      float *chunk = values.data();
+      for (int64_t j = 0; j < count; ++j)
+        chunk[j] = w.init == TFC_INIT_ONES     ? 1.0f
+                   : w.init == TFC_INIT_RANDOM ? a * rng.symmetric()
+                                               : 0.0f;
+      // TFC_INIT_ZEROS and anything else stays zero.
+      storeFloats(dtype, chunk, dst + storageBytes(dtype, begin), count);
+    }
+  }
+}
+
 } // namespace
 
 tfc_model *tfc_model_load(const char *path) {
@@ -542,60 +591,47 @@ tfc_model *tfc_model_random(uint64_t seed) {
     if (!checkDescriptor() || !joinModelRanks())
       return nullptr;
     auto model = std::make_unique<tfc_model>();
-    // Seeded, so every rank makes the same weights: only an allocation can fail.
-    tfc_model *allocated = agreeOnModel(model->allocateSlots() ? model.release() : nullptr);
-    if (!allocated)
-      return nullptr;
-    model.reset(allocated);
-    const tfc_gen_model &m = descriptor();
-    // Values are made and stored a chunk at a time: staging a whole tensor in
-    // F32 would add the largest tensor (the embedding) to the peak RSS of every
-    // load. A tensor's values are one sequential stream, so chunking does not
-    // change them.
-    constexpr int64_t kChunk = 1 << 14;
-    std::vector<float> values(kChunk);
-    for (int32_t i = 0; i < m.info.n_weights; ++i) {
-      const tfc_gen_weight &w = m.weights[i];
-      const int32_t dtype = m.slots[w.slot].dtype;
-      const int64_t n = elementCount(w.dims, w.rank);
-      // One stream per manifest entry, so a tensor's values depend only on the
-      // seed and its index. a = 1/sqrt(fan_in) keeps activations O(1).
-      SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * uint64_t(i + 1))};
-      int64_t fanIn = w.rank > 0 && w.dims[w.rank - 1] > 0 ? w.dims[w.rank - 1] : 1;
-      float a = float(1.0 / std::sqrt(double(fanIn)));
-      auto *dst = static_cast<char *>(model->weightData(i));
-      const ShardPart part = shardOf(w, rankIndex());
-      if (part.zeros)
-        continue;
-      if (!part.whole) {
-        // A rank's part of the tensor every rank would make whole: the stream
-        // of the whole tensor, of which the part's runs are kept, so that the
-        // ranks together hold the single-process model's weights.
-        std::vector<float> whole(static_cast<size_t>(n));
-        for (float &v : whole)
-          v = w.init == TFC_INIT_ONES ? 1.0f : w.init == TFC_INIT_RANDOM ? a * rng.symmetric() : 0.0f;
-        const int64_t run = part.count * part.inner;
-        for (int64_t o = 0; o < part.outer; ++o)
-          storeFloats(dtype, whole.data() + (o * part.along + part.begin) * part.inner,
-                      dst + storageBytes(dtype, o * run), run);
-        continue;
-      }
-      for (int64_t begin = 0; begin < n; begin += kChunk) {
-        int64_t count = std::min(kChunk, n - begin);
-        float *chunk = values.data();
-        for (int64_t j = 0; j < count; ++j)
-          chunk[j] = w.init == TFC_INIT_ONES     ? 1.0f
-                     : w.init == TFC_INIT_RANDOM ? a * rng.symmetric()
-                                                 : 0.0f;
-        // TFC_INIT_ZEROS and anything else stays zero.
-        storeFloats(dtype, chunk, dst + storageBytes(dtype, begin), count);
+    // Seeded, so every rank makes the same weights: only an allocation can
+    // fail. The ranks agree on it after making their weights, not before:
+    // that is also where they wait for each other, so that they start their
+    // first call together. (Agreeing first let the rank that finished first
+    // wait for the other inside its first call, whose time -- tfc-run's
+    // prefill figure -- then counted the other rank's weight making.)
+    bool made = model->allocateSlots();
+    if (made) {
+      // Caught here, not by guarded(): a rank must reach the agreement
+      // whatever happens, or the others would wait for it forever.
+      try {
+        fillRandom(*model, seed);
+      } catch (const std::bad_alloc &) {
+        setError("out of memory");
+        made = false;
       }
     }
-    return model.release();
+    if (!made)
+      model.reset();
+    return agreeOnModel(model.release());
   });
 }
 
+
 void tfc_model_free(tfc_model *model) { delete model; }
+
+int32_t tfc_rank(int32_t *ranks) {
+  if (ranks)
+    *ranks = rankCount();
+  return rankIndex();
+}
+
+int32_t tfc_broadcast(void *buffer, int64_t bytes) {
+  return guarded<int32_t>(-1, [&]() -> int32_t {
+    if (bytes < 0 || (bytes > 0 && !buffer)) {
+      setError("tfc_broadcast: %s", bytes < 0 ? "negative size" : "buffer is NULL");
+      return -1;
+    }
+    return broadcast(buffer, bytes) ? 0 : -1;
+  });
+}
 
 const char *tfc_last_error(void) { return lastError; }
 

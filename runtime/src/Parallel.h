@@ -29,6 +29,11 @@ int32_t rankCount();
 /// With one rank, `ok` itself.
 bool allRanks(bool ok);
 
+/// Copies `bytes` bytes at `data` from rank 0 to every rank (tfc_broadcast).
+/// Sets the error and returns false when the transfer fails. With one rank,
+/// true and nothing moves.
+bool broadcast(void *data, int64_t bytes);
+
 } // namespace tfc::rt
 
 #endif // TFC_RUNTIME_PARALLEL_H

@@ -14,9 +14,11 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 namespace {
 
@@ -51,7 +53,9 @@ bool tfc::rt::joinRanks(int32_t ranks) {
   MPI_Initialized(&initialized);
   if (!initialized) {
     int provided = 0;
-    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    // SERIALIZED, not FUNNELED: a host may load the model on one thread and
+    // run it on another (tfc-serve's scheduler), one call at a time.
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
       setError("MPI_Init_thread failed");
       return false;
     }
@@ -82,6 +86,60 @@ bool tfc::rt::allRanks(bool ok) {
   if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
     return false;
   return all == 1;
+}
+
+namespace {
+
+double secondsNow() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return double(now.tv_sec) + 1e-9 * double(now.tv_nsec);
+}
+
+/// Completes `request` without holding a core while it waits long: MPI's
+/// blocking calls poll without pause, so a rank waiting for rank 0's next step
+/// (tfc-serve idle between requests) would burn a core the whole time. The
+/// first 50 us poll (a step that follows at once costs nothing), then the
+/// pauses double from 20 us to 1 ms: an idle rank wakes 1000 times a second.
+int waitWithoutSpinning(MPI_Request &request) {
+  const double spinUntil = secondsNow() + 50e-6;
+  long pauseNs = 20000;
+  while (true) {
+    int done = 0;
+    int code = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (code != MPI_SUCCESS || done)
+      return code;
+    if (secondsNow() < spinUntil)
+      continue;
+    timespec pause{0, pauseNs};
+    nanosleep(&pause, nullptr);
+    pauseNs = std::min(pauseNs * 2, 1000000L);
+  }
+}
+
+} // namespace
+
+bool tfc::rt::broadcast(void *data, int64_t bytes) {
+  if (worldSize <= 1)
+    return true;
+  // MPI counts are int: a larger buffer goes in pieces of 1 GiB.
+  char *bytesAt = static_cast<char *>(data);
+  for (int64_t done = 0; done < bytes;) {
+    const int piece = int(std::min<int64_t>(bytes - done, int64_t(1) << 30));
+    MPI_Request request;
+    int code = MPI_Ibcast(bytesAt + done, piece, MPI_BYTE, 0, MPI_COMM_WORLD, &request);
+    if (code == MPI_SUCCESS)
+      code = waitWithoutSpinning(request);
+    if (code != MPI_SUCCESS) {
+      char text[MPI_MAX_ERROR_STRING];
+      int length = 0;
+      MPI_Error_string(code, text, &length);
+      setError("rank %d: MPI_Ibcast failed: %s", worldRank, text);
+      return false;
+    }
+    done += piece;
+  }
+  return true;
 }
 
 // The generated code has no way to report an error; a failed collective

@@ -21,3 +21,4 @@ bool tfc::rt::joinRanks(int32_t ranks) {
 int32_t tfc::rt::rankIndex() { return 0; }
 int32_t tfc::rt::rankCount() { return 1; }
 bool tfc::rt::allRanks(bool ok) { return ok; }
+bool tfc::rt::broadcast(void *, int64_t) { return true; }

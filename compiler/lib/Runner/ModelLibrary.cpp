@@ -62,6 +62,8 @@ llvm::Expected<ModelLibrary> ModelLibrary::open(llvm::StringRef path) {
   resolve(lib.lastError, "tfc_last_error");
   if (missing)
     return std::move(missing);
+  lib.rankFn = reinterpret_cast<decltype(lib.rankFn)>(dlsym(handle, "tfc_rank"));
+  lib.broadcast = reinterpret_cast<decltype(lib.broadcast)>(dlsym(handle, "tfc_broadcast"));
 
   const tfc_model_info *info = lib.info();
   if (!info)
@@ -70,6 +72,14 @@ llvm::Expected<ModelLibrary> ModelLibrary::open(llvm::StringRef path) {
     return makeError("'" + path + "' has ABI version " + llvm::Twine(info->abi_version) +
                      ", the tools expect " + llvm::Twine(TFC_ABI_VERSION));
   return lib;
+}
+
+std::pair<int32_t, int32_t> ModelLibrary::rank() const {
+  if (!rankFn)
+    return {0, 1};
+  int32_t ranks = 1;
+  int32_t index = rankFn(&ranks);
+  return {index, ranks};
 }
 
 const char *ModelLibrary::errorText() const {

@@ -91,7 +91,9 @@ void RequestGroup::fail(size_t index, const std::string &error) {
 
 struct Scheduler::Slot {
   tfc_session *session = nullptr;
+  int32_t index = 0;      // among the slots, the same on every rank
   bool busy = false;
+  bool reset = false;     // reset since its last step (the other ranks reset theirs then)
   SequenceRequest request;
   size_t prefilled = 0;   // prompt tokens decoded
   int32_t pending = -1;   // sampled token the next step decodes
@@ -128,6 +130,7 @@ Scheduler::create(const ModelLibrary &lib, tfc_model *model, SharedTokenizer &to
       slot->session = lib.sessionNew(model, options.contextTokens);
       if (!slot->session)
         return sessionError(options.contextTokens);
+      slot->index = i;
       slot->logits.resize(info.vocab_size);
       scheduler->slots.push_back(std::move(slot));
     }
@@ -223,6 +226,7 @@ void Scheduler::admit() {
     s.request = std::move(waiting.front());
     waiting.pop_front();
     lib.sessionReset(s.session);
+    s.reset = true;
     s.busy = true;
     s.prefilled = 0;
     s.pending = -1;
@@ -270,6 +274,11 @@ void Scheduler::run() {
       std::this_thread::sleep_for(options.stepDelay);
   }
 
+  // The other ranks stop with this one. If the broadcast fails, the ranks
+  // are already out of step; mpirun ends them when this one exits.
+  if (options.lockstep)
+    (void)options.lockstep->sendEnd();
+
   // Shutting down: every sequence still here ends with an error.
   std::lock_guard<std::mutex> lock(mutex);
   for (SequenceRequest &s : waiting)
@@ -306,11 +315,21 @@ void Scheduler::decodeStep(std::vector<Slot *> &active) {
   const size_t count = active.size(), vocab = size_t(vocabSize);
   batch.status.assign(count, -1);
   batch.logits.resize(count * vocab);
+  bool ok = true;
+  if (options.lockstep) {
+    batch.broadcast.clear();
+    for (Slot *slot : active) {
+      batch.broadcast.push_back({slot->index, slot->reset, slot->stepCount});
+      slot->reset = false;
+    }
+    ok = options.lockstep->sendDecode(batch.broadcast, batch.tokens);
+  }
   // A refused slot (its error is the call's when it is the first) fails
-  // alone; the others advance.
-  bool ok = lib.decodeBatch(batch.sessions.data(), static_cast<int32_t>(count),
-                            batch.tokens.data(), batch.counts.data(), batch.logits.data(), 0,
-                            batch.status.data()) == 0;
+  // alone; the others advance. A failed broadcast fails them all.
+  if (ok)
+    ok = lib.decodeBatch(batch.sessions.data(), static_cast<int32_t>(count),
+                         batch.tokens.data(), batch.counts.data(), batch.logits.data(), 0,
+                         batch.status.data()) == 0;
   std::string error = ok ? "" : lib.errorText();
   for (size_t k = 0; k < count; ++k) {
     Slot *slot = active[k];
@@ -417,6 +436,12 @@ void Scheduler::runEmbedding(EmbeddingJob &job) {
   int32_t n = static_cast<int32_t>(job.ids.size());
   std::vector<float> hidden(static_cast<size_t>(n) * dim);
   lib.sessionReset(encoderSession);
+  // The other ranks encode the same ids (not an empty list, which the model
+  // refuses before any collective).
+  if (options.lockstep && n > 0 && !options.lockstep->sendEncode(job.ids)) {
+    job.result.set_value({{}, std::string("tfc_broadcast failed: ") + lib.errorText()});
+    return;
+  }
   if (lib.encode(encoderSession, job.ids.data(), n, hidden.data()) != 0) {
     job.result.set_value({{}, std::string("tfc_encode failed: ") + lib.errorText()});
     return;

@@ -16,6 +16,7 @@
 #define TFC_TOOLS_TFC_SERVE_SCHEDULER_H
 
 #include "Api.h"
+#include "Lockstep.h"
 
 #include "tfc/Runner/ModelLibrary.h"
 #include "tfc/Runner/Sampler.h"
@@ -107,6 +108,10 @@ struct SchedulerOptions {
   /// A pause after every step (hidden --step-delay-ms), so that tests of
   /// queueing and cancellation do not race a fast machine.
   std::chrono::milliseconds stepDelay{0};
+  /// Rank 0 of a tensor-parallel model under mpirun: every model call is
+  /// first broadcast to the other ranks (Lockstep.h), and the end when the
+  /// scheduler stops. Null for one process.
+  Lockstep *lockstep = nullptr;
 };
 
 class Scheduler {
@@ -171,6 +176,7 @@ private:
     std::vector<tfc_session *> sessions;
     std::vector<int32_t> tokens, counts, status;
     std::vector<float> logits;
+    std::vector<Lockstep::Session> broadcast;
   } batch;
 
   std::mutex mutex;

@@ -12,7 +12,10 @@
 // system chose for --port 0), which is what scripts and tests wait for.
 // Shutdown ends every running request with an error, then stops the server;
 // exit status 0. Errors before that are one line `tfc-serve: error: ...`,
-// exit status 1.
+// exit status 1. Under `mpirun -np N` with a model compiled with
+// --tensor-parallel=N, rank 0 is the server and the other ranks follow its
+// model calls (Lockstep.h) until it stops; they ignore SIGINT and SIGTERM
+// (mpirun forwards those to every rank) and end with rank 0.
 //
 //===----------------------------------------------------------------------===//
 #include "Scheduler.h"
@@ -237,6 +240,11 @@ llvm::Error runServer() {
                                                    : lib.modelLoad(weightsPath.c_str());
   if (!loaded.model)
     return makeError("cannot load weights '" + weightsPath + "': " + lib.errorText());
+  // Under mpirun (a model compiled with --tensor-parallel), the ranks other
+  // than 0 serve nothing: they make the model calls rank 0 broadcasts.
+  static Lockstep lockstep(lib);
+  if (lockstep.rank() != 0)
+    return lockstep.follow(loaded.model, info.has_decoder ? parallelOpt.getValue() : 1, ctx);
   ServiceOptions service;
   service.specialTokens = specialTokens(*tok, generation);
   if (directory)
@@ -248,6 +256,7 @@ llvm::Error runServer() {
   scheduling.contextTokens = ctx;
   scheduling.maxWaiting = static_cast<size_t>(maxWaitingOpt.getValue());
   scheduling.stepDelay = std::chrono::milliseconds(stepDelayOpt.getValue());
+  scheduling.lockstep = lockstep.enabled() ? &lockstep : nullptr;
   auto scheduler = Scheduler::create(lib, loaded.model, *loaded.tokenizer, scheduling);
   if (!scheduler)
     return scheduler.takeError();

@@ -127,6 +127,24 @@ int32_t tfc_attention_maps_shape(int32_t n, int64_t dims[4]);
    vocabulary, out of memory). */
 int32_t tfc_attention_maps(const tfc_model *, const int32_t *tokens, int32_t n, float *out);
 
+/* Tensor-parallel models (`tfc --tensor-parallel=N`) run as N MPI processes
+   (ranks), each on its shard of the weights; every call that runs the model
+   (tfc_decode, tfc_decode_batch, tfc_encode, tfc_attention_maps) is a
+   collective: every rank must make it, with the same arguments, in the same
+   order. tfc_rank returns this process's rank (0 to N-1) and writes N to
+   *ranks when ranks != NULL; 0 and 1 for any other model, and before a model
+   is loaded (tfc_model_load / tfc_model_random join the ranks).
+   tfc_broadcast copies `bytes` bytes at `buffer` from rank 0 to every rank
+   (MPI_Bcast), so that a host whose rank 0 decides the work (tfc-serve: the
+   requests arrive there) can tell the other ranks each call to make. Every
+   rank calls it with the same `bytes`; a rank waiting in it sleeps between
+   checks rather than spinning a core. A no-op with one rank. Returns 0, or -1
+   with tfc_last_error() set (the transfer failed). Hosts must call the model
+   and tfc_broadcast from one thread at a time. Added after ABI version 3:
+   absent from older model.so files, which are single-process. */
+int32_t tfc_rank(int32_t *ranks);
+int32_t tfc_broadcast(void *buffer, int64_t bytes);
+
 /* Thread-local description of the last failure on this thread, "" when none. */
 const char *tfc_last_error(void);
 

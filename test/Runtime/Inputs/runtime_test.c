@@ -41,6 +41,8 @@ typedef struct {
   int32_t (*decode)(tfc_session *, const int32_t *, int32_t, float *, int32_t);
   int32_t (*encode)(tfc_session *, const int32_t *, int32_t, float *);
   const char *(*last_error)(void);
+  int32_t (*rank)(int32_t *);
+  int32_t (*broadcast)(void *, int64_t);
 } Api;
 
 static int failures = 0;
@@ -82,6 +84,8 @@ static Api open_api(const char *path) {
   a.decode = sym(h, "tfc_decode");
   a.encode = sym(h, "tfc_encode");
   a.last_error = sym(h, "tfc_last_error");
+  a.rank = sym(h, "tfc_rank");
+  a.broadcast = sym(h, "tfc_broadcast");
   return a;
 }
 
@@ -261,6 +265,15 @@ static int cmd_misuse(void) {
   }
   printf("error kept after a success: %s\n",
          (api.session_pos(s), api.last_error()));
+  /* One process: rank 0 of 1, and a broadcast moves nothing and succeeds. */
+  int32_t ranks = -1;
+  CHECK(api.rank(&ranks) == 0 && ranks == 1);
+  CHECK(api.rank(NULL) == 0);
+  char bytes[4] = {1, 2, 3, 4};
+  CHECK(api.broadcast(bytes, 4) == 0 && bytes[3] == 4);
+  CHECK(api.broadcast(NULL, 0) == 0);
+  EXPECT_FAIL(api.broadcast(NULL, 4), "broadcast(NULL, 4)");
+  EXPECT_FAIL(api.broadcast(bytes, -1), "broadcast(-1)");
   api.session_free(s);
   api.model_free(m);
   return failures != 0;

@@ -14,6 +14,8 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <utility>
+
 namespace tfc {
 
 /// The C ABI of one loaded model.so. Every pointer is non-null once open()
@@ -37,10 +39,18 @@ struct ModelLibrary {
   decltype(&::tfc_attention_maps_shape) attentionMapsShape = nullptr;
   decltype(&::tfc_attention_maps) attentionMaps = nullptr;
   decltype(&::tfc_last_error) lastError = nullptr;
+  /// Optional (model.so files of ABI version 3 may predate them): null in a
+  /// library without them, which is then a single-process model.
+  decltype(&::tfc_rank) rankFn = nullptr;
+  decltype(&::tfc_broadcast) broadcast = nullptr;
 
   /// dlopens `path`, resolves every symbol and checks that the model's
   /// abi_version is TFC_ABI_VERSION.
   static llvm::Expected<ModelLibrary> open(llvm::StringRef path);
+
+  /// This process's rank of the model's ranks and their number (tfc_rank):
+  /// {0, 1} for a single-process model.
+  std::pair<int32_t, int32_t> rank() const;
 
   /// tfc_last_error(), or a placeholder when the model left it empty.
   const char *errorText() const;

@@ -17,8 +17,9 @@ TIMEOUT = 60  # seconds, for any single wait
 
 
 class Server:
-    def __init__(self, args):
-        self.proc = subprocess.Popen(["tfc-serve", *args, "--port", "0"],
+    def __init__(self, args, launcher=()):
+        """`launcher`: what starts tfc-serve, e.g. an mpirun command line."""
+        self.proc = subprocess.Popen([*launcher, "tfc-serve", *args, "--port", "0"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.log = []
         self.listening = threading.Event()
