@@ -163,6 +163,10 @@ extern "C" void __tfc_all_reduce_f32(float *, float *aligned, int64_t offset, in
   }
 }
 
+// The rank is fixed once the model has loaded (joinRanks), before any
+// generated code runs.
+extern "C" int64_t __tfc_rank_index(void) { return worldRank; }
+
 extern "C" void __tfc_all_gather_f32(float *, float *srcAligned, int64_t srcOffset,
                                      int64_t srcRows, int64_t srcCols, int64_t srcRowStride,
                                      int64_t srcColStride, float *, float *dstAligned,

@@ -1,13 +1,17 @@
 // RUN: tfc-opt %s -split-input-file -tfc-attn-tensor-parallel=ranks=2 -verify-diagnostics | FileCheck %s --enable-var-scope
 // RUN: tfc-opt %s -split-input-file -tfc-attn-tensor-parallel=ranks=4 2>&1 | FileCheck %s --check-prefix=FOUR --enable-var-scope
 // RUN: tfc-opt %s -split-input-file -tfc-attn-tensor-parallel=ranks=2 -tfc-attn-last-token-logits 2>/dev/null | FileCheck %s --check-prefix=LAST --enable-var-scope
+// RUN: tfc-opt %s -split-input-file -tfc-attn-tensor-parallel=ranks=2 -tfc-attn-latent 2>/dev/null | FileCheck %s --check-prefix=LATENT --enable-var-scope
 
 // A Llama layer loop and head: q/k/v rows, o columns split by heads; gate/up
 // rows, down columns; the head's rows (the vocabulary); a sum after o_proj and
-// down_proj, a gather after the head; norms and the embedding stay whole.
+// down_proj, a gather after the head; the embedding's rows (the vocabulary: a
+// token's row on the rank that holds it, zeros elsewhere) and a sum; norms whole.
 
 // CHECK-LABEL: func.func @decoder
-// CHECK-DAG: %[[EMB:.*]] = attn.weight "emb.weight" : tensor<16x8xf32>
+// CHECK-DAG: %[[EMB:.*]] = attn.weight "emb.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<8x8xf32>
+// CHECK-DAG: %[[X0:.*]] = attn.embedding %[[EMB]], %{{.*}} {vocab_parts = 2 : i64} : tensor<8x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+// CHECK-DAG: %[[X0S:.*]] = attn.all_reduce %[[X0]] ranks 2 : tensor<?x8xf32>
 // CHECK-DAG: %[[NORM:.*]] = attn.weight "l." * ".norm.weight" layers 2 : tensor<2x8xf32>
 // CHECK-DAG: %[[WQ:.*]] = attn.weight "l." * ".q.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x4x8xf32>
 // CHECK-DAG: %[[WK:.*]] = attn.weight "l." * ".k.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x2x8xf32>
@@ -16,7 +20,7 @@
 // CHECK-DAG: %[[WG:.*]] = attn.weight "l." * ".gate.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x8x8xf32>
 // CHECK-DAG: %[[WU:.*]] = attn.weight "l." * ".up.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x8x8xf32>
 // CHECK-DAG: %[[WD:.*]] = attn.weight "l." * ".down.weight" layers 2 {attn.shard = array<i64: 1, 2, 2>} : tensor<2x8x8xf32>
-// CHECK: scf.for %[[L:.*]] = {{.*}} iter_args(%[[X:.*]] = {{.*}})
+// CHECK: scf.for %[[L:.*]] = {{.*}} iter_args(%[[X:.*]] = %[[X0S]])
 // CHECK-DAG: %[[Q:.*]] = tensor.extract_slice %[[WQ]][%[[L]], 0, 0] [1, 4, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<4x8xf32>
 // CHECK-DAG: %[[O:.*]] = tensor.extract_slice %[[WO]][%[[L]], 0, 0] [1, 8, 4] [1, 1, 1] : tensor<2x8x4xf32> to tensor<8x4xf32>
 // CHECK: %[[A:.*]] = attn.attention %{{.*}} weights(%[[Q]], %{{.*}}, %{{.*}}, %[[O]] : tensor<4x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<8x4xf32>)
@@ -50,7 +54,7 @@
 // LAST: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<1x8xf32> -> tensor<1x16xf32>
 // LAST: return %[[G]]
 
-// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 1 feed-forward blocks (per layer loop body); output head split}}
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 1 feed-forward blocks (per layer loop body), 1 embeddings; output head split}}
 module {
   func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x16xf32> {
     %c0 = arith.constant 0 : index
@@ -97,12 +101,15 @@ module {
 
 // -----
 
-// Replicated, with the reason: a head tied to the embedding, an MLP whose
-// inner product has a second use, a GPT-2 style layer (Conv1D weights [in,
-// out] and biases) splits the other way round, its output bias on rank 0 only.
+// A head tied to the embedding splits with it (one tensor, the same rows);
+// an MLP whose inner product has a second use stays whole; a GPT-2 style
+// layer (Conv1D weights [in, out] and biases) splits the other way round, its
+// output bias on rank 0 only.
 
 // CHECK-LABEL: func.func @decoder
-// CHECK: %[[EMB:.*]] = attn.weight "wte.weight" : tensor<16x8xf32>
+// CHECK: %[[EMB:.*]] = attn.weight "wte.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<8x8xf32>
+// CHECK: %[[E:.*]] = attn.embedding %[[EMB]], %{{.*}} {vocab_parts = 2 : i64}
+// CHECK: attn.all_reduce %[[E]] ranks 2
 // CHECK: %[[FC:.*]] = attn.weight "fc.weight" {attn.shard = array<i64: 1, 2, 2>} : tensor<8x8xf32>
 // CHECK: %[[FCB:.*]] = attn.weight "fc.bias" {attn.shard = array<i64: 0, 2, 2>} : tensor<8xf32>
 // CHECK: %[[PR:.*]] = attn.weight "proj.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<8x8xf32>
@@ -112,10 +119,11 @@ module {
 // CHECK: attn.all_reduce %[[P]] ranks 2
 // CHECK: %[[W2:.*]] = attn.weight "twice.weight" : tensor<16x8xf32>
 // CHECK-NOT: all_reduce
-// CHECK: attn.linear %{{.*}}, %[[EMB]] : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
-// CHECK-NOT: all_gather
+// CHECK: %[[H:.*]] = attn.linear %{{.*}}, %[[EMB]] : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+// CHECK: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<?x8xf32> -> tensor<?x16xf32>
+// CHECK: return %[[G]]
 
-// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 1 feed-forward blocks (per layer loop body); output head replicated}}
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 1 feed-forward blocks (per layer loop body), 1 embeddings; output head split}}
 module {
   func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x16xf32> {
     %emb = attn.weight "wte.weight" : tensor<16x8xf32>
@@ -133,8 +141,59 @@ module {
     %t = attn.linear %x1, %w2 : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
     %tt = attn.mul %t, %t : tensor<?x16xf32>
     %b = attn.linear %tt, %w3 : tensor<?x16xf32>, tensor<8x16xf32> -> tensor<?x8xf32>
-    // expected-remark @+1 {{the output head's weight is tied to another use: head replicated}}
     %logits = attn.linear %b, %emb : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
     return %logits : tensor<?x16xf32>
+  }
+}
+
+// -----
+
+// MLA as DeepSeek's tensor parallelism splits it: by heads, q_b_proj (or
+// q_proj) and kv_b_proj by rows, o_proj by columns, then a sum; the
+// down-projections q_a_proj and kv_a_proj_with_mqa and their norms, shared by
+// all heads, stay whole on every rank (so does the latent the KV cache holds).
+// A vocabulary of 15 does not divide by 2: the embedding stays whole.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK: attn.weight "emb.weight" : tensor<15x64xf32>
+// CHECK: %[[QA:.*]] = attn.weight "q_a.weight" : tensor<16x64xf32>
+// CHECK: %[[QN:.*]] = attn.weight "q_norm.weight" : tensor<16xf32>
+// CHECK: %[[QB:.*]] = attn.weight "q_b.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<48x16xf32>
+// CHECK: %[[KVA:.*]] = attn.weight "kv_a.weight" : tensor<40x64xf32>
+// CHECK: %[[KVN:.*]] = attn.weight "kv_norm.weight" : tensor<32xf32>
+// CHECK: %[[KVB:.*]] = attn.weight "kv_b.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<64x32xf32>
+// CHECK: %[[WO:.*]] = attn.weight "o.weight" {attn.shard = array<i64: 1, 2, 2>} : tensor<64x32xf32>
+// CHECK: %[[A:.*]] = attn.latent_attention %{{.*}} q(%[[QA]], %[[QN]], %[[QB]] : tensor<16x64xf32>, tensor<16xf32>, tensor<48x16xf32>) kv(%[[KVA]], %[[KVN]], %[[KVB]] : tensor<40x64xf32>, tensor<32xf32>, tensor<64x32xf32>) o(%[[WO]] : tensor<64x32xf32>)
+// CHECK-SAME: heads = 2 : i64
+// CHECK: attn.all_reduce %[[A]] ranks 2 : tensor<?x64xf32>
+
+// The latent (absorption) pass then sees two heads: kv_b_proj as [2, 32, 32],
+// attention over the one shared latent key.
+// LATENT-LABEL: func.func @decoder
+// LATENT: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [2, 32, 32] : tensor<64x32xf32> into tensor<2x32x32xf32>
+// LATENT: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 2 : i64, kv_heads = 1 : i64
+// LATENT: attn.all_reduce
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 0 feed-forward blocks (per layer loop body), 0 embeddings; output head replicated}}
+module {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
+    %emb = attn.weight "emb.weight" : tensor<15x64xf32>
+    // expected-remark @+1 {{vocabulary (15) not divisible by ranks (2): embedding replicated}}
+    %x = attn.embedding %emb, %tokens : tensor<15x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+    %qa = attn.weight "q_a.weight" : tensor<16x64xf32>
+    %qn = attn.weight "q_norm.weight" : tensor<16xf32>
+    %qb = attn.weight "q_b.weight" : tensor<96x16xf32>
+    %kva = attn.weight "kv_a.weight" : tensor<40x64xf32>
+    %kvn = attn.weight "kv_norm.weight" : tensor<32xf32>
+    %kvb = attn.weight "kv_b.weight" : tensor<128x32xf32>
+    %wo = attn.weight "o.weight" : tensor<64x64xf32>
+    %y = attn.latent_attention %x q(%qa, %qn, %qb : tensor<16x64xf32>, tensor<16xf32>, tensor<96x16xf32>)
+           kv(%kva, %kvn, %kvb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>)
+           o(%wo : tensor<64x64xf32>)
+           {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64,
+            v_dim = 16 : i64, q_rank = 16 : i64, causal, rope_theta = 1.0e+04 : f64, rope_style = #attn<rope_style half>}
+           : tensor<?x64xf32> -> tensor<?x64xf32>
+    %r = attn.add %x, %y : tensor<?x64xf32>
+    return %r : tensor<?x64xf32>
   }
 }

@@ -99,7 +99,17 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
   os << fmt::format("{:<44} {:>16.0f}\n", "total parameters", total);
   os << fmt::format("{:<44} {:>16.0f}\n", "active parameters per token", active);
   os << fmt::format("{:<44} {:>16.0f}\n", "weight bytes a decode step reads", decodeBytes);
-  os << fmt::format("{:<44} {:>16}\n", "KV cache bytes per token", kvBytes);
+  // Tensor parallelism: the cache is per rank (its heads, or the replicated
+  // latent or K/V heads), and so is tfc_model_info.kv_cache_bytes_per_token;
+  // the parameters above are the whole model's.
+  if (auto tp = attnOptModule->getAttrOfType<IntegerAttr>("attn.tensor_parallel")) {
+    os << fmt::format("{:<44} {:>16}\n", "KV cache bytes per token per rank", kvBytes);
+    os << fmt::format("{:<44} {:>16}\n",
+                      fmt::format("KV cache bytes per token, all {} ranks", tp.getInt()),
+                      kvBytes * tp.getInt());
+  } else {
+    os << fmt::format("{:<44} {:>16}\n", "KV cache bytes per token", kvBytes);
+  }
 }
 
 } // namespace tfc

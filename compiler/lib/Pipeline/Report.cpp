@@ -116,6 +116,12 @@ void printKVCacheReport(ModuleOp attnModule, ModuleOp attnOptModule, llvm::raw_o
   os << fmt::format("KV cache of model '{}' as compiled (max_seq {}, {})\n",
                     name ? name.str() : std::string("?"), maxSeq,
                     elementTypes.empty() ? "f32" : elementTypes);
+  // A tensor-parallel rank caches its own heads (an MLA latent or a K/V head
+  // replicated over ranks whole on each): the table is one rank's.
+  if (auto tp = attnOptModule->getAttrOfType<IntegerAttr>("attn.tensor_parallel"))
+    os << fmt::format("per rank of {} (--tensor-parallel): what one rank caches; the {} ranks "
+                      "together hold {} times as much\n",
+                      tp.getInt(), tp.getInt(), tp.getInt());
 
   std::vector<Row> rows;
   if (!attnOptModule.lookupSymbol<func::FuncOp>("decoder")) {

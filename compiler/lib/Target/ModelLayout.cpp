@@ -67,8 +67,8 @@ ModelSummary summarizeModel(ModuleOp module) {
     if (auto emb = dyn_cast<attn::EmbeddingOp>(op)) {
       if (!s.dim)
         s.dim = emb.getType().getDimSize(1);
-      if (!s.vocab)
-        s.vocab = emb.getTable().getType().getDimSize(0);
+      if (!s.vocab) // a vocabulary-parallel table holds 1/vocab_parts of the rows
+        s.vocab = emb.getTable().getType().getDimSize(0) * emb.getVocabParts().value_or(1);
     } else if (auto a = dyn_cast<attn::AttentionOp>(op)) {
       if (a.getMemory())
         return;

@@ -244,6 +244,10 @@ void __tfc_all_gather_f32(float *src_allocated, float *src_aligned, int64_t src_
                           int64_t dst_offset, int64_t dst_rows, int64_t dst_cols,
                           int64_t dst_row_stride, int64_t dst_col_stride);
 
+/* This process's rank, 0 to ranks - 1: where its shard of a vocabulary-split
+   embedding table starts (attn.embedding vocab_parts). */
+int64_t __tfc_rank_index(void);
+
 /* Defined by the generated object with hidden visibility. */
 extern const tfc_gen_model __tfc_model;
 

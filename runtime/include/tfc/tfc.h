@@ -40,7 +40,10 @@ typedef struct {
                                        (what it grows by per token: the rolling cache of a
                                        sliding window, fixed at its window, is not counted),
                                        in the cache's type (tfc --kv-type): 4 bytes per value
-                                       for f32, 2 for bf16, 34 per 32 for q8_0 */
+                                       for f32, 2 for bf16, 34 per 32 for q8_0; under
+                                       --tensor-parallel=N one rank's cache (its K/V heads,
+                                       or MLA's latent, which every rank holds whole), not
+                                       the N ranks' total */
   int32_t n_weights;                /* entries of the weight manifest */
 } tfc_model_info;
 

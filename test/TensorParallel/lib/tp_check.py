@@ -36,6 +36,9 @@ TP_MODELS = {
     "llama_tp": ("llama", dict(MODELS["llama_small"][1], vocab=96, kv_heads=4, ffn=128)),
     "llama_mem": ("llama", dict(MODELS["llama_small"][1], vocab=1024, dim=256, head_dim=32,
                                 kv_heads=4, ffn=1024)),
+    # The vocabulary-parallel embedding (96 rows): GPT-2's head tied to it, BERT's encoder.
+    "gpt2_tp": ("gpt2", dict(MODELS["gpt2_small"][1], vocab=96)),
+    "bert_tp": ("bert", dict(MODELS["bert_small"][1], vocab=96)),
 }
 
 TP_TOL = 1e-5

@@ -10,8 +10,9 @@
 #   * each rank: at least its in-place shards (the rows of q/k/v_proj, gate/up_proj
 #     and lm_head, 1/RANKS of each); with its copies of o_proj and down_proj (cut
 #     along columns, copied at load, 1/RANKS of each; the file pages the copy read
-#     leave the resident set) at most 1/RANKS of the model plus the embedding and
-#     norms, give or take 64 KiB per tensor (the kernel maps the page cache's
+#     leave the resident set) at most 1/RANKS of the model plus the norms (the
+#     embedding is split over the vocabulary, 1/RANKS of its rows per rank: the
+#     rows a rank touches are among them), give or take 64 KiB per tensor (the kernel maps the page cache's
 #     folios around each fault, and reads the file in such folios).
 # So a rank's weights are 1/RANKS of the model plus what is replicated.
 #
@@ -95,10 +96,11 @@ def main():
         failures.append("one process: %d bytes of the file resident, expected %d to %d" %
                         (single[0], total - embedding, total))
     # At least its shards (they are mapped at load); at most 1/N of the model plus
-    # what every rank keeps whole (the embedding, the norms), with a page-cache
-    # folio's worth of slack at each tensor's ends (the kernel maps around faults).
+    # what every rank keeps whole (the norms; the embedding is vocabulary-split),
+    # with a page-cache folio's worth of slack at each tensor's ends (the kernel
+    # maps around faults).
     low = in_place
-    replicated = embedding + norms
+    replicated = norms
     high = total // args.ranks + replicated + 16 * PAGE * n_tensors
     for r, got in enumerate(ranks):
         if not (low <= got and got + copies <= high):

@@ -122,6 +122,8 @@ LogicalResult WeightOp::verify() {
 LogicalResult EmbeddingOp::verify() {
   if (tensorType(getTable()).getRank() != 2)
     return emitOpError("table must be of rank 2");
+  if (getVocabParts() && *getVocabParts() < 2)
+    return emitOpError("vocab_parts must be at least 2");
   return expectShape(*this, getResult(), "result", {dimOf(getTokens(), 0), dimOf(getTable(), 1)});
 }
 

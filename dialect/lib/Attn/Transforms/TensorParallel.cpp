@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
 namespace tfc::attn {
@@ -181,6 +182,35 @@ public:
     ++attentions;
   }
 
+  // latent_attention(x) => all_reduce(latent_attention(x) with heads / N), as
+  // DeepSeek's own tensor parallelism splits MLA: the per-head up-projections
+  // (q_proj or q_b_proj, kv_b_proj) by their rows, o_proj by its columns; the
+  // down-projections (q_a_proj, kv_a_proj_with_mqa) and their norms, small and
+  // shared by all heads, replicated, so every rank computes (and caches) the
+  // whole latent.
+  void splitLatentAttention(LatentAttentionOp op) {
+    int64_t heads = op.getHeads();
+    if (heads % ranks != 0) {
+      emitRemark(op.getLoc()) << "heads (" << heads << ") not divisible by ranks (" << ranks
+                      << "): latent attention replicated";
+      return;
+    }
+    Value wq = op.getQWeights().back(); // q_proj, or q_b_proj after q_a_proj and q_norm
+    if (!canShard(wq, 0, ranks) || !canShard(op.getWkvB(), 0, ranks) ||
+        !canShard(op.getWo(), 1, ranks)) {
+      emitRemark(op.getLoc(), "a projection weight has other uses: latent attention replicated");
+      return;
+    }
+    OpBuilder b(op);
+    unsigned last = op.getQWeights().size() - 1;
+    op.getQWeightsMutable()[last].assign(shard(b, wq, 0, ranks, ranks));
+    op.getWkvBMutable().assign(shard(b, op.getWkvB(), 0, ranks, ranks));
+    op.getWoMutable().assign(shard(b, op.getWo(), 1, ranks, ranks));
+    op.setHeadsAttr(b.getI64IntegerAttr(heads / ranks));
+    sumOverRanks(b, op.getResult(), ranks);
+    ++attentions;
+  }
+
   // linear_o(f(linear_1(x), ..., linear_k(x))) => all_reduce(the same with
   // linear_1..k column-parallel and linear_o row-parallel), f elementwise
   void splitFeedForward(LinearOp outer) {
@@ -237,6 +267,75 @@ public:
     }
     OpBuilder b(head);
     head.getWeightMutable().assign(shard(b, head.getWeight(), outDim, ranks, ranks));
+    gatherVocabulary(b, head);
+  }
+
+  // embedding(table, tokens) => all_reduce(embedding(this rank's rows of table,
+  // tokens) {vocab_parts}), Megatron's VocabParallelEmbedding; an output head
+  // tied to the table, linear(x, table), splits with it (its rows are the same
+  // vocabulary) into the gathered vocabulary-parallel head. `tables` are the
+  // attn.weight ops of one tensor (every function names it separately).
+  void splitEmbedding(ArrayRef<WeightOp> tables, func::FuncOp decoder) {
+    SmallVector<EmbeddingOp> lookups;
+    SmallVector<LinearOp> heads;
+    for (WeightOp w : tables) {
+      if (w.getName().isStacked() || w->hasAttr(kShardAttr) || w.getType().getRank() != 2)
+        return;
+      for (Operation *user : w->getUsers()) {
+        if (auto e = dyn_cast<EmbeddingOp>(user); e && e.getTable() == w && !e.getVocabParts()) {
+          lookups.push_back(e);
+          continue;
+        }
+        auto head = dyn_cast<LinearOp>(user);
+        if (head && isOutputHead(head, decoder) && head.getWeight() == w && !head.getWeightInOut() &&
+            !done.contains(head) && canShard(head.getBias(), 0, ranks)) {
+          heads.push_back(head);
+          continue;
+        }
+        return; // another use needs the whole table
+      }
+    }
+    if (lookups.empty())
+      return;
+    int64_t vocab = WeightOp(tables.front()).getType().getDimSize(0);
+    if (ShapedType::isDynamic(vocab) || vocab % ranks != 0) {
+      emitRemark(lookups.front().getLoc())
+          << "vocabulary (" << vocab << ") not divisible by ranks (" << ranks
+          << "): embedding replicated";
+      return;
+    }
+    OpBuilder b(lookups.front());
+    for (WeightOp w : tables) {
+      w->setAttr(kShardAttr, b.getDenseI64ArrayAttr({0, ranks, ranks}));
+      auto type = w.getType();
+      w.getResult().setType(
+          RankedTensorType::get({vocab / ranks, type.getDimSize(1)}, type.getElementType()));
+    }
+    for (EmbeddingOp e : lookups) {
+      e.setVocabPartsAttr(b.getI64IntegerAttr(ranks));
+      sumOverRanks(b, e.getResult(), ranks);
+      ++embeddings;
+    }
+    for (LinearOp head : heads)
+      gatherVocabulary(b, head);
+  }
+
+  int64_t attentions = 0, feedForwards = 0, embeddings = 0;
+  bool headSplit = false;
+
+private:
+  /// Whether `l` computes the decoder's result (the output head, the logits).
+  static bool isOutputHead(LinearOp l, func::FuncOp decoder) {
+    if (!decoder || l->getParentOp() != decoder || !l.getResult().hasOneUse())
+      return false;
+    auto ret = dyn_cast<func::ReturnOp>(*l->getUsers().begin());
+    return ret && ret.getNumOperands() == 1 && ret.getOperand(0) == l.getResult();
+  }
+
+  /// The head's weight holds this rank's rows already: its bias follows and
+  /// the logits of all ranks are gathered into the decoder's result.
+  void gatherVocabulary(OpBuilder &b, LinearOp head) {
+    b.setInsertionPoint(head);
     if (head.getBias())
       head.getBiasMutable().assign(shard(b, head.getBias(), 0, ranks, ranks));
     Type full = head.getType();
@@ -244,15 +343,11 @@ public:
     b.setInsertionPointAfter(head);
     auto gathered =
         b.create<AllGatherOp>(head.getLoc(), full, head.getResult(), b.getI64IntegerAttr(ranks));
-    ret->setOperand(0, gathered);
+    head.getResult().replaceAllUsesExcept(gathered.getResult(), gathered);
     done.insert(head);
     headSplit = true;
   }
 
-  int64_t attentions = 0, feedForwards = 0;
-  bool headSplit = false;
-
-private:
   /// Collects the linear layers that feed `v` through elementwise ops only,
   /// each value on the way used once (so narrowing it changes nothing else).
   bool collectInner(Value v, SmallVectorImpl<LinearOp> &inner,
@@ -292,24 +387,42 @@ struct AttnTensorParallelPass
       return; // one rank: nothing to split
     TensorParallel split(ranks.getValue());
     SmallVector<AttentionOp> attentions;
+    SmallVector<LatentAttentionOp> latents;
     SmallVector<LinearOp> linears;
     module.walk([&](Operation *op) {
       if (auto a = dyn_cast<AttentionOp>(op))
         attentions.push_back(a);
+      else if (auto m = dyn_cast<LatentAttentionOp>(op))
+        latents.push_back(m);
       else if (auto l = dyn_cast<LinearOp>(op))
         linears.push_back(l);
     });
     for (AttentionOp a : attentions)
       split.splitAttention(a);
+    for (LatentAttentionOp m : latents)
+      split.splitLatentAttention(m);
     for (LinearOp l : linears)
       split.splitFeedForward(l);
-    if (auto decoder = module.lookupSymbol<func::FuncOp>("decoder"); decoder && !decoder.isExternal())
+    auto decoder = module.lookupSymbol<func::FuncOp>("decoder");
+    if (decoder && decoder.isExternal())
+      decoder = {};
+    // The embedding tables, each tensor with all the attn.weight ops naming
+    // it, in the order of the module.
+    llvm::MapVector<WeightNameAttr, SmallVector<WeightOp>> tables;
+    module.walk([&](WeightOp w) { tables[w.getName()].push_back(w); });
+    for (auto &[name, ops] : tables)
+      if (llvm::any_of(ops, [](WeightOp w) {
+            return llvm::any_of(w->getUsers(), [](Operation *u) { return isa<EmbeddingOp>(u); });
+          }))
+        split.splitEmbedding(ops, decoder);
+    if (decoder)
       split.splitOutputHead(decoder);
     module->setAttr(kTensorParallelAttr, OpBuilder(module).getI64IntegerAttr(ranks));
     emitRemark(module.getLoc()) << "tensor parallel over " << ranks.getValue()
                                 << " ranks: split " << split.attentions << " attention and "
                                 << split.feedForwards
-                                << " feed-forward blocks (per layer loop body); output head "
+                                << " feed-forward blocks (per layer loop body), "
+                                << split.embeddings << " embeddings; output head "
                                 << (split.headSplit ? "split" : "replicated");
   }
 };

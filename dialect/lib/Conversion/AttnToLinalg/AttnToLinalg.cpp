@@ -19,6 +19,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -62,6 +63,22 @@ Value rowSum(OpBuilder &b, Location loc, Value x, Value extra, AffineMap extraMa
 // Embeddings
 //===----------------------------------------------------------------------===//
 
+/// The runtime's rank of this process (gen_abi.h), read by vocabulary-parallel
+/// embeddings.
+constexpr llvm::StringLiteral kRankIndexFunction = "__tfc_rank_index";
+
+/// Declares kRankIndexFunction in `module` when a vocabulary-parallel embedding
+/// will call it (before the conversion: its patterns only rewrite in place).
+void declareRankIndex(ModuleOp module) {
+  bool needed = false;
+  module.walk([&](EmbeddingOp e) { needed |= e.getVocabParts().has_value(); });
+  if (!needed || module.lookupSymbol<func::FuncOp>(kRankIndexFunction))
+    return;
+  OpBuilder b(module.getBodyRegion());
+  auto type = b.getFunctionType({}, {b.getI64Type()});
+  b.create<func::FuncOp>(module.getLoc(), kRankIndexFunction, type).setPrivate();
+}
+
 // attn.embedding => linalg.generic over [n, dim] reading table[tokens[t], c]
 //                   with tensor.extract
 struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
@@ -75,15 +92,40 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(rewriter, loc, tokens, 0),
                                     tensor::getMixedSize(rewriter, loc, table, 1)};
     Value init = emptyTensor(rewriter, loc, sizes);
-    Value result = generic(rewriter, loc, tokens, init,
-                           {selectDims(ctx, 2, {0}), rewriter.getMultiDimIdentityMap(2)},
-                           iterators(2), [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-                             Value row = b.create<arith::IndexCastOp>(l, b.getIndexType(), args[0]);
-                             Value col = b.create<linalg::IndexOp>(l, 1);
-                             return b.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
-                           });
+    Value rows = op.getVocabParts() ? rewriter.create<tensor::DimOp>(loc, table, 0).getResult()
+                                    : Value();
+    Value first = rows ? shardStart(rewriter, op, rows) : Value();
+    Value result = generic(
+        rewriter, loc, tokens, init, {selectDims(ctx, 2, {0}), rewriter.getMultiDimIdentityMap(2)},
+        iterators(2), [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value row = b.create<arith::IndexCastOp>(l, b.getIndexType(), args[0]);
+          Value col = b.create<linalg::IndexOp>(l, 1);
+          if (!first)
+            return b.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
+          // A vocabulary shard: the token's row when this rank holds it, else
+          // zeros (an unsigned compare also sends tokens below the shard out).
+          Value local = b.create<arith::SubIOp>(l, row, first);
+          Value mine = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ult, local, rows);
+          Value zeroRow = b.create<arith::ConstantIndexOp>(l, 0);
+          Value safe = b.create<arith::SelectOp>(l, mine, local, zeroRow);
+          Value v = b.create<tensor::ExtractOp>(l, table, ValueRange{safe, col});
+          Value zero = b.create<arith::ConstantOp>(l, b.getF32FloatAttr(0.0f));
+          return b.create<arith::SelectOp>(l, mine, v, zero);
+        });
     rewriter.replaceOp(op, castTo(rewriter, loc, result, op.getType()));
     return success();
+  }
+
+  /// The first vocabulary row of this rank's shard: rank * rows, the rank from
+  /// the runtime (gen_abi.h __tfc_rank_index, declared by declareRankIndex).
+  static Value shardStart(ConversionPatternRewriter &rewriter, EmbeddingOp op, Value rows) {
+    Location loc = op.getLoc();
+    Value rank = rewriter
+                     .create<func::CallOp>(loc, kRankIndexFunction, rewriter.getI64Type(),
+                                           ValueRange{})
+                     .getResult(0);
+    Value rankIndex = rewriter.create<arith::IndexCastOp>(loc, rewriter.getIndexType(), rank);
+    return rewriter.create<arith::MulIOp>(loc, rankIndex, rows);
   }
 };
 
@@ -682,6 +724,10 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
   void runOnOperation() override {
     if (failed(checkDecomposed(getOperation())))
       return signalPassFailure();
+    if (auto module = dyn_cast<ModuleOp>(getOperation()))
+      declareRankIndex(module);
+    else if (auto module = getOperation()->getParentOfType<ModuleOp>())
+      declareRankIndex(module);
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addLegalDialect<affine::AffineDialect, arith::ArithDialect, linalg::LinalgDialect,
@@ -690,6 +736,8 @@ struct ConvertAttnToLinalgPass : tfc::impl::ConvertAttnToLinalgBase<ConvertAttnT
     target.addLegalOp<WeightOp>();
     // The collectives stay until bufferization turns them into runtime calls.
     target.addLegalOp<AllReduceOp, AllGatherOp>();
+    // A vocabulary-parallel embedding asks the runtime for the rank.
+    target.addLegalOp<func::CallOp>();
     RewritePatternSet patterns(ctx);
     tfc::populateAttnToLinalgPatterns(patterns);
     tfc::populateAttnCacheAndLatentToLinalgPatterns(patterns);

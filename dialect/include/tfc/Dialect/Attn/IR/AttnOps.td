@@ -69,12 +69,25 @@ def Attn_EmbeddingOp : Attn_Op<"embedding", [Pure]> {
   let description = [{
     `result[t, :] = table[tokens[t], :]`.
 
+    With `vocab_parts = P` (tfc-attn-tensor-parallel's vocabulary-parallel
+    embedding) the table is this rank's shard: rows `[r * R, (r + 1) * R)` of a
+    vocabulary of `P * R` rows (`R` the table's rows, `r` the rank, which the
+    runtime gives: `__tfc_rank_index`). A token outside the shard gives a row
+    of zeros, so the sum over ranks (attn.all_reduce) is the whole lookup.
+
     ```mlir
     %x = attn.embedding %table, %tokens : tensor<512x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
+    %p = attn.embedding %shard, %tokens {vocab_parts = 2 : i64} : tensor<256x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
     ```
   }];
-  let arguments = (ins Attn_F32Tensor:$table, Attn_TokenIds:$tokens);
+  let arguments = (ins Attn_F32Tensor:$table, Attn_TokenIds:$tokens,
+                       OptionalAttr<I64Attr>:$vocab_parts);
   let results = (outs Attn_Activation:$result);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$table, "::mlir::Value":$tokens), [{
+      build($_builder, $_state, result, table, tokens, ::mlir::IntegerAttr());
+    }]>
+  ];
   let assemblyFormat = "$table `,` $tokens attr-dict `:` type($table) `,` type($tokens) `->` type($result)";
   let hasVerifier = 1;
 }
