@@ -552,7 +552,7 @@ tfc_model *tfc_model_random(uint64_t seed) {
     // F32 would add the largest tensor (the embedding) to the peak RSS of every
     // load. A tensor's values are one sequential stream, so chunking does not
     // change them.
-    constexpr int64_t kChunk = 1 << 14;
+    constexpr int64_t kChunk = 1 << 18; // 1 MiB, several parts of a quantizing storeFloats
     std::vector<float> values(kChunk);
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const tfc_gen_weight &w = m.weights[i];

@@ -199,7 +199,9 @@ private:
   /// weights, not even transiently.
   void copyTensors(tfc_model &model, const std::vector<bool> &inPlace) {
     const tfc_gen_model &m = descriptor();
-    constexpr int64_t kChunk = 1 << 16; // a multiple of every block size
+    // A multiple of every block size; large enough that quantizing a chunk
+    // (storeFloats) is worth splitting over the cores.
+    constexpr int64_t kChunk = 1 << 18;
     std::vector<float> staging;         // sized at the first conversion that needs it
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       if (inPlace[m.weights[i].slot])
