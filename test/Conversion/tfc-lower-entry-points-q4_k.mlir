@@ -20,7 +20,7 @@
 // CHECK-DAG: #[[$M0:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, 2)>
 // CHECK-DAG: #[[$M1:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, 3)>
 // CHECK-DAG: #[[$C:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
-// CHECK: attn.weight_slots = [#attn.weight_slot<"up.weight", shape = [96, 256], dtype = q4_k, init = random>, #attn.weight_slot<"down.weight", shape = [64, 96], dtype = q8_0, init = random>, #attn.weight_slot<"l.v_proj.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"lm_head.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.ffn_down.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.attn_output.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk." * ".attn_v.weight" layers 3, shape = [3, 64, 256], dtype = q4_k, layer_dtypes = [q4_k, q4_k, q6_k], init = random>]
+// CHECK: attn.weight_slots = [#attn.weight_slot<"up.weight", shape = [96, 256], dtype = q4_k, init = random>, #attn.weight_slot<"down.weight", shape = [64, 96], dtype = q8_0, init = random>, #attn.weight_slot<"l.v_proj.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"lm_head.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.ffn_down.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.attn_output.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk." * ".attn_v.weight" layers 3, shape = [3, 64, 256], dtype = q4_k, init = random>]
 // CHECK-LABEL: func.func @quantized
 // CHECK-SAME: %[[UP:[a-z0-9]+]]: memref<96x1x144xi8>, %[[DOWN:[a-z0-9]+]]: memref<64x3x34xi8>
 // CHECK: linalg.generic {indexing_maps = [#[[$A]], #[[$QS]], #[[$P]], #[[$Q]], #[[$R]], #[[$D0]], #[[$D1]], #[[$M0]], #[[$M1]], #[[$C]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
@@ -82,7 +82,7 @@
 // the layer at its offset as Q6_K or Q4_K blocks.
 // MIX-LABEL: func.func @layers
 // MIX-SAME: %{{.*}}: memref<?xi8>, %[[TABLE:.*]]: memref<3xi64>
-// MIX: scf.for %[[L:.*]] = 
+// MIX: scf.for %[[L:[a-z0-9]+]] =
 // MIX: %[[KINDS:.*]] = arith.constant dense<[false, false, true]> : tensor<3xi1>
 // MIX: %[[SIX:.*]] = tensor.extract %[[KINDS]][%[[L]]] : tensor<3xi1>
 // MIX: memref.load %[[TABLE]][%[[L]]] : memref<3xi64>
