@@ -102,6 +102,12 @@ bool checkDescriptor();
 /// Elements of one manifest entry's share of its slot (one layer when stacked).
 int64_t slotShareElements(const tfc_gen_slot &slot);
 
+/// The type entry `layer` of `slot` is stored in: its own with per-layer
+/// types (gen_abi.h layer_dtypes), else the slot's.
+inline int32_t entryDType(const tfc_gen_slot &slot, int32_t layer) {
+  return slot.layer_dtypes && layer >= 0 ? slot.layer_dtypes[layer] : slot.dtype;
+}
+
 /// The part of a manifest tensor this rank holds (gen_abi.h shard_dim,
 /// shard_parts): seen as [outer, along, inner] around the sharded dim, the
 /// rows [begin, begin + count) of `along` for every index of `outer`.

@@ -290,6 +290,13 @@ bool tfc::rt::checkDescriptor() {
       setError("model descriptor: weight slot %d is malformed", s);
       return false;
     }
+    // Per-layer types are K-quants of one super-block width over a K-quant base.
+    auto kQuant = [](int32_t t) { return t == TFC_DTYPE_Q6_K || t == TFC_DTYPE_Q4_K; };
+    for (int32_t l = 0; slot.layer_dtypes && l < std::max(slot.layers, 1); ++l)
+      if (slot.layers == 0 || !kQuant(slot.dtype) || !kQuant(slot.layer_dtypes[l])) {
+        setError("model descriptor: weight slot %d has a bad layer dtype", s);
+        return false;
+      }
   }
   for (int32_t c = 0; c < m.n_caches; ++c) {
     const tfc_gen_cache &cache = m.caches[c];
@@ -385,18 +392,23 @@ bool tfc_model::allocateSlots(const std::vector<bool> &external) {
     if (s < int32_t(external.size()) && external[s])
       continue;
     const tfc_gen_slot &slot = m.slots[s];
-    size_t n = size_t(storageUnits(slot.dtype, elementCount(slot.dims, slot.rank)));
+    // The layers side by side, each in its own type's size.
+    SlotView &view = views[s];
+    int64_t units = 0;
+    for (int32_t l = 0; l < slot.layers; ++l) {
+      view.layerOffsets.push_back(units);
+      units += storageUnits(entryDType(slot, l), slotShareElements(slot));
+    }
+    size_t n = size_t(slot.layers > 0 ? units
+                                      : storageUnits(slot.dtype, elementCount(slot.dims, slot.rank)));
     size_t bytes = dtypeBytes(slot.dtype);
     if (n > SIZE_MAX / bytes || !slots[s].allocate(n * bytes)) {
       setError("out of memory allocating weight slot %d (%s floats)", s,
                formatShape(slot.dims, slot.rank).c_str());
       return false;
     }
-    SlotView &view = views[s];
     view.base = slots[s].data();
     view.elements = int64_t(n);
-    for (int32_t l = 0; l < slot.layers; ++l)
-      view.layerOffsets.push_back(l * storageUnits(slot.dtype, slotShareElements(slot)));
   }
   return true;
 }
@@ -406,8 +418,9 @@ void *tfc_model::weightData(int32_t i) const {
   const tfc_gen_model &m = descriptor();
   const tfc_gen_weight &w = m.weights[i];
   const tfc_gen_slot &slot = m.slots[w.slot];
-  int64_t offset = slot.layers > 0 ? int64_t(w.layer) * slotShareElements(slot) : 0;
-  return static_cast<char *>(slots[w.slot].data()) + storageBytes(slot.dtype, offset);
+  // allocateSlots put layer l at layerOffsets[l] (in the slot's storage units).
+  int64_t offset = slot.layers > 0 ? views[w.slot].layerOffsets[w.layer] : 0;
+  return static_cast<char *>(slots[w.slot].data()) + offset * int64_t(dtypeBytes(slot.dtype));
 }
 
 tfc::rt::BlockLayout tfc::rt::blockLayout(int32_t dtype) {
@@ -531,11 +544,11 @@ void fillRandom(tfc_model &model, uint64_t seed) {
   // F32 would add the largest tensor (the embedding) to the peak RSS of every
   // load. A tensor's values are one sequential stream, so chunking does not
   // change them.
-  constexpr int64_t kChunk = 1 << 14;
+  constexpr int64_t kChunk = 1 << 18; // 1 MiB, several parts of a quantizing storeFloats
   std::vector<float> values(kChunk);
   for (int32_t i = 0; i < m.info.n_weights; ++i) {
     const tfc_gen_weight &w = m.weights[i];
-    const int32_t dtype = m.slots[w.slot].dtype;
+    const int32_t dtype = entryDType(m.slots[w.slot], w.layer);
     const int64_t n = elementCount(w.dims, w.rank);
     // One stream per manifest entry, so a tensor's values depend only on the
     // seed and its index. a = 1/sqrt(fan_in) keeps activations O(1).
@@ -613,7 +626,6 @@ tfc_model *tfc_model_random(uint64_t seed) {
     return agreeOnModel(model.release());
   });
 }
-
 
 void tfc_model_free(tfc_model *model) { delete model; }
 

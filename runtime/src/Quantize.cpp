@@ -15,6 +15,7 @@
 
 #include "Half.h"
 #include "Quants.h"
+#include "Threads.h"
 
 #include "tfc/Gguf.h"
 
@@ -321,8 +322,13 @@ bool tfc::rt::canQuantize(uint32_t type) {
 void tfc::rt::quantize(uint32_t type, const float *src, unsigned char *dst, int64_t n) {
   const tfc::gguf::TypeTraits *traits = tfc::gguf::typeTraits(type);
   const BlockQuantizer block = findBlockFunction(kQuantizers, type);
-  for (int64_t i = 0; i < n; i += traits->blockElements) {
-    block(src + i, dst);
-    dst += traits->blockBytes;
-  }
+  const int64_t elements = traits->blockElements, bytes = traits->blockBytes;
+  // Every block is quantized on its own, so any split over threads gives the
+  // same bytes. A part of at least 16K values (a few ms for the K-quants)
+  // makes creating its thread negligible.
+  parallelFor(n / elements, std::max<int64_t>(1, (int64_t(1) << 14) / elements),
+              [&](int64_t first, int64_t last) {
+                for (int64_t i = first; i < last; ++i)
+                  block(src + i * elements, dst + i * bytes);
+              });
 }

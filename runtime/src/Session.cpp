@@ -34,6 +34,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
+#include "Threads.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -52,16 +53,6 @@ using namespace tfc::rt;
 extern "C" void omp_set_num_threads(int) __attribute__((weak));
 
 namespace {
-
-/// TFC_NUM_THREADS when set to a positive number, else 0 (libomp's default).
-int requestedThreads() {
-  static const int threads = [] {
-    const char *env = std::getenv("TFC_NUM_THREADS");
-    long n = env ? std::strtol(env, nullptr, 10) : 0;
-    return n > 0 && n < 4096 ? static_cast<int>(n) : 0;
-  }();
-  return threads;
-}
 
 void setThreadCount() {
   if (omp_set_num_threads && requestedThreads() > 0)

@@ -107,7 +107,7 @@ public:
     std::vector<bool> inPlace(m.n_slots, true);
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const FileTensor &t = tensor(i);
-      const int32_t slotType = m.slots[m.weights[i].slot].dtype;
+      const int32_t slotType = entryDType(m.slots[m.weights[i].slot], m.weights[i].layer);
       uintptr_t address = reinterpret_cast<uintptr_t>(t.data);
       if (!set.sources[t.source].owner || !storedAs(slotType, t) ||
           address % dtypeBytes(slotType) != 0 || !shards[i].contiguous() || shards[i].zeros)
@@ -199,7 +199,9 @@ private:
   /// weights, not even transiently.
   void copyTensors(tfc_model &model, const std::vector<bool> &inPlace) {
     const tfc_gen_model &m = descriptor();
-    constexpr int64_t kChunk = 1 << 16; // a multiple of every block size
+    // A multiple of every block size; large enough that quantizing a chunk
+    // (storeFloats) is worth splitting over the cores.
+    constexpr int64_t kChunk = 1 << 18;
     std::vector<float> staging;         // sized at the first conversion that needs it
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       if (inPlace[m.weights[i].slot])
@@ -208,7 +210,7 @@ private:
       const ShardPart &part = shards[i];
       if (part.zeros)
         continue; // the slot was allocated zeroed
-      const int32_t slotType = m.slots[m.weights[i].slot].dtype;
+      const int32_t slotType = entryDType(m.slots[m.weights[i].slot], m.weights[i].layer);
       const bool sameType = storedAs(slotType, t);
       auto *dst = static_cast<char *>(model.weightData(i));
       PageDropper dropper(set.sources[t.source].fileMapped ? t.data : nullptr);
@@ -257,12 +259,17 @@ private:
       if (m.weights[i].slot == s)
         layers[std::max(m.weights[i].layer, 0)] = reinterpret_cast<uintptr_t>(tensor(i).data);
     const uintptr_t base = *std::min_element(layers.begin(), layers.end());
-    const uintptr_t last = *std::max_element(layers.begin(), layers.end());
     tfc_model::SlotView view;
     view.base = reinterpret_cast<const void *>(base);
     const uintptr_t element = dtypeBytes(m.slots[s].dtype);
-    view.elements = int64_t((last - base) / element) +
-                    storageUnits(m.slots[s].dtype, slotShareElements(m.slots[s]));
+    // To the end of the layer that ends last (with per-layer types, not
+    // necessarily the one that starts last).
+    for (size_t l = 0; l < layers.size(); ++l)
+      view.elements = std::max(
+          view.elements,
+          int64_t((layers[l] - base) / element) +
+              storageUnits(entryDType(m.slots[s], m.slots[s].layers > 0 ? int32_t(l) : -1),
+                           slotShareElements(m.slots[s])));
     if (m.slots[s].layers > 0)
       for (uintptr_t layer : layers)
         view.layerOffsets.push_back(int64_t((layer - base) / element));

@@ -20,7 +20,7 @@
 // CHECK-DAG: #[[$M0:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, 2)>
 // CHECK-DAG: #[[$M1:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, 3)>
 // CHECK-DAG: #[[$C:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
-// CHECK: attn.weight_slots = [#attn.weight_slot<"up.weight", shape = [96, 256], dtype = q4_k, init = random>, #attn.weight_slot<"down.weight", shape = [64, 96], dtype = q8_0, init = random>, #attn.weight_slot<"l.v_proj.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"lm_head.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.ffn_down.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.attn_output.weight", shape = [64, 256], dtype = q4_k, init = random>]
+// CHECK: attn.weight_slots = [#attn.weight_slot<"up.weight", shape = [96, 256], dtype = q4_k, init = random>, #attn.weight_slot<"down.weight", shape = [64, 96], dtype = q8_0, init = random>, #attn.weight_slot<"l.v_proj.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"lm_head.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.ffn_down.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.attn_output.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk." * ".attn_v.weight" layers 3, shape = [3, 64, 256], dtype = q4_k, init = random>]
 // CHECK-LABEL: func.func @quantized
 // CHECK-SAME: %[[UP:[a-z0-9]+]]: memref<96x1x144xi8>, %[[DOWN:[a-z0-9]+]]: memref<64x3x34xi8>
 // CHECK: linalg.generic {indexing_maps = [#[[$A]], #[[$QS]], #[[$P]], #[[$Q]], #[[$R]], #[[$D0]], #[[$D1]], #[[$M0]], #[[$M1]], #[[$C]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
@@ -70,11 +70,27 @@
 // --weight-type=q4_k_m picks the type per slot by name (llama.cpp's Q4_K_M):
 // Q6_K for the output matrix and for value and down projections, Q4_K for the
 // rest, with the same fallbacks.
-// MIX: attn.weight_slots = [#attn.weight_slot<"up.weight", shape = [96, 256], dtype = q4_k, init = random>, #attn.weight_slot<"down.weight", shape = [64, 96], dtype = q8_0, init = random>, #attn.weight_slot<"l.v_proj.weight", shape = [64, 256], dtype = q6_k, init = random>, #attn.weight_slot<"lm_head.weight", shape = [64, 256], dtype = q6_k, init = random>, #attn.weight_slot<"blk.0.ffn_down.weight", shape = [64, 256], dtype = q6_k, init = random>, #attn.weight_slot<"blk.0.attn_output.weight", shape = [64, 256], dtype = q4_k, init = random>]
+// MIX: attn.weight_slots = [#attn.weight_slot<"up.weight", shape = [96, 256], dtype = q4_k, init = random>, #attn.weight_slot<"down.weight", shape = [64, 96], dtype = q8_0, init = random>, #attn.weight_slot<"l.v_proj.weight", shape = [64, 256], dtype = q6_k, init = random>, #attn.weight_slot<"lm_head.weight", shape = [64, 256], dtype = q6_k, init = random>, #attn.weight_slot<"blk.0.ffn_down.weight", shape = [64, 256], dtype = q6_k, init = random>, #attn.weight_slot<"blk.0.attn_output.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk." * ".attn_v.weight" layers 3, shape = [3, 64, 256], dtype = q4_k, layer_dtypes = [q4_k, q4_k, q6_k], init = random>]
 // MIX-LABEL: func.func @quantized
 // MIX-LABEL: func.func @mixture
 // MIX-SAME: memref<64x1x210xi8>, %{{.*}}: memref<64x1x210xi8>, %{{.*}}: memref<64x1x210xi8>, %{{.*}}: memref<64x1x144xi8>
 // MIX-COUNT-3: attrs = {tfc.q6_k_matmul}
+// MIX: attrs = {tfc.q4_k_matmul}
+// A stacked value projection read per layer takes llama.cpp's per-layer types
+// (use_more_bits: of 3 layers, only the last keeps Q6_K): the slot lists them,
+// and each product branches on its layer's entry in a constant table, viewing
+// the layer at its offset as Q6_K or Q4_K blocks.
+// MIX-LABEL: func.func @layers
+// MIX-SAME: %{{.*}}: memref<?xi8>, %[[TABLE:.*]]: memref<3xi64>
+// MIX: scf.for %[[L:[a-z0-9]+]] =
+// MIX: %[[KINDS:.*]] = arith.constant dense<[false, false, true]> : tensor<3xi1>
+// MIX: %[[SIX:.*]] = tensor.extract %[[KINDS]][%[[L]]] : tensor<3xi1>
+// MIX: memref.load %[[TABLE]][%[[L]]] : memref<3xi64>
+// MIX: scf.if %[[SIX]] -> (tensor<?x64xf32>) {
+// MIX: memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [64, 1, 210], strides: [210, 210, 1]
+// MIX: attrs = {tfc.q6_k_matmul}
+// MIX: } else {
+// MIX: memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [64, 1, 144], strides: [144, 144, 1]
 // MIX: attrs = {tfc.q4_k_matmul}
 module {
   func.func @quantized(%x: tensor<?x256xf32>) -> tensor<?x64xf32> {
@@ -101,5 +117,19 @@ module {
     %c = linalg.matmul_transpose_b ins(%x, %down : tensor<?x256xf32>, tensor<64x256xf32>) outs(%b : tensor<?x64xf32>) -> tensor<?x64xf32>
     %d = linalg.matmul_transpose_b ins(%x, %o : tensor<?x256xf32>, tensor<64x256xf32>) outs(%c : tensor<?x64xf32>) -> tensor<?x64xf32>
     return %d : tensor<?x64xf32>
+  }
+  func.func @layers(%x: tensor<?x256xf32>) -> tensor<?x64xf32> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c3 = arith.constant 3 : index
+    %v = attn.weight "blk." * ".attn_v.weight" layers 3 : tensor<3x64x256xf32>
+    %n = tensor.dim %x, %c0 : tensor<?x256xf32>
+    %e = tensor.empty(%n) : tensor<?x64xf32>
+    %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%acc = %e) -> (tensor<?x64xf32>) {
+      %w = tensor.extract_slice %v[%i, 0, 0] [1, 64, 256] [1, 1, 1] : tensor<3x64x256xf32> to tensor<64x256xf32>
+      %p = linalg.matmul_transpose_b ins(%x, %w : tensor<?x256xf32>, tensor<64x256xf32>) outs(%acc : tensor<?x64xf32>) -> tensor<?x64xf32>
+      scf.yield %p : tensor<?x64xf32>
+    }
+    return %r : tensor<?x64xf32>
   }
 }

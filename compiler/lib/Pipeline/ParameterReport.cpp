@@ -90,9 +90,21 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
     });
     int64_t rank = weight.getType().getRank() - (weight.getName().isStacked() ? 1 : 0);
     double read = table ? static_cast<double>(weight.getType().getShape().back()) : used;
-    decodeBytes +=
-        read * elementBytes(!table && rank >= 2, weightType, weight.getName().nameOfLayer(0),
-                            weight.getType().getShape().back());
+    const int64_t width = weight.getType().getShape().back();
+    attn::WeightNameAttr name = weight.getName();
+    double bytes = elementBytes(!table && rank >= 2, weightType, name.nameOfLayer(0), width);
+    // q4_k_m's value and down projections: Q6_K in llama.cpp's use_more_bits
+    // layers only (as tfc-lower-entry-points stores a stacked weight read
+    // per layer), the mean over the layers.
+    if (weightType == "q4_k_m" && !table && rank >= 2 && name.isStacked() &&
+        name.getExperts() == 0 && width % 256 == 0 && tfc::q4_k_mSixBits(name.nameOfLayer(0))) {
+      const int64_t layers = name.getLayers();
+      double sum = 0;
+      for (int64_t l = 0; l < layers; ++l)
+        sum += (tfc::q4_k_mUseMoreBits(l, layers) ? 210.0 : 144.0) / 256.0;
+      bytes = sum / static_cast<double>(layers);
+    }
+    decodeBytes += read * bytes;
   });
   int64_t kvBytes = kvCacheBytesPerToken(analyzeKVCaches(attnOptModule));
   os << fmt::format("\nparameters (weights stored as {} for the linear layers)\n", weightType);

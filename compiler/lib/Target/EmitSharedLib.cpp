@@ -71,7 +71,8 @@ public:
                    {"kv_cache_bytes_per_token", i64}, {"n_weights", i32}});
     arg = define(ctx, "tfc_gen_arg", {{"kind", i32}, {"index", i32}});
     slot = define(ctx, "tfc_gen_slot",
-                  {{"rank", i32}, {"dims", dims}, {"layers", i32}, {"dtype", i32}});
+                  {{"rank", i32}, {"dims", dims}, {"layers", i32}, {"dtype", i32},
+                   {"layer_dtypes", ptr}});
     weight = define(ctx, "tfc_gen_weight",
                     {{"name", ptr}, {"rank", i32}, {"dims", dims}, {"slot", i32},
                      {"layer", i32}, {"init", i32}, {"shard_dim", i32},
@@ -230,9 +231,17 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
                      b.dimsOf(shape), b.int32(index), b.int32(layers ? l : -1),
                      b.int32(static_cast<int32_t>(slot.getInit())), b.int32(shardDim),
                      b.int32(shardParts)}));
+    // Per-layer types (q4_k_m): an int32 per entry, else null.
+    llvm::Constant *layerDtypes = llvm::ConstantPointerNull::get(b.ptr);
+    if (!slot.getLayerDtypes().empty()) {
+      llvm::SmallVector<int32_t> types;
+      for (attn::DType d : slot.getLayerDtypes())
+        types.push_back(static_cast<int32_t>(d));
+      layerDtypes = b.global(llvm::ConstantDataArray::get(b.ctx, types), "__tfc_layer_dtypes");
+    }
     slots.push_back(llvm::ConstantStruct::get(
         b.slot, {b.int32(slot.getShape().size()), b.dimsOf(slot.getShape()), b.int32(layers),
-                 b.int32(static_cast<int32_t>(slot.getDtype()))}));
+                 b.int32(static_cast<int32_t>(slot.getDtype())), layerDtypes}));
   }
 
   llvm::Constant *info = llvm::ConstantStruct::get(

@@ -126,6 +126,10 @@ bool q4_k_mSixBits(StringRef name) {
   return false;
 }
 
+bool q4_k_mUseMoreBits(int64_t layer, int64_t layers) {
+  return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+}
+
 std::optional<QuantFormat> quantFormatNamed(StringRef name) {
   for (QuantFormat f : kAllFormats)
     if (info(f).name == name)

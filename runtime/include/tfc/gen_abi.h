@@ -23,6 +23,7 @@
  * Version 6 added the attention maps (tfc_gen_model.attention_maps and
  * attention_map_count, argument kind TFC_ARG_ATTENTION_MAPS; `tfc --emit-attention`).
  * Version 7 added the KV cache's element type (tfc_gen_cache.dtype, tfc --kv-type).
+ * Version 8 added per-layer weight types (tfc_gen_slot.layer_dtypes, q4_k_m).
  *
  *===----------------------------------------------------------------------===*/
 #ifndef TFC_GEN_ABI_H
@@ -36,7 +37,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 7
+#define TFC_GEN_ABI_VERSION 8
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -143,6 +144,11 @@ typedef struct {
   int64_t dims[TFC_MAX_RANK];
   int32_t layers; /* 0: not stacked; else dims[0] == layers */
   int32_t dtype;  /* TFC_DTYPE_* */
+  /* NULL, or for a stacked slot of K-quants one TFC_DTYPE_Q6_K / _Q4_K per
+     entry: the type of that layer, which then takes its own type's bytes (the
+     layer offsets, in bytes, say where each one is). `dtype` is then the
+     mixture's base type (--weight-type=q4_k_m). */
+  const int32_t *layer_dtypes;
 } tfc_gen_slot;
 
 /* One manifest entry: a tensor of the safetensors file. */

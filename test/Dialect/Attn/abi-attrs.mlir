@@ -9,14 +9,16 @@
 // CHECK-SAME: attn.weight_slots = [#attn.weight_slot<"emb.weight", shape = [16, 8], dtype = f32, init = random>,
 // CHECK-SAME: #attn.weight_slot<"l." * ".p" * ".weight" layers 2, shape = [2, 8, 8], dtype = bf16, init = random>,
 // CHECK-SAME: #attn.weight_slot<"" * ".norm" layers 2, shape = [2, 8], dtype = f16, init = ones>,
-// CHECK-SAME: #attn.weight_slot<"b", shape = [8], dtype = f32, init = zeros>]}
+// CHECK-SAME: #attn.weight_slot<"b", shape = [8], dtype = f32, init = zeros>,
+// CHECK-SAME: #attn.weight_slot<"l." * ".v" layers 2, shape = [2, 8, 256], dtype = q4_k, layer_dtypes = [q6_k, q4_k], init = random>]}
 module attributes {
   attn.kv_caches = [#attn.kv_cache<tensor<2x1x16x8xf32>, seq_dim = 2>],
   attn.weight_slots = [
     #attn.weight_slot<"emb.weight", shape = [16, 8], dtype = f32, init = random>,
     #attn.weight_slot<"l." * ".p" * ".weight" layers 2, shape = [2, 8, 8], dtype = bf16, init = random>,
     #attn.weight_slot<"" * ".norm" layers 2, shape = [2, 8], dtype = f16, init = ones>,
-    #attn.weight_slot<"b", shape = [8], dtype = f32, init = zeros>]
+    #attn.weight_slot<"b", shape = [8], dtype = f32, init = zeros>,
+    #attn.weight_slot<"l." * ".v" layers 2, shape = [2, 8, 256], dtype = q4_k, layer_dtypes = [q6_k, q4_k], init = random>]
 } {
   // CHECK-LABEL: func.func @decoder
   // CHECK-SAME: attributes {attn.arena_bytes = @decoder_arena_bytes, attn.entry_args = [#attn.arg<tokens>,

@@ -99,6 +99,16 @@ module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [4, 288],
 
 // -----
 
+// expected-error @+1 {{weight slot 'l.*.v' has 1 layer dtypes for 2 entries}}
+module attributes {attn.weight_slots = [#attn.weight_slot<"l." * ".v" layers 2, shape = [2, 4, 256], dtype = q4_k, layer_dtypes = [q6_k], init = random>]} {}
+
+// -----
+
+// expected-error @+1 {{weight slot 'l.*.v': per-layer dtypes must be K-quants (q4_k, q6_k) over a K-quant dtype}}
+module attributes {attn.weight_slots = [#attn.weight_slot<"l." * ".v" layers 2, shape = [2, 4, 256], dtype = q4_k, layer_dtypes = [q6_k, q8_0], init = random>]} {}
+
+// -----
+
 // expected-error @+1 {{unknown weight init 'twos' (expected random, ones or zeros)}}
 module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [4], dtype = f32, init = twos>]} {}
 

@@ -19,10 +19,9 @@
 # K-quant matrix whose rows are not a multiple of 256 wide falls back to Q8_0
 # (as llama.cpp's quantizer does for Q6_K; it takes Q5_0 for Q4_K, which tfc
 # has no kernel for), or stays f32 below 32. --weight-type=q4_k_m is
-# llama.cpp's Q4_K_M mixture as tfc stores it (README.md): Q6_K for the output
-# matrix and for every layer's value and down projections (a stacked weight
-# has one type for all its layers, and llama.cpp gives Q6_K to some of those
-# layers), Q4_K for the rest.
+# llama.cpp's Q4_K_M mixture (README.md): Q6_K for the output matrix and for
+# the value and down projections of llama.cpp's use_more_bits layers, Q4_K for
+# the rest (stored_type).
 #
 # quant.py check MODEL MODEL.so HARNESS [--weights W.safetensors] [--prompt-len N]
 #          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--type q8_0|q4_0|q6_k|q4_k|q4_k_m]
@@ -70,6 +69,7 @@
 
 import argparse
 import os
+import re
 import struct
 import sys
 
@@ -154,18 +154,30 @@ def quantizable(w, kind):
 
 
 # Q4_K_M's Q6_K tensors, by name (Hugging Face, GGUF and llama2.c spellings):
-# the output matrix, and the value and down projections of every layer.
+# the output matrix, and the value and down projections of llama.cpp's
+# use_more_bits layers (llama-quant.cpp: the first and last eighth of the
+# layers and every third between); their other layers are Q4_K.
 Q4_K_M_OUTPUT = ("lm_head.weight", "output.weight")
 Q4_K_M_SIX_BITS = ("v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
                    "feed_forward.w2.", "mlp.c_proj.")
+LAYER_INDEX = re.compile(r"(?:^|\.)(?:layers|blk|h)\.(\d+)\.")
 
 
-def stored_type(w, wtype, name=""):
+def use_more_bits(i, n):
+    """llama.cpp's use_more_bits(i_layer, n_layers)."""
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+def stored_type(w, wtype, name="", layers=0):
     """The block type of a quantizable weight `name` under --weight-type=wtype:
-    q4_k_m picks q6_k or q4_k by name; a K-quant whose rows are not a multiple
-    of 256 wide falls back to q8_0."""
+    q4_k_m picks q6_k or q4_k by name and, for a layer's value or down
+    projection (of `layers` layers), by layer; a K-quant whose rows are not a
+    multiple of 256 wide falls back to q8_0."""
     if wtype == "q4_k_m":
         six = name in Q4_K_M_OUTPUT or any(part in name for part in Q4_K_M_SIX_BITS)
+        layer = LAYER_INDEX.search(name)
+        if six and layer and layers and name not in Q4_K_M_OUTPUT:
+            six = use_more_bits(int(layer.group(1)), layers)
         wtype = "q6_k" if six else "q4_k"
     if wtype in ("q6_k", "q4_k") and w.shape[-1] % 256 != 0:
         return "q8_0"
@@ -195,26 +207,15 @@ class QuantWeights(R.Weights):
     def product(self, x, w, name):
         if not quantizable(w, self.kinds.get(name)):
             return x @ w.T
-        wtype = stored_type(w, self.wtype, name)
+        wtype = stored_type(w, self.wtype, name, self.layers)
         self.quantized.add("%s (%s)" % (name, wtype))
-        if self.prequantized and not self.held_as_file_has_it(name, wtype):
-            wq = dequantized(w, wtype)
-        else:
-            wq = w.astype(np.float64) if self.prequantized else dequantized(w, wtype)
+        # A prequantized file's blocks are used as they are (for q4_k_m too: its
+        # per-layer types are llama-quantize's), so `w`, their dequantized twin,
+        # is exact.
+        wq = w.astype(np.float64) if self.prequantized else dequantized(w, wtype)
         if self.int8:
             x = quantize_activations_q8_k(x) if wtype in ("q6_k", "q4_k") else quantize_activations(x)
         return x @ wq.T
-
-
-    def held_as_file_has_it(self, name, wtype):
-        """Whether the model holds weight `name` of a Q4_K_M file (hf_to_gguf.py
-        --type Q4_K_M: llama-quantize's per-layer types) in the file's own type:
-        not the value and down projections that the file holds as Q4_K (outside
-        llama.cpp's use_more_bits layers), which tfc's Q6_K slots requantize."""
-        if self.wtype != "q4_k_m" or wtype != "q6_k" or not name.startswith("model.layers."):
-            return True
-        i, n = int(name.split(".")[2]), self.layers
-        return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
 def log_softmax(z):
@@ -318,6 +319,8 @@ def gguf(manifest, d, wtype):
     os.makedirs(d, exist_ok=True)
     rng = np.random.default_rng(16)
     st, gg = {}, []
+    names = [line.split()[1] for line in open(manifest) if line.startswith("weight ")]
+    layers = 1 + max([int(m.group(1)) for m in map(LAYER_INDEX.search, names) if m] + [-1])
     for line in open(manifest):
         parts = line.split()
         if len(parts) != 3 or parts[0] != "weight":
@@ -325,7 +328,7 @@ def gguf(manifest, d, wtype):
         name, shape = parts[1], [int(x) for x in parts[2].split(",")]
         v = rng.uniform(-0.1, 0.1, shape).astype(np.float32)
         if len(shape) == 2 and shape[-1] % BLOCK == 0:
-            tname = stored_type(v, wtype, name).upper()
+            tname = stored_type(v, wtype, name, layers).upper()
             if tname == "Q8_0":
                 # The first block of each row is all ties: max 127 * 2^-10
                 # makes d = 2^-10 exactly, and x = (m + 1/2) 2^-10 scales to

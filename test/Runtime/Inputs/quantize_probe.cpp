@@ -1,11 +1,14 @@
 //===- quantize_probe.cpp - Run the runtime's ggml quantizers on a file ----===//
 //
-//   quantize_probe TYPE IN.f32 OUT.bin OUT.f32
+//   quantize_probe TYPE IN.f32 OUT.bin OUT.f32 [REPEAT]
 //
-// Quantizes IN's float32 values (a whole number of TYPE's blocks) with the
-// runtime's reference quantizer (runtime/src/Quantize.cpp) into OUT.bin, and
+// Quantizes IN's float32 values (a whole number of TYPE's blocks; REPEAT
+// copies of them one after the other, default 1) with the runtime's reference
+// quantizer (runtime/src/Quantize.cpp) into OUT.bin, in one call, and
 // dequantizes those blocks again (Quants.cpp) into OUT.f32. quantize.test
-// compares the blocks with the numpy quantizer's, byte for byte.
+// compares the blocks with the numpy quantizer's, byte for byte, and a long
+// input, which the quantizer splits over TFC_NUM_THREADS threads, with the
+// blocks of one copy repeated.
 //
 //===----------------------------------------------------------------------===//
 #include "Quantize.h"
@@ -14,13 +17,14 @@
 #include "tfc/Gguf.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <vector>
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: quantize_probe TYPE IN.f32 OUT.bin OUT.f32\n");
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: quantize_probe TYPE IN.f32 OUT.bin OUT.f32 [REPEAT]\n");
     return 2;
   }
   uint32_t type = 0;
@@ -37,6 +41,14 @@ int main(int argc, char **argv) {
   std::vector<float> x(size_t(in.tellg()) / sizeof(float));
   in.seekg(0);
   in.read(reinterpret_cast<char *>(x.data()), std::streamsize(x.size() * sizeof(float)));
+  const long repeat = argc == 6 ? std::strtol(argv[5], nullptr, 10) : 1;
+  if (repeat < 1 || repeat > 100000) {
+    std::fprintf(stderr, "quantize_probe: REPEAT must be in [1, 100000]\n");
+    return 2;
+  }
+  const size_t one = x.size();
+  for (long r = 1; r < repeat; ++r)
+    x.insert(x.end(), x.begin(), x.begin() + std::ptrdiff_t(one));
   const tfc::gguf::TypeTraits *traits = tfc::gguf::typeTraits(type);
   const int64_t n = int64_t(x.size());
   if (n % traits->blockElements != 0) {

@@ -193,12 +193,14 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
            "matmuls widen them to f32 on the fly), or q8_0 / q4_0 / q6_k / q4_k "
            "(ggml blocks, for rows a multiple of 32 wide, 256 for the K-quants, "
            "which fall back to q8_0; the product becomes a linalg.generic marked "
-           "tfc.<type>_matmul); other weights stay f32">
+           "tfc.<type>_matmul); q4_k_m: llama.cpp's Q4_K_M mixture, per "
+           "weight and, for the value and down projections, per layer (the "
+           "product then branches on the layer's type); other weights stay f32">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
     "::mlir::memref::MemRefDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::tensor::TensorDialect"
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
   ];
 }
 

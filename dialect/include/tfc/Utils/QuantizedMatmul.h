@@ -75,9 +75,13 @@ mlir::Value buildQuantizedMatmul(mlir::OpBuilder &b, mlir::Location loc, QuantFo
 /// layer weight `name` as Q6_K rather than Q4_K: the output matrix and the
 /// value and down projections, by their Hugging Face, GGUF, llama2.c and GPT-2
 /// names. llama.cpp gives Q6_K to the value and down projections of only its
-/// "use_more_bits" layers; a stacked weight has one type for all its layers,
-/// so tfc gives it to all of them (more bits, never fewer).
+/// "use_more_bits" layers (q4_k_mUseMoreBits), Q4_K to the others.
 bool q4_k_mSixBits(llvm::StringRef name);
+
+/// llama.cpp's `use_more_bits(i_layer, n_layers)` (llama-quant.cpp): the
+/// first and last eighth of the layers and every third between, which Q4_K_M
+/// keeps in Q6_K for the value and down projections.
+bool q4_k_mUseMoreBits(int64_t layer, int64_t layers);
 
 /// The format of `op` if it is a generic built by buildQuantizedMatmul (on
 /// tensors or buffers): inputs (A reshaped to [m, k/block, block], W, W, W;

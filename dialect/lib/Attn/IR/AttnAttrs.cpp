@@ -203,7 +203,7 @@ void printWeightName(OpAsmPrinter &printer, Operation *, WeightNameAttr name) {
 
 LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                      WeightNameAttr name, ArrayRef<int64_t> shape, DType dtype,
-                                     WeightInit init) {
+                                     WeightInit init, ArrayRef<DType> layerDtypes) {
   if (!name)
     return emitError() << "a weight slot needs a name";
   if (shape.size() > TFC_MAX_RANK)
@@ -233,6 +233,17 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
   if (stringifyWeightInit(init).empty())
     return emitError() << "weight slot '" << name.str() << "' has an unknown init "
                        << static_cast<int32_t>(init);
+  if (layerDtypes.empty())
+    return success();
+  // Per-layer types: K-quants of one super-block width, so that every layer
+  // has whole super-blocks wherever the base type does.
+  auto kQuant = [](DType d) { return d == DType::q6_k || d == DType::q4_k; };
+  if (!name.isStacked() || int64_t(layerDtypes.size()) != name.getEntries())
+    return emitError() << "weight slot '" << name.str() << "' has " << layerDtypes.size()
+                       << " layer dtypes for " << name.getEntries() << " entries";
+  if (!kQuant(dtype) || !llvm::all_of(layerDtypes, kQuant))
+    return emitError() << "weight slot '" << name.str()
+                       << "': per-layer dtypes must be K-quants (q4_k, q6_k) over a K-quant dtype";
   return success();
 }
 
@@ -248,21 +259,44 @@ Attribute WeightSlotAttr::parse(AsmParser &parser, Type) {
       parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
                                      [&] { return parser.parseInteger(shape.emplace_back()); }) ||
       parser.parseComma() || parser.parseKeyword("dtype") || parser.parseEqual() ||
-      parser.parseKeywordOrString(&dtype) || parser.parseComma() ||
-      parser.parseKeyword("init") || parser.parseEqual() || parser.parseKeywordOrString(&init) ||
+      parser.parseKeywordOrString(&dtype) || parser.parseComma())
+    return {};
+  auto parseDType = [&](const std::string &text) -> std::optional<DType> {
+    std::optional<DType> d = symbolizeDType(text);
+    if (!d)
+      parser.emitError(loc) << "unknown weight dtype '" << text
+                            << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k or q4_k)";
+    return d;
+  };
+  std::optional<DType> d = parseDType(dtype);
+  if (!d)
+    return {};
+  SmallVector<DType> layerDtypes;
+  if (succeeded(parser.parseOptionalKeyword("layer_dtypes"))) {
+    if (parser.parseEqual() ||
+        parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&]() -> ParseResult {
+          std::string text;
+          if (parser.parseKeywordOrString(&text))
+            return failure();
+          std::optional<DType> layer = parseDType(text);
+          if (!layer)
+            return failure();
+          layerDtypes.push_back(*layer);
+          return success();
+        }) ||
+        parser.parseComma())
+      return {};
+  }
+  if (parser.parseKeyword("init") || parser.parseEqual() || parser.parseKeywordOrString(&init) ||
       parser.parseGreater())
     return {};
-  std::optional<DType> d = symbolizeDType(dtype);
-  if (!d)
-    return parser.emitError(loc) << "unknown weight dtype '" << dtype
-                                 << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k or q4_k)",
-           Attribute();
   std::optional<WeightInit> i = symbolizeWeightInit(init);
   if (!i)
     return parser.emitError(loc) << "unknown weight init '" << init
                                  << "' (expected random, ones or zeros)",
            Attribute();
-  return parser.getChecked<WeightSlotAttr>(loc, parser.getContext(), *name, shape, *d, *i);
+  return parser.getChecked<WeightSlotAttr>(loc, parser.getContext(), *name, shape, *d, *i,
+                                           layerDtypes);
 }
 
 void WeightSlotAttr::print(AsmPrinter &printer) const {
@@ -270,8 +304,14 @@ void WeightSlotAttr::print(AsmPrinter &printer) const {
   getName().printBody(printer);
   printer << ", shape = [";
   llvm::interleaveComma(getShape(), printer);
-  printer << "], dtype = " << stringifyDType(getDtype())
-          << ", init = " << stringifyWeightInit(getInit()) << ">";
+  printer << "], dtype = " << stringifyDType(getDtype());
+  if (!getLayerDtypes().empty()) {
+    printer << ", layer_dtypes = [";
+    llvm::interleaveComma(getLayerDtypes(), printer,
+                          [&](DType d) { printer << stringifyDType(d); });
+    printer << "]";
+  }
+  printer << ", init = " << stringifyWeightInit(getInit()) << ">";
 }
 
 //===----------------------------------------------------------------------===//

@@ -12,6 +12,13 @@
 // entry. The runtime can then hand over the layers of a safetensors file where
 // they lie in the file's mapping, which does not keep them side by side.
 //
+// The layers of a stacked K-quant weight may have types of their own
+// (--weight-type=q4_k_m, as llama.cpp's Q4_K_M gives Q6_K to only some layers'
+// value and down projections): the layers are then views of the same base at
+// their table entries, each product branches on its layer's type (a constant
+// table of the slot's types, indexed by the layer), and each branch views the
+// layer in its own block layout and multiplies with that format's kernel.
+//
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Conversion/Passes.h"
@@ -20,6 +27,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
@@ -56,9 +64,11 @@ struct Slot {
   attn::WeightInit init;
   RankedTensorType stored;
   DType dtype = DType::f32;
+  /// The type of each entry when they differ (q4_k_m); empty otherwise.
+  SmallVector<DType> layerDtypes = {};
   /// The rank's part of each tensor (tfc-attn-tensor-parallel's `attn.shard`:
   /// dim, parts, ranks); null when every rank holds it all.
-  DenseI64ArrayAttr shard;
+  DenseI64ArrayAttr shard = {};
 
   /// Stacked over the layers of a layer loop (sliced per layer).
   bool stacked() const { return name.isStacked(); }
@@ -161,9 +171,107 @@ std::optional<tfc::QuantFormat> quantFormatOf(DType dtype) {
 }
 
 /// The type --weight-type=q4_k_m gives the linear layer weight `name`
-/// (tfc::q4_k_mSixBits: llama.cpp's Q4_K_M mixture, one type per slot).
+/// (tfc::q4_k_mSixBits: llama.cpp's Q4_K_M mixture): Q6_K for the output and
+/// the value and down projections, whose layers Q4_K_M then splits
+/// (q4_k_mLayerTypes), Q4_K for the others.
 DType q4_k_mType(attn::WeightNameAttr name) {
   return tfc::q4_k_mSixBits(name.nameOfLayer(0)) ? DType::q6_k : DType::q4_k;
+}
+
+/// The per-layer types of a stacked Q6_K weight of the q4_k_m mixture:
+/// llama.cpp keeps Q6_K in its `use_more_bits` layers (the first and last
+/// eighth and every third between) and gives the others Q4_K.
+SmallVector<DType> q4_k_mLayerTypes(int64_t layers) {
+  SmallVector<DType> types;
+  for (int64_t l = 0; l < layers; ++l)
+    types.push_back(tfc::q4_k_mUseMoreBits(l, layers) ? DType::q6_k : DType::q4_k);
+  return types;
+}
+
+/// Whether `slice` reads one whole entry of the stacked weight it slices
+/// ([1, d...] at offsets [k, 0...], rank-reduced to [d...], unit strides).
+bool isOneWholeEntry(tensor::ExtractSliceOp slice) {
+  RankedTensorType source = slice.getSourceType();
+  if (slice.getType().getRank() != source.getRank() - 1 ||
+      !isConstantIntValue(slice.getMixedSizes()[0], 1))
+    return false;
+  for (int64_t d = 1; d < source.getRank(); ++d)
+    if (!isConstantIntValue(slice.getMixedOffsets()[d], 0) ||
+        !isConstantIntValue(slice.getMixedSizes()[d], source.getDimSize(d)))
+      return false;
+  return llvm::all_of(slice.getMixedStrides(), [](OpFoldResult s) { return isConstantIntValue(s, 1); });
+}
+
+/// Whether the stacked weight `w` is only read as whole layers, each the
+/// weight operand of matmuls: what per-layer types need (each product picks
+/// its kernel by its layer's type).
+bool feedsMatmulsPerLayer(Value w) {
+  for (OpOperand &use : w.getUses()) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
+    if (!slice || use.getOperandNumber() != 0 || !isOneWholeEntry(slice))
+      return false;
+    for (OpOperand &sliceUse : slice.getResult().getUses())
+      if (!isa<linalg::MatmulTransposeBOp>(sliceUse.getOwner()) || sliceUse.getOperandNumber() != 1)
+        return false;
+  }
+  return true;
+}
+
+/// Rewrites the layer slices of the stacked weight `w`, whose layers have the
+/// K-quant types `types`, as views of `base` (memref<?xi8>) at `table[k]`
+/// bytes, and each product with a layer as
+///
+///   %six = tensor.extract %types[%k]        (a constant i1 table: Q6_K or Q4_K)
+///   %c = scf.if %six -> tensor<m x n> {
+///     view the layer as [n, k/256, 210] Q6_K blocks; yield the Q6_K product
+///   } else {
+///     view it as [n, k/256, 144] Q4_K blocks; yield the Q4_K product
+///   }
+///
+/// Both products accumulate into the matmul's own init, so the branches
+/// write the same buffer and the result allocates nothing.
+void useMixedLayers(OpBuilder &b, Value w, ArrayRef<DType> types, Value base, Value table) {
+  MLIRContext *ctx = b.getContext();
+  auto type = cast<RankedTensorType>(w.getType());
+  const int64_t rows = type.getDimSize(1), cols = type.getDimSize(2);
+  auto sixBits = [&](DType d) { return d == DType::q6_k; };
+  SmallVector<bool> six(llvm::map_range(types, sixBits));
+  auto tableType = RankedTensorType::get({int64_t(six.size())}, b.getI1Type());
+  for (Operation *user : llvm::make_early_inc_range(w.getUsers())) {
+    auto slice = cast<tensor::ExtractSliceOp>(user);
+    for (Operation *sliceUser : llvm::make_early_inc_range(slice.getResult().getUsers())) {
+      auto matmul = cast<linalg::MatmulTransposeBOp>(sliceUser);
+      Location loc = matmul.getLoc();
+      b.setInsertionPoint(matmul);
+      Value layer = getValueOrCreateConstantIndexOp(b, loc, slice.getMixedOffsets()[0]);
+      Value kinds = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(tableType, ArrayRef<bool>(six)));
+      Value isSix = b.create<tensor::ExtractOp>(loc, kinds, ValueRange{layer});
+      Value offset = b.create<memref::LoadOp>(loc, table, layer);
+      offset = b.create<arith::IndexCastOp>(loc, b.getIndexType(), offset);
+      Value a = matmul.getDpsInputs()[0], init = matmul.getDpsInits()[0];
+      auto ifOp = b.create<scf::IfOp>(loc, matmul.getResultTypes(), isSix, /*withElse=*/true);
+      auto branch = [&](Block *block, tfc::QuantFormat format) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(block);
+        SmallVector<int64_t> shape = tfc::quantStoredShape(format, {rows, cols});
+        SmallVector<int64_t> strides = computeStrides(shape);
+        auto viewType = MemRefType::get(
+            shape, b.getI8Type(), StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
+        Value view = b.create<memref::ReinterpretCastOp>(
+            loc, viewType, base, OpFoldResult(offset), getAsIndexOpFoldResult(ctx, shape),
+            getAsIndexOpFoldResult(ctx, strides));
+        Value blocks = b.create<bufferization::ToTensorOp>(
+            loc, RankedTensorType::get(shape, b.getI8Type()), view, /*restrict=*/true);
+        Value product = tfc::buildQuantizedMatmul(b, loc, format, a, blocks, init);
+        b.create<scf::YieldOp>(loc, product);
+      };
+      branch(ifOp.thenBlock(), tfc::QuantFormat::Q6_K);
+      branch(ifOp.elseBlock(), tfc::QuantFormat::Q4_K);
+      matmul->replaceAllUsesWith(ifOp.getResults());
+      matmul.erase();
+    }
+    slice.erase();
+  }
 }
 
 MemRefType memrefFor(Type tensor) {
@@ -303,12 +411,30 @@ LogicalResult lowerFunction(func::FuncOp func,
     Value standIn, base, table;
   };
   SmallVector<Stacked> stackedSlots;
+  llvm::DenseMap<int32_t, std::pair<Value, Value>> mixedArgs; // base, table
   SmallVector<attn::WeightOp> weights;
   func.walk([&](attn::WeightOp w) { weights.push_back(w); });
   for (attn::WeightOp w : weights) {
     int32_t slot = slotOf.lookup(w.getName());
     const Slot &s = slots[slot];
     Value &tensor = argOfSlot[slot];
+    if (!s.layerDtypes.empty()) {
+      // Per-layer types: the layers are viewed where they are used.
+      if (!tensor) {
+        BlockArgument base =
+            entry.addArgument(MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), w.getLoc());
+        BlockArgument table = entry.addArgument(
+            MemRefType::get({s.stored.getDimSize(0)}, b.getI64Type()), w.getLoc());
+        argTable.append({entryArg(ctx, ArgKind::weight, slot),
+                         entryArg(ctx, ArgKind::layer_offsets, slot)});
+        mixedArgs[slot] = {base, table};
+        tensor = base;
+      }
+      useMixedLayers(b, w.getResult(), s.layerDtypes, mixedArgs[slot].first,
+                     mixedArgs[slot].second);
+      w.erase();
+      continue;
+    }
     if (!tensor) {
       b.setInsertionPointToStart(&entry);
       if (s.stacked()) {
@@ -449,6 +575,28 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
         }
         if (format && type.getShape().back() % tfc::info(*format).block != 0)
           continue;
+        // Q4_K_M's value and down projections: Q6_K in some layers only. A
+        // weight read otherwise than as whole layers into matmuls (sharded,
+        // experts) keeps Q6_K in every layer.
+        const Slot &candidate = slots[slot];
+        if (weightType == "q4_k_m" && dtype == DType::q6_k && candidate.stacked() &&
+            candidate.name.getExperts() == 0 && !candidate.shard) {
+          bool perLayer = true;
+          module.walk([&](attn::WeightOp w) {
+            if (w.getName() == candidate.name)
+              perLayer = perLayer && feedsMatmulsPerLayer(w.getResult());
+          });
+          SmallVector<DType> types = q4_k_mLayerTypes(type.getDimSize(0));
+          if (perLayer && llvm::is_contained(types, DType::q4_k)) {
+            if (llvm::is_contained(types, DType::q6_k)) {
+              slots[slot].layerDtypes = types;
+              dtype = DType::q4_k; // the base type; the layers say the rest
+            } else {
+              dtype = DType::q4_k;
+            }
+            format = tfc::QuantFormat::Q4_K;
+          }
+        }
         slots[slot].stored = RankedTensorType::get(
             format ? tfc::quantStoredShape(*format, type.getShape())
                    : SmallVector<int64_t>(type.getShape()),
@@ -469,7 +617,8 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     SmallVector<Attribute> slotAttrs;
     for (const Slot &s : slots)
       slotAttrs.push_back(
-          attn::WeightSlotAttr::get(ctx, s.name, s.type.getShape(), s.dtype, s.init));
+          attn::WeightSlotAttr::get(ctx, s.name, s.type.getShape(), s.dtype, s.init,
+                                    s.layerDtypes));
     module->setAttr(AttnDialect::kWeightSlotsAttrName, b.getArrayAttr(slotAttrs));
     // The shards, per slot, when the model is split over ranks.
     if (llvm::any_of(slots, [](const Slot &s) { return bool(s.shard); })) {

@@ -147,21 +147,33 @@ def Attn_WeightSlotAttr : Attn_Attr<"WeightSlot", "weight_slot"> {
     shared by the functions of the module, and lists them on the module as
     `attn.weight_slots`. `shape` is the slot's full shape (a stacked slot's
     leading dimension is its entry count: layers, or layers times experts), `dtype` what the buffer holds and
-    `init` how `tfc_model_random` fills it.
+    `init` how `tfc_model_random` fills it. A stacked slot of K-quants may
+    hold each layer in a type of its own (`--weight-type=q4_k_m`: llama.cpp's
+    Q4_K_M gives Q6_K to some layers' value and down projections and Q4_K to
+    the others): `layer_dtypes` then lists one K-quant type per entry, and
+    `dtype` is the mixture's base type; absent, every entry is `dtype`.
 
     ```mlir
     module attributes {attn.weight_slots = [
         #attn.weight_slot<"l." * ".w" layers 3, shape = [3, 8, 4], dtype = f32, init = random>,
+        #attn.weight_slot<"m." * ".v" layers 2, shape = [2, 4, 256], dtype = q4_k,
+                          layer_dtypes = [q4_k, q6_k], init = random>,
         #attn.weight_slot<"out.weight", shape = [4, 4], dtype = bf16, init = random>]} {...}
     ```
   }];
   let parameters = (ins "WeightNameAttr":$name,
                         ArrayRefParameter<"int64_t", "shape">:$shape,
                         "DType":$dtype,
-                        "WeightInit":$init);
+                        "WeightInit":$init,
+                        OptionalArrayRefParameter<"DType">:$layerDtypes);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
+    /// The type of entry `entry` of the slot (`dtype` unless the layers have
+    /// types of their own).
+    DType getDtypeOf(int64_t entry) const {
+      return getLayerDtypes().empty() ? getDtype() : getLayerDtypes()[entry];
+    }
     /// The shape of one manifest tensor of the slot (a layer of a stacked one).
     ::llvm::ArrayRef<int64_t> getTensorShape() const {
       return getName().isStacked() ? getShape().drop_front() : getShape();
