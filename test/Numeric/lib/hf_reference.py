@@ -6,7 +6,8 @@
 # of GPT-2 and BERT) and computes, in float64 numpy, what transformers computes:
 #
 #   LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM,
-#   DeepseekV2ForCausalLM (the checkpoint's own modeling_deepseek.py), GPT2LMHeadModel:
+#   DeepseekV2ForCausalLM (the checkpoint's own modeling_deepseek.py), DeepseekV3ForCausalLM
+#   (the same with the V3 router of deepseek-ai/DeepSeek-V3's), GPT2LMHeadModel:
 #       logits [n, vocab] for input_ids (every position), from a fresh or a running
 #       KV cache (positions continue where the cache is);
 #   BertModel, BertForMaskedLM: last_hidden_state [n, hidden] (token types 0, no
