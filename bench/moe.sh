@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/moe.sh [--quick]: mixtures of experts against this machine's limits (issue 18).
 #
-# Compiles bench/models/deepseek_v2_lite_slice.tdsl (f32 and --weight-type=bf16) and
+# Compiles bench/models/deepseek_v2_lite_slice.tdsl (f32, --weight-type=bf16 and q8_0) and
 # bench/models/mixtral_slice.tdsl (bf16: its f32 weights are 5.9 GB) with the default
 # (grouped) MoE lowering, measures the read bandwidth and FMA peak (bench/machine.c), runs
 # bench/bench.c with random weights and 2 threads, and prints per model and weight type:
@@ -51,12 +51,13 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 "$OUT/machine" --threads 2 --mb "$MB" --runs "$RUNS" >"$OUT/machine.txt"
 
 # model:dtype:experts (top_k/E)
-RUNS_LIST="deepseek_v2_lite_slice:f32:6/64 deepseek_v2_lite_slice:bf16:6/64 mixtral_slice:bf16:2/8"
+RUNS_LIST="deepseek_v2_lite_slice:f32:6/64 deepseek_v2_lite_slice:bf16:6/64 deepseek_v2_lite_slice:q8_0:6/64 mixtral_slice:bf16:2/8"
 ROWS=()
 for run in $RUNS_LIST; do
   IFS=: read -r model dtype active <<<"$run"
   so=$OUT/$model.$dtype.so txt=$OUT/$model.$dtype.txt
-  wb=4; [ "$dtype" = bf16 ] && wb=2
+  # Bytes per element of the linear layers' weights (Q8_0: 34 bytes per 32).
+  case "$dtype" in bf16) wb=2 ;; q8_0) wb=1.0625 ;; *) wb=4 ;; esac
   if ! "$BUILD_DIR/bin/tfc" "bench/models/$model.tdsl" -o "$so" --weight-type="$dtype" \
       >"$OUT/$model.$dtype.compile.log" 2>&1; then
     ROWS+=("$model:$dtype:compile failed ($OUT/$model.$dtype.compile.log)")

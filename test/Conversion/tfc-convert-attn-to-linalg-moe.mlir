@@ -7,7 +7,8 @@
 
 // CHECK-LABEL: func @moe
 // CHECK-SAME: (%[[X:.*]]: tensor<?x16xf32>, %[[R:.*]]: tensor<4x16xf32>, %[[G:.*]]: tensor<4x8x16xf32>, %[[U:.*]]: tensor<4x8x16xf32>, %[[D:.*]]: tensor<4x16x8xf32>)
-// CHECK: linalg.matmul_transpose_b ins(%[[X]], %[[R]] : tensor<?x16xf32>, tensor<4x16xf32>)
+// The router matmul is marked: it stays f32 under a quantized --weight-type.
+// CHECK: linalg.matmul_transpose_b {tfc.moe_router} ins(%[[X]], %[[R]] : tensor<?x16xf32>, tensor<4x16xf32>)
 // CHECK: math.exp
 // CHECK: %[[GROUPED:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 2, 2] : tensor<?x4xf32> into tensor<?x2x2xf32>
 // CHECK: arith.maximumf

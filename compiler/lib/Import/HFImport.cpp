@@ -789,8 +789,16 @@ void importMarian(ImportContext &ctx) {
 /// DeepSeek-V3's routing fields (scoring_func sigmoid, topk_method noaux_tc,
 /// and the gate's e_score_correction_bias) are read too: its MoEGate
 /// normalizes, then always scales.
-std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK) {
-  std::string method = c.string("topk_method");
+///
+/// A DeepseekV3ForCausalLM config routes with noaux_tc and sigmoid scores when
+/// it does not say (transformers' own DeepseekV3Config has neither field; the
+/// hub's config.json spells both), and with nothing else: the checkpoint's
+/// modeling_deepseek.py raises NotImplementedError for any other topk_method.
+std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK, bool v3Arch) {
+  std::string method = v3Arch ? c.string("topk_method", "noaux_tc") : c.string("topk_method");
+  if (!c.failed() && v3Arch && method != "noaux_tc")
+    c.fail("'topk_method' = \"" + method +
+           "\" is not supported for DeepseekV3ForCausalLM (its MoEGate implements noaux_tc only)");
   std::string args = "experts, top_k, moe_ffn";
   if (method == "group_limited_greedy" || method == "noaux_tc") {
     // Both route within the best 'topk_group' of 'n_group' groups; DeepSeek-V3's
@@ -816,8 +824,8 @@ std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK)
     c.fail("'topk_method' = \"" + method +
            "\" is not supported (greedy, group_limited_greedy, noaux_tc)");
   }
-  std::string scoring = c.string("scoring_func", "softmax");
   bool v3 = method == "noaux_tc";
+  std::string scoring = c.string("scoring_func", v3Arch ? "sigmoid" : "softmax");
   if (!c.failed() && scoring != (v3 ? "sigmoid" : "softmax"))
     c.fail("'scoring_func' = \"" + scoring + "\" is not supported with 'topk_method' = \"" +
            method + "\" (" + (v3 ? "sigmoid" : "softmax") +
@@ -837,7 +845,13 @@ std::string deepseekMoEArguments(ConfigReader &c, int64_t experts, int64_t topK)
   return args;
 }
 
-void importDeepseekV2(ImportContext &ctx) {
+/// DeepSeek-V2 and V3 (`v3Arch`): V3 is V2's layout (MLA with q_lora_rank,
+/// YaRN, a dense first few layers, shared experts) with the noaux_tc router.
+/// Its checkpoints also hold num_nextn_predict_layers multi-token-prediction
+/// layers after the last one (model.layers.{num_hidden_layers}...), which
+/// transformers skips on load and which a next-token forward does not use:
+/// they are not part of the model.
+void importDeepseek(ImportContext &ctx, bool v3Arch) {
   ConfigReader &c = ctx.c;
   TdslWriter &out = ctx.out;
   int64_t vocab = c.size("vocab_size");
@@ -886,7 +900,7 @@ void importDeepseekV2(ImportContext &ctx) {
       c.fail("'num_experts_per_tok' (" + llvm::Twine(topK) + ") must be at most " +
              "'n_routed_experts' (" + llvm::Twine(experts) + ")");
     if (!c.failed())
-      moeArgs = deepseekMoEArguments(c, experts, topK);
+      moeArgs = deepseekMoEArguments(c, experts, topK, v3Arch);
   }
   ctx.requireTensor("model.embed_tokens.weight", "the token embedding");
   if (!tied)
@@ -948,6 +962,9 @@ void importDeepseekV2(ImportContext &ctx) {
   out.body(outputHead(tied, "model.embed_tokens.weight") + "  }\n");
 }
 
+void importDeepseekV2(ImportContext &ctx) { importDeepseek(ctx, /*v3Arch=*/false); }
+void importDeepseekV3(ImportContext &ctx) { importDeepseek(ctx, /*v3Arch=*/true); }
+
 //===----------------------------------------------------------------------===//
 // Architectures
 //===----------------------------------------------------------------------===//
@@ -964,6 +981,7 @@ const Architecture kArchitectures[] = {
     {"Qwen2ForCausalLM", "qwen2", importLlamaFamily},
     {"MixtralForCausalLM", "mixtral", importLlamaFamily},
     {"DeepseekV2ForCausalLM", "deepseek_v2", importDeepseekV2},
+    {"DeepseekV3ForCausalLM", "deepseek_v3", importDeepseekV3},
     {"GPT2LMHeadModel", "gpt2", importGPT2},
     {"BertModel", "bert", importBert},
     {"BertForMaskedLM", "bert", importBert},

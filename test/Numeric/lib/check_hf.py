@@ -57,7 +57,7 @@ def expected_info(m):
                     has_encoder=1, has_decoder=0)
     if m.arch in H.ENCODER_DECODERS:
         return dict(vocab_size=c["vocab_size"], dim=c["d_model"], has_encoder=1, has_decoder=1)
-    if m.arch == "DeepseekV2ForCausalLM":
+    if m.arch in H.DEEPSEEK:
         return dict(vocab_size=c["vocab_size"], dim=c["hidden_size"],
                     n_layers=c["num_hidden_layers"], n_heads=c["num_attention_heads"],
                     has_encoder=0, has_decoder=1)

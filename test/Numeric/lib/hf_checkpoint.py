@@ -57,6 +57,7 @@ ARCHITECTURES = {
     "qwen2": "Qwen2ForCausalLM",
     "mixtral": "MixtralForCausalLM",
     "deepseek-v2": "DeepseekV2ForCausalLM",
+    "deepseek-v3": "DeepseekV3ForCausalLM",
     "gpt2": "GPT2LMHeadModel",
     "bert": "BertModel",
     "bert-mlm": "BertForMaskedLM",
@@ -65,11 +66,12 @@ ARCHITECTURES = {
 MODEL_TYPES = {
     "LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2",
     "MixtralForCausalLM": "mixtral", "DeepseekV2ForCausalLM": "deepseek_v2",
+    "DeepseekV3ForCausalLM": "deepseek_v3",
     "GPT2LMHeadModel": "gpt2", "BertModel": "bert", "BertForMaskedLM": "bert",
     "MarianMTModel": "marian",
 }
 ROPE_MODELS = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM")
-MOE_MODELS = ("MixtralForCausalLM", "DeepseekV2ForCausalLM")
+MOE_MODELS = ("MixtralForCausalLM", "DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM")
 
 #===----------------------------------------------------------------------===#
 # config.json (transformers 4.x form: every attribute of the config class)
@@ -176,6 +178,18 @@ def _set_v3_routing(cfg):
                num_experts_per_tok=3, norm_topk_prob=True, routed_scaling_factor=2.5)
 
 
+def _deepseek_v3_config():
+    """DeepSeek-V3's config.json as transformers' own DeepseekV3Config writes it: the
+    V2 layout (q_lora_rank) with the V3 router's fields, but no topk_method or
+    scoring_func (the architecture implies noaux_tc and sigmoid)."""
+    cfg = _deepseek_v2_config()
+    _set_v3_routing(cfg)
+    cfg.update(architectures=["DeepseekV3ForCausalLM"], model_type="deepseek_v3",
+               q_lora_rank=24)
+    del cfg["auto_map"], cfg["topk_method"], cfg["scoring_func"]
+    return cfg
+
+
 def _gpt2_config():
     """GPT2Config (configuration_gpt2.py); n_inner null means 4 * n_embd."""
     return {
@@ -229,6 +243,7 @@ BASE_CONFIGS = {
     "Qwen2ForCausalLM": _qwen2_config,
     "MixtralForCausalLM": _mixtral_config,
     "DeepseekV2ForCausalLM": _deepseek_v2_config,
+    "DeepseekV3ForCausalLM": _deepseek_v3_config,
     "GPT2LMHeadModel": _gpt2_config,
     "BertModel": lambda: _bert_config("BertModel"),
     "BertForMaskedLM": lambda: _bert_config("BertForMaskedLM"),
@@ -291,6 +306,7 @@ VARIANTS = {
     "group-limited": (("DeepseekV2ForCausalLM",), _set_group_limited),
     "norm-topk": (("DeepseekV2ForCausalLM",), lambda c: c.update(norm_topk_prob=True)),
     "v3-routing": (("DeepseekV2ForCausalLM",), _set_v3_routing),
+    "mtp": (("DeepseekV3ForCausalLM",), lambda c: c.update(num_nextn_predict_layers=1)),
     "yarn": (("DeepseekV2ForCausalLM",), lambda c: c.update(
         rope_scaling=dict(DEEPSEEK_YARN), max_position_embeddings=256)),
     "no-scale-embedding": (("MarianMTModel",), lambda c: c.update(scale_embedding=False)),
@@ -448,7 +464,8 @@ def _deepseek_v2_tensors(c):
             for e in range(c["n_routed_experts"]):
                 mlp("%s.mlp.experts.%d" % (p, e), c["moe_intermediate_size"])
             out.append((p + ".mlp.gate.weight", (c["n_routed_experts"], dim), "weight"))
-            if c.get("topk_method") == "noaux_tc":
+            if (c.get("topk_method") == "noaux_tc" or
+                    c["architectures"] == ["DeepseekV3ForCausalLM"]):
                 out.append((p + ".mlp.gate.e_score_correction_bias", (c["n_routed_experts"],),
                             "bias"))
             if c.get("n_shared_experts"):
@@ -456,7 +473,18 @@ def _deepseek_v2_tensors(c):
         else:
             mlp(p + ".mlp", c["intermediate_size"])
         _layer_norms(out, p, dim)
-    return _final_norm_and_head(out, c, dim)
+    out = _final_norm_and_head(out, c, dim)
+    # DeepSeek-V3's multi-token-prediction modules (num_nextn_predict_layers) follow
+    # the last layer as model.layers.{num_hidden_layers + j}: the parts of one that
+    # are not a decoder layer (enorm, hnorm, eh_proj, shared_head.norm). No next-token
+    # forward reads them.
+    for j in range(c.get("num_nextn_predict_layers") or 0):
+        p = "model.layers.%d" % (c["num_hidden_layers"] + j)
+        _norm(out, p + ".enorm", dim, False)
+        _norm(out, p + ".hnorm", dim, False)
+        _linear(out, p + ".eh_proj", dim, 2 * dim, False)
+        _norm(out, p + ".shared_head.norm", dim, False)
+    return out
 
 
 def _gpt2_tensors(c, hub=False):
@@ -553,7 +581,7 @@ def state_dict_layout(arch, cfg, hub=False):
     """[(name, shape, kind)] of the checkpoint save_pretrained (or the hub) holds."""
     if arch in ROPE_MODELS:
         return _llama_family_tensors(cfg)
-    if arch == "DeepseekV2ForCausalLM":
+    if arch in ("DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM"):
         return _deepseek_v2_tensors(cfg)
     if arch == "GPT2LMHeadModel":
         return _gpt2_tensors(cfg, hub)

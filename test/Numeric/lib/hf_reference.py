@@ -6,7 +6,8 @@
 # of GPT-2 and BERT) and computes, in float64 numpy, what transformers computes:
 #
 #   LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, MixtralForCausalLM,
-#   DeepseekV2ForCausalLM (the checkpoint's own modeling_deepseek.py), GPT2LMHeadModel:
+#   DeepseekV2ForCausalLM (the checkpoint's own modeling_deepseek.py), DeepseekV3ForCausalLM
+#   (the same with the V3 router of deepseek-ai/DeepSeek-V3's), GPT2LMHeadModel:
 #       logits [n, vocab] for input_ids (every position), from a fresh or a running
 #       KV cache (positions continue where the cache is);
 #   BertModel, BertForMaskedLM: last_hidden_state [n, hidden] (token types 0, no
@@ -39,7 +40,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference as R  # noqa: E402
 
 CAUSAL_LM = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "MixtralForCausalLM",
-             "DeepseekV2ForCausalLM", "GPT2LMHeadModel")
+             "DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM", "GPT2LMHeadModel")
+DEEPSEEK = ("DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM")
 ENCODERS = ("BertModel", "BertForMaskedLM")
 ENCODER_DECODERS = ("MarianMTModel",)
 ARCHITECTURES = CAUSAL_LM + ENCODERS + ENCODER_DECODERS
@@ -106,9 +108,15 @@ DEFAULTS = {
                    scale_embedding=False, pad_token_id=58100, eos_token_id=0,
                    share_encoder_decoder_embeddings=True, tie_word_embeddings=True),
 }
+# DeepseekV3ForCausalLM: V2's layout and modeling with the router of
+# deepseek-ai/DeepSeek-V3's modeling_deepseek.py, whose MoEGate implements only
+# sigmoid scores with noaux_tc (transformers' DeepseekV3Config has neither field;
+# the hub's config.json spells both).
+DEFAULTS["deepseek_v3"] = dict(DEFAULTS["deepseek_v2"], topk_method="noaux_tc",
+                               scoring_func="sigmoid")
 MODEL_TYPES = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral",
                "Qwen2ForCausalLM": "qwen2", "MixtralForCausalLM": "mixtral",
-               "DeepseekV2ForCausalLM": "deepseek_v2",
+               "DeepseekV2ForCausalLM": "deepseek_v2", "DeepseekV3ForCausalLM": "deepseek_v3",
                "GPT2LMHeadModel": "gpt2", "BertModel": "bert",
                "BertForMaskedLM": "bert", "MarianMTModel": "marian"}
 
@@ -878,7 +886,7 @@ def decode(m, ids, cache=None, memory=None):
     """Logits of a decoder for ids, continuing cache (tfc_decode with all_logits)."""
     if m.arch == "GPT2LMHeadModel":
         return gpt2_logits(m, ids, cache)
-    if m.arch == "DeepseekV2ForCausalLM":
+    if m.arch in DEEPSEEK:
         return deepseek_v2_logits(m, ids, cache)
     if m.arch in CAUSAL_LM:
         return llama_family_logits(m, ids, cache)

@@ -27,7 +27,10 @@
 #          [--chunks 40,1,..] [--exact] [--dtype F32|F16|BF16] [--type q8_0|q4_0|q6_k|q4_k|q4_k_m]
 #          [--work DIR]
 #     MODEL is llama_small / mqa_small (seeded random weights, written as F32,
-#     F16 or BF16 safetensors and quantized from those values at load) or
+#     F16 or BF16 safetensors and quantized from those values at load),
+#     hf-causal (--weights: a Hugging Face directory of any causal LM that
+#     hf_reference.py runs, Mixtral's mixture of experts included; its router,
+#     block_sparse_moe.gate / mlp.gate, stays f32 as in tfc) or
 #     stories260k / hf (--weights: a Hugging Face directory's model.safetensors;
 #     --load: what the model loads instead, e.g. the GGUF file whose twin the
 #     directory is, with --prequantized: its weights are the file's dequantized
@@ -80,6 +83,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Runtime", "Inputs"))
 import check as C  # noqa: E402
 import ggml_quantize as GQ  # noqa: E402
+import hf_reference as H  # noqa: E402
 import gguf_gen as G  # noqa: E402
 import reference as R  # noqa: E402
 
@@ -147,10 +151,13 @@ def quantize_activations_q8_k(x):
     return v.reshape(x.shape)
 
 
-def quantizable(w, kind):
+def quantizable(w, kind, name=""):
     """Which weights --weight-type=q8_0|q4_0|q6_k stores quantized: linear
-    layers' own matrices (not a tied embedding) with rows a multiple of 32."""
-    return kind == "weight" and w.ndim == 2 and w.shape[-1] % BLOCK == 0
+    layers' own matrices (not a tied embedding) with rows a multiple of 32, but
+    for a mixture of experts' router (Mixtral's block_sparse_moe.gate, DeepSeek's
+    mlp.gate), which stays f32 as llama.cpp's quantizer leaves ffn_gate_inp."""
+    return (kind == "weight" and w.ndim == 2 and w.shape[-1] % BLOCK == 0 and
+            not name.endswith(".gate.weight"))
 
 
 # Q4_K_M's Q6_K tensors, by name (Hugging Face, GGUF and llama2.c spellings):
@@ -205,7 +212,7 @@ class QuantWeights(R.Weights):
         self.quantized = set()
 
     def product(self, x, w, name):
-        if not quantizable(w, self.kinds.get(name)):
+        if not quantizable(w, self.kinds.get(name), name):
             return x @ w.T
         wtype = stored_type(w, self.wtype, name, self.layers)
         self.quantized.add("%s (%s)" % (name, wtype))
@@ -235,9 +242,24 @@ def check(args):
     work = args.work
     os.makedirs(work, exist_ok=True)
     checker = C.Checker(args.so, args.harness, work)
-    family, cfg, tensors, wpath, tokens = C.model_and_prompt(
-        args.model, args.weights, work, MODELS, args.seed, args.prompt_len, args.dtype)
-    n = len(tokens)
+    forward = None
+    if args.model == "hf-causal":
+        # Any causal LM hf_reference.py knows (Mixtral's experts too), from its
+        # directory, through hf_reference's forward pass.
+        m = H.load(args.weights)
+        cfg = dict(vocab=m.cfg["vocab_size"], max_seq=m.cfg["max_position_embeddings"],
+                   layers=m.cfg["num_hidden_layers"])
+        tensors, wpath = m.tensors, args.weights
+        n = min(args.prompt_len, cfg["max_seq"])
+        tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
+
+        def forward(W, tokens):
+            m.W = W
+            return H.forward(m, tokens)
+    else:
+        family, cfg, tensors, wpath, tokens = C.model_and_prompt(
+            args.model, args.weights, work, MODELS, args.seed, args.prompt_len, args.dtype)
+        n = len(tokens)
     cmd = [args.load or wpath, "--tokens", ",".join(map(str, tokens))]
     if args.chunks:
         cmd += ["--chunks", args.chunks]
@@ -248,7 +270,7 @@ def check(args):
     refs = {}
     for label, int8 in (("int8", True), ("dequant", False)):
         W = QuantWeights(tensors, int8, args.type, args.prequantized, cfg["layers"])
-        refs[label] = R.forward(family, cfg, W, tokens)
+        refs[label] = forward(W, tokens) if forward else R.forward(family, cfg, W, tokens)
         quantized = sorted(W.quantized)
     print("%d of %d weights quantized in the reference" % (len(quantized), len(tensors)))
     print("  " + ", ".join(quantized))

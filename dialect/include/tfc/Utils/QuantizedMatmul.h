@@ -71,6 +71,12 @@ llvm::SmallVector<int64_t> quantStoredShape(QuantFormat format, llvm::ArrayRef<i
 mlir::Value buildQuantizedMatmul(mlir::OpBuilder &b, mlir::Location loc, QuantFormat format,
                                  mlir::Value a, mlir::Value wq, mlir::Value init);
 
+/// The unit attribute of a mixture of experts' router matmul (attn.moe's
+/// lowering): its weight keeps f32 under a quantized --weight-type, as
+/// llama.cpp's quantizer leaves ffn_gate_inp in f32, since a rounding there
+/// changes which experts a token takes rather than adding a small error.
+inline constexpr llvm::StringLiteral kMoERouterAttrName = "tfc.moe_router";
+
 /// Whether --weight-type=q4_k_m (llama.cpp's Q4_K_M mixture) stores the linear
 /// layer weight `name` as Q6_K rather than Q4_K: the output matrix and the
 /// value and down projections, by their Hugging Face, GGUF, llama2.c and GPT-2

@@ -24,6 +24,7 @@
 
 #include "tfc/Conversion/Passes.h"
 #include "tfc/Utils/LoweringUtils.h"
+#include "tfc/Utils/QuantizedMatmul.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -192,6 +193,8 @@ Value maskToTopGroups(OpBuilder &b, Location loc, Value scores, int64_t groups,
 Value routingWeights(OpBuilder &b, Location loc, MoEOp op, Value x, Value router, Value bias) {
   MLIRContext *ctx = b.getContext();
   Value logits = matmulTransposeB(b, loc, x, router);
+  // The router stays f32 under a quantized --weight-type (QuantizedMatmul.h).
+  logits.getDefiningOp()->setAttr(kMoERouterAttrName, b.getUnitAttr());
   Value scores;
   if (op.getScoring() == MoeScoring::sigmoid)
     scores = mapElementwise(b, loc, logits, [](OpBuilder &nb, Location l, ValueRange a) -> Value {

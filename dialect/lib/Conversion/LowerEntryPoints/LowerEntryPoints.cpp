@@ -94,7 +94,9 @@ bool keepsWholeRows(tensor::ExtractSliceOp slice) {
 bool feedsOnlyMatmuls(Value v, bool wholeRows) {
   for (OpOperand &use : v.getUses()) {
     Operation *user = use.getOwner();
-    if (isa<linalg::MatmulTransposeBOp>(user) && use.getOperandNumber() == 1)
+    // A quantized type (wholeRows) leaves a mixture of experts' router f32.
+    if (isa<linalg::MatmulTransposeBOp>(user) && use.getOperandNumber() == 1 &&
+        !(wholeRows && user->hasAttr(tfc::kMoERouterAttrName)))
       continue;
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
         slice && use.getOperandNumber() == 0 && (!wholeRows || keepsWholeRows(slice)) &&
