@@ -255,13 +255,28 @@ public:
   /// reductions at all).
   /// Threads take blocks of gemmRows weight rows, which stay in L2 while the
   /// panels stream past.
-  void packedGemm(Value tokens, int64_t rows) {
+  ///
+  /// With `dpbf16ps` (bf16 weights, AVX512_BF16) the panels hold A rounded to
+  /// bf16 with the reduction interleaved by two, Ap[t][k/2][token][2], and the
+  /// micro-kernel broadcasts a pair of weights W[n, 2p..2p+1] (32 bits) against
+  /// 16 tokens' pairs: one vdpbf16ps does 32 multiply-adds where the FMA does
+  /// 16, and the weights are never widened.
+  void packedGemm(Value tokens, int64_t rows, func::FuncOp dpbf16ps = {}) {
     Value panels = b.create<arith::DivUIOp>(
         loc, b.create<arith::AddIOp>(loc, tokens, index(panelTokens - 1)), index(panelTokens));
-    auto packedType = MemRefType::get({ShapedType::kDynamic, k, panelTokens}, b.getF32Type());
-    Value packed = b.create<memref::AllocOp>(loc, packedType, ValueRange{panels},
-                                             b.getI64IntegerAttr(64));
-    packPanels(packed, panels, tokens);
+    Value packed;
+    if (dpbf16ps) {
+      auto packedType = MemRefType::get({ShapedType::kDynamic, (k + 1) / 2, 2 * panelTokens},
+                                        b.getBF16Type());
+      packed = b.create<memref::AllocOp>(loc, packedType, ValueRange{panels},
+                                         b.getI64IntegerAttr(64));
+      packPanelsBF16(packed, panels, tokens);
+    } else {
+      auto packedType = MemRefType::get({ShapedType::kDynamic, k, panelTokens}, b.getF32Type());
+      packed = b.create<memref::AllocOp>(loc, packedType, ValueRange{panels},
+                                         b.getI64IntegerAttr(64));
+      packPanels(packed, panels, tokens);
+    }
 
     int64_t fullBlocks = rows / gemmRows, restRows = rows % gemmRows;
     int64_t blocks = fullBlocks + (restRows ? 1 : 0);
@@ -277,7 +292,10 @@ public:
                                    OpBuilder::InsertionGuard g2(b);
                                    b.setInsertionPoint(lb.getInsertionBlock(),
                                                        lb.getInsertionPoint());
-                                   gemmKernel(packed, t, n0, tn, tokens);
+                                   if (dpbf16ps)
+                                     gemmKernelBF16(packed, t, n0, tn, tokens, dpbf16ps);
+                                   else
+                                     gemmKernel(packed, t, n0, tn, tokens);
                                    b.create<scf::YieldOp>(loc);
                                  });
           };
@@ -355,9 +373,127 @@ private:
           }
           nb.create<scf::YieldOp>(loc, out);
         });
-    // C[m0 + lane, n0 + i] += acc[i][v][lane] for the tokens that exist: a
-    // masked gather / add / scatter down a column of C per accumulator
-    // (amortized over the whole reduction; no scratch memory).
+    addTileToC(loop.getResults(), t, ns, tokens);
+  }
+
+  /// Ap[t][p][2j + e] = bf16(A[t·P + j, 2p + e]), zero for tokens past the end
+  /// and for the pad column of an odd reduction; panels in parallel.
+  void packPanelsBF16(Value packed, Value panels, Value tokens) {
+    Type bf16 = b.getBF16Type();
+    b.create<scf::ParallelOp>(
+        loc, ValueRange{index(0)}, ValueRange{panels}, ValueRange{index(1)},
+        [&](OpBuilder &nb, Location, ValueRange ivs) {
+          Value t = ivs[0];
+          nb.create<scf::ForOp>(
+              loc, index(0), index(panelTokens), index(1), ValueRange{},
+              [&](OpBuilder &jb, Location, Value j, ValueRange) {
+                Value m = jb.create<arith::AddIOp>(
+                    loc, jb.create<arith::MulIOp>(loc, t, index(panelTokens)), j);
+                Value inside =
+                    jb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, m, tokens);
+                Value j2 = jb.create<arith::MulIOp>(loc, j, index(2));
+                Value zero = jb.create<arith::ConstantOp>(loc, jb.getFloatAttr(bf16, 0.0));
+                auto copyRow = [&](OpBuilder &rb, bool pad) {
+                  rb.create<scf::ForOp>(
+                      loc, index(0), index(k / 2), index(1), ValueRange{},
+                      [&](OpBuilder &kb, Location, Value p, ValueRange) {
+                        Value k0 = kb.create<arith::MulIOp>(loc, p, index(2));
+                        for (int64_t e = 0; e < 2; ++e) {
+                          Value kk = e ? kb.create<arith::AddIOp>(loc, k0, index(1)).getResult() : k0;
+                          Value v = zero;
+                          if (!pad)
+                            v = kb.create<arith::TruncFOp>(
+                                loc, bf16, kb.create<memref::LoadOp>(loc, a, at(m, kk)));
+                          Value col = e ? kb.create<arith::AddIOp>(loc, j2, index(1)).getResult() : j2;
+                          kb.create<memref::StoreOp>(loc, v, packed, ValueRange{t, p, col});
+                        }
+                        kb.create<scf::YieldOp>(loc);
+                      });
+                  if (k % 2) {
+                    Value last = index(k / 2);
+                    Value v = zero;
+                    if (!pad)
+                      v = rb.create<arith::TruncFOp>(
+                          loc, bf16, rb.create<memref::LoadOp>(loc, a, at(m, index(k - 1))));
+                    rb.create<memref::StoreOp>(loc, v, packed, ValueRange{t, last, j2});
+                    rb.create<memref::StoreOp>(
+                        loc, zero, packed,
+                        ValueRange{t, last, rb.create<arith::AddIOp>(loc, j2, index(1))});
+                  }
+                  rb.create<scf::YieldOp>(loc);
+                };
+                jb.create<scf::IfOp>(
+                    loc, inside, [&](OpBuilder &rb, Location) { copyRow(rb, false); },
+                    [&](OpBuilder &rb, Location) { copyRow(rb, true); });
+                jb.create<scf::YieldOp>(loc);
+              });
+        });
+  }
+
+  /// The bf16 tile: weight rows [n0, n0 + tn) × the panelTokens tokens of
+  /// panel t, one vdpbf16ps per (row, token vector) and pair of the reduction.
+  void gemmKernelBF16(Value packed, Value t, Value n0, int64_t tn, Value tokens,
+                      func::FuncOp dpbf16ps) {
+    const int64_t vectors = panelTokens / width;
+    auto pairsType = VectorType::get({2 * width}, b.getBF16Type());
+    auto wordsType = VectorType::get({width}, b.getI32Type());
+    auto pairType = VectorType::get({2}, b.getBF16Type());
+    SmallVector<Value> ns;
+    for (int64_t i = 0; i < tn; ++i)
+      ns.push_back(i ? b.create<arith::AddIOp>(loc, n0, index(i)).getResult() : n0);
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vecType));
+    SmallVector<Value> inits(tn * vectors, zero);
+    // One reduction pair p; `odd` reads the last, half-padded pair of an odd
+    // reduction (the weight's second half is zero, the panel's too).
+    auto step = [&](OpBuilder &nb, Value p, ValueRange accs, bool odd) {
+      SmallVector<Value> av, out;
+      for (int64_t v = 0; v < vectors; ++v)
+        av.push_back(nb.create<vector::LoadOp>(loc, pairsType, packed,
+                                               ValueRange{t, p, index(2 * width * v)}));
+      Value k0 = nb.create<arith::MulIOp>(loc, p, index(2));
+      for (int64_t i = 0; i < tn; ++i) {
+        Value pair;
+        if (!odd) {
+          pair = nb.create<vector::LoadOp>(loc, pairType, bT, at(ns[i], k0));
+        } else {
+          Value pad = nb.create<arith::ConstantOp>(loc, nb.getFloatAttr(nb.getBF16Type(), 0.0));
+          pair = nb.create<vector::TransferReadOp>(loc, pairType, bT, at(ns[i], k0), pad,
+                                                   ArrayRef<bool>{false});
+        }
+        // The 32-bit pair broadcast to every lane (vpbroadcastd).
+        Value word = nb.create<vector::ExtractOp>(
+            loc, nb.create<vector::BitCastOp>(loc, VectorType::get({1}, nb.getI32Type()), pair),
+            ArrayRef<int64_t>{0});
+        Value wv = nb.create<vector::BitCastOp>(
+            loc, pairsType, nb.create<vector::BroadcastOp>(loc, wordsType, word));
+        for (int64_t v = 0; v < vectors; ++v)
+          out.push_back(
+              nb.create<func::CallOp>(loc, dpbf16ps, ValueRange{accs[i * vectors + v], wv, av[v]})
+                  .getResult(0));
+      }
+      return out;
+    };
+    SmallVector<Value> accs = inits;
+    if (k / 2 > 0) {
+      auto loop = b.create<scf::ForOp>(
+          loc, index(0), index(k / 2), index(1), inits,
+          [&](OpBuilder &nb, Location, Value p, ValueRange iter) {
+            nb.create<scf::YieldOp>(loc, step(nb, p, iter, /*odd=*/false));
+          });
+      accs = loop.getResults();
+    }
+    if (k % 2)
+      accs = step(b, index(k / 2), accs, /*odd=*/true);
+    addTileToC(accs, t, ns, tokens);
+  }
+
+  /// C[m0 + lane, n0 + i] += acc[i][v][lane] for the tokens of panel t that
+  /// exist: a masked gather / add / scatter down a column of C per accumulator
+  /// (amortized over the whole reduction; no scratch memory).
+  void addTileToC(ValueRange accs, Value t, ArrayRef<Value> ns, Value tokens) {
+    const int64_t vectors = panelTokens / width;
+    const int64_t tn = ns.size();
+    VectorType laneType = vecType;
     int64_t rowStride = staticRowStride(cast<MemRefType>(c.getType()));
     auto laneIndexType = VectorType::get({width}, b.getI32Type());
     SmallVector<int32_t> offsets, lanes;
@@ -384,7 +520,7 @@ private:
         SmallVector<Value> base = at(first, ns[i]);
         Value old = b.create<vector::GatherOp>(loc, laneType, c, base, columnOffsets, mask,
                                                zeroVec);
-        Value sum = b.create<arith::AddFOp>(loc, old, loop.getResult(i * vectors + v));
+        Value sum = b.create<arith::AddFOp>(loc, old, accs[i * vectors + v]);
         b.create<vector::ScatterOp>(loc, c, base, columnOffsets, mask, sum);
       }
     }
@@ -470,15 +606,17 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     // vdpbf16ps needs 512-bit vectors of bf16 pairs (the strategy's bf16Dot).
     bool dot = strategy.bf16Dot && bElement.isBF16();
+    func::FuncOp dpbf16ps;
+    if (dot) {
+      auto pairs = VectorType::get({32}, rewriter.getBF16Type());
+      auto lanes = VectorType::get({16}, rewriter.getF32Type());
+      dpbf16ps = tfc::intrinsicDeclaration(op->getParentOfType<ModuleOp>(),
+                                           "llvm.x86.avx512bf16.dpbf16ps.512",
+                                           rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
+    }
     auto streamingKernels = [&] {
-      if (dot) {
-        auto pairs = VectorType::get({32}, rewriter.getBF16Type());
-        auto lanes = VectorType::get({16}, rewriter.getF32Type());
-        func::FuncOp dpbf16ps = tfc::intrinsicDeclaration(
-            op->getParentOfType<ModuleOp>(), "llvm.x86.avx512bf16.dpbf16ps.512",
-            rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
+      if (dot)
         emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
-      }
       tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
                              [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
       if (dot)
@@ -498,7 +636,7 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
                                                   emit.index(strategy.gemmMinTokens));
       auto ifOp = rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
       rewriter.setInsertionPointToStart(ifOp.thenBlock());
-      emit.packedGemm(tokens, rows);
+      emit.packedGemm(tokens, rows, dpbf16ps);
       rewriter.setInsertionPointToStart(ifOp.elseBlock());
       streamingKernels();
       rewriter.setInsertionPointAfter(ifOp);
