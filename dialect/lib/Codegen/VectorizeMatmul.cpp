@@ -278,42 +278,116 @@ public:
       packPanels(packed, panels, tokens);
     }
 
-    int64_t fullBlocks = rows / gemmRows, restRows = rows % gemmRows;
+    // A thread's block is blockTiles micro-tiles of weight rows, whose
+    // weights stay in L2 while each panel, read once from L3 per block,
+    // serves all of them from L2 (a block of one tile re-read the whole packed
+    // A from L3 per gemmRows rows). At least ~8 blocks keep the threads busy.
+    int64_t fullTiles = rows / gemmRows, restRows = rows % gemmRows;
+    // Narrow weights (bf16, f16) of the FMA kernel are widened per block
+    // into an f32 scratch of the block: the bytes in L2 are f32 ones.
+    Type wElement = cast<MemRefType>(bT.getType()).getElementType();
+    const bool widen = !dpbf16ps && !wElement.isF32();
+    int64_t tileBytes = gemmRows * k * (dpbf16ps ? 2 : 4);
+    int64_t blockTiles = std::clamp<int64_t>(tiles.gemmBlockBytes / std::max<int64_t>(1, tileBytes),
+                                             1, std::max<int64_t>(1, fullTiles / 8));
+    int64_t fullBlocks = (fullTiles + blockTiles - 1) / blockTiles;
     int64_t blocks = fullBlocks + (restRows ? 1 : 0);
+    // The kernel of rows [n0, n0 + tn), reading the weights from `wide`
+    // (rows from `wideRow0` on) when they were widened.
+    auto kernelAt = [&](Value t, Value n0, int64_t tn, Value wide, Value wideRow0) {
+      if (dpbf16ps)
+        gemmKernelBF16(packed, t, n0, tn, tokens, dpbf16ps);
+      else
+        gemmKernel(packed, t, n0, tn, tokens, wide, wideRow0);
+    };
     b.create<scf::ParallelOp>(
         loc, ValueRange{index(0)}, ValueRange{index(blocks)}, ValueRange{index(1)},
         [&](OpBuilder &nb, Location, ValueRange ivs) {
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          Value n0 = b.create<arith::MulIOp>(loc, ivs[0], index(gemmRows));
-          auto panelLoop = [&](int64_t tn) {
+          // for t in panels: for tile in [lo, hi): kernel
+          auto fullBlock = [&] {
+            Value lo = b.create<arith::MulIOp>(loc, ivs[0], index(blockTiles * gemmRows));
+            Value hi = b.create<arith::MinSIOp>(
+                loc, b.create<arith::AddIOp>(loc, lo, index(blockTiles * gemmRows)),
+                index(fullTiles * gemmRows));
+            Value wide = widen ? widenedRows(lo, hi, blockTiles * gemmRows) : Value();
+            b.create<scf::ForOp>(
+                loc, index(0), panels, index(1), ValueRange{},
+                [&](OpBuilder &lb, Location, Value t, ValueRange) {
+                  lb.create<scf::ForOp>(loc, lo, hi, index(gemmRows), ValueRange{},
+                                        [&](OpBuilder &rb, Location, Value n0, ValueRange) {
+                                          OpBuilder::InsertionGuard g2(b);
+                                          b.setInsertionPoint(rb.getInsertionBlock(),
+                                                              rb.getInsertionPoint());
+                                          kernelAt(t, n0, gemmRows, wide, lo);
+                                          b.create<scf::YieldOp>(loc);
+                                        });
+                  lb.create<scf::YieldOp>(loc);
+                });
+          };
+          auto restBlock = [&] {
+            Value lo = index(fullTiles * gemmRows);
+            Value wide = widen ? widenedRows(lo, index(rows), restRows) : Value();
             b.create<scf::ForOp>(loc, index(0), panels, index(1), ValueRange{},
                                  [&](OpBuilder &lb, Location, Value t, ValueRange) {
                                    OpBuilder::InsertionGuard g2(b);
                                    b.setInsertionPoint(lb.getInsertionBlock(),
                                                        lb.getInsertionPoint());
-                                   if (dpbf16ps)
-                                     gemmKernelBF16(packed, t, n0, tn, tokens, dpbf16ps);
-                                   else
-                                     gemmKernel(packed, t, n0, tn, tokens);
+                                   kernelAt(t, lo, restRows, wide, lo);
                                    b.create<scf::YieldOp>(loc);
                                  });
           };
           if (!restRows) {
-            panelLoop(gemmRows);
+            fullBlock();
+          } else if (!fullTiles) {
+            restBlock();
           } else {
             Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, ivs[0],
                                                  index(fullBlocks));
             auto ifOp = b.create<scf::IfOp>(loc, full, /*withElseRegion=*/true);
             b.setInsertionPointToStart(ifOp.thenBlock());
-            panelLoop(gemmRows);
+            fullBlock();
             b.setInsertionPointToStart(ifOp.elseBlock());
-            panelLoop(restRows);
+            restBlock();
           }
         });
   }
 
 private:
+  /// A new f32 buffer [capacity, k] whose first hi - lo rows are the weight
+  /// rows [lo, hi) widened (inside the parallel loop: one per thread's block,
+  /// freed by the deallocation pipeline).
+  Value widenedRows(Value lo, Value hi, int64_t capacity) {
+    Type f32 = b.getF32Type();
+    auto wideType = MemRefType::get({capacity, k}, f32);
+    Value wide = b.create<memref::AllocOp>(loc, wideType, b.getI64IntegerAttr(64));
+    Type narrow = cast<MemRefType>(bT.getType()).getElementType();
+    const int64_t kMain = k - k % width;
+    b.create<scf::ForOp>(
+        loc, lo, hi, index(1), ValueRange{},
+        [&](OpBuilder &rb, Location, Value n, ValueRange) {
+          Value r = rb.create<arith::SubIOp>(loc, n, lo);
+          if (kMain > 0)
+            rb.create<scf::ForOp>(
+                loc, index(0), index(kMain), index(width), ValueRange{},
+                [&](OpBuilder &kb, Location, Value kk, ValueRange) {
+                  Value v = kb.create<vector::LoadOp>(loc, VectorType::get({width}, narrow), bT,
+                                                      at(n, kk));
+                  kb.create<vector::StoreOp>(loc, kb.create<arith::ExtFOp>(loc, vecType, v), wide,
+                                             ValueRange{r, kk});
+                  kb.create<scf::YieldOp>(loc);
+                });
+          for (int64_t kk = kMain; kk < k; ++kk) {
+            Value x = rb.create<memref::LoadOp>(loc, bT, at(n, index(kk)));
+            rb.create<memref::StoreOp>(loc, rb.create<arith::ExtFOp>(loc, f32, x), wide,
+                                       ValueRange{r, index(kk)});
+          }
+          rb.create<scf::YieldOp>(loc);
+        });
+    return wide;
+  }
+
   /// Ap[t][k][j] = A[t·P + j, k], zero for tokens past the end; panels in parallel.
   void packPanels(Value packed, Value panels, Value tokens) {
     b.create<scf::ParallelOp>(
@@ -348,12 +422,19 @@ private:
   }
 
   /// One tile: weight rows [n0, n0 + tn) × the panelTokens tokens of panel t.
-  void gemmKernel(Value packed, Value t, Value n0, int64_t tn, Value tokens) {
+  void gemmKernel(Value packed, Value t, Value n0, int64_t tn, Value tokens, Value wide = {},
+                  Value wideRow0 = {}) {
     const int64_t vectors = panelTokens / width;
     VectorType laneType = vecType;
     SmallVector<Value> ns;
     for (int64_t i = 0; i < tn; ++i)
       ns.push_back(i ? b.create<arith::AddIOp>(loc, n0, index(i)).getResult() : n0);
+    SmallVector<Value> wideRows;
+    if (wide) {
+      Value first = b.create<arith::SubIOp>(loc, n0, wideRow0);
+      for (int64_t i = 0; i < tn; ++i)
+        wideRows.push_back(i ? b.create<arith::AddIOp>(loc, first, index(i)).getResult() : first);
+    }
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(laneType));
     SmallVector<Value> inits(tn * vectors, zero);
     auto loop = b.create<scf::ForOp>(
@@ -364,7 +445,8 @@ private:
             av.push_back(nb.create<vector::LoadOp>(loc, laneType, packed,
                                                    ValueRange{t, kk, index(width * v)}));
           for (int64_t i = 0; i < tn; ++i) {
-            Value w = nb.create<memref::LoadOp>(loc, bT, at(ns[i], kk));
+            Value w = wide ? nb.create<memref::LoadOp>(loc, wide, ValueRange{wideRows[i], kk})
+                           : nb.create<memref::LoadOp>(loc, bT, at(ns[i], kk));
             if (w.getType() != b.getF32Type())
               w = nb.create<arith::ExtFOp>(loc, b.getF32Type(), w);
             Value wv = nb.create<vector::BroadcastOp>(loc, laneType, w);
@@ -636,7 +718,7 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
                                                   emit.index(strategy.gemmMinTokens));
       auto ifOp = rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
       rewriter.setInsertionPointToStart(ifOp.thenBlock());
-      emit.packedGemm(tokens, rows, dpbf16ps);
+      emit.packedGemm(tokens, rows, strategy.bf16GemmDot ? dpbf16ps : func::FuncOp());
       rewriter.setInsertionPointToStart(ifOp.elseBlock());
       streamingKernels();
       rewriter.setInsertionPointAfter(ifOp);
@@ -755,7 +837,8 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    const tfc::MatmulStrategy strategy = tfc::selectMatmulStrategy(vectorWidth, bf16Dot);
+    const tfc::MatmulStrategy strategy =
+        tfc::selectMatmulStrategy(vectorWidth, bf16Dot, bf16GemmDot);
     patterns.add<VectorizeMatmulTransposeB, VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(
         &getContext(), strategy, blockRows);
     if (int8Dot != "none" && int8Dot != "vnni" && int8Dot != "avx2") {
