@@ -26,18 +26,24 @@
 // RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so \
 // RUN: | FileCheck %s
 //
-// The blocks: 8 blocks of two tiles (rows [24 b, min(24 b + 24, 192))) and
-// the rest; bf16 weights widened into a [24 x 48] f32 scratch per block that
-// the kernel broadcasts from; no vdpbf16ps in the GEMM.
+// The blocks: 9 blocks (8 of two tiles, rows [24 b, 24 b + 24), and the
+// 8-row rest) in two waves of 8 parallel slots; each block's bf16 weights
+// widened into its slot of one [8 x 24 x 48] f32 scratch (a temporary of fixed
+// size, for the arena) that the kernel broadcasts from; no vdpbf16ps.
 // RUN: tfc-opt %s -tfc-vectorize-matmul="bf16-dot=1" | FileCheck %s --check-prefix=IR
 // IR-LABEL: func.func @check_bf16_48x200(
-// IR: scf.parallel (%{{.*}}) = (%c0) to (%c9) step (%c1)
-// IR: memref.alloc() {alignment = 64 : i64} : memref<24x48xf32>
+// IR: memref.alloc() {alignment = 64 : i64} : memref<8x24x48xf32>
+// IR-NEXT: scf.for %{{.*}} = %c0 to %c2 step %c1
+// IR-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c8) step (%c1)
 // IR: arith.extf {{.*}} : vector<16xbf16> to vector<16xf32>
-// IR: memref.load {{.*}} : memref<24x48xf32>
+// IR: vector.store {{.*}} : memref<8x24x48xf32>, vector<16xf32>
+// IR-NOT: dpbf16ps
+// IR: memref.load {{.*}} : memref<8x24x48xf32>
 // IR: vector.fma
-// IR: memref.alloc() {alignment = 64 : i64} : memref<8x48xf32>
 // IR: } else {
+// IR-LABEL: func.func @check_f32_48x200(
+// IR-NOT: memref<8x24x48xf32>
+// IR: scf.parallel (%{{.*}}) = (%c0) to (%c9) step (%c1)
 // IR-LABEL: func.func @main
 // CHECK: max |vector - reference| for bf16 weights 29x37, 32 token(s)
 // CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}

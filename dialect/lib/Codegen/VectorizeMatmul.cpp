@@ -292,26 +292,32 @@ public:
                                              1, std::max<int64_t>(1, fullTiles / 8));
     int64_t fullBlocks = (fullTiles + blockTiles - 1) / blockTiles;
     int64_t blocks = fullBlocks + (restRows ? 1 : 0);
+    // The widened weights: one [capacity, k] f32 slot per block of a wave.
+    const int64_t slots = std::min<int64_t>(tiles.gemmWaveBlocks, blocks);
+    const int64_t capacity = fullTiles ? blockTiles * gemmRows : restRows;
+    Value scratch;
+    if (widen)
+      scratch = b.create<memref::AllocOp>(
+          loc, MemRefType::get({slots, capacity, k}, b.getF32Type()), b.getI64IntegerAttr(64));
     // The kernel of rows [n0, n0 + tn), reading the weights from `wide`
     // (rows from `wideRow0` on) when they were widened.
-    auto kernelAt = [&](Value t, Value n0, int64_t tn, Value wide, Value wideRow0) {
+    // (in slot `slot` of the scratch).
+    auto kernelAt = [&](Value t, Value n0, int64_t tn, Value slot, Value wideRow0) {
       if (dpbf16ps)
         gemmKernelBF16(packed, t, n0, tn, tokens, dpbf16ps);
       else
-        gemmKernel(packed, t, n0, tn, tokens, wide, wideRow0);
+        gemmKernel(packed, t, n0, tn, tokens, widen ? scratch : Value(), slot, wideRow0);
     };
-    b.create<scf::ParallelOp>(
-        loc, ValueRange{index(0)}, ValueRange{index(blocks)}, ValueRange{index(1)},
-        [&](OpBuilder &nb, Location, ValueRange ivs) {
-          OpBuilder::InsertionGuard g(b);
-          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    // Block `blk`, widening into scratch slot `slot` when the weights are narrow.
+    auto blockBody = [&](Value blk, Value slot) {
           // for t in panels: for tile in [lo, hi): kernel
           auto fullBlock = [&] {
-            Value lo = b.create<arith::MulIOp>(loc, ivs[0], index(blockTiles * gemmRows));
+            Value lo = b.create<arith::MulIOp>(loc, blk, index(blockTiles * gemmRows));
             Value hi = b.create<arith::MinSIOp>(
                 loc, b.create<arith::AddIOp>(loc, lo, index(blockTiles * gemmRows)),
                 index(fullTiles * gemmRows));
-            Value wide = widen ? widenedRows(lo, hi, blockTiles * gemmRows) : Value();
+            if (widen)
+              widenRows(scratch, slot, lo, hi);
             b.create<scf::ForOp>(
                 loc, index(0), panels, index(1), ValueRange{},
                 [&](OpBuilder &lb, Location, Value t, ValueRange) {
@@ -320,7 +326,7 @@ public:
                                           OpBuilder::InsertionGuard g2(b);
                                           b.setInsertionPoint(rb.getInsertionBlock(),
                                                               rb.getInsertionPoint());
-                                          kernelAt(t, n0, gemmRows, wide, lo);
+                                          kernelAt(t, n0, gemmRows, slot, lo);
                                           b.create<scf::YieldOp>(loc);
                                         });
                   lb.create<scf::YieldOp>(loc);
@@ -328,13 +334,14 @@ public:
           };
           auto restBlock = [&] {
             Value lo = index(fullTiles * gemmRows);
-            Value wide = widen ? widenedRows(lo, index(rows), restRows) : Value();
+            if (widen)
+              widenRows(scratch, slot, lo, index(rows));
             b.create<scf::ForOp>(loc, index(0), panels, index(1), ValueRange{},
                                  [&](OpBuilder &lb, Location, Value t, ValueRange) {
                                    OpBuilder::InsertionGuard g2(b);
                                    b.setInsertionPoint(lb.getInsertionBlock(),
                                                        lb.getInsertionPoint());
-                                   kernelAt(t, lo, restRows, wide, lo);
+                                   kernelAt(t, lo, restRows, slot, lo);
                                    b.create<scf::YieldOp>(loc);
                                  });
           };
@@ -343,25 +350,54 @@ public:
           } else if (!fullTiles) {
             restBlock();
           } else {
-            Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, ivs[0],
+            Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, blk,
                                                  index(fullBlocks));
             auto ifOp = b.create<scf::IfOp>(loc, full, /*withElseRegion=*/true);
+            OpBuilder::InsertionGuard g(b);
             b.setInsertionPointToStart(ifOp.thenBlock());
             fullBlock();
             b.setInsertionPointToStart(ifOp.elseBlock());
             restBlock();
           }
+    };
+    if (!widen) {
+      b.create<scf::ParallelOp>(
+          loc, ValueRange{index(0)}, ValueRange{index(blocks)}, ValueRange{index(1)},
+          [&](OpBuilder &nb, Location, ValueRange ivs) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            blockBody(ivs[0], Value());
+          });
+      return;
+    }
+    // Waves of `slots` blocks in parallel, block wave·slots + s widening into
+    // slot s: the scratch is a fixed-size temporary that tfc-plan-activations
+    // places in the arena (an allocation per thread inside the parallel loop
+    // would be a heap allocation per call).
+    b.create<scf::ForOp>(
+        loc, index(0), index((blocks + slots - 1) / slots), index(1), ValueRange{},
+        [&](OpBuilder &wb, Location, Value wave, ValueRange) {
+          wb.create<scf::ParallelOp>(
+              loc, ValueRange{index(0)}, ValueRange{index(slots)}, ValueRange{index(1)},
+              [&](OpBuilder &nb, Location, ValueRange ivs) {
+                OpBuilder::InsertionGuard g(b);
+                b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                Value blk = b.create<arith::AddIOp>(
+                    loc, b.create<arith::MulIOp>(loc, wave, index(slots)), ivs[0]);
+                Value exists =
+                    b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, blk, index(blocks));
+                auto ifOp = b.create<scf::IfOp>(loc, exists, /*withElseRegion=*/false);
+                b.setInsertionPointToStart(ifOp.thenBlock());
+                blockBody(blk, ivs[0]);
+              });
+          wb.create<scf::YieldOp>(loc);
         });
   }
 
 private:
-  /// A new f32 buffer [capacity, k] whose first hi - lo rows are the weight
-  /// rows [lo, hi) widened (inside the parallel loop: one per thread's block,
-  /// freed by the deallocation pipeline).
-  Value widenedRows(Value lo, Value hi, int64_t capacity) {
+  /// scratch[slot][n - lo][:] = f32(W[n][:]) for the weight rows n in [lo, hi).
+  void widenRows(Value scratch, Value slot, Value lo, Value hi) {
     Type f32 = b.getF32Type();
-    auto wideType = MemRefType::get({capacity, k}, f32);
-    Value wide = b.create<memref::AllocOp>(loc, wideType, b.getI64IntegerAttr(64));
     Type narrow = cast<MemRefType>(bT.getType()).getElementType();
     const int64_t kMain = k - k % width;
     b.create<scf::ForOp>(
@@ -374,18 +410,17 @@ private:
                 [&](OpBuilder &kb, Location, Value kk, ValueRange) {
                   Value v = kb.create<vector::LoadOp>(loc, VectorType::get({width}, narrow), bT,
                                                       at(n, kk));
-                  kb.create<vector::StoreOp>(loc, kb.create<arith::ExtFOp>(loc, vecType, v), wide,
-                                             ValueRange{r, kk});
+                  kb.create<vector::StoreOp>(loc, kb.create<arith::ExtFOp>(loc, vecType, v), scratch,
+                                             ValueRange{slot, r, kk});
                   kb.create<scf::YieldOp>(loc);
                 });
           for (int64_t kk = kMain; kk < k; ++kk) {
             Value x = rb.create<memref::LoadOp>(loc, bT, at(n, index(kk)));
-            rb.create<memref::StoreOp>(loc, rb.create<arith::ExtFOp>(loc, f32, x), wide,
-                                       ValueRange{r, index(kk)});
+            rb.create<memref::StoreOp>(loc, rb.create<arith::ExtFOp>(loc, f32, x), scratch,
+                                       ValueRange{slot, r, index(kk)});
           }
           rb.create<scf::YieldOp>(loc);
         });
-    return wide;
   }
 
   /// Ap[t][k][j] = A[t·P + j, k], zero for tokens past the end; panels in parallel.
@@ -423,7 +458,7 @@ private:
 
   /// One tile: weight rows [n0, n0 + tn) × the panelTokens tokens of panel t.
   void gemmKernel(Value packed, Value t, Value n0, int64_t tn, Value tokens, Value wide = {},
-                  Value wideRow0 = {}) {
+                  Value wideSlot = {}, Value wideRow0 = {}) {
     const int64_t vectors = panelTokens / width;
     VectorType laneType = vecType;
     SmallVector<Value> ns;
@@ -445,7 +480,7 @@ private:
             av.push_back(nb.create<vector::LoadOp>(loc, laneType, packed,
                                                    ValueRange{t, kk, index(width * v)}));
           for (int64_t i = 0; i < tn; ++i) {
-            Value w = wide ? nb.create<memref::LoadOp>(loc, wide, ValueRange{wideRows[i], kk})
+            Value w = wide ? nb.create<memref::LoadOp>(loc, wide, ValueRange{wideSlot, wideRows[i], kk})
                            : nb.create<memref::LoadOp>(loc, bT, at(ns[i], kk));
             if (w.getType() != b.getF32Type())
               w = nb.create<arith::ExtFOp>(loc, b.getF32Type(), w);

@@ -48,6 +48,10 @@ struct MatmulStrategy {
   /// while all the panels pass.
   int64_t gemmBlockBytes = 512 * 1024;
 
+  /// Blocks run in parallel per wave when narrow weights are widened per
+  /// block (the scratch holds one block per slot: slots x gemmBlockBytes).
+  int64_t gemmWaveBlocks = 8;
+
   /// BF16 weights multiplied with vdpbf16ps (needs 512-bit vectors).
   bool bf16Dot = false;
 
