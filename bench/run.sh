@@ -185,6 +185,7 @@ best() { # best KEY: the largest KEY over the machine runs
 }
 BW=$(best read_gbs); BW_MED=$(best read_gbs_median); BW1=$(best read_gbs_1t)
 PEAK=$(best fma_gflops); PEAK1=$(best fma_gflops_1t); ISA=$(get "$OUT/machine.txt" machine isa)
+DPBUSD=$(best dpbusd_gops); DPBF16=$(best dpbf16_gflops)
 
 # --- Report ----------------------------------------------------------------------------------
 echo
@@ -192,6 +193,8 @@ echo "tfc benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEA
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, load average before the run: $LOAD0"
 printf "  read bandwidth %s GB/s (best; median %s; 1 thread %s), FMA peak %s GFLOP/s (%s; 1 thread %s)\n" \
   "$BW" "$BW_MED" "$BW1" "$PEAK" "$ISA" "$PEAK1"
+printf "  vpdpbusd (256-bit) peak %s GOP/s, vdpbf16ps (512-bit) peak %s GFLOP/s (0: no such instruction)\n" \
+  "$DPBUSD" "$DPBF16"
 echo "  (each the best of $(grep -c '^machine' "$OUT/machine.txt") measurements, before, between and after the models; raw: $OUT/machine.txt)"
 echo
 echo "1. prefill and decode (random weights; decode = $DECODE tokens after a $PROMPT-token prompt; best of $REPEATS)"

@@ -255,47 +255,174 @@ public:
   /// reductions at all).
   /// Threads take blocks of gemmRows weight rows, which stay in L2 while the
   /// panels stream past.
-  void packedGemm(Value tokens, int64_t rows) {
+  ///
+  /// With `dpbf16ps` (bf16 weights, AVX512_BF16) the panels hold A rounded to
+  /// bf16 with the reduction interleaved by two, Ap[t][k/2][token][2], and the
+  /// micro-kernel broadcasts a pair of weights W[n, 2p..2p+1] (32 bits) against
+  /// 16 tokens' pairs: one vdpbf16ps does 32 multiply-adds where the FMA does
+  /// 16, and the weights are never widened.
+  void packedGemm(Value tokens, int64_t rows, func::FuncOp dpbf16ps = {}) {
     Value panels = b.create<arith::DivUIOp>(
         loc, b.create<arith::AddIOp>(loc, tokens, index(panelTokens - 1)), index(panelTokens));
-    auto packedType = MemRefType::get({ShapedType::kDynamic, k, panelTokens}, b.getF32Type());
-    Value packed = b.create<memref::AllocOp>(loc, packedType, ValueRange{panels},
-                                             b.getI64IntegerAttr(64));
-    packPanels(packed, panels, tokens);
+    Value packed;
+    if (dpbf16ps) {
+      auto packedType = MemRefType::get({ShapedType::kDynamic, (k + 1) / 2, 2 * panelTokens},
+                                        b.getBF16Type());
+      packed = b.create<memref::AllocOp>(loc, packedType, ValueRange{panels},
+                                         b.getI64IntegerAttr(64));
+      packPanelsBF16(packed, panels, tokens);
+    } else {
+      auto packedType = MemRefType::get({ShapedType::kDynamic, k, panelTokens}, b.getF32Type());
+      packed = b.create<memref::AllocOp>(loc, packedType, ValueRange{panels},
+                                         b.getI64IntegerAttr(64));
+      packPanels(packed, panels, tokens);
+    }
 
-    int64_t fullBlocks = rows / gemmRows, restRows = rows % gemmRows;
+    // A thread's block is blockTiles micro-tiles of weight rows, whose
+    // weights stay in L2 while each panel, read once from L3 per block,
+    // serves all of them from L2 (a block of one tile re-read the whole packed
+    // A from L3 per gemmRows rows). At least ~8 blocks keep the threads busy.
+    int64_t fullTiles = rows / gemmRows, restRows = rows % gemmRows;
+    // Narrow weights (bf16, f16) of the FMA kernel are widened per block
+    // into an f32 scratch of the block: the bytes in L2 are f32 ones.
+    Type wElement = cast<MemRefType>(bT.getType()).getElementType();
+    const bool widen = !dpbf16ps && !wElement.isF32();
+    int64_t tileBytes = gemmRows * k * (dpbf16ps ? 2 : 4);
+    int64_t blockTiles = std::clamp<int64_t>(tiles.gemmBlockBytes / std::max<int64_t>(1, tileBytes),
+                                             1, std::max<int64_t>(1, fullTiles / 8));
+    int64_t fullBlocks = (fullTiles + blockTiles - 1) / blockTiles;
     int64_t blocks = fullBlocks + (restRows ? 1 : 0);
-    b.create<scf::ParallelOp>(
-        loc, ValueRange{index(0)}, ValueRange{index(blocks)}, ValueRange{index(1)},
-        [&](OpBuilder &nb, Location, ValueRange ivs) {
-          OpBuilder::InsertionGuard g(b);
-          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          Value n0 = b.create<arith::MulIOp>(loc, ivs[0], index(gemmRows));
-          auto panelLoop = [&](int64_t tn) {
+    // The widened weights: one [capacity, k] f32 slot per block of a wave.
+    const int64_t slots = std::min<int64_t>(tiles.gemmWaveBlocks, blocks);
+    const int64_t capacity = fullTiles ? blockTiles * gemmRows : restRows;
+    Value scratch;
+    if (widen)
+      scratch = b.create<memref::AllocOp>(
+          loc, MemRefType::get({slots, capacity, k}, b.getF32Type()), b.getI64IntegerAttr(64));
+    // The kernel of rows [n0, n0 + tn), reading the weights from `wide`
+    // (rows from `wideRow0` on) when they were widened.
+    // (in slot `slot` of the scratch).
+    auto kernelAt = [&](Value t, Value n0, int64_t tn, Value slot, Value wideRow0) {
+      if (dpbf16ps)
+        gemmKernelBF16(packed, t, n0, tn, tokens, dpbf16ps);
+      else
+        gemmKernel(packed, t, n0, tn, tokens, widen ? scratch : Value(), slot, wideRow0);
+    };
+    // Block `blk`, widening into scratch slot `slot` when the weights are narrow.
+    auto blockBody = [&](Value blk, Value slot) {
+          // for t in panels: for tile in [lo, hi): kernel
+          auto fullBlock = [&] {
+            Value lo = b.create<arith::MulIOp>(loc, blk, index(blockTiles * gemmRows));
+            Value hi = b.create<arith::MinSIOp>(
+                loc, b.create<arith::AddIOp>(loc, lo, index(blockTiles * gemmRows)),
+                index(fullTiles * gemmRows));
+            if (widen)
+              widenRows(scratch, slot, lo, hi);
+            b.create<scf::ForOp>(
+                loc, index(0), panels, index(1), ValueRange{},
+                [&](OpBuilder &lb, Location, Value t, ValueRange) {
+                  lb.create<scf::ForOp>(loc, lo, hi, index(gemmRows), ValueRange{},
+                                        [&](OpBuilder &rb, Location, Value n0, ValueRange) {
+                                          OpBuilder::InsertionGuard g2(b);
+                                          b.setInsertionPoint(rb.getInsertionBlock(),
+                                                              rb.getInsertionPoint());
+                                          kernelAt(t, n0, gemmRows, slot, lo);
+                                          b.create<scf::YieldOp>(loc);
+                                        });
+                  lb.create<scf::YieldOp>(loc);
+                });
+          };
+          auto restBlock = [&] {
+            Value lo = index(fullTiles * gemmRows);
+            if (widen)
+              widenRows(scratch, slot, lo, index(rows));
             b.create<scf::ForOp>(loc, index(0), panels, index(1), ValueRange{},
                                  [&](OpBuilder &lb, Location, Value t, ValueRange) {
                                    OpBuilder::InsertionGuard g2(b);
                                    b.setInsertionPoint(lb.getInsertionBlock(),
                                                        lb.getInsertionPoint());
-                                   gemmKernel(packed, t, n0, tn, tokens);
+                                   kernelAt(t, lo, restRows, slot, lo);
                                    b.create<scf::YieldOp>(loc);
                                  });
           };
           if (!restRows) {
-            panelLoop(gemmRows);
+            fullBlock();
+          } else if (!fullTiles) {
+            restBlock();
           } else {
-            Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, ivs[0],
+            Value full = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, blk,
                                                  index(fullBlocks));
             auto ifOp = b.create<scf::IfOp>(loc, full, /*withElseRegion=*/true);
+            OpBuilder::InsertionGuard g(b);
             b.setInsertionPointToStart(ifOp.thenBlock());
-            panelLoop(gemmRows);
+            fullBlock();
             b.setInsertionPointToStart(ifOp.elseBlock());
-            panelLoop(restRows);
+            restBlock();
           }
+    };
+    if (!widen) {
+      b.create<scf::ParallelOp>(
+          loc, ValueRange{index(0)}, ValueRange{index(blocks)}, ValueRange{index(1)},
+          [&](OpBuilder &nb, Location, ValueRange ivs) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            blockBody(ivs[0], Value());
+          });
+      return;
+    }
+    // Waves of `slots` blocks in parallel, block wave·slots + s widening into
+    // slot s: the scratch is a fixed-size temporary that tfc-plan-activations
+    // places in the arena (an allocation per thread inside the parallel loop
+    // would be a heap allocation per call).
+    b.create<scf::ForOp>(
+        loc, index(0), index((blocks + slots - 1) / slots), index(1), ValueRange{},
+        [&](OpBuilder &wb, Location, Value wave, ValueRange) {
+          wb.create<scf::ParallelOp>(
+              loc, ValueRange{index(0)}, ValueRange{index(slots)}, ValueRange{index(1)},
+              [&](OpBuilder &nb, Location, ValueRange ivs) {
+                OpBuilder::InsertionGuard g(b);
+                b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                Value blk = b.create<arith::AddIOp>(
+                    loc, b.create<arith::MulIOp>(loc, wave, index(slots)), ivs[0]);
+                Value exists =
+                    b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, blk, index(blocks));
+                auto ifOp = b.create<scf::IfOp>(loc, exists, /*withElseRegion=*/false);
+                b.setInsertionPointToStart(ifOp.thenBlock());
+                blockBody(blk, ivs[0]);
+              });
+          wb.create<scf::YieldOp>(loc);
         });
   }
 
 private:
+  /// scratch[slot][n - lo][:] = f32(W[n][:]) for the weight rows n in [lo, hi).
+  void widenRows(Value scratch, Value slot, Value lo, Value hi) {
+    Type f32 = b.getF32Type();
+    Type narrow = cast<MemRefType>(bT.getType()).getElementType();
+    const int64_t kMain = k - k % width;
+    b.create<scf::ForOp>(
+        loc, lo, hi, index(1), ValueRange{},
+        [&](OpBuilder &rb, Location, Value n, ValueRange) {
+          Value r = rb.create<arith::SubIOp>(loc, n, lo);
+          if (kMain > 0)
+            rb.create<scf::ForOp>(
+                loc, index(0), index(kMain), index(width), ValueRange{},
+                [&](OpBuilder &kb, Location, Value kk, ValueRange) {
+                  Value v = kb.create<vector::LoadOp>(loc, VectorType::get({width}, narrow), bT,
+                                                      at(n, kk));
+                  kb.create<vector::StoreOp>(loc, kb.create<arith::ExtFOp>(loc, vecType, v), scratch,
+                                             ValueRange{slot, r, kk});
+                  kb.create<scf::YieldOp>(loc);
+                });
+          for (int64_t kk = kMain; kk < k; ++kk) {
+            Value x = rb.create<memref::LoadOp>(loc, bT, at(n, index(kk)));
+            rb.create<memref::StoreOp>(loc, rb.create<arith::ExtFOp>(loc, f32, x), scratch,
+                                       ValueRange{slot, r, index(kk)});
+          }
+          rb.create<scf::YieldOp>(loc);
+        });
+  }
+
   /// Ap[t][k][j] = A[t·P + j, k], zero for tokens past the end; panels in parallel.
   void packPanels(Value packed, Value panels, Value tokens) {
     b.create<scf::ParallelOp>(
@@ -330,12 +457,19 @@ private:
   }
 
   /// One tile: weight rows [n0, n0 + tn) × the panelTokens tokens of panel t.
-  void gemmKernel(Value packed, Value t, Value n0, int64_t tn, Value tokens) {
+  void gemmKernel(Value packed, Value t, Value n0, int64_t tn, Value tokens, Value wide = {},
+                  Value wideSlot = {}, Value wideRow0 = {}) {
     const int64_t vectors = panelTokens / width;
     VectorType laneType = vecType;
     SmallVector<Value> ns;
     for (int64_t i = 0; i < tn; ++i)
       ns.push_back(i ? b.create<arith::AddIOp>(loc, n0, index(i)).getResult() : n0);
+    SmallVector<Value> wideRows;
+    if (wide) {
+      Value first = b.create<arith::SubIOp>(loc, n0, wideRow0);
+      for (int64_t i = 0; i < tn; ++i)
+        wideRows.push_back(i ? b.create<arith::AddIOp>(loc, first, index(i)).getResult() : first);
+    }
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(laneType));
     SmallVector<Value> inits(tn * vectors, zero);
     auto loop = b.create<scf::ForOp>(
@@ -346,7 +480,8 @@ private:
             av.push_back(nb.create<vector::LoadOp>(loc, laneType, packed,
                                                    ValueRange{t, kk, index(width * v)}));
           for (int64_t i = 0; i < tn; ++i) {
-            Value w = nb.create<memref::LoadOp>(loc, bT, at(ns[i], kk));
+            Value w = wide ? nb.create<memref::LoadOp>(loc, wide, ValueRange{wideSlot, wideRows[i], kk})
+                           : nb.create<memref::LoadOp>(loc, bT, at(ns[i], kk));
             if (w.getType() != b.getF32Type())
               w = nb.create<arith::ExtFOp>(loc, b.getF32Type(), w);
             Value wv = nb.create<vector::BroadcastOp>(loc, laneType, w);
@@ -355,9 +490,127 @@ private:
           }
           nb.create<scf::YieldOp>(loc, out);
         });
-    // C[m0 + lane, n0 + i] += acc[i][v][lane] for the tokens that exist: a
-    // masked gather / add / scatter down a column of C per accumulator
-    // (amortized over the whole reduction; no scratch memory).
+    addTileToC(loop.getResults(), t, ns, tokens);
+  }
+
+  /// Ap[t][p][2j + e] = bf16(A[t·P + j, 2p + e]), zero for tokens past the end
+  /// and for the pad column of an odd reduction; panels in parallel.
+  void packPanelsBF16(Value packed, Value panels, Value tokens) {
+    Type bf16 = b.getBF16Type();
+    b.create<scf::ParallelOp>(
+        loc, ValueRange{index(0)}, ValueRange{panels}, ValueRange{index(1)},
+        [&](OpBuilder &nb, Location, ValueRange ivs) {
+          Value t = ivs[0];
+          nb.create<scf::ForOp>(
+              loc, index(0), index(panelTokens), index(1), ValueRange{},
+              [&](OpBuilder &jb, Location, Value j, ValueRange) {
+                Value m = jb.create<arith::AddIOp>(
+                    loc, jb.create<arith::MulIOp>(loc, t, index(panelTokens)), j);
+                Value inside =
+                    jb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, m, tokens);
+                Value j2 = jb.create<arith::MulIOp>(loc, j, index(2));
+                Value zero = jb.create<arith::ConstantOp>(loc, jb.getFloatAttr(bf16, 0.0));
+                auto copyRow = [&](OpBuilder &rb, bool pad) {
+                  rb.create<scf::ForOp>(
+                      loc, index(0), index(k / 2), index(1), ValueRange{},
+                      [&](OpBuilder &kb, Location, Value p, ValueRange) {
+                        Value k0 = kb.create<arith::MulIOp>(loc, p, index(2));
+                        for (int64_t e = 0; e < 2; ++e) {
+                          Value kk = e ? kb.create<arith::AddIOp>(loc, k0, index(1)).getResult() : k0;
+                          Value v = zero;
+                          if (!pad)
+                            v = kb.create<arith::TruncFOp>(
+                                loc, bf16, kb.create<memref::LoadOp>(loc, a, at(m, kk)));
+                          Value col = e ? kb.create<arith::AddIOp>(loc, j2, index(1)).getResult() : j2;
+                          kb.create<memref::StoreOp>(loc, v, packed, ValueRange{t, p, col});
+                        }
+                        kb.create<scf::YieldOp>(loc);
+                      });
+                  if (k % 2) {
+                    Value last = index(k / 2);
+                    Value v = zero;
+                    if (!pad)
+                      v = rb.create<arith::TruncFOp>(
+                          loc, bf16, rb.create<memref::LoadOp>(loc, a, at(m, index(k - 1))));
+                    rb.create<memref::StoreOp>(loc, v, packed, ValueRange{t, last, j2});
+                    rb.create<memref::StoreOp>(
+                        loc, zero, packed,
+                        ValueRange{t, last, rb.create<arith::AddIOp>(loc, j2, index(1))});
+                  }
+                  rb.create<scf::YieldOp>(loc);
+                };
+                jb.create<scf::IfOp>(
+                    loc, inside, [&](OpBuilder &rb, Location) { copyRow(rb, false); },
+                    [&](OpBuilder &rb, Location) { copyRow(rb, true); });
+                jb.create<scf::YieldOp>(loc);
+              });
+        });
+  }
+
+  /// The bf16 tile: weight rows [n0, n0 + tn) × the panelTokens tokens of
+  /// panel t, one vdpbf16ps per (row, token vector) and pair of the reduction.
+  void gemmKernelBF16(Value packed, Value t, Value n0, int64_t tn, Value tokens,
+                      func::FuncOp dpbf16ps) {
+    const int64_t vectors = panelTokens / width;
+    auto pairsType = VectorType::get({2 * width}, b.getBF16Type());
+    auto wordsType = VectorType::get({width}, b.getI32Type());
+    auto pairType = VectorType::get({2}, b.getBF16Type());
+    SmallVector<Value> ns;
+    for (int64_t i = 0; i < tn; ++i)
+      ns.push_back(i ? b.create<arith::AddIOp>(loc, n0, index(i)).getResult() : n0);
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vecType));
+    SmallVector<Value> inits(tn * vectors, zero);
+    // One reduction pair p; `odd` reads the last, half-padded pair of an odd
+    // reduction (the weight's second half is zero, the panel's too).
+    auto step = [&](OpBuilder &nb, Value p, ValueRange accs, bool odd) {
+      SmallVector<Value> av, out;
+      for (int64_t v = 0; v < vectors; ++v)
+        av.push_back(nb.create<vector::LoadOp>(loc, pairsType, packed,
+                                               ValueRange{t, p, index(2 * width * v)}));
+      Value k0 = nb.create<arith::MulIOp>(loc, p, index(2));
+      for (int64_t i = 0; i < tn; ++i) {
+        Value pair;
+        if (!odd) {
+          pair = nb.create<vector::LoadOp>(loc, pairType, bT, at(ns[i], k0));
+        } else {
+          Value pad = nb.create<arith::ConstantOp>(loc, nb.getFloatAttr(nb.getBF16Type(), 0.0));
+          pair = nb.create<vector::TransferReadOp>(loc, pairType, bT, at(ns[i], k0), pad,
+                                                   ArrayRef<bool>{false});
+        }
+        // The 32-bit pair broadcast to every lane (vpbroadcastd).
+        Value word = nb.create<vector::ExtractOp>(
+            loc, nb.create<vector::BitCastOp>(loc, VectorType::get({1}, nb.getI32Type()), pair),
+            ArrayRef<int64_t>{0});
+        Value wv = nb.create<vector::BitCastOp>(
+            loc, pairsType, nb.create<vector::BroadcastOp>(loc, wordsType, word));
+        for (int64_t v = 0; v < vectors; ++v)
+          out.push_back(
+              nb.create<func::CallOp>(loc, dpbf16ps, ValueRange{accs[i * vectors + v], wv, av[v]})
+                  .getResult(0));
+      }
+      return out;
+    };
+    SmallVector<Value> accs = inits;
+    if (k / 2 > 0) {
+      auto loop = b.create<scf::ForOp>(
+          loc, index(0), index(k / 2), index(1), inits,
+          [&](OpBuilder &nb, Location, Value p, ValueRange iter) {
+            nb.create<scf::YieldOp>(loc, step(nb, p, iter, /*odd=*/false));
+          });
+      accs = loop.getResults();
+    }
+    if (k % 2)
+      accs = step(b, index(k / 2), accs, /*odd=*/true);
+    addTileToC(accs, t, ns, tokens);
+  }
+
+  /// C[m0 + lane, n0 + i] += acc[i][v][lane] for the tokens of panel t that
+  /// exist: a masked gather / add / scatter down a column of C per accumulator
+  /// (amortized over the whole reduction; no scratch memory).
+  void addTileToC(ValueRange accs, Value t, ArrayRef<Value> ns, Value tokens) {
+    const int64_t vectors = panelTokens / width;
+    const int64_t tn = ns.size();
+    VectorType laneType = vecType;
     int64_t rowStride = staticRowStride(cast<MemRefType>(c.getType()));
     auto laneIndexType = VectorType::get({width}, b.getI32Type());
     SmallVector<int32_t> offsets, lanes;
@@ -384,7 +637,7 @@ private:
         SmallVector<Value> base = at(first, ns[i]);
         Value old = b.create<vector::GatherOp>(loc, laneType, c, base, columnOffsets, mask,
                                                zeroVec);
-        Value sum = b.create<arith::AddFOp>(loc, old, loop.getResult(i * vectors + v));
+        Value sum = b.create<arith::AddFOp>(loc, old, accs[i * vectors + v]);
         b.create<vector::ScatterOp>(loc, c, base, columnOffsets, mask, sum);
       }
     }
@@ -470,15 +723,17 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     // vdpbf16ps needs 512-bit vectors of bf16 pairs (the strategy's bf16Dot).
     bool dot = strategy.bf16Dot && bElement.isBF16();
+    func::FuncOp dpbf16ps;
+    if (dot) {
+      auto pairs = VectorType::get({32}, rewriter.getBF16Type());
+      auto lanes = VectorType::get({16}, rewriter.getF32Type());
+      dpbf16ps = tfc::intrinsicDeclaration(op->getParentOfType<ModuleOp>(),
+                                           "llvm.x86.avx512bf16.dpbf16ps.512",
+                                           rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
+    }
     auto streamingKernels = [&] {
-      if (dot) {
-        auto pairs = VectorType::get({32}, rewriter.getBF16Type());
-        auto lanes = VectorType::get({16}, rewriter.getF32Type());
-        func::FuncOp dpbf16ps = tfc::intrinsicDeclaration(
-            op->getParentOfType<ModuleOp>(), "llvm.x86.avx512bf16.dpbf16ps.512",
-            rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
+      if (dot)
         emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
-      }
       tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
                              [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
       if (dot)
@@ -498,7 +753,7 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
                                                   emit.index(strategy.gemmMinTokens));
       auto ifOp = rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
       rewriter.setInsertionPointToStart(ifOp.thenBlock());
-      emit.packedGemm(tokens, rows);
+      emit.packedGemm(tokens, rows, strategy.bf16GemmDot ? dpbf16ps : func::FuncOp());
       rewriter.setInsertionPointToStart(ifOp.elseBlock());
       streamingKernels();
       rewriter.setInsertionPointAfter(ifOp);
@@ -617,7 +872,8 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    const tfc::MatmulStrategy strategy = tfc::selectMatmulStrategy(vectorWidth, bf16Dot);
+    const tfc::MatmulStrategy strategy =
+        tfc::selectMatmulStrategy(vectorWidth, bf16Dot, bf16GemmDot);
     patterns.add<VectorizeMatmulTransposeB, VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(
         &getContext(), strategy, blockRows);
     if (int8Dot != "none" && int8Dot != "vnni" && int8Dot != "avx2") {

@@ -43,19 +43,37 @@ struct MatmulStrategy {
   /// Tokens of a packed panel of A (two vectors).
   int64_t panelTokens = 32;
 
+  /// Weight bytes of a thread's block of the GEMM (whole micro-tiles): they
+  /// stay in L2 (2 MiB here) beside the current panel of A (k x 32 tokens)
+  /// while all the panels pass.
+  int64_t gemmBlockBytes = 512 * 1024;
+
+  /// Blocks run in parallel per wave when narrow weights are widened per
+  /// block (the scratch holds one block per slot: slots x gemmBlockBytes).
+  int64_t gemmWaveBlocks = 8;
+
   /// BF16 weights multiplied with vdpbf16ps (needs 512-bit vectors).
   bool bf16Dot = false;
+
+  /// The prefill GEMM of bf16 weights on vdpbf16ps too (with bf16Dot) rather
+  /// than widening the weights to f32 for the FMA kernel. Off by default:
+  /// where vdpbf16ps retires at a quarter of the FMA rate (this machine's
+  /// Xeon: 0.5 vs 2 per cycle, bench/machine.c), its 64 FLOP per instruction
+  /// make half the FMA peak, and the widened FMA GEMM is faster.
+  bool bf16GemmDot = false;
 };
 
 /// The strategy for `vectorWidth` f32 lanes, with vdpbf16ps when `bf16Dot`
 /// (AVX512_BF16) and the vectors are 512-bit.
-inline MatmulStrategy selectMatmulStrategy(int64_t vectorWidth, bool bf16Dot) {
+inline MatmulStrategy selectMatmulStrategy(int64_t vectorWidth, bool bf16Dot,
+                                          bool bf16GemmDot = false) {
   MatmulStrategy s;
   s.vectorWidth = vectorWidth;
   s.packedGemm = vectorWidth == 16 || vectorWidth == 8;
   s.gemmRows = vectorWidth >= 16 ? 12 : 6;
   s.panelTokens = 2 * vectorWidth;
   s.bf16Dot = bf16Dot && vectorWidth == 16;
+  s.bf16GemmDot = s.bf16Dot && bf16GemmDot;
   return s;
 }
 

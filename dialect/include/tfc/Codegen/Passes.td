@@ -224,6 +224,21 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     The instruction is a call of a private declaration marked
     `tfc.llvm_intrinsic` until `tfc-lower-intrinsic-calls`.
 
+    The packed GEMM of bf16 (or f16) weights widens each thread's block of
+    weight rows to f32 once, into a scratch buffer of the block (allocated
+    inside the parallel loop, so per thread), and runs the f32 micro-kernel on
+    it: the widening is paid once per block instead of once per panel, and the
+    kernel's weight broadcasts stay single loads. With `bf16-gemm-dot` as well,
+    it runs on vdpbf16ps instead: A packed to bf16 panels `[k/2][32 tokens][2]`
+    (k interleaved by two, an odd k's last pair zero-padded), each weight pair
+    broadcast as 32 bits against 16 tokens' pairs. That doubles the work per
+    instruction but only wins where vdpbf16ps retires at more than half the
+    FMA rate; on this machine's Xeon it retires at a quarter (bench/machine.c).
+    Thread blocks hold several 12-row micro-tiles (about 512 KiB of the
+    weights the kernel reads, at least ~8 blocks), looping over the panels
+    outside the tiles: each panel comes from L3 once per block and serves all
+    its tiles from L2.
+
     Q8_0 weights (the generic marked `tfc.q8_0_matmul`, see
     tfc/Utils/QuantizedMatmul.h) get the int8 kernel when `int8-dot` is `vnni`
     or `avx2`: each call first quantizes the activations per 32-block as ggml
@@ -287,6 +302,9 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
            "bf16 weights: round the activations to bf16 and use vdpbf16ps "
            "(AVX512_BF16) in the streaming kernels">,
+    Option<"bf16GemmDot", "bf16-gemm-dot", "bool", /*default=*/"false",
+           "with bf16-dot, the prefill GEMM of bf16 weights on vdpbf16ps too "
+           "(bf16 panels of A) instead of the FMA GEMM on weights widened per block">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"none\"",
            "Q8_0/Q4_0/Q6_K products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
            "(left to scalar loops)">
