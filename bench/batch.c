@@ -1,6 +1,7 @@
 /*===- batch.c - Aggregate decode throughput of concurrent streams ----------===*
  *
  *   batch MODEL.so [--streams 1,2,4,8,16] [--prompt P] [--tokens G] [--repeats R]
+ *                  [--batched-only 1]
  *
  * Opens a tfc-compiled model.so with dlopen and drives it through tfc.h only,
  * with deterministic random weights. For each stream count S it prefills S
@@ -17,6 +18,9 @@
  * the newcomer's P-token prefill and the others' single tokens, i.e. the time to
  * the newcomer's first token while the others keep decoding (ttft_ms), against
  * a plain step of S-1 streams (step_ms).
+ *
+ * --batched-only 1 times the batched steps alone (for perf record of the
+ * batched entry point) and prints their wall and CPU milliseconds per step.
  *
  * Output: one key=value line per stream count, for bench/batch.sh:
  *   streams n=.. batched_tok_s=.. sequential_tok_s=.. speedup=.. ttft_ms=.. step_ms=..
@@ -45,6 +49,17 @@ static struct {
 } abi;
 
 static int32_t vocab;
+
+/* CPU seconds of the process (all threads) during the last time_steps call:
+   with TFC_NUM_THREADS=1 on a loaded machine, a steadier figure than the wall
+   clock (time spent descheduled is not counted). */
+static double last_cpu_seconds;
+
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static double now(void) {
   struct timespec t;
@@ -100,7 +115,7 @@ static double time_steps(const tfc_model *model, int32_t count, int32_t prompt, 
   start_streams(model, s, count, prompt, prompt + steps + 1, logits, next);
   for (int32_t k = 0; k < count; ++k)
     one[k] = 1;
-  double t0 = now();
+  double t0 = now(), c0 = cpu_now();
   for (int32_t step = 0; step < steps; ++step) {
     if (batched) {
       if (abi.decode_batch(s, count, next, one, logits, 0, NULL) != 0)
@@ -114,6 +129,7 @@ static double time_steps(const tfc_model *model, int32_t count, int32_t prompt, 
       next[k] = argmax(logits + (size_t)k * (size_t)vocab);
   }
   double t = now() - t0;
+  last_cpu_seconds = cpu_now() - c0;
   stop_streams(s, count);
   return t;
 }
@@ -160,11 +176,11 @@ static double time_join(const tfc_model *model, int32_t count, int32_t prompt, f
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: batch MODEL.so [--streams 1,2,4,8,16] [--prompt P] [--tokens G] "
-                    "[--repeats R]\n");
+                    "[--repeats R] [--batched-only 1]\n");
     return 2;
   }
   const char *streams = "1,2,4,8,16";
-  int32_t prompt = 16, tokens = 32, repeats = 3;
+  int32_t prompt = 16, tokens = 32, repeats = 3, batchedOnly = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--streams"))
       streams = argv[i + 1];
@@ -174,6 +190,8 @@ int main(int argc, char **argv) {
       tokens = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--repeats"))
       repeats = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--batched-only"))
+      batchedOnly = atoi(argv[i + 1]);
     else {
       fprintf(stderr, "batch: unknown option '%s'\n", argv[i]);
       return 2;
@@ -215,10 +233,14 @@ int main(int argc, char **argv) {
       fprintf(stderr, "batch: stream counts must be in [1, 64]\n");
       return 2;
     }
-    double batched = 1e30, sequential = 1e30, join = 1e30, plain = 1e30;
+    double batched = 1e30, sequential = 1e30, join = 1e30, plain = 1e30, cpu = 1e30;
     for (int32_t r = 0; r < repeats; ++r) {
       double t = time_steps(model, count, prompt, tokens, 1, logits);
       batched = t < batched ? t : batched;
+      if (batchedOnly) {
+        cpu = last_cpu_seconds < cpu ? last_cpu_seconds : cpu;
+        continue;
+      }
       t = time_steps(model, count, prompt, tokens, 0, logits);
       sequential = t < sequential ? t : sequential;
       double p1;
@@ -227,6 +249,12 @@ int main(int argc, char **argv) {
       plain = p1 < plain ? p1 : plain;
     }
     double total = (double)count * tokens;
+    if (batchedOnly) {
+      printf("streams n=%d batched_tok_s=%.2f step_ms=%.2f step_cpu_ms=%.2f\n", count,
+             total / batched, 1e3 * batched / tokens, 1e3 * cpu / tokens);
+      fflush(stdout);
+      continue;
+    }
     printf("streams n=%d batched_tok_s=%.2f sequential_tok_s=%.2f speedup=%.2f ttft_ms=%.2f "
            "step_ms=%.2f\n",
            count, total / batched, total / sequential, sequential / batched, 1e3 * join,

@@ -26,7 +26,8 @@
 // head and cache. The reservation fails only when the address space runs out
 // (47 bits), not when memory does; an overcommitting kernel then answers a
 // write to a page it cannot back with SIGBUS/OOM as for any lazily touched
-// memory.
+// memory. TFC_KV_PREFAULT=1 commits the whole reservation at session creation
+// (for benchmarks comparing the two: bench/kv_pages.c).
 //
 // Every call validates everything before touching the session, and nothing that
 // follows the generated call can fail, so a failed call leaves the session as it
@@ -300,6 +301,12 @@ tfc_session *tfc_session_new(const tfc_model *model, int32_t max_tokens) {
                  formatShape(m.caches[c].dims, m.caches[c].rank).c_str());
         return nullptr;
       }
+      // TFC_KV_PREFAULT=1 (a benchmarking aid, bench/kv_pages.c): commit the
+      // whole reservation now, as the caches were before they grew with use,
+      // to compare decode at long context with and without the page faults.
+      // Read at every session creation, so one process can compare both.
+      if (const char *prefault = std::getenv("TFC_KV_PREFAULT"); prefault && prefault[0] == '1')
+        std::memset(s->caches[c].data(), 0, s->caches[c].size());
     }
     s->decoder.prepare(m.decoder, *model, s->caches);
     s->decoderLast.prepare(m.decoder_last, *model, s->caches);

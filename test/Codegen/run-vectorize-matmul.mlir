@@ -7,7 +7,7 @@
 // lanes, 16-token panels and 6-row blocks). Prints the largest |difference| per
 // token count.
 //
-// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" \
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" -tfc-lower-intrinsic-calls \
 // RUN:   -convert-linalg-to-loops -convert-vector-to-scf -lower-affine -convert-scf-to-cf \
 // RUN:   -expand-strided-metadata -lower-affine -finalize-memref-to-llvm -convert-vector-to-llvm \
 // RUN:   -convert-math-to-llvm -convert-arith-to-llvm -convert-index-to-llvm -convert-func-to-llvm \
@@ -16,7 +16,7 @@
 // RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so \
 // RUN: | FileCheck %s
 // The same kernels with the row blocks on OpenMP threads, as tfc compiles them:
-// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" -convert-scf-to-openmp \
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" -tfc-lower-intrinsic-calls -convert-scf-to-openmp \
 // RUN:   -convert-linalg-to-loops -convert-vector-to-scf -expand-strided-metadata -lower-affine \
 // RUN:   -finalize-memref-to-llvm -convert-scf-to-cf -convert-vector-to-llvm -convert-math-to-llvm \
 // RUN:   -convert-arith-to-llvm -convert-index-to-llvm -convert-openmp-to-llvm -convert-func-to-llvm \
@@ -26,7 +26,7 @@
 // RUN: | FileCheck %s
 // RUN: tfc-opt %s -tfc-vectorize-matmul | FileCheck %s --check-prefix=IR
 // AVX2's width: 8 lanes, a 6-row x 16-token GEMM tile, 16-token panels.
-// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=8 block-rows=8" \
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=8 block-rows=8" -tfc-lower-intrinsic-calls \
 // RUN:   -convert-linalg-to-loops -convert-vector-to-scf -lower-affine -convert-scf-to-cf \
 // RUN:   -expand-strided-metadata -lower-affine -finalize-memref-to-llvm -convert-vector-to-llvm \
 // RUN:   -convert-math-to-llvm -convert-arith-to-llvm -convert-index-to-llvm -convert-func-to-llvm \

@@ -10,6 +10,7 @@
 #include "tfc/Codegen/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 
 namespace tfc {
@@ -23,9 +24,39 @@ namespace {
 
 constexpr llvm::StringLiteral kIntrinsicAttr = "tfc.llvm_intrinsic";
 
+/// Calls of declarations marked `tfc.prefetch` (tfc::prefetchDeclaration)
+/// become memref.prefetch of the element they name.
+void lowerPrefetches(ModuleOp module) {
+  SmallVector<func::FuncOp> declarations;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func->hasAttr("tfc.prefetch") && func.isDeclaration())
+      declarations.push_back(func);
+  if (declarations.empty())
+    return;
+  SmallVector<func::CallOp> calls;
+  module.walk([&](func::CallOp call) {
+    auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr());
+    if (callee && callee->hasAttr("tfc.prefetch") && call.getNumOperands() >= 1 &&
+        isa<MemRefType>(call.getOperand(0).getType()) && call.getNumResults() == 0)
+      calls.push_back(call);
+  });
+  OpBuilder b(module.getContext());
+  for (func::CallOp call : calls) {
+    b.setInsertionPoint(call);
+    b.create<memref::PrefetchOp>(call.getLoc(), call.getOperand(0),
+                                 call.getOperands().drop_front(), /*isWrite=*/false,
+                                 /*localityHint=*/3, /*isDataCache=*/true);
+    call.erase();
+  }
+  for (func::FuncOp declaration : declarations)
+    if (declaration.symbolKnownUseEmpty(module))
+      declaration.erase();
+}
+
 struct LowerIntrinsicCallsPass : tfc::impl::LowerIntrinsicCallsBase<LowerIntrinsicCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    lowerPrefetches(module);
     SmallVector<func::FuncOp> declarations;
     for (auto func : module.getOps<func::FuncOp>())
       if (func->hasAttr(kIntrinsicAttr)) {

@@ -142,6 +142,17 @@ public:
                                                  ArrayRef<bool>{false});
       };
       SmallVector<Value> av, bv, out;
+      if (prefetchElements && !tail) {
+        // The weight row `prefetchElements` ahead (clamped to the row: a
+        // prefetch past the end of the buffer is pointless).
+        Value ahead = nb.create<arith::MinUIOp>(
+            loc, nb.create<arith::AddIOp>(loc, col, index(prefetchElements)), index(k - 1));
+        for (Value n : ns) {
+          SmallVector<Value> operands{bT};
+          operands.append(at(n, ahead));
+          nb.create<func::CallOp>(loc, prefetch, operands);
+        }
+      }
       for (Value m : ms)
         av.push_back(aDot ? readPairs(aDot, m) : read(a, m));
       for (Value n : ns)
@@ -216,6 +227,71 @@ public:
     };
     tokenLoop(index(0), mMain, tiles.tileTokens);
     tokenLoop(mMain, tokens, 1);
+  }
+
+  /// A few tokens (2 .. gemmMinTokens - 1: the sessions of a batched decode
+  /// step, short prefill chunks) against weight rows [nStart, nEnd). `block`
+  /// runs the token tiles outside the row loop, so a weight row comes from
+  /// memory again for every tile of tokens once the block no longer stays in
+  /// cache; here the row tiles are outside and all the call's tokens pass
+  /// over a tile of smallTileRows rows while it is in L1, so each weight
+  /// vector is read from memory once per call: token tiles of smallTileTokens
+  /// (smallTileRows x smallTileTokens accumulators), then the remainder in
+  /// halving tiles (4, 2, 1 tokens) over the same rows.
+  void smallBatchBlock(Value nStart, Value nEnd, Value tokens) {
+    const int64_t tn = tiles.smallTileRows, tm = tiles.smallTileTokens;
+    int64_t elementBytes =
+        cast<MemRefType>(bT.getType()).getElementType().getIntOrFloatBitWidth() / 8;
+    prefetchElements = tiles.smallPrefetchBytes / elementBytes;
+    if (prefetchElements) {
+      SmallVector<Type> operands{bT.getType()};
+      operands.append(lead.size() + 2, b.getIndexType());
+      // (The insertion point may be inside an op under construction; the
+      // operand A is defined in the function.)
+      prefetch = tfc::prefetchDeclaration(a.getParentRegion()->getParentOfType<ModuleOp>(),
+                                          b.getFunctionType(operands, {}));
+    }
+    Value count = b.create<arith::SubIOp>(loc, nEnd, nStart);
+    Value nMain = b.create<arith::AddIOp>(
+        loc, nStart,
+        b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, count, index(tn)), index(tn)));
+    auto rowTile = [&](Value lo, Value hi, int64_t rowsPerTile) {
+      b.create<scf::ForOp>(
+          loc, lo, hi, index(rowsPerTile), ValueRange{},
+          [&](OpBuilder &nb, Location, Value n0, ValueRange) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            // Full tiles of tm tokens, then at most one tile of each smaller
+            // power of two: tokens [done, done + size) when that many remain.
+            Value done = b.create<arith::MulIOp>(
+                loc, b.create<arith::DivUIOp>(loc, tokens, index(tm)), index(tm));
+            b.create<scf::ForOp>(loc, index(0), done, index(tm), ValueRange{},
+                                 [&](OpBuilder &tb, Location, Value m0, ValueRange) {
+                                   OpBuilder::InsertionGuard g2(b);
+                                   b.setInsertionPoint(tb.getInsertionBlock(),
+                                                       tb.getInsertionPoint());
+                                   kernel(m0, n0, tm, rowsPerTile);
+                                   b.create<scf::YieldOp>(loc);
+                                 });
+            for (int64_t size = tm / 2; size >= 1; size /= 2) {
+              Value left = b.create<arith::SubIOp>(loc, tokens, done);
+              Value fits = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, left,
+                                                   index(size));
+              auto ifOp = b.create<scf::IfOp>(loc, fits, /*withElseRegion=*/false);
+              {
+                OpBuilder::InsertionGuard g2(b);
+                b.setInsertionPointToStart(ifOp.thenBlock());
+                kernel(done, n0, size, rowsPerTile);
+              }
+              done = b.create<arith::SelectOp>(
+                  loc, fits, b.create<arith::AddIOp>(loc, done, index(size)), done);
+            }
+            b.create<scf::YieldOp>(loc);
+          });
+    };
+    rowTile(nStart, nMain, tn);
+    rowTile(nMain, nEnd, 1);
+    prefetchElements = 0;
   }
 
   /// C[m, e] += Σ_j A[m, j] · B[j, e] (B not transposed: rows of B are
@@ -691,6 +767,10 @@ private:
   SmallVector<Value> lead;
   Value aDot;
   func::FuncOp dot;
+  /// Elements ahead along a weight row that the streaming kernel prefetches,
+  /// or 0 (see MatmulStrategy::smallPrefetchBytes).
+  int64_t prefetchElements = 0;
+  func::FuncOp prefetch;
 };
 
 // linalg.matmul_transpose_b (A: [m, k], B: [n, k] static, C: [m, n]) on memrefs
@@ -734,8 +814,18 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
     auto streamingKernels = [&] {
       if (dot)
         emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
-      tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
-                             [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
+      tfc::parallelRowBlocks(rewriter, loc, rows, blockRows, [&](Value nStart, Value nEnd) {
+        // One token (decode) keeps the 1 x tileRows kernel; a few tokens take
+        // the small-batch kernel, which reads each weight row once for all.
+        Value few = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tokens,
+                                                   emit.index(strategy.smallBatchMinTokens));
+        auto ifOp = rewriter.create<scf::IfOp>(loc, few, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard g(rewriter);
+        rewriter.setInsertionPointToStart(ifOp.thenBlock());
+        emit.smallBatchBlock(nStart, nEnd, tokens);
+        rewriter.setInsertionPointToStart(ifOp.elseBlock());
+        emit.block(nStart, nEnd, tokens);
+      });
       if (dot)
         emit.setBF16Dot(Value(), func::FuncOp());
     };

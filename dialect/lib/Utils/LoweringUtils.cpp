@@ -129,6 +129,22 @@ func::FuncOp intrinsicDeclaration(ModuleOp module, StringRef name, FunctionType 
   return decl;
 }
 
+func::FuncOp prefetchDeclaration(ModuleOp module, FunctionType type) {
+  int64_t count = 0;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func->hasAttr("tfc.prefetch")) {
+      if (func.getFunctionType() == type)
+        return func;
+      ++count;
+    }
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto decl = b.create<func::FuncOp>(module.getLoc(),
+                                     "__tfc_prefetch_" + std::to_string(count), type);
+  decl.setPrivate();
+  decl->setAttr("tfc.prefetch", b.getUnitAttr());
+  return decl;
+}
+
 LogicalResult applyPopulatedPatterns(Operation *root,
                                      function_ref<void(RewritePatternSet &)> populate) {
   RewritePatternSet patterns(root->getContext());

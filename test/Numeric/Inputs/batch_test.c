@@ -14,7 +14,9 @@
  *      another more tokens than its capacity, refuses those two (status -1,
  *      position and later results unchanged) and advances the others exactly
  *      as the reference;
- *   4. unusable arguments (a session twice, count 0) run nothing.
+ *   4. unusable arguments (a session twice, count 0) run nothing;
+ *   5. steps of 2, 3, 5, 8, 16, 17 and 31 sessions (one token each, at
+ *      positions 0-3) give the logits of the sessions run one by one.
  * Logits of the batch may differ from one-by-one decoding by rounding only
  * (products over more rows may sum in another order): relative 1e-5.
  * Prints "ok: ..." per check; exits 1 at the first failure.
@@ -36,6 +38,7 @@
 static const tfc_model_info *(*info_fn)(void);
 static tfc_model *(*random_fn)(uint64_t);
 static tfc_session *(*new_fn)(const tfc_model *, int32_t);
+static void (*free_fn)(tfc_session *);
 static int32_t (*pos_fn)(const tfc_session *);
 static int32_t (*decode_fn)(tfc_session *, const int32_t *, int32_t, float *, int32_t);
 static int32_t (*batch_fn)(tfc_session *const *, int32_t, const int32_t *, const int32_t *,
@@ -110,11 +113,13 @@ int main(int argc, char **argv) {
   *(void **)&info_fn = dlsym(lib, "tfc_info");
   *(void **)&random_fn = dlsym(lib, "tfc_model_random");
   *(void **)&new_fn = dlsym(lib, "tfc_session_new");
+  *(void **)&free_fn = dlsym(lib, "tfc_session_free");
   *(void **)&pos_fn = dlsym(lib, "tfc_session_pos");
   *(void **)&decode_fn = dlsym(lib, "tfc_decode");
   *(void **)&batch_fn = dlsym(lib, "tfc_decode_batch");
   *(void **)&error_fn = dlsym(lib, "tfc_last_error");
-  if (!info_fn || !random_fn || !new_fn || !pos_fn || !decode_fn || !batch_fn || !error_fn)
+  if (!info_fn || !random_fn || !new_fn || !free_fn || !pos_fn || !decode_fn || !batch_fn ||
+      !error_fn)
     fail("missing export");
   if (info_fn()->abi_version != TFC_ABI_VERSION)
     fail("abi version");
@@ -224,6 +229,57 @@ int main(int argc, char **argv) {
     if (batch_fn(batch, 0, tokens, n, got, 0, NULL) != -1)
       fail("count 0");
     printf("ok: unusable arguments run nothing\n");
+  }
+
+  /* 5. Steps of 2 to 31 sessions (the token counts of tfc-vectorize-matmul's
+     small-batch kernel: full 8-token tiles, the 4/2/1 remainders, and 31, the
+     last count below the packed GEMM), each session at its own position. */
+  {
+    enum { MOST = 31 };
+    static const int32_t counts[] = {2, 3, 5, 8, 16, 17, 31};
+    tfc_session *ref[MOST], *bat[MOST];
+    int32_t one[MOST], next[MOST];
+    float *many_want = malloc(sizeof(float) * (size_t)vocab * MOST);
+    float *many_got = malloc(sizeof(float) * (size_t)vocab * MOST);
+    if (!many_want || !many_got)
+      fail("out of memory");
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; ++c) {
+      int32_t count = counts[c];
+      for (int k = 0; k < count; ++k) {
+        ref[k] = new_fn(model, 8);
+        bat[k] = new_fn(model, 8);
+        if (!ref[k] || !bat[k])
+          fail("tfc_session_new");
+        int32_t tokens[4];
+        int32_t prefix = k % 4;
+        for (int i = 0; i < prefix; ++i)
+          tokens[i] = token(k, 400 + i);
+        if (prefix > 0 && (decode_fn(ref[k], tokens, prefix, scratch, 0) != 0 ||
+                           decode_fn(bat[k], tokens, prefix, scratch, 0) != 0))
+          fail("prefix");
+        one[k] = 1;
+        next[k] = token(k, 500 + count);
+      }
+      for (int step = 0; step < 2; ++step) {
+        for (int k = 0; k < count; ++k)
+          if (decode_fn(ref[k], &next[k], 1, many_want + (size_t)k * vocab, 0) != 0)
+            fail("reference decode");
+        if (batch_fn(bat, count, next, one, many_got, 0, NULL) != 0)
+          fail("batched step");
+        char what[64];
+        snprintf(what, sizeof what, "a step of %d sessions", count);
+        expect_close(many_got, many_want, (size_t)count, what);
+        for (int k = 0; k < count; ++k)
+          next[k] = argmax(many_want + (size_t)k * vocab);
+      }
+      for (int k = 0; k < count; ++k) {
+        free_fn(ref[k]);
+        free_fn(bat[k]);
+      }
+    }
+    free(many_want);
+    free(many_got);
+    printf("ok: steps of 2, 3, 5, 8, 16, 17 and 31 sessions match one by one\n");
   }
   return 0;
 }

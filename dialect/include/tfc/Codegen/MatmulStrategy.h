@@ -23,6 +23,21 @@ struct MatmulStrategy {
   /// chunks: each weight row is read once, 16 accumulators).
   int64_t tileTokens = 4, tileRows = 4;
 
+  /// From this many tokens up to gemmMinTokens, the small-batch kernel: tiles
+  /// of smallTileRows weight rows, over which all the call's tokens pass in
+  /// tiles of smallTileTokens (then halving: 4, 2, 1), so each weight row is
+  /// read from memory once per call (a batched decode step of several
+  /// sessions). 8 tokens x 3 rows: 11 vector loads per 24 FMAs, against 8 per
+  /// 16 of the 4 x 4 tile, whose weight rows come back from L2 for every
+  /// 4 tokens.
+  int64_t smallBatchMinTokens = 2;
+  int64_t smallTileTokens = 8, smallTileRows = 3;
+  /// Bytes ahead along each weight row that the small-batch kernel prefetches
+  /// into L1: with 24 FMAs per weight vector the hardware prefetcher falls
+  /// behind (perf showed the kernel stalled on the weight loads; the
+  /// prefetcher also stops at 4 KiB pages, a row of 2048 f32 is two).
+  int64_t smallPrefetchBytes = 1024;
+
   /// Rows of A per outer-product kernel of linalg.batch_matmul, and vectors
   /// of a row of B it takes at a time.
   int64_t outerRows = 4, outerVectors = 4;
@@ -74,6 +89,12 @@ inline MatmulStrategy selectMatmulStrategy(int64_t vectorWidth, bool bf16Dot,
   s.panelTokens = 2 * vectorWidth;
   s.bf16Dot = bf16Dot && vectorWidth == 16;
   s.bf16GemmDot = s.bf16Dot && bf16GemmDot;
+  // 8 x 3 accumulators + 3 weight vectors + a token vector of the 32 AVX-512
+  // registers; AVX2 has 16: 4 x 2 + 2 + 1.
+  if (vectorWidth < 16) {
+    s.smallTileTokens = 4;
+    s.smallTileRows = 2;
+  }
   return s;
 }
 

@@ -92,8 +92,12 @@ def LowerIntrinsicCalls : Pass<"tfc-lower-intrinsic-calls", "::mlir::ModuleOp"> 
     ```mlir
     %r = llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"(%acc, %a, %b) : ...
     ```
+
+    Likewise calls of declarations marked `tfc.prefetch` (the weight
+    prefetches of the small-batch kernel; `memref.prefetch` declares no memory
+    effects either) become `memref.prefetch %m[%i, %j], read, locality<3>, data`.
   }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect"];
 }
 
 def ParallelizeLinalg : Pass<"tfc-parallelize-linalg", "::mlir::func::FuncOp"> {

@@ -118,6 +118,13 @@ void parallelRowBlocks(mlir::OpBuilder &b, mlir::Location loc, int64_t rows, int
 mlir::func::FuncOp intrinsicDeclaration(mlir::ModuleOp module, llvm::StringRef name,
                                         mlir::FunctionType type);
 
+/// A private declaration `@__tfc_prefetch_<i>(memref, index...)` marked
+/// `tfc.prefetch`, one per function type: a call of it stands for
+/// `memref.prefetch` (read, into L1) of that element until
+/// tfc-lower-intrinsic-calls, because memref.prefetch declares no memory
+/// effects and the ownership-based buffer deallocation refuses such ops.
+mlir::func::FuncOp prefetchDeclaration(mlir::ModuleOp module, mlir::FunctionType type);
+
 //===----------------------------------------------------------------------===//
 // Passes
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,273 @@
+// The small-batch kernel of tfc-vectorize-matmul (2 to 31 tokens: the sessions
+// of a batched decode step) against a plain linalg reference, for the token
+// counts 2, 3, 5 (tiles of 4, 2, 1 tokens only), 8 and 16 (full 8-token tiles),
+// 17 and 31 (full tiles and remainders), on 29 weight rows in blocks of 8
+// (3-row tiles, the 1-row rest, a partial block) and a reduction of 37 (two
+// 16-lane steps and a zero-padded tail); f32 and bf16 weights, 16 and 8 lanes,
+// serial and on OpenMP threads. Prints the token count and the largest
+// |difference| per count.
+//
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" -tfc-lower-intrinsic-calls \
+// RUN:   -convert-linalg-to-loops -convert-vector-to-scf -lower-affine -convert-scf-to-cf \
+// RUN:   -expand-strided-metadata -lower-affine -finalize-memref-to-llvm -convert-vector-to-llvm \
+// RUN:   -convert-math-to-llvm -convert-arith-to-llvm -convert-index-to-llvm -convert-func-to-llvm \
+// RUN:   -convert-cf-to-llvm -reconcile-unrealized-casts \
+// RUN: | /usr/lib/llvm-19/bin/mlir-cpu-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so \
+// RUN: | FileCheck %s
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" -tfc-lower-intrinsic-calls -convert-scf-to-openmp \
+// RUN:   -convert-linalg-to-loops -convert-vector-to-scf -expand-strided-metadata -lower-affine \
+// RUN:   -finalize-memref-to-llvm -convert-scf-to-cf -convert-vector-to-llvm -convert-math-to-llvm \
+// RUN:   -convert-arith-to-llvm -convert-index-to-llvm -convert-openmp-to-llvm -convert-func-to-llvm \
+// RUN:   -convert-cf-to-llvm -reconcile-unrealized-casts \
+// RUN: | env OMP_NUM_THREADS=2 /usr/lib/llvm-19/bin/mlir-cpu-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so,/usr/lib/llvm-19/lib/libomp.so \
+// RUN: | FileCheck %s
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=8 block-rows=8" -tfc-lower-intrinsic-calls \
+// RUN:   -convert-linalg-to-loops -convert-vector-to-scf -lower-affine -convert-scf-to-cf \
+// RUN:   -expand-strided-metadata -lower-affine -finalize-memref-to-llvm -convert-vector-to-llvm \
+// RUN:   -convert-math-to-llvm -convert-arith-to-llvm -convert-index-to-llvm -convert-func-to-llvm \
+// RUN:   -convert-cf-to-llvm -reconcile-unrealized-casts \
+// RUN: | /usr/lib/llvm-19/bin/mlir-cpu-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so \
+// RUN: | FileCheck %s
+
+// The kernel's shape: from 2 tokens (below the packed GEMM's 32), row tiles of
+// 3 outside token tiles of 8 (24 accumulators, each of the 3 weight vectors
+// read once per step for the 8 tokens, 3 prefetches 256 f32 ahead, clamped to
+// the row), then the 4-, 2- and 1-token remainders over the same rows; one
+// token keeps the 1 x 4 decode kernel.
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" | FileCheck %s --check-prefix=IR
+// IR-LABEL: func.func @check(
+// IR: arith.cmpi uge, %[[TOKENS:.+]], %c32
+// IR: } else {
+// IR: %[[FEW:.+]] = arith.cmpi uge, %[[TOKENS]], %c2 : index
+// IR: scf.if %[[FEW]] {
+// IR: scf.for %[[ROW:.+]] = %{{.+}} to %{{.+}} step %c3 {
+// IR: scf.for %{{.+}} = %c0 to %{{.+}} step %c8 {
+// IR: scf.for %[[COL:.+]] = %c0 to %c32 step %c16 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// IR: %[[AHEAD:.+]] = arith.addi %[[COL]], %c256 : index
+// IR: %[[CLAMPED:.+]] = arith.minui %[[AHEAD]], %c36 : index
+// IR: func.call @__tfc_prefetch_0(%{{.+}}, %[[ROW]], %[[CLAMPED]]) : (memref<29x37xf32>, index, index) -> ()
+// IR-COUNT-2: func.call @__tfc_prefetch_0
+// IR-COUNT-11: vector.load
+// IR-COUNT-24: vector.fma
+// IR: scf.yield
+// IR-COUNT-24: vector.reduction <add>
+// IR: arith.cmpi uge, %{{.+}}, %c4 : index
+// IR: arith.cmpi uge, %{{.+}}, %c2 : index
+// IR: arith.cmpi uge, %{{.+}}, %c1 : index
+// IR: } else {
+// IR: step %c4 {
+// IR-LABEL: func.func @check_bf16(
+// The prefetch of bf16 rows is 512 elements ahead (the same 1 KiB).
+// IR: arith.addi %{{.+}}, %c512 : index
+// IR: func.func private @__tfc_prefetch_0(memref<29x37xf32>, index, index) attributes {tfc.prefetch}
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=LOWERED
+// LOWERED: memref.prefetch %{{.+}}[%{{.+}}, %{{.+}}], read, locality<3>, data : memref<29x37xf32>
+// LOWERED: memref.prefetch %{{.+}}[%{{.+}}, %{{.+}}], read, locality<3>, data : memref<29x37xbf16>
+// LOWERED-NOT: __tfc_prefetch
+
+// CHECK: {{^}}2{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}3{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}5{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}8{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}16{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}17{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}31{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}2 bf16{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}3 bf16{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}5 bf16{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}8 bf16{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}16 bf16{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}17 bf16{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+// CHECK: {{^}}31 bf16{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[6-9]}}
+
+#id2 = affine_map<(m, n) -> (m, n)>
+#mk = affine_map<(m, n, k) -> (m, k)>
+#nk = affine_map<(m, n, k) -> (n, k)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+
+func.func private @printF32(f32)
+func.func private @printNewline()
+func.func private @printString(!llvm.ptr)
+
+// A deterministic, sign-varying fill: sin(3.1 * i + 0.7 * j).
+func.func @fill(%m: memref<?x37xf32>) {
+  linalg.generic {indexing_maps = [#id2], iterator_types = ["parallel", "parallel"]} outs(%m : memref<?x37xf32>) {
+  ^bb0(%out: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %ii = arith.index_cast %i : index to i32
+    %jj = arith.index_cast %j : index to i32
+    %fi = arith.sitofp %ii : i32 to f32
+    %fj = arith.sitofp %jj : i32 to f32
+    %c1 = arith.constant 3.1 : f32
+    %c2 = arith.constant 0.7 : f32
+    %a = arith.mulf %fi, %c1 : f32
+    %b = arith.mulf %fj, %c2 : f32
+    %s = arith.addf %a, %b : f32
+    %r = math.sin %s : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+func.func @check(%tokens: index) -> f32 {
+  %zero = arith.constant 0.0 : f32
+  %a = memref.alloc(%tokens) : memref<?x37xf32>
+  %w = memref.alloc() : memref<29x37xf32>
+  %w0 = memref.cast %w : memref<29x37xf32> to memref<?x37xf32>
+  call @fill(%a) : (memref<?x37xf32>) -> ()
+  call @fill(%w0) : (memref<?x37xf32>) -> ()
+  %vec = memref.alloc(%tokens) : memref<?x29xf32>
+  %ref = memref.alloc(%tokens) : memref<?x29xf32>
+  linalg.fill ins(%zero : f32) outs(%vec : memref<?x29xf32>)
+  linalg.fill ins(%zero : f32) outs(%ref : memref<?x29xf32>)
+  linalg.matmul_transpose_b ins(%a, %w : memref<?x37xf32>, memref<29x37xf32>) outs(%vec : memref<?x29xf32>)
+  linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x37xf32>, memref<29x37xf32>) outs(%ref : memref<?x29xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %max = memref.alloca() : memref<f32>
+  memref.store %zero, %max[] : memref<f32>
+  linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%vec, %ref : memref<?x29xf32>, memref<?x29xf32>) outs(%vec : memref<?x29xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %d = arith.subf %x, %y : f32
+    %ad = math.absf %d : f32
+    %cur = memref.load %max[] : memref<f32>
+    %nm = arith.maximumf %cur, %ad : f32
+    memref.store %nm, %max[] : memref<f32>
+    linalg.yield %o : f32
+  }
+  %r = memref.load %max[] : memref<f32>
+  memref.dealloc %a : memref<?x37xf32>
+  memref.dealloc %w : memref<29x37xf32>
+  memref.dealloc %vec : memref<?x29xf32>
+  memref.dealloc %ref : memref<?x29xf32>
+  return %r : f32
+}
+
+// The same with the weights stored as bf16 (--weight-type=bf16): the
+// reference widens the same bf16 values, so only the summation order differs.
+func.func @check_bf16(%tokens: index) -> f32 {
+  %zero = arith.constant 0.0 : f32
+  %a = memref.alloc(%tokens) : memref<?x37xf32>
+  %wf = memref.alloc() : memref<29x37xf32>
+  %wfd = memref.cast %wf : memref<29x37xf32> to memref<?x37xf32>
+  call @fill(%a) : (memref<?x37xf32>) -> ()
+  call @fill(%wfd) : (memref<?x37xf32>) -> ()
+  %w = memref.alloc() : memref<29x37xbf16>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%wf : memref<29x37xf32>) outs(%w : memref<29x37xbf16>) {
+  ^bb0(%x: f32, %o: bf16):
+    %t = arith.truncf %x : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  %vec = memref.alloc(%tokens) : memref<?x29xf32>
+  %ref = memref.alloc(%tokens) : memref<?x29xf32>
+  linalg.fill ins(%zero : f32) outs(%vec : memref<?x29xf32>)
+  linalg.fill ins(%zero : f32) outs(%ref : memref<?x29xf32>)
+  linalg.matmul_transpose_b ins(%a, %w : memref<?x37xf32>, memref<29x37xbf16>) outs(%vec : memref<?x29xf32>)
+  linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x37xf32>, memref<29x37xbf16>) outs(%ref : memref<?x29xf32>) {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %x, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %max = memref.alloca() : memref<f32>
+  memref.store %zero, %max[] : memref<f32>
+  linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%vec, %ref : memref<?x29xf32>, memref<?x29xf32>) outs(%vec : memref<?x29xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %d = arith.subf %x, %y : f32
+    %ad = math.absf %d : f32
+    %cur = memref.load %max[] : memref<f32>
+    %nm = arith.maximumf %cur, %ad : f32
+    memref.store %nm, %max[] : memref<f32>
+    linalg.yield %o : f32
+  }
+  %r = memref.load %max[] : memref<f32>
+  memref.dealloc %a : memref<?x37xf32>
+  memref.dealloc %wf : memref<29x37xf32>
+  memref.dealloc %w : memref<29x37xbf16>
+  memref.dealloc %vec : memref<?x29xf32>
+  memref.dealloc %ref : memref<?x29xf32>
+  return %r : f32
+}
+
+llvm.mlir.global internal constant @bf16(" bf16\0A\00") {addr_space = 0 : i32}
+
+func.func private @printI64(i64)
+
+// Prints `count` and the largest difference for f32 (or bf16) weights.
+func.func @report(%count: i64, %bf16: i1) {
+  %n = arith.index_cast %count : i64 to index
+  call @printI64(%count) : (i64) -> ()
+  scf.if %bf16 {
+    %p = llvm.mlir.addressof @bf16 : !llvm.ptr
+    func.call @printString(%p) : (!llvm.ptr) -> ()
+    %e = func.call @check_bf16(%n) : (index) -> f32
+    func.call @printF32(%e) : (f32) -> ()
+  } else {
+    func.call @printNewline() : () -> ()
+    %e = func.call @check(%n) : (index) -> f32
+    func.call @printF32(%e) : (f32) -> ()
+  }
+  call @printNewline() : () -> ()
+  return
+}
+
+func.func @main() {
+  %false = arith.constant false
+  %true = arith.constant true
+  %n2f = arith.constant 2 : i64
+  call @report(%n2f, %false) : (i64, i1) -> ()
+  %n3f = arith.constant 3 : i64
+  call @report(%n3f, %false) : (i64, i1) -> ()
+  %n5f = arith.constant 5 : i64
+  call @report(%n5f, %false) : (i64, i1) -> ()
+  %n8f = arith.constant 8 : i64
+  call @report(%n8f, %false) : (i64, i1) -> ()
+  %n16f = arith.constant 16 : i64
+  call @report(%n16f, %false) : (i64, i1) -> ()
+  %n17f = arith.constant 17 : i64
+  call @report(%n17f, %false) : (i64, i1) -> ()
+  %n31f = arith.constant 31 : i64
+  call @report(%n31f, %false) : (i64, i1) -> ()
+  %n2t = arith.constant 2 : i64
+  call @report(%n2t, %true) : (i64, i1) -> ()
+  %n3t = arith.constant 3 : i64
+  call @report(%n3t, %true) : (i64, i1) -> ()
+  %n5t = arith.constant 5 : i64
+  call @report(%n5t, %true) : (i64, i1) -> ()
+  %n8t = arith.constant 8 : i64
+  call @report(%n8t, %true) : (i64, i1) -> ()
+  %n16t = arith.constant 16 : i64
+  call @report(%n16t, %true) : (i64, i1) -> ()
+  %n17t = arith.constant 17 : i64
+  call @report(%n17t, %true) : (i64, i1) -> ()
+  %n31t = arith.constant 31 : i64
+  call @report(%n31t, %true) : (i64, i1) -> ()
+  return
+}
