@@ -130,8 +130,11 @@ LogicalResult buildBuffersToLLVMPipeline(OpPassManager &pm, const PipelineOption
   // once OpenMP regions hold memref.alloca_scope (CODEGEN-NOTES).
   // What is left of linalg (norms, activations, softmax, copies) runs on the
   // threads too, row by row; LLVM's loop vectorizer takes the rows.
+  // Then the kernels of a function share one OpenMP region (the threads meet
+  // at barriers instead of being forked and joined around every kernel).
   if (usesOpenMP(options))
-    pipeline += "func.func(tfc-parallelize-linalg),convert-scf-to-openmp,";
+    pipeline += "func.func(tfc-parallelize-linalg),convert-scf-to-openmp,"
+                "func.func(tfc-merge-parallel-regions),";
   pipeline += "convert-linalg-to-loops,"
               "convert-vector-to-scf,"
               "expand-strided-metadata,"
