@@ -70,15 +70,17 @@ printf '%-6s %-9s %12s %12s %12s %9s %7s\n' dtype variant "MB/step" "best tok/s"
 for dtype in f32 bf16; do
   bytes=$(step_bytes $dtype)
   for variant in forkjoin merged; do
-    awk -v v=$variant -v d=$dtype -v bytes="$bytes" -v bw="$BW" '
-      $1 == v && $2 == d { for (i = 3; i <= NF; i++) { split($i, kv, "=")
-        if (kv[1] == "sequential_tok_s") t[n++] = kv[2] + 0 } }
+    # tfc_decode tokens/s of each run, ascending (mawk has no asort).
+    awk -v v=$variant -v d=$dtype '$1 == v && $2 == d { for (i = 3; i <= NF; i++) {
+      split($i, kv, "="); if (kv[1] == "sequential_tok_s") print kv[2] + 0 } }' "$OUT/runs.txt" |
+      sort -g | awk -v v=$variant -v d=$dtype -v bytes="$bytes" -v bw="$BW" '
+      { t[++n] = $1 }
       END {
         if (n == 0) { printf "%-6s %-9s %12.2f %12s\n", d, v, bytes / 1e6, "no runs"; exit }
-        asort(t); best = t[n]; med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2
+        best = t[n]; med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2
         gbs = bytes * best / 1e9
         printf "%-6s %-9s %12.2f %12.1f %12.1f %9.1f %6.0f%%\n", d, v, bytes / 1e6, best, med,
-          gbs, 100 * gbs / bw }' "$OUT/runs.txt"
+          gbs, 100 * gbs / bw }'
   done
 done
 echo "forkjoin: tfc --no-merge-regions (a fork/join per kernel); merged: the default (one region"
