@@ -130,8 +130,12 @@ LogicalResult buildBuffersToLLVMPipeline(OpPassManager &pm, const PipelineOption
   // once OpenMP regions hold memref.alloca_scope (CODEGEN-NOTES).
   // What is left of linalg (norms, activations, softmax, copies) runs on the
   // threads too, row by row; LLVM's loop vectorizer takes the rows.
+  // Then the kernels of a function share one OpenMP region (the threads meet
+  // at barriers instead of being forked and joined around every kernel).
   if (usesOpenMP(options))
     pipeline += "func.func(tfc-parallelize-linalg),convert-scf-to-openmp,";
+  if (usesOpenMP(options) && options.mergeRegions)
+    pipeline += "func.func(tfc-merge-parallel-regions),";
   pipeline += "convert-linalg-to-loops,"
               "convert-vector-to-scf,"
               "expand-strided-metadata,"
@@ -189,6 +193,8 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
   Option<bool> noGQA{*this, "no-gqa", llvm::cl::desc("as tfc --no-gqa")};
   Option<bool> noLatent{*this, "no-latent", llvm::cl::desc("as tfc --no-latent")};
   Option<bool> noFuse{*this, "no-fuse", llvm::cl::desc("as tfc --no-fuse")};
+  Option<bool> noMergeRegions{*this, "no-merge-regions",
+                              llvm::cl::desc("as tfc --no-merge-regions")};
   Option<bool> emitAttention{*this, "emit-attention", llvm::cl::desc("as tfc --emit-attention")};
   Option<bool> moeDenseReference{*this, "moe-dense-reference",
                                  llvm::cl::desc("as tfc --moe-dense-reference")};
@@ -215,6 +221,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
     o.gqa = !noGQA;
     o.latent = !noLatent;
     o.fuse = !noFuse;
+    o.mergeRegions = !noMergeRegions;
     o.emitAttention = emitAttention;
     o.moeDenseReference = moeDenseReference;
     o.targetCpu = targetCpu;

@@ -97,6 +97,11 @@ static cl::opt<bool> noFuse("no-fuse",
                             cl::desc("Keep every elementwise step its own loop nest (no "
                                      "tfc-fuse-elementwise)"),
                             cl::cat(category));
+static cl::opt<bool> noMergeRegions(
+    "no-merge-regions",
+    cl::desc("Fork and join the threads around every kernel (no tfc-merge-parallel-regions: "
+             "one OpenMP region per function)"),
+    cl::cat(category));
 static cl::opt<bool> moeDenseReference(
     "moe-dense-reference",
     cl::desc("Compute every expert of a mixture of experts on every token, weighted by the "
@@ -225,6 +230,7 @@ int main(int argc, char **argv) {
   options.pipeline.gqa = !noGQA;
   options.pipeline.latent = !noLatent;
   options.pipeline.fuse = !noFuse;
+  options.pipeline.mergeRegions = !noMergeRegions;
   options.pipeline.emitAttention = emitAttention;
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;

@@ -22,6 +22,9 @@ struct PipelineOptions {
   bool gqa = true;     // tfc-attn-gqa (when false: replicate K/V heads)
   bool latent = true;  // tfc-attn-latent (when false: decompress MLA)
   bool fuse = true;    // tfc-fuse-elementwise (when false: one loop nest per linalg op)
+  /// tfc-merge-parallel-regions (when false: the threads are forked and
+  /// joined around every kernel, as convert-scf-to-openmp leaves them).
+  bool mergeRegions = true;
   /// tfc-attn-attention-maps: add @attention_maps (tfc_attention_maps).
   bool emitAttention = false;
   /// attn.moe computes every expert on every token (the reference lowering)

@@ -100,6 +100,52 @@ def LowerIntrinsicCalls : Pass<"tfc-lower-intrinsic-calls", "::mlir::ModuleOp"> 
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect"];
 }
 
+def MergeParallelRegions : Pass<"tfc-merge-parallel-regions", "::mlir::func::FuncOp"> {
+  let summary = "Puts runs of OpenMP kernel regions, and the code between them, into one omp.parallel";
+  let description = [{
+    Runs after `convert-scf-to-openmp`, which gives every `scf.parallel` its own
+    `omp.parallel`: a decode step of a small model forks and joins the threads
+    around every kernel (about 27 times per layer). This pass puts each maximal
+    run of such regions in a block, with the code between them, into one
+    `omp.parallel`:
+
+    * a kernel's `omp.wsloop` keeps its implicit barrier, which orders the
+      kernels as the joins did;
+    * ops without memory effects run redundantly on every thread, as do loads
+      from entry arguments that the function only loads from (layer offsets);
+    * other reads run on every thread, followed by an `omp.barrier` before the
+      next write (so no thread writes what another is still reading);
+    * side-effecting ops without results (sequential linalg ops, loops of
+      stores) run in one `omp.single`, whose implicit barrier publishes them;
+      consecutive ones share a single;
+    * `scf.for` and `scf.if` around kernels run on every thread: their bounds
+      and conditions are computed identically everywhere, so every thread
+      meets the same barriers.
+
+    A run ends at anything else: an op with regions other than those, or with
+    side effects and results (an allocation), or whose results are used after
+    the run (ops without effects whose operands are defined before the run are
+    first hoisted out of it). Runs holding a single kernel are left alone.
+
+    Before:
+    ```mlir
+    omp.parallel { omp.wsloop { ... } omp.terminator }
+    linalg.fill ins(%zero : f32) outs(%m : memref<?xf32>)
+    omp.parallel { omp.wsloop { ... } omp.terminator }
+    ```
+    After:
+    ```mlir
+    omp.parallel {
+      omp.wsloop { ... }
+      omp.single { linalg.fill ins(%zero : f32) outs(%m : memref<?xf32>) omp.terminator }
+      omp.wsloop { ... }
+      omp.terminator
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+}
+
 def ParallelizeLinalg : Pass<"tfc-parallelize-linalg", "::mlir::func::FuncOp"> {
   let summary = "Distributes the rows of the remaining linalg ops over threads";
   let description = [{
