@@ -17,7 +17,7 @@
 // RUN: | env OMP_NUM_THREADS=2 /usr/lib/llvm-19/bin/mlir-cpu-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so,/usr/lib/llvm-19/lib/libomp.so \
 // RUN: | FileCheck %s
-// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16" \
+// RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16" -tfc-lower-intrinsic-calls \
 // RUN:   -convert-linalg-to-loops -convert-vector-to-scf -expand-strided-metadata -lower-affine \
 // RUN:   -finalize-memref-to-llvm -convert-scf-to-cf -convert-vector-to-llvm -convert-math-to-llvm \
 // RUN:   -convert-arith-to-llvm -convert-index-to-llvm -convert-func-to-llvm \
