@@ -3,9 +3,11 @@
 // Every rank of a model compiled with --tensor-parallel=N runs the same code on
 // its own shard of the weights; which part of a weight a rank holds is recorded
 // on the attn.weight (`attn.shard`) and carried to the runtime by the weight
-// slots, so the generated code never needs the rank. Sums over ranks
-// (attn.all_reduce) follow the row-parallel layers and a gather (attn.all_gather)
-// the vocabulary-parallel output head (Passes.td). Whatever the pass does not
+// slots, so the generated code needs the rank only where a vocabulary-parallel
+// embedding finds which tokens its rows hold (gen_abi.h __tfc_rank_index).
+// Sums over ranks (attn.all_reduce) follow the row-parallel layers and that
+// embedding, a gather (attn.all_gather) the vocabulary-parallel output head
+// (Passes.td). Whatever the pass does not
 // recognize stays replicated: every rank computes it whole, which is always
 // correct, so the pass only ever trades work for communication where the
 // structure is known.
@@ -394,6 +396,9 @@ struct AttnTensorParallelPass
         attentions.push_back(a);
       else if (auto m = dyn_cast<LatentAttentionOp>(op))
         latents.push_back(m);
+      else if (isa<MoEOp>(op)) // the expert split is not there yet
+        emitRemark(op->getLoc(), "mixture of experts replicated (its router and experts whole "
+                                 "on every rank)");
       else if (auto l = dyn_cast<LinearOp>(op))
         linears.push_back(l);
     });

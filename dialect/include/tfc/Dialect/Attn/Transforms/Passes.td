@@ -334,11 +334,20 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
       layers (the MLP: `down(silu(gate(x)) * up(x))`, `proj(gelu(fc(x)))`):
       the inner layers column-parallel (rows split), the outer one
       row-parallel followed by `attn.all_reduce`.
+    * MLA (attn.latent_attention) by heads as DeepSeek's tensor parallelism
+      splits it: `q_proj` or `q_b_proj` and `kv_b_proj` rows, `o_proj`
+      columns, then `attn.all_reduce`; `q_a_proj`, `kv_a_proj_with_mqa` and
+      their norms (shared by all heads) replicated, so is the latent cache.
+    * A token embedding over the vocabulary (Megatron's VocabParallelEmbedding:
+      the table's rows, `attn.embedding {vocab_parts = ranks}` giving zeros
+      for the tokens of other ranks) followed by `attn.all_reduce`.
     * The decoder's output head split over the vocabulary (rows) followed by
-      `attn.all_gather`, unless its weight is tied to another use.
-    * Everything else (embeddings, norms, cross- and latent attention, experts)
-      is replicated: each rank computes it whole, which is correct but not
-      split. A weight with several uses is never sharded.
+      `attn.all_gather`; a head tied to the embedding splits with it (the same
+      rows), one tied to anything else stays whole.
+    * Everything else (norms, cross-attention, experts, an embedding or head
+      whose vocabulary `ranks` does not divide) is replicated: each rank
+      computes it whole, which is correct but not split. Any other weight with
+      several uses is never sharded.
 
     Before (`ranks=2`):
     ```mlir
