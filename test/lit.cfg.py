@@ -12,6 +12,11 @@ config.suffixes = [".mlir", ".tdsl", ".test", ".c", ".py"]
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "lib"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tfc_obj_root, "test")
+# Slowest first on a fresh build tree too: lit orders tests by the times it recorded in
+# build/test/.lit_test_times.txt and, when there is none (a clean clone, i.e. CI), by the
+# copy of that file committed beside this one (test/.lit_test_times.txt). With two workers a
+# long test started last would run alone for minutes. Refresh the copy from build/test after
+# a full run when tests are added; a stale one only changes the order.
 
 llvm_config.use_default_substitutions()
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
