@@ -515,7 +515,7 @@ LogicalResult AllGatherOp::verify() {
     return emitOpError("input and result must have the same number of rows");
   if (in.isDynamicDim(1) || out.isDynamicDim(1))
     return emitOpError("the gathered dimension must be static");
-  if (out.getDimSize(1) != in.getDimSize(1) * getRanks())
+  if (out.getDimSize(1) != in.getDimSize(1) * static_cast<int64_t>(getRanks()))
     return emitOpError() << "result width " << out.getDimSize(1) << " is not ranks ("
                          << getRanks() << ") times the input width " << in.getDimSize(1);
   return success();
