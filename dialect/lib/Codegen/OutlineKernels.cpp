@@ -16,6 +16,7 @@
 
 #include "tfc/Codegen/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
@@ -135,6 +136,9 @@ struct OutlineKernels : tfc::impl::OutlineKernelsBase<OutlineKernels> {
     // GEMM look cheap to its inliner), undoing the point of the pass. A call
     // per iteration of a kernel's loop (a block of rows) costs nanoseconds
     // next to the iteration; bodies under min-ops are not outlined at all.
+    // Internal to model.so: it exports the C ABI and nothing else.
+    kernel->setAttr("llvm.linkage",
+                    LLVM::LinkageAttr::get(ctx, LLVM::linkage::Linkage::Internal));
     kernel->setAttr("passthrough", ArrayAttr::get(ctx, {StringAttr::get(ctx, "noinline")}));
     Block *entry = kernel.addEntryBlock();
 

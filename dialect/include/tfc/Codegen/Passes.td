@@ -147,7 +147,7 @@ def OutlineKernels : Pass<"tfc-outline-kernels", "::mlir::ModuleOp"> {
     Option<"minOps", "min-ops", "int64_t", /*default=*/"8",
            "bodies with fewer ops (nested ones counted) stay inline">
   ];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect"];
 }
 
 def MergeParallelRegions : Pass<"tfc-merge-parallel-regions", "::mlir::func::FuncOp"> {
