@@ -37,8 +37,14 @@ namespace {
 /// nothing but memory effects.
 Block *outlinableBody(Operation *op) {
   Region *region = nullptr;
-  if (auto nest = dyn_cast<omp::LoopNestOp>(op))
+  if (auto nest = dyn_cast<omp::LoopNestOp>(op)) {
+    // The body of a reduction reaches the thread's private copy through a
+    // block argument of the loop; such loops (tfc's kernels have none) stay.
+    auto loop = dyn_cast<omp::WsloopOp>(nest->getParentOp());
+    if (!loop || !loop.getReductionVars().empty())
+      return nullptr;
     region = &nest.getRegion();
+  }
   else if (auto single = dyn_cast<omp::SingleOp>(op))
     region = &single.getRegion();
   else if (auto parallel = dyn_cast<scf::ParallelOp>(op); parallel && parallel.getNumResults() == 0)
