@@ -138,13 +138,13 @@ struct OutlineKernels : tfc::impl::OutlineKernelsBase<OutlineKernels> {
       argumentTypes.push_back(value.getType());
     auto kernel = func::FuncOp::create(loc, "kernel", FunctionType::get(ctx, argumentTypes, {}));
     kernel.setPrivate();
+    // Internal to model.so: it exports the C ABI and nothing else.
+    kernel->setAttr("llvm.linkage",
+                    LLVM::LinkageAttr::get(ctx, LLVM::linkage::Linkage::Internal));
     // LLVM would inline a kernel into each caller again (the tiles of a
     // GEMM look cheap to its inliner), undoing the point of the pass. A call
     // per iteration of a kernel's loop (a block of rows) costs nanoseconds
     // next to the iteration; bodies under min-ops are not outlined at all.
-    // Internal to model.so: it exports the C ABI and nothing else.
-    kernel->setAttr("llvm.linkage",
-                    LLVM::LinkageAttr::get(ctx, LLVM::linkage::Linkage::Internal));
     kernel->setAttr("passthrough", ArrayAttr::get(ctx, {StringAttr::get(ctx, "noinline")}));
     Block *entry = kernel.addEntryBlock();
 
