@@ -53,7 +53,8 @@ if "avx_vnni" in flags or ("avx512_vnni" in flags and "avx512vl" in flags):
 if config.sanitizers in ("ON", "1", "TRUE", "True", "YES"):
     config.available_features.add("sanitizers")
 
-tools = ["tfc", "tfc-opt", "tfc-run", "tfc-serve", "tfc-tokenize", "FileCheck", "not", "count", "split-file"]
+tools = ["tfc", "tfc-opt", "tfc-run", "tfc-serve", "tfc-tokenize", "FileCheck", "not", "count", "split-file",
+         "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, [config.tfc_tools_dir, config.llvm_tools_dir])
 
 # Tensor parallelism: tfc has the MPI runtime and mpirun exists. %mpirun starts

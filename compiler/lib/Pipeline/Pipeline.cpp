@@ -136,6 +136,11 @@ LogicalResult buildBuffersToLLVMPipeline(OpPassManager &pm, const PipelineOption
     pipeline += "func.func(tfc-parallelize-linalg),convert-scf-to-openmp,";
   if (usesOpenMP(options) && options.mergeRegions)
     pipeline += "func.func(tfc-merge-parallel-regions),";
+  // Then one function per distinct kernel body (the loops stay where they
+  // are): LLVM optimizes and compiles each kernel once instead of once per
+  // layer, projection and entry point that uses it.
+  if (options.outlineKernels)
+    pipeline += "tfc-outline-kernels,";
   pipeline += "convert-linalg-to-loops,"
               "convert-vector-to-scf,"
               "expand-strided-metadata,"
@@ -195,6 +200,8 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
   Option<bool> noFuse{*this, "no-fuse", llvm::cl::desc("as tfc --no-fuse")};
   Option<bool> noMergeRegions{*this, "no-merge-regions",
                               llvm::cl::desc("as tfc --no-merge-regions")};
+  Option<bool> noOutlineKernels{*this, "no-outline-kernels",
+                                llvm::cl::desc("as tfc --no-outline-kernels")};
   Option<bool> emitAttention{*this, "emit-attention", llvm::cl::desc("as tfc --emit-attention")};
   Option<bool> moeDenseReference{*this, "moe-dense-reference",
                                  llvm::cl::desc("as tfc --moe-dense-reference")};
@@ -222,6 +229,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
     o.latent = !noLatent;
     o.fuse = !noFuse;
     o.mergeRegions = !noMergeRegions;
+    o.outlineKernels = !noOutlineKernels;
     o.emitAttention = emitAttention;
     o.moeDenseReference = moeDenseReference;
     o.targetCpu = targetCpu;

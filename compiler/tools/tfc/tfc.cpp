@@ -102,6 +102,11 @@ static cl::opt<bool> noMergeRegions(
     cl::desc("Fork and join the threads around every kernel (no tfc-merge-parallel-regions: "
              "one OpenMP region per function)"),
     cl::cat(category));
+static cl::opt<bool> noOutlineKernels(
+    "no-outline-kernels",
+    cl::desc("Keep every kernel body inline in its function (no tfc-outline-kernels: one copy "
+             "of a kernel per use, longer compiles)"),
+    cl::cat(category));
 static cl::opt<bool> moeDenseReference(
     "moe-dense-reference",
     cl::desc("Compute every expert of a mixture of experts on every token, weighted by the "
@@ -231,6 +236,7 @@ int main(int argc, char **argv) {
   options.pipeline.latent = !noLatent;
   options.pipeline.fuse = !noFuse;
   options.pipeline.mergeRegions = !noMergeRegions;
+  options.pipeline.outlineKernels = !noOutlineKernels;
   options.pipeline.emitAttention = emitAttention;
   options.pipeline.optLevel = optLevel;
   options.pipeline.targetCpu = targetCpu;

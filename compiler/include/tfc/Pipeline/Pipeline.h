@@ -25,6 +25,9 @@ struct PipelineOptions {
   /// tfc-merge-parallel-regions (when false: the threads are forked and
   /// joined around every kernel, as convert-scf-to-openmp leaves them).
   bool mergeRegions = true;
+  /// tfc-outline-kernels (when false: every kernel body stays inline in its
+  /// function, one copy per use).
+  bool outlineKernels = true;
   /// tfc-attn-attention-maps: add @attention_maps (tfc_attention_maps).
   bool emitAttention = false;
   /// attn.moe computes every expert on every token (the reference lowering)

@@ -100,6 +100,56 @@ def LowerIntrinsicCalls : Pass<"tfc-lower-intrinsic-calls", "::mlir::ModuleOp"> 
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect"];
 }
 
+def OutlineKernels : Pass<"tfc-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Moves each kernel's loop body into a private function, one per distinct body";
+  let description = [{
+    Runs after `tfc-merge-parallel-regions` (or `convert-scf-to-openmp`, or
+    on the `scf.parallel` loops of a `--threads=1` build). The body of each
+    outermost `omp.loop_nest`, `omp.single` and reduction-free `scf.parallel`
+    with at least `min-ops` ops becomes a call of a private function
+    `tfc_kernel_N(ivs..., captured...)`: its arguments are the loop's
+    induction variables, then the values from above that the body uses;
+    constants are cloned into the callee, so its shapes and offsets stay
+    static. Bodies that print the same (ops, attributes, types; not names or
+    locations) share one function: the kernels of equal shapes in a layer and
+    across entry points are compiled once.
+
+    The loops and their threads are not touched: an `omp.wsloop` keeps its
+    schedule and implicit barrier, an `omp.single` its barrier. The callee
+    holds no OpenMP ops (a loop's body cannot: the outermost candidate is
+    taken and an omp.parallel inside a kernel body is not produced by tfc).
+
+    Before:
+    ```mlir
+    omp.wsloop {
+      omp.loop_nest (%i) : index = (%c0) to (%n) step (%c1) {
+        %row = memref.subview %x[%i, 0] [1, 64] [1, 1] : ...
+        linalg.fill ins(%cst : f32) outs(%row : ...)
+        omp.yield
+      }
+    }
+    ```
+    After:
+    ```mlir
+    omp.wsloop {
+      omp.loop_nest (%i) : index = (%c0) to (%n) step (%c1) {
+        func.call @tfc_kernel_0(%i, %x) : (index, memref<?x64xf32>) -> ()
+        omp.yield
+      }
+    }
+    func.func private @tfc_kernel_0(%i: index, %x: memref<?x64xf32>) {
+      %cst = arith.constant 0.0 : f32
+      ...
+    }
+    ```
+  }];
+  let options = [
+    Option<"minOps", "min-ops", "int64_t", /*default=*/"8",
+           "bodies with fewer ops (nested ones counted) stay inline">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect"];
+}
+
 def MergeParallelRegions : Pass<"tfc-merge-parallel-regions", "::mlir::func::FuncOp"> {
   let summary = "Puts runs of OpenMP kernel regions, and the code between them, into one omp.parallel";
   let description = [{
