@@ -723,12 +723,15 @@ std::string linearWeightType(const gguf::File &file) {
   bool sixBitProjections = false;
   for (const gguf::TensorInfo &t : file.tensors()) {
     StringRef name(t.name.data(), t.name.size());
+    // The stacked experts count too: they are most of a mixture's weights.
     bool linear = (name.starts_with("blk.") || name == "output.weight") &&
-                  name.ends_with(".weight") && t.ne.size() == 2;
+                  name.ends_with(".weight") &&
+                  (t.ne.size() == 2 || (t.ne.size() == 3 && name.ends_with("_exps.weight")));
     if (linear)
       elementsByType[t.type] += t.elements();
     if (linear && t.type == uint32_t(gguf::TensorType::Q6_K) &&
-        (name.contains(".attn_v.") || name.contains(".ffn_down.")))
+        (name.contains(".attn_v.") || name.contains(".ffn_down.") ||
+         name.contains(".ffn_down_exps.") || name.contains(".ffn_down_shexp.")))
       sixBitProjections = true;
   }
   uint32_t best = 0;

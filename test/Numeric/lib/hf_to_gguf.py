@@ -342,10 +342,13 @@ def quantizable(gname, t, qtype):
 
 
 def q4_k_m_type(gname, layers):
-    """The type llama-quantize's Q4_K_M gives the linear matrix `gname`."""
+    """The type llama-quantize's Q4_K_M gives the linear matrix `gname`
+    (llama_tensor_get_type: "ffn_down" anywhere in the name, so the stacked
+    experts' ffn_down_exps and the shared experts' ffn_down_shexp too, by the
+    layer of their blk.N)."""
     if gname == "output.weight":
         return "Q6_K"
-    if ".attn_v." in gname or ".ffn_down." in gname:
+    if ".attn_v." in gname or ".ffn_down" in gname:
         i = int(gname.split(".")[1])
         more = i < layers // 8 or i >= 7 * layers // 8 or (i - layers // 8) % 3 == 2
         return "Q6_K" if more else "Q4_K"
