@@ -195,6 +195,8 @@ def cases():
     ds = "deepseek2."
 
     def split_kv_b(kvs, t):
+        # attn_kv_b split as newer converters do, but attn_k_b left untransposed
+        # ([heads, nope, kv_rank] instead of [heads, kv_rank, nope]).
         t.pop("blk.0.attn_kv_b.weight")
         t["blk.0.attn_k_b.weight"] = f32((HEADS, 2, 4), 98)
         t["blk.0.attn_v_b.weight"] = f32((HEADS, 3, 4), 97)
