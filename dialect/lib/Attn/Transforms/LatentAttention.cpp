@@ -88,8 +88,9 @@ struct AbsorbLatentAttention : OpRewritePattern<LatentAttentionOp> {
             rewriter.getDenseI64ArrayAttr({heads, rows, rank}),
             rewriter.getDenseI64ArrayAttr({1, 1, 1}));
       };
-      qUK = b.batchMatmul(qNope, view(0, nope), /*transposeRhs=*/false);
+      Value wUK = view(0, nope);
       wUV = view(nope, vDim);
+      qUK = b.batchMatmul(qNope, wUK, /*transposeRhs=*/false);
     }
 
     Value qAbs = b.concatLast(qUK, qPe);
