@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/moe.sh [--quick]: mixtures of experts against this machine's limits (issue 18).
+# bench/moe.sh [--quick] [--profile]: mixtures of experts against this machine's limits (issue 18).
 #
 # Compiles bench/models/deepseek_v2_lite_slice.tdsl (f32, --weight-type=bf16 and q8_0) and
 # bench/models/mixtral_slice.tdsl (bf16: its f32 weights are 5.9 GB) with the default
@@ -9,16 +9,20 @@
 # decode after a 16-token prompt (tok/s, GB/s on the bytes of the active parameters, % of
 # the read bandwidth). Active: a token uses top_k of the routed experts (6 of 64, 2 of 8;
 # bench --active-experts). --quick: one repeat, 8 decode tokens, prefill 128.
+# --profile: also perf-records 2-thread decode steps of each model (no prefill) and
+# prints where their cycles go: the model's kernels, libomp (threads waiting at
+# barriers and forks/joins: synchronization, not work), the runtime, the kernel.
 # A benchmark, not a test: no thresholds. Raw outputs stay in $BUILD_DIR/bench/moe.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-QUICK=0
+QUICK=0 PROFILE=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/moe.sh: unknown option '$arg' (usage: bench/moe.sh [--quick])" >&2; exit 2 ;;
+    --profile) PROFILE=1 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/moe.sh: unknown option '$arg' (usage: bench/moe.sh [--quick] [--profile])" >&2; exit 2 ;;
   esac
 done
 if [ "$QUICK" = 1 ]; then REPEATS=1; DECODE=8; PREFILL=128; MB=256; RUNS=3
@@ -69,6 +73,12 @@ for run in $RUNS_LIST; do
     continue
   fi
   ROWS+=("$model:$dtype:")
+  if [ "$PROFILE" = 1 ]; then
+    # Decode steps only (--prompt 16 then --decode), sampled on every thread.
+    perf record -q -o "$OUT/$model.$dtype.perf.data" "$OUT/bench" "$so" --decode "$((4 * DECODE))" \
+      --prompt 16 --repeats 1 --weight-bytes "$wb" --active-experts "$active" \
+      >/dev/null 2>"$OUT/$model.$dtype.perf.err" || echo "bench/moe.sh: perf record failed ($OUT/$model.$dtype.perf.err)" >&2
+  fi
 done
 "$OUT/machine" --threads 2 --mb "$MB" --runs "$RUNS" >>"$OUT/machine.txt"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -84,6 +94,7 @@ echo "load average before the run: $LOAD0; after: $LOAD1 (numbers taken under lo
 echo "read bandwidth $BW GB/s, FMA peak $PEAK GFLOP/s (bench/machine.c, 2 threads, best of before and after)"
 H="%-24s %-5s %9s %9s %6s %9s %9s %6s\n"
 printf "$H" model dtype "pf$PREFILL t/s" "pf GF/s" "%fma" "dec t/s" "dec GB/s" "%bw"
+PROFILED=()
 for row in "${ROWS[@]}"; do
   IFS=: read -r model dtype failure <<<"$row"
   if [ -n "$failure" ]; then
@@ -96,3 +107,25 @@ for row in "${ROWS[@]}"; do
   printf "$H" "$model" "$dtype" "$pf_ts" "$pf_gf" "$(calc "100 * $pf_gf / $PEAK")" \
     "$dec_ts" "$dec_gb" "$(calc "100 * $dec_gb / $BW")"
 done
+
+# --profile: per model, the decode's samples split between the generated code
+# (the decoder's functions) and libomp (threads spinning at barriers and at forks
+# and joins: synchronization, not work). The rest (the random weights' fill before
+# the steps, page faults) is left out.
+if [ "$PROFILE" = 1 ]; then
+  echo
+  echo "decode profile (perf, 2 threads): % of the samples in the decoder's code and in libomp"
+  for run in $RUNS_LIST; do
+    IFS=: read -r model dtype _ <<<"$run"
+    data=$OUT/$model.$dtype.perf.data
+    [ -f "$data" ] || continue
+    perf report -q -i "$data" --no-children --sort dso,symbol 2>/dev/null >"$OUT/$model.$dtype.profile.txt"
+    awk -v m="$model" -v d="$dtype" '
+      { p = $1; sub("%", "", p); p += 0 }
+      $2 ~ /libomp/ { omp += p; next }
+      $0 ~ /\[\.\] decoder/ { code += p }
+      END { if (code + omp > 0) printf "%-24s %-5s decoder code %5.1f %%  libomp %5.1f %%\n",
+            m, d, 100 * code / (code + omp), 100 * omp / (code + omp) }' "$OUT/$model.$dtype.profile.txt"
+  done
+  echo "(full reports: $OUT/*.profile.txt)"
+fi

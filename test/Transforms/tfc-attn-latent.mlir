@@ -61,3 +61,27 @@ func.func @qrank(%x: tensor<?x64xf32>, %wqa: tensor<16x64xf32>, %qn: tensor<16xf
   %y = attn.latent_attention %x q(%wqa, %qn, %wqb : tensor<16x64xf32>, tensor<16xf32>, tensor<96x16xf32>) kv(%wa, %n, %wb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%wo : tensor<64x64xf32>) {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64, v_dim = 16 : i64, q_rank = 16 : i64, causal} : tensor<?x64xf32> -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
+
+// -----
+
+// A kv_b_proj that mla(split_kv_b = true) stacked from a GGUF file's attn_k_b
+// [heads, kv_rank, nope] (transposed per head) and attn_v_b [heads, v, kv_rank]:
+// the absorbed products take k_b (q_nope · k_bᵀ) and v_b as they are, and the
+// stacking is left dead (canonicalization drops it).
+
+// CHECK-LABEL: func.func @split
+// CHECK-SAME: %[[KB:[a-z0-9]+]]: tensor<4x32x16xf32>, %[[VB:[a-z0-9]+]]: tensor<4x16x32xf32>
+// CHECK-NOT: tensor.expand_shape
+// CHECK: attn.batch_matmul %{{.*}}, %[[KB]] {transpose_rhs} : tensor<4x?x16xf32>, tensor<4x32x16xf32> -> tensor<4x?x32xf32>
+// CHECK: attn.sdpa
+// CHECK: attn.batch_matmul %{{.*}}, %[[VB]] {transpose_rhs} : tensor<4x?x32xf32>, tensor<4x16x32xf32> -> tensor<4x?x16xf32>
+func.func @split(%x: tensor<?x64xf32>, %kb: tensor<4x32x16xf32>, %vb: tensor<4x16x32xf32>, %wq: tensor<96x64xf32>, %wa: tensor<40x64xf32>, %n: tensor<32xf32>, %wo: tensor<64x64xf32>) -> tensor<?x64xf32> {
+  %kt0 = tensor.empty() : tensor<4x16x32xf32>
+  %kt = linalg.transpose ins(%kb : tensor<4x32x16xf32>) outs(%kt0 : tensor<4x16x32xf32>) permutation = [0, 2, 1]
+  %e = tensor.empty() : tensor<4x32x32xf32>
+  %k = tensor.insert_slice %kt into %e[0, 0, 0] [4, 16, 32] [1, 1, 1] : tensor<4x16x32xf32> into tensor<4x32x32xf32>
+  %kv = tensor.insert_slice %vb into %k[0, 16, 0] [4, 16, 32] [1, 1, 1] : tensor<4x16x32xf32> into tensor<4x32x32xf32>
+  %wb = tensor.collapse_shape %kv [[0, 1], [2]] : tensor<4x32x32xf32> into tensor<128x32xf32>
+  %y = attn.latent_attention %x q(%wq : tensor<96x64xf32>) kv(%wa, %n, %wb : tensor<40x64xf32>, tensor<32xf32>, tensor<128x32xf32>) o(%wo : tensor<64x64xf32>) {heads = 4 : i64, kv_rank = 32 : i64, rope_dim = 8 : i64, nope_dim = 16 : i64, v_dim = 16 : i64, q_rank = 0 : i64, causal} : tensor<?x64xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

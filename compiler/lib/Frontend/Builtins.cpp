@@ -450,11 +450,41 @@ std::optional<Val> lowerRope(BuiltinContext &b, CallArgs &a) {
   return v;
 }
 
-std::optional<Val> lowerMla(BuiltinContext &, CallArgs &a) {
+std::optional<Val> lowerMla(BuiltinContext &b, CallArgs &a) {
+  if (a.get("split_kv_b").b && !a.get("gguf").b) {
+    b.error(a.valueLoc("split_kv_b"))
+        << "split_kv_b (attn_k_b and attn_v_b) names ggml tensors: it needs gguf = true";
+    return std::nullopt;
+  }
   Val v = Val::ofKind(Val::Mla);
   v.mla = {a.get("kv_rank").i, a.get("rope_dim").i, a.get("nope_dim").i, a.get("v_dim").i,
-           a.get("q_rank").i, a.get("gguf").b};
+           a.get("q_rank").i, a.get("gguf").b, a.get("split_kv_b").b};
   return v;
+}
+
+/// kv_b_proj [heads*(nope+v), kv_rank] from the split up-projections of newer
+/// llama.cpp converters (convert_hf_to_gguf.py's DeepseekV2Model views kv_b as
+/// [heads, nope+v, kv_rank], splits it into k_b [heads, nope, kv_rank] and v_b,
+/// and writes k_b transposed, [heads, kv_rank, nope]): per head, k_b
+/// transposed back, then v_b, the rows stacked. attn-latent uses k_b and v_b
+/// as they are (AbsorbLatentAttention), so only the unabsorbed path
+/// (--no-latent) builds this tensor.
+Value kvBFromSplit(OpBuilder &builder, mlir::Location l, Value kB, Value vB, int64_t heads,
+                   int64_t kvRank, int64_t nope, int64_t vDim) {
+  Type f32 = builder.getF32Type();
+  auto kT = builder.create<tensor::EmptyOp>(l, ArrayRef<int64_t>{heads, nope, kvRank}, f32);
+  Value kUp = builder.create<linalg::TransposeOp>(l, kB, kT, ArrayRef<int64_t>{0, 2, 1})->getResult(0);
+  Value perHead = builder.create<tensor::EmptyOp>(l, ArrayRef<int64_t>{heads, nope + vDim, kvRank}, f32);
+  auto put = [&](Value part, Value into, int64_t row, int64_t rows) -> Value {
+    return builder.create<tensor::InsertSliceOp>(
+        l, part, into, ValueRange{}, ValueRange{}, ValueRange{},
+        builder.getDenseI64ArrayAttr({0, row, 0}), builder.getDenseI64ArrayAttr({heads, rows, kvRank}),
+        builder.getDenseI64ArrayAttr({1, 1, 1}));
+  };
+  perHead = put(vB, put(kUp, perHead, 0, nope), nope, vDim);
+  return builder.create<tensor::CollapseShapeOp>(
+      l, RankedTensorType::get({heads * (nope + vDim), kvRank}, f32), perHead,
+      ArrayRef<ReassociationIndices>{{0, 1}, {2}});
 }
 
 /// The attributes of a `rope` argument (all null without one).
@@ -626,6 +656,7 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
     a.dims["v_dim"] = s.vDim;
     a.dims["q_rank"] = s.qRank;
     a.dims["gguf"] = s.gguf;
+    a.dims["split_kv_b"] = s.splitKvB;
     std::optional<llvm::StringMap<Value>> w = b.createWeights(a);
     if (!w)
       return std::nullopt;
@@ -639,9 +670,12 @@ std::optional<Val> lowerAttention(BuiltinContext &b, CallArgs &a) {
     else
       q.append({weight("q_a_proj", "attn_q_a"), weight("q_a_layernorm", "attn_q_a_norm"),
                 weight("q_b_proj", "attn_q_b")});
+    Value kvB = s.splitKvB ? kvBFromSplit(builder, l, weight("", "attn_k_b"), weight("", "attn_v_b"),
+                                          heads, s.kvRank, s.nopeDim, s.vDim)
+                           : weight("kv_b_proj", "attn_kv_b");
     Value r = builder.create<attn::LatentAttentionOp>(
         l, b.activation(dim), x.value, q, weight("kv_a_proj_with_mqa", "attn_kv_a_mqa"),
-        weight("kv_a_layernorm", "attn_kv_a_norm"), weight("kv_b_proj", "attn_kv_b"),
+        weight("kv_a_layernorm", "attn_kv_a_norm"), kvB,
         weight("o_proj", "attn_output"), builder.getI64IntegerAttr(heads),
         builder.getI64IntegerAttr(s.kvRank), builder.getI64IntegerAttr(s.ropeDim),
         builder.getI64IntegerAttr(s.nopeDim), builder.getI64IntegerAttr(s.vDim),
@@ -811,7 +845,9 @@ const std::vector<BuiltinSpec> &table() {
         {"attn_q_b.weight", "[heads*(nope_dim+rope_dim), q_rank]", "latent && gguf && q_rank"},
         {"attn_kv_a_mqa.weight", "[kv_rank+rope_dim, d]", "latent && gguf"},
         {"attn_kv_a_norm.weight", "[kv_rank]", "latent && gguf"},
-        {"attn_kv_b.weight", "[heads*(nope_dim+v_dim), kv_rank]", "latent && gguf"},
+        {"attn_kv_b.weight", "[heads*(nope_dim+v_dim), kv_rank]", "latent && gguf && !split_kv_b"},
+        {"attn_k_b.weight", "[heads, kv_rank, nope_dim]", "latent && gguf && split_kv_b"},
+        {"attn_v_b.weight", "[heads, v_dim, kv_rank]", "latent && gguf && split_kv_b"},
         {"attn_output.weight", "[d, heads*v_dim]", "latent && gguf"}},
        lowerAttention},
       {"attend", InFunctions,
@@ -839,7 +875,8 @@ const std::vector<BuiltinSpec> &table() {
        {required("kv_rank", PT::Size), required("rope_dim", PT::Size),
         required("nope_dim", PT::Size), required("v_dim", PT::Size),
         withDefault("q_rank", PT::Count, Val::ofInt(0)),
-        withDefault("gguf", PT::Bool, Val::ofBool(false))},
+        withDefault("gguf", PT::Bool, Val::ofBool(false)),
+        withDefault("split_kv_b", PT::Bool, Val::ofBool(false))},
        "latent descriptor", {}, lowerMla},
       {"moe", InFunctions,
        {required("x", PT::Tensor, "d"), required("experts", PT::Size), required("top_k", PT::Size),

@@ -45,6 +45,10 @@ struct MlaSpec {
   int64_t kvRank = 0, ropeDim = 0, nopeDim = 0, vDim = 0, qRank = 0;
   /// The weights carry ggml's names (attn_q_a, attn_kv_b, ...): mla(gguf = true).
   bool gguf = false;
+  /// The key and value up-projections are two tensors, attn_k_b [heads,
+  /// kv_rank, nope_dim] and attn_v_b [heads, v_dim, kv_rank], as newer
+  /// llama.cpp converters split attn_kv_b: mla(gguf = true, split_kv_b = true).
+  bool splitKvB = false;
 };
 
 /// What a tdsl expression evaluates to.

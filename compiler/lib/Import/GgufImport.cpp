@@ -531,8 +531,12 @@ void importDeepseek2(GgufContext &ctx) {
   int64_t kvRank = m.size("attention.kv_lora_rank");
   // DeepSeek-V2-Lite has no q_lora_rank: a plain attn_q.
   int64_t qRank = m.count("attention.q_lora_rank", 0);
-  int64_t keyLength = m.size("attention.key_length");
-  int64_t vDim = m.size("attention.value_length");
+  // Newer converters write MLA as the multi-query attention it decompresses
+  // to (key_length = kv_lora_rank + rope, value_length = kv_lora_rank) and
+  // the per-head sizes as key_length_mla and value_length_mla.
+  bool mlaLengths = m.has("attention.key_length_mla");
+  int64_t keyLength = m.size(mlaLengths ? "attention.key_length_mla" : "attention.key_length");
+  int64_t vDim = m.size(mlaLengths ? "attention.value_length_mla" : "attention.value_length");
   int64_t ropeDim = m.size("rope.dimension_count");
   int64_t dense = m.count("leading_dense_block_count", 0, kMaxImportLayers);
   bool hasExperts = m.has("expert_count") && !m.isZero("expert_count");
@@ -562,7 +566,7 @@ void importDeepseek2(GgufContext &ctx) {
     return;
   if (ropeDim >= keyLength)
     m.fail("'" + m.key("rope.dimension_count") + "' (" + llvm::Twine(ropeDim) +
-           ") must be less than '" + m.key("attention.key_length") + "' (" +
+           ") must be less than '" + m.key(mlaLengths ? "attention.key_length_mla" : "attention.key_length") + "' (" +
            llvm::Twine(keyLength) + "), the key being its non-rotated part followed by the rotated one");
   else if (ropeDim % 2 != 0)
     m.fail("'" + m.key("rope.dimension_count") + "' (" + llvm::Twine(ropeDim) +
@@ -609,11 +613,16 @@ void importDeepseek2(GgufContext &ctx) {
     ctx.requireTensor("blk.0.attn_q.weight", {heads * keyLength, dim});
   }
   ctx.requireTensor("blk.0.attn_kv_a_mqa.weight", {kvRank + ropeDim, dim});
-  if (!m.failed() && !ctx.hasTensor("blk.0.attn_kv_b.weight") &&
-      ctx.hasTensor("blk.0.attn_k_b.weight"))
-    m.fail("tensor 'blk.0.attn_k_b.weight' without 'blk.0.attn_kv_b.weight': the split "
-           "key/value up-projections of newer converters are not supported");
-  ctx.requireTensor("blk.0.attn_kv_b.weight", {heads * (nopeDim + vDim), kvRank});
+  // Newer converters split attn_kv_b into attn_k_b (transposed per head) and
+  // attn_v_b, and may drop it: then the split pair is read
+  // (mla(split_kv_b = true)); a file with both reads attn_kv_b.
+  bool splitKvB = !ctx.hasTensor("blk.0.attn_kv_b.weight") && ctx.hasTensor("blk.0.attn_k_b.weight");
+  if (splitKvB) {
+    ctx.requireTensor("blk.0.attn_k_b.weight", {heads, kvRank, nopeDim});
+    ctx.requireTensor("blk.0.attn_v_b.weight", {heads, vDim, kvRank});
+  } else {
+    ctx.requireTensor("blk.0.attn_kv_b.weight", {heads * (nopeDim + vDim), kvRank});
+  }
   ctx.requireTensor("blk.0.attn_output.weight", {dim, heads * vDim});
   if (dense > 0) {
     ctx.requireTensor("blk.0.ffn_gate.weight", {ffn, dim});
@@ -642,8 +651,9 @@ void importDeepseek2(GgufContext &ctx) {
              m.has("attention.q_lora_rank") ? m.key("attention.q_lora_rank")
                                             : "no attention.q_lora_rank: a plain attn_q");
   out.config("rope_dim", ropeDim, m.key("rope.dimension_count"));
-  out.config("nope_dim", nopeDim, "key_length - rope.dimension_count");
-  out.config("v_dim", vDim, m.key("attention.value_length"));
+  out.config("nope_dim", nopeDim,
+             mlaLengths ? "key_length_mla - rope.dimension_count" : "key_length - rope.dimension_count");
+  out.config("v_dim", vDim, m.key(mlaLengths ? "attention.value_length_mla" : "attention.value_length"));
   if (ffn)
     out.config("ffn", ffn, m.key("feed_forward_length"));
   if (hasExperts) {
@@ -678,7 +688,8 @@ void importDeepseek2(GgufContext &ctx) {
       "      x = x + attention(h, heads = heads, causal = true,\n"
       "                        rope = " + rope + ",\n"
       "                        latent = mla(kv_rank, rope_dim, nope_dim, v_dim, q_rank = q_rank,\n"
-      "                                     gguf = true))\n"
+      "                                     gguf = true" +
+      std::string(splitKvB ? ", split_kv_b = true" : "") + "))\n"
       "      h = rms_norm(x, eps) @ \"ffn_norm\"\n";
   std::string body = "  decoder(tokens) {\n"
                      "    x = embedding(tokens, vocab, dim) @ \"token_embd\"\n";
@@ -723,12 +734,15 @@ std::string linearWeightType(const gguf::File &file) {
   bool sixBitProjections = false;
   for (const gguf::TensorInfo &t : file.tensors()) {
     StringRef name(t.name.data(), t.name.size());
+    // The stacked experts count too: they are most of a mixture's weights.
     bool linear = (name.starts_with("blk.") || name == "output.weight") &&
-                  name.ends_with(".weight") && t.ne.size() == 2;
+                  name.ends_with(".weight") &&
+                  (t.ne.size() == 2 || (t.ne.size() == 3 && name.ends_with("_exps.weight")));
     if (linear)
       elementsByType[t.type] += t.elements();
     if (linear && t.type == uint32_t(gguf::TensorType::Q6_K) &&
-        (name.contains(".attn_v.") || name.contains(".ffn_down.")))
+        (name.contains(".attn_v.") || name.contains(".ffn_down.") ||
+         name.contains(".ffn_down_exps.") || name.contains(".ffn_down_shexp.")))
       sixBitProjections = true;
   }
   uint32_t best = 0;

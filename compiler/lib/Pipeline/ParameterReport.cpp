@@ -72,6 +72,14 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
       if (attn::WeightOp weight = weightOf(w))
         activeFraction[weight] = fraction;
   });
+  // The model's layer count, as its stacked weights tell it (q4_k_m's
+  // use_more_bits counts over all layers).
+  int64_t modelLayers = 0;
+  attnModule.walk([&](attn::WeightOp weight) {
+    attn::WeightNameAttr name = weight.getName();
+    if (name.isStacked())
+      modelLayers = std::max(modelLayers, name.getFirstLayer() + name.getLayers());
+  });
   // A tied weight is one tensor however many functions name it.
   llvm::DenseMap<attn::WeightNameAttr, bool> seen;
   double total = 0, active = 0, decodeBytes = 0;
@@ -98,10 +106,10 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
     // per layer), the mean over the layers.
     if (weightType == "q4_k_m" && !table && rank >= 2 && name.isStacked() &&
         name.getExperts() == 0 && width % 256 == 0 && tfc::q4_k_mSixBits(name.nameOfLayer(0))) {
-      const int64_t layers = name.getLayers();
+      const int64_t layers = name.getLayers(), first = name.getFirstLayer();
       double sum = 0;
-      for (int64_t l = 0; l < layers; ++l)
-        sum += (tfc::q4_k_mUseMoreBits(l, layers) ? 210.0 : 144.0) / 256.0;
+      for (int64_t l = first; l < first + layers; ++l)
+        sum += (tfc::q4_k_mUseMoreBits(l, modelLayers) ? 210.0 : 144.0) / 256.0;
       bytes = sum / static_cast<double>(layers);
     }
     decodeBytes += read * bytes;

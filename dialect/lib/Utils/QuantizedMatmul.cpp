@@ -119,11 +119,15 @@ const QuantFormatInfo &info(QuantFormat format) { return kFormats[static_cast<in
 bool q4_k_mSixBits(StringRef name) {
   if (name == "lm_head.weight" || name == "output.weight")
     return true;
+  // llama.cpp matches "ffn_down" anywhere in the GGUF name, so the stacked
+  // routed experts (ffn_down_exps) and the shared ones (ffn_down_shexp) take
+  // Q6_K like a dense layer's ffn_down; Mixtral's Hugging Face experts call
+  // their down projection w2.
   for (StringRef part : {"v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
-                         "feed_forward.w2.", "mlp.c_proj."})
+                         "ffn_down_exps.", "ffn_down_shexp.", "feed_forward.w2.", "mlp.c_proj."})
     if (name.contains(part))
       return true;
-  return false;
+  return name.contains("block_sparse_moe.experts.") && name.ends_with(".w2.weight");
 }
 
 bool q4_k_mUseMoreBits(int64_t layer, int64_t layers) {

@@ -122,6 +122,25 @@ def deepseek2(q_rank=4):
     return kvs, t
 
 
+def deepseek2_split():
+    """deepseek2() as newer converters write it: attn_kv_b split into attn_k_b
+    [heads, kv_rank, nope] (per head, transposed) and attn_v_b [heads, v, kv_rank],
+    head_count_kv 1, key/value_length those of the multi-query latent and the
+    per-head sizes in key_length_mla / value_length_mla."""
+    kvs, t = deepseek2()
+    a, kv_rank, rope, nope, v = "deepseek2", 4, 2, 2, 3
+    kvs[a + ".attention.head_count_kv"] = (G.UINT32, 1)
+    kvs[a + ".attention.key_length"] = (G.UINT32, kv_rank + rope)
+    kvs[a + ".attention.value_length"] = (G.UINT32, kv_rank)
+    kvs[a + ".attention.key_length_mla"] = (G.UINT32, nope + rope)
+    kvs[a + ".attention.value_length_mla"] = (G.UINT32, v)
+    for i in range(2):
+        kv_b = t.pop("blk.%d.attn_kv_b.weight" % i).reshape(HEADS, nope + v, kv_rank)
+        t["blk.%d.attn_k_b.weight" % i] = kv_b[:, :nope, :].transpose(0, 2, 1).copy()
+        t["blk.%d.attn_v_b.weight" % i] = kv_b[:, nope:, :].copy()
+    return kvs, t
+
+
 def gpt2():
     kvs = {"general.architecture": (G.STRING, "gpt2"),
            "gpt2.block_count": (G.UINT32, LAYERS), "gpt2.context_length": (G.UINT32, CTX),
@@ -162,7 +181,8 @@ def cases():
     no_experts[0]["llama.expert_count"] = (G.UINT32, 0)  # some converters write 0
     good = {"llama": llama(), "llama-tied": llama(tied=True), "llama-0-experts": no_experts,
             "qwen2": llama("qwen2", tied=True, bias=True), "gpt2": gpt2(),
-            "llama-moe": llama_moe(), "deepseek2": deepseek2()}
+            "llama-moe": llama_moe(), "deepseek2": deepseek2(),
+            "deepseek2-split": deepseek2_split()}
 
     def drop(key):
         return lambda kvs, t: kvs.pop(key)
@@ -195,6 +215,8 @@ def cases():
     ds = "deepseek2."
 
     def split_kv_b(kvs, t):
+        # attn_kv_b split as newer converters do, but attn_k_b left untransposed
+        # ([heads, nope, kv_rank] instead of [heads, kv_rank, nope]).
         t.pop("blk.0.attn_kv_b.weight")
         t["blk.0.attn_k_b.weight"] = f32((HEADS, 2, 4), 98)
         t["blk.0.attn_v_b.weight"] = f32((HEADS, 3, 4), 97)

@@ -111,7 +111,7 @@ def check_hf(args):
         got, info = read
         if args.gguf:
             # Every tensor of the GGUF file, under its own name, and nothing else.
-            C.compare_weights(got, hf_to_gguf.gguf_shapes(m), {})
+            C.compare_weights(got, hf_to_gguf.gguf_shapes(m, args.split_kv_b), {})
         else:
             # A model imported from a hub layout names its weights as the file does.
             got = H.canonical_names(m.arch, got)
@@ -149,6 +149,8 @@ def main():
     ap.add_argument("--tokens", help="input_ids (decoder_input_ids for Marian)")
     ap.add_argument("--chunks", help="chunk sizes of the prompt, e.g. 5,1,3,1,1")
     ap.add_argument("--source-tokens", help="Marian: the encoder's input_ids")
+    ap.add_argument("--split-kv-b", action="store_true",
+                    help="with --gguf: the file has attn_k_b / attn_v_b (hf_to_gguf.py --split-kv-b)")
     ap.add_argument("--gguf", action="store_true",
                     help="the model was compiled from hf_to_gguf.py's file of the checkpoint")
     return check_hf(ap.parse_args())

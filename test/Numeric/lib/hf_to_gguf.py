@@ -36,6 +36,12 @@
 # SentencePiece model: pieces with U+2581 for the spaces tokenizer.bin spells out,
 # <unk> unknown (type 2), <s> and </s> control (3), <0xNN> bytes (6), BOS added.
 #
+# --split-kv-b (deepseek2) writes kv_b_proj as newer converters do: attn_k_b
+# [heads, kv_rank, nope] (each head's key rows transposed) and attn_v_b [heads, v,
+# kv_rank] and no attn_kv_b, head_count_kv 1, key_length / value_length those of the
+# multi-query latent (kv_rank + rope, kv_rank) and key_length_mla / value_length_mla
+# the per-head sizes.
+#
 # `names` maps GGUF names back to Hugging Face ones, for check_hf.py --gguf.
 #===----------------------------------------------------------------------===#
 
@@ -108,10 +114,11 @@ def llama_names(arch, cfg):
     return m
 
 
-def deepseek2_names(cfg):
+def deepseek2_names(cfg, split_kv_b=False):
     """DeepseekV2Model (convert_hf_to_gguf.py): ggml's MLA and MoE names, the experts
     merged per projection; no permutation (ggml rotates DeepSeek-V2 with adjacent pairs,
-    the layout of modeling_deepseek.py's interleaved rotary)."""
+    the layout of modeling_deepseek.py's interleaved rotary). split_kv_b: kv_b_proj as
+    newer converters write it, attn_k_b and attn_v_b instead of attn_kv_b."""
     m = {"token_embd.weight": ("model.embed_tokens.weight", None),
          "output_norm.weight": ("model.norm.weight", None),
          "output.weight": ("lm_head.weight", None)}
@@ -130,6 +137,11 @@ def deepseek2_names(cfg):
         p = "model.layers.%d." % i
         for g, h in parts.items():
             m["blk.%d.%s.weight" % (i, g)] = (p + h + ".weight", None)
+        if split_kv_b:
+            kv_b = m.pop("blk.%d.attn_kv_b.weight" % i)[0]
+            dims = (cfg["num_attention_heads"], cfg["qk_nope_head_dim"], cfg["v_head_dim"])
+            m["blk.%d.attn_k_b.weight" % i] = (kv_b, ("k_b",) + dims)
+            m["blk.%d.attn_v_b.weight" % i] = (kv_b, ("v_b",) + dims)
         # e_score_correction_bias (DeepSeek-V3) is renamed e_score_correction.bias.
         m["blk.%d.exp_probs_b.bias" % i] = (p + "mlp.gate.e_score_correction_bias", None)
         for g in ("gate", "up", "down"):
@@ -156,11 +168,11 @@ def gpt2_names(cfg):
     return m
 
 
-def names(arch, cfg):
+def names(arch, cfg, split_kv_b=False):
     if arch == "GPT2LMHeadModel":
         return gpt2_names(cfg)
     if arch == "DeepseekV2ForCausalLM":
-        return deepseek2_names(cfg)
+        return deepseek2_names(cfg, split_kv_b)
     return llama_names(arch, cfg)
 
 
@@ -182,6 +194,15 @@ def forward_transform(t, transform):
         return t  # convert() stacks the tensors
     if transform[0] == "transpose":
         return t.T.copy()
+    if transform[0] in ("k_b", "v_b"):
+        # DeepseekV2Model.modify_tensors: kv_b [heads, nope + v, kv_rank] split into
+        # k_b [heads, nope, kv_rank], written transposed [heads, kv_rank, nope], and
+        # v_b [heads, v, kv_rank].
+        heads, nope, v = transform[1:]
+        per_head = t.reshape(heads, nope + v, t.shape[-1])
+        if transform[0] == "k_b":
+            return per_head[:, :nope, :].transpose(0, 2, 1).copy()
+        return per_head[:, nope:, :].copy()
     return permute(t, transform[1])
 
 
@@ -193,7 +214,7 @@ def inverse_transform(t, transform):
     return unpermute(t, transform[1])
 
 
-def metadata(arch, cfg):
+def metadata(arch, cfg, split_kv_b=False):
     a = GGUF_ARCH[arch]
     kvs = [G.kv("general.architecture", G.STRING, a), G.kv("general.name", G.STRING, "test")]
 
@@ -211,7 +232,7 @@ def metadata(arch, cfg):
         f32("attention.layer_norm_epsilon", cfg["layer_norm_epsilon"])
         return kvs
     if arch == "DeepseekV2ForCausalLM":
-        flags_and_strings = deepseek2_metadata(cfg, u32, f32)
+        flags_and_strings = deepseek2_metadata(cfg, u32, f32, split_kv_b)
         return kvs + flags_and_strings
     L = H.llama_family_layout(arch, cfg)
     u32("block_count", L["layers"])
@@ -233,7 +254,7 @@ def metadata(arch, cfg):
     return kvs
 
 
-def deepseek2_metadata(cfg, u32, f32):
+def deepseek2_metadata(cfg, u32, f32, split_kv_b=False):
     """DeepseekV2Model.set_gguf_parameters. What the format cannot say is refused
     rather than written wrong: greedy routing with n_group > 1 (the file has the groups
     but not the method, and reads as group-limited), MoE layers other than every layer from first_k_dense_replace on
@@ -260,7 +281,10 @@ def deepseek2_metadata(cfg, u32, f32):
     u32("embedding_length", cfg["hidden_size"])
     u32("feed_forward_length", cfg["intermediate_size"])
     u32("attention.head_count", cfg["num_attention_heads"])
-    u32("attention.head_count_kv", cfg.get("num_key_value_heads", cfg["num_attention_heads"]))
+    # Newer converters (with attn_k_b / attn_v_b) write MLA as the multi-query
+    # attention it decompresses to: one KV head of kv_lora_rank + rope.
+    u32("attention.head_count_kv",
+        1 if split_kv_b else cfg.get("num_key_value_heads", cfg["num_attention_heads"]))
     f32("rope.freq_base", cfg.get("rope_theta", 10000.0))
     f32("attention.layer_norm_rms_epsilon", cfg["rms_norm_eps"])
     u32("expert_used_count", cfg["num_experts_per_tok"])
@@ -269,8 +293,14 @@ def deepseek2_metadata(cfg, u32, f32):
     if cfg.get("q_lora_rank"):
         u32("attention.q_lora_rank", cfg["q_lora_rank"])
     u32("attention.kv_lora_rank", cfg["kv_lora_rank"])
-    u32("attention.key_length", cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"])
-    u32("attention.value_length", cfg["v_head_dim"])
+    if split_kv_b:
+        u32("attention.key_length", cfg["kv_lora_rank"] + cfg["qk_rope_head_dim"])
+        u32("attention.value_length", cfg["kv_lora_rank"])
+        u32("attention.key_length_mla", cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"])
+        u32("attention.value_length_mla", cfg["v_head_dim"])
+    else:
+        u32("attention.key_length", cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"])
+        u32("attention.value_length", cfg["v_head_dim"])
     u32("expert_feed_forward_length", cfg["moe_intermediate_size"])
     u32("expert_count", cfg["n_routed_experts"])
     u32("expert_shared_count", cfg.get("n_shared_experts") or 0)
@@ -294,10 +324,10 @@ def deepseek2_metadata(cfg, u32, f32):
     return extra
 
 
-def gguf_shapes(m):
+def gguf_shapes(m, split_kv_b=False):
     """{GGUF name: row-major shape} of the file convert() writes for model m."""
     out = {}
-    for gname, (hname, transform) in names(m.arch, m.cfg).items():
+    for gname, (hname, transform) in names(m.arch, m.cfg, split_kv_b).items():
         if hname not in m.tensors:
             continue
         shape = tuple(np.shape(m.tensors[hname]))
@@ -306,6 +336,8 @@ def gguf_shapes(m):
             for j in range(len(transform[1])):
                 out["%s[%d]" % (gname, j)] = shape
             continue
+        if transform and transform[0] in ("k_b", "v_b"):
+            shape = forward_transform(np.zeros(shape, np.float32), transform).shape
         out[gname] = shape[::-1] if transform and transform[0] == "transpose" else shape
     return out
 
@@ -342,20 +374,23 @@ def quantizable(gname, t, qtype):
 
 
 def q4_k_m_type(gname, layers):
-    """The type llama-quantize's Q4_K_M gives the linear matrix `gname`."""
+    """The type llama-quantize's Q4_K_M gives the linear matrix `gname`
+    (llama_tensor_get_type: "ffn_down" anywhere in the name, so the stacked
+    experts' ffn_down_exps and the shared experts' ffn_down_shexp too, by the
+    layer of their blk.N)."""
     if gname == "output.weight":
         return "Q6_K"
-    if ".attn_v." in gname or ".ffn_down." in gname:
+    if ".attn_v." in gname or ".ffn_down" in gname:
         i = int(gname.split(".")[1])
         more = i < layers // 8 or i >= 7 * layers // 8 or (i - layers // 8) % 3 == 2
         return "Q6_K" if more else "Q4_K"
     return "Q4_K"
 
 
-def convert(src, dst, qtype=None, twin=None, vocabulary=None):
+def convert(src, dst, qtype=None, twin=None, vocabulary=None, split_kv_b=False):
     m = H.load(src)
-    table = names(m.arch, m.cfg)
-    tensors, dequantized = [], {}
+    table = names(m.arch, m.cfg, split_kv_b)
+    tensors, dequantized, halves = [], {}, {}
     for gname, (hname, transform) in table.items():
         if hname not in m.tensors:
             continue
@@ -375,9 +410,17 @@ def convert(src, dst, qtype=None, twin=None, vocabulary=None):
             for h, matrix in zip(transform[1], back.astype(np.float32)):
                 dequantized[h] = matrix
             continue
+        if transform and transform[0] in ("k_b", "v_b"):
+            # The twin's kv_b_proj: both halves put back in their rows.
+            halves.setdefault(hname, {})[transform[0]] = back.astype(np.float32)
+            if len(halves[hname]) == 2:
+                k_b, v_b = halves[hname]["k_b"], halves[hname]["v_b"]
+                kv_b = np.concatenate([k_b.transpose(0, 2, 1), v_b], axis=1)
+                dequantized[hname] = kv_b.reshape(-1, kv_b.shape[-1])
+            continue
         # The twin keeps the first of names sharing a tensor (GPT-2's output copy).
         dequantized.setdefault(hname, inverse_transform(back.astype(np.float32), transform))
-    kvs = metadata(m.arch, m.cfg)
+    kvs = metadata(m.arch, m.cfg, split_kv_b)
     if vocabulary:
         kvs += arrays_to_gguf.tokenizer_kvs(vocabulary)
     G.write(dst, G.build(kvs, tensors))
@@ -394,9 +437,12 @@ def main():
     ap.add_argument("--type", choices=sorted(ggml_quantize.QUANTIZERS) + ["Q4_K_M"])
     ap.add_argument("--twin")
     ap.add_argument("--llama2c-tokenizer")
+    ap.add_argument("--split-kv-b", action="store_true",
+                    help="deepseek2: attn_k_b and attn_v_b instead of attn_kv_b, with the "
+                         "MQA-style key/value lengths and *_mla lengths of newer converters")
     args = ap.parse_args()
     vocabulary = llama2c_vocabulary(args.llama2c_tokenizer) if args.llama2c_tokenizer else None
-    convert(args.src, args.dst, args.type, args.twin, vocabulary)
+    convert(args.src, args.dst, args.type, args.twin, vocabulary, args.split_kv_b)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,10 @@ def quantizable(w, kind, name=""):
 # layers and every third between); their other layers are Q4_K.
 Q4_K_M_OUTPUT = ("lm_head.weight", "output.weight")
 Q4_K_M_SIX_BITS = ("v_proj.", "attn_v.", "attention.wv.", "down_proj.", "ffn_down.",
-                   "feed_forward.w2.", "mlp.c_proj.")
+                   "ffn_down_exps.", "ffn_down_shexp.", "feed_forward.w2.", "mlp.c_proj.")
+# A routed expert's matrix (tfc stacks the experts of all layers in one slot,
+# which keeps one type: Q6_K in every layer for the down projections).
+ROUTED_EXPERT = re.compile(r"\.experts\.\d+\.|_exps\.")
 LAYER_INDEX = re.compile(r"(?:^|\.)(?:layers|blk|h)\.(\d+)\.")
 
 
@@ -181,9 +184,10 @@ def stored_type(w, wtype, name="", layers=0):
     projection (of `layers` layers), by layer; a K-quant whose rows are not a
     multiple of 256 wide falls back to q8_0."""
     if wtype == "q4_k_m":
-        six = name in Q4_K_M_OUTPUT or any(part in name for part in Q4_K_M_SIX_BITS)
+        six = (name in Q4_K_M_OUTPUT or any(part in name for part in Q4_K_M_SIX_BITS)
+               or ("block_sparse_moe.experts." in name and name.endswith(".w2.weight")))
         layer = LAYER_INDEX.search(name)
-        if six and layer and layers and name not in Q4_K_M_OUTPUT:
+        if six and layer and layers and name not in Q4_K_M_OUTPUT and not ROUTED_EXPERT.search(name):
             six = use_more_bits(int(layer.group(1)), layers)
         wtype = "q6_k" if six else "q4_k"
     if wtype in ("q6_k", "q4_k") and w.shape[-1] % 256 != 0:

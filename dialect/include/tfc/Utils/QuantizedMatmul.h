@@ -80,8 +80,10 @@ inline constexpr llvm::StringLiteral kMoERouterAttrName = "tfc.moe_router";
 /// Whether --weight-type=q4_k_m (llama.cpp's Q4_K_M mixture) stores the linear
 /// layer weight `name` as Q6_K rather than Q4_K: the output matrix and the
 /// value and down projections, by their Hugging Face, GGUF, llama2.c and GPT-2
-/// names. llama.cpp gives Q6_K to the value and down projections of only its
-/// "use_more_bits" layers (q4_k_mUseMoreBits), Q4_K to the others.
+/// names, the experts' down projections included (llama.cpp's
+/// llama_tensor_get_type matches "ffn_down" in ffn_down_exps and
+/// ffn_down_shexp too). llama.cpp gives Q6_K to the value and down projections
+/// of only its "use_more_bits" layers (q4_k_mUseMoreBits), Q4_K to the others.
 bool q4_k_mSixBits(llvm::StringRef name);
 
 /// llama.cpp's `use_more_bits(i_layer, n_layers)` (llama-quant.cpp): the

@@ -13,6 +13,8 @@
 
 #include "HeadBuilder.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <cmath>
@@ -26,6 +28,27 @@ using namespace mlir;
 using namespace tfc::attn;
 
 namespace {
+
+/// k_b [heads, kv_rank, nope] and v_b [heads, v, kv_rank] when `kvB` is the
+/// kv_b_proj the tdsl frontend builds from them (mla(split_kv_b = true)):
+/// collapse_shape(insert_slice(v_b, insert_slice(transpose(k_b), empty) at row
+/// 0) at row nope).
+std::optional<std::pair<Value, Value>> splitUpProjections(Value kvB, int64_t nope, int64_t vDim) {
+  auto collapse = kvB.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse)
+    return std::nullopt;
+  auto putV = collapse.getSrc().getDefiningOp<tensor::InsertSliceOp>();
+  auto putK = putV ? putV.getDest().getDefiningOp<tensor::InsertSliceOp>() : nullptr;
+  if (!putK || !putK.getDest().getDefiningOp<tensor::EmptyOp>() || !putV.hasUnitStride() ||
+      !putK.hasUnitStride() || putV.getStaticOffsets() != ArrayRef<int64_t>{0, nope, 0} ||
+      putK.getStaticOffsets() != ArrayRef<int64_t>{0, 0, 0} ||
+      putV.getSourceType().getDimSize(1) != vDim || putK.getSourceType().getDimSize(1) != nope)
+    return std::nullopt;
+  auto transpose = putK.getSource().getDefiningOp<linalg::TransposeOp>();
+  if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{0, 2, 1})
+    return std::nullopt;
+  return std::make_pair(transpose.getInput(), putV.getSource());
+}
 
 // attn.latent_attention => q projections, [c, k_pe] as one shared latent key,
 //   attn.batch_matmul (q_nope · W_UK), attn.sdpa {kv_heads = 1} in the latent
@@ -47,19 +70,30 @@ struct AbsorbLatentAttention : OpRewritePattern<LatentAttentionOp> {
     Value value = b.sliceLast(key, 0, rank);
 
     // W_UK[h] = kv_b_proj rows [h*(nope+v), h*(nope+v)+nope), W_UV[h] the next v rows.
-    auto perHead = b.f32Tensor({heads, nope + vDim, rank});
-    Value w3 = rewriter.create<tensor::ExpandShapeOp>(
-        loc, perHead, op.getWkvB(), ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-    auto view = [&](int64_t row, int64_t rows) -> Value {
-      return rewriter.create<tensor::ExtractSliceOp>(
-          loc, b.f32Tensor({heads, rows, rank}), w3, ValueRange{}, ValueRange{}, ValueRange{},
-          rewriter.getDenseI64ArrayAttr({0, row, 0}),
-          rewriter.getDenseI64ArrayAttr({heads, rows, rank}),
-          rewriter.getDenseI64ArrayAttr({1, 1, 1}));
-    };
-    Value wUK = view(0, nope), wUV = view(nope, vDim);
+    // A kv_b_proj built from a GGUF file's split attn_k_b (W_UK[h] transposed)
+    // and attn_v_b (W_UV) takes those two as they are: nothing is copied.
+    Value qUK;
+    Value wUV;
+    if (std::optional<std::pair<Value, Value>> split = splitUpProjections(op.getWkvB(), nope, vDim)) {
+      qUK = b.batchMatmul(qNope, split->first, /*transposeRhs=*/true);
+      wUV = split->second;
+    } else {
+      auto perHead = b.f32Tensor({heads, nope + vDim, rank});
+      Value w3 = rewriter.create<tensor::ExpandShapeOp>(
+          loc, perHead, op.getWkvB(), ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+      auto view = [&](int64_t row, int64_t rows) -> Value {
+        return rewriter.create<tensor::ExtractSliceOp>(
+            loc, b.f32Tensor({heads, rows, rank}), w3, ValueRange{}, ValueRange{}, ValueRange{},
+            rewriter.getDenseI64ArrayAttr({0, row, 0}),
+            rewriter.getDenseI64ArrayAttr({heads, rows, rank}),
+            rewriter.getDenseI64ArrayAttr({1, 1, 1}));
+      };
+      Value wUK = view(0, nope);
+      wUV = view(nope, vDim);
+      qUK = b.batchMatmul(qNope, wUK, /*transposeRhs=*/false);
+    }
 
-    Value qAbs = b.concatLast(b.batchMatmul(qNope, wUK, /*transposeRhs=*/false), qPe);
+    Value qAbs = b.concatLast(qUK, qPe);
     double scale = ropeAttentionFactors(op.getRopeScalingAttr()).softmax /
                    std::sqrt(static_cast<double>(nope + ropeDim));
     Value oLat = b.sdpa(qAbs, key, value, op.getCausal(), scale);

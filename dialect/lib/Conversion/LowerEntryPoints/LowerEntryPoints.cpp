@@ -180,13 +180,16 @@ DType q4_k_mType(attn::WeightNameAttr name) {
   return tfc::q4_k_mSixBits(name.nameOfLayer(0)) ? DType::q6_k : DType::q4_k;
 }
 
-/// The per-layer types of a stacked Q6_K weight of the q4_k_m mixture:
-/// llama.cpp keeps Q6_K in its `use_more_bits` layers (the first and last
-/// eighth and every third between) and gives the others Q4_K.
-SmallVector<DType> q4_k_mLayerTypes(int64_t layers) {
+/// The per-layer types of a stacked Q6_K weight of the q4_k_m mixture, whose
+/// entries are the model's layers first .. first + layers - 1 of
+/// `modelLayers`: llama.cpp keeps Q6_K in its `use_more_bits` layers (the
+/// first and last eighth and every third between, counted over the whole
+/// model: DeepSeek-V2's shared experts start at layer 1) and gives the
+/// others Q4_K.
+SmallVector<DType> q4_k_mLayerTypes(int64_t first, int64_t layers, int64_t modelLayers) {
   SmallVector<DType> types;
-  for (int64_t l = 0; l < layers; ++l)
-    types.push_back(tfc::q4_k_mUseMoreBits(l, layers) ? DType::q6_k : DType::q4_k);
+  for (int64_t l = first; l < first + layers; ++l)
+    types.push_back(tfc::q4_k_mUseMoreBits(l, modelLayers) ? DType::q6_k : DType::q4_k);
   return types;
 }
 
@@ -559,6 +562,12 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     // Q8_0 (as llama.cpp's quantizer turns Q6_K tensors that do not fit into
     // Q8_0), and a slot whose rows are not a multiple of 32 wide stays f32.
     if (narrow) {
+      // The model's layer count, as far as its stacked weights tell it (for
+      // q4_k_m's use_more_bits, which llama.cpp counts over all layers).
+      int64_t modelLayers = 0;
+      for (const Slot &s : slots)
+        if (s.stacked())
+          modelLayers = std::max(modelLayers, s.name.getFirstLayer() + s.name.getLayers());
       llvm::DenseMap<int32_t, bool> eligible;
       module.walk([&](attn::WeightOp w) {
         int32_t slot = slotOf.lookup(w.getName());
@@ -588,7 +597,8 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
             if (w.getName() == candidate.name)
               perLayer = perLayer && feedsMatmulsPerLayer(w.getResult());
           });
-          SmallVector<DType> types = q4_k_mLayerTypes(type.getDimSize(0));
+          SmallVector<DType> types = q4_k_mLayerTypes(candidate.name.getFirstLayer(),
+                                                      type.getDimSize(0), modelLayers);
           if (perLayer && llvm::is_contained(types, DType::q4_k)) {
             if (llvm::is_contained(types, DType::q6_k)) {
               slots[slot].layerDtypes = types;
