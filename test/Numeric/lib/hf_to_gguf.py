@@ -367,7 +367,8 @@ def convert(src, dst, qtype=None, twin=None, vocabulary=None):
         else:
             t = forward_transform(np.asarray(m.tensors[hname], dtype=np.float32), transform)
         raw_bytes, tname = t.astype("<f4").tobytes(), "F32"
-        ttype = q4_k_m_type(gname, m.cfg["num_hidden_layers"]) if qtype == "Q4_K_M" else qtype
+        layers = m.cfg.get("num_hidden_layers", m.cfg.get("n_layer"))  # GPT-2: n_layer
+        ttype = q4_k_m_type(gname, layers) if qtype == "Q4_K_M" else qtype
         if ttype and quantizable(gname, t, ttype):
             raw_bytes, tname = ggml_quantize.QUANTIZERS[ttype](t.reshape(-1)).tobytes(), ttype
             back = G.dequantize(ttype, raw_bytes).reshape(t.shape)

@@ -255,8 +255,10 @@ def check(args):
         # Any causal LM hf_reference.py knows (Mixtral's experts too), from its
         # directory, through hf_reference's forward pass.
         m = H.load(args.weights)
-        cfg = dict(vocab=m.cfg["vocab_size"], max_seq=m.cfg["max_position_embeddings"],
-                   layers=m.cfg["num_hidden_layers"])
+        # GPT-2's config spells them n_positions and n_layer.
+        cfg = dict(vocab=m.cfg["vocab_size"],
+                   max_seq=m.cfg.get("max_position_embeddings", m.cfg.get("n_positions")),
+                   layers=m.cfg.get("num_hidden_layers", m.cfg.get("n_layer")))
         tensors, wpath = m.tensors, args.weights
         n = min(args.prompt_len, cfg["max_seq"])
         tokens = [int(t) for t in np.random.default_rng(args.seed + 2).integers(0, cfg["vocab"], n)]
