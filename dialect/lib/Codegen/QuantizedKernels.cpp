@@ -144,7 +144,7 @@ public:
   /// Q5_K instead the sums of each 32-lane sub-block, sa[m, b, c] = Σ_j
   /// qa[m, b, 32c + j], which its mins multiply.
   void quantizeActivationsQ8_K(Value tokens) {
-    const bool q4k = scaleMinFormat();
+    const bool subBlockSums = scaleMinFormat();
     const int64_t chunks = kSuperBlock / kBlock;
     IntegerAttr align = b.getI64IntegerAttr(64);
     auto alloc = [&](ArrayRef<int64_t> dims, Type element) {
@@ -155,7 +155,7 @@ public:
     };
     qa = alloc({blocks, kSuperBlock}, b.getI8Type());
     da = alloc({blocks}, b.getF32Type());
-    sa = q4k ? alloc({blocks, chunks}, b.getI32Type()) : alloc({blocks, chunks, 8}, b.getI32Type());
+    sa = subBlockSums ? alloc({blocks, chunks}, b.getI32Type()) : alloc({blocks, chunks, 8}, b.getI32Type());
     auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
     forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
       forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
@@ -179,7 +179,7 @@ public:
           Value scaled = kb.create<arith::MulFOp>(loc, xs[c], scale);
           Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
           kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(c * kBlock)});
-          if (q4k) {
+          if (subBlockSums) {
             Value wide = kb.create<arith::ExtSIOp>(loc, VectorType::get({kBlock}, kb.getI32Type()), q);
             Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
             kb.create<memref::StoreOp>(loc, sum, sa, ValueRange{m, blk, index(c)});
