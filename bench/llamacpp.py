@@ -47,11 +47,13 @@ SHAPES = {
 }
 # tfc --weight-type -> llama-quantize's type and options. The files are what llama-quantize
 # makes of a type (for most types it keeps output.weight in Q6_K, as users' files have it);
-# q4_k is made --pure (every matrix Q4_K), since llama.cpp has no plain Q4_K file type.
+# q4_k and q5_k are made --pure (every matrix Q4_K / Q5_K), since llama.cpp has no plain
+# Q4_K or Q5_K file type.
 # tfc's q4_k_m has llama-quantize's per-layer types, so it uses every block of the file in
 # place and reads the file's bytes, on which its GB/s are counted.
 TYPES = {"f32": ("F32", []), "f16": ("F16", []), "bf16": ("BF16", []), "q8_0": ("Q8_0", []),
-         "q4_0": ("Q4_0", []), "q4_k": ("Q4_K_S", ["--pure"]), "q6_k": ("Q6_K", []),
+         "q4_0": ("Q4_0", []), "q4_k": ("Q4_K_S", ["--pure"]), "q5_k": ("Q5_K_S", ["--pure"]),
+         "q6_k": ("Q6_K", []),
          "q4_k_m": ("Q4_K_M", [])}
 GGML_TYPES = {"F32": (0, 1, 4), "F16": (1, 1, 2)}
 

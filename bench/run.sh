@@ -2,7 +2,7 @@
 # bench/run.sh [--quick]: the tfc benchmark (issue #10, and the pass comparisons of #5/#6/#7).
 #
 # Builds tfc (scripts/build.sh, in ./build or $TFC_BUILD_DIR), compiles the models of
-# bench/models with `tfc --timings` (f32, --weight-type=bf16, q8_0, q4_0, q6_k, q4_k), measures this machine's read
+# bench/models with `tfc --timings` (f32, --weight-type=bf16, q8_0, q4_0, q6_k, q4_k, q5_k), measures this machine's read
 # bandwidth and FMA peak (bench/machine.c), runs bench/bench.c on each library with random
 # weights and 2 threads, and prints:
 #   1. per shape and weight type: prefill tok/s at 128 and 512 tokens, decode tok/s over 128
@@ -35,9 +35,9 @@ fi
 PROMPT=16
 export TFC_NUM_THREADS=2 OMP_NUM_THREADS=2
 # The --weight-type rows of table 1, and the bytes per weight of their linear layers.
-DTYPES="f32 bf16 q8_0 q4_0 q6_k q4_k"
+DTYPES="f32 bf16 q8_0 q4_0 q6_k q4_k q5_k"
 weight_bytes() {
-  case $1 in f32) echo 4 ;; bf16 | f16) echo 2 ;; q8_0) echo 1.0625 ;; q4_0) echo 0.5625 ;; q6_k) echo 0.8203125 ;; q4_k) echo 0.5625 ;; esac
+  case $1 in f32) echo 4 ;; bf16 | f16) echo 2 ;; q8_0) echo 1.0625 ;; q4_0) echo 0.5625 ;; q6_k) echo 0.8203125 ;; q4_k) echo 0.5625 ;; q5_k) echo 0.6875 ;; esac
 }
 
 BUILD_DIR=${TFC_BUILD_DIR:-build}
@@ -221,7 +221,7 @@ echo "   dec GB/s: bytes of all layer weights and the lm_head per step x decode 
 echo "   read bandwidth. pf GF/s at 512 tokens: (2*layer_params + 2*vocab*dim/n + 2*layers*dim*(n+1)) x tok/s."
 echo "   q8_0 counts 34 bytes per 32 weights of the linear layers (1.0625 bytes per weight), q4_0 18 (0.5625),"
 echo "   q6_k 210 bytes per 256 (0.8203; stories15M's 288-wide rows fall back to q8_0, so its q6_k row undercounts)."
-echo "   q4_k 144 bytes per 256 (0.5625; the same fallback). q4_k_m (a mixture) is measured by bench/llamacpp.py,"
+echo "   q4_k 144 bytes per 256 (0.5625), q5_k 176 (0.6875; the same fallback for both). q4_k_m (a mixture) is measured by bench/llamacpp.py,"
 echo "   which counts the bytes its GGUF file holds."
 echo "   RSS/W+KV: peak RSS over the bytes of the weights as stored (bf16: linear layers 2 bytes) plus the KV"
 echo "   cache of the largest session (512 tokens); issue #10 asks for <= 1.10."

@@ -124,7 +124,7 @@ struct ShardPart {
 /// the descriptor's tensor_parallel ranks.
 ShardPart shardOf(const tfc_gen_weight &w, int32_t rank);
 
-/// The ggml blocks of a quantized slot type (Q8_0, Q4_0, Q6_K, Q4_K): elements and bytes
+/// The ggml blocks of a quantized slot type (Q8_0, Q4_0, Q6_K, Q4_K, Q5_K): elements and bytes
 /// per block and the ggml type number; all zero for F32/BF16/F16.
 struct BlockLayout {
   int64_t elements = 0, bytes = 0;

@@ -291,7 +291,9 @@ bool tfc::rt::checkDescriptor() {
       return false;
     }
     // Per-layer types are K-quants of one super-block width over a K-quant base.
-    auto kQuant = [](int32_t t) { return t == TFC_DTYPE_Q6_K || t == TFC_DTYPE_Q4_K; };
+    auto kQuant = [](int32_t t) {
+      return t == TFC_DTYPE_Q6_K || t == TFC_DTYPE_Q4_K || t == TFC_DTYPE_Q5_K;
+    };
     for (int32_t l = 0; slot.layer_dtypes && l < std::max(slot.layers, 1); ++l)
       if (slot.layers == 0 || !kQuant(slot.dtype) || !kQuant(slot.layer_dtypes[l])) {
         setError("model descriptor: weight slot %d has a bad layer dtype", s);
@@ -433,6 +435,8 @@ tfc::rt::BlockLayout tfc::rt::blockLayout(int32_t dtype) {
     return {TFC_Q6_K_BLOCK, TFC_Q6_K_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q6_K)};
   case TFC_DTYPE_Q4_K:
     return {TFC_Q4_K_BLOCK, TFC_Q4_K_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q4_K)};
+  case TFC_DTYPE_Q5_K:
+    return {TFC_Q5_K_BLOCK, TFC_Q5_K_BLOCK_BYTES, uint32_t(tfc::gguf::TensorType::Q5_K)};
   default:
     return {};
   }

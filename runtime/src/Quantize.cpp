@@ -3,11 +3,11 @@
 // Written from the definitions of ggml-quants.c's reference quantizers (see
 // Quantize.h): per 32-element block, Q8_0 scales by amax/127 and rounds half
 // away from zero; Q4_0 scales by the value of largest magnitude over -8 and
-// truncates x/d + 8.5; the K-quants fit sub-block scales (and, for Q4_K, mins)
-// by ggml's weighted least-squares searches (make_qkx2_quants for Q4_K with
-// 32-element sub-blocks, make_qx_quants with x^2 weights for Q6_K's 16-element
-// ones), quantize those scales to 6 (Q4_K) or 8 (Q6_K) bits against an f16
-// super-block scale, and requantize each element against the scale it will
+// truncates x/d + 8.5; the K-quants fit sub-block scales (and, for Q4_K and
+// Q5_K, mins) by ggml's weighted least-squares searches (make_qkx2_quants for
+// Q4_K's and Q5_K's 32-element sub-blocks, make_qx_quants with x^2 weights for
+// Q6_K's 16-element ones), quantize those scales to 6 (Q4_K, Q5_K) or 8 (Q6_K)
+// bits against an f16 super-block scale, and requantize each element against the scale it will
 // be decoded with. Every accumulation runs in float32 in ggml's order.
 //
 //===----------------------------------------------------------------------===//
@@ -154,10 +154,14 @@ float fitScaleMin(int n, int nmax, const float *x, const float *weights, uint8_t
   return scale;
 }
 
-// block_q4_K: f16 d | f16 dmin | 12 bytes of eight 6-bit scales and mins | 128
-// bytes of nibbles, 64 elements per 32 bytes.
-void quantizeQ4_K(const float *x, unsigned char *b) {
-  uint8_t L[256], Laux[32];
+/// The levels L (0..nmax) of one 256-element super-block of Q4_K (nmax 15)
+/// or Q5_K (nmax 31), with its d, dmin and 12 packed scale/min bytes stored
+/// at `b`: ggml's quantize_row_q4_K_ref / quantize_row_q5_K_ref up to the
+/// packing of the levels, which differ only in nmax and in make_qkx2_quants'
+/// search (rmin -1 and 20 steps for Q4_K, -0.5 and 15 for Q5_K).
+void quantizeScaleMinSuperBlock(const float *x, unsigned char *b, int nmax, float rmin,
+                                int nstep, uint8_t *L) {
+  uint8_t Laux[32];
   float weights[32], mins[8], scales[8];
   float maxScale = 0, maxMin = 0;
   for (int j = 0; j < 8; ++j) {
@@ -168,7 +172,7 @@ void quantizeQ4_K(const float *x, unsigned char *b) {
     const float avX = std::sqrt(sumX2 / 32);
     for (int l = 0; l < 32; ++l)
       weights[l] = avX + std::fabs(xs[l]);
-    scales[j] = fitScaleMin(32, 15, xs, weights, L + 32 * j, mins[j], Laux, -1.0f, 0.1f, 20,
+    scales[j] = fitScaleMin(32, nmax, xs, weights, L + 32 * j, mins[j], Laux, rmin, 0.1f, nstep,
                             false);
     maxScale = std::max(maxScale, scales[j]);
     maxMin = std::max(maxMin, mins[j]);
@@ -197,15 +201,39 @@ void quantizeQ4_K(const float *x, unsigned char *b) {
     scaleMinK4(j, packed, sc, m);
     const float d = loadHalf(b) * float(sc);
     if (d == 0.0f)
-      continue;
+      continue; // ggml keeps the levels of the search then
     const float dm = loadHalf(b + 2) * float(m);
     for (int i = 0; i < 32; ++i)
-      L[32 * j + i] = uint8_t(std::max(0, std::min(15, nearestInt((x[32 * j + i] + dm) / d))));
+      L[32 * j + i] =
+          uint8_t(std::max(0, std::min(nmax, nearestInt((x[32 * j + i] + dm) / d))));
   }
+}
+
+// block_q4_K: f16 d | f16 dmin | 12 bytes of eight 6-bit scales and mins | 128
+// bytes of nibbles, 64 elements per 32 bytes.
+void quantizeQ4_K(const float *x, unsigned char *b) {
+  uint8_t L[256];
+  quantizeScaleMinSuperBlock(x, b, 15, -1.0f, 20, L);
   unsigned char *q = b + 16;
   for (int j = 0; j < 256; j += 64, q += 32)
     for (int l = 0; l < 32; ++l)
       q[l] = uint8_t(L[j + l] | (L[j + l + 32] << 4));
+}
+
+// block_q5_K: as Q4_K, with the fifth bits of the levels in 32 bytes before
+// the nibbles: element 64i + l (l < 32) has bit 2i of byte l, element
+// 64i + 32 + l bit 2i + 1.
+void quantizeQ5_K(const float *x, unsigned char *b) {
+  uint8_t L[256];
+  quantizeScaleMinSuperBlock(x, b, 31, -0.5f, 15, L);
+  unsigned char *qh = b + 16, *ql = b + 48;
+  std::memset(qh, 0, 32);
+  for (int i = 0; i < 4; ++i, ql += 32)
+    for (int l = 0; l < 32; ++l) {
+      const int low = L[64 * i + l], high = L[64 * i + 32 + l];
+      qh[l] |= uint8_t((low >> 4) << (2 * i) | (high >> 4) << (2 * i + 1));
+      ql[l] = uint8_t((low & 0x0f) | (high & 0x0f) << 4);
+    }
 }
 
 //--- Q6_K ------------------------------------------------------------------------
@@ -310,6 +338,7 @@ constexpr BlockFunction<BlockQuantizer> kQuantizers[] = {
     {uint32_t(TensorType::Q8_0), quantizeQ8_0},
     {uint32_t(TensorType::Q4_0), quantizeQ4_0},
     {uint32_t(TensorType::Q4_K), quantizeQ4_K},
+    {uint32_t(TensorType::Q5_K), quantizeQ5_K},
     {uint32_t(TensorType::Q6_K), quantizeQ6_K},
 };
 

@@ -237,6 +237,8 @@ StringRef weightTypeOfGgml(uint32_t type) {
     return "q4_0";
   case gguf::TensorType::Q4_K:
     return "q4_k";
+  case gguf::TensorType::Q5_K:
+    return "q5_k";
   case gguf::TensorType::Q6_K:
     return "q6_k";
   default:

@@ -44,8 +44,10 @@ double elementBytes(bool matrix, llvm::StringRef weightType, llvm::StringRef nam
   if (!matrix || weightType == "f32")
     return 4.0;
   if (weightType == "q4_k_m")
-    weightType = tfc::q4_k_mSixBits(name) ? "q6_k" : "q4_k";
-  if ((weightType == "q6_k" || weightType == "q4_k") && width % 256 != 0)
+    weightType = tfc::q4_k_mSixBits(name)    ? "q6_k"
+                 : tfc::q4_k_mFiveBits(name) ? "q5_k"
+                                             : "q4_k";
+  if ((weightType == "q6_k" || weightType == "q4_k" || weightType == "q5_k") && width % 256 != 0)
     weightType = "q8_0";
   if ((weightType == "q8_0" || weightType == "q4_0") && width % 32 != 0)
     return 4.0;
@@ -57,6 +59,8 @@ double elementBytes(bool matrix, llvm::StringRef weightType, llvm::StringRef nam
     return 210.0 / 256.0;
   if (weightType == "q4_k")
     return 144.0 / 256.0;
+  if (weightType == "q5_k")
+    return 176.0 / 256.0;
   return 2.0;           // bf16, f16
 }
 

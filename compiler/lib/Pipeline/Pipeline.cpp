@@ -268,9 +268,10 @@ void registerStagePipeline(StringRef arg, StringRef description, Stage from, Sta
 } // namespace
 
 std::string checkPipelineOptions(const PipelineOptions &options) {
-  if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k", "q4_k", "q4_k_m"}, options.weightType))
+  if (!llvm::is_contained({"f32", "bf16", "f16", "q8_0", "q4_0", "q6_k", "q4_k", "q5_k", "q4_k_m"},
+                         options.weightType))
     return "--weight-type=" + options.weightType +
-           " is not a weight type (f32, bf16, f16, q8_0, q4_0, q6_k, q4_k, q4_k_m)";
+           " is not a weight type (f32, bf16, f16, q8_0, q4_0, q6_k, q4_k, q5_k, q4_k_m)";
   if (options.tensorParallel < 1)
     return "--tensor-parallel=" + std::to_string(options.tensorParallel) +
            " is not a number of ranks (1 or more)";

@@ -126,11 +126,11 @@ static cl::opt<std::string> targetCpu("target-cpu",
 static cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("How linear layers keep their weights: f32 (default), bf16 or f16 (converted at "
-             "load, widened to f32 in the matmuls), or q8_0 / q4_0 / q6_k / q4_k (ggml blocks, "
-             "quantized at load; int8 dot products with the activations quantized per block; "
-             "q6_k and q4_k rows that are not a multiple of 256 fall back to q8_0), or q4_k_m "
+             "load, widened to f32 in the matmuls), or q8_0 / q4_0 / q6_k / q4_k / q5_k (ggml "
+             "blocks, quantized at load; int8 dot products with the activations quantized per "
+             "block; K-quant rows that are not a multiple of 256 fall back to q8_0), or q4_k_m "
              "(llama.cpp's Q4_K_M mixture: q6_k for the output and for the value and down "
-             "projections of some layers, q4_k elsewhere)"),
+             "projections of some layers, q5_k for a fused qkv projection, q4_k elsewhere)"),
     cl::init("f32"), cl::cat(category));
 static cl::opt<std::string> kvType(
     "kv-type",

@@ -16,6 +16,8 @@
 // nibbles are unsigned and each sub-block has a min: d · Σ_s sc_s (q_w · q_a)
 // in i32 as for Q6_K, minus dmin · Σ_s min_s · (the sum of the sub-block's
 // q_a), those sums computed once with the activations (ggml's Q8_K bsums).
+// Q5_K is Q4_K with a fifth bit per weight, OR-ed above the nibble (values
+// 0..31, still unsigned and small enough that vpmaddubsw cannot saturate).
 // The kernels are in tfc-vectorize-matmul's description (Passes.td); the
 // numbers they produce are those of the numpy reference
 // test/Numeric/lib/quant.py (dequantized weights, block-wise int8
@@ -60,6 +62,10 @@ constexpr int64_t kSuperBlock = 256, kQ6_KHigh = 128, kQ6_KScales = 192, kQ6_KSc
 /// (ggml's block_q4_K; d is at 0).
 constexpr int64_t kQ4_KMin = 2, kQ4_KScales = 4, kQ4_KNibbles = 16;
 
+/// Q5_K: the byte offsets of the fifth bits and of the nibbles (ggml's
+/// block_q5_K; its first 16 bytes are Q4_K's).
+constexpr int64_t kQ5_KHigh = 16, kQ5_KNibbles = 48;
+
 /// Emits C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a[m, b, j] q_w[n, b, j].
 class QuantizedEmitter {
 public:
@@ -93,7 +99,7 @@ public:
   /// for Q4_0 weights also the integer start values of the dot products,
   /// sa[m, b, i] = -8 · Σ_{j < 4} qa[m, b, 4i + j] (the lanes of vpdpbusd).
   void quantizeActivations(Value tokens) {
-    if (format == tfc::QuantFormat::Q6_K || format == tfc::QuantFormat::Q4_K)
+    if (format == tfc::QuantFormat::Q6_K || scaleMinFormat())
       return quantizeActivationsQ8_K(tokens);
     auto qaType = MemRefType::get({ShapedType::kDynamic, blocks, kBlock}, b.getI8Type());
     auto daType = MemRefType::get({ShapedType::kDynamic, blocks}, b.getF32Type());
@@ -134,11 +140,11 @@ public:
   /// (ggml scales by -127 / the signed extreme; q and d both change sign,
   /// their product does not), 0 for an all-zero block. Also the integer start
   /// values of the 32-lane dot products, sa[m, b, c, i] = -32 · Σ_{j < 4}
-  /// qa[m, b, 32c + 4i + j] (Q6_K's values are stored + 32); for Q4_K
-  /// instead the sums of each 32-lane sub-block, sa[m, b, c] = Σ_j qa[m, b,
-  /// 32c + j], which its mins multiply.
+  /// qa[m, b, 32c + 4i + j] (Q6_K's values are stored + 32); for Q4_K and
+  /// Q5_K instead the sums of each 32-lane sub-block, sa[m, b, c] = Σ_j
+  /// qa[m, b, 32c + j], which its mins multiply.
   void quantizeActivationsQ8_K(Value tokens) {
-    const bool q4k = format == tfc::QuantFormat::Q4_K;
+    const bool subBlockSums = scaleMinFormat();
     const int64_t chunks = kSuperBlock / kBlock;
     IntegerAttr align = b.getI64IntegerAttr(64);
     auto alloc = [&](ArrayRef<int64_t> dims, Type element) {
@@ -149,7 +155,7 @@ public:
     };
     qa = alloc({blocks, kSuperBlock}, b.getI8Type());
     da = alloc({blocks}, b.getF32Type());
-    sa = q4k ? alloc({blocks, chunks}, b.getI32Type()) : alloc({blocks, chunks, 8}, b.getI32Type());
+    sa = subBlockSums ? alloc({blocks, chunks}, b.getI32Type()) : alloc({blocks, chunks, 8}, b.getI32Type());
     auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
     forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
       forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
@@ -173,7 +179,7 @@ public:
           Value scaled = kb.create<arith::MulFOp>(loc, xs[c], scale);
           Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
           kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(c * kBlock)});
-          if (q4k) {
+          if (subBlockSums) {
             Value wide = kb.create<arith::ExtSIOp>(loc, VectorType::get({kBlock}, kb.getI32Type()), q);
             Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
             kb.create<memref::StoreOp>(loc, sum, sa, ValueRange{m, blk, index(c)});
@@ -203,6 +209,11 @@ public:
   }
 
 private:
+  /// Q4_K and Q5_K: sub-block scales and mins (ggml's get_scale_min_k4).
+  bool scaleMinFormat() const {
+    return format == tfc::QuantFormat::Q4_K || format == tfc::QuantFormat::Q5_K;
+  }
+
   /// `factor` · the sums of the four bytes of each i32 lane of q
   /// (vector<32xi8>): the dot product of q with ones.
   Value offsetSums(OpBuilder &kb, Value q, int64_t factor) {
@@ -388,18 +399,20 @@ private:
     return {nb.create<arith::ExtUIOp>(loc, sums, scales), nb.create<arith::ExtUIOp>(loc, sums, mins)};
   }
 
-  /// One Q4_K tm x tn tile: per super-block, each 32-lane sub-block's dot
-  /// product of the unsigned nibbles with q_a times its 6-bit scale, summed in
-  /// i32 and scaled once by d_a · d; then the mins' share, the i32 products
-  /// min_s · Σ q_a of the sub-block (eight lanes, one per sub-block) scaled by
-  /// -d_a · dmin into the same f32 accumulators (their lanes are summed at
-  /// the end).
+  /// One Q4_K (Q5_K) tm x tn tile: per super-block, each 32-lane sub-block's
+  /// dot product of the unsigned nibbles (Q5_K: with the fifth bit above)
+  /// with q_a times its 6-bit scale, summed in i32 and scaled once by d_a ·
+  /// d; then the mins' share, the i32 products min_s · Σ q_a of the
+  /// sub-block (eight lanes, one per sub-block) scaled by -d_a · dmin into
+  /// the same f32 accumulators (their lanes are summed at the end).
   SmallVector<Value> kernelQ4_K(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
     const int64_t tm = ms.size(), tn = ns.size();
+    const bool five = format == tfc::QuantFormat::Q5_K;
+    const int64_t nibbleBytes = five ? kQ5_KNibbles : kQ4_KNibbles;
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(blocks), index(1), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
-          SmallVector<Value> scaleA, sumsA, scaleW, minW, subScales, subMins;
+          SmallVector<Value> scaleA, sumsA, scaleW, minW, subScales, subMins, fifthBits;
           for (Value m : ms) {
             scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
             sumsA.push_back(nb.create<vector::LoadOp>(loc, sums, sa, ValueRange{m, blk, index(0)}));
@@ -410,16 +423,36 @@ private:
             auto [scales, mins] = q4_kScalesAndMins(nb, n, blk);
             subScales.push_back(scales);
             subMins.push_back(mins);
+            if (five)
+              fifthBits.push_back(
+                  nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(kQ5_KHigh)}));
           }
           Value zero = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
           SmallVector<Value> isum(tm * tn, zero);
           for (int64_t pair = 0; pair < 4; ++pair) {
             SmallVector<Value> low, high;
-            for (Value n : ns) {
+            for (auto indexed : llvm::enumerate(ns)) {
+              const size_t j = indexed.index();
+              Value n = indexed.value();
               Value bytes = nb.create<vector::LoadOp>(
-                  loc, lanes8, w, ValueRange{n, blk, index(kQ4_KNibbles + 32 * pair)});
+                  loc, lanes8, w, ValueRange{n, blk, index(nibbleBytes + 32 * pair)});
               low.push_back(nb.create<arith::AndIOp>(loc, bytes, splat(nb, lanes8, 15)));
               high.push_back(nb.create<arith::ShRUIOp>(loc, bytes, splat(nb, lanes8, 4)));
+              if (five) {
+                // Sub-block 2 pair (2 pair + 1) has its fifth bits in bit
+                // 2 pair (2 pair + 1) of the 32 high-bit bytes: 16 where set.
+                auto fifth = [&](int64_t bit) {
+                  Value shifted = bit < 4 ? nb.create<arith::ShLIOp>(loc, fifthBits[j],
+                                                                      splat(nb, lanes8, 4 - bit))
+                                                .getResult()
+                                          : nb.create<arith::ShRUIOp>(loc, fifthBits[j],
+                                                                       splat(nb, lanes8, bit - 4))
+                                                .getResult();
+                  return nb.create<arith::AndIOp>(loc, shifted, splat(nb, lanes8, 16)).getResult();
+                };
+                low.back() = nb.create<arith::OrIOp>(loc, low.back(), fifth(2 * pair));
+                high.back() = nb.create<arith::OrIOp>(loc, high.back(), fifth(2 * pair + 1));
+              }
             }
             for (int64_t half = 0; half < 2; ++half) {
               const int64_t sub = 2 * pair + half;
@@ -470,7 +503,7 @@ private:
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
     SmallVector<Value> inits(tm * tn, zero);
     SmallVector<Value> results = format == tfc::QuantFormat::Q6_K   ? kernelQ6_K(ms, ns, inits)
-                                 : format == tfc::QuantFormat::Q4_K ? kernelQ4_K(ms, ns, inits)
+                                 : scaleMinFormat()                 ? kernelQ4_K(ms, ns, inits)
                                                                     : kernelBlocks(ms, ns, inits);
     for (int64_t i = 0; i < tm; ++i)
       for (int64_t j = 0; j < tn; ++j) {
@@ -537,7 +570,7 @@ private:
   VectorType lanes8, sums, floats;
   func::FuncOp psign, dot, maddubs, maddwd;
   Value qa, da; // the quantized activations and their scales
-  Value sa;     // Q4_0, Q6_K: the dot products' start values; Q4_K: sub-block sums
+  Value sa;     // Q4_0, Q6_K: the dot products' start values; Q4_K, Q5_K: sub-block sums
 };
 
 // linalg.generic {tfc.q8_0_matmul | tfc.q4_0_matmul} (A3: [m, k/32, 32] f32,

@@ -25,14 +25,19 @@ constexpr QuantFormatInfo kFormats[] = {
     {"q4_0", "tfc.q4_0_matmul", 32, 18},
     {"q6_k", "tfc.q6_k_matmul", 256, 210},
     {"q4_k", "tfc.q4_k_matmul", 256, 144},
+    {"q5_k", "tfc.q5_k_matmul", 256, 176},
 };
 
 constexpr QuantFormat kAllFormats[] = {QuantFormat::Q8_0, QuantFormat::Q4_0, QuantFormat::Q6_K,
-                                       QuantFormat::Q4_K};
+                                       QuantFormat::Q4_K, QuantFormat::Q5_K};
 
 /// Byte offsets in a Q4_K super-block (ggml's block_q4_K): d, dmin, the 12
 /// bytes of packed scales and mins, the 128 bytes of nibbles.
 constexpr int64_t kQ4_KMin = 2, kQ4_KScales = 4, kQ4_KNibbles = 16;
+
+/// Q5_K (ggml's block_q5_K): Q4_K's first 16 bytes, then the 32 bytes of
+/// fifth bits and the 128 bytes of nibbles.
+constexpr int64_t kQ5_KHigh = 16, kQ5_KNibbles = 48;
 
 /// The generic's inputs per format: A, then the weight bytes it reads.
 int64_t genericInputs(QuantFormat format) {
@@ -41,6 +46,8 @@ int64_t genericInputs(QuantFormat format) {
     return 6;
   case QuantFormat::Q4_K:
     return 9;
+  case QuantFormat::Q5_K:
+    return 10;
   default:
     return 4;
   }
@@ -130,6 +137,10 @@ bool q4_k_mSixBits(StringRef name) {
   return name.contains("block_sparse_moe.experts.") && name.ends_with(".w2.weight");
 }
 
+bool q4_k_mFiveBits(StringRef name) {
+  return name.contains("attn_qkv.") || name.contains("attn.c_attn.");
+}
+
 bool q4_k_mUseMoreBits(int64_t layer, int64_t layers) {
   return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
 }
@@ -188,38 +199,54 @@ Value buildQuantizedMatmul(OpBuilder &b, Location loc, QuantFormat format, Value
     product.getDefiningOp()->setAttr(info(format).attr, b.getUnitAttr());
     return product;
   }
-  if (format == QuantFormat::Q4_K) {
+  if (format == QuantFormat::Q4_K || format == QuantFormat::Q5_K) {
     // Inputs: A, the byte of lane j's nibble (sub-blocks 2i and 2i + 1 share
     // bytes 32i.., low and high nibble), the three packed bytes of its
-    // sub-block's scale and min, d, dmin.
+    // sub-block's scale and min, d, dmin; Q5_K then the byte of lane j's
+    // fifth bit (bit j / 32 of byte j mod 32 of the high bits).
+    const bool five = format == QuantFormat::Q5_K;
     AffineExpr sub = j.floorDiv(32) % 4;
+    const int64_t nibbles = five ? kQ5_KNibbles : kQ4_KNibbles;
     SmallVector<AffineMap> maps{map({m, blk, j}),
-                                map({n, blk, j.floorDiv(64) * 32 + j % 32 + kQ4_KNibbles}),
+                                map({n, blk, j.floorDiv(64) * 32 + j % 32 + nibbles}),
                                 map({n, blk, sub + kQ4_KScales}),
                                 map({n, blk, sub + kQ4_KScales + 4}),
                                 map({n, blk, sub + kQ4_KScales + 8}),
-                                at(0), at(1), at(kQ4_KMin), at(kQ4_KMin + 1),
-                                map({m, n})};
+                                at(0), at(1), at(kQ4_KMin), at(kQ4_KMin + 1)};
+    SmallVector<Value> inputs(9, wq);
+    inputs.front() = a3;
+    if (five) {
+      maps.push_back(map({n, blk, j % 32 + kQ5_KHigh}));
+      inputs.push_back(wq);
+    }
+    maps.push_back(map({m, n}));
     Value product = generic(
-        b, loc, ValueRange{a3, wq, wq, wq, wq, wq, wq, wq, wq}, init, maps, iterators(2, 2),
+        b, loc, inputs, init, maps, iterators(2, 2),
         [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
           Type f32 = nb.getF32Type(), i8 = nb.getI8Type();
           auto c = [&](int64_t v) { return nb.create<arith::ConstantOp>(l, nb.getIntegerAttr(i8, v)); };
+          Value subBlock =
+              nb.create<arith::DivUIOp>(l, nb.create<linalg::IndexOp>(l, 3), indexConst(nb, l, 32));
           Value high = nb.create<arith::CmpIOp>(
-              l, arith::CmpIPredicate::eq,
-              nb.create<arith::RemUIOp>(
-                  l, nb.create<arith::DivUIOp>(l, nb.create<linalg::IndexOp>(l, 3), indexConst(nb, l, 32)),
-                  indexConst(nb, l, 2)),
+              l, arith::CmpIPredicate::eq, nb.create<arith::RemUIOp>(l, subBlock, indexConst(nb, l, 2)),
               indexConst(nb, l, 1));
           Value q = nb.create<arith::SelectOp>(l, high, nb.create<arith::ShRUIOp>(l, args[1], c(4)),
                                                nb.create<arith::AndIOp>(l, args[1], c(15)));
+          if (five) {
+            // q + 16 * (bit s of the high-bits byte), s the sub-block.
+            Value bit = nb.create<arith::AndIOp>(
+                l,
+                nb.create<arith::ShRUIOp>(l, args[9], nb.create<arith::IndexCastOp>(l, i8, subBlock)),
+                c(1));
+            q = nb.create<arith::OrIOp>(l, q, nb.create<arith::ShLIOp>(l, bit, c(4)));
+          }
           auto [scale, min] = q4_kScaleMin(nb, l, args[2], args[3], args[4]);
           auto f = [&](Value v) { return nb.create<arith::UIToFPOp>(l, f32, v).getResult(); };
-          // ggml's dequantize_row_q4_K: (d * scale) * q - dmin * min.
+          // ggml's dequantize_row_q4_K / _q5_K: (d * scale) * q - dmin * min.
           Value d = nb.create<arith::MulFOp>(l, blockScale(nb, l, args[5], args[6]), f(scale));
           Value dm = nb.create<arith::MulFOp>(l, blockScale(nb, l, args[7], args[8]), f(min));
           Value w = nb.create<arith::SubFOp>(l, nb.create<arith::MulFOp>(l, d, f(q)), dm);
-          return nb.create<arith::AddFOp>(l, args[9], nb.create<arith::MulFOp>(l, args[0], w));
+          return nb.create<arith::AddFOp>(l, args.back(), nb.create<arith::MulFOp>(l, args[0], w));
         });
     product.getDefiningOp()->setAttr(info(format).attr, b.getUnitAttr());
     return product;

@@ -107,11 +107,17 @@ enum {
                          sub-blocks, 128 bytes of nibbles (sub-blocks 2i and
                          2i + 1 in the low and high nibbles of bytes 32i..);
                          element value d * scale * q - dmin * min */
-  TFC_DTYPE_COUNT = 7
+  TFC_DTYPE_Q5_K = 7, /* ggml's Q5_K super-blocks along the last dim (a multiple
+                         of TFC_Q5_K_BLOCK = 256): Q4_K's d, dmin and 12 scale
+                         bytes, then 32 bytes of fifth bits (element 64i + l
+                         has bit 2i of byte l, 64i + 32 + l bit 2i + 1), then
+                         Q4_K's 128 bytes of nibbles; element value
+                         d * scale * q - dmin * min, q in 0..31 */
+  TFC_DTYPE_COUNT = 8
 };
 
-/* A Q8_0 (Q4_0, Q6_K, Q4_K) slot of dims [..., k] is the memref<...x{k/32}x34xi8>
-   (...x{k/32}x18xi8, ...x{k/256}x210xi8, ...x{k/256}x144xi8) of its bytes (row-major: the blocks of a row side by side, rows
+/* A Q8_0 (Q4_0, Q6_K, Q4_K, Q5_K) slot of dims [..., k] is the memref<...x{k/32}x34xi8>
+   (...x{k/32}x18xi8, ...x{k/256}x210xi8, ...x{k/256}x144xi8, ...x{k/256}x176xi8) of its bytes (row-major: the blocks of a row side by side, rows
    side by side); a stacked quantized slot's base is memref<?xi8> and its layer
    offsets count bytes. */
 #define TFC_Q8_0_BLOCK 32
@@ -122,6 +128,8 @@ enum {
 #define TFC_Q6_K_BLOCK_BYTES 210
 #define TFC_Q4_K_BLOCK 256
 #define TFC_Q4_K_BLOCK_BYTES 144
+#define TFC_Q5_K_BLOCK 256
+#define TFC_Q5_K_BLOCK_BYTES 176
 
 /* How tfc_model_random fills a weight (tfc_gen_weight.init). */
 enum {
@@ -144,7 +152,7 @@ typedef struct {
   int64_t dims[TFC_MAX_RANK];
   int32_t layers; /* 0: not stacked; else dims[0] == layers */
   int32_t dtype;  /* TFC_DTYPE_* */
-  /* NULL, or for a stacked slot of K-quants one TFC_DTYPE_Q6_K / _Q4_K per
+  /* NULL, or for a stacked slot of K-quants one TFC_DTYPE_Q6_K / _Q5_K / _Q4_K per
      entry: the type of that layer, which then takes its own type's bytes (the
      layer offsets, in bytes, say where each one is). `dtype` is then the
      mixture's base type (--weight-type=q4_k_m). */

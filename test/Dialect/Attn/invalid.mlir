@@ -89,7 +89,7 @@ module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [-1, 4], 
 
 // -----
 
-// expected-error @+1 {{unknown weight dtype 'f64' (expected f32, bf16, f16, q8_0, q4_0, q6_k or q4_k)}}
+// expected-error @+1 {{unknown weight dtype 'f64' (expected f32, bf16, f16, q8_0, q4_0, q6_k, q4_k or q5_k)}}
 module attributes {attn.weight_slots = [#attn.weight_slot<"w", shape = [4], dtype = f64, init = random>]} {}
 
 // -----
@@ -104,7 +104,7 @@ module attributes {attn.weight_slots = [#attn.weight_slot<"l." * ".v" layers 2, 
 
 // -----
 
-// expected-error @+1 {{weight slot 'l.*.v': per-layer dtypes must be K-quants (q4_k, q6_k) over a K-quant dtype}}
+// expected-error @+1 {{weight slot 'l.*.v': per-layer dtypes must be K-quants (q4_k, q5_k, q6_k) over a K-quant dtype}}
 module attributes {attn.weight_slots = [#attn.weight_slot<"l." * ".v" layers 2, shape = [2, 4, 256], dtype = q4_k, layer_dtypes = [q6_k, q8_0], init = random>]} {}
 
 // -----

@@ -21,7 +21,7 @@
 #   * gpt2: the Conv1D weights transposed to [out, in], and output.weight written as a
 #     copy of the token embedding (GPT2Model.modify_tensors).
 #
-# --type Q8_0 (or Q4_0, Q4_K, Q6_K) stores every 2-D blk.* and output matrix and the
+# --type Q8_0 (or Q4_0, Q4_K, Q5_K, Q6_K) stores every 2-D blk.* and output matrix and the
 # stacked experts (not the router) whose rows fit the type's blocks in that type
 # (test/Runtime/Inputs/ggml_quantize.py), as llama-quantize would; the rest stays F32.
 # --twin DIR then writes DIR, a Hugging Face directory of the same config whose tensors
@@ -29,7 +29,8 @@
 # experts split), so that hf_reference.py computes what the quantized file holds.
 # --type Q4_K_M is llama-quantize's mixture (llama_tensor_get_type, written here from its
 # rules): output.weight Q6_K, attn_v and ffn_down Q6_K in the layers i of n where i < n/8,
-# i >= 7n/8 or (i - n/8) % 3 == 2, Q4_K elsewhere.
+# i >= 7n/8 or (i - n/8) % 3 == 2, attn_qkv (GPT-2's fused projection) Q5_K, Q4_K
+# elsewhere.
 #
 # --llama2c-tokenizer adds the vocabulary of a llama2.c tokenizer.bin (stories260K's
 # tok512.bin) as the tokenizer.ggml.* metadata convert_hf_to_gguf.py writes for a
@@ -384,6 +385,8 @@ def q4_k_m_type(gname, layers):
         i = int(gname.split(".")[1])
         more = i < layers // 8 or i >= 7 * layers // 8 or (i - layers // 8) % 3 == 2
         return "Q6_K" if more else "Q4_K"
+    if ".attn_qkv." in gname:
+        return "Q5_K"
     return "Q4_K"
 
 
@@ -399,7 +402,8 @@ def convert(src, dst, qtype=None, twin=None, vocabulary=None, split_kv_b=False):
         else:
             t = forward_transform(np.asarray(m.tensors[hname], dtype=np.float32), transform)
         raw_bytes, tname = t.astype("<f4").tobytes(), "F32"
-        ttype = q4_k_m_type(gname, m.cfg["num_hidden_layers"]) if qtype == "Q4_K_M" else qtype
+        layers = m.cfg.get("num_hidden_layers", m.cfg.get("n_layer"))  # GPT-2: n_layer
+        ttype = q4_k_m_type(gname, layers) if qtype == "Q4_K_M" else qtype
         if ttype and quantizable(gname, t, ttype):
             raw_bytes, tname = ggml_quantize.QUANTIZERS[ttype](t.reshape(-1)).tobytes(), ttype
             back = G.dequantize(ttype, raw_bytes).reshape(t.shape)

@@ -1,7 +1,7 @@
-"""A numpy reference of ggml's reference quantizers Q8_0, Q4_0, Q4_K and Q6_K.
+"""A numpy reference of ggml's reference quantizers Q8_0, Q4_0, Q4_K, Q5_K and Q6_K.
 
 Written from the format's definition as ggml-quants.c gives it
-(quantize_row_{q8_0,q4_0,q4_K,q6_K}_ref with make_qkx2_quants and
+(quantize_row_{q8_0,q4_0,q4_K,q5_K,q6_K}_ref with make_qkx2_quants and
 make_qx_quants, no importance matrix), independently of the runtime's C++: every
 block is processed by the same float32 operations in the same order (sums run
 sequentially over a block's elements, vectorized across blocks only; numpy's
@@ -145,7 +145,9 @@ def make_qkx2_quants(x, w, nmax, rmin, rdelta, nstep):
     return scale, (-mn).astype(F), L
 
 
-def q4_k(x):
+def scale_min_super_blocks(x, nmax, rmin, nstep):
+    """Q4_K's (nmax 15) and Q5_K's (nmax 31) common part: per super-block the
+    f16 d and dmin, the 12 packed 6-bit scales and mins, and the levels L."""
     x = x.reshape(-1, 256)
     nb = x.shape[0]
     sub = x.reshape(nb * 8, 32)
@@ -154,7 +156,7 @@ def q4_k(x):
         sum_x2 = (sum_x2 + (sub[:, i] * sub[:, i]).astype(F)).astype(F)
     av_x = np.sqrt((sum_x2 / F(32)).astype(F)).astype(F)
     weights = (av_x[:, None] + np.abs(sub)).astype(F)
-    scales, mins, L = make_qkx2_quants(sub, weights, 15, -1.0, 0.1, 20)
+    scales, mins, L = make_qkx2_quants(sub, weights, nmax, rmin, 0.1, nstep)
     scales, mins, L = scales.reshape(nb, 8), mins.reshape(nb, 8), L.reshape(nb, 256)
     max_scale = np.maximum(np.max(scales, axis=1), F(0))
     max_min = np.maximum(np.max(mins, axis=1), F(0))
@@ -172,12 +174,31 @@ def q4_k(x):
     dm = (f16_round(dmin)[:, None] * lm.astype(F)).astype(F)
     dd32 = np.repeat(dd, 32, axis=1)
     dm32 = np.repeat(dm, 32, axis=1)
-    requant = np.clip(nearest_int(safe_div((x + dm32).astype(F), dd32)), 0, 15)
+    requant = np.clip(nearest_int(safe_div((x + dm32).astype(F), dd32)), 0, nmax)
     L = np.where(dd32 != 0, requant, L)
+    return [f16_bytes(d), f16_bytes(dmin), packed.astype(np.uint8)], L
+
+
+def q4_k(x):
+    head, L = scale_min_super_blocks(x, 15, -1.0, 20)
     qs = np.concatenate([L[:, j:j + 32] | (L[:, j + 32:j + 64] << 4) for j in range(0, 256, 64)],
                         axis=1)
-    return np.concatenate([f16_bytes(d), f16_bytes(dmin), packed.astype(np.uint8),
-                           qs.astype(np.uint8)], axis=1)
+    return np.concatenate(head + [qs.astype(np.uint8)], axis=1)
+
+
+def q5_k(x):
+    """Q5_K: make_qkx2_quants over 0..31 with rmin -0.5 and 15 steps; the low
+    four bits of the levels packed as Q4_K's, their fifth bits in 32 bytes
+    before them (element 64i + l: bit 2i of byte l; 64i + 32 + l: bit 2i + 1)."""
+    head, L = scale_min_super_blocks(x, 31, -0.5, 15)
+    low = L & 15
+    qs = np.concatenate([low[:, j:j + 32] | (low[:, j + 32:j + 64] << 4)
+                         for j in range(0, 256, 64)], axis=1)
+    qh = np.zeros((L.shape[0], 32), np.int64)
+    for i in range(4):
+        qh |= (L[:, 64 * i:64 * i + 32] >> 4) << (2 * i)
+        qh |= (L[:, 64 * i + 32:64 * i + 64] >> 4) << (2 * i + 1)
+    return np.concatenate(head + [qh.astype(np.uint8), qs.astype(np.uint8)], axis=1)
 
 
 #--- Q6_K --------------------------------------------------------------------------
@@ -246,7 +267,7 @@ def q6_k(x):
     return out
 
 
-QUANTIZERS = {"Q8_0": q8_0, "Q4_0": q4_0, "Q4_K": q4_k, "Q6_K": q6_k}
+QUANTIZERS = {"Q8_0": q8_0, "Q4_0": q4_0, "Q4_K": q4_k, "Q5_K": q5_k, "Q6_K": q6_k}
 
 
 def cases():
@@ -271,7 +292,7 @@ def cases():
 
 # Relative RMS error bounds on Gaussian rows: what each type's bits allow, with
 # margin (a broken quantizer lands far above).
-RMS_BOUND = {"Q8_0": 0.01, "Q4_0": 0.15, "Q4_K": 0.1, "Q6_K": 0.03}
+RMS_BOUND = {"Q8_0": 0.01, "Q4_0": 0.15, "Q4_K": 0.1, "Q5_K": 0.05, "Q6_K": 0.03}
 
 
 def check(tname, cases_path, blocks_path, deq_path):

@@ -372,6 +372,15 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     a shuffle of the 16 sign-extended scales) and summed in i32, converted and
     scaled by d_a · d_w once per super-block.
 
+    Q4_K and Q5_K weights (`tfc.q4_k_matmul`, `tfc.q5_k_matmul`) take the
+    same per-256 activations with, instead of start values, each 32-lane
+    sub-block's sum of q_a. Each sub-block's dot product of the unsigned
+    values (Q4_K's nibbles; Q5_K's nibbles with the sub-block's bit of the 32
+    fifth-bit bytes OR-ed in as 16, values 0..31) with q_a is multiplied in
+    i32 by its 6-bit scale (get_scale_min_k4 on the 12 packed bytes, as one
+    8-lane vector) and summed; the f32 accumulators take it times d_a · d and
+    the eight products min_s · Σ q_a of the sub-blocks times -d_a · dmin.
+
     Before:
     ```mlir
     linalg.matmul_transpose_b ins(%x, %w : memref<?x64xf32>, memref<172x64xf32>) outs(%y : memref<?x172xf32>)
@@ -406,7 +415,7 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
            "with bf16-dot, the prefill GEMM of bf16 weights on vdpbf16ps too "
            "(bf16 panels of A) instead of the FMA GEMM on weights widened per block">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"none\"",
-           "Q8_0/Q4_0/Q6_K products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
+           "Q8_0/Q4_0/K-quant products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
            "(left to scalar loops)">
   ];
   let dependentDialects = [

@@ -190,7 +190,7 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
   let options = [
     Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
            "Element type of the weights of linear layers: f32, bf16 or f16 (the "
-           "matmuls widen them to f32 on the fly), or q8_0 / q4_0 / q6_k / q4_k "
+           "matmuls widen them to f32 on the fly), or q8_0 / q4_0 / q6_k / q4_k / q5_k "
            "(ggml blocks, for rows a multiple of 32 wide, 256 for the K-quants, "
            "which fall back to q8_0; the product becomes a linalg.generic marked "
            "tfc.<type>_matmul); q4_k_m: llama.cpp's Q4_K_M mixture, per "

@@ -21,6 +21,9 @@
 //         scale(W[n, b, 0..1]) * sc_s * q - scale(W[n, b, 2..3]) * min_s, the
 //         6-bit sc_s and min_s unpacked from bytes 4 + s mod 4, 8 + s mod 4
 //         and 12 + s mod 4 as ggml's get_scale_min_k4 does
+//   Q5_K: 256-lane super-blocks of 176 bytes (ggml's block_q5_K): as Q4_K
+//         with the nibbles at byte 48 + 32 (j / 64) + j mod 32, plus
+//         16 x bit j / 32 of byte 16 + j mod 32 (q in 0..31)
 //
 // over tokens m, weight rows n, blocks b and lanes j (A is the activations
 // reshaped to [tokens, k/32, 32]; the scale is the little-endian f16 in the
@@ -47,7 +50,7 @@ class GenericOp;
 namespace tfc {
 
 /// The ggml block formats linear layers' weights can be stored in.
-enum class QuantFormat { Q8_0, Q4_0, Q6_K, Q4_K };
+enum class QuantFormat { Q8_0, Q4_0, Q6_K, Q4_K, Q5_K };
 
 /// What the passes need to know of a format: its elements and bytes per block
 /// (TFC_<FORMAT>_BLOCK[_BYTES] in gen_abi.h) and the unit attribute marking
@@ -86,6 +89,12 @@ inline constexpr llvm::StringLiteral kMoERouterAttrName = "tfc.moe_router";
 /// of only its "use_more_bits" layers (q4_k_mUseMoreBits), Q4_K to the others.
 bool q4_k_mSixBits(llvm::StringRef name);
 
+/// Whether --weight-type=q4_k_m stores the linear layer weight `name` as
+/// Q5_K: the fused query/key/value projection (GGUF attn_qkv, GPT-2's
+/// attn.c_attn), which llama.cpp's llama_tensor_get_type gives Q5_K under
+/// Q4_K_M in every layer.
+bool q4_k_mFiveBits(llvm::StringRef name);
+
 /// llama.cpp's `use_more_bits(i_layer, n_layers)` (llama-quant.cpp): the
 /// first and last eighth of the layers and every third between, which Q4_K_M
 /// keeps in Q6_K for the value and down projections.
@@ -93,7 +102,7 @@ bool q4_k_mUseMoreBits(int64_t layer, int64_t layers);
 
 /// The format of `op` if it is a generic built by buildQuantizedMatmul (on
 /// tensors or buffers): inputs (A reshaped to [m, k/block, block], W, W, W;
-/// Q6_K: W five times; Q4_K: eight), one output C.
+/// Q6_K: W five times; Q4_K: eight; Q5_K: nine), one output C.
 std::optional<QuantFormat> quantizedMatmulFormat(mlir::linalg::GenericOp op);
 
 } // namespace tfc

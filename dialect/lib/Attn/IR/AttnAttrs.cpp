@@ -61,6 +61,7 @@ TFC_SAME_VALUE(DType, q8_0, TFC_DTYPE_Q8_0);
 TFC_SAME_VALUE(DType, q4_0, TFC_DTYPE_Q4_0);
 TFC_SAME_VALUE(DType, q6_k, TFC_DTYPE_Q6_K);
 TFC_SAME_VALUE(DType, q4_k, TFC_DTYPE_Q4_K);
+TFC_SAME_VALUE(DType, q5_k, TFC_DTYPE_Q5_K);
 static_assert(getMaxEnumValForDType() + 1 == TFC_DTYPE_COUNT,
               "DType (AttnAttrs.td) and TFC_DTYPE_* (gen_abi.h) differ in number");
 TFC_SAME_VALUE(WeightInit, random, TFC_INIT_RANDOM);
@@ -221,11 +222,13 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
   if (stringifyDType(dtype).empty())
     return emitError() << "weight slot '" << name.str() << "' has an unknown dtype "
                        << static_cast<int32_t>(dtype);
-  const int64_t block = dtype == DType::q6_k || dtype == DType::q4_k ? TFC_Q6_K_BLOCK
+  const int64_t block = dtype == DType::q6_k || dtype == DType::q4_k || dtype == DType::q5_k
+                            ? TFC_Q6_K_BLOCK
                         : dtype == DType::q8_0 || dtype == DType::q4_0 ? TFC_Q8_0_BLOCK
                                                                        : 0;
   static_assert(TFC_Q8_0_BLOCK == TFC_Q4_0_BLOCK, "one block width for Q8_0 and Q4_0");
-  static_assert(TFC_Q6_K_BLOCK == TFC_Q4_K_BLOCK, "one super-block width for the K-quants");
+  static_assert(TFC_Q6_K_BLOCK == TFC_Q4_K_BLOCK && TFC_Q6_K_BLOCK == TFC_Q5_K_BLOCK,
+                "one super-block width for the K-quants");
   if (block && (shape.empty() || shape.size() >= TFC_MAX_RANK || shape.back() % block != 0))
     return emitError() << stringifyDType(dtype) << " weight slot '" << name.str()
                        << "' needs rows a multiple of " << block
@@ -237,13 +240,15 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
     return success();
   // Per-layer types: K-quants of one super-block width, so that every layer
   // has whole super-blocks wherever the base type does.
-  auto kQuant = [](DType d) { return d == DType::q6_k || d == DType::q4_k; };
+  auto kQuant = [](DType d) {
+    return d == DType::q6_k || d == DType::q4_k || d == DType::q5_k;
+  };
   if (!name.isStacked() || int64_t(layerDtypes.size()) != name.getEntries())
     return emitError() << "weight slot '" << name.str() << "' has " << layerDtypes.size()
                        << " layer dtypes for " << name.getEntries() << " entries";
   if (!kQuant(dtype) || !llvm::all_of(layerDtypes, kQuant))
     return emitError() << "weight slot '" << name.str()
-                       << "': per-layer dtypes must be K-quants (q4_k, q6_k) over a K-quant dtype";
+                       << "': per-layer dtypes must be K-quants (q4_k, q5_k, q6_k) over a K-quant dtype";
   return success();
 }
 
@@ -265,7 +270,7 @@ Attribute WeightSlotAttr::parse(AsmParser &parser, Type) {
     std::optional<DType> d = symbolizeDType(text);
     if (!d)
       parser.emitError(loc) << "unknown weight dtype '" << text
-                            << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k or q4_k)";
+                            << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k, q4_k or q5_k)";
     return d;
   };
   std::optional<DType> d = parseDType(dtype);

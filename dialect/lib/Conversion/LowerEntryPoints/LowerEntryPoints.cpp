@@ -173,11 +173,15 @@ std::optional<tfc::QuantFormat> quantFormatOf(DType dtype) {
 }
 
 /// The type --weight-type=q4_k_m gives the linear layer weight `name`
-/// (tfc::q4_k_mSixBits: llama.cpp's Q4_K_M mixture): Q6_K for the output and
-/// the value and down projections, whose layers Q4_K_M then splits
-/// (q4_k_mLayerTypes), Q4_K for the others.
+/// (llama.cpp's Q4_K_M mixture): Q6_K for the output and the value and down
+/// projections (tfc::q4_k_mSixBits), whose layers Q4_K_M then splits
+/// (q4_k_mLayerTypes), Q5_K for a fused query/key/value projection
+/// (tfc::q4_k_mFiveBits), Q4_K for the others.
 DType q4_k_mType(attn::WeightNameAttr name) {
-  return tfc::q4_k_mSixBits(name.nameOfLayer(0)) ? DType::q6_k : DType::q4_k;
+  const std::string first = name.nameOfLayer(0);
+  if (tfc::q4_k_mSixBits(first))
+    return DType::q6_k;
+  return tfc::q4_k_mFiveBits(first) ? DType::q5_k : DType::q4_k;
 }
 
 /// The per-layer types of a stacked Q6_K weight of the q4_k_m mixture, whose
@@ -533,7 +537,7 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
       narrowDType = DType::q4_k;
     } else if (weightType != "f32") {
       module.emitError() << "unknown weight type '" << weightType
-                         << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k, q4_k or q4_k_m)";
+                         << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k, q4_k, q5_k or q4_k_m)";
       return signalPassFailure();
     }
     const std::optional<tfc::QuantFormat> quantized = quantFormatOf(narrowDType);

@@ -50,7 +50,8 @@ def Attn_DType : I32EnumAttr<"DType",
       I32EnumAttrCase<"q8_0", 3>,
       I32EnumAttrCase<"q4_0", 4>,
       I32EnumAttrCase<"q6_k", 5>,
-      I32EnumAttrCase<"q4_k", 6>
+      I32EnumAttrCase<"q4_k", 6>,
+      I32EnumAttrCase<"q5_k", 7>
     ]> {
   let cppNamespace = "::tfc::attn";
   let genSpecializedAttr = 0;
