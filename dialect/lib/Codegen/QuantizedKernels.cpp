@@ -48,6 +48,17 @@ bool innermostContiguous(Value v) {
   return type && succeeded(getStridesAndOffset(type, strides, offset)) && strides.back() == 1;
 }
 
+/// The row stride of a 2-d memref with a contiguous innermost dimension, or
+/// kDynamic.
+int64_t rowStride(Value v) {
+  auto type = cast<MemRefType>(v.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (type.getRank() != 2 || failed(getStridesAndOffset(type, strides, offset)) || strides[1] != 1)
+    return ShapedType::kDynamic;
+  return strides[0];
+}
+
 /// Elements per block (the same for Q8_0 and Q4_0; Q6_K's 256-element
 /// super-blocks are multiplied 32 lanes at a time).
 constexpr int64_t kBlock = 32;
@@ -202,7 +213,184 @@ public:
     tokenLoop(mMain, tokens, 1);
   }
 
+  /// The int8 prefill GEMM (Q8_0 weights, 512-bit vpdpbusd), after
+  /// quantizeActivations: C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a q_w.
+  ///
+  /// Tokens lie along the vector lanes and the weights are broadcast, as in
+  /// the f32 GEMM: the quantized activations are packed once per call into
+  /// panels of 32 tokens, Ap[t][b][g][token] = the four bytes 4g..4g+3 of
+  /// block b of that token (one i32 lane of vpdpbusd), and one weight dword
+  /// W[n, b, 4g..4g+3] broadcast against two such token vectors is two
+  /// instructions of 64 multiply-adds each. vpdpbusd multiplies unsigned by
+  /// signed bytes: the packed activations are stored + 128 (unsigned) and the
+  /// weights stay signed, so each block's i32 sums start at -128 · Σ_j q_w[n,
+  /// b, j], computed once per call per weight row and block by the thread that
+  /// owns the row (while it brings the weights into L2). After the block's
+  /// eight steps the i32 sums are scaled into f32 accumulators, d_a (a vector
+  /// of the panel's token scales) times d_w (broadcast). The micro-kernel is
+  /// `tileRows` weight rows × 32 tokens: 2 · tileRows · 2 registers of
+  /// accumulators, no horizontal sums; its results are added down the
+  /// columns of C as the f32 GEMM's are. Threads take blocks of tiles of about
+  /// `blockBytes` of weights, which stay in L2 while the panels pass.
+  void packedGemm(Value tokens, int64_t rows, int64_t tileRows, int64_t blockBytes,
+                  int64_t cRowStride) {
+    constexpr int64_t panelTokens = 32, steps = kBlock / 4, width = 16;
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    IntegerAttr align = b.getI64IntegerAttr(64);
+    ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    auto lanes = VectorType::get({width}, i32);
+    func::FuncOp dot512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.512",
+                                                    b.getFunctionType({lanes, lanes, lanes}, {lanes}));
+    Value panels = b.create<arith::DivUIOp>(
+        loc, b.create<arith::AddIOp>(loc, tokens, index(panelTokens - 1)), index(panelTokens));
+    Value packed = b.create<memref::AllocOp>(
+        loc, MemRefType::get({ShapedType::kDynamic, blocks, steps, panelTokens}, i32),
+        ValueRange{panels}, align);
+    Value packedScales = b.create<memref::AllocOp>(
+        loc, MemRefType::get({ShapedType::kDynamic, blocks, panelTokens}, f32), ValueRange{panels},
+        align);
+    // Panels in parallel; a token past the end packs q_a = 0 (+ 128) with
+    // scale 0, so it adds nothing, and its lanes are masked off at the store.
+    b.create<scf::ParallelOp>(
+        loc, ValueRange{index(0)}, ValueRange{panels}, ValueRange{index(1)},
+        [&](OpBuilder &pb, Location, ValueRange ivs) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(pb.getInsertionBlock(), pb.getInsertionPoint());
+          Value t = ivs[0];
+          auto dwords = VectorType::get({steps}, i32);
+          forLoop(b, index(0), index(panelTokens), 1, [&](OpBuilder &jb, Value j) {
+            Value m = jb.create<arith::AddIOp>(loc, jb.create<arith::MulIOp>(loc, t, index(panelTokens)), j);
+            Value inside = jb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, m, tokens);
+            // Clamped so that the loads of a padding token stay in bounds.
+            Value last = jb.create<arith::SubIOp>(loc, tokens, index(1));
+            Value mIn = jb.create<arith::MinUIOp>(loc, m, last);
+            forLoop(jb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+              Value q = kb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{mIn, blk, index(0)});
+              Value zero8 = kb.create<arith::ConstantOp>(loc, kb.getZeroAttr(lanes8));
+              q = kb.create<arith::SelectOp>(loc, inside, q, zero8);
+              Value biased = kb.create<arith::XOrIOp>(loc, q, splat(kb, lanes8, -128));
+              Value words = kb.create<vector::BitCastOp>(loc, dwords, biased);
+              for (int64_t s = 0; s < steps; ++s)
+                kb.create<memref::StoreOp>(loc, kb.create<vector::ExtractOp>(loc, words, s), packed,
+                                           ValueRange{t, blk, index(s), j});
+              Value d = kb.create<memref::LoadOp>(loc, da, ValueRange{mIn, blk});
+              d = kb.create<arith::SelectOp>(loc, inside, d, tfc::f32Const(kb, loc, 0.0));
+              kb.create<memref::StoreOp>(loc, d, packedScales, ValueRange{t, blk, j});
+            });
+          });
+        });
+
+    // -128 · Σ_j q_w[n, b, j]: the start of each block's i32 sums.
+    Value offsets = b.create<memref::AllocOp>(loc, MemRefType::get({rows, blocks}, i32), align);
+    int64_t tileBytes = tileRows * blocks * (kBlock + 2);
+    int64_t fullTiles = rows / tileRows;
+    int64_t blockTiles = std::clamp<int64_t>(blockBytes / std::max<int64_t>(1, tileBytes), 1,
+                                             std::max<int64_t>(1, fullTiles / 8));
+    int64_t blockRows = blockTiles * tileRows;
+    tfc::parallelRowBlocks(b, loc, rows, blockRows, [&](Value lo, Value hi) {
+      forLoop(b, lo, hi, 1, [&](OpBuilder &rb, Value n) {
+        forLoop(rb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+          Value q = kb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)});
+          Value wide = kb.create<arith::ExtSIOp>(loc, VectorType::get({kBlock}, i32), q);
+          Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
+          Value start = kb.create<arith::MulIOp>(
+              loc, sum, kb.create<arith::ConstantOp>(loc, kb.getI32IntegerAttr(-128)));
+          kb.create<memref::StoreOp>(loc, start, offsets, ValueRange{n, blk});
+        });
+      });
+      Value count = b.create<arith::SubIOp>(loc, hi, lo);
+      Value nMain = b.create<arith::AddIOp>(loc, lo, roundDown(count, tileRows));
+      forLoop(b, index(0), panels, 1, [&](OpBuilder &, Value t) {
+        forLoop(b, lo, nMain, tileRows, [&](OpBuilder &, Value n0) {
+          gemmTile(t, n0, tileRows, tokens, packed, packedScales, offsets, dot512, cRowStride);
+        });
+        forLoop(b, nMain, hi, 1, [&](OpBuilder &, Value n0) {
+          gemmTile(t, n0, 1, tokens, packed, packedScales, offsets, dot512, cRowStride);
+        });
+      });
+    });
+  }
+
 private:
+  /// One int8 GEMM tile: weight rows [n0, n0 + tn) × the 32 tokens of panel t.
+  void gemmTile(Value t, Value n0, int64_t tn, Value tokens, Value packed, Value packedScales,
+                Value offsets, func::FuncOp dot512, int64_t cRowStride) {
+    constexpr int64_t vectors = 2, width = 16, steps = kBlock / 4;
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto lanes = VectorType::get({width}, i32);
+    auto lanesF = VectorType::get({width}, f32);
+    SmallVector<Value> ns;
+    for (int64_t i = 0; i < tn; ++i)
+      ns.push_back(i ? b.create<arith::AddIOp>(loc, n0, index(i)).getResult() : n0);
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF));
+    SmallVector<Value> inits(tn * vectors, zero);
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          SmallVector<Value> isum;
+          for (Value n : ns) {
+            Value start = nb.create<vector::BroadcastOp>(
+                loc, lanes, nb.create<memref::LoadOp>(loc, offsets, ValueRange{n, blk}));
+            isum.append(vectors, start);
+          }
+          auto dword = VectorType::get({4}, nb.getI8Type());
+          auto oneWord = VectorType::get({1}, i32);
+          for (int64_t s = 0; s < steps; ++s) {
+            SmallVector<Value> av;
+            for (int64_t v = 0; v < vectors; ++v)
+              av.push_back(nb.create<vector::LoadOp>(loc, lanes, packed,
+                                                     ValueRange{t, blk, index(s), index(width * v)}));
+            for (int64_t i = 0; i < tn; ++i) {
+              Value bytes = nb.create<vector::LoadOp>(loc, dword, w, ValueRange{ns[i], blk, index(2 + 4 * s)});
+              Value word = nb.create<vector::ExtractOp>(
+                  loc, nb.create<vector::BitCastOp>(loc, oneWord, bytes), 0);
+              Value wv = nb.create<vector::BroadcastOp>(loc, lanes, word);
+              for (int64_t v = 0; v < vectors; ++v)
+                isum[i * vectors + v] =
+                    nb.create<func::CallOp>(loc, dot512, ValueRange{isum[i * vectors + v], av[v], wv})
+                        .getResult(0);
+            }
+          }
+          SmallVector<Value> scaleA, out;
+          for (int64_t v = 0; v < vectors; ++v)
+            scaleA.push_back(nb.create<vector::LoadOp>(loc, lanesF, packedScales,
+                                                       ValueRange{t, blk, index(width * v)}));
+          for (int64_t i = 0; i < tn; ++i) {
+            Value scaleW = nb.create<vector::BroadcastOp>(loc, lanesF, weightScale(nb, ns[i], blk));
+            for (int64_t v = 0; v < vectors; ++v) {
+              Value partial = nb.create<arith::MulFOp>(
+                  loc, nb.create<arith::SIToFPOp>(loc, lanesF, isum[i * vectors + v]), scaleA[v]);
+              out.push_back(nb.create<vector::FMAOp>(loc, partial, scaleW, accs[i * vectors + v]));
+            }
+          }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    // C[m, n] += the tile, down the columns (lanes are tokens, cRowStride apart).
+    SmallVector<int32_t> columnOffsets, laneIds;
+    for (int64_t lane = 0; lane < width; ++lane) {
+      columnOffsets.push_back(static_cast<int32_t>(lane * cRowStride));
+      laneIds.push_back(static_cast<int32_t>(lane));
+    }
+    Value offsetsVec = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(lanes, ArrayRef(columnOffsets)));
+    Value ids = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(lanes, ArrayRef(laneIds)));
+    Value tokens32 = b.create<arith::IndexCastOp>(loc, i32, tokens);
+    Value m0 = b.create<arith::MulIOp>(loc, t, index(32));
+    for (int64_t v = 0; v < vectors; ++v) {
+      Value first = b.create<arith::AddIOp>(loc, m0, index(v * width));
+      Value first32 = b.create<arith::IndexCastOp>(loc, i32, first);
+      Value mask = b.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::slt,
+          b.create<arith::AddIOp>(loc, ids, b.create<vector::BroadcastOp>(loc, lanes, first32)),
+          b.create<vector::BroadcastOp>(loc, lanes, tokens32));
+      for (int64_t i = 0; i < tn; ++i) {
+        Value old = b.create<vector::GatherOp>(loc, lanesF, c, ValueRange{first, ns[i]}, offsetsVec,
+                                               mask, zero);
+        Value sum = b.create<arith::AddFOp>(loc, old, loop.getResult(i * vectors + v));
+        b.create<vector::ScatterOp>(loc, c, ValueRange{first, ns[i]}, offsetsVec, mask, sum);
+      }
+    }
+  }
+
   /// `factor` · the sums of the four bytes of each i32 lane of q
   /// (vector<32xi8>): the dot product of q with ones.
   Value offsetSums(OpBuilder &kb, Value q, int64_t factor) {
@@ -563,8 +751,27 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4);
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     emit.quantizeActivations(tokens);
-    tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
-                           [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
+    auto streaming = [&] {
+      tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
+                             [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
+    };
+    // From gemmMinTokens on, Q8_0 takes the int8 GEMM where vpdpbusd has
+    // 512-bit vectors (its results are scattered down columns of C at 32-bit
+    // offsets); AVX2 and AVX-VNNI keep the streaming tiles.
+    int64_t cStride = rowStride(c);
+    if (!vnni || strategy.vectorWidth < 16 || *format != tfc::QuantFormat::Q8_0 ||
+        ShapedType::isDynamic(cStride) || cStride * 16 >= (int64_t{1} << 31)) {
+      streaming();
+    } else {
+      Value many = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tokens,
+                                                  emit.index(strategy.gemmMinTokens));
+      auto ifOp = rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
+      rewriter.setInsertionPointToStart(ifOp.thenBlock());
+      emit.packedGemm(tokens, rows, strategy.int8GemmRows, strategy.gemmBlockBytes, cStride);
+      rewriter.setInsertionPointToStart(ifOp.elseBlock());
+      streaming();
+      rewriter.setInsertionPointAfter(ifOp);
+    }
     rewriter.eraseOp(op);
     return success();
   }
