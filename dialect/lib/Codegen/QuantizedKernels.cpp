@@ -82,7 +82,7 @@ public:
     lanes8 = VectorType::get({kBlock}, i8);
     sums = VectorType::get({8}, b.getI32Type());
     floats = VectorType::get({8}, b.getF32Type());
-    ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
     psign = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.psign.b",
                                       b.getFunctionType({lanes8, lanes8}, {lanes8}));
     if (vnni) {
@@ -237,7 +237,6 @@ public:
     constexpr int64_t panelTokens = 32, steps = kBlock / 4, width = 16;
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
     IntegerAttr align = b.getI64IntegerAttr(64);
-    ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
     auto lanes = VectorType::get({width}, i32);
     func::FuncOp dot512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.512",
                                                     b.getFunctionType({lanes, lanes, lanes}, {lanes}));
@@ -302,19 +301,74 @@ public:
       Value nMain = b.create<arith::AddIOp>(loc, lo, roundDown(count, tileRows));
       forLoop(b, index(0), panels, 1, [&](OpBuilder &, Value t) {
         forLoop(b, lo, nMain, tileRows, [&](OpBuilder &, Value n0) {
-          gemmTile(t, n0, tileRows, tokens, packed, packedScales, offsets, dot512, cRowStride);
+          callTile(tileRows, {packed, packedScales, offsets, t, n0, tokens}, dot512, cRowStride);
         });
         forLoop(b, nMain, hi, 1, [&](OpBuilder &, Value n0) {
-          gemmTile(t, n0, 1, tokens, packed, packedScales, offsets, dot512, cRowStride);
+          callTile(1, {packed, packedScales, offsets, t, n0, tokens}, dot512, cRowStride);
         });
       });
     });
   }
 
 private:
+  /// Calls the module's tile function of `tn` rows (created on first use)
+  /// with operands {packed, packedScales, offsets, t, n0, tokens}: one
+  /// function serves every Q8_0 GEMM of the module (each product site
+  /// inlining its own 96-instruction tile doubled the compile time of a
+  /// quantized model; a call per tile of 64 · K/32 vpdpbusd costs nothing).
+  void callTile(int64_t tn, ArrayRef<Value> operands, func::FuncOp dot512, int64_t cRowStride) {
+    constexpr int64_t dyn = ShapedType::kDynamic;
+    MLIRContext *ctx = b.getContext();
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    // The reduction length and the weights' strides stay static (dynamic
+    // strides cost the tile registers for addresses, and it spilled
+    // accumulators): one function per tile height, K and weight layout.
+    auto wType = cast<MemRefType>(w.getType());
+    SmallVector<int64_t> wStrides;
+    int64_t wOffset;
+    if (failed(getStridesAndOffset(wType, wStrides, wOffset)))
+      wStrides.assign({dyn, dyn, 1});
+    SmallVector<Type> types{
+        MemRefType::get({dyn, blocks, kBlock / 4, 32}, i32), MemRefType::get({dyn, blocks, 32}, f32),
+        MemRefType::get({dyn, blocks}, i32),
+        MemRefType::get({dyn, blocks, wType.getDimSize(2)}, b.getI8Type(),
+                        StridedLayoutAttr::get(ctx, dyn, {wStrides[0], wStrides[1], 1})),
+        MemRefType::get({dyn, dyn}, f32, StridedLayoutAttr::get(ctx, dyn, {dyn, 1}))};
+    Type indexType = b.getIndexType();
+    types.append(4, indexType); // t, n0, tokens, C's row stride
+    auto strideName = [](int64_t v) { return ShapedType::isDynamic(v) ? std::string("d") : std::to_string(v); };
+    std::string name = "__tfc_q8_0_gemm_tile_" + std::to_string(tn) + "_k" + std::to_string(blocks) +
+                       "_s" + strideName(wStrides[0]) + "_" + strideName(wStrides[1]);
+    auto fn = module.lookupSymbol<func::FuncOp>(name);
+    if (!fn) {
+      OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+      fn = mb.create<func::FuncOp>(loc, name, mb.getFunctionType(types, {}));
+      fn.setPrivate();
+      Block *entry = fn.addEntryBlock();
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(entry);
+      Value savedW = w, savedC = c;
+      w = entry->getArgument(3);
+      c = entry->getArgument(4);
+      Value blockCount = index(blocks);
+      gemmTile(entry->getArgument(5), entry->getArgument(6), tn, entry->getArgument(7),
+               entry->getArgument(0), entry->getArgument(1), entry->getArgument(2), dot512,
+               entry->getArgument(8), blockCount);
+      b.create<func::ReturnOp>(loc);
+      w = savedW;
+      c = savedC;
+    }
+    SmallVector<Value> args;
+    Value memrefs[5] = {operands[0], operands[1], operands[2], w, c};
+    for (int64_t i = 0; i < 5; ++i)
+      args.push_back(b.create<memref::CastOp>(loc, types[i], memrefs[i]));
+    args.append({operands[3], operands[4], operands[5], index(cRowStride)});
+    b.create<func::CallOp>(loc, fn, args);
+  }
+
   /// One int8 GEMM tile: weight rows [n0, n0 + tn) × the 32 tokens of panel t.
   void gemmTile(Value t, Value n0, int64_t tn, Value tokens, Value packed, Value packedScales,
-                Value offsets, func::FuncOp dot512, int64_t cRowStride) {
+                Value offsets, func::FuncOp dot512, Value cRowStride, Value blockCount) {
     constexpr int64_t vectors = 2, width = 16, steps = kBlock / 4;
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
     auto lanes = VectorType::get({width}, i32);
@@ -325,7 +379,7 @@ private:
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF));
     SmallVector<Value> inits(tn * vectors, zero);
     auto loop = b.create<scf::ForOp>(
-        loc, index(0), index(blocks), index(1), inits,
+        loc, index(0), blockCount, index(1), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
           SmallVector<Value> isum;
           for (Value n : ns) {
@@ -366,13 +420,13 @@ private:
           nb.create<scf::YieldOp>(loc, out);
         });
     // C[m, n] += the tile, down the columns (lanes are tokens, cRowStride apart).
-    SmallVector<int32_t> columnOffsets, laneIds;
-    for (int64_t lane = 0; lane < width; ++lane) {
-      columnOffsets.push_back(static_cast<int32_t>(lane * cRowStride));
+    SmallVector<int32_t> laneIds;
+    for (int64_t lane = 0; lane < width; ++lane)
       laneIds.push_back(static_cast<int32_t>(lane));
-    }
-    Value offsetsVec = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(lanes, ArrayRef(columnOffsets)));
     Value ids = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(lanes, ArrayRef(laneIds)));
+    Value offsetsVec = b.create<arith::MulIOp>(
+        loc, ids,
+        b.create<vector::BroadcastOp>(loc, lanes, b.create<arith::IndexCastOp>(loc, i32, cRowStride)));
     Value tokens32 = b.create<arith::IndexCastOp>(loc, i32, tokens);
     Value m0 = b.create<arith::MulIOp>(loc, t, index(32));
     for (int64_t v = 0; v < vectors; ++v) {
@@ -718,6 +772,7 @@ private:
 
   OpBuilder &b;
   Location loc;
+  ModuleOp module; // where the intrinsic declarations and the GEMM's tile functions go
   tfc::QuantFormat format;
   Value a3, w, c;
   bool vnni;
