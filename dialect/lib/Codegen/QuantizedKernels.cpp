@@ -233,7 +233,7 @@ public:
   /// columns of C as the f32 GEMM's are. Threads take blocks of tiles of about
   /// `blockBytes` of weights, which stay in L2 while the panels pass.
   void packedGemm(Value tokens, int64_t rows, int64_t tileRows, int64_t blockBytes,
-                  int64_t cRowStride) {
+                  int64_t waveBlocks, int64_t cRowStride) {
     constexpr int64_t panelTokens = 32, steps = kBlock / 4, width = 16;
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
     IntegerAttr align = b.getI64IntegerAttr(64);
@@ -281,15 +281,43 @@ public:
 
     // -128 · Σ_j q_w[n, b, j]: the start of each block's i32 sums.
     Value offsets = b.create<memref::AllocOp>(loc, MemRefType::get({rows, blocks}, i32), align);
+    const bool q4 = format == tfc::QuantFormat::Q4_0;
+    // The bytes in L2 are Q8_0 ones (Q4_0 is decoded per block, below).
     int64_t tileBytes = tileRows * blocks * (kBlock + 2);
     int64_t fullTiles = rows / tileRows;
     int64_t blockTiles = std::clamp<int64_t>(blockBytes / std::max<int64_t>(1, tileBytes), 1,
                                              std::max<int64_t>(1, fullTiles / 8));
-    int64_t blockRows = blockTiles * tileRows;
-    tfc::parallelRowBlocks(b, loc, rows, blockRows, [&](Value lo, Value hi) {
+    int64_t blockRows = std::min(blockTiles * tileRows, rows);
+    int64_t rowBlocks = (rows + blockRows - 1) / blockRows;
+    // Q4_0: each block's rows are decoded into a Q8_0 scratch slot (the f16
+    // scale, then the 32 values q - 8 as signed bytes) that the same tile
+    // function reads; waves of `slots` blocks in parallel, block wave·slots +
+    // s in slot s, so the scratch is a fixed-size temporary (the arena's).
+    const int64_t slots = std::min<int64_t>(waveBlocks, rowBlocks);
+    Value scratch;
+    if (q4)
+      scratch = b.create<memref::AllocOp>(
+          loc, MemRefType::get({slots * blockRows, blocks, kBlock + 2}, b.getI8Type()), align);
+    // Rows [lo, hi); with `slot`, the weights are read from scratch rows
+    // slot · blockRows + (n - lo).
+    auto rowBlock = [&](Value lo, Value hi, Value slot) {
+      Value wBase = slot ? b.create<arith::MulIOp>(loc, slot, index(blockRows)).getResult() : Value();
       forLoop(b, lo, hi, 1, [&](OpBuilder &rb, Value n) {
+        Value r = wBase ? rb.create<arith::AddIOp>(loc, wBase, rb.create<arith::SubIOp>(loc, n, lo))
+                              .getResult()
+                        : Value();
         forLoop(rb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
-          Value q = kb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)});
+          Value q;
+          if (q4) {
+            q = kb.create<arith::SubIOp>(loc, nibbles(kb, n, blk), splat(kb, lanes8, 8));
+            kb.create<vector::StoreOp>(loc, q, scratch, ValueRange{r, blk, index(2)});
+            auto scale = VectorType::get({2}, kb.getI8Type());
+            kb.create<vector::StoreOp>(
+                loc, kb.create<vector::LoadOp>(loc, scale, w, ValueRange{n, blk, index(0)}), scratch,
+                ValueRange{r, blk, index(0)});
+          } else {
+            q = kb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)});
+          }
           Value wide = kb.create<arith::ExtSIOp>(loc, VectorType::get({kBlock}, i32), q);
           Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
           Value start = kb.create<arith::MulIOp>(
@@ -297,16 +325,46 @@ public:
           kb.create<memref::StoreOp>(loc, start, offsets, ValueRange{n, blk});
         });
       });
+      Value weights = q4 ? scratch : w;
       Value count = b.create<arith::SubIOp>(loc, hi, lo);
       Value nMain = b.create<arith::AddIOp>(loc, lo, roundDown(count, tileRows));
+      auto tile = [&](int64_t tn, Value t, Value n0) {
+        Value wRow0 = wBase ? b.create<arith::AddIOp>(loc, wBase, b.create<arith::SubIOp>(loc, n0, lo))
+                                  .getResult()
+                            : n0;
+        callTile(tn, {packed, packedScales, offsets, t, n0, tokens, wRow0}, weights, dot512,
+                 cRowStride);
+      };
       forLoop(b, index(0), panels, 1, [&](OpBuilder &, Value t) {
-        forLoop(b, lo, nMain, tileRows, [&](OpBuilder &, Value n0) {
-          callTile(tileRows, {packed, packedScales, offsets, t, n0, tokens}, dot512, cRowStride);
-        });
-        forLoop(b, nMain, hi, 1, [&](OpBuilder &, Value n0) {
-          callTile(1, {packed, packedScales, offsets, t, n0, tokens}, dot512, cRowStride);
-        });
+        forLoop(b, lo, nMain, tileRows, [&](OpBuilder &, Value n0) { tile(tileRows, t, n0); });
+        forLoop(b, nMain, hi, 1, [&](OpBuilder &, Value n0) { tile(1, t, n0); });
       });
+    };
+    auto bounds = [&](Value blk) {
+      Value lo = b.create<arith::MulIOp>(loc, blk, index(blockRows));
+      Value hi = b.create<arith::MinUIOp>(loc, b.create<arith::AddIOp>(loc, lo, index(blockRows)),
+                                          index(rows));
+      return std::make_pair(lo, hi);
+    };
+    if (!q4) {
+      tfc::parallelRowBlocks(b, loc, rows, blockRows,
+                             [&](Value lo, Value hi) { rowBlock(lo, hi, Value()); });
+      return;
+    }
+    forLoop(b, index(0), index((rowBlocks + slots - 1) / slots), 1, [&](OpBuilder &, Value wave) {
+      b.create<scf::ParallelOp>(
+          loc, ValueRange{index(0)}, ValueRange{index(slots)}, ValueRange{index(1)},
+          [&](OpBuilder &nb, Location, ValueRange ivs) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            Value blk = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, wave, index(slots)),
+                                                ivs[0]);
+            Value exists = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, blk, index(rowBlocks));
+            auto ifOp = b.create<scf::IfOp>(loc, exists, /*withElseRegion=*/false);
+            b.setInsertionPointToStart(ifOp.thenBlock());
+            auto [lo, hi] = bounds(blk);
+            rowBlock(lo, hi, ivs[0]);
+          });
     });
   }
 
@@ -316,14 +374,15 @@ private:
   /// function serves every Q8_0 GEMM of the module (each product site
   /// inlining its own 96-instruction tile doubled the compile time of a
   /// quantized model; a call per tile of 64 · K/32 vpdpbusd costs nothing).
-  void callTile(int64_t tn, ArrayRef<Value> operands, func::FuncOp dot512, int64_t cRowStride) {
+  void callTile(int64_t tn, ArrayRef<Value> operands, Value weights, func::FuncOp dot512,
+                int64_t cRowStride) {
     constexpr int64_t dyn = ShapedType::kDynamic;
     MLIRContext *ctx = b.getContext();
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
     // The reduction length and the weights' strides stay static (dynamic
     // strides cost the tile registers for addresses, and it spilled
     // accumulators): one function per tile height, K and weight layout.
-    auto wType = cast<MemRefType>(w.getType());
+    auto wType = cast<MemRefType>(weights.getType());
     SmallVector<int64_t> wStrides;
     int64_t wOffset;
     if (failed(getStridesAndOffset(wType, wStrides, wOffset)))
@@ -335,7 +394,7 @@ private:
                         StridedLayoutAttr::get(ctx, dyn, {wStrides[0], wStrides[1], 1})),
         MemRefType::get({dyn, dyn}, f32, StridedLayoutAttr::get(ctx, dyn, {dyn, 1}))};
     Type indexType = b.getIndexType();
-    types.append(4, indexType); // t, n0, tokens, C's row stride
+    types.append(5, indexType); // t, n0, tokens, C's row stride, the row of n0 in the weights
     auto strideName = [](int64_t v) { return ShapedType::isDynamic(v) ? std::string("d") : std::to_string(v); };
     std::string name = "__tfc_q8_0_gemm_tile_" + std::to_string(tn) + "_k" + std::to_string(blocks) +
                        "_s" + strideName(wStrides[0]) + "_" + strideName(wStrides[1]);
@@ -353,29 +412,33 @@ private:
       Value blockCount = index(blocks);
       gemmTile(entry->getArgument(5), entry->getArgument(6), tn, entry->getArgument(7),
                entry->getArgument(0), entry->getArgument(1), entry->getArgument(2), dot512,
-               entry->getArgument(8), blockCount);
+               entry->getArgument(8), blockCount, entry->getArgument(9));
       b.create<func::ReturnOp>(loc);
       w = savedW;
       c = savedC;
     }
     SmallVector<Value> args;
-    Value memrefs[5] = {operands[0], operands[1], operands[2], w, c};
+    Value memrefs[5] = {operands[0], operands[1], operands[2], weights, c};
     for (int64_t i = 0; i < 5; ++i)
       args.push_back(b.create<memref::CastOp>(loc, types[i], memrefs[i]));
-    args.append({operands[3], operands[4], operands[5], index(cRowStride)});
+    args.append({operands[3], operands[4], operands[5], index(cRowStride), operands[6]});
     b.create<func::CallOp>(loc, fn, args);
   }
 
   /// One int8 GEMM tile: weight rows [n0, n0 + tn) × the 32 tokens of panel t.
   void gemmTile(Value t, Value n0, int64_t tn, Value tokens, Value packed, Value packedScales,
-                Value offsets, func::FuncOp dot512, Value cRowStride, Value blockCount) {
+                Value offsets, func::FuncOp dot512, Value cRowStride, Value blockCount,
+                Value wRow0) {
     constexpr int64_t vectors = 2, width = 16, steps = kBlock / 4;
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
     auto lanes = VectorType::get({width}, i32);
     auto lanesF = VectorType::get({width}, f32);
-    SmallVector<Value> ns;
-    for (int64_t i = 0; i < tn; ++i)
+    // ns: the rows of C and of the starts; wns: the same rows in the weights.
+    SmallVector<Value> ns, wns;
+    for (int64_t i = 0; i < tn; ++i) {
       ns.push_back(i ? b.create<arith::AddIOp>(loc, n0, index(i)).getResult() : n0);
+      wns.push_back(i ? b.create<arith::AddIOp>(loc, wRow0, index(i)).getResult() : wRow0);
+    }
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF));
     SmallVector<Value> inits(tn * vectors, zero);
     auto loop = b.create<scf::ForOp>(
@@ -395,7 +458,7 @@ private:
               av.push_back(nb.create<vector::LoadOp>(loc, lanes, packed,
                                                      ValueRange{t, blk, index(s), index(width * v)}));
             for (int64_t i = 0; i < tn; ++i) {
-              Value bytes = nb.create<vector::LoadOp>(loc, dword, w, ValueRange{ns[i], blk, index(2 + 4 * s)});
+              Value bytes = nb.create<vector::LoadOp>(loc, dword, w, ValueRange{wns[i], blk, index(2 + 4 * s)});
               Value word = nb.create<vector::ExtractOp>(
                   loc, nb.create<vector::BitCastOp>(loc, oneWord, bytes), 0);
               Value wv = nb.create<vector::BroadcastOp>(loc, lanes, word);
@@ -410,7 +473,7 @@ private:
             scaleA.push_back(nb.create<vector::LoadOp>(loc, lanesF, packedScales,
                                                        ValueRange{t, blk, index(width * v)}));
           for (int64_t i = 0; i < tn; ++i) {
-            Value scaleW = nb.create<vector::BroadcastOp>(loc, lanesF, weightScale(nb, ns[i], blk));
+            Value scaleW = nb.create<vector::BroadcastOp>(loc, lanesF, weightScale(nb, wns[i], blk));
             for (int64_t v = 0; v < vectors; ++v) {
               Value partial = nb.create<arith::MulFOp>(
                   loc, nb.create<arith::SIToFPOp>(loc, lanesF, isum[i * vectors + v]), scaleA[v]);
@@ -814,7 +877,8 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     // 512-bit vectors (its results are scattered down columns of C at 32-bit
     // offsets); AVX2 and AVX-VNNI keep the streaming tiles.
     int64_t cStride = rowStride(c);
-    if (!vnni || strategy.vectorWidth < 16 || *format != tfc::QuantFormat::Q8_0 ||
+    if (!vnni || strategy.vectorWidth < 16 ||
+        (*format != tfc::QuantFormat::Q8_0 && *format != tfc::QuantFormat::Q4_0) ||
         ShapedType::isDynamic(cStride) || cStride * 16 >= (int64_t{1} << 31)) {
       streaming();
     } else {
@@ -822,7 +886,8 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
                                                   emit.index(strategy.gemmMinTokens));
       auto ifOp = rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
       rewriter.setInsertionPointToStart(ifOp.thenBlock());
-      emit.packedGemm(tokens, rows, strategy.int8GemmRows, strategy.gemmBlockBytes, cStride);
+      emit.packedGemm(tokens, rows, strategy.int8GemmRows, strategy.gemmBlockBytes,
+                      strategy.gemmWaveBlocks, cStride);
       rewriter.setInsertionPointToStart(ifOp.elseBlock());
       streaming();
       rewriter.setInsertionPointAfter(ifOp);
