@@ -441,46 +441,72 @@ private:
     }
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF));
     SmallVector<Value> inits(tn * vectors, zero);
-    auto loop = b.create<scf::ForOp>(
-        loc, index(0), blockCount, index(1), inits,
-        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
-          SmallVector<Value> isum;
-          for (Value n : ns) {
-            Value start = nb.create<vector::BroadcastOp>(
-                loc, lanes, nb.create<memref::LoadOp>(loc, offsets, ValueRange{n, blk}));
-            isum.append(vectors, start);
-          }
-          auto dword = VectorType::get({4}, nb.getI8Type());
-          auto oneWord = VectorType::get({1}, i32);
-          for (int64_t s = 0; s < steps; ++s) {
-            SmallVector<Value> av;
-            for (int64_t v = 0; v < vectors; ++v)
-              av.push_back(nb.create<vector::LoadOp>(loc, lanes, packed,
-                                                     ValueRange{t, blk, index(s), index(width * v)}));
-            for (int64_t i = 0; i < tn; ++i) {
-              Value bytes = nb.create<vector::LoadOp>(loc, dword, w, ValueRange{wns[i], blk, index(2 + 4 * s)});
-              Value word = nb.create<vector::ExtractOp>(
-                  loc, nb.create<vector::BitCastOp>(loc, oneWord, bytes), 0);
-              Value wv = nb.create<vector::BroadcastOp>(loc, lanes, word);
-              for (int64_t v = 0; v < vectors; ++v)
-                isum[i * vectors + v] =
-                    nb.create<func::CallOp>(loc, dot512, ValueRange{isum[i * vectors + v], av[v], wv})
-                        .getResult(0);
-            }
-          }
-          SmallVector<Value> scaleA, out;
+    auto dword = VectorType::get({4}, b.getI8Type());
+    auto oneWord = VectorType::get({1}, i32);
+    // Blocks `blks` (interleaved step by step), their i32 sums scaled into accs.
+    auto blockBody = [&](OpBuilder &nb, ArrayRef<Value> blks, ValueRange accs) {
+      const int64_t unroll = blks.size();
+      // isum[(u * tn + i) * vectors + v]: block u, row i, token vector v.
+      SmallVector<Value> isum;
+      for (Value blk : blks)
+        for (Value n : ns) {
+          Value start = nb.create<vector::BroadcastOp>(
+              loc, lanes, nb.create<memref::LoadOp>(loc, offsets, ValueRange{n, blk}));
+          isum.append(vectors, start);
+        }
+      for (int64_t s = 0; s < steps; ++s)
+        for (int64_t u = 0; u < unroll; ++u) {
+          SmallVector<Value> av;
           for (int64_t v = 0; v < vectors; ++v)
-            scaleA.push_back(nb.create<vector::LoadOp>(loc, lanesF, packedScales,
-                                                       ValueRange{t, blk, index(width * v)}));
+            av.push_back(nb.create<vector::LoadOp>(
+                loc, lanes, packed, ValueRange{t, blks[u], index(s), index(width * v)}));
           for (int64_t i = 0; i < tn; ++i) {
-            Value scaleW = nb.create<vector::BroadcastOp>(loc, lanesF, weightScale(nb, wns[i], blk));
+            Value bytes = nb.create<vector::LoadOp>(loc, dword, w,
+                                                    ValueRange{wns[i], blks[u], index(2 + 4 * s)});
+            Value word = nb.create<vector::ExtractOp>(
+                loc, nb.create<vector::BitCastOp>(loc, oneWord, bytes), 0);
+            Value wv = nb.create<vector::BroadcastOp>(loc, lanes, word);
             for (int64_t v = 0; v < vectors; ++v) {
-              Value partial = nb.create<arith::MulFOp>(
-                  loc, nb.create<arith::SIToFPOp>(loc, lanesF, isum[i * vectors + v]), scaleA[v]);
-              out.push_back(nb.create<vector::FMAOp>(loc, partial, scaleW, accs[i * vectors + v]));
+              Value &sum = isum[(u * tn + i) * vectors + v];
+              sum = nb.create<func::CallOp>(loc, dot512, ValueRange{sum, av[v], wv}).getResult(0);
             }
           }
-          nb.create<scf::YieldOp>(loc, out);
+        }
+      SmallVector<Value> out(accs.begin(), accs.end());
+      for (int64_t u = 0; u < unroll; ++u) {
+        SmallVector<Value> scaleA;
+        for (int64_t v = 0; v < vectors; ++v)
+          scaleA.push_back(nb.create<vector::LoadOp>(loc, lanesF, packedScales,
+                                                     ValueRange{t, blks[u], index(width * v)}));
+        for (int64_t i = 0; i < tn; ++i) {
+          Value scaleW = nb.create<vector::BroadcastOp>(loc, lanesF, weightScale(nb, wns[i], blks[u]));
+          for (int64_t v = 0; v < vectors; ++v) {
+            Value partial = nb.create<arith::MulFOp>(
+                loc, nb.create<arith::SIToFPOp>(loc, lanesF, isum[(u * tn + i) * vectors + v]),
+                scaleA[v]);
+            out[i * vectors + v] = nb.create<vector::FMAOp>(loc, partial, scaleW, out[i * vectors + v]);
+          }
+        }
+      }
+      return out;
+    };
+    // Blocks in pairs where the tile is small enough for two blocks' i32
+    // sums in registers: twice the independent vpdpbusd chains (each
+    // block's eight steps are a chain of 5-cycle latencies).
+    const int64_t unroll = tn * vectors * 3 <= 24 ? 2 : 1;
+    const int64_t mainBlocks = blocks - blocks % unroll;
+    auto pairs = b.create<scf::ForOp>(
+        loc, index(0), index(mainBlocks), index(unroll), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          SmallVector<Value> blks{blk};
+          for (int64_t u = 1; u < unroll; ++u)
+            blks.push_back(nb.create<arith::AddIOp>(loc, blk, index(u)));
+          nb.create<scf::YieldOp>(loc, blockBody(nb, blks, accs));
+        });
+    auto loop = b.create<scf::ForOp>(
+        loc, index(mainBlocks), blockCount, index(1), pairs.getResults(),
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          nb.create<scf::YieldOp>(loc, blockBody(nb, {blk}, accs));
         });
     // C[m, n] += the tile, down the columns (lanes are tokens, cRowStride apart).
     SmallVector<int32_t> laneIds;
