@@ -62,8 +62,11 @@
 // CHECK: scf.yield
 // CHECK: vector.gather %[[C]]
 // CHECK: vector.scatter %[[C]]
+// The 1-row remainder: two blocks per iteration (2 x 8 steps x 2 vectors),
+// which doubles its independent vpdpbusd chains; K = 2 blocks leaves no odd one.
 // CHECK-LABEL: func.func private @__tfc_q8_0_gemm_tile_1_k2_s68_34(
-// CHECK-COUNT-16: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c2
+// CHECK-COUNT-32: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // CHECK-NOT: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 
 // AVX2-sized vectors (or AVX2 without VNNI): no GEMM, the streaming tiles for

@@ -403,6 +403,9 @@ private:
       OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
       fn = mb.create<func::FuncOp>(loc, name, mb.getFunctionType(types, {}));
       fn.setPrivate();
+      // Its memref arguments are used only during the call, so the buffers
+      // passed to it can live in the arena (tfc-plan-activations).
+      fn->setAttr("tfc.no_capture", mb.getUnitAttr());
       Block *entry = fn.addEntryBlock();
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(entry);
@@ -503,11 +506,14 @@ private:
             blks.push_back(nb.create<arith::AddIOp>(loc, blk, index(u)));
           nb.create<scf::YieldOp>(loc, blockBody(nb, blks, accs));
         });
-    auto loop = b.create<scf::ForOp>(
-        loc, index(mainBlocks), blockCount, index(1), pairs.getResults(),
-        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
-          nb.create<scf::YieldOp>(loc, blockBody(nb, {blk}, accs));
-        });
+    ValueRange results = pairs.getResults();
+    if (mainBlocks < blocks)
+      results = b.create<scf::ForOp>(
+                     loc, index(mainBlocks), blockCount, index(1), results,
+                     [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+                       nb.create<scf::YieldOp>(loc, blockBody(nb, {blk}, accs));
+                     })
+                    .getResults();
     // C[m, n] += the tile, down the columns (lanes are tokens, cRowStride apart).
     SmallVector<int32_t> laneIds;
     for (int64_t lane = 0; lane < width; ++lane)
@@ -528,7 +534,7 @@ private:
       for (int64_t i = 0; i < tn; ++i) {
         Value old = b.create<vector::GatherOp>(loc, lanesF, c, ValueRange{first, ns[i]}, offsetsVec,
                                                mask, zero);
-        Value sum = b.create<arith::AddFOp>(loc, old, loop.getResult(i * vectors + v));
+        Value sum = b.create<arith::AddFOp>(loc, old, results[i * vectors + v]);
         b.create<vector::ScatterOp>(loc, c, ValueRange{first, ns[i]}, offsetsVec, mask, sum);
       }
     }
