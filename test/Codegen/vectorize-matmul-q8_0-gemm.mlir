@@ -32,8 +32,10 @@
 // CHECK: %[[SUM:.*]] = vector.reduction <add>, %[[WIDE]] : vector<32xi32> into i32
 // CHECK: %[[START:.*]] = arith.muli %[[SUM]], %c-128_i32 : i32
 // CHECK: memref.store %[[START]], %[[OFFSETS]][%{{.*}}, %{{.*}}] : memref<13x2xi32>
-// CHECK: func.call @__tfc_q8_0_gemm_tile_6_k2_s68_34(%[[PACKED]], %[[PSCALES]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[TOKENS]], %c13)
-// CHECK: func.call @__tfc_q8_0_gemm_tile_1_k2_s68_34(%[[PACKED]], %[[PSCALES]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[TOKENS]], %c13)
+// Operands: panels, scales, starts, W, C, panel, row, tokens, C's row stride,
+// the row in W (the same row for Q8_0; Q4_0 passes its decoded scratch).
+// CHECK: func.call @__tfc_q8_0_gemm_tile_6_k2_s68_34(%[[PACKED]], %[[PSCALES]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ROW:[a-z0-9_]+]], %[[TOKENS]], %c13, %[[ROW]])
+// CHECK: func.call @__tfc_q8_0_gemm_tile_1_k2_s68_34(%[[PACKED]], %[[PSCALES]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ROW1:[a-z0-9_]+]], %[[TOKENS]], %c13, %[[ROW1]])
 // Fewer tokens: the streaming 256-bit tiles.
 // CHECK: } else {
 // CHECK: llvm.x86.avx512.vpdpbusd.256
@@ -42,7 +44,9 @@
 // the rows' starts, 8 steps of 2 activation vectors x 6 broadcast weight dwords.
 // CHECK-LABEL: func.func private @__tfc_q8_0_gemm_tile_6_k2_s68_34(
 // CHECK-SAME: %[[P:[a-z0-9]+]]: memref<?x2x8x32xi32>, %[[PS:[a-z0-9]+]]: memref<?x2x32xf32>, %[[OFF:[a-z0-9]+]]: memref<?x2xi32>, %[[W:[a-z0-9]+]]: memref<?x2x34xi8, strided<[68, 34, 1], offset: ?>>, %[[C:[a-z0-9]+]]: memref<?x?xf32, strided<[?, 1], offset: ?>>
-// CHECK: scf.for %[[BLK:.*]] = %c0 to %c2 step %c1{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// Its buffers may live in the arena (tfc-plan-activations).
+// CHECK-SAME: attributes {tfc.no_capture}
+// CHECK: scf.for %[[BLK:.*]] = %c0 to %c2{{.*}} step %c1{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: %[[S0:.*]] = memref.load %[[OFF]][%{{.*}}, %[[BLK]]] : memref<?x2xi32>
 // CHECK: %[[S0V:.*]] = vector.broadcast %[[S0]] : i32 to vector<16xi32>
 // CHECK: %[[A0:.*]] = vector.load %[[P]][%{{.*}}, %[[BLK]], %c0{{.*}}, %c0{{.*}}] : memref<?x2x8x32xi32>, vector<16xi32>
@@ -65,7 +69,7 @@
 // The 1-row remainder: two blocks per iteration (2 x 8 steps x 2 vectors),
 // which doubles its independent vpdpbusd chains; K = 2 blocks leaves no odd one.
 // CHECK-LABEL: func.func private @__tfc_q8_0_gemm_tile_1_k2_s68_34(
-// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c2
+// CHECK: scf.for %{{.*}} = %c0 to %c2{{.*}} step %c2
 // CHECK-COUNT-32: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // CHECK-NOT: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 
