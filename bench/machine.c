@@ -18,7 +18,7 @@
  *                   kernels (AVX512_BF16): 32 products and 32 adds, 64 FLOP per
  *                   instruction; 0 without AVX512_BF16.
  *
- * Usage: machine [--threads N] [--mb MiB] [--runs R]
+ * Usage: machine [--threads N] [--mb MiB] [--runs R] [--cpu-time]
  * Prints key=value lines:
  *   machine threads=2 isa=avx512 array_mib=.. runs=.. read_gbs=<best> read_gbs_median=..
  *           read_gbs_1t=.. fma_gflops=<best> fma_gflops_1t=.. dpbusd_gops=<best>
@@ -63,9 +63,14 @@ static float vsum(vec v) {
 #error "machine.c needs AVX2+FMA or AVX-512 (build with -march=native)"
 #endif
 
+/* --cpu-time: time by the process's CPU time instead of the wall clock (with
+   --threads 1 on a loaded machine, the core's own peak, comparable with
+   bench.c's cpu_s figures). */
+static int use_cpu_time = 0;
+
 static double now(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(use_cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -362,8 +367,10 @@ int main(int argc, char **argv) {
       mib = (size_t)atol(argv[++i]);
     else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
       runs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--cpu-time"))
+      use_cpu_time = 1;
     else {
-      fprintf(stderr, "usage: machine [--threads N] [--mb MiB] [--runs R]\n");
+      fprintf(stderr, "usage: machine [--threads N] [--mb MiB] [--runs R] [--cpu-time]\n");
       return 2;
     }
   }
