@@ -80,6 +80,17 @@ bool callsCollective(Operation *op) {
   return callee && callee.isDeclaration() && callee->hasAttr("tfc.collective");
 }
 
+/// A call to a function of the module marked tfc.no_capture (a kernel that
+/// tfc-vectorize-matmul outlined, e.g. the int8 GEMM's tile): it uses its
+/// memref operands only while it runs, like an op of the body would.
+bool callsWithoutCapture(Operation *op) {
+  auto call = dyn_cast<func::CallOp>(op);
+  if (!call)
+    return false;
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+  return callee && callee->hasAttr("tfc.no_capture");
+}
+
 using tfc::attn::AttnDialect;
 constexpr int64_t kAlign = 64;
 
@@ -418,7 +429,7 @@ private:
       for (OpOperand &use : a.getUses()) {
         Operation *user = use.getOwner();
         if (isa<CallOpInterface, func::ReturnOp, memref::ExtractAlignedPointerAsIndexOp>(user) &&
-            !callsCollective(user))
+            !callsCollective(user) && !callsWithoutCapture(user))
           return failure();
         // A new memref derived from the buffer must be one the analysis sees
         // (it follows views and region control flow precisely).

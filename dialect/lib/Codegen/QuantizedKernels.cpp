@@ -50,6 +50,17 @@ bool innermostContiguous(Value v) {
   return type && succeeded(getStridesAndOffset(type, strides, offset)) && strides.back() == 1;
 }
 
+/// The row stride of a 2-d memref with a contiguous innermost dimension, or
+/// kDynamic.
+int64_t rowStride(Value v) {
+  auto type = cast<MemRefType>(v.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (type.getRank() != 2 || failed(getStridesAndOffset(type, strides, offset)) || strides[1] != 1)
+    return ShapedType::kDynamic;
+  return strides[0];
+}
+
 /// Elements per block (the same for Q8_0 and Q4_0; Q6_K's 256-element
 /// super-blocks are multiplied 32 lanes at a time).
 constexpr int64_t kBlock = 32;
@@ -77,7 +88,7 @@ public:
     lanes8 = VectorType::get({kBlock}, i8);
     sums = VectorType::get({8}, b.getI32Type());
     floats = VectorType::get({8}, b.getF32Type());
-    ModuleOp module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+    module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
     psign = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.psign.b",
                                       b.getFunctionType({lanes8, lanes8}, {lanes8}));
     if (vnni) {
@@ -208,10 +219,336 @@ public:
     tokenLoop(mMain, tokens, 1);
   }
 
+  /// The int8 prefill GEMM (Q8_0 weights, 512-bit vpdpbusd), after
+  /// quantizeActivations: C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a q_w.
+  ///
+  /// Tokens lie along the vector lanes and the weights are broadcast, as in
+  /// the f32 GEMM: the quantized activations are packed once per call into
+  /// panels of 32 tokens, Ap[t][b][g][token] = the four bytes 4g..4g+3 of
+  /// block b of that token (one i32 lane of vpdpbusd), and one weight dword
+  /// W[n, b, 4g..4g+3] broadcast against two such token vectors is two
+  /// instructions of 64 multiply-adds each. vpdpbusd multiplies unsigned by
+  /// signed bytes: the packed activations are stored + 128 (unsigned) and the
+  /// weights stay signed, so each block's i32 sums start at -128 · Σ_j q_w[n,
+  /// b, j], computed once per call per weight row and block by the thread that
+  /// owns the row (while it brings the weights into L2). After the block's
+  /// eight steps the i32 sums are scaled into f32 accumulators, d_a (a vector
+  /// of the panel's token scales) times d_w (broadcast). The micro-kernel is
+  /// `tileRows` weight rows × 32 tokens: 2 · tileRows · 2 registers of
+  /// accumulators, no horizontal sums; its results are added down the
+  /// columns of C as the f32 GEMM's are. Threads take blocks of tiles of about
+  /// `blockBytes` of weights, which stay in L2 while the panels pass.
+  void packedGemm(Value tokens, int64_t rows, int64_t tileRows, int64_t blockBytes,
+                  int64_t waveBlocks, int64_t cRowStride) {
+    constexpr int64_t panelTokens = 32, steps = kBlock / 4, width = 16;
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    IntegerAttr align = b.getI64IntegerAttr(64);
+    auto lanes = VectorType::get({width}, i32);
+    func::FuncOp dot512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.512",
+                                                    b.getFunctionType({lanes, lanes, lanes}, {lanes}));
+    Value panels = b.create<arith::DivUIOp>(
+        loc, b.create<arith::AddIOp>(loc, tokens, index(panelTokens - 1)), index(panelTokens));
+    Value packed = b.create<memref::AllocOp>(
+        loc, MemRefType::get({ShapedType::kDynamic, blocks, steps, panelTokens}, i32),
+        ValueRange{panels}, align);
+    Value packedScales = b.create<memref::AllocOp>(
+        loc, MemRefType::get({ShapedType::kDynamic, blocks, panelTokens}, f32), ValueRange{panels},
+        align);
+    // Panels in parallel; a token past the end packs q_a = 0 (+ 128) with
+    // scale 0, so it adds nothing, and its lanes are masked off at the store.
+    b.create<scf::ParallelOp>(
+        loc, ValueRange{index(0)}, ValueRange{panels}, ValueRange{index(1)},
+        [&](OpBuilder &pb, Location, ValueRange ivs) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(pb.getInsertionBlock(), pb.getInsertionPoint());
+          Value t = ivs[0];
+          auto dwords = VectorType::get({steps}, i32);
+          forLoop(b, index(0), index(panelTokens), 1, [&](OpBuilder &jb, Value j) {
+            Value m = jb.create<arith::AddIOp>(loc, jb.create<arith::MulIOp>(loc, t, index(panelTokens)), j);
+            Value inside = jb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, m, tokens);
+            // Clamped so that the loads of a padding token stay in bounds.
+            Value last = jb.create<arith::SubIOp>(loc, tokens, index(1));
+            Value mIn = jb.create<arith::MinUIOp>(loc, m, last);
+            forLoop(jb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+              Value q = kb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{mIn, blk, index(0)});
+              Value zero8 = kb.create<arith::ConstantOp>(loc, kb.getZeroAttr(lanes8));
+              q = kb.create<arith::SelectOp>(loc, inside, q, zero8);
+              Value biased = kb.create<arith::XOrIOp>(loc, q, splat(kb, lanes8, -128));
+              Value words = kb.create<vector::BitCastOp>(loc, dwords, biased);
+              for (int64_t s = 0; s < steps; ++s)
+                kb.create<memref::StoreOp>(loc, kb.create<vector::ExtractOp>(loc, words, s), packed,
+                                           ValueRange{t, blk, index(s), j});
+              Value d = kb.create<memref::LoadOp>(loc, da, ValueRange{mIn, blk});
+              d = kb.create<arith::SelectOp>(loc, inside, d, tfc::f32Const(kb, loc, 0.0));
+              kb.create<memref::StoreOp>(loc, d, packedScales, ValueRange{t, blk, j});
+            });
+          });
+        });
+
+    // -128 · Σ_j q_w[n, b, j]: the start of each block's i32 sums.
+    Value offsets = b.create<memref::AllocOp>(loc, MemRefType::get({rows, blocks}, i32), align);
+    const bool q4 = format == tfc::QuantFormat::Q4_0;
+    // The bytes in L2 are Q8_0 ones (Q4_0 is decoded per block, below).
+    int64_t tileBytes = tileRows * blocks * (kBlock + 2);
+    int64_t fullTiles = rows / tileRows;
+    int64_t blockTiles = std::clamp<int64_t>(blockBytes / std::max<int64_t>(1, tileBytes), 1,
+                                             std::max<int64_t>(1, fullTiles / 8));
+    int64_t blockRows = std::min(blockTiles * tileRows, rows);
+    int64_t rowBlocks = (rows + blockRows - 1) / blockRows;
+    // Q4_0: each block's rows are decoded into a Q8_0 scratch slot (the f16
+    // scale, then the 32 values q - 8 as signed bytes) that the same tile
+    // function reads; waves of `slots` blocks in parallel, block wave·slots +
+    // s in slot s, so the scratch is a fixed-size temporary (the arena's).
+    const int64_t slots = std::min<int64_t>(waveBlocks, rowBlocks);
+    Value scratch;
+    if (q4)
+      scratch = b.create<memref::AllocOp>(
+          loc, MemRefType::get({slots * blockRows, blocks, kBlock + 2}, b.getI8Type()), align);
+    // Rows [lo, hi); with `slot`, the weights are read from scratch rows
+    // slot · blockRows + (n - lo).
+    auto rowBlock = [&](Value lo, Value hi, Value slot) {
+      Value wBase = slot ? b.create<arith::MulIOp>(loc, slot, index(blockRows)).getResult() : Value();
+      forLoop(b, lo, hi, 1, [&](OpBuilder &rb, Value n) {
+        Value r = wBase ? rb.create<arith::AddIOp>(loc, wBase, rb.create<arith::SubIOp>(loc, n, lo))
+                              .getResult()
+                        : Value();
+        forLoop(rb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+          Value q;
+          if (q4) {
+            q = kb.create<arith::SubIOp>(loc, nibbles(kb, n, blk), splat(kb, lanes8, 8));
+            kb.create<vector::StoreOp>(loc, q, scratch, ValueRange{r, blk, index(2)});
+            auto scale = VectorType::get({2}, kb.getI8Type());
+            kb.create<vector::StoreOp>(
+                loc, kb.create<vector::LoadOp>(loc, scale, w, ValueRange{n, blk, index(0)}), scratch,
+                ValueRange{r, blk, index(0)});
+          } else {
+            q = kb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)});
+          }
+          Value wide = kb.create<arith::ExtSIOp>(loc, VectorType::get({kBlock}, i32), q);
+          Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
+          Value start = kb.create<arith::MulIOp>(
+              loc, sum, kb.create<arith::ConstantOp>(loc, kb.getI32IntegerAttr(-128)));
+          kb.create<memref::StoreOp>(loc, start, offsets, ValueRange{n, blk});
+        });
+      });
+      Value weights = q4 ? scratch : w;
+      Value count = b.create<arith::SubIOp>(loc, hi, lo);
+      Value nMain = b.create<arith::AddIOp>(loc, lo, roundDown(count, tileRows));
+      auto tile = [&](int64_t tn, Value t, Value n0) {
+        Value wRow0 = wBase ? b.create<arith::AddIOp>(loc, wBase, b.create<arith::SubIOp>(loc, n0, lo))
+                                  .getResult()
+                            : n0;
+        callTile(tn, {packed, packedScales, offsets, t, n0, tokens, wRow0}, weights, dot512,
+                 cRowStride);
+      };
+      forLoop(b, index(0), panels, 1, [&](OpBuilder &, Value t) {
+        forLoop(b, lo, nMain, tileRows, [&](OpBuilder &, Value n0) { tile(tileRows, t, n0); });
+        forLoop(b, nMain, hi, 1, [&](OpBuilder &, Value n0) { tile(1, t, n0); });
+      });
+    };
+    auto bounds = [&](Value blk) {
+      Value lo = b.create<arith::MulIOp>(loc, blk, index(blockRows));
+      Value hi = b.create<arith::MinUIOp>(loc, b.create<arith::AddIOp>(loc, lo, index(blockRows)),
+                                          index(rows));
+      return std::make_pair(lo, hi);
+    };
+    if (!q4) {
+      tfc::parallelRowBlocks(b, loc, rows, blockRows,
+                             [&](Value lo, Value hi) { rowBlock(lo, hi, Value()); });
+      return;
+    }
+    forLoop(b, index(0), index((rowBlocks + slots - 1) / slots), 1, [&](OpBuilder &, Value wave) {
+      b.create<scf::ParallelOp>(
+          loc, ValueRange{index(0)}, ValueRange{index(slots)}, ValueRange{index(1)},
+          [&](OpBuilder &nb, Location, ValueRange ivs) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            Value blk = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, wave, index(slots)),
+                                                ivs[0]);
+            Value exists = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, blk, index(rowBlocks));
+            auto ifOp = b.create<scf::IfOp>(loc, exists, /*withElseRegion=*/false);
+            b.setInsertionPointToStart(ifOp.thenBlock());
+            auto [lo, hi] = bounds(blk);
+            rowBlock(lo, hi, ivs[0]);
+          });
+    });
+  }
+
 private:
   /// Q4_K and Q5_K: sub-block scales and mins (ggml's get_scale_min_k4).
   bool scaleMinFormat() const {
     return format == tfc::QuantFormat::Q4_K || format == tfc::QuantFormat::Q5_K;
+  }
+
+  /// Calls the module's tile function of `tn` rows (created on first use)
+  /// with operands {packed, packedScales, offsets, t, n0, tokens}: one
+  /// function serves every Q8_0 GEMM of the module (each product site
+  /// inlining its own 96-instruction tile doubled the compile time of a
+  /// quantized model; a call per tile of 64 · K/32 vpdpbusd costs nothing).
+  void callTile(int64_t tn, ArrayRef<Value> operands, Value weights, func::FuncOp dot512,
+                int64_t cRowStride) {
+    constexpr int64_t dyn = ShapedType::kDynamic;
+    MLIRContext *ctx = b.getContext();
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    // The reduction length and the weights' strides stay static (dynamic
+    // strides cost the tile registers for addresses, and it spilled
+    // accumulators): one function per tile height, K and weight layout.
+    auto wType = cast<MemRefType>(weights.getType());
+    SmallVector<int64_t> wStrides;
+    int64_t wOffset;
+    if (failed(getStridesAndOffset(wType, wStrides, wOffset)))
+      wStrides.assign({dyn, dyn, 1});
+    SmallVector<Type> types{
+        MemRefType::get({dyn, blocks, kBlock / 4, 32}, i32), MemRefType::get({dyn, blocks, 32}, f32),
+        MemRefType::get({dyn, blocks}, i32),
+        MemRefType::get({dyn, blocks, wType.getDimSize(2)}, b.getI8Type(),
+                        StridedLayoutAttr::get(ctx, dyn, {wStrides[0], wStrides[1], 1})),
+        MemRefType::get({dyn, dyn}, f32, StridedLayoutAttr::get(ctx, dyn, {dyn, 1}))};
+    Type indexType = b.getIndexType();
+    types.append(5, indexType); // t, n0, tokens, C's row stride, the row of n0 in the weights
+    auto strideName = [](int64_t v) { return ShapedType::isDynamic(v) ? std::string("d") : std::to_string(v); };
+    std::string name = "__tfc_q8_0_gemm_tile_" + std::to_string(tn) + "_k" + std::to_string(blocks) +
+                       "_s" + strideName(wStrides[0]) + "_" + strideName(wStrides[1]);
+    auto fn = module.lookupSymbol<func::FuncOp>(name);
+    if (!fn) {
+      OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+      fn = mb.create<func::FuncOp>(loc, name, mb.getFunctionType(types, {}));
+      fn.setPrivate();
+      // Its memref arguments are used only during the call, so the buffers
+      // passed to it can live in the arena (tfc-plan-activations).
+      fn->setAttr("tfc.no_capture", mb.getUnitAttr());
+      Block *entry = fn.addEntryBlock();
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(entry);
+      Value savedW = w, savedC = c;
+      w = entry->getArgument(3);
+      c = entry->getArgument(4);
+      Value blockCount = index(blocks);
+      gemmTile(entry->getArgument(5), entry->getArgument(6), tn, entry->getArgument(7),
+               entry->getArgument(0), entry->getArgument(1), entry->getArgument(2), dot512,
+               entry->getArgument(8), blockCount, entry->getArgument(9));
+      b.create<func::ReturnOp>(loc);
+      w = savedW;
+      c = savedC;
+    }
+    SmallVector<Value> args;
+    Value memrefs[5] = {operands[0], operands[1], operands[2], weights, c};
+    for (int64_t i = 0; i < 5; ++i)
+      args.push_back(b.create<memref::CastOp>(loc, types[i], memrefs[i]));
+    args.append({operands[3], operands[4], operands[5], index(cRowStride), operands[6]});
+    b.create<func::CallOp>(loc, fn, args);
+  }
+
+  /// One int8 GEMM tile: weight rows [n0, n0 + tn) × the 32 tokens of panel t.
+  void gemmTile(Value t, Value n0, int64_t tn, Value tokens, Value packed, Value packedScales,
+                Value offsets, func::FuncOp dot512, Value cRowStride, Value blockCount,
+                Value wRow0) {
+    constexpr int64_t vectors = 2, width = 16, steps = kBlock / 4;
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto lanes = VectorType::get({width}, i32);
+    auto lanesF = VectorType::get({width}, f32);
+    // ns: the rows of C and of the starts; wns: the same rows in the weights.
+    SmallVector<Value> ns, wns;
+    for (int64_t i = 0; i < tn; ++i) {
+      ns.push_back(i ? b.create<arith::AddIOp>(loc, n0, index(i)).getResult() : n0);
+      wns.push_back(i ? b.create<arith::AddIOp>(loc, wRow0, index(i)).getResult() : wRow0);
+    }
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF));
+    SmallVector<Value> inits(tn * vectors, zero);
+    auto dword = VectorType::get({4}, b.getI8Type());
+    auto oneWord = VectorType::get({1}, i32);
+    // Blocks `blks` (interleaved step by step), their i32 sums scaled into accs.
+    auto blockBody = [&](OpBuilder &nb, ArrayRef<Value> blks, ValueRange accs) {
+      const int64_t unroll = blks.size();
+      // isum[(u * tn + i) * vectors + v]: block u, row i, token vector v.
+      SmallVector<Value> isum;
+      for (Value blk : blks)
+        for (Value n : ns) {
+          Value start = nb.create<vector::BroadcastOp>(
+              loc, lanes, nb.create<memref::LoadOp>(loc, offsets, ValueRange{n, blk}));
+          isum.append(vectors, start);
+        }
+      for (int64_t s = 0; s < steps; ++s)
+        for (int64_t u = 0; u < unroll; ++u) {
+          SmallVector<Value> av;
+          for (int64_t v = 0; v < vectors; ++v)
+            av.push_back(nb.create<vector::LoadOp>(
+                loc, lanes, packed, ValueRange{t, blks[u], index(s), index(width * v)}));
+          for (int64_t i = 0; i < tn; ++i) {
+            Value bytes = nb.create<vector::LoadOp>(loc, dword, w,
+                                                    ValueRange{wns[i], blks[u], index(2 + 4 * s)});
+            Value word = nb.create<vector::ExtractOp>(
+                loc, nb.create<vector::BitCastOp>(loc, oneWord, bytes), 0);
+            Value wv = nb.create<vector::BroadcastOp>(loc, lanes, word);
+            for (int64_t v = 0; v < vectors; ++v) {
+              Value &sum = isum[(u * tn + i) * vectors + v];
+              sum = nb.create<func::CallOp>(loc, dot512, ValueRange{sum, av[v], wv}).getResult(0);
+            }
+          }
+        }
+      SmallVector<Value> out(accs.begin(), accs.end());
+      for (int64_t u = 0; u < unroll; ++u) {
+        SmallVector<Value> scaleA;
+        for (int64_t v = 0; v < vectors; ++v)
+          scaleA.push_back(nb.create<vector::LoadOp>(loc, lanesF, packedScales,
+                                                     ValueRange{t, blks[u], index(width * v)}));
+        for (int64_t i = 0; i < tn; ++i) {
+          Value scaleW = nb.create<vector::BroadcastOp>(loc, lanesF, weightScale(nb, wns[i], blks[u]));
+          for (int64_t v = 0; v < vectors; ++v) {
+            Value partial = nb.create<arith::MulFOp>(
+                loc, nb.create<arith::SIToFPOp>(loc, lanesF, isum[(u * tn + i) * vectors + v]),
+                scaleA[v]);
+            out[i * vectors + v] = nb.create<vector::FMAOp>(loc, partial, scaleW, out[i * vectors + v]);
+          }
+        }
+      }
+      return out;
+    };
+    // Blocks in pairs where the tile is small enough for two blocks' i32
+    // sums in registers: twice the independent vpdpbusd chains (each
+    // block's eight steps are a chain of 5-cycle latencies).
+    const int64_t unroll = tn * vectors * 3 <= 24 ? 2 : 1;
+    const int64_t mainBlocks = blocks - blocks % unroll;
+    auto pairs = b.create<scf::ForOp>(
+        loc, index(0), index(mainBlocks), index(unroll), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          SmallVector<Value> blks{blk};
+          for (int64_t u = 1; u < unroll; ++u)
+            blks.push_back(nb.create<arith::AddIOp>(loc, blk, index(u)));
+          nb.create<scf::YieldOp>(loc, blockBody(nb, blks, accs));
+        });
+    ValueRange results = pairs.getResults();
+    if (mainBlocks < blocks)
+      results = b.create<scf::ForOp>(
+                     loc, index(mainBlocks), blockCount, index(1), results,
+                     [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+                       nb.create<scf::YieldOp>(loc, blockBody(nb, {blk}, accs));
+                     })
+                    .getResults();
+    // C[m, n] += the tile, down the columns (lanes are tokens, cRowStride apart).
+    SmallVector<int32_t> laneIds;
+    for (int64_t lane = 0; lane < width; ++lane)
+      laneIds.push_back(static_cast<int32_t>(lane));
+    Value ids = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(lanes, ArrayRef(laneIds)));
+    Value offsetsVec = b.create<arith::MulIOp>(
+        loc, ids,
+        b.create<vector::BroadcastOp>(loc, lanes, b.create<arith::IndexCastOp>(loc, i32, cRowStride)));
+    Value tokens32 = b.create<arith::IndexCastOp>(loc, i32, tokens);
+    Value m0 = b.create<arith::MulIOp>(loc, t, index(32));
+    for (int64_t v = 0; v < vectors; ++v) {
+      Value first = b.create<arith::AddIOp>(loc, m0, index(v * width));
+      Value first32 = b.create<arith::IndexCastOp>(loc, i32, first);
+      Value mask = b.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::slt,
+          b.create<arith::AddIOp>(loc, ids, b.create<vector::BroadcastOp>(loc, lanes, first32)),
+          b.create<vector::BroadcastOp>(loc, lanes, tokens32));
+      for (int64_t i = 0; i < tn; ++i) {
+        Value old = b.create<vector::GatherOp>(loc, lanesF, c, ValueRange{first, ns[i]}, offsetsVec,
+                                               mask, zero);
+        Value sum = b.create<arith::AddFOp>(loc, old, results[i * vectors + v]);
+        b.create<vector::ScatterOp>(loc, c, ValueRange{first, ns[i]}, offsetsVec, mask, sum);
+      }
+    }
   }
 
   /// `factor` · the sums of the four bytes of each i32 lane of q
@@ -563,6 +900,7 @@ private:
 
   OpBuilder &b;
   Location loc;
+  ModuleOp module; // where the intrinsic declarations and the GEMM's tile functions go
   tfc::QuantFormat format;
   Value a3, w, c;
   bool vnni;
@@ -596,8 +934,29 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4);
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     emit.quantizeActivations(tokens);
-    tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
-                           [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
+    auto streaming = [&] {
+      tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
+                             [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
+    };
+    // From gemmMinTokens on, Q8_0 takes the int8 GEMM where vpdpbusd has
+    // 512-bit vectors (its results are scattered down columns of C at 32-bit
+    // offsets); AVX2 and AVX-VNNI keep the streaming tiles.
+    int64_t cStride = rowStride(c);
+    if (!vnni || strategy.vectorWidth < 16 ||
+        (*format != tfc::QuantFormat::Q8_0 && *format != tfc::QuantFormat::Q4_0) ||
+        ShapedType::isDynamic(cStride) || cStride * 16 >= (int64_t{1} << 31)) {
+      streaming();
+    } else {
+      Value many = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tokens,
+                                                  emit.index(strategy.gemmMinTokens));
+      auto ifOp = rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
+      rewriter.setInsertionPointToStart(ifOp.thenBlock());
+      emit.packedGemm(tokens, rows, strategy.int8GemmRows, strategy.gemmBlockBytes,
+                      strategy.gemmWaveBlocks, cStride);
+      rewriter.setInsertionPointToStart(ifOp.elseBlock());
+      streaming();
+      rewriter.setInsertionPointAfter(ifOp);
+    }
     rewriter.eraseOp(op);
     return success();
   }

@@ -328,30 +328,40 @@ def linear(args):
     tensors = {"model.embed_tokens.weight": emb, "lm_head.weight": w}
     wpath = os.path.join(args.work, "linear.safetensors")
     R.save_safetensors(wpath, tensors)
-    tokens = list(range(0, vocab, 7)) + [3]
-    checker = C.Checker(args.so, args.harness, args.work)
-    got = checker.output([wpath, "--tokens", ",".join(map(str, tokens))],
-                         "%s logits" % args.type, (len(tokens), vocab))
-    if got is None:
-        return 1
-    x = emb[tokens]
+    # The default prompt (15 tokens) takes the streaming tiles; --lengths runs
+    # one call per token count (32 and more: the prefill GEMM's full panels
+    # and tails) on the same .so.
+    prompts = [list(range(0, vocab, 7)) + [3]]
+    if args.lengths:
+        prompts = [list(rng.integers(0, vocab, int(n))) for n in args.lengths.split(",")]
     wtype = stored_type(w, args.type, "lm_head.weight")
     wq = dequantized(w, wtype)
-    int8 = quantize_activations_q8_k(x) if wtype in K_QUANTS else quantize_activations(x)
-    want, plain = int8 @ wq.T, x.astype(np.float64) @ wq.T
-    err, err_plain = C.rel_err(got, want), C.rel_err(got, plain)
-    print("%s: vs int8 rel err %.3e, vs dequant %.3e" % (wtype, err, err_plain))
-    if args.exact:
-        # No int8 kernel: the generic's loops of the dequantized arithmetic.
-        if err_plain > 1e-5:
-            checker.fail("rel err vs the dequant reference > 1e-5")
-        if err <= 1e-5:
-            checker.fail("as close to the int8 reference: the activations were quantized")
-    else:
-        if err > 1e-5:
-            checker.fail("rel err vs the int8 reference > 1e-5")
-        if err_plain <= 1e-5:
-            checker.fail("as close to the dequant reference: the activations were not quantized")
+    checker = C.Checker(args.so, args.harness, args.work)
+    for tokens in prompts:
+        got = checker.output([wpath, "--tokens", ",".join(map(str, tokens))],
+                             "%s logits, %d tokens" % (args.type, len(tokens)),
+                             (len(tokens), vocab))
+        if got is None:
+            return 1
+        x = emb[tokens]
+        int8 = quantize_activations_q8_k(x) if wtype in K_QUANTS else quantize_activations(x)
+        want, plain = int8 @ wq.T, x.astype(np.float64) @ wq.T
+        err, err_plain = C.rel_err(got, want), C.rel_err(got, plain)
+        print("%s, %d tokens: vs int8 rel err %.3e, vs dequant %.3e"
+              % (wtype, len(tokens), err, err_plain))
+        if args.exact:
+            # No int8 kernel: the generic's loops of the dequantized arithmetic.
+            if err_plain > 1e-5:
+                checker.fail("%d tokens: rel err vs the dequant reference > 1e-5" % len(tokens))
+            if err <= 1e-5:
+                checker.fail("%d tokens: as close to the int8 reference: the activations were "
+                             "quantized" % len(tokens))
+        else:
+            if err > 1e-5:
+                checker.fail("%d tokens: rel err vs the int8 reference > 1e-5" % len(tokens))
+            if err_plain <= 1e-5:
+                checker.fail("%d tokens: as close to the dequant reference: the activations "
+                             "were not quantized" % len(tokens))
     if checker.failures:
         return 1
     print("PASS: linear_k %s" % wtype)
@@ -454,6 +464,7 @@ def main():
     li.add_argument("--type", default="q8_0", choices=["q8_0", "q4_0", "q6_k", "q4_k", "q5_k"])
     li.add_argument("--exact", action="store_true",
                     help="a target without an int8 kernel: within 1e-5 of the dequant reference")
+    li.add_argument("--lengths", help="comma-separated token counts, one call each")
     g = sub.add_parser("gguf")
     g.add_argument("manifest")
     g.add_argument("dir")

@@ -67,6 +67,12 @@ struct MatmulStrategy {
   /// block (the scratch holds one block per slot: slots x gemmBlockBytes).
   int64_t gemmWaveBlocks = 8;
 
+  /// Weight rows of the int8 GEMM's micro-kernel (Q8_0 / Q4_0 weights on
+  /// 512-bit vpdpbusd, from gemmMinTokens on): rows x two vectors of 16
+  /// tokens hold 12 i32 accumulators of the current 32-block and 12 f32 ones
+  /// of the whole reduction, 24 of the 32 registers.
+  int64_t int8GemmRows = 6;
+
   /// BF16 weights multiplied with vdpbf16ps (needs 512-bit vectors).
   bool bf16Dot = false;
 
