@@ -76,15 +76,20 @@ tfc::rt::ShardPart tfc::rt::shardOf(const tfc_gen_weight &w, int32_t rank) {
   part.outer = elementCount(w.dims, size_t(w.shard_dim));
   part.along = w.dims[w.shard_dim];
   part.inner = elementCount(w.dims + w.shard_dim + 1, size_t(w.rank - w.shard_dim - 1));
-  part.count = part.along / w.shard_parts;
+  part.count = (part.along + w.shard_parts - 1) / w.shard_parts;
   part.begin = int64_t(rank) * w.shard_parts / m.tensor_parallel * part.count;
+  part.held = std::clamp<int64_t>(part.along - part.begin, 0, part.count);
   return part;
 }
 
-/// Elements of the part of manifest entry `w` that a rank holds.
+/// Elements of the part of manifest entry `w` that a rank holds (padding
+/// included: every rank's part is the same size).
 static int64_t shareElements(const tfc_gen_weight &w) {
   int64_t n = elementCount(w.dims, size_t(w.rank));
-  return w.shard_parts > 0 && w.shard_dim >= 0 && n >= 0 ? n / w.shard_parts : n;
+  if (w.shard_parts <= 0 || w.shard_dim < 0 || n <= 0)
+    return n;
+  int64_t along = w.dims[w.shard_dim];
+  return n / along * ((along + w.shard_parts - 1) / w.shard_parts);
 }
 
 int64_t tfc::rt::slotShareElements(const tfc_gen_slot &slot) {
@@ -319,7 +324,7 @@ bool tfc::rt::checkDescriptor() {
         (w.shard_parts > 0 && m.tensor_parallel > 1 && w.shard_parts <= m.tensor_parallel &&
          m.tensor_parallel % w.shard_parts == 0 &&
          (w.shard_dim == TFC_SHARD_RANK_ZERO ||
-          (w.shard_dim >= 0 && w.shard_dim < w.rank && w.dims[w.shard_dim] % w.shard_parts == 0)));
+          (w.shard_dim >= 0 && w.shard_dim < w.rank && w.dims[w.shard_dim] > 0)));
     if (!w.name || w.rank < 0 || w.rank > TFC_MAX_RANK || w.slot < 0 || w.slot >= m.n_slots ||
         !shardOk) {
       setError("model descriptor: manifest entry %d ('%s') is malformed", i, name);
@@ -566,10 +571,12 @@ void fillRandom(tfc_model &model, uint64_t seed) {
       std::vector<float> whole(static_cast<size_t>(n));
       for (float &v : whole)
         v = w.init == TFC_INIT_ONES ? 1.0f : w.init == TFC_INIT_RANDOM ? a * rng.symmetric() : 0.0f;
-      const int64_t run = part.count * part.inner;
+      // Padding rows past the tensor's end stay zero (the slot is zeroed).
+      const int64_t run = part.held * part.inner;
       for (int64_t o = 0; o < part.outer; ++o)
-        storeFloats(dtype, whole.data() + (o * part.along + part.begin) * part.inner,
-                    dst + storageBytes(dtype, o * run), run);
+        if (run > 0)
+          storeFloats(dtype, whole.data() + (o * part.along + part.begin) * part.inner,
+                      dst + storageBytes(dtype, o * part.count * part.inner), run);
       continue;
     }
     for (int64_t begin = 0; begin < n; begin += kChunk) {

@@ -172,7 +172,8 @@ private:
         // Quantized blocks run along the last dim and cannot be cut inside.
         if (t.kind == ElementKind::Quantized &&
             ((part.begin * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0 ||
-             (part.count * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0)) {
+             (part.count * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0 ||
+             (part.held * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0)) {
           setError("tensor '%s': its %s blocks cannot be cut into %d parts along dimension %d",
                    w.name, t.typeName.c_str(), w.shard_parts, w.shard_dim);
           return false;
@@ -215,17 +216,20 @@ private:
       auto *dst = static_cast<char *>(model.weightData(i));
       PageDropper dropper(set.sources[t.source].fileMapped ? t.data : nullptr);
       // Runs of consecutive elements: the whole tensor (or a contiguous part,
-      // which `t` already is), else one run of the part per outer index.
+      // which `t` already is), else one run of the part's held rows per outer
+      // index, each at its place in the part (the padding after it stays
+      // zero, the slot was allocated zeroed).
       const bool gathered = !part.contiguous();
       const int64_t runs = gathered ? part.outer : 1;
-      const int64_t run = gathered ? part.count * part.inner
+      const int64_t run = gathered ? part.held * part.inner
                                    : elementCount(t.shape.data(), t.shape.size());
+      const int64_t stride = gathered ? part.count * part.inner : run;
       for (int64_t r = 0; r < runs; ++r)
       for (int64_t done = 0; done < run; done += kChunk) {
         const int64_t count = std::min(kChunk, run - done);
         const int64_t source =
             (gathered ? (r * part.along + part.begin) * part.inner : 0) + done;
-        const int64_t begin = r * run + done;
+        const int64_t begin = r * stride + done;
         const unsigned char *from = t.data + bytesOf(t, source);
         char *to = dst + storageBytes(slotType, begin);
         if (sameType) {

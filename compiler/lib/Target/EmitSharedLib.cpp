@@ -219,11 +219,11 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
     llvm::SmallVector<int64_t> shape(slot.getTensorShape());
     llvm::ArrayRef<int64_t> shard = layout.shards[index];
     int32_t shardDim = 0, shardParts = 0;
-    if (shard.size() == 3) {
+    if (shard.size() >= 3) {
       shardDim = static_cast<int32_t>(shard[0]);
       shardParts = static_cast<int32_t>(shard[1]);
       if (shardDim >= 0)
-        shape[shardDim] *= shardParts;
+        shape[shardDim] = wholeSizeOfShard(shard, shape[shardDim]);
     }
     for (int64_t l = 0; l < std::max<int64_t>(layers, 1); ++l)
       weights.push_back(llvm::ConstantStruct::get(

@@ -21,6 +21,7 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace tfc::attn {
 #define GEN_PASS_DEF_ATTNTENSORPARALLEL
@@ -70,8 +71,15 @@ std::optional<WeightUse> exclusiveWeight(Value w) {
   return WeightUse{op, slice};
 }
 
+/// Whether the parts of a split may be padded: a dimension not divisible by
+/// the parts is cut into parts of ceil(size / parts), the last ones padded
+/// with zero rows. Only the vocabulary is split that way (a padding row is a
+/// token no input holds and a logit the gather drops); heads and MLP columns
+/// must divide evenly.
+enum class Padding { none, allowed };
+
 /// Whether operand `w` (absent: trivially) can take part `parts` along `dim`.
-bool canShard(Value w, int64_t dim, int64_t parts) {
+bool canShard(Value w, int64_t dim, int64_t parts, Padding padding = Padding::none) {
   if (!w)
     return true;
   auto use = exclusiveWeight(w);
@@ -80,7 +88,21 @@ bool canShard(Value w, int64_t dim, int64_t parts) {
   auto type = cast<RankedTensorType>(w.getType());
   if (dim == kRankZeroOnly)
     return true;
-  return dim < type.getRank() && !type.isDynamicDim(dim) && type.getDimSize(dim) % parts == 0;
+  return dim < type.getRank() && !type.isDynamicDim(dim) &&
+         (padding == Padding::allowed || type.getDimSize(dim) % parts == 0);
+}
+
+/// The size of one of `parts` parts of `size`, padded up when they do not divide it.
+int64_t partSize(int64_t size, int64_t parts) { return llvm::divideCeil(size, parts); }
+
+/// The attn.shard of a cut along `dim` of a tensor `whole` wide there: [dim,
+/// parts, ranks], and the whole size after them when the parts are padded
+/// (LowerEntryPoints and the manifest then know the file's true size).
+DenseI64ArrayAttr shardAttr(OpBuilder &b, int64_t dim, int64_t parts, int64_t ranks,
+                            int64_t whole) {
+  if (dim == kRankZeroOnly || whole % parts == 0)
+    return b.getDenseI64ArrayAttr({dim, parts, ranks});
+  return b.getDenseI64ArrayAttr({dim, parts, ranks, whole});
 }
 
 /// Shards operand `w` (checked by canShard) and returns the new operand, of the
@@ -89,16 +111,18 @@ Value shard(OpBuilder &b, Value w, int64_t dim, int64_t parts, int64_t ranks) {
   if (!w)
     return w;
   WeightUse use = *exclusiveWeight(w);
-  use.weight->setAttr(kShardAttr, b.getDenseI64ArrayAttr({dim, parts, ranks}));
+  auto perTensor = cast<RankedTensorType>(w.getType());
+  use.weight->setAttr(kShardAttr,
+                      shardAttr(b, dim, parts, ranks,
+                                dim == kRankZeroOnly ? 0 : perTensor.getDimSize(dim)));
   if (dim == kRankZeroOnly)
     return w;
-  auto perTensor = cast<RankedTensorType>(w.getType());
   SmallVector<int64_t> shape(perTensor.getShape());
-  shape[dim] /= parts;
+  shape[dim] = partSize(shape[dim], parts);
   auto shardType = RankedTensorType::get(shape, perTensor.getElementType());
   auto weightType = cast<RankedTensorType>(use.weight.getType());
   SmallVector<int64_t> weightShape(weightType.getShape());
-  weightShape[dim + (use.slice ? 1 : 0)] /= parts;
+  weightShape[dim + (use.slice ? 1 : 0)] = shape[dim];
   use.weight.getResult().setType(RankedTensorType::get(weightShape, weightType.getElementType()));
   if (!use.slice)
     return use.weight.getResult();
@@ -114,11 +138,11 @@ Value shard(OpBuilder &b, Value w, int64_t dim, int64_t parts, int64_t ranks) {
   return slice;
 }
 
-/// `[n, w]` -> `[n, w / parts]`.
+/// `[n, w]` -> `[n, ceil(w / parts)]`.
 void narrowLastDim(Value v, int64_t parts) {
   auto type = cast<RankedTensorType>(v.getType());
   SmallVector<int64_t> shape(type.getShape());
-  shape.back() /= parts;
+  shape.back() = partSize(shape.back(), parts);
   v.setType(RankedTensorType::get(shape, type.getElementType()));
 }
 
@@ -261,10 +285,9 @@ public:
       emitRemark(head.getLoc(), "the output head's weight is tied to another use: head replicated");
       return;
     }
-    if (!canShard(head.getWeight(), outDim, ranks) || !canShard(head.getBias(), 0, ranks)) {
-      emitRemark(head.getLoc())
-          << "vocabulary (" << cast<RankedTensorType>(head.getType()).getDimSize(1)
-          << ") not divisible by ranks (" << ranks << "): head replicated";
+    if (!canShard(head.getWeight(), outDim, ranks, Padding::allowed) ||
+        !canShard(head.getBias(), 0, ranks, Padding::allowed)) {
+      emitRemark(head.getLoc(), "the output head's vocabulary is not static: head replicated");
       return;
     }
     OpBuilder b(head);
@@ -290,7 +313,7 @@ public:
         }
         auto head = dyn_cast<LinearOp>(user);
         if (head && isOutputHead(head, decoder) && head.getWeight() == w && !head.getWeightInOut() &&
-            !done.contains(head) && canShard(head.getBias(), 0, ranks)) {
+            !done.contains(head) && canShard(head.getBias(), 0, ranks, Padding::allowed)) {
           heads.push_back(head);
           continue;
         }
@@ -300,18 +323,21 @@ public:
     if (lookups.empty())
       return;
     int64_t vocab = WeightOp(tables.front()).getType().getDimSize(0);
-    if (ShapedType::isDynamic(vocab) || vocab % ranks != 0) {
+    if (ShapedType::isDynamic(vocab))
+      return;
+    OpBuilder b(lookups.front());
+    // A vocabulary not divisible by the ranks: shards of ceil(vocab / ranks)
+    // rows, the last rank's padded with zero rows that no token selects (the
+    // lowering offsets tokens by rank * rows) and whose logits the gather drops.
+    if (vocab % ranks != 0)
       emitRemark(lookups.front().getLoc())
           << "vocabulary (" << vocab << ") not divisible by ranks (" << ranks
-          << "): embedding replicated";
-      return;
-    }
-    OpBuilder b(lookups.front());
+          << "): shards of " << partSize(vocab, ranks) << " rows, the last padded";
     for (WeightOp w : tables) {
-      w->setAttr(kShardAttr, b.getDenseI64ArrayAttr({0, ranks, ranks}));
+      w->setAttr(kShardAttr, shardAttr(b, 0, ranks, ranks, vocab));
       auto type = w.getType();
-      w.getResult().setType(
-          RankedTensorType::get({vocab / ranks, type.getDimSize(1)}, type.getElementType()));
+      w.getResult().setType(RankedTensorType::get({partSize(vocab, ranks), type.getDimSize(1)},
+                                                  type.getElementType()));
     }
     for (EmbeddingOp e : lookups) {
       e.setVocabPartsAttr(b.getI64IntegerAttr(ranks));
@@ -335,17 +361,25 @@ private:
   }
 
   /// The head's weight holds this rank's rows already: its bias follows and
-  /// the logits of all ranks are gathered into the decoder's result.
+  /// the logits of all ranks are gathered into the decoder's result. With a
+  /// padded vocabulary the gather is ranks * ceil(vocab / ranks) wide and the
+  /// padding's logits (zero rows, zero bias) are sliced off its end, so they
+  /// never reach sampling.
   void gatherVocabulary(OpBuilder &b, LinearOp head) {
     b.setInsertionPoint(head);
     if (head.getBias())
       head.getBiasMutable().assign(shard(b, head.getBias(), 0, ranks, ranks));
-    Type full = head.getType();
+    auto full = cast<RankedTensorType>(head.getType());
     narrowLastDim(head.getResult(), ranks);
+    int64_t padded = cast<RankedTensorType>(head.getType()).getDimSize(1) * ranks;
     b.setInsertionPointAfter(head);
-    auto gathered =
-        b.create<AllGatherOp>(head.getLoc(), full, head.getResult(), b.getI64IntegerAttr(ranks));
-    head.getResult().replaceAllUsesExcept(gathered.getResult(), gathered);
+    auto gather = b.create<AllGatherOp>(
+        head.getLoc(), RankedTensorType::get({full.getDimSize(0), padded}, full.getElementType()),
+        head.getResult(), b.getI64IntegerAttr(ranks));
+    Value logits = gather.getResult();
+    if (padded != full.getDimSize(1))
+      logits = b.create<SliceLastOp>(head.getLoc(), full, logits, b.getI64IntegerAttr(0));
+    head.getResult().replaceAllUsesExcept(logits, gather);
     done.insert(head);
     headSplit = true;
   }
