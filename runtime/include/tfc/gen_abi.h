@@ -161,10 +161,13 @@ typedef struct {
   int32_t init;  /* TFC_INIT_*: how tfc_model_random fills it */
   /* Tensor parallelism (tfc_gen_model.tensor_parallel = R > 1): with
      shard_parts = P > 0 and shard_dim = d >= 0, the tensor is cut into P equal
-     parts along dims[d] and rank r holds part r * P / R (P == R: one part per
-     rank; P < R: a part replicated on R / P ranks); with shard_dim =
-     TFC_SHARD_RANK_ZERO, rank 0 holds the tensor and the others zeros (a bias
-     added after a sum over ranks). shard_parts = 0: every rank holds it all. */
+     parts of ceil(dims[d] / P) along dims[d] and rank r holds part r * P / R
+     (P == R: one part per rank; P < R: a part replicated on R / P ranks);
+     when P does not divide dims[d] the last parts run past the tensor's end
+     and the rows past it are zeros (a vocabulary the ranks do not divide);
+     with shard_dim = TFC_SHARD_RANK_ZERO, rank 0 holds the tensor and the
+     others zeros (a bias added after a sum over ranks). shard_parts = 0:
+     every rank holds it all. */
   int32_t shard_dim;
   int32_t shard_parts;
 } tfc_gen_weight;

@@ -13,6 +13,11 @@
 #     within 1e-5 relative (max |difference| / max |logit| of the step),
 #   * both agree with the numpy reference within 1e-4 relative (check.py's
 #     tolerance) at every step, the reference run on the generated sequence.
+# With --random-weights SEED both runs take the runtime's seeded random weights
+# (tfc_model_random: each rank its part of the one process's) instead of the
+# file, and only the first two checks apply (numpy does not know those weights);
+# --no-numpy drops the third alone (a model compiled with a quantized
+# --weight-type, which numpy's float64 model does not round alike).
 # Exit status 0 when everything holds, 1 otherwise, each failure named.
 #
 #===----------------------------------------------------------------------===#
@@ -69,15 +74,21 @@ def main():
     ap.add_argument("--tokens", default="3,17,42,8,96,1,55")
     ap.add_argument("-n", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--random-weights", type=int, default=None, metavar="SEED")
+    ap.add_argument("--no-numpy", action="store_true")
     args = ap.parse_args()
 
     family, cfg = {**MODELS, **TP_MODELS}[args.model]
     os.makedirs(args.work, exist_ok=True)
-    W = R.manifest(family, cfg, seed=args.seed)
-    weights = os.path.join(args.work, "%s.safetensors" % args.model)
-    R.save_safetensors(weights, W.used)
     tokens = [int(t) % cfg["vocab"] for t in args.tokens.split(",")]
-    common = ["--weights", weights, "--tokens", ",".join(map(str, tokens)), "-n", str(args.n)]
+    if args.random_weights is None:
+        W = R.manifest(family, cfg, seed=args.seed)
+        weights = os.path.join(args.work, "%s.safetensors" % args.model)
+        R.save_safetensors(weights, W.used)
+        common = ["--weights", weights]
+    else:
+        common = ["--random-weights", str(args.random_weights)]
+    common += ["--tokens", ",".join(map(str, tokens)), "-n", str(args.n)]
     enc_tokens = None
     if family in R.ENCODER_DECODER:
         enc_tokens = [5, 60, 2, 33, 90]
@@ -102,6 +113,16 @@ def main():
     tp = np.fromfile(tp_bin, "<f4").reshape(-1, width)
     if single.shape != tp.shape or single.shape[0] == 0:
         failures.append("logit dumps differ in shape: %s and %s" % (single.shape, tp.shape))
+    elif args.random_weights is not None or args.no_numpy:
+        worst_tp = max(rel(tp[step], single[step]) for step in range(single.shape[0]))
+        if worst_tp > TP_TOL:
+            failures.append("%d ranks vs one process: relative error %.3g > %g" %
+                            (args.ranks, worst_tp, TP_TOL))
+        print("%s: %d ranks, %d steps, %s: tokens equal: %s; max relative error "
+              "vs one process %.3g" % (args.model, args.ranks, single.shape[0],
+                                       "no numpy" if args.random_weights is None else
+                                       "random weights",
+                                       single_out.split() == tp_out.split(), worst_tp))
     else:
         if encoder:
             want = R.forward(family, cfg, W.used, tokens)

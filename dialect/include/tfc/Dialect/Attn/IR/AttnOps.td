@@ -71,9 +71,11 @@ def Attn_EmbeddingOp : Attn_Op<"embedding", [Pure]> {
 
     With `vocab_parts = P` (tfc-attn-tensor-parallel's vocabulary-parallel
     embedding) the table is this rank's shard: rows `[r * R, (r + 1) * R)` of a
-    vocabulary of `P * R` rows (`R` the table's rows, `r` the rank, which the
-    runtime gives: `__tfc_rank_index`). A token outside the shard gives a row
-    of zeros, so the sum over ranks (attn.all_reduce) is the whole lookup.
+    vocabulary of at most `P * R` rows (`R` the table's rows, `r` the rank,
+    which the runtime gives: `__tfc_rank_index`; the last shards' rows past
+    the vocabulary are padding, which no token selects). A token outside the
+    shard gives a row of zeros, so the sum over ranks (attn.all_reduce) is the
+    whole lookup.
 
     ```mlir
     %x = attn.embedding %table, %tokens : tensor<512x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
