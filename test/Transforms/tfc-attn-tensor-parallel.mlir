@@ -246,3 +246,28 @@ module {
     return %logits : tensor<?x13xf32>
   }
 }
+
+// -----
+
+// A head tied to an embedding of 13 rows splits with it into the same padded
+// shards: one tensor of 7 rows per rank, the logits gathered 14 wide and the
+// padding column sliced off.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK: %[[EMB:.*]] = attn.weight "wte.weight" {attn.shard = array<i64: 0, 2, 2, 13>} : tensor<7x8xf32>
+// CHECK: attn.embedding %[[EMB]], %{{.*}} {vocab_parts = 2 : i64} : tensor<7x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+// CHECK: %[[H:.*]] = attn.linear %{{.*}}, %[[EMB]] : tensor<?x8xf32>, tensor<7x8xf32> -> tensor<?x7xf32>
+// CHECK: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<?x7xf32> -> tensor<?x14xf32>
+// CHECK: %[[L:.*]] = attn.slice_last %[[G]] {offset = 0 : i64} : tensor<?x14xf32> -> tensor<?x13xf32>
+// CHECK: return %[[L]] : tensor<?x13xf32>
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 0 feed-forward blocks (per layer loop body), 1 embeddings; output head split}}
+module {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x13xf32> {
+    %emb = attn.weight "wte.weight" : tensor<13x8xf32>
+    // expected-remark @+1 {{vocabulary (13) not divisible by ranks (2): shards of 7 rows, the last padded}}
+    %x = attn.embedding %emb, %tokens : tensor<13x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+    %logits = attn.linear %x, %emb : tensor<?x8xf32>, tensor<13x8xf32> -> tensor<?x13xf32>
+    return %logits : tensor<?x13xf32>
+  }
+}

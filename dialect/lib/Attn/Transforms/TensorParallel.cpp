@@ -287,7 +287,8 @@ public:
     }
     if (!canShard(head.getWeight(), outDim, ranks, Padding::allowed) ||
         !canShard(head.getBias(), 0, ranks, Padding::allowed)) {
-      emitRemark(head.getLoc(), "the output head's vocabulary is not static: head replicated");
+      emitRemark(head.getLoc(), "the output head's vocabulary is not static or its bias has "
+                                "other uses: head replicated");
       return;
     }
     OpBuilder b(head);
