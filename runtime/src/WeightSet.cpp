@@ -109,6 +109,8 @@ public:
       const FileTensor &t = tensor(i);
       const int32_t slotType = entryDType(m.slots[m.weights[i].slot], m.weights[i].layer);
       uintptr_t address = reinterpret_cast<uintptr_t>(t.data);
+      if (shards[i].absent)
+        continue; // another rank's expert: this rank never reads it
       if (!set.sources[t.source].owner || !storedAs(slotType, t) ||
           address % dtypeBytes(slotType) != 0 || !shards[i].contiguous() || shards[i].zeros)
         inPlace[m.weights[i].slot] = false;
@@ -121,7 +123,7 @@ public:
       if (inPlace[s])
         model->views[s] = inPlaceView(s);
     for (int32_t i = 0; i < m.info.n_weights; ++i)
-      if (inPlace[m.weights[i].slot])
+      if (inPlace[m.weights[i].slot] && !shards[i].absent)
         sourceUsed[tensor(i).source] = true;
     copyTensors(*model, inPlace);
     populateShards(inPlace);
@@ -141,7 +143,8 @@ private:
     const tfc_gen_model &m = descriptor();
     const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
-      if (!inPlace[m.weights[i].slot] || shards[i].whole || !set.sources[tensor(i).source].fileMapped)
+      if (!inPlace[m.weights[i].slot] || shards[i].whole || shards[i].absent ||
+          !set.sources[tensor(i).source].fileMapped)
         continue;
       const FileTensor &t = tensor(i);
       uintptr_t begin = reinterpret_cast<uintptr_t>(t.data) / page * page;
@@ -168,7 +171,7 @@ private:
       const tfc_gen_weight &w = m.weights[i];
       FileTensor t = set.tensors[manifestTensor[i]];
       ShardPart part = shardOf(w, rankIndex());
-      if (!part.whole && !part.zeros) {
+      if (!part.whole && !part.zeros && !part.absent) {
         // Quantized blocks run along the last dim and cannot be cut inside.
         if (t.kind == ElementKind::Quantized &&
             ((part.begin * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0 ||
@@ -209,8 +212,8 @@ private:
         continue;
       const FileTensor &t = tensor(i);
       const ShardPart &part = shards[i];
-      if (part.zeros)
-        continue; // the slot was allocated zeroed
+      if (part.zeros || part.absent)
+        continue; // the slot was allocated zeroed; another rank's expert
       const int32_t slotType = entryDType(m.slots[m.weights[i].slot], m.weights[i].layer);
       const bool sameType = storedAs(slotType, t);
       auto *dst = static_cast<char *>(model.weightData(i));
@@ -260,7 +263,7 @@ private:
     const tfc_gen_model &m = descriptor();
     std::vector<uintptr_t> layers(std::max(m.slots[s].layers, 1));
     for (int32_t i = 0; i < m.info.n_weights; ++i)
-      if (m.weights[i].slot == s)
+      if (m.weights[i].slot == s && !shards[i].absent)
         layers[std::max(m.weights[i].layer, 0)] = reinterpret_cast<uintptr_t>(tensor(i).data);
     const uintptr_t base = *std::min_element(layers.begin(), layers.end());
     tfc_model::SlotView view;

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Target/ModelLayout.h"
+#include "tfc/gen_abi.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -165,8 +166,11 @@ int64_t ModelLayout::parameterCount() const {
     for (int64_t d : slot.getShape())
       n *= d;
     // A slot holds one rank's part of a sharded tensor (padded: the whole
-    // tensor is shorter than parts times the part).
-    if (index < shards.size() && shards[index].size() >= 3 && shards[index][0] >= 0) {
+    // tensor is shorter than parts times the part), or its experts.
+    if (index < shards.size() && shards[index].size() >= 3 &&
+        shards[index][0] == TFC_SHARD_EXPERTS) {
+      n = n / slot.getShape().front() * slot.getName().getEntries();
+    } else if (index < shards.size() && shards[index].size() >= 3 && shards[index][0] >= 0) {
       llvm::ArrayRef<int64_t> shape = slot.getTensorShape();
       int64_t along = shape[shards[index][0]];
       n = n / along * wholeSizeOfShard(shards[index], along);

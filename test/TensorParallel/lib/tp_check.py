@@ -44,6 +44,9 @@ TP_MODELS = {
     # The vocabulary-parallel embedding (96 rows): GPT-2's head tied to it, BERT's encoder.
     "gpt2_tp": ("gpt2", dict(MODELS["gpt2_small"][1], vocab=96)),
     "bert_tp": ("bert", dict(MODELS["bert_small"][1], vocab=96)),
+    # The DeepSeek-V2-like mixture of experts of test/Numeric (no numpy model:
+    # --random-weights only).
+    "moe_small": ("moe", dict(vocab=97, dim=64)),
 }
 
 TP_TOL = 1e-5

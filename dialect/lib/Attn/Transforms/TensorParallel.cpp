@@ -16,6 +16,7 @@
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
@@ -39,6 +40,10 @@ constexpr llvm::StringLiteral kTensorParallelAttr = "attn.tensor_parallel";
 /// dim of kRankZeroOnly: rank 0 holds the whole tensor, the others zeros (a bias
 /// added after a sum over ranks must be added once).
 constexpr int64_t kRankZeroOnly = -1;
+/// dim of kExpertsSplit: a stacked expert weight whose experts are split by
+/// rank, each expert (a manifest entry) whole on the rank that holds it
+/// (gen_abi.h TFC_SHARD_EXPERTS); attn.shard = [-2, parts, ranks, experts].
+constexpr int64_t kExpertsSplit = -2;
 
 /// A weight operand and the attn.weight it comes from, directly or through
 /// the layer slice of a stacked weight.
@@ -349,10 +354,105 @@ public:
       gatherVocabulary(b, head);
   }
 
-  int64_t attentions = 0, feedForwards = 0, embeddings = 0;
+  // moe(x, router, gate, up, down) => all_reduce(moe(x, router, this rank's
+  // experts of gate, up, down) {expert_parts}): the router whole, so every
+  // rank selects the same experts, each rank adding up its own; ceil(E / N)
+  // experts per rank, the last rank's past E padding that no token selects.
+  // The weights are a layer's slice [l * E, E) of the stacked [L * E, ...]
+  // expert weight (one manifest entry per expert), or the weight itself.
+  void splitExperts(MoEOp op) {
+    int64_t experts = op.getNumExperts();
+    if (op.getExpertParts())
+      return;
+    if (experts < ranks) {
+      emitRemark(op.getLoc()) << "fewer experts (" << experts << ") than ranks (" << ranks
+                              << "): mixture of experts replicated";
+      return;
+    }
+    int64_t held = partSize(experts, ranks);
+    for (Value w : {op.getGate(), op.getUp(), op.getDown()})
+      if (!expertWeight(w, experts)) {
+        emitRemark(op.getLoc(), "an expert weight has other uses or is not a layer's "
+                                "experts: mixture of experts replicated");
+        return;
+      }
+    if (experts % ranks != 0)
+      emitRemark(op.getLoc()) << "experts (" << experts << ") not divisible by ranks (" << ranks
+                              << "): " << held << " per rank, the last padded";
+    OpBuilder b(op);
+    op.getGateMutable().assign(shardExperts(b, op.getGate(), experts, held));
+    op.getUpMutable().assign(shardExperts(b, op.getUp(), experts, held));
+    op.getDownMutable().assign(shardExperts(b, op.getDown(), experts, held));
+    op.setExpertPartsAttr(b.getI64IntegerAttr(ranks));
+    sumOverRanks(b, op.getResult(), ranks);
+    ++mixtures;
+  }
+
+  int64_t attentions = 0, feedForwards = 0, embeddings = 0, mixtures = 0;
   bool headSplit = false;
 
 private:
+  /// The stacked expert weight behind operand `w` of a moe with `experts`
+  /// experts, when only it uses it: the attn.weight itself ([E, ...]) or its
+  /// slice [o, 0, ...] [E, full...] with unit strides.
+  static std::optional<WeightUse> expertWeight(Value w, int64_t experts) {
+    if (!w.hasOneUse())
+      return std::nullopt;
+    auto slice = w.getDefiningOp<tensor::ExtractSliceOp>();
+    auto op = slice ? slice.getSource().getDefiningOp<WeightOp>() : w.getDefiningOp<WeightOp>();
+    if (!op || !op.getResult().hasOneUse() || op->hasAttr(kShardAttr) ||
+        op.getName().getExperts() != experts)
+      return std::nullopt;
+    if (!slice)
+      return WeightUse{op, {}};
+    auto type = cast<RankedTensorType>(w.getType());
+    if (type.getRank() != slice.getSourceType().getRank() || !slice.hasUnitStride() ||
+        type.getDimSize(0) != experts)
+      return std::nullopt;
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      if (!isConstantIntValue(slice.getMixedOffsets()[d], 0) ||
+          type.getDimSize(d) != slice.getSourceType().getDimSize(d))
+        return std::nullopt;
+    return WeightUse{op, slice};
+  }
+
+  /// Narrows operand `w` (checked by expertWeight) to `held` experts per
+  /// layer: the weight to [layers * held, ...], the layer's slice to
+  /// [o / experts * held, held); returns the new operand.
+  Value shardExperts(OpBuilder &b, Value w, int64_t experts, int64_t held) {
+    WeightUse use = *expertWeight(w, experts);
+    use.weight->setAttr(kShardAttr, b.getDenseI64ArrayAttr({kExpertsSplit, ranks, ranks, experts}));
+    auto weightType = cast<RankedTensorType>(use.weight.getType());
+    SmallVector<int64_t> shape(weightType.getShape());
+    shape[0] = shape[0] / experts * held;
+    use.weight.getResult().setType(RankedTensorType::get(shape, weightType.getElementType()));
+    if (!use.slice)
+      return use.weight.getResult();
+    auto perLayer = cast<RankedTensorType>(w.getType());
+    SmallVector<int64_t> layerShape(perLayer.getShape());
+    layerShape[0] = held;
+    b.setInsertionPoint(use.slice);
+    Location loc = use.slice.getLoc();
+    SmallVector<OpFoldResult> offsets = use.slice.getMixedOffsets();
+    if (auto first = getConstantIntValue(offsets[0])) {
+      offsets[0] = b.getIndexAttr(*first / experts * held);
+    } else {
+      Value layer = b.create<arith::DivUIOp>(loc, cast<Value>(offsets[0]),
+                                             b.create<arith::ConstantIndexOp>(loc, experts));
+      offsets[0] =
+          b.create<arith::MulIOp>(loc, layer, b.create<arith::ConstantIndexOp>(loc, held))
+              .getResult();
+    }
+    SmallVector<OpFoldResult> sizes = use.slice.getMixedSizes();
+    sizes[0] = b.getIndexAttr(held);
+    auto slice = b.create<tensor::ExtractSliceOp>(
+        loc, RankedTensorType::get(layerShape, perLayer.getElementType()), use.weight, offsets,
+        sizes, use.slice.getMixedStrides());
+    use.slice.getResult().replaceAllUsesWith(slice.getResult());
+    use.slice.erase();
+    return slice;
+  }
+
   /// Whether `l` computes the decoder's result (the output head, the logits).
   static bool isOutputHead(LinearOp l, func::FuncOp decoder) {
     if (!decoder || l->getParentOp() != decoder || !l.getResult().hasOneUse())
@@ -426,17 +526,19 @@ struct AttnTensorParallelPass
     SmallVector<AttentionOp> attentions;
     SmallVector<LatentAttentionOp> latents;
     SmallVector<LinearOp> linears;
+    SmallVector<MoEOp> mixtures;
     module.walk([&](Operation *op) {
       if (auto a = dyn_cast<AttentionOp>(op))
         attentions.push_back(a);
       else if (auto m = dyn_cast<LatentAttentionOp>(op))
         latents.push_back(m);
-      else if (isa<MoEOp>(op)) // the expert split is not there yet
-        emitRemark(op->getLoc(), "mixture of experts replicated (its router and experts whole "
-                                 "on every rank)");
+      else if (auto moe = dyn_cast<MoEOp>(op))
+        mixtures.push_back(moe);
       else if (auto l = dyn_cast<LinearOp>(op))
         linears.push_back(l);
     });
+    for (MoEOp moe : mixtures)
+      split.splitExperts(moe);
     for (AttentionOp a : attentions)
       split.splitAttention(a);
     for (LatentAttentionOp m : latents)
@@ -462,6 +564,7 @@ struct AttnTensorParallelPass
                                 << " ranks: split " << split.attentions << " attention and "
                                 << split.feedForwards
                                 << " feed-forward blocks (per layer loop body), "
+                                << split.mixtures << " mixtures of experts, "
                                 << split.embeddings << " embeddings; output head "
                                 << (split.headSplit ? "split" : "replicated");
   }

@@ -352,7 +352,13 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
       token is a padding row, and the gathered logits' padding columns (at
       the end) are sliced off (`attn.slice_last`), so they never reach
       sampling; a remark says so.
-    * Everything else (norms, cross-attention, experts) is replicated: each rank
+    * A mixture of experts (attn.moe) by experts: rank r holds experts
+      [r * El, (r + 1) * El), El = ceil(E / ranks) (the last rank's past E
+      are padding no token selects), each expert whole, `expert_parts =
+      ranks` on the op, the router replicated (every rank selects the same
+      experts), followed by `attn.all_reduce`; shared experts are an MLP and
+      split like one.
+    * Everything else (norms, cross-attention) is replicated: each rank
       computes it whole, which is correct but not split. Any other weight with
       several uses is never sharded.
 
@@ -377,7 +383,8 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
   let options = [
     Option<"ranks", "ranks", "int64_t", /*default=*/"2", "number of ranks (MPI processes)">
   ];
-  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def AttnTestWrongRewrite : Pass<"tfc-attn-test-wrong-rewrite"> {
