@@ -17,7 +17,9 @@
 # (tfc_model_random: each rank its part of the one process's) instead of the
 # file, and only the first two checks apply (numpy does not know those weights);
 # --no-numpy drops the third alone (a model compiled with a quantized
-# --weight-type, which numpy's float64 model does not round alike).
+# --weight-type, which numpy's float64 model does not round alike); --weights
+# FILE runs both on FILE (a Hugging Face checkpoint's, say) instead of MODEL's
+# reference weights, without numpy too.
 # Exit status 0 when everything holds, 1 otherwise, each failure named.
 #
 #===----------------------------------------------------------------------===#
@@ -47,6 +49,9 @@ TP_MODELS = {
     # The DeepSeek-V2-like mixture of experts of test/Numeric (no numpy model:
     # --random-weights only).
     "moe_small": ("moe", dict(vocab=97, dim=64)),
+    # Checkpoints of test/Numeric/lib/hf_checkpoint.py (with --weights only).
+    "deepseek-v2": ("moe", dict(vocab=97, dim=64)),
+    "mixtral": ("moe", dict(vocab=97, dim=64)),
 }
 
 TP_TOL = 1e-5
@@ -79,12 +84,16 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--random-weights", type=int, default=None, metavar="SEED")
     ap.add_argument("--no-numpy", action="store_true")
+    ap.add_argument("--weights", default=None, metavar="FILE")
     args = ap.parse_args()
 
     family, cfg = {**MODELS, **TP_MODELS}[args.model]
     os.makedirs(args.work, exist_ok=True)
     tokens = [int(t) % cfg["vocab"] for t in args.tokens.split(",")]
-    if args.random_weights is None:
+    if args.weights:
+        args.no_numpy = True
+        common = ["--weights", args.weights]
+    elif args.random_weights is None:
         W = R.manifest(family, cfg, seed=args.seed)
         weights = os.path.join(args.work, "%s.safetensors" % args.model)
         R.save_safetensors(weights, W.used)
