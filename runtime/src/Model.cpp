@@ -360,9 +360,11 @@ bool tfc::rt::checkDescriptor() {
       return false;
     }
   }
+  // (An expert-split slot's last part may hold padding experts, which no
+  // entry fills: they stay zero and no token is routed to them.)
   for (int32_t s = 0; s < m.n_slots; ++s)
     for (size_t l = 0; l < uses[s].size(); ++l)
-      if (uses[s][l] != 1) {
+      if (uses[s][l] != 1 && !(slotParts[s] > 1 && uses[s][l] == 0)) {
         setError("model descriptor: weight slot %d (layer %zu) has no manifest entry", s, l);
         return false;
       }

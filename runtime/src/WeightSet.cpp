@@ -105,6 +105,15 @@ public:
     // layers of a stacked slot may lie in different shards: see inPlaceView);
     // anything else makes the whole slot a copy.
     std::vector<bool> inPlace(m.n_slots, true);
+    // A slot with padding experts on this rank (no entry fills them) is a
+    // zeroed copy: a view of the file has nothing to show for them.
+    std::vector<int32_t> filled(m.n_slots, 0);
+    for (int32_t i = 0; i < m.info.n_weights; ++i)
+      if (!shards[i].absent)
+        ++filled[m.weights[i].slot];
+    for (int32_t s = 0; s < m.n_slots; ++s)
+      if (filled[s] < std::max(m.slots[s].layers, 1))
+        inPlace[s] = false;
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const FileTensor &t = tensor(i);
       const int32_t slotType = entryDType(m.slots[m.weights[i].slot], m.weights[i].layer);
