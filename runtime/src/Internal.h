@@ -110,14 +110,21 @@ inline int32_t entryDType(const tfc_gen_slot &slot, int32_t layer) {
 
 /// The part of a manifest tensor this rank holds (gen_abi.h shard_dim,
 /// shard_parts): seen as [outer, along, inner] around the sharded dim, the
-/// rows [begin, begin + count) of `along` for every index of `outer`.
+/// rows [begin, begin + count) of `along` for every index of `outer`. When
+/// the parts do not divide `along` they are ceil(along / parts) rows and the
+/// last ones run past the tensor's end: only `held` rows come from the
+/// tensor, the rest of the part is zeros.
 struct ShardPart {
   bool whole = true;  // every rank holds the whole tensor
   bool zeros = false; // a rank other than 0 of a TFC_SHARD_RANK_ZERO tensor
+  bool absent = false; // an expert of another rank's part (TFC_SHARD_EXPERTS): not loaded
   int64_t outer = 1, along = 1, inner = 1;
-  int64_t begin = 0, count = 1;
+  int64_t begin = 0, count = 1, held = 1;
+  /// Some of the part's rows are padding, not the tensor's.
+  bool padded() const { return !whole && !zeros && !absent && held < count; }
   /// The part's elements are one contiguous run of the tensor's.
-  bool contiguous() const { return whole || zeros || outer == 1; }
+  bool contiguous() const { return whole || zeros || absent || (outer == 1 && !padded()); }
+  /// Elements of the part (its slot's share), padding included.
   int64_t elements() const { return outer * count * inner; }
 };
 /// This rank's part of manifest entry `w` (the descriptor checked); `rank` of

@@ -73,18 +73,28 @@ tfc::rt::ShardPart tfc::rt::shardOf(const tfc_gen_weight &w, int32_t rank) {
     part.whole = rank == 0;
     return part;
   }
+  if (w.shard_dim == TFC_SHARD_EXPERTS) {
+    part.whole = int64_t(rank) * w.shard_parts / m.tensor_parallel == w.shard_index;
+    part.absent = !part.whole;
+    return part;
+  }
   part.outer = elementCount(w.dims, size_t(w.shard_dim));
   part.along = w.dims[w.shard_dim];
   part.inner = elementCount(w.dims + w.shard_dim + 1, size_t(w.rank - w.shard_dim - 1));
-  part.count = part.along / w.shard_parts;
+  part.count = (part.along + w.shard_parts - 1) / w.shard_parts;
   part.begin = int64_t(rank) * w.shard_parts / m.tensor_parallel * part.count;
+  part.held = std::clamp<int64_t>(part.along - part.begin, 0, part.count);
   return part;
 }
 
-/// Elements of the part of manifest entry `w` that a rank holds.
+/// Elements of the part of manifest entry `w` that a rank holds (padding
+/// included: every rank's part is the same size).
 static int64_t shareElements(const tfc_gen_weight &w) {
   int64_t n = elementCount(w.dims, size_t(w.rank));
-  return w.shard_parts > 0 && w.shard_dim >= 0 && n >= 0 ? n / w.shard_parts : n;
+  if (w.shard_parts <= 0 || w.shard_dim < 0 || n <= 0)
+    return n; // whole, on rank 0 only, or a whole expert
+  int64_t along = w.dims[w.shard_dim];
+  return n / along * ((along + w.shard_parts - 1) / w.shard_parts);
 }
 
 int64_t tfc::rt::slotShareElements(const tfc_gen_slot &slot) {
@@ -309,10 +319,17 @@ bool tfc::rt::checkDescriptor() {
       return false;
     }
   }
-  // Every slot (every layer of a stacked slot) is filled by exactly one entry.
+  // Every slot (every layer of a stacked slot) is filled by exactly one entry,
+  // on every rank: an expert-split slot by one entry of each part.
+  std::vector<int32_t> slotParts(m.n_slots, 1);
+  for (int32_t i = 0; i < m.info.n_weights; ++i)
+    if (m.weights[i].shard_dim == TFC_SHARD_EXPERTS && m.weights[i].slot >= 0 &&
+        m.weights[i].slot < m.n_slots && m.weights[i].shard_parts > 0 &&
+        m.weights[i].shard_parts <= m.tensor_parallel)
+      slotParts[m.weights[i].slot] = std::max(slotParts[m.weights[i].slot], m.weights[i].shard_parts);
   std::vector<std::vector<int32_t>> uses(m.n_slots);
   for (int32_t s = 0; s < m.n_slots; ++s)
-    uses[s].assign(m.slots[s].layers > 0 ? m.slots[s].layers : 1, 0);
+    uses[s].assign(size_t(m.slots[s].layers > 0 ? m.slots[s].layers : 1) * slotParts[s], 0);
   for (int32_t i = 0; i < m.info.n_weights; ++i) {
     const tfc_gen_weight &w = m.weights[i];
     const char *name = w.name ? w.name : "(null)";
@@ -321,7 +338,9 @@ bool tfc::rt::checkDescriptor() {
         (w.shard_parts > 0 && m.tensor_parallel > 1 && w.shard_parts <= m.tensor_parallel &&
          m.tensor_parallel % w.shard_parts == 0 &&
          (w.shard_dim == TFC_SHARD_RANK_ZERO ||
-          (w.shard_dim >= 0 && w.shard_dim < w.rank && w.dims[w.shard_dim] % w.shard_parts == 0)));
+          (w.shard_dim == TFC_SHARD_EXPERTS && w.shard_index >= 0 &&
+           w.shard_index < w.shard_parts) ||
+          (w.shard_dim >= 0 && w.shard_dim < w.rank && w.dims[w.shard_dim] > 0)));
     if (!w.name || w.rank < 0 || w.rank > TFC_MAX_RANK || w.slot < 0 || w.slot >= m.n_slots ||
         !shardOk) {
       setError("model descriptor: manifest entry %d ('%s') is malformed", i, name);
@@ -333,15 +352,21 @@ bool tfc::rt::checkDescriptor() {
       setError("model descriptor: manifest entry '%s' does not fit weight slot %d", name, w.slot);
       return false;
     }
-    if (++uses[w.slot][slot.layers > 0 ? w.layer : 0] > 1) {
+    const bool experts = w.shard_dim == TFC_SHARD_EXPERTS;
+    if ((experts && w.shard_parts != slotParts[w.slot]) ||
+        (!experts && slotParts[w.slot] != 1) ||
+        ++uses[w.slot][size_t(slot.layers > 0 ? w.layer : 0) * slotParts[w.slot] +
+                       (experts ? w.shard_index : 0)] > 1) {
       setError("model descriptor: manifest entry '%s' fills an already filled part of slot %d",
                name, w.slot);
       return false;
     }
   }
+  // (An expert-split slot's last part may hold padding experts, which no
+  // entry fills: they stay zero and no token is routed to them.)
   for (int32_t s = 0; s < m.n_slots; ++s)
     for (size_t l = 0; l < uses[s].size(); ++l)
-      if (uses[s][l] != 1) {
+      if (uses[s][l] != 1 && !(slotParts[s] > 1 && uses[s][l] == 0)) {
         setError("model descriptor: weight slot %d (layer %zu) has no manifest entry", s, l);
         return false;
       }
@@ -559,10 +584,10 @@ void fillRandom(tfc_model &model, uint64_t seed) {
     SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * uint64_t(i + 1))};
     int64_t fanIn = w.rank > 0 && w.dims[w.rank - 1] > 0 ? w.dims[w.rank - 1] : 1;
     float a = float(1.0 / std::sqrt(double(fanIn)));
-    auto *dst = static_cast<char *>(model.weightData(i));
     const ShardPart part = shardOf(w, rankIndex());
-    if (part.zeros)
-      continue;
+    if (part.zeros || part.absent)
+      continue; // zeros already; an expert another rank holds
+    auto *dst = static_cast<char *>(model.weightData(i));
     if (!part.whole) {
       // A rank's part of the tensor every rank would make whole: the stream
       // of the whole tensor, of which the part's runs are kept, so that the
@@ -570,10 +595,12 @@ void fillRandom(tfc_model &model, uint64_t seed) {
       std::vector<float> whole(static_cast<size_t>(n));
       for (float &v : whole)
         v = w.init == TFC_INIT_ONES ? 1.0f : w.init == TFC_INIT_RANDOM ? a * rng.symmetric() : 0.0f;
-      const int64_t run = part.count * part.inner;
+      // Padding rows past the tensor's end stay zero (the slot is zeroed).
+      const int64_t run = part.held * part.inner;
       for (int64_t o = 0; o < part.outer; ++o)
-        storeFloats(dtype, whole.data() + (o * part.along + part.begin) * part.inner,
-                    dst + storageBytes(dtype, o * run), run);
+        if (run > 0)
+          storeFloats(dtype, whole.data() + (o * part.along + part.begin) * part.inner,
+                      dst + storageBytes(dtype, o * part.count * part.inner), run);
       continue;
     }
     for (int64_t begin = 0; begin < n; begin += kChunk) {

@@ -105,10 +105,21 @@ public:
     // layers of a stacked slot may lie in different shards: see inPlaceView);
     // anything else makes the whole slot a copy.
     std::vector<bool> inPlace(m.n_slots, true);
+    // A slot with padding experts on this rank (no entry fills them) is a
+    // zeroed copy: a view of the file has nothing to show for them.
+    std::vector<int32_t> filled(m.n_slots, 0);
+    for (int32_t i = 0; i < m.info.n_weights; ++i)
+      if (!shards[i].absent)
+        ++filled[m.weights[i].slot];
+    for (int32_t s = 0; s < m.n_slots; ++s)
+      if (filled[s] < std::max(m.slots[s].layers, 1))
+        inPlace[s] = false;
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
       const FileTensor &t = tensor(i);
       const int32_t slotType = entryDType(m.slots[m.weights[i].slot], m.weights[i].layer);
       uintptr_t address = reinterpret_cast<uintptr_t>(t.data);
+      if (shards[i].absent)
+        continue; // another rank's expert: this rank never reads it
       if (!set.sources[t.source].owner || !storedAs(slotType, t) ||
           address % dtypeBytes(slotType) != 0 || !shards[i].contiguous() || shards[i].zeros)
         inPlace[m.weights[i].slot] = false;
@@ -121,7 +132,7 @@ public:
       if (inPlace[s])
         model->views[s] = inPlaceView(s);
     for (int32_t i = 0; i < m.info.n_weights; ++i)
-      if (inPlace[m.weights[i].slot])
+      if (inPlace[m.weights[i].slot] && !shards[i].absent)
         sourceUsed[tensor(i).source] = true;
     copyTensors(*model, inPlace);
     populateShards(inPlace);
@@ -141,7 +152,8 @@ private:
     const tfc_gen_model &m = descriptor();
     const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
     for (int32_t i = 0; i < m.info.n_weights; ++i) {
-      if (!inPlace[m.weights[i].slot] || shards[i].whole || !set.sources[tensor(i).source].fileMapped)
+      if (!inPlace[m.weights[i].slot] || shards[i].whole || shards[i].absent ||
+          !set.sources[tensor(i).source].fileMapped)
         continue;
       const FileTensor &t = tensor(i);
       uintptr_t begin = reinterpret_cast<uintptr_t>(t.data) / page * page;
@@ -168,11 +180,12 @@ private:
       const tfc_gen_weight &w = m.weights[i];
       FileTensor t = set.tensors[manifestTensor[i]];
       ShardPart part = shardOf(w, rankIndex());
-      if (!part.whole && !part.zeros) {
+      if (!part.whole && !part.zeros && !part.absent) {
         // Quantized blocks run along the last dim and cannot be cut inside.
         if (t.kind == ElementKind::Quantized &&
             ((part.begin * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0 ||
-             (part.count * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0)) {
+             (part.count * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0 ||
+             (part.held * part.inner) % tfc::gguf::typeTraits(t.ggmlType)->blockElements != 0)) {
           setError("tensor '%s': its %s blocks cannot be cut into %d parts along dimension %d",
                    w.name, t.typeName.c_str(), w.shard_parts, w.shard_dim);
           return false;
@@ -208,24 +221,27 @@ private:
         continue;
       const FileTensor &t = tensor(i);
       const ShardPart &part = shards[i];
-      if (part.zeros)
-        continue; // the slot was allocated zeroed
+      if (part.zeros || part.absent)
+        continue; // the slot was allocated zeroed; another rank's expert
       const int32_t slotType = entryDType(m.slots[m.weights[i].slot], m.weights[i].layer);
       const bool sameType = storedAs(slotType, t);
       auto *dst = static_cast<char *>(model.weightData(i));
       PageDropper dropper(set.sources[t.source].fileMapped ? t.data : nullptr);
       // Runs of consecutive elements: the whole tensor (or a contiguous part,
-      // which `t` already is), else one run of the part per outer index.
+      // which `t` already is), else one run of the part's held rows per outer
+      // index, each at its place in the part (the padding after it stays
+      // zero, the slot was allocated zeroed).
       const bool gathered = !part.contiguous();
       const int64_t runs = gathered ? part.outer : 1;
-      const int64_t run = gathered ? part.count * part.inner
+      const int64_t run = gathered ? part.held * part.inner
                                    : elementCount(t.shape.data(), t.shape.size());
+      const int64_t stride = gathered ? part.count * part.inner : run;
       for (int64_t r = 0; r < runs; ++r)
       for (int64_t done = 0; done < run; done += kChunk) {
         const int64_t count = std::min(kChunk, run - done);
         const int64_t source =
             (gathered ? (r * part.along + part.begin) * part.inner : 0) + done;
-        const int64_t begin = r * run + done;
+        const int64_t begin = r * stride + done;
         const unsigned char *from = t.data + bytesOf(t, source);
         char *to = dst + storageBytes(slotType, begin);
         if (sameType) {
@@ -256,7 +272,7 @@ private:
     const tfc_gen_model &m = descriptor();
     std::vector<uintptr_t> layers(std::max(m.slots[s].layers, 1));
     for (int32_t i = 0; i < m.info.n_weights; ++i)
-      if (m.weights[i].slot == s)
+      if (m.weights[i].slot == s && !shards[i].absent)
         layers[std::max(m.weights[i].layer, 0)] = reinterpret_cast<uintptr_t>(tensor(i).data);
     const uintptr_t base = *std::min_element(layers.begin(), layers.end());
     tfc_model::SlotView view;

@@ -54,7 +54,7 @@
 // LAST: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<1x8xf32> -> tensor<1x16xf32>
 // LAST: return %[[G]]
 
-// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 1 feed-forward blocks (per layer loop body), 1 embeddings; output head split}}
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 1 feed-forward blocks (per layer loop body), 0 mixtures of experts, 1 embeddings; output head split}}
 module {
   func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x16xf32> {
     %c0 = arith.constant 0 : index
@@ -123,7 +123,7 @@ module {
 // CHECK: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<?x8xf32> -> tensor<?x16xf32>
 // CHECK: return %[[G]]
 
-// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 1 feed-forward blocks (per layer loop body), 1 embeddings; output head split}}
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 1 feed-forward blocks (per layer loop body), 0 mixtures of experts, 1 embeddings; output head split}}
 module {
   func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x16xf32> {
     %emb = attn.weight "wte.weight" : tensor<16x8xf32>
@@ -152,10 +152,12 @@ module {
 // q_proj) and kv_b_proj by rows, o_proj by columns, then a sum; the
 // down-projections q_a_proj and kv_a_proj_with_mqa and their norms, shared by
 // all heads, stay whole on every rank (so does the latent the KV cache holds).
-// A vocabulary of 15 does not divide by 2: the embedding stays whole.
+// A vocabulary of 15 does not divide by 2: the embedding splits into shards
+// of 8 rows, the last padded with a zero row (the whole size, 15, last in
+// attn.shard).
 
 // CHECK-LABEL: func.func @decoder
-// CHECK: attn.weight "emb.weight" : tensor<15x64xf32>
+// CHECK: attn.weight "emb.weight" {attn.shard = array<i64: 0, 2, 2, 15>} : tensor<8x64xf32>
 // CHECK: %[[QA:.*]] = attn.weight "q_a.weight" : tensor<16x64xf32>
 // CHECK: %[[QN:.*]] = attn.weight "q_norm.weight" : tensor<16xf32>
 // CHECK: %[[QB:.*]] = attn.weight "q_b.weight" {attn.shard = array<i64: 0, 2, 2>} : tensor<48x16xf32>
@@ -174,11 +176,11 @@ module {
 // LATENT: attn.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, heads = 2 : i64, kv_heads = 1 : i64
 // LATENT: attn.all_reduce
 
-// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 0 feed-forward blocks (per layer loop body), 0 embeddings; output head replicated}}
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 0 feed-forward blocks (per layer loop body), 0 mixtures of experts, 1 embeddings; output head replicated}}
 module {
   func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x64xf32> {
     %emb = attn.weight "emb.weight" : tensor<15x64xf32>
-    // expected-remark @+1 {{vocabulary (15) not divisible by ranks (2): embedding replicated}}
+    // expected-remark @+1 {{vocabulary (15) not divisible by ranks (2): shards of 8 rows, the last padded}}
     %x = attn.embedding %emb, %tokens : tensor<15x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
     %qa = attn.weight "q_a.weight" : tensor<16x64xf32>
     %qn = attn.weight "q_norm.weight" : tensor<16xf32>
@@ -195,5 +197,135 @@ module {
            : tensor<?x64xf32> -> tensor<?x64xf32>
     %r = attn.add %x, %y : tensor<?x64xf32>
     return %r : tensor<?x64xf32>
+  }
+}
+
+// -----
+
+// A vocabulary of 13 over 2 ranks (7 rows each, the last one padded) and over
+// 4 (4 rows each, the last holding 1 and 3 padding rows): the embedding and
+// the head (with its bias) split with padding, the head's logits gathered
+// ranks * 7 (or 4) wide and the padding's columns, at the end, sliced off, so
+// the decoder still returns 13 logits and a padding row's logit never reaches
+// sampling. The last-token entry point keeps the slice after its gather.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK: %[[EMB:.*]] = attn.weight "emb.weight" {attn.shard = array<i64: 0, 2, 2, 13>} : tensor<7x8xf32>
+// CHECK: %[[E:.*]] = attn.embedding %[[EMB]], %{{.*}} {vocab_parts = 2 : i64} : tensor<7x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+// CHECK: attn.all_reduce %[[E]] ranks 2
+// CHECK: %[[WH:.*]] = attn.weight "head.weight" {attn.shard = array<i64: 0, 2, 2, 13>} : tensor<7x8xf32>
+// CHECK: %[[BH:.*]] = attn.weight "head.bias" {attn.shard = array<i64: 0, 2, 2, 13>} : tensor<7xf32>
+// CHECK: %[[H:.*]] = attn.linear %{{.*}}, %[[WH]] bias %[[BH]] : tensor<?x8xf32>, tensor<7x8xf32>, tensor<7xf32> -> tensor<?x7xf32>
+// CHECK: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<?x7xf32> -> tensor<?x14xf32>
+// CHECK: %[[L:.*]] = attn.slice_last %[[G]] {offset = 0 : i64} : tensor<?x14xf32> -> tensor<?x13xf32>
+// CHECK: return %[[L]] : tensor<?x13xf32>
+
+// FOUR: remark: vocabulary (13) not divisible by ranks (4): shards of 4 rows, the last padded
+// FOUR: attn.weight "emb.weight" {attn.shard = array<i64: 0, 4, 4, 13>} : tensor<4x8xf32>
+// FOUR: attn.weight "head.weight" {attn.shard = array<i64: 0, 4, 4, 13>} : tensor<4x8xf32>
+// FOUR: attn.all_gather %{{.*}} ranks 4 : tensor<?x4xf32> -> tensor<?x16xf32>
+// FOUR: attn.slice_last %{{.*}} {offset = 0 : i64} : tensor<?x16xf32> -> tensor<?x13xf32>
+
+// LAST-LABEL: func.func @decoder_last
+// LAST: %[[H:.*]] = attn.linear %{{.*}} : tensor<1x8xf32>, tensor<7x8xf32>, tensor<7xf32> -> tensor<1x7xf32>
+// LAST: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<1x7xf32> -> tensor<1x14xf32>
+// LAST: %[[L:.*]] = attn.slice_last %[[G]] {offset = 0 : i64} : tensor<1x14xf32> -> tensor<1x13xf32>
+// LAST: return %[[L]] : tensor<1x13xf32>
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 0 feed-forward blocks (per layer loop body), 0 mixtures of experts, 1 embeddings; output head split}}
+module {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x13xf32> {
+    %emb = attn.weight "emb.weight" : tensor<13x8xf32>
+    // expected-remark @+1 {{vocabulary (13) not divisible by ranks (2): shards of 7 rows, the last padded}}
+    %x = attn.embedding %emb, %tokens : tensor<13x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+    %n = attn.weight "norm.weight" : tensor<8xf32>
+    %h = attn.rms_norm %x, %n {eps = 1.0e-05 : f64} : tensor<?x8xf32>, tensor<8xf32> -> tensor<?x8xf32>
+    %wh = attn.weight "head.weight" : tensor<13x8xf32>
+    %bh = attn.weight "head.bias" : tensor<13xf32>
+    %logits = attn.linear %h, %wh bias %bh : tensor<?x8xf32>, tensor<13x8xf32>, tensor<13xf32> -> tensor<?x13xf32>
+    return %logits : tensor<?x13xf32>
+  }
+}
+
+// -----
+
+// A head tied to an embedding of 13 rows splits with it into the same padded
+// shards: one tensor of 7 rows per rank, the logits gathered 14 wide and the
+// padding column sliced off.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK: %[[EMB:.*]] = attn.weight "wte.weight" {attn.shard = array<i64: 0, 2, 2, 13>} : tensor<7x8xf32>
+// CHECK: attn.embedding %[[EMB]], %{{.*}} {vocab_parts = 2 : i64} : tensor<7x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+// CHECK: %[[H:.*]] = attn.linear %{{.*}}, %[[EMB]] : tensor<?x8xf32>, tensor<7x8xf32> -> tensor<?x7xf32>
+// CHECK: %[[G:.*]] = attn.all_gather %[[H]] ranks 2 : tensor<?x7xf32> -> tensor<?x14xf32>
+// CHECK: %[[L:.*]] = attn.slice_last %[[G]] {offset = 0 : i64} : tensor<?x14xf32> -> tensor<?x13xf32>
+// CHECK: return %[[L]] : tensor<?x13xf32>
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 0 feed-forward blocks (per layer loop body), 0 mixtures of experts, 1 embeddings; output head split}}
+module {
+  func.func @decoder(%tokens: tensor<?xi32>) -> tensor<?x13xf32> {
+    %emb = attn.weight "wte.weight" : tensor<13x8xf32>
+    // expected-remark @+1 {{vocabulary (13) not divisible by ranks (2): shards of 7 rows, the last padded}}
+    %x = attn.embedding %emb, %tokens : tensor<13x8xf32>, tensor<?xi32> -> tensor<?x8xf32>
+    %logits = attn.linear %x, %emb : tensor<?x8xf32>, tensor<13x8xf32> -> tensor<?x13xf32>
+    return %logits : tensor<?x13xf32>
+  }
+}
+
+// -----
+
+// A mixture of experts split by experts: 3 experts over 2 ranks, 2 per rank
+// (the last rank's second one padding); each stacked expert weight holds 2
+// experts per layer ([2 layers x 2, ...], attn.shard [-2, parts, ranks,
+// experts]: whole experts, not a cut inside one), the layer's slice starts at
+// o / 3 * 2 for the single-process offset o = l * 3; the router stays whole;
+// a sum over ranks follows. Over 4 ranks, fewer experts than ranks: replicated.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK-DAG: %[[R:.*]] = attn.weight "l." * ".router.weight" layers 2 : tensor<2x3x8xf32>
+// CHECK-DAG: %[[G:.*]] = attn.weight "l." * ".e." * ".gate.weight" layers 2 experts 3 {attn.shard = array<i64: -2, 2, 2, 3>} : tensor<4x4x8xf32>
+// CHECK-DAG: %[[U:.*]] = attn.weight "l." * ".e." * ".up.weight" layers 2 experts 3 {attn.shard = array<i64: -2, 2, 2, 3>} : tensor<4x4x8xf32>
+// CHECK-DAG: %[[D:.*]] = attn.weight "l." * ".e." * ".down.weight" layers 2 experts 3 {attn.shard = array<i64: -2, 2, 2, 3>} : tensor<4x8x4xf32>
+// CHECK: scf.for %[[L:[^ ]*]] =
+// CHECK: %[[RL:.*]] = tensor.extract_slice %[[R]][%[[L]], 0, 0] [1, 3, 8]
+// CHECK: %[[O:.*]] = arith.muli %[[L]], %{{.*}} : index
+// CHECK: %[[LAYER:.*]] = arith.divui %[[O]], %[[C3:.*]] : index
+// CHECK: %[[OFF:.*]] = arith.muli %[[LAYER]], %[[C2:.*]] : index
+// CHECK: %[[GL:.*]] = tensor.extract_slice %[[G]][%[[OFF]], 0, 0] [2, 4, 8] [1, 1, 1] : tensor<4x4x8xf32> to tensor<2x4x8xf32>
+// CHECK: %[[M:.*]] = attn.moe %{{.*}} router(%[[RL]] : tensor<3x8xf32>) experts(%[[GL]], %{{.*}}, %{{.*}} : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x8x4xf32>)
+// CHECK-SAME: expert_parts = 2 : i64
+// CHECK: %[[S:.*]] = attn.all_reduce %[[M]] ranks 2 : tensor<?x8xf32>
+// CHECK: attn.add %{{.*}}, %[[S]]
+
+// FOUR: remark: fewer experts (3) than ranks (4): mixture of experts replicated
+// FOUR: attn.weight "l." * ".e." * ".gate.weight" layers 2 experts 3 : tensor<6x4x8xf32>
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 0 feed-forward blocks (per layer loop body), 1 mixtures of experts, 0 embeddings; output head replicated}}
+module {
+  func.func @decoder(%x0: tensor<?x8xf32>) -> tensor<?x8xf32> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c3 = arith.constant 3 : index
+    %r = attn.weight "l." * ".router.weight" layers 2 : tensor<2x3x8xf32>
+    %g = attn.weight "l." * ".e." * ".gate.weight" layers 2 experts 3 : tensor<6x4x8xf32>
+    %u = attn.weight "l." * ".e." * ".up.weight" layers 2 experts 3 : tensor<6x4x8xf32>
+    %d = attn.weight "l." * ".e." * ".down.weight" layers 2 experts 3 : tensor<6x8x4xf32>
+    %y = scf.for %l = %c0 to %c2 step %c1 iter_args(%x = %x0) -> (tensor<?x8xf32>) {
+      %rl = tensor.extract_slice %r[%l, 0, 0] [1, 3, 8] [1, 1, 1] : tensor<2x3x8xf32> to tensor<3x8xf32>
+      %o1 = arith.muli %l, %c3 : index
+      %gl = tensor.extract_slice %g[%o1, 0, 0] [3, 4, 8] [1, 1, 1] : tensor<6x4x8xf32> to tensor<3x4x8xf32>
+      %o2 = arith.muli %l, %c3 : index
+      %ul = tensor.extract_slice %u[%o2, 0, 0] [3, 4, 8] [1, 1, 1] : tensor<6x4x8xf32> to tensor<3x4x8xf32>
+      %o3 = arith.muli %l, %c3 : index
+      %dl = tensor.extract_slice %d[%o3, 0, 0] [3, 8, 4] [1, 1, 1] : tensor<6x8x4xf32> to tensor<3x8x4xf32>
+      // expected-remark @+1 {{experts (3) not divisible by ranks (2): 2 per rank, the last padded}}
+      %m = attn.moe %x router(%rl : tensor<3x8xf32>) experts(%gl, %ul, %dl : tensor<3x4x8xf32>, tensor<3x4x8xf32>, tensor<3x8x4xf32>)
+             {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64, topk_group = 1 : i64,
+              norm_topk_prob, routed_scaling_factor = 1.0 : f64} : tensor<?x8xf32> -> tensor<?x8xf32>
+      %x1 = attn.add %x, %m : tensor<?x8xf32>
+      scf.yield %x1 : tensor<?x8xf32>
+    }
+    return %y : tensor<?x8xf32>
   }
 }

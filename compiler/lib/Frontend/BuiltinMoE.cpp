@@ -106,7 +106,8 @@ std::optional<Val> lowerMoE(BuiltinContext &b, CallArgs &a) {
       builder.getI64IntegerAttr(a.get("topk_group").i),
       a.get("norm_topk_prob").b ? builder.getUnitAttr() : UnitAttr(),
       builder.getF64FloatAttr(a.get("routed_scaling_factor").asDouble()),
-      attn::MoeScoringAttr::get(&b.context, *attn::symbolizeMoeScoring(a.get("scoring_func").s)));
+      attn::MoeScoringAttr::get(&b.context, *attn::symbolizeMoeScoring(a.get("scoring_func").s)),
+      /*expert_parts=*/IntegerAttr());
   if (int64_t shared = a.get("shared_experts").i) {
     // DeepseekV2MoE: y + shared_experts(x), one SwiGLU of shared * ffn.
     int64_t width = shared * a.get("ffn").i;

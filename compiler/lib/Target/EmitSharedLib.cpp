@@ -76,7 +76,7 @@ public:
     weight = define(ctx, "tfc_gen_weight",
                     {{"name", ptr}, {"rank", i32}, {"dims", dims}, {"slot", i32},
                      {"layer", i32}, {"init", i32}, {"shard_dim", i32},
-                     {"shard_parts", i32}});
+                     {"shard_parts", i32}, {"shard_index", i32}});
     cache = define(ctx, "tfc_gen_cache",
                    {{"rank", i32}, {"dims", dims}, {"seq_dim", i32}, {"dtype", i32}});
     function = define(ctx, "tfc_gen_function",
@@ -219,18 +219,31 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
     llvm::SmallVector<int64_t> shape(slot.getTensorShape());
     llvm::ArrayRef<int64_t> shard = layout.shards[index];
     int32_t shardDim = 0, shardParts = 0;
-    if (shard.size() == 3) {
+    if (shard.size() >= 3) {
       shardDim = static_cast<int32_t>(shard[0]);
       shardParts = static_cast<int32_t>(shard[1]);
       if (shardDim >= 0)
-        shape[shardDim] *= shardParts;
+        shape[shardDim] = wholeSizeOfShard(shard, shape[shardDim]);
     }
-    for (int64_t l = 0; l < std::max<int64_t>(layers, 1); ++l)
+    // Experts split by rank (TFC_SHARD_EXPERTS): every expert of every layer
+    // is an entry, held by part e / held at index l * held + e % held of
+    // that part's slot.
+    const bool expertSplit = shardDim == TFC_SHARD_EXPERTS;
+    const int64_t experts = name.getExperts();
+    const int64_t held = expertSplit ? llvm::divideCeil(experts, shardParts) : 0;
+    for (int64_t l = 0; l < std::max<int64_t>(layers, 1); ++l) {
+      int64_t layer = layers ? l : -1, part = 0;
+      if (expertSplit) {
+        int64_t e = l % experts;
+        part = e / held;
+        layer = l / experts * held + e % held;
+      }
       weights.push_back(llvm::ConstantStruct::get(
           b.weight, {b.string(name.nameOfLayer(l), "__tfc_name"), b.int32(shape.size()),
-                     b.dimsOf(shape), b.int32(index), b.int32(layers ? l : -1),
+                     b.dimsOf(shape), b.int32(index), b.int32(layer),
                      b.int32(static_cast<int32_t>(slot.getInit())), b.int32(shardDim),
-                     b.int32(shardParts)}));
+                     b.int32(shardParts), b.int32(part)}));
+    }
     // Per-layer types (q4_k_m): an int32 per entry, else null.
     llvm::Constant *layerDtypes = llvm::ConstantPointerNull::get(b.ptr);
     if (!slot.getLayerDtypes().empty()) {
@@ -240,7 +253,8 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
       layerDtypes = b.global(llvm::ConstantDataArray::get(b.ctx, types), "__tfc_layer_dtypes");
     }
     slots.push_back(llvm::ConstantStruct::get(
-        b.slot, {b.int32(slot.getShape().size()), b.dimsOf(slot.getShape()), b.int32(layers),
+        b.slot, {b.int32(slot.getShape().size()), b.dimsOf(slot.getShape()),
+                 b.int32(layers ? slot.getShape().front() : 0), // a rank's experts when split
                  b.int32(static_cast<int32_t>(slot.getDtype())), layerDtypes}));
   }
 

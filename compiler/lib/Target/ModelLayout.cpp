@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Target/ModelLayout.h"
+#include "tfc/gen_abi.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -42,6 +43,17 @@ int64_t timesRun(Operation *op) {
   return times;
 }
 
+/// The vocabulary of embedding `emb`: its table's rows, times the ranks for a
+/// vocabulary-parallel table (less its padding when they do not divide it).
+int64_t vocabularyOf(attn::EmbeddingOp emb) {
+  int64_t rows = emb.getTable().getType().getDimSize(0);
+  if (Operation *table = emb.getTable().getDefiningOp())
+    if (auto shard = table->getAttrOfType<DenseI64ArrayAttr>("attn.shard");
+        shard && shard.size() >= 3 && shard[0] == 0)
+      return wholeSizeOfShard(shard.asArrayRef(), rows);
+  return rows * emb.getVocabParts().value_or(1);
+}
+
 } // namespace
 
 ModelSummary summarizeModel(ModuleOp module) {
@@ -68,7 +80,7 @@ ModelSummary summarizeModel(ModuleOp module) {
       if (!s.dim)
         s.dim = emb.getType().getDimSize(1);
       if (!s.vocab) // a vocabulary-parallel table holds 1/vocab_parts of the rows
-        s.vocab = emb.getTable().getType().getDimSize(0) * emb.getVocabParts().value_or(1);
+        s.vocab = vocabularyOf(emb);
     } else if (auto a = dyn_cast<attn::AttentionOp>(op)) {
       if (a.getMemory())
         return;
@@ -153,9 +165,16 @@ int64_t ModelLayout::parameterCount() const {
     int64_t n = 1;
     for (int64_t d : slot.getShape())
       n *= d;
-    // A slot holds one rank's part of a sharded tensor.
-    if (index < shards.size() && shards[index].size() == 3 && shards[index][0] >= 0)
-      n *= shards[index][1];
+    // A slot holds one rank's part of a sharded tensor (padded: the whole
+    // tensor is shorter than parts times the part), or its experts.
+    if (index < shards.size() && shards[index].size() >= 3 &&
+        shards[index][0] == TFC_SHARD_EXPERTS) {
+      n = n / slot.getShape().front() * slot.getName().getEntries();
+    } else if (index < shards.size() && shards[index].size() >= 3 && shards[index][0] >= 0) {
+      llvm::ArrayRef<int64_t> shape = slot.getTensorShape();
+      int64_t along = shape[shards[index][0]];
+      n = n / along * wholeSizeOfShard(shards[index], along);
+    }
     params += n;
   }
   return params;
@@ -178,8 +197,9 @@ FailureOr<ModelLayout> readModelLayout(ModuleOp module, ModelSummary summary) {
       return module.emitError("attn.weight_shards does not match attn.weight_slots");
     for (auto [i, shard] : llvm::enumerate(shards)) {
       auto values = dyn_cast<DenseI64ArrayAttr>(shard);
-      if (!values || (values.size() != 0 && values.size() != 3))
-        return module.emitError("attn.weight_shards: entry ") << i << " is not [dim, parts, ranks]";
+      if (!values || (values.size() != 0 && values.size() != 3 && values.size() != 4))
+        return module.emitError("attn.weight_shards: entry ")
+               << i << " is not [dim, parts, ranks] or [dim, parts, ranks, whole]";
       layout.shards[i].assign(values.asArrayRef().begin(), values.asArrayRef().end());
     }
   }

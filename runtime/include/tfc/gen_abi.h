@@ -37,7 +37,7 @@
 extern "C" {
 #endif
 
-#define TFC_GEN_ABI_VERSION 8
+#define TFC_GEN_ABI_VERSION 9
 #define TFC_MAX_RANK 8
 
 /* MLIR's ranked memref descriptor {allocated, aligned, offset, sizes[r], strides[r]}
@@ -169,15 +169,23 @@ typedef struct {
   int32_t init;  /* TFC_INIT_*: how tfc_model_random fills it */
   /* Tensor parallelism (tfc_gen_model.tensor_parallel = R > 1): with
      shard_parts = P > 0 and shard_dim = d >= 0, the tensor is cut into P equal
-     parts along dims[d] and rank r holds part r * P / R (P == R: one part per
-     rank; P < R: a part replicated on R / P ranks); with shard_dim =
-     TFC_SHARD_RANK_ZERO, rank 0 holds the tensor and the others zeros (a bias
-     added after a sum over ranks). shard_parts = 0: every rank holds it all. */
+     parts of ceil(dims[d] / P) along dims[d] and rank r holds part r * P / R
+     (P == R: one part per rank; P < R: a part replicated on R / P ranks);
+     when P does not divide dims[d] the last parts run past the tensor's end
+     and the rows past it are zeros (a vocabulary the ranks do not divide);
+     with shard_dim = TFC_SHARD_RANK_ZERO, rank 0 holds the tensor and the
+     others zeros (a bias added after a sum over ranks); with shard_dim =
+     TFC_SHARD_EXPERTS, the entry (one expert of a mixture of experts) is held
+     whole by the ranks of part shard_index (rank r when r * P / R ==
+     shard_index) at index `layer` of their slot, and by no other rank, which
+     neither maps nor copies it. shard_parts = 0: every rank holds it all. */
   int32_t shard_dim;
   int32_t shard_parts;
+  int32_t shard_index; /* the part holding the entry (TFC_SHARD_EXPERTS), else 0 */
 } tfc_gen_weight;
 
 #define TFC_SHARD_RANK_ZERO (-1)
+#define TFC_SHARD_EXPERTS (-2)
 
 /* A KV cache buffer (TFC_ARG_CACHE) each session allocates: zero-initialized, exactly
    of shape dims (static in the generated code; dims[seq_dim] == max_seq, or the window

@@ -13,6 +13,13 @@
 #     within 1e-5 relative (max |difference| / max |logit| of the step),
 #   * both agree with the numpy reference within 1e-4 relative (check.py's
 #     tolerance) at every step, the reference run on the generated sequence.
+# With --random-weights SEED both runs take the runtime's seeded random weights
+# (tfc_model_random: each rank its part of the one process's) instead of the
+# file, and only the first two checks apply (numpy does not know those weights);
+# --no-numpy drops the third alone (a model compiled with a quantized
+# --weight-type, which numpy's float64 model does not round alike); --weights
+# FILE runs both on FILE (a Hugging Face checkpoint's, say) instead of MODEL's
+# reference weights, without numpy too.
 # Exit status 0 when everything holds, 1 otherwise, each failure named.
 #
 #===----------------------------------------------------------------------===#
@@ -39,6 +46,12 @@ TP_MODELS = {
     # The vocabulary-parallel embedding (96 rows): GPT-2's head tied to it, BERT's encoder.
     "gpt2_tp": ("gpt2", dict(MODELS["gpt2_small"][1], vocab=96)),
     "bert_tp": ("bert", dict(MODELS["bert_small"][1], vocab=96)),
+    # The DeepSeek-V2-like mixture of experts of test/Numeric (no numpy model:
+    # --random-weights only).
+    "moe_small": ("moe", dict(vocab=97, dim=64)),
+    # Checkpoints of test/Numeric/lib/hf_checkpoint.py (with --weights only).
+    "deepseek-v2": ("moe", dict(vocab=97, dim=64)),
+    "mixtral": ("moe", dict(vocab=97, dim=64)),
 }
 
 TP_TOL = 1e-5
@@ -69,15 +82,25 @@ def main():
     ap.add_argument("--tokens", default="3,17,42,8,96,1,55")
     ap.add_argument("-n", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--random-weights", type=int, default=None, metavar="SEED")
+    ap.add_argument("--no-numpy", action="store_true")
+    ap.add_argument("--weights", default=None, metavar="FILE")
     args = ap.parse_args()
 
     family, cfg = {**MODELS, **TP_MODELS}[args.model]
     os.makedirs(args.work, exist_ok=True)
-    W = R.manifest(family, cfg, seed=args.seed)
-    weights = os.path.join(args.work, "%s.safetensors" % args.model)
-    R.save_safetensors(weights, W.used)
     tokens = [int(t) % cfg["vocab"] for t in args.tokens.split(",")]
-    common = ["--weights", weights, "--tokens", ",".join(map(str, tokens)), "-n", str(args.n)]
+    if args.weights:
+        args.no_numpy = True
+        common = ["--weights", args.weights]
+    elif args.random_weights is None:
+        W = R.manifest(family, cfg, seed=args.seed)
+        weights = os.path.join(args.work, "%s.safetensors" % args.model)
+        R.save_safetensors(weights, W.used)
+        common = ["--weights", weights]
+    else:
+        common = ["--random-weights", str(args.random_weights)]
+    common += ["--tokens", ",".join(map(str, tokens)), "-n", str(args.n)]
     enc_tokens = None
     if family in R.ENCODER_DECODER:
         enc_tokens = [5, 60, 2, 33, 90]
@@ -102,6 +125,16 @@ def main():
     tp = np.fromfile(tp_bin, "<f4").reshape(-1, width)
     if single.shape != tp.shape or single.shape[0] == 0:
         failures.append("logit dumps differ in shape: %s and %s" % (single.shape, tp.shape))
+    elif args.random_weights is not None or args.no_numpy:
+        worst_tp = max(rel(tp[step], single[step]) for step in range(single.shape[0]))
+        if worst_tp > TP_TOL:
+            failures.append("%d ranks vs one process: relative error %.3g > %g" %
+                            (args.ranks, worst_tp, TP_TOL))
+        print("%s: %d ranks, %d steps, %s: tokens equal: %s; max relative error "
+              "vs one process %.3g" % (args.model, args.ranks, single.shape[0],
+                                       "no numpy" if args.random_weights is None else
+                                       "random weights",
+                                       single_out.split() == tp_out.split(), worst_tp))
     else:
         if encoder:
             want = R.forward(family, cfg, W.used, tokens)

@@ -79,13 +79,21 @@ struct ModelLayout {
       attentionMaps;
   /// Tensor parallelism (attn.tensor_parallel, attn.weight_shards): the ranks
   /// the model is split over (1: none) and per slot its shard {dim, parts,
-  /// ranks} (empty: every rank holds it whole).
+  /// ranks}, or {dim, parts, ranks, whole} when the parts are padded (empty:
+  /// every rank holds it whole).
   int64_t tensorParallel = 1;
-  llvm::SmallVector<llvm::SmallVector<int64_t, 3>> shards;
+  llvm::SmallVector<llvm::SmallVector<int64_t, 4>> shards;
 
   /// Parameters of the model: the elements of every manifest tensor.
   int64_t parameterCount() const;
 };
+
+/// The whole tensor's size along the dim cut by `shard` ({dim, parts, ranks[,
+/// whole]}, dim >= 0) whose parts are `part` long: parts * part unless the
+/// parts are padded (a vocabulary not divisible by the ranks).
+inline int64_t wholeSizeOfShard(llvm::ArrayRef<int64_t> shard, int64_t part) {
+  return shard.size() == 4 ? shard[3] : shard[1] * part;
+}
 
 /// Reads the layout that the passes left on `module` (attn.weight_slots,
 /// attn.kv_caches on the module; attn.entry_args, attn.out_width,

@@ -214,7 +214,15 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
     if (d < 0)
       return emitError() << "weight slot '" << name.str()
                          << "' must have a static, non-negative shape";
-  if (name.isStacked() && (shape.empty() || shape.front() != name.getEntries()))
+  // With the experts split by rank, the slot holds ceil(E / parts) of each
+  // layer's E experts.
+  auto holds = [&](int64_t leading) {
+    if (leading == name.getEntries())
+      return true;
+    int64_t experts = name.getExperts(), layers = experts > 0 ? name.getEntries() / experts : 0;
+    return experts > 0 && layers > 0 && leading % layers == 0 && leading / layers < experts;
+  };
+  if (name.isStacked() && (shape.empty() || !holds(shape.front())))
     return emitError() << "stacked weight slot '" << name.str() << "' has " << name.getEntries()
                        << (name.getExperts() > 0 ? " entries (layers times experts)" : " layers")
                        << " but a leading dimension of "

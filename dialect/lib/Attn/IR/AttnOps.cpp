@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
@@ -112,8 +113,14 @@ LogicalResult WeightOp::verify() {
     return emitOpError() << "stacked weight '" << name.str()
                          << "' needs a leading layer dimension and a tensor per layer, got "
                          << shapeString(getResult());
-  if (name.isStacked() && getType().getDimSize(0) != name.getEntries())
-    return emitOpError() << "stacked weight '" << name.str() << "' has " << name.getEntries()
+  // A rank's experts (tfc-attn-tensor-parallel's expert split, `attn.shard`
+  // [-2, parts, ranks, experts]): ceil(experts / parts) per layer.
+  int64_t entries = name.getEntries();
+  if (auto shard = (*this)->getAttrOfType<DenseI64ArrayAttr>("attn.shard");
+      shard && shard.size() == 4 && shard[0] == -2 && name.getExperts() > 0 && shard[1] > 0)
+    entries = entries / name.getExperts() * llvm::divideCeil(name.getExperts(), shard[1]);
+  if (name.isStacked() && getType().getDimSize(0) != entries)
+    return emitOpError() << "stacked weight '" << name.str() << "' has " << entries
                          << (name.getExperts() > 0 ? " entries (layers times experts)" : " layers")
                          << " but a leading dimension of " << getType().getDimSize(0);
   return success();
@@ -262,10 +269,13 @@ LogicalResult MoEOp::verify() {
     return emitOpError() << "gate must be [experts, ffn, d], got " << shapeString(getGate());
   int64_t experts = dimOf(getRouter(), 0), dim = dimOf(getInput(), 1);
   int64_t ffn = dimOf(getGate(), 1);
+  if (getExpertParts() && (*getExpertParts() < 2 || *getExpertParts() > experts))
+    return emitOpError() << "expert_parts must be between 2 and the " << experts << " experts";
+  int64_t held = getNumLocalExperts();
   if (failed(expectShape(*this, getRouter(), "router", {experts, dim})) ||
-      failed(expectShape(*this, getGate(), "gate", {experts, ffn, dim})) ||
-      failed(expectShape(*this, getUp(), "up", {experts, ffn, dim})) ||
-      failed(expectShape(*this, getDown(), "down", {experts, dim, ffn})))
+      failed(expectShape(*this, getGate(), "gate", {held, ffn, dim})) ||
+      failed(expectShape(*this, getUp(), "up", {held, ffn, dim})) ||
+      failed(expectShape(*this, getDown(), "down", {held, dim, ffn})))
     return failure();
   int64_t topK = getTopK(), groups = getNGroup(), topGroups = getTopkGroup();
   if (topK < 1 || topK > experts)

@@ -24,11 +24,14 @@ using namespace tfc::attn;
 namespace {
 
 /// The output head: the linear layer whose result the decoder returns,
-/// directly or gathered over ranks (tfc-attn-tensor-parallel).
+/// directly or gathered over ranks (tfc-attn-tensor-parallel), the gather's
+/// padding sliced off when the ranks do not divide the vocabulary.
 LinearOp headOf(func::ReturnOp ret) {
   if (!ret.getNumOperands())
     return {};
   Value result = ret.getOperand(0);
+  if (auto slice = result.getDefiningOp<SliceLastOp>())
+    result = slice.getInput();
   if (auto gather = result.getDefiningOp<AllGatherOp>())
     result = gather.getInput();
   return result.getDefiningOp<LinearOp>();
@@ -51,7 +54,8 @@ struct AttnLastTokenLogitsPass
     last.setSymName("decoder_last");
     auto lastRet = cast<func::ReturnOp>(last.getBody().front().getTerminator());
     LinearOp lastHead = headOf(lastRet);
-    auto gather = lastRet.getOperand(0).getDefiningOp<AllGatherOp>();
+    auto unpad = lastRet.getOperand(0).getDefiningOp<SliceLastOp>();
+    auto gather = (unpad ? unpad.getInput() : lastRet.getOperand(0)).getDefiningOp<AllGatherOp>();
 
     // %x[n - 1 : n, :] feeds the output head.
     b.setInsertionPoint(lastHead);
@@ -75,7 +79,14 @@ struct AttnLastTokenLogitsPass
       logits = b.create<AllGatherOp>(loc, RankedTensorType::get({1, full}, b.getF32Type()),
                                      logits, gather.getRanksAttr());
     }
+    if (unpad) {
+      int64_t vocab = cast<RankedTensorType>(unpad.getType()).getDimSize(1);
+      logits = b.create<SliceLastOp>(loc, RankedTensorType::get({1, vocab}, b.getF32Type()),
+                                     logits, unpad.getOffsetAttr());
+    }
     lastRet->setOperand(0, logits);
+    if (unpad)
+      unpad.erase();
     if (gather)
       gather.erase();
     lastHead.erase();

@@ -16,11 +16,13 @@
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace tfc::attn {
 #define GEN_PASS_DEF_ATTNTENSORPARALLEL
@@ -38,6 +40,10 @@ constexpr llvm::StringLiteral kTensorParallelAttr = "attn.tensor_parallel";
 /// dim of kRankZeroOnly: rank 0 holds the whole tensor, the others zeros (a bias
 /// added after a sum over ranks must be added once).
 constexpr int64_t kRankZeroOnly = -1;
+/// dim of kExpertsSplit: a stacked expert weight whose experts are split by
+/// rank, each expert (a manifest entry) whole on the rank that holds it
+/// (gen_abi.h TFC_SHARD_EXPERTS); attn.shard = [-2, parts, ranks, experts].
+constexpr int64_t kExpertsSplit = -2;
 
 /// A weight operand and the attn.weight it comes from, directly or through
 /// the layer slice of a stacked weight.
@@ -70,8 +76,15 @@ std::optional<WeightUse> exclusiveWeight(Value w) {
   return WeightUse{op, slice};
 }
 
+/// Whether the parts of a split may be padded: a dimension not divisible by
+/// the parts is cut into parts of ceil(size / parts), the last ones padded
+/// with zero rows. Only the vocabulary is split that way (a padding row is a
+/// token no input holds and a logit the gather drops); heads and MLP columns
+/// must divide evenly.
+enum class Padding { none, allowed };
+
 /// Whether operand `w` (absent: trivially) can take part `parts` along `dim`.
-bool canShard(Value w, int64_t dim, int64_t parts) {
+bool canShard(Value w, int64_t dim, int64_t parts, Padding padding = Padding::none) {
   if (!w)
     return true;
   auto use = exclusiveWeight(w);
@@ -80,7 +93,21 @@ bool canShard(Value w, int64_t dim, int64_t parts) {
   auto type = cast<RankedTensorType>(w.getType());
   if (dim == kRankZeroOnly)
     return true;
-  return dim < type.getRank() && !type.isDynamicDim(dim) && type.getDimSize(dim) % parts == 0;
+  return dim < type.getRank() && !type.isDynamicDim(dim) &&
+         (padding == Padding::allowed || type.getDimSize(dim) % parts == 0);
+}
+
+/// The size of one of `parts` parts of `size`, padded up when they do not divide it.
+int64_t partSize(int64_t size, int64_t parts) { return llvm::divideCeil(size, parts); }
+
+/// The attn.shard of a cut along `dim` of a tensor `whole` wide there: [dim,
+/// parts, ranks], and the whole size after them when the parts are padded
+/// (LowerEntryPoints and the manifest then know the file's true size).
+DenseI64ArrayAttr shardAttr(OpBuilder &b, int64_t dim, int64_t parts, int64_t ranks,
+                            int64_t whole) {
+  if (dim == kRankZeroOnly || whole % parts == 0)
+    return b.getDenseI64ArrayAttr({dim, parts, ranks});
+  return b.getDenseI64ArrayAttr({dim, parts, ranks, whole});
 }
 
 /// Shards operand `w` (checked by canShard) and returns the new operand, of the
@@ -89,16 +116,18 @@ Value shard(OpBuilder &b, Value w, int64_t dim, int64_t parts, int64_t ranks) {
   if (!w)
     return w;
   WeightUse use = *exclusiveWeight(w);
-  use.weight->setAttr(kShardAttr, b.getDenseI64ArrayAttr({dim, parts, ranks}));
+  auto perTensor = cast<RankedTensorType>(w.getType());
+  use.weight->setAttr(kShardAttr,
+                      shardAttr(b, dim, parts, ranks,
+                                dim == kRankZeroOnly ? 0 : perTensor.getDimSize(dim)));
   if (dim == kRankZeroOnly)
     return w;
-  auto perTensor = cast<RankedTensorType>(w.getType());
   SmallVector<int64_t> shape(perTensor.getShape());
-  shape[dim] /= parts;
+  shape[dim] = partSize(shape[dim], parts);
   auto shardType = RankedTensorType::get(shape, perTensor.getElementType());
   auto weightType = cast<RankedTensorType>(use.weight.getType());
   SmallVector<int64_t> weightShape(weightType.getShape());
-  weightShape[dim + (use.slice ? 1 : 0)] /= parts;
+  weightShape[dim + (use.slice ? 1 : 0)] = shape[dim];
   use.weight.getResult().setType(RankedTensorType::get(weightShape, weightType.getElementType()));
   if (!use.slice)
     return use.weight.getResult();
@@ -114,11 +143,11 @@ Value shard(OpBuilder &b, Value w, int64_t dim, int64_t parts, int64_t ranks) {
   return slice;
 }
 
-/// `[n, w]` -> `[n, w / parts]`.
+/// `[n, w]` -> `[n, ceil(w / parts)]`.
 void narrowLastDim(Value v, int64_t parts) {
   auto type = cast<RankedTensorType>(v.getType());
   SmallVector<int64_t> shape(type.getShape());
-  shape.back() /= parts;
+  shape.back() = partSize(shape.back(), parts);
   v.setType(RankedTensorType::get(shape, type.getElementType()));
 }
 
@@ -261,10 +290,10 @@ public:
       emitRemark(head.getLoc(), "the output head's weight is tied to another use: head replicated");
       return;
     }
-    if (!canShard(head.getWeight(), outDim, ranks) || !canShard(head.getBias(), 0, ranks)) {
-      emitRemark(head.getLoc())
-          << "vocabulary (" << cast<RankedTensorType>(head.getType()).getDimSize(1)
-          << ") not divisible by ranks (" << ranks << "): head replicated";
+    if (!canShard(head.getWeight(), outDim, ranks, Padding::allowed) ||
+        !canShard(head.getBias(), 0, ranks, Padding::allowed)) {
+      emitRemark(head.getLoc(), "the output head's vocabulary is not static or its bias has "
+                                "other uses: head replicated");
       return;
     }
     OpBuilder b(head);
@@ -290,7 +319,7 @@ public:
         }
         auto head = dyn_cast<LinearOp>(user);
         if (head && isOutputHead(head, decoder) && head.getWeight() == w && !head.getWeightInOut() &&
-            !done.contains(head) && canShard(head.getBias(), 0, ranks)) {
+            !done.contains(head) && canShard(head.getBias(), 0, ranks, Padding::allowed)) {
           heads.push_back(head);
           continue;
         }
@@ -300,18 +329,21 @@ public:
     if (lookups.empty())
       return;
     int64_t vocab = WeightOp(tables.front()).getType().getDimSize(0);
-    if (ShapedType::isDynamic(vocab) || vocab % ranks != 0) {
+    if (ShapedType::isDynamic(vocab))
+      return;
+    OpBuilder b(lookups.front());
+    // A vocabulary not divisible by the ranks: shards of ceil(vocab / ranks)
+    // rows, the last rank's padded with zero rows that no token selects (the
+    // lowering offsets tokens by rank * rows) and whose logits the gather drops.
+    if (vocab % ranks != 0)
       emitRemark(lookups.front().getLoc())
           << "vocabulary (" << vocab << ") not divisible by ranks (" << ranks
-          << "): embedding replicated";
-      return;
-    }
-    OpBuilder b(lookups.front());
+          << "): shards of " << partSize(vocab, ranks) << " rows, the last padded";
     for (WeightOp w : tables) {
-      w->setAttr(kShardAttr, b.getDenseI64ArrayAttr({0, ranks, ranks}));
+      w->setAttr(kShardAttr, shardAttr(b, 0, ranks, ranks, vocab));
       auto type = w.getType();
-      w.getResult().setType(
-          RankedTensorType::get({vocab / ranks, type.getDimSize(1)}, type.getElementType()));
+      w.getResult().setType(RankedTensorType::get({partSize(vocab, ranks), type.getDimSize(1)},
+                                                  type.getElementType()));
     }
     for (EmbeddingOp e : lookups) {
       e.setVocabPartsAttr(b.getI64IntegerAttr(ranks));
@@ -322,10 +354,105 @@ public:
       gatherVocabulary(b, head);
   }
 
-  int64_t attentions = 0, feedForwards = 0, embeddings = 0;
+  // moe(x, router, gate, up, down) => all_reduce(moe(x, router, this rank's
+  // experts of gate, up, down) {expert_parts}): the router whole, so every
+  // rank selects the same experts, each rank adding up its own; ceil(E / N)
+  // experts per rank, the last rank's past E padding that no token selects.
+  // The weights are a layer's slice [l * E, E) of the stacked [L * E, ...]
+  // expert weight (one manifest entry per expert), or the weight itself.
+  void splitExperts(MoEOp op) {
+    int64_t experts = op.getNumExperts();
+    if (op.getExpertParts())
+      return;
+    if (experts < ranks) {
+      emitRemark(op.getLoc()) << "fewer experts (" << experts << ") than ranks (" << ranks
+                              << "): mixture of experts replicated";
+      return;
+    }
+    int64_t held = partSize(experts, ranks);
+    for (Value w : {op.getGate(), op.getUp(), op.getDown()})
+      if (!expertWeight(w, experts)) {
+        emitRemark(op.getLoc(), "an expert weight has other uses or is not a layer's "
+                                "experts: mixture of experts replicated");
+        return;
+      }
+    if (experts % ranks != 0)
+      emitRemark(op.getLoc()) << "experts (" << experts << ") not divisible by ranks (" << ranks
+                              << "): " << held << " per rank, the last padded";
+    OpBuilder b(op);
+    op.getGateMutable().assign(shardExperts(b, op.getGate(), experts, held));
+    op.getUpMutable().assign(shardExperts(b, op.getUp(), experts, held));
+    op.getDownMutable().assign(shardExperts(b, op.getDown(), experts, held));
+    op.setExpertPartsAttr(b.getI64IntegerAttr(ranks));
+    sumOverRanks(b, op.getResult(), ranks);
+    ++mixtures;
+  }
+
+  int64_t attentions = 0, feedForwards = 0, embeddings = 0, mixtures = 0;
   bool headSplit = false;
 
 private:
+  /// The stacked expert weight behind operand `w` of a moe with `experts`
+  /// experts, when only it uses it: the attn.weight itself ([E, ...]) or its
+  /// slice [o, 0, ...] [E, full...] with unit strides.
+  static std::optional<WeightUse> expertWeight(Value w, int64_t experts) {
+    if (!w.hasOneUse())
+      return std::nullopt;
+    auto slice = w.getDefiningOp<tensor::ExtractSliceOp>();
+    auto op = slice ? slice.getSource().getDefiningOp<WeightOp>() : w.getDefiningOp<WeightOp>();
+    if (!op || !op.getResult().hasOneUse() || op->hasAttr(kShardAttr) ||
+        op.getName().getExperts() != experts)
+      return std::nullopt;
+    if (!slice)
+      return WeightUse{op, {}};
+    auto type = cast<RankedTensorType>(w.getType());
+    if (type.getRank() != slice.getSourceType().getRank() || !slice.hasUnitStride() ||
+        type.getDimSize(0) != experts)
+      return std::nullopt;
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      if (!isConstantIntValue(slice.getMixedOffsets()[d], 0) ||
+          type.getDimSize(d) != slice.getSourceType().getDimSize(d))
+        return std::nullopt;
+    return WeightUse{op, slice};
+  }
+
+  /// Narrows operand `w` (checked by expertWeight) to `held` experts per
+  /// layer: the weight to [layers * held, ...], the layer's slice to
+  /// [o / experts * held, held); returns the new operand.
+  Value shardExperts(OpBuilder &b, Value w, int64_t experts, int64_t held) {
+    WeightUse use = *expertWeight(w, experts);
+    use.weight->setAttr(kShardAttr, b.getDenseI64ArrayAttr({kExpertsSplit, ranks, ranks, experts}));
+    auto weightType = cast<RankedTensorType>(use.weight.getType());
+    SmallVector<int64_t> shape(weightType.getShape());
+    shape[0] = shape[0] / experts * held;
+    use.weight.getResult().setType(RankedTensorType::get(shape, weightType.getElementType()));
+    if (!use.slice)
+      return use.weight.getResult();
+    auto perLayer = cast<RankedTensorType>(w.getType());
+    SmallVector<int64_t> layerShape(perLayer.getShape());
+    layerShape[0] = held;
+    b.setInsertionPoint(use.slice);
+    Location loc = use.slice.getLoc();
+    SmallVector<OpFoldResult> offsets = use.slice.getMixedOffsets();
+    if (auto first = getConstantIntValue(offsets[0])) {
+      offsets[0] = b.getIndexAttr(*first / experts * held);
+    } else {
+      Value layer = b.create<arith::DivUIOp>(loc, cast<Value>(offsets[0]),
+                                             b.create<arith::ConstantIndexOp>(loc, experts));
+      offsets[0] =
+          b.create<arith::MulIOp>(loc, layer, b.create<arith::ConstantIndexOp>(loc, held))
+              .getResult();
+    }
+    SmallVector<OpFoldResult> sizes = use.slice.getMixedSizes();
+    sizes[0] = b.getIndexAttr(held);
+    auto slice = b.create<tensor::ExtractSliceOp>(
+        loc, RankedTensorType::get(layerShape, perLayer.getElementType()), use.weight, offsets,
+        sizes, use.slice.getMixedStrides());
+    use.slice.getResult().replaceAllUsesWith(slice.getResult());
+    use.slice.erase();
+    return slice;
+  }
+
   /// Whether `l` computes the decoder's result (the output head, the logits).
   static bool isOutputHead(LinearOp l, func::FuncOp decoder) {
     if (!decoder || l->getParentOp() != decoder || !l.getResult().hasOneUse())
@@ -335,17 +462,25 @@ private:
   }
 
   /// The head's weight holds this rank's rows already: its bias follows and
-  /// the logits of all ranks are gathered into the decoder's result.
+  /// the logits of all ranks are gathered into the decoder's result. With a
+  /// padded vocabulary the gather is ranks * ceil(vocab / ranks) wide and the
+  /// padding's logits (zero rows, zero bias) are sliced off its end, so they
+  /// never reach sampling.
   void gatherVocabulary(OpBuilder &b, LinearOp head) {
     b.setInsertionPoint(head);
     if (head.getBias())
       head.getBiasMutable().assign(shard(b, head.getBias(), 0, ranks, ranks));
-    Type full = head.getType();
+    auto full = cast<RankedTensorType>(head.getType());
     narrowLastDim(head.getResult(), ranks);
+    int64_t padded = cast<RankedTensorType>(head.getType()).getDimSize(1) * ranks;
     b.setInsertionPointAfter(head);
-    auto gathered =
-        b.create<AllGatherOp>(head.getLoc(), full, head.getResult(), b.getI64IntegerAttr(ranks));
-    head.getResult().replaceAllUsesExcept(gathered.getResult(), gathered);
+    auto gather = b.create<AllGatherOp>(
+        head.getLoc(), RankedTensorType::get({full.getDimSize(0), padded}, full.getElementType()),
+        head.getResult(), b.getI64IntegerAttr(ranks));
+    Value logits = gather.getResult();
+    if (padded != full.getDimSize(1))
+      logits = b.create<SliceLastOp>(head.getLoc(), full, logits, b.getI64IntegerAttr(0));
+    head.getResult().replaceAllUsesExcept(logits, gather);
     done.insert(head);
     headSplit = true;
   }
@@ -391,17 +526,19 @@ struct AttnTensorParallelPass
     SmallVector<AttentionOp> attentions;
     SmallVector<LatentAttentionOp> latents;
     SmallVector<LinearOp> linears;
+    SmallVector<MoEOp> mixtures;
     module.walk([&](Operation *op) {
       if (auto a = dyn_cast<AttentionOp>(op))
         attentions.push_back(a);
       else if (auto m = dyn_cast<LatentAttentionOp>(op))
         latents.push_back(m);
-      else if (isa<MoEOp>(op)) // the expert split is not there yet
-        emitRemark(op->getLoc(), "mixture of experts replicated (its router and experts whole "
-                                 "on every rank)");
+      else if (auto moe = dyn_cast<MoEOp>(op))
+        mixtures.push_back(moe);
       else if (auto l = dyn_cast<LinearOp>(op))
         linears.push_back(l);
     });
+    for (MoEOp moe : mixtures)
+      split.splitExperts(moe);
     for (AttentionOp a : attentions)
       split.splitAttention(a);
     for (LatentAttentionOp m : latents)
@@ -427,6 +564,7 @@ struct AttnTensorParallelPass
                                 << " ranks: split " << split.attentions << " attention and "
                                 << split.feedForwards
                                 << " feed-forward blocks (per layer loop body), "
+                                << split.mixtures << " mixtures of experts, "
                                 << split.embeddings << " embeddings; output head "
                                 << (split.headSplit ? "split" : "replicated");
   }

@@ -72,6 +72,7 @@ constexpr llvm::StringLiteral kRankIndexFunction = "__tfc_rank_index";
 void declareRankIndex(ModuleOp module) {
   bool needed = false;
   module.walk([&](EmbeddingOp e) { needed |= e.getVocabParts().has_value(); });
+  module.walk([&](MoEOp m) { needed |= m.getExpertParts().has_value(); });
   if (!needed || module.lookupSymbol<func::FuncOp>(kRankIndexFunction))
     return;
   OpBuilder b(module.getBodyRegion());

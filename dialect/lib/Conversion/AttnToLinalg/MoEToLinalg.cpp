@@ -28,6 +28,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -41,6 +42,10 @@ using namespace tfc;
 using namespace tfc::attn;
 
 namespace {
+
+/// The runtime's rank (gen_abi.h __tfc_rank_index), declared by AttnToLinalg
+/// when an expert-split attn.moe needs it.
+constexpr llvm::StringLiteral kRankIndexFunction = "__tfc_rank_index";
 
 //===----------------------------------------------------------------------===//
 // Building blocks
@@ -283,16 +288,34 @@ Value weightColumn(OpBuilder &b, Location loc, Value weights, Value e) {
       SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
-/// The result of attn.moe: `addExpert(b, l, e, acc)` adds expert e's share
-/// to the sum over the experts, which starts at zero [n, d].
+/// The result of attn.moe: `addExpert(b, l, held, e, acc)` adds the share of
+/// expert e (the router's index; `held` its index in gate/up/down) to the sum
+/// over the experts, which starts at zero [n, d]. With `expert_parts` the
+/// loop runs over this rank's experts only, from rank * El (the rank from
+/// the runtime, kRankIndexFunction) and never past the last real expert.
 Value sumOverExperts(ConversionPatternRewriter &rewriter, Location loc, MoEOp op, Value x,
-                     function_ref<Value(OpBuilder &, Location, Value, Value)> addExpert) {
+                     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> addExpert) {
   Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
+  Value first = indexConst(rewriter, loc, 0);
+  Value count = indexConst(rewriter, loc, op.getNumLocalExperts());
+  if (op.getExpertParts()) {
+    Value rank = rewriter
+                     .create<func::CallOp>(loc, kRankIndexFunction, rewriter.getI64Type(),
+                                           ValueRange{})
+                     .getResult(0);
+    first = rewriter.create<arith::MulIOp>(
+        loc, rewriter.create<arith::IndexCastOp>(loc, rewriter.getIndexType(), rank), count);
+    // The padding experts of the last rank (first + El > E) are skipped.
+    Value left = rewriter.create<arith::SubIOp>(
+        loc, indexConst(rewriter, loc, op.getNumExperts()),
+        rewriter.create<arith::MinSIOp>(loc, first, indexConst(rewriter, loc, op.getNumExperts())));
+    count = rewriter.create<arith::MinSIOp>(loc, count, left);
+  }
   auto loop = rewriter.create<scf::ForOp>(
-      loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, op.getNumExperts()),
-      indexConst(rewriter, loc, 1), ValueRange{zero},
-      [&](OpBuilder &b, Location l, Value e, ValueRange acc) {
-        b.create<scf::YieldOp>(l, addExpert(b, l, e, acc[0]));
+      loc, indexConst(rewriter, loc, 0), count, indexConst(rewriter, loc, 1), ValueRange{zero},
+      [&](OpBuilder &b, Location l, Value held, ValueRange acc) {
+        Value e = b.create<arith::AddIOp>(l, first, held);
+        b.create<scf::YieldOp>(l, addExpert(b, l, held, e, acc[0]));
       });
   return castTo(rewriter, loc, loop.getResult(0), op.getType());
 }
@@ -313,8 +336,9 @@ struct MoEDenseLowering : OpConversionPattern<MoEOp> {
     MLIRContext *ctx = rewriter.getContext();
     Value x = adaptor.getInput();
     Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter(), adaptor.getCorrectionBias());
-    Value y = sumOverExperts(rewriter, loc, op, x, [&](OpBuilder &b, Location l, Value e, Value acc) {
-      Value out = expertMLP(b, l, x, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), e);
+    Value y = sumOverExperts(rewriter, loc, op, x,
+                             [&](OpBuilder &b, Location l, Value held, Value e, Value acc) {
+      Value out = expertMLP(b, l, x, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), held);
       Value w = weightColumn(b, l, weights, e);
       return generic(b, l, {out, w}, acc,
                      {b.getMultiDimIdentityMap(2), selectDims(ctx, 2, {0}),
@@ -377,14 +401,16 @@ struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
     Value x = adaptor.getInput();
     int64_t dim = tensorType(x).getDimSize(1);
     Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter(), adaptor.getCorrectionBias());
-    Value y = sumOverExperts(rewriter, loc, op, x, [&](OpBuilder &b, Location l, Value e, Value acc) {
+    Value y = sumOverExperts(rewriter, loc, op, x,
+                             [&](OpBuilder &b, Location l, Value held, Value e, Value acc) {
       RoutedTokens routed = routedTokens(b, l, weights, e);
       Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, routed.count,
                                           indexConst(b, l, 0));
       auto ifOp = b.create<scf::IfOp>(
           l, any,
           [&](OpBuilder &tb, Location tl) {
-            tb.create<scf::YieldOp>(tl, addExpert(tb, tl, x, dim, weights, e, routed, acc, adaptor));
+            tb.create<scf::YieldOp>(
+                tl, addExpert(tb, tl, x, dim, weights, held, e, routed, acc, adaptor));
           },
           [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc); });
       return ifOp.getResult(0);
@@ -393,9 +419,10 @@ struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
     return success();
   }
 
-  /// acc plus expert e's weighted output on its routed tokens.
-  static Value addExpert(OpBuilder &b, Location l, Value x, int64_t dim, Value weights, Value e,
-                         const RoutedTokens &routed, Value acc, OpAdaptor adaptor) {
+  /// acc plus expert e's weighted output on its routed tokens (`held` its
+  /// index in gate/up/down).
+  static Value addExpert(OpBuilder &b, Location l, Value x, int64_t dim, Value weights, Value held,
+                         Value e, const RoutedTokens &routed, Value acc, OpAdaptor adaptor) {
     // Gather: xs[r, c] = x[rows[r], c] for r < count.
     Value gathered = emptyTensor(b, l, {routed.count, b.getIndexAttr(dim)});
     Value xs = generic(b, l, ValueRange{}, gathered, {b.getMultiDimIdentityMap(2)}, iterators(2),
@@ -405,7 +432,7 @@ struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
                          Value row = nb.create<tensor::ExtractOp>(nl, routed.rows, ValueRange{r});
                          return nb.create<tensor::ExtractOp>(nl, x, ValueRange{row, c});
                        });
-    Value out = expertMLP(b, l, xs, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), e);
+    Value out = expertMLP(b, l, xs, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), held);
     // Scatter-add: every token reads its own row of `out`, if it has one.
     MLIRContext *ctx = b.getContext();
     return generic(b, l, {routed.slot, weightColumn(b, l, weights, e)}, acc,

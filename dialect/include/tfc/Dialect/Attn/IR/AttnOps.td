@@ -71,9 +71,11 @@ def Attn_EmbeddingOp : Attn_Op<"embedding", [Pure]> {
 
     With `vocab_parts = P` (tfc-attn-tensor-parallel's vocabulary-parallel
     embedding) the table is this rank's shard: rows `[r * R, (r + 1) * R)` of a
-    vocabulary of `P * R` rows (`R` the table's rows, `r` the rank, which the
-    runtime gives: `__tfc_rank_index`). A token outside the shard gives a row
-    of zeros, so the sum over ranks (attn.all_reduce) is the whole lookup.
+    vocabulary of at most `P * R` rows (`R` the table's rows, `r` the rank,
+    which the runtime gives: `__tfc_rank_index`; the last shards' rows past
+    the vocabulary are padding, which no token selects). A token outside the
+    shard gives a row of zeros, so the sum over ranks (attn.all_reduce) is the
+    whole lookup.
 
     ```mlir
     %x = attn.embedding %table, %tokens : tensor<512x64xf32>, tensor<?xi32> -> tensor<?x64xf32>
@@ -344,6 +346,14 @@ def Attn_MoEOp : Attn_Op<"moe", [Pure]> {
     `sum_{e in S} w_e * (silu(x G_e^T) * (x U_e^T)) D_e^T`, with `gate` and
     `up` [E, ffn, d] and `down` [E, d, ffn] one tensor per expert.
 
+    With `expert_parts = P` (tfc-attn-tensor-parallel's expert split) `gate`,
+    `up` and `down` hold this rank's experts only: `[r * El, (r + 1) * El)`,
+    `El = ceil(E / P)` of them (`r` the rank, which the runtime gives:
+    `__tfc_rank_index`; the last rank's experts past E are padding, which no
+    token is routed to). The router stays whole, so every rank selects the
+    same experts; the result is the sum over the rank's own selected experts,
+    which the sum over ranks (attn.all_reduce) completes.
+
     ```mlir
     %y = attn.moe %h router(%r : tensor<8x64xf32>)
            experts(%g, %u, %d : tensor<8x32x64xf32>, tensor<8x32x64xf32>, tensor<8x64x32xf32>)
@@ -364,7 +374,8 @@ def Attn_MoEOp : Attn_Op<"moe", [Pure]> {
                    I64Attr:$top_k, Attn_MoeTopKMethodAttr:$topk_method, I64Attr:$n_group,
                    I64Attr:$topk_group, UnitAttr:$norm_topk_prob,
                    F64Attr:$routed_scaling_factor,
-                   DefaultValuedAttr<Attn_MoeScoringAttr, "::tfc::attn::MoeScoring::softmax">:$scoring);
+                   DefaultValuedAttr<Attn_MoeScoringAttr, "::tfc::attn::MoeScoring::softmax">:$scoring,
+                   OptionalAttr<I64Attr>:$expert_parts);
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = [{
     $input `router` `(` $router `:` type($router) `)`
@@ -376,6 +387,11 @@ def Attn_MoEOp : Attn_Op<"moe", [Pure]> {
   let extraClassDeclaration = [{
     /// The number of routed experts (E).
     int64_t getNumExperts() { return ::llvm::cast<::mlir::RankedTensorType>(getRouter().getType()).getDimSize(0); }
+    /// The experts this op's gate/up/down hold: E, or ceil(E / expert_parts).
+    int64_t getNumLocalExperts() {
+      int64_t parts = getExpertParts().value_or(1);
+      return (getNumExperts() + parts - 1) / parts;
+    }
   }];
 }
 

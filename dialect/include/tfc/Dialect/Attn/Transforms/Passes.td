@@ -322,7 +322,10 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
     gives each rank its part of each sharded weight (`attn.shard` on the
     attn.weight: `[dim, parts, ranks]`, rank r holding part r * parts /
     ranks along `dim` of each tensor; dim -1: rank 0 holds the tensor, the
-    others zeros, for the biases added after a sum over ranks).
+    others zeros, for the biases added after a sum over ranks;
+    `[dim, parts, ranks, whole]` when `parts` does not divide the tensor's
+    `whole` size along `dim`: parts of ceil(whole / parts), the last ones
+    padded with zeros).
 
     * Self-attention: query heads split by rank (`q_proj` rows), key/value
       heads too (`k_proj`/`v_proj` rows) when `kv_heads` is a multiple of
@@ -344,8 +347,18 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
     * The decoder's output head split over the vocabulary (rows) followed by
       `attn.all_gather`; a head tied to the embedding splits with it (the same
       rows), one tied to anything else stays whole.
-    * Everything else (norms, cross-attention, experts, an embedding or head
-      whose vocabulary `ranks` does not divide) is replicated: each rank
+    * A vocabulary V that `ranks` does not divide is split all the same, in
+      shards of ceil(V / ranks) rows, the last padded with zero rows: no
+      token is a padding row, and the gathered logits' padding columns (at
+      the end) are sliced off (`attn.slice_last`), so they never reach
+      sampling; a remark says so.
+    * A mixture of experts (attn.moe) by experts: rank r holds experts
+      [r * El, (r + 1) * El), El = ceil(E / ranks) (the last rank's past E
+      are padding no token selects), each expert whole, `expert_parts =
+      ranks` on the op, the router replicated (every rank selects the same
+      experts), followed by `attn.all_reduce`; shared experts are an MLP and
+      split like one.
+    * Everything else (norms, cross-attention) is replicated: each rank
       computes it whole, which is correct but not split. Any other weight with
       several uses is never sharded.
 
@@ -370,7 +383,8 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
   let options = [
     Option<"ranks", "ranks", "int64_t", /*default=*/"2", "number of ranks (MPI processes)">
   ];
-  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def AttnTestWrongRewrite : Pass<"tfc-attn-test-wrong-rewrite"> {
