@@ -99,8 +99,17 @@ public:
     return idx;
   }
 
-  /// One tm × tn micro-kernel at tokens [m0, m0 + tm), rows [n0, n0 + tn).
-  void kernel(Value m0, Value n0, int64_t tm, int64_t tn) {
+  /// Elements of A and B that one vector step of the kernel consumes (a
+  /// vdpbf16ps step consumes two bf16 per f32 lane).
+  int64_t stepWidth() const { return aDot ? 2 * width : width; }
+
+  /// One tm × tn micro-kernel at tokens [m0, m0 + tm), rows [n0, n0 + tn),
+  /// adding to C. Over the whole reduction by default; given `kLo` and `kHi`
+  /// (multiples of stepWidth() apart, kHi <= the last full step), over the
+  /// columns [kLo, kHi) only, plus the zero-padded tail k % stepWidth() when
+  /// `lastChunk` holds.
+  void kernel(Value m0, Value n0, int64_t tm, int64_t tn, Value kLo = {}, Value kHi = {},
+              Value lastChunk = {}) {
     SmallVector<Value> ms, ns;
     for (int64_t i = 0; i < tm; ++i)
       ms.push_back(i ? b.create<arith::AddIOp>(loc, m0, index(i)).getResult() : m0);
@@ -109,8 +118,7 @@ public:
 
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vecType));
     SmallVector<Value> inits(tm * tn, zero);
-    // A vdpbf16ps step consumes two bf16 per f32 lane.
-    const int64_t stepWidth = aDot ? 2 * width : width;
+    const int64_t stepWidth = this->stepWidth();
     int64_t kMain = k - k % stepWidth;
 
     // Accumulates one vector step at column `col` into `accs`; `tail` reads
@@ -142,14 +150,15 @@ public:
                                                  ArrayRef<bool>{false});
       };
       SmallVector<Value> av, bv, out;
-      if (prefetchElements && !tail) {
-        // The weight row `prefetchElements` ahead (clamped to the row: a
-        // prefetch past the end of the buffer is pointless).
-        Value ahead = nb.create<arith::MinUIOp>(
-            loc, nb.create<arith::AddIOp>(loc, col, index(prefetchElements)), index(k - 1));
+      if (prefetch && !tail) {
+        // The same columns of the next tile's rows (clamped to the last row:
+        // a prefetch past the end of the buffer is pointless), which the
+        // next kernel reads: one kernel's time ahead.
         for (Value n : ns) {
+          Value ahead = nb.create<arith::MinUIOp>(
+              loc, nb.create<arith::AddIOp>(loc, n, index(tn)), index(prefetchLastRow));
           SmallVector<Value> operands{bT};
-          operands.append(at(n, ahead));
+          operands.append(at(ahead, col));
           nb.create<func::CallOp>(loc, prefetch, operands);
         }
       }
@@ -170,16 +179,26 @@ public:
     };
 
     SmallVector<Value> accs = inits;
-    if (kMain > 0) {
+    if (kLo || kMain > 0) {
       auto loop = b.create<scf::ForOp>(
-          loc, index(0), index(kMain), index(stepWidth), inits,
+          loc, kLo ? kLo : index(0), kHi ? kHi : index(kMain), index(stepWidth), inits,
           [&](OpBuilder &nb, Location, Value col, ValueRange iter) {
             nb.create<scf::YieldOp>(loc, step(nb, col, iter, /*tail=*/false));
           });
       accs = loop.getResults();
     }
-    if (kMain < k)
+    if (kMain < k && !lastChunk) {
       accs = step(b, index(kMain), accs, /*tail=*/true);
+    } else if (kMain < k) {
+      SmallVector<Type> types(accs.size(), vecType);
+      Value tailColumn = index(kMain); // before the if: `index` builds at b's point
+      auto ifOp = b.create<scf::IfOp>(loc, types, lastChunk, /*withElseRegion=*/true);
+      OpBuilder tb = ifOp.getThenBodyBuilder();
+      tb.create<scf::YieldOp>(loc, step(tb, tailColumn, accs, /*tail=*/true));
+      OpBuilder eb = ifOp.getElseBodyBuilder();
+      eb.create<scf::YieldOp>(loc, accs);
+      accs.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    }
 
     for (int64_t i = 0; i < tm; ++i)
       for (int64_t j = 0; j < tn; ++j) {
@@ -238,12 +257,20 @@ public:
   /// vector is read from memory once per call: token tiles of smallTileTokens
   /// (smallTileRows x smallTileTokens accumulators), then the remainder in
   /// halving tiles (4, 2, 1 tokens) over the same rows.
+  ///
+  /// The reduction is split into chunks outside the row tiles (k-blocking):
+  /// the tokens' chunk of A (at most smallChunkBytes) stays in L1 while the
+  /// weight rows' chunks stream past, where whole rows of 8 tokens (64 KiB at
+  /// k = 2048) came from L2 again for every row tile, and those L2 reads took
+  /// the L1 miss buffers the weight stream needs. Each chunk adds its partial
+  /// sums to C. Chunks are balanced multiples of the vector step; the last
+  /// one also takes the zero-padded tail.
   void smallBatchBlock(Value nStart, Value nEnd, Value tokens) {
     const int64_t tn = tiles.smallTileRows, tm = tiles.smallTileTokens;
-    int64_t elementBytes =
-        cast<MemRefType>(bT.getType()).getElementType().getIntOrFloatBitWidth() / 8;
-    prefetchElements = tiles.smallPrefetchBytes / elementBytes;
-    if (prefetchElements) {
+    auto bType = cast<MemRefType>(bT.getType());
+    assert(!bType.isDynamicDim(lead.size()) && "the weight rows are static");
+    if (tiles.smallPrefetch) {
+      prefetchLastRow = bType.getDimSize(lead.size()) - 1;
       SmallVector<Type> operands{bT.getType()};
       operands.append(lead.size() + 2, b.getIndexType());
       // (The insertion point may be inside an op under construction; the
@@ -255,7 +282,9 @@ public:
     Value nMain = b.create<arith::AddIOp>(
         loc, nStart,
         b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, count, index(tn)), index(tn)));
-    auto rowTile = [&](Value lo, Value hi, int64_t rowsPerTile) {
+    // All the row tiles over the columns [kLo, kHi) (the whole rows when null).
+    auto rowTile = [&](Value lo, Value hi, int64_t rowsPerTile, Value kLo, Value kHi,
+                       Value lastChunk) {
       b.create<scf::ForOp>(
           loc, lo, hi, index(rowsPerTile), ValueRange{},
           [&](OpBuilder &nb, Location, Value n0, ValueRange) {
@@ -270,7 +299,7 @@ public:
                                    OpBuilder::InsertionGuard g2(b);
                                    b.setInsertionPoint(tb.getInsertionBlock(),
                                                        tb.getInsertionPoint());
-                                   kernel(m0, n0, tm, rowsPerTile);
+                                   kernel(m0, n0, tm, rowsPerTile, kLo, kHi, lastChunk);
                                    b.create<scf::YieldOp>(loc);
                                  });
             for (int64_t size = tm / 2; size >= 1; size /= 2) {
@@ -281,7 +310,7 @@ public:
               {
                 OpBuilder::InsertionGuard g2(b);
                 b.setInsertionPointToStart(ifOp.thenBlock());
-                kernel(done, n0, size, rowsPerTile);
+                kernel(done, n0, size, rowsPerTile, kLo, kHi, lastChunk);
               }
               done = b.create<arith::SelectOp>(
                   loc, fits, b.create<arith::AddIOp>(loc, done, index(size)), done);
@@ -289,9 +318,44 @@ public:
             b.create<scf::YieldOp>(loc);
           });
     };
-    rowTile(nStart, nMain, tn);
-    rowTile(nMain, nEnd, 1);
-    prefetchElements = 0;
+    auto allTiles = [&](Value kLo, Value kHi, Value lastChunk) {
+      rowTile(nStart, nMain, tn, kLo, kHi, lastChunk);
+      rowTile(nMain, nEnd, 1, kLo, kHi, lastChunk);
+    };
+
+    const int64_t step = stepWidth(), kMain = k - k % step;
+    if (kMain < 2 * step) {
+      allTiles({}, {}, {});
+    } else {
+      // Chunk length: the longest multiple of the step whose columns of all
+      // the call's tokens fit smallChunkBytes (at least one step), then
+      // balanced over the chunks it takes.
+      const int64_t elementBytes = aDot ? 2 : 4;
+      Value fit = b.create<arith::DivUIOp>(
+          loc, index(tiles.smallChunkBytes / elementBytes / step),
+          tokens);
+      Value maxSteps = b.create<arith::MaxUIOp>(loc, fit, index(1));
+      // (arith.ceildivui needs arith-expand; the pipelines lower arith directly.)
+      auto ceilDiv = [&](Value x, Value y) -> Value {
+        return b.create<arith::DivUIOp>(
+            loc, b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, x, y), index(1)), y);
+      };
+      Value chunks = ceilDiv(index(kMain / step), maxSteps);
+      Value chunkSteps = ceilDiv(index(kMain / step), chunks);
+      Value chunk = b.create<arith::MulIOp>(loc, chunkSteps, index(step));
+      b.create<scf::ForOp>(
+          loc, index(0), index(kMain), chunk, ValueRange{},
+          [&](OpBuilder &cb, Location, Value kLo, ValueRange) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(cb.getInsertionBlock(), cb.getInsertionPoint());
+            Value kHi = b.create<arith::MinUIOp>(loc, b.create<arith::AddIOp>(loc, kLo, chunk),
+                                                 index(kMain));
+            Value last = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, kHi, index(kMain));
+            allTiles(kLo, kHi, last);
+            b.create<scf::YieldOp>(loc);
+          });
+    }
+    prefetch = {};
   }
 
   /// C[m, e] += Σ_j A[m, j] · B[j, e] (B not transposed: rows of B are
@@ -767,10 +831,11 @@ private:
   SmallVector<Value> lead;
   Value aDot;
   func::FuncOp dot;
-  /// Elements ahead along a weight row that the streaming kernel prefetches,
-  /// or 0 (see MatmulStrategy::smallPrefetchBytes).
-  int64_t prefetchElements = 0;
+  /// While set (the small-batch kernel, MatmulStrategy::smallPrefetch), each
+  /// vector step prefetches the next row tile's columns, up to the weight row
+  /// prefetchLastRow.
   func::FuncOp prefetch;
+  int64_t prefetchLastRow = 0;
 };
 
 // linalg.matmul_transpose_b (A: [m, k], B: [n, k] static, C: [m, n]) on memrefs
