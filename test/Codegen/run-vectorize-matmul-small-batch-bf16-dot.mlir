@@ -1,12 +1,17 @@
-// The small-batch kernel with bf16-dot (vdpbf16ps on bf16 weights and A rounded
-// to bf16, 32 elements per step) against a float64 reference of the same
-// rounded operands, for 2, 5, 8, 16 and 31 tokens on 29 weight rows (blocks
-// of 8: 3-row tiles, the 1-row rest, a partial block) and a reduction of 630
-// (19 steps of 32 and a zero-padded tail of 22). The reduction's chunks hold
-// at most 16 KiB of bf16 A: one chunk up to 13 tokens, two uneven ones (10 + 9
-// steps) for 16, three (7 + 7 + 5) for 31. Serial and on OpenMP threads.
-// Prints the token count and the largest |difference| (the sums reach ~300; a
-// lost or repeated chunk would be off by units).
+// The small-batch kernel with bf16-dot: one token runs the decode kernel on
+// vdpbf16ps (A rounded to bf16); 2 to 31 tokens compute the same sums with
+// FMAs (odd products, then even ones, as vdpbf16ps; A rounded to bf16 and
+// split into even and odd columns once per call, the weights' halves widened
+// by a shift and a mask). Against a float64 reference of the same rounded
+// operands, for 1, 2, 5, 8, 16 and 31 tokens on 29 weight rows (blocks of 8:
+// 3-row tiles, the 1-row rest, a partial block) and a reduction of 630 (19
+// steps of 32 and a zero-padded tail of 22). The reduction's chunks hold at
+// most 16 KiB of A: one chunk up to 6 tokens, two (10 + 9 steps) for 8
+// tokens, three (7 + 7 + 5) for 16, five for 31 (the sums reach ~300; a lost
+// or repeated chunk would be off by units). Then the same bits as one token at
+// a time: 2 and 5 tokens (one chunk) equal the vdpbf16ps kernel's outputs
+// exactly, 8 and 31 (chunks, another order of the sums) within rounding.
+// Serial and on OpenMP threads.
 //
 // REQUIRES: avx512bf16
 // RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8 bf16-dot=1" -tfc-lower-intrinsic-calls \
@@ -26,16 +31,37 @@
 // RUN:   -shared-libs=/usr/lib/llvm-19/lib/libmlir_c_runner_utils.so,/usr/lib/llvm-19/lib/libmlir_runner_utils.so,/usr/lib/llvm-19/lib/libomp.so \
 // RUN: | FileCheck %s
 //
-// The shape: chunks of 16 KiB / 2 bytes / 32 = 256 steps over the tokens, in
-// steps of 32 bf16 (vdpbf16ps), the 22-element tail under the last chunk.
+// The shape: A split and rounded into an f32 buffer padded to 640, chunks of
+// 16 KiB / 4 bytes / 32 = 128 steps over the tokens; per step 16 loads of A
+// (even and odd columns of 8 tokens), per weight row one 32 x bf16 load split
+// by a shift and a mask, 48 FMAs; the 22-element tail under the last chunk;
+// one token on vdpbf16ps.
 // RUN: tfc-opt %s -tfc-vectorize-matmul="vector-width=16 block-rows=8 bf16-dot=1" | FileCheck %s --check-prefix=IR
-// IR: arith.divui %c256, %{{.+}} : index
+// IR-LABEL: func.func @check(
+// IR: %[[FEW:.+]] = arith.cmpi uge, %{{.+}}, %c2 : index
+// IR: scf.if %[[FEW]] {
+// IR: %[[SPLIT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x640xf32>
+// IR: arith.truncf %{{.+}} : f32 to bf16
+// IR: arith.extf %{{.+}} : bf16 to f32
+// IR: scf.parallel
+// IR: arith.divui %c128, %{{.+}} : index
 // IR: scf.for %[[K0:.+]] = %c0 to %c608 step %{{.+}} {
-// IR: scf.for %{{.+}} = %[[K0]] to %{{.+}} step %c32 iter_args(
-// IR-COUNT-24: call @__tfc_llvm_x86_avx512bf16_dpbf16ps_512
+// IR: scf.for %[[COL:.+]] = %[[K0]] to %{{.+}} step %c32 iter_args(
+// IR-COUNT-16: vector.load %[[SPLIT]]
+// IR: vector.load {{.+}} : memref<29x630xbf16>, vector<32xbf16>
+// IR: arith.shli
+// IR: arith.andi
+// IR-COUNT-48: vector.fma
 // IR: scf.if
-// IR: vector.transfer_read {{.+}}, %c608], %{{.+}} : memref<?x630xbf16>, vector<32xbf16>
+// IR: vector.transfer_read %{{.+}}[%{{.+}}, %c608], %{{.+}} : memref<29x630xbf16>, vector<32xbf16>
+// IR: } else {
+// IR: memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x630xbf16>
+// IR: scf.parallel
+// IR: step %c32 iter_args(
+// IR: call @__tfc_llvm_x86_avx512bf16_dpbf16ps_512
 
+// CHECK: {{^}}1{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[5-9]}}
 // CHECK: {{^}}2{{ *$}}
 // CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[5-9]}}
 // CHECK: {{^}}5{{ *$}}
@@ -46,6 +72,14 @@
 // CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[5-9]}}
 // CHECK: {{^}}31{{ *$}}
 // CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[5-9]}}
+// CHECK: {{^}}2 same{{ *$}}
+// CHECK-NEXT: {{^}}0{{ *$}}
+// CHECK: {{^}}5 same{{ *$}}
+// CHECK-NEXT: {{^}}0{{ *$}}
+// CHECK: {{^}}8 same{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[5-9]}}
+// CHECK: {{^}}31 same{{ *$}}
+// CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[5-9]}}
 
 #id2 = affine_map<(m, n) -> (m, n)>
 #mk = affine_map<(m, n, k) -> (m, k)>
@@ -55,6 +89,7 @@
 func.func private @printF32(f32)
 func.func private @printI64(i64)
 func.func private @printNewline()
+func.func private @printString(!llvm.ptr)
 
 // A deterministic, sign-varying fill: sin(3.1 * i + 0.7 * j).
 func.func @fill(%m: memref<?x630xf32>) {
@@ -137,7 +172,72 @@ func.func @check(%tokens: index) {
   return
 }
 
+// Prints `tokens` "same" and max |batched - one by one|: the outputs of the
+// small-batch kernel against the same rows multiplied one token at a time
+// (the vdpbf16ps decode kernel).
+func.func @exact(%tokens: index) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c29 = arith.constant 29 : index
+  %c630 = arith.constant 630 : index
+  %a = memref.alloc(%tokens) : memref<?x630xf32>
+  %wf = memref.alloc() : memref<29x630xf32>
+  %wfd = memref.cast %wf : memref<29x630xf32> to memref<?x630xf32>
+  call @fill(%a) : (memref<?x630xf32>) -> ()
+  call @fill(%wfd) : (memref<?x630xf32>) -> ()
+  %w = memref.alloc() : memref<29x630xbf16>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%wf : memref<29x630xf32>) outs(%w : memref<29x630xbf16>) {
+  ^bb0(%x: f32, %o: bf16):
+    %t = arith.truncf %x : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  %all = memref.alloc(%tokens) : memref<?x29xf32>
+  linalg.fill ins(%zero : f32) outs(%all : memref<?x29xf32>)
+  linalg.matmul_transpose_b ins(%a, %w : memref<?x630xf32>, memref<29x630xbf16>) outs(%all : memref<?x29xf32>)
+  %row = memref.alloc(%c1) : memref<?x630xf32>
+  %one = memref.alloc(%c1) : memref<?x29xf32>
+  %max = memref.alloca() : memref<f32>
+  memref.store %zero, %max[] : memref<f32>
+  scf.for %m = %c0 to %tokens step %c1 {
+    scf.for %j = %c0 to %c630 step %c1 {
+      %x = memref.load %a[%m, %j] : memref<?x630xf32>
+      memref.store %x, %row[%c0, %j] : memref<?x630xf32>
+    }
+    linalg.fill ins(%zero : f32) outs(%one : memref<?x29xf32>)
+    linalg.matmul_transpose_b ins(%row, %w : memref<?x630xf32>, memref<29x630xbf16>) outs(%one : memref<?x29xf32>)
+    scf.for %n = %c0 to %c29 step %c1 {
+      %x = memref.load %all[%m, %n] : memref<?x29xf32>
+      %y = memref.load %one[%c0, %n] : memref<?x29xf32>
+      %d = arith.subf %x, %y : f32
+      %ad = math.absf %d : f32
+      %cur = memref.load %max[] : memref<f32>
+      %nm = arith.maximumf %cur, %ad : f32
+      memref.store %nm, %max[] : memref<f32>
+    }
+  }
+  %r = memref.load %max[] : memref<f32>
+  %count = arith.index_cast %tokens : index to i64
+  call @printI64(%count) : (i64) -> ()
+  %p = llvm.mlir.addressof @same : !llvm.ptr
+  call @printString(%p) : (!llvm.ptr) -> ()
+  call @printF32(%r) : (f32) -> ()
+  call @printNewline() : () -> ()
+  memref.dealloc %a : memref<?x630xf32>
+  memref.dealloc %wf : memref<29x630xf32>
+  memref.dealloc %w : memref<29x630xbf16>
+  memref.dealloc %all : memref<?x29xf32>
+  memref.dealloc %row : memref<?x630xf32>
+  memref.dealloc %one : memref<?x29xf32>
+  return
+}
+
+llvm.mlir.global internal constant @same(" same\0A\00") {addr_space = 0 : i32}
+
 func.func @main() {
+  %c1 = arith.constant 1 : index
+  call @check(%c1) : (index) -> ()
   %c2 = arith.constant 2 : index
   call @check(%c2) : (index) -> ()
   %c5 = arith.constant 5 : index
@@ -148,5 +248,9 @@ func.func @main() {
   call @check(%c16) : (index) -> ()
   %c31 = arith.constant 31 : index
   call @check(%c31) : (index) -> ()
+  call @exact(%c2) : (index) -> ()
+  call @exact(%c5) : (index) -> ()
+  call @exact(%c8) : (index) -> ()
+  call @exact(%c31) : (index) -> ()
   return
 }

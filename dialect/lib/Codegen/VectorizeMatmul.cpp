@@ -20,6 +20,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+
 namespace tfc {
 #define GEN_PASS_DEF_VECTORIZEMATMUL
 #include "tfc/Codegen/Passes.h.inc"
@@ -92,6 +93,56 @@ public:
     return out;
   }
 
+  /// The FMA form of vdpbf16ps (setDotByFMA). vdpbf16ps adds, per f32 lane
+  /// i, the product of the odd elements 2i + 1 of its pair, then of the even
+  /// ones 2i, each sum rounded to f32 (the products of bf16 are exact): two
+  /// FMAs give the same bits, at the FMA's rate where vdpbf16ps retires at a
+  /// quarter of it. A [tokens, k] becomes, per block of 2 x width columns,
+  /// its even columns then its odd ones, rounded to bf16 (nearest even, as
+  /// roundedToBF16) but stored as f32, zero past k: [tokens, k rounded up to
+  /// the block].
+  Value splitPairsThroughBF16(Value tokens) {
+    const int64_t pair = 2 * width, padded = (k + pair - 1) / pair * pair;
+    auto type = MemRefType::get({ShapedType::kDynamic, padded}, b.getF32Type());
+    Value out = b.create<memref::AllocOp>(loc, type, ValueRange{tokens}, b.getI64IntegerAttr(64));
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    b.create<scf::ForOp>(
+        loc, index(0), tokens, index(1), ValueRange{},
+        [&](OpBuilder &mb, Location, Value m, ValueRange) {
+          mb.create<scf::ForOp>(
+              loc, index(0), index(padded), index(1), ValueRange{},
+              [&](OpBuilder &kb, Location, Value kk, ValueRange) {
+                // Column kk takes A's column 2·width·(kk / 2·width) +
+                // 2·(kk % width) + (kk % 2·width) / width.
+                Value block = kb.create<arith::MulIOp>(
+                    loc, kb.create<arith::DivUIOp>(loc, kk, index(pair)), index(pair));
+                Value lane = kb.create<arith::RemUIOp>(loc, kk, index(width));
+                Value odd = kb.create<arith::DivUIOp>(
+                    loc, kb.create<arith::RemUIOp>(loc, kk, index(pair)), index(width));
+                Value src = kb.create<arith::AddIOp>(
+                    loc, block,
+                    kb.create<arith::AddIOp>(loc, kb.create<arith::MulIOp>(loc, lane, index(2)),
+                                             odd));
+                Value inside = kb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, src,
+                                                        index(k));
+                Value x = kb.create<memref::LoadOp>(
+                    loc, a, ValueRange{m, kb.create<arith::MinUIOp>(loc, src, index(k - 1))});
+                Value half = kb.create<arith::TruncFOp>(loc, kb.getBF16Type(), x);
+                Value r = kb.create<arith::ExtFOp>(loc, kb.getF32Type(), half);
+                kb.create<memref::StoreOp>(loc, kb.create<arith::SelectOp>(loc, inside, r, zero),
+                                           out, ValueRange{m, kk});
+                kb.create<scf::YieldOp>(loc);
+              });
+          mb.create<scf::YieldOp>(loc);
+        });
+    return out;
+  }
+
+  /// The streaming kernels compute vdpbf16ps's sums with FMAs: A from
+  /// `aSplit` (splitPairsThroughBF16), bf16 weights split into their even
+  /// and odd elements widened (a shift and a mask of each 32-bit pair).
+  void setDotByFMA(Value aSplit) { aPairs = aSplit; }
+
   /// Indices of element (row, col) of a 2-D matrix, or of the current batch.
   SmallVector<Value> at(Value row, Value col) {
     SmallVector<Value> idx(lead);
@@ -101,7 +152,7 @@ public:
 
   /// Elements of A and B that one vector step of the kernel consumes (a
   /// vdpbf16ps step consumes two bf16 per f32 lane).
-  int64_t stepWidth() const { return aDot ? 2 * width : width; }
+  int64_t stepWidth() const { return aDot || aPairs ? 2 * width : width; }
 
   /// One tm × tn micro-kernel at tokens [m0, m0 + tm), rows [n0, n0 + tn),
   /// adding to C. Over the whole reduction by default; given `kLo` and `kHi`
@@ -161,6 +212,33 @@ public:
           operands.append(at(ahead, col));
           nb.create<func::CallOp>(loc, prefetch, operands);
         }
+      }
+      if (aPairs) {
+        // vdpbf16ps by FMAs: the odd products first, then the even ones.
+        auto words = VectorType::get({width}, nb.getI32Type());
+        Value highHalf = nb.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(words, nb.getI32IntegerAttr(int32_t(0xFFFF0000u))));
+        Value sixteen =
+            nb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(words, nb.getI32IntegerAttr(16)));
+        Value oddCol = nb.create<arith::AddIOp>(loc, col, index(width));
+        SmallVector<Value> aEven, aOdd, wEven, wOdd;
+        for (Value m : ms) {
+          aEven.push_back(nb.create<vector::LoadOp>(loc, vecType, aPairs, at(m, col)));
+          aOdd.push_back(nb.create<vector::LoadOp>(loc, vecType, aPairs, at(m, oddCol)));
+        }
+        for (Value n : ns) {
+          Value w = nb.create<vector::BitCastOp>(loc, words, readPairs(bT, n));
+          wEven.push_back(nb.create<vector::BitCastOp>(
+              loc, vecType, nb.create<arith::ShLIOp>(loc, w, sixteen)));
+          wOdd.push_back(nb.create<vector::BitCastOp>(
+              loc, vecType, nb.create<arith::AndIOp>(loc, w, highHalf)));
+        }
+        for (int64_t i = 0; i < tm; ++i)
+          for (int64_t j = 0; j < tn; ++j) {
+            Value acc = nb.create<vector::FMAOp>(loc, aOdd[i], wOdd[j], accs[i * tn + j]);
+            out.push_back(nb.create<vector::FMAOp>(loc, aEven[i], wEven[j], acc));
+          }
+        return out;
       }
       for (Value m : ms)
         av.push_back(aDot ? readPairs(aDot, m) : read(a, m));
@@ -831,6 +909,7 @@ private:
   SmallVector<Value> lead;
   Value aDot;
   func::FuncOp dot;
+  Value aPairs;
   /// While set (the small-batch kernel, MatmulStrategy::smallPrefetch), each
   /// vector step prefetches the next row tile's columns, up to the weight row
   /// prefetchLastRow.
@@ -877,6 +956,30 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
                                            rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
     }
     auto streamingKernels = [&] {
+      if (dot && strategy.smallBatchWidenBF16) {
+        // One token: the decode kernel on vdpbf16ps. A few: the small-batch
+        // kernel on FMAs that give vdpbf16ps's bits (setDotByFMA): a batched
+        // session's logits are those of the session alone, where the
+        // rounding of the activations to bf16 would turn any other order of
+        // the sums into differences of bf16's precision downstream.
+        Value few = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tokens,
+                                                   emit.index(strategy.smallBatchMinTokens));
+        auto ifOp = rewriter.create<scf::IfOp>(loc, few, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard g(rewriter);
+        rewriter.setInsertionPointToStart(ifOp.thenBlock());
+        emit.setDotByFMA(emit.splitPairsThroughBF16(tokens));
+        tfc::parallelRowBlocks(rewriter, loc, rows, blockRows, [&](Value nStart, Value nEnd) {
+          emit.smallBatchBlock(nStart, nEnd, tokens);
+        });
+        emit.setDotByFMA(Value());
+        rewriter.setInsertionPointToStart(ifOp.elseBlock());
+        emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
+        tfc::parallelRowBlocks(rewriter, loc, rows, blockRows, [&](Value nStart, Value nEnd) {
+          emit.block(nStart, nEnd, tokens);
+        });
+        emit.setBF16Dot(Value(), func::FuncOp());
+        return;
+      }
       if (dot)
         emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
       tfc::parallelRowBlocks(rewriter, loc, rows, blockRows, [&](Value nStart, Value nEnd) {

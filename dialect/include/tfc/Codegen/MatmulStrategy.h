@@ -42,6 +42,14 @@ struct MatmulStrategy {
   /// in L1 (48 KiB here) while the weights stream past: 512 f32 of 8 tokens.
   int64_t smallChunkBytes = 16 * 1024;
 
+  /// With bf16Dot, the small-batch kernel of bf16 weights computes
+  /// vdpbf16ps's sums with two FMAs (odd then even products, each exact)
+  /// on the weights' halves widened and A rounded to bf16: the same bits as
+  /// the one-token kernel, where vdpbf16ps retires at a quarter of the FMA
+  /// rate and its 64 FLOP per instruction fall behind 8 tokens x 3 rows of
+  /// work per weight vector.
+  bool smallBatchWidenBF16 = true;
+
   /// Rows of A per outer-product kernel of linalg.batch_matmul, and vectors
   /// of a row of B it takes at a time.
   int64_t outerRows = 4, outerVectors = 4;
