@@ -39,8 +39,11 @@ struct MatmulStrategy {
   bool smallPrefetch = true;
   /// The small-batch kernel's reduction is split in chunks whose columns of
   /// all the call's tokens take at most this many bytes of A, which then stay
-  /// in L1 (48 KiB here) while the weights stream past: 512 f32 of 8 tokens.
-  int64_t smallChunkBytes = 16 * 1024;
+  /// in L1 (48 KiB here) while the weights stream past: 1024 f32 of 8 tokens.
+  /// Each chunk costs a horizontal sum per accumulator: 16 KiB was as fast at
+  /// 8 tokens on the TinyLlama slice and slower at 16 (stories15M: two chunks
+  /// of its 288 columns instead of one).
+  int64_t smallChunkBytes = 32 * 1024;
 
   /// With bf16Dot, the small-batch kernel of bf16 weights computes
   /// vdpbf16ps's sums with two FMAs (odd then even products, each exact)

@@ -259,7 +259,7 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     accumulators; then 4, 2, 1 tokens) with the row tiles outside the token
     tiles, so each weight vector is read once per call, and the reduction
     blocked in chunks outside the row tiles: the chunk of A of all the
-    call's tokens (at most 16 KiB) stays in L1 while the weight rows' chunks
+    call's tokens (at most 32 KiB) stays in L1 while the weight rows' chunks
     stream past, each kernel prefetching the next row tile's columns; each
     chunk adds its sums to C. With `bf16-dot` it computes vdpbf16ps's sums
     with FMAs (odd products, then even ones: the same bits as the one-token
