@@ -8,9 +8,10 @@
 // steps of 32 and a zero-padded tail of 22). The reduction's chunks hold at
 // most 32 KiB of A: one chunk up to 13 tokens, two (10 + 9 steps) for 16,
 // three (7 + 7 + 5) for 31 (the sums reach ~300; a lost or repeated chunk
-// would be off by units; the bound, 3e-4, is 10 ulps of 300). Then the same bits as one token at a time: 2, 5 and
-// 8 tokens (one chunk) equal the vdpbf16ps kernel's outputs exactly, 31
-// (chunks, another order of the sums) within rounding.
+// would be off by units; the bound, 3e-4, is 10 ulps of 300). Then the same
+// bits as one token at a time: 2, 5 and 8 tokens (one chunk) equal the
+// vdpbf16ps kernel's outputs exactly, 31 (chunks, another order of the sums)
+// within rounding.
 // Serial and on OpenMP threads.
 //
 // REQUIRES: avx512bf16
