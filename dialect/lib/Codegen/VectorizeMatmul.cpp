@@ -20,7 +20,6 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
-
 namespace tfc {
 #define GEN_PASS_DEF_VECTORIZEMATMUL
 #include "tfc/Codegen/Passes.h.inc"
@@ -96,11 +95,11 @@ public:
   /// The FMA form of vdpbf16ps (setDotByFMA). vdpbf16ps adds, per f32 lane
   /// i, the product of the odd elements 2i + 1 of its pair, then of the even
   /// ones 2i, each sum rounded to f32 (the products of bf16 are exact): two
-  /// FMAs give the same bits, at the FMA's rate where vdpbf16ps retires at a
-  /// quarter of it. A [tokens, k] becomes, per block of 2 x width columns,
-  /// its even columns then its odd ones, rounded to bf16 (nearest even, as
-  /// roundedToBF16) but stored as f32, zero past k: [tokens, k rounded up to
-  /// the block].
+  /// FMAs give the same bits (but for denormals, which vdpbf16ps flushes to
+  /// zero), at the FMA's rate where vdpbf16ps retires at a quarter of it.
+  /// A [tokens, k] becomes, per block of 2 x width columns, its even columns
+  /// then its odd ones, rounded to bf16 (nearest even, as roundedToBF16) but
+  /// stored as f32, zero past k: [tokens, k rounded up to the block].
   Value splitPairsThroughBF16(Value tokens) {
     const int64_t pair = 2 * width, padded = (k + pair - 1) / pair * pair;
     auto type = MemRefType::get({ShapedType::kDynamic, padded}, b.getF32Type());
@@ -218,8 +217,8 @@ public:
         auto words = VectorType::get({width}, nb.getI32Type());
         Value highHalf = nb.create<arith::ConstantOp>(
             loc, DenseElementsAttr::get(words, nb.getI32IntegerAttr(int32_t(0xFFFF0000u))));
-        Value sixteen =
-            nb.create<arith::ConstantOp>(loc, DenseElementsAttr::get(words, nb.getI32IntegerAttr(16)));
+        Value sixteen = nb.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(words, nb.getI32IntegerAttr(16)));
         Value oddCol = nb.create<arith::AddIOp>(loc, col, index(width));
         SmallVector<Value> aEven, aOdd, wEven, wOdd;
         for (Value m : ms) {
@@ -410,8 +409,7 @@ public:
       // balanced over the chunks it takes.
       const int64_t elementBytes = aDot ? 2 : 4;
       Value fit = b.create<arith::DivUIOp>(
-          loc, index(tiles.smallChunkBytes / elementBytes / step),
-          tokens);
+          loc, index(tiles.smallChunkBytes / elementBytes / step), tokens);
       Value maxSteps = b.create<arith::MaxUIOp>(loc, fit, index(1));
       // (arith.ceildivui needs arith-expand; the pipelines lower arith directly.)
       auto ceilDiv = [&](Value x, Value y) -> Value {
@@ -956,7 +954,7 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
                                            rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
     }
     auto streamingKernels = [&] {
-      if (dot && strategy.smallBatchWidenBF16) {
+      if (dot && strategy.smallBatchDotByFMA) {
         // One token: the decode kernel on vdpbf16ps. A few: the small-batch
         // kernel on FMAs that give vdpbf16ps's bits (setDotByFMA): a batched
         // session's logits are those of the session alone, where the

@@ -51,7 +51,7 @@ struct MatmulStrategy {
   /// the one-token kernel, where vdpbf16ps retires at a quarter of the FMA
   /// rate and its 64 FLOP per instruction fall behind 8 tokens x 3 rows of
   /// work per weight vector.
-  bool smallBatchWidenBF16 = true;
+  bool smallBatchDotByFMA = true;
 
   /// Rows of A per outer-product kernel of linalg.batch_matmul, and vectors
   /// of a row of B it takes at a time.
