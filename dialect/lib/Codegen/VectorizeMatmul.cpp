@@ -401,7 +401,11 @@ public:
     };
 
     const int64_t step = stepWidth(), kMain = k - k % step;
-    if (kMain < 2 * step) {
+    // Chunks of at least smallMinChunkColumns: shorter ones cost more in
+    // horizontal sums than they save, and a reduction that is not split sums
+    // in the order of the one-token kernel.
+    const int64_t minSteps = std::max<int64_t>(1, tiles.smallMinChunkColumns / step);
+    if (kMain < 2 * minSteps * step) {
       allTiles({}, {}, {});
     } else {
       // Chunk length: the longest multiple of the step whose columns of all
@@ -410,7 +414,7 @@ public:
       const int64_t elementBytes = aDot ? 2 : 4;
       Value fit = b.create<arith::DivUIOp>(
           loc, index(tiles.smallChunkBytes / elementBytes / step), tokens);
-      Value maxSteps = b.create<arith::MaxUIOp>(loc, fit, index(1));
+      Value maxSteps = b.create<arith::MaxUIOp>(loc, fit, index(minSteps));
       // (arith.ceildivui needs arith-expand; the pipelines lower arith directly.)
       auto ceilDiv = [&](Value x, Value y) -> Value {
         return b.create<arith::DivUIOp>(

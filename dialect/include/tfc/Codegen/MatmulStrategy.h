@@ -44,6 +44,8 @@ struct MatmulStrategy {
   /// 8 tokens on the TinyLlama slice and slower at 16 (stories15M: two chunks
   /// of its 288 columns instead of one).
   int64_t smallChunkBytes = 32 * 1024;
+  /// The shortest chunk, and half the shortest reduction that is split.
+  int64_t smallMinChunkColumns = 256;
 
   /// With bf16Dot, the small-batch kernel of bf16 weights computes
   /// vdpbf16ps's sums with two FMAs (odd then even products, each exact)
