@@ -92,6 +92,56 @@ public:
     return out;
   }
 
+  /// The FMA form of vdpbf16ps (setDotByFMA). vdpbf16ps adds, per f32 lane
+  /// i, the product of the odd elements 2i + 1 of its pair, then of the even
+  /// ones 2i, each sum rounded to f32 (the products of bf16 are exact): two
+  /// FMAs give the same bits (but for denormals, which vdpbf16ps flushes to
+  /// zero), at the FMA's rate where vdpbf16ps retires at a quarter of it.
+  /// A [tokens, k] becomes, per block of 2 x width columns, its even columns
+  /// then its odd ones, rounded to bf16 (nearest even, as roundedToBF16) but
+  /// stored as f32, zero past k: [tokens, k rounded up to the block].
+  Value splitPairsThroughBF16(Value tokens) {
+    const int64_t pair = 2 * width, padded = (k + pair - 1) / pair * pair;
+    auto type = MemRefType::get({ShapedType::kDynamic, padded}, b.getF32Type());
+    Value out = b.create<memref::AllocOp>(loc, type, ValueRange{tokens}, b.getI64IntegerAttr(64));
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    b.create<scf::ForOp>(
+        loc, index(0), tokens, index(1), ValueRange{},
+        [&](OpBuilder &mb, Location, Value m, ValueRange) {
+          mb.create<scf::ForOp>(
+              loc, index(0), index(padded), index(1), ValueRange{},
+              [&](OpBuilder &kb, Location, Value kk, ValueRange) {
+                // Column kk takes A's column 2·width·(kk / 2·width) +
+                // 2·(kk % width) + (kk % 2·width) / width.
+                Value block = kb.create<arith::MulIOp>(
+                    loc, kb.create<arith::DivUIOp>(loc, kk, index(pair)), index(pair));
+                Value lane = kb.create<arith::RemUIOp>(loc, kk, index(width));
+                Value odd = kb.create<arith::DivUIOp>(
+                    loc, kb.create<arith::RemUIOp>(loc, kk, index(pair)), index(width));
+                Value src = kb.create<arith::AddIOp>(
+                    loc, block,
+                    kb.create<arith::AddIOp>(loc, kb.create<arith::MulIOp>(loc, lane, index(2)),
+                                             odd));
+                Value inside = kb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, src,
+                                                        index(k));
+                Value x = kb.create<memref::LoadOp>(
+                    loc, a, ValueRange{m, kb.create<arith::MinUIOp>(loc, src, index(k - 1))});
+                Value half = kb.create<arith::TruncFOp>(loc, kb.getBF16Type(), x);
+                Value r = kb.create<arith::ExtFOp>(loc, kb.getF32Type(), half);
+                kb.create<memref::StoreOp>(loc, kb.create<arith::SelectOp>(loc, inside, r, zero),
+                                           out, ValueRange{m, kk});
+                kb.create<scf::YieldOp>(loc);
+              });
+          mb.create<scf::YieldOp>(loc);
+        });
+    return out;
+  }
+
+  /// The streaming kernels compute vdpbf16ps's sums with FMAs: A from
+  /// `aSplit` (splitPairsThroughBF16), bf16 weights split into their even
+  /// and odd elements widened (a shift and a mask of each 32-bit pair).
+  void setDotByFMA(Value aSplit) { aPairs = aSplit; }
+
   /// Indices of element (row, col) of a 2-D matrix, or of the current batch.
   SmallVector<Value> at(Value row, Value col) {
     SmallVector<Value> idx(lead);
@@ -99,8 +149,17 @@ public:
     return idx;
   }
 
-  /// One tm × tn micro-kernel at tokens [m0, m0 + tm), rows [n0, n0 + tn).
-  void kernel(Value m0, Value n0, int64_t tm, int64_t tn) {
+  /// Elements of A and B that one vector step of the kernel consumes (a
+  /// vdpbf16ps step consumes two bf16 per f32 lane).
+  int64_t stepWidth() const { return aDot || aPairs ? 2 * width : width; }
+
+  /// One tm × tn micro-kernel at tokens [m0, m0 + tm), rows [n0, n0 + tn),
+  /// adding to C. Over the whole reduction by default; given `kLo` and `kHi`
+  /// (multiples of stepWidth() apart, kHi <= the last full step), over the
+  /// columns [kLo, kHi) only, plus the zero-padded tail k % stepWidth() when
+  /// `lastChunk` holds.
+  void kernel(Value m0, Value n0, int64_t tm, int64_t tn, Value kLo = {}, Value kHi = {},
+              Value lastChunk = {}) {
     SmallVector<Value> ms, ns;
     for (int64_t i = 0; i < tm; ++i)
       ms.push_back(i ? b.create<arith::AddIOp>(loc, m0, index(i)).getResult() : m0);
@@ -109,8 +168,7 @@ public:
 
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(vecType));
     SmallVector<Value> inits(tm * tn, zero);
-    // A vdpbf16ps step consumes two bf16 per f32 lane.
-    const int64_t stepWidth = aDot ? 2 * width : width;
+    const int64_t stepWidth = this->stepWidth();
     int64_t kMain = k - k % stepWidth;
 
     // Accumulates one vector step at column `col` into `accs`; `tail` reads
@@ -142,16 +200,44 @@ public:
                                                  ArrayRef<bool>{false});
       };
       SmallVector<Value> av, bv, out;
-      if (prefetchElements && !tail) {
-        // The weight row `prefetchElements` ahead (clamped to the row: a
-        // prefetch past the end of the buffer is pointless).
-        Value ahead = nb.create<arith::MinUIOp>(
-            loc, nb.create<arith::AddIOp>(loc, col, index(prefetchElements)), index(k - 1));
+      if (prefetch && !tail) {
+        // The same columns of the next tile's rows (clamped to the last row:
+        // a prefetch past the end of the buffer is pointless), which the
+        // next kernel reads: one kernel's time ahead.
         for (Value n : ns) {
+          Value ahead = nb.create<arith::MinUIOp>(
+              loc, nb.create<arith::AddIOp>(loc, n, index(tn)), index(prefetchLastRow));
           SmallVector<Value> operands{bT};
-          operands.append(at(n, ahead));
+          operands.append(at(ahead, col));
           nb.create<func::CallOp>(loc, prefetch, operands);
         }
+      }
+      if (aPairs) {
+        // vdpbf16ps by FMAs: the odd products first, then the even ones.
+        auto words = VectorType::get({width}, nb.getI32Type());
+        Value highHalf = nb.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(words, nb.getI32IntegerAttr(int32_t(0xFFFF0000u))));
+        Value sixteen = nb.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(words, nb.getI32IntegerAttr(16)));
+        Value oddCol = nb.create<arith::AddIOp>(loc, col, index(width));
+        SmallVector<Value> aEven, aOdd, wEven, wOdd;
+        for (Value m : ms) {
+          aEven.push_back(nb.create<vector::LoadOp>(loc, vecType, aPairs, at(m, col)));
+          aOdd.push_back(nb.create<vector::LoadOp>(loc, vecType, aPairs, at(m, oddCol)));
+        }
+        for (Value n : ns) {
+          Value w = nb.create<vector::BitCastOp>(loc, words, readPairs(bT, n));
+          wEven.push_back(nb.create<vector::BitCastOp>(
+              loc, vecType, nb.create<arith::ShLIOp>(loc, w, sixteen)));
+          wOdd.push_back(nb.create<vector::BitCastOp>(
+              loc, vecType, nb.create<arith::AndIOp>(loc, w, highHalf)));
+        }
+        for (int64_t i = 0; i < tm; ++i)
+          for (int64_t j = 0; j < tn; ++j) {
+            Value acc = nb.create<vector::FMAOp>(loc, aOdd[i], wOdd[j], accs[i * tn + j]);
+            out.push_back(nb.create<vector::FMAOp>(loc, aEven[i], wEven[j], acc));
+          }
+        return out;
       }
       for (Value m : ms)
         av.push_back(aDot ? readPairs(aDot, m) : read(a, m));
@@ -170,16 +256,26 @@ public:
     };
 
     SmallVector<Value> accs = inits;
-    if (kMain > 0) {
+    if (kLo || kMain > 0) {
       auto loop = b.create<scf::ForOp>(
-          loc, index(0), index(kMain), index(stepWidth), inits,
+          loc, kLo ? kLo : index(0), kHi ? kHi : index(kMain), index(stepWidth), inits,
           [&](OpBuilder &nb, Location, Value col, ValueRange iter) {
             nb.create<scf::YieldOp>(loc, step(nb, col, iter, /*tail=*/false));
           });
       accs = loop.getResults();
     }
-    if (kMain < k)
+    if (kMain < k && !lastChunk) {
       accs = step(b, index(kMain), accs, /*tail=*/true);
+    } else if (kMain < k) {
+      SmallVector<Type> types(accs.size(), vecType);
+      Value tailColumn = index(kMain); // before the if: `index` builds at b's point
+      auto ifOp = b.create<scf::IfOp>(loc, types, lastChunk, /*withElseRegion=*/true);
+      OpBuilder tb = ifOp.getThenBodyBuilder();
+      tb.create<scf::YieldOp>(loc, step(tb, tailColumn, accs, /*tail=*/true));
+      OpBuilder eb = ifOp.getElseBodyBuilder();
+      eb.create<scf::YieldOp>(loc, accs);
+      accs.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    }
 
     for (int64_t i = 0; i < tm; ++i)
       for (int64_t j = 0; j < tn; ++j) {
@@ -238,12 +334,20 @@ public:
   /// vector is read from memory once per call: token tiles of smallTileTokens
   /// (smallTileRows x smallTileTokens accumulators), then the remainder in
   /// halving tiles (4, 2, 1 tokens) over the same rows.
+  ///
+  /// The reduction is split into chunks outside the row tiles (k-blocking):
+  /// the tokens' chunk of A (at most smallChunkBytes) stays in L1 while the
+  /// weight rows' chunks stream past, where whole rows of 8 tokens (64 KiB at
+  /// k = 2048) came from L2 again for every row tile, and those L2 reads took
+  /// the L1 miss buffers the weight stream needs. Each chunk adds its partial
+  /// sums to C. Chunks are balanced multiples of the vector step; the last
+  /// one also takes the zero-padded tail.
   void smallBatchBlock(Value nStart, Value nEnd, Value tokens) {
     const int64_t tn = tiles.smallTileRows, tm = tiles.smallTileTokens;
-    int64_t elementBytes =
-        cast<MemRefType>(bT.getType()).getElementType().getIntOrFloatBitWidth() / 8;
-    prefetchElements = tiles.smallPrefetchBytes / elementBytes;
-    if (prefetchElements) {
+    auto bType = cast<MemRefType>(bT.getType());
+    assert(!bType.isDynamicDim(lead.size()) && "the weight rows are static");
+    if (tiles.smallPrefetch) {
+      prefetchLastRow = bType.getDimSize(lead.size()) - 1;
       SmallVector<Type> operands{bT.getType()};
       operands.append(lead.size() + 2, b.getIndexType());
       // (The insertion point may be inside an op under construction; the
@@ -255,7 +359,9 @@ public:
     Value nMain = b.create<arith::AddIOp>(
         loc, nStart,
         b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, count, index(tn)), index(tn)));
-    auto rowTile = [&](Value lo, Value hi, int64_t rowsPerTile) {
+    // All the row tiles over the columns [kLo, kHi) (the whole rows when null).
+    auto rowTile = [&](Value lo, Value hi, int64_t rowsPerTile, Value kLo, Value kHi,
+                       Value lastChunk) {
       b.create<scf::ForOp>(
           loc, lo, hi, index(rowsPerTile), ValueRange{},
           [&](OpBuilder &nb, Location, Value n0, ValueRange) {
@@ -270,7 +376,7 @@ public:
                                    OpBuilder::InsertionGuard g2(b);
                                    b.setInsertionPoint(tb.getInsertionBlock(),
                                                        tb.getInsertionPoint());
-                                   kernel(m0, n0, tm, rowsPerTile);
+                                   kernel(m0, n0, tm, rowsPerTile, kLo, kHi, lastChunk);
                                    b.create<scf::YieldOp>(loc);
                                  });
             for (int64_t size = tm / 2; size >= 1; size /= 2) {
@@ -281,7 +387,7 @@ public:
               {
                 OpBuilder::InsertionGuard g2(b);
                 b.setInsertionPointToStart(ifOp.thenBlock());
-                kernel(done, n0, size, rowsPerTile);
+                kernel(done, n0, size, rowsPerTile, kLo, kHi, lastChunk);
               }
               done = b.create<arith::SelectOp>(
                   loc, fits, b.create<arith::AddIOp>(loc, done, index(size)), done);
@@ -289,9 +395,47 @@ public:
             b.create<scf::YieldOp>(loc);
           });
     };
-    rowTile(nStart, nMain, tn);
-    rowTile(nMain, nEnd, 1);
-    prefetchElements = 0;
+    auto allTiles = [&](Value kLo, Value kHi, Value lastChunk) {
+      rowTile(nStart, nMain, tn, kLo, kHi, lastChunk);
+      rowTile(nMain, nEnd, 1, kLo, kHi, lastChunk);
+    };
+
+    const int64_t step = stepWidth(), kMain = k - k % step;
+    // Chunks of at least smallMinChunkColumns: shorter ones cost more in
+    // horizontal sums than they save, and a reduction that is not split sums
+    // in the order of the one-token kernel.
+    const int64_t minSteps = std::max<int64_t>(1, tiles.smallMinChunkColumns / step);
+    if (kMain < 2 * minSteps * step) {
+      allTiles({}, {}, {});
+    } else {
+      // Chunk length: the longest multiple of the step whose columns of all
+      // the call's tokens fit smallChunkBytes (at least one step), then
+      // balanced over the chunks it takes.
+      const int64_t elementBytes = aDot ? 2 : 4;
+      Value fit = b.create<arith::DivUIOp>(
+          loc, index(tiles.smallChunkBytes / elementBytes / step), tokens);
+      Value maxSteps = b.create<arith::MaxUIOp>(loc, fit, index(minSteps));
+      // (arith.ceildivui needs arith-expand; the pipelines lower arith directly.)
+      auto ceilDiv = [&](Value x, Value y) -> Value {
+        return b.create<arith::DivUIOp>(
+            loc, b.create<arith::SubIOp>(loc, b.create<arith::AddIOp>(loc, x, y), index(1)), y);
+      };
+      Value chunks = ceilDiv(index(kMain / step), maxSteps);
+      Value chunkSteps = ceilDiv(index(kMain / step), chunks);
+      Value chunk = b.create<arith::MulIOp>(loc, chunkSteps, index(step));
+      b.create<scf::ForOp>(
+          loc, index(0), index(kMain), chunk, ValueRange{},
+          [&](OpBuilder &cb, Location, Value kLo, ValueRange) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(cb.getInsertionBlock(), cb.getInsertionPoint());
+            Value kHi = b.create<arith::MinUIOp>(loc, b.create<arith::AddIOp>(loc, kLo, chunk),
+                                                 index(kMain));
+            Value last = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, kHi, index(kMain));
+            allTiles(kLo, kHi, last);
+            b.create<scf::YieldOp>(loc);
+          });
+    }
+    prefetch = {};
   }
 
   /// C[m, e] += Σ_j A[m, j] · B[j, e] (B not transposed: rows of B are
@@ -767,10 +911,12 @@ private:
   SmallVector<Value> lead;
   Value aDot;
   func::FuncOp dot;
-  /// Elements ahead along a weight row that the streaming kernel prefetches,
-  /// or 0 (see MatmulStrategy::smallPrefetchBytes).
-  int64_t prefetchElements = 0;
+  Value aPairs;
+  /// While set (the small-batch kernel, MatmulStrategy::smallPrefetch), each
+  /// vector step prefetches the next row tile's columns, up to the weight row
+  /// prefetchLastRow.
   func::FuncOp prefetch;
+  int64_t prefetchLastRow = 0;
 };
 
 // linalg.matmul_transpose_b (A: [m, k], B: [n, k] static, C: [m, n]) on memrefs
@@ -812,6 +958,30 @@ struct VectorizeMatmulTransposeB : OpRewritePattern<linalg::MatmulTransposeBOp> 
                                            rewriter.getFunctionType({lanes, pairs, pairs}, {lanes}));
     }
     auto streamingKernels = [&] {
+      if (dot && strategy.smallBatchDotByFMA) {
+        // One token: the decode kernel on vdpbf16ps. A few: the small-batch
+        // kernel on FMAs that give vdpbf16ps's bits (setDotByFMA): a batched
+        // session's logits are those of the session alone, where the
+        // rounding of the activations to bf16 would turn any other order of
+        // the sums into differences of bf16's precision downstream.
+        Value few = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tokens,
+                                                   emit.index(strategy.smallBatchMinTokens));
+        auto ifOp = rewriter.create<scf::IfOp>(loc, few, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard g(rewriter);
+        rewriter.setInsertionPointToStart(ifOp.thenBlock());
+        emit.setDotByFMA(emit.splitPairsThroughBF16(tokens));
+        tfc::parallelRowBlocks(rewriter, loc, rows, blockRows, [&](Value nStart, Value nEnd) {
+          emit.smallBatchBlock(nStart, nEnd, tokens);
+        });
+        emit.setDotByFMA(Value());
+        rewriter.setInsertionPointToStart(ifOp.elseBlock());
+        emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
+        tfc::parallelRowBlocks(rewriter, loc, rows, blockRows, [&](Value nStart, Value nEnd) {
+          emit.block(nStart, nEnd, tokens);
+        });
+        emit.setBF16Dot(Value(), func::FuncOp());
+        return;
+      }
       if (dot)
         emit.setBF16Dot(emit.roundedToBF16(tokens), dpbf16ps);
       tfc::parallelRowBlocks(rewriter, loc, rows, blockRows, [&](Value nStart, Value nEnd) {

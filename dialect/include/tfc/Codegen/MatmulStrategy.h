@@ -32,11 +32,28 @@ struct MatmulStrategy {
   /// 4 tokens.
   int64_t smallBatchMinTokens = 2;
   int64_t smallTileTokens = 8, smallTileRows = 3;
-  /// Bytes ahead along each weight row that the small-batch kernel prefetches
-  /// into L1: with 24 FMAs per weight vector the hardware prefetcher falls
-  /// behind (perf showed the kernel stalled on the weight loads; the
-  /// prefetcher also stops at 4 KiB pages, a row of 2048 f32 is two).
-  int64_t smallPrefetchBytes = 1024;
+  /// Whether the small-batch kernel prefetches into L1, during each kernel,
+  /// the same columns of the next row tile: with 24 FMAs per weight vector the
+  /// hardware prefetcher falls behind (perf showed the kernel stalled on the
+  /// weight loads), and the row chunks of the k-blocked loop are short streams.
+  bool smallPrefetch = true;
+  /// The small-batch kernel's reduction is split in chunks whose columns of
+  /// all the call's tokens take at most this many bytes of A, which then stay
+  /// in L1 (48 KiB here) while the weights stream past: 1024 f32 of 8 tokens.
+  /// Each chunk costs a horizontal sum per accumulator: 16 KiB was as fast at
+  /// 8 tokens on the TinyLlama slice and slower at 16 (stories15M: two chunks
+  /// of its 288 columns instead of one).
+  int64_t smallChunkBytes = 32 * 1024;
+  /// The shortest chunk, and half the shortest reduction that is split.
+  int64_t smallMinChunkColumns = 256;
+
+  /// With bf16Dot, the small-batch kernel of bf16 weights computes
+  /// vdpbf16ps's sums with two FMAs (odd then even products, each exact)
+  /// on the weights' halves widened and A rounded to bf16: the same bits as
+  /// the one-token kernel, where vdpbf16ps retires at a quarter of the FMA
+  /// rate and its 64 FLOP per instruction fall behind 8 tokens x 3 rows of
+  /// work per weight vector.
+  bool smallBatchDotByFMA = true;
 
   /// Rows of A per outer-product kernel of linalg.batch_matmul, and vectors
   /// of a row of B it takes at a time.

@@ -304,6 +304,18 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     streams each weight row exactly once, which is what bounds it by memory
     bandwidth.
 
+    From 2 to 31 tokens (the sessions of a batched decode step) the
+    small-batch kernel runs tiles of 3 weight rows × 8 tokens (24
+    accumulators; then 4, 2, 1 tokens) with the row tiles outside the token
+    tiles, so each weight vector is read once per call, and the reduction
+    blocked in chunks outside the row tiles: the chunk of A of all the
+    call's tokens (at most 32 KiB) stays in L1 while the weight rows' chunks
+    stream past, each kernel prefetching the next row tile's columns; each
+    chunk adds its sums to C. With `bf16-dot` it computes vdpbf16ps's sums
+    with FMAs (odd products, then even ones: the same bits as the one-token
+    kernel, at the FMA's rate) on A rounded to bf16 and split into even and
+    odd columns once per call.
+
     With 32 tokens or more (prefill; only for 16-lane vectors) the product is
     computed instead as a packed GEMM: A is transposed once into zero-padded
     panels `[k][32 tokens]`, threads take blocks of 12 weight rows, and a
