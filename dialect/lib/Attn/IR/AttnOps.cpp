@@ -269,7 +269,7 @@ LogicalResult MoEOp::verify() {
     return emitOpError() << "gate must be [experts, ffn, d], got " << shapeString(getGate());
   int64_t experts = dimOf(getRouter(), 0), dim = dimOf(getInput(), 1);
   int64_t ffn = dimOf(getGate(), 1);
-  if (getExpertParts() && (*getExpertParts() < 2 || *getExpertParts() > experts))
+  if (getExpertParts() && (*getExpertParts() < 2 || static_cast<int64_t>(*getExpertParts()) > experts))
     return emitOpError() << "expert_parts must be between 2 and the " << experts << " experts";
   int64_t held = getNumLocalExperts();
   if (failed(expectShape(*this, getRouter(), "router", {experts, dim})) ||
