@@ -26,9 +26,12 @@
 // CHECK: arith.constant 2.000000e+00 : f32
 // CHECK: arith.mulf
 // Grouped: per expert, the list of its tokens, and the expert only when it has any.
+// The router's column is the expert's global index (the first expert this rank holds, 0
+// without tensor parallelism, plus the local one); its weights are indexed locally.
 // CHECK: scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK: %[[GLOBAL:.*]] = arith.addi %{{.*}}, %[[E]] : index
 // CHECK: %[[LIST:.*]]:3 = scf.for
-// CHECK: tensor.extract %[[W]][%{{.*}}, %[[E]]]
+// CHECK: tensor.extract %[[W]][%{{.*}}, %[[GLOBAL]]]
 // CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[LIST]]#2, %{{.*}} : index
 // CHECK: scf.if %[[ANY]]
 // CHECK: %[[ROWS:.*]] = tensor.empty(%[[LIST]]#2) : tensor<?x16xf32>
@@ -45,10 +48,11 @@
 // Dense: every expert on every token.
 // DENSE-LABEL: func @moe
 // DENSE: scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// DENSE: %[[GLOBAL:.*]] = arith.addi %{{.*}}, %[[E]] : index
 // DENSE-NOT: scf.if
 // DENSE: tensor.extract_slice %{{.*}}[%[[E]], 0, 0] [1, 8, 16] [1, 1, 1] : tensor<4x8x16xf32> to tensor<8x16xf32>
 // DENSE: linalg.matmul_transpose_b ins(%{{.*}}, %{{.*}} : tensor<?x16xf32>, tensor<8x16xf32>)
-// DENSE: %[[COL:.*]] = tensor.extract_slice %{{.*}}[0, %[[E]]] [%{{.*}}, 1] [1, 1] : tensor<?x4xf32> to tensor<?xf32>
+// DENSE: %[[COL:.*]] = tensor.extract_slice %{{.*}}[0, %[[GLOBAL]]] [%{{.*}}, 1] [1, 1] : tensor<?x4xf32> to tensor<?xf32>
 // DENSE: linalg.generic {{.*}} ins(%{{.*}}, %[[COL]] : tensor<?x16xf32>, tensor<?xf32>) outs(%[[ACC]] : tensor<?x16xf32>)
 // DENSE-NOT: scf.if
 func.func @moe(%x: tensor<?x16xf32>, %r: tensor<4x16xf32>, %g: tensor<4x8x16xf32>, %u: tensor<4x8x16xf32>, %d: tensor<4x16x8xf32>) -> tensor<?x16xf32> {
