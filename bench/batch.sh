@@ -20,13 +20,9 @@ case "${1:-}" in
   *) echo "usage: bench/batch.sh [--quick]" >&2; exit 2 ;;
 esac
 export TFC_NUM_THREADS=2 OMP_NUM_THREADS=2
-BUILD_DIR=${TFC_BUILD_DIR:-build}
-OUT=$BUILD_DIR/bench/batch
-mkdir -p "$OUT"
-CC=${CC:-clang-19}
-TFC_BUILD_DIR=$BUILD_DIR TFC_BUILD_TARGETS="tfc tfcrt tfc-serve" scripts/build.sh >"$OUT/build.log" 2>&1 ||
-  { tail -20 "$OUT/build.log" >&2; echo "bench: the build failed" >&2; exit 1; }
-$CC -std=c99 -O2 -Wall -I runtime/include bench/batch.c -ldl -o "$OUT/batch" || exit 1
+source bench/lib.sh
+bench_setup batch "tfc tfcrt tfc-serve"
+bench_cc batch
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the cores skews every figure)"
 printf '%-18s %-5s %7s %12s %12s %8s %9s %9s\n' model dtype streams "batched/s" "one-by-one/s" \

@@ -23,14 +23,10 @@ case "${1:-}" in
   *) echo "usage: bench/forkjoin.sh [--quick]" >&2; exit 2 ;;
 esac
 export TFC_NUM_THREADS=2 OMP_NUM_THREADS=2
-BUILD_DIR=${TFC_BUILD_DIR:-build}
-OUT=$BUILD_DIR/bench/forkjoin
-mkdir -p "$OUT"
-CC=${CC:-clang-19}
-TFC_BUILD_DIR=$BUILD_DIR TFC_BUILD_TARGETS="tfc tfcrt" scripts/build.sh >"$OUT/build.log" 2>&1 ||
-  { tail -20 "$OUT/build.log" >&2; echo "bench: the build failed" >&2; exit 1; }
-$CC -std=c99 -O2 -Wall -I runtime/include bench/batch.c -ldl -o "$OUT/batch" || exit 1
-$CC -std=c99 -O3 -march=native -pthread -Wall bench/machine.c -o "$OUT/machine" || exit 1
+source bench/lib.sh
+bench_setup forkjoin "tfc tfcrt"
+bench_cc batch
+bench_cc machine
 
 # The stories15M shape (bench/models/stories15m.tdsl): dim 288, 6 layers, MHA (kv dim 288),
 # ffn 768, vocab 32000. Linear-layer weights per step, and the f32 norms + embedding row.

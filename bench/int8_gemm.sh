@@ -18,14 +18,10 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: bench/int8_gemm.sh [--quick]" >&2; exit 2 ;;
 esac
-BUILD_DIR=${TFC_BUILD_DIR:-build}
-OUT=$BUILD_DIR/bench/int8_gemm
-mkdir -p "$OUT"
-CC=${CC:-clang-19}
-TFC_BUILD_DIR=$BUILD_DIR TFC_BUILD_TARGETS="tfc tfcrt" scripts/build.sh >"$OUT/build.log" 2>&1 ||
-  { tail -20 "$OUT/build.log" >&2; echo "bench: the build failed" >&2; exit 1; }
-$CC -std=c99 -O3 -march=native -pthread -Wall bench/machine.c -o "$OUT/machine" || exit 1
-$CC -std=c99 -O2 -Wall -I runtime/include bench/bench.c -ldl -o "$OUT/bench" || exit 1
+source bench/lib.sh
+bench_setup int8_gemm "tfc tfcrt"
+bench_cc machine
+bench_cc bench
 
 DTYPES="f32 q8_0 q4_0"
 for dtype in $DTYPES; do

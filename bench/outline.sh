@@ -24,14 +24,10 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: bench/outline.sh [--quick]" >&2; exit 2 ;;
 esac
-BUILD_DIR=${TFC_BUILD_DIR:-build}
-OUT=$BUILD_DIR/bench/outline
-mkdir -p "$OUT"
-CC=${CC:-clang-19}
-TFC_BUILD_DIR=$BUILD_DIR TFC_BUILD_TARGETS="tfc tfcrt" scripts/build.sh >"$OUT/build.log" 2>&1 ||
-  { tail -20 "$OUT/build.log" >&2; echo "bench: the build failed" >&2; exit 1; }
-$CC -std=c99 -O2 -Wall -I runtime/include bench/batch.c -ldl -o "$OUT/batch" || exit 1
-$CC -std=c99 -O3 -march=native -pthread -Wall bench/machine.c -o "$OUT/machine" || exit 1
+source bench/lib.sh
+bench_setup outline "tfc tfcrt"
+bench_cc batch
+bench_cc machine
 # TinyLlama-1.1B's depth (22 layers) on the slice's shapes.
 sed 's/layers = 4$/layers = 22/' bench/models/tinyllama_slice4.tdsl >"$OUT/tinyllama22.tdsl"
 
