@@ -76,10 +76,22 @@ static double now(void) {
 
 /*===--- A tiny fork/join team: the same threads for every run ------------===*/
 
+/* What the team runs next: each thread its share of the array (first touch,
+   read) or its own copy of a peak loop. */
+enum job_kind {
+  JOB_QUIT = -1,
+  JOB_FIRST_TOUCH,
+  JOB_READ,
+  JOB_FMA,
+  JOB_DPBUSD,
+  JOB_DPBUSD512,
+  JOB_DPBF16
+};
+
 typedef struct {
   pthread_barrier_t start, done;
   int nthreads;
-  int kind; /* 0 read, 1 fma, -1 quit */
+  int kind; /* a job_kind */
   float *array;
   size_t n; /* floats in array */
   long fma_iters;
@@ -112,29 +124,47 @@ static float read_kernel(const float *p, size_t n) {
   return s;
 }
 
+/*===--- The peak loops ------------------------------------------------------===*/
+
+/* One loop per instruction, all of one shape: NACC independent chains (16 hide a
+   4-cycle latency on 2 pipes with room to spare), each advanced by STEP once per
+   iteration, an empty asm per iteration that keeps the compiler from folding
+   iterations together, then the chains summed and reduced to a float the caller
+   stores (so that nothing is dead). INIT(x) broadcasts the chain's start value. */
 #define NACC 16
-static float fma_kernel(long iters, float seed) {
-  /* 16 independent chains hide a 4-cycle latency on 2 pipes with room to spare;
-     x*m + c with m < 1 converges to c/(1-m): no overflow, no denormals. */
-  vec acc[NACC];
-  for (int k = 0; k < NACC; ++k)
-    acc[k] = vset1(seed + (float)k);
-  const vec m = vset1(0.999999f), c = vset1(1e-6f);
-  for (long it = 0; it < iters; ++it) {
-#pragma clang loop unroll(full)
-    for (int k = 0; k < NACC; ++k)
-      acc[k] = vfma(acc[k], m, c);
-    /* Keep the compiler from folding iterations together. */
-    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]),
-                     "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]));
-    __asm__ volatile("" : "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]),
-                     "+v"(acc[12]), "+v"(acc[13]), "+v"(acc[14]), "+v"(acc[15]));
+#define DEFINE_PEAK_KERNEL(name, vtype, INIT, STEP, ADD, REDUCE)                  \
+  static float name(long iters, float seed) {                                     \
+    vtype acc[NACC];                                                              \
+    for (int k = 0; k < NACC; ++k)                                                \
+      acc[k] = INIT(seed + (float)k);                                             \
+    for (long it = 0; it < iters; ++it) {                                         \
+      _Pragma("clang loop unroll(full)") for (int k = 0; k < NACC; ++k)           \
+        acc[k] = STEP(acc[k]);                                                    \
+      __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]), \
+                       "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]));   \
+      __asm__ volatile("" : "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]),            \
+                       "+v"(acc[11]), "+v"(acc[12]), "+v"(acc[13]), "+v"(acc[14]), \
+                       "+v"(acc[15]));                                            \
+    }                                                                             \
+    vtype s = acc[0];                                                             \
+    for (int k = 1; k < NACC; ++k)                                                \
+      s = ADD(s, acc[k]);                                                         \
+    return REDUCE(s);                                                             \
   }
-  vec s = acc[0];
-  for (int k = 1; k < NACC; ++k)
-    s = vadd(s, acc[k]);
-  return vsum(s);
-}
+/* Without the instruction, a stand-in that keeps the table below whole (its
+   figure is printed as 0). */
+#define DEFINE_MISSING_KERNEL(name)                                               \
+  static float name(long iters, float seed) { return seed + (float)iters; }
+
+/* x*m + c with m < 1 converges to c/(1-m): no overflow, no denormals. */
+#define FMA_STEP(x) vfma(x, vset1(0.999999f), vset1(1e-6f))
+DEFINE_PEAK_KERNEL(fma_kernel, vec, vset1, FMA_STEP, vadd, vsum)
+
+/* The int8 dot products: the sums wrap harmlessly. */
+#define INT_SEED_256(x) _mm256_set1_epi32((int)(x))
+#define INT_SEED_512(x) _mm512_set1_epi32((int)(x))
+#define FIRST_LANE_256(s) ((float)_mm256_extract_epi32(s, 0))
+#define REDUCE_512(s) ((float)_mm512_reduce_add_epi32(s))
 
 #if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
 #define HAVE_DPBUSD 1
@@ -143,82 +173,34 @@ static float fma_kernel(long iters, float seed) {
 #else
 #define dpbusd(acc, a, b) _mm256_dpbusd_avx_epi32(acc, a, b)
 #endif
-static float dpbusd_kernel(long iters, float seed) {
-  /* Independent chains as in fma_kernel; the sums wrap harmlessly. */
-  __m256i acc[NACC];
-  for (int k = 0; k < NACC; ++k)
-    acc[k] = _mm256_set1_epi32((int)seed + k);
-  const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-5);
-  for (long it = 0; it < iters; ++it) {
-#pragma clang loop unroll(full)
-    for (int k = 0; k < NACC; ++k)
-      acc[k] = dpbusd(acc[k], a, b);
-    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]),
-                     "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]));
-    __asm__ volatile("" : "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]),
-                     "+v"(acc[12]), "+v"(acc[13]), "+v"(acc[14]), "+v"(acc[15]));
-  }
-  __m256i s = acc[0];
-  for (int k = 1; k < NACC; ++k)
-    s = _mm256_add_epi32(s, acc[k]);
-  return (float)_mm256_extract_epi32(s, 0);
-}
+#define DPBUSD_STEP(x) dpbusd(x, _mm256_set1_epi8(3), _mm256_set1_epi8(-5))
+DEFINE_PEAK_KERNEL(dpbusd_kernel, __m256i, INT_SEED_256, DPBUSD_STEP, _mm256_add_epi32,
+                   FIRST_LANE_256)
 #else
 #define HAVE_DPBUSD 0
-static float dpbusd_kernel(long iters, float seed) { return seed + (float)iters; }
+DEFINE_MISSING_KERNEL(dpbusd_kernel)
 #endif
 
 #if defined(__AVX512VNNI__)
 #define HAVE_DPBUSD512 1
-static float dpbusd512_kernel(long iters, float seed) {
-  __m512i acc[NACC];
-  for (int k = 0; k < NACC; ++k)
-    acc[k] = _mm512_set1_epi32((int)seed + k);
-  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
-  for (long it = 0; it < iters; ++it) {
-#pragma clang loop unroll(full)
-    for (int k = 0; k < NACC; ++k)
-      acc[k] = _mm512_dpbusd_epi32(acc[k], a, b);
-    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]),
-                     "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]));
-    __asm__ volatile("" : "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]),
-                     "+v"(acc[12]), "+v"(acc[13]), "+v"(acc[14]), "+v"(acc[15]));
-  }
-  __m512i s = acc[0];
-  for (int k = 1; k < NACC; ++k)
-    s = _mm512_add_epi32(s, acc[k]);
-  return (float)_mm512_reduce_add_epi32(s);
-}
+#define DPBUSD512_STEP(x) _mm512_dpbusd_epi32(x, _mm512_set1_epi8(3), _mm512_set1_epi8(-5))
+DEFINE_PEAK_KERNEL(dpbusd512_kernel, __m512i, INT_SEED_512, DPBUSD512_STEP, _mm512_add_epi32,
+                   REDUCE_512)
 #else
 #define HAVE_DPBUSD512 0
-static float dpbusd512_kernel(long iters, float seed) { return seed + (float)iters; }
+DEFINE_MISSING_KERNEL(dpbusd512_kernel)
 #endif
 
 #if defined(__AVX512BF16__)
 #define HAVE_DPBF16 1
-static float dpbf16_kernel(long iters, float seed) {
-  /* Independent chains as in fma_kernel; each step adds 2e-6 per lane. */
-  __m512 acc[NACC];
-  for (int k = 0; k < NACC; ++k)
-    acc[k] = _mm512_set1_ps(seed + (float)k);
-  const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
-  for (long it = 0; it < iters; ++it) {
-#pragma clang loop unroll(full)
-    for (int k = 0; k < NACC; ++k)
-      acc[k] = _mm512_dpbf16_ps(acc[k], a, a);
-    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]),
-                     "+v"(acc[4]), "+v"(acc[5]), "+v"(acc[6]), "+v"(acc[7]));
-    __asm__ volatile("" : "+v"(acc[8]), "+v"(acc[9]), "+v"(acc[10]), "+v"(acc[11]),
-                     "+v"(acc[12]), "+v"(acc[13]), "+v"(acc[14]), "+v"(acc[15]));
-  }
-  __m512 s = acc[0];
-  for (int k = 1; k < NACC; ++k)
-    s = _mm512_add_ps(s, acc[k]);
-  return _mm512_reduce_add_ps(s);
-}
+/* Each step adds 2e-6 per lane. */
+#define BF16_PAIR _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f))
+#define DPBF16_STEP(x) _mm512_dpbf16_ps(x, BF16_PAIR, BF16_PAIR)
+DEFINE_PEAK_KERNEL(dpbf16_kernel, __m512, _mm512_set1_ps, DPBF16_STEP, _mm512_add_ps,
+                   _mm512_reduce_add_ps)
 #else
 #define HAVE_DPBF16 0
-static float dpbf16_kernel(long iters, float seed) { return seed + (float)iters; }
+DEFINE_MISSING_KERNEL(dpbf16_kernel)
 #endif
 
 static void chunk(int t, int nthreads, size_t n, size_t *lo, size_t *hi) {
@@ -227,52 +209,71 @@ static void chunk(int t, int nthreads, size_t n, size_t *lo, size_t *hi) {
   *hi = t == nthreads - 1 ? n : *lo + per;
 }
 
+/* Thread t's part of job `kind`; its result goes to the sink. */
+static void do_job(int kind, int t) {
+  size_t lo, hi;
+  chunk(t, team.nthreads, team.n, &lo, &hi);
+  float (*peak)(long, float) = NULL;
+  switch (kind) {
+  case JOB_FIRST_TOUCH:
+    for (size_t i = lo; i < hi; ++i)
+      team.array[i] = (float)(i & 1023) * 1e-3f;
+    return;
+  case JOB_READ:
+    team.sink[t] = read_kernel(team.array + lo, hi - lo);
+    return;
+  case JOB_FMA:
+    peak = fma_kernel;
+    break;
+  case JOB_DPBUSD:
+    peak = dpbusd_kernel;
+    break;
+  case JOB_DPBUSD512:
+    peak = dpbusd512_kernel;
+    break;
+  case JOB_DPBF16:
+    peak = dpbf16_kernel;
+    break;
+  default:
+    return;
+  }
+  team.sink[t] = peak(team.fma_iters, (float)t);
+}
+
 static void *worker(void *arg) {
   int t = (int)(intptr_t)arg;
   for (;;) {
     pthread_barrier_wait(&team.start);
-    if (team.kind < 0)
+    if (team.kind == JOB_QUIT)
       return NULL;
-    size_t lo, hi;
-    chunk(t, team.nthreads, team.n, &lo, &hi);
-    if (team.kind == 0)
-      team.sink[t] = read_kernel(team.array + lo, hi - lo);
-    else if (team.kind == 1)
-      team.sink[t] = fma_kernel(team.fma_iters, (float)t);
-    else if (team.kind == 3)
-      team.sink[t] = dpbusd_kernel(team.fma_iters, (float)t);
-    else if (team.kind == 4)
-      team.sink[t] = dpbf16_kernel(team.fma_iters, (float)t);
-    else if (team.kind == 5)
-      team.sink[t] = dpbusd512_kernel(team.fma_iters, (float)t);
-    else /* 2: first touch of this thread's part */
-      for (size_t i = lo; i < hi; ++i)
-        team.array[i] = (float)(i & 1023) * 1e-3f;
+    do_job(team.kind, t);
     pthread_barrier_wait(&team.done);
   }
 }
 
 /* Runs one job on threads 0..nthreads-1 (the caller is thread 0); returns its wall time. */
 static double run_job(int kind) {
+  team.kind = kind;
   double t0 = now();
   pthread_barrier_wait(&team.start);
-  size_t lo, hi;
-  chunk(0, team.nthreads, team.n, &lo, &hi);
-  if (kind == 0)
-    team.sink[0] = read_kernel(team.array + lo, hi - lo);
-  else if (kind == 1)
-    team.sink[0] = fma_kernel(team.fma_iters, 0.0f);
-  else if (kind == 3)
-    team.sink[0] = dpbusd_kernel(team.fma_iters, 0.0f);
-  else if (kind == 4)
-    team.sink[0] = dpbf16_kernel(team.fma_iters, 0.0f);
-  else if (kind == 5)
-    team.sink[0] = dpbusd512_kernel(team.fma_iters, 0.0f);
-  else
-    for (size_t i = lo; i < hi; ++i)
-      team.array[i] = (float)(i & 1023) * 1e-3f;
+  do_job(kind, 0);
   pthread_barrier_wait(&team.done);
   return now() - t0;
+}
+
+/* The best rate of peak loop `kind` over `runs` runs at the calibrated
+   iteration count, in G operations per second: `ops` per chain step (2 per
+   lane for an FMA, 2 per byte or bf16 pair for the dot products). 0 when the
+   CPU lacks the instruction (`have` false). */
+static double peak_rate(int kind, int have, double ops, int nthreads, int runs) {
+  double best = 0;
+  for (int k = 0; have && k < runs; ++k) {
+    double t = run_job(kind);
+    double rate = ops * NACC * (double)team.fma_iters * nthreads / t / 1e9;
+    if (rate > best)
+      best = rate;
+  }
+  return best;
 }
 
 typedef struct {
@@ -296,12 +297,10 @@ static result_t measure(int nthreads, float *array, size_t n, int runs) {
 
   result_t r = {0, 0, 0, 0, 0, 0};
   double all_gbs[256];
-  team.kind = 2;
-  run_job(2); /* first touch: pages land where their reader runs */
-  team.kind = 0;
-  run_job(0); /* warm-up */
+  run_job(JOB_FIRST_TOUCH); /* pages land where their reader runs */
+  run_job(JOB_READ);        /* warm-up */
   for (int k = 0; k < runs; ++k) {
-    double s = run_job(0);
+    double s = run_job(JOB_READ);
     double gbs = (double)n * sizeof(float) / s / 1e9;
     all_gbs[k] = gbs;
     if (gbs > r.read_gbs)
@@ -310,45 +309,21 @@ static result_t measure(int nthreads, float *array, size_t n, int runs) {
   qsort(all_gbs, (size_t)runs, sizeof(double), cmp_double);
   r.read_gbs_median = all_gbs[runs / 2];
 
-  /* Calibrate to ~0.2 s per run so frequency ramps and timer noise wash out. */
-  team.kind = 1;
+  /* Calibrate to ~0.2 s per run so frequency ramps and timer noise wash out;
+     the other peak loops run at the FMA loop's iteration count. */
   team.fma_iters = 1 << 20;
-  double s = run_job(1);
+  double s = run_job(JOB_FMA);
   team.fma_iters = (long)((double)team.fma_iters * 0.2 / (s > 1e-6 ? s : 1e-6));
   if (team.fma_iters < 1000)
     team.fma_iters = 1000;
-  for (int k = 0; k < runs; ++k) {
-    double t = run_job(1);
-    double gflops = 2.0 * VLEN * NACC * (double)team.fma_iters * nthreads / t / 1e9;
-    if (gflops > r.fma_gflops)
-      r.fma_gflops = gflops;
-  }
-  /* The int8 dot product, at the FMA loop's iteration count (same chains). */
-  team.kind = 3;
-  for (int k = 0; HAVE_DPBUSD && k < runs; ++k) {
-    double t = run_job(3);
-    double gops = 64.0 * NACC * (double)team.fma_iters * nthreads / t / 1e9;
-    if (gops > r.dpbusd_gops)
-      r.dpbusd_gops = gops;
-  }
-  /* The 512-bit int8 dot product: 64 byte products and 64 adds. */
-  team.kind = 5;
-  for (int k = 0; HAVE_DPBUSD512 && k < runs; ++k) {
-    double t = run_job(5);
-    double gops = 128.0 * NACC * (double)team.fma_iters * nthreads / t / 1e9;
-    if (gops > r.dpbusd512_gops)
-      r.dpbusd512_gops = gops;
-  }
-  /* The bf16 pair dot product, likewise. */
-  team.kind = 4;
-  for (int k = 0; HAVE_DPBF16 && k < runs; ++k) {
-    double t = run_job(4);
-    double gflops = 64.0 * NACC * (double)team.fma_iters * nthreads / t / 1e9;
-    if (gflops > r.dpbf16_gflops)
-      r.dpbf16_gflops = gflops;
-  }
+  r.fma_gflops = peak_rate(JOB_FMA, 1, 2.0 * VLEN, nthreads, runs);
+  /* 256-bit vpdpbusd: 32 byte products and 32 adds; 512-bit: 64 and 64. */
+  r.dpbusd_gops = peak_rate(JOB_DPBUSD, HAVE_DPBUSD, 64.0, nthreads, runs);
+  r.dpbusd512_gops = peak_rate(JOB_DPBUSD512, HAVE_DPBUSD512, 128.0, nthreads, runs);
+  /* vdpbf16ps: 32 bf16 pair products and 32 adds. */
+  r.dpbf16_gflops = peak_rate(JOB_DPBF16, HAVE_DPBF16, 64.0, nthreads, runs);
 
-  team.kind = -1;
+  team.kind = JOB_QUIT;
   pthread_barrier_wait(&team.start);
   for (int t = 1; t < nthreads; ++t)
     pthread_join(tid[t], NULL);
