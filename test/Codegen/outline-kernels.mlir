@@ -174,3 +174,49 @@ func.func @prefill(%x: memref<?xf32>, %y: memref<?xf32>, %z: memref<?xf32>, %n: 
   }
   return %sum : f32
 }
+
+// -----
+
+// Equal bodies are equal op for op, each operand the corresponding value
+// (OperationEquivalence): a body that differs only in its locations shares
+// the kernel; one with the same ops, types and attributes whose subtraction
+// takes its operands the other way round does not.
+// SEQ-LABEL: func.func @differences
+// SEQ: scf.parallel
+// SEQ-NEXT: func.call @[[XY:tfc_kernel_[0-9]+]](
+// SEQ: scf.parallel
+// SEQ-NEXT: func.call @[[XY]](
+// SEQ: scf.parallel
+// SEQ-NEXT: func.call @[[YX:tfc_kernel_[0-9]+]](
+// SEQ: func.func private @[[XY]](%[[I:.*]]: index, %[[X:.*]]: memref<?xf32>, %[[Y:.*]]: memref<?xf32>, %{{.*}}: memref<?xf32>)
+// SEQ-DAG: %[[A:.*]] = memref.load %[[X]][%[[I]]]
+// SEQ-DAG: %[[B:.*]] = memref.load %[[Y]][%[[I]]]
+// SEQ: arith.subf %[[A]], %[[B]] : f32
+// SEQ: func.func private @[[YX]](%[[I2:.*]]: index, %[[X2:.*]]: memref<?xf32>, %[[Y2:.*]]: memref<?xf32>, %{{.*}}: memref<?xf32>)
+// SEQ-DAG: %[[A2:.*]] = memref.load %[[X2]][%[[I2]]]
+// SEQ-DAG: %[[B2:.*]] = memref.load %[[Y2]][%[[I2]]]
+// SEQ: arith.subf %[[B2]], %[[A2]] : f32
+// SEQ-NOT: func.func private @tfc_kernel
+func.func @differences(%x: memref<?xf32>, %y: memref<?xf32>, %z: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %a = memref.load %x[%i] : memref<?xf32> loc("a.tdsl":1:1)
+    %b = memref.load %y[%i] : memref<?xf32> loc("a.tdsl":1:2)
+    %d = arith.subf %a, %b : f32 loc("a.tdsl":1:3)
+    memref.store %d, %z[%i] : memref<?xf32> loc("a.tdsl":1:4)
+  }
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %a = memref.load %x[%i] : memref<?xf32> loc("b.tdsl":9:1)
+    %b = memref.load %y[%i] : memref<?xf32> loc("b.tdsl":9:2)
+    %d = arith.subf %a, %b : f32 loc("b.tdsl":9:3)
+    memref.store %d, %z[%i] : memref<?xf32> loc("b.tdsl":9:4)
+  }
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %a = memref.load %x[%i] : memref<?xf32>
+    %b = memref.load %y[%i] : memref<?xf32>
+    %d = arith.subf %b, %a : f32
+    memref.store %d, %z[%i] : memref<?xf32>
+  }
+  return
+}

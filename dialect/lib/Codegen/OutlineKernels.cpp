@@ -19,8 +19,8 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
-#include "llvm/ADT/StringMap.h"
 
 namespace tfc {
 #define GEN_PASS_DEF_OUTLINEKERNELS
@@ -75,15 +75,40 @@ bool isClonableConstant(Value value) {
          def->hasTrait<OpTrait::ConstantLike>();
 }
 
+/// A hash of what makes two kernels the same function: the signature and, in
+/// walk order, each op's name, attributes, properties and result types (not
+/// locations, not which values an op uses: sameKernel compares those).
+llvm::hash_code hashKernel(func::FuncOp kernel) {
+  llvm::hash_code hash = hash_value(kernel.getFunctionType());
+  kernel.getBody().walk([&](Operation *op) {
+    hash = llvm::hash_combine(
+        hash, OperationEquivalence::computeHash(op, OperationEquivalence::ignoreHashValue,
+                                                OperationEquivalence::ignoreHashValue,
+                                                OperationEquivalence::IgnoreLocations));
+  });
+  return hash;
+}
+
+/// Whether two kernels are one function under two names: the same signature,
+/// and bodies equal op for op, each operand the corresponding value (block
+/// arguments pair up by position; a kernel is isolated from above, so nothing
+/// else is shared), locations aside. The symbol names differ, so the bodies
+/// are compared rather than the two func.func ops.
+bool sameKernel(func::FuncOp a, func::FuncOp b) {
+  return a.getFunctionType() == b.getFunctionType() &&
+         OperationEquivalence::isRegionEquivalentTo(&a.getBody(), &b.getBody(),
+                                                    OperationEquivalence::IgnoreLocations);
+}
+
 struct OutlineKernels : tfc::impl::OutlineKernelsBase<OutlineKernels> {
   using OutlineKernelsBase::OutlineKernelsBase;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    // The kernel functions so far, by their printed body (the signature and
-    // every op, attribute and type; not the name or locations).
-    llvm::StringMap<func::FuncOp> kernelsByBody;
+    // The kernel functions so far, by hashKernel (equal hashes compared with
+    // sameKernel).
+    llvm::DenseMap<llvm::hash_code, SmallVector<func::FuncOp, 1>> kernelsByHash;
     unsigned nextKernel = 0;
 
     SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
@@ -104,19 +129,18 @@ struct OutlineKernels : tfc::impl::OutlineKernelsBase<OutlineKernels> {
       for (Block *body : bodies) {
         SmallVector<Value> captured;
         func::FuncOp kernel = outline(*body, body->getParentOp()->getLoc(), captured);
-        std::string key;
-        {
-          llvm::raw_string_ostream os(key);
-          kernel->print(os, OpPrintingFlags().useLocalScope());
-        }
-        auto [it, inserted] = kernelsByBody.try_emplace(key, kernel);
-        if (inserted) {
+        SmallVector<func::FuncOp, 1> &candidates = kernelsByHash[hashKernel(kernel)];
+        auto *same = llvm::find_if(candidates,
+                                   [&](func::FuncOp known) { return sameKernel(known, kernel); });
+        if (same != candidates.end()) {
+          kernel.erase();
+          kernel = *same;
+        } else {
           kernel.setSymName(("tfc_kernel_" + Twine(nextKernel++)).str());
           symbols.insert(kernel, module.getBody()->end());
-        } else {
-          kernel.erase();
+          candidates.push_back(kernel);
         }
-        callKernel(*body, it->second, captured);
+        callKernel(*body, kernel, captured);
       }
     }
   }

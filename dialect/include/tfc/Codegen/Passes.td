@@ -110,9 +110,10 @@ def OutlineKernels : Pass<"tfc-outline-kernels", "::mlir::ModuleOp"> {
     `tfc_kernel_N(ivs..., captured...)`: its arguments are the loop's
     induction variables, then the values from above that the body uses;
     constants are cloned into the callee, so its shapes and offsets stay
-    static. Bodies that print the same (ops, attributes, types; not names or
-    locations) share one function: the kernels of equal shapes in a layer and
-    across entry points are compiled once.
+    static. Structurally equal bodies (`OperationEquivalence`: the same ops,
+    attributes, properties and types, each operand the corresponding value;
+    not names or locations) share one function: the kernels of equal shapes
+    in a layer and across entry points are compiled once.
 
     The loops and their threads are not touched: an `omp.wsloop` keeps its
     schedule and implicit barrier, an `omp.single` its barrier. The callee
