@@ -41,22 +41,9 @@ for dtype in f32 bf16; do
       -o "$OUT/forkjoin.$dtype.so" || { echo "bench: compiling stories15m ($dtype) failed" >&2; exit 1; }
 done
 
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-"$OUT/machine" --threads 2 --mb 512 --runs 5 >"$OUT/machine.txt"
-: >"$OUT/runs.txt"
-for round in $(seq "$ROUNDS"); do
-  for dtype in f32 bf16; do
-    for variant in forkjoin merged; do
-      line=$("$OUT/batch" "$OUT/$variant.$dtype.so" --streams 1 --tokens "$TOKENS" --repeats 1) ||
-        { echo "bench: $variant $dtype failed" >&2; continue; }
-      echo "$variant $dtype load=$(cut -d' ' -f1 /proc/loadavg) $line" >>"$OUT/runs.txt"
-    done
-  done
-done
-"$OUT/machine" --threads 2 --mb 512 --runs 5 >>"$OUT/machine.txt"
-LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
-BW=$(awk '$1 == "machine" { for (i = 2; i <= NF; i++) { split($i, kv, "=")
-  if (kv[1] == "read_gbs" && kv[2] + 0 > m) m = kv[2] + 0 } } END { print m }' "$OUT/machine.txt")
+# One round of VARIANT DTYPE: tfc_decode of one stream.
+run_variant() { "$OUT/batch" "$OUT/$1.$2.so" --streams 1 --tokens "$TOKENS" --repeats 1; }
+bench_ab "$ROUNDS" run_variant "forkjoin f32" "merged f32" "forkjoin bf16" "merged bf16"
 
 echo "stories15M decode, 2 threads, 1 stream, $ROUNDS interleaved rounds of $TOKENS tokens"
 echo "load average: $LOAD0 at start, $LOAD1 at end (other work on the 2 cores skews every figure)"

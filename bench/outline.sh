@@ -51,23 +51,15 @@ for variant in inline outlined; do
   "$TFC" bench/models/stories15m.tdsl $(flags $variant) -o "$OUT/$variant.so" ||
     { echo "bench: compiling stories15m ($variant) failed" >&2; exit 1; }
 done
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-"$OUT/machine" --threads 2 --mb 512 --runs 5 >"$OUT/machine.txt"
-: >"$OUT/runs.txt"
-for round in $(seq "$ROUNDS"); do
-  for variant in inline outlined; do
-    line=$(TFC_NUM_THREADS=2 OMP_NUM_THREADS=2 "$OUT/batch" "$OUT/$variant.so" --streams 1,8 \
-             --prompt 64 --tokens "$TOKENS" --repeats 1 | tr '\n' ' ') ||
-      { echo "bench: $variant failed" >&2; continue; }
-    cpu=$(TFC_NUM_THREADS=1 OMP_NUM_THREADS=1 "$OUT/batch" "$OUT/$variant.so" --streams 1 \
-            --tokens "$TOKENS" --repeats 1 --batched-only 1)
-    echo "$variant load=$(cut -d' ' -f1 /proc/loadavg) $line cpu: $cpu" >>"$OUT/runs.txt"
-  done
-done
-"$OUT/machine" --threads 2 --mb 512 --runs 5 >>"$OUT/machine.txt"
-LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
-BW=$(awk '$1 == "machine" { for (i = 2; i <= NF; i++) { split($i, kv, "=")
-  if (kv[1] == "read_gbs" && kv[2] + 0 > m) m = kv[2] + 0 } } END { print m }' "$OUT/machine.txt")
+# One round of a variant: 2 threads, 1 and 8 streams; then 1 thread, the batched step alone.
+run_variant() {
+  TFC_NUM_THREADS=2 OMP_NUM_THREADS=2 "$OUT/batch" "$OUT/$1.so" --streams 1,8 --prompt 64 \
+    --tokens "$TOKENS" --repeats 1 || return 1
+  echo "cpu:"
+  TFC_NUM_THREADS=1 OMP_NUM_THREADS=1 "$OUT/batch" "$OUT/$1.so" --streams 1 --tokens "$TOKENS" \
+    --repeats 1 --batched-only 1
+}
+bench_ab "$ROUNDS" run_variant inline outlined
 # f32 weights read per decode step of stories15M (as bench/forkjoin.sh counts them).
 DIM=288 LAYERS=6 FFN=768 VOCAB=32000
 BYTES=$((4 * (LAYERS * (4 * DIM * DIM + 3 * DIM * FFN) + VOCAB * DIM + (2 * LAYERS + 2) * DIM)))
