@@ -6,18 +6,14 @@
 // its slots in all three dtypes, so that every conversion path of the loader
 // is reached: F32 into F32, BF16/F16 copied as they are, and anything
 // converted (or dequantized) through F32 into BF16 or F16. No entry points:
-// only loading is fuzzed. Also: the checks every fuzzer runs on a model it
-// built, and on a failure.
+// only loading is fuzzed. The checks on what the loader builds are
+// FuzzLoader.h's; quantized_fuzzer.cpp has the quantized slots.
 //
 //===----------------------------------------------------------------------===//
 #ifndef TFC_FUZZ_FUZZMODEL_H
 #define TFC_FUZZ_FUZZMODEL_H
 
-#include "Internal.h"
-
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
+#include "FuzzLoader.h"
 
 // Slots: 0 embedding [16, 4] F32; 1 scales stacked [2, 4] BF16; 2 mixes stacked
 // [2, 4, 4] F16; 3 bias [16] BF16.
@@ -51,57 +47,5 @@ extern "C" const tfc_gen_model __tfc_model = {
     {},
     {},
 };
-
-/// Aborts unless the descriptor above passes the runtime's own check.
-inline void checkFuzzDescriptor(const char *fuzzer) {
-  if (!tfc::rt::checkDescriptor()) {
-    std::fprintf(stderr, "%s: bad descriptor: %s\n", fuzzer, tfc_last_error());
-    std::abort();
-  }
-}
-
-/// Reads every byte the generated code would read of every slot's view (owned
-/// or in place in the input): the whole view, or each layer's share of a
-/// stacked one (whose layers may lie in different shards, with gaps between
-/// them). A short copy or a view past the end of the input shows up under
-/// ASan; a layer outside its view aborts.
-inline void touchSlots(const char *fuzzer, const tfc_model &model) {
-  volatile unsigned char sink = 0;
-  auto touch = [&](const tfc_model::SlotView &view, int64_t first, int64_t count, size_t bytes) {
-    const auto *base = static_cast<const unsigned char *>(view.base) + size_t(first) * bytes;
-    for (size_t i = 0; i < size_t(count) * bytes; ++i)
-      sink ^= base[i];
-  };
-  for (int32_t s = 0; s < int32_t(model.views.size()); ++s) {
-    const tfc_model::SlotView &view = model.views[s];
-    const size_t element = tfc::rt::dtypeBytes(kSlots[s].dtype);
-    const int64_t share = tfc::rt::slotShareElements(kSlots[s]);
-    if (view.layerOffsets.empty())
-      touch(view, 0, view.elements, element);
-    for (int64_t offset : view.layerOffsets) {
-      if (offset < 0 || offset + share > view.elements) {
-        std::fprintf(stderr, "%s: slot %d: a layer at %lld leaves its view\n", fuzzer, int(s),
-                     (long long)offset);
-        std::abort();
-      }
-      touch(view, offset, share, element);
-    }
-  }
-  (void)sink;
-}
-
-/// Runs `load` (returning a tfc_model * or null) and checks the result: a model
-/// is touched and freed, a failure must have left a message.
-template <typename F> void loadAndCheck(const char *fuzzer, F &&load) {
-  tfc::rt::setError("%s", ""); // so that a failure without a message is seen
-  tfc_model *model = tfc::rt::guarded<tfc_model *>(nullptr, load);
-  if (model) {
-    touchSlots(fuzzer, *model);
-    tfc_model_free(model);
-  } else if (tfc_last_error()[0] == '\0') {
-    std::fprintf(stderr, "%s: load failed without an error message\n", fuzzer);
-    std::abort();
-  }
-}
 
 #endif // TFC_FUZZ_FUZZMODEL_H

@@ -13,6 +13,11 @@ here comes from the runtime's code.
         two random blocks of every block type the runtime dequantizes (a fuzz seed)
     gguf_gen.py bad DIR
         DIR/<case>.gguf for every malformation the reader must reject
+    gguf_gen.py quantized DIR
+        good files of quantized_model.c (slots of ggml blocks), one per way the
+        loader fills them (the seeds of fuzz/corpus/quantized): DIR/inplace.gguf
+        (every tensor in its slot's type), DIR/requantize.gguf (other block types
+        and F16), DIR/f32.safetensors and DIR/halves.safetensors (F16, BF16)
     gguf_gen.py model MANIFEST DIR TYPE...
         for the manifest a harness printed: per TYPE (F32, F16, BF16, Q8_0, Q4_0,
         ...) DIR/TYPE.gguf with every matrix whose rows fit TYPE's blocks in TYPE
@@ -344,6 +349,47 @@ def dequantize(tname, raw):
     raise ValueError("no dequantizer for " + tname)
 
 
+#--- quantized_model.c's weights, every way the loader fills quantized slots --------
+
+# quantized_model.c's manifest: name, shape, the tensor's type in inplace.gguf (the
+# slot's, per layer) and in requantize.gguf (another block type, or F16).
+QUANTIZED_MANIFEST = [
+    ("model.q8.weight", [2, 64], "Q8_0", "Q4_0"),
+    ("model.layers.0.q4k.weight", [2, 256], "Q4_K", "Q5_K"),
+    ("model.layers.1.q4k.weight", [2, 256], "Q4_K", "Q6_K"),
+    ("model.layers.0.mix.weight", [1, 256], "Q6_K", "Q4_K"),
+    ("model.layers.1.mix.weight", [1, 256], "Q4_K", "Q6_K"),
+]
+# Both matrices of the experts slot come from one [2, 2, 32] tensor.
+QUANTIZED_EXPERTS = ("model.experts.weight", [2, 2, 32], "Q8_0", "F16")
+
+
+def quantized(d):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import safetensors_gen as gen
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(7)
+    kvs = every_kv()[:3]
+    for column, out in ((2, "inplace.gguf"), (3, "requantize.gguf")):
+        tensors = []
+        for entry in QUANTIZED_MANIFEST + [QUANTIZED_EXPERTS]:
+            name, shape, tname = entry[0], entry[1], entry[column]
+            n = int(np.prod(shape))
+            raw = (rng.uniform(-1, 1, n).astype(np.float16).tobytes() if tname == "F16"
+                   else random_blocks(tname, n, rng))
+            tensors.append((name, ne_of(shape), tname, raw))
+        write(os.path.join(d, out), build(kvs, tensors))
+    for out, dtypes in (("f32.safetensors", ["F32"]), ("halves.safetensors", ["F16", "BF16"])):
+        tensors = []
+        for i, entry in enumerate(QUANTIZED_MANIFEST + [QUANTIZED_EXPERTS]):
+            name, shape, dtype = entry[0], entry[1], dtypes[i % len(dtypes)]
+            v = rng.uniform(-1, 1, int(np.prod(shape))).astype(np.float32)
+            raw = (v.tobytes() if dtype == "F32" else v.astype(np.float16).tobytes()
+                   if dtype == "F16" else (v.view(np.uint32) >> 16).astype(np.uint16).tobytes())
+            tensors.append((name, dtype, shape, raw))
+        gen.write(os.path.join(d, out), tensors)
+
+
 #--- a compiled model's weights in every type ---------------------------------------
 
 def model(manifest, d, tnames):
@@ -391,6 +437,8 @@ if __name__ == "__main__":
             for i, t in enumerate(sorted(F16_FIELDS))]))
     elif len(a) == 3 and a[1] == "bad":
         bad(a[2])
+    elif len(a) == 3 and a[1] == "quantized":
+        quantized(a[2])
     elif len(a) >= 5 and a[1] == "model":
         model(a[2], a[3], a[4:])
     else:
