@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
@@ -134,7 +135,8 @@ public:
     for (int32_t i = 0; i < m.info.n_weights; ++i)
       if (inPlace[m.weights[i].slot] && !shards[i].absent)
         sourceUsed[tensor(i).source] = true;
-    copyTensors(*model, inPlace);
+    if (!copyTensors(*model, inPlace))
+      return nullptr;
     populateShards(inPlace);
     model->ignoredTensors = ignoredTensors;
     for (size_t i = 0; i < set.sources.size(); ++i)
@@ -209,8 +211,9 @@ private:
   /// process's resident set as the copy advances (they stay in the page cache;
   /// a later read would fault them in again from the file), so the file does
   /// not count twice while the model keeps the mapping for its in-place
-  /// weights, not even transiently.
-  void copyTensors(tfc_model &model, const std::vector<bool> &inPlace) {
+  /// weights, not even transiently. Sets the error and returns false on a
+  /// value that the slot's blocks cannot hold.
+  bool copyTensors(tfc_model &model, const std::vector<bool> &inPlace) {
     const tfc_gen_model &m = descriptor();
     // A multiple of every block size; large enough that quantizing a chunk
     // (storeFloats) is worth splitting over the cores.
@@ -252,11 +255,31 @@ private:
           if (staging.empty())
             staging.resize(size_t(kChunk));
           convertToF32(t, from, staging.data(), count);
+          if (blockLayout(slotType).elements &&
+              !checkQuantizable(m.weights[i], slotType, staging, count, source))
+            return false;
           storeFloats(slotType, staging.data(), to, count);
         }
         dropper.upTo(from + bytesOf(t, count));
       }
     }
+    return true;
+  }
+
+  /// A block's scale is a function of its values, so a NaN or an infinity
+  /// (in an F32 file, or decoded from another block type's scale) leaves
+  /// nothing to quantize against: the load fails, naming the tensor and the
+  /// element (its index in the tensor: `first` is the chunk's).
+  static bool checkQuantizable(const tfc_gen_weight &w, int32_t slotType,
+                               const std::vector<float> &values, int64_t count, int64_t first) {
+    const auto *bad = std::find_if(values.data(), values.data() + count,
+                                   [](float v) { return !std::isfinite(v); });
+    if (bad == values.data() + count)
+      return true;
+    setError("tensor '%s': element %lld is %g, which %s blocks cannot hold", w.name,
+             static_cast<long long>(first + (bad - values.data())), double(*bad),
+             tfc::gguf::typeTraits(blockLayout(slotType).ggmlType)->name);
+    return false;
   }
 
   /// The view of slot `s` on the files' own bytes: from its lowest tensor to

@@ -93,7 +93,8 @@ tfc_model *loadIndexText(const char *name, const std::string &directory, const c
 
 /// Builds the model of the descriptor (checked by the caller) from `set`.
 /// Sets the error and returns null when a manifest tensor is missing, has a
-/// type that does not load or a shape that is not the model's.
+/// type that does not load or a shape that is not the model's, or holds a
+/// NaN or an infinity that its quantized slot would have to quantize.
 tfc_model *buildModel(WeightSet &set);
 
 } // namespace tfc::rt
