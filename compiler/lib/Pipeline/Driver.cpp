@@ -262,11 +262,21 @@ int runDriver(const DriverOptions &options) {
   if (failed(runStage("attn-opt", Stage::Attn, Stage::AttnOpt, pipeline)))
     return 1;
   if (options.report) {
+    // A narrow weight type: which weights tfc-lower-entry-points stored
+    // narrow (and so how many bytes a decode step reads) is its decision.
+    OwningOpRef<ModuleOp> attnOpt;
+    if (pipeline.weightType != "f32") {
+      attnOpt = module->clone();
+      if (failed(runStage("linalg", Stage::AttnOpt, Stage::Linalg, pipeline)))
+        return 1;
+    }
+    ModuleOp afterAttnOpt = attnOpt ? *attnOpt : *module;
     auto out = openOutput(output, error);
     if (!out)
       return fail(error);
-    printKVCacheReport(*asGenerated, *module, out->os());
-    printParameterReport(*asGenerated, *module, options.pipeline.weightType, out->os());
+    printKVCacheReport(*asGenerated, afterAttnOpt, out->os());
+    printParameterReport(*asGenerated, afterAttnOpt, attnOpt ? *module : ModuleOp(),
+                         pipeline.weightType, out->os());
     out->keep();
     return 0;
   }

@@ -7,11 +7,16 @@
 // weight type they are stored in; one row of an embedding table), and the KV
 // cache per token. Read off the IR as generated: every attn.weight with its
 // shape, and the attn.moe ops for the active fraction of the expert weights.
+// The type each weight is stored in is tfc-lower-entry-points' decision (its
+// weight slots): under a narrow --weight-type, the matrices it kept f32 are
+// listed with the reason, since they cost decode bandwidth the type promises
+// to save (GPT-2's Conv1D weights, embedding tables, routers).
 //
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Pipeline/Pipeline.h"
 
+#include "tfc/Dialect/Attn/IR/AttnDialect.h"
 #include "tfc/Dialect/Attn/IR/AttnOps.h"
 #include "tfc/Target/ModelLayout.h"
 #include "tfc/Utils/QuantizedMatmul.h"
@@ -35,39 +40,92 @@ attn::WeightOp weightOf(Value v) {
   return v.getDefiningOp<attn::WeightOp>();
 }
 
-/// Bytes per element of weight `name`, whose rows are `width` wide, as
-/// `weightType` stores it: the linear layers' matrices narrow (q4_k_m per name,
-/// K-quant rows that do not fit 256 as q8_0, quantized rows that do not fit 32
-/// f32, as tfc-lower-entry-points stores them), everything else (norms,
-/// biases, tables) f32.
-double elementBytes(bool matrix, llvm::StringRef weightType, llvm::StringRef name, int64_t width) {
-  if (!matrix || weightType == "f32")
+/// Bytes per element of a weight stored as `dtype`.
+double bytesPerElement(attn::DType dtype) {
+  switch (dtype) {
+  case attn::DType::f32:
     return 4.0;
-  if (weightType == "q4_k_m")
-    weightType = tfc::q4_k_mSixBits(name)    ? "q6_k"
-                 : tfc::q4_k_mFiveBits(name) ? "q5_k"
-                                             : "q4_k";
-  if ((weightType == "q6_k" || weightType == "q4_k" || weightType == "q5_k") && width % 256 != 0)
-    weightType = "q8_0";
-  if ((weightType == "q8_0" || weightType == "q4_0") && width % 32 != 0)
-    return 4.0;
-  if (weightType == "q8_0")
-    return 34.0 / 32.0; // a block of 32 int8 and one f16 scale
-  if (weightType == "q4_0")
-    return 18.0 / 32.0;
-  if (weightType == "q6_k")
-    return 210.0 / 256.0;
-  if (weightType == "q4_k")
-    return 144.0 / 256.0;
-  if (weightType == "q5_k")
-    return 176.0 / 256.0;
-  return 2.0;           // bf16, f16
+  case attn::DType::bf16:
+  case attn::DType::f16:
+    return 2.0;
+  default: {
+    const QuantFormatInfo &format = info(*quantFormatNamed(attn::stringifyDType(dtype)));
+    return static_cast<double>(format.blockBytes) / static_cast<double>(format.block);
+  }
+  }
+}
+
+/// Bytes per element of the weight in `slot`: with a type per layer
+/// (q4_k_m's value and down projections), the mean over its layers.
+double bytesPerElement(attn::WeightSlotAttr slot) {
+  llvm::ArrayRef<attn::DType> layers = slot.getLayerDtypes();
+  if (layers.empty())
+    return bytesPerElement(slot.getDtype());
+  double sum = 0;
+  for (attn::DType dtype : layers)
+    sum += bytesPerElement(dtype);
+  return sum / static_cast<double>(layers.size());
+}
+
+/// Whether `user`, through the layer and expert slices of `v`, satisfies `pred`.
+bool anyUse(Value v, llvm::function_ref<bool(OpOperand &)> pred) {
+  for (OpOperand &use : v.getUses()) {
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
+        slice && use.getOperandNumber() == 0) {
+      if (anyUse(slice.getResult(), pred))
+        return true;
+    } else if (pred(use)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Why a matrix that a narrow --weight-type leaves f32 stayed f32: the first
+/// use tfc-lower-entry-points does not narrow (it narrows a weight only when
+/// every use is an [out, in] linear layer's product, a quantized one only
+/// with rows of whole blocks and not a mixture of experts' router).
+std::string keptF32Reason(llvm::ArrayRef<attn::WeightOp> uses, int64_t width) {
+  auto usedAs = [&](llvm::function_ref<bool(OpOperand &)> pred) {
+    return llvm::any_of(uses, [&](attn::WeightOp w) { return anyUse(w.getResult(), pred); });
+  };
+  if (usedAs([](OpOperand &use) {
+        auto linear = dyn_cast<attn::LinearOp>(use.getOwner());
+        return linear && use.get() == linear.getWeight() && linear.getWeightInOut();
+      }))
+    return "an [in, out] weight (GPT-2's Conv1D, x W): the narrow kernels read [out, in] rows";
+  if (usedAs([](OpOperand &use) {
+        return isa<attn::EmbeddingOp, attn::PositionEmbeddingOp>(use.getOwner());
+      }))
+    return "an embedding table (rows gathered by token)";
+  if (usedAs([](OpOperand &use) {
+        auto moe = dyn_cast<attn::MoEOp>(use.getOwner());
+        return moe && use.get() == moe.getRouter();
+      }))
+    return "a mixture of experts' router (as llama.cpp keeps ffn_gate_inp)";
+  if (width % 32 != 0)
+    return fmt::format("rows of {} values are not whole blocks of 32", width);
+  return "read other than as a linear layer's [out, in] weight";
 }
 
 } // namespace
 
-void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
+void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule, ModuleOp loweredModule,
                           llvm::StringRef weightType, llvm::raw_ostream &os) {
+  // The type each weight is stored in (everything f32 without a lowered module).
+  llvm::DenseMap<attn::WeightNameAttr, attn::WeightSlotAttr> slotOf;
+  if (loweredModule)
+    if (auto slots = loweredModule->getAttrOfType<ArrayAttr>(attn::AttnDialect::kWeightSlotsAttrName))
+      for (auto slot : slots.getAsRange<attn::WeightSlotAttr>())
+        slotOf[slot.getName()] = slot;
+  // Every use of a weight, for the reason one stayed f32.
+  llvm::DenseMap<attn::WeightNameAttr, SmallVector<attn::WeightOp>> usesOf;
+  attnModule.walk([&](attn::WeightOp weight) { usesOf[weight.getName()].push_back(weight); });
+  struct KeptF32 {
+    attn::WeightOp weight;
+    std::string reason;
+  };
+  SmallVector<KeptF32> keptF32;
   // The fraction of each expert-stacked weight a token uses: top_k of E.
   llvm::DenseMap<Operation *, double> activeFraction;
   attnModule.walk([&](attn::MoEOp moe) {
@@ -75,14 +133,6 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
     for (Value w : {moe.getGate(), moe.getUp(), moe.getDown()})
       if (attn::WeightOp weight = weightOf(w))
         activeFraction[weight] = fraction;
-  });
-  // The model's layer count, as its stacked weights tell it (q4_k_m's
-  // use_more_bits counts over all layers).
-  int64_t modelLayers = 0;
-  attnModule.walk([&](attn::WeightOp weight) {
-    attn::WeightNameAttr name = weight.getName();
-    if (name.isStacked())
-      modelLayers = std::max(modelLayers, name.getFirstLayer() + name.getLayers());
   });
   // A tied weight is one tensor however many functions name it.
   llvm::DenseMap<attn::WeightNameAttr, bool> seen;
@@ -102,21 +152,12 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
     });
     int64_t rank = weight.getType().getRank() - (weight.getName().isStacked() ? 1 : 0);
     double read = table ? static_cast<double>(weight.getType().getShape().back()) : used;
-    const int64_t width = weight.getType().getShape().back();
-    attn::WeightNameAttr name = weight.getName();
-    double bytes = elementBytes(!table && rank >= 2, weightType, name.nameOfLayer(0), width);
-    // q4_k_m's value and down projections: Q6_K in llama.cpp's use_more_bits
-    // layers only (as tfc-lower-entry-points stores a stacked weight read
-    // per layer), the mean over the layers.
-    if (weightType == "q4_k_m" && !table && rank >= 2 && name.isStacked() &&
-        name.getExperts() == 0 && width % 256 == 0 && tfc::q4_k_mSixBits(name.nameOfLayer(0))) {
-      const int64_t layers = name.getLayers(), first = name.getFirstLayer();
-      double sum = 0;
-      for (int64_t l = first; l < first + layers; ++l)
-        sum += (tfc::q4_k_mUseMoreBits(l, modelLayers) ? 210.0 : 144.0) / 256.0;
-      bytes = sum / static_cast<double>(layers);
-    }
+    attn::WeightSlotAttr slot = slotOf.lookup(weight.getName());
+    double bytes = slot ? bytesPerElement(slot) : 4.0;
     decodeBytes += read * bytes;
+    if (slot && rank >= 2 && slot.getDtype() == attn::DType::f32)
+      keptF32.push_back({weight, keptF32Reason(usesOf[weight.getName()],
+                                               weight.getType().getShape().back())});
   });
   int64_t kvBytes = kvCacheBytesPerToken(analyzeKVCaches(attnOptModule));
   os << fmt::format("\nparameters (weights stored as {} for the linear layers)\n", weightType);
@@ -133,6 +174,18 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule,
                       kvBytes * tp.getInt());
   } else {
     os << fmt::format("{:<44} {:>16}\n", "KV cache bytes per token", kvBytes);
+  }
+  if (keptF32.empty())
+    return;
+  os << fmt::format("\nmatrices kept f32 under --weight-type={} (read at 4 bytes per value)\n",
+                    weightType);
+  for (KeptF32 &kept : keptF32) {
+    std::string shape;
+    llvm::raw_string_ostream shapeOs(shape);
+    shapeOs << "[";
+    llvm::interleaveComma(kept.weight.getType().getShape(), shapeOs);
+    shapeOs << "]";
+    os << fmt::format("{:<44} {:<16} {}\n", kept.weight.getName().str(), shape, kept.reason);
   }
 }
 

@@ -4,8 +4,9 @@ Checks tfc --report's parameter table against the checkpoint's tensors: total
 parameters (every element), active parameters per token (the routed experts'
 tensors, named *.experts.<j>.*, count top_k / experts of their elements), and the
 weight bytes of a decode step (the active parameters but the embedding table, of which
-one row is read; 4 bytes each in f32, 2 for the rank-2 linear weights in bf16). Exits 1
-on a mismatch."""
+one row is read; 4 bytes each in f32, 2 for the rank-2 linear weights in bf16, but 4 for
+latent attention's kv_b_proj, whose W_UK and W_UV views the attention reads itself, so it
+stays f32 and the bf16 report lists it). Exits 1 on a mismatch."""
 import os
 import re
 import sys
@@ -39,11 +40,17 @@ def main():
         if name == "model.embed_tokens.weight":
             read, matrix = t.shape[1], False
         else:
-            read, matrix = used, t.ndim == 2
+            read, matrix = used, t.ndim == 2 and not name.endswith(".kv_b_proj.weight")
         bytes_f32 += 4 * read
         bytes_bf16 += (2 if matrix else 4) * read
     want = {"total parameters": round(total), "active parameters per token": round(active)}
     ok = True
+    kept = [line.split()[0] for line in open(bf16).read().partition("matrices kept f32")[2]
+            .splitlines()[1:] if line.strip()]
+    if any(n.endswith(".kv_b_proj.weight") for n in tensors) and \
+            not any(k.endswith(".kv_b_proj.weight") for k in kept):
+        print("%s: kv_b_proj is not listed among the matrices kept f32" % bf16)
+        ok = False
     for path, decode in ((f32, bytes_f32), (bf16, bytes_bf16)):
         got = table(path)
         w = dict(want, **{"weight bytes a decode step reads": round(decode)})

@@ -116,8 +116,12 @@ void printKVCacheReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
 /// `tfc --report`, second part (ParameterReport.cpp): total parameters,
 /// active parameters per token (top_k of E for a mixture of experts), the
 /// weight bytes a decode step reads in `weightType`, the KV cache per token.
+/// `loweredModule` (null for --weight-type=f32) is the model after
+/// tfc-lower-entry-points: its weight slots say which type each weight is
+/// stored in, and the matrices that stayed f32 are listed with the reason.
 void printParameterReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
-                          llvm::StringRef weightType, llvm::raw_ostream &os);
+                          mlir::ModuleOp loweredModule, llvm::StringRef weightType,
+                          llvm::raw_ostream &os);
 
 /// Everything the `tfc` command line says.
 struct DriverOptions {
