@@ -28,14 +28,15 @@ bool compatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
 
-std::string shapeString(Value v) {
+/// `[4, ?, 64]`: sizes, `?` for a dynamic one (or, in an expected shape, any).
+std::string dimsString(ArrayRef<int64_t> dims) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "[";
   llvm::interleave(
-      tensorType(v).getShape(), os,
+      dims, os,
       [&](int64_t d) {
-        if (ShapedType::isDynamic(d))
+        if (d < 0) // ShapedType::kDynamic too
           os << "?";
         else
           os << d;
@@ -44,6 +45,8 @@ std::string shapeString(Value v) {
   os << "]";
   return s;
 }
+
+std::string shapeString(Value v) { return dimsString(tensorType(v).getShape()); }
 
 /// Checks that `v` has rank `rank` and, for each non-negative entry of `expected`,
 /// that size; `what` names the operand in the message.
@@ -55,20 +58,19 @@ LogicalResult expectShape(Operation *op, Value v, StringRef what, ArrayRef<int64
       ok = false;
   if (ok)
     return success();
-  std::string want;
-  llvm::raw_string_ostream os(want);
-  os << "[";
-  llvm::interleave(
-      expected, os,
-      [&](int64_t d) {
-        if (d < 0)
-          os << "?";
-        else
-          os << d;
-      },
-      ", ");
-  os << "]";
-  return op->emitOpError() << what << " has shape " << shapeString(v) << ", expected " << want;
+  return op->emitOpError() << what << " has shape " << shapeString(v) << ", expected "
+                           << dimsString(expected);
+}
+
+/// Query heads share the key/value heads in equal groups (GQA).
+LogicalResult verifyHeads(Operation *op, int64_t heads, int64_t kvHeads) {
+  if (heads <= 0 || kvHeads <= 0)
+    return op->emitOpError() << "heads (" << heads << ") and kv_heads (" << kvHeads
+                             << ") must be positive";
+  if (heads % kvHeads != 0)
+    return op->emitOpError() << "heads (" << heads << ") must be divisible by kv_heads ("
+                             << kvHeads << ")";
+  return success();
 }
 
 LogicalResult verifyRope(Operation *op, std::optional<double> theta, bool hasStyle,
@@ -373,12 +375,8 @@ LogicalResult RepeatKVOp::verify() {
 
 LogicalResult SDPAOp::verify() {
   int64_t heads = getHeads(), kvHeads = getKvHeads();
-  if (heads <= 0 || kvHeads <= 0)
-    return emitOpError() << "heads (" << heads << ") and kv_heads (" << kvHeads
-                         << ") must be positive";
-  if (heads % kvHeads != 0)
-    return emitOpError() << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads
-                         << ")";
+  if (failed(verifyHeads(*this, heads, kvHeads)))
+    return failure();
   int64_t d = dimOf(getQuery(), 2), dv = dimOf(getValue(), 2);
   if (failed(expectShape(*this, getQuery(), "query", {heads, -1, -1})) ||
       failed(expectShape(*this, getKey(), "key", {kvHeads, -1, d})) ||
@@ -391,12 +389,8 @@ LogicalResult SDPAOp::verify() {
 
 LogicalResult AttentionProbsOp::verify() {
   int64_t heads = getHeads(), kvHeads = getKvHeads();
-  if (heads <= 0 || kvHeads <= 0)
-    return emitOpError() << "heads (" << heads << ") and kv_heads (" << kvHeads
-                         << ") must be positive";
-  if (heads % kvHeads != 0)
-    return emitOpError() << "heads (" << heads << ") must be divisible by kv_heads (" << kvHeads
-                         << ")";
+  if (failed(verifyHeads(*this, heads, kvHeads)))
+    return failure();
   if (failed(expectShape(*this, getQuery(), "query", {heads, -1, -1})) ||
       failed(expectShape(*this, getKey(), "key", {kvHeads, -1, dimOf(getQuery(), 2)})))
     return failure();
