@@ -626,6 +626,16 @@ struct AttnTensorParallelPass
       else if (auto l = dyn_cast<LinearOp>(op))
         linears.push_back(l);
     });
+    // Attention spelled out by the model (tdsl attend(q, k, v): split_heads,
+    // rope, sdpa, merge_heads between its own linear layers, as a GGUF file
+    // imports) is not recognized: replicated, said once per function.
+    llvm::SmallPtrSet<Operation *, 4> saidIn;
+    module.walk([&](SDPAOp sdpa) {
+      Operation *func = sdpa->getParentOfType<func::FuncOp>();
+      if (saidIn.insert(func).second)
+        emitRemark(sdpa.getLoc(), "attention written out (attend: split_heads, sdpa, "
+                                  "merge_heads) is not split: replicated");
+    });
     for (MoEOp moe : mixtures)
       split.splitExperts(moe);
     for (AttentionOp a : attentions)
