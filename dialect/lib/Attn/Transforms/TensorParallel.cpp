@@ -592,7 +592,7 @@ private:
   }
 
   /// The width of the rows a row-parallel layer's weight `w` splits (its
-  /// input features; -1 when not static).
+  /// input features; canShard has checked that it is static).
   static int64_t inputWidth(Value w, bool weightInOut) {
     auto type = cast<RankedTensorType>(w.getType());
     return type.getDimSize(weightInOut ? 0 : 1);
