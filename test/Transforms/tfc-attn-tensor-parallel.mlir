@@ -329,3 +329,66 @@ module {
     return %y : tensor<?x8xf32>
   }
 }
+
+// -----
+
+// DeepSeek's mixture of experts: routed experts (attn.moe) plus shared experts
+// (an MLP) added. Each is split and is a partial sum on every rank; their sum
+// is summed over ranks once (add(all_reduce(a), all_reduce(b)) =>
+// all_reduce(add(a, b))): one all-reduce per layer, not two. The residual add
+// keeps its operand (x is whole on every rank): no sum moves past it.
+
+// CHECK-LABEL: func.func @decoder
+// CHECK-DAG: %[[SG:.*]] = attn.weight "l." * ".s.gate.weight" layers 2 {attn.shard = array<i64: 0, 2, 2>} : tensor<2x8x8xf32>
+// CHECK-DAG: %[[SD:.*]] = attn.weight "l." * ".s.down.weight" layers 2 {attn.shard = array<i64: 1, 2, 2>} : tensor<2x8x8xf32>
+// CHECK: scf.for
+// CHECK: %[[M:.*]] = attn.moe
+// CHECK-SAME: expert_parts = 2 : i64
+// CHECK-NOT: attn.all_reduce
+// CHECK: %[[H:.*]] = attn.mul
+// CHECK-NEXT: %[[S:.*]] = attn.linear %[[H]], %{{.*}} : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+// CHECK-NOT: attn.all_reduce
+// CHECK: %[[P:.*]] = attn.add %[[M]], %[[S]] : tensor<?x8xf32>
+// CHECK-NEXT: %[[R:.*]] = attn.all_reduce %[[P]] ranks 2 : tensor<?x8xf32>
+// CHECK-NEXT: attn.add %{{.*}}, %[[R]] : tensor<?x8xf32>
+// CHECK-NOT: attn.all_reduce
+// CHECK: scf.yield
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 1 feed-forward blocks (per layer loop body), 1 mixtures of experts, 0 embeddings; output head replicated; 1 all-reduces saved}}
+module {
+  func.func @decoder(%x0: tensor<?x8xf32>) -> tensor<?x8xf32> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    %r = attn.weight "l." * ".router.weight" layers 2 : tensor<2x4x8xf32>
+    %g = attn.weight "l." * ".e." * ".gate.weight" layers 2 experts 4 : tensor<8x4x8xf32>
+    %u = attn.weight "l." * ".e." * ".up.weight" layers 2 experts 4 : tensor<8x4x8xf32>
+    %d = attn.weight "l." * ".e." * ".down.weight" layers 2 experts 4 : tensor<8x8x4xf32>
+    %sg = attn.weight "l." * ".s.gate.weight" layers 2 : tensor<2x16x8xf32>
+    %su = attn.weight "l." * ".s.up.weight" layers 2 : tensor<2x16x8xf32>
+    %sd = attn.weight "l." * ".s.down.weight" layers 2 : tensor<2x8x16xf32>
+    %y = scf.for %l = %c0 to %c2 step %c1 iter_args(%x = %x0) -> (tensor<?x8xf32>) {
+      %rl = tensor.extract_slice %r[%l, 0, 0] [1, 4, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<4x8xf32>
+      %o = arith.muli %l, %c4 : index
+      %gl = tensor.extract_slice %g[%o, 0, 0] [4, 4, 8] [1, 1, 1] : tensor<8x4x8xf32> to tensor<4x4x8xf32>
+      %ul = tensor.extract_slice %u[%o, 0, 0] [4, 4, 8] [1, 1, 1] : tensor<8x4x8xf32> to tensor<4x4x8xf32>
+      %dl = tensor.extract_slice %d[%o, 0, 0] [4, 8, 4] [1, 1, 1] : tensor<8x8x4xf32> to tensor<4x8x4xf32>
+      %m = attn.moe %x router(%rl : tensor<4x8xf32>) experts(%gl, %ul, %dl : tensor<4x4x8xf32>, tensor<4x4x8xf32>, tensor<4x8x4xf32>)
+             {top_k = 2 : i64, topk_method = #attn<moe_topk greedy>, n_group = 1 : i64, topk_group = 1 : i64,
+              norm_topk_prob, routed_scaling_factor = 1.0 : f64} : tensor<?x8xf32> -> tensor<?x8xf32>
+      %sgl = tensor.extract_slice %sg[%l, 0, 0] [1, 16, 8] [1, 1, 1] : tensor<2x16x8xf32> to tensor<16x8xf32>
+      %sul = tensor.extract_slice %su[%l, 0, 0] [1, 16, 8] [1, 1, 1] : tensor<2x16x8xf32> to tensor<16x8xf32>
+      %sdl = tensor.extract_slice %sd[%l, 0, 0] [1, 8, 16] [1, 1, 1] : tensor<2x8x16xf32> to tensor<8x16xf32>
+      %a = attn.linear %x, %sgl : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+      %as = attn.silu %a : tensor<?x16xf32>
+      %b = attn.linear %x, %sul : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+      %h = attn.mul %as, %b : tensor<?x16xf32>
+      %s = attn.linear %h, %sdl : tensor<?x16xf32>, tensor<8x16xf32> -> tensor<?x8xf32>
+      %ms = attn.add %m, %s : tensor<?x8xf32>
+      %x1 = attn.add %x, %ms : tensor<?x8xf32>
+      scf.yield %x1 : tensor<?x8xf32>
+    }
+    return %y : tensor<?x8xf32>
+  }
+}

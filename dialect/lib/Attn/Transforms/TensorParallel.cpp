@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tfc/Dialect/Attn/Transforms/Passes.h"
+#include "tfc/Utils/QuantizedMatmul.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -159,9 +160,64 @@ void sumOverRanks(OpBuilder &b, Value partial, int64_t ranks) {
   partial.replaceAllUsesExcept(sum.getResult(), sum);
 }
 
+/// add(all_reduce(a), all_reduce(b)) => all_reduce(add(a, b)): a sum of two
+/// sums over ranks is the sum over ranks of the sum, so one collective does
+/// the work of two (a mixture of experts' routed experts plus its shared
+/// ones, each split and summed over ranks, then added). Only when each sum
+/// has no other use: a value needed whole elsewhere keeps its own collective.
+/// Returns the number of collectives saved.
+int64_t mergeSumsOverRanks(ModuleOp module) {
+  auto sumsOf = [](AddOp add) -> std::pair<AllReduceOp, AllReduceOp> {
+    auto lhs = add.getLhs().getDefiningOp<AllReduceOp>();
+    auto rhs = add.getRhs().getDefiningOp<AllReduceOp>();
+    if (lhs && rhs && lhs != rhs && lhs.getRanks() == rhs.getRanks() &&
+        lhs.getResult().hasOneUse() && rhs.getResult().hasOneUse())
+      return {lhs, rhs};
+    return {};
+  };
+  int64_t merged = 0;
+  // Until none is left: a merged sum may be one side of the next add.
+  while (true) {
+    AddOp add;
+    module.walk([&](AddOp a) {
+      if (!sumsOf(a).first)
+        return WalkResult::advance();
+      add = a;
+      return WalkResult::interrupt();
+    });
+    if (!add)
+      return merged;
+    auto [lhs, rhs] = sumsOf(add);
+    OpBuilder b(add);
+    Value partial = b.create<AddOp>(add.getLoc(), add.getType(), lhs.getInput(), rhs.getInput());
+    auto sum = b.create<AllReduceOp>(add.getLoc(), add.getType(), partial, lhs.getRanksAttr());
+    add.getResult().replaceAllUsesWith(sum.getResult());
+    add.erase();
+    lhs.erase();
+    rhs.erase();
+    ++merged;
+  }
+}
+
+/// The ggml block format in which one process stores the rows of a linear
+/// layer `width` wide under --weight-type=`weightType`, as
+/// tfc-lower-entry-points decides it: the type's own format, Q8_0 for K-quant
+/// rows that are not whole super-blocks, none (f32, bf16, f16: not in blocks)
+/// for rows that are not whole Q8_0 / Q4_0 blocks.
+std::optional<tfc::QuantFormat> storedFormat(StringRef weightType, int64_t width) {
+  std::optional<tfc::QuantFormat> format =
+      weightType == "q4_k_m" ? tfc::QuantFormat::Q4_K : tfc::quantFormatNamed(weightType);
+  if (!format)
+    return std::nullopt;
+  for (tfc::QuantFormat f : {*format, tfc::QuantFormat::Q8_0})
+    if (width % tfc::info(f).block == 0)
+      return f;
+  return std::nullopt;
+}
+
 class TensorParallel {
 public:
-  TensorParallel(int64_t ranks) : ranks(ranks) {}
+  TensorParallel(int64_t ranks, StringRef weightType) : ranks(ranks), weightType(weightType) {}
 
   // attention(x) => all_reduce(attention(x) with heads / N, q/k/v rows and o columns split)
   void splitAttention(AttentionOp op) {
@@ -192,6 +248,8 @@ public:
       emitRemark(op.getLoc(), "a projection weight has other uses: attention replicated");
       return;
     }
+    if (!rowsStayQuantized(op, "attention", inputWidth(op.getWo(), false)))
+      return;
     if (kvParts != ranks)
       emitRemark(op.getLoc()) << "kv_heads (" << kvHeads << ") is not a multiple of ranks (" << ranks
                       << "): each K/V head is replicated on " << ranks / kvHeads << " ranks";
@@ -232,6 +290,8 @@ public:
       emitRemark(op.getLoc(), "a projection weight has other uses: latent attention replicated");
       return;
     }
+    if (!rowsStayQuantized(op, "latent attention", inputWidth(op.getWo(), false)))
+      return;
     OpBuilder b(op);
     unsigned last = op.getQWeights().size() - 1;
     op.getQWeightsMutable()[last].assign(shard(b, wq, 0, ranks, ranks));
@@ -259,7 +319,9 @@ public:
       if (!canShard(l.getWeight(), outDim(l), ranks) || !canShard(l.getBias(), 0, ranks))
         return;
     if (!canShard(outer.getWeight(), 1 - outDim(outer), ranks) ||
-        !canShard(outer.getBias(), kRankZeroOnly, ranks))
+        !canShard(outer.getBias(), kRankZeroOnly, ranks) ||
+        !rowsStayQuantized(outer, "feed-forward block",
+                           inputWidth(outer.getWeight(), outer.getWeightInOut())))
       return;
     OpBuilder b(outer);
     for (LinearOp l : inner) {
@@ -510,7 +572,34 @@ private:
     return false;
   }
 
+  /// Whether a row-parallel layer whose rows are `width` wide in one process
+  /// keeps its rows in blocks when each rank holds width / ranks of them: a
+  /// quantized weight whose per-rank rows are not whole blocks would stay f32
+  /// on the ranks (logits a quantization error away from one process's, and
+  /// hardly fewer bytes per rank than the whole quantized matrix), so such a
+  /// layer is better replicated. False then, after a remark naming `what`.
+  /// (A K-quant whose per-rank rows fall back to Q8_0 blocks is still split.)
+  bool rowsStayQuantized(Operation *op, StringRef what, int64_t width) {
+    std::optional<tfc::QuantFormat> whole = storedFormat(weightType, width);
+    if (!whole || storedFormat(weightType, width / ranks))
+      return true;
+    emitRemark(op->getLoc()) << what << ": the output projection's rows, " << width
+                             << " values in " << tfc::info(*whole).name << " blocks of "
+                             << tfc::info(*whole).block << " in one process, would be "
+                             << width / ranks << " per rank, not whole blocks: " << what
+                             << " replicated";
+    return false;
+  }
+
+  /// The width of the rows a row-parallel layer's weight `w` splits (its
+  /// input features; canShard has checked that it is static).
+  static int64_t inputWidth(Value w, bool weightInOut) {
+    auto type = cast<RankedTensorType>(w.getType());
+    return type.getDimSize(weightInOut ? 0 : 1);
+  }
+
   int64_t ranks;
+  std::string weightType;
   llvm::SmallPtrSet<Operation *, 16> done;
 };
 
@@ -522,7 +611,7 @@ struct AttnTensorParallelPass
     ModuleOp module = getOperation();
     if (ranks < 2)
       return; // one rank: nothing to split
-    TensorParallel split(ranks.getValue());
+    TensorParallel split(ranks.getValue(), weightType.getValue());
     SmallVector<AttentionOp> attentions;
     SmallVector<LatentAttentionOp> latents;
     SmallVector<LinearOp> linears;
@@ -536,6 +625,16 @@ struct AttnTensorParallelPass
         mixtures.push_back(moe);
       else if (auto l = dyn_cast<LinearOp>(op))
         linears.push_back(l);
+    });
+    // Attention spelled out by the model (tdsl attend(q, k, v): split_heads,
+    // rope, sdpa, merge_heads between its own linear layers, as a GGUF file
+    // imports) is not recognized: replicated, said once per function.
+    llvm::SmallPtrSet<Operation *, 4> saidIn;
+    module.walk([&](SDPAOp sdpa) {
+      Operation *func = sdpa->getParentOfType<func::FuncOp>();
+      if (saidIn.insert(func).second)
+        emitRemark(sdpa.getLoc(), "attention written out (attend: split_heads, sdpa, "
+                                  "merge_heads) is not split: replicated");
     });
     for (MoEOp moe : mixtures)
       split.splitExperts(moe);
@@ -559,6 +658,7 @@ struct AttnTensorParallelPass
         split.splitEmbedding(ops, decoder);
     if (decoder)
       split.splitOutputHead(decoder);
+    int64_t merged = mergeSumsOverRanks(module);
     module->setAttr(kTensorParallelAttr, OpBuilder(module).getI64IntegerAttr(ranks));
     emitRemark(module.getLoc()) << "tensor parallel over " << ranks.getValue()
                                 << " ranks: split " << split.attentions << " attention and "
@@ -566,7 +666,8 @@ struct AttnTensorParallelPass
                                 << " feed-forward blocks (per layer loop body), "
                                 << split.mixtures << " mixtures of experts, "
                                 << split.embeddings << " embeddings; output head "
-                                << (split.headSplit ? "split" : "replicated");
+                                << (split.headSplit ? "split" : "replicated")
+                                << "; " << merged << " all-reduces saved";
   }
 };
 

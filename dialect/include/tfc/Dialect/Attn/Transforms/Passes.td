@@ -358,6 +358,15 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
       ranks` on the op, the router replicated (every rank selects the same
       experts), followed by `attn.all_reduce`; shared experts are an MLP and
       split like one.
+    * Under a quantized `weight-type`, a row-parallel layer (`o_proj`, an
+      MLP's down projection) whose rows one process stores in blocks but
+      whose per-rank share of them (width / ranks) is not whole blocks would
+      stay f32 on the ranks: its attention or MLP is replicated instead (a
+      remark says so), so every rank quantizes as one process does. (K-quant
+      rows that are whole Q8_0 blocks per rank are split, stored as Q8_0.)
+    * Attention written out by the model (tdsl `attend`: its own q/k/v
+      linear layers, `attn.split_heads`, `attn.sdpa`, `attn.merge_heads`, as
+      a GGUF file imports) is not recognized: replicated, with a remark.
     * Everything else (norms, cross-attention) is replicated: each rank
       computes it whole, which is correct but not split. Any other weight with
       several uses is never sharded.
@@ -381,7 +390,10 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"ranks", "ranks", "int64_t", /*default=*/"2", "number of ranks (MPI processes)">
+    Option<"ranks", "ranks", "int64_t", /*default=*/"2", "number of ranks (MPI processes)">,
+    Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
+           "as tfc --weight-type: a row-parallel layer whose per-rank rows would not "
+           "be whole blocks of the format one process quantizes them in is replicated">
   ];
   let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
