@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# bench/int8_gemm.sh [--quick]: the int8 prefill GEMM (q8_0, q4_0 on 512-bit vpdpbusd) against
+# bench/int8_gemm.sh [--quick]: the int8 prefill GEMM (q8_0, q4_0, q4_k, q6_k on 512-bit vpdpbusd) against
 # the f32 GEMM on one 2048 -> 5632 projection (bench/models/gemm_layer.tdsl, random weights).
 #
 # For 32, 128 and 512 tokens, 1 and 2 threads: GOP/s of the prefill (2 OP per multiply-add)
 # by wall time and, for 1 thread, by the process's CPU time (on a loaded machine the CPU time
 # is the figure to compare: other work holding the core does not count), each with its ratio
 # to bench/machine.c's peaks measured the same way (the FMA peak for f32, the 512-bit vpdpbusd
-# peak for q8_0/q4_0),
-# and tokens/s against f32's. Runs are interleaved (f32, q8_0, q4_0, f32, ...), best of
+# peak for the quantized types),
+# and tokens/s against f32's. Runs are interleaved (f32, q8_0, q4_0, q4_k, q6_k, f32, ...), best of
 # REPEATS. A benchmark, not a test: no thresholds. Raw outputs in $BUILD_DIR/bench/int8_gemm/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ bench_setup int8_gemm "tfc tfcrt"
 bench_cc machine
 bench_cc bench
 
-DTYPES="f32 q8_0 q4_0"
+DTYPES="f32 q8_0 q4_0 q4_k q6_k"
 for dtype in $DTYPES; do
   "$BUILD_DIR/bin/tfc" bench/models/gemm_layer.tdsl --weight-type=$dtype -o "$OUT/$dtype.so" ||
     { echo "bench: $dtype: compile failed" >&2; exit 1; }
@@ -64,7 +64,7 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ */
 echo "  peaks (bench/machine.c, wall time): FMA $FMA2 GFLOP/s (1 thread $FMA1), 512-bit vpdpbusd $DP2 GOP/s (1 thread $DP1)"
 echo "  1-thread peaks by CPU time (machine --cpu-time): FMA $FMAC GFLOP/s, 512-bit vpdpbusd $DPC GOP/s"
 echo "  2048 -> 5632 projection; GOP/s = 2 x multiply-adds / time; %peak of the FMA peak (f32) or the"
-echo "  512-bit vpdpbusd peak (q8_0, q4_0) at that thread count; cpu: by CPU time (1 thread); vs f32: tokens/s ratio"
+echo "  512-bit vpdpbusd peak (q8_0, q4_0, q4_k, q6_k) at that thread count; cpu: by CPU time (1 thread); vs f32: tokens/s ratio"
 H="%-5s %7s %6s %9s %9s %7s %9s %7s %7s\n"
 printf "$H" dtype threads tokens "tok/s" "GOP/s" "%peak" "cpu GOP/s" "%peak" "vs f32"
 for threads in 1 2; do

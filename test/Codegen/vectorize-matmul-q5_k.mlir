@@ -1,11 +1,13 @@
-// RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q5_k -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni" | FileCheck %s --enable-var-scope
+// RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q5_k -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni vector-width=8" | FileCheck %s --enable-var-scope
 
 // tfc-vectorize-matmul's Q5_K kernel (QuantizedKernels.cpp): Q4_K's (see
 // vectorize-matmul-q4_k.mlir) with the 176-byte blocks' nibbles at byte 48 and
 // their fifth bits: per super-block and row one 32-byte load of the high bits
 // (byte 16); sub-block 2i's bits (bit 2i of each byte) are shifted onto bit 4
 // (left by 4 - 2i, or right), masked to 16 and OR-ed onto the low nibbles,
-// sub-block 2i + 1's onto the high ones, before the vpdpbusd.
+// sub-block 2i + 1's onto the high ones, before the vpmaddubsw.
+// (AVX2-sized vectors: the streaming tiles only, no int8 GEMM, see
+// vectorize-matmul-k-quant-gemm.mlir.)
 
 // CHECK-LABEL: func.func @q5k
 // CHECK-DAG: %[[FOUR:.*]] = arith.constant dense<4> : vector<32xi8>
@@ -24,10 +26,10 @@
 // CHECK: %[[B1:.*]] = arith.shli %[[HIGH]], %[[THREE]] : vector<32xi8>
 // CHECK: %[[M1:.*]] = arith.andi %[[B1]], %[[SIXTEEN]] : vector<32xi8>
 // CHECK: %[[HIGH5:.*]] = arith.ori %[[HIGHNIB]], %[[M1]] : vector<32xi8>
-// CHECK: %[[U:.*]] = vector.bitcast %[[LOW5]] : vector<32xi8> to vector<8xi32>
-// CHECK: func.call @__tfc_llvm_x86_avx512_vpdpbusd_256(%{{.*}}, %[[U]], %{{.*}})
-// CHECK: %[[U1:.*]] = vector.bitcast %[[HIGH5]] : vector<32xi8> to vector<8xi32>
-// CHECK: func.call @__tfc_llvm_x86_avx512_vpdpbusd_256(%{{.*}}, %[[U1]], %{{.*}})
+// CHECK: func.call @__tfc_llvm_x86_avx2_pmadd_ub_sw(%[[LOW5]], %{{.*}})
+// CHECK: func.call @__tfc_llvm_x86_avx512_vpdpwssd_256(
+// CHECK: func.call @__tfc_llvm_x86_avx2_pmadd_ub_sw(%[[HIGH5]], %{{.*}})
+// CHECK: func.call @__tfc_llvm_x86_avx512_vpdpwssd_256(
 // Sub-blocks 6 and 7: bytes 144..175, fifth bits 6 and 7 shifted right.
 // CHECK: %[[NIB3:.*]] = vector.load %{{.*}}[%{{.*}}, %{{.*}}, %c144] : memref<8x2x176xi8>, vector<32xi8>
 // CHECK: arith.shrui %[[HIGH]], %{{.*}} : vector<32xi8>

@@ -10,14 +10,17 @@
 // unsigned (q + 8), which is what the instructions want of their first
 // operand; the -8 is folded into the integer accumulator's start value,
 // -8 · (the activations' sums per lane), computed once with the activations.
-// Q6_K's 256-element super-blocks go the same way 32 lanes at a time, against
-// activations quantized per 256 (ggml's Q8_K), each chunk's i32 sums weighted
-// by its sub-block scales before one conversion per super-block. Q4_K's
-// nibbles are unsigned and each sub-block has a min: d · Σ_s sc_s (q_w · q_a)
-// in i32 as for Q6_K, minus dmin · Σ_s min_s · (the sum of the sub-block's
-// q_a), those sums computed once with the activations (ggml's Q8_K bsums).
-// Q5_K is Q4_K with a fifth bit per weight, OR-ed above the nibble (values
-// 0..31, still unsigned and small enough that vpmaddubsw cannot saturate).
+// Q6_K's 256-element super-blocks go 32 lanes at a time, against
+// activations quantized per 256 (ggml's Q8_K): vpmaddubsw sums the products
+// in i16 pairs and vpdpwssd multiplies the pairs by their sub-block scales
+// into i32, one conversion per super-block. Q4_K's nibbles are unsigned and
+// each sub-block has a min: d · Σ_s sc_s (q_w · q_a) in i32 as for Q6_K,
+// minus dmin · Σ_s min_s · (the sum of the sub-block's q_a), those sums
+// computed once with the activations (ggml's Q8_K bsums). Q5_K is Q4_K with
+// a fifth bit per weight, OR-ed above the nibble (values 0..31, still
+// unsigned and small enough that vpmaddubsw cannot saturate). Prefill (32
+// tokens and more, AVX512-VNNI) runs an int8 GEMM on 512-bit vpdpbusd for
+// every format, Q4_0 and the K-quants decoded per thread block first.
 // The kernels are in tfc-vectorize-matmul's description (Passes.td); the
 // numbers they produce are those of the numpy reference
 // test/Numeric/lib/quant.py (dequantized weights, block-wise int8
@@ -149,11 +152,11 @@ public:
   /// quantize_row_q8_K does for the activations of K-quant products: amax =
   /// max |x|, q = roundeven(x · (127 / amax)), d = 1 / (127 / amax) in f32
   /// (ggml scales by -127 / the signed extreme; q and d both change sign,
-  /// their product does not), 0 for an all-zero block. Also the integer start
-  /// values of the 32-lane dot products, sa[m, b, c, i] = -32 · Σ_{j < 4}
-  /// qa[m, b, 32c + 4i + j] (Q6_K's values are stored + 32); for Q4_K and
-  /// Q5_K instead the sums of each 32-lane sub-block, sa[m, b, c] = Σ_j
-  /// qa[m, b, 32c + j], which its mins multiply.
+  /// their product does not), 0 for an all-zero block. Also the sums of the
+  /// sixteen 16-lane groups in i16 (at most 16 · 127), sa[m, b, k] = Σ_j
+  /// qa[m, b, 16k + j], against which the Q6_K kernel cancels the + 32 of its
+  /// values; for Q4_K and Q5_K instead the sums of each 32-lane sub-block,
+  /// sa[m, b, c] = Σ_j qa[m, b, 32c + j], which its mins multiply.
   void quantizeActivationsQ8_K(Value tokens) {
     const bool subBlockSums = scaleMinFormat();
     const int64_t chunks = kSuperBlock / kBlock;
@@ -166,7 +169,7 @@ public:
     };
     qa = alloc({blocks, kSuperBlock}, b.getI8Type());
     da = alloc({blocks}, b.getF32Type());
-    sa = subBlockSums ? alloc({blocks, chunks}, b.getI32Type()) : alloc({blocks, chunks, 8}, b.getI32Type());
+    sa = subBlockSums ? alloc({blocks, chunks}, b.getI32Type()) : alloc({blocks, 2 * chunks}, b.getI16Type());
     auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
     forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
       forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
@@ -195,8 +198,14 @@ public:
             Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
             kb.create<memref::StoreOp>(loc, sum, sa, ValueRange{m, blk, index(c)});
           } else {
-            kb.create<vector::StoreOp>(loc, offsetSums(kb, q, -32), sa,
-                                       ValueRange{m, blk, index(c), index(0)});
+            for (int64_t half = 0; half < 2; ++half) {
+              Value group = kb.create<vector::ExtractStridedSliceOp>(
+                  loc, q, ArrayRef<int64_t>{16 * half}, ArrayRef<int64_t>{16}, ArrayRef<int64_t>{1});
+              Value wide = kb.create<arith::ExtSIOp>(loc, VectorType::get({16}, kb.getI32Type()), group);
+              Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
+              kb.create<memref::StoreOp>(loc, kb.create<arith::TruncIOp>(loc, kb.getI16Type(), sum), sa,
+                                         ValueRange{m, blk, index(2 * c + half)});
+            }
           }
         }
       });
@@ -219,8 +228,8 @@ public:
     tokenLoop(mMain, tokens, 1);
   }
 
-  /// The int8 prefill GEMM (Q8_0 weights, 512-bit vpdpbusd), after
-  /// quantizeActivations: C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a q_w.
+  /// The int8 prefill GEMM (512-bit vpdpbusd), after quantizeActivations:
+  /// C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a q_w.
   ///
   /// Tokens lie along the vector lanes and the weights are broadcast, as in
   /// the f32 GEMM: the quantized activations are packed once per call into
@@ -238,22 +247,41 @@ public:
   /// accumulators, no horizontal sums; its results are added down the
   /// columns of C as the f32 GEMM's are. Threads take blocks of tiles of about
   /// `blockBytes` of weights, which stay in L2 while the panels pass.
+  ///
+  /// The K-quants run the same tile on their sub-blocks (32 elements; Q6_K's
+  /// 16, four steps), decoded per thread block as Q4_0's are into a scratch of
+  /// signed bytes (Q4_K, Q5_K: the values 0..31; Q6_K: q - 32) with one f32
+  /// scale per sub-block, d · sc_s (exact: an f16 times a 6- or 8-bit
+  /// integer). Their activations are ggml's Q8_K, one scale per 256 that the
+  /// panels repeat per sub-block. Q4_K's and Q5_K's mins add per sub-block
+  /// (d_a · Σ q_a) · (-dmin · min_s): a vector of the panel's tokens, packed
+  /// with it from the sub-block sums, times a broadcast weight scalar, one
+  /// FMA beside the scale's.
   void packedGemm(Value tokens, int64_t rows, int64_t tileRows, int64_t blockBytes,
                   int64_t waveBlocks, int64_t cRowStride) {
-    constexpr int64_t panelTokens = 32, steps = kBlock / 4, width = 16;
-    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    constexpr int64_t panelTokens = 32, width = 16;
+    const bool kQuant = format == tfc::QuantFormat::Q6_K || scaleMinFormat();
+    const bool withMins = scaleMinFormat();
+    // The tile's blocks: their elements, how many per block of `w`, in all.
+    const int64_t sub = format == tfc::QuantFormat::Q6_K ? 16 : kBlock;
+    const int64_t perBlock = kQuant ? kSuperBlock / sub : 1;
+    const int64_t subBlocks = blocks * perBlock, steps = sub / 4;
+    Type i32 = b.getI32Type(), f32 = b.getF32Type(), i8 = b.getI8Type();
     IntegerAttr align = b.getI64IntegerAttr(64);
     auto lanes = VectorType::get({width}, i32);
+    auto subBytes = VectorType::get({sub}, i8);
     func::FuncOp dot512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.512",
                                                     b.getFunctionType({lanes, lanes, lanes}, {lanes}));
     Value panels = b.create<arith::DivUIOp>(
         loc, b.create<arith::AddIOp>(loc, tokens, index(panelTokens - 1)), index(panelTokens));
     Value packed = b.create<memref::AllocOp>(
-        loc, MemRefType::get({ShapedType::kDynamic, blocks, steps, panelTokens}, i32),
+        loc, MemRefType::get({ShapedType::kDynamic, subBlocks, steps, panelTokens}, i32),
         ValueRange{panels}, align);
-    Value packedScales = b.create<memref::AllocOp>(
-        loc, MemRefType::get({ShapedType::kDynamic, blocks, panelTokens}, f32), ValueRange{panels},
-        align);
+    auto panelFloats = MemRefType::get({ShapedType::kDynamic, subBlocks, panelTokens}, f32);
+    Value packedScales = b.create<memref::AllocOp>(loc, panelFloats, ValueRange{panels}, align);
+    Value packedMins =
+        withMins ? b.create<memref::AllocOp>(loc, panelFloats, ValueRange{panels}, align).getResult()
+                 : Value();
     // Panels in parallel; a token past the end packs q_a = 0 (+ 128) with
     // scale 0, so it adds nothing, and its lanes are masked off at the store.
     b.create<scf::ParallelOp>(
@@ -270,26 +298,47 @@ public:
             Value last = jb.create<arith::SubIOp>(loc, tokens, index(1));
             Value mIn = jb.create<arith::MinUIOp>(loc, m, last);
             forLoop(jb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
-              Value q = kb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{mIn, blk, index(0)});
-              Value zero8 = kb.create<arith::ConstantOp>(loc, kb.getZeroAttr(lanes8));
-              q = kb.create<arith::SelectOp>(loc, inside, q, zero8);
-              Value biased = kb.create<arith::XOrIOp>(loc, q, splat(kb, lanes8, -128));
-              Value words = kb.create<vector::BitCastOp>(loc, dwords, biased);
-              for (int64_t s = 0; s < steps; ++s)
-                kb.create<memref::StoreOp>(loc, kb.create<vector::ExtractOp>(loc, words, s), packed,
-                                           ValueRange{t, blk, index(s), j});
               Value d = kb.create<memref::LoadOp>(loc, da, ValueRange{mIn, blk});
               d = kb.create<arith::SelectOp>(loc, inside, d, tfc::f32Const(kb, loc, 0.0));
-              kb.create<memref::StoreOp>(loc, d, packedScales, ValueRange{t, blk, j});
+              Value first = kQuant ? kb.create<arith::MulIOp>(loc, blk, index(perBlock)).getResult() : blk;
+              for (int64_t c = 0; c < perBlock; ++c) {
+                Value sb = c ? kb.create<arith::AddIOp>(loc, first, index(c)).getResult() : first;
+                Value q = kb.create<vector::LoadOp>(loc, subBytes, qa, ValueRange{mIn, blk, index(c * sub)});
+                Value zero8 = kb.create<arith::ConstantOp>(loc, kb.getZeroAttr(subBytes));
+                q = kb.create<arith::SelectOp>(loc, inside, q, zero8);
+                Value biased = kb.create<arith::XOrIOp>(loc, q, splat(kb, subBytes, -128));
+                Value words = kb.create<vector::BitCastOp>(loc, dwords, biased);
+                for (int64_t s = 0; s < steps; ++s)
+                  kb.create<memref::StoreOp>(loc, kb.create<vector::ExtractOp>(loc, words, s), packed,
+                                             ValueRange{t, sb, index(s), j});
+                kb.create<memref::StoreOp>(loc, d, packedScales, ValueRange{t, sb, j});
+                if (withMins) {
+                  Value sum = kb.create<memref::LoadOp>(loc, sa, ValueRange{mIn, blk, index(c)});
+                  Value scaled = kb.create<arith::MulFOp>(
+                      loc, kb.create<arith::SIToFPOp>(loc, f32, sum), d);
+                  kb.create<memref::StoreOp>(loc, scaled, packedMins, ValueRange{t, sb, j});
+                }
+              }
             });
           });
         });
 
     // -128 · Σ_j q_w[n, b, j]: the start of each block's i32 sums.
-    Value offsets = b.create<memref::AllocOp>(loc, MemRefType::get({rows, blocks}, i32), align);
+    Value offsets = b.create<memref::AllocOp>(loc, MemRefType::get({rows, subBlocks}, i32), align);
+    auto storeStart = [&](OpBuilder &kb, Value q, Value n, Value sb) {
+      auto wide = VectorType::get({cast<VectorType>(q.getType()).getNumElements()}, i32);
+      Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD,
+                                                 kb.create<arith::ExtSIOp>(loc, wide, q));
+      Value start = kb.create<arith::MulIOp>(
+          loc, sum, kb.create<arith::ConstantOp>(loc, kb.getI32IntegerAttr(-128)));
+      kb.create<memref::StoreOp>(loc, start, offsets, ValueRange{n, sb});
+    };
     const bool q4 = format == tfc::QuantFormat::Q4_0;
-    // The bytes in L2 are Q8_0 ones (Q4_0 is decoded per block, below).
-    int64_t tileBytes = tileRows * blocks * (kBlock + 2);
+    const bool decoded = q4 || kQuant;
+    // The bytes in L2 are Q8_0 ones (Q4_0 is decoded per block, below), or
+    // the K-quants' decoded sub-blocks with their f32 scales (and mins).
+    int64_t rowBytes = kQuant ? subBlocks * (sub + 4 + (withMins ? 4 : 0)) : blocks * (kBlock + 2);
+    int64_t tileBytes = tileRows * rowBytes;
     int64_t fullTiles = rows / tileRows;
     int64_t blockTiles = std::clamp<int64_t>(blockBytes / std::max<int64_t>(1, tileBytes), 1,
                                              std::max<int64_t>(1, fullTiles / 8));
@@ -299,11 +348,66 @@ public:
     // scale, then the 32 values q - 8 as signed bytes) that the same tile
     // function reads; waves of `slots` blocks in parallel, block wave·slots +
     // s in slot s, so the scratch is a fixed-size temporary (the arena's).
+    // The K-quants likewise, into sub-blocks of bytes and f32 scale arrays.
     const int64_t slots = std::min<int64_t>(waveBlocks, rowBlocks);
-    Value scratch;
+    Value scratch, scratchScales, scratchMins;
     if (q4)
       scratch = b.create<memref::AllocOp>(
-          loc, MemRefType::get({slots * blockRows, blocks, kBlock + 2}, b.getI8Type()), align);
+          loc, MemRefType::get({slots * blockRows, blocks, kBlock + 2}, i8), align);
+    if (kQuant) {
+      scratch = b.create<memref::AllocOp>(loc, MemRefType::get({slots * blockRows, subBlocks, sub}, i8),
+                                          align);
+      auto perSub = MemRefType::get({slots * blockRows, subBlocks}, f32);
+      scratchScales = b.create<memref::AllocOp>(loc, perSub, align);
+      if (withMins)
+        scratchMins = b.create<memref::AllocOp>(loc, perSub, align);
+    }
+    // Super-block `blk` of row `n` into scratch row r: its sub-blocks' bytes,
+    // scales (and -dmin · mins), and the starts of their sums.
+    auto decodeSuperBlock = [&](OpBuilder &kb, Value n, Value r, Value blk) {
+      Value first = kb.create<arith::MulIOp>(loc, blk, index(perBlock));
+      auto at = [&](int64_t s) { return kb.create<arith::AddIOp>(loc, first, index(s)).getResult(); };
+      auto storeScaled = [&](Value ints, Value factor, Value into) {
+        auto type = VectorType::get({cast<VectorType>(ints.getType()).getNumElements()}, f32);
+        Value v = kb.create<arith::MulFOp>(loc, kb.create<arith::SIToFPOp>(loc, type, ints),
+                                           kb.create<vector::BroadcastOp>(loc, type, factor));
+        kb.create<vector::StoreOp>(loc, v, into, ValueRange{r, first});
+      };
+      auto storeValues = [&](Value q, int64_t s) {
+        kb.create<vector::StoreOp>(loc, q, scratch, ValueRange{r, at(s), index(0)});
+        storeStart(kb, q, n, at(s));
+      };
+      if (format == tfc::QuantFormat::Q6_K) {
+        Value bytes = kb.create<vector::LoadOp>(loc, VectorType::get({16}, i8), w,
+                                                ValueRange{n, blk, index(kQ6_KScales)});
+        storeScaled(kb.create<arith::ExtSIOp>(loc, VectorType::get({16}, i32), bytes),
+                    weightScale(kb, n, blk, kQ6_KScale), scratchScales);
+        for (int64_t h = 0; h < 2; ++h) {
+          SmallVector<Value> values = sixBitValues(kb, n, blk, h);
+          for (int64_t g = 0; g < 4; ++g) {
+            Value q = kb.create<arith::SubIOp>(loc, values[g], splat(kb, lanes8, 32));
+            for (int64_t half = 0; half < 2; ++half)
+              storeValues(kb.create<vector::ExtractStridedSliceOp>(loc, q, ArrayRef<int64_t>{16 * half},
+                                                                   ArrayRef<int64_t>{16},
+                                                                   ArrayRef<int64_t>{1}),
+                          8 * h + 2 * g + half);
+          }
+        }
+        return;
+      }
+      auto [scales, mins] = q4_kScalesAndMins(kb, n, blk);
+      storeScaled(scales, weightScale(kb, n, blk), scratchScales);
+      storeScaled(mins, kb.create<arith::NegFOp>(loc, weightScale(kb, n, blk, kQ4_KMin)), scratchMins);
+      Value fifthBits = format == tfc::QuantFormat::Q5_K
+                            ? kb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(kQ5_KHigh)})
+                                  .getResult()
+                            : Value();
+      for (int64_t pair = 0; pair < 4; ++pair) {
+        auto [low, high] = q4_kValues(kb, n, blk, pair, fifthBits);
+        storeValues(low, 2 * pair);
+        storeValues(high, 2 * pair + 1);
+      }
+    };
     // Rows [lo, hi); with `slot`, the weights are read from scratch rows
     // slot · blockRows + (n - lo).
     auto rowBlock = [&](Value lo, Value hi, Value slot) {
@@ -313,6 +417,8 @@ public:
                               .getResult()
                         : Value();
         forLoop(rb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
+          if (kQuant)
+            return decodeSuperBlock(kb, n, r, blk);
           Value q;
           if (q4) {
             q = kb.create<arith::SubIOp>(loc, nibbles(kb, n, blk), splat(kb, lanes8, 8));
@@ -324,21 +430,19 @@ public:
           } else {
             q = kb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)});
           }
-          Value wide = kb.create<arith::ExtSIOp>(loc, VectorType::get({kBlock}, i32), q);
-          Value sum = kb.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, wide);
-          Value start = kb.create<arith::MulIOp>(
-              loc, sum, kb.create<arith::ConstantOp>(loc, kb.getI32IntegerAttr(-128)));
-          kb.create<memref::StoreOp>(loc, start, offsets, ValueRange{n, blk});
+          storeStart(kb, q, n, blk);
         });
       });
-      Value weights = q4 ? scratch : w;
+      Value weights = decoded ? scratch : w;
       Value count = b.create<arith::SubIOp>(loc, hi, lo);
       Value nMain = b.create<arith::AddIOp>(loc, lo, roundDown(count, tileRows));
+      TileLayout layout{sub, kQuant ? 0 : 2, subBlocks, kQuant ? scratchScales : Value(),
+                        scratchMins, packedMins};
       auto tile = [&](int64_t tn, Value t, Value n0) {
         Value wRow0 = wBase ? b.create<arith::AddIOp>(loc, wBase, b.create<arith::SubIOp>(loc, n0, lo))
                                   .getResult()
                             : n0;
-        callTile(tn, {packed, packedScales, offsets, t, n0, tokens, wRow0}, weights, dot512,
+        callTile(tn, {packed, packedScales, offsets, t, n0, tokens, wRow0}, weights, layout, dot512,
                  cRowStride);
       };
       forLoop(b, index(0), panels, 1, [&](OpBuilder &, Value t) {
@@ -352,7 +456,7 @@ public:
                                           index(rows));
       return std::make_pair(lo, hi);
     };
-    if (!q4) {
+    if (!decoded) {
       tfc::parallelRowBlocks(b, loc, rows, blockRows,
                              [&](Value lo, Value hi) { rowBlock(lo, hi, Value()); });
       return;
@@ -380,16 +484,27 @@ private:
     return format == tfc::QuantFormat::Q4_K || format == tfc::QuantFormat::Q5_K;
   }
 
+  /// What the GEMM tile reads besides the panels: blocks of `elements` (steps
+  /// of four), `blockCount` per row, their values from byte `valueOffset` of
+  /// a weight block, their scales from its f16 at byte 0 or, when set, from
+  /// `scales` (f32 per row and block); for Q4_K / Q5_K the mins' terms,
+  /// `weightMins` (f32 per row and block) times `panelMins` (per token).
+  struct TileLayout {
+    int64_t elements, valueOffset, blockCount;
+    Value scales, weightMins, panelMins;
+  };
+
   /// Calls the module's tile function of `tn` rows (created on first use)
-  /// with operands {packed, packedScales, offsets, t, n0, tokens}: one
-  /// function serves every Q8_0 GEMM of the module (each product site
+  /// with operands {packed, packedScales, offsets, t, n0, tokens, wRow0}: one
+  /// function serves every GEMM of a format of the module (each product site
   /// inlining its own 96-instruction tile doubled the compile time of a
   /// quantized model; a call per tile of 64 · K/32 vpdpbusd costs nothing).
-  void callTile(int64_t tn, ArrayRef<Value> operands, Value weights, func::FuncOp dot512,
-                int64_t cRowStride) {
+  void callTile(int64_t tn, ArrayRef<Value> operands, Value weights, const TileLayout &layout,
+                func::FuncOp dot512, int64_t cRowStride) {
     constexpr int64_t dyn = ShapedType::kDynamic;
     MLIRContext *ctx = b.getContext();
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    const int64_t count = layout.blockCount;
     // The reduction length and the weights' strides stay static (dynamic
     // strides cost the tile registers for addresses, and it spilled
     // accumulators): one function per tile height, K and weight layout.
@@ -398,17 +513,32 @@ private:
     int64_t wOffset;
     if (failed(getStridesAndOffset(wType, wStrides, wOffset)))
       wStrides.assign({dyn, dyn, 1});
+    auto perBlock = MemRefType::get({dyn, count}, f32);
+    auto panelFloats = MemRefType::get({dyn, count, 32}, f32);
     SmallVector<Type> types{
-        MemRefType::get({dyn, blocks, kBlock / 4, 32}, i32), MemRefType::get({dyn, blocks, 32}, f32),
-        MemRefType::get({dyn, blocks}, i32),
-        MemRefType::get({dyn, blocks, wType.getDimSize(2)}, b.getI8Type(),
+        MemRefType::get({dyn, count, layout.elements / 4, 32}, i32), panelFloats,
+        MemRefType::get({dyn, count}, i32),
+        MemRefType::get({dyn, count, wType.getDimSize(2)}, b.getI8Type(),
                         StridedLayoutAttr::get(ctx, dyn, {wStrides[0], wStrides[1], 1})),
         MemRefType::get({dyn, dyn}, f32, StridedLayoutAttr::get(ctx, dyn, {dyn, 1}))};
+    SmallVector<Value> memrefs{operands[0], operands[1], operands[2], weights, c};
+    if (layout.scales) {
+      types.push_back(perBlock);
+      memrefs.push_back(layout.scales);
+    }
+    if (layout.weightMins) {
+      types.append({perBlock, panelFloats});
+      memrefs.append({layout.weightMins, layout.panelMins});
+    }
+    const int64_t memrefCount = memrefs.size();
     Type indexType = b.getIndexType();
     types.append(5, indexType); // t, n0, tokens, C's row stride, the row of n0 in the weights
     auto strideName = [](int64_t v) { return ShapedType::isDynamic(v) ? std::string("d") : std::to_string(v); };
-    std::string name = "__tfc_q8_0_gemm_tile_" + std::to_string(tn) + "_k" + std::to_string(blocks) +
-                       "_s" + strideName(wStrides[0]) + "_" + strideName(wStrides[1]);
+    StringRef prefix = format == tfc::QuantFormat::Q6_K ? "__tfc_q6_k_gemm_tile_"
+                       : scaleMinFormat()                ? "__tfc_q4_k_gemm_tile_"
+                                                         : "__tfc_q8_0_gemm_tile_";
+    std::string name = prefix.str() + std::to_string(tn) + "_k" + std::to_string(count) + "_s" +
+                       strideName(wStrides[0]) + "_" + strideName(wStrides[1]);
     auto fn = module.lookupSymbol<func::FuncOp>(name);
     if (!fn) {
       OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
@@ -423,17 +553,23 @@ private:
       Value savedW = w, savedC = c;
       w = entry->getArgument(3);
       c = entry->getArgument(4);
-      Value blockCount = index(blocks);
-      gemmTile(entry->getArgument(5), entry->getArgument(6), tn, entry->getArgument(7),
-               entry->getArgument(0), entry->getArgument(1), entry->getArgument(2), dot512,
-               entry->getArgument(8), blockCount, entry->getArgument(9));
+      TileLayout inner = layout;
+      int64_t next = 5;
+      if (layout.scales)
+        inner.scales = entry->getArgument(next++);
+      if (layout.weightMins) {
+        inner.weightMins = entry->getArgument(next++);
+        inner.panelMins = entry->getArgument(next++);
+      }
+      auto scalar = [&](int64_t i) { return entry->getArgument(memrefCount + i); };
+      gemmTile(scalar(0), scalar(1), tn, scalar(2), entry->getArgument(0), entry->getArgument(1),
+               entry->getArgument(2), dot512, scalar(3), inner, scalar(4));
       b.create<func::ReturnOp>(loc);
       w = savedW;
       c = savedC;
     }
     SmallVector<Value> args;
-    Value memrefs[5] = {operands[0], operands[1], operands[2], weights, c};
-    for (int64_t i = 0; i < 5; ++i)
+    for (int64_t i = 0; i < memrefCount; ++i)
       args.push_back(b.create<memref::CastOp>(loc, types[i], memrefs[i]));
     args.append({operands[3], operands[4], operands[5], index(cRowStride), operands[6]});
     b.create<func::CallOp>(loc, fn, args);
@@ -441,9 +577,10 @@ private:
 
   /// One int8 GEMM tile: weight rows [n0, n0 + tn) × the 32 tokens of panel t.
   void gemmTile(Value t, Value n0, int64_t tn, Value tokens, Value packed, Value packedScales,
-                Value offsets, func::FuncOp dot512, Value cRowStride, Value blockCount,
+                Value offsets, func::FuncOp dot512, Value cRowStride, const TileLayout &layout,
                 Value wRow0) {
-    constexpr int64_t vectors = 2, width = 16, steps = kBlock / 4;
+    constexpr int64_t vectors = 2, width = 16;
+    const int64_t steps = layout.elements / 4, blockCount = layout.blockCount;
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
     auto lanes = VectorType::get({width}, i32);
     auto lanesF = VectorType::get({width}, f32);
@@ -476,7 +613,8 @@ private:
                 loc, lanes, packed, ValueRange{t, blks[u], index(s), index(width * v)}));
           for (int64_t i = 0; i < tn; ++i) {
             Value bytes = nb.create<vector::LoadOp>(loc, dword, w,
-                                                    ValueRange{wns[i], blks[u], index(2 + 4 * s)});
+                                                    ValueRange{wns[i], blks[u],
+                                                               index(layout.valueOffset + 4 * s)});
             Value word = nb.create<vector::ExtractOp>(
                 loc, nb.create<vector::BitCastOp>(loc, oneWord, bytes), 0);
             Value wv = nb.create<vector::BroadcastOp>(loc, lanes, word);
@@ -488,17 +626,35 @@ private:
         }
       SmallVector<Value> out(accs.begin(), accs.end());
       for (int64_t u = 0; u < unroll; ++u) {
-        SmallVector<Value> scaleA;
-        for (int64_t v = 0; v < vectors; ++v)
+        SmallVector<Value> scaleA, minsA;
+        for (int64_t v = 0; v < vectors; ++v) {
           scaleA.push_back(nb.create<vector::LoadOp>(loc, lanesF, packedScales,
                                                      ValueRange{t, blks[u], index(width * v)}));
+          if (layout.panelMins)
+            minsA.push_back(nb.create<vector::LoadOp>(loc, lanesF, layout.panelMins,
+                                                      ValueRange{t, blks[u], index(width * v)}));
+        }
         for (int64_t i = 0; i < tn; ++i) {
-          Value scaleW = nb.create<vector::BroadcastOp>(loc, lanesF, weightScale(nb, wns[i], blks[u]));
+          Value scalar = layout.scales
+                             ? nb.create<memref::LoadOp>(loc, layout.scales, ValueRange{wns[i], blks[u]})
+                                   .getResult()
+                             : weightScale(nb, wns[i], blks[u]);
+          Value scaleW = nb.create<vector::BroadcastOp>(loc, lanesF, scalar);
+          Value minW = layout.weightMins
+                           ? nb.create<vector::BroadcastOp>(
+                                   loc, lanesF,
+                                   nb.create<memref::LoadOp>(loc, layout.weightMins,
+                                                             ValueRange{wns[i], blks[u]}))
+                                 .getResult()
+                           : Value();
           for (int64_t v = 0; v < vectors; ++v) {
             Value partial = nb.create<arith::MulFOp>(
                 loc, nb.create<arith::SIToFPOp>(loc, lanesF, isum[(u * tn + i) * vectors + v]),
                 scaleA[v]);
-            out[i * vectors + v] = nb.create<vector::FMAOp>(loc, partial, scaleW, out[i * vectors + v]);
+            Value &acc = out[i * vectors + v];
+            acc = nb.create<vector::FMAOp>(loc, partial, scaleW, acc);
+            if (minW)
+              acc = nb.create<vector::FMAOp>(loc, minsA[v], minW, acc);
           }
         }
       }
@@ -508,7 +664,7 @@ private:
     // sums in registers: twice the independent vpdpbusd chains (each
     // block's eight steps are a chain of 5-cycle latencies).
     const int64_t unroll = tn * vectors * 3 <= 24 ? 2 : 1;
-    const int64_t mainBlocks = blocks - blocks % unroll;
+    const int64_t mainBlocks = blockCount - blockCount % unroll;
     auto pairs = b.create<scf::ForOp>(
         loc, index(0), index(mainBlocks), index(unroll), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
@@ -518,9 +674,9 @@ private:
           nb.create<scf::YieldOp>(loc, blockBody(nb, blks, accs));
         });
     ValueRange results = pairs.getResults();
-    if (mainBlocks < blocks)
+    if (mainBlocks < blockCount)
       results = b.create<scf::ForOp>(
-                     loc, index(mainBlocks), blockCount, index(1), results,
+                     loc, index(mainBlocks), index(blockCount), index(1), results,
                      [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
                        nb.create<scf::YieldOp>(loc, blockBody(nb, {blk}, accs));
                      })
@@ -611,6 +767,32 @@ private:
     return start ? nb.create<arith::AddIOp>(loc, sum, start).getResult() : sum;
   }
 
+  /// The sixteen i16 sums of adjacent products ua[2i] sw[2i] + ua[2i + 1]
+  /// sw[2i + 1] of vector<32xi8> ua (unsigned, at most 63) and sw (signed,
+  /// at most 127 in magnitude): vpmaddubsw, whose saturation they cannot reach.
+  Value pairProducts(OpBuilder &nb, Value ua, Value sw) {
+    auto pairs = VectorType::get({16}, nb.getI16Type());
+    func::FuncOp f = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.pmadd.ub.sw",
+                                               nb.getFunctionType({lanes8, lanes8}, {pairs}));
+    return nb.create<func::CallOp>(loc, f, ValueRange{ua, sw}).getResult(0);
+  }
+
+  /// acc + the sums of adjacent products of the i16 vectors x and y
+  /// (vector<16xi16>) in eight i32 lanes: vpdpwssd with VNNI, else vpmaddwd
+  /// and an add.
+  Value addWordProducts(OpBuilder &nb, Value acc, Value x, Value y) {
+    if (vnni) {
+      func::FuncOp f = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpwssd.256",
+                                                 nb.getFunctionType({sums, sums, sums}, {sums}));
+      Value xs = nb.create<vector::BitCastOp>(loc, sums, x);
+      Value ys = nb.create<vector::BitCastOp>(loc, sums, y);
+      return nb.create<func::CallOp>(loc, f, ValueRange{acc, xs, ys}).getResult(0);
+    }
+    func::FuncOp f = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.pmadd.wd",
+                                               nb.getFunctionType({x.getType(), x.getType()}, {sums}));
+    return nb.create<arith::AddIOp>(loc, acc, nb.create<func::CallOp>(loc, f, ValueRange{x, y}).getResult(0));
+  }
+
   /// The 32 nibbles of Q4_0 block `blk` of row `n` in element order: the low
   /// nibbles of its 16 bytes, then the high ones (values 0..15, q + 8).
   Value nibbles(OpBuilder &nb, Value n, Value blk) {
@@ -645,49 +827,55 @@ private:
     return values;
   }
 
-  /// One Q6_K tm x tn tile: per super-block, the eight 32-lane chunks' dot
-  /// products (starting at sa, so the values' + 32 cancels) times their two
-  /// sub-blocks' int8 scales (lanes 0-3 and 4-7) summed in i32, then scaled
-  /// once by d_a · d_w into the f32 accumulators.
+  /// One Q6_K tm x tn tile: per super-block, each 32-lane chunk's products
+  /// of the values (q + 32, unsigned) with q_a summed in adjacent pairs to
+  /// i16 (vpmaddubsw), the pairs multiplied by their sub-block's int8 scale
+  /// (words 0-7 and 8-15: two sub-blocks of 16) and summed into the i32
+  /// accumulator (vpdpwssd; vpmaddwd + vpaddd on AVX2). The + 32 cancels
+  /// once per super-block: the accumulator starts at Σ_k (-32 · sc_k) · (the
+  /// sum of q_a over sub-block k), one more vpdpwssd of the scales against
+  /// the activations' sixteen group sums (sa). The i32 sums are scaled once by
+  /// d_a · d_w into the f32 accumulators.
   SmallVector<Value> kernelQ6_K(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
     const int64_t tm = ms.size(), tn = ns.size();
-    auto wideScales = VectorType::get({16}, b.getI32Type());
+    auto words = VectorType::get({16}, b.getI16Type());
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(blocks), index(1), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
-          SmallVector<Value> scaleA, scaleW, subScales;
-          for (Value m : ms)
+          SmallVector<Value> scaleA, groupSums, scaleW, subScales, offsetScales;
+          for (Value m : ms) {
             scaleA.push_back(nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
+            groupSums.push_back(nb.create<vector::LoadOp>(loc, words, sa, ValueRange{m, blk, index(0)}));
+          }
           for (Value n : ns) {
             scaleW.push_back(weightScale(nb, n, blk, kQ6_KScale));
             Value bytes = nb.create<vector::LoadOp>(loc, VectorType::get({16}, nb.getI8Type()), w,
                                                     ValueRange{n, blk, index(kQ6_KScales)});
-            subScales.push_back(nb.create<arith::ExtSIOp>(loc, wideScales, bytes));
+            subScales.push_back(nb.create<arith::ExtSIOp>(loc, words, bytes));
+            offsetScales.push_back(nb.create<arith::MulIOp>(loc, subScales.back(), splat(nb, words, -32)));
           }
           Value zero = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(sums));
-          SmallVector<Value> isum(tm * tn, zero);
+          SmallVector<Value> isum;
+          for (int64_t i = 0; i < tm; ++i)
+            for (int64_t j = 0; j < tn; ++j)
+              isum.push_back(addWordProducts(nb, zero, offsetScales[j], groupSums[i]));
           for (int64_t h = 0; h < 2; ++h) {
             SmallVector<SmallVector<Value>> values;
             for (Value n : ns)
               values.push_back(sixBitValues(nb, n, blk, h));
             for (int64_t g = 0; g < 4; ++g) {
               const int64_t chunk = 4 * h + g;
-              SmallVector<Value> qaChunk, saChunk;
-              for (Value m : ms) {
+              SmallVector<Value> qaChunk;
+              for (Value m : ms)
                 qaChunk.push_back(nb.create<vector::LoadOp>(loc, lanes8, qa,
                                                             ValueRange{m, blk, index(chunk * kBlock)}));
-                saChunk.push_back(
-                    nb.create<vector::LoadOp>(loc, sums, sa, ValueRange{m, blk, index(chunk), index(0)}));
-              }
-              SmallVector<int64_t> pick(4, 2 * chunk);
-              pick.append(4, 2 * chunk + 1);
+              SmallVector<int64_t> pick(8, 2 * chunk);
+              pick.append(8, 2 * chunk + 1);
               for (int64_t j = 0; j < tn; ++j) {
                 Value scales = nb.create<vector::ShuffleOp>(loc, subScales[j], subScales[j], pick);
-                for (int64_t i = 0; i < tm; ++i) {
-                  Value dotted = dotProduct(nb, values[j][g], qaChunk[i], saChunk[i]);
-                  isum[i * tn + j] = nb.create<arith::AddIOp>(
-                      loc, isum[i * tn + j], nb.create<arith::MulIOp>(loc, dotted, scales));
-                }
+                for (int64_t i = 0; i < tm; ++i)
+                  isum[i * tn + j] = addWordProducts(nb, isum[i * tn + j],
+                                                     pairProducts(nb, values[j][g], qaChunk[i]), scales);
               }
             }
           }
@@ -705,7 +893,7 @@ private:
   }
 
   /// The eight 6-bit scales and the eight mins of Q4_K super-block `blk` of
-  /// row `n` as i32 (ggml's get_scale_min_k4 on its 12 packed bytes q):
+  /// row `n` as i8 (ggml's get_scale_min_k4 on its 12 packed bytes q):
   /// sub-block s < 4 has scale q[s] & 63 and min q[s + 4] & 63; s >= 4 has
   /// scale q[s + 4] & 15 and min q[s + 4] >> 4, each with the top two bits of
   /// q[s - 4] (scale) or q[s] (min) above them.
@@ -733,19 +921,45 @@ private:
                                              constant({0, 0, 0, 0, 4, 4, 4, 4}));
     Value mins = nb.create<arith::OrIOp>(loc, nb.create<arith::AndIOp>(loc, minLow, lowMask),
                                          topBits(pick({12, 12, 12, 12, 4, 5, 6, 7})));
-    return {nb.create<arith::ExtUIOp>(loc, sums, scales), nb.create<arith::ExtUIOp>(loc, sums, mins)};
+    return {scales, mins};
+  }
+
+  /// The values of sub-blocks 2 pair and 2 pair + 1 of Q4_K (Q5_K) super-block
+  /// `blk` of row `n`, 32 unsigned bytes each: the low and the high nibbles of
+  /// the 32 bytes of the pair, for Q5_K with the fifth bits of `fifthBits`
+  /// (the super-block's 32 high-bit bytes) above them.
+  std::pair<Value, Value> q4_kValues(OpBuilder &nb, Value n, Value blk, int64_t pair, Value fifthBits) {
+    const int64_t nibbleBytes = fifthBits ? kQ5_KNibbles : kQ4_KNibbles;
+    Value bytes = nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(nibbleBytes + 32 * pair)});
+    Value low = nb.create<arith::AndIOp>(loc, bytes, splat(nb, lanes8, 15));
+    Value high = nb.create<arith::ShRUIOp>(loc, bytes, splat(nb, lanes8, 4));
+    if (!fifthBits)
+      return {low, high};
+    // Sub-block 2 pair (2 pair + 1) has its fifth bits in bit 2 pair (2 pair
+    // + 1) of the 32 high-bit bytes: 16 where set.
+    auto fifth = [&](int64_t bit) {
+      Value shifted = bit < 4 ? nb.create<arith::ShLIOp>(loc, fifthBits, splat(nb, lanes8, 4 - bit)).getResult()
+                              : nb.create<arith::ShRUIOp>(loc, fifthBits, splat(nb, lanes8, bit - 4)).getResult();
+      return nb.create<arith::AndIOp>(loc, shifted, splat(nb, lanes8, 16)).getResult();
+    };
+    return {nb.create<arith::OrIOp>(loc, low, fifth(2 * pair)),
+            nb.create<arith::OrIOp>(loc, high, fifth(2 * pair + 1))};
   }
 
   /// One Q4_K (Q5_K) tm x tn tile: per super-block, each 32-lane sub-block's
-  /// dot product of the unsigned nibbles (Q5_K: with the fifth bit above)
-  /// with q_a times its 6-bit scale, summed in i32 and scaled once by d_a ·
-  /// d; then the mins' share, the i32 products min_s · Σ q_a of the
-  /// sub-block (eight lanes, one per sub-block) scaled by -d_a · dmin into
-  /// the same f32 accumulators (their lanes are summed at the end).
+  /// products of the unsigned nibbles (Q5_K: with the fifth bit above) with
+  /// q_a summed in adjacent pairs to i16 (vpmaddubsw), whose pairs are then
+  /// multiplied by the sub-block's 6-bit scale and summed into the i32
+  /// accumulator in one instruction (vpdpwssd; vpmaddwd + vpaddd on AVX2):
+  /// two instructions per sub-block where a dot product, a multiply by the
+  /// scale (vpmulld, two micro-ops) and an add were four. The i32 sums are
+  /// scaled once per super-block by d_a · d; then the mins' share, the i32
+  /// products min_s · Σ q_a of the sub-block (eight lanes, one per
+  /// sub-block) scaled by -d_a · dmin into the same f32 accumulators (their
+  /// lanes are summed at the end).
   SmallVector<Value> kernelQ4_K(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
     const int64_t tm = ms.size(), tn = ns.size();
     const bool five = format == tfc::QuantFormat::Q5_K;
-    const int64_t nibbleBytes = five ? kQ5_KNibbles : kQ4_KNibbles;
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(blocks), index(1), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
@@ -758,8 +972,8 @@ private:
             scaleW.push_back(weightScale(nb, n, blk));
             minW.push_back(weightScale(nb, n, blk, kQ4_KMin));
             auto [scales, mins] = q4_kScalesAndMins(nb, n, blk);
-            subScales.push_back(scales);
-            subMins.push_back(mins);
+            subScales.push_back(nb.create<arith::ExtUIOp>(loc, VectorType::get({8}, nb.getI16Type()), scales));
+            subMins.push_back(nb.create<arith::ExtUIOp>(loc, sums, mins));
             if (five)
               fifthBits.push_back(
                   nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(kQ5_KHigh)}));
@@ -769,27 +983,10 @@ private:
           for (int64_t pair = 0; pair < 4; ++pair) {
             SmallVector<Value> low, high;
             for (auto indexed : llvm::enumerate(ns)) {
-              const size_t j = indexed.index();
-              Value n = indexed.value();
-              Value bytes = nb.create<vector::LoadOp>(
-                  loc, lanes8, w, ValueRange{n, blk, index(nibbleBytes + 32 * pair)});
-              low.push_back(nb.create<arith::AndIOp>(loc, bytes, splat(nb, lanes8, 15)));
-              high.push_back(nb.create<arith::ShRUIOp>(loc, bytes, splat(nb, lanes8, 4)));
-              if (five) {
-                // Sub-block 2 pair (2 pair + 1) has its fifth bits in bit
-                // 2 pair (2 pair + 1) of the 32 high-bit bytes: 16 where set.
-                auto fifth = [&](int64_t bit) {
-                  Value shifted = bit < 4 ? nb.create<arith::ShLIOp>(loc, fifthBits[j],
-                                                                      splat(nb, lanes8, 4 - bit))
-                                                .getResult()
-                                          : nb.create<arith::ShRUIOp>(loc, fifthBits[j],
-                                                                       splat(nb, lanes8, bit - 4))
-                                                .getResult();
-                  return nb.create<arith::AndIOp>(loc, shifted, splat(nb, lanes8, 16)).getResult();
-                };
-                low.back() = nb.create<arith::OrIOp>(loc, low.back(), fifth(2 * pair));
-                high.back() = nb.create<arith::OrIOp>(loc, high.back(), fifth(2 * pair + 1));
-              }
+              auto [lowValues, highValues] =
+                  q4_kValues(nb, indexed.value(), blk, pair, five ? fifthBits[indexed.index()] : Value());
+              low.push_back(lowValues);
+              high.push_back(highValues);
             }
             for (int64_t half = 0; half < 2; ++half) {
               const int64_t sub = 2 * pair + half;
@@ -797,15 +994,12 @@ private:
               for (Value m : ms)
                 qaSub.push_back(
                     nb.create<vector::LoadOp>(loc, lanes8, qa, ValueRange{m, blk, index(sub * kBlock)}));
-              SmallVector<int64_t> lane(8, sub);
+              SmallVector<int64_t> lane(16, sub);
               for (int64_t j = 0; j < tn; ++j) {
                 Value scale = nb.create<vector::ShuffleOp>(loc, subScales[j], subScales[j], lane);
                 Value nib = half ? high[j] : low[j];
-                for (int64_t i = 0; i < tm; ++i) {
-                  Value dotted = dotProduct(nb, nib, qaSub[i], Value());
-                  isum[i * tn + j] = nb.create<arith::AddIOp>(
-                      loc, isum[i * tn + j], nb.create<arith::MulIOp>(loc, dotted, scale));
-                }
+                for (int64_t i = 0; i < tm; ++i)
+                  isum[i * tn + j] = addWordProducts(nb, isum[i * tn + j], pairProducts(nb, nib, qaSub[i]), scale);
               }
             }
           }
@@ -938,13 +1132,12 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
       tfc::parallelRowBlocks(rewriter, loc, rows, blockRows,
                              [&](Value nStart, Value nEnd) { emit.block(nStart, nEnd, tokens); });
     };
-    // From gemmMinTokens on, Q8_0 takes the int8 GEMM where vpdpbusd has
-    // 512-bit vectors (its results are scattered down columns of C at 32-bit
-    // offsets); AVX2 and AVX-VNNI keep the streaming tiles.
+    // From gemmMinTokens on, every format takes the int8 GEMM where vpdpbusd
+    // has 512-bit vectors (its results are scattered down columns of C at
+    // 32-bit offsets); AVX2 and AVX-VNNI keep the streaming tiles.
     int64_t cStride = rowStride(c);
-    if (!vnni || strategy.vectorWidth < 16 ||
-        (*format != tfc::QuantFormat::Q8_0 && *format != tfc::QuantFormat::Q4_0) ||
-        ShapedType::isDynamic(cStride) || cStride * 16 >= (int64_t{1} << 31)) {
+    if (!vnni || strategy.vectorWidth < 16 || ShapedType::isDynamic(cStride) ||
+        cStride * 16 >= (int64_t{1} << 31)) {
       streaming();
     } else {
       Value many = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, tokens,

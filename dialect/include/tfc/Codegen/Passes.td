@@ -377,22 +377,35 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
 
     Q6_K weights (`tfc.q6_k_matmul`, 256-element super-blocks) take their
     activations quantized per 256 as ggml's quantize_row_q8_K does (amax, q =
-    roundeven(x · 127 / amax), d = 1 / (127 / amax) in f32) with start values
-    -32 · the lane sums of each 32-lane chunk. Per super-block and tile, each
-    row's 2 × 32 bytes of low bits and 32 of high bits are unpacked into eight
-    32-lane vectors of 6-bit values (q + 32); each chunk's dot product is
-    multiplied in i32 by its two sub-blocks' int8 scales (lanes 0-3 and 4-7,
-    a shuffle of the 16 sign-extended scales) and summed in i32, converted and
-    scaled by d_a · d_w once per super-block.
+    roundeven(x · 127 / amax), d = 1 / (127 / amax) in f32) with the sums of
+    each 16-lane group in i16. Per super-block and tile, each row's 2 × 32
+    bytes of low bits and 32 of high bits are unpacked into eight 32-lane
+    vectors of 6-bit values (q + 32); each chunk's products with q_a are
+    summed in pairs to i16 (vpmaddubsw), and vpdpwssd (vpmaddwd + add on
+    `avx2`) multiplies the pairs by their two sub-blocks' scales (words 0-7
+    and 8-15, a shuffle of the 16 sign-extended scales) into the i32 sums,
+    which start at (-32 · the scales) against the group sums (the + 32
+    cancelled), and are converted and scaled by d_a · d_w once per
+    super-block.
 
     Q4_K and Q5_K weights (`tfc.q4_k_matmul`, `tfc.q5_k_matmul`) take the
     same per-256 activations with, instead of start values, each 32-lane
     sub-block's sum of q_a. Each sub-block's dot product of the unsigned
     values (Q4_K's nibbles; Q5_K's nibbles with the sub-block's bit of the 32
-    fifth-bit bytes OR-ed in as 16, values 0..31) with q_a is multiplied in
-    i32 by its 6-bit scale (get_scale_min_k4 on the 12 packed bytes, as one
-    8-lane vector) and summed; the f32 accumulators take it times d_a · d and
-    the eight products min_s · Σ q_a of the sub-blocks times -d_a · dmin.
+    fifth-bit bytes OR-ed in as 16, values 0..31) with q_a is summed in pairs
+    to i16 (vpmaddubsw), the pairs multiplied by its 6-bit scale
+    (get_scale_min_k4 on the 12 packed bytes, as one 8-lane vector, broadcast
+    to 16 words) and summed into i32 (vpdpwssd; vpmaddwd + add on `avx2`);
+    the f32 accumulators take it times d_a · d and the eight products min_s ·
+    Σ q_a of the sub-blocks times -d_a · dmin.
+
+    From `gemm-min-tokens` on, with `vnni` and 16-lane vectors, every format
+    runs the int8 prefill GEMM on 512-bit vpdpbusd (tiles of 6 weight rows ×
+    32 tokens packed + 128, one tile function per module and shape); Q4_0
+    and the K-quants are first decoded per thread block into signed bytes
+    (K-quants: per sub-block, with f32 scales d · sc and, for Q4_K and Q5_K,
+    -dmin · min, whose terms add one FMA per sub-block against the packed
+    activation sums).
 
     Before:
     ```mlir
