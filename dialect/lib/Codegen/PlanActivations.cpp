@@ -139,6 +139,17 @@ public:
         return upperBound(sub.getLhs());
       return failure();
     }
+    // A quotient by a positive constant (the panels of a bounded row count,
+    // ceil(rows / 32)): the quotient of the bound.
+    if (auto div = dyn_cast_if_present<arith::DivUIOp>(op)) {
+      std::optional<int64_t> divisor = getConstantIntValue(div.getRhs());
+      if (!divisor || *divisor <= 0)
+        return failure();
+      FailureOr<Value> lhs = upperBound(div.getLhs());
+      if (failed(lhs))
+        return failure();
+      return b.create<arith::DivUIOp>(func.getLoc(), *lhs, constant(*divisor)).getResult();
+    }
     if (isa_and_present<arith::AddIOp, arith::MulIOp>(op)) {
       FailureOr<Value> lhs = upperBound(op->getOperand(0));
       FailureOr<Value> rhs = upperBound(op->getOperand(1));
