@@ -125,7 +125,8 @@ public:
   /// of its operands that can be; for `a - iv`, iv the induction variable of
   /// a loop from a non-negative constant, the bound of `a`; for a sum or a
   /// product of sizes (the elements of a buffer of a bounded row count), the
-  /// sum or product of their bounds. Sound because sizes are not negative.
+  /// sum or product of their bounds; for an unsigned quotient by a positive
+  /// constant, the quotient of the bound. Sound because sizes are not negative.
   FailureOr<Value> upperBound(Value size) {
     FailureOr<Value> exact = get(size);
     if (succeeded(exact))
