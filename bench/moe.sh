@@ -11,7 +11,9 @@
 # bench --active-experts). --quick: one repeat, 8 decode tokens, prefill 128.
 # --profile: also perf-records 2-thread decode steps of each model (no prefill) and
 # prints where their cycles go: the model's kernels, libomp (threads waiting at
-# barriers and forks/joins: synchronization, not work), the runtime, the kernel.
+# barriers and forks/joins: synchronization, not work), the runtime, the kernel;
+# and counts the OpenMP parallel regions (forks/joins) and barriers per decode step
+# (bench/ompt_regions.c, an OMPT tool: counts that the machine's load does not skew).
 # A benchmark, not a test: no thresholds. Raw outputs stay in $BUILD_DIR/bench/moe.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     --profile) PROFILE=1 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/moe.sh: unknown option '$arg' (usage: bench/moe.sh [--quick] [--profile])" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +42,9 @@ if ! TFC_BUILD_DIR=$BUILD_DIR TFC_BUILD_TARGETS="tfc tfcrt" scripts/build.sh >"$
 fi
 $CC -std=c99 -O3 -march=native -pthread -Wall bench/machine.c -o "$OUT/machine" || exit 1
 $CC -std=c99 -O2 -Wall -I runtime/include bench/bench.c -ldl -o "$OUT/bench" || exit 1
+if [ "$PROFILE" = 1 ]; then
+  $CC -shared -fPIC -O2 -Wall bench/ompt_regions.c -o "$OUT/ompt_regions.so" || exit 1
+fi
 
 # value FILE KIND KEY: KEY's value on the first line of FILE starting with KIND.
 value() {
@@ -78,6 +83,13 @@ for run in $RUNS_LIST; do
     perf record -q -o "$OUT/$model.$dtype.perf.data" "$OUT/bench" "$so" --decode "$((4 * DECODE))" \
       --prompt 16 --repeats 1 --weight-bytes "$wb" --active-experts "$active" \
       >/dev/null 2>"$OUT/$model.$dtype.perf.err" || echo "bench/moe.sh: perf record failed ($OUT/$model.$dtype.perf.err)" >&2
+    # OpenMP regions and barriers of DECODE and 2 x DECODE steps: their difference is
+    # DECODE steps' worth (the load, the prompt and the warm-up cancel out).
+    for steps in "$DECODE" "$((2 * DECODE))"; do
+      OMP_TOOL_LIBRARIES=$PWD/$OUT/ompt_regions.so "$OUT/bench" "$so" --decode "$steps" --prompt 16 \
+        --repeats 1 --weight-bytes "$wb" --active-experts "$active" 2>&1 >/dev/null |
+        grep '^ompt ' >"$OUT/$model.$dtype.ompt.$steps"
+    done
   fi
 done
 "$OUT/machine" --threads 2 --mb "$MB" --runs "$RUNS" >>"$OUT/machine.txt"
@@ -109,7 +121,8 @@ for row in "${ROWS[@]}"; do
 done
 
 # --profile: per model, the decode's samples split between the generated code
-# (the decoder's functions) and libomp (threads spinning at barriers and at forks
+# (the decoder's functions and the kernels tfc-outline-kernels moved out of them,
+# tfc_kernel_N) and libomp (threads spinning at barriers and at forks
 # and joins: synchronization, not work). The rest (the random weights' fill before
 # the steps, page faults) is left out.
 if [ "$PROFILE" = 1 ]; then
@@ -123,9 +136,20 @@ if [ "$PROFILE" = 1 ]; then
     awk -v m="$model" -v d="$dtype" '
       { p = $1; sub("%", "", p); p += 0 }
       $2 ~ /libomp/ { omp += p; next }
-      $0 ~ /\[\.\] decoder/ { code += p }
+      $0 ~ /\[\.\] (decoder|tfc_kernel_)/ { code += p }
       END { if (code + omp > 0) printf "%-24s %-5s decoder code %5.1f %%  libomp %5.1f %%\n",
             m, d, 100 * code / (code + omp), 100 * omp / (code + omp) }' "$OUT/$model.$dtype.profile.txt"
   done
   echo "(full reports: $OUT/*.profile.txt)"
+  echo
+  echo "OpenMP per decode step (bench/ompt_regions.c; barriers summed over the 2 threads)"
+  for run in $RUNS_LIST; do
+    IFS=: read -r model dtype _ <<<"$run"
+    one=$OUT/$model.$dtype.ompt.$DECODE two=$OUT/$model.$dtype.ompt.$((2 * DECODE))
+    [ -s "$one" ] && [ -s "$two" ] || continue
+    r1=$(value "$one" ompt parallel_regions) r2=$(value "$two" ompt parallel_regions)
+    b1=$(value "$one" ompt barriers) b2=$(value "$two" ompt barriers)
+    printf "%-24s %-5s parallel regions %6s  barriers %7s\n" "$model" "$dtype" \
+      "$(calc "($r2 - $r1) / $DECODE")" "$(calc "($b2 - $b1) / $DECODE")"
+  done
 fi

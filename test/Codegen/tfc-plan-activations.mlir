@@ -107,6 +107,49 @@ func.func @partial_tile(%tokens: memref<?xi32>, %out: memref<?x4xf32>) attribute
 
 // -----
 
+// A row count known only at run time (the tokens a mixture of experts routed to
+// one expert, loaded from memory), said to be at most the token count with a
+// minimum, and the 32-token panels of those rows, (rows + 31) / 32: reserved at
+// n rows of 4 floats and (n + 31) / 32 panels of 32 x 4 floats. Without the
+// bound of the quotient the panels would stay a heap allocation.
+
+// REPORT: remark: @routed_rows: 2 buffers in an arena of {{[0-9]+}} bytes for 512 tokens
+
+// CHECK-LABEL: func.func @routed_rows_arena_bytes(
+// CHECK-SAME: %[[TOKENS:[a-zA-Z0-9_]+]]: memref<?xi32>
+// CHECK-DAG: %[[N:.*]] = memref.dim %[[TOKENS]]
+// CHECK: %[[C31:.*]] = arith.constant 31 : index
+// CHECK: %[[SUM:.*]] = arith.addi %[[N]], %[[C31]] : index
+// CHECK: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: arith.divui %[[SUM]], %[[C32]] : index
+// CHECK: return
+// CHECK-LABEL: func.func @routed_rows(
+// CHECK-NOT: memref.alloc
+// CHECK: %[[COUNT:.*]] = memref.load
+// CHECK: %[[ROWS:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK: memref.view %{{.*}}[%{{.*}}][%[[ROWS]]] : memref<?xi8> to memref<?x4xf32>
+// CHECK: %[[PANELS:.*]] = arith.divui
+// CHECK: memref.view %{{.*}}[%{{.*}}][%[[PANELS]]] : memref<?xi8> to memref<?x32x4xf32>
+func.func @routed_rows(%tokens: memref<?xi32>, %counts: memref<4xi32>, %out: memref<?x4xf32>) attributes {attn.entry_args = [#attn.arg<tokens>, #attn.arg<output>, #attn.arg<output>]} {
+  %c0 = arith.constant 0 : index
+  %c31 = arith.constant 31 : index
+  %c32 = arith.constant 32 : index
+  %one = arith.constant 1.0 : f32
+  %n = memref.dim %tokens, %c0 : memref<?xi32>
+  %loaded = memref.load %counts[%c0] : memref<4xi32>
+  %count = arith.index_cast %loaded : i32 to index
+  %rows = arith.minsi %count, %n : index
+  %gathered = memref.alloc(%rows) {alignment = 64 : i64} : memref<?x4xf32>
+  linalg.fill ins(%one : f32) outs(%gathered : memref<?x4xf32>)
+  %sum = arith.addi %rows, %c31 : index
+  %panels = arith.divui %sum, %c32 : index
+  %packed = memref.alloc(%panels) {alignment = 64 : i64} : memref<?x32x4xf32>
+  linalg.fill ins(%one : f32) outs(%packed : memref<?x32x4xf32>)
+  return
+}
+
+// -----
+
 // Sizes followed through reshapes: rows of a collapse_shape are the product of
 // the source's, an expand_shape's sizes are its output_shape. For 512 tokens:
 // [512, 4, 8] and [2048, 8] floats live at once (64 KiB each; a wrong product

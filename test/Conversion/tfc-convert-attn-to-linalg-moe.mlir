@@ -25,22 +25,41 @@
 // CHECK: %[[W:.*]] = linalg.generic
 // CHECK: arith.constant 2.000000e+00 : f32
 // CHECK: arith.mulf
-// Grouped: per expert, the list of its tokens, and the expert only when it has any.
+// Grouped: first the lists of every expert's tokens, in one pass over the tokens
+// (counts [E], rows [E, n], slot [n, E], i32 in memory: no scalar leaves the pass).
 // The router's column is the expert's global index (the first expert this rank holds, 0
 // without tensor parallelism, plus the local one); its weights are indexed locally.
+// CHECK: %[[COUNTS0:.*]] = linalg.fill ins(%{{.*}} : i32) outs(%{{.*}} : tensor<4xi32>)
+// CHECK: %[[LISTS:.*]]:3 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[COUNTS0]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<4xi32>, tensor<4x?xi32>, tensor<?x4xi32>)
+// CHECK: scf.for %[[H:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[COUNTS:.*]] = %{{.*}}, %[[ROWS:.*]] = %{{.*}}, %[[SLOTS:.*]] = %{{.*}})
+// CHECK: %[[HG:.*]] = arith.addi %{{.*}}, %[[H]] : index
+// CHECK: %[[WT:.*]] = tensor.extract %[[W]][%[[T]], %[[HG]]]
+// CHECK: %[[ROUTED:.*]] = arith.cmpf une, %[[WT]]
+// CHECK: %[[COUNT:.*]] = tensor.extract %[[COUNTS]][%[[H]]] : tensor<4xi32>
+// CHECK: arith.select %[[ROUTED]], %[[COUNT]], %{{.*}} : i32
+// CHECK: tensor.insert %{{.*}} into %[[SLOTS]][%[[T]], %[[H]]]
+// CHECK: tensor.insert %{{.*}} into %[[ROWS]][%[[H]], %{{.*}}]
+// CHECK: tensor.insert %{{.*}} into %[[COUNTS]][%[[H]]]
+// Then the loop over the experts, each only when it has tokens.
 // CHECK: scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
 // CHECK: %[[GLOBAL:.*]] = arith.addi %{{.*}}, %[[E]] : index
-// CHECK: %[[LIST:.*]]:3 = scf.for
-// CHECK: tensor.extract %[[W]][%{{.*}}, %[[GLOBAL]]]
-// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[LIST]]#2, %{{.*}} : index
+// CHECK: %[[N32:.*]] = tensor.extract %[[LISTS]]#0[%[[E]]] : tensor<4xi32>
+// CHECK: %[[N:.*]] = arith.index_cast %[[N32]] : i32 to index
+// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[N]], %{{.*}} : index
 // CHECK: scf.if %[[ANY]]
-// CHECK: %[[ROWS:.*]] = tensor.empty(%[[LIST]]#2) : tensor<?x16xf32>
+// The rows, bounded by the token count for tfc-plan-activations.
+// CHECK: %[[XN:.*]] = tensor.dim %[[X]]
+// CHECK: %[[M:.*]] = arith.minsi %[[N]], %[[XN]] : index
+// CHECK: tensor.empty(%[[M]]) : tensor<?x16xf32>
+// CHECK: tensor.extract %[[LISTS]]#1[%[[E]], %{{.*}}] : tensor<4x?xi32>
 // CHECK: tensor.extract %[[X]]
 // CHECK: tensor.extract_slice %[[G]][%[[E]], 0, 0] [1, 8, 16] [1, 1, 1] : tensor<4x8x16xf32> to tensor<8x16xf32>
 // CHECK: linalg.matmul_transpose_b
 // CHECK: tensor.extract_slice %[[U]][%[[E]], 0, 0]
 // CHECK: tensor.extract_slice %[[D]][%[[E]], 0, 0] [1, 16, 8] [1, 1, 1] : tensor<4x16x8xf32> to tensor<16x8xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[LIST]]#1, %{{.*}} : tensor<?xindex>, tensor<?xf32>) outs(%[[ACC]] : tensor<?x16xf32>)
+// CHECK: %[[COL:.*]] = tensor.extract_slice %[[W]][0, %[[GLOBAL]]]
+// CHECK: linalg.generic {{.*}} ins(%[[COL]] : tensor<?xf32>) outs(%[[ACC]] : tensor<?x16xf32>)
+// CHECK: tensor.extract %[[LISTS]]#2[%{{.*}}, %[[E]]] : tensor<?x4xi32>
 // CHECK: } else {
 // CHECK: scf.yield %[[ACC]]
 // CHECK-NOT: attn.

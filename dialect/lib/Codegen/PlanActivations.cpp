@@ -125,7 +125,8 @@ public:
   /// of its operands that can be; for `a - iv`, iv the induction variable of
   /// a loop from a non-negative constant, the bound of `a`; for a sum or a
   /// product of sizes (the elements of a buffer of a bounded row count), the
-  /// sum or product of their bounds. Sound because sizes are not negative.
+  /// sum or product of their bounds; for an unsigned quotient by a positive
+  /// constant, the quotient of the bound. Sound because sizes are not negative.
   FailureOr<Value> upperBound(Value size) {
     FailureOr<Value> exact = get(size);
     if (succeeded(exact))
@@ -138,6 +139,17 @@ public:
       if (lower && *lower >= 0)
         return upperBound(sub.getLhs());
       return failure();
+    }
+    // A quotient by a positive constant (the panels of a bounded row count,
+    // ceil(rows / 32)): the quotient of the bound.
+    if (auto div = dyn_cast_if_present<arith::DivUIOp>(op)) {
+      std::optional<int64_t> divisor = getConstantIntValue(div.getRhs());
+      if (!divisor || *divisor <= 0)
+        return failure();
+      FailureOr<Value> lhs = upperBound(div.getLhs());
+      if (failed(lhs))
+        return failure();
+      return b.create<arith::DivUIOp>(func.getLoc(), *lhs, constant(*divisor)).getResult();
     }
     if (isa_and_present<arith::AddIOp, arith::MulIOp>(op)) {
       FailureOr<Value> lhs = upperBound(op->getOperand(0));

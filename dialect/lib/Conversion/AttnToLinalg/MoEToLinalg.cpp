@@ -14,11 +14,15 @@
 // The reference lowering then computes every expert on every token and sums
 // the outputs weighted by the routing weights: simple and obviously right,
 // and E / top_k times the work. The grouped lowering computes an expert only
-// on the tokens that selected it: per expert, the rows of those tokens are
-// gathered (a permutation computed at run time from the routing weights), the
-// expert's three matmuls run on them, and the weighted result is added back
-// into their rows; an expert that no token selected is skipped, so a decode
-// step reads only the selected experts' weights.
+// on the tokens that selected it: one pass over the tokens lists every
+// expert's tokens (a permutation computed at run time from the routing
+// weights); then per expert the rows of its tokens are gathered, the expert's
+// three matmuls run on them, and the weighted result is added back into their
+// rows; an expert that no token selected is skipped, so a decode step reads
+// only the selected experts' weights. Nothing in the loop over the experts
+// but its kernels writes memory, and its temporaries are bounded by the token
+// count, so the loop runs inside the function's one OpenMP region
+// (tfc-merge-parallel-regions) with its buffers in the arena.
 //
 //===----------------------------------------------------------------------===//
 
@@ -293,8 +297,11 @@ Value weightColumn(OpBuilder &b, Location loc, Value weights, Value e) {
 /// over the experts, which starts at zero [n, d]. With `expert_parts` the
 /// loop runs over this rank's experts only, from rank * El (the rank from
 /// the runtime, kRankIndexFunction) and never past the last real expert.
+/// `beforeLoop(b, l, first, count)`, if given, builds what the loop's body
+/// needs once, before it.
 Value sumOverExperts(ConversionPatternRewriter &rewriter, Location loc, MoEOp op, Value x,
-                     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> addExpert) {
+                     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> addExpert,
+                     function_ref<void(OpBuilder &, Location, Value, Value)> beforeLoop = {}) {
   Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
   Value first = indexConst(rewriter, loc, 0);
   Value count = indexConst(rewriter, loc, op.getNumLocalExperts());
@@ -311,6 +318,8 @@ Value sumOverExperts(ConversionPatternRewriter &rewriter, Location loc, MoEOp op
         rewriter.create<arith::MinSIOp>(loc, first, indexConst(rewriter, loc, op.getNumExperts())));
     count = rewriter.create<arith::MinSIOp>(loc, count, left);
   }
+  if (beforeLoop)
+    beforeLoop(rewriter, loc, first, count);
   auto loop = rewriter.create<scf::ForOp>(
       loc, indexConst(rewriter, loc, 0), count, indexConst(rewriter, loc, 1), ValueRange{zero},
       [&](OpBuilder &b, Location l, Value held, ValueRange acc) {
@@ -353,45 +362,68 @@ struct MoEDenseLowering : OpConversionPattern<MoEOp> {
   }
 };
 
-/// The tokens that routed to expert `e` (weights[t, e] != 0): their row
-/// indices in order, `rows` [n] (the first `count` valid), and for every
-/// token its position among them, `slot` [n] (-1 when not routed). One
-/// sequential pass over the tokens.
+/// The tokens routed to each expert this rank holds, listed in one pass over
+/// the tokens before the loop over the experts (so that the loop's body
+/// writes nothing but through its kernels, and every thread of the merged
+/// OpenMP region can run it; see tfc-merge-parallel-regions):
+///   counts [El]: how many tokens chose local expert h (first + h globally);
+///   rows [El, n]: their row indices in order (the first counts[h] valid);
+///   slot [n, El]: each token's position in expert h's list, -1 when not
+///   routed to it.
+/// Everything is written in memory (no scalar the loop yields), so that after
+/// bufferization the pass is one op with writes and no results; the entries
+/// are i32 (a token count fits), which tfc-plan-activations places in the
+/// arena (it plans integer and float elements, not index).
 struct RoutedTokens {
-  Value rows, slot, count;
+  Value counts, rows, slot;
 };
 
-RoutedTokens routedTokens(OpBuilder &b, Location loc, Value weights, Value e) {
+RoutedTokens routedTokens(OpBuilder &b, Location loc, Value weights, Value first,
+                          Value localExperts, int64_t heldExperts) {
   OpFoldResult n = tensor::getMixedSize(b, loc, weights, 0);
-  Type index = b.getIndexType();
-  Value rows = emptyTensor(b, loc, {n}, index);
-  Value slot = emptyTensor(b, loc, {n}, index);
+  Type i32 = b.getI32Type();
   Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
+  OpFoldResult held = b.getIndexAttr(heldExperts);
+  auto i32Const = [](OpBuilder &cb, Location l, int32_t v) -> Value {
+    return cb.create<arith::ConstantOp>(l, cb.getI32IntegerAttr(v));
+  };
+  Value counts = b.create<linalg::FillOp>(loc, i32Const(b, loc, 0),
+                                          emptyTensor(b, loc, {held}, i32))
+                     .getResult(0);
+  Value rows = emptyTensor(b, loc, {held, n}, i32);
+  Value slot = emptyTensor(b, loc, {n, held}, i32);
   auto pass = b.create<scf::ForOp>(
-      loc, zero, getValueOrCreateConstantIndexOp(b, loc, n), one, ValueRange{rows, slot, zero},
-      [&](OpBuilder &nb, Location l, Value t, ValueRange state) {
-        Value w = nb.create<tensor::ExtractOp>(l, weights, ValueRange{t, e});
-        Value routed = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, w,
-                                                f32Const(nb, l, 0.0));
-        Value count = state[2];
-        Value at = nb.create<arith::SelectOp>(l, routed, count, indexConst(nb, l, -1));
-        Value newSlot = nb.create<tensor::InsertOp>(l, at, state[1], ValueRange{t});
-        // A token not routed writes past the list's end (rewritten by the next
-        // routed one, or beyond `count` and never read).
-        Value newRows = nb.create<tensor::InsertOp>(l, t, state[0], ValueRange{count});
-        Value next = nb.create<arith::AddIOp>(l, count, nb.create<arith::IndexCastOp>(
-                                                            l, nb.getIndexType(),
-                                                            nb.create<arith::ExtUIOp>(
-                                                                l, nb.getI64Type(), routed)));
-        nb.create<scf::YieldOp>(l, ValueRange{newRows, newSlot, next});
+      loc, zero, getValueOrCreateConstantIndexOp(b, loc, n), one, ValueRange{counts, rows, slot},
+      [&](OpBuilder &tb, Location l, Value t, ValueRange perToken) {
+        auto experts = tb.create<scf::ForOp>(
+            l, zero, localExperts, one, perToken,
+            [&](OpBuilder &nb, Location l, Value h, ValueRange state) {
+              Value e = nb.create<arith::AddIOp>(l, first, h);
+              Value w = nb.create<tensor::ExtractOp>(l, weights, ValueRange{t, e});
+              Value routed = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, w,
+                                                      f32Const(nb, l, 0.0));
+              Value count = nb.create<tensor::ExtractOp>(l, state[0], ValueRange{h});
+              Value at = nb.create<arith::SelectOp>(l, routed, count, i32Const(nb, l, -1));
+              Value newSlot = nb.create<tensor::InsertOp>(l, at, state[2], ValueRange{t, h});
+              // A token not routed writes at the list's end (count <= t < n),
+              // rewritten by the next routed one or beyond `count` and never read.
+              Value token = nb.create<arith::IndexCastOp>(l, i32, t);
+              Value end = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), count);
+              Value newRows = nb.create<tensor::InsertOp>(l, token, state[1], ValueRange{h, end});
+              Value next = nb.create<arith::SelectOp>(
+                  l, routed, nb.create<arith::AddIOp>(l, count, i32Const(nb, l, 1)), count);
+              Value newCounts = nb.create<tensor::InsertOp>(l, next, state[0], ValueRange{h});
+              nb.create<scf::YieldOp>(l, ValueRange{newCounts, newRows, newSlot});
+            });
+        tb.create<scf::YieldOp>(l, experts.getResults());
       });
   return {pass.getResult(0), pass.getResult(1), pass.getResult(2)};
 }
 
-// attn.moe => routing weights [n, E], then scf.for over the experts:
-//   the routed tokens' rows (a run-time list), and only when there are any
-//   (scf.if): their rows of x gathered [m, d], the expert's SwiGLU on them
-//   (three matmuls of m rows), and acc[t, :] += weights[t, e] * out[slot[t], :]
+// attn.moe => routing weights [n, E], the routed tokens of every expert
+//   (routedTokens), then scf.for over the experts: only for an expert with
+//   tokens (scf.if), their rows of x gathered [m, d], the expert's SwiGLU on
+//   them (three matmuls of m rows), and acc[t, :] += weights[t, e] * out[slot[t], :]
 struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -401,45 +433,65 @@ struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
     Value x = adaptor.getInput();
     int64_t dim = tensorType(x).getDimSize(1);
     Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter(), adaptor.getCorrectionBias());
-    Value y = sumOverExperts(rewriter, loc, op, x,
-                             [&](OpBuilder &b, Location l, Value held, Value e, Value acc) {
-      RoutedTokens routed = routedTokens(b, l, weights, e);
-      Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, routed.count,
-                                          indexConst(b, l, 0));
-      auto ifOp = b.create<scf::IfOp>(
-          l, any,
-          [&](OpBuilder &tb, Location tl) {
-            tb.create<scf::YieldOp>(
-                tl, addExpert(tb, tl, x, dim, weights, held, e, routed, acc, adaptor));
-          },
-          [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc); });
-      return ifOp.getResult(0);
-    });
+    std::optional<RoutedTokens> routed;
+    Value y = sumOverExperts(
+        rewriter, loc, op, x,
+        [&](OpBuilder &b, Location l, Value held, Value e, Value acc) {
+          Value count = b.create<arith::IndexCastOp>(
+              l, b.getIndexType(), b.create<tensor::ExtractOp>(l, routed->counts, ValueRange{held}));
+          Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, count,
+                                              indexConst(b, l, 0));
+          auto ifOp = b.create<scf::IfOp>(
+              l, any,
+              [&](OpBuilder &tb, Location tl) {
+                tb.create<scf::YieldOp>(tl, addExpert(tb, tl, x, dim, weights, held, e, count,
+                                                      *routed, acc, adaptor));
+              },
+              [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc); });
+          return ifOp.getResult(0);
+        },
+        [&](OpBuilder &b, Location l, Value first, Value localExperts) {
+          routed = routedTokens(b, l, weights, first, localExperts, op.getNumLocalExperts());
+        });
     rewriter.replaceOp(op, y);
     return success();
   }
 
-  /// acc plus expert e's weighted output on its routed tokens (`held` its
-  /// index in gate/up/down).
+  /// acc plus expert e's weighted output on its `count` routed tokens (`held`
+  /// its index in gate/up/down and in the lists).
   static Value addExpert(OpBuilder &b, Location l, Value x, int64_t dim, Value weights, Value held,
-                         Value e, const RoutedTokens &routed, Value acc, OpAdaptor adaptor) {
-    // Gather: xs[r, c] = x[rows[r], c] for r < count.
-    Value gathered = emptyTensor(b, l, {routed.count, b.getIndexAttr(dim)});
+                         Value e, Value count, const RoutedTokens &routed, Value acc,
+                         OpAdaptor adaptor) {
+    // The count is at most the token count: said with a minimum, which
+    // tfc-plan-activations reads as the bound of the gathered rows and of the
+    // expert's temporaries, so that they get a range of the arena rather than
+    // a heap allocation per expert (which would also end the merged OpenMP
+    // region of tfc-merge-parallel-regions at the loop over the experts).
+    Value tokens = b.create<tensor::DimOp>(l, x, 0);
+    Value rowCount = b.create<arith::MinSIOp>(l, count, tokens);
+    // Gather: xs[r, c] = x[rows[held, r], c] for r < count.
+    Value gathered = emptyTensor(b, l, {rowCount, b.getIndexAttr(dim)});
     Value xs = generic(b, l, ValueRange{}, gathered, {b.getMultiDimIdentityMap(2)}, iterators(2),
                        [&](OpBuilder &nb, Location nl, ValueRange) -> Value {
                          Value r = nb.create<linalg::IndexOp>(nl, 0);
                          Value c = nb.create<linalg::IndexOp>(nl, 1);
-                         Value row = nb.create<tensor::ExtractOp>(nl, routed.rows, ValueRange{r});
+                         Value row = nb.create<arith::IndexCastOp>(
+                             nl, nb.getIndexType(),
+                             nb.create<tensor::ExtractOp>(nl, routed.rows, ValueRange{held, r}));
                          return nb.create<tensor::ExtractOp>(nl, x, ValueRange{row, c});
                        });
     Value out = expertMLP(b, l, xs, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), held);
     // Scatter-add: every token reads its own row of `out`, if it has one.
     MLIRContext *ctx = b.getContext();
-    return generic(b, l, {routed.slot, weightColumn(b, l, weights, e)}, acc,
-                   {selectDims(ctx, 2, {0}), selectDims(ctx, 2, {0}), b.getMultiDimIdentityMap(2)},
-                   iterators(2), [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                     Value slot = a[0], w = a[1], prev = a[2];
+    return generic(b, l, {weightColumn(b, l, weights, e)}, acc,
+                   {selectDims(ctx, 2, {0}), b.getMultiDimIdentityMap(2)}, iterators(2),
+                   [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                     Value w = a[0], prev = a[1];
+                     Value t = nb.create<linalg::IndexOp>(nl, 0);
                      Value c = nb.create<linalg::IndexOp>(nl, 1);
+                     Value slot = nb.create<arith::IndexCastOp>(
+                         nl, nb.getIndexType(),
+                         nb.create<tensor::ExtractOp>(nl, routed.slot, ValueRange{t, held}));
                      Value has = nb.create<arith::CmpIOp>(nl, arith::CmpIPredicate::sge, slot,
                                                           indexConst(nb, nl, 0));
                      Value safe = nb.create<arith::SelectOp>(nl, has, slot, indexConst(nb, nl, 0));
