@@ -363,7 +363,13 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     (vpdpbusd on |q_a| and q_w with the sign of q_a, vpsignb, for `vnni`;
     vpmaddubsw then vpmaddwd for `avx2`: exact either way, |q| <= 127), convert its eight i32
     partial sums to f32 and multiply-add them with d_a · d_w into 8-lane
-    accumulators, reduced horizontally once per output. With `none` the generic
+    accumulators, reduced horizontally once per output. One token at a time
+    (a decode step, and the tokens left over by the 4-token tiles) runs
+    against 16 rows per tile with AVX-512 (4 with AVX2), each block step
+    prefetching each of its rows 8 blocks ahead (past a row's end, the next
+    tile's rows): many row streams with prefetches keep enough misses in
+    flight for the core to read at the memory's pace while it computes.
+    With `none` the generic
     is left alone and becomes scalar loops of the exact dequantized arithmetic.
 
     Q4_0 weights (`tfc.q4_0_matmul`) get the same kernel with the same
