@@ -314,7 +314,7 @@ public:
       });
     };
     tokenLoop(index(0), mMain, tileTokens);
-    if (!blockFormat() || decodeRows <= tileRows)
+    if (!blockFormat())
       return tokenLoop(mMain, tokens, 1);
     // The tokens left one at a time (the whole of a decode step): Q8_0 and
     // Q4_0 take tiles of decodeRows rows, each prefetching its rows ahead.
@@ -1320,8 +1320,8 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     // (EVEX) with the operands; the 16 of AVX2 take 2 tokens x 4 rows.
     int64_t tileTokens = strategy.vectorWidth >= 16 ? 4 : 2;
     // One token against 16 rows: 16 accumulators and the token's operands
-    // fit the 32 registers of AVX-512; AVX2's 16 keep 4 rows.
-    int64_t decodeRows = strategy.vectorWidth >= 16 ? 16 : 4;
+    // fit the 32 registers of AVX-512; 8 of AVX2's 16 registers.
+    int64_t decodeRows = strategy.vectorWidth >= 16 ? 16 : 8;
     QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4,
                           decodeRows, /*wide=*/strategy.vectorWidth >= 16);
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);

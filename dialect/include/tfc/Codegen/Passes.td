@@ -365,7 +365,7 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     partial sums to f32 and multiply-add them with d_a · d_w into 8-lane
     accumulators, reduced horizontally once per output. One token at a time
     (a decode step, and the tokens left over by the 4-token tiles) runs
-    against 16 rows per tile with AVX-512 (4 with AVX2), each step
+    against 16 rows per tile with AVX-512 (8 with AVX2), each step
     prefetching each of its rows 16 blocks ahead (past a row's end, the next
     tile's rows): many row streams with prefetches keep enough misses in
     flight for the core to read at the memory's pace while it computes.
