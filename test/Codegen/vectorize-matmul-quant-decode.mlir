@@ -4,7 +4,8 @@
 
 // tfc-vectorize-matmul's one-token tiles of Q8_0 and Q4_0 weights
 // (QuantizedKernels.cpp, kernelPairs and kernelQuads): 37 rows = two tiles of
-// 16 rows, one of 4, one single row; 352 columns = 11 blocks of 32.
+// 16 rows, then the remainders (one of 4, one single row) on the 256-bit
+// kernel; 352 columns = 11 blocks of 32.
 
 // Q8_0: two blocks per 512-bit vpdpbusd, the weights made unsigned by a sign
 // flip and the sums starting at -128 * the lane sums of q_a, scaled by the
@@ -47,10 +48,13 @@
 // Q8: scf.for %{{.*}} = %c10 to %c11 step %c1 iter_args({{.*}}) -> (vector<8xf32>,
 // Q8: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
 // Q8: vector.reduction <add>, %{{.*}}, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
-// The 4-row and 1-row tiles, without prefetches.
-// Q8: scf.for %{{.*}} = %c0 to %c10 step %c2 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// The 4-row and 1-row remainder tiles: the 256-bit kernel, no prefetches.
 // Q8-NOT: memref.prefetch
-// Q8: scf.for %{{.*}} = %c0 to %c10 step %c2 iter_args({{.*}}) -> (vector<16xf32>) {
+// Q8: scf.for %{{.*}} = %c0 to %c11 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// Q8-NOT: memref.prefetch
+// Q8: scf.for %{{.*}} = %c0 to %c11 step %c1 iter_args({{.*}}) -> (vector<8xf32>) {
+// Q8-NOT: memref.prefetch
+// Q8-LABEL: func.func private @__tfc_q8_0_gemm_tile
 
 // Q4_0: four blocks per step: the weights read through a flat view of each
 // row, the values' bytes permuted out of one 64-byte and one 8-byte load, low

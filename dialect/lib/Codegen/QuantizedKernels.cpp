@@ -960,7 +960,9 @@ private:
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
     SmallVector<Value> inits(tm * tn, zero);
     SmallVector<Value> results;
-    if (wide && tm == 1)
+    // The tall one-token tiles only: the 4- and 1-row remainders keep the
+    // 256-bit kernel (a few rows; each distinct kernel costs compile time).
+    if (wide && tm == 1 && tn == decodeRows)
       results = quads ? kernelQuads(ms[0], ns, prefetch) : kernelPairs(ms[0], ns, prefetch);
     else
       results = format == tfc::QuantFormat::Q6_K ? kernelQ6_K(ms, ns, inits)

@@ -369,8 +369,8 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     prefetching each of its rows 16 blocks ahead (past a row's end, the next
     tile's rows): many row streams with prefetches keep enough misses in
     flight for the core to read at the memory's pace while it computes.
-    With 512-bit vectors and `vnni` these one-token tiles take two blocks per
-    512-bit vpdpbusd. The two blocks' 68 bytes of a row are one 64-byte and
+    With 512-bit vectors and `vnni` the 16-row one-token tiles (not the
+    remainders of 4 and 1 rows) take two blocks per 512-bit vpdpbusd. The two blocks' 68 bytes of a row are one 64-byte and
     one 4-byte load through a flat view of the row (`memref.collapse_shape`
     of the blocks), their 64 values one permutation of those, made unsigned
     (+ 128, a sign flip) against the token's two blocks of q_a, the i32 sums
