@@ -68,6 +68,11 @@ int64_t rowStride(Value v) {
 /// super-blocks are multiplied 32 lanes at a time).
 constexpr int64_t kBlock = 32;
 
+/// How many blocks ahead the one-token tiles prefetch their rows: with 16
+/// rows, 16 blocks (16 x 544 bytes of Q8_0, 16 x 288 of Q4_0) measured best
+/// here (8 was 5-10 % slower on Q4_0; 24 and 32 no better).
+constexpr int64_t kPrefetchBlocks = 16;
+
 /// Q6_K: elements per super-block, and the byte offsets in one of its high
 /// bits, sub-block scales and f16 scale (ggml's block_q6_K).
 constexpr int64_t kSuperBlock = 256, kQ6_KHigh = 128, kQ6_KScales = 192, kQ6_KScale = 208;
@@ -84,9 +89,10 @@ constexpr int64_t kQ5_KHigh = 16, kQ5_KNibbles = 48;
 class QuantizedEmitter {
 public:
   QuantizedEmitter(OpBuilder &b, Location loc, tfc::QuantFormat format, Value a3, Value w, Value c,
-                   bool vnni, int64_t tileTokens, int64_t tileRows)
+                   bool vnni, int64_t tileTokens, int64_t tileRows, int64_t decodeRows, bool wide)
       : b(b), loc(loc), format(format), a3(a3), w(w), c(c), vnni(vnni), tileTokens(tileTokens),
-        tileRows(tileRows), blocks(cast<MemRefType>(w.getType()).getDimSize(1)) {
+        tileRows(tileRows), blocks(cast<MemRefType>(w.getType()).getDimSize(1)),
+        decodeRows(decodeRows), wide(wide && vnni && blockFormat()) {
     Type i8 = b.getI8Type();
     lanes8 = VectorType::get({kBlock}, i8);
     sums = VectorType::get({8}, b.getI32Type());
@@ -94,6 +100,22 @@ public:
     module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
     psign = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.psign.b",
                                       b.getFunctionType({lanes8, lanes8}, {lanes8}));
+    if (this->wide && blocks >= 2) {
+      // The flat view needs the blocks of a row contiguous.
+      auto type = cast<MemRefType>(w.getType());
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (succeeded(getStridesAndOffset(type, strides, offset)) && strides[2] == 1 &&
+          strides[1] == type.getDimSize(2)) {
+        wFlat = b.create<memref::CollapseShapeOp>(loc, w, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+        quads = format == tfc::QuantFormat::Q4_0 && blocks >= 4;
+      }
+    }
+    if (this->wide) {
+      auto lanes = VectorType::get({16}, b.getI32Type());
+      dot512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.512",
+                                         b.getFunctionType({lanes, lanes, lanes}, {lanes}));
+    }
     if (vnni) {
       dot = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.256",
                                       b.getFunctionType({sums, sums, sums}, {sums}));
@@ -120,10 +142,30 @@ public:
     IntegerAttr align = b.getI64IntegerAttr(64);
     qa = b.create<memref::AllocOp>(loc, qaType, ValueRange{tokens}, align);
     da = b.create<memref::AllocOp>(loc, daType, ValueRange{tokens}, align);
-    if (format == tfc::QuantFormat::Q4_0) {
+    // The start values of the dot products: Q4_0's -8 · the lane sums, and
+    // for the 512-bit one-token kernel of Q8_0 (whose weights are made
+    // unsigned by + 128) -128 · the lane sums.
+    const int64_t startFactor = format == tfc::QuantFormat::Q4_0 ? -8 : -128;
+    if (format == tfc::QuantFormat::Q4_0 || wide) {
       auto saType = MemRefType::get({ShapedType::kDynamic, blocks, 8}, b.getI32Type());
       sa = b.create<memref::AllocOp>(loc, saType, ValueRange{tokens}, align);
     }
+    if (quads) {
+      const int64_t groups = blocks / 4;
+      auto alloc = [&](int64_t inner, Type element) {
+        return b.create<memref::AllocOp>(
+            loc, MemRefType::get({ShapedType::kDynamic, groups, inner}, element), ValueRange{tokens},
+            align);
+      };
+      qaSplit = alloc(128, b.getI8Type());
+      saSplit = alloc(16, b.getI32Type());
+      daSplit = alloc(16, b.getF32Type());
+    }
+    // Each block's scale in the eight lanes of its dot product's sums.
+    if (wide)
+      daLanes = b.create<memref::AllocOp>(
+          loc, MemRefType::get({ShapedType::kDynamic, blocks, 8}, b.getF32Type()),
+          ValueRange{tokens}, align);
     auto f32Vec = VectorType::get({kBlock}, b.getF32Type());
     forLoop(b, index(0), tokens, 1, [&](OpBuilder &mb, Value m) {
       forLoop(mb, index(0), index(blocks), 1, [&](OpBuilder &kb, Value blk) {
@@ -143,8 +185,64 @@ public:
         Value q = kb.create<arith::FPToSIOp>(loc, lanes8, kb.create<math::RoundEvenOp>(loc, scaled));
         kb.create<vector::StoreOp>(loc, q, qa, ValueRange{m, blk, index(0)});
         if (sa)
-          kb.create<vector::StoreOp>(loc, offsetSums(kb, q, -8), sa, ValueRange{m, blk, index(0)});
+          kb.create<vector::StoreOp>(loc, offsetSums(kb, q, startFactor), sa,
+                                     ValueRange{m, blk, index(0)});
+        if (daLanes)
+          kb.create<vector::StoreOp>(loc, kb.create<vector::BroadcastOp>(loc, floats, d), daLanes,
+                                     ValueRange{m, blk, index(0)});
       });
+      if (quads)
+        splitActivations(mb, m);
+    });
+  }
+
+  /// kernelQuads' operands of token m, from qa and da: per four blocks the
+  /// 16 low-half values of each block (64 bytes), then the high halves; the
+  /// start values -8 · (the four low and four high values of each i32 lane);
+  /// each block's scale in its four lanes.
+  void splitActivations(OpBuilder &mb, Value m) {
+    const int64_t groups = blocks / 4;
+    Type i8 = mb.getI8Type();
+    auto half = VectorType::get({16}, i8);
+    auto bytes64 = VectorType::get({64}, i8);
+    auto lanes = VectorType::get({16}, mb.getI32Type());
+    forLoop(mb, index(0), index(groups), 1, [&](OpBuilder &kb, Value g) {
+      Value blk0 = kb.create<arith::MulIOp>(loc, g, index(4));
+      SmallVector<Value> blks{blk0};
+      for (int64_t k = 1; k < 4; ++k)
+        blks.push_back(kb.create<arith::AddIOp>(loc, blk0, index(k)));
+      SmallVector<Value> lows, highs;
+      for (Value blk : blks) {
+        lows.push_back(kb.create<vector::LoadOp>(loc, half, qa, ValueRange{m, blk, index(0)}));
+        highs.push_back(kb.create<vector::LoadOp>(loc, half, qa, ValueRange{m, blk, index(16)}));
+      }
+      auto concat = [&](ArrayRef<Value> parts) {
+        SmallVector<int64_t> pair = llvm::to_vector(llvm::seq<int64_t>(0, 32));
+        SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, 64));
+        Value a = kb.create<vector::ShuffleOp>(loc, parts[0], parts[1], pair);
+        Value c = kb.create<vector::ShuffleOp>(loc, parts[2], parts[3], pair);
+        return kb.create<vector::ShuffleOp>(loc, a, c, all).getResult();
+      };
+      Value low = concat(lows), high = concat(highs);
+      kb.create<vector::StoreOp>(loc, low, qaSplit, ValueRange{m, g, index(0)});
+      kb.create<vector::StoreOp>(loc, high, qaSplit, ValueRange{m, g, index(64)});
+      Value ones = kb.create<vector::BitCastOp>(loc, lanes, splat(kb, bytes64, 1));
+      Value zero = kb.create<arith::ConstantOp>(loc, kb.getZeroAttr(lanes));
+      Value sum = kb.create<func::CallOp>(loc, dot512,
+                                          ValueRange{zero, ones, kb.create<vector::BitCastOp>(loc, lanes, low)})
+                      .getResult(0);
+      sum = kb.create<func::CallOp>(loc, dot512,
+                                    ValueRange{sum, ones, kb.create<vector::BitCastOp>(loc, lanes, high)})
+                .getResult(0);
+      kb.create<vector::StoreOp>(loc, kb.create<arith::MulIOp>(loc, sum, splat(kb, lanes, -8)), saSplit,
+                                 ValueRange{m, g, index(0)});
+      Value scales = kb.create<vector::LoadOp>(loc, VectorType::get({4}, kb.getF32Type()), da,
+                                               ValueRange{m, blk0});
+      SmallVector<int64_t> spread;
+      for (int64_t k = 0; k < 4; ++k)
+        spread.append(4, k);
+      kb.create<vector::StoreOp>(loc, kb.create<vector::ShuffleOp>(loc, scales, scales, spread), daSplit,
+                                 ValueRange{m, g, index(0)});
     });
   }
 
@@ -225,7 +323,23 @@ public:
       });
     };
     tokenLoop(index(0), mMain, tileTokens);
-    tokenLoop(mMain, tokens, 1);
+    if (!blockFormat())
+      return tokenLoop(mMain, tokens, 1);
+    // The tokens left one at a time (the whole of a decode step): Q8_0 and
+    // Q4_0 take tiles of decodeRows rows, each prefetching its rows ahead.
+    // One token's activations serve many rows, and the many row streams
+    // with their prefetches keep enough cache misses in flight for a core
+    // to read at the memory's pace while it computes (with 4 rows it
+    // alternated between the two).
+    Value nTall = b.create<arith::AddIOp>(loc, nStart, roundDown(count, decodeRows));
+    Value nShort = b.create<arith::AddIOp>(
+        loc, nTall, roundDown(b.create<arith::SubIOp>(loc, nEnd, nTall), tileRows));
+    forLoop(b, mMain, tokens, 1, [&](OpBuilder &, Value m0) {
+      forLoop(b, nStart, nTall, decodeRows,
+              [&](OpBuilder &, Value n0) { kernel(m0, n0, 1, decodeRows, /*prefetch=*/true); });
+      forLoop(b, nTall, nShort, tileRows, [&](OpBuilder &, Value n0) { kernel(m0, n0, 1, tileRows); });
+      forLoop(b, nShort, nEnd, 1, [&](OpBuilder &, Value n0) { kernel(m0, n0, 1, 1); });
+    });
   }
 
   /// The int8 prefill GEMM (512-bit vpdpbusd), after quantizeActivations:
@@ -479,6 +593,11 @@ public:
   }
 
 private:
+  /// Q8_0 and Q4_0: 32-element blocks with one f16 scale (kernelBlocks).
+  bool blockFormat() const {
+    return format == tfc::QuantFormat::Q8_0 || format == tfc::QuantFormat::Q4_0;
+  }
+
   /// Q4_K and Q5_K: sub-block scales and mins (ggml's get_scale_min_k4).
   bool scaleMinFormat() const {
     return format == tfc::QuantFormat::Q4_K || format == tfc::QuantFormat::Q5_K;
@@ -1022,8 +1141,9 @@ private:
     return loop.getResults();
   }
 
-  /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn).
-  void kernel(Value m0, Value n0, int64_t tm, int64_t tn) {
+  /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn); with
+  /// `prefetch` (Q8_0, Q4_0), each block step prefetches its rows ahead.
+  void kernel(Value m0, Value n0, int64_t tm, int64_t tn, bool prefetch = false) {
     auto offsets = [&](Value base, int64_t count) {
       SmallVector<Value> v{base};
       for (int64_t i = 1; i < count; ++i)
@@ -1033,9 +1153,15 @@ private:
     SmallVector<Value> ms = offsets(m0, tm), ns = offsets(n0, tn);
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
     SmallVector<Value> inits(tm * tn, zero);
-    SmallVector<Value> results = format == tfc::QuantFormat::Q6_K   ? kernelQ6_K(ms, ns, inits)
-                                 : scaleMinFormat()                 ? kernelQ4_K(ms, ns, inits)
-                                                                    : kernelBlocks(ms, ns, inits);
+    SmallVector<Value> results;
+    // The tall one-token tiles only: the 4- and 1-row remainders keep the
+    // 256-bit kernel (a few rows; each distinct kernel costs compile time).
+    if (wide && tm == 1 && tn == decodeRows)
+      results = quads ? kernelQuads(ms[0], ns, prefetch) : kernelPairs(ms[0], ns, prefetch);
+    else
+      results = format == tfc::QuantFormat::Q6_K ? kernelQ6_K(ms, ns, inits)
+                : scaleMinFormat()              ? kernelQ4_K(ms, ns, inits)
+                                                : kernelBlocks(ms, ns, inits, prefetch);
     for (int64_t i = 0; i < tm; ++i)
       for (int64_t j = 0; j < tn; ++j) {
         Value old = b.create<memref::LoadOp>(loc, c, ValueRange{ms[i], ns[j]});
@@ -1045,12 +1171,266 @@ private:
       }
   }
 
+  /// Prefetches, for block step `blk` of a tile of the rows `ns` (n0, n0 +
+  /// 1, ...), each row's block kPrefetchBlocks ahead; past the end of the
+  /// rows, the same place in the next tile's rows (the last tile's clamped
+  /// to the last tn rows). One select for the tile, so that the rows'
+  /// addresses are constant offsets of one base.
+  void prefetchAhead(OpBuilder &nb, ArrayRef<Value> ns, Value blk) {
+    auto type = cast<MemRefType>(w.getType());
+    const int64_t rows = type.getDimSize(0), tn = ns.size();
+    if (!prefetch)
+      prefetch = tfc::prefetchDeclaration(
+          module, nb.getFunctionType({type, nb.getIndexType(), nb.getIndexType(), nb.getIndexType()}, {}));
+    Value ahead = nb.create<arith::AddIOp>(loc, blk, index(kPrefetchBlocks));
+    Value wraps = nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, ahead, index(blocks));
+    Value wrapped = nb.create<arith::MinUIOp>(
+        loc, nb.create<arith::SubIOp>(loc, ahead, index(blocks)), index(blocks - 1));
+    Value column = nb.create<arith::SelectOp>(loc, wraps, wrapped, ahead);
+    Value nextTile = nb.create<arith::MinUIOp>(
+        loc, nb.create<arith::AddIOp>(loc, ns.front(), index(tn)), index(rows - tn));
+    Value first = nb.create<arith::SelectOp>(loc, wraps, nextTile, ns.front());
+    for (int64_t j = 0; j < tn; ++j) {
+      Value row = j ? nb.create<arith::AddIOp>(loc, first, index(j)).getResult() : first;
+      nb.create<func::CallOp>(loc, prefetch, ValueRange{w, row, column, index(0)});
+    }
+  }
+
+  /// One token against the rows `ns`, Q4_0 on 512-bit vpdpbusd, four blocks
+  /// (72 bytes) per step: one 64-byte load of a row and one of its last 8
+  /// bytes, one byte permutation to the four blocks' 16 value bytes, whose
+  /// low nibbles (elements 0-15 of each block) and high nibbles (16-31) are
+  /// two unsigned operands against the token's values split the same way
+  /// once per call (qaSplit); i32 lanes 4k..4k+3 sum block k, starting at
+  /// saSplit (-8 · their q_a) so that the nibbles' + 8 cancels. The four f16
+  /// scales come from the same load (words 0, 9, 18, 27), converted together
+  /// and spread to their lanes by one word permutation; the token's scales
+  /// are in daSplit. The blocks past the last four take kernelPairs.
+  SmallVector<Value> kernelQuads(Value m, ArrayRef<Value> ns, bool prefetchRows) {
+    const int64_t tn = ns.size(), groups = blocks / 4;
+    Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto bytes64 = VectorType::get({64}, i8);
+    auto words = VectorType::get({32}, i16);
+    auto lanes = VectorType::get({16}, i32);
+    auto lanesF = VectorType::get({16}, f32);
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF));
+    SmallVector<Value> inits(tn, zero);
+    SmallVector<int64_t> valueBytes, scaleWords;
+    for (int64_t k = 0; k < 4; ++k) {
+      for (int64_t i = 0; i < 16; ++i)
+        valueBytes.push_back(18 * k + 2 + i);
+      scaleWords.append(4, 9 * k);
+    }
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(groups), index(1), inits,
+        [&](OpBuilder &nb, Location, Value g, ValueRange accs) {
+          Value blk = nb.create<arith::MulIOp>(loc, g, index(4));
+          if (prefetchRows) {
+            // 72 bytes a step: a second line per row, 36 bytes on.
+            prefetchAhead(nb, ns, blk);
+            prefetchAhead(nb, ns, nb.create<arith::AddIOp>(loc, blk, index(2)));
+          }
+          Value lowA = nb.create<vector::LoadOp>(loc, bytes64, qaSplit, ValueRange{m, g, index(0)});
+          Value highA = nb.create<vector::LoadOp>(loc, bytes64, qaSplit, ValueRange{m, g, index(64)});
+          lowA = nb.create<vector::BitCastOp>(loc, lanes, lowA);
+          highA = nb.create<vector::BitCastOp>(loc, lanes, highA);
+          Value start = nb.create<vector::LoadOp>(loc, lanes, saSplit, ValueRange{m, g, index(0)});
+          Value scaleA = nb.create<vector::LoadOp>(loc, lanesF, daSplit, ValueRange{m, g, index(0)});
+          Value column = nb.create<arith::MulIOp>(loc, g, index(4 * (kBlock / 2 + 2)));
+          Value columnTail = nb.create<arith::AddIOp>(loc, column, index(64));
+          SmallVector<Value> out;
+          for (auto [j, n] : llvm::enumerate(ns)) {
+            Value raw = nb.create<vector::LoadOp>(loc, bytes64, wFlat, ValueRange{n, column});
+            Value tail = nb.create<vector::LoadOp>(loc, VectorType::get({8}, i8), wFlat,
+                                                   ValueRange{n, columnTail});
+            Value values = nb.create<vector::ShuffleOp>(loc, raw, tail, valueBytes);
+            Value low = nb.create<arith::AndIOp>(loc, values, splat(nb, bytes64, 15));
+            Value high = nb.create<arith::ShRUIOp>(loc, nb.create<vector::BitCastOp>(loc, words, values),
+                                                   splat(nb, words, 4));
+            high = nb.create<arith::AndIOp>(loc, nb.create<vector::BitCastOp>(loc, bytes64, high),
+                                            splat(nb, bytes64, 15));
+            Value dotted = nb.create<func::CallOp>(
+                                 loc, dot512,
+                                 ValueRange{start, nb.create<vector::BitCastOp>(loc, lanes, low), lowA})
+                               .getResult(0);
+            dotted = nb.create<func::CallOp>(
+                           loc, dot512,
+                           ValueRange{dotted, nb.create<vector::BitCastOp>(loc, lanes, high), highA})
+                         .getResult(0);
+            Value rawWords = nb.create<vector::BitCastOp>(loc, words, raw);
+            Value scaleBitsW = nb.create<vector::ShuffleOp>(loc, rawWords, rawWords, scaleWords);
+            Value scaleW = nb.create<arith::ExtFOp>(
+                loc, lanesF,
+                nb.create<arith::BitcastOp>(loc, VectorType::get({16}, nb.getF16Type()), scaleBitsW)
+                    .getResult());
+            Value partial = nb.create<arith::MulFOp>(
+                loc, nb.create<arith::SIToFPOp>(loc, lanesF, dotted), scaleA);
+            out.push_back(nb.create<vector::FMAOp>(loc, partial, scaleW, accs[j]));
+          }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    if (4 * groups == blocks)
+      return loop.getResults();
+    return kernelPairs(m, ns, /*prefetchRows=*/false, 4 * groups, loop.getResults());
+  }
+
+  /// One token against the rows `ns` (Q8_0, Q4_0, 512-bit vpdpbusd): two
+  /// blocks per instruction. Each row's two blocks of values become one
+  /// 64-byte unsigned operand (Q8_0: q_w + 128, the sign bit flipped; Q4_0:
+  /// each block's 16 bytes twice, shifted by 0 and 4 within 16-bit words and
+  /// masked, its nibbles in element order), the token's two blocks of q_a
+  /// (contiguous) the signed one, and the sums start at sa (-128 or -8 · the
+  /// lane sums of q_a) so that the offset cancels. The 16 i32 sums (eight
+  /// per block) are scaled by the token's block scales in their lanes
+  /// (daLanes) and by the row's two f16 scales, converted together and
+  /// spread to their eight lanes, into one 16-lane f32 accumulator per row.
+  /// An odd last block takes the 256-bit kernel; the two accumulators are
+  /// summed at the end. Returns one 16-lane f32 vector per row.
+  SmallVector<Value> kernelPairs(Value m, ArrayRef<Value> ns, bool prefetchRows,
+                                 int64_t firstBlock = 0, ValueRange initial = {}) {
+    const int64_t tn = ns.size();
+    Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto bytes64 = VectorType::get({64}, i8);
+    auto lanes = VectorType::get({16}, i32);
+    auto lanesF = VectorType::get({16}, f32);
+    const bool q4 = format == tfc::QuantFormat::Q4_0;
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF));
+    SmallVector<Value> inits(tn, zero);
+    if (!initial.empty())
+      inits.assign(initial.begin(), initial.end());
+    const int64_t pairBlocks = blocks - (blocks - firstBlock) % 2;
+    auto loop = b.create<scf::ForOp>(
+        loc, index(firstBlock), index(pairBlocks), index(2), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          if (prefetchRows)
+            prefetchAhead(nb, ns, blk);
+          Value next = nb.create<arith::AddIOp>(loc, blk, index(1));
+          // The token's operands, shared by the rows.
+          auto pairOf = [&](Value mem, VectorType half) {
+            Value lo = nb.create<vector::LoadOp>(loc, half, mem, ValueRange{m, blk, index(0)});
+            Value hi = nb.create<vector::LoadOp>(loc, half, mem, ValueRange{m, next, index(0)});
+            SmallVector<int64_t> order = llvm::to_vector(llvm::seq<int64_t>(0, 2 * half.getNumElements()));
+            return nb.create<vector::ShuffleOp>(loc, lo, hi, order).getResult();
+          };
+          Value qaPair = nb.create<vector::BitCastOp>(loc, lanes, pairOf(qa, lanes8));
+          Value start = pairOf(sa, sums);
+          Value scaleA = pairOf(daLanes, floats);
+          // Q4_0: shift counts of the 16-bit words, 0 for the low nibbles'
+          // copy of each block and 4 for the high ones'.
+          auto words = VectorType::get({32}, i16);
+          SmallVector<int16_t> shiftCounts;
+          for (int64_t i = 0; i < 32; ++i)
+            shiftCounts.push_back(i / 8 % 2 ? 4 : 0);
+          Value shifts = nb.create<arith::ConstantOp>(
+              loc, DenseElementsAttr::get(words, ArrayRef<int16_t>(shiftCounts)));
+          SmallVector<Value> out;
+          Value flatColumn, flatTail;
+          if (wFlat && !q4) {
+            flatColumn = nb.create<arith::MulIOp>(loc, blk, index(kBlock + 2));
+            flatTail = nb.create<arith::AddIOp>(loc, flatColumn, index(64));
+          }
+          for (auto [j, n] : llvm::enumerate(ns)) {
+            Value values, raw;
+            if (q4) {
+              auto half = VectorType::get({kBlock / 2}, i8);
+              Value lo = nb.create<vector::LoadOp>(loc, half, w, ValueRange{n, blk, index(2)});
+              Value hi = nb.create<vector::LoadOp>(loc, half, w, ValueRange{n, next, index(2)});
+              SmallVector<int64_t> order;
+              for (int64_t base : {0, 0, 16, 16})
+                for (int64_t i = 0; i < 16; ++i)
+                  order.push_back(base + i);
+              Value twice = nb.create<vector::ShuffleOp>(loc, lo, hi, order);
+              Value shifted = nb.create<arith::ShRUIOp>(
+                  loc, nb.create<vector::BitCastOp>(loc, words, twice), shifts);
+              values = nb.create<arith::AndIOp>(loc, nb.create<vector::BitCastOp>(loc, bytes64, shifted),
+                                                splat(nb, bytes64, 15));
+            } else if (wFlat) {
+              // Q8_0 through the flat view: the two blocks' 68 bytes are one
+              // 64-byte load and one of 4 bytes, their values one (word)
+              // permutation, their scales words 0 and 17 of the same load.
+              raw = nb.create<vector::LoadOp>(loc, bytes64, wFlat, ValueRange{n, flatColumn});
+              Value tail = nb.create<vector::LoadOp>(loc, VectorType::get({4}, i8), wFlat,
+                                                     ValueRange{n, flatTail});
+              SmallVector<int64_t> order;
+              for (int64_t k = 0; k < 2; ++k)
+                for (int64_t i = 0; i < kBlock; ++i)
+                  order.push_back((kBlock + 2) * k + 2 + i);
+              values = nb.create<arith::XOrIOp>(loc, nb.create<vector::ShuffleOp>(loc, raw, tail, order),
+                                                splat(nb, bytes64, -128));
+            } else {
+              Value lo = nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, blk, index(2)});
+              Value hi = nb.create<vector::LoadOp>(loc, lanes8, w, ValueRange{n, next, index(2)});
+              SmallVector<int64_t> order = llvm::to_vector(llvm::seq<int64_t>(0, 2 * kBlock));
+              values = nb.create<arith::XOrIOp>(loc, nb.create<vector::ShuffleOp>(loc, lo, hi, order),
+                                                splat(nb, bytes64, -128));
+            }
+            Value dotted = nb.create<func::CallOp>(
+                                 loc, dot512,
+                                 ValueRange{start, nb.create<vector::BitCastOp>(loc, lanes, values), qaPair})
+                               .getResult(0);
+            Value partial = nb.create<arith::MulFOp>(
+                loc, nb.create<arith::SIToFPOp>(loc, lanesF, dotted), scaleA);
+            if (raw) {
+              Value rawWords = nb.create<vector::BitCastOp>(loc, VectorType::get({32}, i16), raw);
+              SmallVector<int64_t> spread(8, 0);
+              spread.append(8, (kBlock + 2) / 2);
+              Value bits16 = nb.create<vector::ShuffleOp>(loc, rawWords, rawWords, spread);
+              Value scaleW = nb.create<arith::ExtFOp>(
+                  loc, lanesF,
+                  nb.create<arith::BitcastOp>(loc, VectorType::get({16}, nb.getF16Type()), bits16)
+                      .getResult());
+              out.push_back(nb.create<vector::FMAOp>(loc, partial, scaleW, accs[j]));
+              continue;
+            }
+            // The row's two scales, converted together, each in its 8 lanes.
+            auto twoBits = VectorType::get({2}, i16);
+            Value bits = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(twoBits));
+            bits = nb.create<vector::InsertOp>(loc, scaleBits(nb, n, blk), bits, 0);
+            bits = nb.create<vector::InsertOp>(loc, scaleBits(nb, n, next), bits, 1);
+            Value two = nb.create<arith::ExtFOp>(
+                loc, VectorType::get({2}, f32),
+                nb.create<arith::BitcastOp>(loc, VectorType::get({2}, nb.getF16Type()), bits)
+                    .getResult());
+            SmallVector<int64_t> spread(8, 0);
+            spread.append(8, 1);
+            Value scaleW = nb.create<vector::ShuffleOp>(loc, two, two, spread);
+            out.push_back(nb.create<vector::FMAOp>(loc, partial, scaleW, accs[j]));
+          }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    SmallVector<Value> results(loop.getResults());
+    if (pairBlocks == blocks)
+      return results;
+    // The odd block: 8 lanes, added to the low half.
+    Value zero8 = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
+    SmallVector<Value> tail = kernelBlocks({m}, ns, SmallVector<Value>(tn, zero8), false, pairBlocks);
+    SmallVector<int64_t> widen = llvm::to_vector(llvm::seq<int64_t>(0, 16));
+    for (int64_t j = 0; j < tn; ++j)
+      results[j] = b.create<arith::AddFOp>(
+          loc, results[j], b.create<vector::ShuffleOp>(loc, tail[j], zero8, widen));
+    return results;
+  }
+
+  /// The f16 bits (i16) of the scale of block `blk` of weight row `n`.
+  Value scaleBits(OpBuilder &nb, Value n, Value blk) {
+    Type i16 = nb.getI16Type();
+    auto byte = [&](int64_t i) {
+      Value v = nb.create<memref::LoadOp>(loc, w, ValueRange{n, blk, index(i)});
+      return nb.create<arith::ExtUIOp>(loc, i16, v).getResult();
+    };
+    Value eight = nb.create<arith::ConstantOp>(loc, nb.getI16IntegerAttr(8));
+    return nb.create<arith::OrIOp>(loc, byte(0), nb.create<arith::ShLIOp>(loc, byte(1), eight));
+  }
+
   /// The Q8_0 / Q4_0 block loop of a tile: f32 accumulators from `inits`.
-  SmallVector<Value> kernelBlocks(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits) {
+  SmallVector<Value> kernelBlocks(ArrayRef<Value> ms, ArrayRef<Value> ns, ValueRange inits,
+                                  bool prefetchRows, int64_t firstBlock = 0) {
     const int64_t tm = ms.size(), tn = ns.size();
     auto loop = b.create<scf::ForOp>(
-        loc, index(0), index(blocks), index(1), inits,
+        loc, index(firstBlock), index(blocks), index(1), inits,
         [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          if (prefetchRows)
+            prefetchAhead(nb, ns, blk);
           // Q8_0: |q_a| once per token; the weights take q_a's sign (q_a · q_w
           // = |q_a| · (sign(q_a) q_w), vpsignb), since the instructions
           // multiply unsigned by signed bytes. Q4_0: the nibbles are the
@@ -1101,6 +1481,16 @@ private:
   int64_t tileTokens, tileRows, blocks;
   VectorType lanes8, sums, floats;
   func::FuncOp psign, dot, maddubs, maddwd;
+  func::FuncOp prefetch; // declared on first use (tfc::prefetchDeclaration)
+  int64_t decodeRows;    // rows of a one-token tile (Q8_0, Q4_0)
+  bool wide;             // one-token tiles on 512-bit vpdpbusd (kernelPairs)
+  func::FuncOp dot512;
+  Value daLanes;         // wide: the activations' block scales, 8 lanes each
+  // Q4_0 on kernelQuads: the weights as [rows, blocks · 18] bytes, and per
+  // token and four blocks the values split into low (elements 0-15) and
+  // high halves, the start values and the scales of kernelQuads' lanes.
+  bool quads = false;
+  Value wFlat, qaSplit, saSplit, daSplit;
   Value qa, da; // the quantized activations and their scales
   Value sa;     // Q4_0, Q6_K: the dot products' start values; Q4_K, Q5_K: sub-block sums
 };
@@ -1125,7 +1515,11 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     // 8-lane accumulators: 4 x 4 of them fit the 32 registers of AVX-512
     // (EVEX) with the operands; the 16 of AVX2 take 2 tokens x 4 rows.
     int64_t tileTokens = strategy.vectorWidth >= 16 ? 4 : 2;
-    QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4);
+    // One token against 16 rows: 16 accumulators and the token's operands
+    // fit the 32 registers of AVX-512; 8 of AVX2's 16 registers.
+    int64_t decodeRows = strategy.vectorWidth >= 16 ? 16 : 8;
+    QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4,
+                          decodeRows, /*wide=*/strategy.vectorWidth >= 16);
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     emit.quantizeActivations(tokens);
     auto streaming = [&] {

@@ -319,7 +319,7 @@ def check(args):
 def linear(args):
     os.makedirs(args.work, exist_ok=True)
     rng = np.random.default_rng(args.seed + 5)
-    vocab, dim = 97, 512
+    vocab, dim = args.rows, args.dim
     emb = rng.normal(0.0, 1.0, (vocab, dim)).astype(np.float32)
     w = rng.uniform(-0.1, 0.1, (vocab, dim)).astype(np.float32)
     w[:, :32] = np.abs(w[:, :32]) + 0.01
@@ -465,6 +465,8 @@ def main():
     li.add_argument("--exact", action="store_true",
                     help="a target without an int8 kernel: within 1e-5 of the dequant reference")
     li.add_argument("--lengths", help="comma-separated token counts, one call each")
+    li.add_argument("--rows", type=int, default=97, help="the tdsl's vocab (output rows)")
+    li.add_argument("--dim", type=int, default=512, help="the tdsl's dim (reduction length)")
     g = sub.add_parser("gguf")
     g.add_argument("manifest")
     g.add_argument("dir")

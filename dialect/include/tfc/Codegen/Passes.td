@@ -364,7 +364,24 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     (vpdpbusd on |q_a| and q_w with the sign of q_a, vpsignb, for `vnni`;
     vpmaddubsw then vpmaddwd for `avx2`: exact either way, |q| <= 127), convert its eight i32
     partial sums to f32 and multiply-add them with d_a · d_w into 8-lane
-    accumulators, reduced horizontally once per output. With `none` the generic
+    accumulators, reduced horizontally once per output. One token at a time
+    (a decode step, and the tokens left over by the 4-token tiles) runs
+    against 16 rows per tile with AVX-512 (8 with AVX2), each step
+    prefetching each of its rows 16 blocks ahead (past a row's end, the next
+    tile's rows): many row streams with prefetches keep enough misses in
+    flight for the core to read at the memory's pace while it computes.
+    With 512-bit vectors and `vnni` the 16-row one-token tiles (not the
+    remainders of 4 and 1 rows) take two blocks per 512-bit vpdpbusd. The two blocks' 68 bytes of a row are one 64-byte and
+    one 4-byte load through a flat view of the row (`memref.collapse_shape`
+    of the blocks), their 64 values one permutation of those, made unsigned
+    (+ 128, a sign flip) against the token's two blocks of q_a, the i32 sums
+    starting at -128 · the lane sums of q_a (computed with the activations)
+    so that the offset cancels; the 16 sums are scaled by the token's block
+    scales in their lanes (stored widened once per call) and the row's two
+    f16 scales (words 0 and 17 of the same load, converted together) into
+    one 16-lane accumulator per row. No vpsignb, which has no 512-bit form;
+    no load-time repacking: the kernels read the GGUF blocks as they are.
+    With `none` the generic
     is left alone and becomes scalar loops of the exact dequantized arithmetic.
 
     Q4_0 weights (`tfc.q4_0_matmul`) get the same kernel with the same
@@ -373,7 +390,14 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     weight + 8), the unsigned operand, and q_a is the signed one (no vpsignb).
     The -8 is folded into the integer sums' start value, -8 · Σ of each i32
     lane's four q_a bytes, computed per block with the activations (their dot
-    product with ones).
+    product with ones). Its 512-bit one-token tiles take four blocks (72
+    bytes) per step: one 64-byte load and one of the last 8 bytes, a word
+    permutation to the four blocks' 16 value bytes, whose low nibbles
+    (elements 0-15 of each block) and high nibbles (16-31) are two unsigned
+    operands against the token's values split the same way once per call;
+    i32 lanes 4k..4k+3 hold block k, whose four f16 scales come from the same
+    load (one word permutation, one conversion). Blocks past the last four
+    take the two-block step.
 
     Q6_K weights (`tfc.q6_k_matmul`, 256-element super-blocks) take their
     activations quantized per 256 as ggml's quantize_row_q8_K does (amax, q =
