@@ -48,14 +48,27 @@
 // IR: } else {
 // IR: %[[FEW:.+]] = arith.cmpi uge, %[[TOKENS]], %c2 : index
 // IR: scf.if %[[FEW]] {
-// 32 KiB of A = 512 steps of 16 f32, over the tokens.
+// 32 KiB of A = 512 steps of 16 f32, over the tokens; a vector of partial
+// sums per token and weight row of the block between chunks, on the stack
+// (128 KiB: 2048 vectors, else one chunk of all 624 columns).
 // IR: arith.divui %c512, %[[TOKENS]] : index
+// IR: %[[SLOTS:.+]] = arith.muli %{{.+}}, %[[TOKENS]] : index
+// IR: %[[FITS:.+]] = arith.cmpi ule, %[[SLOTS]], %c2048 : index
+// IR: arith.select %[[FITS]], %{{.+}}, %c624 : index
+// IR: arith.select %[[FITS]], %[[SLOTS]], %c0 : index
+// IR: %[[STACK:.+]] = func.call @__tfc_llvm_stacksave_p0() : () -> !llvm.ptr
+// IR: %[[PARTIALS:.+]] = memref.alloca(%{{.+}}) {alignment = 64 : i64} : memref<?x16xf32>
 // IR: scf.for %[[K0:.+]] = %c0 to %c624 step %[[CHUNK:[^ ]+]] {
 // IR: %[[KEND:.+]] = arith.addi %[[K0]], %[[CHUNK]] : index
 // IR: %[[KHI:.+]] = arith.minui %[[KEND]], %c624 : index
+// IR: %[[FIRST:.+]] = arith.cmpi eq, %[[K0]], %c0 : index
 // IR: %[[LAST:.+]] = arith.cmpi eq, %[[KHI]], %c624 : index
 // IR: scf.for %[[ROW:.+]] = %{{.+}} to %{{.+}} step %c3 {
 // IR: scf.for %{{.+}} = %c0 to %{{.+}} step %c8 {
+// IR: scf.if %[[FIRST]] -> (
+// IR-NEXT: scf.yield %cst
+// IR-NEXT: } else {
+// IR-COUNT-24: vector.load %[[PARTIALS]]
 // IR: scf.for %[[COL:.+]] = %[[K0]] to %[[KHI]] step %c16 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // IR: %[[NEXT:.+]] = arith.addi %[[ROW]], %c3 : index
 // IR: %[[CLAMPED:.+]] = arith.minui %[[NEXT]], %c28 : index
@@ -64,14 +77,18 @@
 // IR-COUNT-11: vector.load
 // IR-COUNT-24: vector.fma
 // IR: scf.yield
-// IR: scf.if %[[LAST]] -> (
+// The last chunk takes the tail and sums horizontally into C; the others
+// store their vectors.
+// IR: scf.if %[[LAST]] {
 // IR-COUNT-11: vector.transfer_read {{.+}}, %c624]
 // IR-COUNT-24: vector.fma
-// IR: } else {
 // IR-COUNT-24: vector.reduction <add>
+// IR: } else {
+// IR-COUNT-24: vector.store %{{.+}}, %[[PARTIALS]]
 // IR: arith.cmpi uge, %{{.+}}, %c4 : index
 // IR: arith.cmpi uge, %{{.+}}, %c2 : index
 // IR: arith.cmpi uge, %{{.+}}, %c1 : index
+// IR: func.call @__tfc_llvm_stackrestore_p0(%[[STACK]]) : (!llvm.ptr) -> ()
 // IR: } else {
 // IR: step %c4 {
 // IR-LABEL: func.func @check_bf16(
@@ -110,6 +127,14 @@
 // CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[5-9]|[1-2](\.[0-9]+)?e-04}}
 // CHECK: {{^}}31 bf16{{ *$}}
 // CHECK-NEXT: {{^}}{{0|[0-9](\.[0-9]+)?e-0[5-9]|[1-2](\.[0-9]+)?e-04}}
+// Then the same bits as one token at a time: 8 tokens (one chunk of 16 lanes,
+// two of 8), 16 and 31 (chunks).
+// CHECK: {{^}}8 same{{ *$}}
+// CHECK-NEXT: {{^}}0{{ *$}}
+// CHECK: {{^}}16 same{{ *$}}
+// CHECK-NEXT: {{^}}0{{ *$}}
+// CHECK: {{^}}31 same{{ *$}}
+// CHECK-NEXT: {{^}}0{{ *$}}
 
 #id2 = affine_map<(m, n) -> (m, n)>
 #mk = affine_map<(m, n, k) -> (m, k)>
@@ -261,6 +286,64 @@ func.func @report(%count: i64, %bf16: i1) {
   return
 }
 
+// Prints `tokens` "same" and max |batched - one by one|: the small-batch
+// kernel's outputs against the same rows multiplied one token at a time (the
+// decode kernel), both added to a C of 1.5 (as a residual): the chunks carry
+// their accumulators as vectors, so each lane sums in the decode kernel's
+// order and the outputs are the same bits.
+func.func @exact(%tokens: index) {
+  %zero = arith.constant 0.0 : f32
+  %init = arith.constant 1.5 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c29 = arith.constant 29 : index
+  %c630 = arith.constant 630 : index
+  %a = memref.alloc(%tokens) : memref<?x630xf32>
+  %w = memref.alloc() : memref<29x630xf32>
+  %w0 = memref.cast %w : memref<29x630xf32> to memref<?x630xf32>
+  call @fill(%a) : (memref<?x630xf32>) -> ()
+  call @fill(%w0) : (memref<?x630xf32>) -> ()
+  %all = memref.alloc(%tokens) : memref<?x29xf32>
+  linalg.fill ins(%init : f32) outs(%all : memref<?x29xf32>)
+  linalg.matmul_transpose_b ins(%a, %w : memref<?x630xf32>, memref<29x630xf32>) outs(%all : memref<?x29xf32>)
+  %row = memref.alloc(%c1) : memref<?x630xf32>
+  %one = memref.alloc(%c1) : memref<?x29xf32>
+  %max = memref.alloca() : memref<f32>
+  memref.store %zero, %max[] : memref<f32>
+  scf.for %m = %c0 to %tokens step %c1 {
+    scf.for %j = %c0 to %c630 step %c1 {
+      %x = memref.load %a[%m, %j] : memref<?x630xf32>
+      memref.store %x, %row[%c0, %j] : memref<?x630xf32>
+    }
+    linalg.fill ins(%init : f32) outs(%one : memref<?x29xf32>)
+    linalg.matmul_transpose_b ins(%row, %w : memref<?x630xf32>, memref<29x630xf32>) outs(%one : memref<?x29xf32>)
+    scf.for %n = %c0 to %c29 step %c1 {
+      %x = memref.load %all[%m, %n] : memref<?x29xf32>
+      %y = memref.load %one[%c0, %n] : memref<?x29xf32>
+      %d = arith.subf %x, %y : f32
+      %ad = math.absf %d : f32
+      %cur = memref.load %max[] : memref<f32>
+      %nm = arith.maximumf %cur, %ad : f32
+      memref.store %nm, %max[] : memref<f32>
+    }
+  }
+  %r = memref.load %max[] : memref<f32>
+  %count = arith.index_cast %tokens : index to i64
+  call @printI64(%count) : (i64) -> ()
+  %p = llvm.mlir.addressof @same : !llvm.ptr
+  call @printString(%p) : (!llvm.ptr) -> ()
+  call @printF32(%r) : (f32) -> ()
+  call @printNewline() : () -> ()
+  memref.dealloc %a : memref<?x630xf32>
+  memref.dealloc %w : memref<29x630xf32>
+  memref.dealloc %all : memref<?x29xf32>
+  memref.dealloc %row : memref<?x630xf32>
+  memref.dealloc %one : memref<?x29xf32>
+  return
+}
+
+llvm.mlir.global internal constant @same(" same\0A\00") {addr_space = 0 : i32}
+
 func.func @main() {
   %false = arith.constant false
   %true = arith.constant true
@@ -292,5 +375,11 @@ func.func @main() {
   call @report(%n17t, %true) : (i64, i1) -> ()
   %n31t = arith.constant 31 : i64
   call @report(%n31t, %true) : (i64, i1) -> ()
+  %c8 = arith.constant 8 : index
+  call @exact(%c8) : (index) -> ()
+  %c16 = arith.constant 16 : index
+  call @exact(%c16) : (index) -> ()
+  %c31 = arith.constant 31 : index
+  call @exact(%c31) : (index) -> ()
   return
 }

@@ -16,6 +16,7 @@
 #include "tfc/Utils/LoweringUtils.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -153,13 +154,24 @@ public:
   /// vdpbf16ps step consumes two bf16 per f32 lane).
   int64_t stepWidth() const { return aDot || aPairs ? 2 * width : width; }
 
+  /// One chunk [kLo, kHi) of the reduction of a k-blocked kernel (the
+  /// small-batch kernel): its accumulators start from the vectors the
+  /// previous chunk left in `partials` (zeros in the first chunk) and are
+  /// stored back there, except after the last chunk, which also takes the
+  /// zero-padded tail and adds their horizontal sums to C. Each lane thus sums
+  /// its products in the order of the whole-row kernel, and the outputs are
+  /// those of one token at a time, bit for bit, whatever the chunks.
+  struct Chunk {
+    Value kLo, kHi;     // multiples of stepWidth() apart, kHi <= the last full step
+    Value first, last;  // i1
+    /// [rows of the block x tokens, vectorWidth] f32: the accumulator of
+    /// token m and weight row n at (n - row0) * tokens + m.
+    Value partials, row0, tokens;
+  };
+
   /// One tm × tn micro-kernel at tokens [m0, m0 + tm), rows [n0, n0 + tn),
-  /// adding to C. Over the whole reduction by default; given `kLo` and `kHi`
-  /// (multiples of stepWidth() apart, kHi <= the last full step), over the
-  /// columns [kLo, kHi) only, plus the zero-padded tail k % stepWidth() when
-  /// `lastChunk` holds.
-  void kernel(Value m0, Value n0, int64_t tm, int64_t tn, Value kLo = {}, Value kHi = {},
-              Value lastChunk = {}) {
+  /// adding to C: over the whole reduction, or over one chunk of it.
+  void kernel(Value m0, Value n0, int64_t tm, int64_t tn, const Chunk *chunk = nullptr) {
     SmallVector<Value> ms, ns;
     for (int64_t i = 0; i < tm; ++i)
       ms.push_back(i ? b.create<arith::AddIOp>(loc, m0, index(i)).getResult() : m0);
@@ -255,39 +267,67 @@ public:
       return out;
     };
 
+    // Row of `partials` of token ms[i] and weight row ns[j].
+    auto partialRow = [&](int64_t i, int64_t j) -> Value {
+      Value rowBase = b.create<arith::MulIOp>(
+          loc, b.create<arith::SubIOp>(loc, ns[j], chunk->row0), chunk->tokens);
+      return b.create<arith::AddIOp>(loc, rowBase, ms[i]);
+    };
+    if (chunk) {
+      SmallVector<Type> types(inits.size(), vecType);
+      auto ifOp = b.create<scf::IfOp>(loc, types, chunk->first, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      b.create<scf::YieldOp>(loc, inits);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      SmallVector<Value> stored;
+      for (int64_t i = 0; i < tm; ++i)
+        for (int64_t j = 0; j < tn; ++j)
+          stored.push_back(b.create<vector::LoadOp>(loc, vecType, chunk->partials,
+                                                    ValueRange{partialRow(i, j), index(0)}));
+      b.create<scf::YieldOp>(loc, stored);
+      inits.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    }
+
     SmallVector<Value> accs = inits;
-    if (kLo || kMain > 0) {
+    if (chunk || kMain > 0) {
       auto loop = b.create<scf::ForOp>(
-          loc, kLo ? kLo : index(0), kHi ? kHi : index(kMain), index(stepWidth), inits,
-          [&](OpBuilder &nb, Location, Value col, ValueRange iter) {
+          loc, chunk ? chunk->kLo : index(0), chunk ? chunk->kHi : index(kMain),
+          index(stepWidth), inits, [&](OpBuilder &nb, Location, Value col, ValueRange iter) {
             nb.create<scf::YieldOp>(loc, step(nb, col, iter, /*tail=*/false));
           });
       accs = loop.getResults();
     }
-    if (kMain < k && !lastChunk) {
-      accs = step(b, index(kMain), accs, /*tail=*/true);
-    } else if (kMain < k) {
-      SmallVector<Type> types(accs.size(), vecType);
-      Value tailColumn = index(kMain); // before the if: `index` builds at b's point
-      auto ifOp = b.create<scf::IfOp>(loc, types, lastChunk, /*withElseRegion=*/true);
-      OpBuilder tb = ifOp.getThenBodyBuilder();
-      tb.create<scf::YieldOp>(loc, step(tb, tailColumn, accs, /*tail=*/true));
-      OpBuilder eb = ifOp.getElseBodyBuilder();
-      eb.create<scf::YieldOp>(loc, accs);
-      accs.assign(ifOp.getResults().begin(), ifOp.getResults().end());
-    }
 
+    // The tail, then the horizontal sums added to C.
+    auto finish = [&](SmallVector<Value> accs) {
+      if (kMain < k)
+        accs = step(b, index(kMain), accs, /*tail=*/true);
+      for (int64_t i = 0; i < tm; ++i)
+        for (int64_t j = 0; j < tn; ++j) {
+          // Reassociable, so that the 16 lanes are summed as a tree rather than a
+          // chain of dependent adds (with a head dimension of 64 the reductions
+          // cost as much as the products).
+          Value old = b.create<memref::LoadOp>(loc, c, at(ms[i], ns[j]));
+          Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD,
+                                                    accs[i * tn + j], old,
+                                                    arith::FastMathFlags::reassoc);
+          b.create<memref::StoreOp>(loc, sum, c, at(ms[i], ns[j]));
+        }
+    };
+    if (!chunk) {
+      finish(accs);
+      return;
+    }
+    auto ifOp = b.create<scf::IfOp>(loc, chunk->last, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    finish(accs);
+    b.setInsertionPointToStart(ifOp.elseBlock());
     for (int64_t i = 0; i < tm; ++i)
-      for (int64_t j = 0; j < tn; ++j) {
-        // Reassociable, so that the 16 lanes are summed as a tree rather than a
-        // chain of dependent adds (with a head dimension of 64 the reductions
-        // cost as much as the products).
-        Value old = b.create<memref::LoadOp>(loc, c, at(ms[i], ns[j]));
-        Value sum = b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD,
-                                                  accs[i * tn + j], old,
-                                                  arith::FastMathFlags::reassoc);
-        b.create<memref::StoreOp>(loc, sum, c, at(ms[i], ns[j]));
-      }
+      for (int64_t j = 0; j < tn; ++j)
+        b.create<vector::StoreOp>(loc, accs[i * tn + j], chunk->partials,
+                                  ValueRange{partialRow(i, j), index(0)});
   }
 
   /// `for n in [lo, hi) step tn: kernel(m0, n, tm, tn)`.
@@ -339,9 +379,12 @@ public:
   /// the tokens' chunk of A (at most smallChunkBytes) stays in L1 while the
   /// weight rows' chunks stream past, where whole rows of 8 tokens (64 KiB at
   /// k = 2048) came from L2 again for every row tile, and those L2 reads took
-  /// the L1 miss buffers the weight stream needs. Each chunk adds its partial
-  /// sums to C. Chunks are balanced multiples of the vector step; the last
-  /// one also takes the zero-padded tail.
+  /// the L1 miss buffers the weight stream needs. Between chunks the
+  /// accumulators wait as vectors in a buffer of the block (Chunk), so a
+  /// chunk costs a load and a store per accumulator rather than a horizontal
+  /// sum, and each output is summed in the order of the one-token kernel.
+  /// Chunks are balanced multiples of the vector step; the last one also
+  /// takes the zero-padded tail and sums into C.
   void smallBatchBlock(Value nStart, Value nEnd, Value tokens) {
     const int64_t tn = tiles.smallTileRows, tm = tiles.smallTileTokens;
     auto bType = cast<MemRefType>(bT.getType());
@@ -359,9 +402,8 @@ public:
     Value nMain = b.create<arith::AddIOp>(
         loc, nStart,
         b.create<arith::MulIOp>(loc, b.create<arith::DivUIOp>(loc, count, index(tn)), index(tn)));
-    // All the row tiles over the columns [kLo, kHi) (the whole rows when null).
-    auto rowTile = [&](Value lo, Value hi, int64_t rowsPerTile, Value kLo, Value kHi,
-                       Value lastChunk) {
+    // All the row tiles over one chunk of the columns (the whole rows when null).
+    auto rowTile = [&](Value lo, Value hi, int64_t rowsPerTile, const Chunk *chunk) {
       b.create<scf::ForOp>(
           loc, lo, hi, index(rowsPerTile), ValueRange{},
           [&](OpBuilder &nb, Location, Value n0, ValueRange) {
@@ -376,7 +418,7 @@ public:
                                    OpBuilder::InsertionGuard g2(b);
                                    b.setInsertionPoint(tb.getInsertionBlock(),
                                                        tb.getInsertionPoint());
-                                   kernel(m0, n0, tm, rowsPerTile, kLo, kHi, lastChunk);
+                                   kernel(m0, n0, tm, rowsPerTile, chunk);
                                    b.create<scf::YieldOp>(loc);
                                  });
             for (int64_t size = tm / 2; size >= 1; size /= 2) {
@@ -387,7 +429,7 @@ public:
               {
                 OpBuilder::InsertionGuard g2(b);
                 b.setInsertionPointToStart(ifOp.thenBlock());
-                kernel(done, n0, size, rowsPerTile, kLo, kHi, lastChunk);
+                kernel(done, n0, size, rowsPerTile, chunk);
               }
               done = b.create<arith::SelectOp>(
                   loc, fits, b.create<arith::AddIOp>(loc, done, index(size)), done);
@@ -395,18 +437,17 @@ public:
             b.create<scf::YieldOp>(loc);
           });
     };
-    auto allTiles = [&](Value kLo, Value kHi, Value lastChunk) {
-      rowTile(nStart, nMain, tn, kLo, kHi, lastChunk);
-      rowTile(nMain, nEnd, 1, kLo, kHi, lastChunk);
+    auto allTiles = [&](const Chunk *chunk) {
+      rowTile(nStart, nMain, tn, chunk);
+      rowTile(nMain, nEnd, 1, chunk);
     };
 
     const int64_t step = stepWidth(), kMain = k - k % step;
     // Chunks of at least smallMinChunkColumns: shorter ones cost more in
-    // horizontal sums than they save, and a reduction that is not split sums
-    // in the order of the one-token kernel.
+    // partial sums stored and loaded again than they save.
     const int64_t minSteps = std::max<int64_t>(1, tiles.smallMinChunkColumns / step);
     if (kMain < 2 * minSteps * step) {
-      allTiles({}, {}, {});
+      allTiles(nullptr);
     } else {
       // Chunk length: the longest multiple of the step whose columns of all
       // the call's tokens fit smallChunkBytes (at least one step), then
@@ -422,18 +463,52 @@ public:
       };
       Value chunks = ceilDiv(index(kMain / step), maxSteps);
       Value chunkSteps = ceilDiv(index(kMain / step), chunks);
-      Value chunk = b.create<arith::MulIOp>(loc, chunkSteps, index(step));
+      Value chunkColumns = b.create<arith::MulIOp>(loc, chunkSteps, index(step));
+      // The accumulators between chunks: a vector per token and row of the
+      // block (the unit of work of a thread; 32 KiB at 8 tokens and 64 rows),
+      // on the thread's stack, so that a call allocates nothing. The stack
+      // pointer is saved and restored around it by hand: memref.alloca_scope
+      // cannot be lowered inside the scf.parallel of a --threads=1 build, and
+      // an alloca in a loop would otherwise grow the stack per block. Past
+      // smallPartialBytes (many tokens where no packed GEMM takes them) the
+      // reduction is one chunk, which needs no buffer.
+      Value slots = b.create<arith::MulIOp>(loc, count, tokens);
+      Value fits = b.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::ule, slots,
+          index(tiles.smallPartialBytes / (width * int64_t(sizeof(float)))));
+      chunkColumns = b.create<arith::SelectOp>(loc, fits, chunkColumns, index(kMain));
+      slots = b.create<arith::SelectOp>(loc, fits, slots, index(0));
+      // (Calls of intrinsics until tfc-lower-intrinsic-calls: the deallocation
+      // pipeline refuses LLVM ops, whose memory effects it does not know.)
+      auto module = a.getParentRegion()->getParentOfType<ModuleOp>();
+      Type pointer = LLVM::LLVMPointerType::get(b.getContext());
+      func::FuncOp save = tfc::intrinsicDeclaration(module, "llvm.stacksave.p0",
+                                                    b.getFunctionType({}, {pointer}));
+      func::FuncOp restore = tfc::intrinsicDeclaration(module, "llvm.stackrestore.p0",
+                                                       b.getFunctionType({pointer}, {}));
+      Value stack = b.create<func::CallOp>(loc, save, ValueRange{}).getResult(0);
+      Value partials = b.create<memref::AllocaOp>(
+          loc, MemRefType::get({ShapedType::kDynamic, width}, b.getF32Type()), ValueRange{slots},
+          b.getI64IntegerAttr(64));
       b.create<scf::ForOp>(
-          loc, index(0), index(kMain), chunk, ValueRange{},
+          loc, index(0), index(kMain), chunkColumns, ValueRange{},
           [&](OpBuilder &cb, Location, Value kLo, ValueRange) {
-            OpBuilder::InsertionGuard g(b);
+            OpBuilder::InsertionGuard g2(b);
             b.setInsertionPoint(cb.getInsertionBlock(), cb.getInsertionPoint());
-            Value kHi = b.create<arith::MinUIOp>(loc, b.create<arith::AddIOp>(loc, kLo, chunk),
-                                                 index(kMain));
-            Value last = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, kHi, index(kMain));
-            allTiles(kLo, kHi, last);
+            Chunk chunk;
+            chunk.kLo = kLo;
+            chunk.kHi = b.create<arith::MinUIOp>(
+                loc, b.create<arith::AddIOp>(loc, kLo, chunkColumns), index(kMain));
+            chunk.first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, kLo, index(0));
+            chunk.last =
+                b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, chunk.kHi, index(kMain));
+            chunk.partials = partials;
+            chunk.row0 = nStart;
+            chunk.tokens = tokens;
+            allTiles(&chunk);
             b.create<scf::YieldOp>(loc);
           });
+      b.create<func::CallOp>(loc, restore, ValueRange{stack});
     }
     prefetch = {};
   }

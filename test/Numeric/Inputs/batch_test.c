@@ -1,6 +1,6 @@
 /*===- batch_test.c - tfc_decode_batch equals the sessions run one by one ---===*
  *
- *   batch_test MODEL.so --random-weights SEED [--steps N]
+ *   batch_test MODEL.so --random-weights SEED [--steps N] [--exact]
  *
  * Drives a compiled decoder through tfc.h only. Five sessions are brought to
  * different positions (0, 3, 7, 1 and 12 tokens), twice: a reference set run
@@ -18,7 +18,10 @@
  *   5. steps of 2, 3, 5, 8, 16, 17 and 31 sessions (one token each, at
  *      positions 0-3) give the logits of the sessions run one by one.
  * Logits of the batch may differ from one-by-one decoding by rounding only
- * (products over more rows may sum in another order): relative 1e-5.
+ * (products over more rows may sum in another order): relative 1e-5. With
+ * --exact, the steps of check 5 (one token per session: the small-batch
+ * kernel, whose sums keep the one-token kernel's order) must give the same
+ * bits.
  * Prints "ok: ..." per check; exits 1 at the first failure.
  *
  *===----------------------------------------------------------------------===*/
@@ -82,12 +85,17 @@ static void run_reference(const int32_t *tokens, const int32_t *n, float *logits
   }
 }
 
-static void expect_close(const float *got, const float *want, size_t rows, const char *what) {
+static void expect_within(const float *got, const float *want, size_t rows, const char *what,
+                          double tolerance) {
   double d = max_rel_diff(got, want, rows * (size_t)vocab);
-  if (d > TOLERANCE) {
+  if (d > tolerance) {
     fprintf(stderr, "FAIL: %s: logits differ by %g\n", what, d);
     exit(1);
   }
+}
+
+static void expect_close(const float *got, const float *want, size_t rows, const char *what) {
+  expect_within(got, want, rows, what, TOLERANCE);
 }
 
 static void expect_positions(const char *what) {
@@ -101,10 +109,11 @@ static void expect_positions(const char *what) {
 
 int main(int argc, char **argv) {
   if (argc < 4 || strcmp(argv[2], "--random-weights") != 0) {
-    fprintf(stderr, "usage: batch_test MODEL.so --random-weights SEED [--steps N]\n");
+    fprintf(stderr, "usage: batch_test MODEL.so --random-weights SEED [--steps N] [--exact]\n");
     return 2;
   }
   int steps = argc >= 6 && strcmp(argv[4], "--steps") == 0 ? atoi(argv[5]) : 8;
+  int exact = strcmp(argv[argc - 1], "--exact") == 0;
   void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     fprintf(stderr, "FAIL: dlopen: %s\n", dlerror());
@@ -268,7 +277,7 @@ int main(int argc, char **argv) {
           fail("batched step");
         char what[64];
         snprintf(what, sizeof what, "a step of %d sessions", count);
-        expect_close(many_got, many_want, (size_t)count, what);
+        expect_within(many_got, many_want, (size_t)count, what, exact ? 0.0 : TOLERANCE);
         for (int k = 0; k < count; ++k)
           next[k] = argmax(many_want + (size_t)k * vocab);
       }
@@ -279,7 +288,8 @@ int main(int argc, char **argv) {
     }
     free(many_want);
     free(many_got);
-    printf("ok: steps of 2, 3, 5, 8, 16, 17 and 31 sessions match one by one\n");
+    printf("ok: steps of 2, 3, 5, 8, 16, 17 and 31 sessions match one by one%s\n",
+           exact ? ", bit for bit" : "");
   }
   return 0;
 }

@@ -40,12 +40,16 @@ struct MatmulStrategy {
   /// The small-batch kernel's reduction is split in chunks whose columns of
   /// all the call's tokens take at most this many bytes of A, which then stay
   /// in L1 (48 KiB here) while the weights stream past: 1024 f32 of 8 tokens.
-  /// Each chunk costs a horizontal sum per accumulator: 16 KiB was as fast at
-  /// 8 tokens on the TinyLlama slice and slower at 16 (stories15M: two chunks
-  /// of its 288 columns instead of one).
+  /// Between chunks each accumulator is stored and loaded again as a vector
+  /// (once a horizontal sum per chunk: then 16 KiB was as fast at 8 tokens on
+  /// the TinyLlama slice and slower at 16).
   int64_t smallChunkBytes = 32 * 1024;
   /// The shortest chunk, and half the shortest reduction that is split.
   int64_t smallMinChunkColumns = 256;
+  /// The largest stack buffer of a thread's accumulators between chunks (a
+  /// vector per token and weight row of its block: 126 KiB at 31 tokens and
+  /// 64 rows); beyond it the reduction is not split.
+  int64_t smallPartialBytes = 128 * 1024;
 
   /// With bf16Dot, the small-batch kernel of bf16 weights computes
   /// vdpbf16ps's sums with two FMAs (odd then even products, each exact)

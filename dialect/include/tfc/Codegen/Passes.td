@@ -311,8 +311,12 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     tiles, so each weight vector is read once per call, and the reduction
     blocked in chunks outside the row tiles: the chunk of A of all the
     call's tokens (at most 32 KiB) stays in L1 while the weight rows' chunks
-    stream past, each kernel prefetching the next row tile's columns; each
-    chunk adds its sums to C. With `bf16-dot` it computes vdpbf16ps's sums
+    stream past, each kernel prefetching the next row tile's columns;
+    between chunks the accumulators wait as vectors in a stack buffer of
+    the thread's block (a load and a store each rather than a horizontal
+    sum; at most 128 KiB, else the reduction is not split),
+    so every output is summed in the order of the one-token kernel, bit for
+    bit, and the last chunk sums them into C. With `bf16-dot` it computes vdpbf16ps's sums
     with FMAs (odd products, then even ones: the same bits as the one-token
     kernel, at the FMA's rate) on A rounded to bf16 and split into even and
     odd columns once per call.
@@ -469,8 +473,9 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
            "(left to scalar loops)">
   ];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect", "::mlir::math::MathDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 
