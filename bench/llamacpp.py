@@ -45,14 +45,15 @@ SHAPES = {
     "tinyllama": (2048, 22, 32, 4, 5632, 32000, 2048, "F16"),  # TinyLlama-1.1B
     "stories15m": (288, 6, 6, 6, 768, 32000, 1024, "F32"),
 }
-# tfc --weight-type -> llama-quantize's type and options. The files are what llama-quantize
-# makes of a type (for most types it keeps output.weight in Q6_K, as users' files have it);
-# q4_k and q5_k are made --pure (every matrix Q4_K / Q5_K), since llama.cpp has no plain
-# Q4_K or Q5_K file type.
+# tfc --weight-type -> llama-quantize's type and options. q8_0, q4_0, q4_k and q5_k files are
+# made --pure (every matrix, output.weight too, in the one type): by default llama-quantize
+# keeps output.weight in Q6_K, which tfc, compiling a model for one type, would convert at
+# load, so the two engines would read different bytes (tfc fewer in Q4_0, more in Q8_0) and
+# GB/s counted on the file would be wrong. Pure files make both read the same bytes.
 # tfc's q4_k_m has llama-quantize's per-layer types, so it uses every block of the file in
 # place and reads the file's bytes, on which its GB/s are counted.
-TYPES = {"f32": ("F32", []), "f16": ("F16", []), "bf16": ("BF16", []), "q8_0": ("Q8_0", []),
-         "q4_0": ("Q4_0", []), "q4_k": ("Q4_K_S", ["--pure"]), "q5_k": ("Q5_K_S", ["--pure"]),
+TYPES = {"f32": ("F32", []), "f16": ("F16", []), "bf16": ("BF16", []), "q8_0": ("Q8_0", ["--pure"]),
+         "q4_0": ("Q4_0", ["--pure"]), "q4_k": ("Q4_K_S", ["--pure"]), "q5_k": ("Q5_K_S", ["--pure"]),
          "q6_k": ("Q6_K", []),
          "q4_k_m": ("Q4_K_M", [])}
 GGML_TYPES = {"F32": (0, 1, 4), "F16": (1, 1, 2)}
@@ -262,7 +263,8 @@ def main():
         files = {}
         for t in types:
             qtype, options = TYPES[t]
-            path = source if qtype == shape[7] else os.path.join(work, "%s-%s.gguf" % (shape_name, qtype))
+            path = source if qtype == shape[7] else os.path.join(
+                work, "%s-%s%s.gguf" % (shape_name, qtype, "-pure" if "--pure" in options else ""))
             if qtype == "F32" and shape[7] != "F32":
                 continue  # no F32 file of the large shape: it would not be compared fairly
             if not os.path.exists(path):
