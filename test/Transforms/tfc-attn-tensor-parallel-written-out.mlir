@@ -146,3 +146,32 @@ module {
     return %o : tensor<?x8xf32>
   }
 }
+
+// -----
+
+// Grouped query attention without repeat_kv (the sdpa takes 2 K/V heads for its
+// 4 query heads): each rank 2 query heads and their one K/V head.
+
+// CHECK-LABEL: func.func @grouped
+// CHECK: attn.sdpa {{.*}} {heads = 2 : i64, kv_heads = 1 : i64, {{.*}}} : tensor<2x?x2xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32> -> tensor<2x?x2xf32>
+// CHECK: attn.all_reduce %{{.*}} ranks 2 : tensor<?x8xf32>
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 0 feed-forward blocks (per layer loop body), 0 mixtures of experts, 0 embeddings; output head replicated}}
+module {
+  func.func @grouped(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+    %wq = attn.weight "q.weight" : tensor<8x8xf32>
+    %wk = attn.weight "k.weight" : tensor<4x8xf32>
+    %wv = attn.weight "v.weight" : tensor<4x8xf32>
+    %wo = attn.weight "o.weight" : tensor<8x8xf32>
+    %q = attn.linear %x, %wq : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+    %k = attn.linear %x, %wk : tensor<?x8xf32>, tensor<4x8xf32> -> tensor<?x4xf32>
+    %v = attn.linear %x, %wv : tensor<?x8xf32>, tensor<4x8xf32> -> tensor<?x4xf32>
+    %qh = attn.split_heads %q : tensor<?x8xf32> -> tensor<4x?x2xf32>
+    %kh = attn.split_heads %k : tensor<?x4xf32> -> tensor<2x?x2xf32>
+    %vh = attn.split_heads %v : tensor<?x4xf32> -> tensor<2x?x2xf32>
+    %s = attn.sdpa %qh, %kh, %vh {heads = 4 : i64, kv_heads = 2 : i64, scale = 0.7071067811865476 : f64} : tensor<4x?x2xf32>, tensor<2x?x2xf32>, tensor<2x?x2xf32> -> tensor<4x?x2xf32>
+    %m = attn.merge_heads %s : tensor<4x?x2xf32> -> tensor<?x8xf32>
+    %o = attn.linear %m, %wo : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+    return %o : tensor<?x8xf32>
+  }
+}

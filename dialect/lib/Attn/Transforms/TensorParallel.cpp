@@ -308,19 +308,28 @@ public:
                                 << ") do not divide one another: attention replicated";
       return true;
     }
-    int64_t kvHeld = kvParts == ranks ? kvHeads / ranks : 1;
-    // Every repeat_kv must still repeat a whole number of times per rank.
-    for (HeadChain *chain : {&*k, &*v}) {
-      int64_t held = kvHeld;
-      for (Operation *step : llvm::reverse(chain->steps)) {
+    // The heads each operand of the sdpa will have on a rank: every repeat_kv
+    // must still repeat a whole number of times, and the sdpa must still be
+    // grouped query attention (the query's heads a multiple of the key's,
+    // the key's those of the value).
+    auto heldAtSdpa = [&](const HeadChain &chain, int64_t held) -> std::optional<int64_t> {
+      for (Operation *step : llvm::reverse(chain.steps)) {
         if (!isa<RepeatKVOp>(step))
           continue;
         int64_t repeated = headsOf(step->getResult(0));
         if (repeated % ranks != 0 || (repeated / ranks) % held != 0)
-          return false;
+          return std::nullopt;
         held = repeated / ranks;
       }
-    }
+      return held;
+    };
+    int64_t kvHeld = kvParts == ranks ? kvHeads / ranks : 1;
+    int64_t sdpaHeads = sdpa.getHeads();
+    std::optional<int64_t> qAt = heldAtSdpa(*q, heads / ranks), kAt = heldAtSdpa(*k, kvHeld),
+                           vAt = heldAtSdpa(*v, kvHeld);
+    if (!qAt || !kAt || !vAt || sdpaHeads % ranks != 0 || *qAt != sdpaHeads / ranks ||
+        *kAt != *vAt || *qAt % *kAt != 0)
+      return false;
     auto outDim = [](LinearOp l) -> int64_t { return l.getWeightInOut() ? 1 : 0; };
     if (!canShard(q->proj.getWeight(), outDim(q->proj), ranks) ||
         !canShard(k->proj.getWeight(), outDim(k->proj), kvParts) ||
@@ -355,7 +364,7 @@ public:
                                                            : headsOf(step->getOperand(0)));
       done.insert(proj);
     }
-    sdpa.setHeadsAttr(b.getI64IntegerAttr(sdpa.getHeads() / ranks));
+    sdpa.setHeadsAttr(b.getI64IntegerAttr(sdpaHeads / ranks));
     sdpa.setKvHeadsAttr(b.getI64IntegerAttr(headsOf(sdpa.getKey())));
     setHeads(sdpa.getResult(), headsOf(sdpa.getResult()) / ranks);
     narrowLastDim(merge.getResult(), ranks);
