@@ -52,6 +52,7 @@ TP_MODELS = {
     # Checkpoints of test/Numeric/lib/hf_checkpoint.py (with --weights only).
     "deepseek-v2": ("moe", dict(vocab=97, dim=64)),
     "mixtral": ("moe", dict(vocab=97, dim=64)),
+    "llama": ("llama", dict(vocab=97, dim=64)),
 }
 
 TP_TOL = 1e-5

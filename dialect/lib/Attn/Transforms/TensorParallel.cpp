@@ -271,6 +271,113 @@ public:
     ++attentions;
   }
 
+  // Attention written out by the model (tdsl attend, as a GGUF file imports):
+  //   o(merge_heads(sdpa(Q, K, V))), Q = rope(split_heads(q(x))),
+  //   K = repeat_kv(rope(split_heads(k(x)))), V = repeat_kv(split_heads(v(x)))
+  // (rope and repeat_kv optional) => all_reduce of the same with q/k/v
+  // column-parallel by whole heads and o row-parallel: the split of
+  // splitAttention, the heads of every step on the way narrowed with it.
+  // Returns false when `sdpa` is not of that form (nothing changed, the caller
+  // says so); true when it is, split or refused with a remark.
+  bool splitWrittenOutAttention(SDPAOp sdpa) {
+    std::optional<HeadChain> q = headChain(sdpa.getQuery()), k = headChain(sdpa.getKey()),
+                             v = headChain(sdpa.getValue());
+    if (!q || !k || !v || !sdpa.getResult().hasOneUse())
+      return false;
+    auto merge = dyn_cast<MergeHeadsOp>(*sdpa->getUsers().begin());
+    if (!merge || !merge.getResult().hasOneUse())
+      return false;
+    auto out = dyn_cast<LinearOp>(*merge->getUsers().begin());
+    if (!out || out.getInput() != merge.getResult() || done.contains(out))
+      return false;
+    int64_t heads = headsOf(q->split.getResult()), kvHeads = headsOf(k->split.getResult());
+    if (headsOf(v->split.getResult()) != kvHeads)
+      return false;
+    if (heads % ranks != 0) {
+      emitRemark(sdpa.getLoc()) << "heads (" << heads << ") not divisible by ranks (" << ranks
+                                << "): attention replicated";
+      return true;
+    }
+    int64_t kvParts;
+    if (kvHeads % ranks == 0) {
+      kvParts = ranks;
+    } else if (ranks % kvHeads == 0) {
+      kvParts = kvHeads;
+    } else {
+      emitRemark(sdpa.getLoc()) << "kv_heads (" << kvHeads << ") and ranks (" << ranks
+                                << ") do not divide one another: attention replicated";
+      return true;
+    }
+    // The heads each operand of the sdpa will have on a rank: every repeat_kv
+    // must still repeat a whole number of times, and the sdpa must still be
+    // grouped query attention (the query's heads a multiple of the key's,
+    // the key's those of the value).
+    auto heldAtSdpa = [&](const HeadChain &chain, int64_t held) -> std::optional<int64_t> {
+      for (Operation *step : llvm::reverse(chain.steps)) {
+        if (!isa<RepeatKVOp>(step))
+          continue;
+        int64_t repeated = headsOf(step->getResult(0));
+        if (repeated % ranks != 0 || (repeated / ranks) % held != 0)
+          return std::nullopt;
+        held = repeated / ranks;
+      }
+      return held;
+    };
+    int64_t kvHeld = kvParts == ranks ? kvHeads / ranks : 1;
+    int64_t sdpaHeads = sdpa.getHeads();
+    std::optional<int64_t> qAt = heldAtSdpa(*q, heads / ranks), kAt = heldAtSdpa(*k, kvHeld),
+                           vAt = heldAtSdpa(*v, kvHeld);
+    if (!qAt || !kAt || !vAt || sdpaHeads % ranks != 0 || *qAt != sdpaHeads / ranks ||
+        *kAt != *vAt || *qAt % *kAt != 0)
+      return false;
+    auto outDim = [](LinearOp l) -> int64_t { return l.getWeightInOut() ? 1 : 0; };
+    if (!canShard(q->proj.getWeight(), outDim(q->proj), ranks) ||
+        !canShard(k->proj.getWeight(), outDim(k->proj), kvParts) ||
+        !canShard(v->proj.getWeight(), outDim(v->proj), kvParts) ||
+        !canShard(q->proj.getBias(), 0, ranks) || !canShard(k->proj.getBias(), 0, kvParts) ||
+        !canShard(v->proj.getBias(), 0, kvParts) ||
+        !canShard(out.getWeight(), 1 - outDim(out), ranks) ||
+        !canShard(out.getBias(), kRankZeroOnly, ranks)) {
+      emitRemark(sdpa.getLoc(), "a projection weight has other uses: attention replicated");
+      return true;
+    }
+    if (!rowsStayQuantized(out, "attention", inputWidth(out.getWeight(), out.getWeightInOut())))
+      return true;
+    if (kvParts != ranks)
+      emitRemark(sdpa.getLoc()) << "kv_heads (" << kvHeads << ") is not a multiple of ranks ("
+                                << ranks << "): each K/V head is replicated on "
+                                << ranks / kvHeads << " ranks";
+    OpBuilder b(sdpa);
+    for (auto [chain, parts] : {std::pair(&*q, ranks), std::pair(&*k, kvParts),
+                                std::pair(&*v, kvParts)}) {
+      LinearOp proj = chain->proj;
+      b.setInsertionPoint(proj);
+      proj.getWeightMutable().assign(shard(b, proj.getWeight(), outDim(proj), parts, ranks));
+      if (proj.getBias())
+        proj.getBiasMutable().assign(shard(b, proj.getBias(), 0, parts, ranks));
+      narrowLastDim(proj.getResult(), parts);
+      Value heads = chain->split.getResult();
+      setHeads(heads, headsOf(heads) / parts);
+      // rope keeps its input's type; repeat_kv repeats to its heads / ranks.
+      for (Operation *step : llvm::reverse(chain->steps))
+        setHeads(step->getResult(0), isa<RepeatKVOp>(step) ? headsOf(step->getResult(0)) / ranks
+                                                           : headsOf(step->getOperand(0)));
+      done.insert(proj);
+    }
+    sdpa.setHeadsAttr(b.getI64IntegerAttr(sdpaHeads / ranks));
+    sdpa.setKvHeadsAttr(b.getI64IntegerAttr(headsOf(sdpa.getKey())));
+    setHeads(sdpa.getResult(), headsOf(sdpa.getResult()) / ranks);
+    narrowLastDim(merge.getResult(), ranks);
+    b.setInsertionPoint(out);
+    out.getWeightMutable().assign(shard(b, out.getWeight(), 1 - outDim(out), ranks, ranks));
+    if (out.getBias())
+      shard(b, out.getBias(), kRankZeroOnly, ranks, ranks);
+    sumOverRanks(b, out.getResult(), ranks);
+    done.insert(out);
+    ++attentions;
+    return true;
+  }
+
   // latent_attention(x) => all_reduce(latent_attention(x) with heads / N), as
   // DeepSeek's own tensor parallelism splits MLA: the per-head up-projections
   // (q_proj or q_b_proj, kv_b_proj) by their rows, o_proj by its columns; the
@@ -454,6 +561,48 @@ public:
   bool headSplit = false;
 
 private:
+  /// An operand of a written-out attn.sdpa traced back to its projection:
+  /// `steps` (attn.rope, attn.repeat_kv, nearest the sdpa first) on
+  /// split_heads(proj(x)), each value on the way used once.
+  struct HeadChain {
+    LinearOp proj;
+    SplitHeadsOp split;
+    SmallVector<Operation *> steps;
+  };
+
+  std::optional<HeadChain> headChain(Value v) const {
+    HeadChain chain;
+    while (v.hasOneUse()) {
+      Operation *def = v.getDefiningOp();
+      if (isa_and_nonnull<RopeOp, RepeatKVOp>(def)) {
+        chain.steps.push_back(def);
+        v = def->getOperand(0);
+        continue;
+      }
+      auto split = dyn_cast_or_null<SplitHeadsOp>(def);
+      if (!split || !split.getInput().hasOneUse())
+        return std::nullopt;
+      auto proj = split.getInput().getDefiningOp<LinearOp>();
+      if (!proj || done.contains(proj))
+        return std::nullopt;
+      chain.proj = proj;
+      chain.split = split;
+      return chain;
+    }
+    return std::nullopt;
+  }
+
+  /// The heads of `[heads, n, d]` (static: the verifiers of the head ops say so).
+  static int64_t headsOf(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
+
+  /// `[heads, n, d]` -> `[heads', n, d]`.
+  static void setHeads(Value v, int64_t heads) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape(type.getShape());
+    shape[0] = heads;
+    v.setType(RankedTensorType::get(shape, type.getElementType()));
+  }
+
   /// The stacked expert weight behind operand `w` of a moe with `experts`
   /// experts, when only it uses it: the attn.weight itself ([E, ...]) or its
   /// slice [o, 0, ...] [E, full...] with unit strides.
@@ -626,22 +775,25 @@ struct AttnTensorParallelPass
       else if (auto l = dyn_cast<LinearOp>(op))
         linears.push_back(l);
     });
-    // Attention spelled out by the model (tdsl attend(q, k, v): split_heads,
-    // rope, sdpa, merge_heads between its own linear layers, as a GGUF file
-    // imports) is not recognized: replicated, said once per function.
-    llvm::SmallPtrSet<Operation *, 4> saidIn;
-    module.walk([&](SDPAOp sdpa) {
-      Operation *func = sdpa->getParentOfType<func::FuncOp>();
-      if (saidIn.insert(func).second)
-        emitRemark(sdpa.getLoc(), "attention written out (attend: split_heads, sdpa, "
-                                  "merge_heads) is not split: replicated");
-    });
     for (MoEOp moe : mixtures)
       split.splitExperts(moe);
     for (AttentionOp a : attentions)
       split.splitAttention(a);
     for (LatentAttentionOp m : latents)
       split.splitLatentAttention(m);
+    // Attention spelled out by the model (tdsl attend(q, k, v): split_heads,
+    // rope, repeat_kv, sdpa, merge_heads between its own linear layers, as a
+    // GGUF file imports); any other form around an sdpa is replicated, said
+    // once per function. (No attn.attention is decomposed yet: every sdpa
+    // here is the model's own.)
+    SmallVector<SDPAOp> sdpas;
+    module.walk([&](SDPAOp sdpa) { sdpas.push_back(sdpa); });
+    llvm::SmallPtrSet<Operation *, 4> saidIn;
+    for (SDPAOp sdpa : sdpas)
+      if (!split.splitWrittenOutAttention(sdpa) &&
+          saidIn.insert(sdpa->getParentOfType<func::FuncOp>()).second)
+        emitRemark(sdpa.getLoc(), "attention written out (split_heads, sdpa, merge_heads) "
+                                  "not between q/k/v and output linear layers: replicated");
     for (LinearOp l : linears)
       split.splitFeedForward(l);
     auto decoder = module.lookupSymbol<func::FuncOp>("decoder");

@@ -364,9 +364,14 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
       stay f32 on the ranks: its attention or MLP is replicated instead (a
       remark says so), so every rank quantizes as one process does. (K-quant
       rows that are whole Q8_0 blocks per rank are split, stored as Q8_0.)
-    * Attention written out by the model (tdsl `attend`: its own q/k/v
-      linear layers, `attn.split_heads`, `attn.sdpa`, `attn.merge_heads`, as
-      a GGUF file imports) is not recognized: replicated, with a remark.
+    * Attention written out by the model (tdsl `attend`, as a GGUF file
+      imports it: q/k/v `attn.linear`, `attn.split_heads`, optional
+      `attn.rope` and `attn.repeat_kv`, `attn.sdpa`, `attn.merge_heads`, the
+      output `attn.linear`, each value used once) splits as self-attention
+      does: q rows by ranks, k/v rows by whole K/V heads, the output layer's
+      columns, the heads of every op on the way narrowed, then
+      `attn.all_reduce`. An `attn.sdpa` not in that form is replicated, with
+      a remark.
     * Everything else (norms, cross-attention) is replicated: each rank
       computes it whole, which is correct but not split. Any other weight with
       several uses is never sharded.
