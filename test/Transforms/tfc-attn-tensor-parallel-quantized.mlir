@@ -2,6 +2,9 @@
 // RUN: tfc-opt %s -tfc-attn-tensor-parallel="ranks=4 weight-type=q4_k" 2>&1 | FileCheck %s --check-prefix=Q4K --enable-var-scope
 // RUN: tfc-opt %s -tfc-attn-tensor-parallel="ranks=4 weight-type=f32" 2>&1 | FileCheck %s --check-prefix=F32 --enable-var-scope
 // RUN: tfc-opt %s -tfc-attn-tensor-parallel="ranks=2 weight-type=q8_0" 2>&1 | FileCheck %s --check-prefix=TWO --enable-var-scope
+// RUN: tfc-opt %s -tfc-attn-tensor-parallel="ranks=2 weight-type=f32 stored-blocks=l.1.down.weight=Q4_K/256" 2>&1 | FileCheck %s --check-prefix=FILE --enable-var-scope
+// RUN: tfc-opt %s -tfc-attn-tensor-parallel="ranks=2 stored-blocks=l.0.o.weight=Q8_0/32,l.1.down.weight=Q8_0/32" 2>&1 | FileCheck %s --check-prefix=FILE32 --enable-var-scope
+// RUN: not tfc-opt %s -tfc-attn-tensor-parallel="ranks=2 stored-blocks=l.0.o.weight" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // Under a quantized weight type, every rank must quantize a weight as one
 // process does (tfc-lower-entry-points stores a linear layer's rows in ggml
@@ -29,6 +32,17 @@
 
 // F32: remark: tensor parallel over 4 ranks: split 1 attention and 1 feed-forward blocks
 // TWO: remark: tensor parallel over 2 ranks: split 1 attention and 1 feed-forward blocks
+
+// The weight file's own blocks (stored-blocks, a GGUF file's quantized
+// tensors), whatever the weight type: one layer's down matrix stored in Q4_K
+// super-blocks of 256 would be cut into 64 values per rank, so the MLP is
+// replicated (under f32 too: the file's blocks are dequantized whole); Q8_0
+// blocks of 32 are whole per rank (32 of o's 64, 64 of down's 128): all split.
+// FILE: remark: feed-forward block: the output projection's rows, 128 values in Q4_K blocks of 256 in the weight file ('l.1.down.weight'), would be 64 per rank, not whole blocks: feed-forward block replicated
+// FILE: remark: tensor parallel over 2 ranks: split 1 attention and 0 feed-forward blocks
+// FILE: attn.weight "l." * ".down.weight" layers 2 : tensor<2x64x128xf32>
+// FILE32: remark: tensor parallel over 2 ranks: split 1 attention and 1 feed-forward blocks
+// BAD: error: stored-blocks: 'l.0.o.weight' is not NAME=TYPE/N (N a positive block size)
 
 // expected-remark @+1 {{tensor parallel over 4 ranks: split 0 attention and 1 feed-forward blocks (per layer loop body), 0 mixtures of experts, 0 embeddings; output head replicated; 0 all-reduces saved}}
 module {

@@ -824,6 +824,11 @@ ImportResult importGgufBytes(StringRef bytes, StringRef fileName) {
     return result;
   result.tdsl = out.finish(modelIdentifier(llvm::sys::path::stem(fileName)));
   result.weightType = linearWeightType(file);
+  for (const gguf::TensorInfo &t : file.tensors())
+    if (const gguf::TypeTraits *traits = gguf::typeTraits(t.type);
+        traits && traits->blockElements > 1)
+      result.storedBlocks.push_back(std::string(t.name) + "=" + traits->name + "/" +
+                                    std::to_string(traits->blockElements));
   return result;
 }
 

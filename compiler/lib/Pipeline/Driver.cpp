@@ -154,6 +154,7 @@ int runDriver(const DriverOptions &options) {
       if (!imported.weightType.empty() && checkPipelineOptions(fromFile).empty())
         pipeline = fromFile;
     }
+    pipeline.storedBlocks = imported.storedBlocks;
     buffer = llvm::MemoryBuffer::getMemBufferCopy(imported.tdsl,
                                                   (inputPath + " (imported)").str());
   } else {

@@ -39,7 +39,8 @@ void buildAttnOptPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // The split works on model-level attention and linear layers; every pass
   // after it sees one rank's share (heads / N, ffn / N) like any smaller model.
   if (options.tensorParallel > 1)
-    pm.addPass(attn::createAttnTensorParallel({options.tensorParallel, options.weightType}));
+    pm.addPass(attn::createAttnTensorParallel(
+        {options.tensorParallel, options.weightType, options.storedBlocks}));
   if (options.testWrongRewrite)
     pm.addPass(attn::createAttnTestWrongRewrite());
   if (options.latent)

@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tfc {
 
@@ -29,6 +30,9 @@ struct ImportResult {
   /// The --weight-type the source's linear layers are stored in, when the
   /// source decides it (a GGUF file); empty otherwise.
   std::string weightType;
+  /// "NAME=TYPE/N" for each tensor the source stores in blocks of N values
+  /// (a GGUF file's quantized tensors); empty otherwise.
+  std::vector<std::string> storedBlocks;
   bool ok() const { return error.empty(); }
 };
 

@@ -13,6 +13,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include <string>
+#include <vector>
 
 namespace tfc {
 
@@ -58,6 +59,9 @@ struct PipelineOptions {
   bool testWrongRewrite = false;
   /// Ranks of Megatron-LM tensor parallelism (tfc-attn-tensor-parallel); 1: none.
   int64_t tensorParallel = 1;
+  /// "NAME=TYPE/N" for each tensor the weight file stores in blocks of N
+  /// values (a GGUF file's quantized tensors), for the tensor-parallel split.
+  std::vector<std::string> storedBlocks;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.

@@ -23,6 +23,7 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace tfc::attn {
@@ -217,7 +218,32 @@ std::optional<tfc::QuantFormat> storedFormat(StringRef weightType, int64_t width
 
 class TensorParallel {
 public:
-  TensorParallel(int64_t ranks, StringRef weightType) : ranks(ranks), weightType(weightType) {}
+  TensorParallel(int64_t ranks, StringRef weightType, ArrayRef<std::string> storedBlocks)
+      : ranks(ranks), weightType(weightType) {
+    // "NAME=TYPE/N" (parseStoredBlock, the pass option's form), checked by
+    // the pass before the split is made.
+    for (const std::string &entry : storedBlocks)
+      if (std::optional<StoredBlock> block = parseStoredBlock(entry))
+        storedIn[block->tensor] = *block;
+  }
+
+  /// A tensor the weight file stores in blocks: `elements` values of ggml
+  /// type `type` each.
+  struct StoredBlock {
+    std::string tensor;
+    std::string type;
+    int64_t elements = 0;
+  };
+
+  /// The parts of "NAME=TYPE/N" (N > 0), or none when `entry` has another form.
+  static std::optional<StoredBlock> parseStoredBlock(StringRef entry) {
+    auto [tensor, typeAndSize] = entry.rsplit('=');
+    auto [type, size] = typeAndSize.rsplit('/');
+    int64_t elements;
+    if (tensor.empty() || type.empty() || size.getAsInteger(10, elements) || elements <= 0)
+      return std::nullopt;
+    return StoredBlock{tensor.str(), type.str(), elements};
+  }
 
   // attention(x) => all_reduce(attention(x) with heads / N, q/k/v rows and o columns split)
   void splitAttention(AttentionOp op) {
@@ -248,7 +274,7 @@ public:
       emitRemark(op.getLoc(), "a projection weight has other uses: attention replicated");
       return;
     }
-    if (!rowsStayQuantized(op, "attention", inputWidth(op.getWo(), false)))
+    if (!rowsStayQuantized(op, "attention", op.getWo(), false))
       return;
     if (kvParts != ranks)
       emitRemark(op.getLoc()) << "kv_heads (" << kvHeads << ") is not a multiple of ranks (" << ranks
@@ -341,7 +367,7 @@ public:
       emitRemark(sdpa.getLoc(), "a projection weight has other uses: attention replicated");
       return true;
     }
-    if (!rowsStayQuantized(out, "attention", inputWidth(out.getWeight(), out.getWeightInOut())))
+    if (!rowsStayQuantized(out, "attention", out.getWeight(), out.getWeightInOut()))
       return true;
     if (kvParts != ranks)
       emitRemark(sdpa.getLoc()) << "kv_heads (" << kvHeads << ") is not a multiple of ranks ("
@@ -397,7 +423,7 @@ public:
       emitRemark(op.getLoc(), "a projection weight has other uses: latent attention replicated");
       return;
     }
-    if (!rowsStayQuantized(op, "latent attention", inputWidth(op.getWo(), false)))
+    if (!rowsStayQuantized(op, "latent attention", op.getWo(), false))
       return;
     OpBuilder b(op);
     unsigned last = op.getQWeights().size() - 1;
@@ -427,8 +453,8 @@ public:
         return;
     if (!canShard(outer.getWeight(), 1 - outDim(outer), ranks) ||
         !canShard(outer.getBias(), kRankZeroOnly, ranks) ||
-        !rowsStayQuantized(outer, "feed-forward block",
-                           inputWidth(outer.getWeight(), outer.getWeightInOut())))
+        !rowsStayQuantized(outer, "feed-forward block", outer.getWeight(),
+                           outer.getWeightInOut()))
       return;
     OpBuilder b(outer);
     for (LinearOp l : inner) {
@@ -728,16 +754,38 @@ private:
   /// hardly fewer bytes per rank than the whole quantized matrix), so such a
   /// layer is better replicated. False then, after a remark naming `what`.
   /// (A K-quant whose per-rank rows fall back to Q8_0 blocks is still split.)
-  bool rowsStayQuantized(Operation *op, StringRef what, int64_t width) {
+  /// Likewise when the weight file stores the matrix `weight` (of any layer)
+  /// in blocks (storedIn: a GGUF file's quantized tensors): one process uses
+  /// or dequantizes those blocks whole, a rank could only cut them, so its
+  /// share of each row must be whole blocks of the file's type.
+  bool rowsStayQuantized(Operation *op, StringRef what, Value weight, bool weightInOut) {
+    int64_t width = inputWidth(weight, weightInOut);
     std::optional<tfc::QuantFormat> whole = storedFormat(weightType, width);
-    if (!whole || storedFormat(weightType, width / ranks))
+    if (whole && !storedFormat(weightType, width / ranks)) {
+      emitRemark(op->getLoc()) << what << ": the output projection's rows, " << width
+                               << " values in " << tfc::info(*whole).name << " blocks of "
+                               << tfc::info(*whole).block << " in one process, would be "
+                               << width / ranks << " per rank, not whole blocks: " << what
+                               << " replicated";
+      return false;
+    }
+    std::optional<WeightUse> use = exclusiveWeight(weight);
+    if (!use || storedIn.empty())
       return true;
-    emitRemark(op->getLoc()) << what << ": the output projection's rows, " << width
-                             << " values in " << tfc::info(*whole).name << " blocks of "
-                             << tfc::info(*whole).block << " in one process, would be "
-                             << width / ranks << " per rank, not whole blocks: " << what
-                             << " replicated";
-    return false;
+    WeightNameAttr name = use->weight.getName();
+    for (int64_t entry = 0, entries = std::max<int64_t>(name.getEntries(), 1); entry < entries;
+         ++entry) {
+      auto stored = storedIn.find(name.nameOfLayer(entry));
+      if (stored == storedIn.end() || (width / ranks) % stored->second.elements == 0)
+        continue;
+      emitRemark(op->getLoc()) << what << ": the output projection's rows, " << width
+                               << " values in " << stored->second.type << " blocks of "
+                               << stored->second.elements << " in the weight file ('"
+                               << stored->first() << "'), would be " << width / ranks
+                               << " per rank, not whole blocks: " << what << " replicated";
+      return false;
+    }
+    return true;
   }
 
   /// The width of the rows a row-parallel layer's weight `w` splits (its
@@ -749,6 +797,8 @@ private:
 
   int64_t ranks;
   std::string weightType;
+  /// The tensors the weight file stores in blocks, by name.
+  llvm::StringMap<StoredBlock> storedIn;
   llvm::SmallPtrSet<Operation *, 16> done;
 };
 
@@ -760,7 +810,13 @@ struct AttnTensorParallelPass
     ModuleOp module = getOperation();
     if (ranks < 2)
       return; // one rank: nothing to split
-    TensorParallel split(ranks.getValue(), weightType.getValue());
+    for (const std::string &entry : storedBlocks)
+      if (!TensorParallel::parseStoredBlock(entry)) {
+        getOperation().emitError() << "stored-blocks: '" << entry
+                                   << "' is not NAME=TYPE/N (N a positive block size)";
+        return signalPassFailure();
+      }
+    TensorParallel split(ranks.getValue(), weightType.getValue(), storedBlocks);
     SmallVector<AttentionOp> attentions;
     SmallVector<LatentAttentionOp> latents;
     SmallVector<LinearOp> linears;

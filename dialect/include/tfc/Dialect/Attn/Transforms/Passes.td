@@ -364,6 +364,11 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
       stay f32 on the ranks: its attention or MLP is replicated instead (a
       remark says so), so every rank quantizes as one process does. (K-quant
       rows that are whole Q8_0 blocks per rank are split, stored as Q8_0.)
+      Likewise when the weight file already stores the layer's matrix in
+      blocks (`stored-blocks`: a GGUF file's quantized tensors, whatever the
+      weight type): a rank's share of each row must be whole blocks of the
+      file's type (its blocks are used, or dequantized, as one process does;
+      a block is never cut), else the attention or MLP is replicated.
     * Attention written out by the model (tdsl `attend`, as a GGUF file
       imports it: q/k/v `attn.linear`, `attn.split_heads`, optional
       `attn.rope` and `attn.repeat_kv`, `attn.sdpa`, `attn.merge_heads`, the
@@ -398,7 +403,11 @@ def AttnTensorParallel : Pass<"tfc-attn-tensor-parallel", "::mlir::ModuleOp"> {
     Option<"ranks", "ranks", "int64_t", /*default=*/"2", "number of ranks (MPI processes)">,
     Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
            "as tfc --weight-type: a row-parallel layer whose per-rank rows would not "
-           "be whole blocks of the format one process quantizes them in is replicated">
+           "be whole blocks of the format one process quantizes them in is replicated">,
+    ListOption<"storedBlocks", "stored-blocks", "std::string",
+               "NAME=TYPE/N: the weight file stores tensor NAME in blocks of N values of "
+               "ggml type TYPE (a GGUF file's quantized tensors): a row-parallel layer "
+               "whose per-rank rows would cut such blocks is replicated">
   ];
   let dependentDialects = ["::tfc::attn::AttnDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
