@@ -250,23 +250,10 @@ public:
     if (op.getMemory())
       return; // cross-attention stays replicated
     int64_t heads = op.getHeads(), kvHeads = op.getKvHeads();
-    if (heads % ranks != 0) {
-      emitRemark(op.getLoc()) << "heads (" << heads << ") not divisible by ranks (" << ranks
-                      << "): attention replicated";
+    std::optional<int64_t> kvPartsOrNone = kvPartsFor(op.getLoc(), heads, kvHeads);
+    if (!kvPartsOrNone)
       return;
-    }
-    // K/V heads: split with the query heads, or one per rank when there are
-    // fewer K/V heads than ranks (each rank's query heads then share one).
-    int64_t kvParts;
-    if (kvHeads % ranks == 0) {
-      kvParts = ranks;
-    } else if (ranks % kvHeads == 0) {
-      kvParts = kvHeads;
-    } else {
-      emitRemark(op.getLoc()) << "kv_heads (" << kvHeads << ") and ranks (" << ranks
-                      << ") do not divide one another: attention replicated";
-      return;
-    }
+    int64_t kvParts = *kvPartsOrNone;
     if (!canShard(op.getWq(), 0, ranks) || !canShard(op.getWk(), 0, kvParts) ||
         !canShard(op.getWv(), 0, kvParts) || !canShard(op.getWo(), 1, ranks) ||
         !canShard(op.getBq(), 0, ranks) || !canShard(op.getBk(), 0, kvParts) ||
@@ -297,6 +284,26 @@ public:
     ++attentions;
   }
 
+  // In how many parts the K/V heads of an attention of `heads` query heads
+  // split over the ranks: with the query heads, or one K/V head per rank when
+  // there are fewer K/V heads than ranks (each rank's query heads then share
+  // one). None, with a remark, when the heads do not split: the attention
+  // stays replicated.
+  std::optional<int64_t> kvPartsFor(Location loc, int64_t heads, int64_t kvHeads) {
+    if (heads % ranks != 0) {
+      emitRemark(loc) << "heads (" << heads << ") not divisible by ranks (" << ranks
+                      << "): attention replicated";
+      return std::nullopt;
+    }
+    if (kvHeads % ranks == 0)
+      return ranks;
+    if (ranks % kvHeads == 0)
+      return kvHeads;
+    emitRemark(loc) << "kv_heads (" << kvHeads << ") and ranks (" << ranks
+                    << ") do not divide one another: attention replicated";
+    return std::nullopt;
+  }
+
   // Attention written out by the model (tdsl attend, as a GGUF file imports):
   //   o(merge_heads(sdpa(Q, K, V))), Q = rope(split_heads(q(x))),
   //   K = repeat_kv(rope(split_heads(k(x)))), V = repeat_kv(split_heads(v(x)))
@@ -319,21 +326,10 @@ public:
     int64_t heads = headsOf(q->split.getResult()), kvHeads = headsOf(k->split.getResult());
     if (headsOf(v->split.getResult()) != kvHeads)
       return false;
-    if (heads % ranks != 0) {
-      emitRemark(sdpa.getLoc()) << "heads (" << heads << ") not divisible by ranks (" << ranks
-                                << "): attention replicated";
+    std::optional<int64_t> kvPartsOrNone = kvPartsFor(sdpa.getLoc(), heads, kvHeads);
+    if (!kvPartsOrNone)
       return true;
-    }
-    int64_t kvParts;
-    if (kvHeads % ranks == 0) {
-      kvParts = ranks;
-    } else if (ranks % kvHeads == 0) {
-      kvParts = kvHeads;
-    } else {
-      emitRemark(sdpa.getLoc()) << "kv_heads (" << kvHeads << ") and ranks (" << ranks
-                                << ") do not divide one another: attention replicated";
-      return true;
-    }
+    int64_t kvParts = *kvPartsOrNone;
     // The heads each operand of the sdpa will have on a rank: every repeat_kv
     // must still repeat a whole number of times, and the sdpa must still be
     // grouped query attention (the query's heads a multiple of the key's,
