@@ -5,9 +5,9 @@
 # and runs bench/batch.c on each with random weights and 2 threads: for 1, 2, 4, 8 and 16
 # greedy streams, the aggregate tokens/s of one tfc_decode_batch call per step against one
 # tfc_decode call per stream and step, and the time to the first token of a request whose
-# 16-token prompt joins the others' decode step (against the plain step). Then bench/serve.py
-# measures the same through tfc-serve on loopback (stories260K, 1 to 16 clients). The target of
-# issue #19 is >= 5x one stream's throughput at 8 streams on the TinyLlama slice.
+# 16-token prompt joins the others' decode step (against the plain step). bench/serve.sh
+# measures the same through tfc-serve on loopback. The target of issue #19 is >= 5x one
+# stream's throughput at 8 streams on the TinyLlama slice.
 # --quick: 8 generated tokens, one repeat.
 # A benchmark, not a test: no thresholds. Raw outputs stay in $BUILD_DIR/bench/batch/.
 set -uo pipefail
@@ -21,7 +21,7 @@ case "${1:-}" in
 esac
 export TFC_NUM_THREADS=2 OMP_NUM_THREADS=2
 source bench/lib.sh
-bench_setup batch "tfc tfcrt tfc-serve"
+bench_setup batch "tfc tfcrt"
 bench_cc batch
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the cores skews every figure)"
@@ -42,9 +42,4 @@ for model in tinyllama_slice4 stories15m; do
           v["step_ms"] }' "$OUT/$model.$dtype.txt"
   done
 done
-if [ -d ../shared/models/stories260K ]; then
-  echo
-  echo "tfc-serve (stories260K, one batched call per scheduling step):"
-  /usr/bin/python3 bench/serve.py --clients 1,2,4,8,16 --tokens 32 --requests 2
-fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
