@@ -322,12 +322,16 @@ tfc_session *tfc_session_new(const tfc_model *model, int32_t max_tokens) {
 void tfc_session_reset(tfc_session *s) {
   // Stale cache rows beyond the position are never read; their pages go back
   // to the system, so that a session reused for a short sequence holds what
-  // that sequence writes (tfc-serve resets a session per request).
+  // that sequence writes (tfc-serve resets a session per request). So do the
+  // activation arena's: nothing in it outlives a call, and a prefill or a
+  // batched call that was first in it may have grown it well beyond a decode
+  // step's (it stays reserved, so the next call allocates nothing).
   if (!s)
     return;
   s->pos = 0;
   for (AlignedBuffer &cache : s->caches)
     cache.discard();
+  s->arena.discard();
 }
 
 int32_t tfc_session_pos(const tfc_session *s) {

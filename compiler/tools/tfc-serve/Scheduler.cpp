@@ -13,6 +13,10 @@
 #include <algorithm>
 #include <cmath>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 using namespace tfc;
 using namespace tfc::serve;
 
@@ -88,6 +92,16 @@ void RequestGroup::fail(size_t index, const std::string &error) {
 //===----------------------------------------------------------------------===//
 // Scheduler
 //===----------------------------------------------------------------------===//
+
+namespace {
+
+void giveBackFreedHeap() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+} // namespace
 
 struct Scheduler::Slot {
   tfc_session *session = nullptr;
@@ -196,6 +210,9 @@ Scheduler::Load Scheduler::load() {
 }
 
 void Scheduler::release(Slot &slot) {
+  // The session's KV cache pages go back to the system now, not when the
+  // slot is next used: an idle slot holds no cache memory.
+  lib.sessionReset(slot.session);
   slot.busy = false;
   slot.request = SequenceRequest();
   slot.sampler.reset();
@@ -245,12 +262,26 @@ void Scheduler::run() {
     std::deque<EmbeddingJob> jobs;
     {
       std::unique_lock<std::mutex> lock(mutex);
-      wake.wait(lock, [&] { return stopping || running > 0 || !waiting.empty() || !embeddings.empty(); });
+      auto hasWork = [&] {
+        return stopping || running > 0 || !waiting.empty() || !embeddings.empty();
+      };
+      // After a second without work, the heap memory the requests freed
+      // (theirs and the HTTP threads', in glibc's per-thread arenas) goes
+      // back to the system, so that an idle server's memory returns to where
+      // it started instead of staying at its peak.
+      if (workSinceTrim && !wake.wait_for(lock, std::chrono::seconds(1), hasWork)) {
+        lock.unlock();
+        giveBackFreedHeap();
+        lock.lock();
+        workSinceTrim = false;
+      }
+      wake.wait(lock, hasWork);
       if (stopping)
         break;
       admit();
       jobs.swap(embeddings);
     }
+    workSinceTrim = true;
     for (EmbeddingJob &job : jobs)
       runEmbedding(job);
 

@@ -186,6 +186,9 @@ private:
   size_t running = 0;
   uint64_t cancelled = 0;
   bool stopping = false;
+  /// Steps or embeddings ran since the last time freed heap memory was given
+  /// back to the system (scheduler thread only).
+  bool workSinceTrim = false;
   std::thread thread;
 };
 

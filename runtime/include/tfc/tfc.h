@@ -73,7 +73,8 @@ void tfc_model_free(tfc_model *);
    max_seq positions. NULL with tfc_last_error() set when out of address space. */
 tfc_session *tfc_session_new(const tfc_model *, int32_t max_tokens);
 /* Back to position 0 (the encoder memory of an encoder-decoder session stays); the KV
-   cache pages written so far are given back to the system (MADV_DONTNEED). */
+   cache pages written so far, and the pages of activations its calls used, are given
+   back to the system (MADV_DONTNEED): a reset session holds no memory that grows with use. */
 void tfc_session_reset(tfc_session *);
 int32_t tfc_session_pos(const tfc_session *); /* tokens consumed so far, -1 on NULL */
 void tfc_session_free(tfc_session *);

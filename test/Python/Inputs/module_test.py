@@ -133,5 +133,16 @@ def main():
         expect(tok.decode(ids[1:]).strip() == "Once upon a time", "decode")
         print("ok: tokenizer encode and decode")
 
+        # A Hugging Face directory (the tokenizer's, stories260K's): compiled and
+        # loaded as such, its greedy continuation is the model's known one
+        # (../shared/models/README.md).
+        directory = os.path.dirname(os.path.abspath(sys.argv[3]))
+        hf = tfc.Library(tfc.compile(directory, os.path.join(work, "hf.so")))
+        expect(hf.info["name"] and hf.info["vocab_size"] == 512, "info %s" % hf.info)
+        generated = hf.load(directory).generate(ids, 10)
+        expect(generated == [432, 383, 286, 261, 376, 298, 315, 421, 395, 317],
+               "generate %s" % generated)
+        print("ok: a Hugging Face directory compiled, loaded and generating")
+
 
 main()

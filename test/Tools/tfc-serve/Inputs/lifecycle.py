@@ -39,8 +39,28 @@ def health(server):
     return server.request("GET", "/health")[1]
 
 
+def listening_addresses(pid, port):
+    """The local addresses (hex, as /proc/net/tcp* writes them) of the
+    process's sockets listening on `port`."""
+    found = []
+    for table in ("tcp", "tcp6"):
+        with open("/proc/%d/net/%s" % (pid, table)) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.append(address)
+    return found
+
+
 with Server([model, "--weights", weights, "--tokenizer", tokenizer, "--parallel", "1",
              "--step-delay-ms", "20"]) as server:
+    # Without --host the server listens on the loopback address alone.
+    check(any("listening on http://127.0.0.1:" in line for line in server.log), "log %r" % server.log)
+    addresses = listening_addresses(server.proc.pid, server.port)
+    check(addresses == ["0100007F"], "listening on %r, not 127.0.0.1 alone" % addresses)
+    print("ok listens on 127.0.0.1 by default")
+
     # Leaves mid-stream, once the first text arrived.
     sock = open_stream(server, LONG)
     received = b""
