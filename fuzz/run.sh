@@ -52,10 +52,17 @@ for t in "${targets[@]}"; do
   ninja -C "$BUILD_DIR" "tfc-fuzz-$t"
   work=$BUILD_DIR/fuzz-work/$t
   mkdir -p "$work/corpus" "$work/artifacts"
-  # A second reader of another target's format (convert-safetensors: tfc convert's
-  # safetensors reader) shares that target's seeds and dictionary.
-  base=$t
+  # The seeds of tfc-fuzz-<name> are fuzz/corpus/<name> with '_' for '-'
+  # (generation_config). A second reader of another target's format
+  # (convert-safetensors: tfc convert's safetensors reader) shares that
+  # target's seeds and dictionary.
+  base=${t//-/_}
   [ -d "fuzz/corpus/$base" ] || base=${t#*-}
+  if [ ! -d "fuzz/corpus/$base" ]; then
+    echo "fuzz/run.sh: no seeds for $t (fuzz/corpus/${t//-/_})" >&2
+    status=1
+    continue
+  fi
   seeds=fuzz/corpus/$base
   dict=()
   [ -f "fuzz/$base.dict" ] && dict=(-dict="fuzz/$base.dict")

@@ -343,6 +343,102 @@ nlohmann::json layerJson(const std::string &where, int64_t layer, const LayerRep
   return j;
 }
 
+/// The rewrite of `site`'s attention call in the tdsl: to GQA, `kv_heads`
+/// becomes the target's; to MLA, the call keeps `x`, `heads` and `causal` and
+/// takes the rotary of `ropeDim` dimensions and the latent's sizes.
+CallEdit convertedCall(const AttentionSite &site, const ConvertOptions &options, int64_t ropeDim) {
+  CallEdit edit{site.line, site.col, nullptr};
+  if (options.target != ConvertOptions::Target::MLA) {
+    edit.rewrite = [k = options.kvHeads](const CallArguments &args) {
+      CallArguments out;
+      for (auto &arg : args) {
+        if (arg.first == "kv_heads")
+          continue;
+        out.push_back(arg);
+        if (arg.first == "heads")
+          out.emplace_back("kv_heads", std::to_string(k));
+      }
+      return out;
+    };
+    return edit;
+  }
+  const AttentionShape &s = site.shape;
+  const int64_t hd = s.headDim;
+  std::string rope;
+  if (s.ropeTheta)
+    rope = fmt::format("rope(theta = {:.12f}, style = \"{}\")",
+                       mlaRopeTheta(*s.ropeTheta, hd, ropeDim),
+                       s.interleaved ? "interleaved" : "half");
+  std::string latent = fmt::format("mla(kv_rank = {}, rope_dim = {}, nope_dim = {}, v_dim = {})",
+                                   options.kvRank, ropeDim, hd, hd);
+  edit.rewrite = [rope, latent](const CallArguments &args) {
+    CallArguments out;
+    for (auto &arg : args)
+      if (arg.first == "x" || arg.first == "heads" || arg.first == "causal")
+        out.push_back(arg);
+    if (!rope.empty())
+      out.emplace_back("rope", rope);
+    out.emplace_back("latent", latent);
+    return out;
+  };
+  return edit;
+}
+
+/// The readable summary of a conversion, from its report (OUT.report.json):
+/// the files written, the tokens the errors were measured on, each layer's
+/// errors, the end-to-end comparison. `randomTokens`: no --calibrate tokens
+/// were given.
+void printSummary(const nlohmann::json &report, llvm::StringRef command,
+                  llvm::StringRef output, bool randomTokens) {
+  const nlohmann::json &layers = report["layers"];
+  llvm::outs() << fmt::format("tfc convert {}: {} layers -> {}.tdsl, {}.safetensors, "
+                              "{}.report.json\n",
+                              command.str(), layers.size(), output.str(), output.str(),
+                              output.str());
+  if (report.contains("calibration_tokens")) {
+    std::string unavailable = report.value("attention_inputs_unavailable", "");
+    llvm::outs() << fmt::format("  {} on {} {}tokens{}\n",
+                                report["metric"] == "activations"
+                                    ? "compressed in the metric of the layers' inputs"
+                                    : "compressed in weight space; errors measured",
+                                report["calibration_tokens"].get<size_t>(),
+                                randomTokens ? "random " : "",
+                                unavailable.empty()
+                                    ? ""
+                                    : " (no attention output errors: " + unavailable + ")");
+  }
+  for (const nlohmann::json &layer : layers) {
+    llvm::outs() << fmt::format("  {} layer {}: ", layer["attention"].get<std::string>(),
+                                layer["layer"].get<int64_t>());
+    if (layer["energy"].is_null())
+      llvm::outs() << fmt::format("rel_error {:.3e}", layer["rel_error"].get<double>());
+    else
+      llvm::outs() << fmt::format(
+          "energy {:.6f}, rel_error {:.3e} (optimal {:.3e}, rsvd/optimal {:.4f})",
+          layer["energy"].get<double>(), layer["rel_error"].get<double>(),
+          layer["optimal_rel_error"].get<double>(), layer["rsvd_vs_optimal"].get<double>());
+    if (layer.contains("mean_pooling_rel_error"))
+      llvm::outs() << fmt::format(", mean pooling {:.3e}",
+                                  layer["mean_pooling_rel_error"].get<double>());
+    if (layer.contains("rope_residual_energy"))
+      llvm::outs() << fmt::format(", rope residual {:.3e}, rope dropped {:.3e}",
+                                  layer["rope_residual_energy"].get<double>(),
+                                  layer["rope_dropped_energy"].get<double>());
+    if (!layer["attention_rel_error"].is_null())
+      llvm::outs() << fmt::format(", attention output error {:.3e}",
+                                  layer["attention_rel_error"].get<double>());
+    llvm::outs() << "\n";
+  }
+  if (report.contains("evaluation_tokens"))
+    llvm::outs() << fmt::format(
+        "  on {} tokens: KL {:.4e} nats, top-1 agreement {:.4f}, max relative logit error "
+        "{:.3e}; KV cache {} -> {} bytes per token\n",
+        report["evaluation_tokens"].get<size_t>(), report["kl"].get<double>(),
+        report["top1_agreement"].get<double>(), report["max_rel_logit_error"].get<double>(),
+        report["kv_bytes_per_token_before"].get<int64_t>(),
+        report["kv_bytes_per_token_after"].get<int64_t>());
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -567,41 +663,7 @@ int runConvert(const ConvertOptions &givenOptions) {
       ++layerIndex;
     }
 
-    // The call, rewritten.
-    CallEdit edit{site.line, site.col, nullptr};
-    if (!toMla) {
-      edit.rewrite = [k = options.kvHeads](const CallArguments &args) {
-        CallArguments out;
-        for (auto &arg : args) {
-          if (arg.first == "kv_heads")
-            continue;
-          out.push_back(arg);
-          if (arg.first == "heads")
-            out.emplace_back("kv_heads", std::to_string(k));
-        }
-        return out;
-      };
-    } else {
-      std::string rope;
-      if (s.ropeTheta)
-        rope = fmt::format("rope(theta = {:.12f}, style = \"{}\")",
-                           mlaRopeTheta(*s.ropeTheta, hd, ropeDim),
-                           s.interleaved ? "interleaved" : "half");
-      std::string latent = fmt::format("mla(kv_rank = {}, rope_dim = {}, nope_dim = {}, "
-                                       "v_dim = {})",
-                                       options.kvRank, ropeDim, hd, hd);
-      edit.rewrite = [rope, latent](const CallArguments &args) {
-        CallArguments out;
-        for (auto &arg : args)
-          if (arg.first == "x" || arg.first == "heads" || arg.first == "causal")
-            out.push_back(arg);
-        if (!rope.empty())
-          out.emplace_back("rope", rope);
-        out.emplace_back("latent", latent);
-        return out;
-      };
-    }
-    edits.push_back(std::move(edit));
+    edits.push_back(convertedCall(site, options, ropeDim));
   }
 
   std::string tdsl, error;
@@ -676,48 +738,7 @@ int runConvert(const ConvertOptions &givenOptions) {
     os << report.dump(2) << "\n";
   }
 
-  // The readable summary.
-  llvm::outs() << fmt::format("tfc convert {}: {} layers -> {}, {}, {}\n", command,
-                              layerReports.size(), tdslPath, weightsPath, reportPath);
-  if (!tokens.empty())
-    llvm::outs() << fmt::format("  {} on {} {}tokens{}\n",
-                                whiten ? "compressed in the metric of the layers' inputs"
-                                       : "compressed in weight space; errors measured",
-                                tokens.size(), options.calibrate.empty() ? "random " : "",
-                                inputsUnavailable.empty()
-                                    ? ""
-                                    : " (no attention output errors: " + inputsUnavailable + ")");
-  for (const nlohmann::json &layer : layerReports) {
-    llvm::outs() << fmt::format("  {} layer {}: ", layer["attention"].get<std::string>(),
-                                layer["layer"].get<int64_t>());
-    if (layer["energy"].is_null())
-      llvm::outs() << fmt::format("rel_error {:.3e}", layer["rel_error"].get<double>());
-    else
-      llvm::outs() << fmt::format(
-          "energy {:.6f}, rel_error {:.3e} (optimal {:.3e}, rsvd/optimal {:.4f})",
-          layer["energy"].get<double>(), layer["rel_error"].get<double>(),
-          layer["optimal_rel_error"].get<double>(), layer["rsvd_vs_optimal"].get<double>());
-    if (layer.contains("mean_pooling_rel_error"))
-      llvm::outs() << fmt::format(", mean pooling {:.3e}",
-                                  layer["mean_pooling_rel_error"].get<double>());
-    if (layer.contains("rope_residual_energy"))
-      llvm::outs() << fmt::format(", rope residual {:.3e}, rope dropped {:.3e}",
-                                  layer["rope_residual_energy"].get<double>(),
-                                  layer["rope_dropped_energy"].get<double>());
-    if (!layer["attention_rel_error"].is_null())
-      llvm::outs() << fmt::format(", attention output error {:.3e}",
-                                  layer["attention_rel_error"].get<double>());
-    llvm::outs() << "\n";
-  }
-  if (options.evaluate)
-    llvm::outs() << fmt::format(
-        "  on {} tokens: KL {:.4e} nats, top-1 agreement {:.4f}, max relative logit error "
-        "{:.3e}; KV cache {} -> {} bytes per token\n",
-        evaluationTokens.size(), report["kl"].get<double>(),
-        report["top1_agreement"].get<double>(),
-        report["max_rel_logit_error"].get<double>(),
-        report["kv_bytes_per_token_before"].get<int64_t>(),
-        report["kv_bytes_per_token_after"].get<int64_t>());
+  printSummary(report, command, options.output, /*randomTokens=*/options.calibrate.empty());
   return 0;
 }
 

@@ -92,13 +92,6 @@ bool splitKeyword(llvm::StringRef text, std::string &name, std::string &value) {
 
 } // namespace
 
-std::string argumentText(const CallArguments &args, llvm::StringRef name) {
-  for (auto &[n, v] : args)
-    if (n == name)
-      return v;
-  return "";
-}
-
 bool rewriteAttentionCalls(llvm::StringRef source, std::vector<CallEdit> edits,
                            std::string &result, std::string &error) {
   struct Replacement {

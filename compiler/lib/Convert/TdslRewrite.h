@@ -34,9 +34,6 @@ struct CallEdit {
 bool rewriteAttentionCalls(llvm::StringRef source, std::vector<CallEdit> edits,
                            std::string &result, std::string &error);
 
-/// The value text of argument `name`, or "" when not given.
-std::string argumentText(const CallArguments &args, llvm::StringRef name);
-
 } // namespace tfc::convert
 
 #endif // TFC_CONVERT_TDSLREWRITE_H

@@ -4,7 +4,8 @@
 // many a token uses (a mixture of experts routes each token to top_k of its
 // experts, so only that fraction of an expert-stacked weight is active), how
 // many bytes of weights a decode step reads (the active parameters in the
-// weight type they are stored in; one row of an embedding table), and the KV
+// weight type they are stored in; one row of an embedding table unless a
+// tied output head reads all of it), and the KV
 // cache per token. Read off the IR as generated: every attn.weight with its
 // shape, and the attn.moe ops for the active fraction of the expert weights.
 // The type each weight is stored in is tfc-lower-entry-points' decision (its
@@ -146,12 +147,19 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule, ModuleOp 
       used = elements;
     total += elements;
     active += used;
-    // An embedding table is read one row per token; anything else whole.
-    bool table = llvm::any_of(weight->getUsers(), [](Operation *user) {
-      return isa<attn::EmbeddingOp, attn::PositionEmbeddingOp>(user);
-    });
+    // An embedding table only gathered is read one row per token; anything
+    // else whole, a table that a tied output head also multiplies by included
+    // (the head reads every row at every step).
+    auto gathers = [](OpOperand &use) {
+      return isa<attn::EmbeddingOp, attn::PositionEmbeddingOp>(use.getOwner());
+    };
+    auto usedSo = [&](llvm::function_ref<bool(OpOperand &)> pred) {
+      return llvm::any_of(usesOf[weight.getName()],
+                          [&](attn::WeightOp w) { return anyUse(w.getResult(), pred); });
+    };
+    bool onlyGathered = usedSo(gathers) && !usedSo([&](OpOperand &use) { return !gathers(use); });
     int64_t rank = weight.getType().getRank() - (weight.getName().isStacked() ? 1 : 0);
-    double read = table ? static_cast<double>(weight.getType().getShape().back()) : used;
+    double read = onlyGathered ? static_cast<double>(weight.getType().getShape().back()) : used;
     attn::WeightSlotAttr slot = slotOf.lookup(weight.getName());
     double bytes = slot ? bytesPerElement(slot) : 4.0;
     decodeBytes += read * bytes;

@@ -212,6 +212,12 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
                                  llvm::cl::init("f32")};
   Option<int64_t> tensorParallel{*this, "tensor-parallel",
                                  llvm::cl::desc("as tfc --tensor-parallel"), llvm::cl::init(1)};
+  // tfc has no flag for it: the driver passes the tensors a GGUF file stores
+  // in blocks, so a replay of `tfc model.gguf --tensor-parallel=N` needs it.
+  ListOption<std::string> storedBlocks{
+      *this, "stored-blocks",
+      llvm::cl::desc("as tfc passes for a GGUF file: NAME=TYPE/N for each tensor the "
+                     "file stores in blocks of N values (tfc-attn-tensor-parallel)")};
   Option<std::string> kvType{*this, "kv-type", llvm::cl::desc("as tfc --kv-type"),
                              llvm::cl::init("f32")};
   Option<unsigned> threads{*this, "threads", llvm::cl::desc("as tfc --threads"),
@@ -238,6 +244,7 @@ struct TfcPipelineCLOptions : PassPipelineOptions<TfcPipelineCLOptions> {
     o.kvType = kvType;
     o.threads = threads;
     o.tensorParallel = tensorParallel;
+    o.storedBlocks.assign(storedBlocks.begin(), storedBlocks.end());
     o.attentionKeyTile = attentionKeyTile;
     o.attentionQueryRows = attentionQueryRows;
     return o;

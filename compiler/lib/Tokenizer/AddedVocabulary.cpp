@@ -146,11 +146,6 @@ std::optional<int32_t> AddedVocabulary::tokenToId(llvm::StringRef content) const
   return it->second;
 }
 
-const AddedToken *AddedVocabulary::byId(int32_t id) const {
-  auto it = indexById.find(id);
-  return it == indexById.end() ? nullptr : &tokens[it->second];
-}
-
 const std::string *AddedVocabulary::decodedContent(int32_t id) const {
   auto it = indexById.find(id);
   return it == indexById.end() ? nullptr : &patterns[it->second];

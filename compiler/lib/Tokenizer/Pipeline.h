@@ -99,7 +99,6 @@ public:
   void extractAndNormalize(llvm::StringRef text, const Normalizer *normalizer,
                            std::vector<Segment> &out) const;
   std::optional<int32_t> tokenToId(llvm::StringRef content) const;
-  const AddedToken *byId(int32_t id) const;
   /// The string decoding gives for `id` (the normalized content when it differs).
   const std::string *decodedContent(int32_t id) const;
   bool empty() const { return tokens.empty(); }

@@ -151,9 +151,11 @@ static cl::opt<unsigned> attentionQueryRows(
 static cl::opt<bool> printWeights("print-weights",
                                   cl::desc("Print the weight manifest (name and shape) and exit"),
                                   cl::cat(category));
-static cl::opt<bool> report("report",
-                            cl::desc("Print the KV cache per layer as compiled and exit"),
-                            cl::cat(category));
+static cl::opt<bool> report(
+    "report",
+    cl::desc("Print the KV cache per layer as compiled, the parameters, the weight bytes a "
+             "decode step reads and the matrices a narrow --weight-type keeps f32, and exit"),
+    cl::cat(category));
 static cl::opt<bool> printAbiLayout(
     "print-abi-layout",
     cl::desc("Print the layout of the model descriptor (gen_abi.h) for the target and exit"),

@@ -36,7 +36,8 @@ struct PipelineOptions {
   bool moeDenseReference = false;
   unsigned optLevel = 3;
   std::string targetCpu = "native";
-  /// How linear layers' weights are stored: f32 | bf16 | f16 | q8_0 | q4_0 | q6_k.
+  /// How linear layers' weights are stored: f32 | bf16 | f16 | q8_0 | q4_0 | q6_k |
+  /// q4_k | q5_k | q4_k_m (checkPipelineOptions has the list).
   std::string weightType = "f32";
   /// How self-attention KV caches store keys and values: f32 | bf16 | q8_0.
   std::string kvType = "f32";
