@@ -182,6 +182,11 @@ typedef struct {
   int32_t shard_dim;
   int32_t shard_parts;
   int32_t shard_index; /* the part holding the entry (TFC_SHARD_EXPERTS), else 0 */
+  /* With shard_dim = d >= 0: S = shard_segments > 1 cuts dims[d] into S equal
+     segments first, each of them cut into the P parts as above (none padded),
+     and rank r holds its part of every segment, in order (a fused q/k/v
+     projection: its heads' q rows, then k rows, then v rows). 0: one segment. */
+  int32_t shard_segments;
 } tfc_gen_weight;
 
 #define TFC_SHARD_RANK_ZERO (-1)
