@@ -685,6 +685,10 @@ int32_t tfc_broadcast(void *buffer, int64_t bytes) {
   });
 }
 
+int32_t tfc_logits_rank(int32_t rank) {
+  return guarded<int32_t>(-1, [&]() -> int32_t { return setLogitsRank(rank) ? 0 : -1; });
+}
+
 const char *tfc_last_error(void) { return lastError; }
 
 } // extern "C"
