@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringMap.h"
@@ -170,43 +171,28 @@ void sumOverRanks(OpBuilder &b, Value partial, int64_t ranks) {
   partial.replaceAllUsesExcept(sum.getResult(), sum);
 }
 
-/// add(all_reduce(a), all_reduce(b)) => all_reduce(add(a, b)): a sum of two
-/// sums over ranks is the sum over ranks of the sum, so one collective does
-/// the work of two (a mixture of experts' routed experts plus its shared
-/// ones, each split and summed over ranks, then added). Only when each sum
-/// has no other use: a value needed whole elsewhere keeps its own collective.
-/// Returns the number of collectives saved.
+/// Merges the sums over ranks that one collective can do (the all_reduce
+/// canonicalization: add(all_reduce(a), all_reduce(b)) => all_reduce(add(a,
+/// b)), a mixture of experts' routed and shared experts), applied to the adds
+/// alone so that nothing else of the module changes here. Returns the number
+/// of collectives saved.
 int64_t mergeSumsOverRanks(ModuleOp module) {
-  auto sumsOf = [](AddOp add) -> std::pair<AllReduceOp, AllReduceOp> {
-    auto lhs = add.getLhs().getDefiningOp<AllReduceOp>();
-    auto rhs = add.getRhs().getDefiningOp<AllReduceOp>();
-    if (lhs && rhs && lhs != rhs && lhs.getRanks() == rhs.getRanks() &&
-        lhs.getResult().hasOneUse() && rhs.getResult().hasOneUse())
-      return {lhs, rhs};
-    return {};
+  auto countSums = [&] {
+    int64_t sums = 0;
+    module.walk([&](AllReduceOp) { ++sums; });
+    return sums;
   };
-  int64_t merged = 0;
-  // Until none is left: a merged sum may be one side of the next add.
-  while (true) {
-    AddOp add;
-    module.walk([&](AddOp a) {
-      if (!sumsOf(a).first)
-        return WalkResult::advance();
-      add = a;
-      return WalkResult::interrupt();
-    });
-    if (!add)
-      return merged;
-    auto [lhs, rhs] = sumsOf(add);
-    OpBuilder b(add);
-    Value partial = b.create<AddOp>(add.getLoc(), add.getType(), lhs.getInput(), rhs.getInput());
-    auto sum = b.create<AllReduceOp>(add.getLoc(), add.getType(), partial, lhs.getRanksAttr());
-    add.getResult().replaceAllUsesWith(sum.getResult());
-    add.erase();
-    lhs.erase();
-    rhs.erase();
-    ++merged;
-  }
+  int64_t before = countSums();
+  SmallVector<Operation *> adds;
+  module.walk([&](AddOp add) { adds.push_back(add); });
+  RewritePatternSet patterns(module.getContext());
+  AllReduceOp::getCanonicalizationPatterns(patterns, module.getContext());
+  GreedyRewriteConfig config;
+  // The adds and what the rewrite makes (a merged sum may be one side of the
+  // next add), nothing else.
+  config.strictMode = GreedyRewriteStrictness::ExistingAndNewOps;
+  (void)applyOpPatternsAndFold(adds, std::move(patterns), config);
+  return before - countSums();
 }
 
 /// The ggml block format in which one process stores the rows of a linear
