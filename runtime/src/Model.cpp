@@ -78,8 +78,11 @@ tfc::rt::ShardPart tfc::rt::shardOf(const tfc_gen_weight &w, int32_t rank) {
     part.absent = !part.whole;
     return part;
   }
-  part.outer = elementCount(w.dims, size_t(w.shard_dim));
-  part.along = w.dims[w.shard_dim];
+  // A dim of several segments (a fused projection) is [segments, along]:
+  // the segments join the outer runs.
+  const int64_t segments = std::max<int32_t>(w.shard_segments, 1);
+  part.outer = elementCount(w.dims, size_t(w.shard_dim)) * segments;
+  part.along = w.dims[w.shard_dim] / segments;
   part.inner = elementCount(w.dims + w.shard_dim + 1, size_t(w.rank - w.shard_dim - 1));
   part.count = (part.along + w.shard_parts - 1) / w.shard_parts;
   part.begin = int64_t(rank) * w.shard_parts / m.tensor_parallel * part.count;
@@ -93,7 +96,8 @@ static int64_t shareElements(const tfc_gen_weight &w) {
   int64_t n = elementCount(w.dims, size_t(w.rank));
   if (w.shard_parts <= 0 || w.shard_dim < 0 || n <= 0)
     return n; // whole, on rank 0 only, or a whole expert
-  int64_t along = w.dims[w.shard_dim];
+  // Per segment (checkDescriptor: they divide the dim, and are not padded).
+  int64_t along = w.dims[w.shard_dim] / std::max<int32_t>(w.shard_segments, 1);
   return n / along * ((along + w.shard_parts - 1) / w.shard_parts);
 }
 
@@ -333,6 +337,7 @@ bool tfc::rt::checkDescriptor() {
   for (int32_t i = 0; i < m.info.n_weights; ++i) {
     const tfc_gen_weight &w = m.weights[i];
     const char *name = w.name ? w.name : "(null)";
+    const bool cutDim = w.shard_dim >= 0 && w.shard_dim < w.rank && w.rank <= TFC_MAX_RANK;
     bool shardOk =
         w.shard_parts == 0 ||
         (w.shard_parts > 0 && m.tensor_parallel > 1 && w.shard_parts <= m.tensor_parallel &&
@@ -340,7 +345,11 @@ bool tfc::rt::checkDescriptor() {
          (w.shard_dim == TFC_SHARD_RANK_ZERO ||
           (w.shard_dim == TFC_SHARD_EXPERTS && w.shard_index >= 0 &&
            w.shard_index < w.shard_parts) ||
-          (w.shard_dim >= 0 && w.shard_dim < w.rank && w.dims[w.shard_dim] > 0)));
+          (cutDim && w.dims[w.shard_dim] > 0)));
+    // Segments: of a cut dim, whole parts of each (no padding).
+    shardOk = shardOk && (w.shard_segments == 0 ||
+                          (w.shard_segments > 1 && w.shard_parts > 0 && cutDim &&
+                           w.dims[w.shard_dim] % (int64_t(w.shard_segments) * w.shard_parts) == 0));
     if (!w.name || w.rank < 0 || w.rank > TFC_MAX_RANK || w.slot < 0 || w.slot >= m.n_slots ||
         !shardOk) {
       setError("model descriptor: manifest entry %d ('%s') is malformed", i, name);
@@ -674,6 +683,10 @@ int32_t tfc_broadcast(void *buffer, int64_t bytes) {
     }
     return broadcast(buffer, bytes) ? 0 : -1;
   });
+}
+
+int32_t tfc_logits_rank(int32_t rank) {
+  return guarded<int32_t>(-1, [&]() -> int32_t { return setLogitsRank(rank) ? 0 : -1; });
 }
 
 const char *tfc_last_error(void) { return lastError; }

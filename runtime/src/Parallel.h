@@ -34,6 +34,10 @@ bool allRanks(bool ok);
 /// true and nothing moves.
 bool broadcast(void *data, int64_t bytes);
 
+/// The rank that receives the gathered logits (tfc_logits_rank), -1 for every
+/// rank. Sets the error and returns false when `rank` is not in [-1, ranks).
+bool setLogitsRank(int32_t rank);
+
 } // namespace tfc::rt
 
 #endif // TFC_RUNTIME_PARALLEL_H

@@ -19,10 +19,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <limits>
 
 namespace {
 
 int32_t worldRank = 0, worldSize = 1;
+/// The rank the logits are gathered on, or -1 for every rank (tfc_logits_rank).
+int32_t logitsRoot = -1;
 
 void finalizeAtExit() {
   int finalized = 0;
@@ -186,11 +189,28 @@ extern "C" void __tfc_all_gather_f32(float *, float *srcAligned, int64_t srcOffs
   MPI_Type_vector(int(srcRows), int(srcCols), int(dstRowStride), MPI_FLOAT, &block);
   MPI_Type_create_resized(block, 0, MPI_Aint(srcCols * sizeof(float)), &placed);
   MPI_Type_commit(&placed);
-  int code = MPI_Allgather(src, int(srcRows * srcCols), MPI_FLOAT, dst, 1, placed,
-                           MPI_COMM_WORLD);
+  const bool everyRank = logitsRoot < 0;
+  int code = everyRank ? MPI_Allgather(src, int(srcRows * srcCols), MPI_FLOAT, dst, 1, placed,
+                                       MPI_COMM_WORLD)
+                       : MPI_Gather(src, int(srcRows * srcCols), MPI_FLOAT, dst, 1, placed,
+                                    logitsRoot, MPI_COMM_WORLD);
   MPI_Type_free(&placed);
   MPI_Type_free(&block);
-  (void)dstCols;
   if (code != MPI_SUCCESS)
-    collectiveFailed("MPI_Allgather", code);
+    collectiveFailed(everyRank ? "MPI_Allgather" : "MPI_Gather", code);
+  // A rank that received nothing says so rather than handing back whatever
+  // the arena held: NaN, which no sampler takes for a logit.
+  if (!everyRank && worldRank != logitsRoot)
+    for (int64_t r = 0; r < srcRows; ++r)
+      std::fill_n(dst + r * dstRowStride, dstCols, std::numeric_limits<float>::quiet_NaN());
+}
+
+bool tfc::rt::setLogitsRank(int32_t rank) {
+  if (rank < -1 || rank >= worldSize) {
+    setError("tfc_logits_rank: rank %d is not -1 (every rank) nor one of the %d ranks", rank,
+             worldSize);
+    return false;
+  }
+  logitsRoot = rank;
+  return true;
 }

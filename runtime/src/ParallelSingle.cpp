@@ -22,3 +22,10 @@ int32_t tfc::rt::rankIndex() { return 0; }
 int32_t tfc::rt::rankCount() { return 1; }
 bool tfc::rt::allRanks(bool ok) { return ok; }
 bool tfc::rt::broadcast(void *, int64_t) { return true; }
+bool tfc::rt::setLogitsRank(int32_t rank) {
+  if (rank < -1 || rank > 0) {
+    setError("tfc_logits_rank: rank %d of a model of one process (0, or -1)", rank);
+    return false;
+  }
+  return true; // one rank holds the logits either way
+}

@@ -175,3 +175,87 @@ module {
     return %o : tensor<?x8xf32>
   }
 }
+
+// -----
+
+// q, k and v sliced from one fused projection (GPT-2's c_attn, a GGUF file's
+// attn_qkv): its rows are three segments (q, k, v), each cut by heads; a rank
+// holds its heads' rows of each, side by side (attn.shard [dim, parts, ranks,
+// whole, segments]), so its projection is [q | k | v] of its heads and the
+// slices move to a third of its width.
+
+// CHECK-LABEL: func.func @fused_qkv
+// CHECK-DAG: %[[W:.*]] = attn.weight "attn_qkv.weight" {attn.shard = array<i64: 0, 2, 2, 24, 3>} : tensor<12x8xf32>
+// CHECK-DAG: %[[B:.*]] = attn.weight "attn_qkv.bias" {attn.shard = array<i64: 0, 2, 2, 24, 3>} : tensor<12xf32>
+// CHECK-DAG: %[[WO:.*]] = attn.weight "attn_output.weight" {attn.shard = array<i64: 1, 2, 2>} : tensor<8x4xf32>
+// CHECK: %[[QKV:.*]] = attn.linear %{{.*}}, %[[W]] bias %[[B]] : tensor<?x8xf32>, tensor<12x8xf32>, tensor<12xf32> -> tensor<?x12xf32>
+// CHECK-DAG: %[[Q:.*]] = attn.slice_last %[[QKV]] {offset = 0 : i64} : tensor<?x12xf32> -> tensor<?x4xf32>
+// CHECK-DAG: %[[K:.*]] = attn.slice_last %[[QKV]] {offset = 4 : i64} : tensor<?x12xf32> -> tensor<?x4xf32>
+// CHECK-DAG: %[[V:.*]] = attn.slice_last %[[QKV]] {offset = 8 : i64} : tensor<?x12xf32> -> tensor<?x4xf32>
+// CHECK-DAG: %[[QH:.*]] = attn.split_heads %[[Q]] : tensor<?x4xf32> -> tensor<2x?x2xf32>
+// CHECK-DAG: %[[KH:.*]] = attn.split_heads %[[K]] : tensor<?x4xf32> -> tensor<2x?x2xf32>
+// CHECK-DAG: %[[VH:.*]] = attn.split_heads %[[V]] : tensor<?x4xf32> -> tensor<2x?x2xf32>
+// CHECK: attn.sdpa %[[QH]], %[[KH]], %[[VH]] {causal, heads = 2 : i64, kv_heads = 2 : i64, {{.*}}} : tensor<2x?x2xf32>, tensor<2x?x2xf32>, tensor<2x?x2xf32> -> tensor<2x?x2xf32>
+// CHECK: attn.merge_heads %{{.*}} : tensor<2x?x2xf32> -> tensor<?x4xf32>
+// CHECK: attn.linear %{{.*}}, %[[WO]] : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+// CHECK: attn.all_reduce %{{.*}} ranks 2 : tensor<?x8xf32>
+
+// Four ranks: one head each, two rows of each segment.
+// FOUR-LABEL: func.func @fused_qkv
+// FOUR: attn.weight "attn_qkv.weight" {attn.shard = array<i64: 0, 4, 4, 24, 3>} : tensor<6x8xf32>
+// FOUR: attn.slice_last %{{.*}} {offset = 0 : i64} : tensor<?x6xf32> -> tensor<?x2xf32>
+// FOUR: attn.slice_last %{{.*}} {offset = 2 : i64} : tensor<?x6xf32> -> tensor<?x2xf32>
+// FOUR: attn.slice_last %{{.*}} {offset = 4 : i64} : tensor<?x6xf32> -> tensor<?x2xf32>
+// FOUR: attn.sdpa {{.*}} {causal, heads = 1 : i64, kv_heads = 1 : i64, {{.*}}} : tensor<1x?x2xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32> -> tensor<1x?x2xf32>
+// FOUR: attn.all_reduce %{{.*}} ranks 4 : tensor<?x8xf32>
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 1 attention and 0 feed-forward blocks (per layer loop body), 0 mixtures of experts, 0 embeddings; output head replicated}}
+module {
+  func.func @fused_qkv(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+    %w = attn.weight "attn_qkv.weight" : tensor<24x8xf32>
+    %b = attn.weight "attn_qkv.bias" : tensor<24xf32>
+    %wo = attn.weight "attn_output.weight" : tensor<8x8xf32>
+    %qkv = attn.linear %x, %w bias %b : tensor<?x8xf32>, tensor<24x8xf32>, tensor<24xf32> -> tensor<?x24xf32>
+    %q = attn.slice_last %qkv {offset = 0 : i64} : tensor<?x24xf32> -> tensor<?x8xf32>
+    %k = attn.slice_last %qkv {offset = 8 : i64} : tensor<?x24xf32> -> tensor<?x8xf32>
+    %v = attn.slice_last %qkv {offset = 16 : i64} : tensor<?x24xf32> -> tensor<?x8xf32>
+    %qh = attn.split_heads %q : tensor<?x8xf32> -> tensor<4x?x2xf32>
+    %kh = attn.split_heads %k : tensor<?x8xf32> -> tensor<4x?x2xf32>
+    %vh = attn.split_heads %v : tensor<?x8xf32> -> tensor<4x?x2xf32>
+    %s = attn.sdpa %qh, %kh, %vh {causal, heads = 4 : i64, kv_heads = 4 : i64, scale = 0.7071067811865476 : f64} : tensor<4x?x2xf32>, tensor<4x?x2xf32>, tensor<4x?x2xf32> -> tensor<4x?x2xf32>
+    %m = attn.merge_heads %s : tensor<4x?x2xf32> -> tensor<?x8xf32>
+    %o = attn.linear %m, %wo : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+    return %o : tensor<?x8xf32>
+  }
+}
+
+// -----
+
+// A fused projection of grouped query attention (8 query values, 4 key and 4
+// value values per token): segments of different widths, which one cut of
+// equal segments cannot take; replicated, with a remark.
+
+// CHECK-LABEL: func.func @fused_grouped
+// CHECK-NOT: attn.shard
+// CHECK-NOT: attn.all_reduce
+// CHECK: return
+
+// expected-remark @+1 {{tensor parallel over 2 ranks: split 0 attention and 0 feed-forward blocks (per layer loop body), 0 mixtures of experts, 0 embeddings; output head replicated}}
+module {
+  func.func @fused_grouped(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+    %w = attn.weight "attn_qkv.weight" : tensor<16x8xf32>
+    %wo = attn.weight "attn_output.weight" : tensor<8x8xf32>
+    %qkv = attn.linear %x, %w : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+    %q = attn.slice_last %qkv {offset = 0 : i64} : tensor<?x16xf32> -> tensor<?x8xf32>
+    %k = attn.slice_last %qkv {offset = 8 : i64} : tensor<?x16xf32> -> tensor<?x4xf32>
+    %v = attn.slice_last %qkv {offset = 12 : i64} : tensor<?x16xf32> -> tensor<?x4xf32>
+    %qh = attn.split_heads %q : tensor<?x8xf32> -> tensor<4x?x2xf32>
+    %kh = attn.split_heads %k : tensor<?x4xf32> -> tensor<2x?x2xf32>
+    %vh = attn.split_heads %v : tensor<?x4xf32> -> tensor<2x?x2xf32>
+    // expected-remark @+1 {{q, k and v of a fused projection that does not cut into the same heads of each: attention replicated}}
+    %s = attn.sdpa %qh, %kh, %vh {heads = 4 : i64, kv_heads = 2 : i64, scale = 0.7071067811865476 : f64} : tensor<4x?x2xf32>, tensor<2x?x2xf32>, tensor<2x?x2xf32> -> tensor<4x?x2xf32>
+    %m = attn.merge_heads %s : tensor<4x?x2xf32> -> tensor<?x8xf32>
+    %o = attn.linear %m, %wo : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+    return %o : tensor<?x8xf32>
+  }
+}

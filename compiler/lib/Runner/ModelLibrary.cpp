@@ -64,6 +64,7 @@ llvm::Expected<ModelLibrary> ModelLibrary::open(llvm::StringRef path) {
     return std::move(missing);
   lib.rankFn = reinterpret_cast<decltype(lib.rankFn)>(dlsym(handle, "tfc_rank"));
   lib.broadcast = reinterpret_cast<decltype(lib.broadcast)>(dlsym(handle, "tfc_broadcast"));
+  lib.logitsRank = reinterpret_cast<decltype(lib.logitsRank)>(dlsym(handle, "tfc_logits_rank"));
 
   const tfc_model_info *info = lib.info();
   if (!info)

@@ -76,7 +76,7 @@ public:
     weight = define(ctx, "tfc_gen_weight",
                     {{"name", ptr}, {"rank", i32}, {"dims", dims}, {"slot", i32},
                      {"layer", i32}, {"init", i32}, {"shard_dim", i32},
-                     {"shard_parts", i32}, {"shard_index", i32}});
+                     {"shard_parts", i32}, {"shard_index", i32}, {"shard_segments", i32}});
     cache = define(ctx, "tfc_gen_cache",
                    {{"rank", i32}, {"dims", dims}, {"seq_dim", i32}, {"dtype", i32}});
     function = define(ctx, "tfc_gen_function",
@@ -218,12 +218,15 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
     // tensor of the file.
     llvm::SmallVector<int64_t> shape(slot.getTensorShape());
     llvm::ArrayRef<int64_t> shard = layout.shards[index];
-    int32_t shardDim = 0, shardParts = 0;
+    int32_t shardDim = 0, shardParts = 0, shardSegments = 0;
     if (shard.size() >= 3) {
       shardDim = static_cast<int32_t>(shard[0]);
       shardParts = static_cast<int32_t>(shard[1]);
-      if (shardDim >= 0)
+      if (shardDim >= 0) {
         shape[shardDim] = wholeSizeOfShard(shard, shape[shardDim]);
+        if (segmentsOfShard(shard) > 1)
+          shardSegments = static_cast<int32_t>(segmentsOfShard(shard));
+      }
     }
     // Experts split by rank (TFC_SHARD_EXPERTS): every expert of every layer
     // is an entry, held by part e / held at index l * held + e % held of
@@ -242,7 +245,7 @@ void addModelDescriptor(llvm::Module &module, const ModelLayout &layout) {
           b.weight, {b.string(name.nameOfLayer(l), "__tfc_name"), b.int32(shape.size()),
                      b.dimsOf(shape), b.int32(index), b.int32(layer),
                      b.int32(static_cast<int32_t>(slot.getInit())), b.int32(shardDim),
-                     b.int32(shardParts), b.int32(part)}));
+                     b.int32(shardParts), b.int32(part), b.int32(shardSegments)}));
     }
     // Per-layer types (q4_k_m): an int32 per entry, else null.
     llvm::Constant *layerDtypes = llvm::ConstantPointerNull::get(b.ptr);

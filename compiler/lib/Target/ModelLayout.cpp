@@ -197,9 +197,11 @@ FailureOr<ModelLayout> readModelLayout(ModuleOp module, ModelSummary summary) {
       return module.emitError("attn.weight_shards does not match attn.weight_slots");
     for (auto [i, shard] : llvm::enumerate(shards)) {
       auto values = dyn_cast<DenseI64ArrayAttr>(shard);
-      if (!values || (values.size() != 0 && values.size() != 3 && values.size() != 4))
+      if (!values || (values.size() != 0 && values.size() != 3 && values.size() != 4 &&
+                      values.size() != 5))
         return module.emitError("attn.weight_shards: entry ")
-               << i << " is not [dim, parts, ranks] or [dim, parts, ranks, whole]";
+               << i << " is not [dim, parts, ranks], [dim, parts, ranks, whole] or [dim, "
+               << "parts, ranks, whole, segments]";
       layout.shards[i].assign(values.asArrayRef().begin(), values.asArrayRef().end());
     }
   }

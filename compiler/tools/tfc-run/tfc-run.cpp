@@ -795,6 +795,13 @@ llvm::Error runModel() {
     std::fflush(stdout);
   }
 
+  // A tensor-parallel model's logits need reach only the rank that samples
+  // (a library without tfc_logits_rank gathers them on every rank, and every
+  // rank samples alike).
+  auto [rank, ranks] = lib.rank();
+  const bool rankZeroSamples = ranks > 1 && lib.logitsRank && lib.broadcast;
+  if (rankZeroSamples && lib.logitsRank(0) != 0)
+    return makeError("tfc_logits_rank failed: " + llvm::Twine(lib.errorText()));
   std::vector<float> logits(info.vocab_size);
   std::unique_ptr<std::FILE, int (*)(std::FILE *)> dumpFile(nullptr, &std::fclose);
   if (given(dumpLogitsOpt) && mpiRank() == 0) {
@@ -819,9 +826,8 @@ llvm::Error runModel() {
   auto isEos = [&](int32_t id) { return llvm::is_contained(generation.eosIds, id); };
   Sampler sampler(run.sampler);
   RepeatDetector repeats(run.stopOnRepeat);
-  Clock::duration decodeTime{};
-  int64_t decodeSteps = 0;
-  for (int32_t i = 0; i < run.numTokens; ++i) {
+  // Step i's token from its logits, shown; none when generation stops there.
+  auto chooseNext = [&](int32_t i) -> llvm::Expected<std::optional<int32_t>> {
     for (int32_t id : generation.bannedIds)
       logits[id] = -INFINITY;
     int32_t next = sampler.sample(logits);
@@ -830,7 +836,7 @@ llvm::Error runModel() {
                        llvm::Twine(promptLen + i));
     if (tok) {
       if (next == tok->bosId() || next == tok->eosId() || isEos(next))
-        break;
+        return std::nullopt;
       if (next >= tok->vocabSize())
         return makeError("the model generated id " + llvm::Twine(next) +
                          ", beyond the tokenizer's " + llvm::Twine(tok->vocabSize()) + " pieces");
@@ -844,7 +850,32 @@ llvm::Error runModel() {
     }
     // generate() returns the eos id with the ids and stops after it.
     if (i + 1 == run.numTokens || isEos(next) || repeats.push(next))
+      return std::nullopt;
+    return next;
+  };
+  Clock::duration decodeTime{};
+  int64_t decodeSteps = 0;
+  for (int32_t i = 0; i < run.numTokens; ++i) {
+    // Under mpirun only rank 0 has the logits (tfc_logits_rank) and samples;
+    // it sends every rank the token to decode next, or -1 to stop (also when
+    // it failed: it reports the error, the others end quietly).
+    llvm::Expected<std::optional<int32_t>> chosen = std::optional<int32_t>();
+    if (!rankZeroSamples || rank == 0)
+      chosen = chooseNext(i);
+    if (rankZeroSamples) {
+      int32_t token = chosen && *chosen ? **chosen : -1;
+      if (lib.broadcast(&token, sizeof token) != 0) {
+        llvm::consumeError(chosen.takeError());
+        return makeError("tfc_broadcast failed: " + llvm::Twine(lib.errorText()));
+      }
+      if (rank != 0)
+        chosen = token >= 0 ? std::optional<int32_t>(token) : std::nullopt;
+    }
+    if (!chosen)
+      return chosen.takeError();
+    if (!*chosen)
       break;
+    int32_t next = **chosen;
     auto start = Clock::now();
     if (lib.decode(loaded.session, &next, 1, logits.data(), /*all_logits=*/0) != 0)
       return makeError("tfc_decode failed at position " + llvm::Twine(promptLen + i) + ": " +

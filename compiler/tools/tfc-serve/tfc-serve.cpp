@@ -243,6 +243,11 @@ llvm::Error runServer() {
   // Under mpirun (a model compiled with --tensor-parallel), the ranks other
   // than 0 serve nothing: they make the model calls rank 0 broadcasts.
   static Lockstep lockstep(lib);
+  // Rank 0 alone samples (the others take every step's tokens from it), so
+  // the logits need reach no other rank (tfc_logits_rank; a library without
+  // it gathers them on every rank).
+  if (lockstep.enabled() && lib.logitsRank && lib.logitsRank(0) != 0)
+    return makeError("tfc_logits_rank failed: " + llvm::Twine(lib.errorText()));
   if (lockstep.rank() != 0)
     return lockstep.follow(loaded.model, info.has_decoder ? parallelOpt.getValue() : 1, ctx);
   ServiceOptions service;

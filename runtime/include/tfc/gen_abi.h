@@ -182,6 +182,11 @@ typedef struct {
   int32_t shard_dim;
   int32_t shard_parts;
   int32_t shard_index; /* the part holding the entry (TFC_SHARD_EXPERTS), else 0 */
+  /* With shard_dim = d >= 0: S = shard_segments > 1 cuts dims[d] into S equal
+     segments first, each of them cut into the P parts as above (none padded),
+     and rank r holds its part of every segment, in order (a fused q/k/v
+     projection: its heads' q rows, then k rows, then v rows). 0: one segment. */
+  int32_t shard_segments;
 } tfc_gen_weight;
 
 #define TFC_SHARD_RANK_ZERO (-1)
@@ -259,7 +264,9 @@ typedef struct {
 /* In place: data becomes the sum over ranks (MPI_Allreduce, MPI_SUM). */
 void __tfc_all_reduce_f32(float *allocated, float *aligned, int64_t offset, int64_t rows,
                           int64_t cols, int64_t row_stride, int64_t col_stride);
-/* dst[:, r*c:(r+1)*c] = src of rank r (MPI_Allgather), c the width of src. */
+/* dst[:, r*c:(r+1)*c] = src of rank r (MPI_Allgather), c the width of src: the
+   logits of the vocabulary-parallel output head. With tfc_logits_rank(k), k >= 0,
+   only rank k receives them (MPI_Gather) and the others' dst is NaN. */
 void __tfc_all_gather_f32(float *src_allocated, float *src_aligned, int64_t src_offset,
                           int64_t src_rows, int64_t src_cols, int64_t src_row_stride,
                           int64_t src_col_stride, float *dst_allocated, float *dst_aligned,

@@ -149,6 +149,22 @@ int32_t tfc_attention_maps(const tfc_model *, const int32_t *tokens, int32_t n, 
 int32_t tfc_rank(int32_t *ranks);
 int32_t tfc_broadcast(void *buffer, int64_t bytes);
 
+/* Which ranks of a tensor-parallel model receive the logits (its output head
+   is split over the vocabulary and gathered). rank = -1, the default: every
+   rank (an all-gather; each rank may sample, from the same logits). 0 <= rank
+   < N: only that rank, the one that samples (a gather: the others receive no
+   logits, and the logits that tfc_decode and tfc_decode_batch write on them
+   are NaN). A host whose rank 0 samples and sends the chosen tokens to the
+   others (tfc_broadcast) sets 0, as tfc-run and tfc-serve do under mpirun; a
+   host that reads logits on every rank keeps the default. Collective, like the
+   calls it applies to: every rank sets the same value before the same call.
+   Call it after tfc_model_load / tfc_model_random (which join the ranks).
+   Hidden states (tfc_encode) are summed on every rank whatever the setting.
+   Returns 0, or -1 with tfc_last_error() set (rank outside [-1, N)); with one
+   process -1 and 0 are accepted and change nothing. Added after ABI version 3
+   with tfc_rank: tools look it up as optional. */
+int32_t tfc_logits_rank(int32_t rank);
+
 /* Thread-local description of the last failure on this thread, "" when none. */
 const char *tfc_last_error(void);
 

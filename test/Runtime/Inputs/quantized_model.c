@@ -34,15 +34,15 @@ static const tfc_gen_slot kQuantizedSlots[] = {
     {3, {2, 2, 32}, 2, TFC_DTYPE_Q8_0, 0},
 };
 
-/* name, rank, dims, slot, layer, init (shard_dim, shard_parts, shard_index: 0) */
+/* name, rank, dims, slot, layer, init (shard_dim, shard_parts, shard_index, shard_segments: 0) */
 static const tfc_gen_weight kQuantizedWeights[] = {
-    {"model.q8.weight", 2, {2, 64}, 0, -1, TFC_INIT_RANDOM, 0, 0, 0},
-    {"model.layers.0.q4k.weight", 2, {2, 256}, 1, 0, TFC_INIT_RANDOM, 0, 0, 0},
-    {"model.layers.1.q4k.weight", 2, {2, 256}, 1, 1, TFC_INIT_RANDOM, 0, 0, 0},
-    {"model.layers.0.mix.weight", 2, {1, 256}, 2, 0, TFC_INIT_RANDOM, 0, 0, 0},
-    {"model.layers.1.mix.weight", 2, {1, 256}, 2, 1, TFC_INIT_RANDOM, 0, 0, 0},
-    {"model.experts.weight[0]", 2, {2, 32}, 3, 0, TFC_INIT_RANDOM, 0, 0, 0},
-    {"model.experts.weight[1]", 2, {2, 32}, 3, 1, TFC_INIT_RANDOM, 0, 0, 0},
+    {"model.q8.weight", 2, {2, 64}, 0, -1, TFC_INIT_RANDOM, 0, 0, 0, 0},
+    {"model.layers.0.q4k.weight", 2, {2, 256}, 1, 0, TFC_INIT_RANDOM, 0, 0, 0, 0},
+    {"model.layers.1.q4k.weight", 2, {2, 256}, 1, 1, TFC_INIT_RANDOM, 0, 0, 0, 0},
+    {"model.layers.0.mix.weight", 2, {1, 256}, 2, 0, TFC_INIT_RANDOM, 0, 0, 0, 0},
+    {"model.layers.1.mix.weight", 2, {1, 256}, 2, 1, TFC_INIT_RANDOM, 0, 0, 0, 0},
+    {"model.experts.weight[0]", 2, {2, 32}, 3, 0, TFC_INIT_RANDOM, 0, 0, 0, 0},
+    {"model.experts.weight[1]", 2, {2, 32}, 3, 1, TFC_INIT_RANDOM, 0, 0, 0, 0},
 };
 
 /* Positional, so that C and C++ (the fuzzer) read it alike; the entry points

@@ -26,8 +26,6 @@
 
 import argparse
 import os
-import shlex
-import subprocess
 import sys
 
 import numpy as np
@@ -36,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Numeric", "lib"))
 import reference as R  # noqa: E402
 from check import MODELS  # noqa: E402
+import tp_runs  # noqa: E402
 
 # Models of these tests beside check.py's: a Llama whose vocabulary and K/V
 # heads divide by 2 and 4 (the output head and K/V heads split, not replicated).
@@ -60,12 +59,7 @@ REF_TOL = 1e-4
 
 
 def run(cmd, what):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=300)
-    if p.returncode != 0:
-        sys.stderr.write(p.stderr)
-        sys.exit("tp_check: %s failed (exit %d): %s" % (what, p.returncode, " ".join(cmd)))
-    return p.stdout
+    return tp_runs.run(cmd, what, "tp_check")
 
 
 def rel(a, b):
@@ -111,7 +105,7 @@ def main():
     tp_bin = os.path.join(args.work, "tp%d.bin" % args.ranks)
     single_out = run(["tfc-run", args.single] + common + ["--dump-logits", single_bin],
                      "the single-process run")
-    tp_out = run(shlex.split(args.mpirun) + [str(args.ranks), "tfc-run", args.tp] + common +
+    tp_out = run(tp_runs.mpirun(args.mpirun, args.ranks) + ["tfc-run", args.tp] + common +
                  ["--dump-logits", tp_bin], "the %d-rank run" % args.ranks)
 
     failures = []

@@ -20,9 +20,6 @@
 
 import argparse
 import os
-import re
-import shlex
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,13 +27,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "Numeric", "lib"))
 import reference as R  # noqa: E402
 from tp_check import TP_MODELS  # noqa: E402
-
-PAGE = 4096
-
-
-def resident(stderr):
-    return [int(k) * 1024 for k in
-            re.findall(r"resident: (\d+) KiB of the weights file", stderr)]
+from tp_runs import PAGE, mpirun, resident_runs  # noqa: E402
 
 
 def main():
@@ -54,27 +45,10 @@ def main():
     path = os.path.join(args.work, "llama_mem.safetensors")
     R.save_safetensors(path, W.used)
     tokens = [5, 900, 17, 333]
-    cmd = ["tfc-run", "--weights", path, "--tokens", ",".join(map(str, tokens)), "-n", "2",
-           "--memory"]
-
-    def run(prefix, so):
-        # Out of the page cache first: the kernel maps whole page-cache folios
-        # (large ones for a file just written) at a fault, so a rank reading its
-        # rows of a cached file could map a neighbour's rows with them; read
-        # afresh, a rank's faults bring in its own pages.
-        fd = os.open(path, os.O_RDONLY)
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
-        p = subprocess.run(prefix + [cmd[0], so] + cmd[1:], capture_output=True, text=True,
-                           timeout=300)
-        if p.returncode != 0:
-            sys.stderr.write(p.stderr)
-            sys.exit("tp_memory: %s failed" % " ".join(prefix + [so]))
-        return resident(p.stderr)
-
-    single = run([], args.single)
-    ranks = run(shlex.split(args.mpirun) + [str(args.ranks)], args.tp)
+    cmd = ["--weights", path, "--tokens", ",".join(map(str, tokens)), "-n", "2"]
+    # Each run reads the file afresh (tp_runs.py drop_from_page_cache says why).
+    single = resident_runs([], args.single, cmd, path, "tp_memory")
+    ranks = resident_runs(mpirun(args.mpirun, args.ranks), args.tp, cmd, path, "tp_memory")
 
     nbytes = {k: v.size * 4 for k, v in W.used.items()}
     total = sum(nbytes.values())

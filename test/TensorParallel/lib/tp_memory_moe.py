@@ -16,12 +16,14 @@
 #     vocabulary, ceil(V / RANKS) rows per rank);
 #   * o_proj whole (a rank copies its columns at load: it reads every row, and
 #     the pages it read leave the resident set);
-#   * the replicated tensors whole: the norms and the router.
-# Each range widened by 60 KiB on both sides (the kernel maps the page cache's
-# pages up to 64 KiB around a fault), overlaps merged. A rank's resident bytes
-# must lie between the rows of q_proj it holds (touched by every step) and the
-# total of its ranges; the figure printed is that total over the file: 1/RANKS
-# of the model plus what is replicated.
+#   * the replicated tensors whole: the norms and the router;
+#   * the file's header.
+# Each range widened by what a fault on its pages can map besides them, the
+# kernel's fault-around window less a page on both sides (tp_runs.py
+# fault_around_windows; 60 KiB with the default 64 KiB window), overlaps merged.
+# A rank's resident bytes must lie between the rows of q_proj it holds (touched
+# by every step) and the total of its ranges; the figure printed is that total
+# over the file: 1/RANKS of the model plus what is replicated.
 #
 #===----------------------------------------------------------------------===#
 
@@ -29,22 +31,21 @@ import argparse
 import json
 import os
 import re
-import shlex
 import struct
-import subprocess
 import sys
 
-WINDOW = 60 * 1024  # fault-around: 64 KiB windows, so at most 60 KiB past a touched page
+from tp_runs import fault_around_bytes, fault_around_windows, mpirun, resident_runs
+
 TOKENS = [3, 17, 42, 8, 96, 1, 55, 12, 33, 70, 21, 5, 64, 80, 9, 44]
 
 
 def header(path):
-    """{name: (begin, end, shape)} with file offsets."""
+    """{name: (begin, end, shape)} with file offsets, and the header's size."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         h = json.loads(f.read(n))
     return {k: (8 + n + v["data_offsets"][0], 8 + n + v["data_offsets"][1], v["shape"])
-            for k, v in h.items() if k != "__metadata__"}
+            for k, v in h.items() if k != "__metadata__"}, 8 + n
 
 
 def rows(tensor, first, count):
@@ -77,26 +78,6 @@ def rank_ranges(tensors, cfg, rank, ranks):
     return out
 
 
-def widened_total(ranges, file_size):
-    spans = sorted((max(0, b - WINDOW), min(file_size, e + WINDOW)) for b, e in ranges if e > b)
-    total, cur = 0, None
-    for b, e in spans:
-        if cur and b <= cur[1]:
-            cur[1] = max(cur[1], e)
-        else:
-            if cur:
-                total += cur[1] - cur[0]
-            cur = [b, e]
-    if cur:
-        total += cur[1] - cur[0]
-    return total
-
-
-def resident(stderr):
-    return [int(k) * 1024 for k in
-            re.findall(r"resident: (\d+) KiB of the weights file", stderr)]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("checkpoint")
@@ -110,24 +91,11 @@ def main():
     path = os.path.join(args.checkpoint, "model.safetensors")
     with open(os.path.join(args.checkpoint, "config.json")) as f:
         cfg = json.load(f)
-    tensors = header(path)
+    tensors, header_bytes = header(path)
     file_size = os.path.getsize(path)
-    cmd = ["--weights", path, "--tokens", ",".join(map(str, TOKENS)), "-n", "2", "--memory"]
-
-    def run(prefix, so):
-        # Out of the page cache first (tp_memory.py says why).
-        fd = os.open(path, os.O_RDONLY)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
-        p = subprocess.run(prefix + ["tfc-run", so] + cmd, capture_output=True, text=True,
-                           timeout=300)
-        if p.returncode != 0:
-            sys.stderr.write(p.stderr)
-            sys.exit("tp_memory_moe: %s failed" % " ".join(prefix + [so]))
-        return resident(p.stderr)
-
-    single = run([], args.single)
-    got = run(shlex.split(args.mpirun) + [str(args.ranks)], args.tp)
+    cmd = ["--weights", path, "--tokens", ",".join(map(str, TOKENS)), "-n", "2"]
+    single = resident_runs([], args.single, cmd, path, "tp_memory_moe")
+    got = resident_runs(mpirun(args.mpirun, args.ranks), args.tp, cmd, path, "tp_memory_moe")
     if len(single) != 1 or len(got) != args.ranks:
         sys.exit("tp_memory_moe: expected 1 and %d memory reports, got %s and %s" %
                  (args.ranks, single, got))
@@ -138,8 +106,8 @@ def main():
     bounds = []
     # The ranks' reports come in any order: compare them sorted with the bounds sorted.
     for r in range(args.ranks):
-        ranges = rank_ranges(tensors, cfg, r, args.ranks)
-        high = widened_total(ranges, file_size)
+        ranges = rank_ranges(tensors, cfg, r, args.ranks) + [(0, header_bytes)]
+        high = fault_around_windows(ranges, file_size)
         q = [rows(t, r * (t[2][0] // args.ranks), t[2][0] // args.ranks)
              for n, t in tensors.items() if "q_proj" in n]
         low = sum(e - b for b, e in q)
@@ -157,10 +125,11 @@ def main():
         failures.append("one process holds %d bytes of the file, fewer than half of its "
                         "experts' %d: the measurement sees nothing" % (single[0], expert_bytes))
     print("mixtral: file %d KiB (experts %.0f %%); one process holds %d KiB of it; each of "
-          "%d ranks %s KiB = at most %.2f of the file, bound %.2f (1/%d of it plus the "
-          "replicated tensors and 60 KiB around each range)" %
+          "%d ranks %s KiB = at most %.2f of the file, bound %d KiB = %.2f (1/%d of it plus "
+          "the replicated tensors and %d KiB of fault-around at each end of each range)" %
           (total // 1024, 100.0 * expert_bytes / total, single[0] // 1024, args.ranks,
-           sorted(g // 1024 for g in got), max(got) / total, high / total, args.ranks))
+           sorted(g // 1024 for g in got), max(got) / total, high // 1024, high / total,
+           args.ranks, (fault_around_bytes() - 4096) // 1024))
     for f in failures:
         print("tp_memory_moe: FAIL: %s" % f)
     return 1 if failures else 0

@@ -40,9 +40,11 @@ struct ModelLibrary {
   decltype(&::tfc_attention_maps) attentionMaps = nullptr;
   decltype(&::tfc_last_error) lastError = nullptr;
   /// Optional (model.so files of ABI version 3 may predate them): null in a
-  /// library without them, which is then a single-process model.
+  /// library without them, which is then a single-process model (without
+  /// tfc_logits_rank alone: a tensor-parallel one whose logits reach every rank).
   decltype(&::tfc_rank) rankFn = nullptr;
   decltype(&::tfc_broadcast) broadcast = nullptr;
+  decltype(&::tfc_logits_rank) logitsRank = nullptr;
 
   /// dlopens `path`, resolves every symbol and checks that the model's
   /// abi_version is TFC_ABI_VERSION.

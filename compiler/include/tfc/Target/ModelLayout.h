@@ -89,10 +89,16 @@ struct ModelLayout {
 };
 
 /// The whole tensor's size along the dim cut by `shard` ({dim, parts, ranks[,
-/// whole]}, dim >= 0) whose parts are `part` long: parts * part unless the
-/// parts are padded (a vocabulary not divisible by the ranks).
+/// whole[, segments]]}, dim >= 0) whose parts are `part` long: parts * part
+/// unless the parts are padded (a vocabulary not divisible by the ranks).
 inline int64_t wholeSizeOfShard(llvm::ArrayRef<int64_t> shard, int64_t part) {
-  return shard.size() == 4 ? shard[3] : shard[1] * part;
+  return shard.size() >= 4 ? shard[3] : shard[1] * part;
+}
+
+/// The equal segments of the dim cut by `shard`, each cut into its parts (a
+/// fused q/k/v projection's rows: 3); 1 for an ordinary cut.
+inline int64_t segmentsOfShard(llvm::ArrayRef<int64_t> shard) {
+  return shard.size() >= 5 ? shard[4] : 1;
 }
 
 /// Reads the layout that the passes left on `module` (attn.weight_slots,

@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
@@ -509,6 +510,37 @@ LogicalResult AllReduceOp::verify() {
   if (getRanks() < 2)
     return emitOpError() << "needs at least 2 ranks, not " << getRanks();
   return success();
+}
+
+namespace {
+/// add(all_reduce(a), all_reduce(b)) => all_reduce(add(a, b)): a sum of two
+/// sums over ranks is the sum over ranks of the sum, so one collective does
+/// the work of two (a mixture of experts' routed experts plus its shared
+/// ones, each split and summed over ranks, then added). Only when each sum
+/// has no other use: a value needed whole elsewhere keeps its own collective.
+/// (Floating-point sums in another order: the ranks' partial sums are added
+/// before the collective rather than after, within rounding of each other.)
+struct SumOfSumsOverRanks : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
+    auto lhs = add.getLhs().getDefiningOp<AllReduceOp>();
+    auto rhs = add.getRhs().getDefiningOp<AllReduceOp>();
+    if (!lhs || !rhs || lhs == rhs || lhs.getRanks() != rhs.getRanks() ||
+        !lhs.getResult().hasOneUse() || !rhs.getResult().hasOneUse())
+      return rewriter.notifyMatchFailure(add, "not a sum of two single-use sums over ranks");
+    Value partial =
+        rewriter.create<AddOp>(add.getLoc(), add.getType(), lhs.getInput(), rhs.getInput());
+    rewriter.replaceOpWithNewOp<AllReduceOp>(add, add.getType(), partial, lhs.getRanksAttr());
+    rewriter.eraseOp(lhs);
+    rewriter.eraseOp(rhs);
+    return success();
+  }
+};
+} // namespace
+
+void AllReduceOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<SumOfSumsOverRanks>(context);
 }
 
 LogicalResult AllGatherOp::verify() {

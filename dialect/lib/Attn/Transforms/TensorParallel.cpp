@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringMap.h"
@@ -85,8 +86,11 @@ std::optional<WeightUse> exclusiveWeight(Value w) {
 /// must divide evenly.
 enum class Padding { none, allowed };
 
-/// Whether operand `w` (absent: trivially) can take part `parts` along `dim`.
-bool canShard(Value w, int64_t dim, int64_t parts, Padding padding = Padding::none) {
+/// Whether operand `w` (absent: trivially) can take part `parts` along `dim`;
+/// of each of `segments` equal segments of `dim` when there are several (a
+/// fused projection's q, k and v rows).
+bool canShard(Value w, int64_t dim, int64_t parts, Padding padding = Padding::none,
+              int64_t segments = 1) {
   if (!w)
     return true;
   auto use = exclusiveWeight(w);
@@ -96,7 +100,7 @@ bool canShard(Value w, int64_t dim, int64_t parts, Padding padding = Padding::no
   if (dim == kRankZeroOnly)
     return true;
   return dim < type.getRank() && !type.isDynamicDim(dim) &&
-         (padding == Padding::allowed || type.getDimSize(dim) % parts == 0);
+         (padding == Padding::allowed || type.getDimSize(dim) % (parts * segments) == 0);
 }
 
 /// The size of one of `parts` parts of `size`, padded up when they do not divide it.
@@ -104,9 +108,14 @@ int64_t partSize(int64_t size, int64_t parts) { return llvm::divideCeil(size, pa
 
 /// The attn.shard of a cut along `dim` of a tensor `whole` wide there: [dim,
 /// parts, ranks], and the whole size after them when the parts are padded
-/// (LowerEntryPoints and the manifest then know the file's true size).
+/// (LowerEntryPoints and the manifest then know the file's true size); then
+/// the number of segments when `dim` is several equal segments each cut into
+/// `parts` (a rank holds its part of every segment, in order: a fused q/k/v
+/// projection's rows of its heads), [dim, parts, ranks, whole, segments].
 DenseI64ArrayAttr shardAttr(OpBuilder &b, int64_t dim, int64_t parts, int64_t ranks,
-                            int64_t whole) {
+                            int64_t whole, int64_t segments = 1) {
+  if (segments > 1)
+    return b.getDenseI64ArrayAttr({dim, parts, ranks, whole, segments});
   if (dim == kRankZeroOnly || whole % parts == 0)
     return b.getDenseI64ArrayAttr({dim, parts, ranks});
   return b.getDenseI64ArrayAttr({dim, parts, ranks, whole});
@@ -114,14 +123,15 @@ DenseI64ArrayAttr shardAttr(OpBuilder &b, int64_t dim, int64_t parts, int64_t ra
 
 /// Shards operand `w` (checked by canShard) and returns the new operand, of the
 /// shard's type.
-Value shard(OpBuilder &b, Value w, int64_t dim, int64_t parts, int64_t ranks) {
+Value shard(OpBuilder &b, Value w, int64_t dim, int64_t parts, int64_t ranks,
+            int64_t segments = 1) {
   if (!w)
     return w;
   WeightUse use = *exclusiveWeight(w);
   auto perTensor = cast<RankedTensorType>(w.getType());
   use.weight->setAttr(kShardAttr,
                       shardAttr(b, dim, parts, ranks,
-                                dim == kRankZeroOnly ? 0 : perTensor.getDimSize(dim)));
+                                dim == kRankZeroOnly ? 0 : perTensor.getDimSize(dim), segments));
   if (dim == kRankZeroOnly)
     return w;
   SmallVector<int64_t> shape(perTensor.getShape());
@@ -161,43 +171,28 @@ void sumOverRanks(OpBuilder &b, Value partial, int64_t ranks) {
   partial.replaceAllUsesExcept(sum.getResult(), sum);
 }
 
-/// add(all_reduce(a), all_reduce(b)) => all_reduce(add(a, b)): a sum of two
-/// sums over ranks is the sum over ranks of the sum, so one collective does
-/// the work of two (a mixture of experts' routed experts plus its shared
-/// ones, each split and summed over ranks, then added). Only when each sum
-/// has no other use: a value needed whole elsewhere keeps its own collective.
-/// Returns the number of collectives saved.
+/// Merges the sums over ranks that one collective can do (the all_reduce
+/// canonicalization: add(all_reduce(a), all_reduce(b)) => all_reduce(add(a,
+/// b)), a mixture of experts' routed and shared experts), applied to the adds
+/// alone so that nothing else of the module changes here. Returns the number
+/// of collectives saved.
 int64_t mergeSumsOverRanks(ModuleOp module) {
-  auto sumsOf = [](AddOp add) -> std::pair<AllReduceOp, AllReduceOp> {
-    auto lhs = add.getLhs().getDefiningOp<AllReduceOp>();
-    auto rhs = add.getRhs().getDefiningOp<AllReduceOp>();
-    if (lhs && rhs && lhs != rhs && lhs.getRanks() == rhs.getRanks() &&
-        lhs.getResult().hasOneUse() && rhs.getResult().hasOneUse())
-      return {lhs, rhs};
-    return {};
+  auto countSums = [&] {
+    int64_t sums = 0;
+    module.walk([&](AllReduceOp) { ++sums; });
+    return sums;
   };
-  int64_t merged = 0;
-  // Until none is left: a merged sum may be one side of the next add.
-  while (true) {
-    AddOp add;
-    module.walk([&](AddOp a) {
-      if (!sumsOf(a).first)
-        return WalkResult::advance();
-      add = a;
-      return WalkResult::interrupt();
-    });
-    if (!add)
-      return merged;
-    auto [lhs, rhs] = sumsOf(add);
-    OpBuilder b(add);
-    Value partial = b.create<AddOp>(add.getLoc(), add.getType(), lhs.getInput(), rhs.getInput());
-    auto sum = b.create<AllReduceOp>(add.getLoc(), add.getType(), partial, lhs.getRanksAttr());
-    add.getResult().replaceAllUsesWith(sum.getResult());
-    add.erase();
-    lhs.erase();
-    rhs.erase();
-    ++merged;
-  }
+  int64_t before = countSums();
+  SmallVector<Operation *> adds;
+  module.walk([&](AddOp add) { adds.push_back(add); });
+  RewritePatternSet patterns(module.getContext());
+  AllReduceOp::getCanonicalizationPatterns(patterns, module.getContext());
+  GreedyRewriteConfig config;
+  // The adds and what the rewrite makes (a merged sum may be one side of the
+  // next add), nothing else.
+  config.strictMode = GreedyRewriteStrictness::ExistingAndNewOps;
+  (void)applyOpPatternsAndFold(adds, std::move(patterns), config);
+  return before - countSums();
 }
 
 /// The ggml block format in which one process stores the rows of a linear
@@ -310,6 +305,8 @@ public:
   // (rope and repeat_kv optional) => all_reduce of the same with q/k/v
   // column-parallel by whole heads and o row-parallel: the split of
   // splitAttention, the heads of every step on the way narrowed with it.
+  // q, k and v may be slices of one fused projection (GPT-2's, as a GGUF
+  // file's attn_qkv imports): its rows are then cut in each of the three.
   // Returns false when `sdpa` is not of that form (nothing changed, the caller
   // says so); true when it is, split or refused with a remark.
   bool splitWrittenOutAttention(SDPAOp sdpa) {
@@ -352,12 +349,22 @@ public:
     if (!qAt || !kAt || !vAt || sdpaHeads % ranks != 0 || *qAt != sdpaHeads / ranks ||
         *kAt != *vAt || *qAt % *kAt != 0)
       return false;
+    // A fused q/k/v projection is cut in each of its 3 segments: a rank's
+    // rows are its heads' q rows, then k rows, then v rows.
+    const bool fused = q->fused || k->fused || v->fused;
+    if (fused && !splittableFusion(*q, *k, *v, kvParts, ranks)) {
+      emitRemark(sdpa.getLoc(), "q, k and v of a fused projection that does not cut into "
+                                "the same heads of each: attention replicated");
+      return true;
+    }
+    const int64_t segments = fused ? 3 : 1;
     auto outDim = [](LinearOp l) -> int64_t { return l.getWeightInOut() ? 1 : 0; };
-    if (!canShard(q->proj.getWeight(), outDim(q->proj), ranks) ||
-        !canShard(k->proj.getWeight(), outDim(k->proj), kvParts) ||
-        !canShard(v->proj.getWeight(), outDim(v->proj), kvParts) ||
-        !canShard(q->proj.getBias(), 0, ranks) || !canShard(k->proj.getBias(), 0, kvParts) ||
-        !canShard(v->proj.getBias(), 0, kvParts) ||
+    if (!canShard(q->proj.getWeight(), outDim(q->proj), ranks, Padding::none, segments) ||
+        !canShard(k->proj.getWeight(), outDim(k->proj), kvParts, Padding::none, segments) ||
+        !canShard(v->proj.getWeight(), outDim(v->proj), kvParts, Padding::none, segments) ||
+        !canShard(q->proj.getBias(), 0, ranks, Padding::none, segments) ||
+        !canShard(k->proj.getBias(), 0, kvParts, Padding::none, segments) ||
+        !canShard(v->proj.getBias(), 0, kvParts, Padding::none, segments) ||
         !canShard(out.getWeight(), 1 - outDim(out), ranks) ||
         !canShard(out.getBias(), kRankZeroOnly, ranks)) {
       emitRemark(sdpa.getLoc(), "a projection weight has other uses: attention replicated");
@@ -373,18 +380,25 @@ public:
     for (auto [chain, parts] : {std::pair(&*q, ranks), std::pair(&*k, kvParts),
                                 std::pair(&*v, kvParts)}) {
       LinearOp proj = chain->proj;
-      b.setInsertionPoint(proj);
-      proj.getWeightMutable().assign(shard(b, proj.getWeight(), outDim(proj), parts, ranks));
-      if (proj.getBias())
-        proj.getBiasMutable().assign(shard(b, proj.getBias(), 0, parts, ranks));
-      narrowLastDim(proj.getResult(), parts);
+      if (!done.contains(proj)) { // a fused projection: once for q, k and v
+        b.setInsertionPoint(proj);
+        proj.getWeightMutable().assign(
+            shard(b, proj.getWeight(), outDim(proj), parts, ranks, segments));
+        if (proj.getBias())
+          proj.getBiasMutable().assign(shard(b, proj.getBias(), 0, parts, ranks, segments));
+        narrowLastDim(proj.getResult(), parts);
+        done.insert(proj);
+      }
+      if (SliceLastOp slice = chain->fused) {
+        slice.setOffset(slice.getOffset() / parts);
+        narrowLastDim(slice.getResult(), parts);
+      }
       Value heads = chain->split.getResult();
       setHeads(heads, headsOf(heads) / parts);
       // rope keeps its input's type; repeat_kv repeats to its heads / ranks.
       for (Operation *step : llvm::reverse(chain->steps))
         setHeads(step->getResult(0), isa<RepeatKVOp>(step) ? headsOf(step->getResult(0)) / ranks
                                                            : headsOf(step->getOperand(0)));
-      done.insert(proj);
     }
     sdpa.setHeadsAttr(b.getI64IntegerAttr(sdpaHeads / ranks));
     sdpa.setKvHeadsAttr(b.getI64IntegerAttr(headsOf(sdpa.getKey())));
@@ -585,12 +599,43 @@ public:
 private:
   /// An operand of a written-out attn.sdpa traced back to its projection:
   /// `steps` (attn.rope, attn.repeat_kv, nearest the sdpa first) on
-  /// split_heads(proj(x)), each value on the way used once.
+  /// split_heads(proj(x)), or split_heads(slice_last(proj(x))) when `proj`
+  /// is a fused projection of q, k and v (GPT-2's c_attn, GGUF attn_qkv),
+  /// each value on the way used once (but the fused projection's result).
   struct HeadChain {
     LinearOp proj;
+    SliceLastOp fused; // null unless the projection is fused
     SplitHeadsOp split;
     SmallVector<Operation *> steps;
   };
+
+  /// Whether q, k and v come from one fused projection that the split can cut
+  /// by heads: its result is exactly their three slices, of equal width
+  /// (kv_heads == heads) and tiling it, and every rank holds its heads of
+  /// each (kvParts == ranks: K/V heads replicated over ranks would need
+  /// segments of different parts). The rank's projection is then its q, k
+  /// and v rows side by side, in the file's order.
+  static bool splittableFusion(HeadChain q, HeadChain k, HeadChain v, int64_t kvParts,
+                               int64_t ranks) {
+    if (q.proj != k.proj || q.proj != v.proj || !q.fused || !k.fused || !v.fused ||
+        kvParts != ranks)
+      return false;
+    Value fusedResult = q.proj.getResult();
+    if (llvm::range_size(fusedResult.getUses()) != 3)
+      return false;
+    int64_t width = cast<RankedTensorType>(q.fused.getType()).getDimSize(1);
+    if (ShapedType::isDynamic(width) ||
+        cast<RankedTensorType>(fusedResult.getType()).getDimSize(1) != 3 * width)
+      return false;
+    SmallVector<int64_t> offsets;
+    for (HeadChain *c : {&q, &k, &v}) {
+      if (cast<RankedTensorType>(c->fused.getType()).getDimSize(1) != width)
+        return false;
+      offsets.push_back(c->fused.getOffset());
+    }
+    llvm::sort(offsets);
+    return offsets == SmallVector<int64_t>{0, width, 2 * width} && width % ranks == 0;
+  }
 
   std::optional<HeadChain> headChain(Value v) const {
     HeadChain chain;
@@ -604,7 +649,12 @@ private:
       auto split = dyn_cast_or_null<SplitHeadsOp>(def);
       if (!split || !split.getInput().hasOneUse())
         return std::nullopt;
-      auto proj = split.getInput().getDefiningOp<LinearOp>();
+      Value projected = split.getInput();
+      if (auto slice = projected.getDefiningOp<SliceLastOp>()) {
+        chain.fused = slice;
+        projected = slice.getInput();
+      }
+      auto proj = projected.getDefiningOp<LinearOp>();
       if (!proj || done.contains(proj))
         return std::nullopt;
       chain.proj = proj;

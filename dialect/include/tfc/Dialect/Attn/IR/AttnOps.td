@@ -762,6 +762,10 @@ def Attn_AllReduceOp : Attn_Op<"all_reduce", [NoMemoryEffect, SameOperandsAndRes
     collectives in the same order, which the generated code does: it is the
     same code on every rank.
 
+    Canonicalization: `add(all_reduce(a), all_reduce(b))` becomes
+    `all_reduce(add(a, b))` (a sum of sums over ranks is the sum over ranks of
+    the sum: one collective instead of two) when neither sum has another use.
+
     ```mlir
     %y = attn.all_reduce %x ranks 2 : tensor<?x64xf32>
     ```
@@ -770,6 +774,7 @@ def Attn_AllReduceOp : Attn_Op<"all_reduce", [NoMemoryEffect, SameOperandsAndRes
   let results = (outs Attn_Activation:$result);
   let assemblyFormat = "$input `ranks` $ranks attr-dict `:` type($input)";
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Attn_AllGatherOp : Attn_Op<"all_gather", [NoMemoryEffect]> {
