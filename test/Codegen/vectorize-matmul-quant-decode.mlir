@@ -1,6 +1,8 @@
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q8_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=Q8
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=Q4
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni vector-width=8" | FileCheck %s --check-prefix=NARROW
+// RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q8_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=avxvnni" | FileCheck %s --check-prefix=AVXVNNI
+// RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=avxvnni" | FileCheck %s --check-prefix=AVXVNNI
 
 // tfc-vectorize-matmul's one-token tiles of Q8_0 and Q4_0 weights
 // (QuantizedKernels.cpp, kernelPairs and kernelQuads): 37 rows = two tiles of
@@ -124,6 +126,14 @@
 // NARROW: scf.for %[[N0:.*]] = %[[FIRST]] to %[[PARTEND]] step %c1 {
 // NARROW-COUNT-8: func.call @__tfc_prefetch_0(%[[FLAT]],
 // NARROW-NOT: vpdpbusd.512
+// AVX-VNNI without AVX512-VNNI, even with 16-lane vectors (AVX-512F shown
+// without AVX512-VNNI, as some virtual machines do): the 256-bit vpdpbusd
+// only, in 16-row one-token tiles; no 512-bit tiles, no prefill GEMM.
+// AVXVNNI-LABEL: func.func @dec
+// AVXVNNI-NOT: vpdpbusd.512
+// AVXVNNI: vpdpbusd.256
+// AVXVNNI-NOT: vpdpbusd.512
+// AVXVNNI-NOT: func.func private @__tfc_q8_0_gemm_tile
 module {
   func.func @dec(%x: tensor<?x352xf32>) -> tensor<?x37xf32> {
     %c0 = arith.constant 0 : index

@@ -1518,8 +1518,9 @@ private:
 //   => quantize A3 per block; scf.parallel over row blocks of W { int8 tiles }
 struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
   VectorizeQuantizedMatmul(MLIRContext *ctx, const tfc::MatmulStrategy &strategy,
-                           int64_t blockRows, bool vnni)
-      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows), vnni(vnni) {}
+                           int64_t blockRows, bool vnni, bool vnni512)
+      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows), vnni(vnni),
+        vnni512(vnni512) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
     std::optional<tfc::QuantFormat> format = tfc::quantizedMatmulFormat(op);
@@ -1536,8 +1537,9 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     // One token against 16 rows: 16 accumulators and the token's operands
     // fit the 32 registers of AVX-512; 8 of AVX2's 16 registers.
     int64_t decodeRows = strategy.vectorWidth >= 16 ? 16 : 8;
+    const bool wide = vnni512 && strategy.vectorWidth >= 16;
     QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4,
-                          decodeRows, /*wide=*/strategy.vectorWidth >= 16);
+                          decodeRows, wide);
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     emit.quantizeActivations(tokens);
     auto streaming = [&] {
@@ -1548,7 +1550,7 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     // has 512-bit vectors (its results are scattered down columns of C at
     // 32-bit offsets); AVX2 and AVX-VNNI keep the streaming tiles.
     int64_t cStride = rowStride(c);
-    if (!vnni || strategy.vectorWidth < 16 || ShapedType::isDynamic(cStride) ||
+    if (!wide || ShapedType::isDynamic(cStride) ||
         cStride * 16 >= (int64_t{1} << 31)) {
       streaming();
     } else {
@@ -1568,7 +1570,8 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
 
   tfc::MatmulStrategy strategy;
   int64_t blockRows;
-  bool vnni;
+  bool vnni;    // vpdpbusd (256-bit): int8-dot vnni or avxvnni
+  bool vnni512; // its 512-bit form too (AVX512-VNNI): int8-dot vnni
 };
 
 } // namespace
@@ -1576,7 +1579,7 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
 void tfc::populateQuantizedMatmulPatterns(RewritePatternSet &patterns,
                                           const MatmulStrategy &strategy, int64_t blockRows,
                                           StringRef int8Dot) {
-  if (int8Dot == "vnni" || int8Dot == "avx2")
+  if (int8Dot == "vnni" || int8Dot == "avxvnni" || int8Dot == "avx2")
     patterns.add<VectorizeQuantizedMatmul>(patterns.getContext(), strategy, blockRows,
-                                           int8Dot == "vnni");
+                                           /*vnni=*/int8Dot != "avx2", /*vnni512=*/int8Dot == "vnni");
 }
