@@ -47,9 +47,12 @@ if "avx512_bf16" in flags:
     config.available_features.add("avx512bf16")
 if "avx2" in flags:
     config.available_features.add("avx2")
-# What tfc's int8-dot=vnni needs (EmitSharedLib.cpp's int8DotProductFor).
+# What tfc's int8-dot=vnni or avxvnni needs (EmitSharedLib.cpp's int8DotProductFor);
+# avxvnni: code built for AVX-VNNI alone (--target-cpu=alderlake) runs here.
 if "avx_vnni" in flags or ("avx512_vnni" in flags and "avx512vl" in flags):
     config.available_features.add("vnni")
+if "avx_vnni" in flags:
+    config.available_features.add("avxvnni")
 if config.sanitizers in ("ON", "1", "TRUE", "True", "YES"):
     config.available_features.add("sanitizers")
 

@@ -1,11 +1,14 @@
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q8_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=Q8
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=Q4
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni vector-width=8" | FileCheck %s --check-prefix=NARROW
+// RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q8_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=avxvnni" | FileCheck %s --check-prefix=AVXVNNI
+// RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_0 -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=avxvnni" | FileCheck %s --check-prefix=AVXVNNI
 
 // tfc-vectorize-matmul's one-token tiles of Q8_0 and Q4_0 weights
 // (QuantizedKernels.cpp, kernelPairs and kernelQuads): 37 rows = two tiles of
-// 16 rows, then the remainders (one of 4, one single row) on the 256-bit
-// kernel; 352 columns = 11 blocks of 32.
+// 16 rows (each row from one of 16 parts of the first 32 rows), then the
+// remainders (one of 4, one single row) on the 256-bit kernel; 352 columns =
+// 11 blocks of 32.
 
 // Q8_0: two blocks per 512-bit vpdpbusd, the weights made unsigned by a sign
 // flip and the sums starting at -128 * the lane sums of q_a, scaled by the
@@ -19,10 +22,28 @@
 // Q8: %[[START:.*]] = arith.muli %[[SUMS]], %[[M128:.*]] : vector<8xi32>
 // Q8: vector.store %[[START]], %[[SA]]
 // Q8: vector.store %{{.*}}, %[[DL]]
-// Q8: scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %c16 {
+// The 32 rows of whole tiles are 16 parts of PART = 2 consecutive rows; tile
+// N0 takes row N0 of the first part and the same row of each other part.
+// Q8: %[[PART:.*]] = arith.divui %{{.*}}, %c16 : index
+// Q8: %[[PARTEND:.*]] = arith.addi %[[FIRST:.*]], %[[PART]] : index
+// Q8: scf.for %[[N0:.*]] = %[[FIRST]] to %[[PARTEND]] step %c1 {
+// Q8: %[[R1:.*]] = arith.addi %[[N0]], %[[PART]] : index
+// Q8-COUNT-13: arith.addi %{{.*}}, %[[PART]] : index
+// Q8: %[[R15:.*]] = arith.addi %{{.*}}, %[[PART]] : index
 // Q8: scf.for %[[BLK:.*]] = %c0 to %c10 step %c2 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
-// Each row prefetched 16 blocks ahead (past the rows' end, the next tile's).
-// Q8-COUNT-16: memref.prefetch %arg1[%{{.*}}, %{{.*}}, %c0]
+// Each row prefetched min(16, 11) blocks ahead through the flat view, past its
+// end into the next row (that part's next tile); the highest row's prefetch is
+// clamped to the matrix's last byte, (37 - R15) * 374 - 1.
+// Q8: %[[AHEAD:.*]] = arith.addi %[[BLK]], %c11 : index
+// Q8: %[[COLP:.*]] = arith.muli %[[AHEAD]], %c34 : index
+// Q8: %[[LEFT:.*]] = arith.subi %c37, %[[R15]] : index
+// Q8: %[[LEFTB:.*]] = arith.muli %[[LEFT]], %c374 : index
+// Q8: %[[LAST:.*]] = arith.subi %[[LEFTB]], %c1 : index
+// Q8: memref.prefetch %[[FLAT]][%[[N0]], %[[COLP]]]
+// Q8: memref.prefetch %[[FLAT]][%[[R1]], %[[COLP]]]
+// Q8-COUNT-13: memref.prefetch %[[FLAT]][%{{.*}}, %[[COLP]]]
+// Q8: %[[CLAMPED:.*]] = arith.minui %[[COLP]], %[[LAST]] : index
+// Q8: memref.prefetch %[[FLAT]][%[[R15]], %[[CLAMPED]]]
 // Q8: %[[NEXT:.*]] = arith.addi %[[BLK]], %c1 : index
 // Q8: vector.load %[[QA]][%{{.*}}, %[[BLK]], %c0] : memref<?x11x32xi8>, vector<32xi8>
 // Q8: %[[QAP:.*]] = vector.bitcast %{{.*}} : vector<64xi8> to vector<16xi32>
@@ -70,9 +91,11 @@
 // Q4: vector.store %{{.*}}, %[[SPLIT]][%{{.*}}, %{{.*}}, %c64] : memref<?x2x128xi8>, vector<64xi8>
 // Q4: vector.store %{{.*}}, %[[SSTART]]
 // Q4: vector.shuffle %{{.*}}, %{{.*}} [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3] : vector<4xf32>, vector<4xf32>
-// Q4: scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %c16 {
+// Q4: %[[PART:.*]] = arith.divui %{{.*}}, %c16 : index
+// Q4: %[[PARTEND:.*]] = arith.addi %[[FIRST:.*]], %[[PART]] : index
+// Q4: scf.for %[[N0:.*]] = %[[FIRST]] to %[[PARTEND]] step %c1 {
 // Q4: %[[QUADS:.*]]:16 = scf.for %[[G:.*]] = %c0 to %c2 step %c1 iter_args({{.*}}) -> (vector<16xf32>,
-// Q4-COUNT-32: memref.prefetch %arg1
+// Q4-COUNT-32: memref.prefetch %[[FLAT]]
 // Q4: %[[LOW:.*]] = vector.load %[[SPLIT]][%{{.*}}, %[[G]], %c0] : memref<?x2x128xi8>, vector<64xi8>
 // Q4: %[[HIGH:.*]] = vector.load %[[SPLIT]][%{{.*}}, %[[G]], %c64] : memref<?x2x128xi8>, vector<64xi8>
 // Q4: %[[LOWI:.*]] = vector.bitcast %[[LOW]]
@@ -92,10 +115,25 @@
 // Q4: scf.for %{{.*}} = %c8 to %c10 step %c2 iter_args(%{{.*}} = %[[QUADS]]#0,
 // Q4: scf.for %{{.*}} = %c10 to %c11 step %c1 iter_args({{.*}}) -> (vector<8xf32>,
 
-// AVX2-sized vectors: the 256-bit tiles only.
+// AVX2-sized vectors: the 256-bit tiles only, of 8 rows from 8 parts, each
+// row prefetched through the flat view.
 // NARROW-LABEL: func.func @dec
 // NARROW-NOT: vpdpbusd.512
-// NARROW-NOT: collapse_shape
+// NARROW: %[[FLAT:.*]] = memref.collapse_shape %arg1 {{\[}}[0], [1, 2]] : memref<37x11x18xi8> into memref<37x198xi8>
+// NARROW-NOT: vpdpbusd.512
+// NARROW: %[[PART:.*]] = arith.divui %{{.*}}, %c8 : index
+// NARROW: %[[PARTEND:.*]] = arith.addi %[[FIRST:.*]], %[[PART]] : index
+// NARROW: scf.for %[[N0:.*]] = %[[FIRST]] to %[[PARTEND]] step %c1 {
+// NARROW-COUNT-8: func.call @__tfc_prefetch_0(%[[FLAT]],
+// NARROW-NOT: vpdpbusd.512
+// AVX-VNNI without AVX512-VNNI, even with 16-lane vectors (AVX-512F shown
+// without AVX512-VNNI, as some virtual machines do): the 256-bit vpdpbusd
+// only, in 16-row one-token tiles; no 512-bit tiles, no prefill GEMM.
+// AVXVNNI-LABEL: func.func @dec
+// AVXVNNI-NOT: vpdpbusd.512
+// AVXVNNI: vpdpbusd.256
+// AVXVNNI-NOT: vpdpbusd.512
+// AVXVNNI-NOT: func.func private @__tfc_q8_0_gemm_tile
 module {
   func.func @dec(%x: tensor<?x352xf32>) -> tensor<?x37xf32> {
     %c0 = arith.constant 0 : index

@@ -350,8 +350,12 @@ bool hasBF16DotProduct(const llvm::TargetMachine &tm) {
 
 std::string int8DotProductFor(const llvm::TargetMachine &tm) {
   const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
-  if (sti->checkFeatures("+avxvnni") || sti->checkFeatures("+avx512vnni,+avx512vl"))
+  // AVX-VNNI alone (Alder Lake, or a virtual machine that hides AVX512-VNNI
+  // but shows AVX-512F) has no 512-bit vpdpbusd.
+  if (sti->checkFeatures("+avx512vnni,+avx512vl"))
     return "vnni";
+  if (sti->checkFeatures("+avxvnni"))
+    return "avxvnni";
   return sti->checkFeatures("+avx2") ? "avx2" : "none";
 }
 

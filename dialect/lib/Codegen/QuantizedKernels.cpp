@@ -70,7 +70,9 @@ constexpr int64_t kBlock = 32;
 
 /// How many blocks ahead the one-token tiles prefetch their rows: with 16
 /// rows, 16 blocks (16 x 544 bytes of Q8_0, 16 x 288 of Q4_0) measured best
-/// here (8 was 5-10 % slower on Q4_0; 24 and 32 no better).
+/// here (8 was 5-10 % slower on Q4_0; 24 and 32 no better). Past a row's
+/// end the prefetch goes on into the next row, where the same stream of
+/// the tile continues (the rows of a tile are far apart; see block()).
 constexpr int64_t kPrefetchBlocks = 16;
 
 /// Q6_K: elements per super-block, and the byte offsets in one of its high
@@ -100,15 +102,17 @@ public:
     module = b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
     psign = tfc::intrinsicDeclaration(module, "llvm.x86.avx2.psign.b",
                                       b.getFunctionType({lanes8, lanes8}, {lanes8}));
-    if (this->wide && blocks >= 2) {
-      // The flat view needs the blocks of a row contiguous.
+    if (blockFormat()) {
+      // The flat view needs the blocks of a row contiguous; the one-token
+      // tiles' row streams (block()) need the rows contiguous too.
       auto type = cast<MemRefType>(w.getType());
       SmallVector<int64_t> strides;
       int64_t offset;
       if (succeeded(getStridesAndOffset(type, strides, offset)) && strides[2] == 1 &&
           strides[1] == type.getDimSize(2)) {
         wFlat = b.create<memref::CollapseShapeOp>(loc, w, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-        quads = format == tfc::QuantFormat::Q4_0 && blocks >= 4;
+        rowsContiguous = strides[0] == blocks * type.getDimSize(2);
+        quads = this->wide && format == tfc::QuantFormat::Q4_0 && blocks >= 4;
       }
     }
     if (this->wide) {
@@ -330,13 +334,26 @@ public:
     // One token's activations serve many rows, and the many row streams
     // with their prefetches keep enough cache misses in flight for a core
     // to read at the memory's pace while it computes (with 4 rows it
-    // alternated between the two).
-    Value nTall = b.create<arith::AddIOp>(loc, nStart, roundDown(count, decodeRows));
+    // alternated between the two). The rows [nStart, nTall) are cut into
+    // decodeRows parts of consecutive rows, and tile t takes row t of each
+    // part: each part is then read front to back, one sequential stream
+    // across its rows, far from the others. Tiles of consecutive rows put
+    // about two rows in each 4 KiB page, their streams interleaved and a
+    // row long, and read about 25 % slower (measured by CPU time of one
+    // thread, the access pattern alone and the whole decode step).
+    Value partRows = b.create<arith::DivUIOp>(loc, count, index(decodeRows));
+    Value nTall = b.create<arith::AddIOp>(loc, nStart,
+                                          b.create<arith::MulIOp>(loc, partRows, index(decodeRows)));
     Value nShort = b.create<arith::AddIOp>(
         loc, nTall, roundDown(b.create<arith::SubIOp>(loc, nEnd, nTall), tileRows));
     forLoop(b, mMain, tokens, 1, [&](OpBuilder &, Value m0) {
-      forLoop(b, nStart, nTall, decodeRows,
-              [&](OpBuilder &, Value n0) { kernel(m0, n0, 1, decodeRows, /*prefetch=*/true); });
+      if (rowsContiguous)
+        forLoop(b, nStart, b.create<arith::AddIOp>(loc, nStart, partRows), 1, [&](OpBuilder &, Value n0) {
+          kernel(m0, n0, 1, decodeRows, /*prefetch=*/true, partRows);
+        });
+      else
+        forLoop(b, nStart, nTall, decodeRows,
+                [&](OpBuilder &, Value n0) { kernel(m0, n0, 1, decodeRows); });
       forLoop(b, nTall, nShort, tileRows, [&](OpBuilder &, Value n0) { kernel(m0, n0, 1, tileRows); });
       forLoop(b, nShort, nEnd, 1, [&](OpBuilder &, Value n0) { kernel(m0, n0, 1, 1); });
     });
@@ -1141,16 +1158,17 @@ private:
     return loop.getResults();
   }
 
-  /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn); with
-  /// `prefetch` (Q8_0, Q4_0), each block step prefetches its rows ahead.
-  void kernel(Value m0, Value n0, int64_t tm, int64_t tn, bool prefetch = false) {
-    auto offsets = [&](Value base, int64_t count) {
+  /// One tm x tn tile at tokens [m0, m0 + tm), rows n0 + j · rowStep (j <
+  /// tn; consecutive rows without rowStep); with `prefetch` (Q8_0, Q4_0,
+  /// rows contiguous), each block step prefetches its rows ahead.
+  void kernel(Value m0, Value n0, int64_t tm, int64_t tn, bool prefetch = false, Value rowStep = {}) {
+    auto offsets = [&](Value base, int64_t count, Value step) {
       SmallVector<Value> v{base};
       for (int64_t i = 1; i < count; ++i)
-        v.push_back(b.create<arith::AddIOp>(loc, base, index(i)));
+        v.push_back(b.create<arith::AddIOp>(loc, v.back(), step ? step : index(1)));
       return v;
     };
-    SmallVector<Value> ms = offsets(m0, tm), ns = offsets(n0, tn);
+    SmallVector<Value> ms = offsets(m0, tm, {}), ns = offsets(n0, tn, rowStep);
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(floats));
     SmallVector<Value> inits(tm * tn, zero);
     SmallVector<Value> results;
@@ -1171,28 +1189,27 @@ private:
       }
   }
 
-  /// Prefetches, for block step `blk` of a tile of the rows `ns` (n0, n0 +
-  /// 1, ...), each row's block kPrefetchBlocks ahead; past the end of the
-  /// rows, the same place in the next tile's rows (the last tile's clamped
-  /// to the last tn rows). One select for the tile, so that the rows'
-  /// addresses are constant offsets of one base.
+  /// Prefetches, for block step `blk` of a tile of the rows `ns`, each
+  /// row's block kPrefetchBlocks ahead (at most a row ahead): past the end
+  /// of a row, the first blocks of the next one (the rows are contiguous,
+  /// so the flat view's column simply runs on; the next tile reads them).
+  /// The tile's last row is also its highest: its prefetches are clamped to
+  /// the matrix, so that none leaves the weights (the others stay below it).
   void prefetchAhead(OpBuilder &nb, ArrayRef<Value> ns, Value blk) {
-    auto type = cast<MemRefType>(w.getType());
-    const int64_t rows = type.getDimSize(0), tn = ns.size();
+    auto type = cast<MemRefType>(wFlat.getType());
+    const int64_t rows = type.getDimSize(0), rowBytes = type.getDimSize(1);
+    const int64_t blockBytes = rowBytes / blocks;
     if (!prefetch)
-      prefetch = tfc::prefetchDeclaration(
-          module, nb.getFunctionType({type, nb.getIndexType(), nb.getIndexType(), nb.getIndexType()}, {}));
-    Value ahead = nb.create<arith::AddIOp>(loc, blk, index(kPrefetchBlocks));
-    Value wraps = nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, ahead, index(blocks));
-    Value wrapped = nb.create<arith::MinUIOp>(
-        loc, nb.create<arith::SubIOp>(loc, ahead, index(blocks)), index(blocks - 1));
-    Value column = nb.create<arith::SelectOp>(loc, wraps, wrapped, ahead);
-    Value nextTile = nb.create<arith::MinUIOp>(
-        loc, nb.create<arith::AddIOp>(loc, ns.front(), index(tn)), index(rows - tn));
-    Value first = nb.create<arith::SelectOp>(loc, wraps, nextTile, ns.front());
-    for (int64_t j = 0; j < tn; ++j) {
-      Value row = j ? nb.create<arith::AddIOp>(loc, first, index(j)).getResult() : first;
-      nb.create<func::CallOp>(loc, prefetch, ValueRange{w, row, column, index(0)});
+      prefetch = tfc::prefetchDeclaration(module,
+                                          nb.getFunctionType({type, nb.getIndexType(), nb.getIndexType()}, {}));
+    Value ahead = nb.create<arith::AddIOp>(loc, blk, index(std::min(kPrefetchBlocks, blocks)));
+    Value column = nb.create<arith::MulIOp>(loc, ahead, index(blockBytes));
+    Value rowsLeft = nb.create<arith::SubIOp>(loc, index(rows), ns.back());
+    Value lastByte = nb.create<arith::SubIOp>(
+        loc, nb.create<arith::MulIOp>(loc, rowsLeft, index(rowBytes)), index(1));
+    for (auto [j, n] : llvm::enumerate(ns)) {
+      Value at = j + 1 == ns.size() ? nb.create<arith::MinUIOp>(loc, column, lastByte).getResult() : column;
+      nb.create<func::CallOp>(loc, prefetch, ValueRange{wFlat, n, at});
     }
   }
 
@@ -1491,6 +1508,7 @@ private:
   // high halves, the start values and the scales of kernelQuads' lanes.
   bool quads = false;
   Value wFlat, qaSplit, saSplit, daSplit;
+  bool rowsContiguous = false; // wFlat's rows follow each other (one-token tiles' streams)
   Value qa, da; // the quantized activations and their scales
   Value sa;     // Q4_0, Q6_K: the dot products' start values; Q4_K, Q5_K: sub-block sums
 };
@@ -1500,8 +1518,9 @@ private:
 //   => quantize A3 per block; scf.parallel over row blocks of W { int8 tiles }
 struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
   VectorizeQuantizedMatmul(MLIRContext *ctx, const tfc::MatmulStrategy &strategy,
-                           int64_t blockRows, bool vnni)
-      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows), vnni(vnni) {}
+                           int64_t blockRows, bool vnni, bool vnni512)
+      : OpRewritePattern(ctx), strategy(strategy), blockRows(blockRows), vnni(vnni),
+        vnni512(vnni512) {}
 
   LogicalResult matchAndRewrite(linalg::GenericOp op, PatternRewriter &rewriter) const override {
     std::optional<tfc::QuantFormat> format = tfc::quantizedMatmulFormat(op);
@@ -1518,8 +1537,9 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     // One token against 16 rows: 16 accumulators and the token's operands
     // fit the 32 registers of AVX-512; 8 of AVX2's 16 registers.
     int64_t decodeRows = strategy.vectorWidth >= 16 ? 16 : 8;
+    const bool wide = vnni512 && strategy.vectorWidth >= 16;
     QuantizedEmitter emit(rewriter, loc, *format, a3, w, c, vnni, tileTokens, /*tileRows=*/4,
-                          decodeRows, /*wide=*/strategy.vectorWidth >= 16);
+                          decodeRows, wide);
     Value tokens = rewriter.create<memref::DimOp>(loc, c, 0);
     emit.quantizeActivations(tokens);
     auto streaming = [&] {
@@ -1530,7 +1550,7 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
     // has 512-bit vectors (its results are scattered down columns of C at
     // 32-bit offsets); AVX2 and AVX-VNNI keep the streaming tiles.
     int64_t cStride = rowStride(c);
-    if (!vnni || strategy.vectorWidth < 16 || ShapedType::isDynamic(cStride) ||
+    if (!wide || ShapedType::isDynamic(cStride) ||
         cStride * 16 >= (int64_t{1} << 31)) {
       streaming();
     } else {
@@ -1550,7 +1570,8 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
 
   tfc::MatmulStrategy strategy;
   int64_t blockRows;
-  bool vnni;
+  bool vnni;    // vpdpbusd (256-bit): int8-dot vnni or avxvnni
+  bool vnni512; // its 512-bit form too (AVX512-VNNI): int8-dot vnni
 };
 
 } // namespace
@@ -1558,7 +1579,7 @@ struct VectorizeQuantizedMatmul : OpRewritePattern<linalg::GenericOp> {
 void tfc::populateQuantizedMatmulPatterns(RewritePatternSet &patterns,
                                           const MatmulStrategy &strategy, int64_t blockRows,
                                           StringRef int8Dot) {
-  if (int8Dot == "vnni" || int8Dot == "avx2")
+  if (int8Dot == "vnni" || int8Dot == "avxvnni" || int8Dot == "avx2")
     patterns.add<VectorizeQuantizedMatmul>(patterns.getContext(), strategy, blockRows,
-                                           int8Dot == "vnni");
+                                           /*vnni=*/int8Dot != "avx2", /*vnni512=*/int8Dot == "vnni");
 }

@@ -15,8 +15,9 @@
 
 namespace tfc {
 
-/// Adds the quantized product pattern when `int8Dot` is "vnni" or "avx2"
-/// (nothing for "none"); rows are split into parallel blocks of `blockRows`.
+/// Adds the quantized product pattern when `int8Dot` is "vnni" (256- and
+/// 512-bit vpdpbusd), "avxvnni" (256-bit only) or "avx2" (nothing for
+/// "none"); rows are split into parallel blocks of `blockRows`.
 void populateQuantizedMatmulPatterns(mlir::RewritePatternSet &patterns,
                                      const MatmulStrategy &strategy, int64_t blockRows,
                                      llvm::StringRef int8Dot);

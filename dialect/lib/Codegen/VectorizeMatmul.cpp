@@ -1211,8 +1211,9 @@ struct VectorizeMatmulPass : tfc::impl::VectorizeMatmulBase<VectorizeMatmulPass>
         tfc::selectMatmulStrategy(vectorWidth, bf16Dot, bf16GemmDot);
     patterns.add<VectorizeMatmulTransposeB, VectorizeBatchMatmulTransposeB, VectorizeBatchMatmul>(
         &getContext(), strategy, blockRows);
-    if (int8Dot != "none" && int8Dot != "vnni" && int8Dot != "avx2") {
-      getOperation().emitError() << "tfc-vectorize-matmul: int8-dot must be none, avx2 or vnni, not '"
+    if (int8Dot != "none" && int8Dot != "vnni" && int8Dot != "avxvnni" && int8Dot != "avx2") {
+      getOperation().emitError()
+          << "tfc-vectorize-matmul: int8-dot must be none, avx2, avxvnni or vnni, not '"
                                  << int8Dot << "'";
       return signalPassFailure();
     }

@@ -49,7 +49,8 @@ struct PipelineOptions {
   /// bf16 weights are multiplied with vdpbf16ps (the target has AVX512_BF16).
   bool bf16Dot = false;
   /// How Q8_0/Q4_0 products multiply int8 (tfc-vectorize-matmul's int8-dot): "vnni"
-  /// (vpdpbusd), "avx2" (vpmaddubsw + vpmaddwd) or "none" (scalar loops).
+  /// (vpdpbusd, 512-bit too), "avxvnni" (256-bit vpdpbusd only), "avx2" (vpmaddubsw +
+  /// vpmaddwd) or "none" (scalar loops).
   std::string int8Dot = "none";
   /// Flash-style attention: keys per tile, for a block of `attentionQueryRows`
   /// query rows (queries x query heads per K/V head); see SDPATiling.

@@ -37,7 +37,8 @@ int64_t vectorWidthFor(const llvm::TargetMachine &tm);
 bool hasBF16DotProduct(const llvm::TargetMachine &tm);
 
 /// The int8 dot product the Q8_0 kernels can use on `tm`'s CPU: "vnni"
-/// (AVX-VNNI, or AVX512-VNNI with 256-bit EVEX), "avx2", or "none".
+/// (AVX512-VNNI with AVX512VL: 256- and 512-bit vpdpbusd), "avxvnni" (AVX-VNNI
+/// without AVX512-VNNI: 256-bit only), "avx2", or "none".
 std::string int8DotProductFor(const llvm::TargetMachine &tm);
 
 /// Adds the `__tfc_model` descriptor and the entry wrappers to `module`.

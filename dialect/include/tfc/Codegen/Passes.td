@@ -357,24 +357,27 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     its tiles from L2.
 
     Q8_0 weights (the generic marked `tfc.q8_0_matmul`, see
-    tfc/Utils/QuantizedMatmul.h) get the int8 kernel when `int8-dot` is `vnni`
-    or `avx2`: each call first quantizes the activations per 32-block as ggml
+    tfc/Utils/QuantizedMatmul.h) get the int8 kernel when `int8-dot` is `vnni`,
+    `avxvnni` or `avx2`: each call first quantizes the activations per 32-block as ggml
     quantizes Q8_0 activations (amax = max |x|, scale d = f16(amax / 127),
     q = roundeven(x · 127 / amax), 0 for an all-zero block) into an int8
     buffer and a scale buffer (planned in the arena like the other scratch);
     then, over blocks of `block-rows` weight rows in parallel, tiles of up to
     4 tokens × 4 rows read each weight block (34 bytes) once per tile, take
     the 32-lane integer dot product of a token's block with a row's block
-    (vpdpbusd on |q_a| and q_w with the sign of q_a, vpsignb, for `vnni`;
+    (vpdpbusd on |q_a| and q_w with the sign of q_a, vpsignb, for `vnni` and
+    `avxvnni`;
     vpmaddubsw then vpmaddwd for `avx2`: exact either way, |q| <= 127), convert its eight i32
     partial sums to f32 and multiply-add them with d_a · d_w into 8-lane
     accumulators, reduced horizontally once per output. One token at a time
     (a decode step, and the tokens left over by the 4-token tiles) runs
-    against 16 rows per tile with AVX-512 (8 with AVX2), each step
-    prefetching each of its rows 16 blocks ahead (past a row's end, the next
-    tile's rows): many row streams with prefetches keep enough misses in
-    flight for the core to read at the memory's pace while it computes.
-    With 512-bit vectors and `vnni` the 16-row one-token tiles (not the
+    against 16 rows per tile with AVX-512 (8 with AVX2), row t of each of 16
+    (8) equal parts of the row block, each step prefetching each of its rows
+    16 blocks ahead (past a row's end, into the next row: each part is one
+    sequential stream): many far-apart row streams with prefetches keep
+    enough misses in flight for the core to read at the memory's pace while
+    it computes.
+    With 512-bit vectors and `vnni` (not `avxvnni`) the 16-row one-token tiles (not the
     remainders of 4 and 1 rows) take two blocks per 512-bit vpdpbusd. The two blocks' 68 bytes of a row are one 64-byte and
     one 4-byte load through a flat view of the row (`memref.collapse_shape`
     of the blocks), their 64 values one permutation of those, made unsigned
@@ -427,7 +430,7 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     the f32 accumulators take it times d_a · d and the eight products min_s ·
     Σ q_a of the sub-blocks times -d_a · dmin.
 
-    From `gemm-min-tokens` on, with `vnni` and 16-lane vectors, every format
+    From `gemm-min-tokens` on, with `vnni` (not `avxvnni`) and 16-lane vectors, every format
     runs the int8 prefill GEMM on 512-bit vpdpbusd (tiles of 6 weight rows ×
     32 tokens packed + 128, one tile function per module and shape); Q4_0
     and the K-quants are first decoded per thread block into signed bytes
@@ -469,8 +472,9 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
            "with bf16-dot, the prefill GEMM of bf16 weights on vdpbf16ps too "
            "(bf16 panels of A) instead of the FMA GEMM on weights widened per block">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"none\"",
-           "Q8_0/Q4_0/K-quant products: vnni (vpdpbusd), avx2 (vpmaddubsw + vpmaddwd) or none "
-           "(left to scalar loops)">
+           "Q8_0/Q4_0/K-quant products: vnni (vpdpbusd, 512-bit too: AVX512-VNNI), avxvnni "
+           "(256-bit vpdpbusd only: AVX-VNNI), avx2 (vpmaddubsw + vpmaddwd) or none (left to "
+           "scalar loops)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect",
