@@ -1,11 +1,12 @@
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_k -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=Q4K
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q5_k -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=Q5K
+// RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q6_k -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=Q6K
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_k -one-shot-bufferize="bufferize-function-boundaries" -canonicalize -tfc-vectorize-matmul="int8-dot=vnni vector-width=8" -tfc-lower-intrinsic-calls | FileCheck %s --check-prefix=NARROW
 
-// tfc-vectorize-matmul's one-token tiles of Q4_K and Q5_K weights on 512-bit
-// vectors (QuantizedKernels.cpp, kernelQ4_KWide): 37 rows = two tiles of 16
-// rows, then the remainders (one of 4, one single row) on the 256-bit
-// kernel; 512 columns = 2 super-blocks.
+// tfc-vectorize-matmul's one-token tiles of K-quant weights on 512-bit
+// vectors (QuantizedKernels.cpp, kernelQ4_KWide, kernelQ6_KWide): 37 rows =
+// two tiles of 16 rows (Q6_K: four of 8), then the remainders (one of 4, one
+// single row) on the 256-bit kernel; 512 columns = 2 super-blocks.
 
 // Q4_K: per super-block the token's four vectors of two sub-blocks (0|2,
 // 1|3, 4|6, 5|7), its scale and its sub-block sums four times over in i16;
@@ -80,6 +81,44 @@
 // Q5K: %[[VALUES:.*]] = arith.ori %[[LOW]], %[[FIFTH]] : vector<64xi8>
 // Q5K: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"(%[[VALUES]],
 // Q5K: vector.load %arg1[%[[N0]], %[[BLK]], %c112] : memref<37x2x176xi8>, vector<64xi8>
+
+// Q6_K: per super-block the token's four 64-byte vectors and its 16 group
+// sums; per row the sums start at (-32 · its sign-extended scales) against
+// them, then per half two vectors of 6-bit values: ql's low nibbles (high
+// nibbles) or-ed with qh's bits shifted per word by 4 | 2 (0 | 2 right) and
+// masked with 0x30, each against its four sub-blocks' scales as words.
+// Q6K-LABEL: func.func @dec
+// Q6K: scf.for %[[N0:.*]] = %{{.*}} to %{{.*}} step %c8 {
+// Q6K: scf.for %[[BLK:.*]] = %c0 to %c2 step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// Q6K-COUNT-32: memref.prefetch %arg1
+// Q6K: %[[A0:.*]] = vector.load %[[QA:.*]][%{{.*}}, %[[BLK]], %c0] : memref<?x2x256xi8>, vector<64xi8>
+// Q6K: vector.load %{{.*}}[%{{.*}}, %[[BLK]], %c0] : memref<?x2x16xi16>, vector<16xi16>
+// Q6K: %[[SC8:.*]] = vector.load %arg1[%[[N0]], %[[BLK]], %c192] : memref<37x2x210xi8>, vector<16xi8>
+// Q6K: %[[SC:.*]] = arith.extsi %[[SC8]] : vector<16xi8> to vector<16xi16>
+// Q6K: arith.muli %[[SC]], %{{.*}} : vector<16xi16>
+// Q6K: llvm.call_intrinsic "llvm.x86.avx512.vpdpwssd.512"
+// Q6K: %[[QL:.*]] = vector.load %arg1[%[[N0]], %[[BLK]], %c0] : memref<37x2x210xi8>, vector<64xi8>
+// Q6K: vector.load %arg1[%[[N0]], %[[BLK]], %c128] : memref<37x2x210xi8>, vector<32xi8>
+// Q6K: %[[LOW:.*]] = arith.andi %[[QL]], %{{.*}} : vector<64xi8>
+// Q6K: arith.shli %{{.*}}, %{{.*}} : vector<32xi16>
+// Q6K: %[[TOP:.*]] = arith.andi %{{.*}}, %{{.*}} : vector<64xi8>
+// Q6K: %[[V:.*]] = arith.ori %[[LOW]], %[[TOP]] : vector<64xi8>
+// Q6K: vector.shuffle %[[SC]], %[[SC]] [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3]
+// Q6K: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"(%[[V]], %[[A0]])
+// Q6K: arith.shrui %{{.*}}, %{{.*}} : vector<32xi16>
+// Q6K: vector.shuffle %[[SC]], %[[SC]] [4, 4, 4, 4, 4, 4, 4, 4, 5, 5,
+// Q6K: vector.load %arg1[%[[N0]], %[[BLK]], %c64] : memref<37x2x210xi8>, vector<64xi8>
+// Q6K: vector.load %arg1[%[[N0]], %[[BLK]], %c160] : memref<37x2x210xi8>, vector<32xi8>
+// Q6K: vector.shuffle %[[SC]], %[[SC]] [12, 12, 12, 12, 12, 12, 12, 12, 13, 13,
+// Q6K: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// Q6K: vector.fma
+// Q6K-COUNT-28: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"
+// Q6K-NOT: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"
+// Q6K: scf.yield
+// Q6K: vector.reduction <add>, %{{.*}}, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
+// Q6K-NOT: memref.prefetch
+// Q6K: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// Q6K-LABEL: func.func private @__tfc_q6_k_gemm_tile
 
 // AVX2-sized vectors: the 256-bit tiles only.
 // NARROW-LABEL: func.func @dec

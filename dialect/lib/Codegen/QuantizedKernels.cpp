@@ -18,8 +18,9 @@
 // minus dmin · Σ_s min_s · (the sum of the sub-block's q_a), those sums
 // computed once with the activations (ggml's Q8_K bsums). Q5_K is Q4_K with
 // a fifth bit per weight, OR-ed above the nibble (values 0..31, still
-// unsigned and small enough that vpmaddubsw cannot saturate); their decode
-// on AVX-512 takes tiles of 16 rows on 512-bit vectors (kernelQ4_KWide).
+// unsigned and small enough that vpmaddubsw cannot saturate). K-quant
+// decode on AVX-512 takes tiles of 16 rows (Q6_K: 8) on 512-bit vectors
+// (kernelQ4_KWide, kernelQ6_KWide).
 // Prefill (32
 // tokens and more, AVX512-VNNI) runs an int8 GEMM on 512-bit vpdpbusd for
 // every format, Q4_0 and the K-quants decoded per thread block first.
@@ -94,6 +95,10 @@ constexpr int64_t kQ5_KHigh = 16, kQ5_KNibbles = 48;
 /// can touch: one line per row was 20 % slower, none 40 %, in CPU time).
 constexpr int64_t kWideScaleMinRows = 16, kScaleMinPrefetch = 2;
 
+/// Q6_K on 512-bit vectors: rows of a one-token tile (one f32 accumulator
+/// each beside the token's four value vectors), prefetched as Q4_K's.
+constexpr int64_t kWideQ6_KRows = 8;
+
 /// Emits C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a[m, b, j] q_w[n, b, j].
 class QuantizedEmitter {
 public:
@@ -102,7 +107,8 @@ public:
       : b(b), loc(loc), format(format), a3(a3), w(w), c(c), vnni(vnni), tileTokens(tileTokens),
         tileRows(tileRows), blocks(cast<MemRefType>(w.getType()).getDimSize(1)),
         decodeRows(decodeRows), wide(wide && vnni && blockFormat()),
-        wideScaleMin(wide && vnni && scaleMinFormat()) {
+        wideScaleMin(wide && vnni && scaleMinFormat()),
+        wideQ6_K(wide && vnni && format == tfc::QuantFormat::Q6_K) {
     Type i8 = b.getI8Type();
     lanes8 = VectorType::get({kBlock}, i8);
     sums = VectorType::get({8}, b.getI32Type());
@@ -123,6 +129,8 @@ public:
     }
     if (wideScaleMin)
       this->decodeRows = kWideScaleMinRows;
+    if (wideQ6_K)
+      this->decodeRows = kWideQ6_KRows;
     if (this->wide) {
       auto lanes = VectorType::get({16}, b.getI32Type());
       dot512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.512",
@@ -335,7 +343,7 @@ public:
       });
     };
     tokenLoop(index(0), mMain, tileTokens);
-    if (!blockFormat() && !wideScaleMin)
+    if (!blockFormat() && !wideScaleMin && !wideQ6_K)
       return tokenLoop(mMain, tokens, 1);
     // The tokens left one at a time (the whole of a decode step): Q8_0 and
     // Q4_0 (with 512-bit vectors Q4_K and Q5_K too) take tiles of
@@ -1380,6 +1388,102 @@ private:
     return results;
   }
 
+  /// One token against the rows `ns` (kWideQ6_KRows of them), Q6_K on
+  /// 512-bit vectors. Per super-block and half h (128 values), the token's
+  /// values are two contiguous 64-byte loads; a row's 64 bytes of low bits
+  /// (ql) give the values' low nibbles for both (and, shift), its 32 bytes
+  /// of high bits (qh, in both 256-bit halves) their bits 4-5 (shifted per
+  /// 16-bit word by 4 | 2, resp. 0 | -2, masked with 0x30): 6-bit values
+  /// q + 32, unsigned. Each vector's products with the token's values are
+  /// summed in pairs to i16 (vpmaddubsw) and multiplied by the four
+  /// sub-blocks' int8 scales as words (a word permutation of the row's 16
+  /// sign-extended scales) into the i32 sums (vpdpwssd), which start at
+  /// (-32 · the scales) against the token's 16 group sums (the + 32
+  /// cancelled); converted and scaled by d_a · d once per super-block into
+  /// the row's f32 accumulator. The same integers as kernelQ6_K's.
+  SmallVector<Value> kernelQ6_KWide(Value m, ArrayRef<Value> ns) {
+    const int64_t tn = ns.size();
+    Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto bytes64 = VectorType::get({64}, i8), bytes32 = VectorType::get({32}, i8);
+    auto words = VectorType::get({32}, i16), words16 = VectorType::get({16}, i16);
+    auto lanes = VectorType::get({16}, i32), lanesF = VectorType::get({16}, f32);
+    func::FuncOp maddubs512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.pmaddubs.w.512",
+                                                        b.getFunctionType({bytes64, bytes64}, {words}));
+    func::FuncOp dpwssd512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpwssd.512",
+                                                       b.getFunctionType({lanes, lanes, lanes}, {lanes}));
+    auto wordsConst = [&](OpBuilder &nb, int64_t low, int64_t high) {
+      SmallVector<int16_t> v(16, int16_t(low));
+      v.append(16, int16_t(high));
+      return nb.create<arith::ConstantOp>(loc, DenseIntElementsAttr::get(words, ArrayRef(v))).getResult();
+    };
+    SmallVector<Value> inits(tn, b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF)));
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          prefetchAhead(nb, ns, blk, kScaleMinPrefetch, {0, 64, 128, 192});
+          auto concat = [&](Value x, Value y) {
+            int64_t width = cast<VectorType>(x.getType()).getNumElements();
+            return nb.create<vector::ShuffleOp>(loc, x, y, llvm::to_vector(llvm::seq<int64_t>(0, 2 * width)))
+                .getResult();
+          };
+          Value acts[4];
+          for (int64_t k = 0; k < 4; ++k)
+            acts[k] = nb.create<vector::LoadOp>(loc, bytes64, qa, ValueRange{m, blk, index(64 * k)});
+          Value scaleA = nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk});
+          Value zero16 = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(words16));
+          Value groupSums = nb.create<vector::BitCastOp>(
+              loc, lanes,
+              concat(nb.create<vector::LoadOp>(loc, words16, sa, ValueRange{m, blk, index(0)}), zero16));
+          Value zeroSums = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(lanes));
+          Value mask15 = splat(nb, bytes64, 15), mask48 = splat(nb, bytes64, 0x30);
+          SmallVector<Value> out;
+          for (int64_t j = 0; j < tn; ++j) {
+            Value n = ns[j];
+            Value scales = nb.create<arith::ExtSIOp>(
+                loc, words16,
+                nb.create<vector::LoadOp>(loc, VectorType::get({16}, i8), w, ValueRange{n, blk, index(kQ6_KScales)}));
+            Value offsets = nb.create<arith::MulIOp>(loc, scales, splat(nb, words16, -32));
+            Value isum = nb.create<func::CallOp>(
+                             loc, dpwssd512,
+                             ValueRange{zeroSums, nb.create<vector::BitCastOp>(loc, lanes, concat(offsets, zero16)),
+                                        groupSums})
+                             .getResult(0);
+            for (int64_t h = 0; h < 2; ++h) {
+              Value low = nb.create<vector::LoadOp>(loc, bytes64, w, ValueRange{n, blk, index(64 * h)});
+              Value qh = nb.create<vector::LoadOp>(loc, bytes32, w, ValueRange{n, blk, index(kQ6_KHigh + 32 * h)});
+              Value high = nb.create<vector::BitCastOp>(loc, words, concat(qh, qh));
+              for (int64_t part = 0; part < 2; ++part) {
+                // Values 128 h + 64 part .. + 63: sub-blocks 8 h + 4 part .. + 3.
+                Value nibble = part ? nb.create<arith::ShRUIOp>(loc, low, splat(nb, bytes64, 4)).getResult()
+                                    : nb.create<arith::AndIOp>(loc, low, mask15).getResult();
+                // Bits 2 (2 part) and 2 (2 part + 1) of qh up to bits 4-5.
+                Value shifted = part ? nb.create<arith::ShRUIOp>(loc, high, wordsConst(nb, 0, 2)).getResult()
+                                     : nb.create<arith::ShLIOp>(loc, high, wordsConst(nb, 4, 2)).getResult();
+                Value top = nb.create<arith::AndIOp>(loc, nb.create<vector::BitCastOp>(loc, bytes64, shifted), mask48);
+                Value values = nb.create<arith::OrIOp>(loc, nibble, top);
+                SmallVector<int64_t> pickScales;
+                for (int64_t wd = 0; wd < 32; ++wd)
+                  pickScales.push_back(8 * h + 4 * part + wd / 8);
+                Value subScales = nb.create<vector::BitCastOp>(
+                    loc, lanes, nb.create<vector::ShuffleOp>(loc, scales, scales, pickScales));
+                Value pairs = nb.create<func::CallOp>(loc, maddubs512, ValueRange{values, acts[2 * h + part]})
+                                  .getResult(0);
+                isum = nb.create<func::CallOp>(
+                               loc, dpwssd512,
+                               ValueRange{isum, nb.create<vector::BitCastOp>(loc, lanes, pairs), subScales})
+                           .getResult(0);
+              }
+            }
+            Value scale = nb.create<vector::BroadcastOp>(
+                loc, lanesF, nb.create<arith::MulFOp>(loc, scaleA, weightScale(nb, n, blk, kQ6_KScale)));
+            out.push_back(
+                nb.create<vector::FMAOp>(loc, nb.create<arith::SIToFPOp>(loc, lanesF, isum), scale, accs[j]));
+          }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    return loop.getResults();
+  }
+
   /// One tm x tn tile at tokens [m0, m0 + tm), rows [n0, n0 + tn); with
   /// `prefetch` (Q8_0, Q4_0), each block step prefetches its rows ahead.
   void kernel(Value m0, Value n0, int64_t tm, int64_t tn, bool prefetch = false) {
@@ -1399,6 +1503,8 @@ private:
       results = quads ? kernelQuads(ms[0], ns, prefetch) : kernelPairs(ms[0], ns, prefetch);
     else if (wideScaleMin && tm == 1 && tn == decodeRows)
       results = kernelQ4_KWide(ms[0], ns);
+    else if (wideQ6_K && tm == 1 && tn == decodeRows)
+      results = kernelQ6_KWide(ms[0], ns);
     else
       results = format == tfc::QuantFormat::Q6_K ? kernelQ6_K(ms, ns, inits)
                 : scaleMinFormat()              ? kernelQ4_K(ms, ns, inits)
@@ -1726,9 +1832,10 @@ private:
   VectorType lanes8, sums, floats;
   func::FuncOp psign, dot, maddubs, maddwd;
   func::FuncOp prefetch; // declared on first use (tfc::prefetchDeclaration)
-  int64_t decodeRows;    // rows of a one-token tile (Q8_0, Q4_0; wideScaleMin: Q4_K, Q5_K)
+  int64_t decodeRows;    // rows of a one-token tile (Q8_0, Q4_0; with 512-bit vectors the K-quants)
   bool wide;             // one-token tiles on 512-bit vpdpbusd (kernelPairs)
   bool wideScaleMin;     // Q4_K, Q5_K one-token tiles on 512-bit vectors (kernelQ4_KWide)
+  bool wideQ6_K;         // Q6_K one-token tiles on 512-bit vectors (kernelQ6_KWide)
   func::FuncOp dot512;
   Value daLanes;         // wide: the activations' block scales, 8 lanes each
   // Q4_0 on kernelQuads: the weights as [rows, blocks · 18] bytes, and per

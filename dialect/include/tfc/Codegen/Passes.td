@@ -414,7 +414,12 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     and 8-15, a shuffle of the 16 sign-extended scales) into the i32 sums,
     which start at (-32 · the scales) against the group sums (the + 32
     cancelled), and are converted and scaled by d_a · d_w once per
-    super-block.
+    super-block. With `vnni` and 16-lane vectors, one token (decode) takes
+    tiles of 8 rows on 512-bit vectors, each row prefetched two super-blocks
+    ahead: 64 values per vpmaddubsw, the 32 bytes of high bits of a half in
+    both 256-bit halves of one vector, shifted into bits 4-5 per 16-bit word,
+    the four sub-blocks' scales of a vector as words by one permutation of
+    the row's 16 sign-extended scales.
 
     Q4_K and Q5_K weights (`tfc.q4_k_matmul`, `tfc.q5_k_matmul`) take the
     same per-256 activations with, instead of start values, each 32-lane
