@@ -18,7 +18,10 @@
 // minus dmin · Σ_s min_s · (the sum of the sub-block's q_a), those sums
 // computed once with the activations (ggml's Q8_K bsums). Q5_K is Q4_K with
 // a fifth bit per weight, OR-ed above the nibble (values 0..31, still
-// unsigned and small enough that vpmaddubsw cannot saturate). Prefill (32
+// unsigned and small enough that vpmaddubsw cannot saturate). K-quant
+// decode on AVX-512 takes tiles of 16 rows (Q6_K: 8) on 512-bit vectors
+// (kernelQ4_KWide, kernelQ6_KWide).
+// Prefill (32
 // tokens and more, AVX512-VNNI) runs an int8 GEMM on 512-bit vpdpbusd for
 // every format, Q4_0 and the K-quants decoded per thread block first.
 // The kernels are in tfc-vectorize-matmul's description (Passes.td); the
@@ -87,6 +90,17 @@ constexpr int64_t kQ4_KMin = 2, kQ4_KScales = 4, kQ4_KNibbles = 16;
 /// block_q5_K; its first 16 bytes are Q4_K's).
 constexpr int64_t kQ5_KHigh = 16, kQ5_KNibbles = 48;
 
+/// Q4_K and Q5_K on 512-bit vectors: rows of a one-token tile (a multiple of
+/// the four rows whose scales are unpacked together; 16 measured a little
+/// faster than 8), and how many super-blocks ahead the rows are prefetched
+/// (288 bytes, as Q4_0's 16 blocks; all three cache lines a super-block
+/// can touch: one line per row was 20 % slower, none 40 %, in CPU time).
+constexpr int64_t kWideScaleMinRows = 16, kScaleMinPrefetch = 2;
+
+/// Q6_K on 512-bit vectors: rows of a one-token tile (one f32 accumulator
+/// each beside the token's four value vectors), prefetched as Q4_K's.
+constexpr int64_t kWideQ6_KRows = 8;
+
 /// Emits C[m, n] += Σ_b d_a[m, b] d_w[n, b] Σ_j q_a[m, b, j] q_w[n, b, j].
 class QuantizedEmitter {
 public:
@@ -94,7 +108,9 @@ public:
                    bool vnni, int64_t tileTokens, int64_t tileRows, int64_t decodeRows, bool wide)
       : b(b), loc(loc), format(format), a3(a3), w(w), c(c), vnni(vnni), tileTokens(tileTokens),
         tileRows(tileRows), blocks(cast<MemRefType>(w.getType()).getDimSize(1)),
-        decodeRows(decodeRows), wide(wide && vnni && blockFormat()) {
+        decodeRows(decodeRows), wide(wide && vnni && blockFormat()),
+        wideScaleMin(wide && vnni && scaleMinFormat()),
+        wideQ6_K(wide && vnni && format == tfc::QuantFormat::Q6_K) {
     Type i8 = b.getI8Type();
     lanes8 = VectorType::get({kBlock}, i8);
     sums = VectorType::get({8}, b.getI32Type());
@@ -115,6 +131,10 @@ public:
         quads = this->wide && format == tfc::QuantFormat::Q4_0 && blocks >= 4;
       }
     }
+    if (wideScaleMin)
+      this->decodeRows = kWideScaleMinRows;
+    if (wideQ6_K)
+      this->decodeRows = kWideQ6_KRows;
     if (this->wide) {
       auto lanes = VectorType::get({16}, b.getI32Type());
       dot512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpbusd.512",
@@ -327,10 +347,11 @@ public:
       });
     };
     tokenLoop(index(0), mMain, tileTokens);
-    if (!blockFormat())
+    if (!blockFormat() && !wideScaleMin && !wideQ6_K)
       return tokenLoop(mMain, tokens, 1);
     // The tokens left one at a time (the whole of a decode step): Q8_0 and
-    // Q4_0 take tiles of decodeRows rows, each prefetching its rows ahead.
+    // Q4_0 (with 512-bit vectors Q4_K and Q5_K too) take tiles of
+    // decodeRows rows, each prefetching its rows ahead.
     // One token's activations serve many rows, and the many row streams
     // with their prefetches keep enough cache misses in flight for a core
     // to read at the memory's pace while it computes (with 4 rows it
@@ -1158,6 +1179,328 @@ private:
     return loop.getResults();
   }
 
+  /// One token against the rows `ns` (a multiple of 4), Q4_K or Q5_K on
+  /// 512-bit vectors. Per super-block:
+  ///  - the token's operands, shared by the rows: its 256 values as four
+  ///    vectors of two 32-value sub-blocks each, in the order a row's 64
+  ///    nibble bytes give them (bytes 0-63: low nibbles = sub-blocks 0 and
+  ///    2, high nibbles = 1 and 3; bytes 64-127: 4, 6 and 5, 7); its scale;
+  ///    its eight sub-block sums in i16, four times over.
+  ///  - per four rows, their 16-byte headers (d, dmin, the 12 packed bytes)
+  ///    in one vector, the scales and mins of all four unpacked at once with
+  ///    in-lane byte shuffles and masks (q4_kScalesAndMins' arithmetic).
+  ///  - per row, two 64-byte loads, four value vectors (and, shift; Q5_K:
+  ///    the fifth bit or-ed in under a byte mask), and per value vector one
+  ///    vpmaddubsw (pairs of products in i16) and one vpdpwssd against its
+  ///    two sub-blocks' scales as i16 (an in-lane byte shuffle of a vector
+  ///    that holds the scales of two rows in every 128-bit lane).
+  ///  - per four rows, their i32 sums added down to four lanes per row (in
+  ///    i32, exact: at most 64 products of 6-bit scales, 5-bit values and
+  ///    int8 activations, below 2^24 so that the conversion is exact too),
+  ///    converted and scaled by d_a · d of each row in one FMA into the
+  ///    group's f32 accumulator (lanes 4r .. 4r + 3: row r); the mins' share
+  ///    Σ_s m_s · (the token's sum over sub-block s) of the four rows in one
+  ///    vpdpwssd (the same lanes), scaled by -d_a · dmin into it too.
+  /// The same integers as kernelQ4_K's, summed in another order in f32; one
+  /// accumulator per four rows, so that 16 rows' tiles fit the registers.
+  SmallVector<Value> kernelQ4_KWide(Value m, ArrayRef<Value> ns) {
+    const int64_t tn = ns.size(), groups = tn / 4;
+    const bool five = format == tfc::QuantFormat::Q5_K;
+    const int64_t nibbleBytes = five ? kQ5_KNibbles : kQ4_KNibbles;
+    Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto bytes64 = VectorType::get({64}, i8), bytes32 = VectorType::get({32}, i8);
+    auto words = VectorType::get({32}, i16), lanes = VectorType::get({16}, i32);
+    auto lanesF = VectorType::get({16}, f32);
+    func::FuncOp maddubs512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.pmaddubs.w.512",
+                                                        b.getFunctionType({bytes64, bytes64}, {words}));
+    func::FuncOp dpwssd512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpwssd.512",
+                                                       b.getFunctionType({lanes, lanes, lanes}, {lanes}));
+    // The same 16 bytes in each 128-bit lane.
+    auto laneConst = [&](OpBuilder &nb, llvm::function_ref<int8_t(int64_t)> perByte) {
+      SmallVector<int8_t> all;
+      for (int64_t i = 0; i < 64; ++i)
+        all.push_back(perByte(i % 16));
+      return nb.create<arith::ConstantOp>(loc, DenseIntElementsAttr::get(bytes64, ArrayRef(all))).getResult();
+    };
+    auto zeros64 = [&](OpBuilder &nb) { return nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(bytes64)); };
+    // Lanes of `of` index the concatenation of v and zeros (64 and up: zero).
+    auto pick = [&](OpBuilder &nb, Value v, ArrayRef<int64_t> of) {
+      return nb.create<vector::ShuffleOp>(loc, v, zeros64(nb), of).getResult();
+    };
+    auto inLanes = [](llvm::function_ref<int64_t(int64_t, int64_t)> perByte) {
+      SmallVector<int64_t> idx;
+      for (int64_t i = 0; i < 64; ++i) {
+        int64_t v = perByte(i / 16, i % 16);
+        idx.push_back(v < 0 ? 64 : 16 * (i / 16) + v);
+      }
+      return idx;
+    };
+    // Lane r of the headers is row r's h[0..15] (q[i] = h[4 + i] packed);
+    // unpacked, scales s = 0..7 in bytes 0-7 and mins in bytes 8-15: the
+    // byte with the low bits (low), masked or shifted, or-ed with the top
+    // two bits of another byte (top, zero where none) shifted to bits 4, 5.
+    SmallVector<int64_t> pickLow =
+        inLanes([](int64_t, int64_t j) { return j < 4 ? 4 + j : j < 8 ? 8 + j : j; });
+    SmallVector<int64_t> pickTop = inLanes(
+        [](int64_t, int64_t j) { return j < 4 || (j >= 8 && j < 12) ? -1 : j < 8 ? j : j - 4; });
+    // Per four rows: d and dmin as f16 (lanes 4r .. 4r + 3: row r).
+    SmallVector<int64_t> pickD, pickDMin;
+    for (int64_t l = 0; l < 16; ++l) {
+      pickD.append({16 * (l / 4), 16 * (l / 4) + 1});
+      pickDMin.append({16 * (l / 4) + 2, 16 * (l / 4) + 3});
+    }
+    // Per two rows of four (p = 0, 1 of pair q): their scales in every
+    // 128-bit lane (bytes 0-7 and 8-15), and per value vector k the
+    // scales' bytes as i16 words: words 0-15 sub-block `first`, 16-31
+    // `first + 2`.
+    auto pairScales = [&](int64_t q) {
+      SmallVector<int64_t> idx;
+      for (int64_t i = 0; i < 64; ++i)
+        idx.push_back(16 * (2 * q + (i % 16) / 8) + i % 8);
+      return idx;
+    };
+    auto scaleWords = [&](int64_t p, int64_t first) {
+      return inLanes([=](int64_t lane, int64_t j) { return j % 2 ? -1 : 8 * p + first + 2 * (lane / 2); });
+    };
+    // Sums of lanes down to four per row: halves of two rows, then quarters.
+    auto addShuffled = [&](OpBuilder &nb, Value x, Value y, ArrayRef<int64_t> lo, ArrayRef<int64_t> hi) {
+      return nb.create<arith::AddIOp>(loc, nb.create<vector::ShuffleOp>(loc, x, y, lo),
+                                      nb.create<vector::ShuffleOp>(loc, x, y, hi))
+          .getResult();
+    };
+    SmallVector<int64_t> halfLo, halfHi, quarterLo, quarterHi;
+    for (int64_t i = 0; i < 16; ++i) {
+      halfLo.push_back(i % 8 + (i / 8) * 16);
+      halfHi.push_back(i % 8 + 8 + (i / 8) * 16);
+      quarterLo.push_back(i % 4 + (i / 4) * 8);
+      quarterHi.push_back(i % 4 + 4 + (i / 4) * 8);
+    }
+    SmallVector<Value> inits(groups, b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF)));
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          prefetchConsecutiveAhead(nb, ns, blk, kScaleMinPrefetch, {0, 64, 128});
+          auto concat = [&](Value x, Value y) {
+            int64_t width = cast<VectorType>(x.getType()).getNumElements();
+            return nb.create<vector::ShuffleOp>(loc, x, y, llvm::to_vector(llvm::seq<int64_t>(0, 2 * width)))
+                .getResult();
+          };
+          // The token's operands.
+          auto subBlock = [&](int64_t s) {
+            return nb.create<vector::LoadOp>(loc, bytes32, qa, ValueRange{m, blk, index(kBlock * s)}).getResult();
+          };
+          Value acts[4];
+          for (int64_t k = 0; k < 4; ++k) {
+            const int64_t first = 4 * (k / 2) + k % 2;
+            acts[k] = concat(subBlock(first), subBlock(first + 2));
+          }
+          Value scaleA = nb.create<vector::BroadcastOp>(
+              loc, lanesF, nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk}));
+          Value subSums = nb.create<arith::TruncIOp>(
+              loc, VectorType::get({8}, i16),
+              nb.create<vector::LoadOp>(loc, VectorType::get({8}, i32), sa, ValueRange{m, blk, index(0)}));
+          SmallVector<int64_t> fourTimes;
+          for (int64_t wd = 0; wd < 32; ++wd)
+            fourTimes.push_back(wd % 8);
+          Value sumWords = nb.create<vector::BitCastOp>(
+              loc, lanes, nb.create<vector::ShuffleOp>(loc, subSums, subSums, fourTimes));
+          Value zeroSums = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(lanes));
+          SmallVector<Value> out;
+          for (int64_t g = 0; g < groups; ++g) {
+            ArrayRef<Value> rows = ns.slice(4 * g, 4);
+            Value headers[4];
+            for (int64_t r = 0; r < 4; ++r)
+              headers[r] = nb.create<vector::LoadOp>(loc, VectorType::get({16}, i8), w,
+                                                     ValueRange{rows[r], blk, index(0)});
+            Value h = concat(concat(headers[0], headers[1]), concat(headers[2], headers[3]));
+            Value low = pick(nb, h, pickLow), top = pick(nb, h, pickTop);
+            Value lowMask = laneConst(nb, [](int64_t j) -> int8_t { return j < 4 || (j >= 8 && j < 12) ? 63 : j < 8 ? 15 : 0; });
+            Value highNibble = laneConst(nb, [](int64_t j) -> int8_t { return j >= 12 ? 15 : 0; });
+            Value unpacked = nb.create<arith::OrIOp>(
+                loc,
+                nb.create<arith::OrIOp>(
+                    loc, nb.create<arith::AndIOp>(loc, low, lowMask),
+                    nb.create<arith::AndIOp>(loc, nb.create<arith::ShRUIOp>(loc, low, splat(nb, bytes64, 4)),
+                                             highNibble)),
+                nb.create<arith::ShLIOp>(loc, nb.create<arith::ShRUIOp>(loc, top, splat(nb, bytes64, 6)),
+                                         splat(nb, bytes64, 4)));
+            auto halves = [&](ArrayRef<int64_t> of) {
+              auto halfType = VectorType::get({16}, nb.getF16Type());
+              Value bits = nb.create<vector::ShuffleOp>(loc, h, h, of);
+              return nb.create<arith::ExtFOp>(loc, lanesF,
+                                              nb.create<vector::BitCastOp>(loc, halfType, bits).getResult())
+                  .getResult();
+            };
+            // The mins as i16 words (8r .. 8r + 7: row r) against the sums.
+            SmallVector<int64_t> pickMins;
+            for (int64_t wd = 0; wd < 32; ++wd)
+              pickMins.append({16 * (wd / 8) + 8 + wd % 8, 64});
+            Value mins = nb.create<vector::BitCastOp>(loc, lanes, pick(nb, unpacked, pickMins));
+            Value minSums =
+                nb.create<func::CallOp>(loc, dpwssd512, ValueRange{zeroSums, mins, sumWords}).getResult(0);
+            SmallVector<Value> rowSums;
+            for (int64_t q = 0; q < 2; ++q) {
+              Value twoRows = nb.create<vector::ShuffleOp>(loc, unpacked, unpacked, pairScales(q));
+              for (int64_t p = 0; p < 2; ++p) {
+                Value n = rows[2 * q + p];
+                Value fifthBits;
+                if (five) {
+                  Value qh = nb.create<vector::LoadOp>(loc, bytes32, w, ValueRange{n, blk, index(kQ5_KHigh)});
+                  fifthBits = concat(qh, qh);
+                }
+                Value isum = zeroSums;
+                for (int64_t z = 0; z < 2; ++z) {
+                  Value packed = nb.create<vector::LoadOp>(loc, bytes64, w,
+                                                           ValueRange{n, blk, index(nibbleBytes + 64 * z)});
+                  for (int64_t half = 0; half < 2; ++half) {
+                    const int64_t k = 2 * z + half, first = 4 * z + half;
+                    Value values =
+                        half ? nb.create<arith::ShRUIOp>(loc, packed, splat(nb, bytes64, 4)).getResult()
+                             : nb.create<arith::AndIOp>(loc, packed, splat(nb, bytes64, 15)).getResult();
+                    if (five) {
+                      // Sub-block s has its fifth bits in bit s of the 32 bytes.
+                      SmallVector<int8_t> bit(32, int8_t(1 << first));
+                      bit.append(32, int8_t(1 << (first + 2)));
+                      Value mask =
+                          nb.create<arith::ConstantOp>(loc, DenseIntElementsAttr::get(bytes64, ArrayRef(bit)));
+                      Value set = nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
+                                                           nb.create<arith::AndIOp>(loc, fifthBits, mask),
+                                                           zeros64(nb));
+                      values = nb.create<arith::OrIOp>(
+                          loc, values,
+                          nb.create<arith::SelectOp>(loc, set, splat(nb, bytes64, 16), zeros64(nb)));
+                    }
+                    Value scales =
+                        nb.create<vector::BitCastOp>(loc, lanes, pick(nb, twoRows, scaleWords(p, first)));
+                    Value pairs =
+                        nb.create<func::CallOp>(loc, maddubs512, ValueRange{values, acts[k]}).getResult(0);
+                    isum = nb.create<func::CallOp>(
+                                   loc, dpwssd512,
+                                   ValueRange{isum, nb.create<vector::BitCastOp>(loc, lanes, pairs), scales})
+                               .getResult(0);
+                  }
+                }
+                rowSums.push_back(isum);
+              }
+            }
+            Value sums4 = addShuffled(nb, addShuffled(nb, rowSums[0], rowSums[1], halfLo, halfHi),
+                                      addShuffled(nb, rowSums[2], rowSums[3], halfLo, halfHi), quarterLo,
+                                      quarterHi);
+            Value rowScales = nb.create<arith::MulFOp>(loc, halves(pickD), scaleA);
+            Value minScales =
+                nb.create<arith::MulFOp>(loc, halves(pickDMin), nb.create<arith::NegFOp>(loc, scaleA));
+            Value acc = nb.create<vector::FMAOp>(loc, nb.create<arith::SIToFPOp>(loc, lanesF, sums4), rowScales,
+                                                 accs[g]);
+            out.push_back(nb.create<vector::FMAOp>(loc, nb.create<arith::SIToFPOp>(loc, lanesF, minSums),
+                                                   minScales, acc));
+          }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    // Row j: lanes 4 (j % 4) .. + 3 of its group's accumulator.
+    SmallVector<Value> results;
+    for (int64_t j = 0; j < tn; ++j)
+      results.push_back(b.create<vector::ExtractStridedSliceOp>(loc, loop.getResult(j / 4),
+                                                                ArrayRef<int64_t>{4 * (j % 4)},
+                                                                ArrayRef<int64_t>{4}, ArrayRef<int64_t>{1}));
+    return results;
+  }
+
+  /// One token against the rows `ns` (kWideQ6_KRows of them), Q6_K on
+  /// 512-bit vectors. Per super-block and half h (128 values), the token's
+  /// values are two contiguous 64-byte loads; a row's 64 bytes of low bits
+  /// (ql) give the values' low nibbles for both (and, shift), its 32 bytes
+  /// of high bits (qh, in both 256-bit halves) their bits 4-5 (shifted per
+  /// 16-bit word by 4 | 2, resp. 0 | -2, masked with 0x30): 6-bit values
+  /// q + 32, unsigned. Each vector's products with the token's values are
+  /// summed in pairs to i16 (vpmaddubsw) and multiplied by the four
+  /// sub-blocks' int8 scales as words (a word permutation of the row's 16
+  /// sign-extended scales) into the i32 sums (vpdpwssd), which start at
+  /// (-32 · the scales) against the token's 16 group sums (the + 32
+  /// cancelled); converted and scaled by d_a · d once per super-block into
+  /// the row's f32 accumulator. The same integers as kernelQ6_K's.
+  SmallVector<Value> kernelQ6_KWide(Value m, ArrayRef<Value> ns) {
+    const int64_t tn = ns.size();
+    Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto bytes64 = VectorType::get({64}, i8), bytes32 = VectorType::get({32}, i8);
+    auto words = VectorType::get({32}, i16), words16 = VectorType::get({16}, i16);
+    auto lanes = VectorType::get({16}, i32), lanesF = VectorType::get({16}, f32);
+    func::FuncOp maddubs512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.pmaddubs.w.512",
+                                                        b.getFunctionType({bytes64, bytes64}, {words}));
+    func::FuncOp dpwssd512 = tfc::intrinsicDeclaration(module, "llvm.x86.avx512.vpdpwssd.512",
+                                                       b.getFunctionType({lanes, lanes, lanes}, {lanes}));
+    auto wordsConst = [&](OpBuilder &nb, int64_t low, int64_t high) {
+      SmallVector<int16_t> v(16, int16_t(low));
+      v.append(16, int16_t(high));
+      return nb.create<arith::ConstantOp>(loc, DenseIntElementsAttr::get(words, ArrayRef(v))).getResult();
+    };
+    SmallVector<Value> inits(tn, b.create<arith::ConstantOp>(loc, b.getZeroAttr(lanesF)));
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(blocks), index(1), inits,
+        [&](OpBuilder &nb, Location, Value blk, ValueRange accs) {
+          prefetchConsecutiveAhead(nb, ns, blk, kScaleMinPrefetch, {0, 64, 128, 192});
+          auto concat = [&](Value x, Value y) {
+            int64_t width = cast<VectorType>(x.getType()).getNumElements();
+            return nb.create<vector::ShuffleOp>(loc, x, y, llvm::to_vector(llvm::seq<int64_t>(0, 2 * width)))
+                .getResult();
+          };
+          Value acts[4];
+          for (int64_t k = 0; k < 4; ++k)
+            acts[k] = nb.create<vector::LoadOp>(loc, bytes64, qa, ValueRange{m, blk, index(64 * k)});
+          Value scaleA = nb.create<memref::LoadOp>(loc, da, ValueRange{m, blk});
+          Value zero16 = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(words16));
+          Value groupSums = nb.create<vector::BitCastOp>(
+              loc, lanes,
+              concat(nb.create<vector::LoadOp>(loc, words16, sa, ValueRange{m, blk, index(0)}), zero16));
+          Value zeroSums = nb.create<arith::ConstantOp>(loc, nb.getZeroAttr(lanes));
+          Value mask15 = splat(nb, bytes64, 15), mask48 = splat(nb, bytes64, 0x30);
+          SmallVector<Value> out;
+          for (int64_t j = 0; j < tn; ++j) {
+            Value n = ns[j];
+            Value scales = nb.create<arith::ExtSIOp>(
+                loc, words16,
+                nb.create<vector::LoadOp>(loc, VectorType::get({16}, i8), w, ValueRange{n, blk, index(kQ6_KScales)}));
+            Value offsets = nb.create<arith::MulIOp>(loc, scales, splat(nb, words16, -32));
+            Value isum = nb.create<func::CallOp>(
+                             loc, dpwssd512,
+                             ValueRange{zeroSums, nb.create<vector::BitCastOp>(loc, lanes, concat(offsets, zero16)),
+                                        groupSums})
+                             .getResult(0);
+            for (int64_t h = 0; h < 2; ++h) {
+              Value low = nb.create<vector::LoadOp>(loc, bytes64, w, ValueRange{n, blk, index(64 * h)});
+              Value qh = nb.create<vector::LoadOp>(loc, bytes32, w, ValueRange{n, blk, index(kQ6_KHigh + 32 * h)});
+              Value high = nb.create<vector::BitCastOp>(loc, words, concat(qh, qh));
+              for (int64_t part = 0; part < 2; ++part) {
+                // Values 128 h + 64 part .. + 63: sub-blocks 8 h + 4 part .. + 3.
+                Value nibble = part ? nb.create<arith::ShRUIOp>(loc, low, splat(nb, bytes64, 4)).getResult()
+                                    : nb.create<arith::AndIOp>(loc, low, mask15).getResult();
+                // Bits 2 (2 part) and 2 (2 part + 1) of qh up to bits 4-5.
+                Value shifted = part ? nb.create<arith::ShRUIOp>(loc, high, wordsConst(nb, 0, 2)).getResult()
+                                     : nb.create<arith::ShLIOp>(loc, high, wordsConst(nb, 4, 2)).getResult();
+                Value top = nb.create<arith::AndIOp>(loc, nb.create<vector::BitCastOp>(loc, bytes64, shifted), mask48);
+                Value values = nb.create<arith::OrIOp>(loc, nibble, top);
+                SmallVector<int64_t> pickScales;
+                for (int64_t wd = 0; wd < 32; ++wd)
+                  pickScales.push_back(8 * h + 4 * part + wd / 8);
+                Value subScales = nb.create<vector::BitCastOp>(
+                    loc, lanes, nb.create<vector::ShuffleOp>(loc, scales, scales, pickScales));
+                Value pairs = nb.create<func::CallOp>(loc, maddubs512, ValueRange{values, acts[2 * h + part]})
+                                  .getResult(0);
+                isum = nb.create<func::CallOp>(
+                               loc, dpwssd512,
+                               ValueRange{isum, nb.create<vector::BitCastOp>(loc, lanes, pairs), subScales})
+                           .getResult(0);
+              }
+            }
+            Value scale = nb.create<vector::BroadcastOp>(
+                loc, lanesF, nb.create<arith::MulFOp>(loc, scaleA, weightScale(nb, n, blk, kQ6_KScale)));
+            out.push_back(
+                nb.create<vector::FMAOp>(loc, nb.create<arith::SIToFPOp>(loc, lanesF, isum), scale, accs[j]));
+          }
+          nb.create<scf::YieldOp>(loc, out);
+        });
+    return loop.getResults();
+  }
+
   /// One tm x tn tile at tokens [m0, m0 + tm), rows n0 + j · rowStep (j <
   /// tn; consecutive rows without rowStep); with `prefetch` (Q8_0, Q4_0,
   /// rows contiguous), each block step prefetches its rows ahead.
@@ -1176,6 +1519,10 @@ private:
     // 256-bit kernel (a few rows; each distinct kernel costs compile time).
     if (wide && tm == 1 && tn == decodeRows)
       results = quads ? kernelQuads(ms[0], ns, prefetch) : kernelPairs(ms[0], ns, prefetch);
+    else if (wideScaleMin && tm == 1 && tn == decodeRows)
+      results = kernelQ4_KWide(ms[0], ns);
+    else if (wideQ6_K && tm == 1 && tn == decodeRows)
+      results = kernelQ6_KWide(ms[0], ns);
     else
       results = format == tfc::QuantFormat::Q6_K ? kernelQ6_K(ms, ns, inits)
                 : scaleMinFormat()              ? kernelQ4_K(ms, ns, inits)
@@ -1210,6 +1557,35 @@ private:
     for (auto [j, n] : llvm::enumerate(ns)) {
       Value at = j + 1 == ns.size() ? nb.create<arith::MinUIOp>(loc, column, lastByte).getResult() : column;
       nb.create<func::CallOp>(loc, prefetch, ValueRange{wFlat, n, at});
+    }
+  }
+
+  /// The K-quant tiles' prefetch (their rows are consecutive, n0, n0 + 1,
+  /// ...; the Q8_0/Q4_0 tiles' rows are far apart, see prefetchAhead): for
+  /// block step `blk`, each row's super-block `distance` ahead (the cache
+  /// lines at `byteOffsets` in it); past the end of the rows, the same place
+  /// in the next tile's rows (the last tile's clamped to the last tn rows).
+  /// One select for the tile, so that the rows' addresses are constant
+  /// offsets of one base.
+  void prefetchConsecutiveAhead(OpBuilder &nb, ArrayRef<Value> ns, Value blk, int64_t distance,
+                                ArrayRef<int64_t> byteOffsets) {
+    auto type = cast<MemRefType>(w.getType());
+    const int64_t rows = type.getDimSize(0), tn = ns.size();
+    if (!prefetch)
+      prefetch = tfc::prefetchDeclaration(
+          module, nb.getFunctionType({type, nb.getIndexType(), nb.getIndexType(), nb.getIndexType()}, {}));
+    Value ahead = nb.create<arith::AddIOp>(loc, blk, index(distance));
+    Value wraps = nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, ahead, index(blocks));
+    Value wrapped = nb.create<arith::MinUIOp>(
+        loc, nb.create<arith::SubIOp>(loc, ahead, index(blocks)), index(blocks - 1));
+    Value column = nb.create<arith::SelectOp>(loc, wraps, wrapped, ahead);
+    Value nextTile = nb.create<arith::MinUIOp>(
+        loc, nb.create<arith::AddIOp>(loc, ns.front(), index(tn)), index(rows - tn));
+    Value first = nb.create<arith::SelectOp>(loc, wraps, nextTile, ns.front());
+    for (int64_t j = 0; j < tn; ++j) {
+      Value row = j ? nb.create<arith::AddIOp>(loc, first, index(j)).getResult() : first;
+      for (int64_t offset : byteOffsets)
+        nb.create<func::CallOp>(loc, prefetch, ValueRange{w, row, column, index(offset)});
     }
   }
 
@@ -1499,8 +1875,10 @@ private:
   VectorType lanes8, sums, floats;
   func::FuncOp psign, dot, maddubs, maddwd;
   func::FuncOp prefetch; // declared on first use (tfc::prefetchDeclaration)
-  int64_t decodeRows;    // rows of a one-token tile (Q8_0, Q4_0)
+  int64_t decodeRows;    // rows of a one-token tile (Q8_0, Q4_0; with 512-bit vectors the K-quants)
   bool wide;             // one-token tiles on 512-bit vpdpbusd (kernelPairs)
+  bool wideScaleMin;     // Q4_K, Q5_K one-token tiles on 512-bit vectors (kernelQ4_KWide)
+  bool wideQ6_K;         // Q6_K one-token tiles on 512-bit vectors (kernelQ6_KWide)
   func::FuncOp dot512;
   Value daLanes;         // wide: the activations' block scales, 8 lanes each
   // Q4_0 on kernelQuads: the weights as [rows, blocks · 18] bytes, and per

@@ -417,7 +417,12 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     and 8-15, a shuffle of the 16 sign-extended scales) into the i32 sums,
     which start at (-32 · the scales) against the group sums (the + 32
     cancelled), and are converted and scaled by d_a · d_w once per
-    super-block.
+    super-block. With `vnni` and 16-lane vectors, one token (decode) takes
+    tiles of 8 rows on 512-bit vectors, each row prefetched two super-blocks
+    ahead: 64 values per vpmaddubsw, the 32 bytes of high bits of a half in
+    both 256-bit halves of one vector, shifted into bits 4-5 per 16-bit word,
+    the four sub-blocks' scales of a vector as words by one permutation of
+    the row's 16 sign-extended scales.
 
     Q4_K and Q5_K weights (`tfc.q4_k_matmul`, `tfc.q5_k_matmul`) take the
     same per-256 activations with, instead of start values, each 32-lane
@@ -428,7 +433,16 @@ def VectorizeMatmul : Pass<"tfc-vectorize-matmul", "::mlir::ModuleOp"> {
     (get_scale_min_k4 on the 12 packed bytes, as one 8-lane vector, broadcast
     to 16 words) and summed into i32 (vpdpwssd; vpmaddwd + add on `avx2`);
     the f32 accumulators take it times d_a · d and the eight products min_s ·
-    Σ q_a of the sub-blocks times -d_a · dmin.
+    Σ q_a of the sub-blocks times -d_a · dmin. With `vnni` and 16-lane
+    vectors, one token (decode) takes tiles of 16 rows on 512-bit vectors,
+    each row prefetched two super-blocks ahead: per super-block the token's
+    values as four vectors of two sub-blocks each (in the order of a row's
+    64-byte nibble loads), per four rows the 16-byte headers in one vector
+    whose scales and mins are unpacked together by in-lane byte shuffles, the
+    mins of the four against the token's sums in one vpdpwssd; per row four
+    vpmaddubsw + vpdpwssd against the scales as words (an in-lane byte
+    shuffle each), the four rows' i32 sums added down to four lanes a row
+    and scaled by d_a · d into one f32 accumulator per four rows.
 
     From `gemm-min-tokens` on, with `vnni` (not `avxvnni`) and 16-lane vectors, every format
     runs the int8 prefill GEMM on 512-bit vpdpbusd (tiles of 6 weight rows ×
