@@ -146,13 +146,16 @@ int runDriver(const DriverOptions &options) {
     ImportResult imported = importGgufFile(inputPath);
     if (!imported.ok())
       return fail(imported.error);
-    // The file's weight type, unless --weight-type chose one: its blocks are
-    // then used in place. A type without kernels is converted to f32 at load.
+    // The file's types, unless --weight-type chose one: each linear layer
+    // takes its tensor's type, whose blocks are then used in place; the type
+    // most of them have names the model's (what a tensor of a type without
+    // kernels is converted to at load, f32 when that type has none either).
     if (!options.weightTypeGiven) {
       PipelineOptions fromFile = pipeline;
       fromFile.weightType = imported.weightType;
       if (!imported.weightType.empty() && checkPipelineOptions(fromFile).empty())
         pipeline = fromFile;
+      pipeline.weightTypes = imported.weightTypes;
     }
     pipeline.storedBlocks = imported.storedBlocks;
     buffer = llvm::MemoryBuffer::getMemBufferCopy(imported.tdsl,

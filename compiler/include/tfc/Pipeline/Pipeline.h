@@ -62,6 +62,10 @@ struct PipelineOptions {
   /// "NAME=TYPE/N" for each tensor the weight file stores in blocks of N
   /// values (a GGUF file's quantized tensors), for the tensor-parallel split.
   std::vector<std::string> storedBlocks;
+  /// "NAME=TYPE" for each tensor of the weight file stored in a type with
+  /// kernels (a GGUF file's): the linear layers take these types per tensor
+  /// (tfc-lower-entry-points weight-types); empty: weightType throughout.
+  std::vector<std::string> weightTypes;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.
