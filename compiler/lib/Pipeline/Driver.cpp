@@ -269,7 +269,7 @@ int runDriver(const DriverOptions &options) {
     // A narrow weight type: which weights tfc-lower-entry-points stored
     // narrow (and so how many bytes a decode step reads) is its decision.
     OwningOpRef<ModuleOp> attnOpt;
-    if (pipeline.weightType != "f32") {
+    if (pipeline.weightType != "f32" || !pipeline.weightTypes.empty()) {
       attnOpt = module->clone();
       if (failed(runStage("linalg", Stage::AttnOpt, Stage::Linalg, pipeline)))
         return 1;
@@ -280,7 +280,7 @@ int runDriver(const DriverOptions &options) {
       return fail(error);
     printKVCacheReport(*asGenerated, afterAttnOpt, out->os());
     printParameterReport(*asGenerated, afterAttnOpt, attnOpt ? *module : ModuleOp(),
-                         pipeline.weightType, out->os());
+                         pipeline.weightType, out->os(), pipeline.weightTypes);
     out->keep();
     return 0;
   }

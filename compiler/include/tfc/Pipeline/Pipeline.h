@@ -127,9 +127,12 @@ void printKVCacheReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
 /// `loweredModule` (null for --weight-type=f32) is the model after
 /// tfc-lower-entry-points: its weight slots say which type each weight is
 /// stored in, and the matrices that stayed f32 are listed with the reason.
+/// `fileTypes` (PipelineOptions::weightTypes: a GGUF file's types per tensor)
+/// adds the list of the linear layers' types, which are then the file's.
 void printParameterReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
                           mlir::ModuleOp loweredModule, llvm::StringRef weightType,
-                          llvm::raw_ostream &os);
+                          llvm::raw_ostream &os,
+                          llvm::ArrayRef<std::string> fileTypes = {});
 
 /// Everything the `tfc` command line says.
 struct DriverOptions {
