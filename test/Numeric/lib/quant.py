@@ -321,7 +321,8 @@ def check(args):
         same, kl = agreement(got, refs["int8"])
         need("argmax agreement with int8 reference %.3f < 0.99" % same, same >= 0.99)
         need("mean KL vs int8 reference %.3e > 1e-3" % kl, kl <= 1e-3)
-        need("rel err vs int8 reference > 2e-2", C.rel_err(got, refs["int8"]) <= 2e-2)
+        need("rel err vs int8 reference > %g" % args.int8_tol,
+             C.rel_err(got, refs["int8"]) <= args.int8_tol)
         need("rel err vs dequant reference > %g" % args.dequant_tol,
              C.rel_err(got, refs["dequant"]) <= args.dequant_tol)
         # The kernel really quantized the activations: it is closer to "int8".
@@ -468,6 +469,9 @@ def main():
                         "loads (hf_to_gguf.py --tensor-type's twin tensor_types.json): with "
                         "--prequantized, the references' products in those types, f32 for "
                         "weights not listed, whatever --type says")
+    c.add_argument("--int8-tol", type=float, default=2e-2,
+                   help="the relative error allowed against the int8 reference (a file's own "
+                        "blocks used in place: the order of the f32 sums only, 1e-5)")
     c.add_argument("--prequantized", action="store_true",
                    help="the weights are the dequantized values of the blocks the model "
                         "holds (a GGUF file's twin): the references use them as they are")
