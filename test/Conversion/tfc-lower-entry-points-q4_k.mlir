@@ -1,7 +1,7 @@
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_k | FileCheck %s --enable-var-scope
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_k_m | FileCheck %s --check-prefix=MIX
 // RUN: tfc-opt %s '-tfc-lower-entry-points=weight-type=q4_k weight-types=blk.0.attn_v.weight=q5_k,blk.1.attn_v.weight=q6_k,blk.2.attn_v.weight=q4_k,up.weight=q4_0,down.weight=f16,l.v_proj.weight=q8_0,lm_head.weight=f32' | FileCheck %s --check-prefix=FILE
-// RUN: tfc-opt %s '-tfc-lower-entry-points=weight-type=q4_k weight-types=blk.0.attn_v.weight=q8_0,blk.1.attn_v.weight=q6_k,blk.2.attn_v.weight=q8_0' | FileCheck %s --check-prefix=MOST
+// RUN: tfc-opt %s '-tfc-lower-entry-points=weight-type=q4_k weight-types=blk.0.attn_v.weight=q6_k,blk.1.attn_v.weight=q8_0,blk.2.attn_v.weight=q6_k' | FileCheck %s --check-prefix=MOST
 
 // --weight-type=q4_k: a weight whose rows are a multiple of 256 wide is stored
 // as ggml Q4_K super-blocks ([..., k/256, 144] bytes) and its product becomes
@@ -122,8 +122,8 @@
 // FILE: sizes: [64, 1, 144]
 // FILE: attrs = {tfc.q4_k_matmul}
 // Layers of types that cannot be had per layer (Q8_0 with Q6_K: not one
-// super-block width) take the type most of them have; the load converts the
-// others.
+// super-block width) take the most precise of them (most bytes per value);
+// the load converts the others.
 // MOST: #attn.weight_slot<"blk." * ".attn_v.weight" layers 3, shape = [3, 64, 256], dtype = q8_0, init = random>
 module {
   func.func @quantized(%x: tensor<?x256xf32>) -> tensor<?x64xf32> {

@@ -217,6 +217,23 @@ Type elementTypeOf(MLIRContext *ctx, DType dtype) {
   }
 }
 
+/// Bytes per value of a slot stored as `dtype`.
+double bytesPerValue(DType dtype) {
+  if (std::optional<tfc::QuantFormat> format = quantFormatOf(dtype))
+    return double(tfc::info(*format).blockBytes) / double(tfc::info(*format).block);
+  return dtype == DType::f32 ? 4.0 : 2.0;
+}
+
+/// The most precise of `types` (the most bytes per value), the first on a tie:
+/// converting the others into it loses the least.
+DType mostPrecise(ArrayRef<DType> types) {
+  DType best = types.front();
+  for (DType d : types)
+    if (bytesPerValue(d) > bytesPerValue(best))
+      best = d;
+  return best;
+}
+
 /// The type most of `types` are, the first of them on a tie.
 DType mostCommon(ArrayRef<DType> types) {
   DType best = types.front();
@@ -240,8 +257,9 @@ struct EntryTypes {
 /// tensors the file does not list (`modelType`), or under q4_k_m the
 /// mixture's, per layer for the value and down projections
 /// (q4_k_mLayerTypes) when the slot is stacked over layers only, Q6_K in
-/// every layer otherwise. The fallback is the type most entries of a file
-/// have (the others converted at load), the name's type under q4_k_m.
+/// every layer otherwise. The fallback is the most precise of a file's
+/// entries' types (the others converted into it at load: a stack of experts
+/// whose layers are Q4_K and Q6_K keeps Q6_K), the name's type under q4_k_m.
 EntryTypes entryTypes(const Slot &s, const llvm::StringMap<DType> &fileTypes, DType modelType,
                       bool q4_k_m, int64_t modelLayers) {
   const int64_t entries = s.stacked() ? s.name.getEntries() : 1;
@@ -257,7 +275,7 @@ EntryTypes entryTypes(const Slot &s, const llvm::StringMap<DType> &fileTypes, DT
                                                   : modelType);
   }
   if (fromFile) {
-    types.fallback = mostCommon(types.entries);
+    types.fallback = mostPrecise(types.entries);
     return types;
   }
   types.fallback = types.entries.front();
@@ -686,9 +704,9 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
                                        modelLayers);
         // One type for the slot, or one per layer: K-quants only (whole
         // super-blocks in every layer), and a weight read as whole layers
-        // into matmuls, not sharded (each product picks its kernel by its
-        // layer's type). Otherwise the slot takes the fallback type, and the
-        // layers stored otherwise are converted at load.
+        // into matmuls, not sharded or stacked experts (each product picks
+        // its kernel by its layer's type). Otherwise the slot takes the
+        // fallback type, and the layers stored otherwise are converted at load.
         DType dtype = wanted.fallback;
         SmallVector<DType> layerDtypes;
         if (llvm::all_equal(wanted.entries)) {
