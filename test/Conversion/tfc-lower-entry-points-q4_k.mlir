@@ -1,5 +1,7 @@
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_k | FileCheck %s --enable-var-scope
 // RUN: tfc-opt %s -tfc-lower-entry-points=weight-type=q4_k_m | FileCheck %s --check-prefix=MIX
+// RUN: tfc-opt %s '-tfc-lower-entry-points=weight-type=q4_k weight-types=blk.0.attn_v.weight=q5_k,blk.1.attn_v.weight=q6_k,blk.2.attn_v.weight=q4_k,up.weight=q4_0,down.weight=f16,l.v_proj.weight=q8_0,lm_head.weight=f32' | FileCheck %s --check-prefix=FILE
+// RUN: tfc-opt %s '-tfc-lower-entry-points=weight-type=q4_k weight-types=blk.0.attn_v.weight=q6_k,blk.1.attn_v.weight=q8_0,blk.2.attn_v.weight=q6_k' | FileCheck %s --check-prefix=MOST
 
 // --weight-type=q4_k: a weight whose rows are a multiple of 256 wide is stored
 // as ggml Q4_K super-blocks ([..., k/256, 144] bytes) and its product becomes
@@ -83,15 +85,46 @@
 // MIX-LABEL: func.func @layers
 // MIX-SAME: %{{.*}}: memref<?xi8>, %[[TABLE:.*]]: memref<3xi64>
 // MIX: scf.for %[[L:[a-z0-9]+]] =
-// MIX: %[[KINDS:.*]] = arith.constant dense<[false, false, true]> : tensor<3xi1>
-// MIX: %[[SIX:.*]] = tensor.extract %[[KINDS]][%[[L]]] : tensor<3xi1>
+// MIX: %[[KINDS:.*]] = arith.constant dense<[0, 0, 1]> : tensor<3xi32>
+// MIX: %[[KIND:.*]] = tensor.extract %[[KINDS]][%[[L]]] : tensor<3xi32>
 // MIX: memref.load %[[TABLE]][%[[L]]] : memref<3xi64>
-// MIX: scf.if %[[SIX]] -> (tensor<?x64xf32>) {
-// MIX: memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [64, 1, 210], strides: [210, 210, 1]
-// MIX: attrs = {tfc.q6_k_matmul}
-// MIX: } else {
+// MIX: %[[FOUR:.*]] = arith.cmpi eq, %[[KIND]], %c0_i32 : i32
+// MIX: scf.if %[[FOUR]] -> (tensor<?x64xf32>) {
 // MIX: memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [64, 1, 144], strides: [144, 144, 1]
 // MIX: attrs = {tfc.q4_k_matmul}
+// MIX: } else {
+// MIX: memref.reinterpret_cast %{{.*}} to offset: [%{{.*}}], sizes: [64, 1, 210], strides: [210, 210, 1]
+// MIX: attrs = {tfc.q6_k_matmul}
+
+// weight-types (what `tfc model.gguf` passes: the type each tensor has in the
+// file) gives each slot its tensors' types, whatever weight-type says: Q4_0,
+// F16 and Q8_0 slots, an F32 one kept f32, and the stacked value projection
+// whose layers are Q5_K, Q6_K and Q4_K takes them per layer (the base type is
+// the first of the most common), one branch per format in the order they
+// first appear. Slots the file does not list take weight-type (Q4_K).
+// FILE: attn.weight_slots = [#attn.weight_slot<"up.weight", shape = [96, 256], dtype = q4_0, init = random>, #attn.weight_slot<"down.weight", shape = [64, 96], dtype = f16, init = random>, #attn.weight_slot<"l.v_proj.weight", shape = [64, 256], dtype = q8_0, init = random>, #attn.weight_slot<"lm_head.weight", shape = [64, 256], dtype = f32, init = random>, #attn.weight_slot<"blk.0.ffn_down.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk.0.attn_output.weight", shape = [64, 256], dtype = q4_k, init = random>, #attn.weight_slot<"blk." * ".attn_v.weight" layers 3, shape = [3, 64, 256], dtype = q5_k, layer_dtypes = [q5_k, q6_k, q4_k], init = random>]
+// FILE-LABEL: func.func @quantized
+// FILE-SAME: memref<96x8x18xi8>, %{{.*}}: memref<64x96xf16>
+// FILE: attrs = {tfc.q4_0_matmul}
+// FILE: linalg.matmul_transpose_b {{.*}}tensor<64x96xf16>
+// FILE-LABEL: func.func @mixture
+// FILE-SAME: memref<64x8x34xi8>, %{{.*}}: memref<64x256xf32>
+// FILE-LABEL: func.func @layers
+// FILE: arith.constant dense<[0, 1, 2]> : tensor<3xi32>
+// FILE: scf.if
+// FILE: sizes: [64, 1, 176]
+// FILE: attrs = {tfc.q5_k_matmul}
+// FILE: } else {
+// FILE: scf.if
+// FILE: sizes: [64, 1, 210]
+// FILE: attrs = {tfc.q6_k_matmul}
+// FILE: } else {
+// FILE: sizes: [64, 1, 144]
+// FILE: attrs = {tfc.q4_k_matmul}
+// Layers of types that cannot be had per layer (Q8_0 with Q6_K: not one
+// super-block width) take the most precise of them (most bytes per value);
+// the load converts the others.
+// MOST: #attn.weight_slot<"blk." * ".attn_v.weight" layers 3, shape = [3, 64, 256], dtype = q8_0, init = random>
 module {
   func.func @quantized(%x: tensor<?x256xf32>) -> tensor<?x64xf32> {
     %c0 = arith.constant 0 : index

@@ -825,6 +825,9 @@ ImportResult importGgufBytes(StringRef bytes, StringRef fileName) {
   result.tdsl = out.finish(modelIdentifier(llvm::sys::path::stem(fileName)));
   result.weightType = linearWeightType(file);
   for (const gguf::TensorInfo &t : file.tensors())
+    if (StringRef type = weightTypeOfGgml(t.type); !type.empty())
+      result.weightTypes.push_back(std::string(t.name) + "=" + type.str());
+  for (const gguf::TensorInfo &t : file.tensors())
     if (const gguf::TypeTraits *traits = gguf::typeTraits(t.type);
         traits && traits->blockElements > 1)
       result.storedBlocks.push_back(std::string(t.name) + "=" + traits->name + "/" +

@@ -146,13 +146,16 @@ int runDriver(const DriverOptions &options) {
     ImportResult imported = importGgufFile(inputPath);
     if (!imported.ok())
       return fail(imported.error);
-    // The file's weight type, unless --weight-type chose one: its blocks are
-    // then used in place. A type without kernels is converted to f32 at load.
+    // The file's types, unless --weight-type chose one: each linear layer
+    // takes its tensor's type, whose blocks are then used in place; the type
+    // most of them have names the model's (what a tensor of a type without
+    // kernels is converted to at load, f32 when that type has none either).
     if (!options.weightTypeGiven) {
       PipelineOptions fromFile = pipeline;
       fromFile.weightType = imported.weightType;
       if (!imported.weightType.empty() && checkPipelineOptions(fromFile).empty())
         pipeline = fromFile;
+      pipeline.weightTypes = imported.weightTypes;
     }
     pipeline.storedBlocks = imported.storedBlocks;
     buffer = llvm::MemoryBuffer::getMemBufferCopy(imported.tdsl,
@@ -266,7 +269,7 @@ int runDriver(const DriverOptions &options) {
     // A narrow weight type: which weights tfc-lower-entry-points stored
     // narrow (and so how many bytes a decode step reads) is its decision.
     OwningOpRef<ModuleOp> attnOpt;
-    if (pipeline.weightType != "f32") {
+    if (pipeline.weightType != "f32" || !pipeline.weightTypes.empty()) {
       attnOpt = module->clone();
       if (failed(runStage("linalg", Stage::AttnOpt, Stage::Linalg, pipeline)))
         return 1;
@@ -277,7 +280,7 @@ int runDriver(const DriverOptions &options) {
       return fail(error);
     printKVCacheReport(*asGenerated, afterAttnOpt, out->os());
     printParameterReport(*asGenerated, afterAttnOpt, attnOpt ? *module : ModuleOp(),
-                         pipeline.weightType, out->os());
+                         pipeline.weightType, out->os(), pipeline.weightTypes);
     out->keep();
     return 0;
   }

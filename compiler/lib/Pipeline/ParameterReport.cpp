@@ -24,6 +24,7 @@
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <fmt/format.h>
@@ -112,7 +113,18 @@ std::string keptF32Reason(llvm::ArrayRef<attn::WeightOp> uses, int64_t width) {
 } // namespace
 
 void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule, ModuleOp loweredModule,
-                          llvm::StringRef weightType, llvm::raw_ostream &os) {
+                          llvm::StringRef weightType, llvm::raw_ostream &os,
+                          llvm::ArrayRef<std::string> fileTypes) {
+  // The file's type of each tensor ("name=type"), by name.
+  llvm::StringMap<llvm::StringRef> fileTypeOf;
+  for (const std::string &entry : fileTypes) {
+    auto [name, type] = llvm::StringRef(entry).rsplit('=');
+    fileTypeOf[name] = type;
+  }
+  auto fileType = [&](attn::WeightNameAttr name) {
+    std::string first = name.isStacked() ? name.nameOfLayer(0) : name.str();
+    return fileTypeOf.lookup(llvm::StringRef(first).split('[').first);
+  };
   // The type each weight is stored in (everything f32 without a lowered module).
   llvm::DenseMap<attn::WeightNameAttr, attn::WeightSlotAttr> slotOf;
   if (loweredModule)
@@ -127,6 +139,7 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule, ModuleOp 
     std::string reason;
   };
   SmallVector<KeptF32> keptF32;
+  SmallVector<std::pair<attn::WeightOp, attn::WeightSlotAttr>> narrowed;
   // The fraction of each expert-stacked weight a token uses: top_k of E.
   llvm::DenseMap<Operation *, double> activeFraction;
   attnModule.walk([&](attn::MoEOp moe) {
@@ -163,12 +176,31 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule, ModuleOp 
     attn::WeightSlotAttr slot = slotOf.lookup(weight.getName());
     double bytes = slot ? bytesPerElement(slot) : 4.0;
     decodeBytes += read * bytes;
-    if (slot && rank >= 2 && slot.getDtype() == attn::DType::f32)
-      keptF32.push_back({weight, keptF32Reason(usesOf[weight.getName()],
-                                               weight.getType().getShape().back())});
+    if (slot && rank >= 2 && slot.getDtype() == attn::DType::f32) {
+      std::string reason =
+          keptF32Reason(usesOf[weight.getName()], weight.getType().getShape().back());
+      // A linear layer's matrix the file stores in F32 stays so.
+      if (fileType(weight.getName()) == "f32" && llvm::StringRef(reason).starts_with("read other"))
+        reason = "stored F32 in the weight file";
+      keptF32.push_back({weight, reason});
+    } else if (slot && rank >= 2) {
+      narrowed.push_back({weight, slot});
+    }
   });
+  auto shapeString = [](attn::WeightOp weight) {
+    std::string shape;
+    llvm::raw_string_ostream shapeOs(shape);
+    shapeOs << "[";
+    llvm::interleaveComma(weight.getType().getShape(), shapeOs);
+    shapeOs << "]";
+    return shape;
+  };
   int64_t kvBytes = kvCacheBytesPerToken(analyzeKVCaches(attnOptModule));
-  os << fmt::format("\nparameters (weights stored as {} for the linear layers)\n", weightType);
+  if (fileTypes.empty())
+    os << fmt::format("\nparameters (weights stored as {} for the linear layers)\n", weightType);
+  else
+    os << fmt::format("\nparameters (linear layers stored in the weight file's types, most {})\n",
+                      weightType);
   os << fmt::format("{:<44} {:>16.0f}\n", "total parameters", total);
   os << fmt::format("{:<44} {:>16.0f}\n", "active parameters per token", active);
   os << fmt::format("{:<44} {:>16.0f}\n", "weight bytes a decode step reads", decodeBytes);
@@ -183,18 +215,44 @@ void printParameterReport(ModuleOp attnModule, ModuleOp attnOptModule, ModuleOp 
   } else {
     os << fmt::format("{:<44} {:>16}\n", "KV cache bytes per token", kvBytes);
   }
+  // The file's types: each narrowed matrix's, used in place where the file
+  // stores that type (a tensor of a type without kernels was converted).
+  if (!fileTypes.empty() && !narrowed.empty()) {
+    os << "\nlinear layers by type (the weight file's blocks in place, unless it says converted)\n";
+    for (auto [weight, slot] : narrowed) {
+      std::string type(attn::stringifyDType(slot.getDtype()));
+      if (!slot.getLayerDtypes().empty()) {
+        type = "per layer:";
+        for (attn::DType d : slot.getLayerDtypes())
+          type += " " + attn::stringifyDType(d).str();
+      }
+      // The file's types of the entries the slot's type differs from.
+      attn::WeightNameAttr name = weight.getName();
+      llvm::ArrayRef<attn::DType> layers = slot.getLayerDtypes();
+      std::string converted;
+      for (int64_t e = 0; e < (name.isStacked() ? name.getEntries() : 1); ++e) {
+        std::string entry = name.isStacked() ? name.nameOfLayer(e) : name.str();
+        llvm::StringRef inFile = fileTypeOf.lookup(llvm::StringRef(entry).split('[').first);
+        attn::DType stored = layers.empty() ? slot.getDtype() : layers[e];
+        std::string from = inFile.empty() ? "a type without kernels" : inFile.str();
+        if (inFile != attn::stringifyDType(stored) && !llvm::StringRef(converted).contains(from))
+          converted += (converted.empty() ? " (converted at load from " : ", ") + from;
+      }
+      if (!converted.empty())
+        converted += ")";
+      os << fmt::format("{:<44} {:<16} {}{}\n", name.str(), shapeString(weight), type, converted);
+    }
+  }
   if (keptF32.empty())
     return;
-  os << fmt::format("\nmatrices kept f32 under --weight-type={} (read at 4 bytes per value)\n",
-                    weightType);
-  for (KeptF32 &kept : keptF32) {
-    std::string shape;
-    llvm::raw_string_ostream shapeOs(shape);
-    shapeOs << "[";
-    llvm::interleaveComma(kept.weight.getType().getShape(), shapeOs);
-    shapeOs << "]";
-    os << fmt::format("{:<44} {:<16} {}\n", kept.weight.getName().str(), shape, kept.reason);
-  }
+  if (fileTypes.empty())
+    os << fmt::format("\nmatrices kept f32 under --weight-type={} (read at 4 bytes per value)\n",
+                      weightType);
+  else
+    os << "\nmatrices kept f32 (read at 4 bytes per value)\n";
+  for (KeptF32 &kept : keptF32)
+    os << fmt::format("{:<44} {:<16} {}\n", kept.weight.getName().str(), shapeString(kept.weight),
+                      kept.reason);
 }
 
 } // namespace tfc

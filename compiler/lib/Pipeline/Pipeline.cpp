@@ -73,6 +73,7 @@ void buildAttnToLinalgPipeline(OpPassManager &pm, const PipelineOptions &options
   pm.addPass(createConvertAttnToLinalg(toLinalg));
   LowerEntryPointsOptions entry;
   entry.weightType = options.weightType;
+  entry.weightTypes = options.weightTypes;
   pm.addPass(createLowerEntryPoints(entry));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

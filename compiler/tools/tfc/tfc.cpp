@@ -130,7 +130,8 @@ static cl::opt<std::string> weightType(
              "blocks, quantized at load; int8 dot products with the activations quantized per "
              "block; K-quant rows that are not a multiple of 256 fall back to q8_0), or q4_k_m "
              "(llama.cpp's Q4_K_M mixture: q6_k for the output and for the value and down "
-             "projections of some layers, q5_k for a fused qkv projection, q4_k elsewhere)"),
+             "projections of some layers, q5_k for a fused qkv projection, q4_k elsewhere); "
+             "a .gguf input without it keeps each tensor's own type from the file"),
     cl::init("f32"), cl::cat(category));
 static cl::opt<std::string> kvType(
     "kv-type",

@@ -32,6 +32,13 @@
 # i >= 7n/8 or (i - n/8) % 3 == 2, attn_qkv (GPT-2's fused projection) Q5_K, Q4_K
 # elsewhere.
 #
+# --tensor-type REGEX=TYPE (repeatable, as llama-quantize's option of that name) gives
+# the GGUF tensors whose name REGEX matches (re.search, the first option that matches)
+# TYPE (a --type, or F16) instead of --type's, when their rows fit its blocks: files of
+# mixed types, such as llama-quantize's Q4_0 with a Q6_K output. The twin directory then
+# also holds tensor_types.json, the type of each of its tensors the file stores otherwise
+# than F32 (lower case, by Hugging Face name), for quant.py check --tensor-types.
+#
 # --llama2c-tokenizer adds the vocabulary of a llama2.c tokenizer.bin (stories260K's
 # tok512.bin) as the tokenizer.ggml.* metadata convert_hf_to_gguf.py writes for a
 # SentencePiece model: pieces with U+2581 for the spaces tokenizer.bin spells out,
@@ -390,10 +397,20 @@ def q4_k_m_type(gname, layers):
     return "Q4_K"
 
 
-def convert(src, dst, qtype=None, twin=None, vocabulary=None, split_kv_b=False):
+def tensor_type(gname, rules):
+    """The type the first of `rules` ((regex, type), --tensor-type) that matches
+    gives the GGUF tensor `gname`, or None."""
+    for pattern, ttype in rules:
+        if re.search(pattern, gname):
+            return ttype
+    return None
+
+
+def convert(src, dst, qtype=None, twin=None, vocabulary=None, split_kv_b=False,
+            tensor_types=()):
     m = H.load(src)
     table = names(m.arch, m.cfg, split_kv_b)
-    tensors, dequantized, halves = [], {}, {}
+    tensors, dequantized, halves, types = [], {}, {}, {}
     for gname, (hname, transform) in table.items():
         if hname not in m.tensors:
             continue
@@ -404,12 +421,19 @@ def convert(src, dst, qtype=None, twin=None, vocabulary=None, split_kv_b=False):
         raw_bytes, tname = t.astype("<f4").tobytes(), "F32"
         layers = m.cfg.get("num_hidden_layers", m.cfg.get("n_layer"))  # GPT-2: n_layer
         ttype = q4_k_m_type(gname, layers) if qtype == "Q4_K_M" else qtype
-        if ttype and quantizable(gname, t, ttype):
+        ttype = tensor_type(gname, tensor_types) or ttype
+        if ttype == "F16" and quantizable(gname, t, ttype):
+            raw_bytes, tname = t.astype("<f2").tobytes(), ttype
+            back = t.astype(np.float16).astype(np.float32)
+        elif ttype and ttype != "F16" and quantizable(gname, t, ttype):
             raw_bytes, tname = ggml_quantize.QUANTIZERS[ttype](t.reshape(-1)).tobytes(), ttype
             back = G.dequantize(ttype, raw_bytes).reshape(t.shape)
         else:
             back = t
         tensors.append((gname, G.ne_of(list(t.shape)), tname, raw_bytes))
+        if tname != "F32":
+            for h in (transform[1] if transform and transform[0] == "stack" else [hname]):
+                types.setdefault(h, tname.lower())
         if transform and transform[0] == "stack":
             for h, matrix in zip(transform[1], back.astype(np.float32)):
                 dequantized[h] = matrix
@@ -432,6 +456,9 @@ def convert(src, dst, qtype=None, twin=None, vocabulary=None, split_kv_b=False):
         os.makedirs(twin, exist_ok=True)
         shutil.copy(os.path.join(src, "config.json"), os.path.join(twin, "config.json"))
         R.save_safetensors(os.path.join(twin, "model.safetensors"), dequantized)
+        if tensor_types:
+            with open(os.path.join(twin, "tensor_types.json"), "w") as f:
+                json.dump(types, f, indent=1, sort_keys=True)
 
 
 def main():
@@ -444,9 +471,18 @@ def main():
     ap.add_argument("--split-kv-b", action="store_true",
                     help="deepseek2: attn_k_b and attn_v_b instead of attn_kv_b, with the "
                          "MQA-style key/value lengths and *_mla lengths of newer converters")
+    ap.add_argument("--tensor-type", action="append", default=[], metavar="REGEX=TYPE",
+                    help="the type of the tensors whose GGUF name REGEX matches (first match; "
+                         "TYPE: a --type or F16)")
     args = ap.parse_args()
+    rules = []
+    for rule in args.tensor_type:
+        pattern, _, ttype = rule.rpartition("=")
+        if not pattern or ttype not in list(ggml_quantize.QUANTIZERS) + ["F16"]:
+            ap.error("--tensor-type %s: expected REGEX=TYPE" % rule)
+        rules.append((pattern, ttype))
     vocabulary = llama2c_vocabulary(args.llama2c_tokenizer) if args.llama2c_tokenizer else None
-    convert(args.src, args.dst, args.type, args.twin, vocabulary, args.split_kv_b)
+    convert(args.src, args.dst, args.type, args.twin, vocabulary, args.split_kv_b, rules)
 
 
 if __name__ == "__main__":

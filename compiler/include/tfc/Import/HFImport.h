@@ -33,6 +33,10 @@ struct ImportResult {
   /// "NAME=TYPE/N" for each tensor the source stores in blocks of N values
   /// (a GGUF file's quantized tensors); empty otherwise.
   std::vector<std::string> storedBlocks;
+  /// "NAME=TYPE" for each tensor stored in a type tfc has kernels for (the
+  /// --weight-type spelling: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k),
+  /// when the source decides them (a GGUF file); empty otherwise.
+  std::vector<std::string> weightTypes;
   bool ok() const { return error.empty(); }
 };
 

@@ -64,6 +64,10 @@ struct PipelineOptions {
   /// "NAME=TYPE/N" for each tensor the weight file stores in blocks of N
   /// values (a GGUF file's quantized tensors), for the tensor-parallel split.
   std::vector<std::string> storedBlocks;
+  /// "NAME=TYPE" for each tensor of the weight file stored in a type with
+  /// kernels (a GGUF file's): the linear layers take these types per tensor
+  /// (tfc-lower-entry-points weight-types); empty: weightType throughout.
+  std::vector<std::string> weightTypes;
 };
 
 /// The stages `tfc --emit=` can stop at, in pipeline order.
@@ -125,9 +129,12 @@ void printKVCacheReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
 /// `loweredModule` (null for --weight-type=f32) is the model after
 /// tfc-lower-entry-points: its weight slots say which type each weight is
 /// stored in, and the matrices that stayed f32 are listed with the reason.
+/// `fileTypes` (PipelineOptions::weightTypes: a GGUF file's types per tensor)
+/// adds the list of the linear layers' types, which are then the file's.
 void printParameterReport(mlir::ModuleOp attnModule, mlir::ModuleOp attnOptModule,
                           mlir::ModuleOp loweredModule, llvm::StringRef weightType,
-                          llvm::raw_ostream &os);
+                          llvm::raw_ostream &os,
+                          llvm::ArrayRef<std::string> fileTypes = {});
 
 /// Everything the `tfc` command line says.
 struct DriverOptions {

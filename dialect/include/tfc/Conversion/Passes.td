@@ -195,7 +195,15 @@ def LowerEntryPoints : Pass<"tfc-lower-entry-points", "::mlir::ModuleOp"> {
            "which fall back to q8_0; the product becomes a linalg.generic marked "
            "tfc.<type>_matmul); q4_k_m: llama.cpp's Q4_K_M mixture, per "
            "weight and, for the value and down projections, per layer (the "
-           "product then branches on the layer's type); other weights stay f32">
+           "product then branches on the layer's type); other weights stay f32">,
+    ListOption<"weightTypes", "weight-types", "std::string",
+               "The type each weight tensor has in the file it loads from, as "
+               "`tensor=type` (a GGUF file's tensors whose ggml type has kernels, "
+               "by their own names; an expert's name without its [j]): a linear "
+               "layer's slot takes its tensors' types, used in place (a stacked "
+               "slot whose layers disagree takes them per layer when they are "
+               "K-quants, else the type most of its layers have); weights not "
+               "listed take weight-type">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

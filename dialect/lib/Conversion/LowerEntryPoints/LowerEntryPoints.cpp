@@ -12,12 +12,15 @@
 // entry. The runtime can then hand over the layers of a safetensors file where
 // they lie in the file's mapping, which does not keep them side by side.
 //
-// The layers of a stacked K-quant weight may have types of their own
+// A slot's type is --weight-type's, or per tensor the type the weight file
+// stores it in (weight-types, a GGUF file's), so that its blocks are used in
+// place. The layers of a stacked K-quant weight may have types of their own
 // (--weight-type=q4_k_m, as llama.cpp's Q4_K_M gives Q6_K to only some layers'
-// value and down projections): the layers are then views of the same base at
-// their table entries, each product branches on its layer's type (a constant
-// table of the slot's types, indexed by the layer), and each branch views the
-// layer in its own block layout and multiplies with that format's kernel.
+// value and down projections, or a file quantized so): the layers are then
+// views of the same base at their table entries, each product switches on its
+// layer's type (a constant table of indices into the slot's formats, indexed
+// by the layer), and each case views the layer in its own block layout and
+// multiplies with that format's kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +35,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 
 namespace tfc {
@@ -197,6 +201,90 @@ SmallVector<DType> q4_k_mLayerTypes(int64_t first, int64_t layers, int64_t model
   return types;
 }
 
+bool isKQuant(DType d) { return d == DType::q6_k || d == DType::q4_k || d == DType::q5_k; }
+
+/// The element type of a slot stored as `dtype` (bytes for block types).
+Type elementTypeOf(MLIRContext *ctx, DType dtype) {
+  switch (dtype) {
+  case DType::bf16:
+    return BFloat16Type::get(ctx);
+  case DType::f16:
+    return Float16Type::get(ctx);
+  case DType::f32:
+    return Float32Type::get(ctx);
+  default:
+    return IntegerType::get(ctx, 8);
+  }
+}
+
+/// Bytes per value of a slot stored as `dtype`.
+double bytesPerValue(DType dtype) {
+  if (std::optional<tfc::QuantFormat> format = quantFormatOf(dtype))
+    return double(tfc::info(*format).blockBytes) / double(tfc::info(*format).block);
+  return dtype == DType::f32 ? 4.0 : 2.0;
+}
+
+/// The most precise of `types` (the most bytes per value), the first on a tie:
+/// converting the others into it loses the least.
+DType mostPrecise(ArrayRef<DType> types) {
+  DType best = types.front();
+  for (DType d : types)
+    if (bytesPerValue(d) > bytesPerValue(best))
+      best = d;
+  return best;
+}
+
+/// The type most of `types` are, the first of them on a tie.
+DType mostCommon(ArrayRef<DType> types) {
+  DType best = types.front();
+  int64_t most = 0;
+  for (DType d : types)
+    if (int64_t n = llvm::count(types, d); n > most)
+      best = d, most = n;
+  return best;
+}
+
+/// The type each entry of a slot asks for (one entry for an unstacked slot),
+/// and the one the whole slot takes when they cannot be had per entry.
+struct EntryTypes {
+  SmallVector<DType> entries;
+  DType fallback;
+};
+
+/// The types of the linear layer slot `s`: the weight file's own
+/// (`fileTypes`, by tensor name: a stacked slot's layers and experts each
+/// have a tensor, experts' names without their [j]), the weight type's for
+/// tensors the file does not list (`modelType`), or under q4_k_m the
+/// mixture's, per layer for the value and down projections
+/// (q4_k_mLayerTypes) when the slot is stacked over layers only, Q6_K in
+/// every layer otherwise. The fallback is the most precise of a file's
+/// entries' types (the others converted into it at load: a stack of experts
+/// whose layers are Q4_K and Q6_K keeps Q6_K), the name's type under q4_k_m.
+EntryTypes entryTypes(const Slot &s, const llvm::StringMap<DType> &fileTypes, DType modelType,
+                      bool q4_k_m, int64_t modelLayers) {
+  const int64_t entries = s.stacked() ? s.name.getEntries() : 1;
+  EntryTypes types;
+  bool fromFile = false;
+  for (int64_t e = 0; e < entries; ++e) {
+    std::string name = s.stacked() ? s.name.nameOfLayer(e) : s.name.str();
+    StringRef tensor = StringRef(name).split('[').first; // an expert: its stacked tensor
+    auto it = fileTypes.find(tensor);
+    fromFile = fromFile || it != fileTypes.end();
+    types.entries.push_back(it != fileTypes.end() ? it->second
+                            : q4_k_m              ? q4_k_mType(s.name)
+                                                  : modelType);
+  }
+  if (fromFile) {
+    types.fallback = mostPrecise(types.entries);
+    return types;
+  }
+  types.fallback = types.entries.front();
+  if (q4_k_m && types.fallback == DType::q6_k && s.stacked() && s.name.getExperts() == 0 &&
+      !s.shard)
+    types.entries = q4_k_mLayerTypes(s.name.getFirstLayer(), entries, modelLayers);
+  return types;
+}
+
 /// Whether `slice` reads one whole entry of the stacked weight it slices
 /// ([1, d...] at offsets [k, 0...], rank-reduced to [d...], unit strides).
 bool isOneWholeEntry(tensor::ExtractSliceOp slice) {
@@ -230,22 +318,33 @@ bool feedsMatmulsPerLayer(Value w) {
 /// K-quant types `types`, as views of `base` (memref<?xi8>) at `table[k]`
 /// bytes, and each product with a layer as
 ///
-///   %six = tensor.extract %types[%k]        (a constant i1 table: Q6_K or Q4_K)
-///   %c = scf.if %six -> tensor<m x n> {
-///     view the layer as [n, k/256, 210] Q6_K blocks; yield the Q6_K product
+///   %f = tensor.extract %formats[%k]    (a constant i32 table: the index of
+///                                        the layer's format in the slot's)
+///   %c = scf.if (%f == 0) -> tensor<m x n> {
+///     view the layer as [n, k/256, 144] Q4_K blocks; yield the Q4_K product
 ///   } else {
-///     view it as [n, k/256, 144] Q4_K blocks; yield the Q4_K product
+///     view it as [n, k/256, 210] Q6_K blocks; yield the Q6_K product
 ///   }
 ///
-/// Both products accumulate into the matmul's own init, so the branches
-/// write the same buffer and the result allocates nothing.
+/// (with a third format, the else branch is another such scf.if: branches,
+/// not a switch, which tfc-merge-parallel-regions sees through). The
+/// branches accumulate into the matmul's own init, so they all write the
+/// same buffer and the result allocates nothing.
 void useMixedLayers(OpBuilder &b, Value w, ArrayRef<DType> types, Value base, Value table) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(w.getType());
   const int64_t rows = type.getDimSize(1), cols = type.getDimSize(2);
-  auto sixBits = [&](DType d) { return d == DType::q6_k; };
-  SmallVector<bool> six(llvm::map_range(types, sixBits));
-  auto tableType = RankedTensorType::get({int64_t(six.size())}, b.getI1Type());
+  // The slot's formats in order of first appearance, and each layer's index.
+  SmallVector<tfc::QuantFormat> formats;
+  SmallVector<int32_t> formatOfLayer;
+  for (DType dtype : types) {
+    tfc::QuantFormat format = *quantFormatOf(dtype);
+    auto it = llvm::find(formats, format);
+    formatOfLayer.push_back(static_cast<int32_t>(it - formats.begin()));
+    if (it == formats.end())
+      formats.push_back(format);
+  }
+  auto tableType = RankedTensorType::get({int64_t(formatOfLayer.size())}, b.getI32Type());
   for (Operation *user : llvm::make_early_inc_range(w.getUsers())) {
     auto slice = cast<tensor::ExtractSliceOp>(user);
     for (Operation *sliceUser : llvm::make_early_inc_range(slice.getResult().getUsers())) {
@@ -253,15 +352,14 @@ void useMixedLayers(OpBuilder &b, Value w, ArrayRef<DType> types, Value base, Va
       Location loc = matmul.getLoc();
       b.setInsertionPoint(matmul);
       Value layer = getValueOrCreateConstantIndexOp(b, loc, slice.getMixedOffsets()[0]);
-      Value kinds = b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(tableType, ArrayRef<bool>(six)));
-      Value isSix = b.create<tensor::ExtractOp>(loc, kinds, ValueRange{layer});
+      Value kinds = b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(tableType, ArrayRef<int32_t>(formatOfLayer)));
+      Value kind = b.create<tensor::ExtractOp>(loc, kinds, ValueRange{layer});
       Value offset = b.create<memref::LoadOp>(loc, table, layer);
       offset = b.create<arith::IndexCastOp>(loc, b.getIndexType(), offset);
       Value a = matmul.getDpsInputs()[0], init = matmul.getDpsInits()[0];
-      auto ifOp = b.create<scf::IfOp>(loc, matmul.getResultTypes(), isSix, /*withElse=*/true);
-      auto branch = [&](Block *block, tfc::QuantFormat format) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(block);
+      // The product with the layer viewed as blocks of `format`.
+      auto multiply = [&](tfc::QuantFormat format) {
         SmallVector<int64_t> shape = tfc::quantStoredShape(format, {rows, cols});
         SmallVector<int64_t> strides = computeStrides(shape);
         auto viewType = MemRefType::get(
@@ -271,12 +369,25 @@ void useMixedLayers(OpBuilder &b, Value w, ArrayRef<DType> types, Value base, Va
             getAsIndexOpFoldResult(ctx, strides));
         Value blocks = b.create<bufferization::ToTensorOp>(
             loc, RankedTensorType::get(shape, b.getI8Type()), view, /*restrict=*/true);
-        Value product = tfc::buildQuantizedMatmul(b, loc, format, a, blocks, init);
-        b.create<scf::YieldOp>(loc, product);
+        return tfc::buildQuantizedMatmul(b, loc, format, a, blocks, init);
       };
-      branch(ifOp.thenBlock(), tfc::QuantFormat::Q6_K);
-      branch(ifOp.elseBlock(), tfc::QuantFormat::Q4_K);
-      matmul->replaceAllUsesWith(ifOp.getResults());
+      // The product for a layer of format k or a later one.
+      std::function<Value(size_t)> product = [&](size_t k) -> Value {
+        if (k + 1 == formats.size())
+          return multiply(formats[k]);
+        Value isThis = b.create<arith::CmpIOp>(
+            loc, arith::CmpIPredicate::eq, kind,
+            b.create<arith::ConstantIntOp>(loc, static_cast<int64_t>(k), 32));
+        auto ifOp = b.create<scf::IfOp>(loc, matmul.getResultTypes(), isThis, /*withElse=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        b.create<scf::YieldOp>(loc, multiply(formats[k]));
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        b.create<scf::YieldOp>(loc, product(k + 1));
+        return ifOp.getResult(0);
+      };
+      Value result = product(0);
+      matmul->replaceAllUsesWith(ValueRange{result});
       matmul.erase();
     }
     slice.erase();
@@ -520,27 +631,17 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     MLIRContext *ctx = &getContext();
 
     // Slots are module-wide: an encoder-decoder model shares one set of buffers.
-    Type narrow;
     DType narrowDType = DType::f32;
-    if (weightType == "bf16") {
-      narrow = BFloat16Type::get(ctx);
-      narrowDType = DType::bf16;
-    } else if (weightType == "f16") {
-      narrow = Float16Type::get(ctx);
-      narrowDType = DType::f16;
-    } else if (std::optional<DType> q = attn::symbolizeDType(weightType); q && quantFormatOf(*q)) {
-      narrow = IntegerType::get(ctx, 8);
-      narrowDType = *q;
-    } else if (weightType == "q4_k_m") {
-      // The mixture: Q4_K, or Q6_K by name (q4_k_mType, per slot below).
-      narrow = IntegerType::get(ctx, 8);
+    if (weightType == "q4_k_m") {
+      // The mixture: Q4_K, or Q6_K or Q5_K by name (entryTypes, per slot below).
       narrowDType = DType::q4_k;
-    } else if (weightType != "f32") {
+    } else if (std::optional<DType> d = attn::symbolizeDType(weightType)) {
+      narrowDType = *d;
+    } else {
       module.emitError() << "unknown weight type '" << weightType
                          << "' (expected f32, bf16, f16, q8_0, q4_0, q6_k, q4_k, q5_k or q4_k_m)";
       return signalPassFailure();
     }
-    const std::optional<tfc::QuantFormat> quantized = quantFormatOf(narrowDType);
     SmallVector<Slot> slots;
     llvm::DenseMap<attn::WeightNameAttr, int32_t> slotOf;
     WalkResult walk = module.walk([&](attn::WeightOp w) {
@@ -560,64 +661,85 @@ struct LowerEntryPointsPass : tfc::impl::LowerEntryPointsBase<LowerEntryPointsPa
     if (walk.wasInterrupted())
       return signalPassFailure();
 
+    // The file's type of each tensor (weight-types), by name.
+    llvm::StringMap<DType> fileTypes;
+    for (const std::string &entry : weightTypes) {
+      auto [name, typeName] = StringRef(entry).rsplit('=');
+      std::optional<DType> dtype = attn::symbolizeDType(typeName);
+      if (name.empty() || !dtype) {
+        module.emitError() << "weight-types: '" << entry
+                           << "' is not tensor=type (f32, bf16, f16, q8_0, q4_0, q6_k, q4_k, q5_k)";
+        return signalPassFailure();
+      }
+      fileTypes[name] = *dtype;
+    }
+
     // A slot is kept narrow when every use of every one of its weight ops is
     // a linear layer's matmul. Quantized types also need rows of whole blocks:
     // a K-quant slot whose rows are not a multiple of 256 wide falls back to
     // Q8_0 (as llama.cpp's quantizer turns Q6_K tensors that do not fit into
     // Q8_0), and a slot whose rows are not a multiple of 32 wide stays f32.
-    if (narrow) {
+    if (narrowDType != DType::f32 || weightType == "q4_k_m" || !fileTypes.empty()) {
       // The model's layer count, as far as its stacked weights tell it (for
       // q4_k_m's use_more_bits, which llama.cpp counts over all layers).
       int64_t modelLayers = 0;
       for (const Slot &s : slots)
         if (s.stacked())
           modelLayers = std::max(modelLayers, s.name.getFirstLayer() + s.name.getLayers());
-      llvm::DenseMap<int32_t, bool> eligible;
+      // Per slot: read only by matmuls (narrow types), and so through slices
+      // of whole rows (block types).
+      llvm::DenseMap<int32_t, std::pair<bool, bool>> eligible;
       module.walk([&](attn::WeightOp w) {
         int32_t slot = slotOf.lookup(w.getName());
-        auto [it, first] = eligible.try_emplace(slot, true);
-        it->second = it->second && feedsOnlyMatmuls(w.getResult(), quantized.has_value());
+        auto [it, first] = eligible.try_emplace(slot, true, true);
+        it->second.first = it->second.first && feedsOnlyMatmuls(w.getResult(), false);
+        it->second.second = it->second.second && feedsOnlyMatmuls(w.getResult(), true);
       });
       for (auto [slot, ok] : eligible) {
-        RankedTensorType type = slots[slot].type;
-        if (!ok || type.getRank() < 2)
+        Slot &candidate = slots[slot];
+        RankedTensorType type = candidate.type;
+        if (!ok.first || type.getRank() < 2)
           continue;
-        DType dtype = weightType == "q4_k_m" ? q4_k_mType(slots[slot].name) : narrowDType;
+        EntryTypes wanted = entryTypes(candidate, fileTypes, narrowDType, weightType == "q4_k_m",
+                                       modelLayers);
+        // One type for the slot, or one per layer: K-quants only (whole
+        // super-blocks in every layer), and a weight read as whole layers
+        // into matmuls, not sharded or stacked experts (each product picks
+        // its kernel by its layer's type). Otherwise the slot takes the
+        // fallback type, and the layers stored otherwise are converted at load.
+        DType dtype = wanted.fallback;
+        SmallVector<DType> layerDtypes;
+        if (llvm::all_equal(wanted.entries)) {
+          dtype = wanted.entries.front();
+        } else if (llvm::all_of(wanted.entries, isKQuant) && candidate.stacked() &&
+                   !candidate.shard && type.getShape().back() % 256 == 0 && ok.second) {
+          bool perLayer = true;
+          module.walk([&](attn::WeightOp w) {
+            if (w.getName() == candidate.name)
+              perLayer = perLayer && feedsMatmulsPerLayer(w.getResult());
+          });
+          if (perLayer) {
+            layerDtypes = wanted.entries;
+            dtype = mostCommon(wanted.entries); // the base type; the layers say the rest
+          }
+        }
         std::optional<tfc::QuantFormat> format = quantFormatOf(dtype);
+        if (format && !ok.second)
+          continue;
         if (format && type.getShape().back() % tfc::info(*format).block != 0) {
           format = tfc::QuantFormat::Q8_0;
           dtype = DType::q8_0;
         }
         if (format && type.getShape().back() % tfc::info(*format).block != 0)
           continue;
-        // Q4_K_M's value and down projections: Q6_K in some layers only. A
-        // weight read otherwise than as whole layers into matmuls (sharded,
-        // experts) keeps Q6_K in every layer.
-        const Slot &candidate = slots[slot];
-        if (weightType == "q4_k_m" && dtype == DType::q6_k && candidate.stacked() &&
-            candidate.name.getExperts() == 0 && !candidate.shard) {
-          bool perLayer = true;
-          module.walk([&](attn::WeightOp w) {
-            if (w.getName() == candidate.name)
-              perLayer = perLayer && feedsMatmulsPerLayer(w.getResult());
-          });
-          SmallVector<DType> types = q4_k_mLayerTypes(candidate.name.getFirstLayer(),
-                                                      type.getDimSize(0), modelLayers);
-          if (perLayer && llvm::is_contained(types, DType::q4_k)) {
-            if (llvm::is_contained(types, DType::q6_k)) {
-              slots[slot].layerDtypes = types;
-              dtype = DType::q4_k; // the base type; the layers say the rest
-            } else {
-              dtype = DType::q4_k;
-            }
-            format = tfc::QuantFormat::Q4_K;
-          }
-        }
-        slots[slot].stored = RankedTensorType::get(
+        if (dtype == DType::f32)
+          continue;
+        candidate.stored = RankedTensorType::get(
             format ? tfc::quantStoredShape(*format, type.getShape())
                    : SmallVector<int64_t>(type.getShape()),
-            narrow);
-        slots[slot].dtype = dtype;
+            elementTypeOf(ctx, dtype));
+        candidate.dtype = dtype;
+        candidate.layerDtypes = layerDtypes;
       }
     }
 
