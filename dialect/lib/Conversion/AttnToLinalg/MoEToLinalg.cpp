@@ -14,15 +14,17 @@
 // The reference lowering then computes every expert on every token and sums
 // the outputs weighted by the routing weights: simple and obviously right,
 // and E / top_k times the work. The grouped lowering computes an expert only
-// on the tokens that selected it: one pass over the tokens lists every
-// expert's tokens (a permutation computed at run time from the routing
-// weights); then per expert the rows of its tokens are gathered, the expert's
-// three matmuls run on them, and the weighted result is added back into their
-// rows; an expert that no token selected is skipped, so a decode step reads
-// only the selected experts' weights. Nothing in the loop over the experts
-// but its kernels writes memory, and its temporaries are bounded by the token
-// count, so the loop runs inside the function's one OpenMP region
-// (tfc-merge-parallel-regions) with its buffers in the arena.
+// on the tokens that selected it: passes over the tokens make every (token,
+// chosen expert) pair a row of one buffer, packed expert by expert (a
+// permutation computed at run time from the routing weights); x is gathered
+// into those rows once, then per expert its three matmuls run on its rows
+// (SwiGLU once over all rows between the gate/up loop and the down loop), and
+// each token sums its rows weighted by the router. An expert that no token
+// selected is skipped, so a decode step reads only the selected experts'
+// weights. Nothing in the loops over the experts but their kernels writes
+// memory, and their buffers are bounded by tokens x top_k, so the loops run
+// inside the function's one OpenMP region (tfc-merge-parallel-regions) with
+// their buffers in the arena, and meet only at their products' barriers.
 //
 //===----------------------------------------------------------------------===//
 
