@@ -25,43 +25,57 @@
 // CHECK: %[[W:.*]] = linalg.generic
 // CHECK: arith.constant 2.000000e+00 : f32
 // CHECK: arith.mulf
-// Grouped: first the lists of every expert's tokens, in one pass over the tokens
-// (counts [E], rows [E, n], slot [n, E], i32 in memory: no scalar leaves the pass).
+// Grouped: first the rows of every (token, chosen expert) pair, packed expert by
+// expert, built in passes over the tokens (i32 in memory: no scalar leaves them): the
+// tokens per expert [E], their prefix sums (where each expert's rows start) [E + 1],
+// then the token of each row [n x top_k] and each token's rows and weights [n, top_k].
 // The router's column is the expert's global index (the first expert this rank holds, 0
 // without tensor parallelism, plus the local one); its weights are indexed locally.
 // CHECK: %[[COUNTS0:.*]] = linalg.fill ins(%{{.*}} : i32) outs(%{{.*}} : tensor<4xi32>)
-// CHECK: %[[LISTS:.*]]:3 = scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[COUNTS0]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<4xi32>, tensor<4x?xi32>, tensor<?x4xi32>)
-// CHECK: scf.for %[[H:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[COUNTS:.*]] = %{{.*}}, %[[ROWS:.*]] = %{{.*}}, %[[SLOTS:.*]] = %{{.*}})
+// CHECK: %[[COUNTS:[a-z0-9_]+]] = scf.for %[[T:[a-z0-9_]+]] = %{{.*}} iter_args(%{{.*}} = %[[COUNTS0]]) -> (tensor<4xi32>)
+// CHECK: scf.for %[[H:[a-z0-9_]+]] = %{{.*}} iter_args(%[[CS:[a-z0-9_]+]] = %{{.*}}) -> (tensor<4xi32>)
 // CHECK: %[[HG:.*]] = arith.addi %{{.*}}, %[[H]] : index
 // CHECK: %[[WT:.*]] = tensor.extract %[[W]][%[[T]], %[[HG]]]
-// CHECK: %[[ROUTED:.*]] = arith.cmpf une, %[[WT]]
-// CHECK: %[[COUNT:.*]] = tensor.extract %[[COUNTS]][%[[H]]] : tensor<4xi32>
-// CHECK: arith.select %[[ROUTED]], %[[COUNT]], %{{.*}} : i32
-// CHECK: tensor.insert %{{.*}} into %[[SLOTS]][%[[T]], %[[H]]]
-// CHECK: tensor.insert %{{.*}} into %[[ROWS]][%[[H]], %{{.*}}]
-// CHECK: tensor.insert %{{.*}} into %[[COUNTS]][%[[H]]]
-// Then the loop over the experts, each only when it has tokens.
-// CHECK: scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
-// CHECK: %[[GLOBAL:.*]] = arith.addi %{{.*}}, %[[E]] : index
-// CHECK: %[[N32:.*]] = tensor.extract %[[LISTS]]#0[%[[E]]] : tensor<4xi32>
-// CHECK: %[[N:.*]] = arith.index_cast %[[N32]] : i32 to index
-// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[N]], %{{.*}} : index
-// CHECK: scf.if %[[ANY]]
-// The rows, bounded by the token count for tfc-plan-activations.
-// CHECK: %[[XN:.*]] = tensor.dim %[[X]]
-// CHECK: %[[M:.*]] = arith.minsi %[[N]], %[[XN]] : index
-// CHECK: tensor.empty(%[[M]]) : tensor<?x16xf32>
-// CHECK: tensor.extract %[[LISTS]]#1[%[[E]], %{{.*}}] : tensor<4x?xi32>
+// CHECK: arith.cmpf une, %[[WT]]
+// CHECK: tensor.insert %{{.*}} into %[[CS]][%[[H]]] : tensor<4xi32>
+// CHECK: %[[OFFSETS:[a-z0-9_]+]]:2 = scf.for {{.*}} -> (tensor<5xi32>, tensor<4xi32>)
+// CHECK: %[[PLACED:[a-z0-9_]+]]:4 = scf.for {{.*}} -> (tensor<?xi32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4xi32>)
+// CHECK: scf.if %{{.*}} -> (tensor<?xi32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4xi32>, index)
+// The rows used, bounded by tokens x top_k for tfc-plan-activations; x gathered into them.
+// CHECK: %[[TOTAL32:.*]] = tensor.extract %[[OFFSETS]]#0[%{{.*}}] : tensor<5xi32>
+// CHECK: %[[TOTAL:.*]] = arith.index_cast %[[TOTAL32]]
+// CHECK: %[[ROWS:.*]] = arith.minsi %[[TOTAL]], %{{.*}} : index
+// CHECK: %[[XS:[a-z0-9_]+]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x16xf32>)
+// CHECK: tensor.extract %[[PLACED]]#0
 // CHECK: tensor.extract %[[X]]
+// Gate and up of each expert that has rows (bounded by the token count) into its rows
+// of one [rows, 2 x ffn] buffer.
+// CHECK: %[[GUOUT:[a-z0-9_]+]] = scf.for %[[E:[a-z0-9_]+]] = %{{.*}} iter_args(%[[GU:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x16xf32>)
+// CHECK: %[[N:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK: scf.if
+// CHECK: %[[OFF:.*]] = arith.index_cast
+// CHECK: %[[IN:.*]] = tensor.extract_slice %[[XS]][%[[OFF]], 0] [%[[N]], 16]
 // CHECK: tensor.extract_slice %[[G]][%[[E]], 0, 0] [1, 8, 16] [1, 1, 1] : tensor<4x8x16xf32> to tensor<8x16xf32>
-// CHECK: linalg.matmul_transpose_b
+// CHECK: tensor.extract_slice %[[GU]][%[[OFF]], 0] [%[[N]], 8]
+// CHECK: linalg.matmul_transpose_b ins(%[[IN]]
+// CHECK: tensor.insert_slice
 // CHECK: tensor.extract_slice %[[U]][%[[E]], 0, 0]
-// CHECK: tensor.extract_slice %[[D]][%[[E]], 0, 0] [1, 16, 8] [1, 1, 1] : tensor<4x16x8xf32> to tensor<16x8xf32>
-// CHECK: %[[COL:.*]] = tensor.extract_slice %[[W]][0, %[[GLOBAL]]]
-// CHECK: linalg.generic {{.*}} ins(%[[COL]] : tensor<?xf32>) outs(%[[ACC]] : tensor<?x16xf32>)
-// CHECK: tensor.extract %[[LISTS]]#2[%{{.*}}, %[[E]]] : tensor<?x4xi32>
+// CHECK: [%[[OFF]], 8] [%[[N]], 8]
+// CHECK: linalg.matmul_transpose_b ins(%[[IN]]
 // CHECK: } else {
-// CHECK: scf.yield %[[ACC]]
+// CHECK: scf.yield %[[GU]]
+// SwiGLU once over all the rows; then the down product of each expert into its rows of
+// D [tokens x top_k, 16].
+// CHECK: tensor.extract_slice %[[GUOUT]][0, 0] [%[[ROWS]], 8]
+// CHECK: tensor.extract_slice %[[GUOUT]][0, 8] [%[[ROWS]], 8]
+// CHECK: math.exp
+// CHECK: %[[DOUT:[a-z0-9_]+]] = scf.for %[[E2:[a-z0-9_]+]] = %{{.*}} -> (tensor<?x16xf32>)
+// CHECK: tensor.extract_slice %[[D]][%[[E2]], 0, 0] [1, 16, 8] [1, 1, 1] : tensor<4x16x8xf32> to tensor<16x8xf32>
+// CHECK: linalg.matmul_transpose_b
+// Each token sums its rows of D weighted by the router, in expert order (loops token,
+// row, column: the columns innermost).
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[PLACED]]#1, %[[PLACED]]#2 : tensor<?x2xi32>, tensor<?x2xf32>)
+// CHECK: tensor.extract %[[DOUT]]
 // CHECK-NOT: attn.
 
 // Dense: every expert on every token.

@@ -23,6 +23,8 @@
 #   hf_reference.py --self-test
 #   hf_reference.py MODEL_DIR --tokens 1,2,3 [--source-tokens 4,5] [--generate N]
 #                   [--out OUT.bin]     (float32 little-endian, as the harness writes)
+#                   [--routing]         (mixtures of experts: the tokens each expert
+#                                        got, per MoE layer of the forward pass)
 #
 #===----------------------------------------------------------------------===#
 
@@ -458,11 +460,17 @@ def swiglu_expert(W, scope, x, ffn, dim, names=("gate_proj", "up_proj", "down_pr
     return R.linear(W, scope + "." + down, g, dim)
 
 
+# When a list: routed_experts appends (scope, tokens, [tokens of each expert]) per call.
+ROUTING = None
+
+
 def routed_experts(W, scope, x, experts, ffn, selected, weights, names):
     """sum over a token's selected experts of weight * expert(token), each expert run
     on the tokens that selected it (MixtralSparseMoeBlock's loop over expert_hit;
     DeepseekV2MoE.moe_infer). Every expert's tensors are read, routed or not."""
     n, dim = x.shape
+    if ROUTING is not None:
+        ROUTING.append((scope, n, [int(np.count_nonzero(selected == e)) for e in range(experts)]))
     out = np.zeros((n, dim))
     for e in range(experts):
         rows, slots = np.nonzero(selected == e)
@@ -1328,6 +1336,7 @@ def _ids(s):
 
 
 def main():
+    global ROUTING
     ap = argparse.ArgumentParser(description="float64 reference of a Hugging Face model directory")
     ap.add_argument("--self-test", action="store_true")
     ap.add_argument("model", nargs="?", help="model directory, index.json or .safetensors")
@@ -1335,6 +1344,8 @@ def main():
     ap.add_argument("--source-tokens", help="Marian: the encoder's input_ids")
     ap.add_argument("--generate", type=int, default=0, help="greedy tokens to print")
     ap.add_argument("--out", help="write the output as float32 little-endian")
+    ap.add_argument("--routing", action="store_true",
+                    help="print the tokens each expert got, per MoE layer")
     args = ap.parse_args()
     if args.self_test:
         return self_test()
@@ -1346,7 +1357,10 @@ def main():
         if args.generate:
             print("generated: " + " ".join(map(str, greedy(m, tokens, args.generate, source))))
         elif tokens:
+            ROUTING = [] if args.routing else None
             y = forward(m, tokens, source)
+            for scope, n, counts in ROUTING or []:
+                print("routing %s: %d tokens, per expert %s" % (scope, n, " ".join(map(str, counts))))
             if args.out:
                 y.astype("<f4").tofile(args.out)
             print("%s: output %s, max |y| %.4g" % (m.arch, list(y.shape), np.max(np.abs(y))))

@@ -14,15 +14,17 @@
 // The reference lowering then computes every expert on every token and sums
 // the outputs weighted by the routing weights: simple and obviously right,
 // and E / top_k times the work. The grouped lowering computes an expert only
-// on the tokens that selected it: one pass over the tokens lists every
-// expert's tokens (a permutation computed at run time from the routing
-// weights); then per expert the rows of its tokens are gathered, the expert's
-// three matmuls run on them, and the weighted result is added back into their
-// rows; an expert that no token selected is skipped, so a decode step reads
-// only the selected experts' weights. Nothing in the loop over the experts
-// but its kernels writes memory, and its temporaries are bounded by the token
-// count, so the loop runs inside the function's one OpenMP region
-// (tfc-merge-parallel-regions) with its buffers in the arena.
+// on the tokens that selected it: passes over the tokens make every (token,
+// chosen expert) pair a row of one buffer, packed expert by expert (a
+// permutation computed at run time from the routing weights); x is gathered
+// into those rows once, then per expert its three matmuls run on its rows
+// (SwiGLU once over all rows between the gate/up loop and the down loop), and
+// each token sums its rows weighted by the router. An expert that no token
+// selected is skipped, so a decode step reads only the selected experts'
+// weights. Nothing in the loops over the experts but their kernels writes
+// memory, and their buffers are bounded by tokens x top_k, so the loops run
+// inside the function's one OpenMP region (tfc-merge-parallel-regions) with
+// their buffers in the arena, and meet only at their products' barriers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +41,9 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <algorithm>
 #include <limits>
+#include <tuple>
 
 using namespace mlir;
 using namespace tfc;
@@ -292,34 +296,35 @@ Value weightColumn(OpBuilder &b, Location loc, Value weights, Value e) {
       SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
-/// The result of attn.moe: `addExpert(b, l, held, e, acc)` adds the share of
-/// expert e (the router's index; `held` its index in gate/up/down) to the sum
-/// over the experts, which starts at zero [n, d]. With `expert_parts` the
-/// loop runs over this rank's experts only, from rank * El (the rank from
-/// the runtime, kRankIndexFunction) and never past the last real expert.
-/// `beforeLoop(b, l, first, count)`, if given, builds what the loop's body
-/// needs once, before it.
-Value sumOverExperts(ConversionPatternRewriter &rewriter, Location loc, MoEOp op, Value x,
-                     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> addExpert,
-                     function_ref<void(OpBuilder &, Location, Value, Value)> beforeLoop = {}) {
-  Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
-  Value first = indexConst(rewriter, loc, 0);
-  Value count = indexConst(rewriter, loc, op.getNumLocalExperts());
+/// The experts this lowering computes: [first, first + count) of the
+/// router's. All of them; with `expert_parts` this rank's, from rank * El
+/// (the rank from the runtime, kRankIndexFunction), never past the last real
+/// expert.
+std::pair<Value, Value> localExperts(OpBuilder &b, Location loc, MoEOp op) {
+  Value first = indexConst(b, loc, 0);
+  Value count = indexConst(b, loc, op.getNumLocalExperts());
   if (op.getExpertParts()) {
-    Value rank = rewriter
-                     .create<func::CallOp>(loc, kRankIndexFunction, rewriter.getI64Type(),
-                                           ValueRange{})
+    Value rank = b.create<func::CallOp>(loc, kRankIndexFunction, b.getI64Type(), ValueRange{})
                      .getResult(0);
-    first = rewriter.create<arith::MulIOp>(
-        loc, rewriter.create<arith::IndexCastOp>(loc, rewriter.getIndexType(), rank), count);
+    first = b.create<arith::MulIOp>(
+        loc, b.create<arith::IndexCastOp>(loc, b.getIndexType(), rank), count);
     // The padding experts of the last rank (first + El > E) are skipped.
-    Value left = rewriter.create<arith::SubIOp>(
-        loc, indexConst(rewriter, loc, op.getNumExperts()),
-        rewriter.create<arith::MinSIOp>(loc, first, indexConst(rewriter, loc, op.getNumExperts())));
-    count = rewriter.create<arith::MinSIOp>(loc, count, left);
+    Value left = b.create<arith::SubIOp>(
+        loc, indexConst(b, loc, op.getNumExperts()),
+        b.create<arith::MinSIOp>(loc, first, indexConst(b, loc, op.getNumExperts())));
+    count = b.create<arith::MinSIOp>(loc, count, left);
   }
-  if (beforeLoop)
-    beforeLoop(rewriter, loc, first, count);
+  return {first, count};
+}
+
+/// The result of the dense reference lowering: `addExpert(b, l, held, e, acc)`
+/// adds the share of expert e (the router's index; `held` its index in
+/// gate/up/down) to the sum over the local experts, which starts at zero [n, d].
+Value sumOverExperts(ConversionPatternRewriter &rewriter, Location loc, MoEOp op, Value x,
+                     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> addExpert) {
+  Value zero = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
+  Value first, count;
+  std::tie(first, count) = localExperts(rewriter, loc, op);
   auto loop = rewriter.create<scf::ForOp>(
       loc, indexConst(rewriter, loc, 0), count, indexConst(rewriter, loc, 1), ValueRange{zero},
       [&](OpBuilder &b, Location l, Value held, ValueRange acc) {
@@ -362,144 +367,323 @@ struct MoEDenseLowering : OpConversionPattern<MoEOp> {
   }
 };
 
-/// The tokens routed to each expert this rank holds, listed in one pass over
-/// the tokens before the loop over the experts (so that the loop's body
-/// writes nothing but through its kernels, and every thread of the merged
-/// OpenMP region can run it; see tfc-merge-parallel-regions):
+/// The rows of the grouped lowering's work: every (token, local expert) pair
+/// the router chose is one row, and the rows are packed expert by expert
+/// (tokens in order within an expert), so that expert h's rows are
+/// [offsets[h], offsets[h + 1]) of one buffer. Built in passes over the tokens
+/// before the loops over the experts, so that those loops write nothing but
+/// through their kernels and every thread of the merged OpenMP region can run
+/// them (see tfc-merge-parallel-regions); the passes write memory only (no
+/// scalar result), so after bufferization they are ops with writes and no
+/// results, one omp.single. Entries are i32 (a row count fits), which
+/// tfc-plan-activations places in the arena (it plans integer and float
+/// elements, not index). With n tokens and kk = min(top_k, El) (a token
+/// selects at most kk of the local experts):
 ///   counts [El]: how many tokens chose local expert h (first + h globally);
-///   rows [El, n]: their row indices in order (the first counts[h] valid);
-///   slot [n, El]: each token's position in expert h's list, -1 when not
-///   routed to it.
-/// Everything is written in memory (no scalar the loop yields), so that after
-/// bufferization the pass is one op with writes and no results; the entries
-/// are i32 (a token count fits), which tfc-plan-activations places in the
-/// arena (it plans integer and float elements, not index).
-struct RoutedTokens {
-  Value counts, rows, slot;
+///   offsets [El + 1]: where expert h's rows start (offsets[local] = rows used);
+///   order [n * kk]: the token of each row;
+///   tokenRows [n, kk]: each token's rows, in expert order, then -1;
+///   tokenWeights [n, kk]: their routing weights (0 past the last row).
+struct RoutedRows {
+  Value counts, offsets, order, tokenRows, tokenWeights;
 };
 
-RoutedTokens routedTokens(OpBuilder &b, Location loc, Value weights, Value first,
-                          Value localExperts, int64_t heldExperts) {
+RoutedRows routedRows(OpBuilder &b, Location loc, Value weights, Value first, Value local,
+                      int64_t heldExperts, int64_t perToken) {
   OpFoldResult n = tensor::getMixedSize(b, loc, weights, 0);
-  Type i32 = b.getI32Type();
+  Value tokens = getValueOrCreateConstantIndexOp(b, loc, n);
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
   Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-  OpFoldResult held = b.getIndexAttr(heldExperts);
-  auto i32Const = [](OpBuilder &cb, Location l, int32_t v) -> Value {
+  auto i32Const = [&](OpBuilder &cb, Location l, int32_t v) -> Value {
     return cb.create<arith::ConstantOp>(l, cb.getI32IntegerAttr(v));
   };
-  Value counts = b.create<linalg::FillOp>(loc, i32Const(b, loc, 0),
-                                          emptyTensor(b, loc, {held}, i32))
-                     .getResult(0);
-  Value rows = emptyTensor(b, loc, {held, n}, i32);
-  Value slot = emptyTensor(b, loc, {n, held}, i32);
-  auto pass = b.create<scf::ForOp>(
-      loc, zero, getValueOrCreateConstantIndexOp(b, loc, n), one, ValueRange{counts, rows, slot},
-      [&](OpBuilder &tb, Location l, Value t, ValueRange perToken) {
-        auto experts = tb.create<scf::ForOp>(
-            l, zero, localExperts, one, perToken,
-            [&](OpBuilder &nb, Location l, Value h, ValueRange state) {
-              Value e = nb.create<arith::AddIOp>(l, first, h);
-              Value w = nb.create<tensor::ExtractOp>(l, weights, ValueRange{t, e});
-              Value routed = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, w,
-                                                      f32Const(nb, l, 0.0));
-              Value count = nb.create<tensor::ExtractOp>(l, state[0], ValueRange{h});
-              Value at = nb.create<arith::SelectOp>(l, routed, count, i32Const(nb, l, -1));
-              Value newSlot = nb.create<tensor::InsertOp>(l, at, state[2], ValueRange{t, h});
-              // A token not routed writes at the list's end (count <= t < n),
-              // rewritten by the next routed one or beyond `count` and never read.
-              Value token = nb.create<arith::IndexCastOp>(l, i32, t);
-              Value end = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), count);
-              Value newRows = nb.create<tensor::InsertOp>(l, token, state[1], ValueRange{h, end});
-              Value next = nb.create<arith::SelectOp>(
-                  l, routed, nb.create<arith::AddIOp>(l, count, i32Const(nb, l, 1)), count);
-              Value newCounts = nb.create<tensor::InsertOp>(l, next, state[0], ValueRange{h});
-              nb.create<scf::YieldOp>(l, ValueRange{newCounts, newRows, newSlot});
-            });
-        tb.create<scf::YieldOp>(l, experts.getResults());
+  auto toIndex = [](OpBuilder &cb, Location l, Value v) -> Value {
+    return cb.create<arith::IndexCastOp>(l, cb.getIndexType(), v);
+  };
+  // Whether token t chose local expert h, and its routing weight.
+  auto routing = [&](OpBuilder &cb, Location l, Value t, Value h) -> std::pair<Value, Value> {
+    Value e = cb.create<arith::AddIOp>(l, first, h);
+    Value w = cb.create<tensor::ExtractOp>(l, weights, ValueRange{t, e});
+    Value routed = cb.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, w, f32Const(cb, l, 0.0));
+    return {routed, w};
+  };
+  auto filled = [&](ArrayRef<OpFoldResult> sizes, Type type, Value value) -> Value {
+    return b.create<linalg::FillOp>(loc, value, emptyTensor(b, loc, sizes, type)).getResult(0);
+  };
+
+  // counts[h] = the tokens that chose h.
+  Value counts = filled({b.getIndexAttr(heldExperts)}, i32, i32Const(b, loc, 0));
+  counts = b.create<scf::ForOp>(
+                loc, zero, tokens, one, ValueRange{counts},
+                [&](OpBuilder &tb, Location l, Value t, ValueRange perTokenState) {
+                  auto experts = tb.create<scf::ForOp>(
+                      l, zero, local, one, perTokenState,
+                      [&](OpBuilder &nb, Location l, Value h, ValueRange state) {
+                        Value routed = routing(nb, l, t, h).first;
+                        Value count = nb.create<tensor::ExtractOp>(l, state[0], ValueRange{h});
+                        Value next = nb.create<arith::SelectOp>(
+                            l, routed, nb.create<arith::AddIOp>(l, count, i32Const(nb, l, 1)),
+                            count);
+                        nb.create<scf::YieldOp>(
+                            l, ValueRange{nb.create<tensor::InsertOp>(l, next, state[0], h)});
+                      });
+                  tb.create<scf::YieldOp>(l, experts.getResults());
+                })
+               .getResult(0);
+
+  // offsets[h + 1] = offsets[h] + counts[h]; the next free row of each expert
+  // (`cursor`) starts at its offset.
+  Value offsets = filled({b.getIndexAttr(heldExperts + 1)}, i32, i32Const(b, loc, 0));
+  Value cursor = emptyTensor(b, loc, {b.getIndexAttr(heldExperts)}, i32);
+  auto prefix = b.create<scf::ForOp>(
+      loc, zero, local, one, ValueRange{offsets, cursor},
+      [&](OpBuilder &nb, Location l, Value h, ValueRange state) {
+        Value start = nb.create<tensor::ExtractOp>(l, state[0], ValueRange{h});
+        Value count = nb.create<tensor::ExtractOp>(l, counts, ValueRange{h});
+        Value end = nb.create<arith::AddIOp>(l, start, count);
+        Value next = nb.create<arith::AddIOp>(l, h, indexConst(nb, l, 1));
+        nb.create<scf::YieldOp>(
+            l, ValueRange{nb.create<tensor::InsertOp>(l, end, state[0], next),
+                          nb.create<tensor::InsertOp>(l, start, state[1], h)});
       });
-  return {pass.getResult(0), pass.getResult(1), pass.getResult(2)};
+  offsets = prefix.getResult(0);
+  cursor = prefix.getResult(1);
+
+  // Each token's rows: the next free row of every expert it chose.
+  OpFoldResult rowsCap = b.create<arith::MulIOp>(loc, tokens, indexConst(b, loc, perToken))
+                             .getResult();
+  Value order = emptyTensor(b, loc, {rowsCap}, i32);
+  Value tokenRows = emptyTensor(b, loc, {n, b.getIndexAttr(perToken)}, i32);
+  Value tokenWeights = emptyTensor(b, loc, {n, b.getIndexAttr(perToken)}, f32);
+  auto place = b.create<scf::ForOp>(
+      loc, zero, tokens, one, ValueRange{order, tokenRows, tokenWeights, cursor},
+      [&](OpBuilder &tb, Location l, Value t, ValueRange state) {
+        auto padding = tb.create<scf::ForOp>(
+            l, zero, indexConst(tb, l, perToken), one, ValueRange{state[1], state[2]},
+            [&](OpBuilder &pb, Location l, Value s, ValueRange lists) {
+              pb.create<scf::YieldOp>(
+                  l, ValueRange{pb.create<tensor::InsertOp>(l, i32Const(pb, l, -1), lists[0],
+                                                            ValueRange{t, s}),
+                                pb.create<tensor::InsertOp>(l, f32Const(pb, l, 0.0), lists[1],
+                                                            ValueRange{t, s})});
+            });
+        SmallVector<Value> init{state[0], padding.getResult(0), padding.getResult(1), state[3],
+                                zero};
+        auto experts = tb.create<scf::ForOp>(
+            l, zero, local, one, init,
+            [&](OpBuilder &nb, Location l, Value h, ValueRange st) {
+              Value routed, w;
+              std::tie(routed, w) = routing(nb, l, t, h);
+              auto ifOp = nb.create<scf::IfOp>(
+                  l, routed,
+                  [&](OpBuilder &ib, Location l) {
+                    Value row = ib.create<tensor::ExtractOp>(l, st[3], ValueRange{h});
+                    Value token = ib.create<arith::IndexCastOp>(l, i32, t);
+                    Value newOrder =
+                        ib.create<tensor::InsertOp>(l, token, st[0], toIndex(ib, l, row));
+                    Value newCursor = ib.create<tensor::InsertOp>(
+                        l, ib.create<arith::AddIOp>(l, row, i32Const(ib, l, 1)), st[3], h);
+                    // At most perToken local experts per token (top-k); the
+                    // minimum only keeps a broken routing inside the lists.
+                    Value s = ib.create<arith::MinUIOp>(l, st[4], indexConst(ib, l, perToken - 1));
+                    Value rows = ib.create<tensor::InsertOp>(l, row, st[1], ValueRange{t, s});
+                    Value ws = ib.create<tensor::InsertOp>(l, w, st[2], ValueRange{t, s});
+                    Value nextSlot = ib.create<arith::AddIOp>(l, st[4], indexConst(ib, l, 1));
+                    ib.create<scf::YieldOp>(l, ValueRange{newOrder, rows, ws, newCursor, nextSlot});
+                  },
+                  [&](OpBuilder &eb, Location l) { eb.create<scf::YieldOp>(l, st); });
+              nb.create<scf::YieldOp>(l, ifOp.getResults());
+            });
+        tb.create<scf::YieldOp>(l, experts.getResults().take_front(4));
+      });
+  return {counts, offsets, place.getResult(0), place.getResult(1), place.getResult(2)};
 }
 
-// attn.moe => routing weights [n, E], the routed tokens of every expert
-//   (routedTokens), then scf.for over the experts: only for an expert with
-//   tokens (scf.if), their rows of x gathered [m, d], the expert's SwiGLU on
-//   them (three matmuls of m rows), and acc[t, :] += weights[t, e] * out[slot[t], :]
+/// x W^T added into `init` [m, rows of W] (a slice of a zero-filled buffer).
+Value matmulTransposeBInto(OpBuilder &b, Location loc, Value x, Value w, Value init) {
+  return b
+      .create<linalg::MatmulTransposeBOp>(loc, TypeRange{init.getType()}, ValueRange{x, w},
+                                          ValueRange{init})
+      .getResult(0);
+}
+
+/// Rows [offset, offset + count) and columns [column, column + width) of a
+/// 2-D tensor (all its columns by default), and the insertion of such a
+/// slice back.
+Value rowSlice(OpBuilder &b, Location loc, Value t, OpFoldResult offset, Value count,
+               int64_t column = 0, int64_t width = -1) {
+  if (width < 0)
+    width = tensorType(t).getDimSize(1);
+  auto type = RankedTensorType::get({ShapedType::kDynamic, width}, tensorType(t).getElementType());
+  return b.create<tensor::ExtractSliceOp>(
+      loc, type, t, SmallVector<OpFoldResult>{offset, b.getIndexAttr(column)},
+      SmallVector<OpFoldResult>{count, b.getIndexAttr(width)},
+      SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+}
+Value insertRows(OpBuilder &b, Location loc, Value slice, Value into, Value offset, Value count,
+                 int64_t column = 0) {
+  int64_t width = tensorType(slice).getDimSize(1);
+  return b.create<tensor::InsertSliceOp>(
+      loc, slice, into, SmallVector<OpFoldResult>{offset, b.getIndexAttr(column)},
+      SmallVector<OpFoldResult>{count, b.getIndexAttr(width)},
+      SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+}
+
+// attn.moe => routing weights [n, E]; the rows of every (token, chosen local
+//   expert) pair, packed expert by expert (routedRows); x gathered into them
+//   [rows, d] in one pass; scf.for over the experts with rows (scf.if): the
+//   gate and up products of its rows into its slices of G and U [rows, ffn];
+//   silu(G) * U in one pass; scf.for over the experts: the down product of
+//   its rows into its slice of D [rows, d]; then every token sums its rows of
+//   D weighted by the router (y[t, :] = sum_s w[t, s] * D[row[t, s], :], in
+//   expert order, as the dense lowering adds them).
+// Per expert only its three products: the elementwise work, the gather and
+// the sum run once over all rows (fewer barriers in a decode step), and the
+// sum reads each token's top-k rows, not every expert's output.
 struct MoEGroupedLowering : OpConversionPattern<MoEOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult matchAndRewrite(MoEOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
     Value x = adaptor.getInput();
+    Value gate = adaptor.getGate(), up = adaptor.getUp(), down = adaptor.getDown();
     int64_t dim = tensorType(x).getDimSize(1);
+    int64_t ffn = tensorType(gate).getDimSize(1);
+    int64_t held = op.getNumLocalExperts();
+    int64_t perToken = std::min<int64_t>(op.getTopK(), held);
     Value weights = routingWeights(rewriter, loc, op, x, adaptor.getRouter(), adaptor.getCorrectionBias());
-    std::optional<RoutedTokens> routed;
-    Value y = sumOverExperts(
-        rewriter, loc, op, x,
-        [&](OpBuilder &b, Location l, Value held, Value e, Value acc) {
-          Value count = b.create<arith::IndexCastOp>(
-              l, b.getIndexType(), b.create<tensor::ExtractOp>(l, routed->counts, ValueRange{held}));
-          Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, count,
-                                              indexConst(b, l, 0));
-          auto ifOp = b.create<scf::IfOp>(
-              l, any,
-              [&](OpBuilder &tb, Location tl) {
-                tb.create<scf::YieldOp>(tl, addExpert(tb, tl, x, dim, weights, held, e, count,
-                                                      *routed, acc, adaptor));
-              },
-              [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc); });
-          return ifOp.getResult(0);
-        },
-        [&](OpBuilder &b, Location l, Value first, Value localExperts) {
-          routed = routedTokens(b, l, weights, first, localExperts, op.getNumLocalExperts());
-        });
-    rewriter.replaceOp(op, y);
-    return success();
-  }
+    Value first, local;
+    std::tie(first, local) = localExperts(rewriter, loc, op);
+    RoutedRows routed = routedRows(rewriter, loc, weights, first, local, held, perToken);
 
-  /// acc plus expert e's weighted output on its `count` routed tokens (`held`
-  /// its index in gate/up/down and in the lists).
-  static Value addExpert(OpBuilder &b, Location l, Value x, int64_t dim, Value weights, Value held,
-                         Value e, Value count, const RoutedTokens &routed, Value acc,
-                         OpAdaptor adaptor) {
-    // The count is at most the token count: said with a minimum, which
-    // tfc-plan-activations reads as the bound of the gathered rows and of the
-    // expert's temporaries, so that they get a range of the arena rather than
-    // a heap allocation per expert (which would also end the merged OpenMP
-    // region of tfc-merge-parallel-regions at the loop over the experts).
-    Value tokens = b.create<tensor::DimOp>(l, x, 0);
-    Value rowCount = b.create<arith::MinSIOp>(l, count, tokens);
-    // Gather: xs[r, c] = x[rows[held, r], c] for r < count.
-    Value gathered = emptyTensor(b, l, {rowCount, b.getIndexAttr(dim)});
-    Value xs = generic(b, l, ValueRange{}, gathered, {b.getMultiDimIdentityMap(2)}, iterators(2),
+    auto toIndex = [](OpBuilder &b, Location l, Value v) -> Value {
+      return b.create<arith::IndexCastOp>(l, b.getIndexType(), v);
+    };
+    // The rows used, said with a minimum of the bound n * kk, which
+    // tfc-plan-activations reads as the size of the buffers below, so that
+    // they get ranges of the arena rather than heap allocations (which would
+    // also end the merged OpenMP region; see tfc-merge-parallel-regions).
+    Value tokens = rewriter.create<tensor::DimOp>(loc, x, 0);
+    Value rowsCap = rewriter.create<arith::MulIOp>(loc, tokens, indexConst(rewriter, loc, perToken));
+    Value total = toIndex(rewriter, loc,
+                          rewriter.create<tensor::ExtractOp>(loc, routed.offsets, ValueRange{local}));
+    Value rows = rewriter.create<arith::MinSIOp>(loc, total, rowsCap);
+
+    // Gather: xs[r, c] = x[order[r], c].
+    Value xs = generic(rewriter, loc, ValueRange{},
+                       emptyTensor(rewriter, loc, {rows, rewriter.getIndexAttr(dim)}),
+                       {rewriter.getMultiDimIdentityMap(2)}, iterators(2),
                        [&](OpBuilder &nb, Location nl, ValueRange) -> Value {
                          Value r = nb.create<linalg::IndexOp>(nl, 0);
                          Value c = nb.create<linalg::IndexOp>(nl, 1);
-                         Value row = nb.create<arith::IndexCastOp>(
-                             nl, nb.getIndexType(),
-                             nb.create<tensor::ExtractOp>(nl, routed.rows, ValueRange{held, r}));
-                         return nb.create<tensor::ExtractOp>(nl, x, ValueRange{row, c});
+                         Value token = toIndex(
+                             nb, nl, nb.create<tensor::ExtractOp>(nl, routed.order, ValueRange{r}));
+                         return nb.create<tensor::ExtractOp>(nl, x, ValueRange{token, c});
                        });
-    Value out = expertMLP(b, l, xs, adaptor.getGate(), adaptor.getUp(), adaptor.getDown(), held);
-    // Scatter-add: every token reads its own row of `out`, if it has one.
-    MLIRContext *ctx = b.getContext();
-    return generic(b, l, {weightColumn(b, l, weights, e)}, acc,
-                   {selectDims(ctx, 2, {0}), b.getMultiDimIdentityMap(2)}, iterators(2),
-                   [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                     Value w = a[0], prev = a[1];
-                     Value t = nb.create<linalg::IndexOp>(nl, 0);
-                     Value c = nb.create<linalg::IndexOp>(nl, 1);
-                     Value slot = nb.create<arith::IndexCastOp>(
-                         nl, nb.getIndexType(),
-                         nb.create<tensor::ExtractOp>(nl, routed.slot, ValueRange{t, held}));
-                     Value has = nb.create<arith::CmpIOp>(nl, arith::CmpIPredicate::sge, slot,
-                                                          indexConst(nb, nl, 0));
-                     Value safe = nb.create<arith::SelectOp>(nl, has, slot, indexConst(nb, nl, 0));
-                     Value y = nb.create<tensor::ExtractOp>(nl, out, ValueRange{safe, c});
-                     Value add = nb.create<arith::MulFOp>(nl, w, y);
-                     Value sum = nb.create<arith::AddFOp>(nl, prev, add);
-                     return nb.create<arith::SelectOp>(nl, has, sum, prev);
-                   });
+
+    // forEachExpert(state, body): scf.for over the local experts carrying
+    // `state`; body(b, l, held, offset, count, state) runs for an expert with
+    // rows only and returns the new state.
+    auto forEachExpert =
+        [&](ValueRange state,
+            function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value, Value, ValueRange)>
+                body) {
+          return rewriter
+              .create<scf::ForOp>(
+                  loc, indexConst(rewriter, loc, 0), local, indexConst(rewriter, loc, 1), state,
+                  [&](OpBuilder &b, Location l, Value h, ValueRange st) {
+                    // At most the token count: said with a minimum, which
+                    // tfc-plan-activations reads as the bound of the scratch
+                    // buffers of the expert's kernels (sized by its rows).
+                    Value count = b.create<arith::MinSIOp>(
+                        l,
+                        toIndex(b, l, b.create<tensor::ExtractOp>(l, routed.counts, ValueRange{h})),
+                        tokens);
+                    Value any = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ugt, count,
+                                                        indexConst(b, l, 0));
+                    auto ifOp = b.create<scf::IfOp>(
+                        l, any,
+                        [&](OpBuilder &tb, Location tl) {
+                          Value offset = toIndex(
+                              tb, tl, tb.create<tensor::ExtractOp>(tl, routed.offsets, ValueRange{h}));
+                          tb.create<scf::YieldOp>(tl, body(tb, tl, h, offset, count, st));
+                        },
+                        [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, st); });
+                    b.create<scf::YieldOp>(l, ifOp.getResults());
+                  })
+              .getResults();
+        };
+
+    // Gate and up products of each expert's rows, side by side in one buffer
+    // GU [rows, 2 * ffn] (one zero fill; each product adds into its slice).
+    Value gu0 = filledTensor(rewriter, loc, {rows, rewriter.getIndexAttr(2 * ffn)}, 0.0f);
+    Value gu = forEachExpert(
+        ValueRange{gu0},
+        [&](OpBuilder &b, Location l, Value h, Value offset, Value count,
+            ValueRange st) -> SmallVector<Value> {
+          Value in = rowSlice(b, l, xs, offset, count);
+          Value g = matmulTransposeBInto(b, l, in, expertSlice(b, l, gate, h),
+                                         rowSlice(b, l, st[0], offset, count, 0, ffn));
+          Value withG = insertRows(b, l, g, st[0], offset, count);
+          Value u = matmulTransposeBInto(b, l, in, expertSlice(b, l, up, h),
+                                         rowSlice(b, l, withG, offset, count, ffn, ffn));
+          return {insertRows(b, l, u, withG, offset, count, ffn)};
+        })[0];
+    OpFoldResult zeroRow = rewriter.getIndexAttr(0);
+    Value hidden = generic(
+        rewriter, loc,
+        {rowSlice(rewriter, loc, gu, zeroRow, rows, 0, ffn),
+         rowSlice(rewriter, loc, gu, zeroRow, rows, ffn, ffn)},
+        emptyTensor(rewriter, loc, {rows, rewriter.getIndexAttr(ffn)}),
+        SmallVector<AffineMap>(3, rewriter.getMultiDimIdentityMap(2)), iterators(2),
+        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          // silu(g) * u = g / (1 + exp(-g)) * u
+          Value ex = nb.create<math::ExpOp>(l, nb.create<arith::NegFOp>(l, a[0]));
+          Value silu = nb.create<arith::DivFOp>(
+              l, a[0], nb.create<arith::AddFOp>(l, f32Const(nb, l, 1.0), ex));
+          return nb.create<arith::MulFOp>(l, silu, a[1]);
+        });
+
+    // Down products. D has n * kk rows (at least one, n >= 1): the sum below
+    // reads row 0 for a token's unused entries (and discards it).
+    Value d0 = filledTensor(rewriter, loc, {rowsCap, rewriter.getIndexAttr(dim)}, 0.0f);
+    Value outs = forEachExpert(
+        ValueRange{d0},
+        [&](OpBuilder &b, Location l, Value h, Value offset, Value count,
+            ValueRange st) -> SmallVector<Value> {
+          Value d = matmulTransposeBInto(b, l, rowSlice(b, l, hidden, offset, count),
+                                         expertSlice(b, l, down, h),
+                                         rowSlice(b, l, st[0], offset, count));
+          return {insertRows(b, l, d, st[0], offset, count)};
+        })[0];
+
+    // y[t, c] = sum over s of tokenWeights[t, s] * D[tokenRows[t, s], c]:
+    // loops (t, s, c), s a reduction in the middle so that c stays the inner,
+    // contiguous loop.
+    Value y0 = filledTensor(rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), 0.0f);
+    SmallVector<utils::IteratorType> its{utils::IteratorType::parallel,
+                                         utils::IteratorType::reduction,
+                                         utils::IteratorType::parallel};
+    Value y = generic(rewriter, loc, {routed.tokenRows, routed.tokenWeights}, y0,
+                      {selectDims(ctx, 3, {0, 1}), selectDims(ctx, 3, {0, 1}),
+                       selectDims(ctx, 3, {0, 2})},
+                      its, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                        Value row = a[0], w = a[1], prev = a[2];
+                        Value c = nb.create<linalg::IndexOp>(nl, 2);
+                        Value has = nb.create<arith::CmpIOp>(
+                            nl, arith::CmpIPredicate::sge, row,
+                            nb.create<arith::ConstantOp>(nl, nb.getI32IntegerAttr(0)));
+                        Value safe = nb.create<arith::SelectOp>(
+                            nl, has, toIndex(nb, nl, row), indexConst(nb, nl, 0));
+                        Value v = nb.create<tensor::ExtractOp>(nl, outs, ValueRange{safe, c});
+                        Value sum = nb.create<arith::AddFOp>(nl, prev,
+                                                             nb.create<arith::MulFOp>(nl, w, v));
+                        return nb.create<arith::SelectOp>(nl, has, sum, prev);
+                      });
+    rewriter.replaceOp(op, castTo(rewriter, loc, y, op.getType()));
+    return success();
   }
 };
 
